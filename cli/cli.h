@@ -1,0 +1,37 @@
+/* The airlock command: shared pieces of the subcommands. */
+#ifndef AIRLOCK_CLI_H
+#define AIRLOCK_CLI_H
+
+#include "airlock/layout.h"
+
+#include <stdio.h>
+
+/* Exit codes: the one table (also in --help and README.md). */
+enum cli_exit {
+    EXIT_OK = 0,
+    EXIT_FAILURE_OP = 1,  /* operational error: I/O, permissions, memory, network */
+    EXIT_USAGE = 2,       /* bad command line or reference */
+    EXIT_SIGNATURE = 3,   /* a signature did not verify */
+    EXIT_INTEGRITY = 4,   /* missing, corrupt, malformed or unsafe content */
+};
+
+struct cli_global {
+    int quiet;
+    int json;
+};
+
+/* Prints "airlock: error: <msg>" to stderr and returns the exit code for err. Frees err. */
+int cli_fail(struct airlock_error *err);
+/* Prints a usage error for cmd and returns EXIT_USAGE. */
+int cli_usage_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+int cli_exit_for(int code);
+/* True when stdout is a terminal. */
+int cli_stdout_tty(void);
+/* Writes a JSON string literal (with quotes) to f. */
+void cli_json_str(FILE *f, const char *s);
+
+int cmd_import(int argc, char **argv);
+int cmd_inspect(int argc, char **argv);
+int cmd_verify(int argc, char **argv);
+
+#endif

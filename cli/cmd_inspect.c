@@ -1,0 +1,160 @@
+#include "cli.h"
+
+#include <getopt.h>
+#include <stdlib.h>
+#include <string.h>
+
+static void help(FILE *f)
+{
+    fprintf(f, "usage: airlock inspect [--json] BUNDLE\n"
+               "\n"
+               "Lists the images of a bundle: reference, digest, type, platforms, total size,\n"
+               "and the signatures, attestations and SBOMs that travel with each. Reads\n"
+               "only metadata (no layer is hashed; use 'airlock verify' for that).\n"
+               "\n"
+               "options:\n"
+               "      --json     machine-readable output\n"
+               "  -h, --help     show this help\n");
+}
+
+struct counts {
+    int sigs, atts, sboms, referrers;
+};
+
+static struct counts attachments(struct airlock_bundle *b, const struct airlock_catalog *c,
+                                 const char *digest)
+{
+    struct counts k = {0, 0, 0, 0};
+    for (size_t i = 0; i < c->n; i++) {
+        const struct airlock_entry *e = &c->entries[i];
+        if (e->role == AIRLOCK_ROLE_IMAGE || strcmp(e->subject, digest))
+            continue;
+        int layers = 1;
+        struct airlock_buf raw = AIRLOCK_BUF_INIT(0);
+        struct airlock_oci *m = NULL;
+        if (!airlock_bundle_blob_read(b, e->desc.digest, AIRLOCK_MAX_MANIFEST, &raw, NULL) &&
+            !airlock_oci_parse(&m, raw.data, raw.len, "attachment", NULL))
+            layers = (int)m->n_layers;
+        airlock_oci_free(m);
+        airlock_buf_release(&raw);
+        switch (e->role) {
+        case AIRLOCK_ROLE_SIGNATURE:
+            k.sigs += layers;
+            break;
+        case AIRLOCK_ROLE_ATTESTATION:
+            k.atts += layers;
+            break;
+        case AIRLOCK_ROLE_SBOM:
+            k.sboms += 1;
+            break;
+        default:
+            k.referrers += layers;
+        }
+    }
+    return k;
+}
+
+int cmd_inspect(int argc, char **argv)
+{
+    static const struct option opts[] = {{"json", no_argument, NULL, 'j'},
+                                         {"help", no_argument, NULL, 'h'},
+                                         {NULL, 0, NULL, 0}};
+    int json = 0, c;
+    optind = 1;
+    while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+        if (c == 'j')
+            json = 1;
+        else if (c == 'h') {
+            help(stdout);
+            return EXIT_OK;
+        } else
+            return cli_usage_error("inspect", "invalid option");
+    }
+    if (optind != argc - 1)
+        return cli_usage_error("inspect", "expected exactly one BUNDLE");
+    struct airlock_error *err = NULL;
+    struct airlock_bundle *b = NULL;
+    struct airlock_catalog *cat = NULL;
+    if (airlock_bundle_open(&b, argv[optind], 0, &err) || airlock_catalog_load(&cat, b, &err)) {
+        airlock_bundle_free(b);
+        return cli_fail(err);
+    }
+    int rc = EXIT_OK;
+    if (json)
+        printf("{\"bundle\":"), cli_json_str(stdout, argv[optind]),
+            printf(",\"format\":\"%s\",\"images\":[", airlock_format_name(airlock_bundle_format(b)));
+    else
+        printf("%-50s %-19s %-6s %-24s %10s  %s\n", "REFERENCE", "DIGEST", "TYPE", "PLATFORMS",
+               "SIZE", "SIGNED");
+    int first = 1;
+    for (size_t i = 0; i < cat->n; i++) {
+        const struct airlock_entry *e = &cat->entries[i];
+        if (e->role != AIRLOCK_ROLE_IMAGE)
+            continue;
+        struct airlock_image_summary s;
+        if (airlock_image_summarize(&s, b, &e->desc, &err)) {
+            rc = cli_fail(err);
+            err = NULL;
+            break;
+        }
+        struct counts k = attachments(b, cat, e->desc.digest);
+        int is_index = airlock_media_type_is_index(e->desc.media_type);
+        if (json) {
+            printf("%s{\"ref\":", first ? "" : ",");
+            cli_json_str(stdout, e->ref);
+            printf(",\"digest\":\"%s\",\"mediaType\":", e->desc.digest);
+            cli_json_str(stdout, e->desc.media_type);
+            printf(",\"platforms\":[");
+            for (size_t p = 0; p < s.n_platforms; p++)
+                printf("%s", p ? "," : ""), cli_json_str(stdout, s.platforms[p]);
+            printf("],\"size\":%llu,\"complete\":%s,\"signatures\":%d,\"attestations\":%d,"
+                   "\"sboms\":%d,\"referrers\":%d}",
+                   (unsigned long long)s.size, s.complete ? "true" : "false", k.sigs, k.atts,
+                   k.sboms, k.referrers);
+        } else {
+            char plats[256] = "", sz[16], sig[64] = "";
+            for (size_t p = 0; p < s.n_platforms; p++) {
+                if (p)
+                    strncat(plats, ",", sizeof(plats) - strlen(plats) - 1);
+                strncat(plats, s.platforms[p], sizeof(plats) - strlen(plats) - 1);
+            }
+            airlock_format_size(sz, s.size);
+            if (k.sigs)
+                snprintf(sig + strlen(sig), sizeof(sig) - strlen(sig), "%d sig ", k.sigs);
+            if (k.atts)
+                snprintf(sig + strlen(sig), sizeof(sig) - strlen(sig), "%d att ", k.atts);
+            if (k.sboms)
+                snprintf(sig + strlen(sig), sizeof(sig) - strlen(sig), "sbom ");
+            if (k.referrers)
+                snprintf(sig + strlen(sig), sizeof(sig) - strlen(sig), "%d referrer ",
+                         k.referrers);
+            printf("%-50s %.19s %-6s %-24s %10s  %s%s\n", e->ref ? e->ref : "(unnamed)",
+                   e->desc.digest, is_index ? "index" : "image", plats[0] ? plats : "-", sz,
+                   sig[0] ? sig : "no", s.complete ? "" : " (incomplete)");
+        }
+        first = 0;
+        airlock_image_summary_release(&s);
+    }
+    if (json && rc == EXIT_OK) {
+        printf("],\"artifacts\":[");
+        first = 1;
+        for (size_t i = 0; i < cat->n; i++) {
+            const struct airlock_entry *e = &cat->entries[i];
+            static const char *roles[] = {"image", "signature", "attestation", "sbom",
+                                          "referrers"};
+            if (e->role == AIRLOCK_ROLE_IMAGE)
+                continue;
+            printf("%s{\"ref\":", first ? "" : ",");
+            cli_json_str(stdout, e->ref);
+            printf(",\"digest\":\"%s\",\"role\":\"%s\",\"subject\":\"%s\"}", e->desc.digest,
+                   roles[e->role], e->subject);
+            first = 0;
+        }
+        printf("]}\n");
+    }
+    for (size_t i = 0; i < airlock_bundle_warning_count(b); i++)
+        fprintf(stderr, "airlock: warning: %s\n", airlock_bundle_warning(b, i));
+    airlock_catalog_free(cat);
+    airlock_bundle_free(b);
+    return rc;
+}

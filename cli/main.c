@@ -1,0 +1,85 @@
+/* airlock: move container images across an air gap as verified OCI bundles. */
+#include "cli.h"
+
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#ifndef AIRLOCK_VERSION
+#define AIRLOCK_VERSION "0.1.0"
+#endif
+
+struct command {
+    const char *name;
+    int (*fn)(int argc, char **argv);
+    const char *summary;
+};
+
+static const struct command commands[] = {
+    {"import", cmd_import, "build or extend a bundle from image archives and layouts"},
+    {"inspect", cmd_inspect, "list the images of a bundle: references, platforms, sizes"},
+    {"verify", cmd_verify, "check every blob of a bundle (presence, size, sha256), offline"},
+};
+
+static void usage(FILE *f)
+{
+    fprintf(f, "usage: airlock <command> [options] [arguments]\n"
+               "\n"
+               "airlock moves container images across an air gap as OCI image layouts\n"
+               "(\"bundles\": a directory, a .tar or a .tar.zst) and checks them on the way.\n"
+               "\n"
+               "commands:\n");
+    for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+        fprintf(f, "  %-10s %s\n", commands[i].name, commands[i].summary);
+    fprintf(f, "  %-10s %s\n", "version", "print the version");
+    fprintf(f, "\n"
+               "Run 'airlock <command> --help' for a command's options.\n"
+               "\n"
+               "exit codes:\n"
+               "  0  success\n"
+               "  1  operational error (I/O, permissions, memory, an existing non-bundle file)\n"
+               "  2  usage error (bad option, argument or image reference)\n"
+               "  3  signature verification failed\n"
+               "  4  integrity failure: missing, corrupt, malformed or unsafe content\n");
+}
+
+static void on_signal(int sig)
+{
+    airlock_layout_signal_cleanup();
+    signal(sig, SIG_DFL);
+    raise(sig);
+}
+
+int main(int argc, char **argv)
+{
+    signal(SIGINT, on_signal);
+    signal(SIGTERM, on_signal);
+    signal(SIGHUP, on_signal);
+    signal(SIGPIPE, SIG_IGN);
+    if (argc < 2) {
+        usage(stderr);
+        return EXIT_USAGE;
+    }
+    const char *cmd = argv[1];
+    if (!strcmp(cmd, "-h") || !strcmp(cmd, "--help") || !strcmp(cmd, "help")) {
+        if (argc > 2 && strcmp(cmd, "help") == 0) {
+            char *sub[] = {argv[2], (char *)"--help", NULL};
+            for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+                if (!strcmp(commands[i].name, argv[2]))
+                    return commands[i].fn(2, sub);
+        }
+        usage(stdout);
+        return EXIT_OK;
+    }
+    if (!strcmp(cmd, "version") || !strcmp(cmd, "--version")) {
+        printf("airlock %s\n", AIRLOCK_VERSION);
+        return EXIT_OK;
+    }
+    for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+        if (!strcmp(commands[i].name, cmd))
+            return commands[i].fn(argc - 1, argv + 1);
+    fprintf(stderr, "airlock: unknown command '%s'\n\n", cmd);
+    usage(stderr);
+    return EXIT_USAGE;
+}

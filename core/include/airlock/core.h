@@ -1,0 +1,209 @@
+/* airlock core: errors, buffers, digests, the OCI model and image references.
+ *
+ * Conventions for every public function of every airlock library:
+ *   int airlock_<module>_<noun>_<verb>(outputs..., inputs..., struct airlock_error **err)
+ * returns 0 on success or a negative AIRLOCK_E* code; on failure *err (when err is not NULL)
+ * receives an error the caller frees with airlock_error_free(). Outputs are only written on
+ * success. Libraries never print and never exit.
+ */
+#ifndef AIRLOCK_CORE_H
+#define AIRLOCK_CORE_H
+
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ---- errors ---------------------------------------------------------------------------- */
+
+/* Error classes. The CLI maps each class to one exit code (see cli/main.c and README). */
+enum airlock_code {
+    AIRLOCK_OK = 0,
+    AIRLOCK_EOS = -1,        /* operational: I/O, memory, network, permissions */
+    AIRLOCK_EUSAGE = -2,     /* the caller asked for something that cannot be done */
+    AIRLOCK_ESIGNATURE = -3, /* a signature did not verify */
+    AIRLOCK_EINTEGRITY = -4, /* missing, corrupt, malformed or unsafe content */
+    AIRLOCK_ENOTFOUND = -5,  /* a named thing does not exist (treated as operational) */
+    AIRLOCK_EEXISTS = -6,    /* refusing to overwrite (treated as operational) */
+};
+
+struct airlock_error {
+    int code;       /* enum airlock_code */
+    int sys_errno;  /* errno at the root cause, or 0 */
+    char *msg;      /* "outer context: inner context: root cause" */
+};
+
+/* Set *err (if err is not NULL and *err is NULL) to a new error; returns code. */
+int airlock_error_set(struct airlock_error **err, int code, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+/* Same, appending ": strerror(errnum)" and recording errnum. */
+int airlock_error_set_errno(struct airlock_error **err, int code, int errnum, const char *fmt,
+                            ...) __attribute__((format(printf, 4, 5)));
+/* Prefix context ("what we were doing") to an existing error; returns its code (or
+ * AIRLOCK_EOS if there is none). */
+int airlock_error_wrap(struct airlock_error **err, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+void airlock_error_free(struct airlock_error *err);
+
+/* ---- buffers --------------------------------------------------------------------------- */
+
+/* A growable byte buffer with a hard cap (curl's dynbuf): appends beyond max fail with
+ * AIRLOCK_EINTEGRITY, so sizes that come from input are bounded. Always NUL-terminated. */
+struct airlock_buf {
+    char *data;
+    size_t len;
+    size_t cap;
+    size_t max;
+};
+#define AIRLOCK_BUF_INIT(maxlen) {NULL, 0, 0, (maxlen)}
+int airlock_buf_append(struct airlock_buf *b, const void *p, size_t n);
+int airlock_buf_printf(struct airlock_buf *b, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+/* Hands the data out (caller frees with free()) and resets the buffer. */
+char *airlock_buf_detach(struct airlock_buf *b, size_t *len);
+void airlock_buf_release(struct airlock_buf *b);
+
+/* Caps on anything read from input and held in memory. */
+#define AIRLOCK_MAX_MANIFEST (4u << 20)    /* a manifest, index or config blob */
+#define AIRLOCK_MAX_INDEX_JSON (16u << 20) /* a layout's index.json */
+#define AIRLOCK_MAX_JSON_DEPTH 64
+
+/* ---- digests --------------------------------------------------------------------------- */
+
+/* "sha256:" + 64 lowercase hex + NUL */
+#define AIRLOCK_DIGEST_LEN 71
+#define AIRLOCK_DIGEST_SIZE 72
+
+/* Checks that s is "sha256:<64 lowercase hex>". Other algorithms and forms are refused
+ * with AIRLOCK_EINTEGRITY naming the digest. */
+int airlock_digest_check(const char *s, struct airlock_error **err);
+/* The 64 hex characters of a checked digest. */
+const char *airlock_digest_hex(const char *digest);
+
+/* Streaming SHA-256 (OpenSSL EVP). */
+struct airlock_sha256;
+int airlock_sha256_new(struct airlock_sha256 **out, struct airlock_error **err);
+void airlock_sha256_update(struct airlock_sha256 *h, const void *p, size_t n);
+/* Writes "sha256:<hex>" into out (AIRLOCK_DIGEST_SIZE bytes) and resets the state. */
+void airlock_sha256_final(struct airlock_sha256 *h, char out[AIRLOCK_DIGEST_SIZE]);
+void airlock_sha256_free(struct airlock_sha256 *h);
+/* One-shot digest of a buffer. */
+int airlock_sha256_digest(char out[AIRLOCK_DIGEST_SIZE], const void *p, size_t n,
+                          struct airlock_error **err);
+
+/* ---- JSON guard ------------------------------------------------------------------------ */
+
+/* Rejects input that is not a JSON object or array, is nested deeper than AIRLOCK_MAX_JSON_DEPTH, or
+ * contains NUL bytes, before any parser sees it. what names the input in the message. */
+int airlock_json_check(const char *p, size_t n, const char *what, struct airlock_error **err);
+
+/* ---- the OCI model --------------------------------------------------------------------- */
+
+#define AIRLOCK_MT_OCI_MANIFEST "application/vnd.oci.image.manifest.v1+json"
+#define AIRLOCK_MT_OCI_INDEX "application/vnd.oci.image.index.v1+json"
+#define AIRLOCK_MT_OCI_CONFIG "application/vnd.oci.image.config.v1+json"
+#define AIRLOCK_MT_OCI_LAYER "application/vnd.oci.image.layer.v1.tar"
+#define AIRLOCK_MT_DOCKER_MANIFEST "application/vnd.docker.distribution.manifest.v2+json"
+#define AIRLOCK_MT_DOCKER_LIST "application/vnd.docker.distribution.manifest.list.v2+json"
+
+#define AIRLOCK_ANN_REF_NAME "org.opencontainers.image.ref.name"
+#define AIRLOCK_ANN_CONTAINERD_NAME "io.containerd.image.name"
+#define AIRLOCK_ANN_KIND "kind"
+#define AIRLOCK_KIND_IMAGE "dev.cosignproject.cosign/image"
+#define AIRLOCK_KIND_INDEX "dev.cosignproject.cosign/imageIndex"
+#define AIRLOCK_KIND_SIGS "dev.cosignproject.cosign/sigs"
+#define AIRLOCK_KIND_ATTS "dev.cosignproject.cosign/atts"
+
+struct airlock_annotation {
+    char *key;
+    char *value;
+};
+
+struct airlock_descriptor {
+    char *media_type; /* may be NULL when the producer omitted it */
+    char digest[AIRLOCK_DIGEST_SIZE];
+    uint64_t size;
+    char *artifact_type;
+    char *platform_os, *platform_arch, *platform_variant; /* NULL when absent */
+    int has_urls;                                         /* foreign layer, not carried */
+    struct airlock_annotation *annotations;
+    size_t n_annotations;
+};
+
+enum airlock_oci_kind {
+    AIRLOCK_OCI_MANIFEST = 1, /* OCI or Docker schema 2 image manifest */
+    AIRLOCK_OCI_INDEX = 2,    /* OCI index or Docker manifest list */
+};
+
+/* A parsed manifest or index. The raw bytes stay with the caller: airlock never
+ * re-serializes what it read. */
+struct airlock_oci {
+    enum airlock_oci_kind kind;
+    char *media_type; /* from the document, or NULL (umoci omits it) */
+    char *artifact_type;
+    struct airlock_descriptor config; /* manifests only */
+    struct airlock_descriptor *layers; /* manifests: layers; indexes: manifests */
+    size_t n_layers;
+    struct airlock_descriptor *subject; /* OCI 1.1 referrer subject, or NULL */
+    struct airlock_annotation *annotations;
+    size_t n_annotations;
+};
+
+/* Parses a manifest or index from raw bytes (capped by AIRLOCK_MAX_INDEX_JSON). Every
+ * descriptor must carry a valid sha256 digest and a size. what names the input in errors.
+ * Free with airlock_oci_free. */
+int airlock_oci_parse(struct airlock_oci **out, const char *raw, size_t len, const char *what,
+                      struct airlock_error **err);
+void airlock_oci_free(struct airlock_oci *m);
+/* Value of an annotation in a list, or NULL. */
+const char *airlock_annotation_get(const struct airlock_annotation *a, size_t n,
+                                   const char *key);
+/* True if the media type (possibly NULL) names a manifest or index we descend into. */
+int airlock_media_type_is_manifest(const char *mt);
+int airlock_media_type_is_index(const char *mt);
+void airlock_descriptor_release(struct airlock_descriptor *d);
+/* Deep copy. */
+int airlock_descriptor_copy(struct airlock_descriptor *dst, const struct airlock_descriptor *src,
+                            struct airlock_error **err);
+
+/* ---- image references ------------------------------------------------------------------ */
+
+/* A normalized reference, as Docker normalizes it: "nginx" is
+ * docker.io/library/nginx:latest, "index.docker.io" becomes "docker.io". */
+struct airlock_ref {
+    char *domain; /* "docker.io", "registry.internal:5000" */
+    char *path;   /* "library/nginx" */
+    char *tag;    /* NULL when only a digest was given */
+    char *digest; /* NULL or "sha256:..." */
+};
+
+/* Parses and normalizes s. A reference with neither tag nor digest gets tag "latest".
+ * Malformed references fail with AIRLOCK_EUSAGE naming s. Release with airlock_ref_release. */
+int airlock_ref_parse(struct airlock_ref *out, const char *s, struct airlock_error **err);
+void airlock_ref_release(struct airlock_ref *r);
+/* "domain/path[:tag][@digest]", malloc'd. */
+char *airlock_ref_format(const struct airlock_ref *r);
+/* "domain/path", malloc'd. */
+char *airlock_ref_repository(const struct airlock_ref *r);
+
+/* ---- streams -------------------------------------------------------------------------- */
+
+/* A pull stream: fills buf with up to cap bytes, sets *got (0 at the end). */
+typedef int (*airlock_read_fn)(void *ctx, void *buf, size_t cap, size_t *got,
+                               struct airlock_error **err);
+
+/* ---- small shared helpers -------------------------------------------------------------- */
+
+/* "1.5 MB" style sizes (SI, like docker). out needs 16 bytes. */
+void airlock_format_size(char out[16], uint64_t n);
+/* Wipes memory in a way the compiler does not elide. */
+void airlock_wipe(void *p, size_t n);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,47 @@
+/* Internal helpers shared by airlock's libraries (not installed, not public API). */
+#ifndef AIRLOCK_CORE_INT_H
+#define AIRLOCK_CORE_INT_H
+
+#include <stdlib.h>
+#include <unistd.h>
+
+/* Scope-bound cleanup (crun utils.h). Declare at the top of a block, initialized. */
+static inline void core_freep(void *p) { free(*(void **)p); }
+static inline void core_closep(int *fd)
+{
+    if (*fd >= 0)
+        close(*fd);
+}
+#define _cleanup_free_ __attribute__((cleanup(core_freep)))
+#define _cleanup_close_ __attribute__((cleanup(core_closep)))
+
+static inline void *core_steal(void *pp)
+{
+    void **p = (void **)pp;
+    void *r = *p;
+    *p = NULL;
+    return r;
+}
+#define steal_pointer(pp) core_steal(pp)
+
+/* Like strdup but aborts on OOM-free paths by returning NULL; callers check. */
+char *core_strdup0(const char *s);
+
+/* Full-length write/pread helpers: return 0 or -errno. */
+int core_write_all(int fd, const void *p, size_t n);
+int core_pread_all(int fd, void *p, size_t n, off_t off);
+
+/* A map from digest strings to size_t (open addressing; zero-initialize to use). */
+struct core_dmap_slot {
+    char key[72];
+    size_t value;
+};
+struct core_dmap {
+    struct core_dmap_slot *slots;
+    size_t cap, n;
+};
+size_t *core_dmap_get(const struct core_dmap *m, const char *digest);
+int core_dmap_put(struct core_dmap *m, const char *digest, size_t value); /* -1: no memory */
+void core_dmap_release(struct core_dmap *m);
+
+#endif

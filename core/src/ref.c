@@ -1,0 +1,219 @@
+/* Image references, normalized as Docker's distribution/reference does. */
+#include "airlock/core.h"
+#include "core_int.h"
+
+#include <ctype.h>
+#include <stdio.h>
+#include <string.h>
+
+static int is_alnum_lower(char c) { return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9'); }
+
+/* path-component := [a-z0-9]+ ((?:[._]|__|-+) [a-z0-9]+)* */
+static int valid_component(const char *s, size_t n)
+{
+    size_t i = 0;
+    if (n == 0 || !is_alnum_lower(s[0]))
+        return 0;
+    while (i < n) {
+        while (i < n && is_alnum_lower(s[i]))
+            i++;
+        if (i == n)
+            return 1;
+        size_t sep = i;
+        if (s[i] == '.')
+            i++;
+        else if (s[i] == '_')
+            i += (i + 1 < n && s[i + 1] == '_') ? 2 : 1;
+        else if (s[i] == '-')
+            while (i < n && s[i] == '-')
+                i++;
+        else
+            return 0;
+        if (i == sep || i == n || !is_alnum_lower(s[i]))
+            return 0;
+    }
+    return 1;
+}
+
+/* domain := component ('.' component)* (':' port)?, component := [A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])? */
+static int valid_domain(const char *s, size_t n)
+{
+    size_t host = n;
+    const char *colon = memchr(s, ':', n);
+    if (colon) {
+        host = (size_t)(colon - s);
+        size_t pl = n - host - 1;
+        if (pl == 0 || pl > 5)
+            return 0;
+        for (size_t i = host + 1; i < n; i++)
+            if (!isdigit((unsigned char)s[i]))
+                return 0;
+    }
+    if (host == 0)
+        return 0;
+    size_t start = 0;
+    for (size_t i = 0; i <= host; i++) {
+        if (i == host || s[i] == '.') {
+            size_t len = i - start;
+            if (len == 0 || s[start] == '-' || s[i - 1] == '-')
+                return 0;
+            start = i + 1;
+        } else if (!isalnum((unsigned char)s[i]) && s[i] != '-')
+            return 0;
+    }
+    return 1;
+}
+
+static int valid_tag(const char *t)
+{
+    size_t n = strlen(t);
+    if (n == 0 || n > 128)
+        return 0;
+    if (!(isalnum((unsigned char)t[0]) || t[0] == '_'))
+        return 0;
+    for (size_t i = 1; i < n; i++)
+        if (!(isalnum((unsigned char)t[i]) || t[i] == '_' || t[i] == '.' || t[i] == '-'))
+            return 0;
+    return 1;
+}
+
+void airlock_ref_release(struct airlock_ref *r)
+{
+    if (!r)
+        return;
+    free(r->domain);
+    free(r->path);
+    free(r->tag);
+    free(r->digest);
+    memset(r, 0, sizeof(*r));
+}
+
+int airlock_ref_parse(struct airlock_ref *out, const char *s, struct airlock_error **err)
+{
+    struct airlock_ref r = {0};
+    _cleanup_free_ char *name = NULL;
+    if (!s || !*s)
+        return airlock_error_set(err, AIRLOCK_EUSAGE, "empty image reference");
+    if (strlen(s) > 512)
+        return airlock_error_set(err, AIRLOCK_EUSAGE, "image reference '%.60s...': too long", s);
+    name = strdup(s);
+    if (!name)
+        return airlock_error_set(err, AIRLOCK_EOS, "out of memory");
+    char *at = strchr(name, '@');
+    if (at) {
+        *at = '\0';
+        if (airlock_digest_check(at + 1, NULL))
+            return airlock_error_set(err, AIRLOCK_EUSAGE,
+                                     "image reference '%s': invalid digest (want sha256:<64 hex>)",
+                                     s);
+        r.digest = strdup(at + 1);
+    }
+    char *slash = strrchr(name, '/');
+    char *colon = strrchr(slash ? slash : name, ':');
+    if (colon) {
+        *colon = '\0';
+        if (!valid_tag(colon + 1)) {
+            airlock_ref_release(&r);
+            return airlock_error_set(err, AIRLOCK_EUSAGE, "image reference '%s': invalid tag", s);
+        }
+        r.tag = strdup(colon + 1);
+    }
+    /* Split off the domain the way Docker does. */
+    char *first = strchr(name, '/');
+    const char *rest = name;
+    if (first) {
+        size_t dl = (size_t)(first - name);
+        int looks_domain = memchr(name, '.', dl) || memchr(name, ':', dl) ||
+                           (dl == 9 && !strncmp(name, "localhost", 9));
+        for (size_t i = 0; i < dl && !looks_domain; i++)
+            if (isupper((unsigned char)name[i]))
+                looks_domain = 1;
+        if (looks_domain) {
+            if (!valid_domain(name, dl)) {
+                airlock_ref_release(&r);
+                return airlock_error_set(err, AIRLOCK_EUSAGE,
+                                         "image reference '%s': invalid registry host", s);
+            }
+            r.domain = strndup(name, dl);
+            rest = first + 1;
+        }
+    }
+    if (!r.domain)
+        r.domain = strdup("docker.io");
+    else if (!strcmp(r.domain, "index.docker.io")) {
+        free(r.domain);
+        r.domain = strdup("docker.io");
+    }
+    if (!r.domain) {
+        airlock_ref_release(&r);
+        return airlock_error_set(err, AIRLOCK_EOS, "out of memory");
+    }
+    /* Validate path components. */
+    const char *p = rest;
+    if (!*p) {
+        airlock_ref_release(&r);
+        return airlock_error_set(err, AIRLOCK_EUSAGE, "image reference '%s': no repository", s);
+    }
+    while (1) {
+        const char *e = strchr(p, '/');
+        size_t n = e ? (size_t)(e - p) : strlen(p);
+        if (!valid_component(p, n)) {
+            int upper = 0;
+            for (size_t i = 0; i < n; i++)
+                upper |= isupper((unsigned char)p[i]) != 0;
+            airlock_ref_release(&r);
+            return airlock_error_set(err, AIRLOCK_EUSAGE, "image reference '%s': %s", s,
+                                     upper ? "repository name must be lowercase"
+                                           : "invalid repository name");
+        }
+        if (!e)
+            break;
+        p = e + 1;
+    }
+    if (!strcmp(r.domain, "docker.io") && !strchr(rest, '/')) {
+        if (asprintf(&r.path, "library/%s", rest) < 0)
+            r.path = NULL;
+    } else
+        r.path = strdup(rest);
+    if (!r.path) {
+        airlock_ref_release(&r);
+        return airlock_error_set(err, AIRLOCK_EOS, "out of memory");
+    }
+    if (strlen(r.domain) + 1 + strlen(r.path) > 255) {
+        airlock_ref_release(&r);
+        return airlock_error_set(err, AIRLOCK_EUSAGE,
+                                 "image reference '%s': repository name longer than 255", s);
+    }
+    if (strlen(rest) == 64 && !at && !colon && strspn(rest, "0123456789abcdef") == 64) {
+        airlock_ref_release(&r);
+        return airlock_error_set(err, AIRLOCK_EUSAGE,
+                                 "image reference '%s': a 64-hex name is an image ID, not a "
+                                 "reference",
+                                 s);
+    }
+    if (!r.tag && !r.digest)
+        r.tag = strdup("latest");
+    if ((r.digest && !r.digest[0]) || (!r.tag && !r.digest)) {
+        airlock_ref_release(&r);
+        return airlock_error_set(err, AIRLOCK_EOS, "out of memory");
+    }
+    *out = r;
+    return 0;
+}
+
+char *airlock_ref_format(const struct airlock_ref *r)
+{
+    char *s = NULL;
+    if (asprintf(&s, "%s/%s%s%s%s%s", r->domain, r->path, r->tag ? ":" : "",
+                 r->tag ? r->tag : "", r->digest ? "@" : "", r->digest ? r->digest : "") < 0)
+        return NULL;
+    return s;
+}
+
+char *airlock_ref_repository(const struct airlock_ref *r)
+{
+    char *s = NULL;
+    if (asprintf(&s, "%s/%s", r->domain, r->path) < 0)
+        return NULL;
+    return s;
+}

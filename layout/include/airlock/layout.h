@@ -1,0 +1,211 @@
+/* airlock layout: bundles on disk. A bundle is an OCI image layout stored as a directory, an
+ * uncompressed tar or a zstd-compressed tar (../shared/FORMATS.md section 1).
+ *
+ * Reading never extracts: a directory is read in place, a tar is indexed once (entry offsets)
+ * and served by offset, a .tar.zst is read as one stream. Writing is atomic: the new bundle
+ * is built under a temporary name beside its destination, synced and renamed into place.
+ */
+#ifndef AIRLOCK_LAYOUT_H
+#define AIRLOCK_LAYOUT_H
+
+#include "airlock/core.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+enum airlock_format {
+    AIRLOCK_FORMAT_AUTO = 0,
+    AIRLOCK_FORMAT_DIR,
+    AIRLOCK_FORMAT_TAR,
+    AIRLOCK_FORMAT_TAR_ZST,
+};
+
+/* "dir", "tar", "tar.zst" (also "zst"); returns AIRLOCK_EUSAGE for anything else. */
+int airlock_format_parse(enum airlock_format *out, const char *s, struct airlock_error **err);
+/* The form a path asks for: an existing directory or a trailing '/' is a directory,
+ * ".tar.zst"/".tzst" a zstd tar, anything else an uncompressed tar. */
+enum airlock_format airlock_format_for_path(const char *path);
+const char *airlock_format_name(enum airlock_format f);
+
+/* ---- reading ---------------------------------------------------------------------------- */
+
+struct airlock_bundle;
+
+/* For streamed forms (.tar.zst): hash every blob during the single pass, so that
+ * airlock_bundle_blob_hash() answers without another pass. */
+#define AIRLOCK_OPEN_HASH 0x1
+
+/* Opens a bundle for reading. The form is detected from the content (directory, plain tar,
+ * zstd tar). Unsafe entries (absolute or ".." names, links, devices), malformed names, a
+ * truncated archive or an oversized index fail with AIRLOCK_EINTEGRITY naming the entry.
+ * Duplicate entries: the last one wins, as in tar. Free with airlock_bundle_free(). */
+int airlock_bundle_open(struct airlock_bundle **out, const char *path, unsigned flags,
+                        struct airlock_error **err);
+void airlock_bundle_free(struct airlock_bundle *b);
+
+enum airlock_format airlock_bundle_format(const struct airlock_bundle *b);
+const char *airlock_bundle_path(const struct airlock_bundle *b);
+/* Raw index.json (NUL-terminated, owned by the bundle). */
+const char *airlock_bundle_index(const struct airlock_bundle *b, size_t *len);
+/* Warnings gathered while opening (ignored entries, ...), owned by the bundle. */
+size_t airlock_bundle_warning_count(const struct airlock_bundle *b);
+const char *airlock_bundle_warning(const struct airlock_bundle *b, size_t i);
+
+/* Blobs present in the bundle, in digest order. */
+size_t airlock_bundle_blob_count(const struct airlock_bundle *b);
+const char *airlock_bundle_blob_digest(const struct airlock_bundle *b, size_t i,
+                                       uint64_t *size);
+/* 0 and *size if present, AIRLOCK_ENOTFOUND otherwise (no error is set). */
+int airlock_bundle_blob_stat(const struct airlock_bundle *b, const char *digest, uint64_t *size);
+/* Reads a small blob (at most max bytes) into out and checks its sha256 against its name.
+ * For a streamed bundle only JSON blobs kept during the pass can be read. */
+int airlock_bundle_blob_read(struct airlock_bundle *b, const char *digest, size_t max,
+                             struct airlock_buf *out, struct airlock_error **err);
+/* Computes (or, for streamed forms opened with AIRLOCK_OPEN_HASH, recalls) the sha256 of the
+ * blob's content into actual. Safe to call from several threads at once. */
+int airlock_bundle_blob_hash(struct airlock_bundle *b, const char *digest,
+                             char actual[AIRLOCK_DIGEST_SIZE], struct airlock_error **err);
+
+/* Streams every blob of the bundle in storage order. For each blob, want() decides; wanted
+ * blobs are handed to take() with a reader over their content. */
+typedef int (*airlock_blob_want_fn)(void *ctx, const char *digest, uint64_t size);
+typedef int (*airlock_blob_take_fn)(void *ctx, const char *digest, uint64_t size,
+                                    airlock_read_fn read, void *read_ctx,
+                                    struct airlock_error **err);
+int airlock_bundle_blob_stream(struct airlock_bundle *b, airlock_blob_want_fn want,
+                               airlock_blob_take_fn take, void *ctx, struct airlock_error **err);
+
+/* ---- what a bundle holds ---------------------------------------------------------------- */
+
+enum airlock_role {
+    AIRLOCK_ROLE_IMAGE = 0,
+    AIRLOCK_ROLE_SIGNATURE,   /* sha256-<hex>.sig, kind .../sigs */
+    AIRLOCK_ROLE_ATTESTATION, /* sha256-<hex>.att, kind .../atts */
+    AIRLOCK_ROLE_SBOM,        /* sha256-<hex>.sbom */
+    AIRLOCK_ROLE_REFERRERS,   /* sha256-<hex>: OCI 1.1 referrers tag schema */
+};
+
+struct airlock_entry {
+    char *ref;                  /* org.opencontainers.image.ref.name, or NULL */
+    enum airlock_role role;
+    char subject[AIRLOCK_DIGEST_SIZE]; /* attachments: the digest they belong to, or "" */
+    struct airlock_descriptor desc;
+};
+
+struct airlock_catalog {
+    struct airlock_entry *entries;
+    size_t n;
+};
+
+/* The role an index.json entry plays, from its "kind" annotation or its tag. */
+enum airlock_role airlock_role_of(const char *kind, const char *ref);
+/* Lists index.json's entries. Free with airlock_catalog_free. */
+int airlock_catalog_load(struct airlock_catalog **out, struct airlock_bundle *b,
+                         struct airlock_error **err);
+void airlock_catalog_free(struct airlock_catalog *c);
+
+struct airlock_image_summary {
+    uint64_t size;     /* every distinct blob under the image, from descriptor sizes */
+    char **platforms;  /* "linux/amd64", "linux/arm/v7"; attestation manifests left out */
+    size_t n_platforms;
+    int complete;      /* every manifest and config below could be read */
+};
+/* Walks an image's manifests (no layer is read). Release with airlock_image_summary_release. */
+int airlock_image_summarize(struct airlock_image_summary *out, struct airlock_bundle *b,
+                            const struct airlock_descriptor *d, struct airlock_error **err);
+void airlock_image_summary_release(struct airlock_image_summary *s);
+
+/* ---- writing ---------------------------------------------------------------------------- */
+
+struct airlock_writer;
+
+/* Starts a new bundle at path in the given form (AUTO: from the path). Nothing appears at
+ * path until airlock_writer_commit(); an existing bundle there is replaced only then. */
+int airlock_writer_new(struct airlock_writer **out, const char *path, enum airlock_format fmt,
+                       struct airlock_error **err);
+/* True if the blob was already added. */
+int airlock_writer_has(const struct airlock_writer *w, const char *digest);
+/* Adds a blob, streaming it from read; its size and sha256 must match, otherwise the writer
+ * fails with AIRLOCK_EINTEGRITY naming the digest. Adding a present blob is a no-op. */
+int airlock_writer_add_blob(struct airlock_writer *w, const char *digest, uint64_t size,
+                            airlock_read_fn read, void *read_ctx, struct airlock_error **err);
+/* Adds a blob from memory; digest may be NULL (computed) and is written to out_digest. */
+int airlock_writer_add_bytes(struct airlock_writer *w, const void *p, size_t n,
+                             const char *digest, char out_digest[AIRLOCK_DIGEST_SIZE],
+                             struct airlock_error **err);
+/* Writes oci-layout and index.json, syncs, and renames the bundle into place. */
+int airlock_writer_commit(struct airlock_writer *w, const char *index_json, size_t len,
+                          struct airlock_error **err);
+/* Frees the writer; an uncommitted bundle is removed. */
+void airlock_writer_free(struct airlock_writer *w);
+/* Async-signal-safe: removes the temporary files of live writers (for SIGINT handlers). */
+void airlock_layout_signal_cleanup(void);
+
+/* ---- integrity verification ------------------------------------------------------------- */
+
+struct airlock_verify_image {
+    char *ref;  /* org.opencontainers.image.ref.name, or NULL */
+    char *kind; /* "kind" annotation, or NULL */
+    char digest[AIRLOCK_DIGEST_SIZE];
+    int ok;                 /* every blob under it present and intact */
+};
+
+struct airlock_verify_report {
+    int ok;
+    uint64_t checked;       /* blobs hashed */
+    uint64_t bytes;         /* bytes hashed */
+    char **missing;         /* digests referenced but absent */
+    size_t n_missing;
+    char **corrupt;         /* "sha256:..": wrong size or content */
+    size_t n_corrupt;
+    char **unreferenced;    /* blobs nothing references (a warning) */
+    size_t n_unreferenced;
+    char **problems;        /* human messages for each missing/corrupt/structural finding */
+    size_t n_problems;
+    struct airlock_verify_image *images;
+    size_t n_images;
+};
+
+struct airlock_verify_opts {
+    int threads; /* hashing threads; 0: one per core, at most 8 */
+};
+#define AIRLOCK_VERIFY_OPTS_INIT {0}
+
+/* Checks that every blob referenced from index.json down is present with the right size and
+ * sha256, and lists blobs nothing references. Findings go into the report (caller frees
+ * with airlock_verify_report_free); the return value is non-zero only when verification
+ * could not run (unreadable bundle, malformed index.json). Never writes. */
+int airlock_bundle_verify(struct airlock_verify_report **out, struct airlock_bundle *b,
+                          const struct airlock_verify_opts *opts, struct airlock_error **err);
+void airlock_verify_report_free(struct airlock_verify_report *r);
+
+/* ---- import ----------------------------------------------------------------------------- */
+
+struct airlock_import_opts {
+    const char *name;         /* --name: reference for images the source does not name */
+    enum airlock_format format;
+};
+#define AIRLOCK_IMPORT_OPTS_INIT {NULL, AIRLOCK_FORMAT_AUTO}
+
+struct airlock_import_result {
+    char **refs;     /* references now in the bundle, from the inputs */
+    char **digests;
+    size_t n;
+    uint64_t blobs_written;
+    uint64_t bytes_written;
+};
+
+/* Reads every input (OCI layouts as directory/tar/tar.zst, docker-save and skopeo
+ * docker-archive tars, hauler haul.tar.zst, airlock bundles) and writes one deduplicated
+ * bundle at out. If out already holds a bundle, its images are kept and the inputs are
+ * merged into it (a reference given again is replaced). */
+int airlock_import(struct airlock_import_result **res, const char *out, const char *const *inputs,
+                   size_t n_inputs, const struct airlock_import_opts *opts,
+                   struct airlock_error **err);
+void airlock_import_result_free(struct airlock_import_result *r);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

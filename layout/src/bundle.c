@@ -1,0 +1,787 @@
+/* Reading bundles: a directory in place, a plain tar by offset after one index pass, a
+ * compressed tar as one stream. */
+#include "layout_int.h"
+
+#include <dirent.h>
+#include <stdarg.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#define LAYOUT_MAX_FILE 4096             /* oci-layout */
+#define RETAIN_TOTAL_MAX (512ull << 20)  /* JSON kept from a streamed bundle */
+#define IO_CHUNK (1u << 20)
+
+struct blob_ent {
+    char digest[AIRLOCK_DIGEST_SIZE];
+    char actual[AIRLOCK_DIGEST_SIZE]; /* streamed + hashed */
+    uint64_t size;
+    int64_t offset;  /* plain tar: data offset */
+    uint64_t seq;    /* entry ordinal of the copy that counts (the last) */
+    int hashed;
+    char *data;      /* streamed: a small JSON blob kept in memory */
+};
+
+struct airlock_bundle {
+    char *path;
+    enum airlock_format fmt;
+    int compressed; /* streamed */
+    int fd;         /* tar: the file; dir: the directory */
+    unsigned flags;
+    struct blob_ent *blobs;
+    size_t n, cap;
+    char *index;
+    size_t index_len;
+    int64_t index_off; /* plain tar */
+    uint64_t index_size;
+    char *layout;
+    int64_t layout_off;
+    uint64_t layout_size;
+    int have_index, have_layout;
+    char **warnings;
+    size_t n_warn;
+    uint64_t retained;
+    uint64_t seq;
+};
+
+enum airlock_format airlock_bundle_format(const struct airlock_bundle *b) { return b->fmt; }
+const char *airlock_bundle_path(const struct airlock_bundle *b) { return b->path; }
+const char *airlock_bundle_index(const struct airlock_bundle *b, size_t *len)
+{
+    if (len)
+        *len = b->index_len;
+    return b->index;
+}
+size_t airlock_bundle_warning_count(const struct airlock_bundle *b) { return b->n_warn; }
+const char *airlock_bundle_warning(const struct airlock_bundle *b, size_t i)
+{
+    return i < b->n_warn ? b->warnings[i] : NULL;
+}
+size_t airlock_bundle_blob_count(const struct airlock_bundle *b) { return b->n; }
+const char *airlock_bundle_blob_digest(const struct airlock_bundle *b, size_t i, uint64_t *size)
+{
+    if (i >= b->n)
+        return NULL;
+    if (size)
+        *size = b->blobs[i].size;
+    return b->blobs[i].digest;
+}
+
+static void warn(struct airlock_bundle *b, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+static void warn(struct airlock_bundle *b, const char *fmt, ...)
+{
+    if (b->n_warn >= 100)
+        return;
+    char **w = realloc(b->warnings, (b->n_warn + 1) * sizeof(*w));
+    if (!w)
+        return;
+    b->warnings = w;
+    va_list ap;
+    va_start(ap, fmt);
+    if (vasprintf(&w[b->n_warn], fmt, ap) >= 0)
+        b->n_warn++;
+    va_end(ap);
+}
+
+int bundle_classify(const char *name, char digest[AIRLOCK_DIGEST_SIZE], const char *what,
+                    struct airlock_error **err)
+{
+    if (!*name || !strcmp(name, "oci-layout") || !strcmp(name, "index.json") ||
+        !strcmp(name, "blobs") || !strcmp(name, "blobs/sha256"))
+        return 0;
+    if (!strncmp(name, "blobs/sha256/", 13)) {
+        char d[AIRLOCK_DIGEST_SIZE + 8];
+        if (strlen(name + 13) != 64)
+            return airlock_error_set(err, AIRLOCK_EINTEGRITY,
+                                     "'%s': entry '%.200s': not named by a sha256 digest", what,
+                                     name);
+        snprintf(d, sizeof(d), "sha256:%s", name + 13);
+        if (airlock_digest_check(d, NULL))
+            return airlock_error_set(err, AIRLOCK_EINTEGRITY,
+                                     "'%s': entry '%.200s': not named by a sha256 digest", what,
+                                     name);
+        memcpy(digest, d, AIRLOCK_DIGEST_SIZE);
+        return 1;
+    }
+    if (!strncmp(name, "blobs/", 6))
+        return airlock_error_set(err, AIRLOCK_EINTEGRITY,
+                                 "'%s': entry '%.200s': unsupported digest algorithm (only sha256)",
+                                 what, name);
+    return 2;
+}
+
+static int cmp_digest(const void *a, const void *b)
+{
+    return strcmp(((const struct blob_ent *)a)->digest, ((const struct blob_ent *)b)->digest);
+}
+
+static struct blob_ent *find(const struct airlock_bundle *b, const char *digest)
+{
+    struct blob_ent key;
+    if (strlen(digest) != AIRLOCK_DIGEST_LEN)
+        return NULL;
+    memcpy(key.digest, digest, AIRLOCK_DIGEST_SIZE);
+    return bsearch(&key, b->blobs, b->n, sizeof(key), cmp_digest);
+}
+
+static struct blob_ent *add_blob(struct airlock_bundle *b, const char *digest)
+{
+    if (b->n == b->cap) {
+        size_t cap = b->cap ? b->cap * 2 : 64;
+        struct blob_ent *n = realloc(b->blobs, cap * sizeof(*n));
+        if (!n)
+            return NULL;
+        b->blobs = n;
+        b->cap = cap;
+    }
+    struct blob_ent *e = &b->blobs[b->n++];
+    memset(e, 0, sizeof(*e));
+    memcpy(e->digest, digest, AIRLOCK_DIGEST_SIZE);
+    e->offset = -1;
+    return e;
+}
+
+/* Sorts by digest and keeps the last copy of each duplicate (highest seq). */
+static void finish_table(struct airlock_bundle *b)
+{
+    qsort(b->blobs, b->n, sizeof(*b->blobs), cmp_digest);
+    size_t o = 0;
+    for (size_t i = 0; i < b->n; i++) {
+        if (o && !strcmp(b->blobs[o - 1].digest, b->blobs[i].digest)) {
+            struct blob_ent *keep = &b->blobs[o - 1];
+            if (b->blobs[i].seq > keep->seq) {
+                free(keep->data);
+                *keep = b->blobs[i];
+            } else
+                free(b->blobs[i].data);
+            continue;
+        }
+        b->blobs[o++] = b->blobs[i];
+    }
+    b->n = o;
+}
+
+static int read_stream_small(struct arch_reader *r, uint64_t size, size_t max, char **out,
+                             const char *path, const char *entry, struct airlock_error **err)
+{
+    if (size > max)
+        return airlock_error_set(err, AIRLOCK_EINTEGRITY, "'%s': entry '%s': larger than %zu bytes",
+                                 path, entry, max);
+    char *d = malloc((size_t)size + 1);
+    if (!d)
+        return airlock_error_set(err, AIRLOCK_EOS, "out of memory");
+    size_t have = 0;
+    while (have < size) {
+        size_t got;
+        int rc = arch_read(r, d + have, (size_t)size - have, &got, err);
+        if (rc) {
+            free(d);
+            return rc;
+        }
+        have += got;
+    }
+    d[size] = '\0';
+    *out = d;
+    return 0;
+}
+
+struct open_ctx {
+    struct airlock_bundle *b;
+    struct airlock_sha256 *h;
+    unsigned char *buf;
+    struct airlock_error *unsafe; /* first unsafe entry; reported once we know it is a layout */
+    int unsafe_code;
+};
+
+static int on_entry(void *vctx, const struct arch_entry *e, struct arch_reader *r,
+                    struct airlock_error **err)
+{
+    struct open_ctx *c = vctx;
+    struct airlock_bundle *b = c->b;
+    char digest[AIRLOCK_DIGEST_SIZE];
+    b->seq++;
+    if (e->type == ARCH_DIR)
+        return 0;
+    if (e->type != ARCH_REG) {
+        const char *kind = e->type == ARCH_SYMLINK    ? "symbolic link"
+                           : e->type == ARCH_HARDLINK ? "hard link"
+                                                      : "device or special file";
+        (void)err;
+        if (c->unsafe)
+            return 0;
+        c->unsafe_code = airlock_error_set(&c->unsafe, AIRLOCK_EINTEGRITY,
+                                 "'%s': entry '%.200s': %s refused (a bundle holds only regular "
+                                 "files)",
+                                 b->path, e->raw_name, kind);
+        return 0;
+    }
+    struct airlock_error *cerr = NULL;
+    int cls = bundle_classify(e->name, digest, b->path, &cerr);
+    if (cls < 0) {
+        if (!c->unsafe) {
+            c->unsafe = cerr;
+            c->unsafe_code = cls;
+        } else
+            airlock_error_free(cerr);
+        return 0;
+    }
+    if (cls == 2) {
+        warn(b, "ignored entry '%.200s' (not part of an OCI layout)", e->raw_name);
+        return 0;
+    }
+    if (cls == 0) {
+        int is_index = !strcmp(e->name, "index.json");
+        int is_layout = !strcmp(e->name, "oci-layout");
+        if (!is_index && !is_layout)
+            return 0;
+        if (e->offset >= 0) {
+            if (is_index) {
+                b->index_off = e->offset;
+                b->index_size = e->size;
+                b->have_index = 1;
+            } else {
+                b->layout_off = e->offset;
+                b->layout_size = e->size;
+                b->have_layout = 1;
+            }
+            return 0;
+        }
+        char *d = NULL;
+        int rc = read_stream_small(r, e->size, is_index ? AIRLOCK_MAX_INDEX_JSON : LAYOUT_MAX_FILE,
+                                   &d, b->path, e->raw_name, err);
+        if (rc)
+            return rc;
+        if (is_index) {
+            free(b->index);
+            b->index = d;
+            b->index_len = (size_t)e->size;
+            b->have_index = 1;
+        } else {
+            free(b->layout);
+            b->layout = d;
+            b->layout_size = e->size;
+            b->have_layout = 1;
+        }
+        return 0;
+    }
+    struct blob_ent *be = add_blob(b, digest);
+    if (!be)
+        return airlock_error_set(err, AIRLOCK_EOS, "out of memory");
+    be->size = e->size;
+    be->offset = e->offset;
+    be->seq = b->seq;
+    if (e->offset >= 0)
+        return 0;
+    /* Streamed: keep small JSON blobs (manifests, indexes, configs), hash if asked. */
+    int want_hash = (b->flags & AIRLOCK_OPEN_HASH) != 0;
+    int may_keep = e->size > 0 && e->size <= AIRLOCK_MAX_MANIFEST;
+    if (!want_hash && !may_keep)
+        return 0;
+    struct airlock_buf keep = AIRLOCK_BUF_INIT(AIRLOCK_MAX_MANIFEST);
+    uint64_t left = e->size;
+    int rc = 0;
+    while (left) {
+        size_t got;
+        if ((rc = arch_read(r, c->buf, IO_CHUNK, &got, err)))
+            break;
+        if (may_keep) {
+            if (keep.len == 0) {
+                size_t i = 0;
+                while (i < got && strchr(" \t\r\n", c->buf[i]))
+                    i++;
+                if (i < got && c->buf[i] != '{')
+                    may_keep = 0;
+            }
+            if (may_keep && airlock_buf_append(&keep, c->buf, got))
+                may_keep = 0;
+        }
+        if (want_hash)
+            airlock_sha256_update(c->h, c->buf, got);
+        left -= got;
+        if (!want_hash && !may_keep)
+            break;
+    }
+    if (rc) {
+        airlock_buf_release(&keep);
+        return rc;
+    }
+    if (want_hash && !left) {
+        airlock_sha256_final(c->h, be->actual);
+        be->hashed = 1;
+    }
+    if (may_keep && keep.len == e->size) {
+        b->retained += keep.len;
+        if (b->retained > RETAIN_TOTAL_MAX) {
+            airlock_buf_release(&keep);
+            return airlock_error_set(err, AIRLOCK_EINTEGRITY,
+                                     "'%s': more than %llu MiB of JSON metadata", b->path,
+                                     RETAIN_TOTAL_MAX >> 20);
+        }
+        be->data = airlock_buf_detach(&keep, NULL);
+    } else
+        airlock_buf_release(&keep);
+    return 0;
+}
+
+static int read_dir_file(int dirfd, const char *name, size_t max, char **out, size_t *len,
+                         const char *path, struct airlock_error **err)
+{
+    _cleanup_close_ int fd = openat(dirfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+    if (fd < 0) {
+        if (errno == ELOOP)
+            return airlock_error_set(err, AIRLOCK_EINTEGRITY,
+                                     "'%s/%s': symbolic link refused", path, name);
+        return airlock_error_set_errno(err, errno == ENOENT ? AIRLOCK_ENOTFOUND : AIRLOCK_EOS,
+                                       errno, "open '%s/%s'", path, name);
+    }
+    struct stat st;
+    if (fstat(fd, &st) < 0)
+        return airlock_error_set_errno(err, AIRLOCK_EOS, errno, "stat '%s/%s'", path, name);
+    if (!S_ISREG(st.st_mode))
+        return airlock_error_set(err, AIRLOCK_EINTEGRITY, "'%s/%s': not a regular file", path,
+                                 name);
+    if ((uint64_t)st.st_size > max)
+        return airlock_error_set(err, AIRLOCK_EINTEGRITY, "'%s/%s': larger than %zu bytes", path,
+                                 name, max);
+    char *d = malloc((size_t)st.st_size + 1);
+    if (!d)
+        return airlock_error_set(err, AIRLOCK_EOS, "out of memory");
+    int r = core_pread_all(fd, d, (size_t)st.st_size, 0);
+    if (r) {
+        free(d);
+        return airlock_error_set_errno(err, AIRLOCK_EOS, -r, "read '%s/%s'", path, name);
+    }
+    d[st.st_size] = '\0';
+    *out = d;
+    *len = (size_t)st.st_size;
+    return 0;
+}
+
+static int open_dir(struct airlock_bundle *b, struct airlock_error **err)
+{
+    int rc;
+    b->fd = open(b->path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (b->fd < 0)
+        return airlock_error_set_errno(err, AIRLOCK_EOS, errno, "open '%s'", b->path);
+    size_t len;
+    if ((rc = read_dir_file(b->fd, "index.json", AIRLOCK_MAX_INDEX_JSON, &b->index, &b->index_len,
+                            b->path, err)))
+        return rc;
+    b->have_index = 1;
+    if ((rc = read_dir_file(b->fd, "oci-layout", LAYOUT_MAX_FILE, &b->layout, &len, b->path,
+                            err)))
+        return rc;
+    b->layout_size = len;
+    b->have_layout = 1;
+    int bfd = openat(b->fd, "blobs/sha256", O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    if (bfd < 0) {
+        if (errno == ENOENT)
+            return 0; /* an empty layout */
+        return airlock_error_set_errno(err, AIRLOCK_EINTEGRITY, errno, "open '%s/blobs/sha256'",
+                                       b->path);
+    }
+    DIR *d = fdopendir(bfd);
+    if (!d) {
+        close(bfd);
+        return airlock_error_set_errno(err, AIRLOCK_EOS, errno, "read '%s/blobs/sha256'",
+                                       b->path);
+    }
+    struct dirent *de;
+    rc = 0;
+    while ((de = readdir(d))) {
+        if (de->d_name[0] == '.')
+            continue;
+        char name[300], digest[AIRLOCK_DIGEST_SIZE];
+        snprintf(name, sizeof(name), "blobs/sha256/%s", de->d_name);
+        if ((rc = bundle_classify(name, digest, b->path, err)) < 0)
+            break;
+        rc = 0;
+        struct stat st;
+        if (fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0) {
+            rc = airlock_error_set_errno(err, AIRLOCK_EOS, errno, "stat '%s/%s'", b->path, name);
+            break;
+        }
+        if (!S_ISREG(st.st_mode)) {
+            rc = airlock_error_set(err, AIRLOCK_EINTEGRITY,
+                                   "'%s/%s': not a regular file (links are refused)", b->path,
+                                   name);
+            break;
+        }
+        struct blob_ent *e = add_blob(b, digest);
+        if (!e) {
+            rc = airlock_error_set(err, AIRLOCK_EOS, "out of memory");
+            break;
+        }
+        e->size = (uint64_t)st.st_size;
+    }
+    closedir(d);
+    return rc;
+}
+
+static int load_small_at(struct airlock_bundle *b, int64_t off, uint64_t size, size_t max,
+                         char **out, const char *name, struct airlock_error **err)
+{
+    if (size > max)
+        return airlock_error_set(err, AIRLOCK_EINTEGRITY, "'%s': %s larger than %zu bytes",
+                                 b->path, name, max);
+    char *d = malloc((size_t)size + 1);
+    if (!d)
+        return airlock_error_set(err, AIRLOCK_EOS, "out of memory");
+    int r = core_pread_all(b->fd, d, (size_t)size, off);
+    if (r) {
+        free(d);
+        return airlock_error_set_errno(err, AIRLOCK_EOS, -r, "read '%s': %s", b->path, name);
+    }
+    d[size] = '\0';
+    *out = d;
+    return 0;
+}
+
+static int check_layout_file(struct airlock_bundle *b, struct airlock_error **err)
+{
+    if (!b->have_layout)
+        return airlock_error_set(err, AIRLOCK_EINTEGRITY,
+                                 "'%s': no 'oci-layout' file: not an OCI image layout", b->path);
+    if (!b->have_index)
+        return airlock_error_set(err, AIRLOCK_EINTEGRITY, "'%s': no 'index.json'", b->path);
+    if (!strstr(b->layout, "\"imageLayoutVersion\""))
+        return airlock_error_set(err, AIRLOCK_EINTEGRITY,
+                                 "'%s': 'oci-layout' has no imageLayoutVersion", b->path);
+    return 0;
+}
+
+int airlock_bundle_open(struct airlock_bundle **out, const char *path, unsigned flags,
+                        struct airlock_error **err)
+{
+    return bundle_open(out, path, flags, NULL, err);
+}
+
+int bundle_open(struct airlock_bundle **out, const char *path, unsigned flags, int *not_layout,
+                struct airlock_error **err)
+{
+    struct stat st;
+    if (stat(path, &st) < 0)
+        return airlock_error_set_errno(err, errno == ENOENT ? AIRLOCK_ENOTFOUND : AIRLOCK_EOS,
+                                       errno, "open bundle '%s'", path);
+    struct airlock_bundle *b = calloc(1, sizeof(*b));
+    if (!b || !(b->path = strdup(path))) {
+        free(b);
+        return airlock_error_set(err, AIRLOCK_EOS, "out of memory");
+    }
+    b->fd = -1;
+    b->flags = flags;
+    int rc = 0;
+    if (S_ISDIR(st.st_mode)) {
+        b->fmt = AIRLOCK_FORMAT_DIR;
+        rc = open_dir(b, err);
+    } else {
+        int compressed = 0;
+        if (!arch_is_tar(path, &compressed)) {
+            rc = airlock_error_set(err, AIRLOCK_EINTEGRITY,
+                                   "'%s': neither a directory nor a tar archive", path);
+            goto done;
+        }
+        struct open_ctx c = {b, NULL, NULL, NULL, 0};
+        if (compressed) {
+            b->fmt = AIRLOCK_FORMAT_TAR_ZST;
+            b->compressed = 1;
+            c.buf = malloc(IO_CHUNK);
+            if (!c.buf || airlock_sha256_new(&c.h, err)) {
+                free(c.buf);
+                rc = airlock_error_set(err, AIRLOCK_EOS, "out of memory");
+                goto done;
+            }
+            rc = arch_walk(path, 0, on_entry, &c, NULL, err);
+            free(c.buf);
+            airlock_sha256_free(c.h);
+        } else {
+            b->fmt = AIRLOCK_FORMAT_TAR;
+            rc = arch_walk(path, ARCH_SEEKABLE, on_entry, &c, NULL, err);
+            if (!rc) {
+                b->fd = open(path, O_RDONLY | O_CLOEXEC);
+                if (b->fd < 0)
+                    rc = airlock_error_set_errno(err, AIRLOCK_EOS, errno, "open '%s'", path);
+            }
+            if (!rc && b->have_index)
+                rc = load_small_at(b, b->index_off, b->index_size, AIRLOCK_MAX_INDEX_JSON,
+                                   &b->index, "index.json", err);
+            if (!rc && b->have_index)
+                b->index_len = (size_t)b->index_size;
+            if (!rc && b->have_layout)
+                rc = load_small_at(b, b->layout_off, b->layout_size, LAYOUT_MAX_FILE, &b->layout,
+                                   "oci-layout", err);
+        }
+        if (!rc && c.unsafe && b->have_layout) {
+            rc = c.unsafe_code;
+            if (err && !*err)
+                *err = steal_pointer(&c.unsafe);
+        }
+        airlock_error_free(c.unsafe);
+    }
+    if (!rc && not_layout)
+        *not_layout = !b->have_layout;
+    if (!rc)
+        rc = check_layout_file(b, err);
+done:
+    if (rc) {
+        airlock_bundle_free(b);
+        return rc;
+    }
+    finish_table(b);
+    *out = b;
+    return 0;
+}
+
+void airlock_bundle_free(struct airlock_bundle *b)
+{
+    if (!b)
+        return;
+    for (size_t i = 0; i < b->n; i++)
+        free(b->blobs[i].data);
+    free(b->blobs);
+    for (size_t i = 0; i < b->n_warn; i++)
+        free(b->warnings[i]);
+    free(b->warnings);
+    if (b->fd >= 0)
+        close(b->fd);
+    free(b->index);
+    free(b->layout);
+    free(b->path);
+    free(b);
+}
+
+int airlock_bundle_blob_stat(const struct airlock_bundle *b, const char *digest, uint64_t *size)
+{
+    struct blob_ent *e = find(b, digest);
+    if (!e)
+        return AIRLOCK_ENOTFOUND;
+    if (size)
+        *size = e->size;
+    return 0;
+}
+
+/* A reader over one blob of a random-access bundle. */
+struct blob_reader {
+    struct airlock_bundle *b;
+    int fd;       /* dir: the blob file; tar: the bundle */
+    int own_fd;
+    uint64_t off; /* absolute position */
+    uint64_t left;
+    const char *digest;
+};
+
+static int blob_read_fn(void *ctx, void *buf, size_t cap, size_t *got, struct airlock_error **err)
+{
+    struct blob_reader *r = ctx;
+    *got = 0;
+    if (!r->left)
+        return 0;
+    if (cap > r->left)
+        cap = (size_t)r->left;
+    ssize_t n;
+    do
+        n = pread(r->fd, buf, cap, (off_t)r->off);
+    while (n < 0 && errno == EINTR);
+    if (n < 0)
+        return airlock_error_set_errno(err, AIRLOCK_EOS, errno, "read '%s': blob '%s'",
+                                       r->b->path, r->digest);
+    if (n == 0)
+        return airlock_error_set(err, AIRLOCK_EINTEGRITY, "'%s': blob '%s' is truncated",
+                                 r->b->path, r->digest);
+    r->off += (uint64_t)n;
+    r->left -= (uint64_t)n;
+    *got = (size_t)n;
+    return 0;
+}
+
+static int blob_reader_open(struct blob_reader *r, struct airlock_bundle *b,
+                            const struct blob_ent *e, struct airlock_error **err)
+{
+    memset(r, 0, sizeof(*r));
+    r->b = b;
+    r->digest = e->digest;
+    r->left = e->size;
+    r->fd = -1;
+    if (b->fmt == AIRLOCK_FORMAT_TAR) {
+        r->fd = b->fd;
+        r->off = (uint64_t)e->offset;
+        return 0;
+    }
+    if (b->fmt != AIRLOCK_FORMAT_DIR)
+        return airlock_error_set(err, AIRLOCK_EUSAGE, "'%s': a streamed bundle has no random access",
+                                 b->path);
+    char name[100];
+    snprintf(name, sizeof(name), "blobs/sha256/%s", airlock_digest_hex(e->digest));
+    r->fd = openat(b->fd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+    if (r->fd < 0)
+        return airlock_error_set_errno(err, AIRLOCK_EOS, errno, "open '%s/%s'", b->path, name);
+    r->own_fd = 1;
+    return 0;
+}
+
+static void blob_reader_close(struct blob_reader *r)
+{
+    if (r->own_fd && r->fd >= 0)
+        close(r->fd);
+    r->fd = -1;
+}
+
+int airlock_bundle_blob_read(struct airlock_bundle *b, const char *digest, size_t max,
+                             struct airlock_buf *out, struct airlock_error **err)
+{
+    struct blob_ent *e = find(b, digest);
+    if (!e)
+        return airlock_error_set(err, AIRLOCK_EINTEGRITY, "'%s': blob '%s' is missing", b->path,
+                                 digest);
+    if (e->size > max)
+        return airlock_error_set(err, AIRLOCK_EINTEGRITY,
+                                 "'%s': blob '%s' is larger than %zu bytes", b->path, digest, max);
+    struct airlock_buf buf = AIRLOCK_BUF_INIT(max);
+    int rc = 0;
+    if (b->compressed) {
+        if (!e->data)
+            return airlock_error_set(err, AIRLOCK_EINTEGRITY,
+                                     "'%s': blob '%s' is not JSON metadata", b->path, digest);
+        rc = airlock_buf_append(&buf, e->data, (size_t)e->size);
+    } else {
+        struct blob_reader r;
+        if ((rc = blob_reader_open(&r, b, e, err)))
+            return rc;
+        if (airlock_buf_append(&buf, "", 0) == 0 && e->size) {
+            char *tmp = malloc((size_t)e->size);
+            size_t have = 0;
+            if (!tmp)
+                rc = airlock_error_set(err, AIRLOCK_EOS, "out of memory");
+            while (!rc && have < e->size) {
+                size_t got;
+                rc = blob_read_fn(&r, tmp + have, (size_t)e->size - have, &got, err);
+                have += got;
+            }
+            if (!rc)
+                rc = airlock_buf_append(&buf, tmp, have);
+            free(tmp);
+        }
+        blob_reader_close(&r);
+    }
+    if (rc) {
+        airlock_buf_release(&buf);
+        return rc < 0 ? rc : airlock_error_set(err, AIRLOCK_EOS, "out of memory");
+    }
+    char actual[AIRLOCK_DIGEST_SIZE];
+    if ((rc = airlock_sha256_digest(actual, buf.data, buf.len, err))) {
+        airlock_buf_release(&buf);
+        return rc;
+    }
+    if (strcmp(actual, digest)) {
+        airlock_buf_release(&buf);
+        return airlock_error_set(err, AIRLOCK_EINTEGRITY,
+                                 "'%s': blob '%s' is corrupt (content hashes to '%s')", b->path,
+                                 digest, actual);
+    }
+    *out = buf;
+    return 0;
+}
+
+int airlock_bundle_blob_hash(struct airlock_bundle *b, const char *digest,
+                             char actual[AIRLOCK_DIGEST_SIZE], struct airlock_error **err)
+{
+    struct blob_ent *e = find(b, digest);
+    if (!e)
+        return airlock_error_set(err, AIRLOCK_EINTEGRITY, "'%s': blob '%s' is missing", b->path,
+                                 digest);
+    if (b->compressed) {
+        if (!e->hashed)
+            return airlock_error_set(err, AIRLOCK_EUSAGE,
+                                     "'%s': streamed bundle was not opened for hashing", b->path);
+        memcpy(actual, e->actual, AIRLOCK_DIGEST_SIZE);
+        return 0;
+    }
+    struct blob_reader r;
+    int rc = blob_reader_open(&r, b, e, err);
+    if (rc)
+        return rc;
+    struct airlock_sha256 *h = NULL;
+    unsigned char *buf = malloc(IO_CHUNK);
+    if (!buf || (rc = airlock_sha256_new(&h, err))) {
+        free(buf);
+        blob_reader_close(&r);
+        return rc ? rc : airlock_error_set(err, AIRLOCK_EOS, "out of memory");
+    }
+    if (r.left > IO_CHUNK)
+        posix_fadvise(r.fd, (off_t)r.off, (off_t)r.left, POSIX_FADV_SEQUENTIAL);
+    while (r.left) {
+        size_t got;
+        if ((rc = blob_read_fn(&r, buf, IO_CHUNK, &got, err)))
+            break;
+        airlock_sha256_update(h, buf, got);
+    }
+    if (!rc)
+        airlock_sha256_final(h, actual);
+    airlock_sha256_free(h);
+    free(buf);
+    blob_reader_close(&r);
+    return rc;
+}
+
+/* ---- streaming every blob in storage order ------------------------------------------------- */
+
+struct stream_ctx {
+    struct airlock_bundle *b;
+    airlock_blob_want_fn want;
+    airlock_blob_take_fn take;
+    void *ctx;
+    uint64_t seq;
+};
+
+static int stream_entry(void *vctx, const struct arch_entry *e, struct arch_reader *r,
+                        struct airlock_error **err)
+{
+    struct stream_ctx *s = vctx;
+    char digest[AIRLOCK_DIGEST_SIZE];
+    s->seq++;
+    if (e->type != ARCH_REG || bundle_classify(e->name, digest, s->b->path, NULL) != 1)
+        return 0;
+    struct blob_ent *be = find(s->b, digest);
+    if (!be || be->seq != s->seq || !s->want(s->ctx, digest, be->size))
+        return 0;
+    return s->take(s->ctx, digest, be->size, arch_read, r, err);
+}
+
+static int cmp_offset(const void *a, const void *b)
+{
+    const struct blob_ent *x = *(const struct blob_ent *const *)a;
+    const struct blob_ent *y = *(const struct blob_ent *const *)b;
+    return (x->offset > y->offset) - (x->offset < y->offset);
+}
+
+int airlock_bundle_blob_stream(struct airlock_bundle *b, airlock_blob_want_fn want,
+                               airlock_blob_take_fn take, void *ctx, struct airlock_error **err)
+{
+    if (b->compressed) {
+        struct stream_ctx s = {b, want, take, ctx, 0};
+        return arch_walk(b->path, 0, stream_entry, &s, NULL, err);
+    }
+    struct blob_ent **order = malloc((b->n ? b->n : 1) * sizeof(*order));
+    if (!order)
+        return airlock_error_set(err, AIRLOCK_EOS, "out of memory");
+    for (size_t i = 0; i < b->n; i++)
+        order[i] = &b->blobs[i];
+    if (b->fmt == AIRLOCK_FORMAT_TAR)
+        qsort(order, b->n, sizeof(*order), cmp_offset);
+    int rc = 0;
+    for (size_t i = 0; i < b->n && !rc; i++) {
+        struct blob_ent *e = order[i];
+        if (!want(ctx, e->digest, e->size))
+            continue;
+        struct blob_reader r;
+        if ((rc = blob_reader_open(&r, b, e, err)))
+            break;
+        rc = take(ctx, e->digest, e->size, blob_read_fn, &r, err);
+        blob_reader_close(&r);
+    }
+    free(order);
+    return rc;
+}

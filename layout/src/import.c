@@ -1,0 +1,603 @@
+/* Import: many sources (OCI layouts in any form, docker-save archives, hauler stores, other
+ * bundles) into one deduplicated bundle. Plan first (names, graphs, which blob comes from
+ * where), then write small JSON blobs, then stream every source once for its layers. */
+#include "layout_int.h"
+
+#include <cjson/cJSON.h>
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+
+struct source {
+    const char *path;
+    struct airlock_bundle *b;
+    struct docker_src *d;
+};
+
+struct planned {
+    char *ref; /* full reference */
+    enum airlock_role att;
+    struct airlock_descriptor desc;
+    size_t src;
+};
+
+struct meta {
+    char digest[AIRLOCK_DIGEST_SIZE];
+    char *data;
+    size_t len;
+};
+
+struct plan {
+    struct source *src;
+    size_t n_src;
+    struct planned *e;
+    size_t n, cap;
+    struct meta *meta;
+    size_t n_meta;
+    struct core_dmap meta_map;
+    struct core_dmap need; /* layer/config digest -> source index + 1 */
+    uint64_t *need_size;   /* parallel to need values? kept per digest below */
+    const struct airlock_import_opts *opts;
+    struct airlock_writer *w;
+    size_t cur_src;
+    uint64_t bytes;
+    uint64_t blobs;
+};
+
+static int src_read(struct plan *p, size_t s, const char *digest, struct airlock_buf *out,
+                    struct airlock_error **err)
+{
+    if (p->src[s].d)
+        return docker_src_blob_read(p->src[s].d, digest, out, err);
+    return airlock_bundle_blob_read(p->src[s].b, digest, AIRLOCK_MAX_MANIFEST, out, err);
+}
+
+static int src_has(struct plan *p, size_t s, const char *digest, uint64_t *size)
+{
+    if (p->src[s].d) {
+        struct airlock_buf b = AIRLOCK_BUF_INIT(0);
+        if (docker_src_blob_read(p->src[s].d, digest, &b, NULL) == 0) {
+            *size = b.len;
+            airlock_buf_release(&b);
+            return 1;
+        }
+        return 0; /* layers are checked when the image is built */
+    }
+    return airlock_bundle_blob_stat(p->src[s].b, digest, size) == 0;
+}
+
+/* ---- naming ------------------------------------------------------------------------------- */
+
+static int usable_name(const char *s)
+{
+    return s && *s && (strchr(s, '/') || strchr(s, ':') || strchr(s, '@'));
+}
+
+static const char *tag_of(const char *s)
+{
+    if (!s)
+        return NULL;
+    const char *slash = strrchr(s, '/');
+    const char *colon = strrchr(slash ? slash : s, ':');
+    return colon ? colon + 1 : (usable_name(s) ? NULL : s);
+}
+
+static const char *att_suffix(enum airlock_role k)
+{
+    switch (k) {
+    case AIRLOCK_ROLE_SIGNATURE:
+        return ".sig";
+    case AIRLOCK_ROLE_ATTESTATION:
+        return ".att";
+    case AIRLOCK_ROLE_SBOM:
+        return ".sbom";
+    default:
+        return "";
+    }
+}
+
+static int normalize(char **out, const char *s, const char *src, struct airlock_error **err)
+{
+    struct airlock_ref r;
+    int rc = airlock_ref_parse(&r, s, err);
+    if (rc) {
+        airlock_error_wrap(err, "'%s'", src);
+        return AIRLOCK_EINTEGRITY;
+    }
+    *out = airlock_ref_format(&r);
+    airlock_ref_release(&r);
+    return *out ? 0 : airlock_error_set(err, AIRLOCK_EOS, "out of memory");
+}
+
+static int has_explicit_tag(const char *s)
+{
+    const char *slash = strrchr(s, '/');
+    return strchr(slash ? slash : s, ':') || strchr(s, '@');
+}
+
+/* The reference for an image that its source leaves unnamed. */
+static int name_from_opt(char **out, const struct plan *p, const char *bare_tag, const char *src,
+                         struct airlock_error **err)
+{
+    if (!p->opts || !p->opts->name)
+        return airlock_error_set(err, AIRLOCK_EUSAGE,
+                                 "'%s': an image has no usable reference%s%s%s: name it with "
+                                 "--name REF",
+                                 src, bare_tag ? " (only the tag '" : "", bare_tag ? bare_tag : "",
+                                 bare_tag ? "')" : "");
+    struct airlock_ref r;
+    int rc = airlock_ref_parse(&r, p->opts->name, err);
+    if (rc)
+        return rc;
+    if (!has_explicit_tag(p->opts->name) && bare_tag && r.tag) {
+        char *t = strdup(bare_tag);
+        if (t) {
+            free(r.tag);
+            r.tag = t;
+        }
+    }
+    *out = airlock_ref_format(&r);
+    airlock_ref_release(&r);
+    return *out ? 0 : airlock_error_set(err, AIRLOCK_EOS, "out of memory");
+}
+
+static int plan_add(struct plan *p, char *ref, enum airlock_role att,
+                    const struct airlock_descriptor *d, size_t src, struct airlock_error **err)
+{
+    for (size_t i = 0; i < p->n; i++)
+        if (!strcmp(p->e[i].ref, ref)) { /* a reference given again: the later one wins */
+            free(p->e[i].ref);
+            airlock_descriptor_release(&p->e[i].desc);
+            p->e[i].ref = ref;
+            p->e[i].att = att;
+            p->e[i].src = src;
+            return airlock_descriptor_copy(&p->e[i].desc, d, err);
+        }
+    if (p->n == p->cap) {
+        size_t cap = p->cap ? p->cap * 2 : 16;
+        struct planned *n = realloc(p->e, cap * sizeof(*n));
+        if (!n) {
+            free(ref);
+            return airlock_error_set(err, AIRLOCK_EOS, "out of memory");
+        }
+        p->e = n;
+        p->cap = cap;
+    }
+    struct planned *e = &p->e[p->n];
+    memset(e, 0, sizeof(*e));
+    e->ref = ref;
+    e->att = att;
+    e->src = src;
+    int rc = airlock_descriptor_copy(&e->desc, d, err);
+    if (rc) {
+        free(ref);
+        return rc;
+    }
+    p->n++;
+    return 0;
+}
+
+/* Repository of the image (in the plan, from source s) whose digest is sha256:<hex>. */
+static char *repo_of_subject(const struct plan *p, size_t s, const char *hex, size_t first)
+{
+    for (size_t i = first; i < p->n; i++) {
+        if (p->e[i].src != s || p->e[i].att || strcmp(airlock_digest_hex(p->e[i].desc.digest), hex))
+            continue;
+        struct airlock_ref r;
+        if (airlock_ref_parse(&r, p->e[i].ref, NULL))
+            continue;
+        char *repo = airlock_ref_repository(&r);
+        airlock_ref_release(&r);
+        return repo;
+    }
+    return NULL;
+}
+
+static int plan_oci_source(struct plan *p, size_t s, struct airlock_error **err)
+{
+    struct airlock_bundle *b = p->src[s].b;
+    size_t len;
+    const char *raw = airlock_bundle_index(b, &len);
+    struct airlock_oci *idx = NULL;
+    char what[300];
+    snprintf(what, sizeof(what), "'%s': index.json", p->src[s].path);
+    int rc = airlock_oci_parse(&idx, raw, len, what, err);
+    if (rc)
+        return rc;
+    if (idx->kind != AIRLOCK_OCI_INDEX) {
+        airlock_oci_free(idx);
+        return airlock_error_set(err, AIRLOCK_EINTEGRITY, "%s: not an image index", what);
+    }
+    size_t first = p->n;
+    /* Images first, so attachments can find the repository of their subject. */
+    for (int pass = 0; pass < 2 && !rc; pass++) {
+        for (size_t i = 0; i < idx->n_layers && !rc; i++) {
+            const struct airlock_descriptor *d = &idx->layers[i];
+            const char *ctrd = airlock_annotation_get(d->annotations, d->n_annotations,
+                                                      AIRLOCK_ANN_CONTAINERD_NAME);
+            const char *refn = airlock_annotation_get(d->annotations, d->n_annotations,
+                                                      AIRLOCK_ANN_REF_NAME);
+            const char *kind = airlock_annotation_get(d->annotations, d->n_annotations,
+                                                      AIRLOCK_ANN_KIND);
+            const char *name = usable_name(ctrd) ? ctrd : usable_name(refn) ? refn : NULL;
+            enum airlock_role att = airlock_role_of(kind, name ? name : refn);
+            if ((pass == 0) != (att == AIRLOCK_ROLE_IMAGE))
+                continue;
+            char *ref = NULL;
+            if (att == AIRLOCK_ROLE_IMAGE) {
+                rc = name ? normalize(&ref, name, p->src[s].path, err)
+                          : name_from_opt(&ref, p, refn && *refn ? refn : NULL, p->src[s].path,
+                                          err);
+            } else {
+                /* sha256-<hex>: from the tag, or the one image of a cosign-save layout */
+                const char *t = tag_of(name ? name : refn);
+                char hex[65] = "";
+                if (t && !strncmp(t, "sha256-", 7) && strlen(t) >= 71)
+                    memcpy(hex, t + 7, 64), hex[64] = '\0';
+                else {
+                    size_t n_img = 0;
+                    for (size_t k = first; k < p->n; k++)
+                        if (p->e[k].src == s && !p->e[k].att) {
+                            n_img++;
+                            memcpy(hex, airlock_digest_hex(p->e[k].desc.digest), 64);
+                            hex[64] = '\0';
+                        }
+                    if (n_img != 1) {
+                        rc = airlock_error_set(err, AIRLOCK_EINTEGRITY,
+                                               "'%s': signature or attestation '%s' names no "
+                                               "image",
+                                               p->src[s].path, d->digest);
+                        break;
+                    }
+                }
+                char *repo = repo_of_subject(p, s, hex, first);
+                if (!repo && name) {
+                    struct airlock_ref r;
+                    if (!airlock_ref_parse(&r, name, NULL)) {
+                        repo = airlock_ref_repository(&r);
+                        airlock_ref_release(&r);
+                    }
+                }
+                if (!repo) {
+                    rc = airlock_error_set(err, AIRLOCK_EINTEGRITY,
+                                           "'%s': cannot tell which repository '%.200s' belongs to",
+                                           p->src[s].path, refn ? refn : d->digest);
+                    break;
+                }
+                if (asprintf(&ref, "%s:sha256-%s%s", repo, hex, att_suffix(att)) < 0)
+                    ref = NULL;
+                free(repo);
+                if (!ref)
+                    rc = airlock_error_set(err, AIRLOCK_EOS, "out of memory");
+            }
+            if (!rc)
+                rc = plan_add(p, ref, att, d, s, err);
+        }
+    }
+    airlock_oci_free(idx);
+    return rc;
+}
+
+static int plan_docker_source(struct plan *p, size_t s, struct airlock_error **err)
+{
+    struct docker_src *d = p->src[s].d;
+    int rc = 0;
+    for (size_t i = 0; i < docker_src_image_count(d) && !rc; i++) {
+        const char *const *tags;
+        size_t nt;
+        const struct airlock_descriptor *desc = docker_src_image(d, i, &tags, &nt);
+        if (!nt) {
+            char *ref = NULL;
+            if (!(rc = name_from_opt(&ref, p, NULL, p->src[s].path, err)))
+                rc = plan_add(p, ref, AIRLOCK_ROLE_IMAGE, desc, s, err);
+        }
+        for (size_t k = 0; k < nt && !rc; k++) {
+            char *ref = NULL;
+            if (!(rc = normalize(&ref, tags[k], p->src[s].path, err)))
+                rc = plan_add(p, ref, AIRLOCK_ROLE_IMAGE, desc, s, err);
+        }
+    }
+    return rc;
+}
+
+/* ---- graphs -------------------------------------------------------------------------------- */
+
+static int need_blob(struct plan *p, size_t s, const struct airlock_descriptor *d,
+                     const char *image, struct airlock_error **err);
+
+static int add_meta(struct plan *p, const char *digest, struct airlock_buf *raw)
+{
+    struct meta *m = realloc(p->meta, (p->n_meta + 1) * sizeof(*m));
+    if (!m)
+        return -1;
+    p->meta = m;
+    memcpy(m[p->n_meta].digest, digest, AIRLOCK_DIGEST_SIZE);
+    m[p->n_meta].data = airlock_buf_detach(raw, &m[p->n_meta].len);
+    if (core_dmap_put(&p->meta_map, digest, p->n_meta))
+        return -1;
+    p->n_meta++;
+    return 0;
+}
+
+static int need_blob(struct plan *p, size_t s, const struct airlock_descriptor *d,
+                     const char *image, struct airlock_error **err)
+{
+    if (core_dmap_get(&p->meta_map, d->digest) || core_dmap_get(&p->need, d->digest))
+        return 0;
+    int meta = airlock_media_type_is_manifest(d->media_type) ||
+               airlock_media_type_is_index(d->media_type);
+    uint64_t have = 0;
+    if (!src_has(p, s, d->digest, &have)) {
+        if (p->src[s].d && !meta)
+            have = d->size; /* a docker layer: known to be there */
+        else if (d->has_urls)
+            return 0; /* foreign layer: not carried */
+        else
+            return airlock_error_set(err, AIRLOCK_EINTEGRITY,
+                                     "'%s': image '%s': blob '%s' is missing", p->src[s].path,
+                                     image, d->digest);
+    }
+    if (have != d->size)
+        return airlock_error_set(err, AIRLOCK_EINTEGRITY,
+                                 "'%s': image '%s': blob '%s' has %llu bytes, its descriptor says "
+                                 "%llu",
+                                 p->src[s].path, image, d->digest, (unsigned long long)have,
+                                 (unsigned long long)d->size);
+    int small_docker = p->src[s].d && !meta && src_has(p, s, d->digest, &have);
+    if (!meta && !small_docker)
+        return core_dmap_put(&p->need, d->digest, s + 1)
+                   ? airlock_error_set(err, AIRLOCK_EOS, "out of memory")
+                   : 0;
+    struct airlock_buf raw = AIRLOCK_BUF_INIT(0);
+    int rc = src_read(p, s, d->digest, &raw, err);
+    if (rc)
+        return airlock_error_wrap(err, "image '%s'", image);
+    if (!meta) { /* a docker config, kept in memory */
+        if (add_meta(p, d->digest, &raw)) {
+            airlock_buf_release(&raw);
+            return airlock_error_set(err, AIRLOCK_EOS, "out of memory");
+        }
+        return 0;
+    }
+    struct airlock_oci *m = NULL;
+    char what[160];
+    snprintf(what, sizeof(what), "'%s': manifest '%s'", p->src[s].path, d->digest);
+    rc = airlock_oci_parse(&m, raw.data, raw.len, what, err);
+    if (rc || add_meta(p, d->digest, &raw)) {
+        airlock_buf_release(&raw);
+        airlock_oci_free(m);
+        return rc ? rc : airlock_error_set(err, AIRLOCK_EOS, "out of memory");
+    }
+    if (m->kind == AIRLOCK_OCI_MANIFEST)
+        rc = need_blob(p, s, &m->config, image, err);
+    for (size_t i = 0; !rc && i < m->n_layers; i++)
+        rc = need_blob(p, s, &m->layers[i], image, err);
+    airlock_oci_free(m);
+    return rc;
+}
+
+/* ---- writing ------------------------------------------------------------------------------- */
+
+static int want_fn(void *ctx, const char *digest, uint64_t size)
+{
+    (void)size;
+    struct plan *p = ctx;
+    size_t *s = core_dmap_get(&p->need, digest);
+    return s && *s == p->cur_src + 1 && !airlock_writer_has(p->w, digest);
+}
+
+static int take_fn(void *ctx, const char *digest, uint64_t size, airlock_read_fn read,
+                   void *read_ctx, struct airlock_error **err)
+{
+    struct plan *p = ctx;
+    int rc = airlock_writer_add_blob(p->w, digest, size, read, read_ctx, err);
+    if (!rc) {
+        p->bytes += size;
+        p->blobs++;
+    }
+    return rc;
+}
+
+static char *build_index(const struct plan *p)
+{
+    cJSON *root = cJSON_CreateObject();
+    cJSON_AddNumberToObject(root, "schemaVersion", 2);
+    cJSON_AddStringToObject(root, "mediaType", AIRLOCK_MT_OCI_INDEX);
+    cJSON *arr = cJSON_AddArrayToObject(root, "manifests");
+    for (size_t i = 0; i < p->n; i++) {
+        const struct planned *e = &p->e[i];
+        cJSON *d = cJSON_CreateObject();
+        cJSON_AddStringToObject(d, "mediaType",
+                                e->desc.media_type ? e->desc.media_type : AIRLOCK_MT_OCI_MANIFEST);
+        cJSON_AddStringToObject(d, "digest", e->desc.digest);
+        cJSON_AddNumberToObject(d, "size", (double)e->desc.size);
+        if (e->desc.artifact_type)
+            cJSON_AddStringToObject(d, "artifactType", e->desc.artifact_type);
+        cJSON *ann = cJSON_AddObjectToObject(d, "annotations");
+        cJSON_AddStringToObject(ann, AIRLOCK_ANN_REF_NAME, e->ref);
+        const char *kind = NULL;
+        switch (e->att) {
+        case AIRLOCK_ROLE_IMAGE:
+            cJSON_AddStringToObject(ann, AIRLOCK_ANN_CONTAINERD_NAME, e->ref);
+            kind = airlock_media_type_is_index(e->desc.media_type) ? AIRLOCK_KIND_INDEX
+                                                                   : AIRLOCK_KIND_IMAGE;
+            break;
+        case AIRLOCK_ROLE_SIGNATURE:
+            kind = AIRLOCK_KIND_SIGS;
+            break;
+        case AIRLOCK_ROLE_ATTESTATION:
+            kind = AIRLOCK_KIND_ATTS;
+            break;
+        case AIRLOCK_ROLE_SBOM:
+            kind = "dev.cosignproject.cosign/sboms";
+            break;
+        default:
+            break;
+        }
+        if (kind)
+            cJSON_AddStringToObject(ann, AIRLOCK_ANN_KIND, kind);
+        if (e->desc.platform_os || e->desc.platform_arch) {
+            cJSON *pl = cJSON_AddObjectToObject(d, "platform");
+            cJSON_AddStringToObject(pl, "architecture",
+                                    e->desc.platform_arch ? e->desc.platform_arch : "");
+            cJSON_AddStringToObject(pl, "os", e->desc.platform_os ? e->desc.platform_os : "");
+            if (e->desc.platform_variant)
+                cJSON_AddStringToObject(pl, "variant", e->desc.platform_variant);
+        }
+        cJSON_AddItemToArray(arr, d);
+    }
+    char *s = cJSON_PrintUnformatted(root);
+    cJSON_Delete(root);
+    return s;
+}
+
+static int open_source(struct source *src, const char *path, struct airlock_error **err)
+{
+    struct stat st;
+    if (stat(path, &st) < 0)
+        return airlock_error_set_errno(err, AIRLOCK_EOS, errno, "open '%s'", path);
+    src->path = path;
+    if (S_ISDIR(st.st_mode))
+        return airlock_bundle_open(&src->b, path, 0, err);
+    /* A tar with oci-layout is a layout; one with only manifest.json is a docker save. */
+    struct airlock_error *e1 = NULL;
+    int not_layout = 0;
+    int rc = bundle_open(&src->b, path, 0, &not_layout, &e1);
+    if (!rc)
+        return 0;
+    if (not_layout) {
+        airlock_error_free(e1);
+        rc = docker_src_open(&src->d, path, err);
+        if (rc)
+            airlock_error_wrap(err, "'%s' is neither an OCI layout nor a docker-save archive",
+                               path);
+        return rc;
+    }
+    if (err)
+        *err = e1;
+    else
+        airlock_error_free(e1);
+    return rc;
+}
+
+void airlock_import_result_free(struct airlock_import_result *r)
+{
+    if (!r)
+        return;
+    for (size_t i = 0; i < r->n; i++) {
+        free(r->refs[i]);
+        free(r->digests[i]);
+    }
+    free(r->refs);
+    free(r->digests);
+    free(r);
+}
+
+int airlock_import(struct airlock_import_result **res, const char *out, const char *const *inputs,
+                   size_t n_inputs, const struct airlock_import_opts *opts,
+                   struct airlock_error **err)
+{
+    struct plan p;
+    memset(&p, 0, sizeof(p));
+    p.opts = opts;
+    int rc = 0;
+    struct stat st;
+    int merge = stat(out, &st) == 0;
+    char *index = NULL;
+    struct airlock_import_result *r = NULL;
+    p.src = calloc(n_inputs + 1, sizeof(*p.src));
+    if (!p.src)
+        return airlock_error_set(err, AIRLOCK_EOS, "out of memory");
+    if (merge) {
+        if ((rc = airlock_bundle_open(&p.src[0].b, out, 0, err))) {
+            airlock_error_wrap(err, "'%s' exists and is not a bundle airlock can add to", out);
+            if (rc != AIRLOCK_EOS)
+                rc = AIRLOCK_EEXISTS;
+            if (err && *err)
+                (*err)->code = rc;
+            goto done;
+        }
+        p.src[0].path = out;
+        p.n_src = 1;
+    }
+    for (size_t i = 0; i < n_inputs; i++) {
+        if ((rc = open_source(&p.src[p.n_src], inputs[i], err)))
+            goto done;
+        p.n_src++;
+    }
+    for (size_t s = 0; s < p.n_src && !rc; s++)
+        rc = p.src[s].d ? plan_docker_source(&p, s, err) : plan_oci_source(&p, s, err);
+    if (rc)
+        goto done;
+    if (!p.n) {
+        rc = airlock_error_set(err, AIRLOCK_EUSAGE, "the inputs hold no images");
+        goto done;
+    }
+    for (size_t i = 0; i < p.n && !rc; i++)
+        rc = need_blob(&p, p.e[i].src, &p.e[i].desc, p.e[i].ref, err);
+    if (rc)
+        goto done;
+    if ((rc = airlock_writer_new(&p.w, out, opts ? opts->format : AIRLOCK_FORMAT_AUTO, err)))
+        goto done;
+    for (size_t i = 0; i < p.n_meta && !rc; i++) {
+        rc = airlock_writer_add_bytes(p.w, p.meta[i].data, p.meta[i].len, p.meta[i].digest, NULL,
+                                      err);
+        p.bytes += p.meta[i].len;
+    }
+    p.blobs += p.n_meta;
+    for (size_t s = 0; s < p.n_src && !rc; s++) {
+        p.cur_src = s;
+        rc = p.src[s].d ? docker_src_blob_stream(p.src[s].d, want_fn, take_fn, &p, err)
+                        : airlock_bundle_blob_stream(p.src[s].b, want_fn, take_fn, &p, err);
+    }
+    if (rc)
+        goto done;
+    for (size_t i = 0; i < p.need.cap; i++) {
+        const char *d = p.need.slots[i].key;
+        if (d[0] && !airlock_writer_has(p.w, d)) {
+            rc = airlock_error_set(err, AIRLOCK_EINTEGRITY, "'%s': blob '%s' could not be read",
+                                   p.src[p.need.slots[i].value - 1].path, d);
+            goto done;
+        }
+    }
+    index = build_index(&p);
+    if (!index) {
+        rc = airlock_error_set(err, AIRLOCK_EOS, "out of memory");
+        goto done;
+    }
+    if ((rc = airlock_writer_commit(p.w, index, strlen(index), err)))
+        goto done;
+    r = calloc(1, sizeof(*r));
+    if (r) {
+        r->refs = calloc(p.n, sizeof(char *));
+        r->digests = calloc(p.n, sizeof(char *));
+        for (size_t i = 0; r->refs && r->digests && i < p.n; i++) {
+            r->refs[r->n] = strdup(p.e[i].ref);
+            r->digests[r->n] = strdup(p.e[i].desc.digest);
+            r->n++;
+        }
+        r->blobs_written = p.blobs;
+        r->bytes_written = p.bytes;
+    }
+    *res = r;
+done:
+    free(index);
+    airlock_writer_free(p.w);
+    for (size_t s = 0; s < p.n_src + 1 && s <= n_inputs; s++) {
+        airlock_bundle_free(p.src[s].b);
+        docker_src_free(p.src[s].d);
+    }
+    free(p.src);
+    for (size_t i = 0; i < p.n; i++) {
+        free(p.e[i].ref);
+        airlock_descriptor_release(&p.e[i].desc);
+    }
+    free(p.e);
+    for (size_t i = 0; i < p.n_meta; i++)
+        free(p.meta[i].data);
+    free(p.meta);
+    core_dmap_release(&p.meta_map);
+    core_dmap_release(&p.need);
+    return rc;
+}

@@ -1,0 +1,95 @@
+/* Internal interfaces of the layout module. */
+#ifndef AIRLOCK_LAYOUT_INT_H
+#define AIRLOCK_LAYOUT_INT_H
+
+#include "airlock/layout.h"
+#include "core_int.h"
+
+/* ---- archive.c: the only file that touches libarchive ------------------------------------ */
+
+enum arch_type { ARCH_REG, ARCH_DIR, ARCH_SYMLINK, ARCH_HARDLINK, ARCH_OTHER };
+
+struct arch_entry {
+    const char *name;     /* normalized: no "./", no trailing '/', never absolute or ".." */
+    const char *raw_name; /* as stored, for messages */
+    enum arch_type type;
+    uint64_t size;
+    int64_t offset;       /* data offset in the file (ARCH_SEEKABLE), else -1 */
+    const char *link;     /* symlink or hardlink target as stored, or NULL */
+};
+
+struct arch_reader;
+/* airlock_read_fn over the current entry's data; ctx is the struct arch_reader *. */
+int arch_read(void *ctx, void *buf, size_t cap, size_t *got, struct airlock_error **err);
+
+/* Called for every entry in order; return non-zero to stop (the value is returned). The
+ * entry's data may be read through r while inside the call. */
+typedef int (*arch_entry_fn)(void *ctx, const struct arch_entry *e, struct arch_reader *r,
+                             struct airlock_error **err);
+
+#define ARCH_SEEKABLE 0x1 /* require an uncompressed tar and report data offsets */
+
+/* Walks a tar archive (any compression libarchive knows). Unsafe names (absolute, "..")
+ * fail with AIRLOCK_EINTEGRITY naming the entry; so do truncation and damage, sparse
+ * entries, more than ARCH_MAX_ENTRIES entries, and a stream that inflates more than
+ * ARCH_MAX_RATIO times beyond ARCH_RATIO_FLOOR bytes (a decompression bomb). *compressed
+ * (if not NULL) tells whether a compression filter was found. */
+#define ARCH_MAX_ENTRIES 1000000
+#define ARCH_MAX_RATIO 1000
+#define ARCH_RATIO_FLOOR (256ull << 20)
+int arch_walk(const char *path, unsigned flags, arch_entry_fn fn, void *ctx, int *compressed,
+              struct airlock_error **err);
+
+/* Probes a file: 1 if it is a tar (after decompression) libarchive can read, 0 if not. */
+int arch_is_tar(const char *path, int *compressed);
+
+/* Normalizes an entry name (see struct arch_entry); an empty result (the root "./") yields
+ * an empty string. */
+int arch_name_normalize(char **out, const char *raw, const char *archive,
+                        struct airlock_error **err);
+
+/* ---- tarw.c: tar writer (ustar headers, optional zstd) ------------------------------------ */
+
+struct tarw;
+int tarw_new(struct tarw **out, int fd, int zstd, const char *what, struct airlock_error **err);
+int tarw_dir(struct tarw *t, const char *name, struct airlock_error **err);
+int tarw_file_begin(struct tarw *t, const char *name, uint64_t size, struct airlock_error **err);
+int tarw_file_data(struct tarw *t, const void *p, size_t n, struct airlock_error **err);
+int tarw_file_end(struct tarw *t, struct airlock_error **err);
+/* Writes the end-of-archive blocks and flushes the compressor. */
+int tarw_finish(struct tarw *t, struct airlock_error **err);
+void tarw_free(struct tarw *t);
+/* Fills a 512-byte ustar header; used by tests and by the appending signer. */
+int tarw_header(unsigned char hdr[512], const char *name, uint64_t size, char type);
+
+/* ---- bundle.c ------------------------------------------------------------------------------ */
+
+/* airlock_bundle_open, telling (*not_layout) when the failure is only that the archive has no
+ * oci-layout file, so the caller may try another reading (a docker-save archive). */
+int bundle_open(struct airlock_bundle **out, const char *path, unsigned flags, int *not_layout,
+                struct airlock_error **err);
+
+/* Classifies a normalized entry name of a layout. Returns 1 and the digest for
+ * "blobs/sha256/<hex>", 0 for other known names, AIRLOCK_EINTEGRITY for unsafe or
+ * malformed blob names, and 2 for unknown names (ignored with a warning). */
+int bundle_classify(const char *name, char digest[AIRLOCK_DIGEST_SIZE], const char *what,
+                    struct airlock_error **err);
+
+/* ---- docker.c: docker-save / docker-archive sources ---------------------------------------- */
+
+struct docker_src;
+/* Reads a docker-save archive's manifest.json and configs, and builds OCI manifests for
+ * its images (layers kept byte for byte, so their digests are the config's diff_ids). */
+int docker_src_open(struct docker_src **out, const char *path, struct airlock_error **err);
+void docker_src_free(struct docker_src *d);
+size_t docker_src_image_count(const struct docker_src *d);
+/* Image i: its RepoTags (may be empty), the generated manifest's descriptor. */
+const struct airlock_descriptor *docker_src_image(const struct docker_src *d, size_t i,
+                                                  const char *const **tags, size_t *n_tags);
+/* Small blobs: generated manifests and configs. */
+int docker_src_blob_read(struct docker_src *d, const char *digest, struct airlock_buf *out,
+                         struct airlock_error **err);
+int docker_src_blob_stream(struct docker_src *d, airlock_blob_want_fn want,
+                           airlock_blob_take_fn take, void *ctx, struct airlock_error **err);
+
+#endif

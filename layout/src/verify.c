@@ -1,0 +1,363 @@
+/* Integrity verification: walk index.json down, check presence, size and sha256 of every
+ * referenced blob (hashing spread over threads), list what nothing references. */
+#include "layout_int.h"
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+enum node_state { N_PENDING, N_OK, N_MISSING, N_CORRUPT, N_EXTERNAL };
+
+struct node {
+    char digest[AIRLOCK_DIGEST_SIZE];
+    uint64_t size;       /* as the first descriptor said */
+    enum node_state state;
+    int meta;            /* a manifest or index: read, hashed and parsed during the walk */
+    char *why;           /* problem text */
+};
+
+struct vctx {
+    struct airlock_bundle *b;
+    struct airlock_verify_report *r;
+    struct node *nodes;
+    size_t n, cap;
+    struct core_dmap map;
+    size_t *stack; /* node indices still to descend into */
+    size_t sp, scap;
+    size_t **image_nodes; /* per image: node indices */
+    size_t *image_n, *image_cap;
+    atomic_size_t next_job;
+    size_t *jobs;
+    size_t n_jobs;
+    atomic_uint_fast64_t bytes;
+};
+
+static int push_str(char ***arr, size_t *n, const char *s)
+{
+    char **a = realloc(*arr, (*n + 1) * sizeof(*a));
+    if (!a)
+        return -1;
+    *arr = a;
+    if (!(a[*n] = strdup(s)))
+        return -1;
+    (*n)++;
+    return 0;
+}
+
+static int image_add(struct vctx *v, size_t img, size_t node)
+{
+    if (v->image_n[img] == v->image_cap[img]) {
+        size_t cap = v->image_cap[img] ? v->image_cap[img] * 2 : 16;
+        size_t *p = realloc(v->image_nodes[img], cap * sizeof(*p));
+        if (!p)
+            return -1;
+        v->image_nodes[img] = p;
+        v->image_cap[img] = cap;
+    }
+    v->image_nodes[img][v->image_n[img]++] = node;
+    return 0;
+}
+
+static void node_fail(struct node *nd, enum node_state st, char *why)
+{
+    if (nd->state == N_PENDING || nd->state == N_OK) {
+        nd->state = st;
+        free(nd->why);
+        nd->why = why;
+    } else
+        free(why);
+}
+
+/* Registers a descriptor reached from what; returns the node index via *idx. */
+static int visit(struct vctx *v, size_t img, const struct airlock_descriptor *d, const char *what,
+                 struct airlock_error **err)
+{
+    size_t *found = core_dmap_get(&v->map, d->digest);
+    size_t idx;
+    if (found) {
+        idx = *found;
+        struct node *nd = &v->nodes[idx];
+        if (nd->size != d->size && nd->state != N_MISSING) {
+            char *why = NULL;
+            if (asprintf(&why, "blob '%s' is declared with two sizes (%llu and %llu) in %s",
+                         d->digest, (unsigned long long)nd->size, (unsigned long long)d->size,
+                         what) < 0)
+                why = NULL;
+            node_fail(nd, N_CORRUPT, why);
+        }
+        return image_add(v, img, idx) ? airlock_error_set(err, AIRLOCK_EOS, "out of memory") : 0;
+    }
+    if (v->n == v->cap) {
+        size_t cap = v->cap ? v->cap * 2 : 64;
+        struct node *n = realloc(v->nodes, cap * sizeof(*n));
+        if (!n)
+            return airlock_error_set(err, AIRLOCK_EOS, "out of memory");
+        v->nodes = n;
+        v->cap = cap;
+    }
+    idx = v->n++;
+    struct node *nd = &v->nodes[idx];
+    memset(nd, 0, sizeof(*nd));
+    memcpy(nd->digest, d->digest, AIRLOCK_DIGEST_SIZE);
+    nd->size = d->size;
+    nd->meta = airlock_media_type_is_manifest(d->media_type) ||
+               airlock_media_type_is_index(d->media_type);
+    if (core_dmap_put(&v->map, d->digest, idx) || image_add(v, img, idx))
+        return airlock_error_set(err, AIRLOCK_EOS, "out of memory");
+    uint64_t have;
+    if (airlock_bundle_blob_stat(v->b, d->digest, &have)) {
+        if (d->has_urls) {
+            nd->state = N_EXTERNAL; /* foreign layer, fetched from its URLs, never carried */
+            return 0;
+        }
+        char *why = NULL;
+        if (asprintf(&why, "blob '%s' (%s) is missing", d->digest, what) < 0)
+            why = NULL;
+        node_fail(nd, N_MISSING, why);
+        return 0;
+    }
+    if (have != d->size) {
+        char *why = NULL;
+        if (asprintf(&why, "blob '%s' (%s) has %llu bytes, its descriptor says %llu", d->digest,
+                     what, (unsigned long long)have, (unsigned long long)d->size) < 0)
+            why = NULL;
+        node_fail(nd, N_CORRUPT, why);
+        return 0;
+    }
+    if (nd->meta) {
+        if (v->sp == v->scap) {
+            size_t cap = v->scap ? v->scap * 2 : 64;
+            size_t *s = realloc(v->stack, cap * sizeof(*s));
+            if (!s)
+                return airlock_error_set(err, AIRLOCK_EOS, "out of memory");
+            v->stack = s;
+            v->scap = cap;
+        }
+        v->stack[v->sp++] = idx;
+    } else {
+        size_t *j = realloc(v->jobs, (v->n_jobs + 1) * sizeof(*j));
+        if (!j)
+            return airlock_error_set(err, AIRLOCK_EOS, "out of memory");
+        v->jobs = j;
+        v->jobs[v->n_jobs++] = idx;
+    }
+    return 0;
+}
+
+/* Reads, checks and parses a manifest or index node, then visits its children. */
+static int descend(struct vctx *v, size_t img, size_t idx, struct airlock_error **err)
+{
+    struct node *nd = &v->nodes[idx];
+    struct airlock_buf raw = AIRLOCK_BUF_INIT(0);
+    struct airlock_error *e = NULL;
+    int rc = airlock_bundle_blob_read(v->b, nd->digest, AIRLOCK_MAX_MANIFEST, &raw, &e);
+    if (rc) {
+        if (rc == AIRLOCK_EOS) {
+            if (err)
+                *err = e;
+            else
+                airlock_error_free(e);
+            return rc;
+        }
+        node_fail(nd, N_CORRUPT, strdup(e->msg));
+        airlock_error_free(e);
+        return 0;
+    }
+    v->r->checked++;
+    v->bytes += raw.len;
+    struct airlock_oci *m = NULL;
+    char what[128];
+    snprintf(what, sizeof(what), "manifest '%s'", nd->digest);
+    rc = airlock_oci_parse(&m, raw.data, raw.len, what, &e);
+    airlock_buf_release(&raw);
+    if (rc) {
+        node_fail(nd, N_CORRUPT, strdup(e->msg));
+        airlock_error_free(e);
+        return 0;
+    }
+    nd->state = N_OK;
+    char ctx[160];
+    if (m->kind == AIRLOCK_OCI_MANIFEST) {
+        snprintf(ctx, sizeof(ctx), "config of %.80s", nd->digest);
+        rc = visit(v, img, &m->config, ctx, err);
+    }
+    for (size_t i = 0; !rc && i < m->n_layers; i++) {
+        snprintf(ctx, sizeof(ctx), "%s %zu of %.80s",
+                 m->kind == AIRLOCK_OCI_INDEX ? "manifest" : "layer", i + 1, nd->digest);
+        rc = visit(v, img, &m->layers[i], ctx, err);
+    }
+    airlock_oci_free(m);
+    return rc;
+}
+
+static void *hash_worker(void *arg)
+{
+    struct vctx *v = arg;
+    for (;;) {
+        size_t j = atomic_fetch_add(&v->next_job, 1);
+        if (j >= v->n_jobs)
+            break;
+        struct node *nd = &v->nodes[v->jobs[j]];
+        char actual[AIRLOCK_DIGEST_SIZE];
+        struct airlock_error *e = NULL;
+        if (airlock_bundle_blob_hash(v->b, nd->digest, actual, &e)) {
+            node_fail(nd, N_CORRUPT, strdup(e->msg));
+            airlock_error_free(e);
+            continue;
+        }
+        v->bytes += nd->size;
+        if (strcmp(actual, nd->digest)) {
+            char *why = NULL;
+            if (asprintf(&why, "blob '%s' is corrupt (content hashes to '%s')", nd->digest,
+                         actual) < 0)
+                why = NULL;
+            node_fail(nd, N_CORRUPT, why);
+        } else if (nd->state == N_PENDING)
+            nd->state = N_OK;
+    }
+    return NULL;
+}
+
+void airlock_verify_report_free(struct airlock_verify_report *r)
+{
+    if (!r)
+        return;
+    for (size_t i = 0; i < r->n_missing; i++)
+        free(r->missing[i]);
+    for (size_t i = 0; i < r->n_corrupt; i++)
+        free(r->corrupt[i]);
+    for (size_t i = 0; i < r->n_unreferenced; i++)
+        free(r->unreferenced[i]);
+    for (size_t i = 0; i < r->n_problems; i++)
+        free(r->problems[i]);
+    for (size_t i = 0; i < r->n_images; i++) {
+        free(r->images[i].ref);
+        free(r->images[i].kind);
+    }
+    free(r->missing);
+    free(r->corrupt);
+    free(r->unreferenced);
+    free(r->problems);
+    free(r->images);
+    free(r);
+}
+
+static int run_threads(struct vctx *v, int threads)
+{
+    if (threads <= 0) {
+        long c = sysconf(_SC_NPROCESSORS_ONLN);
+        threads = c > 0 ? (int)c : 1;
+    }
+    if (threads > 8)
+        threads = 8;
+    if ((size_t)threads > v->n_jobs)
+        threads = (int)v->n_jobs;
+    pthread_t tid[8];
+    int started = 0;
+    for (int i = 1; i < threads; i++)
+        if (pthread_create(&tid[started], NULL, hash_worker, v) == 0)
+            started++;
+    hash_worker(v);
+    for (int i = 0; i < started; i++)
+        pthread_join(tid[i], NULL);
+    return 0;
+}
+
+int airlock_bundle_verify(struct airlock_verify_report **out, struct airlock_bundle *b,
+                          const struct airlock_verify_opts *opts, struct airlock_error **err)
+{
+    size_t len;
+    const char *index = airlock_bundle_index(b, &len);
+    struct airlock_oci *idx = NULL;
+    char what[300];
+    snprintf(what, sizeof(what), "'%s': index.json", airlock_bundle_path(b));
+    int rc = airlock_oci_parse(&idx, index, len, what, err);
+    if (rc)
+        return rc;
+    if (idx->kind != AIRLOCK_OCI_INDEX) {
+        airlock_oci_free(idx);
+        return airlock_error_set(err, AIRLOCK_EINTEGRITY, "%s: not an image index", what);
+    }
+    struct vctx v;
+    memset(&v, 0, sizeof(v));
+    v.b = b;
+    v.r = calloc(1, sizeof(*v.r));
+    size_t ni = idx->n_layers;
+    v.image_nodes = calloc(ni + 1, sizeof(*v.image_nodes));
+    v.image_n = calloc(ni + 1, sizeof(size_t));
+    v.image_cap = calloc(ni + 1, sizeof(size_t));
+    if (!v.r || !v.image_nodes || !v.image_n || !v.image_cap ||
+        !(v.r->images = calloc(ni + 1, sizeof(*v.r->images)))) {
+        rc = airlock_error_set(err, AIRLOCK_EOS, "out of memory");
+        goto out;
+    }
+    for (size_t i = 0; i < ni && !rc; i++) {
+        const struct airlock_descriptor *d = &idx->layers[i];
+        struct airlock_verify_image *im = &v.r->images[v.r->n_images++];
+        const char *ref = airlock_annotation_get(d->annotations, d->n_annotations,
+                                                 AIRLOCK_ANN_REF_NAME);
+        const char *kind = airlock_annotation_get(d->annotations, d->n_annotations,
+                                                  AIRLOCK_ANN_KIND);
+        im->ref = core_strdup0(ref);
+        im->kind = core_strdup0(kind);
+        memcpy(im->digest, d->digest, AIRLOCK_DIGEST_SIZE);
+        char ctx[300];
+        snprintf(ctx, sizeof(ctx), "image '%.200s'", ref ? ref : d->digest);
+        if ((rc = visit(&v, i, d, ctx, err)))
+            break;
+        while (v.sp && !rc)
+            rc = descend(&v, i, v.stack[--v.sp], err);
+    }
+    if (rc)
+        goto out;
+    run_threads(&v, opts ? opts->threads : 0);
+    v.r->checked += v.n_jobs;
+    v.r->bytes = v.bytes;
+    v.r->ok = 1;
+    for (size_t i = 0; i < v.n; i++) {
+        struct node *nd = &v.nodes[i];
+        int bad = 0;
+        if (nd->state == N_MISSING)
+            bad = push_str(&v.r->missing, &v.r->n_missing, nd->digest) || 1;
+        else if (nd->state == N_CORRUPT)
+            bad = push_str(&v.r->corrupt, &v.r->n_corrupt, nd->digest) || 1;
+        if (bad) {
+            v.r->ok = 0;
+            push_str(&v.r->problems, &v.r->n_problems, nd->why ? nd->why : nd->digest);
+        }
+    }
+    for (size_t i = 0; i < v.r->n_images; i++) {
+        v.r->images[i].ok = 1;
+        for (size_t k = 0; k < v.image_n[i]; k++) {
+            enum node_state s = v.nodes[v.image_nodes[i][k]].state;
+            if (s == N_MISSING || s == N_CORRUPT)
+                v.r->images[i].ok = 0;
+        }
+    }
+    for (size_t i = 0; i < airlock_bundle_blob_count(b); i++) {
+        const char *d = airlock_bundle_blob_digest(b, i, NULL);
+        if (!core_dmap_get(&v.map, d))
+            push_str(&v.r->unreferenced, &v.r->n_unreferenced, d);
+    }
+out:
+    for (size_t i = 0; i < v.n; i++)
+        free(v.nodes[i].why);
+    free(v.nodes);
+    for (size_t i = 0; v.image_nodes && i < ni; i++)
+        free(v.image_nodes[i]);
+    free(v.image_nodes);
+    free(v.image_n);
+    free(v.image_cap);
+    free(v.stack);
+    free(v.jobs);
+    core_dmap_release(&v.map);
+    airlock_oci_free(idx);
+    if (rc) {
+        airlock_verify_report_free(v.r);
+        return rc;
+    }
+    *out = v.r;
+    return 0;
+}

@@ -1,0 +1,398 @@
+/* Writing bundles atomically: everything goes to a temporary name beside the destination
+ * (".<name>.airlock-XXXXXX"), is synced, and is renamed into place by commit. */
+#include "layout_int.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <libgen.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#define COPY_CHUNK (1u << 20)
+#define OCI_LAYOUT_JSON "{\"imageLayoutVersion\":\"1.0.0\"}"
+
+/* Temporary files of live writers, so a signal handler can remove them. */
+#define MAX_TEMPS 8
+static char temp_paths[MAX_TEMPS][4096];
+static volatile sig_atomic_t temp_used[MAX_TEMPS];
+
+static void temp_register(const char *p)
+{
+    for (int i = 0; i < MAX_TEMPS; i++)
+        if (!temp_used[i] && strlen(p) < sizeof(temp_paths[i])) {
+            strcpy(temp_paths[i], p);
+            temp_used[i] = 1;
+            return;
+        }
+}
+
+static void temp_unregister(const char *p)
+{
+    for (int i = 0; i < MAX_TEMPS; i++)
+        if (temp_used[i] && !strcmp(temp_paths[i], p))
+            temp_used[i] = 0;
+}
+
+void airlock_layout_signal_cleanup(void)
+{
+    for (int i = 0; i < MAX_TEMPS; i++)
+        if (temp_used[i])
+            unlink(temp_paths[i]); /* async-signal-safe; a temporary directory stays */
+}
+
+struct airlock_writer {
+    char *path;
+    char *tmp;
+    enum airlock_format fmt;
+    int fd;        /* tar: the temporary file; dir: the temporary directory */
+    struct tarw *t;
+    struct core_dmap added; /* digests written so far */
+    unsigned char *buf;
+    int committed;
+};
+
+int airlock_writer_has(const struct airlock_writer *w, const char *digest)
+{
+    return core_dmap_get(&w->added, digest) != NULL;
+}
+
+static int remove_cb(const char *p, const struct stat *sb, int flag, struct FTW *ftw)
+{
+    (void)sb;
+    (void)flag;
+    (void)ftw;
+    remove(p);
+    return 0;
+}
+
+static void remove_tree(const char *p) { nftw(p, remove_cb, 16, FTW_DEPTH | FTW_PHYS); }
+
+static char *temp_name(const char *path, const char *suffix)
+{
+    char *a = strdup(path), *b = strdup(path), *out = NULL;
+    if (a && b) {
+        size_t n = strlen(b);
+        while (n > 1 && b[n - 1] == '/')
+            b[--n] = '\0';
+        while (n > 1 && a[n - 1] == '/')
+            a[--n] = '\0';
+        if (asprintf(&out, "%s/.%s.airlock-%s", dirname(a), basename(b), suffix) < 0)
+            out = NULL;
+    }
+    free(a);
+    free(b);
+    return out;
+}
+
+int airlock_writer_new(struct airlock_writer **out, const char *path, enum airlock_format fmt,
+                       struct airlock_error **err)
+{
+    struct airlock_writer *w = calloc(1, sizeof(*w));
+    if (!w)
+        return airlock_error_set(err, AIRLOCK_EOS, "out of memory");
+    w->fd = -1;
+    w->fmt = fmt == AIRLOCK_FORMAT_AUTO ? airlock_format_for_path(path) : fmt;
+    w->path = strdup(path);
+    w->tmp = temp_name(path, "XXXXXX");
+    w->buf = malloc(COPY_CHUNK);
+    int rc = 0;
+    if (!w->path || !w->tmp || !w->buf) {
+        rc = airlock_error_set(err, AIRLOCK_EOS, "out of memory");
+        goto fail;
+    }
+    if (w->fmt == AIRLOCK_FORMAT_DIR) {
+        if (!mkdtemp(w->tmp)) {
+            rc = airlock_error_set_errno(err, AIRLOCK_EOS, errno, "create directory '%s'", w->tmp);
+            goto fail;
+        }
+        w->fd = open(w->tmp, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (w->fd < 0 || mkdirat(w->fd, "blobs", 0755) < 0 ||
+            mkdirat(w->fd, "blobs/sha256", 0755) < 0) {
+            rc = airlock_error_set_errno(err, AIRLOCK_EOS, errno, "create '%s/blobs'", w->tmp);
+            goto fail;
+        }
+        mode_t um = umask(0);
+        umask(um);
+        chmod(w->tmp, 0777 & ~um);
+    } else {
+        w->fd = mkostemp(w->tmp, O_CLOEXEC);
+        if (w->fd < 0) {
+            rc = airlock_error_set_errno(err, AIRLOCK_EOS, errno, "create '%s'", w->tmp);
+            goto fail;
+        }
+        temp_register(w->tmp);
+        mode_t um = umask(0);
+        umask(um);
+        fchmod(w->fd, 0666 & ~um);
+        if ((rc = tarw_new(&w->t, w->fd, w->fmt == AIRLOCK_FORMAT_TAR_ZST, w->path, err)))
+            goto fail;
+        /* oci-layout first, so a reader learns early what this is. */
+        size_t ll = strlen(OCI_LAYOUT_JSON);
+        if ((rc = tarw_file_begin(w->t, "oci-layout", ll, err)) ||
+            (rc = tarw_file_data(w->t, OCI_LAYOUT_JSON, ll, err)) ||
+            (rc = tarw_file_end(w->t, err)) || (rc = tarw_dir(w->t, "blobs/", err)) ||
+            (rc = tarw_dir(w->t, "blobs/sha256/", err)))
+            goto fail;
+    }
+    *out = w;
+    return 0;
+fail:
+    airlock_writer_free(w);
+    return rc;
+}
+
+struct sink {
+    struct airlock_writer *w;
+    int fd; /* dir form: the blob file */
+};
+
+static int sink_write(struct sink *s, const void *p, size_t n, struct airlock_error **err)
+{
+    if (s->fd >= 0) {
+        int r = core_write_all(s->fd, p, n);
+        return r ? airlock_error_set_errno(err, AIRLOCK_EOS, -r, "write '%s'", s->w->tmp) : 0;
+    }
+    return tarw_file_data(s->w->t, p, n, err);
+}
+
+int airlock_writer_add_blob(struct airlock_writer *w, const char *digest, uint64_t size,
+                            airlock_read_fn read, void *read_ctx, struct airlock_error **err)
+{
+    int rc = airlock_digest_check(digest, err);
+    if (rc)
+        return rc;
+    if (airlock_writer_has(w, digest))
+        return 0;
+    char name[100];
+    snprintf(name, sizeof(name), "blobs/sha256/%s", airlock_digest_hex(digest));
+    struct sink s = {w, -1};
+    if (w->fmt == AIRLOCK_FORMAT_DIR) {
+        s.fd = openat(w->fd, name, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+        if (s.fd < 0)
+            return airlock_error_set_errno(err, AIRLOCK_EOS, errno, "create '%s/%s'", w->tmp,
+                                           name);
+    } else if ((rc = tarw_file_begin(w->t, name, size, err)))
+        return rc;
+    struct airlock_sha256 *h = NULL;
+    uint64_t have = 0;
+    char actual[AIRLOCK_DIGEST_SIZE];
+    if ((rc = airlock_sha256_new(&h, err)))
+        goto out;
+    for (;;) {
+        size_t got = 0;
+        if ((rc = read(read_ctx, w->buf, COPY_CHUNK, &got, err)))
+            goto out;
+        if (!got)
+            break;
+        if (have + got > size) {
+            rc = airlock_error_set(err, AIRLOCK_EINTEGRITY,
+                                   "blob '%s': more than its declared %llu bytes", digest,
+                                   (unsigned long long)size);
+            goto out;
+        }
+        airlock_sha256_update(h, w->buf, got);
+        if ((rc = sink_write(&s, w->buf, got, err)))
+            goto out;
+        have += got;
+    }
+    if (have != size) {
+        rc = airlock_error_set(err, AIRLOCK_EINTEGRITY, "blob '%s': %llu bytes, expected %llu",
+                               digest, (unsigned long long)have, (unsigned long long)size);
+        goto out;
+    }
+    airlock_sha256_final(h, actual);
+    if (strcmp(actual, digest)) {
+        rc = airlock_error_set(err, AIRLOCK_EINTEGRITY,
+                               "blob '%s': content does not match its digest (hashes to '%s')",
+                               digest, actual);
+        goto out;
+    }
+    if (s.fd >= 0 && fsync(s.fd) < 0) {
+        rc = airlock_error_set_errno(err, AIRLOCK_EOS, errno, "sync '%s/%s'", w->tmp, name);
+        goto out;
+    }
+    if (s.fd < 0 && (rc = tarw_file_end(w->t, err)))
+        goto out;
+    if (core_dmap_put(&w->added, digest, 1))
+        rc = airlock_error_set(err, AIRLOCK_EOS, "out of memory");
+out:
+    airlock_sha256_free(h);
+    if (s.fd >= 0)
+        close(s.fd);
+    if (rc && w->fmt == AIRLOCK_FORMAT_DIR)
+        unlinkat(w->fd, name, 0);
+    return rc;
+}
+
+struct mem_reader {
+    const char *p;
+    size_t left;
+};
+
+static int mem_read(void *ctx, void *buf, size_t cap, size_t *got, struct airlock_error **err)
+{
+    (void)err;
+    struct mem_reader *m = ctx;
+    size_t n = cap < m->left ? cap : m->left;
+    memcpy(buf, m->p, n);
+    m->p += n;
+    m->left -= n;
+    *got = n;
+    return 0;
+}
+
+int airlock_writer_add_bytes(struct airlock_writer *w, const void *p, size_t n, const char *digest,
+                             char out_digest[AIRLOCK_DIGEST_SIZE], struct airlock_error **err)
+{
+    char d[AIRLOCK_DIGEST_SIZE];
+    int rc;
+    if (digest)
+        memcpy(d, digest, AIRLOCK_DIGEST_SIZE);
+    else if ((rc = airlock_sha256_digest(d, p, n, err)))
+        return rc;
+    struct mem_reader m = {p, n};
+    if ((rc = airlock_writer_add_blob(w, d, n, mem_read, &m, err)))
+        return rc;
+    if (out_digest)
+        memcpy(out_digest, d, AIRLOCK_DIGEST_SIZE);
+    return 0;
+}
+
+static int write_dir_file(struct airlock_writer *w, const char *name, const char *p, size_t n,
+                          struct airlock_error **err)
+{
+    _cleanup_close_ int fd = openat(w->fd, name, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (fd < 0)
+        return airlock_error_set_errno(err, AIRLOCK_EOS, errno, "create '%s/%s'", w->tmp, name);
+    int r = core_write_all(fd, p, n);
+    if (!r && fsync(fd) < 0)
+        r = -errno;
+    return r ? airlock_error_set_errno(err, AIRLOCK_EOS, -r, "write '%s/%s'", w->tmp, name) : 0;
+}
+
+static int sync_parent(const char *path)
+{
+    char *c = strdup(path);
+    if (!c)
+        return -1;
+    int fd = open(dirname(c), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    free(c);
+    if (fd < 0)
+        return -1;
+    int r = fsync(fd);
+    close(fd);
+    return r;
+}
+
+int airlock_writer_commit(struct airlock_writer *w, const char *index_json, size_t len,
+                          struct airlock_error **err)
+{
+    int rc;
+    if (w->fmt == AIRLOCK_FORMAT_DIR) {
+        if ((rc = write_dir_file(w, "oci-layout", OCI_LAYOUT_JSON, strlen(OCI_LAYOUT_JSON), err)) ||
+            (rc = write_dir_file(w, "index.json", index_json, len, err)))
+            return rc;
+        int bfd = openat(w->fd, "blobs/sha256", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (bfd >= 0) {
+            fsync(bfd);
+            close(bfd);
+        }
+        fsync(w->fd);
+        struct stat st;
+        if (lstat(w->path, &st) == 0) {
+            /* Swap the new tree in atomically, then remove the old one. */
+            if (renameat2(AT_FDCWD, w->tmp, AT_FDCWD, w->path, RENAME_EXCHANGE) < 0)
+                return airlock_error_set_errno(err, AIRLOCK_EOS, errno, "replace '%s'", w->path);
+            remove_tree(w->tmp);
+        } else if (rename(w->tmp, w->path) < 0)
+            return airlock_error_set_errno(err, AIRLOCK_EOS, errno, "rename '%s' to '%s'", w->tmp,
+                                           w->path);
+    } else {
+        if ((rc = tarw_file_begin(w->t, "index.json", len, err)) ||
+            (rc = tarw_file_data(w->t, index_json, len, err)) || (rc = tarw_file_end(w->t, err)) ||
+            (rc = tarw_finish(w->t, err)))
+            return rc;
+        if (fsync(w->fd) < 0)
+            return airlock_error_set_errno(err, AIRLOCK_EOS, errno, "sync '%s'", w->tmp);
+        if (rename(w->tmp, w->path) < 0)
+            return airlock_error_set_errno(err, AIRLOCK_EOS, errno, "rename '%s' to '%s'", w->tmp,
+                                           w->path);
+        temp_unregister(w->tmp);
+    }
+    sync_parent(w->path);
+    w->committed = 1;
+    return 0;
+}
+
+void airlock_writer_free(struct airlock_writer *w)
+{
+    if (!w)
+        return;
+    if (!w->committed && w->tmp) {
+        if (w->fmt == AIRLOCK_FORMAT_DIR)
+            remove_tree(w->tmp);
+        else if (w->fd >= 0) {
+            unlink(w->tmp);
+            temp_unregister(w->tmp);
+        }
+    }
+    tarw_free(w->t);
+    if (w->fd >= 0)
+        close(w->fd);
+    core_dmap_release(&w->added);
+    free(w->buf);
+    free(w->tmp);
+    free(w->path);
+    free(w);
+}
+
+/* ---- forms -------------------------------------------------------------------------------- */
+
+int airlock_format_parse(enum airlock_format *out, const char *s, struct airlock_error **err)
+{
+    if (!strcmp(s, "dir"))
+        *out = AIRLOCK_FORMAT_DIR;
+    else if (!strcmp(s, "tar"))
+        *out = AIRLOCK_FORMAT_TAR;
+    else if (!strcmp(s, "tar.zst") || !strcmp(s, "zst") || !strcmp(s, "tzst"))
+        *out = AIRLOCK_FORMAT_TAR_ZST;
+    else
+        return airlock_error_set(err, AIRLOCK_EUSAGE,
+                                 "unknown format '%s' (want dir, tar or tar.zst)", s);
+    return 0;
+}
+
+static int ends_with(const char *s, const char *suf)
+{
+    size_t a = strlen(s), b = strlen(suf);
+    return a >= b && !strcmp(s + a - b, suf);
+}
+
+enum airlock_format airlock_format_for_path(const char *path)
+{
+    struct stat st;
+    if (ends_with(path, "/") || (stat(path, &st) == 0 && S_ISDIR(st.st_mode)))
+        return AIRLOCK_FORMAT_DIR;
+    if (ends_with(path, ".tar.zst") || ends_with(path, ".tzst") || ends_with(path, ".zst"))
+        return AIRLOCK_FORMAT_TAR_ZST;
+    if (ends_with(path, ".tar"))
+        return AIRLOCK_FORMAT_TAR;
+    return AIRLOCK_FORMAT_TAR;
+}
+
+const char *airlock_format_name(enum airlock_format f)
+{
+    switch (f) {
+    case AIRLOCK_FORMAT_DIR:
+        return "dir";
+    case AIRLOCK_FORMAT_TAR:
+        return "tar";
+    case AIRLOCK_FORMAT_TAR_ZST:
+        return "tar.zst";
+    default:
+        return "auto";
+    }
+}
