@@ -121,7 +121,7 @@ static int cmp_digest(const void *a, const void *b)
 static struct blob_ent *find(const struct airlock_bundle *b, const char *digest)
 {
     struct blob_ent key;
-    if (strlen(digest) != AIRLOCK_DIGEST_LEN)
+    if (!b->n || strlen(digest) != AIRLOCK_DIGEST_LEN)
         return NULL;
     memcpy(key.digest, digest, AIRLOCK_DIGEST_SIZE);
     return bsearch(&key, b->blobs, b->n, sizeof(key), cmp_digest);
@@ -147,7 +147,8 @@ static struct blob_ent *add_blob(struct airlock_bundle *b, const char *digest)
 /* Sorts by digest and keeps the last copy of each duplicate (highest seq). */
 static void finish_table(struct airlock_bundle *b)
 {
-    qsort(b->blobs, b->n, sizeof(*b->blobs), cmp_digest);
+    if (b->n)
+        qsort(b->blobs, b->n, sizeof(*b->blobs), cmp_digest);
     size_t o = 0;
     for (size_t i = 0; i < b->n; i++) {
         if (o && !strcmp(b->blobs[o - 1].digest, b->blobs[i].digest)) {
@@ -769,7 +770,7 @@ int airlock_bundle_blob_stream(struct airlock_bundle *b, airlock_blob_want_fn wa
         return airlock_error_set(err, AIRLOCK_EOS, "out of memory");
     for (size_t i = 0; i < b->n; i++)
         order[i] = &b->blobs[i];
-    if (b->fmt == AIRLOCK_FORMAT_TAR)
+    if (b->fmt == AIRLOCK_FORMAT_TAR && b->n)
         qsort(order, b->n, sizeof(*order), cmp_offset);
     int rc = 0;
     for (size_t i = 0; i < b->n && !rc; i++) {

@@ -1,0 +1,48 @@
+# The command line itself: help, usage errors and exit codes.
+. "$(dirname "$0")/lib.sh"
+
+case_help_lists_commands_and_exit_codes() {
+    airlock --help
+    expect_rc 0
+    for w in import inspect verify "exit codes:" "4  integrity failure"; do out_has "$w"; done
+    err_empty
+    for c in import inspect verify; do
+        airlock $c --help
+        expect_rc 0
+        out_has "usage: airlock $c"
+    done
+}
+
+case_usage_errors_exit_2() {
+    airlock
+    expect_rc 2
+    airlock frobnicate
+    expect_rc 2
+    err_has "unknown command 'frobnicate'"
+    airlock verify
+    expect_rc 2
+    err_has "expected exactly one BUNDLE"
+    airlock import x.tar
+    expect_rc 2
+    err_has "missing -o BUNDLE"
+    airlock verify --threads 0 x
+    expect_rc 2
+}
+
+case_inspect_table() {
+    make_bundle b.tar
+    airlock inspect b.tar
+    expect_rc 0
+    out_has "REFERENCE"
+    out_has "example.com/test/busybox:1.0"
+    out_has "linux/amd64"
+    err_empty
+}
+
+case_version() {
+    airlock version
+    expect_rc 0
+    out_has "airlock "
+}
+
+main "$@"

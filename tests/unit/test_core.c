@@ -1,0 +1,268 @@
+#include "airlock/core.h"
+#include "core_int.h"
+#include "harness.h"
+
+static void ref_ok(const char *in, const char *want, const char *want_repo)
+{
+    struct airlock_ref r;
+    struct airlock_error *err = NULL;
+    int rc = airlock_ref_parse(&r, in, &err);
+    if (rc) {
+        fprintf(stderr, "parse '%s' failed: %s\n", in, err ? err->msg : "?");
+        harness_failures++;
+        airlock_error_free(err);
+        return;
+    }
+    char *s = airlock_ref_format(&r), *repo = airlock_ref_repository(&r);
+    CHECK_STR(s, want);
+    CHECK_STR(repo, want_repo);
+    free(s);
+    free(repo);
+    airlock_ref_release(&r);
+}
+
+static void ref_bad(const char *in, const char *msg_part)
+{
+    struct airlock_ref r;
+    struct airlock_error *err = NULL;
+    int rc = airlock_ref_parse(&r, in, &err);
+    CHECK(rc == AIRLOCK_EUSAGE);
+    if (rc == 0) {
+        fprintf(stderr, "'%s' parsed but should not\n", in);
+        airlock_ref_release(&r);
+    } else if (msg_part && (!err || !strstr(err->msg, msg_part))) {
+        fprintf(stderr, "'%s': message '%s' lacks '%s'\n", in, err ? err->msg : "", msg_part);
+        harness_failures++;
+    }
+    airlock_error_free(err);
+}
+
+TEST(ref_docker_hub_normalization)
+{
+    ref_ok("nginx", "docker.io/library/nginx:latest", "docker.io/library/nginx");
+    ref_ok("nginx:1.27", "docker.io/library/nginx:1.27", "docker.io/library/nginx");
+    ref_ok("library/nginx", "docker.io/library/nginx:latest", "docker.io/library/nginx");
+    ref_ok("index.docker.io/library/nginx:1", "docker.io/library/nginx:1",
+           "docker.io/library/nginx");
+    ref_ok("docker.io/nginx", "docker.io/library/nginx:latest", "docker.io/library/nginx");
+    ref_ok("bitnami/redis:7", "docker.io/bitnami/redis:7", "docker.io/bitnami/redis");
+}
+
+TEST(ref_registries_ports_digests)
+{
+    ref_ok("localhost/foo", "localhost/foo:latest", "localhost/foo");
+    ref_ok("localhost:5000/a/b:v1", "localhost:5000/a/b:v1", "localhost:5000/a/b");
+    ref_ok("registry.internal/devops/nginx:1.27", "registry.internal/devops/nginx:1.27",
+           "registry.internal/devops/nginx");
+    ref_ok("quay.io/x/y@sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef",
+           "quay.io/x/y@sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef",
+           "quay.io/x/y");
+    ref_ok("a.b/c:t@sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef",
+           "a.b/c:t@sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef",
+           "a.b/c");
+    ref_ok("127.0.0.1:5000/x:sha256-0123.sig", "127.0.0.1:5000/x:sha256-0123.sig",
+           "127.0.0.1:5000/x");
+    ref_ok("my-reg.example.com/a__b/c.d/e--f:tag_1.0-x", "my-reg.example.com/a__b/c.d/e--f:tag_1.0-x",
+           "my-reg.example.com/a__b/c.d/e--f");
+}
+
+TEST(ref_rejects_malformed)
+{
+    ref_bad("", NULL);
+    ref_bad("Nginx", "lowercase");
+    ref_bad("registry.internal/Foo/bar", "lowercase");
+    ref_bad("nginx:", "invalid tag");
+    ref_bad("nginx:-bad", "invalid tag");
+    ref_bad("nginx@sha256:abc", "invalid digest");
+    ref_bad("nginx@md5:0123", "invalid digest");
+    ref_bad("a//b", NULL);
+    ref_bad("-reg.com/x", NULL);
+    ref_bad("reg.com:99999999/x", NULL);
+    ref_bad("foo/../bar", NULL);
+    ref_bad("0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef", "image ID");
+    char longname[400];
+    memset(longname, 'a', sizeof(longname) - 1);
+    longname[sizeof(longname) - 1] = '\0';
+    ref_bad(longname, "longer than 255");
+}
+
+TEST(digest_check)
+{
+    CHECK(airlock_digest_check(
+              "sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef", NULL) ==
+          0);
+    CHECK(airlock_digest_check(
+              "sha256:0123456789ABCDEF0123456789abcdef0123456789abcdef0123456789abcdef", NULL) ==
+          AIRLOCK_EINTEGRITY);
+    CHECK(airlock_digest_check("sha256:0123", NULL) == AIRLOCK_EINTEGRITY);
+    CHECK(airlock_digest_check(
+              "sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef0",
+              NULL) == AIRLOCK_EINTEGRITY);
+    struct airlock_error *err = NULL;
+    CHECK(airlock_digest_check("sha512:00", &err) == AIRLOCK_EINTEGRITY);
+    CHECK(err && strstr(err->msg, "unsupported algorithm"));
+    airlock_error_free(err);
+    CHECK(airlock_digest_check(NULL, NULL) == AIRLOCK_EINTEGRITY);
+}
+
+TEST(sha256_known_answer)
+{
+    char d[AIRLOCK_DIGEST_SIZE];
+    CHECK(airlock_sha256_digest(d, "abc", 3, NULL) == 0);
+    CHECK_STR(d, "sha256:ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+    struct airlock_sha256 *h = NULL;
+    CHECK(airlock_sha256_new(&h, NULL) == 0);
+    airlock_sha256_update(h, "a", 1);
+    airlock_sha256_update(h, "bc", 2);
+    airlock_sha256_final(h, d);
+    CHECK_STR(d, "sha256:ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+    airlock_sha256_final(h, d); /* reset: the empty string */
+    CHECK_STR(d, "sha256:e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
+    airlock_sha256_free(h);
+}
+
+#define D1 "sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
+#define D2 "sha256:1123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
+
+static int parse(const char *s, struct airlock_oci **m, struct airlock_error **err)
+{
+    return airlock_oci_parse(m, s, strlen(s), "test", err);
+}
+
+TEST(oci_parse_manifest_and_index)
+{
+    struct airlock_oci *m = NULL;
+    CHECK(parse("{\"schemaVersion\":2,\"config\":{\"mediaType\":\"x\",\"digest\":\"" D1
+                "\",\"size\":3},\"layers\":[{\"digest\":\"" D2 "\",\"size\":7,\"annotations\":"
+                "{\"a\":\"b\"}}]}",
+                &m, NULL) == 0);
+    CHECK(m && m->kind == AIRLOCK_OCI_MANIFEST && m->n_layers == 1 && m->layers[0].size == 7);
+    CHECK(m && m->media_type == NULL); /* umoci omits it */
+    CHECK(m && airlock_annotation_get(m->layers[0].annotations, m->layers[0].n_annotations, "a"));
+    airlock_oci_free(m);
+    m = NULL;
+    CHECK(parse("{\"schemaVersion\":2,\"mediaType\":\"" AIRLOCK_MT_OCI_INDEX
+                "\",\"manifests\":[{\"mediaType\":\"" AIRLOCK_MT_OCI_MANIFEST
+                "\",\"digest\":\"" D1 "\",\"size\":3,\"platform\":{\"os\":\"linux\","
+                "\"architecture\":\"arm64\",\"variant\":\"v8\"}}]}",
+                &m, NULL) == 0);
+    CHECK(m && m->kind == AIRLOCK_OCI_INDEX && m->n_layers == 1);
+    CHECK_STR(m ? m->layers[0].platform_arch : NULL, "arm64");
+    CHECK_STR(m ? m->layers[0].platform_variant : NULL, "v8");
+    airlock_oci_free(m);
+}
+
+static void oci_bad(const char *s, const char *part)
+{
+    struct airlock_oci *m = NULL;
+    struct airlock_error *err = NULL;
+    int rc = parse(s, &m, &err);
+    CHECK(rc == AIRLOCK_EINTEGRITY);
+    if (rc == 0)
+        airlock_oci_free(m);
+    else if (!err || !strstr(err->msg, part)) {
+        fprintf(stderr, "message '%s' lacks '%s'\n", err ? err->msg : "", part);
+        harness_failures++;
+    }
+    airlock_error_free(err);
+}
+
+TEST(oci_parse_rejects)
+{
+    oci_bad("[]", "schemaVersion");
+    oci_bad("{\"schemaVersion\":1,\"fsLayers\":[]}", "schema 1");
+    oci_bad("{\"schemaVersion\":2,\"manifests\":[{\"digest\":\"sha512:00\",\"size\":1}]}",
+            "unsupported algorithm");
+    oci_bad("{\"schemaVersion\":2,\"manifests\":[{\"digest\":\"sha256:zz\",\"size\":1}]}",
+            "64 lowercase hex");
+    oci_bad("{\"schemaVersion\":2,\"manifests\":[{\"digest\":\"" D1 "\",\"size\":-1}]}",
+            "no valid size");
+    oci_bad("{\"schemaVersion\":2,\"manifests\":[{\"digest\":\"" D1 "\",\"size\":1.5}]}",
+            "no valid size");
+    oci_bad("{\"schemaVersion\":2,\"manifests\":[{\"digest\":\"" D1 "\"}]}", "no valid size");
+    oci_bad("{\"schemaVersion\":2,\"manifests\":[{\"size\":1}]}", "without a digest");
+    oci_bad("{\"schemaVersion\":2,\"mediaType\":\"" AIRLOCK_MT_OCI_MANIFEST "\",\"manifests\":[]}",
+            "mediaType");
+    oci_bad("{\"schemaVersion\":2,\"manifests\":[],\"annotations\":{\"a\":1}}", "not a string");
+    oci_bad("{\"schemaVersion\":2,\"manifests\":[", "invalid JSON");
+    oci_bad("{\"schemaVersion\":2}", "neither");
+    oci_bad("not json", "not a JSON object");
+}
+
+TEST(json_depth_and_nul_guard)
+{
+    char deep[400];
+    int n = 0;
+    deep[n++] = '{';
+    deep[n++] = '"';
+    deep[n++] = 'a';
+    deep[n++] = '"';
+    deep[n++] = ':';
+    for (int i = 0; i < 100; i++)
+        deep[n++] = '[';
+    deep[n] = '\0';
+    struct airlock_error *err = NULL;
+    CHECK(airlock_json_check(deep, strlen(deep), "x", &err) == AIRLOCK_EINTEGRITY);
+    CHECK(err && strstr(err->msg, "nested deeper"));
+    airlock_error_free(err);
+    /* brackets inside strings do not count */
+    const char *s = "{\"a\":\"[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[\"}";
+    CHECK(airlock_json_check(s, strlen(s), "x", NULL) == 0);
+    CHECK(airlock_json_check("{\"a\":\"\0\"}", 9, "x", NULL) == AIRLOCK_EINTEGRITY);
+}
+
+TEST(buf_is_capped)
+{
+    struct airlock_buf b = AIRLOCK_BUF_INIT(8);
+    CHECK(airlock_buf_append(&b, "12345678", 8) == 0);
+    CHECK(airlock_buf_append(&b, "9", 1) == AIRLOCK_EINTEGRITY);
+    CHECK(b.len == 8 && b.data[8] == '\0');
+    size_t len;
+    char *d = airlock_buf_detach(&b, &len);
+    CHECK(len == 8 && !strcmp(d, "12345678") && b.data == NULL);
+    free(d);
+}
+
+TEST(dmap_put_get_grow)
+{
+    struct core_dmap m = {0};
+    char key[AIRLOCK_DIGEST_SIZE];
+    for (size_t i = 0; i < 1000; i++) {
+        snprintf(key, sizeof(key), "sha256:%064zx", i * 7919);
+        CHECK(core_dmap_put(&m, key, i) == 0);
+    }
+    for (size_t i = 0; i < 1000; i++) {
+        snprintf(key, sizeof(key), "sha256:%064zx", i * 7919);
+        size_t *v = core_dmap_get(&m, key);
+        CHECK(v && *v == i);
+    }
+    CHECK(core_dmap_get(&m, D1) == NULL);
+    CHECK(m.n == 1000);
+    core_dmap_release(&m);
+}
+
+TEST(errors_wrap_with_context)
+{
+    struct airlock_error *err = NULL;
+    airlock_error_set(&err, AIRLOCK_EINTEGRITY, "blob '%s' is missing", "sha256:ab");
+    airlock_error_wrap(&err, "push '%s'", "reg/repo:1");
+    CHECK_STR(err->msg, "push 'reg/repo:1': blob 'sha256:ab' is missing");
+    CHECK(err->code == AIRLOCK_EINTEGRITY);
+    /* the root cause is kept: a second set does not overwrite */
+    airlock_error_set(&err, AIRLOCK_EOS, "other");
+    CHECK(err->code == AIRLOCK_EINTEGRITY);
+    airlock_error_free(err);
+    err = NULL;
+    airlock_error_set_errno(&err, AIRLOCK_EOS, 2, "open '%s'", "x");
+    CHECK_STR(err->msg, "open 'x': No such file or directory");
+    airlock_error_free(err);
+}
+
+TEST(format_size)
+{
+    char s[16];
+    airlock_format_size(s, 999);
+    CHECK_STR(s, "999 B");
+    airlock_format_size(s, 1500000);
+    CHECK_STR(s, "1.5 MB");
+}

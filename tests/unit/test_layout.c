@@ -1,0 +1,173 @@
+#include "harness.h"
+#include "layout_int.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+
+static char tmpdir[256];
+
+static const char *tmp_path(const char *name)
+{
+    static char p[512];
+    if (!tmpdir[0]) {
+        snprintf(tmpdir, sizeof(tmpdir), "/tmp/airlock-unit-XXXXXX");
+        if (!mkdtemp(tmpdir))
+            abort();
+    }
+    snprintf(p, sizeof(p), "%s/%s", tmpdir, name);
+    return p;
+}
+
+static void norm_ok(const char *in, const char *want)
+{
+    char *out = NULL;
+    CHECK(arch_name_normalize(&out, in, "t", NULL) == 0);
+    CHECK_STR(out, want);
+    free(out);
+}
+
+TEST(entry_names_are_normalized_or_refused)
+{
+    norm_ok("./blobs/sha256/", "blobs/sha256");
+    norm_ok("index.json", "index.json");
+    norm_ok("./", "");
+    norm_ok("a//b/./c", "a/b/c");
+    char *out = NULL;
+    struct airlock_error *err = NULL;
+    CHECK(arch_name_normalize(&out, "/etc/passwd", "t.tar", &err) == AIRLOCK_EINTEGRITY);
+    CHECK(err && strstr(err->msg, "absolute path refused") && strstr(err->msg, "/etc/passwd"));
+    airlock_error_free(err);
+    err = NULL;
+    CHECK(arch_name_normalize(&out, "blobs/../../x", "t.tar", &err) == AIRLOCK_EINTEGRITY);
+    CHECK(err && strstr(err->msg, "'..' in path refused"));
+    airlock_error_free(err);
+}
+
+TEST(layout_names_are_classified)
+{
+    char d[AIRLOCK_DIGEST_SIZE];
+    CHECK(bundle_classify("index.json", d, "t", NULL) == 0);
+    CHECK(bundle_classify("blobs/sha256", d, "t", NULL) == 0);
+    CHECK(bundle_classify("blobs/sha256/"
+                          "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef",
+                          d, "t", NULL) == 1);
+    CHECK_STR(d, "sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef");
+    CHECK(bundle_classify("blobs/sha256/xyz", d, "t", NULL) == AIRLOCK_EINTEGRITY);
+    CHECK(bundle_classify("blobs/sha256/"
+                          "0123456789ABCDEF0123456789abcdef0123456789abcdef0123456789abcdef",
+                          d, "t", NULL) == AIRLOCK_EINTEGRITY);
+    CHECK(bundle_classify("blobs/sha512/00", d, "t", NULL) == AIRLOCK_EINTEGRITY);
+    CHECK(bundle_classify("README", d, "t", NULL) == 2);
+}
+
+TEST(ustar_header_fields)
+{
+    unsigned char h[512];
+    CHECK(tarw_header(h, "blobs/sha256/abc", 1234, '0') == 0);
+    CHECK(!memcmp(h + 257, "ustar", 6));
+    CHECK(!strcmp((char *)h + 124, "00000002322")); /* 1234 octal */
+    unsigned sum = 0;
+    for (int i = 0; i < 512; i++)
+        sum += (i >= 148 && i < 156) ? ' ' : h[i];
+    CHECK(strtoul((char *)h + 148, NULL, 8) == sum);
+    /* sizes past 8 GiB use base-256 */
+    CHECK(tarw_header(h, "big", 10ull << 30, '0') == 0);
+    CHECK(h[124] == 0x80);
+    uint64_t v = 0;
+    for (int i = 1; i < 12; i++)
+        v = (v << 8) | h[124 + i];
+    CHECK(v == 10ull << 30);
+    char longname[120];
+    memset(longname, 'x', sizeof(longname) - 1);
+    longname[sizeof(longname) - 1] = '\0';
+    CHECK(tarw_header(h, longname, 1, '0') != 0);
+}
+
+static const char index_json[] = "{\"schemaVersion\":2,\"manifests\":[]}";
+
+static void write_and_read(enum airlock_format fmt, const char *name)
+{
+    const char *path = tmp_path(name);
+    struct airlock_writer *w = NULL;
+    struct airlock_error *err = NULL;
+    char d[AIRLOCK_DIGEST_SIZE];
+    CHECK(airlock_writer_new(&w, path, fmt, &err) == 0);
+    CHECK(airlock_writer_add_bytes(w, "hello", 5, NULL, d, &err) == 0);
+    CHECK(airlock_writer_has(w, d));
+    /* a wrong digest is refused and names the digest */
+    CHECK(airlock_writer_add_bytes(w, "x", 1, d, NULL, &err) == 0); /* present: no-op */
+    CHECK(airlock_writer_commit(w, index_json, strlen(index_json), &err) == 0);
+    airlock_writer_free(w);
+    if (err)
+        fprintf(stderr, "%s\n", err->msg), airlock_error_free(err), err = NULL;
+    struct airlock_bundle *b = NULL;
+    CHECK(airlock_bundle_open(&b, path, AIRLOCK_OPEN_HASH, &err) == 0);
+    if (!b) {
+        fprintf(stderr, "%s\n", err ? err->msg : "?");
+        airlock_error_free(err);
+        return;
+    }
+    CHECK(airlock_bundle_format(b) == fmt);
+    CHECK(airlock_bundle_blob_count(b) == 1);
+    uint64_t sz = 0;
+    CHECK(airlock_bundle_blob_stat(b, d, &sz) == 0 && sz == 5);
+    char actual[AIRLOCK_DIGEST_SIZE];
+    CHECK(airlock_bundle_blob_hash(b, d, actual, NULL) == 0);
+    CHECK_STR(actual, d);
+    size_t len;
+    CHECK_STR(airlock_bundle_index(b, &len), index_json);
+    airlock_bundle_free(b);
+}
+
+TEST(writer_roundtrip_all_forms)
+{
+    write_and_read(AIRLOCK_FORMAT_TAR, "rt.tar");
+    write_and_read(AIRLOCK_FORMAT_TAR_ZST, "rt.tar.zst");
+    write_and_read(AIRLOCK_FORMAT_DIR, "rt.dir");
+}
+
+TEST(writer_refuses_wrong_content_and_leaves_nothing)
+{
+    const char *path = tmp_path("bad.tar");
+    struct airlock_writer *w = NULL;
+    struct airlock_error *err = NULL;
+    CHECK(airlock_writer_new(&w, path, AIRLOCK_FORMAT_TAR, &err) == 0);
+    int rc = airlock_writer_add_bytes(
+        w, "hello", 5, "sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef",
+        NULL, &err);
+    CHECK(rc == AIRLOCK_EINTEGRITY);
+    CHECK(err && strstr(err->msg, "does not match its digest"));
+    airlock_error_free(err);
+    airlock_writer_free(w); /* never committed */
+    struct stat st;
+    CHECK(stat(path, &st) != 0);
+    /* no temporary file is left beside it */
+    char cmd[600];
+    snprintf(cmd, sizeof(cmd), "ls -A %s | grep -q airlock-", tmpdir);
+    CHECK(system(cmd) != 0);
+}
+
+TEST(format_from_path)
+{
+    CHECK(airlock_format_for_path("x.tar") == AIRLOCK_FORMAT_TAR);
+    CHECK(airlock_format_for_path("x.tar.zst") == AIRLOCK_FORMAT_TAR_ZST);
+    CHECK(airlock_format_for_path("x/") == AIRLOCK_FORMAT_DIR);
+    CHECK(airlock_format_for_path("/tmp") == AIRLOCK_FORMAT_DIR);
+    enum airlock_format f;
+    CHECK(airlock_format_parse(&f, "tar.zst", NULL) == 0 && f == AIRLOCK_FORMAT_TAR_ZST);
+    CHECK(airlock_format_parse(&f, "zip", NULL) == AIRLOCK_EUSAGE);
+}
+
+TEST(role_of_entries)
+{
+    CHECK(airlock_role_of(AIRLOCK_KIND_SIGS, NULL) == AIRLOCK_ROLE_SIGNATURE);
+    CHECK(airlock_role_of("dev.hauler/atts", NULL) == AIRLOCK_ROLE_ATTESTATION);
+    CHECK(airlock_role_of(NULL,
+                          "r.io/a:sha256-0123456789abcdef0123456789abcdef0123456789abcdef01234567"
+                          "89abcdef.sig") == AIRLOCK_ROLE_SIGNATURE);
+    CHECK(airlock_role_of(NULL,
+                          "r.io/a:sha256-0123456789abcdef0123456789abcdef0123456789abcdef01234567"
+                          "89abcdef") == AIRLOCK_ROLE_REFERRERS);
+    CHECK(airlock_role_of(AIRLOCK_KIND_IMAGE, "r.io/a:1") == AIRLOCK_ROLE_IMAGE);
+    CHECK(airlock_role_of(NULL, "r.io/a:sha256-short.sig") == AIRLOCK_ROLE_IMAGE);
+}
