@@ -80,6 +80,8 @@ int cmd_import(int argc, char **argv)
     if (airlock_import(&res, out, (const char *const *)argv + optind, (size_t)(argc - optind), &io,
                        &err))
         return cli_fail(err);
+    for (size_t i = 0; i < res->n_warnings; i++)
+        fprintf(stderr, "airlock: warning: %s\n", res->warnings[i]);
     if (json) {
         printf("{\"bundle\":");
         cli_json_str(stdout, out);

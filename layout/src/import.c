@@ -5,6 +5,7 @@
 
 #include <cjson/cJSON.h>
 #include <errno.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -39,6 +40,8 @@ struct plan {
     struct core_dmap need; /* layer/config digest -> source index + 1 */
     uint64_t *need_size;   /* parallel to need values? kept per digest below */
     const struct airlock_import_opts *opts;
+    char **warnings;
+    size_t n_warnings;
     struct airlock_writer *w;
     size_t cur_src;
     uint64_t bytes;
@@ -194,6 +197,73 @@ static char *repo_of_subject(const struct plan *p, size_t s, const char *hex, si
     return NULL;
 }
 
+static void plan_warn(struct plan *p, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void plan_warn(struct plan *p, const char *fmt, ...)
+{
+    char **w = realloc(p->warnings, (p->n_warnings + 1) * sizeof(*w));
+    if (!w)
+        return;
+    p->warnings = w;
+    va_list ap;
+    va_start(ap, fmt);
+    if (vasprintf(&w[p->n_warnings], fmt, ap) >= 0)
+        p->n_warnings++;
+    va_end(ap);
+}
+
+/* docker save with the containerd image store keeps the whole multi-platform index but only
+ * the platforms present locally. Such an index cannot be imported as it is; when exactly one
+ * platform manifest is present, that manifest is imported under the image's name. Returns 0
+ * and leaves *pick empty when the index is complete. */
+static int partial_index(struct plan *p, size_t s, const struct airlock_descriptor *d,
+                         const char *ref, struct airlock_descriptor *pick,
+                         struct airlock_error **err)
+{
+    memset(pick, 0, sizeof(*pick));
+    if (!airlock_media_type_is_index(d->media_type) || !p->src[s].b)
+        return 0;
+    struct airlock_buf raw = AIRLOCK_BUF_INIT(0);
+    struct airlock_oci *m = NULL;
+    if (airlock_bundle_blob_read(p->src[s].b, d->digest, AIRLOCK_MAX_MANIFEST, &raw, NULL) ||
+        airlock_oci_parse(&m, raw.data, raw.len, "index", NULL)) {
+        airlock_buf_release(&raw);
+        return 0; /* reported with context by need_blob */
+    }
+    airlock_buf_release(&raw);
+    size_t missing = 0, present = 0, which = 0;
+    for (size_t i = 0; i < m->n_layers; i++) {
+        const struct airlock_descriptor *c = &m->layers[i];
+        if (airlock_bundle_blob_stat(p->src[s].b, c->digest, NULL)) {
+            missing++;
+            continue;
+        }
+        if (c->platform_os && !strcmp(c->platform_os, "unknown"))
+            continue; /* an attestation manifest, not a platform */
+        present++;
+        which = i;
+    }
+    int rc = 0;
+    if (missing && present == 1) {
+        const struct airlock_descriptor *c = &m->layers[which];
+        rc = airlock_descriptor_copy(pick, c, err);
+        if (!rc)
+            plan_warn(p,
+                      "'%s': image '%s': index %s lists %zu manifest(s) the archive lacks (a "
+                      "docker save of the containerd store); importing its only platform, "
+                      "%s/%s, as %s",
+                      p->src[s].path, ref, d->digest, missing,
+                      c->platform_os ? c->platform_os : "?",
+                      c->platform_arch ? c->platform_arch : "?", c->digest);
+    } else if (missing) {
+        rc = airlock_error_set(err, AIRLOCK_EINTEGRITY,
+                               "'%s': image '%s': index %s lists %zu manifest(s) the archive "
+                               "lacks, and %zu platforms are present: cannot tell which to keep",
+                               p->src[s].path, ref, d->digest, missing, present);
+    }
+    airlock_oci_free(m);
+    return rc;
+}
+
 static int plan_oci_source(struct plan *p, size_t s, struct airlock_error **err)
 {
     struct airlock_bundle *b = p->src[s].b;
@@ -271,8 +341,13 @@ static int plan_oci_source(struct plan *p, size_t s, struct airlock_error **err)
                 if (!ref)
                     rc = airlock_error_set(err, AIRLOCK_EOS, "out of memory");
             }
+            struct airlock_descriptor pick;
+            memset(&pick, 0, sizeof(pick));
+            if (!rc && att == AIRLOCK_ROLE_IMAGE && (rc = partial_index(p, s, d, ref, &pick, err)))
+                free(ref);
             if (!rc)
-                rc = plan_add(p, ref, att, d, s, err);
+                rc = plan_add(p, ref, att, pick.digest[0] ? &pick : d, s, err);
+            airlock_descriptor_release(&pick);
         }
     }
     airlock_oci_free(idx);
@@ -489,6 +564,9 @@ void airlock_import_result_free(struct airlock_import_result *r)
         free(r->refs[i]);
         free(r->digests[i]);
     }
+    for (size_t i = 0; i < r->n_warnings; i++)
+        free(r->warnings[i]);
+    free(r->warnings);
     free(r->refs);
     free(r->digests);
     free(r);
@@ -579,6 +657,9 @@ int airlock_import(struct airlock_import_result **res, const char *out, const ch
         }
         r->blobs_written = p.blobs;
         r->bytes_written = p.bytes;
+        r->warnings = steal_pointer(&p.warnings);
+        r->n_warnings = p.n_warnings;
+        p.n_warnings = 0;
     }
     *res = r;
 done:
@@ -599,5 +680,8 @@ done:
     free(p.meta);
     core_dmap_release(&p.meta_map);
     core_dmap_release(&p.need);
+    for (size_t i = 0; i < p.n_warnings; i++)
+        free(p.warnings[i]);
+    free(p.warnings);
     return rc;
 }

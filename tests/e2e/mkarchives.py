@@ -119,6 +119,33 @@ with tarfile.open("d25.tar", "w", format=tarfile.PAX_FORMAT) as t:
     add(t, "repositories", b'{}')
 open("d25.digest", "w").write(sha(man25) + "\n")
 
+# --- Docker 25+ with the containerd store: the whole index, only one platform's blobs ------
+def partial(path, with_second):
+    missing = json.dumps({"schemaVersion": 2, "note": "arm64 manifest not saved"}).encode()
+    idx = json.dumps({"schemaVersion": 2, "mediaType": "application/vnd.oci.image.index.v1+json",
+        "manifests": [
+            {"mediaType": "application/vnd.oci.image.manifest.v1+json", "digest": d1["digest"], "size": d1["size"],
+             "platform": {"architecture": "amd64", "os": "linux"}},
+            {"mediaType": "application/vnd.oci.image.manifest.v1+json", "digest": d2["digest"], "size": d2["size"],
+             "platform": {"architecture": "arm64", "os": "linux"}},
+            {"mediaType": "application/vnd.oci.image.manifest.v1+json", "digest": "sha256:" + sha(missing),
+             "size": len(missing), "platform": {"architecture": "unknown", "os": "unknown"}}]}).encode()
+    with tarfile.open(path, "w", format=tarfile.PAX_FORMAT) as t:
+        blobs = [idx, man1, cfg1] + layers1
+        if with_second:
+            blobs += [man2, cfg2] + layers2
+        for data in blobs:
+            add(t, "blobs/sha256/" + sha(data), data)
+        add(t, "index.json", json.dumps({"schemaVersion": 2, "manifests": [
+            {"mediaType": "application/vnd.oci.image.index.v1+json", "digest": "sha256:" + sha(idx),
+             "size": len(idx), "annotations": {"io.containerd.image.name": "docker.io/library/busybox:ctrd",
+                                               "org.opencontainers.image.ref.name": "ctrd"}}]}).encode())
+        add(t, "oci-layout", b'{"imageLayoutVersion":"1.0.0"}')
+    return sha(idx)
+
+open("ctrd.index.digest", "w").write(partial("ctrd.tar", False) + "\n")
+partial("ctrd2.tar", True)
+
 # --- a cosign signature manifest for L (shape of FORMATS.md section 3; not a real signature)
 def sig_manifest(image_digest, ref):
     payload = json.dumps({"critical": {"identity": {"docker-reference": ref},

@@ -55,6 +55,22 @@ case_docker_25_save_uses_containerd_name() {
     json '.blobs.unreferenced == []'
 }
 
+case_docker_containerd_store_partial_index() {
+    airlock import "$F/ctrd.tar" -o b.tar
+    expect_rc 0
+    # the only platform present is imported under the image's name, and the user is told
+    out_has "sha256:$(cat "$F/L.digest")	docker.io/library/busybox:ctrd"
+    err_has "index sha256:$(cat "$F/ctrd.index.digest") lists 2 manifest(s) the archive lacks"
+    err_has "importing its only platform, linux/amd64"
+    airlock verify b.tar
+    expect_rc 0
+    # two platforms present and one missing: no guessing
+    airlock import "$F/ctrd2.tar" -o c.tar
+    expect_rc 4
+    err_has "cannot tell which to keep"
+    [ ! -e c.tar ] || fail "wrote a bundle"
+}
+
 case_cosign_save_layout_signature_follows_image() {
     airlock import --name example.com/cos:1 "$F/cosign" -o b.tar
     expect_rc 0

@@ -194,6 +194,8 @@ struct airlock_import_result {
     size_t n;
     uint64_t blobs_written;
     uint64_t bytes_written;
+    char **warnings; /* things done that the user should know of */
+    size_t n_warnings;
 };
 
 /* Reads every input (OCI layouts as directory/tar/tar.zst, docker-save and skopeo
