@@ -88,7 +88,8 @@ bench_verify() {
     for form in b.tar b.tar.zst b.dir; do
         local times="" rss=0
         for _ in $(seq "$RUNS"); do
-            read -r t m < <(timed "$AIRLOCK" verify -q "$d/$form")
+            timed "$AIRLOCK" verify -q "$d/$form" >/dev/null
+            read -r t m < time.out
             [ "$TIMED_RC" = 0 ] || { echo "verify $form failed: $(cat cmd.err)" >&2; exit 1; }
             times+="$t"$'\n'
             [ "$m" -gt "$rss" ] && rss=$m

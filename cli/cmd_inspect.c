@@ -82,7 +82,7 @@ int cmd_inspect(int argc, char **argv)
     int rc = EXIT_OK;
     if (json)
         printf("{\"bundle\":"), cli_json_str(stdout, argv[optind]),
-            printf(",\"format\":\"%s\",\"images\":[", airlock_format_name(airlock_bundle_format(b)));
+            printf(",\"format\":\"%s\",\"images\":[", airlock_bundle_format_label(b));
     else
         printf("%-50s %-19s %-6s %-24s %10s  %s\n", "REFERENCE", "DIGEST", "TYPE", "PLATFORMS",
                "SIZE", "SIGNED");

@@ -88,7 +88,7 @@ int cmd_verify(int argc, char **argv)
         printf("{\"ok\":%s,\"bundle\":", r->ok ? "true" : "false");
         cli_json_str(stdout, path);
         printf(",\"format\":\"%s\",\"blobs\":{\"checked\":%llu,\"bytes\":%llu",
-               airlock_format_name(airlock_bundle_format(b)), (unsigned long long)r->checked,
+               airlock_bundle_format_label(b), (unsigned long long)r->checked,
                (unsigned long long)r->bytes);
         json_list("missing", r->missing, r->n_missing);
         json_list("corrupt", r->corrupt, r->n_corrupt);

@@ -5,6 +5,7 @@
 #include <archive_entry.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
 
@@ -85,6 +86,11 @@ static struct archive *new_reader(void)
 
 int arch_is_tar(const char *path, int *compressed)
 {
+    return arch_probe(path, compressed, NULL, 0);
+}
+
+int arch_probe(const char *path, int *compressed, char *filter, size_t filter_len)
+{
     struct archive *a = new_reader();
     if (!a)
         return 0;
@@ -95,6 +101,10 @@ int arch_is_tar(const char *path, int *compressed)
         ok = r == ARCHIVE_OK || r == ARCHIVE_WARN || r == ARCHIVE_EOF;
         if (compressed)
             *compressed = archive_filter_code(a, 0) != ARCHIVE_FILTER_NONE;
+        if (filter && filter_len) {
+            const char *n = archive_filter_name(a, 0);
+            snprintf(filter, filter_len, "%s", n ? n : "?");
+        }
     }
     archive_read_free(a);
     return ok;

@@ -28,7 +28,9 @@ struct airlock_bundle {
     char *path;
     enum airlock_format fmt;
     int compressed; /* streamed */
+    char label[16]; /* "dir", "tar", "tar.zst", "tar.gz", ... */
     int fd;         /* tar: the file; dir: the directory */
+    int blobs_fd;   /* dir: blobs/sha256, opened without following links */
     unsigned flags;
     struct blob_ent *blobs;
     size_t n, cap;
@@ -47,6 +49,10 @@ struct airlock_bundle {
 };
 
 enum airlock_format airlock_bundle_format(const struct airlock_bundle *b) { return b->fmt; }
+const char *airlock_bundle_format_label(const struct airlock_bundle *b)
+{
+    return b->label[0] ? b->label : airlock_format_name(b->fmt);
+}
 const char *airlock_bundle_path(const struct airlock_bundle *b) { return b->path; }
 const char *airlock_bundle_index(const struct airlock_bundle *b, size_t *len)
 {
@@ -377,13 +383,23 @@ static int open_dir(struct airlock_bundle *b, struct airlock_error **err)
         return rc;
     b->layout_size = len;
     b->have_layout = 1;
-    int bfd = openat(b->fd, "blobs/sha256", O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-    if (bfd < 0) {
-        if (errno == ENOENT)
-            return 0; /* an empty layout */
-        return airlock_error_set_errno(err, AIRLOCK_EINTEGRITY, errno, "open '%s/blobs/sha256'",
-                                       b->path);
+    /* each component on its own, so that no symbolic link is followed */
+    int top = openat(b->fd, "blobs", O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    if (top < 0 && errno == ENOENT)
+        return 0; /* an empty layout */
+    if (top >= 0) {
+        b->blobs_fd = openat(top, "sha256", O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        close(top);
+        if (b->blobs_fd < 0 && errno == ENOENT)
+            return 0;
     }
+    if (top < 0 || b->blobs_fd < 0)
+        return airlock_error_set_errno(err, AIRLOCK_EINTEGRITY, errno,
+                                       "open '%s/blobs/sha256' (symbolic links are refused)",
+                                       b->path);
+    int bfd = dup(b->blobs_fd);
+    if (bfd < 0)
+        return airlock_error_set_errno(err, AIRLOCK_EOS, errno, "open '%s/blobs/sha256'", b->path);
     DIR *d = fdopendir(bfd);
     if (!d) {
         close(bfd);
@@ -473,6 +489,7 @@ int bundle_open(struct airlock_bundle **out, const char *path, unsigned flags, i
         return airlock_error_set(err, AIRLOCK_EOS, "out of memory");
     }
     b->fd = -1;
+    b->blobs_fd = -1;
     b->flags = flags;
     int rc = 0;
     if (S_ISDIR(st.st_mode)) {
@@ -480,7 +497,8 @@ int bundle_open(struct airlock_bundle **out, const char *path, unsigned flags, i
         rc = open_dir(b, err);
     } else {
         int compressed = 0;
-        if (!arch_is_tar(path, &compressed)) {
+        char filter[32] = "";
+        if (!arch_probe(path, &compressed, filter, sizeof(filter))) {
             rc = airlock_error_set(err, AIRLOCK_EINTEGRITY,
                                    "'%s': neither a directory nor a tar archive", path);
             goto done;
@@ -489,6 +507,9 @@ int bundle_open(struct airlock_bundle **out, const char *path, unsigned flags, i
         if (compressed) {
             b->fmt = AIRLOCK_FORMAT_TAR_ZST;
             b->compressed = 1;
+            if (strcmp(filter, "zstd"))
+                snprintf(b->label, sizeof(b->label), "tar.%s",
+                         !strcmp(filter, "gzip") ? "gz" : filter);
             c.buf = malloc(IO_CHUNK);
             if (!c.buf || airlock_sha256_new(&c.h, err)) {
                 free(c.buf);
@@ -548,6 +569,8 @@ void airlock_bundle_free(struct airlock_bundle *b)
     free(b->warnings);
     if (b->fd >= 0)
         close(b->fd);
+    if (b->blobs_fd >= 0)
+        close(b->blobs_fd);
     free(b->index);
     free(b->layout);
     free(b->path);
@@ -614,11 +637,11 @@ static int blob_reader_open(struct blob_reader *r, struct airlock_bundle *b,
     if (b->fmt != AIRLOCK_FORMAT_DIR)
         return airlock_error_set(err, AIRLOCK_EUSAGE, "'%s': a streamed bundle has no random access",
                                  b->path);
-    char name[100];
-    snprintf(name, sizeof(name), "blobs/sha256/%s", airlock_digest_hex(e->digest));
-    r->fd = openat(b->fd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+    r->fd = openat(b->blobs_fd, airlock_digest_hex(e->digest), O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
     if (r->fd < 0)
-        return airlock_error_set_errno(err, AIRLOCK_EOS, errno, "open '%s/%s'", b->path, name);
+        return airlock_error_set_errno(err, errno == ELOOP ? AIRLOCK_EINTEGRITY : AIRLOCK_EOS,
+                                       errno, "open '%s/blobs/sha256/%s'", b->path,
+                                       airlock_digest_hex(e->digest));
     r->own_fd = 1;
     return 0;
 }
@@ -642,35 +665,38 @@ int airlock_bundle_blob_read(struct airlock_bundle *b, const char *digest, size_
                                  "'%s': blob '%s' is larger than %zu bytes", b->path, digest, max);
     struct airlock_buf buf = AIRLOCK_BUF_INIT(max);
     int rc = 0;
+    /* reserve the whole blob (size <= max) so the reads below go straight into it */
+    char *room = malloc((size_t)e->size + 1);
+    if (!room)
+        return airlock_error_set(err, AIRLOCK_EOS, "out of memory");
+    buf.data = room;
+    buf.cap = (size_t)e->size + 1;
     if (b->compressed) {
-        if (!e->data)
+        if (!e->data) {
+            airlock_buf_release(&buf);
             return airlock_error_set(err, AIRLOCK_EINTEGRITY,
                                      "'%s': blob '%s' is not JSON metadata", b->path, digest);
-        rc = airlock_buf_append(&buf, e->data, (size_t)e->size);
+        }
+        memcpy(buf.data, e->data, (size_t)e->size);
+        buf.len = (size_t)e->size;
     } else {
         struct blob_reader r;
-        if ((rc = blob_reader_open(&r, b, e, err)))
+        if ((rc = blob_reader_open(&r, b, e, err))) {
+            airlock_buf_release(&buf);
             return rc;
-        if (airlock_buf_append(&buf, "", 0) == 0 && e->size) {
-            char *tmp = malloc((size_t)e->size);
-            size_t have = 0;
-            if (!tmp)
-                rc = airlock_error_set(err, AIRLOCK_EOS, "out of memory");
-            while (!rc && have < e->size) {
-                size_t got;
-                rc = blob_read_fn(&r, tmp + have, (size_t)e->size - have, &got, err);
-                have += got;
-            }
-            if (!rc)
-                rc = airlock_buf_append(&buf, tmp, have);
-            free(tmp);
+        }
+        while (!rc && buf.len < e->size) {
+            size_t got;
+            rc = blob_read_fn(&r, buf.data + buf.len, (size_t)e->size - buf.len, &got, err);
+            buf.len += got;
         }
         blob_reader_close(&r);
     }
     if (rc) {
         airlock_buf_release(&buf);
-        return rc < 0 ? rc : airlock_error_set(err, AIRLOCK_EOS, "out of memory");
+        return rc;
     }
+    buf.data[buf.len] = '\0';
     char actual[AIRLOCK_DIGEST_SIZE];
     if ((rc = airlock_sha256_digest(actual, buf.data, buf.len, err))) {
         airlock_buf_release(&buf);

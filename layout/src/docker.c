@@ -277,7 +277,7 @@ static int build_image(struct docker_src *d, const cJSON *item, size_t k, struct
                                  d->path, cfg->valuestring, nl);
     }
     struct airlock_buf m = AIRLOCK_BUF_INIT(AIRLOCK_MAX_MANIFEST);
-    airlock_buf_printf(&m,
+    int over = airlock_buf_printf(&m,
                        "{\"schemaVersion\":2,\"mediaType\":\"" AIRLOCK_MT_OCI_MANIFEST "\","
                        "\"config\":{\"mediaType\":\"" AIRLOCK_MT_OCI_CONFIG "\",\"digest\":\"%s\","
                        "\"size\":%llu},\"layers\":[",
@@ -294,13 +294,13 @@ static int build_image(struct docker_src *d, const cJSON *item, size_t k, struct
         if ((rc = airlock_digest_check(did->valuestring, err)) ||
             (rc = resolve(&le, d, ln->valuestring, err)))
             break;
-        airlock_buf_printf(&m, "%s{\"mediaType\":\"" AIRLOCK_MT_OCI_LAYER
-                               "\",\"digest\":\"%s\",\"size\":%llu}",
-                           i ? "," : "", did->valuestring, (unsigned long long)le->size);
+        over |= airlock_buf_printf(&m, "%s{\"mediaType\":\"" AIRLOCK_MT_OCI_LAYER
+                                       "\",\"digest\":\"%s\",\"size\":%llu}",
+                                   i ? "," : "", did->valuestring, (unsigned long long)le->size);
         if (add_layer(d, did->valuestring, le->size, le))
             rc = airlock_error_set(err, AIRLOCK_EOS, "out of memory");
     }
-    if (!rc && airlock_buf_append(&m, "]}", 2))
+    if (!rc && (over || airlock_buf_append(&m, "]}", 2)))
         rc = airlock_error_set(err, AIRLOCK_EINTEGRITY, "'%s': %s: manifest too large", d->path,
                                what);
     struct dimage *im = NULL;
@@ -463,19 +463,32 @@ struct dstream {
     uint64_t seq;
 };
 
+static int cmp_layer_seq(const void *a, const void *b)
+{
+    uint64_t x = ((const struct dblob *)a)->entry->seq, y = ((const struct dblob *)b)->entry->seq;
+    return (x > y) - (x < y);
+}
+
 static int stream_entry(void *vctx, const struct arch_entry *ae, struct arch_reader *r,
                         struct airlock_error **err)
 {
     struct dstream *s = vctx;
     s->seq++;
-    if (ae->type != ARCH_REG)
+    if (ae->type != ARCH_REG || !s->d->n_layers)
         return 0;
-    for (size_t i = 0; i < s->d->n_layers; i++) {
+    /* layers are sorted by the ordinal of the entry that holds them */
+    size_t lo = 0, hi = s->d->n_layers;
+    while (lo < hi) {
+        size_t mid = (lo + hi) / 2;
+        if (s->d->layers[mid].entry->seq < s->seq)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    for (size_t i = lo; i < s->d->n_layers && s->d->layers[i].entry->seq == s->seq; i++) {
         const struct dblob *l = &s->d->layers[i];
-        if (l->entry->seq != s->seq)
-            continue;
         if (!s->want(s->ctx, l->digest, l->size))
-            return 0;
+            continue;
         int rc = s->take(s->ctx, l->digest, l->size, arch_read, r, err);
         if (rc)
             airlock_error_wrap(err, "'%s': layer '%.200s'", s->d->path, ae->raw_name);
@@ -488,5 +501,7 @@ int docker_src_blob_stream(struct docker_src *d, airlock_blob_want_fn want,
                            airlock_blob_take_fn take, void *ctx, struct airlock_error **err)
 {
     struct dstream s = {d, want, take, ctx, 0};
+    if (d->n_layers)
+        qsort(d->layers, d->n_layers, sizeof(*d->layers), cmp_layer_seq);
     return arch_walk(d->path, 0, stream_entry, &s, NULL, err);
 }

@@ -27,6 +27,8 @@ struct meta {
     char digest[AIRLOCK_DIGEST_SIZE];
     char *data;
     size_t len;
+    int kind;               /* enum airlock_oci_kind, or 0 for a docker config */
+    const char *media_type; /* the document's type (static string), or NULL */
 };
 
 struct plan {
@@ -106,6 +108,8 @@ static int normalize(char **out, const char *s, const char *src, struct airlock_
     int rc = airlock_ref_parse(&r, s, err);
     if (rc) {
         airlock_error_wrap(err, "'%s'", src);
+        if (err && *err)
+            (*err)->code = AIRLOCK_EINTEGRITY;
         return AIRLOCK_EINTEGRITY;
     }
     *out = airlock_ref_format(&r);
@@ -148,6 +152,16 @@ static int name_from_opt(char **out, const struct plan *p, const char *bare_tag,
 static int plan_add(struct plan *p, char *ref, enum airlock_role att,
                     const struct airlock_descriptor *d, size_t src, struct airlock_error **err)
 {
+    /* every name written to index.json must read back as a reference */
+    struct airlock_ref check;
+    if (airlock_ref_parse(&check, ref, err)) {
+        airlock_error_wrap(err, "'%s'", p->src[src].path);
+        if (err && *err)
+            (*err)->code = AIRLOCK_EINTEGRITY;
+        free(ref);
+        return AIRLOCK_EINTEGRITY;
+    }
+    airlock_ref_release(&check);
     for (size_t i = 0; i < p->n; i++)
         if (!strcmp(p->e[i].ref, ref)) { /* a reference given again: the later one wins */
             free(p->e[i].ref);
@@ -303,7 +317,8 @@ static int plan_oci_source(struct plan *p, size_t s, struct airlock_error **err)
                 /* sha256-<hex>: from the tag, or the one image of a cosign-save layout */
                 const char *t = tag_of(name ? name : refn);
                 char hex[65] = "";
-                if (t && !strncmp(t, "sha256-", 7) && strlen(t) >= 71)
+                if (t && !strncmp(t, "sha256-", 7) && strlen(t) >= 71 &&
+                    strspn(t + 7, "0123456789abcdef") >= 64)
                     memcpy(hex, t + 7, 64), hex[64] = '\0';
                 else {
                     size_t n_img = 0;
@@ -378,33 +393,69 @@ static int plan_docker_source(struct plan *p, size_t s, struct airlock_error **e
 
 /* ---- graphs -------------------------------------------------------------------------------- */
 
-static int need_blob(struct plan *p, size_t s, const struct airlock_descriptor *d,
-                     const char *image, struct airlock_error **err);
+#define MAX_NESTING 16
 
-static int add_meta(struct plan *p, const char *digest, struct airlock_buf *raw)
+static int add_meta(struct plan *p, const char *digest, struct airlock_buf *raw, int kind,
+                    const char *media_type)
 {
     struct meta *m = realloc(p->meta, (p->n_meta + 1) * sizeof(*m));
     if (!m)
         return -1;
     p->meta = m;
-    memcpy(m[p->n_meta].digest, digest, AIRLOCK_DIGEST_SIZE);
-    m[p->n_meta].data = airlock_buf_detach(raw, &m[p->n_meta].len);
+    m += p->n_meta;
+    memcpy(m->digest, digest, AIRLOCK_DIGEST_SIZE);
+    m->kind = kind;
+    m->media_type = media_type;
+    m->data = airlock_buf_detach(raw, &m->len);
     if (core_dmap_put(&p->meta_map, digest, p->n_meta))
         return -1;
     p->n_meta++;
     return 0;
 }
 
-static int need_blob(struct plan *p, size_t s, const struct airlock_descriptor *d,
-                     const char *image, struct airlock_error **err)
+/* The document's own media type as one of the static constants (OCI by default). */
+static const char *known_media_type(const struct airlock_oci *m)
 {
-    if (core_dmap_get(&p->meta_map, d->digest) || core_dmap_get(&p->need, d->digest))
+    static const char *known[] = {AIRLOCK_MT_OCI_MANIFEST, AIRLOCK_MT_OCI_INDEX,
+                                  AIRLOCK_MT_DOCKER_MANIFEST, AIRLOCK_MT_DOCKER_LIST};
+    for (size_t i = 0; m->media_type && i < sizeof(known) / sizeof(known[0]); i++)
+        if (!strcmp(m->media_type, known[i]))
+            return known[i];
+    return m->kind == AIRLOCK_OCI_INDEX ? AIRLOCK_MT_OCI_INDEX : AIRLOCK_MT_OCI_MANIFEST;
+}
+
+static int need_plain(struct plan *p, size_t s, const char *digest, struct airlock_error **err)
+{
+    if (core_dmap_get(&p->need, digest))
         return 0;
-    int meta = airlock_media_type_is_manifest(d->media_type) ||
-               airlock_media_type_is_index(d->media_type);
+    return core_dmap_put(&p->need, digest, s + 1) ? airlock_error_set(err, AIRLOCK_EOS, "out of memory")
+                                                  : 0;
+}
+
+/* Records what image needs from source s below descriptor d: manifests and indexes are read
+ * and kept in memory, other blobs are marked for streaming. A descriptor without mediaType
+ * (umoci omits it) is looked into. *kind gets the enum airlock_oci_kind of d, or 0. */
+static int need_blob(struct plan *p, size_t s, const struct airlock_descriptor *d,
+                     const char *image, int depth, int *kind, struct airlock_error **err)
+{
+    *kind = 0;
+    if (depth > MAX_NESTING)
+        return airlock_error_set(err, AIRLOCK_EINTEGRITY,
+                                 "'%s': image '%s': manifests nested deeper than %d levels",
+                                 p->src[s].path, image, MAX_NESTING);
+    size_t *mi = core_dmap_get(&p->meta_map, d->digest);
+    if (mi) {
+        *kind = p->meta[*mi].kind;
+        return 0;
+    }
+    int declared = airlock_media_type_is_manifest(d->media_type) ||
+                   airlock_media_type_is_index(d->media_type);
+    int maybe = !declared && !d->media_type && d->size <= AIRLOCK_MAX_MANIFEST && !p->src[s].d;
+    if (!declared && !maybe && core_dmap_get(&p->need, d->digest))
+        return 0;
     uint64_t have = 0;
     if (!src_has(p, s, d->digest, &have)) {
-        if (p->src[s].d && !meta)
+        if (p->src[s].d && !declared)
             have = d->size; /* a docker layer: known to be there */
         else if (d->has_urls)
             return 0; /* foreign layer: not carried */
@@ -419,17 +470,25 @@ static int need_blob(struct plan *p, size_t s, const struct airlock_descriptor *
                                  "%llu",
                                  p->src[s].path, image, d->digest, (unsigned long long)have,
                                  (unsigned long long)d->size);
-    int small_docker = p->src[s].d && !meta && src_has(p, s, d->digest, &have);
-    if (!meta && !small_docker)
-        return core_dmap_put(&p->need, d->digest, s + 1)
-                   ? airlock_error_set(err, AIRLOCK_EOS, "out of memory")
-                   : 0;
+    int small_docker = p->src[s].d && !declared && src_has(p, s, d->digest, &have);
+    if (!declared && !maybe && !small_docker)
+        return need_plain(p, s, d->digest, err);
     struct airlock_buf raw = AIRLOCK_BUF_INIT(0);
-    int rc = src_read(p, s, d->digest, &raw, err);
-    if (rc)
+    struct airlock_error *rerr = NULL;
+    int rc = src_read(p, s, d->digest, &raw, &rerr);
+    if (rc && maybe && rc != AIRLOCK_EOS) { /* a streamed blob that is not JSON */
+        airlock_error_free(rerr);
+        return need_plain(p, s, d->digest, err);
+    }
+    if (rc) {
+        if (err && !*err)
+            *err = rerr;
+        else
+            airlock_error_free(rerr);
         return airlock_error_wrap(err, "image '%s'", image);
-    if (!meta) { /* a docker config, kept in memory */
-        if (add_meta(p, d->digest, &raw)) {
+    }
+    if (small_docker) { /* a docker config, kept in memory */
+        if (add_meta(p, d->digest, &raw, 0, NULL)) {
             airlock_buf_release(&raw);
             return airlock_error_set(err, AIRLOCK_EOS, "out of memory");
         }
@@ -438,16 +497,23 @@ static int need_blob(struct plan *p, size_t s, const struct airlock_descriptor *
     struct airlock_oci *m = NULL;
     char what[160];
     snprintf(what, sizeof(what), "'%s': manifest '%s'", p->src[s].path, d->digest);
-    rc = airlock_oci_parse(&m, raw.data, raw.len, what, err);
-    if (rc || add_meta(p, d->digest, &raw)) {
+    rc = airlock_oci_parse(&m, raw.data, raw.len, what, maybe ? NULL : err);
+    if (rc && maybe) { /* no mediaType and not a manifest: a plain blob */
+        airlock_buf_release(&raw);
+        return need_plain(p, s, d->digest, err);
+    }
+    const char *mt = rc ? NULL : known_media_type(m);
+    if (rc || add_meta(p, d->digest, &raw, (int)m->kind, mt)) {
         airlock_buf_release(&raw);
         airlock_oci_free(m);
         return rc ? rc : airlock_error_set(err, AIRLOCK_EOS, "out of memory");
     }
+    *kind = (int)m->kind;
+    int k;
     if (m->kind == AIRLOCK_OCI_MANIFEST)
-        rc = need_blob(p, s, &m->config, image, err);
+        rc = need_blob(p, s, &m->config, image, depth + 1, &k, err);
     for (size_t i = 0; !rc && i < m->n_layers; i++)
-        rc = need_blob(p, s, &m->layers[i], image, err);
+        rc = need_blob(p, s, &m->layers[i], image, depth + 1, &k, err);
     airlock_oci_free(m);
     return rc;
 }
@@ -612,8 +678,19 @@ int airlock_import(struct airlock_import_result **res, const char *out, const ch
         rc = airlock_error_set(err, AIRLOCK_EUSAGE, "the inputs hold no images");
         goto done;
     }
-    for (size_t i = 0; i < p.n && !rc; i++)
-        rc = need_blob(&p, p.e[i].src, &p.e[i].desc, p.e[i].ref, err);
+    for (size_t i = 0; i < p.n && !rc; i++) {
+        int kind = 0;
+        struct airlock_descriptor *d = &p.e[i].desc;
+        if ((rc = need_blob(&p, p.e[i].src, d, p.e[i].ref, 0, &kind, err)))
+            break;
+        size_t *mi = core_dmap_get(&p.meta_map, d->digest);
+        if (!kind || !mi)
+            rc = airlock_error_set(err, AIRLOCK_EINTEGRITY,
+                                   "'%s': index.json entry '%s' (%s) is not a manifest or index",
+                                   p.src[p.e[i].src].path, p.e[i].ref, d->digest);
+        else if (!d->media_type && !(d->media_type = strdup(p.meta[*mi].media_type)))
+            rc = airlock_error_set(err, AIRLOCK_EOS, "out of memory");
+    }
     if (rc)
         goto done;
     if ((rc = airlock_writer_new(&p.w, out, opts ? opts->format : AIRLOCK_FORMAT_AUTO, err)))
@@ -647,22 +724,24 @@ int airlock_import(struct airlock_import_result **res, const char *out, const ch
     if ((rc = airlock_writer_commit(p.w, index, strlen(index), err)))
         goto done;
     r = calloc(1, sizeof(*r));
-    if (r) {
-        r->refs = calloc(p.n, sizeof(char *));
-        r->digests = calloc(p.n, sizeof(char *));
-        for (size_t i = 0; r->refs && r->digests && i < p.n; i++) {
-            r->refs[r->n] = strdup(p.e[i].ref);
-            r->digests[r->n] = strdup(p.e[i].desc.digest);
-            r->n++;
-        }
-        r->blobs_written = p.blobs;
-        r->bytes_written = p.bytes;
-        r->warnings = steal_pointer(&p.warnings);
-        r->n_warnings = p.n_warnings;
-        p.n_warnings = 0;
+    if (!r || !(r->refs = calloc(p.n, sizeof(char *))) ||
+        !(r->digests = calloc(p.n, sizeof(char *)))) {
+        rc = airlock_error_set(err, AIRLOCK_EOS, "out of memory");
+        goto done;
     }
-    *res = r;
+    for (size_t i = 0; i < p.n; i++) {
+        r->refs[r->n] = strdup(p.e[i].ref);
+        r->digests[r->n] = strdup(p.e[i].desc.digest);
+        r->n++;
+    }
+    r->blobs_written = p.blobs;
+    r->bytes_written = p.bytes;
+    r->warnings = steal_pointer(&p.warnings);
+    r->n_warnings = p.n_warnings;
+    p.n_warnings = 0;
+    *res = steal_pointer(&r);
 done:
+    airlock_import_result_free(r);
     free(index);
     airlock_writer_free(p.w);
     for (size_t s = 0; s < p.n_src + 1 && s <= n_inputs; s++) {

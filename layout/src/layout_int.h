@@ -42,6 +42,8 @@ int arch_walk(const char *path, unsigned flags, arch_entry_fn fn, void *ctx, int
 
 /* Probes a file: 1 if it is a tar (after decompression) libarchive can read, 0 if not. */
 int arch_is_tar(const char *path, int *compressed);
+/* Same, also naming the compression filter ("zstd", "gzip", "none"...). */
+int arch_probe(const char *path, int *compressed, char *filter, size_t filter_len);
 
 /* Normalizes an entry name (see struct arch_entry); an empty result (the root "./") yields
  * an empty string. */

@@ -1,5 +1,9 @@
 /* Integrity verification: walk index.json down, check presence, size and sha256 of every
- * referenced blob (hashing spread over threads), list what nothing references. */
+ * referenced blob (hashing spread over threads), list what nothing references.
+ *
+ * The walk builds a graph: one node per distinct digest, with the child edges of every
+ * manifest and index. Hashing fills in each node's state; an image is intact when every node
+ * reachable from its root is. */
 #include "layout_int.h"
 
 #include <pthread.h>
@@ -12,10 +16,14 @@ enum node_state { N_PENDING, N_OK, N_MISSING, N_CORRUPT, N_EXTERNAL };
 
 struct node {
     char digest[AIRLOCK_DIGEST_SIZE];
-    uint64_t size;       /* as the first descriptor said */
+    uint64_t size;         /* as the first descriptor said */
     enum node_state state;
-    int meta;            /* a manifest or index: read, hashed and parsed during the walk */
-    char *why;           /* problem text */
+    int meta;              /* 1: a manifest or index; 2: maybe one (no mediaType, small) */
+    int descended;
+    char *why;             /* problem text */
+    size_t *kids;          /* child node indices (manifests and indexes) */
+    size_t n_kids, cap_kids;
+    size_t mark;           /* image walk generation */
 };
 
 struct vctx {
@@ -26,11 +34,9 @@ struct vctx {
     struct core_dmap map;
     size_t *stack; /* node indices still to descend into */
     size_t sp, scap;
-    size_t **image_nodes; /* per image: node indices */
-    size_t *image_n, *image_cap;
     atomic_size_t next_job;
     size_t *jobs;
-    size_t n_jobs;
+    size_t n_jobs, cap_jobs;
     atomic_uint_fast64_t bytes;
 };
 
@@ -46,17 +52,17 @@ static int push_str(char ***arr, size_t *n, const char *s)
     return 0;
 }
 
-static int image_add(struct vctx *v, size_t img, size_t node)
+static int push_idx(size_t **arr, size_t *n, size_t *cap, size_t v)
 {
-    if (v->image_n[img] == v->image_cap[img]) {
-        size_t cap = v->image_cap[img] ? v->image_cap[img] * 2 : 16;
-        size_t *p = realloc(v->image_nodes[img], cap * sizeof(*p));
-        if (!p)
+    if (*n == *cap) {
+        size_t c = *cap ? *cap * 2 : 16;
+        size_t *a = realloc(*arr, c * sizeof(*a));
+        if (!a)
             return -1;
-        v->image_nodes[img] = p;
-        v->image_cap[img] = cap;
+        *arr = a;
+        *cap = c;
     }
-    v->image_nodes[img][v->image_n[img]++] = node;
+    (*arr)[(*n)++] = v;
     return 0;
 }
 
@@ -70,9 +76,19 @@ static void node_fail(struct node *nd, enum node_state st, char *why)
         free(why);
 }
 
-/* Registers a descriptor reached from what; returns the node index via *idx. */
-static int visit(struct vctx *v, size_t img, const struct airlock_descriptor *d, const char *what,
-                 struct airlock_error **err)
+static int meta_kind(const struct airlock_descriptor *d)
+{
+    if (airlock_media_type_is_manifest(d->media_type) || airlock_media_type_is_index(d->media_type))
+        return 1;
+    /* umoci and others may omit mediaType: look inside small blobs */
+    if (!d->media_type && d->size <= AIRLOCK_MAX_MANIFEST)
+        return 2;
+    return 0;
+}
+
+/* Registers a descriptor reached from parent (SIZE_MAX: a root); *out gets the node. */
+static int visit(struct vctx *v, size_t parent, const struct airlock_descriptor *d,
+                 const char *what, size_t *out, struct airlock_error **err)
 {
     size_t *found = core_dmap_get(&v->map, d->digest);
     size_t idx;
@@ -87,72 +103,75 @@ static int visit(struct vctx *v, size_t img, const struct airlock_descriptor *d,
                 why = NULL;
             node_fail(nd, N_CORRUPT, why);
         }
-        return image_add(v, img, idx) ? airlock_error_set(err, AIRLOCK_EOS, "out of memory") : 0;
-    }
-    if (v->n == v->cap) {
-        size_t cap = v->cap ? v->cap * 2 : 64;
-        struct node *n = realloc(v->nodes, cap * sizeof(*n));
-        if (!n)
-            return airlock_error_set(err, AIRLOCK_EOS, "out of memory");
-        v->nodes = n;
-        v->cap = cap;
-    }
-    idx = v->n++;
-    struct node *nd = &v->nodes[idx];
-    memset(nd, 0, sizeof(*nd));
-    memcpy(nd->digest, d->digest, AIRLOCK_DIGEST_SIZE);
-    nd->size = d->size;
-    nd->meta = airlock_media_type_is_manifest(d->media_type) ||
-               airlock_media_type_is_index(d->media_type);
-    if (core_dmap_put(&v->map, d->digest, idx) || image_add(v, img, idx))
-        return airlock_error_set(err, AIRLOCK_EOS, "out of memory");
-    uint64_t have;
-    if (airlock_bundle_blob_stat(v->b, d->digest, &have)) {
-        if (d->has_urls) {
-            nd->state = N_EXTERNAL; /* foreign layer, fetched from its URLs, never carried */
-            return 0;
-        }
-        char *why = NULL;
-        if (asprintf(&why, "blob '%s' (%s) is missing", d->digest, what) < 0)
-            why = NULL;
-        node_fail(nd, N_MISSING, why);
-        return 0;
-    }
-    if (have != d->size) {
-        char *why = NULL;
-        if (asprintf(&why, "blob '%s' (%s) has %llu bytes, its descriptor says %llu", d->digest,
-                     what, (unsigned long long)have, (unsigned long long)d->size) < 0)
-            why = NULL;
-        node_fail(nd, N_CORRUPT, why);
-        return 0;
-    }
-    if (nd->meta) {
-        if (v->sp == v->scap) {
-            size_t cap = v->scap ? v->scap * 2 : 64;
-            size_t *s = realloc(v->stack, cap * sizeof(*s));
-            if (!s)
+        /* reached before as a plain blob, now as a manifest: descend too */
+        int mk = meta_kind(d);
+        if (mk > nd->meta && !nd->descended && nd->state == N_PENDING) {
+            nd->meta = mk;
+            if (push_idx(&v->stack, &v->sp, &v->scap, idx))
                 return airlock_error_set(err, AIRLOCK_EOS, "out of memory");
-            v->stack = s;
-            v->scap = cap;
         }
-        v->stack[v->sp++] = idx;
     } else {
-        size_t *j = realloc(v->jobs, (v->n_jobs + 1) * sizeof(*j));
-        if (!j)
+        if (v->n == v->cap) {
+            size_t cap = v->cap ? v->cap * 2 : 64;
+            struct node *n = realloc(v->nodes, cap * sizeof(*n));
+            if (!n)
+                return airlock_error_set(err, AIRLOCK_EOS, "out of memory");
+            v->nodes = n;
+            v->cap = cap;
+        }
+        idx = v->n++;
+        struct node *nd = &v->nodes[idx];
+        memset(nd, 0, sizeof(*nd));
+        memcpy(nd->digest, d->digest, AIRLOCK_DIGEST_SIZE);
+        nd->size = d->size;
+        nd->meta = meta_kind(d);
+        if (core_dmap_put(&v->map, d->digest, idx))
             return airlock_error_set(err, AIRLOCK_EOS, "out of memory");
-        v->jobs = j;
-        v->jobs[v->n_jobs++] = idx;
+        uint64_t have;
+        if (airlock_bundle_blob_stat(v->b, d->digest, &have)) {
+            if (d->has_urls) {
+                nd->state = N_EXTERNAL; /* foreign layer, fetched from its URLs, not carried */
+            } else {
+                char *why = NULL;
+                if (asprintf(&why, "blob '%s' (%s) is missing", d->digest, what) < 0)
+                    why = NULL;
+                node_fail(nd, N_MISSING, why);
+            }
+        } else if (have != d->size) {
+            char *why = NULL;
+            if (asprintf(&why, "blob '%s' (%s) has %llu bytes, its descriptor says %llu",
+                         d->digest, what, (unsigned long long)have,
+                         (unsigned long long)d->size) < 0)
+                why = NULL;
+            node_fail(nd, N_CORRUPT, why);
+        } else if (nd->meta) {
+            if (push_idx(&v->stack, &v->sp, &v->scap, idx))
+                return airlock_error_set(err, AIRLOCK_EOS, "out of memory");
+        } else {
+            if (push_idx(&v->jobs, &v->n_jobs, &v->cap_jobs, idx))
+                return airlock_error_set(err, AIRLOCK_EOS, "out of memory");
+        }
     }
+    if (parent != SIZE_MAX) {
+        struct node *p = &v->nodes[parent];
+        if (push_idx(&p->kids, &p->n_kids, &p->cap_kids, idx))
+            return airlock_error_set(err, AIRLOCK_EOS, "out of memory");
+    }
+    *out = idx;
     return 0;
 }
 
 /* Reads, checks and parses a manifest or index node, then visits its children. */
-static int descend(struct vctx *v, size_t img, size_t idx, struct airlock_error **err)
+static int descend(struct vctx *v, size_t idx, struct airlock_error **err)
 {
-    struct node *nd = &v->nodes[idx];
+    /* v->nodes may move while children are visited: work on copies */
+    char digest[AIRLOCK_DIGEST_SIZE];
+    memcpy(digest, v->nodes[idx].digest, sizeof(digest));
+    int maybe = v->nodes[idx].meta == 2;
+    v->nodes[idx].descended = 1;
     struct airlock_buf raw = AIRLOCK_BUF_INIT(0);
     struct airlock_error *e = NULL;
-    int rc = airlock_bundle_blob_read(v->b, nd->digest, AIRLOCK_MAX_MANIFEST, &raw, &e);
+    int rc = airlock_bundle_blob_read(v->b, digest, AIRLOCK_MAX_MANIFEST, &raw, &e);
     if (rc) {
         if (rc == AIRLOCK_EOS) {
             if (err)
@@ -161,7 +180,13 @@ static int descend(struct vctx *v, size_t img, size_t idx, struct airlock_error 
                 airlock_error_free(e);
             return rc;
         }
-        node_fail(nd, N_CORRUPT, strdup(e->msg));
+        if (maybe) { /* not readable as metadata (a streamed non-JSON blob): just hash it */
+            airlock_error_free(e);
+            if (push_idx(&v->jobs, &v->n_jobs, &v->cap_jobs, idx))
+                return airlock_error_set(err, AIRLOCK_EOS, "out of memory");
+            return 0;
+        }
+        node_fail(&v->nodes[idx], N_CORRUPT, strdup(e ? e->msg : digest));
         airlock_error_free(e);
         return 0;
     }
@@ -169,24 +194,29 @@ static int descend(struct vctx *v, size_t img, size_t idx, struct airlock_error 
     v->bytes += raw.len;
     struct airlock_oci *m = NULL;
     char what[128];
-    snprintf(what, sizeof(what), "manifest '%s'", nd->digest);
+    snprintf(what, sizeof(what), "manifest '%s'", digest);
     rc = airlock_oci_parse(&m, raw.data, raw.len, what, &e);
     airlock_buf_release(&raw);
     if (rc) {
-        node_fail(nd, N_CORRUPT, strdup(e->msg));
+        if (maybe) /* no mediaType and not a manifest: a plain blob, and its hash is right */
+            v->nodes[idx].state = v->nodes[idx].state == N_PENDING ? N_OK : v->nodes[idx].state;
+        else
+            node_fail(&v->nodes[idx], N_CORRUPT, strdup(e ? e->msg : digest));
         airlock_error_free(e);
         return 0;
     }
-    nd->state = N_OK;
+    if (v->nodes[idx].state == N_PENDING)
+        v->nodes[idx].state = N_OK;
     char ctx[160];
+    size_t kid;
     if (m->kind == AIRLOCK_OCI_MANIFEST) {
-        snprintf(ctx, sizeof(ctx), "config of %.80s", nd->digest);
-        rc = visit(v, img, &m->config, ctx, err);
+        snprintf(ctx, sizeof(ctx), "config of %.80s", digest);
+        rc = visit(v, idx, &m->config, ctx, &kid, err);
     }
     for (size_t i = 0; !rc && i < m->n_layers; i++) {
         snprintf(ctx, sizeof(ctx), "%s %zu of %.80s",
-                 m->kind == AIRLOCK_OCI_INDEX ? "manifest" : "layer", i + 1, nd->digest);
-        rc = visit(v, img, &m->layers[i], ctx, err);
+                 m->kind == AIRLOCK_OCI_INDEX ? "manifest" : "layer", i + 1, digest);
+        rc = visit(v, idx, &m->layers[i], ctx, &kid, err);
     }
     airlock_oci_free(m);
     return rc;
@@ -203,7 +233,7 @@ static void *hash_worker(void *arg)
         char actual[AIRLOCK_DIGEST_SIZE];
         struct airlock_error *e = NULL;
         if (airlock_bundle_blob_hash(v->b, nd->digest, actual, &e)) {
-            node_fail(nd, N_CORRUPT, strdup(e->msg));
+            node_fail(nd, N_CORRUPT, strdup(e ? e->msg : nd->digest));
             airlock_error_free(e);
             continue;
         }
@@ -244,7 +274,7 @@ void airlock_verify_report_free(struct airlock_verify_report *r)
     free(r);
 }
 
-static int run_threads(struct vctx *v, int threads)
+static void run_threads(struct vctx *v, int threads)
 {
     if (threads <= 0) {
         long c = sysconf(_SC_NPROCESSORS_ONLN);
@@ -262,7 +292,30 @@ static int run_threads(struct vctx *v, int threads)
     hash_worker(v);
     for (int i = 0; i < started; i++)
         pthread_join(tid[i], NULL);
-    return 0;
+}
+
+/* True when every node reachable from root is present and intact. */
+static int image_intact(struct vctx *v, size_t root, size_t gen, size_t **stack, size_t *cap)
+{
+    size_t sp = 0;
+    int ok = 1;
+    if (push_idx(stack, &sp, cap, root))
+        return 0;
+    v->nodes[root].mark = gen;
+    while (sp) {
+        struct node *nd = &v->nodes[(*stack)[--sp]];
+        if (nd->state == N_MISSING || nd->state == N_CORRUPT)
+            ok = 0;
+        for (size_t k = 0; k < nd->n_kids; k++) {
+            size_t c = nd->kids[k];
+            if (v->nodes[c].mark == gen)
+                continue;
+            v->nodes[c].mark = gen;
+            if (push_idx(stack, &sp, cap, c))
+                return 0;
+        }
+    }
+    return ok;
 }
 
 int airlock_bundle_verify(struct airlock_verify_report **out, struct airlock_bundle *b,
@@ -285,11 +338,9 @@ int airlock_bundle_verify(struct airlock_verify_report **out, struct airlock_bun
     v.b = b;
     v.r = calloc(1, sizeof(*v.r));
     size_t ni = idx->n_layers;
-    v.image_nodes = calloc(ni + 1, sizeof(*v.image_nodes));
-    v.image_n = calloc(ni + 1, sizeof(size_t));
-    v.image_cap = calloc(ni + 1, sizeof(size_t));
-    if (!v.r || !v.image_nodes || !v.image_n || !v.image_cap ||
-        !(v.r->images = calloc(ni + 1, sizeof(*v.r->images)))) {
+    size_t *roots = calloc(ni + 1, sizeof(*roots));
+    size_t *walk = NULL, walk_cap = 0;
+    if (!v.r || !roots || !(v.r->images = calloc(ni + 1, sizeof(*v.r->images)))) {
         rc = airlock_error_set(err, AIRLOCK_EOS, "out of memory");
         goto out;
     }
@@ -305,10 +356,10 @@ int airlock_bundle_verify(struct airlock_verify_report **out, struct airlock_bun
         memcpy(im->digest, d->digest, AIRLOCK_DIGEST_SIZE);
         char ctx[300];
         snprintf(ctx, sizeof(ctx), "image '%.200s'", ref ? ref : d->digest);
-        if ((rc = visit(&v, i, d, ctx, err)))
+        if ((rc = visit(&v, SIZE_MAX, d, ctx, &roots[i], err)))
             break;
         while (v.sp && !rc)
-            rc = descend(&v, i, v.stack[--v.sp], err);
+            rc = descend(&v, v.stack[--v.sp], err);
     }
     if (rc)
         goto out;
@@ -328,28 +379,21 @@ int airlock_bundle_verify(struct airlock_verify_report **out, struct airlock_bun
             push_str(&v.r->problems, &v.r->n_problems, nd->why ? nd->why : nd->digest);
         }
     }
-    for (size_t i = 0; i < v.r->n_images; i++) {
-        v.r->images[i].ok = 1;
-        for (size_t k = 0; k < v.image_n[i]; k++) {
-            enum node_state s = v.nodes[v.image_nodes[i][k]].state;
-            if (s == N_MISSING || s == N_CORRUPT)
-                v.r->images[i].ok = 0;
-        }
-    }
+    for (size_t i = 0; i < v.r->n_images; i++)
+        v.r->images[i].ok = image_intact(&v, roots[i], i + 1, &walk, &walk_cap);
     for (size_t i = 0; i < airlock_bundle_blob_count(b); i++) {
         const char *d = airlock_bundle_blob_digest(b, i, NULL);
         if (!core_dmap_get(&v.map, d))
             push_str(&v.r->unreferenced, &v.r->n_unreferenced, d);
     }
 out:
-    for (size_t i = 0; i < v.n; i++)
+    for (size_t i = 0; i < v.n; i++) {
         free(v.nodes[i].why);
+        free(v.nodes[i].kids);
+    }
     free(v.nodes);
-    for (size_t i = 0; v.image_nodes && i < ni; i++)
-        free(v.image_nodes[i]);
-    free(v.image_nodes);
-    free(v.image_n);
-    free(v.image_cap);
+    free(roots);
+    free(walk);
     free(v.stack);
     free(v.jobs);
     core_dmap_release(&v.map);

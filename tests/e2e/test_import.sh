@@ -169,6 +169,14 @@ case_json_result() {
     err_empty
 }
 
+case_invalid_tag_in_input_is_refused() {
+    "$PY" "$E2E_SRC/mkodd.py" bad_tag b.tar
+    airlock import --name example.com/x b.tar -o out.tar
+    expect_rc 4
+    err_has "'b.tar': image reference 'example.com/x:Bad Tag!': invalid tag"
+    [ ! -e out.tar ] || fail "wrote a bundle"
+}
+
 case_bad_name_is_a_usage_error() {
     airlock import --name 'Bad/Name' "$F/o.tar" -o b.tar
     expect_rc 2

@@ -145,6 +145,59 @@ PYEOF
     expect_rc 0
 }
 
+odd() { "$PY" "$E2E_SRC/mkodd.py" "$1" "$2"; }
+
+case_manifest_with_many_layers() {
+    odd many_layers m.tar
+    airlock verify --json m.tar
+    expect_rc 0
+    json '.ok and .blobs.checked == 102'
+    airlock import m.tar -o copy.tar
+    expect_rc 0
+}
+
+case_descriptors_without_media_type_are_followed() {
+    odd no_mediatype n.tar
+    airlock verify --json n.tar
+    expect_rc 0
+    json '.blobs.checked == 4 and .blobs.unreferenced == []'
+    airlock import n.tar -o copy.tar
+    expect_rc 0
+    # the imported entry says what it is
+    tar xOf copy.tar index.json | jq -e '.manifests[0].mediaType == "application/vnd.oci.image.manifest.v1+json"' >/dev/null ||
+        fail "mediaType not filled in"
+    airlock verify --json copy.tar
+    expect_rc 0
+    json '.blobs.checked == 4'
+}
+
+case_every_image_sharing_a_bad_blob_fails() {
+    odd shared s.tar
+    airlock verify --json s.tar
+    expect_rc 4
+    json '[.images[].ok] == [false, false]'
+}
+
+case_deep_nesting() {
+    odd deep d.tar
+    airlock verify d.tar
+    expect_rc 0
+    airlock import d.tar -o copy.tar
+    expect_rc 4
+    err_has "manifests nested deeper than 16 levels"
+    [ ! -e copy.tar ] || fail "import wrote a bundle"
+}
+
+case_symlinked_blobs_directory_refused() {
+    make_bundle real/
+    mkdir link
+    cp real/index.json real/oci-layout link/
+    ln -s ../real/blobs link/blobs
+    airlock verify link
+    expect_rc 4
+    err_has "open 'link/blobs/sha256' (symbolic links are refused)"
+}
+
 case_not_a_bundle() {
     echo "hello" > notes.txt
     airlock verify notes.txt

@@ -44,7 +44,10 @@ int airlock_bundle_open(struct airlock_bundle **out, const char *path, unsigned 
                         struct airlock_error **err);
 void airlock_bundle_free(struct airlock_bundle *b);
 
+/* The form; any compressed tar is read as a stream and reported as AIRLOCK_FORMAT_TAR_ZST. */
 enum airlock_format airlock_bundle_format(const struct airlock_bundle *b);
+/* "dir", "tar", "tar.zst", or the compression actually found ("tar.gz", "tar.xz"). */
+const char *airlock_bundle_format_label(const struct airlock_bundle *b);
 const char *airlock_bundle_path(const struct airlock_bundle *b);
 /* Raw index.json (NUL-terminated, owned by the bundle). */
 const char *airlock_bundle_index(const struct airlock_bundle *b, size_t *len);
