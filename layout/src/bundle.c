@@ -28,7 +28,7 @@ struct airlock_bundle {
     char *path;
     enum airlock_format fmt;
     int compressed; /* streamed */
-    char label[16]; /* "dir", "tar", "tar.zst", "tar.gz", ... */
+    char label[48]; /* "dir", "tar", "tar.zst", "tar.gz", ... */
     int fd;         /* tar: the file; dir: the directory */
     int blobs_fd;   /* dir: blobs/sha256, opened without following links */
     unsigned flags;
