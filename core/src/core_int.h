@@ -31,6 +31,18 @@ char *core_strdup0(const char *s);
 int core_write_all(int fd, const void *p, size_t n);
 int core_pread_all(int fd, void *p, size_t n, off_t off);
 
+/* PEM: decode the first block (its label into label), encode a block with 64-column lines. */
+int core_pem_decode(unsigned char **der, size_t *len, char label[64], const char *pem, size_t n,
+                    const char *what, struct airlock_error **err);
+char *core_pem_encode(const char *label, const unsigned char *der, size_t len);
+
+/* ecdsa.c (the mbedTLS adapter): keys from and to DER. require_pkcs8 refuses SEC1. */
+struct airlock_key;
+int ecdsa_key_from_der(struct airlock_key **out, const unsigned char *der, size_t len,
+                       int require_pkcs8, const char *what, struct airlock_error **err);
+int ecdsa_key_to_pkcs8(unsigned char **der, size_t *len, const struct airlock_key *k,
+                       struct airlock_error **err);
+
 /* A map from digest strings to size_t (open addressing; zero-initialize to use). */
 struct core_dmap_slot {
     char key[72];

@@ -1,0 +1,111 @@
+/* airlock core: cosign-compatible keys and "simple signing" signatures
+ * (../shared/FORMATS.md sections 2 and 3). Same conventions as core.h.
+ *
+ * Keys are ECDSA P-256. Private keys live in cosign's encrypted key files (scrypt +
+ * NaCl secretbox around a PKCS#8 DER key); public keys are SPKI PEM. Key material and
+ * passwords are wiped before their memory is freed and never appear in error messages.
+ */
+#ifndef AIRLOCK_SIGN_H
+#define AIRLOCK_SIGN_H
+
+#include "airlock/core.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ---- base64 and PEM ---------------------------------------------------------------------- */
+
+/* Standard alphabet with '=' padding. Returns a NUL-terminated malloc'd string. */
+char *airlock_b64_encode(const void *p, size_t n);
+/* Strict decode (standard alphabet, padding required); out is malloc'd. */
+int airlock_b64_decode(unsigned char **out, size_t *out_len, const char *s, size_t n,
+                       struct airlock_error **err);
+
+/* ---- keys -------------------------------------------------------------------------------- */
+
+struct airlock_key;    /* a private key (P-256) */
+struct airlock_pubkey; /* a public key (P-256) */
+
+#define AIRLOCK_KEY_LABEL_SIGSTORE "ENCRYPTED SIGSTORE PRIVATE KEY" /* cosign >= 2.1 */
+#define AIRLOCK_KEY_LABEL_COSIGN "ENCRYPTED COSIGN PRIVATE KEY"     /* every reader */
+
+int airlock_key_generate(struct airlock_key **out, struct airlock_error **err);
+/* Reads a cosign encrypted key file. Only scrypt N in {32768, 65536, 131072} with r=8, p=1 is
+ * accepted; the plaintext must be PKCS#8 (an SEC1 plaintext is refused, as cosign does).
+ * A wrong password fails with AIRLOCK_EUSAGE. what names the file in messages. */
+int airlock_key_decrypt(struct airlock_key **out, const char *pem, size_t len,
+                        const char *password, size_t password_len, const char *what,
+                        struct airlock_error **err);
+/* Writes a cosign encrypted key file (PEM, 64-column lines). scrypt_n 65536 with the
+ * SIGSTORE label is cosign >= 2.2's form; 32768 with the COSIGN label is read by every
+ * cosign and containers/image version. *out is malloc'd and NUL-terminated. */
+int airlock_key_encrypt(char **out, const struct airlock_key *k, const char *password,
+                        size_t password_len, unsigned scrypt_n, const char *label,
+                        struct airlock_error **err);
+/* Reads an unencrypted PEM private key (PKCS#8 "PRIVATE KEY" or SEC1 "EC PRIVATE KEY"),
+ * for import-key-pair. RSA and Ed25519 are refused with a message saying so. */
+int airlock_key_import_pem(struct airlock_key **out, const char *pem, size_t len,
+                           const char *what, struct airlock_error **err);
+/* The public half as "-----BEGIN PUBLIC KEY-----" PEM (178 bytes for P-256), malloc'd. */
+int airlock_key_public_pem(char **out, const struct airlock_key *k, struct airlock_error **err);
+void airlock_key_free(struct airlock_key *k);
+
+int airlock_pubkey_parse(struct airlock_pubkey **out, const char *pem, size_t len,
+                         const char *what, struct airlock_error **err);
+int airlock_pubkey_from_key(struct airlock_pubkey **out, const struct airlock_key *k,
+                            struct airlock_error **err);
+void airlock_pubkey_free(struct airlock_pubkey *k);
+
+/* ECDSA P-256 over SHA-256 of payload; *sig_b64 gets the ASN.1 DER signature in base64. */
+int airlock_key_sign(char **sig_b64, const struct airlock_key *k, const void *payload, size_t n,
+                     struct airlock_error **err);
+/* 0 if sig_b64 (DER, or raw r||s) is a valid signature of payload; AIRLOCK_ESIGNATURE if
+ * not (with a reason). */
+int airlock_pubkey_verify(const struct airlock_pubkey *k, const void *payload, size_t n,
+                          const char *sig_b64, struct airlock_error **err);
+
+/* ---- simple signing payloads ------------------------------------------------------------- */
+
+#define AIRLOCK_SIG_TYPE "cosign container image signature"
+#define AIRLOCK_MT_SIMPLESIGNING "application/vnd.dev.cosign.simplesigning.v1+json"
+#define AIRLOCK_ANN_SIGNATURE "dev.cosignproject.cosign/signature"
+
+/* The exact payload bytes cosign writes: compact JSON, members in cosign's order, optional
+ * null without annotations or an object with keys sorted. Malloc'd, not NUL-counted. */
+int airlock_sig_payload_build(char **out, size_t *len, const char *identity, const char *digest,
+                              const struct airlock_annotation *ann, size_t n_ann,
+                              struct airlock_error **err);
+
+struct airlock_sig_payload {
+    char *identity; /* critical.identity.docker-reference */
+    char *digest;   /* critical.image.docker-manifest-digest */
+    char *type;     /* critical.type */
+    struct airlock_annotation *optional; /* string values of "optional" */
+    size_t n_optional;
+};
+/* Parses a payload. strict: containers/image's rules (exactly these members, the type
+ * exact, optional present); otherwise cosign's lenient reading. */
+int airlock_sig_payload_parse(struct airlock_sig_payload *out, const char *p, size_t n,
+                              int strict, struct airlock_error **err);
+void airlock_sig_payload_release(struct airlock_sig_payload *p);
+
+/* Does a payload's docker-reference satisfy the identity asked for? With a tag or digest in
+ * want: the same reference; without: the same repository (containers/image matchRepository).
+ * Both sides are normalized as Docker does. */
+int airlock_identity_matches(const char *payload_ref, const char *want);
+
+/* ---- the .sig manifest ------------------------------------------------------------------- */
+
+/* Builds the config and the manifest of a legacy cosign signature image holding the given
+ * layers (each a simple-signing payload descriptor with its annotations), byte for byte as
+ * cosign >= 2.2 writes them: descriptor members mediaType, size, digest, annotations (keys
+ * sorted), Go's JSON escaping. All outputs malloc'd. */
+int airlock_sig_manifest_build(char **manifest, size_t *manifest_len, char **config,
+                               size_t *config_len, const struct airlock_descriptor *layers,
+                               size_t n_layers, struct airlock_error **err);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,305 @@
+/* cosign "simple signing" payloads and .sig manifests (FORMATS.md section 3), written byte
+ * for byte as cosign writes them and read as cosign and containers/image read them. */
+#include "airlock/sign.h"
+#include "core_int.h"
+
+#include <cjson/cJSON.h>
+#include <stdio.h>
+#include <string.h>
+
+/* A JSON string as Go's encoding/json writes it (HTML-safe escaping, U+2028/2029 escaped,
+ * invalid UTF-8 as U+FFFD). */
+static int go_str(struct airlock_buf *b, const char *s)
+{
+    static const char hex[] = "0123456789abcdef";
+    int rc = airlock_buf_append(b, "\"", 1);
+    const unsigned char *p = (const unsigned char *)s;
+    while (!rc && *p) {
+        unsigned char c = *p;
+        char esc[8];
+        if (c == '"' || c == '\\') {
+            esc[0] = '\\', esc[1] = (char)c;
+            rc = airlock_buf_append(b, esc, 2);
+            p++;
+        } else if (c == '\n' || c == '\r' || c == '\t') {
+            esc[0] = '\\', esc[1] = c == '\n' ? 'n' : c == '\r' ? 'r' : 't';
+            rc = airlock_buf_append(b, esc, 2);
+            p++;
+        } else if (c < 0x20 || c == '<' || c == '>' || c == '&') {
+            snprintf(esc, sizeof(esc), "\\u00%c%c", hex[c >> 4], hex[c & 15]);
+            rc = airlock_buf_append(b, esc, 6);
+            p++;
+        } else if (c < 0x80) {
+            rc = airlock_buf_append(b, p, 1);
+            p++;
+        } else {
+            int n = (c & 0xe0) == 0xc0 ? 2 : (c & 0xf0) == 0xe0 ? 3 : (c & 0xf8) == 0xf0 ? 4 : 0;
+            int ok = n > 0;
+            for (int i = 1; ok && i < n; i++)
+                ok = (p[i] & 0xc0) == 0x80;
+            if (!ok) {
+                rc = airlock_buf_append(b, "\\ufffd", 6);
+                p++;
+            } else if (n == 3 && c == 0xe2 && p[1] == 0x80 && (p[2] == 0xa8 || p[2] == 0xa9)) {
+                rc = airlock_buf_append(b, p[2] == 0xa8 ? "\\u2028" : "\\u2029", 6);
+                p += 3;
+            } else {
+                rc = airlock_buf_append(b, p, (size_t)n);
+                p += n;
+            }
+        }
+    }
+    return rc ? rc : airlock_buf_append(b, "\"", 1);
+}
+
+static int cmp_ann(const void *a, const void *b)
+{
+    return strcmp(((const struct airlock_annotation *)a)->key,
+                  ((const struct airlock_annotation *)b)->key);
+}
+
+/* {"k":"v",...} with keys sorted, as Go marshals a map[string]string. */
+static int go_map(struct airlock_buf *b, const struct airlock_annotation *ann, size_t n)
+{
+    struct airlock_annotation *s = malloc((n ? n : 1) * sizeof(*s));
+    if (!s)
+        return AIRLOCK_EOS;
+    if (n)
+        memcpy(s, ann, n * sizeof(*s));
+    qsort(s, n, sizeof(*s), cmp_ann);
+    int rc = airlock_buf_append(b, "{", 1);
+    for (size_t i = 0; !rc && i < n; i++) {
+        if (i)
+            rc = airlock_buf_append(b, ",", 1);
+        if (!rc)
+            rc = go_str(b, s[i].key);
+        if (!rc)
+            rc = airlock_buf_append(b, ":", 1);
+        if (!rc)
+            rc = go_str(b, s[i].value);
+    }
+    free(s);
+    return rc ? rc : airlock_buf_append(b, "}", 1);
+}
+
+int airlock_sig_payload_build(char **out, size_t *len, const char *identity, const char *digest,
+                              const struct airlock_annotation *ann, size_t n_ann,
+                              struct airlock_error **err)
+{
+    struct airlock_buf b = AIRLOCK_BUF_INIT(AIRLOCK_MAX_MANIFEST);
+    int rc = airlock_buf_append(&b, "{\"critical\":{\"identity\":{\"docker-reference\":", 44);
+    if (!rc)
+        rc = go_str(&b, identity);
+    if (!rc)
+        rc = airlock_buf_append(&b, "},\"image\":{\"docker-manifest-digest\":", 36);
+    if (!rc)
+        rc = go_str(&b, digest);
+    if (!rc)
+        rc = airlock_buf_printf(&b, "},\"type\":\"%s\"},\"optional\":", AIRLOCK_SIG_TYPE);
+    if (!rc)
+        rc = n_ann ? go_map(&b, ann, n_ann) : airlock_buf_append(&b, "null", 4);
+    if (!rc)
+        rc = airlock_buf_append(&b, "}", 1);
+    if (rc) {
+        airlock_buf_release(&b);
+        return airlock_error_set(err, AIRLOCK_EOS, "cannot build signature payload");
+    }
+    *out = airlock_buf_detach(&b, len);
+    return 0;
+}
+
+void airlock_sig_payload_release(struct airlock_sig_payload *p)
+{
+    free(p->identity);
+    free(p->digest);
+    free(p->type);
+    for (size_t i = 0; i < p->n_optional; i++) {
+        free(p->optional[i].key);
+        free(p->optional[i].value);
+    }
+    free(p->optional);
+    memset(p, 0, sizeof(*p));
+}
+
+/* containers/image's strict reading: exactly the named members, no duplicates. */
+static int exact_members(const cJSON *o, const char *const *names, size_t n)
+{
+    if (!cJSON_IsObject(o))
+        return 0;
+    size_t count = 0;
+    const cJSON *it;
+    cJSON_ArrayForEach(it, o)
+    {
+        int known = 0;
+        for (size_t i = 0; i < n; i++)
+            known |= it->string && !strcmp(it->string, names[i]);
+        if (!known)
+            return 0;
+        for (const cJSON *jt = it->next; jt; jt = jt->next)
+            if (jt->string && !strcmp(jt->string, it->string))
+                return 0; /* duplicate key */
+        count++;
+    }
+    return count == n;
+}
+
+static const char *str_at(const cJSON *o, const char *a, const char *b)
+{
+    const cJSON *x = cJSON_GetObjectItemCaseSensitive(o, a);
+    if (b)
+        x = cJSON_GetObjectItemCaseSensitive(x, b);
+    return cJSON_IsString(x) ? x->valuestring : NULL;
+}
+
+int airlock_sig_payload_parse(struct airlock_sig_payload *out, const char *p, size_t n,
+                              int strict, struct airlock_error **err)
+{
+    memset(out, 0, sizeof(*out));
+    if (n > AIRLOCK_MAX_MANIFEST || airlock_json_check(p, n, "signature payload", err))
+        return airlock_error_set(err, AIRLOCK_ESIGNATURE, "signature payload: not a JSON object");
+    cJSON *j = cJSON_ParseWithLength(p, n);
+    if (!cJSON_IsObject(j)) {
+        cJSON_Delete(j);
+        return airlock_error_set(err, AIRLOCK_ESIGNATURE, "signature payload: invalid JSON");
+    }
+    int rc = 0;
+    const cJSON *crit = cJSON_GetObjectItemCaseSensitive(j, "critical");
+    const cJSON *opt = cJSON_GetObjectItemCaseSensitive(j, "optional");
+    const char *id, *dg, *ty;
+    if (strict) {
+        static const char *top[] = {"critical", "optional"};
+        static const char *critk[] = {"type", "image", "identity"};
+        static const char *imgk[] = {"docker-manifest-digest"};
+        static const char *idk[] = {"docker-reference"};
+        if (!exact_members(j, top, 2) || !exact_members(crit, critk, 3) ||
+            !exact_members(cJSON_GetObjectItemCaseSensitive(crit, "image"), imgk, 1) ||
+            !exact_members(cJSON_GetObjectItemCaseSensitive(crit, "identity"), idk, 1) ||
+            !(cJSON_IsNull(opt) || cJSON_IsObject(opt))) {
+            rc = airlock_error_set(err, AIRLOCK_ESIGNATURE,
+                                   "signature payload: unexpected or missing members (strict "
+                                   "containers/image rules)");
+            goto out;
+        }
+    }
+    id = str_at(crit, "identity", "docker-reference");
+    dg = str_at(crit, "image", "docker-manifest-digest");
+    ty = str_at(crit, "type", NULL);
+    if (!dg || (strict && (!id || !ty || strcmp(ty, AIRLOCK_SIG_TYPE)))) {
+        rc = airlock_error_set(err, AIRLOCK_ESIGNATURE,
+                               "signature payload: missing digest, identity or type");
+        goto out;
+    }
+    out->identity = core_strdup0(id);
+    out->digest = core_strdup0(dg);
+    out->type = core_strdup0(ty);
+    if (cJSON_IsObject(opt)) {
+        size_t cnt = (size_t)cJSON_GetArraySize(opt);
+        out->optional = calloc(cnt ? cnt : 1, sizeof(*out->optional));
+        const cJSON *it;
+        cJSON_ArrayForEach(it, opt)
+        {
+            if (!cJSON_IsString(it) || !out->optional)
+                continue; /* cosign compares values as strings: others never match */
+            struct airlock_annotation *a = &out->optional[out->n_optional++];
+            a->key = strdup(it->string);
+            a->value = strdup(it->valuestring);
+        }
+    }
+out:
+    cJSON_Delete(j);
+    if (rc)
+        airlock_sig_payload_release(out);
+    return rc;
+}
+
+int airlock_identity_matches(const char *payload_ref, const char *want)
+{
+    if (!payload_ref || !want)
+        return 0;
+    struct airlock_ref a, b;
+    if (airlock_ref_parse(&a, payload_ref, NULL))
+        return 0;
+    if (airlock_ref_parse(&b, want, NULL)) {
+        airlock_ref_release(&a);
+        return 0;
+    }
+    const char *slash = strrchr(want, '/');
+    int exact = strchr(slash ? slash : want, ':') || strchr(want, '@');
+    int ok;
+    if (exact) {
+        /* the payload's reference must carry the same tag/digest, not a defaulted one */
+        const char *ps = strrchr(payload_ref, '/');
+        int p_explicit = strchr(ps ? ps : payload_ref, ':') || strchr(payload_ref, '@');
+        char *x = airlock_ref_format(&a), *y = airlock_ref_format(&b);
+        ok = p_explicit && x && y && !strcmp(x, y);
+        free(x);
+        free(y);
+    } else
+        ok = !strcmp(a.domain, b.domain) && !strcmp(a.path, b.path);
+    airlock_ref_release(&a);
+    airlock_ref_release(&b);
+    return ok;
+}
+
+static int go_descriptor(struct airlock_buf *b, const char *mt, uint64_t size, const char *digest,
+                         const struct airlock_annotation *ann, size_t n_ann)
+{
+    int rc = airlock_buf_append(b, "{\"mediaType\":", 13);
+    if (!rc)
+        rc = go_str(b, mt);
+    if (!rc)
+        rc = airlock_buf_printf(b, ",\"size\":%llu,\"digest\":", (unsigned long long)size);
+    if (!rc)
+        rc = go_str(b, digest);
+    if (!rc && n_ann) {
+        rc = airlock_buf_append(b, ",\"annotations\":", 15);
+        if (!rc)
+            rc = go_map(b, ann, n_ann);
+    }
+    return rc ? rc : airlock_buf_append(b, "}", 1);
+}
+
+int airlock_sig_manifest_build(char **manifest, size_t *manifest_len, char **config,
+                               size_t *config_len, const struct airlock_descriptor *layers,
+                               size_t n_layers, struct airlock_error **err)
+{
+    struct airlock_buf c = AIRLOCK_BUF_INIT(AIRLOCK_MAX_MANIFEST);
+    struct airlock_buf m = AIRLOCK_BUF_INIT(AIRLOCK_MAX_MANIFEST);
+    int rc = airlock_buf_append(&c, "{\"architecture\":\"\",\"created\":\"0001-01-01T00:00:00Z\",\"history\":[", 63);
+    for (size_t i = 0; !rc && i < n_layers; i++)
+        rc = airlock_buf_printf(&c, "%s{\"created\":\"0001-01-01T00:00:00Z\"}", i ? "," : "");
+    if (!rc)
+        rc = airlock_buf_append(&c, "],\"os\":\"\",\"rootfs\":{\"type\":\"layers\",\"diff_ids\":[", 48);
+    for (size_t i = 0; !rc && i < n_layers; i++)
+        rc = airlock_buf_printf(&c, "%s\"%s\"", i ? "," : "", layers[i].digest);
+    if (!rc)
+        rc = airlock_buf_append(&c, "]},\"config\":{}}", 15);
+    char cdigest[AIRLOCK_DIGEST_SIZE];
+    if (!rc)
+        rc = airlock_sha256_digest(cdigest, c.data, c.len, NULL);
+    if (!rc)
+        rc = airlock_buf_printf(&m, "{\"schemaVersion\":2,\"mediaType\":\"%s\",\"config\":",
+                                AIRLOCK_MT_OCI_MANIFEST);
+    if (!rc)
+        rc = go_descriptor(&m, AIRLOCK_MT_OCI_CONFIG, c.len, cdigest, NULL, 0);
+    if (!rc)
+        rc = airlock_buf_append(&m, ",\"layers\":[", 11);
+    for (size_t i = 0; !rc && i < n_layers; i++) {
+        const struct airlock_descriptor *d = &layers[i];
+        if (i)
+            rc = airlock_buf_append(&m, ",", 1);
+        if (!rc)
+            rc = go_descriptor(&m, d->media_type ? d->media_type : AIRLOCK_MT_SIMPLESIGNING,
+                               d->size, d->digest, d->annotations, d->n_annotations);
+    }
+    if (!rc)
+        rc = airlock_buf_append(&m, "]}", 2);
+    if (rc) {
+        airlock_buf_release(&c);
+        airlock_buf_release(&m);
+        return airlock_error_set(err, AIRLOCK_EINTEGRITY, "signature manifest too large");
+    }
+    *config = airlock_buf_detach(&c, config_len);
+    *manifest = airlock_buf_detach(&m, manifest_len);
+    return 0;
+}
