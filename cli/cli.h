@@ -30,7 +30,25 @@ int cli_stdout_tty(void);
 /* Writes a JSON string literal (with quotes) to f. */
 void cli_json_str(FILE *f, const char *s);
 
+/* Reads a key password (see password.c); returns an exit code. Release with
+ * cli_password_release, which wipes it. */
+int cli_password(struct airlock_buf *out, const char *file, int confirm, const char *what);
+void cli_password_release(struct airlock_buf *b);
+/* Reads a whole small file (keys); returns an exit code, printing the error. */
+int cli_read_file(char **out, size_t *len, const char *path, size_t max);
+/* Loads a cosign private key file, asking for its password; returns an exit code. */
+struct airlock_key;
+int cli_load_key(struct airlock_key **out, const char *path, const char *password_file);
+/* Parses "k=v" into a growing annotation list; returns an exit code. */
+int cli_annotation_add(struct airlock_annotation **list, size_t *n, const char *kv,
+                       const char *cmd);
+void cli_annotations_free(struct airlock_annotation *list, size_t n);
+
 int cmd_import(int argc, char **argv);
+int cmd_keygen(int argc, char **argv);
+int cmd_public_key(int argc, char **argv);
+int cmd_import_key_pair(int argc, char **argv);
+int cmd_sign(int argc, char **argv);
 int cmd_inspect(int argc, char **argv);
 int cmd_verify(int argc, char **argv);
 

@@ -1,4 +1,5 @@
 #include "cli.h"
+#include "airlock/sign.h"
 
 #include <getopt.h>
 #include <stdlib.h>
@@ -11,9 +12,18 @@ static void help(FILE *f)
                "Checks, offline and without writing anything, that every blob referenced from\n"
                "index.json down (indexes, manifests, configs, layers) is present with the\n"
                "right size and sha256, and lists blobs nothing references. Works on read-only\n"
-               "media. Exit code 4 when anything is missing, corrupt, malformed or unsafe.\n"
+               "media. With --key, every image must also carry a cosign signature that\n"
+               "verifies with the key (as cosign verify --key does) and names its digest.\n"
+               "Exit code 3 when a signature check fails, 4 when anything is missing,\n"
+               "corrupt, malformed or unsafe.\n"
                "\n"
                "options:\n"
+               "  -k, --key FILE     cosign public key (cosign.pub) to check signatures with\n"
+               "      --identity REF the signed docker-reference must be REF (with a tag or\n"
+               "                     digest: exactly; without: the same repository), checked\n"
+               "                     strictly as containers/image does\n"
+               "  -a, --annotation K=V  the signature must carry K=V (repeatable)\n"
+               "      --allow-unsigned   images without any signature pass (bad ones still fail)\n"
                "      --json        machine-readable report on stdout\n"
                "  -j, --threads N   hashing threads (default: one per core)\n"
                "  -q, --quiet       print nothing; the exit code tells\n"
@@ -31,15 +41,38 @@ static void json_list(const char *name, char **v, size_t n)
 int cmd_verify(int argc, char **argv)
 {
     static const struct option opts[] = {{"json", no_argument, NULL, 'J'},
+                                         {"key", required_argument, NULL, 'k'},
+                                         {"identity", required_argument, NULL, 'i'},
+                                         {"annotation", required_argument, NULL, 'a'},
+                                         {"allow-unsigned", no_argument, NULL, 'U'},
                                          {"threads", required_argument, NULL, 'j'},
                                          {"quiet", no_argument, NULL, 'q'},
                                          {"help", no_argument, NULL, 'h'},
                                          {NULL, 0, NULL, 0}};
-    int json = 0, quiet = 0, c;
+    int json = 0, quiet = 0, allow_unsigned = 0, c;
     struct airlock_verify_opts vo = AIRLOCK_VERIFY_OPTS_INIT;
+    struct airlock_sig_check_opts so = {NULL, NULL, NULL, 0};
+    struct airlock_annotation *ann = NULL;
+    size_t n_ann = 0;
+    const char *keyfile = NULL;
     optind = 1;
-    while ((c = getopt_long(argc, argv, "j:qh", opts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "j:qhk:a:", opts, NULL)) != -1) {
         switch (c) {
+        case 'k':
+            keyfile = optarg;
+            break;
+        case 'i':
+            so.identity = optarg;
+            break;
+        case 'a': {
+            int r = cli_annotation_add(&ann, &n_ann, optarg, "verify");
+            if (r)
+                return r;
+            break;
+        }
+        case 'U':
+            allow_unsigned = 1;
+            break;
         case 'J':
             json = 1;
             break;
@@ -63,13 +96,37 @@ int cmd_verify(int argc, char **argv)
     }
     if (optind != argc - 1)
         return cli_usage_error("verify", "expected exactly one BUNDLE");
+    if (!keyfile && (so.identity || n_ann || allow_unsigned)) {
+        cli_annotations_free(ann, n_ann);
+        return cli_usage_error("verify", "--identity, -a and --allow-unsigned need --key");
+    }
     const char *path = argv[optind];
     struct airlock_error *err = NULL;
     struct airlock_bundle *b = NULL;
     struct airlock_verify_report *r = NULL;
+    struct airlock_sig_report *sr = NULL;
+    struct airlock_pubkey *pub = NULL;
+    int rc = EXIT_OK, sig_ok = 1;
+    if (keyfile) {
+        char *pem = NULL;
+        size_t len;
+        if ((rc = cli_read_file(&pem, &len, keyfile, 65536))) {
+            cli_annotations_free(ann, n_ann);
+            return rc;
+        }
+        rc = airlock_pubkey_parse(&pub, pem, len, keyfile, &err);
+        free(pem);
+        if (rc) {
+            cli_annotations_free(ann, n_ann);
+            return cli_fail(err);
+        }
+        so.key = pub;
+        so.annotations = ann;
+        so.n_annotations = n_ann;
+    }
     if (airlock_bundle_open(&b, path, AIRLOCK_OPEN_HASH, &err) ||
-        airlock_bundle_verify(&r, b, &vo, &err)) {
-        airlock_bundle_free(b);
+        airlock_bundle_verify(&r, b, &vo, &err) ||
+        (pub && airlock_bundle_verify_signatures(&sr, b, &so, &err))) {
         if (json && err) {
             printf("{\"ok\":false,\"bundle\":");
             cli_json_str(stdout, path);
@@ -78,17 +135,29 @@ int cmd_verify(int argc, char **argv)
             printf(",\"blobs\":{\"checked\":0,\"missing\":[],\"corrupt\":[]},\"images\":[]}\n");
         }
         if (quiet) {
-            int code = cli_exit_for(err ? err->code : AIRLOCK_EOS);
+            rc = cli_exit_for(err ? err->code : AIRLOCK_EOS);
             airlock_error_free(err);
-            return code;
-        }
-        return cli_fail(err);
+        } else
+            rc = cli_fail(err);
+        goto out;
+    }
+    /* signatures: an image passes when one signature verifies, or (--allow-unsigned) when it
+     * carries none at all */
+    for (size_t i = 0; sr && i < sr->n_images; i++) {
+        const struct airlock_sig_image *im = &sr->images[i];
+        if (!im->ok && (im->has_signatures || !allow_unsigned))
+            sig_ok = 0;
     }
     if (json) {
-        printf("{\"ok\":%s,\"bundle\":", r->ok ? "true" : "false");
+        printf("{\"ok\":%s,\"bundle\":", r->ok && sig_ok ? "true" : "false");
         cli_json_str(stdout, path);
-        printf(",\"format\":\"%s\",\"blobs\":{\"checked\":%llu,\"bytes\":%llu",
-               airlock_bundle_format_label(b), (unsigned long long)r->checked,
+        printf(",\"format\":\"%s\",\"integrity\":{\"ok\":%s},\"signatures\":",
+               airlock_bundle_format_label(b), r->ok ? "true" : "false");
+        if (sr)
+            printf("{\"checked\":true,\"ok\":%s}", sig_ok ? "true" : "false");
+        else
+            printf("{\"checked\":false}");
+        printf(",\"blobs\":{\"checked\":%llu,\"bytes\":%llu", (unsigned long long)r->checked,
                (unsigned long long)r->bytes);
         json_list("missing", r->missing, r->n_missing);
         json_list("corrupt", r->corrupt, r->n_corrupt);
@@ -99,7 +168,31 @@ int cmd_verify(int argc, char **argv)
             cli_json_str(stdout, r->images[i].ref);
             printf(",\"digest\":\"%s\",\"kind\":", r->images[i].digest);
             cli_json_str(stdout, r->images[i].kind);
-            printf(",\"ok\":%s}", r->images[i].ok ? "true" : "false");
+            printf(",\"ok\":%s", r->images[i].ok ? "true" : "false");
+            const struct airlock_sig_image *im = NULL;
+            for (size_t k = 0; sr && k < sr->n_images && !im; k++)
+                if (!strcmp(sr->images[k].digest, r->images[i].digest) &&
+                    (!sr->images[k].ref || !r->images[i].ref ||
+                     !strcmp(sr->images[k].ref, r->images[i].ref)))
+                    im = &sr->images[k];
+            if (im) {
+                printf(",\"signed\":%s,\"signatures\":[", im->ok ? "true" : "false");
+                for (size_t k = 0; k < im->n_sigs; k++) {
+                    printf("%s{\"docker-reference\":", k ? "," : "");
+                    cli_json_str(stdout, im->sigs[k].identity);
+                    printf(",\"annotations\":{");
+                    for (size_t a = 0; a < im->sigs[k].n_optional; a++) {
+                        printf("%s", a ? "," : "");
+                        cli_json_str(stdout, im->sigs[k].optional[a].key);
+                        printf(":");
+                        cli_json_str(stdout, im->sigs[k].optional[a].value);
+                    }
+                    printf("}}");
+                }
+                printf("]");
+                json_list("signature_errors", im->failures, im->n_failures);
+            }
+            printf("}");
         }
         printf("]");
         json_list("problems", r->problems, r->n_problems);
@@ -112,17 +205,52 @@ int cmd_verify(int argc, char **argv)
                     r->unreferenced[i]);
         for (size_t i = 0; i < airlock_bundle_warning_count(b); i++)
             fprintf(stderr, "airlock: warning: %s\n", airlock_bundle_warning(b, i));
-        for (size_t i = 0; i < r->n_images; i++)
-            printf("%-7s %s %s\n", r->images[i].ok ? "ok" : "FAILED", r->images[i].digest,
+        for (size_t i = 0; sr && i < sr->n_images; i++) {
+            const struct airlock_sig_image *im = &sr->images[i];
+            const char *name = im->ref ? im->ref : im->digest;
+            if (im->ok) {
+                fprintf(stderr,
+                        "\nVerification for %s@%s --\n"
+                        "The following checks were performed on each of these signatures:\n"
+                        "  - The cosign claims were validated\n"
+                        "  - The signatures were verified against the specified public key\n",
+                        name, im->digest);
+                if (so.identity)
+                    fprintf(stderr, "  - The signed docker-reference matched '%s'\n", so.identity);
+                for (size_t a = 0; a < so.n_annotations; a++)
+                    fprintf(stderr, "  - The signed annotation %s=%s was present\n",
+                            so.annotations[a].key, so.annotations[a].value);
+            } else if (!im->has_signatures && allow_unsigned) {
+                fprintf(stderr, "airlock: warning: image '%s' is not signed (allowed)\n", name);
+            } else {
+                fprintf(stderr, "airlock: error: image '%s': no signature verified\n", name);
+                for (size_t k = 0; k < im->n_failures; k++)
+                    fprintf(stderr, "airlock: error:   %s\n", im->failures[k]);
+            }
+        }
+        for (size_t i = 0; i < r->n_images; i++) {
+            int ok = r->images[i].ok;
+            const char *tag = ok ? "ok" : "FAILED";
+            for (size_t k = 0; sr && k < sr->n_images; k++)
+                if (!strcmp(sr->images[k].digest, r->images[i].digest) && !sr->images[k].ok &&
+                    (sr->images[k].has_signatures || !allow_unsigned))
+                    tag = sr->images[k].has_signatures ? "BADSIG" : "UNSIGNED";
+            printf("%-8s %s %s\n", tag, r->images[i].digest,
                    r->images[i].ref ? r->images[i].ref : "(unnamed)");
+        }
         char sz[16];
         airlock_format_size(sz, r->bytes);
-        fprintf(stderr, "%s: %llu blobs checked (%s), %zu missing, %zu corrupt\n",
+        fprintf(stderr, "%s: %llu blobs checked (%s), %zu missing, %zu corrupt%s\n",
                 r->ok ? "verified" : "FAILED", (unsigned long long)r->checked, sz, r->n_missing,
-                r->n_corrupt);
+                r->n_corrupt,
+                !sr ? "" : sig_ok ? "; signatures verified" : "; SIGNATURE CHECK FAILED");
     }
-    int rc = r->ok ? EXIT_OK : EXIT_INTEGRITY;
+    rc = !sig_ok ? EXIT_SIGNATURE : !r->ok ? EXIT_INTEGRITY : EXIT_OK;
+out:
+    airlock_sig_report_free(sr);
     airlock_verify_report_free(r);
     airlock_bundle_free(b);
+    airlock_pubkey_free(pub);
+    cli_annotations_free(ann, n_ann);
     return rc;
 }

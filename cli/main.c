@@ -19,7 +19,12 @@ struct command {
 static const struct command commands[] = {
     {"import", cmd_import, "build or extend a bundle from image archives and layouts"},
     {"inspect", cmd_inspect, "list the images of a bundle: references, platforms, sizes"},
-    {"verify", cmd_verify, "check every blob of a bundle (presence, size, sha256), offline"},
+    {"verify", cmd_verify, "check a bundle offline: every blob, and with --key every signature"},
+    {"keygen", cmd_keygen, "make a cosign key pair (cosign.key, cosign.pub)"},
+    {"generate-key-pair", cmd_keygen, NULL},
+    {"public-key", cmd_public_key, "print the public key of a cosign private key"},
+    {"import-key-pair", cmd_import_key_pair, "turn a PEM EC key into a cosign key pair"},
+    {"sign", cmd_sign, "sign the images inside a bundle with a cosign key, offline"},
 };
 
 static void usage(FILE *f)
@@ -31,8 +36,10 @@ static void usage(FILE *f)
                "\n"
                "commands:\n");
     for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
-        fprintf(f, "  %-10s %s\n", commands[i].name, commands[i].summary);
-    fprintf(f, "  %-10s %s\n", "version", "print the version");
+        if (commands[i].summary)
+            fprintf(f, "  %-16s %s\n", commands[i].name, commands[i].summary);
+    fprintf(f, "  %-16s %s\n", "version", "print the version");
+    fprintf(f, "\n'generate-key-pair' is another name for 'keygen', as in cosign.\n");
     fprintf(f, "\n"
                "Run 'airlock <command> --help' for a command's options.\n"
                "\n"

@@ -46,7 +46,11 @@ struct airlock_bundle {
     size_t n_warn;
     uint64_t retained;
     uint64_t seq;
+    int64_t tar_end; /* plain tar: where the last entry's data (padded) ends */
 };
+
+int64_t bundle_tar_end(const struct airlock_bundle *b) { return b->tar_end; }
+int bundle_dir_fd(const struct airlock_bundle *b) { return b->fd; }
 
 enum airlock_format airlock_bundle_format(const struct airlock_bundle *b) { return b->fmt; }
 const char *airlock_bundle_format_label(const struct airlock_bundle *b)
@@ -96,6 +100,7 @@ int bundle_classify(const char *name, char digest[AIRLOCK_DIGEST_SIZE], const ch
                     struct airlock_error **err)
 {
     if (!*name || !strcmp(name, "oci-layout") || !strcmp(name, "index.json") ||
+        !strcmp(name, LAYOUT_PADDING_NAME) ||
         !strcmp(name, "blobs") || !strcmp(name, "blobs/sha256"))
         return 0;
     if (!strncmp(name, "blobs/sha256/", 13)) {
@@ -210,6 +215,11 @@ static int on_entry(void *vctx, const struct arch_entry *e, struct arch_reader *
     struct airlock_bundle *b = c->b;
     char digest[AIRLOCK_DIGEST_SIZE];
     b->seq++;
+    if (e->offset >= 0) {
+        uint64_t end = (uint64_t)e->offset + ((e->size + 511) & ~(uint64_t)511);
+        if ((int64_t)end > b->tar_end)
+            b->tar_end = (int64_t)end;
+    }
     if (e->type == ARCH_DIR)
         return 0;
     if (e->type != ARCH_REG) {

@@ -66,6 +66,13 @@ int tarw_header(unsigned char hdr[512], const char *name, uint64_t size, char ty
 
 /* ---- bundle.c ------------------------------------------------------------------------------ */
 
+/* The entry a signing append turns the old end-of-archive blocks into (see sign.c). */
+#define LAYOUT_PADDING_NAME ".airlock-padding"
+/* Plain tar: the offset just past the last entry's padded data (where the end-of-archive
+ * blocks start). Directory: the open directory's fd. */
+int64_t bundle_tar_end(const struct airlock_bundle *b);
+int bundle_dir_fd(const struct airlock_bundle *b);
+
 /* airlock_bundle_open, telling (*not_layout) when the failure is only that the archive has no
  * oci-layout file, so the caller may try another reading (a docker-save archive). */
 int bundle_open(struct airlock_bundle **out, const char *path, unsigned flags, int *not_layout,

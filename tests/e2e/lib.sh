@@ -35,7 +35,7 @@ err_empty() { [ ! -s "$T/err" ] || fail "stderr is not empty"; }
 out_empty() { [ ! -s "$T/out" ] || fail "stdout is not empty"; }
 json() { jq -e "$1" "$T/out" >/dev/null || fail "stdout JSON fails: $1"; }
 # no temporary or partial output beside a path
-no_leftovers() { ! ls -A "$1" | grep -q 'airlock-' || fail "temporary files left in $1"; }
+no_leftovers() { ! ls -A "$1" | grep >/dev/null 'airlock-' || fail "temporary files left in $1"; }
 
 # A fresh bundle of the fixture image, in the form given by its path.
 make_bundle() {

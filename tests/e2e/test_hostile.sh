@@ -151,7 +151,7 @@ PYEOF
         pid=$!
         # wait until the temporary file exists and grows, then interrupt
         for _ in $(seq 1 200); do
-            ls -A . | grep -q 'airlock-' && break
+            ls -A . | grep >/dev/null 'airlock-' && break
             sleep 0.01
         done
         kill -$sig $pid 2>/dev/null || true

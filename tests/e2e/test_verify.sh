@@ -6,7 +6,7 @@ case_ok_bundle() {
     make_bundle b.tar
     airlock verify b.tar
     expect_rc 0
-    out_has "ok      sha256:$(cat "$F/L.digest") example.com/test/busybox:1.0"
+    out_has "ok       sha256:$(cat "$F/L.digest") example.com/test/busybox:1.0"
     err_has "verified: 3 blobs checked"
 }
 
@@ -51,7 +51,7 @@ case_missing_blob() {
     airlock verify b.dir
     expect_rc 4
     err_has "blob '$layer' (layer 1 of sha256:$(cat "$F/L.digest")) is missing"
-    out_has "FAILED  sha256:$(cat "$F/L.digest")"
+    out_has "FAILED   sha256:$(cat "$F/L.digest")"
     airlock verify --json b.dir
     expect_rc 4
     json ".blobs.missing == [\"$layer\"]"

@@ -183,6 +183,77 @@ int airlock_bundle_verify(struct airlock_verify_report **out, struct airlock_bun
                           const struct airlock_verify_opts *opts, struct airlock_error **err);
 void airlock_verify_report_free(struct airlock_verify_report *r);
 
+/* ---- signing (cosign legacy .sig manifests, offline) -------------------------------------- */
+
+struct airlock_key;
+struct airlock_pubkey;
+
+struct airlock_sign_opts {
+    const char *identity; /* docker-reference to sign; NULL: each image's repository */
+    const struct airlock_annotation *annotations; /* -a k=v, into "optional" */
+    size_t n_annotations;
+    int recursive;        /* also sign each platform manifest of an index */
+    const char *const *refs; /* the images to sign (references or digests); none: all */
+    size_t n_refs;
+};
+#define AIRLOCK_SIGN_OPTS_INIT {NULL, NULL, 0, 0, NULL, 0}
+
+struct airlock_sign_result {
+    char **refs;    /* the signed image (reference, or reference@digest for a platform) */
+    char **digests; /* the signed manifest digests */
+    int *added;     /* 1: a signature was added; 0: this key had signed this payload already */
+    size_t n;
+};
+
+/* Signs images of the bundle at path with key, never touching the network. Each image gets
+ * (or extends) a cosign signature manifest named REPO:sha256-<hex>.sig in the bundle.
+ * A plain tar is appended to, not copied: new entries go after the old end-of-archive
+ * blocks, are synced, and one 512-byte write then turns the old end marker into a padding
+ * entry, so a reader sees either the old bundle or the new one. A directory gets new blob
+ * files and an atomically replaced index.json; a .tar.zst is rewritten atomically. */
+int airlock_bundle_sign(struct airlock_sign_result **res, const char *path,
+                        const struct airlock_key *key, const struct airlock_sign_opts *opts,
+                        struct airlock_error **err);
+void airlock_sign_result_free(struct airlock_sign_result *r);
+
+struct airlock_sig_check_opts {
+    const struct airlock_pubkey *key;
+    const char *identity; /* required identity (exact, or same repository); NULL: any */
+    const struct airlock_annotation *annotations; /* each must equal in "optional" */
+    size_t n_annotations;
+};
+
+struct airlock_sig_found {
+    char *identity; /* docker-reference of a verified signature */
+    struct airlock_annotation *optional;
+    size_t n_optional;
+};
+
+struct airlock_sig_image {
+    char *ref;
+    char digest[AIRLOCK_DIGEST_SIZE];
+    int ok;                        /* at least one signature verified */
+    int has_signatures;            /* the bundle holds signature layers for it */
+    struct airlock_sig_found *sigs; /* the verified ones */
+    size_t n_sigs;
+    char **failures;               /* why each other signature layer was rejected */
+    size_t n_failures;
+};
+
+struct airlock_sig_report {
+    int ok; /* every image has a verified signature */
+    struct airlock_sig_image *images;
+    size_t n_images;
+};
+
+/* Checks the signatures of every image of the bundle as cosign verify --key does (and, with
+ * an identity, as containers/image does). Findings go into the report; the return value is
+ * non-zero only when checking could not run. */
+int airlock_bundle_verify_signatures(struct airlock_sig_report **out, struct airlock_bundle *b,
+                                     const struct airlock_sig_check_opts *opts,
+                                     struct airlock_error **err);
+void airlock_sig_report_free(struct airlock_sig_report *r);
+
 /* ---- import ----------------------------------------------------------------------------- */
 
 struct airlock_import_opts {

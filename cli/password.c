@@ -1,0 +1,129 @@
+/* Passwords for key files, read the way cosign reads them: COSIGN_PASSWORD if set (its exact
+ * value, empty allowed); otherwise a prompt without echo when stdin is a terminal (twice when
+ * creating a key); otherwise all of stdin, unmodified. --password-file reads a file (one
+ * trailing newline dropped). Never printed, wiped after use. */
+#include "cli.h"
+#include "airlock/sign.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <termios.h>
+#include <unistd.h>
+
+#define MAX_PASSWORD 65536
+
+static int read_all(int fd, struct airlock_buf *b)
+{
+    char chunk[4096];
+    for (;;) {
+        ssize_t n = read(fd, chunk, sizeof(chunk));
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0)
+            return -1;
+        if (n == 0)
+            break;
+        if (airlock_buf_append(b, chunk, (size_t)n)) {
+            airlock_wipe(chunk, sizeof(chunk));
+            return -1;
+        }
+    }
+    airlock_wipe(chunk, sizeof(chunk));
+    return 0;
+}
+
+static int prompt(struct airlock_buf *b, const char *text)
+{
+    int tty = open("/dev/tty", O_RDWR | O_CLOEXEC);
+    if (tty < 0)
+        return -1;
+    struct termios old, quiet;
+    int have = tcgetattr(tty, &old) == 0;
+    if (have) {
+        quiet = old;
+        quiet.c_lflag &= ~(tcflag_t)ECHO;
+        quiet.c_lflag |= ECHONL;
+        tcsetattr(tty, TCSAFLUSH, &quiet);
+    }
+    (void)!write(tty, text, strlen(text));
+    int rc = 0;
+    char c;
+    for (;;) {
+        ssize_t n = read(tty, &c, 1);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0 || c == '\n')
+            break;
+        if (airlock_buf_append(b, &c, 1)) {
+            rc = -1;
+            break;
+        }
+    }
+    c = 0;
+    if (have)
+        tcsetattr(tty, TCSAFLUSH, &old);
+    close(tty);
+    return rc;
+}
+
+int cli_password(struct airlock_buf *out, const char *file, int confirm, const char *what)
+{
+    struct airlock_buf b = AIRLOCK_BUF_INIT(MAX_PASSWORD);
+    const char *env = getenv("COSIGN_PASSWORD");
+    if (file) {
+        int fd = open(file, O_RDONLY | O_CLOEXEC);
+        if (fd < 0) {
+            fprintf(stderr, "airlock: error: open password file '%s': %s\n", file, strerror(errno));
+            return EXIT_FAILURE_OP;
+        }
+        int r = read_all(fd, &b);
+        close(fd);
+        if (r) {
+            fprintf(stderr, "airlock: error: read password file '%s' failed\n", file);
+            return EXIT_FAILURE_OP;
+        }
+        if (b.len && b.data[b.len - 1] == '\n')
+            b.data[--b.len] = '\0';
+    } else if (env) {
+        airlock_buf_append(&b, env, strlen(env));
+    } else if (isatty(STDIN_FILENO)) {
+        char text[200];
+        snprintf(text, sizeof(text), "Enter password for %s: ", what);
+        if (prompt(&b, text)) {
+            fprintf(stderr, "airlock: error: cannot read a password from the terminal\n");
+            return EXIT_FAILURE_OP;
+        }
+        if (confirm) {
+            struct airlock_buf again = AIRLOCK_BUF_INIT(MAX_PASSWORD);
+            snprintf(text, sizeof(text), "Enter password for %s again: ", what);
+            int bad = prompt(&again, text) || again.len != b.len ||
+                      (b.len && memcmp(again.data, b.data, b.len));
+            if (again.data)
+                airlock_wipe(again.data, again.len);
+            airlock_buf_release(&again);
+            if (bad) {
+                if (b.data)
+                    airlock_wipe(b.data, b.len);
+                airlock_buf_release(&b);
+                fprintf(stderr, "airlock: error: the passwords do not match\n");
+                return EXIT_USAGE;
+            }
+        }
+    } else if (read_all(STDIN_FILENO, &b)) {
+        fprintf(stderr, "airlock: error: cannot read the password from stdin\n");
+        return EXIT_FAILURE_OP;
+    }
+    if (airlock_buf_append(&b, "", 0)) /* make sure data is allocated */
+        return EXIT_FAILURE_OP;
+    *out = b;
+    return EXIT_OK;
+}
+
+void cli_password_release(struct airlock_buf *b)
+{
+    if (b->data)
+        airlock_wipe(b->data, b->cap);
+    airlock_buf_release(b);
+}

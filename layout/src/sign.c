@@ -1,0 +1,584 @@
+/* Offline signing of the images in a bundle (FORMATS.md sections 1 and 3). */
+#include "layout_int.h"
+#include "airlock/sign.h"
+
+#include <cjson/cJSON.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+
+struct target {
+    char *ref;      /* shown to the user */
+    char *repo;     /* where the .sig tag lives: domain/path */
+    char *identity; /* docker-reference in the payload */
+    char digest[AIRLOCK_DIGEST_SIZE];
+};
+
+struct newblob {
+    char digest[AIRLOCK_DIGEST_SIZE];
+    char *data;
+    size_t len;
+};
+
+struct signer {
+    const char *path;
+    struct airlock_bundle *b;
+    struct airlock_catalog *cat;
+    const struct airlock_key *key;
+    struct airlock_pubkey *pub;
+    const struct airlock_sign_opts *o;
+    struct target *t;
+    size_t n_t;
+    struct newblob *nb;
+    size_t n_nb;
+    cJSON *index;
+};
+
+void airlock_sign_result_free(struct airlock_sign_result *r)
+{
+    if (!r)
+        return;
+    for (size_t i = 0; i < r->n; i++) {
+        free(r->refs[i]);
+        free(r->digests[i]);
+    }
+    free(r->refs);
+    free(r->digests);
+    free(r->added);
+    free(r);
+}
+
+static int add_target(struct signer *s, const char *ref, const char *repo, const char *digest,
+                      struct airlock_error **err)
+{
+    for (size_t i = 0; i < s->n_t; i++)
+        if (!strcmp(s->t[i].digest, digest) && !strcmp(s->t[i].repo, repo))
+            return 0;
+    struct target *t = realloc(s->t, (s->n_t + 1) * sizeof(*t));
+    if (!t)
+        return airlock_error_set(err, AIRLOCK_EOS, "out of memory");
+    s->t = t;
+    t += s->n_t;
+    memset(t, 0, sizeof(*t));
+    memcpy(t->digest, digest, AIRLOCK_DIGEST_SIZE);
+    t->ref = strdup(ref);
+    t->repo = strdup(repo);
+    if (s->o->identity)
+        t->identity = strdup(s->o->identity);
+    else if (!strncmp(repo, "docker.io/", 10)) /* cosign names Docker Hub this way */
+        (void)!asprintf(&t->identity, "index.docker.io/%s", repo + 10);
+    else
+        t->identity = strdup(repo);
+    s->n_t++;
+    if (!t->ref || !t->repo || !t->identity)
+        return airlock_error_set(err, AIRLOCK_EOS, "out of memory");
+    return 0;
+}
+
+static int entry_repo(char **repo, const struct airlock_entry *e, const char *path,
+                      struct airlock_error **err)
+{
+    struct airlock_ref r;
+    if (!e->ref || airlock_ref_parse(&r, e->ref, NULL))
+        return airlock_error_set(err, AIRLOCK_EUSAGE,
+                                 "'%s': image '%s' has no reference to sign it under (re-import "
+                                 "it with --name)",
+                                 path, e->ref ? e->ref : e->desc.digest);
+    *repo = airlock_ref_repository(&r);
+    airlock_ref_release(&r);
+    return *repo ? 0 : airlock_error_set(err, AIRLOCK_EOS, "out of memory");
+}
+
+/* An image and, with --recursive, each platform manifest of its index. */
+static int add_image(struct signer *s, const struct airlock_entry *e, struct airlock_error **err)
+{
+    _cleanup_free_ char *repo = NULL;
+    int rc = entry_repo(&repo, e, s->path, err);
+    if (rc || (rc = add_target(s, e->ref, repo, e->desc.digest, err)))
+        return rc;
+    if (!s->o->recursive || !airlock_media_type_is_index(e->desc.media_type))
+        return 0;
+    struct airlock_buf raw = AIRLOCK_BUF_INIT(0);
+    struct airlock_oci *m = NULL;
+    if ((rc = airlock_bundle_blob_read(s->b, e->desc.digest, AIRLOCK_MAX_MANIFEST, &raw, err)) ||
+        (rc = airlock_oci_parse(&m, raw.data, raw.len, "index", err))) {
+        airlock_buf_release(&raw);
+        return rc;
+    }
+    airlock_buf_release(&raw);
+    for (size_t i = 0; i < m->n_layers && !rc; i++) {
+        const struct airlock_descriptor *c = &m->layers[i];
+        if (c->platform_os && !strcmp(c->platform_os, "unknown"))
+            continue; /* attestation manifests are not platforms */
+        char *ref = NULL;
+        if (asprintf(&ref, "%s@%s", repo, c->digest) < 0)
+            return airlock_error_set(err, AIRLOCK_EOS, "out of memory");
+        rc = add_target(s, ref, repo, c->digest, err);
+        free(ref);
+    }
+    airlock_oci_free(m);
+    return rc;
+}
+
+static int ref_matches(const char *want, const struct airlock_entry *e)
+{
+    if (!strncmp(want, "sha256:", 7))
+        return !strcmp(want, e->desc.digest);
+    if (!e->ref)
+        return 0;
+    struct airlock_ref a, b;
+    if (airlock_ref_parse(&a, want, NULL))
+        return 0;
+    int ok = 0;
+    if (!airlock_ref_parse(&b, e->ref, NULL)) {
+        char *x = airlock_ref_format(&a), *y = airlock_ref_format(&b);
+        ok = x && y && !strcmp(x, y);
+        if (!ok && a.digest && !a.tag) /* repo@digest */
+            ok = !strcmp(a.domain, b.domain) && !strcmp(a.path, b.path) &&
+                 !strcmp(a.digest, e->desc.digest);
+        free(x);
+        free(y);
+        airlock_ref_release(&b);
+    }
+    airlock_ref_release(&a);
+    return ok;
+}
+
+static int collect(struct signer *s, struct airlock_error **err)
+{
+    int rc = 0;
+    if (!s->o->n_refs) {
+        for (size_t i = 0; i < s->cat->n && !rc; i++)
+            if (s->cat->entries[i].role == AIRLOCK_ROLE_IMAGE)
+                rc = add_image(s, &s->cat->entries[i], err);
+        if (!rc && !s->n_t)
+            rc = airlock_error_set(err, AIRLOCK_EUSAGE, "'%s': no images to sign", s->path);
+        return rc;
+    }
+    for (size_t k = 0; k < s->o->n_refs && !rc; k++) {
+        int found = 0;
+        for (size_t i = 0; i < s->cat->n && !rc; i++) {
+            const struct airlock_entry *e = &s->cat->entries[i];
+            if (e->role == AIRLOCK_ROLE_IMAGE && ref_matches(s->o->refs[k], e)) {
+                found = 1;
+                rc = add_image(s, e, err);
+            }
+        }
+        if (!rc && !found)
+            rc = airlock_error_set(err, AIRLOCK_ENOTFOUND, "'%s': no image '%s' in the bundle",
+                                   s->path, s->o->refs[k]);
+    }
+    return rc;
+}
+
+static int queue_blob(struct signer *s, const char *data, size_t len, char digest[AIRLOCK_DIGEST_SIZE],
+                      struct airlock_error **err)
+{
+    int rc = airlock_sha256_digest(digest, data, len, err);
+    if (rc)
+        return rc;
+    if (airlock_bundle_blob_stat(s->b, digest, NULL) == 0)
+        return 0;
+    for (size_t i = 0; i < s->n_nb; i++)
+        if (!strcmp(s->nb[i].digest, digest))
+            return 0;
+    struct newblob *n = realloc(s->nb, (s->n_nb + 1) * sizeof(*n));
+    if (!n)
+        return airlock_error_set(err, AIRLOCK_EOS, "out of memory");
+    s->nb = n;
+    n += s->n_nb;
+    memcpy(n->digest, digest, AIRLOCK_DIGEST_SIZE);
+    n->data = malloc(len ? len : 1);
+    if (!n->data)
+        return airlock_error_set(err, AIRLOCK_EOS, "out of memory");
+    memcpy(n->data, data, len);
+    n->len = len;
+    s->n_nb++;
+    return 0;
+}
+
+static const char *ann_of(const cJSON *entry, const char *key)
+{
+    return cJSON_GetStringValue(
+        cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(entry, "annotations"), key));
+}
+
+/* Points the index.json entry named sigref at the new signature manifest. */
+static int index_set(struct signer *s, const char *sigref, const char *digest, size_t size,
+                     struct airlock_error **err)
+{
+    cJSON *arr = cJSON_GetObjectItemCaseSensitive(s->index, "manifests");
+    cJSON *it;
+    cJSON_ArrayForEach(it, arr)
+    {
+        const char *r = ann_of(it, AIRLOCK_ANN_REF_NAME);
+        if (r && !strcmp(r, sigref)) {
+            cJSON_ReplaceItemInObjectCaseSensitive(it, "digest", cJSON_CreateString(digest));
+            cJSON_ReplaceItemInObjectCaseSensitive(it, "size", cJSON_CreateNumber((double)size));
+            return 0;
+        }
+    }
+    cJSON *d = cJSON_CreateObject();
+    cJSON *ann = d ? cJSON_CreateObject() : NULL;
+    if (!d || !ann || !cJSON_AddStringToObject(d, "mediaType", AIRLOCK_MT_OCI_MANIFEST) ||
+        !cJSON_AddStringToObject(d, "digest", digest) ||
+        !cJSON_AddNumberToObject(d, "size", (double)size) ||
+        !cJSON_AddStringToObject(ann, AIRLOCK_ANN_REF_NAME, sigref) ||
+        !cJSON_AddStringToObject(ann, AIRLOCK_ANN_KIND, AIRLOCK_KIND_SIGS)) {
+        cJSON_Delete(d);
+        cJSON_Delete(ann);
+        return airlock_error_set(err, AIRLOCK_EOS, "out of memory");
+    }
+    cJSON_AddItemToObject(d, "annotations", ann);
+    cJSON_AddItemToArray(arr, d);
+    return 0;
+}
+
+/* Signs one target: returns 1 in *added if a layer was added. */
+static int sign_one(struct signer *s, const struct target *t, int *added, struct airlock_error **err)
+{
+    char *payload = NULL, *sig = NULL, *man = NULL, *cfg = NULL, *sigref = NULL;
+    size_t plen = 0, mlen = 0, clen = 0;
+    char pdigest[AIRLOCK_DIGEST_SIZE], cdigest[AIRLOCK_DIGEST_SIZE], mdigest[AIRLOCK_DIGEST_SIZE];
+    struct airlock_oci *old = NULL;
+    struct airlock_descriptor *layers = NULL;
+    size_t n_layers = 0;
+    struct airlock_annotation sig_ann = {(char *)AIRLOCK_ANN_SIGNATURE, NULL};
+    *added = 0;
+    int rc = airlock_sig_payload_build(&payload, &plen, t->identity, t->digest,
+                                       s->o->annotations, s->o->n_annotations, err);
+    if (rc)
+        goto out;
+    if ((rc = airlock_sha256_digest(pdigest, payload, plen, err)))
+        goto out;
+    if (asprintf(&sigref, "%s:sha256-%s.sig", t->repo, airlock_digest_hex(t->digest)) < 0) {
+        sigref = NULL;
+        rc = airlock_error_set(err, AIRLOCK_EOS, "out of memory");
+        goto out;
+    }
+    /* the signature manifest already in the bundle under that name, if any */
+    for (size_t i = 0; i < s->cat->n; i++) {
+        const struct airlock_entry *e = &s->cat->entries[i];
+        if (e->role != AIRLOCK_ROLE_SIGNATURE || !e->ref || strcmp(e->ref, sigref))
+            continue;
+        struct airlock_buf raw = AIRLOCK_BUF_INIT(0);
+        rc = airlock_bundle_blob_read(s->b, e->desc.digest, AIRLOCK_MAX_MANIFEST, &raw, err);
+        if (!rc)
+            rc = airlock_oci_parse(&old, raw.data, raw.len, sigref, err);
+        airlock_buf_release(&raw);
+        if (rc)
+            goto out;
+    }
+    n_layers = old ? old->n_layers : 0;
+    for (size_t i = 0; i < n_layers; i++) {
+        const struct airlock_descriptor *l = &old->layers[i];
+        const char *osig = airlock_annotation_get(l->annotations, l->n_annotations,
+                                                  AIRLOCK_ANN_SIGNATURE);
+        if (!strcmp(l->digest, pdigest) && osig &&
+            airlock_pubkey_verify(s->pub, payload, plen, osig, NULL) == 0)
+            goto out; /* this key signed this payload already: nothing to add */
+    }
+    if ((rc = airlock_key_sign(&sig, s->key, payload, plen, err)))
+        goto out;
+    layers = calloc(n_layers + 1, sizeof(*layers));
+    if (!layers) {
+        rc = airlock_error_set(err, AIRLOCK_EOS, "out of memory");
+        goto out;
+    }
+    if (n_layers)
+        memcpy(layers, old->layers, n_layers * sizeof(*layers)); /* shallow: old owns them */
+    sig_ann.value = sig;
+    layers[n_layers].media_type = (char *)AIRLOCK_MT_SIMPLESIGNING;
+    memcpy(layers[n_layers].digest, pdigest, sizeof(pdigest));
+    layers[n_layers].size = plen;
+    layers[n_layers].annotations = &sig_ann;
+    layers[n_layers].n_annotations = 1;
+    if ((rc = airlock_sig_manifest_build(&man, &mlen, &cfg, &clen, layers, n_layers + 1, err)) ||
+        (rc = queue_blob(s, payload, plen, pdigest, err)) ||
+        (rc = queue_blob(s, cfg, clen, cdigest, err)) ||
+        (rc = queue_blob(s, man, mlen, mdigest, err)) ||
+        (rc = index_set(s, sigref, mdigest, mlen, err)))
+        goto out;
+    *added = 1;
+out:
+    free(layers);
+    airlock_oci_free(old);
+    free(payload);
+    free(sig);
+    free(man);
+    free(cfg);
+    free(sigref);
+    return rc;
+}
+
+/* ---- writing the change --------------------------------------------------------------------- */
+
+static int put_entry(struct airlock_buf *o, const char *name, const char *data, size_t len,
+                     struct airlock_error **err)
+{
+    unsigned char hdr[512];
+    static const char zero[512];
+    if (tarw_header(hdr, name, len, '0'))
+        return airlock_error_set(err, AIRLOCK_EUSAGE, "tar entry name '%s' too long", name);
+    if (airlock_buf_append(o, hdr, 512) || airlock_buf_append(o, data, len) ||
+        airlock_buf_append(o, zero, (512 - len % 512) % 512))
+        return airlock_error_set(err, AIRLOCK_EOS, "signature entries too large");
+    return 0;
+}
+
+/* Appends to a plain tar without copying it (see airlock_bundle_sign in layout.h). */
+static int tar_append(struct signer *s, int fd, const char *index, size_t ilen,
+                      struct airlock_error **err)
+{
+    struct stat st;
+    if (fstat(fd, &st) < 0)
+        return airlock_error_set_errno(err, AIRLOCK_EOS, errno, "stat '%s'", s->path);
+    int64_t e = bundle_tar_end(s->b);
+    uint64_t size = (uint64_t)st.st_size;
+    if (e < 0 || (uint64_t)e > size)
+        return airlock_error_set(err, AIRLOCK_EINTEGRITY, "'%s': cannot find the end of the archive",
+                                 s->path);
+    /* The two end-of-archive blocks must be zeros (where the file has them). What lies
+     * beyond them no reader sees: record padding, or what an interrupted sign left. */
+    char buf[1024];
+    size_t have = size - (uint64_t)e < sizeof(buf) ? (size_t)(size - (uint64_t)e) : sizeof(buf);
+    int r0 = have ? core_pread_all(fd, buf, have, (off_t)e) : 0;
+    if (r0)
+        return airlock_error_set_errno(err, AIRLOCK_EOS, -r0, "read '%s'", s->path);
+    for (size_t i = 0; i < have; i++)
+        if (buf[i])
+            return airlock_error_set(err, AIRLOCK_EINTEGRITY,
+                                     "'%s': unexpected data after the last entry (offset %llu)",
+                                     s->path, (unsigned long long)e + i);
+    uint64_t pos = (uint64_t)e + 1024; /* the new entries follow a whole old end marker */
+    struct airlock_buf o = AIRLOCK_BUF_INIT((size_t)AIRLOCK_MAX_INDEX_JSON * 2);
+    int rc = 0;
+    for (size_t i = 0; i < s->n_nb && !rc; i++) {
+        char name[100];
+        snprintf(name, sizeof(name), "blobs/sha256/%s", airlock_digest_hex(s->nb[i].digest));
+        rc = put_entry(&o, name, s->nb[i].data, s->nb[i].len, err);
+    }
+    if (!rc)
+        rc = put_entry(&o, "index.json", index, ilen, err);
+    static const char zero[1024];
+    if (!rc && airlock_buf_append(&o, zero, sizeof(zero)))
+        rc = airlock_error_set(err, AIRLOCK_EOS, "out of memory");
+    /* 1: the new entries after the old end marker; readers still stop at the old marker */
+    if (!rc) {
+        int r = 0;
+        if (size < pos) { /* extend with zeros up to pos (a short or missing old marker) */
+            char z[1024] = {0};
+            for (uint64_t off = size; !r && off < pos;) {
+                size_t n = pos - off < sizeof(z) ? (size_t)(pos - off) : sizeof(z);
+                r = pwrite(fd, z, n, (off_t)off) == (ssize_t)n ? 0 : -errno;
+                off += n;
+            }
+        }
+        for (size_t done = 0; !r && done < o.len;) {
+            ssize_t w = pwrite(fd, o.data + done, o.len - done, (off_t)(pos + done));
+            if (w < 0 && errno != EINTR)
+                r = -errno;
+            else if (w > 0)
+                done += (size_t)w;
+        }
+        if (!r && fsync(fd) < 0)
+            r = -errno;
+        if (r)
+            rc = airlock_error_set_errno(err, AIRLOCK_EOS, -r, "append to '%s'", s->path);
+    }
+    /* test hook: die between the two steps, as a kill -9 could (tests/e2e/test_sign.sh) */
+    if (!rc && getenv("AIRLOCK_TEST_CRASH_AFTER_APPEND"))
+        _exit(99);
+    /* 2: one 512-byte write turns the old end marker into a padding entry */
+    if (!rc) {
+        unsigned char hdr[512];
+        tarw_header(hdr, LAYOUT_PADDING_NAME, pos - (uint64_t)e - 512, '0');
+        if (pwrite(fd, hdr, 512, (off_t)e) != 512 || fsync(fd) < 0)
+            rc = airlock_error_set_errno(err, AIRLOCK_EOS, errno, "update '%s'", s->path);
+    }
+    /* what an earlier interrupted sign left beyond the new end is dropped */
+    if (!rc && size > pos + o.len && ftruncate(fd, (off_t)(pos + o.len)) == 0)
+        fsync(fd);
+    airlock_buf_release(&o);
+    return rc;
+}
+
+static int dir_write_file(int dirfd, const char *dir, const char *name, const char *data,
+                          size_t len, struct airlock_error **err)
+{
+    char tmp[160];
+    snprintf(tmp, sizeof(tmp), ".%s.airlock-tmp", name);
+    int fd = openat(dirfd, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0644);
+    if (fd < 0)
+        return airlock_error_set_errno(err, AIRLOCK_EOS, errno, "create '%s/%s'", dir, tmp);
+    int r = core_write_all(fd, data, len);
+    if (!r && fsync(fd) < 0)
+        r = -errno;
+    close(fd);
+    if (!r && renameat(dirfd, tmp, dirfd, name) < 0)
+        r = -errno;
+    if (r) {
+        unlinkat(dirfd, tmp, 0);
+        return airlock_error_set_errno(err, AIRLOCK_EOS, -r, "write '%s/%s'", dir, name);
+    }
+    return 0;
+}
+
+static int dir_update(struct signer *s, const char *index, size_t ilen, struct airlock_error **err)
+{
+    int dfd = bundle_dir_fd(s->b);
+    int rc = 0;
+    if (s->n_nb) {
+        mkdirat(dfd, "blobs", 0755);
+        int top = openat(dfd, "blobs", O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        if (top >= 0)
+            mkdirat(top, "sha256", 0755);
+        int bfd = top >= 0 ? openat(top, "sha256", O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
+                           : -1;
+        if (top >= 0)
+            close(top);
+        if (bfd < 0)
+            return airlock_error_set_errno(err, AIRLOCK_EOS, errno, "open '%s/blobs/sha256'",
+                                           s->path);
+        for (size_t i = 0; i < s->n_nb && !rc; i++)
+            rc = dir_write_file(bfd, s->path, airlock_digest_hex(s->nb[i].digest), s->nb[i].data,
+                                s->nb[i].len, err);
+        if (!rc)
+            fsync(bfd);
+        close(bfd);
+    }
+    if (!rc)
+        rc = dir_write_file(dfd, s->path, "index.json", index, ilen, err);
+    if (!rc)
+        fsync(dfd);
+    return rc;
+}
+
+static int all_blobs(void *ctx, const char *digest, uint64_t size)
+{
+    (void)ctx, (void)digest, (void)size;
+    return 1;
+}
+
+static int copy_blob(void *ctx, const char *digest, uint64_t size, airlock_read_fn read,
+                     void *read_ctx, struct airlock_error **err)
+{
+    return airlock_writer_add_blob(ctx, digest, size, read, read_ctx, err);
+}
+
+static int rewrite(struct signer *s, const char *index, size_t ilen, struct airlock_error **err)
+{
+    struct airlock_writer *w = NULL;
+    int rc = airlock_writer_new(&w, s->path, AIRLOCK_FORMAT_TAR_ZST, err);
+    if (!rc)
+        rc = airlock_bundle_blob_stream(s->b, all_blobs, copy_blob, w, err);
+    for (size_t i = 0; i < s->n_nb && !rc; i++)
+        rc = airlock_writer_add_bytes(w, s->nb[i].data, s->nb[i].len, s->nb[i].digest, NULL, err);
+    if (!rc)
+        rc = airlock_writer_commit(w, index, ilen, err);
+    airlock_writer_free(w);
+    return rc;
+}
+
+int airlock_bundle_sign(struct airlock_sign_result **res, const char *path,
+                        const struct airlock_key *key, const struct airlock_sign_opts *opts,
+                        struct airlock_error **err)
+{
+    struct signer s;
+    memset(&s, 0, sizeof(s));
+    s.path = path;
+    s.key = key;
+    s.o = opts;
+    struct airlock_sign_result *r = NULL;
+    char *index = NULL;
+    size_t ilen = 0;
+    const char *raw = NULL;
+    int any = 0, rc = 0;
+    struct stat st;
+    /* a plain tar is written in place: open it for writing (and fail early on read-only media) */
+    int lockfd = open(path, (stat(path, &st) == 0 && S_ISREG(st.st_mode) ? O_RDWR : O_RDONLY) |
+                                O_CLOEXEC);
+    if (lockfd < 0)
+        return airlock_error_set_errno(err, errno == ENOENT ? AIRLOCK_ENOTFOUND : AIRLOCK_EOS,
+                                       errno, "open bundle '%s'", path);
+    /* one writer at a time */
+    if (flock(lockfd, LOCK_EX | LOCK_NB) < 0) {
+        rc = airlock_error_set(err, AIRLOCK_EOS, "'%s' is being changed by another airlock",
+                               path);
+        goto out;
+    }
+    if ((rc = airlock_bundle_open(&s.b, path, 0, err)) ||
+        (rc = airlock_catalog_load(&s.cat, s.b, err)) ||
+        (rc = airlock_pubkey_from_key(&s.pub, key, err)) || (rc = collect(&s, err)))
+        goto out;
+    if (airlock_bundle_format(s.b) == AIRLOCK_FORMAT_TAR_ZST &&
+        strcmp(airlock_bundle_format_label(s.b), "tar.zst")) {
+        rc = airlock_error_set(err, AIRLOCK_EUSAGE,
+                               "'%s' is a %s: airlock signs plain tars, .tar.zst and directories "
+                               "(convert it with airlock import)",
+                               path, airlock_bundle_format_label(s.b));
+        goto out;
+    }
+    raw = airlock_bundle_index(s.b, &ilen);
+    s.index = cJSON_ParseWithLength(raw, ilen);
+    if (!s.index || !cJSON_IsArray(cJSON_GetObjectItemCaseSensitive(s.index, "manifests"))) {
+        rc = airlock_error_set(err, AIRLOCK_EINTEGRITY, "'%s': index.json cannot be updated", path);
+        goto out;
+    }
+    r = calloc(1, sizeof(*r));
+    if (!r || !(r->refs = calloc(s.n_t, sizeof(char *))) ||
+        !(r->digests = calloc(s.n_t, sizeof(char *))) || !(r->added = calloc(s.n_t, sizeof(int)))) {
+        rc = airlock_error_set(err, AIRLOCK_EOS, "out of memory");
+        goto out;
+    }
+    for (size_t i = 0; i < s.n_t && !rc; i++) {
+        rc = sign_one(&s, &s.t[i], &r->added[i], err);
+        if (!rc) {
+            r->refs[i] = strdup(s.t[i].ref);
+            r->digests[i] = strdup(s.t[i].digest);
+            r->n = i + 1;
+            any |= r->added[i];
+        }
+    }
+    if (rc || !any)
+        goto done;
+    index = cJSON_PrintUnformatted(s.index);
+    if (!index) {
+        rc = airlock_error_set(err, AIRLOCK_EOS, "out of memory");
+        goto out;
+    }
+    switch (airlock_bundle_format(s.b)) {
+    case AIRLOCK_FORMAT_TAR:
+        rc = tar_append(&s, lockfd, index, strlen(index), err);
+        break;
+    case AIRLOCK_FORMAT_DIR:
+        rc = dir_update(&s, index, strlen(index), err);
+        break;
+    default:
+        rc = rewrite(&s, index, strlen(index), err);
+    }
+done:
+    if (!rc)
+        *res = steal_pointer(&r);
+out:
+    airlock_sign_result_free(r);
+    free(index);
+    cJSON_Delete(s.index);
+    for (size_t i = 0; i < s.n_t; i++) {
+        free(s.t[i].ref);
+        free(s.t[i].repo);
+        free(s.t[i].identity);
+    }
+    free(s.t);
+    for (size_t i = 0; i < s.n_nb; i++)
+        free(s.nb[i].data);
+    free(s.nb);
+    airlock_pubkey_free(s.pub);
+    airlock_catalog_free(s.cat);
+    airlock_bundle_free(s.b);
+    close(lockfd);
+    return rc;
+}
