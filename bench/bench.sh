@@ -7,6 +7,8 @@
 # verify: a bundle of four layers of N/4 MB each, as .tar, .tar.zst and a directory; wall time
 # against single-core `openssl dgst -sha256` over the same bytes, peak RSS, and a flipped
 # byte in each blob of the .tar must give exit code 4.
+# sign: the time to sign that .tar (it appends; the time must not depend on the bundle).
+# BENCH=verify or BENCH=sign runs one part.
 set -euo pipefail
 SIZE_MB=1024
 RUNS=3
@@ -119,4 +121,33 @@ PY
     done < offsets
 }
 
-bench_verify
+# sign: time and bytes appended for signing the 1 GB tar (scrypt included), with a new key
+# each run so that every run really adds a signature
+bench_sign() {
+    make_data
+    local d=data-$SIZE_MB
+    export COSIGN_PASSWORD=bench
+    local times=""
+    local before after
+    before=$(stat -c %s "$d/b.tar")
+    for i in $(seq "$RUNS"); do
+        rm -f k$i.key k$i.pub
+        "$AIRLOCK" keygen --output-key-prefix k$i 2>/dev/null
+        timed "$AIRLOCK" sign --key k$i.key "$d/b.tar" >/dev/null
+        [ "$TIMED_RC" = 0 ] || { echo "sign failed: $(cat cmd.err)" >&2; exit 1; }
+        read -r t m < time.out
+        times+="$t"$'\n'
+    done
+    after=$(stat -c %s "$d/b.tar")
+    echo
+    echo "sign, $(( before / 1000000 )) MB tar bundle, median of $RUNS runs (scrypt N=65536 included)"
+    row "work" "seconds" "appended" ""
+    row "airlock sign b.tar" "$(printf '%s' "$times" | median)" "$(( (after - before) / RUNS )) B/run" ""
+    "$AIRLOCK" verify -q --key k1.pub "$d/b.tar" && echo "  verify --key after signing: ok"
+}
+
+case ${BENCH:-all} in
+verify) bench_verify ;;
+sign) bench_sign ;;
+*) bench_verify; bench_sign ;;
+esac

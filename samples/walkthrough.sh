@@ -39,11 +39,23 @@ step "airlock import: both archives into one deduplicated bundle"
 step "airlock inspect: what is in the bundle"
 "$AIRLOCK" inspect release.tar
 
-step "gap side: airlock verify on a read-only copy, as on a USB stick"
+step "airlock keygen: a cosign key pair (the password comes from COSIGN_PASSWORD here)"
+export COSIGN_PASSWORD=walkthrough-only-password
+"$AIRLOCK" keygen
+ls -l cosign.key cosign.pub
+
+step "airlock sign: offline, with networking disabled where the kernel allows it"
+if unshare -n true 2>/dev/null; then
+    unshare -n "$AIRLOCK" sign --key cosign.key --identity registry.internal/team/app release.tar
+else
+    "$AIRLOCK" sign --key cosign.key --identity registry.internal/team/app release.tar
+fi
+
+step "gap side: airlock verify --key on a read-only copy, as on a USB stick"
 mkdir usb
-cp release.tar usb/
+cp release.tar cosign.pub usb/
 chmod -R a-w usb
-"$AIRLOCK" verify usb/release.tar
+"$AIRLOCK" verify --key usb/cosign.pub --identity registry.internal/team/app usb/release.tar
 
 step "a damaged copy: one flipped byte in a layer"
 cp release.tar damaged.tar

@@ -6,12 +6,6 @@ KF=$E2E_SRC/../fixtures
 export COSIGN_PASSWORD=test-password
 
 keys() { "$AIRLOCK" keygen --output-key-prefix "${1:-cosign}" 2>/dev/null; }
-signed_bundle() { # PATH: a bundle of o.tar + multi, signed with cosign.key
-    make_bundle "$1"
-    "$AIRLOCK" import -q "$F/multi" -o "$1"
-    "$AIRLOCK" sign -q --key cosign.key "$1" >/dev/null 2>&1 || "$AIRLOCK" sign --key cosign.key "$1" >/dev/null
-}
-
 case_keygen_writes_cosign_files() {
     airlock keygen
     expect_rc 0
