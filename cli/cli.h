@@ -3,6 +3,7 @@
 #define AIRLOCK_CLI_H
 
 #include "airlock/layout.h"
+#include "airlock/transfer.h"
 
 #include <stdio.h>
 
@@ -44,6 +45,45 @@ int cli_annotation_add(struct airlock_annotation **list, size_t *n, const char *
                        const char *cmd);
 void cli_annotations_free(struct airlock_annotation *list, size_t n);
 
+/* ---- registry options (regopts.c) ---- */
+enum {
+    CLI_OPT_CA = 1000,
+    CLI_OPT_CERT,
+    CLI_OPT_KEY,
+    CLI_OPT_PLAIN,
+    CLI_OPT_INSECURE,
+    CLI_OPT_USER,
+    CLI_OPT_PWSTDIN,
+    CLI_OPT_AUTHFILE,
+    CLI_OPT_PARALLEL,
+};
+#define CLI_REGISTRY_OPTIONS                                                                       \
+    {"ca-file", required_argument, NULL, CLI_OPT_CA},                                              \
+        {"client-cert", required_argument, NULL, CLI_OPT_CERT},                                    \
+        {"client-key", required_argument, NULL, CLI_OPT_KEY},                                      \
+        {"plain-http", no_argument, NULL, CLI_OPT_PLAIN},                                          \
+        {"insecure", no_argument, NULL, CLI_OPT_INSECURE},                                         \
+        {"username", required_argument, NULL, CLI_OPT_USER},                                       \
+        {"password-stdin", no_argument, NULL, CLI_OPT_PWSTDIN},                                    \
+        {"auth-file", required_argument, NULL, CLI_OPT_AUTHFILE},                                  \
+        {"parallel", required_argument, NULL, CLI_OPT_PARALLEL}
+struct cli_registry {
+    struct airlock_registry_opts o;
+    int password_stdin, quiet, shown;
+    char *password;
+    long start;
+    uint64_t bytes_done;
+    size_t blobs_done, manifests;
+};
+extern const char cli_registry_help[];
+/* 1: handled, 0: not a registry option, -1: bad value */
+int cli_registry_opt(int c, const char *arg, struct cli_registry *cr);
+int cli_registry_finish(struct cli_registry *cr, const char *cmd);
+void cli_registry_release(struct cli_registry *cr);
+void cli_progress(void *ctx, const struct airlock_progress *p);
+
+int cmd_push(int argc, char **argv);
+int cmd_export(int argc, char **argv);
 int cmd_import(int argc, char **argv);
 int cmd_keygen(int argc, char **argv);
 int cmd_public_key(int argc, char **argv);

@@ -2,6 +2,7 @@
 #include "airlock/sign.h"
 
 #include <getopt.h>
+#include <sys/stat.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -25,6 +26,10 @@ static void help(FILE *f)
                "  -a, --annotation K=V  the signature must carry K=V (repeatable)\n"
                "      --allow-unsigned   images without any signature pass (bad ones still fail)\n"
                "      --json        machine-readable report on stdout\n"
+               "\n"
+               "usage: airlock verify --key cosign.pub [options] REGISTRY/REPO:TAG\n"
+               "A reference instead of a bundle checks the image in its registry as\n"
+               "cosign verify --key does (with the registry options of 'airlock push').\n"
                "  -j, --threads N   hashing threads (default: one per core)\n"
                "  -q, --quiet       print nothing; the exit code tells\n"
                "  -h, --help        show this help\n");
@@ -38,6 +43,55 @@ static void json_list(const char *name, char **v, size_t n)
     printf("]");
 }
 
+/* verify REF: the image in a registry, as cosign verify --key does */
+static int verify_registry_report(const struct airlock_sig_report *sr, const char *ref,
+                                  const struct airlock_sig_check_opts *so, int json, int quiet)
+{
+    const struct airlock_sig_image *im = &sr->images[0];
+    if (json) {
+        printf("{\"ok\":%s,\"ref\":", im->ok ? "true" : "false");
+        cli_json_str(stdout, ref);
+        printf(",\"signatures\":{\"checked\":true,\"ok\":%s},\"images\":[{\"ref\":",
+               im->ok ? "true" : "false");
+        cli_json_str(stdout, ref);
+        printf(",\"digest\":\"%s\",\"signed\":%s,\"signatures\":[", im->digest,
+               im->ok ? "true" : "false");
+        for (size_t k = 0; k < im->n_sigs; k++) {
+            printf("%s{\"docker-reference\":", k ? "," : "");
+            cli_json_str(stdout, im->sigs[k].identity);
+            printf(",\"annotations\":{");
+            for (size_t a = 0; a < im->sigs[k].n_optional; a++) {
+                printf("%s", a ? "," : "");
+                cli_json_str(stdout, im->sigs[k].optional[a].key);
+                printf(":");
+                cli_json_str(stdout, im->sigs[k].optional[a].value);
+            }
+            printf("}}");
+        }
+        printf("]");
+        json_list("signature_errors", im->failures, im->n_failures);
+        printf("}]}\n");
+    } else if (!quiet) {
+        if (im->ok) {
+            fprintf(stderr,
+                    "\nVerification for %s@%s --\n"
+                    "The following checks were performed on each of these signatures:\n"
+                    "  - The cosign claims were validated\n"
+                    "  - The signatures were verified against the specified public key\n",
+                    ref, im->digest);
+            if (so->identity)
+                fprintf(stderr, "  - The signed docker-reference matched '%s'\n", so->identity);
+            printf("ok       %s %s\n", im->digest, ref);
+        } else {
+            fprintf(stderr, "airlock: error: '%s': no signature verified\n", ref);
+            for (size_t k = 0; k < im->n_failures; k++)
+                fprintf(stderr, "airlock: error:   %s\n", im->failures[k]);
+            printf("BADSIG   %s %s\n", im->digest, ref);
+        }
+    }
+    return im->ok ? EXIT_OK : EXIT_SIGNATURE;
+}
+
 int cmd_verify(int argc, char **argv)
 {
     static const struct option opts[] = {{"json", no_argument, NULL, 'J'},
@@ -45,6 +99,7 @@ int cmd_verify(int argc, char **argv)
                                          {"identity", required_argument, NULL, 'i'},
                                          {"annotation", required_argument, NULL, 'a'},
                                          {"allow-unsigned", no_argument, NULL, 'U'},
+                                         CLI_REGISTRY_OPTIONS,
                                          {"threads", required_argument, NULL, 'j'},
                                          {"quiet", no_argument, NULL, 'q'},
                                          {"help", no_argument, NULL, 'h'},
@@ -55,8 +110,18 @@ int cmd_verify(int argc, char **argv)
     struct airlock_annotation *ann = NULL;
     size_t n_ann = 0;
     const char *keyfile = NULL;
+    struct cli_registry cr;
+    memset(&cr, 0, sizeof(cr));
+    struct airlock_registry_opts rdef = AIRLOCK_REGISTRY_OPTS_INIT;
+    cr.o = rdef;
+    cr.quiet = 1;
     optind = 1;
     while ((c = getopt_long(argc, argv, "j:qhk:a:", opts, NULL)) != -1) {
+        int r = cli_registry_opt(c, optarg, &cr);
+        if (r < 0)
+            return cli_usage_error("verify", "bad value for an option");
+        if (r)
+            continue;
         switch (c) {
         case 'k':
             keyfile = optarg;
@@ -65,9 +130,9 @@ int cmd_verify(int argc, char **argv)
             so.identity = optarg;
             break;
         case 'a': {
-            int r = cli_annotation_add(&ann, &n_ann, optarg, "verify");
-            if (r)
-                return r;
+            int ar = cli_annotation_add(&ann, &n_ann, optarg, "verify");
+            if (ar)
+                return ar;
             break;
         }
         case 'U':
@@ -123,6 +188,18 @@ int cmd_verify(int argc, char **argv)
         so.key = pub;
         so.annotations = ann;
         so.n_annotations = n_ann;
+    }
+    struct stat st;
+    if (stat(path, &st) != 0 && strchr(path, '/') && pub) {
+        /* not a file: an image in a registry */
+        if ((rc = cli_registry_finish(&cr, "verify")))
+            goto out;
+        if (airlock_registry_verify(&sr, path, &cr.o, &so, &err)) {
+            rc = cli_fail(err);
+            goto out;
+        }
+        rc = verify_registry_report(sr, path, &so, json, quiet);
+        goto out;
     }
     if (airlock_bundle_open(&b, path, AIRLOCK_OPEN_HASH, &err) ||
         airlock_bundle_verify(&r, b, &vo, &err) ||
@@ -247,6 +324,7 @@ int cmd_verify(int argc, char **argv)
     }
     rc = !sig_ok ? EXIT_SIGNATURE : !r->ok ? EXIT_INTEGRITY : EXIT_OK;
 out:
+    cli_registry_release(&cr);
     airlock_sig_report_free(sr);
     airlock_verify_report_free(r);
     airlock_bundle_free(b);

@@ -763,6 +763,44 @@ int airlock_bundle_blob_hash(struct airlock_bundle *b, const char *digest,
     return rc;
 }
 
+struct airlock_blob_reader {
+    struct blob_reader r;
+};
+
+int airlock_bundle_blob_reader(struct airlock_blob_reader **out, struct airlock_bundle *b,
+                               const char *digest, struct airlock_error **err)
+{
+    struct blob_ent *e = find(b, digest);
+    if (!e)
+        return airlock_error_set(err, AIRLOCK_EINTEGRITY, "'%s': blob '%s' is missing", b->path,
+                                 digest);
+    struct airlock_blob_reader *r = calloc(1, sizeof(*r));
+    if (!r)
+        return airlock_error_set(err, AIRLOCK_EOS, "out of memory");
+    int rc = blob_reader_open(&r->r, b, e, err);
+    if (rc) {
+        free(r);
+        return rc;
+    }
+    *out = r;
+    return 0;
+}
+
+int airlock_blob_reader_read(void *ctx, void *buf, size_t cap, size_t *got,
+                             struct airlock_error **err)
+{
+    struct airlock_blob_reader *r = ctx;
+    return blob_read_fn(&r->r, buf, cap, got, err);
+}
+
+void airlock_blob_reader_free(struct airlock_blob_reader *r)
+{
+    if (!r)
+        return;
+    blob_reader_close(&r->r);
+    free(r);
+}
+
 /* ---- streaming every blob in storage order ------------------------------------------------- */
 
 struct stream_ctx {

@@ -7,33 +7,35 @@
 #include <stdarg.h>
 #include <string.h>
 
+void airlock_sig_image_release(struct airlock_sig_image *im)
+{
+    free(im->ref);
+    for (size_t k = 0; k < im->n_sigs; k++) {
+        free(im->sigs[k].identity);
+        for (size_t a = 0; a < im->sigs[k].n_optional; a++) {
+            free(im->sigs[k].optional[a].key);
+            free(im->sigs[k].optional[a].value);
+        }
+        free(im->sigs[k].optional);
+    }
+    free(im->sigs);
+    for (size_t k = 0; k < im->n_failures; k++)
+        free(im->failures[k]);
+    free(im->failures);
+    memset(im, 0, sizeof(*im));
+}
+
 void airlock_sig_report_free(struct airlock_sig_report *r)
 {
     if (!r)
         return;
-    for (size_t i = 0; i < r->n_images; i++) {
-        struct airlock_sig_image *im = &r->images[i];
-        free(im->ref);
-        for (size_t k = 0; k < im->n_sigs; k++) {
-            free(im->sigs[k].identity);
-            for (size_t a = 0; a < im->sigs[k].n_optional; a++) {
-                free(im->sigs[k].optional[a].key);
-                free(im->sigs[k].optional[a].value);
-            }
-            free(im->sigs[k].optional);
-        }
-        free(im->sigs);
-        for (size_t k = 0; k < im->n_failures; k++)
-            free(im->failures[k]);
-        free(im->failures);
-    }
+    for (size_t i = 0; i < r->n_images; i++)
+        airlock_sig_image_release(&r->images[i]);
     free(r->images);
     free(r);
 }
 
-static void fail(struct airlock_sig_image *im, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
-static void fail(struct airlock_sig_image *im, const char *fmt, ...)
+void airlock_sig_image_fail(struct airlock_sig_image *im, const char *fmt, ...)
 {
     char **f = realloc(im->failures, (im->n_failures + 1) * sizeof(*f));
     if (!f)
@@ -47,18 +49,18 @@ static void fail(struct airlock_sig_image *im, const char *fmt, ...)
 }
 
 /* One layer of a .sig manifest: signature over the stored payload bytes, then the claims. */
-static void check_layer(struct airlock_sig_image *im, struct airlock_bundle *b,
+static void check_layer(struct airlock_sig_image *im, airlock_blob_read_fn read, void *rctx,
                         const struct airlock_descriptor *l, const struct airlock_sig_check_opts *o)
 {
     const char *sig = airlock_annotation_get(l->annotations, l->n_annotations, AIRLOCK_ANN_SIGNATURE);
     if (!sig) {
-        fail(im, "layer '%s': no %s annotation", l->digest, AIRLOCK_ANN_SIGNATURE);
+        airlock_sig_image_fail(im, "layer '%s': no %s annotation", l->digest, AIRLOCK_ANN_SIGNATURE);
         return;
     }
     struct airlock_buf payload = AIRLOCK_BUF_INIT(0);
     struct airlock_error *e = NULL;
-    if (airlock_bundle_blob_read(b, l->digest, AIRLOCK_MAX_MANIFEST, &payload, &e)) {
-        fail(im, "payload '%s': %s", l->digest, e ? e->msg : "unreadable");
+    if (read(rctx, l->digest, AIRLOCK_MAX_MANIFEST, &payload, &e)) {
+        airlock_sig_image_fail(im, "payload '%s': %s", l->digest, e ? e->msg : "unreadable");
         airlock_error_free(e);
         return;
     }
@@ -66,26 +68,26 @@ static void check_layer(struct airlock_sig_image *im, struct airlock_bundle *b,
     struct airlock_sig_found *s;
     memset(&p, 0, sizeof(p));
     if (airlock_pubkey_verify(o->key, payload.data, payload.len, sig, &e)) {
-        fail(im, "layer '%s': %s", l->digest, e ? e->msg : "invalid signature");
+        airlock_sig_image_fail(im, "layer '%s': %s", l->digest, e ? e->msg : "invalid signature");
         goto out;
     }
     if (airlock_sig_payload_parse(&p, payload.data, payload.len, o->identity != NULL, &e)) {
-        fail(im, "layer '%s': %s", l->digest, e ? e->msg : "invalid payload");
+        airlock_sig_image_fail(im, "layer '%s': %s", l->digest, e ? e->msg : "invalid payload");
         goto out;
     }
     if (strcmp(p.digest, im->digest)) {
-        fail(im, "layer '%s': signs '%s', not this image", l->digest, p.digest);
+        airlock_sig_image_fail(im, "layer '%s': signs '%s', not this image", l->digest, p.digest);
         goto out;
     }
     if (o->identity && !airlock_identity_matches(p.identity, o->identity)) {
-        fail(im, "layer '%s': identity '%s' does not match '%s'", l->digest,
+        airlock_sig_image_fail(im, "layer '%s': identity '%s' does not match '%s'", l->digest,
              p.identity ? p.identity : "", o->identity);
         goto out;
     }
     for (size_t i = 0; i < o->n_annotations; i++) {
         const char *v = airlock_annotation_get(p.optional, p.n_optional, o->annotations[i].key);
         if (!v || strcmp(v, o->annotations[i].value)) {
-            fail(im, "layer '%s': annotation %s=%s not signed (has %s)", l->digest,
+            airlock_sig_image_fail(im, "layer '%s': annotation %s=%s not signed (has %s)", l->digest,
                  o->annotations[i].key, o->annotations[i].value, v ? v : "none");
             goto out;
         }
@@ -103,6 +105,33 @@ out:
     airlock_error_free(e);
     airlock_sig_payload_release(&p);
     airlock_buf_release(&payload);
+}
+
+void airlock_sig_check_manifest(struct airlock_sig_image *im, const char *raw, size_t len,
+                                const char *what, airlock_blob_read_fn read, void *rctx,
+                                const struct airlock_sig_check_opts *o)
+{
+    struct airlock_oci *m = NULL;
+    struct airlock_error *le = NULL;
+    if (airlock_oci_parse(&m, raw, len, "signature manifest", &le)) {
+        airlock_sig_image_fail(im, "signature manifest '%s': %s", what, le ? le->msg : "unreadable");
+    } else if (m->media_type && strcmp(m->media_type, AIRLOCK_MT_OCI_MANIFEST)) {
+        airlock_sig_image_fail(im, "signature manifest '%s': media type '%s' (containers/image wants an OCI "
+                 "manifest)",
+             what, m->media_type);
+    } else {
+        for (size_t l = 0; l < m->n_layers; l++)
+            check_layer(im, read, rctx, &m->layers[l], o);
+    }
+    im->has_signatures = 1;
+    airlock_error_free(le);
+    airlock_oci_free(m);
+}
+
+static int bundle_read(void *ctx, const char *digest, size_t max, struct airlock_buf *out,
+                       struct airlock_error **err)
+{
+    return airlock_bundle_blob_read(ctx, digest, max, out, err);
 }
 
 /* Signatures count for an image only in its own repository, as in a registry, where cosign
@@ -149,27 +178,18 @@ int airlock_bundle_verify_signatures(struct airlock_sig_report **out, struct air
                 !same_repository(e->ref, s->ref))
                 continue;
             struct airlock_buf raw = AIRLOCK_BUF_INIT(0);
-            struct airlock_oci *m = NULL;
             struct airlock_error *le = NULL;
-            if (airlock_bundle_blob_read(b, s->desc.digest, AIRLOCK_MAX_MANIFEST, &raw, &le) ||
-                airlock_oci_parse(&m, raw.data, raw.len, "signature manifest", &le)) {
-                fail(im, "signature manifest '%s': %s", s->desc.digest, le ? le->msg : "unreadable");
-            } else if (m->media_type && strcmp(m->media_type, AIRLOCK_MT_OCI_MANIFEST)) {
-                fail(im, "signature manifest '%s': media type '%s' (containers/image wants an OCI "
-                         "manifest)",
-                     s->desc.digest, m->media_type);
-            } else {
-                for (size_t l = 0; l < m->n_layers; l++)
-                    check_layer(im, b, &m->layers[l], o);
-            }
-            im->has_signatures = 1;
+            if (airlock_bundle_blob_read(b, s->desc.digest, AIRLOCK_MAX_MANIFEST, &raw, &le)) {
+                airlock_sig_image_fail(im, "signature manifest '%s': %s", s->desc.digest, le ? le->msg : "unreadable");
+                im->has_signatures = 1;
+            } else
+                airlock_sig_check_manifest(im, raw.data, raw.len, s->desc.digest, bundle_read, b, o);
             airlock_error_free(le);
-            airlock_oci_free(m);
             airlock_buf_release(&raw);
         }
         im->ok = im->n_sigs > 0;
         if (!im->ok && !im->n_failures)
-            fail(im, "no signatures found");
+            airlock_sig_image_fail(im, "no signatures found");
         r->ok &= im->ok;
     }
     airlock_catalog_free(cat);

@@ -43,6 +43,8 @@ void airlock_layout_signal_cleanup(void)
             unlink(temp_paths[i]); /* async-signal-safe; a temporary directory stays */
 }
 
+struct cur_blob;
+
 struct airlock_writer {
     char *path;
     char *tmp;
@@ -50,6 +52,7 @@ struct airlock_writer {
     int fd;        /* tar: the temporary file; dir: the temporary directory */
     struct tarw *t;
     struct core_dmap added; /* digests written so far */
+    struct cur_blob *cur;   /* the blob being written in push mode */
     unsigned char *buf;
     int committed;
 };
@@ -144,18 +147,123 @@ fail:
     return rc;
 }
 
-struct sink {
-    struct airlock_writer *w;
-    int fd; /* dir form: the blob file */
+/* The blob being written (push mode): a file of the directory form, or a tar entry. */
+struct cur_blob {
+    int active;
+    int fd;
+    char name[100];
+    char digest[AIRLOCK_DIGEST_SIZE];
+    uint64_t size, have;
+    struct airlock_sha256 *h;
 };
 
-static int sink_write(struct sink *s, const void *p, size_t n, struct airlock_error **err)
+static void blob_abort(struct airlock_writer *w)
 {
-    if (s->fd >= 0) {
-        int r = core_write_all(s->fd, p, n);
-        return r ? airlock_error_set_errno(err, AIRLOCK_EOS, -r, "write '%s'", s->w->tmp) : 0;
+    struct cur_blob *c = w->cur;
+    if (!c || !c->active)
+        return;
+    if (c->fd >= 0) {
+        close(c->fd);
+        unlinkat(w->fd, c->name, 0);
     }
-    return tarw_file_data(s->w->t, p, n, err);
+    airlock_sha256_free(c->h);
+    memset(c, 0, sizeof(*c));
+    c->fd = -1;
+}
+
+int airlock_writer_blob_begin(struct airlock_writer *w, const char *digest, uint64_t size,
+                              struct airlock_error **err)
+{
+    int rc = airlock_digest_check(digest, err);
+    if (rc)
+        return rc;
+    if (!w->cur && !(w->cur = calloc(1, sizeof(*w->cur))))
+        return airlock_error_set(err, AIRLOCK_EOS, "out of memory");
+    struct cur_blob *c = w->cur;
+    blob_abort(w);
+    c->fd = -1;
+    snprintf(c->name, sizeof(c->name), "blobs/sha256/%s", airlock_digest_hex(digest));
+    memcpy(c->digest, digest, AIRLOCK_DIGEST_SIZE);
+    c->size = size;
+    c->have = 0;
+    if ((rc = airlock_sha256_new(&c->h, err)))
+        return rc;
+    if (w->fmt == AIRLOCK_FORMAT_DIR) {
+        c->fd = openat(w->fd, c->name, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+        if (c->fd < 0) {
+            rc = airlock_error_set_errno(err, AIRLOCK_EOS, errno, "create '%s/%s'", w->tmp,
+                                         c->name);
+            airlock_sha256_free(c->h);
+            c->h = NULL;
+            return rc;
+        }
+    } else if ((rc = tarw_file_begin(w->t, c->name, size, err))) {
+        airlock_sha256_free(c->h);
+        c->h = NULL;
+        return rc;
+    }
+    c->active = 1;
+    return 0;
+}
+
+int airlock_writer_blob_data(void *ctx, const void *p, size_t n, struct airlock_error **err)
+{
+    struct airlock_writer *w = ctx;
+    struct cur_blob *c = w->cur;
+    if (!c || !c->active)
+        return airlock_error_set(err, AIRLOCK_EUSAGE, "no blob is being written");
+    if (c->have + n > c->size)
+        return airlock_error_set(err, AIRLOCK_EINTEGRITY, "blob '%s': more than its declared %llu bytes",
+                                 c->digest, (unsigned long long)c->size);
+    airlock_sha256_update(c->h, p, n);
+    c->have += n;
+    if (c->fd >= 0) {
+        int r = core_write_all(c->fd, p, n);
+        return r ? airlock_error_set_errno(err, AIRLOCK_EOS, -r, "write '%s/%s'", w->tmp, c->name)
+                 : 0;
+    }
+    return tarw_file_data(w->t, p, n, err);
+}
+
+int airlock_writer_blob_end(struct airlock_writer *w, struct airlock_error **err)
+{
+    struct cur_blob *c = w->cur;
+    int rc = 0;
+    char actual[AIRLOCK_DIGEST_SIZE];
+    if (!c || !c->active)
+        return airlock_error_set(err, AIRLOCK_EUSAGE, "no blob is being written");
+    if (c->have != c->size) {
+        rc = airlock_error_set(err, AIRLOCK_EINTEGRITY, "blob '%s': %llu bytes, expected %llu",
+                               c->digest, (unsigned long long)c->have,
+                               (unsigned long long)c->size);
+        goto out;
+    }
+    airlock_sha256_final(c->h, actual);
+    if (strcmp(actual, c->digest)) {
+        rc = airlock_error_set(err, AIRLOCK_EINTEGRITY,
+                               "blob '%s': content does not match its digest (hashes to '%s')",
+                               c->digest, actual);
+        goto out;
+    }
+    if (c->fd >= 0 && fsync(c->fd) < 0) {
+        rc = airlock_error_set_errno(err, AIRLOCK_EOS, errno, "sync '%s/%s'", w->tmp, c->name);
+        goto out;
+    }
+    if (c->fd < 0 && (rc = tarw_file_end(w->t, err)))
+        goto out;
+    if (core_dmap_put(&w->added, c->digest, 1))
+        rc = airlock_error_set(err, AIRLOCK_EOS, "out of memory");
+out:
+    if (rc) {
+        blob_abort(w);
+        return rc;
+    }
+    if (c->fd >= 0)
+        close(c->fd);
+    airlock_sha256_free(c->h);
+    memset(c, 0, sizeof(*c));
+    c->fd = -1;
+    return 0;
 }
 
 int airlock_writer_add_blob(struct airlock_writer *w, const char *digest, uint64_t size,
@@ -166,65 +274,22 @@ int airlock_writer_add_blob(struct airlock_writer *w, const char *digest, uint64
         return rc;
     if (airlock_writer_has(w, digest))
         return 0;
-    char name[100];
-    snprintf(name, sizeof(name), "blobs/sha256/%s", airlock_digest_hex(digest));
-    struct sink s = {w, -1};
-    if (w->fmt == AIRLOCK_FORMAT_DIR) {
-        s.fd = openat(w->fd, name, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-        if (s.fd < 0)
-            return airlock_error_set_errno(err, AIRLOCK_EOS, errno, "create '%s/%s'", w->tmp,
-                                           name);
-    } else if ((rc = tarw_file_begin(w->t, name, size, err)))
+    if ((rc = airlock_writer_blob_begin(w, digest, size, err)))
         return rc;
-    struct airlock_sha256 *h = NULL;
-    uint64_t have = 0;
-    char actual[AIRLOCK_DIGEST_SIZE];
-    if ((rc = airlock_sha256_new(&h, err)))
-        goto out;
     for (;;) {
         size_t got = 0;
         if ((rc = read(read_ctx, w->buf, COPY_CHUNK, &got, err)))
-            goto out;
+            break;
         if (!got)
             break;
-        if (have + got > size) {
-            rc = airlock_error_set(err, AIRLOCK_EINTEGRITY,
-                                   "blob '%s': more than its declared %llu bytes", digest,
-                                   (unsigned long long)size);
-            goto out;
-        }
-        airlock_sha256_update(h, w->buf, got);
-        if ((rc = sink_write(&s, w->buf, got, err)))
-            goto out;
-        have += got;
+        if ((rc = airlock_writer_blob_data(w, w->buf, got, err)))
+            break;
     }
-    if (have != size) {
-        rc = airlock_error_set(err, AIRLOCK_EINTEGRITY, "blob '%s': %llu bytes, expected %llu",
-                               digest, (unsigned long long)have, (unsigned long long)size);
-        goto out;
+    if (rc) {
+        blob_abort(w);
+        return rc;
     }
-    airlock_sha256_final(h, actual);
-    if (strcmp(actual, digest)) {
-        rc = airlock_error_set(err, AIRLOCK_EINTEGRITY,
-                               "blob '%s': content does not match its digest (hashes to '%s')",
-                               digest, actual);
-        goto out;
-    }
-    if (s.fd >= 0 && fsync(s.fd) < 0) {
-        rc = airlock_error_set_errno(err, AIRLOCK_EOS, errno, "sync '%s/%s'", w->tmp, name);
-        goto out;
-    }
-    if (s.fd < 0 && (rc = tarw_file_end(w->t, err)))
-        goto out;
-    if (core_dmap_put(&w->added, digest, 1))
-        rc = airlock_error_set(err, AIRLOCK_EOS, "out of memory");
-out:
-    airlock_sha256_free(h);
-    if (s.fd >= 0)
-        close(s.fd);
-    if (rc && w->fmt == AIRLOCK_FORMAT_DIR)
-        unlinkat(w->fd, name, 0);
-    return rc;
+    return airlock_writer_blob_end(w, err);
 }
 
 struct mem_reader {
@@ -339,6 +404,8 @@ void airlock_writer_free(struct airlock_writer *w)
             temp_unregister(w->tmp);
         }
     }
+    blob_abort(w);
+    free(w->cur);
     tarw_free(w->t);
     if (w->fd >= 0)
         close(w->fd);

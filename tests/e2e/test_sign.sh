@@ -63,6 +63,22 @@ case_passwords_from_stdin_file_and_empty() {
     out_empty
 }
 
+case_password_prompt_on_a_terminal() {
+    command -v script >/dev/null || { echo "note: no script(1); skipped"; return 0; }
+    unset COSIGN_PASSWORD
+    # a real terminal (script's pty): asked twice, never echoed
+    (sleep 0.5; printf 'typed-secret\n'; sleep 0.3; printf 'typed-secret\n') |
+        script -qec "'$AIRLOCK' keygen --output-key-prefix t" /dev/null > tty.out 2>&1
+    grep -F >/dev/null "Enter password for t.key again:" tty.out || fail "no second prompt: $(cat tty.out)"
+    ! grep -F >/dev/null "typed-secret" tty.out || fail "the password was echoed"
+    printf 'typed-secret' | "$AIRLOCK" public-key --key t.key | cmp - t.pub || fail "prompted password not used"
+    (sleep 0.5; printf 'one\n'; sleep 0.3; printf 'two\n') |
+        script -qec "'$AIRLOCK' keygen --output-key-prefix u; echo rc=\$?" /dev/null > tty2.out 2>&1
+    grep -F >/dev/null "the passwords do not match" tty2.out || fail "mismatch not reported"
+    grep -F >/dev/null "rc=2" tty2.out || fail "mismatch exit code: $(cat tty2.out)"
+    [ ! -e u.key ] || fail "a key was written after a mismatch"
+}
+
 case_fixture_keys_as_their_readme_says() {
     for k in pemcosignkey pemsigstorekey; do
         COSIGN_PASSWORD=hello run "$AIRLOCK" public-key --key "$KF/cosign-keys/cosign_keys_test_$k.key"

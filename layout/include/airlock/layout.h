@@ -70,6 +70,16 @@ int airlock_bundle_blob_read(struct airlock_bundle *b, const char *digest, size_
 int airlock_bundle_blob_hash(struct airlock_bundle *b, const char *digest,
                              char actual[AIRLOCK_DIGEST_SIZE], struct airlock_error **err);
 
+/* A reader over one blob of a directory or plain tar bundle (AIRLOCK_EUSAGE for a streamed
+ * bundle); readers are independent and may be used from several threads. */
+struct airlock_blob_reader;
+int airlock_bundle_blob_reader(struct airlock_blob_reader **out, struct airlock_bundle *b,
+                               const char *digest, struct airlock_error **err);
+/* airlock_read_fn; ctx is the struct airlock_blob_reader * */
+int airlock_blob_reader_read(void *ctx, void *buf, size_t cap, size_t *got,
+                             struct airlock_error **err);
+void airlock_blob_reader_free(struct airlock_blob_reader *r);
+
 /* Streams every blob of the bundle in storage order. For each blob, want() decides; wanted
  * blobs are handed to take() with a reader over their content. */
 typedef int (*airlock_blob_want_fn)(void *ctx, const char *digest, uint64_t size);
@@ -133,6 +143,12 @@ int airlock_writer_has(const struct airlock_writer *w, const char *digest);
  * fails with AIRLOCK_EINTEGRITY naming the digest. Adding a present blob is a no-op. */
 int airlock_writer_add_blob(struct airlock_writer *w, const char *digest, uint64_t size,
                             airlock_read_fn read, void *read_ctx, struct airlock_error **err);
+/* The same in push mode: begin, then data (any number of times), then end, which checks
+ * size and digest. airlock_writer_blob_data has the shape of a sink callback (ctx = w). */
+int airlock_writer_blob_begin(struct airlock_writer *w, const char *digest, uint64_t size,
+                              struct airlock_error **err);
+int airlock_writer_blob_data(void *w, const void *p, size_t n, struct airlock_error **err);
+int airlock_writer_blob_end(struct airlock_writer *w, struct airlock_error **err);
 /* Adds a blob from memory; digest may be NULL (computed) and is written to out_digest. */
 int airlock_writer_add_bytes(struct airlock_writer *w, const void *p, size_t n,
                              const char *digest, char out_digest[AIRLOCK_DIGEST_SIZE],
@@ -253,6 +269,19 @@ int airlock_bundle_verify_signatures(struct airlock_sig_report **out, struct air
                                      const struct airlock_sig_check_opts *opts,
                                      struct airlock_error **err);
 void airlock_sig_report_free(struct airlock_sig_report *r);
+void airlock_sig_image_release(struct airlock_sig_image *im);
+/* Records why a signature of im was rejected. */
+void airlock_sig_image_fail(struct airlock_sig_image *im, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+/* Reads a small blob by digest, checked (a bundle, a registry). */
+typedef int (*airlock_blob_read_fn)(void *ctx, const char *digest, size_t max,
+                                    struct airlock_buf *out, struct airlock_error **err);
+/* Checks every layer of one .sig manifest (raw bytes) for the image im->digest, adding the
+ * verified signatures and the failures to im. Payloads are read through read. */
+void airlock_sig_check_manifest(struct airlock_sig_image *im, const char *raw, size_t len,
+                                const char *what, airlock_blob_read_fn read, void *rctx,
+                                const struct airlock_sig_check_opts *o);
 
 /* ---- import ----------------------------------------------------------------------------- */
 

@@ -1,0 +1,118 @@
+#include "cli.h"
+
+#include <getopt.h>
+#include <stdlib.h>
+#include <string.h>
+
+static void help(FILE *f)
+{
+    fprintf(f,
+            "usage: airlock export [options] REF... -o BUNDLE\n"
+            "\n"
+            "Pulls images from registries into a bundle: tags are resolved to digests, the\n"
+            "whole index (every platform) is kept unless --platform is given, and what travels\n"
+            "with each image comes along: its sha256-<hex>.sig, .att and .sbom tags and the\n"
+            "sha256-<hex> referrers tag. Every blob's digest is checked as it streams into the\n"
+            "bundle. Adding to an existing bundle reuses the blobs it has.\n"
+            "\n"
+            "options:\n"
+            "  -o, --output BUNDLE     DIR/, FILE.tar or FILE.tar.zst (required)\n"
+            "      --format FORMAT     dir, tar or tar.zst (default: from the path)\n"
+            "      --platform P        keep only os/arch[/variant] of a multi-arch image\n"
+            "      --json              print the result as JSON\n"
+            "  -q, --quiet             no progress\n"
+            "%s",
+            cli_registry_help);
+}
+
+int cmd_export(int argc, char **argv)
+{
+    static const struct option opts[] = {{"output", required_argument, NULL, 'o'},
+                                         {"format", required_argument, NULL, 'f'},
+                                         {"platform", required_argument, NULL, 'p'},
+                                         {"json", no_argument, NULL, 'J'},
+                                         {"quiet", no_argument, NULL, 'q'},
+                                         {"help", no_argument, NULL, 'h'},
+                                         CLI_REGISTRY_OPTIONS,
+                                         {NULL, 0, NULL, 0}};
+    struct cli_registry cr;
+    memset(&cr, 0, sizeof(cr));
+    struct airlock_registry_opts def = AIRLOCK_REGISTRY_OPTS_INIT;
+    cr.o = def;
+    struct airlock_export_opts eo = {NULL, AIRLOCK_FORMAT_AUTO};
+    const char *out = NULL;
+    int json = 0, c, rc = EXIT_OK;
+    struct airlock_error *err = NULL;
+    optind = 1;
+    while ((c = getopt_long(argc, argv, "o:qh", opts, NULL)) != -1) {
+        int r = cli_registry_opt(c, optarg, &cr);
+        if (r < 0)
+            return cli_usage_error("export", "bad value for an option");
+        if (r)
+            continue;
+        switch (c) {
+        case 'o':
+            out = optarg;
+            break;
+        case 'f':
+            if (airlock_format_parse(&eo.format, optarg, &err))
+                return cli_fail(err);
+            break;
+        case 'p':
+            eo.platform = optarg;
+            break;
+        case 'J':
+            json = 1;
+            break;
+        case 'q':
+            cr.quiet = 1;
+            break;
+        case 'h':
+            help(stdout);
+            return EXIT_OK;
+        default:
+            return cli_usage_error("export", "invalid option");
+        }
+    }
+    if (!out)
+        return cli_usage_error("export", "missing -o BUNDLE");
+    if (optind >= argc)
+        return cli_usage_error("export", "no image reference given");
+    if (json)
+        cr.quiet = 1;
+    if ((rc = cli_registry_finish(&cr, "export")))
+        return rc;
+    struct airlock_import_result *res = NULL;
+    rc = airlock_export(&res, (const char *const *)argv + optind, (size_t)(argc - optind), out,
+                        &cr.o, &eo, &err);
+    cli_registry_release(&cr);
+    if (rc)
+        rc = cli_fail(err);
+    else if (json) {
+        printf("{\"bundle\":");
+        cli_json_str(stdout, out);
+        printf(",\"blobs\":%llu,\"bytes\":%llu,\"images\":[", (unsigned long long)res->blobs_written,
+               (unsigned long long)res->bytes_written);
+        for (size_t i = 0; i < res->n; i++) {
+            printf("%s{\"ref\":", i ? "," : "");
+            cli_json_str(stdout, res->refs[i]);
+            printf(",\"digest\":\"%s\"}", res->digests[i]);
+        }
+        printf("]}\n");
+    } else {
+        for (size_t i = 0; i < res->n; i++)
+            printf("%s\t%s\n", res->digests[i], res->refs[i]);
+        if (!cr.quiet) {
+            char sz[16];
+            airlock_format_size(sz, res->bytes_written);
+            fprintf(stderr, "wrote '%s': %zu references, %llu blobs fetched (%s)\n", out, res->n,
+                    (unsigned long long)res->blobs_written, sz);
+        }
+    }
+    airlock_import_result_free(res);
+    if (cr.password) {
+        airlock_wipe(cr.password, strlen(cr.password));
+        free(cr.password);
+    }
+    return rc;
+}

@@ -1,0 +1,114 @@
+/* Options every registry command shares: one setting, every code path. */
+#include "cli.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+const char cli_registry_help[] =
+    "registry connection:\n"
+    "      --ca-file FILE       trust the CAs in FILE (for the registry and its token server)\n"
+    "      --client-cert FILE   client certificate for mutual TLS\n"
+    "      --client-key FILE    its key\n"
+    "      --plain-http         talk HTTP, not HTTPS\n"
+    "      --insecure           do not verify TLS certificates\n"
+    "      --username USER      with --password-stdin: credentials (otherwise: $REGISTRY_AUTH_FILE,\n"
+    "                           containers auth.json, ~/.docker/config.json and their helpers)\n"
+    "      --password-stdin     read the password from stdin\n"
+    "      --auth-file FILE     read credentials from FILE only\n"
+    "      --parallel N         concurrent blob transfers (default 4)\n";
+
+int cli_registry_opt(int c, const char *arg, struct cli_registry *cr)
+{
+    struct airlock_registry_opts *o = &cr->o;
+    switch (c) {
+    case CLI_OPT_CA:
+        o->ca_file = arg;
+        return 1;
+    case CLI_OPT_CERT:
+        o->client_cert = arg;
+        return 1;
+    case CLI_OPT_KEY:
+        o->client_key = arg;
+        return 1;
+    case CLI_OPT_PLAIN:
+        o->plain_http = 1;
+        return 1;
+    case CLI_OPT_INSECURE:
+        o->insecure = 1;
+        return 1;
+    case CLI_OPT_USER:
+        o->username = arg;
+        return 1;
+    case CLI_OPT_PWSTDIN:
+        cr->password_stdin = 1;
+        return 1;
+    case CLI_OPT_AUTHFILE:
+        o->auth_file = arg;
+        return 1;
+    case CLI_OPT_PARALLEL:
+        o->parallel = atoi(arg);
+        if (o->parallel < 1 || o->parallel > 64)
+            return -1;
+        return 1;
+    default:
+        return 0;
+    }
+}
+
+int cli_registry_finish(struct cli_registry *cr, const char *cmd)
+{
+    if (cr->password_stdin) {
+        if (!cr->o.username)
+            return cli_usage_error(cmd, "--password-stdin needs --username");
+        struct airlock_buf b = AIRLOCK_BUF_INIT(65536);
+        char chunk[1024];
+        ssize_t n;
+        while ((n = read(0, chunk, sizeof(chunk))) > 0)
+            airlock_buf_append(&b, chunk, (size_t)n);
+        airlock_wipe(chunk, sizeof(chunk));
+        while (b.len && (b.data[b.len - 1] == '\n' || b.data[b.len - 1] == '\r'))
+            b.data[--b.len] = '\0';
+        airlock_buf_append(&b, "", 0);
+        cr->password = b.data;
+        cr->o.password = cr->password;
+    } else if (cr->o.username)
+        return cli_usage_error(cmd, "--username needs --password-stdin");
+    if (isatty(2) && !cr->quiet) {
+        cr->o.progress = cli_progress;
+        cr->o.progress_ctx = cr;
+    }
+    cr->start = time(NULL);
+    return EXIT_OK;
+}
+
+void cli_registry_release(struct cli_registry *cr)
+{
+    if (cr->password) {
+        airlock_wipe(cr->password, strlen(cr->password));
+        free(cr->password);
+    }
+    cr->password = NULL;
+    if (cr->o.progress && cr->shown)
+        fputc('\n', stderr);
+}
+
+/* Progress on a terminal only: one line, rewritten. */
+void cli_progress(void *ctx, const struct airlock_progress *p)
+{
+    struct cli_registry *cr = ctx;
+    if (!strcmp(p->what, "manifest"))
+        cr->manifests++;
+    else if (p->done == p->total) {
+        cr->bytes_done += p->total;
+        cr->blobs_done++;
+    }
+    double secs = difftime(time(NULL), cr->start);
+    char done[16], rate[16];
+    airlock_format_size(done, cr->bytes_done);
+    airlock_format_size(rate, secs > 0 ? (uint64_t)(cr->bytes_done / secs) : cr->bytes_done);
+    fprintf(stderr, "\r\033[K%-8s %.19s  %zu blobs, %s (%s/s), %zu manifests", p->what,
+            p->digest ? p->digest : "", cr->blobs_done, done, rate, cr->manifests);
+    cr->shown = 1;
+}

@@ -1,0 +1,118 @@
+/* airlock transfer: the registry client (OCI distribution-spec 1.1, FORMATS.md section 5) and
+ * the moves between bundles and registries: push, export, verify in the registry.
+ *
+ * Same conventions as core.h. libcurl is touched in one file (src/http.c). Every request of
+ * every code path goes through the same connection settings (CA file, client certificate,
+ * plain HTTP, insecure TLS) and the same authentication (Basic or Bearer tokens, with
+ * credentials from docker/containers auth files, credential helpers or explicit options).
+ */
+#ifndef AIRLOCK_TRANSFER_H
+#define AIRLOCK_TRANSFER_H
+
+#include "airlock/core.h"
+#include "airlock/layout.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Progress events for a terminal display (never called from more than one thread at once). */
+struct airlock_progress {
+    const char *what;   /* "upload", "download", "skip", "mount", "manifest" */
+    const char *digest; /* or a reference */
+    uint64_t done, total;
+};
+typedef void (*airlock_progress_fn)(void *ctx, const struct airlock_progress *p);
+
+struct airlock_registry_opts {
+    const char *ca_file;      /* trust these CAs (also for the token realm) */
+    const char *client_cert;  /* mTLS */
+    const char *client_key;
+    int plain_http;           /* http:// instead of https:// */
+    int insecure;             /* skip TLS verification */
+    const char *username;     /* explicit credentials (override auth files) */
+    const char *password;
+    const char *auth_file;    /* instead of $REGISTRY_AUTH_FILE, containers and docker files */
+    int parallel;             /* concurrent blob transfers (default 4) */
+    int retries;              /* attempts on connection errors, 5xx, 408, 429 (default 4) */
+    airlock_progress_fn progress;
+    void *progress_ctx;
+};
+#define AIRLOCK_REGISTRY_OPTS_INIT {NULL, NULL, NULL, 0, 0, NULL, NULL, NULL, 4, 4, NULL, NULL}
+
+struct airlock_registry;
+
+/* A client for one registry host ("registry.internal", "127.0.0.1:5000"). */
+int airlock_registry_new(struct airlock_registry **out, const char *host,
+                         const struct airlock_registry_opts *opts, struct airlock_error **err);
+void airlock_registry_free(struct airlock_registry *r);
+
+/* Fetches a manifest or index by tag or digest. *media_type and *digest describe it; the raw
+ * bytes are kept as served. AIRLOCK_ENOTFOUND if it does not exist. */
+int airlock_registry_manifest_get(struct airlock_registry *r, const char *repo, const char *ref,
+                                  struct airlock_buf *out, char **media_type,
+                                  char digest[AIRLOCK_DIGEST_SIZE], struct airlock_error **err);
+int airlock_registry_manifest_put(struct airlock_registry *r, const char *repo, const char *ref,
+                                  const char *media_type, const void *data, size_t len,
+                                  struct airlock_error **err);
+/* 1 if present (and *size), 0 if not. */
+int airlock_registry_blob_exists(struct airlock_registry *r, const char *repo, const char *digest,
+                                 uint64_t *size, struct airlock_error **err);
+/* Small blobs (payloads, configs), checked against digest. */
+int airlock_registry_blob_get(struct airlock_registry *r, const char *repo, const char *digest,
+                              size_t max, struct airlock_buf *out, struct airlock_error **err);
+
+/* ---- push ----------------------------------------------------------------------------------- */
+
+struct airlock_push_opts {
+    const struct airlock_pubkey *key; /* verify signatures before and after; NULL: --no-verify */
+    const char *identity;
+    const struct airlock_annotation *annotations;
+    size_t n_annotations;
+    const char *const *map; /* "SRC=DST" repository renames */
+    size_t n_map;
+};
+
+struct airlock_push_result {
+    char **refs;     /* pushed references (DEST/...:tag or @digest) */
+    char **digests;
+    size_t n;
+    uint64_t blobs_uploaded, blobs_skipped, blobs_mounted, bytes_uploaded;
+    size_t signatures_verified;
+};
+
+/* Pushes every image of the bundle, with its signatures, under dest ("host[/prefix]"): a
+ * bundle image docker.io/library/nginx:1.27 goes to dest/library/nginx:1.27, or where a map
+ * entry says. Before any manifest is pushed the signatures are verified with opts->key and
+ * every blob's digest is checked as it streams; blobs already there are skipped, blobs in
+ * another repository of the registry are mounted; manifests go child-first, the index last,
+ * then the signatures merged with those already at sha256-<hex>.sig. Finally each image and
+ * its signatures are fetched back and verified with the key. */
+int airlock_push(struct airlock_push_result **res, struct airlock_bundle *b, const char *dest,
+                 const struct airlock_registry_opts *ro, const struct airlock_push_opts *po,
+                 struct airlock_error **err);
+void airlock_push_result_free(struct airlock_push_result *r);
+
+/* Verifies an image in a registry as `cosign verify --key` does (plus identity and
+ * annotations as in the bundle verify). The report has one image. */
+int airlock_registry_verify(struct airlock_sig_report **out, const char *ref,
+                            const struct airlock_registry_opts *ro,
+                            const struct airlock_sig_check_opts *so, struct airlock_error **err);
+
+/* ---- export --------------------------------------------------------------------------------- */
+
+struct airlock_export_opts {
+    const char *platform; /* "os/arch[/variant]": keep only that manifest; NULL: everything */
+    enum airlock_format format;
+};
+
+/* Pulls images (with their .sig/.att/.sbom tags and OCI referrers) into the bundle at out,
+ * adding to it if it exists. Written atomically, like import. */
+int airlock_export(struct airlock_import_result **res, const char *const *refs, size_t n_refs,
+                   const char *out, const struct airlock_registry_opts *ro,
+                   const struct airlock_export_opts *eo, struct airlock_error **err);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

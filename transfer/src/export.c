@@ -1,0 +1,433 @@
+/* Export: images from registries, with what travels with them (.sig/.att/.sbom tags and OCI
+ * referrers), into a bundle. Manifests are kept byte for byte; blobs stream into the bundle
+ * with their digests checked on the way. */
+#include "transfer_int.h"
+
+#include <cjson/cJSON.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+struct xmeta { /* a manifest or index fetched */
+    char digest[AIRLOCK_DIGEST_SIZE];
+    char *data;
+    size_t len;
+};
+
+struct xblob {
+    char digest[AIRLOCK_DIGEST_SIZE];
+    uint64_t size;
+    struct airlock_registry *r;
+    char *repo;
+};
+
+struct xentry { /* a new index.json entry */
+    char *ref;
+    char *kind;
+    char *media_type;
+    char digest[AIRLOCK_DIGEST_SIZE];
+    size_t size;
+    int image;
+};
+
+struct exporter {
+    const struct airlock_registry_opts *ro;
+    const struct airlock_export_opts *eo;
+    struct airlock_registry **regs;
+    size_t n_regs;
+    struct xmeta *meta;
+    size_t n_meta;
+    struct xblob *blobs;
+    size_t n_blobs;
+    struct xentry *ents;
+    size_t n_ents;
+    struct airlock_writer *w;
+};
+
+static int get_registry(struct exporter *x, const char *host, struct airlock_registry **out,
+                        struct airlock_error **err)
+{
+    for (size_t i = 0; i < x->n_regs; i++)
+        if (!strcmp(x->regs[i]->host, host)) {
+            *out = x->regs[i];
+            return 0;
+        }
+    struct airlock_registry **n = realloc(x->regs, (x->n_regs + 1) * sizeof(*n));
+    if (!n)
+        return airlock_error_set(err, AIRLOCK_EOS, "out of memory");
+    x->regs = n;
+    int rc = airlock_registry_new(&n[x->n_regs], host, x->ro, err);
+    if (rc)
+        return rc;
+    *out = n[x->n_regs++];
+    return 0;
+}
+
+static int have_meta(struct exporter *x, const char *digest)
+{
+    for (size_t i = 0; i < x->n_meta; i++)
+        if (!strcmp(x->meta[i].digest, digest))
+            return 1;
+    return 0;
+}
+
+static int keep_meta(struct exporter *x, const char *digest, struct airlock_buf *raw)
+{
+    if (have_meta(x, digest)) {
+        airlock_buf_release(raw);
+        return 0;
+    }
+    struct xmeta *m = realloc(x->meta, (x->n_meta + 1) * sizeof(*m));
+    if (!m)
+        return -1;
+    x->meta = m;
+    memcpy(m[x->n_meta].digest, digest, AIRLOCK_DIGEST_SIZE);
+    m[x->n_meta].data = airlock_buf_detach(raw, &m[x->n_meta].len);
+    x->n_meta++;
+    return 0;
+}
+
+static int want_blob(struct exporter *x, struct airlock_registry *r, const char *repo,
+                     const struct airlock_descriptor *d)
+{
+    for (size_t i = 0; i < x->n_blobs; i++)
+        if (!strcmp(x->blobs[i].digest, d->digest))
+            return 0;
+    struct xblob *b = realloc(x->blobs, (x->n_blobs + 1) * sizeof(*b));
+    if (!b)
+        return -1;
+    x->blobs = b;
+    b += x->n_blobs;
+    memcpy(b->digest, d->digest, AIRLOCK_DIGEST_SIZE);
+    b->size = d->size;
+    b->r = r;
+    b->repo = strdup(repo);
+    x->n_blobs++;
+    return b->repo ? 0 : -1;
+}
+
+static int platform_matches(const struct airlock_descriptor *c, const char *want)
+{
+    char have[200];
+    snprintf(have, sizeof(have), "%s/%s%s%s", c->platform_os ? c->platform_os : "",
+             c->platform_arch ? c->platform_arch : "", c->platform_variant ? "/" : "",
+             c->platform_variant ? c->platform_variant : "");
+    if (!strcmp(have, want))
+        return 1;
+    /* "linux/arm64" matches "linux/arm64/v8" */
+    size_t n = strlen(want);
+    return !strncmp(have, want, n) && have[n] == '/';
+}
+
+/* Fetches a manifest (by digest) and everything below it. */
+static int walk(struct exporter *x, struct airlock_registry *r, const char *repo,
+                const struct airlock_descriptor *d, int depth, struct airlock_error **err)
+{
+    if (depth > 16)
+        return airlock_error_set(err, AIRLOCK_EINTEGRITY, "'%s': manifests nested too deep", repo);
+    int meta = airlock_media_type_is_manifest(d->media_type) ||
+               airlock_media_type_is_index(d->media_type);
+    if (!meta)
+        return d->has_urls || want_blob(x, r, repo, d) == 0
+                   ? 0
+                   : airlock_error_set(err, AIRLOCK_EOS, "out of memory");
+    if (have_meta(x, d->digest))
+        return 0;
+    struct airlock_buf raw = AIRLOCK_BUF_INIT(0);
+    char dg[AIRLOCK_DIGEST_SIZE];
+    char *mt = NULL;
+    int rc = airlock_registry_manifest_get(r, repo, d->digest, &raw, &mt, dg, err);
+    free(mt);
+    if (rc == AIRLOCK_ENOTFOUND)
+        rc = airlock_error_set(err, AIRLOCK_EINTEGRITY, "'%s/%s@%s' is missing in the registry",
+                               r->host, repo, d->digest);
+    if (rc)
+        return rc;
+    struct airlock_oci *m = NULL;
+    if ((rc = airlock_oci_parse(&m, raw.data, raw.len, d->digest, err))) {
+        airlock_buf_release(&raw);
+        return rc;
+    }
+    if (keep_meta(x, d->digest, &raw))
+        rc = airlock_error_set(err, AIRLOCK_EOS, "out of memory");
+    if (!rc && m->kind == AIRLOCK_OCI_MANIFEST)
+        rc = walk(x, r, repo, &m->config, depth + 1, err);
+    for (size_t i = 0; !rc && i < m->n_layers; i++)
+        rc = walk(x, r, repo, &m->layers[i], depth + 1, err);
+    airlock_oci_free(m);
+    return rc;
+}
+
+static int add_entry(struct exporter *x, const char *ref, const char *kind, const char *mt,
+                     const char *digest, size_t size, int image)
+{
+    for (size_t i = 0; i < x->n_ents; i++)
+        if (!strcmp(x->ents[i].ref, ref))
+            return 0;
+    struct xentry *e = realloc(x->ents, (x->n_ents + 1) * sizeof(*e));
+    if (!e)
+        return -1;
+    x->ents = e;
+    e += x->n_ents++;
+    e->ref = strdup(ref);
+    e->kind = kind ? strdup(kind) : NULL;
+    e->media_type = strdup(mt ? mt : AIRLOCK_MT_OCI_MANIFEST);
+    memcpy(e->digest, digest, AIRLOCK_DIGEST_SIZE);
+    e->size = size;
+    e->image = image;
+    return 0;
+}
+
+/* .sig, .att and .sbom tags, and the referrers of digest (API or tag schema). */
+static int attachments(struct exporter *x, struct airlock_registry *r, const char *repo,
+                       const char *repo_full, const char *digest, struct airlock_error **err)
+{
+    static const char *suffix[] = {".sig", ".att", ".sbom", ""};
+    static const char *kinds[] = {AIRLOCK_KIND_SIGS, AIRLOCK_KIND_ATTS,
+                                  "dev.cosignproject.cosign/sboms", NULL};
+    int rc = 0;
+    for (int k = 0; k < 4 && !rc; k++) {
+        char tag[100];
+        snprintf(tag, sizeof(tag), "sha256-%s%s", airlock_digest_hex(digest), suffix[k]);
+        struct airlock_buf raw = AIRLOCK_BUF_INIT(0);
+        char dg[AIRLOCK_DIGEST_SIZE];
+        char *mt = NULL;
+        rc = airlock_registry_manifest_get(r, repo, tag, &raw, &mt, dg, NULL);
+        if (rc == AIRLOCK_ENOTFOUND) {
+            rc = 0;
+            free(mt);
+            continue;
+        }
+        if (rc) { /* a registry that cannot answer for attachments: report it */
+            free(mt);
+            airlock_buf_release(&raw);
+            return airlock_error_set(err, AIRLOCK_EOS, "'%s/%s:%s': cannot be read", r->host,
+                                     repo, tag);
+        }
+        struct airlock_descriptor d = {0};
+        memcpy(d.digest, dg, sizeof(dg));
+        d.size = raw.len;
+        d.media_type = mt ? mt : (char *)AIRLOCK_MT_OCI_MANIFEST;
+        airlock_buf_release(&raw);
+        char ref[700];
+        snprintf(ref, sizeof(ref), "%s:%s", repo_full, tag);
+        rc = walk(x, r, repo, &d, 0, err);
+        if (!rc && add_entry(x, ref, kinds[k], d.media_type, dg, (size_t)d.size, 0))
+            rc = airlock_error_set(err, AIRLOCK_EOS, "out of memory");
+        free(mt);
+    }
+    return rc;
+}
+
+static int export_one(struct exporter *x, const char *refstr, struct airlock_error **err)
+{
+    struct airlock_ref ref;
+    int rc = airlock_ref_parse(&ref, refstr, err);
+    if (rc)
+        return rc;
+    struct airlock_registry *r = NULL;
+    char *name = airlock_ref_format(&ref), *repo_full = airlock_ref_repository(&ref);
+    struct airlock_buf raw = AIRLOCK_BUF_INIT(0);
+    char dg[AIRLOCK_DIGEST_SIZE];
+    char *mt = NULL;
+    struct airlock_oci *m = NULL;
+    struct airlock_descriptor d = {0};
+    if (!name || !repo_full) {
+        rc = airlock_error_set(err, AIRLOCK_EOS, "out of memory");
+        goto out;
+    }
+    if ((rc = get_registry(x, ref.domain, &r, err)))
+        goto out;
+    rc = airlock_registry_manifest_get(r, ref.path, ref.digest ? ref.digest : ref.tag, &raw, &mt,
+                                       dg, err);
+    if (rc == AIRLOCK_ENOTFOUND)
+        rc = airlock_error_set(err, AIRLOCK_ENOTFOUND, "'%s' is not in the registry", refstr);
+    if (rc || (rc = airlock_oci_parse(&m, raw.data, raw.len, refstr, err)))
+        goto out;
+    memcpy(d.digest, dg, sizeof(dg));
+    d.size = raw.len;
+    d.media_type = mt ? mt
+                      : (char *)(m->kind == AIRLOCK_OCI_INDEX ? AIRLOCK_MT_OCI_INDEX
+                                                                : AIRLOCK_MT_OCI_MANIFEST);
+    if (x->eo && x->eo->platform && m->kind == AIRLOCK_OCI_INDEX) {
+        const struct airlock_descriptor *pick = NULL;
+        for (size_t i = 0; i < m->n_layers && !pick; i++)
+            if (platform_matches(&m->layers[i], x->eo->platform))
+                pick = &m->layers[i];
+        if (!pick) {
+            rc = airlock_error_set(err, AIRLOCK_ENOTFOUND, "'%s' has no platform '%s'", refstr,
+                                   x->eo->platform);
+            goto out;
+        }
+        memcpy(d.digest, pick->digest, AIRLOCK_DIGEST_SIZE);
+        d.size = pick->size;
+        d.media_type = pick->media_type ? pick->media_type : (char *)AIRLOCK_MT_OCI_MANIFEST;
+    }
+    if ((rc = walk(x, r, ref.path, &d, 0, err)))
+        goto out;
+    if (add_entry(x, name, airlock_media_type_is_index(d.media_type) ? AIRLOCK_KIND_INDEX
+                                                                      : AIRLOCK_KIND_IMAGE,
+                  d.media_type, d.digest, (size_t)d.size, 1)) {
+        rc = airlock_error_set(err, AIRLOCK_EOS, "out of memory");
+        goto out;
+    }
+    rc = attachments(x, r, ref.path, repo_full, d.digest, err);
+    /* signatures of the platform manifests (cosign sign --recursive) */
+    if (!rc && airlock_media_type_is_index(d.media_type) && m->kind == AIRLOCK_OCI_INDEX)
+        for (size_t i = 0; i < m->n_layers && !rc; i++)
+            rc = attachments(x, r, ref.path, repo_full, m->layers[i].digest, err);
+out:
+    if (rc)
+        airlock_error_wrap(err, "export '%s'", refstr);
+    airlock_oci_free(m);
+    airlock_buf_release(&raw);
+    free(mt);
+    free(name);
+    free(repo_full);
+    airlock_ref_release(&ref);
+    return rc;
+}
+
+static int copy_old(void *ctx, const char *digest, uint64_t size, airlock_read_fn read,
+                    void *read_ctx, struct airlock_error **err)
+{
+    return airlock_writer_add_blob(ctx, digest, size, read, read_ctx, err);
+}
+
+static int want_old(void *ctx, const char *digest, uint64_t size)
+{
+    (void)size;
+    struct airlock_writer *w = ctx;
+    return !airlock_writer_has(w, digest);
+}
+
+int airlock_export(struct airlock_import_result **res, const char *const *refs, size_t n_refs,
+                   const char *out, const struct airlock_registry_opts *ro,
+                   const struct airlock_export_opts *eo, struct airlock_error **err)
+{
+    struct exporter x;
+    memset(&x, 0, sizeof(x));
+    x.ro = ro;
+    x.eo = eo;
+    struct airlock_bundle *old = NULL;
+    struct airlock_import_result *r = NULL;
+    cJSON *index = NULL;
+    char *text = NULL;
+    cJSON *arr = NULL;
+    uint64_t bytes = 0, fetched = 0;
+    int rc = 0;
+    for (size_t i = 0; i < n_refs && !rc; i++)
+        rc = export_one(&x, refs[i], err);
+    if (rc)
+        goto out;
+    if (access(out, F_OK) == 0 && (rc = airlock_bundle_open(&old, out, 0, err))) {
+        airlock_error_wrap(err, "'%s' exists and is not a bundle airlock can add to", out);
+        goto out;
+    }
+    if ((rc = airlock_writer_new(&x.w, out, eo ? eo->format : AIRLOCK_FORMAT_AUTO, err)))
+        goto out;
+    for (size_t i = 0; i < x.n_meta && !rc; i++)
+        rc = airlock_writer_add_bytes(x.w, x.meta[i].data, x.meta[i].len, x.meta[i].digest, NULL,
+                                      err);
+    /* the existing bundle's blobs are reused, not fetched again */
+    if (!rc && old)
+        rc = airlock_bundle_blob_stream(old, want_old, copy_old, x.w, err);
+    for (size_t i = 0; i < x.n_blobs && !rc; i++) {
+        struct xblob *b = &x.blobs[i];
+        if (airlock_writer_has(x.w, b->digest))
+            continue;
+        if (ro && ro->progress) {
+            struct airlock_progress ev = {"download", b->digest, 0, b->size};
+            ro->progress(ro->progress_ctx, &ev);
+        }
+        rc = airlock_writer_blob_begin(x.w, b->digest, b->size, err);
+        if (!rc)
+            rc = registry_blob_fetch(b->r, b->repo, b->digest, b->size, airlock_writer_blob_data,
+                                     x.w, err);
+        if (!rc)
+            rc = airlock_writer_blob_end(x.w, err);
+        bytes += b->size;
+        fetched++;
+    }
+    if (rc)
+        goto out;
+    /* index.json: the old entries that keep their names, then the new ones */
+    index = cJSON_CreateObject();
+    cJSON_AddNumberToObject(index, "schemaVersion", 2);
+    cJSON_AddStringToObject(index, "mediaType", AIRLOCK_MT_OCI_INDEX);
+    arr = cJSON_AddArrayToObject(index, "manifests");
+    if (old) {
+        size_t len;
+        const char *oi = airlock_bundle_index(old, &len);
+        cJSON *oj = cJSON_ParseWithLength(oi, len);
+        cJSON *it;
+        cJSON_ArrayForEach(it, cJSON_GetObjectItemCaseSensitive(oj, "manifests"))
+        {
+            const char *n = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(
+                cJSON_GetObjectItemCaseSensitive(it, "annotations"), AIRLOCK_ANN_REF_NAME));
+            int replaced = 0;
+            for (size_t k = 0; n && k < x.n_ents && !replaced; k++)
+                replaced = !strcmp(n, x.ents[k].ref);
+            if (!replaced)
+                cJSON_AddItemToArray(arr, cJSON_Duplicate(it, 1));
+        }
+        cJSON_Delete(oj);
+    }
+    for (size_t i = 0; i < x.n_ents; i++) {
+        struct xentry *e = &x.ents[i];
+        cJSON *d = cJSON_CreateObject();
+        cJSON_AddStringToObject(d, "mediaType", e->media_type);
+        cJSON_AddStringToObject(d, "digest", e->digest);
+        cJSON_AddNumberToObject(d, "size", (double)e->size);
+        cJSON *ann = cJSON_AddObjectToObject(d, "annotations");
+        cJSON_AddStringToObject(ann, AIRLOCK_ANN_REF_NAME, e->ref);
+        if (e->image)
+            cJSON_AddStringToObject(ann, AIRLOCK_ANN_CONTAINERD_NAME, e->ref);
+        if (e->kind)
+            cJSON_AddStringToObject(ann, AIRLOCK_ANN_KIND, e->kind);
+        cJSON_AddItemToArray(arr, d);
+    }
+    text = cJSON_PrintUnformatted(index);
+    if (!text) {
+        rc = airlock_error_set(err, AIRLOCK_EOS, "out of memory");
+        goto out;
+    }
+    if ((rc = airlock_writer_commit(x.w, text, strlen(text), err)))
+        goto out;
+    r = calloc(1, sizeof(*r));
+    if (!r || !(r->refs = calloc(x.n_ents + 1, sizeof(char *))) ||
+        !(r->digests = calloc(x.n_ents + 1, sizeof(char *)))) {
+        rc = airlock_error_set(err, AIRLOCK_EOS, "out of memory");
+        goto out;
+    }
+    for (size_t i = 0; i < x.n_ents; i++) {
+        r->refs[r->n] = strdup(x.ents[i].ref);
+        r->digests[r->n] = strdup(x.ents[i].digest);
+        r->n++;
+    }
+    r->blobs_written = fetched;
+    r->bytes_written = bytes;
+    *res = steal_pointer(&r);
+out:
+    airlock_import_result_free(r);
+    cJSON_Delete(index);
+    free(text);
+    airlock_writer_free(x.w);
+    airlock_bundle_free(old);
+    for (size_t i = 0; i < x.n_regs; i++)
+        airlock_registry_free(x.regs[i]);
+    free(x.regs);
+    for (size_t i = 0; i < x.n_meta; i++)
+        free(x.meta[i].data);
+    free(x.meta);
+    for (size_t i = 0; i < x.n_blobs; i++)
+        free(x.blobs[i].repo);
+    free(x.blobs);
+    for (size_t i = 0; i < x.n_ents; i++) {
+        free(x.ents[i].ref);
+        free(x.ents[i].kind);
+        free(x.ents[i].media_type);
+    }
+    free(x.ents);
+    return rc;
+}

@@ -1,0 +1,266 @@
+/* The libcurl adapter: every libcurl call of airlock lives here. One easy handle per client
+ * (connections are reused); callers keep one client per thread. */
+#include "transfer_int.h"
+
+#include <curl/curl.h>
+#include <ctype.h>
+#include <stdio.h>
+#include <string.h>
+
+struct http_client {
+    CURL *curl;
+    const struct airlock_registry_opts *o;
+    char errbuf[CURL_ERROR_SIZE];
+};
+
+/* The connection settings every request gets (one setting, every code path). */
+static void apply_settings(struct http_client *c)
+{
+    CURL *h = c->curl;
+    const struct airlock_registry_opts *o = c->o;
+    curl_easy_setopt(h, CURLOPT_ERRORBUFFER, c->errbuf);
+    curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT, 30L);
+    /* a stalled transfer fails; a slow healthy one does not */
+    curl_easy_setopt(h, CURLOPT_LOW_SPEED_LIMIT, 1L);
+    curl_easy_setopt(h, CURLOPT_LOW_SPEED_TIME, 60L);
+    curl_easy_setopt(h, CURLOPT_USERAGENT, "airlock/0.1");
+    if (o->ca_file)
+        curl_easy_setopt(h, CURLOPT_CAINFO, o->ca_file);
+    if (o->client_cert)
+        curl_easy_setopt(h, CURLOPT_SSLCERT, o->client_cert);
+    if (o->client_key)
+        curl_easy_setopt(h, CURLOPT_SSLKEY, o->client_key);
+    if (o->insecure) {
+        curl_easy_setopt(h, CURLOPT_SSL_VERIFYPEER, 0L);
+        curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, 0L);
+    }
+}
+
+static pthread_once_t global_once = PTHREAD_ONCE_INIT;
+static void global_init(void) { curl_global_init(CURL_GLOBAL_DEFAULT); }
+
+int http_client_new(struct http_client **out, const struct airlock_registry_opts *o,
+                    struct airlock_error **err)
+{
+    pthread_once(&global_once, global_init);
+    struct http_client *c = calloc(1, sizeof(*c));
+    if (!c || !(c->curl = curl_easy_init())) {
+        free(c);
+        return airlock_error_set(err, AIRLOCK_EOS, "cannot initialise libcurl");
+    }
+    c->o = o;
+    apply_settings(c);
+    *out = c;
+    return 0;
+}
+
+void http_client_free(struct http_client *c)
+{
+    if (!c)
+        return;
+    curl_easy_cleanup(c->curl);
+    free(c);
+}
+
+void http_response_release(struct http_response *r)
+{
+    airlock_buf_release(&r->body);
+    free(r->location);
+    free(r->www_authenticate);
+    free(r->content_type);
+    free(r->docker_digest);
+    free(r->range);
+    free(r->retry_after);
+    memset(r, 0, sizeof(*r));
+}
+
+char *http_escape(const char *s)
+{
+    char *e = curl_easy_escape(NULL, s, 0);
+    char *o = e ? strdup(e) : NULL;
+    curl_free(e);
+    return o;
+}
+
+struct io {
+    const struct http_request *q;
+    struct http_response *r;
+    struct airlock_error **err;
+    int failed;
+    size_t sent; /* of q->data */
+};
+
+static size_t on_header(char *buf, size_t size, size_t n, void *ud)
+{
+    struct io *io = ud;
+    size_t len = size * n;
+    char *colon = memchr(buf, ':', len);
+    if (!colon)
+        return len;
+    size_t kl = (size_t)(colon - buf);
+    const char *v = colon + 1;
+    size_t vl = len - kl - 1;
+    while (vl && (*v == ' ' || *v == '\t'))
+        v++, vl--;
+    while (vl && (v[vl - 1] == '\r' || v[vl - 1] == '\n' || v[vl - 1] == ' '))
+        vl--;
+    char **slot = NULL;
+    if (kl == 8 && !strncasecmp(buf, "location", 8))
+        slot = &io->r->location;
+    else if (kl == 16 && !strncasecmp(buf, "www-authenticate", 16))
+        slot = &io->r->www_authenticate;
+    else if (kl == 12 && !strncasecmp(buf, "content-type", 12))
+        slot = &io->r->content_type;
+    else if (kl == 21 && !strncasecmp(buf, "docker-content-digest", 21))
+        slot = &io->r->docker_digest;
+    else if (kl == 5 && !strncasecmp(buf, "range", 5))
+        slot = &io->r->range;
+    else if (kl == 11 && !strncasecmp(buf, "retry-after", 11))
+        slot = &io->r->retry_after;
+    else if (kl == 14 && !strncasecmp(buf, "content-length", 14)) {
+        char tmp[32];
+        size_t m = vl < sizeof(tmp) - 1 ? vl : sizeof(tmp) - 1;
+        memcpy(tmp, v, m);
+        tmp[m] = '\0';
+        io->r->content_length = strtoull(tmp, NULL, 10);
+        io->r->have_length = 1;
+    }
+    if (slot && vl < 8192) {
+        free(*slot);
+        *slot = strndup(v, vl);
+    }
+    return len;
+}
+
+static size_t on_body(char *buf, size_t size, size_t n, void *ud)
+{
+    struct io *io = ud;
+    size_t len = size * n;
+    long status = 0;
+    (void)status;
+    if (io->q->sink && io->r->status / 100 == 2) {
+        if (io->q->sink(io->q->sink_ctx, buf, len, io->err)) {
+            io->failed = 1;
+            return 0; /* aborts the transfer */
+        }
+        return len;
+    }
+    /* error bodies and small documents are kept, capped */
+    if (airlock_buf_append(&io->r->body, buf, len)) {
+        if (io->r->status / 100 == 2) {
+            airlock_error_set(io->err, AIRLOCK_EINTEGRITY, "'%s': response larger than %zu bytes",
+                              io->q->url, io->r->body.max);
+            io->failed = 1;
+            return 0;
+        }
+    }
+    return len;
+}
+
+static size_t on_read(char *buf, size_t size, size_t n, void *ud)
+{
+    struct io *io = ud;
+    size_t cap = size * n;
+    if (io->q->body) {
+        size_t got = 0;
+        if (io->q->body(io->q->body_ctx, buf, cap, &got, io->err)) {
+            io->failed = 1;
+            return CURL_READFUNC_ABORT;
+        }
+        return got;
+    }
+    size_t left = io->q->len - io->sent;
+    size_t k = left < cap ? left : cap;
+    memcpy(buf, (const char *)io->q->data + io->sent, k);
+    io->sent += k;
+    return k;
+}
+
+/* the status line arrives before the body: learn it for on_body */
+static size_t on_header_status(char *buf, size_t size, size_t n, void *ud)
+{
+    struct io *io = ud;
+    if (size * n > 9 && !strncmp(buf, "HTTP/", 5)) {
+        const char *sp = memchr(buf, ' ', size * n);
+        if (sp)
+            io->r->status = strtol(sp + 1, NULL, 10);
+        /* a new response (after a redirect or 100 Continue): forget earlier headers */
+        free(io->r->location);
+        io->r->location = NULL;
+    }
+    return on_header(buf, size, n, ud);
+}
+
+int http_perform(struct http_client *c, const struct http_request *q, struct http_response *r,
+                 struct airlock_error **err)
+{
+    CURL *h = c->curl;
+    memset(r, 0, sizeof(*r));
+    r->body.max = q->max_body ? q->max_body : 65536;
+    struct io io = {q, r, err, 0, 0};
+    struct curl_slist *hdr = NULL;
+    char line[8300];
+    curl_easy_reset(h); /* keeps live connections and caches */
+    apply_settings(c);
+    c->errbuf[0] = '\0';
+    curl_easy_setopt(h, CURLOPT_URL, q->url);
+    curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, on_header_status);
+    curl_easy_setopt(h, CURLOPT_HEADERDATA, &io);
+    curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_body);
+    curl_easy_setopt(h, CURLOPT_WRITEDATA, &io);
+    if (q->follow)
+        curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 1L);
+    if (!strcmp(q->method, "HEAD"))
+        curl_easy_setopt(h, CURLOPT_NOBODY, 1L);
+    else if (!strcmp(q->method, "PUT") || !strcmp(q->method, "PATCH") ||
+             (!strcmp(q->method, "POST") && (q->body || q->data))) {
+        curl_easy_setopt(h, CURLOPT_UPLOAD, 1L);
+        curl_easy_setopt(h, CURLOPT_READFUNCTION, on_read);
+        curl_easy_setopt(h, CURLOPT_READDATA, &io);
+        curl_easy_setopt(h, CURLOPT_INFILESIZE_LARGE,
+                         (curl_off_t)(q->body ? q->body_len : q->len));
+        if (strcmp(q->method, "PUT"))
+            curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, q->method);
+        hdr = curl_slist_append(hdr, "Expect:");
+    } else if (!strcmp(q->method, "POST")) {
+        curl_easy_setopt(h, CURLOPT_POST, 1L);
+        curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE, 0L);
+    } else if (strcmp(q->method, "GET"))
+        curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, q->method);
+    if (q->accept) {
+        snprintf(line, sizeof(line), "Accept: %s", q->accept);
+        hdr = curl_slist_append(hdr, line);
+    }
+    if (q->content_type) {
+        snprintf(line, sizeof(line), "Content-Type: %s", q->content_type);
+        hdr = curl_slist_append(hdr, line);
+    }
+    if (q->authorization) {
+        snprintf(line, sizeof(line), "Authorization: %s", q->authorization);
+        hdr = curl_slist_append(hdr, line);
+    }
+    curl_easy_setopt(h, CURLOPT_HTTPHEADER, hdr);
+    CURLcode cc = curl_easy_perform(h);
+    airlock_wipe(line, sizeof(line)); /* may have held a token */
+    curl_slist_free_all(hdr);
+    long status = 0;
+    curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
+    if (status)
+        r->status = status;
+    if (io.failed) {
+        if (err && !*err)
+            airlock_error_set(err, AIRLOCK_EOS, "%s '%s': aborted", q->method, q->url);
+        return err && *err ? (*err)->code : AIRLOCK_EOS;
+    }
+    if (cc != CURLE_OK) {
+        int code = AIRLOCK_EOS;
+        const char *hint = "";
+        if (cc == CURLE_PEER_FAILED_VERIFICATION || cc == CURLE_SSL_CACERT_BADFILE ||
+            cc == CURLE_SSL_CONNECT_ERROR)
+            hint = " (is the registry's CA trusted? see --ca-file, --insecure, --plain-http)";
+        return airlock_error_set(err, code, "%s '%s': %s%s", q->method, q->url,
+                                 c->errbuf[0] ? c->errbuf : curl_easy_strerror(cc), hint);
+    }
+    return 0;
+}

@@ -1,0 +1,615 @@
+/* Push: a bundle into a registry, images and signatures together, then verified there. */
+#include "transfer_int.h"
+#include "airlock/sign.h"
+
+#include <stdatomic.h>
+#include <stdio.h>
+#include <string.h>
+
+struct pentry {                  /* one index.json entry of the bundle */
+    const struct airlock_entry *e;
+    char *repo;                  /* destination repository path */
+    char *tag;                   /* destination tag, or NULL */
+    char **manifests;            /* child-first: digests of manifests/indexes to PUT */
+    char **mtypes;
+    size_t n_manifests;
+};
+
+struct pblob {
+    char digest[AIRLOCK_DIGEST_SIZE];
+    uint64_t size;
+    char *repo;
+};
+
+struct pusher {
+    struct airlock_bundle *b;
+    struct airlock_registry *r;
+    const struct airlock_push_opts *po;
+    const struct airlock_registry_opts *ro;
+    struct airlock_catalog *cat;
+    char *host, *prefix;
+    struct pentry *pe;
+    size_t n_pe;
+    struct pblob *blobs;
+    size_t n_blobs, cap_blobs;
+    struct core_dmap seen; /* "repo digest" pairs already planned (key: digest hash of both) */
+    struct core_dmap where; /* digest -> index+1 of a blob known to be in some repository */
+    atomic_size_t next;
+    pthread_mutex_t lock;
+    struct airlock_error *first_err;
+    int failed;
+    atomic_uint_fast64_t uploaded, skipped, mounted, bytes;
+};
+
+void airlock_push_result_free(struct airlock_push_result *r)
+{
+    if (!r)
+        return;
+    for (size_t i = 0; i < r->n; i++) {
+        free(r->refs[i]);
+        free(r->digests[i]);
+    }
+    free(r->refs);
+    free(r->digests);
+    free(r);
+}
+
+/* DEST "host[/prefix]" */
+static int split_dest(struct pusher *p, const char *dest, struct airlock_error **err)
+{
+    const char *slash = strchr(dest, '/');
+    p->host = slash ? strndup(dest, (size_t)(slash - dest)) : strdup(dest);
+    p->prefix = slash && slash[1] ? strdup(slash + 1) : NULL;
+    if (!p->host || !*p->host)
+        return airlock_error_set(err, AIRLOCK_EUSAGE, "destination '%s': no registry host", dest);
+    while (p->prefix && *p->prefix && p->prefix[strlen(p->prefix) - 1] == '/')
+        p->prefix[strlen(p->prefix) - 1] = '\0';
+    return 0;
+}
+
+/* Where an entry goes: --map SRC=DST, else PREFIX/path. */
+static int dest_of(struct pusher *p, struct pentry *pe, struct airlock_error **err)
+{
+    struct airlock_ref r;
+    if (!pe->e->ref || airlock_ref_parse(&r, pe->e->ref, NULL))
+        return airlock_error_set(err, AIRLOCK_EUSAGE,
+                                 "bundle entry '%s' has no reference to push it under",
+                                 pe->e->ref ? pe->e->ref : pe->e->desc.digest);
+    char *src = airlock_ref_repository(&r);
+    const char *mapped = NULL;
+    for (size_t i = 0; src && i < p->po->n_map; i++) {
+        const char *m = p->po->map[i], *eq = strchr(m, '=');
+        if (!eq)
+            continue;
+        struct airlock_ref mr;
+        char *ms = strndup(m, (size_t)(eq - m));
+        if (ms && !airlock_ref_parse(&mr, ms, NULL)) {
+            char *mrepo = airlock_ref_repository(&mr);
+            if (mrepo && !strcmp(mrepo, src))
+                mapped = eq + 1;
+            free(mrepo);
+            airlock_ref_release(&mr);
+        }
+        free(ms);
+    }
+    int rc = 0;
+    if (mapped)
+        pe->repo = strdup(mapped);
+    else if (p->prefix)
+        rc = asprintf(&pe->repo, "%s/%s", p->prefix, r.path) < 0 ? -1 : 0;
+    else
+        pe->repo = strdup(r.path);
+    pe->tag = r.tag ? strdup(r.tag) : NULL;
+    free(src);
+    airlock_ref_release(&r);
+    if (rc || !pe->repo)
+        return airlock_error_set(err, AIRLOCK_EOS, "out of memory");
+    return 0;
+}
+
+static int add_blob(struct pusher *p, const char *repo, const char *digest, uint64_t size,
+                    struct airlock_error **err)
+{
+    for (size_t i = 0; i < p->n_blobs; i++)
+        if (!strcmp(p->blobs[i].digest, digest) && !strcmp(p->blobs[i].repo, repo))
+            return 0;
+    if (p->n_blobs == p->cap_blobs) {
+        size_t cap = p->cap_blobs ? p->cap_blobs * 2 : 64;
+        struct pblob *n = realloc(p->blobs, cap * sizeof(*n));
+        if (!n)
+            return airlock_error_set(err, AIRLOCK_EOS, "out of memory");
+        p->blobs = n;
+        p->cap_blobs = cap;
+    }
+    struct pblob *b = &p->blobs[p->n_blobs++];
+    memcpy(b->digest, digest, AIRLOCK_DIGEST_SIZE);
+    b->size = size;
+    b->repo = strdup(repo);
+    return b->repo ? 0 : airlock_error_set(err, AIRLOCK_EOS, "out of memory");
+}
+
+static int add_manifest(struct pentry *pe, const char *digest, const char *mt)
+{
+    for (size_t i = 0; i < pe->n_manifests; i++)
+        if (!strcmp(pe->manifests[i], digest))
+            return 0;
+    char **m = realloc(pe->manifests, (pe->n_manifests + 1) * sizeof(*m));
+    char **t = m ? realloc(pe->mtypes, (pe->n_manifests + 1) * sizeof(*t)) : NULL;
+    if (m)
+        pe->manifests = m;
+    if (!t)
+        return -1;
+    pe->mtypes = t;
+    pe->manifests[pe->n_manifests] = strdup(digest);
+    pe->mtypes[pe->n_manifests] = strdup(mt ? mt : AIRLOCK_MT_OCI_MANIFEST);
+    pe->n_manifests++;
+    return 0;
+}
+
+/* Depth-first: children before parents, so every PUT finds what it references. */
+static int plan_graph(struct pusher *p, struct pentry *pe, const struct airlock_descriptor *d,
+                      int depth, struct airlock_error **err)
+{
+    if (depth > 16)
+        return airlock_error_set(err, AIRLOCK_EINTEGRITY, "'%s': manifests nested too deep",
+                                 pe->e->ref);
+    int meta = airlock_media_type_is_manifest(d->media_type) ||
+               airlock_media_type_is_index(d->media_type);
+    if (!meta)
+        return d->has_urls ? 0 : add_blob(p, pe->repo, d->digest, d->size, err);
+    struct airlock_buf raw = AIRLOCK_BUF_INIT(0);
+    struct airlock_oci *m = NULL;
+    int rc = airlock_bundle_blob_read(p->b, d->digest, AIRLOCK_MAX_MANIFEST, &raw, err);
+    if (!rc)
+        rc = airlock_oci_parse(&m, raw.data, raw.len, d->digest, err);
+    airlock_buf_release(&raw);
+    if (rc)
+        return rc;
+    if (m->kind == AIRLOCK_OCI_MANIFEST)
+        rc = plan_graph(p, pe, &m->config, depth + 1, err);
+    for (size_t i = 0; !rc && i < m->n_layers; i++)
+        rc = plan_graph(p, pe, &m->layers[i], depth + 1, err);
+    if (!rc && add_manifest(pe, d->digest, d->media_type))
+        rc = airlock_error_set(err, AIRLOCK_EOS, "out of memory");
+    airlock_oci_free(m);
+    return rc;
+}
+
+static void progress(struct pusher *p, const char *what, const char *digest, uint64_t done,
+                     uint64_t total)
+{
+    if (!p->ro->progress)
+        return;
+    struct airlock_progress ev = {what, digest, done, total};
+    pthread_mutex_lock(&p->lock);
+    p->ro->progress(p->ro->progress_ctx, &ev);
+    pthread_mutex_unlock(&p->lock);
+}
+
+static void fail_with(struct pusher *p, struct airlock_error *e)
+{
+    pthread_mutex_lock(&p->lock);
+    if (!p->first_err)
+        p->first_err = e;
+    else
+        airlock_error_free(e);
+    p->failed = 1;
+    pthread_mutex_unlock(&p->lock);
+}
+
+/* One blob: already there, mountable from another repository, or uploaded from the bundle. */
+static int push_blob(struct pusher *p, struct pblob *b, struct airlock_error **err)
+{
+    uint64_t have = 0;
+    int rc = airlock_registry_blob_exists(p->r, b->repo, b->digest, &have, err);
+    if (rc < 0)
+        return rc;
+    if (rc == 1) {
+        p->skipped++;
+        progress(p, "skip", b->digest, b->size, b->size);
+        return 0;
+    }
+    const char *from = NULL;
+    pthread_mutex_lock(&p->lock);
+    size_t *w = core_dmap_get(&p->where, b->digest);
+    if (w)
+        from = p->blobs[*w - 1].repo;
+    pthread_mutex_unlock(&p->lock);
+    if (from && strcmp(from, b->repo)) {
+        rc = registry_blob_mount(p->r, b->repo, b->digest, from, err);
+        if (rc < 0)
+            return rc;
+        if (rc == 1) {
+            p->mounted++;
+            progress(p, "mount", b->digest, b->size, b->size);
+            return 0;
+        }
+    }
+    struct airlock_blob_reader *rd = NULL;
+    if ((rc = airlock_bundle_blob_reader(&rd, p->b, b->digest, err)))
+        return rc;
+    progress(p, "upload", b->digest, 0, b->size);
+    rc = registry_blob_upload(p->r, b->repo, b->digest, b->size, airlock_blob_reader_read, rd, err);
+    airlock_blob_reader_free(rd);
+    if (rc)
+        return rc;
+    p->uploaded++;
+    p->bytes += b->size;
+    progress(p, "upload", b->digest, b->size, b->size);
+    pthread_mutex_lock(&p->lock);
+    core_dmap_put(&p->where, b->digest, (size_t)(b - p->blobs) + 1);
+    pthread_mutex_unlock(&p->lock);
+    return 0;
+}
+
+static void *worker(void *arg)
+{
+    struct pusher *p = arg;
+    for (;;) {
+        size_t i = atomic_fetch_add(&p->next, 1);
+        if (i >= p->n_blobs || p->failed)
+            break;
+        struct airlock_error *e = NULL;
+        if (push_blob(p, &p->blobs[i], &e))
+            fail_with(p, e ? e : NULL);
+    }
+    return NULL;
+}
+
+static int push_manifests(struct pusher *p, struct pentry *pe, struct airlock_error **err)
+{
+    int rc = 0;
+    for (size_t i = 0; i < pe->n_manifests && !rc; i++) {
+        struct airlock_buf raw = AIRLOCK_BUF_INIT(0);
+        if ((rc = airlock_bundle_blob_read(p->b, pe->manifests[i], AIRLOCK_MAX_MANIFEST, &raw, err)))
+            break;
+        int last = i + 1 == pe->n_manifests;
+        /* by digest first; the tag only once everything below it is there */
+        rc = airlock_registry_manifest_put(p->r, pe->repo, pe->manifests[i], pe->mtypes[i],
+                                           raw.data, raw.len, err);
+        if (!rc && last && pe->tag)
+            rc = airlock_registry_manifest_put(p->r, pe->repo, pe->tag, pe->mtypes[i], raw.data,
+                                               raw.len, err);
+        progress(p, "manifest", pe->manifests[i], 1, 1);
+        airlock_buf_release(&raw);
+    }
+    return rc;
+}
+
+static int same_layer(const struct airlock_descriptor *a, const struct airlock_descriptor *b)
+{
+    const char *sa = airlock_annotation_get(a->annotations, a->n_annotations, AIRLOCK_ANN_SIGNATURE);
+    const char *sb = airlock_annotation_get(b->annotations, b->n_annotations, AIRLOCK_ANN_SIGNATURE);
+    return !strcmp(a->digest, b->digest) && sa && sb && !strcmp(sa, sb);
+}
+
+struct mem_reader {
+    const char *p;
+    size_t left;
+};
+
+static int mem_read(void *ctx, void *buf, size_t cap, size_t *got, struct airlock_error **err)
+{
+    (void)err;
+    struct mem_reader *m = ctx;
+    size_t n = cap < m->left ? cap : m->left;
+    memcpy(buf, m->p, n);
+    m->p += n;
+    m->left -= n;
+    *got = n;
+    return 0;
+}
+
+static int put_small_blob(struct pusher *p, const char *repo, const char *data, size_t len,
+                          struct airlock_error **err)
+{
+    char d[AIRLOCK_DIGEST_SIZE];
+    int rc = airlock_sha256_digest(d, data, len, err);
+    if (rc)
+        return rc;
+    rc = airlock_registry_blob_exists(p->r, repo, d, NULL, err);
+    if (rc != 0)
+        return rc < 0 ? rc : 0;
+    struct mem_reader m = {data, len};
+    return registry_blob_upload(p->r, repo, d, len, mem_read, &m, err);
+}
+
+/* Signatures: merged with those already at the tag, never dropping theirs. */
+static int push_signature(struct pusher *p, struct pentry *pe, struct airlock_error **err)
+{
+    struct airlock_buf ours = AIRLOCK_BUF_INIT(0), theirs = AIRLOCK_BUF_INIT(0);
+    struct airlock_oci *mo = NULL, *mt = NULL;
+    struct airlock_descriptor *layers = NULL;
+    char *man = NULL, *cfg = NULL, *mtype = NULL, dg[AIRLOCK_DIGEST_SIZE];
+    size_t ml = 0, cl = 0, n = 0, added = 0;
+    int rc = airlock_bundle_blob_read(p->b, pe->e->desc.digest, AIRLOCK_MAX_MANIFEST, &ours, err);
+    if (!rc)
+        rc = airlock_oci_parse(&mo, ours.data, ours.len, pe->e->ref, err);
+    if (rc)
+        goto out;
+    rc = airlock_registry_manifest_get(p->r, pe->repo, pe->tag, &theirs, &mtype, dg, err);
+    if (rc == AIRLOCK_ENOTFOUND) { /* nothing there yet: ours as it is */
+        rc = push_manifests(p, pe, err);
+        goto out;
+    }
+    if (rc || (rc = airlock_oci_parse(&mt, theirs.data, theirs.len, "registry signature", err)))
+        goto out;
+    layers = calloc(mt->n_layers + mo->n_layers + 1, sizeof(*layers));
+    if (!layers) {
+        rc = airlock_error_set(err, AIRLOCK_EOS, "out of memory");
+        goto out;
+    }
+    for (size_t i = 0; i < mt->n_layers; i++)
+        layers[n++] = mt->layers[i]; /* shallow copies: mt owns them */
+    for (size_t i = 0; i < mo->n_layers; i++) {
+        int dup = 0;
+        for (size_t k = 0; k < mt->n_layers && !dup; k++)
+            dup = same_layer(&mo->layers[i], &mt->layers[k]);
+        if (!dup) {
+            layers[n++] = mo->layers[i];
+            added++;
+        }
+    }
+    if (!added)
+        goto out; /* every signature of ours is there already */
+    if ((rc = airlock_sig_manifest_build(&man, &ml, &cfg, &cl, layers, n, err)) ||
+        (rc = put_small_blob(p, pe->repo, cfg, cl, err)))
+        goto out;
+    rc = airlock_registry_manifest_put(p->r, pe->repo, pe->tag, AIRLOCK_MT_OCI_MANIFEST, man, ml,
+                                       err);
+    progress(p, "manifest", pe->tag, 1, 1);
+out:
+    free(layers);
+    airlock_oci_free(mo);
+    airlock_oci_free(mt);
+    airlock_buf_release(&ours);
+    airlock_buf_release(&theirs);
+    free(man);
+    free(cfg);
+    free(mtype);
+    return rc;
+}
+
+/* ---- verification in the registry --------------------------------------------------------- */
+
+struct reg_read {
+    struct airlock_registry *r;
+    const char *repo;
+};
+
+static int reg_read(void *ctx, const char *digest, size_t max, struct airlock_buf *out,
+                    struct airlock_error **err)
+{
+    struct reg_read *rr = ctx;
+    return airlock_registry_blob_get(rr->r, rr->repo, digest, max, out, err);
+}
+
+/* Fetches repo@digest and its .sig tag back and checks them as cosign verify --key does. */
+static int verify_there(struct airlock_registry *r, const char *repo, const char *digest,
+                        const struct airlock_sig_check_opts *so, struct airlock_sig_image *im,
+                        struct airlock_error **err)
+{
+    struct airlock_buf m = AIRLOCK_BUF_INIT(0);
+    char d[AIRLOCK_DIGEST_SIZE], tag[100];
+    char *mt = NULL;
+    memcpy(im->digest, digest, AIRLOCK_DIGEST_SIZE);
+    int rc = airlock_registry_manifest_get(r, repo, digest, &m, &mt, d, err);
+    if (rc == AIRLOCK_ENOTFOUND)
+        rc = airlock_error_set(err, AIRLOCK_EINTEGRITY, "'%s/%s@%s' is not in the registry",
+                               r->host, repo, digest);
+    airlock_buf_release(&m);
+    free(mt);
+    mt = NULL;
+    if (rc || !so || !so->key)
+        return rc;
+    snprintf(tag, sizeof(tag), "sha256-%s.sig", airlock_digest_hex(digest));
+    rc = airlock_registry_manifest_get(r, repo, tag, &m, &mt, d, err);
+    free(mt);
+    if (rc == AIRLOCK_ENOTFOUND) {
+        im->ok = 0;
+        return 0;
+    }
+    if (rc)
+        return rc;
+    struct reg_read rr = {r, repo};
+    airlock_sig_check_manifest(im, m.data, m.len, tag, reg_read, &rr, so);
+    im->ok = im->n_sigs > 0;
+    airlock_buf_release(&m);
+    return 0;
+}
+
+int airlock_registry_verify(struct airlock_sig_report **out, const char *ref,
+                            const struct airlock_registry_opts *ro,
+                            const struct airlock_sig_check_opts *so, struct airlock_error **err)
+{
+    struct airlock_ref pr;
+    int rc = airlock_ref_parse(&pr, ref, err);
+    if (rc)
+        return rc;
+    struct airlock_registry *r = NULL;
+    struct airlock_sig_report *rep = calloc(1, sizeof(*rep));
+    struct airlock_buf m = AIRLOCK_BUF_INIT(0);
+    char d[AIRLOCK_DIGEST_SIZE];
+    char *mt = NULL;
+    if (!rep || !(rep->images = calloc(1, sizeof(*rep->images)))) {
+        rc = airlock_error_set(err, AIRLOCK_EOS, "out of memory");
+        goto out;
+    }
+    if ((rc = airlock_registry_new(&r, pr.domain, ro, err)))
+        goto out;
+    rc = airlock_registry_manifest_get(r, pr.path, pr.digest ? pr.digest : pr.tag, &m, &mt, d, err);
+    if (rc == AIRLOCK_ENOTFOUND)
+        rc = airlock_error_set(err, AIRLOCK_ENOTFOUND, "'%s' is not in the registry", ref);
+    if (rc)
+        goto out;
+    rep->n_images = 1;
+    rep->images[0].ref = strdup(ref);
+    rc = verify_there(r, pr.path, d, so, &rep->images[0], err);
+    if (!rc && !rep->images[0].ok && !rep->images[0].n_failures)
+        airlock_sig_image_fail(&rep->images[0], "no signatures found at %s:sha256-%s.sig",
+                               pr.path, airlock_digest_hex(d));
+    rep->ok = rep->images[0].ok;
+out:
+    airlock_buf_release(&m);
+    free(mt);
+    airlock_registry_free(r);
+    airlock_ref_release(&pr);
+    if (rc) {
+        airlock_sig_report_free(rep);
+        return rc;
+    }
+    *out = rep;
+    return 0;
+}
+
+/* ---- push ----------------------------------------------------------------------------------- */
+
+int airlock_push(struct airlock_push_result **res, struct airlock_bundle *b, const char *dest,
+                 const struct airlock_registry_opts *ro, const struct airlock_push_opts *po,
+                 struct airlock_error **err)
+{
+    struct pusher p;
+    memset(&p, 0, sizeof(p));
+    p.b = b;
+    p.po = po;
+    p.ro = ro;
+    pthread_mutex_init(&p.lock, NULL);
+    struct airlock_push_result *out = NULL;
+    struct airlock_sig_report *pre = NULL;
+    pthread_t tid[64];
+    int threads = ro && ro->parallel > 0 ? ro->parallel : 4, started = 0;
+    int rc = split_dest(&p, dest, err);
+    if (rc || (rc = airlock_catalog_load(&p.cat, b, err)))
+        goto done;
+    /* 1: signatures, before anything leaves */
+    if (po->key) {
+        struct airlock_sig_check_opts so = {po->key, po->identity, po->annotations,
+                                            po->n_annotations};
+        if ((rc = airlock_bundle_verify_signatures(&pre, b, &so, err)))
+            goto done;
+        for (size_t i = 0; i < pre->n_images; i++)
+            if (!pre->images[i].ok) {
+                const struct airlock_sig_image *im = &pre->images[i];
+                rc = airlock_error_set(err, AIRLOCK_ESIGNATURE,
+                                       "image '%s' (%s): no signature verified with the key%s%s; "
+                                       "nothing was pushed",
+                                       im->ref ? im->ref : "?", im->digest,
+                                       im->n_failures ? ": " : "",
+                                       im->n_failures ? im->failures[0] : "");
+                goto done;
+            }
+    }
+    /* 2: the plan */
+    p.pe = calloc(p.cat->n ? p.cat->n : 1, sizeof(*p.pe));
+    if (!p.pe) {
+        rc = airlock_error_set(err, AIRLOCK_EOS, "out of memory");
+        goto done;
+    }
+    for (size_t i = 0; i < p.cat->n && !rc; i++) {
+        struct pentry *pe = &p.pe[p.n_pe++];
+        pe->e = &p.cat->entries[i];
+        if (!(rc = dest_of(&p, pe, err)))
+            rc = plan_graph(&p, pe, &pe->e->desc, 0, err);
+    }
+    if (rc || (rc = airlock_registry_new(&p.r, p.host, ro, err)))
+        goto done;
+    /* 3: blobs, in parallel, checked as they stream */
+    if (airlock_bundle_format(b) == AIRLOCK_FORMAT_TAR_ZST) {
+        rc = airlock_error_set(err, AIRLOCK_EUSAGE,
+                               "'%s': push reads .tar and directory bundles; convert a .tar.zst "
+                               "with 'airlock import -o bundle.tar %s'",
+                               airlock_bundle_path(b), airlock_bundle_path(b));
+        goto done;
+    }
+    if ((size_t)threads > p.n_blobs)
+        threads = (int)p.n_blobs;
+    for (int i = 1; i < threads && i < 64; i++)
+        if (!pthread_create(&tid[started], NULL, worker, &p))
+            started++;
+    worker(&p);
+    for (int i = 0; i < started; i++)
+        pthread_join(tid[i], NULL);
+    if (p.failed) {
+        rc = p.first_err ? p.first_err->code : AIRLOCK_EOS;
+        if (err && !*err)
+            *err = steal_pointer(&p.first_err);
+        airlock_error_wrap(err, "push to '%s' (no manifest was pushed)", dest);
+        goto done;
+    }
+    /* 4: manifests child-first and tags, images before their signatures */
+    for (int pass = 0; pass < 2 && !rc; pass++)
+        for (size_t i = 0; i < p.n_pe && !rc; i++) {
+            struct pentry *pe = &p.pe[i];
+            int sig = pe->e->role == AIRLOCK_ROLE_SIGNATURE;
+            if ((pass == 1) != sig)
+                continue;
+            rc = sig && pe->tag ? push_signature(&p, pe, err) : push_manifests(&p, pe, err);
+        }
+    if (rc)
+        goto done;
+    /* 5: verify what is now in the registry */
+    out = calloc(1, sizeof(*out));
+    if (!out || !(out->refs = calloc(p.n_pe, sizeof(char *))) ||
+        !(out->digests = calloc(p.n_pe, sizeof(char *)))) {
+        rc = airlock_error_set(err, AIRLOCK_EOS, "out of memory");
+        goto done;
+    }
+    for (size_t i = 0; i < p.n_pe && !rc; i++) {
+        struct pentry *pe = &p.pe[i];
+        if (pe->e->role != AIRLOCK_ROLE_IMAGE)
+            continue;
+        struct airlock_sig_check_opts so = {po->key, po->identity, po->annotations,
+                                            po->n_annotations};
+        struct airlock_sig_image im;
+        memset(&im, 0, sizeof(im));
+        rc = verify_there(p.r, pe->repo, pe->e->desc.digest, &so, &im, err);
+        if (!rc && po->key && !im.ok)
+            rc = airlock_error_set(err, AIRLOCK_ESIGNATURE,
+                                   "'%s/%s@%s': the signature does not verify in the registry%s%s",
+                                   p.host, pe->repo, pe->e->desc.digest, im.n_failures ? ": " : "",
+                                   im.n_failures ? im.failures[0] : "");
+        if (!rc && po->key)
+            out->signatures_verified += im.n_sigs;
+        airlock_sig_image_release(&im);
+        if (rc)
+            break;
+        if (asprintf(&out->refs[out->n], "%s/%s%s%s", p.host, pe->repo, pe->tag ? ":" : "@",
+                     pe->tag ? pe->tag : pe->e->desc.digest) < 0)
+            out->refs[out->n] = NULL;
+        out->digests[out->n] = strdup(pe->e->desc.digest);
+        out->n++;
+    }
+    if (rc)
+        goto done;
+    out->blobs_uploaded = p.uploaded;
+    out->blobs_skipped = p.skipped;
+    out->blobs_mounted = p.mounted;
+    out->bytes_uploaded = p.bytes;
+    *res = steal_pointer(&out);
+done:
+    airlock_push_result_free(out);
+    airlock_sig_report_free(pre);
+    airlock_error_free(p.first_err);
+    for (size_t i = 0; i < p.n_pe; i++) {
+        free(p.pe[i].repo);
+        free(p.pe[i].tag);
+        for (size_t k = 0; k < p.pe[i].n_manifests; k++) {
+            free(p.pe[i].manifests[k]);
+            free(p.pe[i].mtypes[k]);
+        }
+        free(p.pe[i].manifests);
+        free(p.pe[i].mtypes);
+    }
+    free(p.pe);
+    for (size_t i = 0; i < p.n_blobs; i++)
+        free(p.blobs[i].repo);
+    free(p.blobs);
+    core_dmap_release(&p.where);
+    core_dmap_release(&p.seen);
+    airlock_catalog_free(p.cat);
+    airlock_registry_free(p.r);
+    free(p.host);
+    free(p.prefix);
+    pthread_mutex_destroy(&p.lock);
+    return rc;
+}

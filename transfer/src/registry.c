@@ -1,0 +1,775 @@
+/* The registry client: distribution-spec requests with Basic or Bearer authentication,
+ * retries, and blob and manifest operations. */
+#include "transfer_int.h"
+#include "airlock/sign.h"
+
+#include <cjson/cJSON.h>
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#define MANIFEST_ACCEPT                                                                            \
+    AIRLOCK_MT_OCI_MANIFEST ", " AIRLOCK_MT_OCI_INDEX ", " AIRLOCK_MT_DOCKER_MANIFEST             \
+    ", " AIRLOCK_MT_DOCKER_LIST
+#define CHUNK_THRESHOLD (64ull << 20) /* larger blobs go up in chunks that can resume */
+#define CHUNK_SIZE (32ull << 20)
+
+int airlock_registry_new(struct airlock_registry **out, const char *host,
+                         const struct airlock_registry_opts *opts, struct airlock_error **err)
+{
+    struct airlock_registry *r = calloc(1, sizeof(*r));
+    if (!r)
+        return airlock_error_set(err, AIRLOCK_EOS, "out of memory");
+    struct airlock_registry_opts def = AIRLOCK_REGISTRY_OPTS_INIT;
+    r->o = opts ? *opts : def;
+    if (r->o.parallel <= 0)
+        r->o.parallel = 4;
+    if (r->o.retries <= 0)
+        r->o.retries = 4;
+    /* Docker Hub's API lives at registry-1.docker.io */
+    const char *api = !strcmp(host, "docker.io") ? "registry-1.docker.io" : host;
+    r->host = strdup(host);
+    if (!r->host || asprintf(&r->base, "%s://%s", r->o.plain_http ? "http" : "https", api) < 0) {
+        free(r->host);
+        free(r);
+        return airlock_error_set(err, AIRLOCK_EOS, "out of memory");
+    }
+    pthread_mutex_init(&r->lock, NULL);
+    *out = r;
+    return 0;
+}
+
+void airlock_registry_free(struct airlock_registry *r)
+{
+    if (!r)
+        return;
+    for (size_t i = 0; i < r->n_idle; i++)
+        http_client_free(r->idle[i]);
+    free(r->idle);
+    for (size_t i = 0; i < r->n_tok; i++) {
+        free(r->tok_scope[i]);
+        airlock_wipe(r->tok_value[i], strlen(r->tok_value[i]));
+        free(r->tok_value[i]);
+    }
+    free(r->tok_scope);
+    free(r->tok_value);
+    if (r->basic_header)
+        airlock_wipe(r->basic_header, strlen(r->basic_header));
+    free(r->basic_header);
+    if (r->pass)
+        airlock_wipe(r->pass, strlen(r->pass));
+    free(r->pass);
+    free(r->user);
+    free(r->host);
+    free(r->base);
+    pthread_mutex_destroy(&r->lock);
+    free(r);
+}
+
+static int take_client(struct airlock_registry *r, struct http_client **c, struct airlock_error **err)
+{
+    pthread_mutex_lock(&r->lock);
+    *c = r->n_idle ? r->idle[--r->n_idle] : NULL;
+    pthread_mutex_unlock(&r->lock);
+    return *c ? 0 : http_client_new(c, &r->o, err);
+}
+
+static void give_client(struct airlock_registry *r, struct http_client *c)
+{
+    pthread_mutex_lock(&r->lock);
+    if (r->n_idle == r->cap_idle) {
+        size_t cap = r->cap_idle ? r->cap_idle * 2 : 8;
+        struct http_client **n = realloc(r->idle, cap * sizeof(*n));
+        if (!n) {
+            pthread_mutex_unlock(&r->lock);
+            http_client_free(c);
+            return;
+        }
+        r->idle = n;
+        r->cap_idle = cap;
+    }
+    r->idle[r->n_idle++] = c;
+    pthread_mutex_unlock(&r->lock);
+}
+
+static int load_creds(struct airlock_registry *r, struct airlock_error **err)
+{
+    if (r->creds_loaded)
+        return 0;
+    char *u = NULL, *p = NULL;
+    int rc = auth_lookup(&u, &p, r->host, &r->o, err);
+    if (rc && rc != AIRLOCK_ENOTFOUND)
+        return rc;
+    r->user = u;
+    r->pass = p;
+    r->creds_loaded = 1;
+    if (u) {
+        char *up = NULL;
+        if (asprintf(&up, "%s:%s", u, p) >= 0) {
+            char *b = airlock_b64_encode(up, strlen(up));
+            airlock_wipe(up, strlen(up));
+            free(up);
+            if (b && asprintf(&r->basic_header, "Basic %s", b) < 0)
+                r->basic_header = NULL;
+            if (b) {
+                airlock_wipe(b, strlen(b));
+                free(b);
+            }
+        }
+    }
+    return 0;
+}
+
+static char *token_for(struct airlock_registry *r, const char *scope)
+{
+    for (size_t i = 0; i < r->n_tok; i++)
+        if (!strcmp(r->tok_scope[i], scope))
+            return r->tok_value[i];
+    return NULL;
+}
+
+static void store_token(struct airlock_registry *r, const char *scope, const char *tok)
+{
+    char *value = NULL;
+    if (asprintf(&value, "Bearer %s", tok) < 0)
+        return;
+    pthread_mutex_lock(&r->lock);
+    size_t i;
+    for (i = 0; i < r->n_tok && strcmp(r->tok_scope[i], scope); i++)
+        ;
+    if (i < r->n_tok) { /* a refreshed token replaces the old one */
+        airlock_wipe(r->tok_value[i], strlen(r->tok_value[i]));
+        free(r->tok_value[i]);
+        r->tok_value[i] = value;
+        value = NULL;
+    } else {
+        char **s = realloc(r->tok_scope, (r->n_tok + 1) * sizeof(*s));
+        if (s)
+            r->tok_scope = s;
+        char **v = s ? realloc(r->tok_value, (r->n_tok + 1) * sizeof(*v)) : NULL;
+        if (v) {
+            r->tok_value = v;
+            r->tok_scope[r->n_tok] = strdup(scope);
+            r->tok_value[r->n_tok++] = value;
+            value = NULL;
+        }
+    }
+    pthread_mutex_unlock(&r->lock);
+    free(value);
+}
+
+/* GET realm?service=&scope= with the Basic credentials we have; stores the token. */
+static int token_request(struct airlock_registry *r, const char *url, const char *realm,
+                         const char *scope, struct airlock_error **err)
+{
+    struct http_client *c = NULL;
+    int rc = take_client(r, &c, err);
+    if (rc)
+        return rc;
+    pthread_mutex_lock(&r->lock);
+    rc = load_creds(r, err);
+    char *basic = r->basic_header ? strdup(r->basic_header) : NULL;
+    pthread_mutex_unlock(&r->lock);
+    struct http_request q = {0};
+    q.method = "GET";
+    q.url = url;
+    q.authorization = basic;
+    struct http_response resp;
+    memset(&resp, 0, sizeof(resp));
+    if (!rc)
+        rc = http_perform(c, &q, &resp, err);
+    if (basic) {
+        airlock_wipe(basic, strlen(basic));
+        free(basic);
+    }
+    give_client(r, c);
+    if (!rc && resp.status != 200)
+        rc = airlock_error_set(err,
+                               resp.status == 401 || resp.status == 403 ? AIRLOCK_EUSAGE : AIRLOCK_EOS,
+                               "token server '%s': HTTP %ld for scope '%s'%s", realm, resp.status,
+                               scope,
+                               resp.status == 401 ? " (wrong or missing credentials)" : "");
+    if (!rc) {
+        cJSON *j = cJSON_ParseWithLength(resp.body.data, resp.body.len);
+        const char *tok = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(j, "token"));
+        if (!tok)
+            tok = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(j, "access_token"));
+        if (tok)
+            store_token(r, scope, tok);
+        else
+            rc = airlock_error_set(err, AIRLOCK_EOS, "token server '%s': no token in the answer",
+                                   realm);
+        cJSON_Delete(j);
+    }
+    if (resp.body.data)
+        airlock_wipe(resp.body.data, resp.body.len);
+    http_response_release(&resp);
+    return rc;
+}
+
+/* Asks the token server of a Bearer challenge for a token for scope. */
+static int fetch_token(struct airlock_registry *r, const char *challenge, const char *scope,
+                       struct airlock_error **err)
+{
+    char *realm = auth_param(challenge, "realm"), *service = auth_param(challenge, "service");
+    char *url = NULL, *es = service ? http_escape(service) : NULL, *esc = http_escape(scope);
+    int rc;
+    if (!realm)
+        rc = airlock_error_set(err, AIRLOCK_EOS, "registry '%s': Bearer challenge without realm",
+                               r->host);
+    else if (asprintf(&url, "%s%sservice=%s&scope=%s", realm, strchr(realm, '?') ? "&" : "?",
+                      es ? es : "", esc ? esc : "") < 0) {
+        url = NULL;
+        rc = airlock_error_set(err, AIRLOCK_EOS, "out of memory");
+    } else
+        rc = token_request(r, url, realm, scope, err);
+    free(realm);
+    free(service);
+    free(es);
+    free(esc);
+    free(url);
+    return rc;
+}
+
+static int retryable(long status) { return status == 408 || status == 429 || status >= 500; }
+
+static void backoff(int attempt, const char *retry_after)
+{
+    long ms = 250L << (attempt < 6 ? attempt : 6);
+    if (retry_after) {
+        long s = strtol(retry_after, NULL, 10);
+        if (s > 0 && s < 120)
+            ms = s * 1000;
+    }
+    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
+    nanosleep(&ts, NULL);
+}
+
+int registry_request(struct airlock_registry *r, const char *repo, const char *actions,
+                     struct http_request *q, struct http_response *resp,
+                     struct airlock_error **err)
+{
+    char scope[600];
+    snprintf(scope, sizeof(scope), "repository:%s:%s", repo ? repo : "", actions);
+    struct http_client *c = NULL;
+    int rc = take_client(r, &c, err);
+    if (rc)
+        return rc;
+    int auth_tries = 0;
+    for (int attempt = 0;; attempt++) {
+        char *authz = NULL;
+        pthread_mutex_lock(&r->lock);
+        const char *t = r->basic ? r->basic_header : token_for(r, scope);
+        if (t)
+            authz = strdup(t);
+        pthread_mutex_unlock(&r->lock);
+        q->authorization = authz;
+        rc = http_perform(c, q, resp, err);
+        q->authorization = NULL;
+        if (authz) {
+            airlock_wipe(authz, strlen(authz));
+            free(authz);
+        }
+        int streamed = q->body != NULL || q->sink != NULL;
+        if (rc) {
+            /* connection errors: retry what can be sent again */
+            if (!streamed && attempt + 1 < r->o.retries && rc == AIRLOCK_EOS && err && *err &&
+                !strstr((*err)->msg, "CA trusted")) {
+                airlock_error_free(*err);
+                *err = NULL;
+                backoff(attempt, NULL);
+                continue;
+            }
+            break;
+        }
+        if (resp->status == 401 && auth_tries < 2 && resp->www_authenticate) {
+            auth_tries++;
+            const char *ch = resp->www_authenticate;
+            int bearer = !strncasecmp(ch, "bearer", 6);
+            int have_token = !r->basic && token_for(r, scope) != NULL;
+            if (bearer && !(have_token && auth_tries > 1)) {
+                char *ch_copy = strdup(ch);
+                http_response_release(resp);
+                rc = fetch_token(r, ch_copy, scope, err);
+                free(ch_copy);
+                if (rc)
+                    break;
+                if (q->body)
+                    break; /* a body already read cannot be sent again: the caller retries */
+                continue;
+            }
+            if (!bearer) {
+                pthread_mutex_lock(&r->lock);
+                rc = load_creds(r, err);
+                int have = r->basic_header != NULL;
+                if (!rc && have && !r->basic) {
+                    r->basic = 1;
+                    pthread_mutex_unlock(&r->lock);
+                    http_response_release(resp);
+                    if (q->body)
+                        break;
+                    continue;
+                }
+                pthread_mutex_unlock(&r->lock);
+                if (rc)
+                    break;
+            }
+        }
+        if (!streamed && retryable(resp->status) && attempt + 1 < r->o.retries) {
+            backoff(attempt, resp->retry_after);
+            http_response_release(resp);
+            continue;
+        }
+        break;
+    }
+    give_client(r, c);
+    return rc;
+}
+
+int registry_status_error(struct airlock_error **err, const struct http_response *resp,
+                          const char *what)
+{
+    char detail[400] = "";
+    cJSON *j = resp->body.len ? cJSON_ParseWithLength(resp->body.data, resp->body.len) : NULL;
+    const cJSON *e0 = cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(j, "errors"), 0);
+    const char *code = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(e0, "code"));
+    const char *msg = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(e0, "message"));
+    if (code)
+        snprintf(detail, sizeof(detail), ": %s%s%.300s", code, msg ? ": " : "", msg ? msg : "");
+    int rc;
+    char *scope_err = resp->www_authenticate ? auth_param(resp->www_authenticate, "error") : NULL;
+    if (resp->status == 401)
+        rc = airlock_error_set(err, AIRLOCK_EUSAGE,
+                               "%s: HTTP 401 unauthorized%s (credentials: docker login, "
+                               "$REGISTRY_AUTH_FILE, --username with --password-stdin)",
+                               what, detail);
+    else if (resp->status == 403 || (scope_err && !strcmp(scope_err, "insufficient_scope")))
+        rc = airlock_error_set(err, AIRLOCK_EUSAGE,
+                               "%s: HTTP %ld forbidden%s (insufficient_scope: the credentials may "
+                               "read but not write here, or not reach this repository)",
+                               what, resp->status, detail);
+    else if (resp->status == 404)
+        rc = airlock_error_set(err, AIRLOCK_ENOTFOUND, "%s: not found (HTTP 404)%s", what, detail);
+    else if (code && (!strcmp(code, "DIGEST_INVALID") || !strcmp(code, "MANIFEST_BLOB_UNKNOWN") ||
+                      !strcmp(code, "BLOB_UNKNOWN")))
+        rc = airlock_error_set(err, AIRLOCK_EINTEGRITY, "%s: HTTP %ld%s", what, resp->status, detail);
+    else
+        rc = airlock_error_set(err, AIRLOCK_EOS, "%s: HTTP %ld%s", what, resp->status, detail);
+    free(scope_err);
+    cJSON_Delete(j);
+    return rc;
+}
+
+int airlock_registry_manifest_get(struct airlock_registry *r, const char *repo, const char *ref,
+                                  struct airlock_buf *out, char **media_type,
+                                  char digest[AIRLOCK_DIGEST_SIZE], struct airlock_error **err)
+{
+    char *url = NULL, what[600];
+    if (asprintf(&url, "%s/v2/%s/manifests/%s", r->base, repo, ref) < 0)
+        return airlock_error_set(err, AIRLOCK_EOS, "out of memory");
+    snprintf(what, sizeof(what), "get manifest '%s/%s%s%s'", r->host, repo,
+             strncmp(ref, "sha256:", 7) ? ":" : "@", ref);
+    struct http_request q = {0};
+    q.method = "GET";
+    q.url = url;
+    q.accept = MANIFEST_ACCEPT;
+    q.max_body = AIRLOCK_MAX_MANIFEST;
+    struct http_response resp;
+    int rc = registry_request(r, repo, "pull", &q, &resp, err);
+    free(url);
+    if (rc)
+        return rc;
+    if (resp.status != 200) {
+        if (resp.status == 404) {
+            http_response_release(&resp);
+            return AIRLOCK_ENOTFOUND; /* the caller decides whether that is an error */
+        }
+        rc = registry_status_error(err, &resp, what);
+        http_response_release(&resp);
+        return rc;
+    }
+    char d[AIRLOCK_DIGEST_SIZE];
+    airlock_sha256_digest(d, resp.body.data ? resp.body.data : "", resp.body.len, NULL);
+    if (!strncmp(ref, "sha256:", 7) && strcmp(d, ref)) {
+        http_response_release(&resp);
+        return airlock_error_set(err, AIRLOCK_EINTEGRITY, "%s: content hashes to '%s'", what, d);
+    }
+    if (media_type) {
+        *media_type = resp.content_type ? strdup(resp.content_type) : NULL;
+        if (*media_type)
+            (*media_type)[strcspn(*media_type, ";")] = '\0';
+    }
+    memcpy(digest, d, sizeof(d));
+    *out = resp.body;
+    resp.body.data = NULL;
+    http_response_release(&resp);
+    return 0;
+}
+
+int airlock_registry_manifest_put(struct airlock_registry *r, const char *repo, const char *ref,
+                                  const char *media_type, const void *data, size_t len,
+                                  struct airlock_error **err)
+{
+    char *url = NULL, what[600];
+    if (asprintf(&url, "%s/v2/%s/manifests/%s", r->base, repo, ref) < 0)
+        return airlock_error_set(err, AIRLOCK_EOS, "out of memory");
+    snprintf(what, sizeof(what), "put manifest '%s/%s%s%s'", r->host, repo,
+             strncmp(ref, "sha256:", 7) ? ":" : "@", ref);
+    struct http_request q = {0};
+    q.method = "PUT";
+    q.url = url;
+    q.content_type = media_type;
+    q.data = data;
+    q.len = len;
+    struct http_response resp;
+    int rc = registry_request(r, repo, "pull,push", &q, &resp, err);
+    free(url);
+    if (!rc && resp.status != 201 && resp.status != 200)
+        rc = registry_status_error(err, &resp, what);
+    http_response_release(&resp);
+    return rc;
+}
+
+int airlock_registry_blob_exists(struct airlock_registry *r, const char *repo, const char *digest,
+                                 uint64_t *size, struct airlock_error **err)
+{
+    char *url = NULL, what[600];
+    if (asprintf(&url, "%s/v2/%s/blobs/%s", r->base, repo, digest) < 0)
+        return airlock_error_set(err, AIRLOCK_EOS, "out of memory");
+    snprintf(what, sizeof(what), "check blob '%s' in '%s/%s'", digest, r->host, repo);
+    struct http_request q = {0};
+    q.method = "HEAD";
+    q.url = url;
+    struct http_response resp;
+    int rc = registry_request(r, repo, "pull", &q, &resp, err);
+    free(url);
+    if (rc)
+        return rc;
+    if (resp.status == 200) {
+        if (size)
+            *size = resp.content_length;
+        rc = 1;
+    } else if (resp.status == 404)
+        rc = 0;
+    else
+        rc = registry_status_error(err, &resp, what);
+    http_response_release(&resp);
+    return rc;
+}
+
+int registry_blob_mount(struct airlock_registry *r, const char *repo, const char *digest,
+                        const char *from, struct airlock_error **err)
+{
+    char *url = NULL, what[600];
+    char *ef = http_escape(from);
+    if (!ef || asprintf(&url, "%s/v2/%s/blobs/uploads/?mount=%s&from=%s", r->base, repo, digest,
+                        ef) < 0) {
+        free(ef);
+        return airlock_error_set(err, AIRLOCK_EOS, "out of memory");
+    }
+    free(ef);
+    snprintf(what, sizeof(what), "mount blob '%s' into '%s/%s'", digest, r->host, repo);
+    struct http_request q = {0};
+    q.method = "POST";
+    q.url = url;
+    struct http_response resp;
+    int rc = registry_request(r, repo, "pull,push", &q, &resp, err);
+    free(url);
+    if (rc)
+        return rc;
+    if (resp.status == 201)
+        rc = 1;
+    else if (resp.status == 202) {
+        /* not mounted: an upload session was opened instead; close it */
+        if (resp.location) {
+            char *loc = NULL;
+            if (resp.location[0] == '/' ? asprintf(&loc, "%s%s", r->base, resp.location) >= 0
+                                        : (loc = strdup(resp.location)) != NULL) {
+                struct http_request d = {0};
+                d.method = "DELETE";
+                d.url = loc;
+                struct http_response dr;
+                if (!registry_request(r, repo, "pull,push", &d, &dr, NULL))
+                    http_response_release(&dr);
+                free(loc);
+            }
+        }
+        rc = 0;
+    } else
+        rc = registry_status_error(err, &resp, what);
+    http_response_release(&resp);
+    return rc;
+}
+
+/* ---- uploads -------------------------------------------------------------------------------- */
+
+/* Reads from the source while hashing; holds back the last bytes until the content is known
+ * to match its digest, so a corrupt blob never completes an upload. */
+struct checked_reader {
+    airlock_read_fn read;
+    void *ctx;
+    uint64_t size, done;
+    struct airlock_sha256 *h;
+    const char *digest;
+    uint64_t limit; /* stop after this many bytes (a chunk) */
+    uint64_t sent_in_chunk;
+};
+
+static int checked_read(void *vctx, void *buf, size_t cap, size_t *got, struct airlock_error **err)
+{
+    struct checked_reader *c = vctx;
+    *got = 0;
+    if (c->limit && c->sent_in_chunk >= c->limit)
+        return 0;
+    if (c->limit && cap > c->limit - c->sent_in_chunk)
+        cap = (size_t)(c->limit - c->sent_in_chunk);
+    if (cap > c->size - c->done)
+        cap = (size_t)(c->size - c->done);
+    if (!cap)
+        return 0;
+    size_t n = 0;
+    int rc = c->read(c->ctx, buf, cap, &n, err);
+    if (rc)
+        return rc;
+    if (!n)
+        return airlock_error_set(err, AIRLOCK_EINTEGRITY, "blob '%s': shorter than %llu bytes",
+                                 c->digest, (unsigned long long)c->size);
+    airlock_sha256_update(c->h, buf, n);
+    c->done += n;
+    c->sent_in_chunk += n;
+    if (c->done == c->size) {
+        char actual[AIRLOCK_DIGEST_SIZE];
+        airlock_sha256_final(c->h, actual);
+        if (strcmp(actual, c->digest))
+            return airlock_error_set(err, AIRLOCK_EINTEGRITY,
+                                     "blob '%s': content does not match its digest (hashes to "
+                                     "'%s'); not uploaded",
+                                     c->digest, actual);
+    }
+    *got = n;
+    return 0;
+}
+
+static char *abs_url(struct airlock_registry *r, const char *loc)
+{
+    char *u = NULL;
+    if (!loc)
+        return NULL;
+    if (loc[0] == '/') {
+        if (asprintf(&u, "%s%s", r->base, loc) < 0)
+            return NULL;
+        return u;
+    }
+    return strdup(loc);
+}
+
+static char *with_query(const char *url, const char *kv)
+{
+    char *u = NULL;
+    if (asprintf(&u, "%s%s%s", url, strchr(url, '?') ? "&" : "?", kv) < 0)
+        return NULL;
+    return u;
+}
+
+int registry_blob_upload(struct airlock_registry *r, const char *repo, const char *digest,
+                         uint64_t size, airlock_read_fn read, void *read_ctx,
+                         struct airlock_error **err)
+{
+    char what[600], *url = NULL, *loc = NULL, *put = NULL, dq[100];
+    snprintf(what, sizeof(what), "upload blob '%s' to '%s/%s'", digest, r->host, repo);
+    snprintf(dq, sizeof(dq), "digest=%s", digest);
+    struct checked_reader cr = {read, read_ctx, size, 0, NULL, digest, 0, 0};
+    int rc = airlock_sha256_new(&cr.h, err);
+    if (rc)
+        return rc;
+    struct http_response resp;
+    memset(&resp, 0, sizeof(resp));
+    for (int attempt = 0; attempt < 2 && !loc; attempt++) { /* a second try after auth */
+        if (asprintf(&url, "%s/v2/%s/blobs/uploads/", r->base, repo) < 0) {
+            rc = airlock_error_set(err, AIRLOCK_EOS, "out of memory");
+            goto out;
+        }
+        struct http_request q = {0};
+        q.method = "POST";
+        q.url = url;
+        rc = registry_request(r, repo, "pull,push", &q, &resp, err);
+        free(url);
+        url = NULL;
+        if (rc)
+            goto out;
+        if (resp.status != 202) {
+            rc = registry_status_error(err, &resp, what);
+            goto out;
+        }
+        loc = abs_url(r, resp.location);
+        http_response_release(&resp);
+    }
+    if (!loc) {
+        rc = airlock_error_set(err, AIRLOCK_EOS, "%s: no upload location", what);
+        goto out;
+    }
+    if (size > CHUNK_THRESHOLD) {
+        /* PATCH chunks; the Location changes after each */
+        while (cr.done < size) {
+            cr.limit = CHUNK_SIZE;
+            cr.sent_in_chunk = 0;
+            uint64_t len = size - cr.done < CHUNK_SIZE ? size - cr.done : CHUNK_SIZE;
+            struct http_request q = {0};
+            q.method = "PATCH";
+            q.url = loc;
+            q.content_type = "application/octet-stream";
+            q.body = checked_read;
+            q.body_ctx = &cr;
+            q.body_len = len;
+            rc = registry_request(r, repo, "pull,push", &q, &resp, err);
+            if (rc)
+                goto out;
+            if (resp.status != 202) {
+                rc = registry_status_error(err, &resp, what);
+                goto out;
+            }
+            char *next = abs_url(r, resp.location);
+            http_response_release(&resp);
+            if (next) {
+                free(loc);
+                loc = next;
+            }
+        }
+        put = with_query(loc, dq);
+        struct http_request q = {0};
+        q.method = "PUT";
+        q.url = put;
+        q.data = "";
+        q.len = 0;
+        rc = registry_request(r, repo, "pull,push", &q, &resp, err);
+    } else {
+        put = with_query(loc, dq);
+        struct http_request q = {0};
+        q.method = "PUT";
+        q.url = put;
+        q.content_type = "application/octet-stream";
+        q.body = checked_read;
+        q.body_ctx = &cr;
+        q.body_len = size;
+        rc = registry_request(r, repo, "pull,push", &q, &resp, err);
+    }
+    if (rc)
+        goto out;
+    if (resp.status != 201)
+        rc = registry_status_error(err, &resp, what);
+    else if (cr.done != size)
+        rc = airlock_error_set(err, AIRLOCK_EINTEGRITY, "%s: sent %llu of %llu bytes", what,
+                               (unsigned long long)cr.done, (unsigned long long)size);
+out:
+    http_response_release(&resp);
+    if (rc && loc) { /* cancel the upload session */
+        struct http_request d = {0};
+        d.method = "DELETE";
+        d.url = loc;
+        struct http_response dr;
+        if (!registry_request(r, repo, "pull,push", &d, &dr, NULL))
+            http_response_release(&dr);
+    }
+    airlock_sha256_free(cr.h);
+    free(loc);
+    free(put);
+    return rc;
+}
+
+/* ---- downloads ------------------------------------------------------------------------------ */
+
+struct fetch_ctx {
+    http_sink_fn sink;
+    void *ctx;
+    struct airlock_sha256 *h;
+    uint64_t got, size;
+    const char *digest;
+};
+
+static int fetch_sink(void *vctx, const void *p, size_t n, struct airlock_error **err)
+{
+    struct fetch_ctx *f = vctx;
+    if (f->got + n > f->size)
+        return airlock_error_set(err, AIRLOCK_EINTEGRITY, "blob '%s': more than %llu bytes",
+                                 f->digest, (unsigned long long)f->size);
+    airlock_sha256_update(f->h, p, n);
+    f->got += n;
+    return f->sink(f->ctx, p, n, err);
+}
+
+int registry_blob_fetch(struct airlock_registry *r, const char *repo, const char *digest,
+                        uint64_t size, http_sink_fn sink, void *ctx, struct airlock_error **err)
+{
+    char *url = NULL, what[600];
+    if (asprintf(&url, "%s/v2/%s/blobs/%s", r->base, repo, digest) < 0)
+        return airlock_error_set(err, AIRLOCK_EOS, "out of memory");
+    snprintf(what, sizeof(what), "fetch blob '%s' from '%s/%s'", digest, r->host, repo);
+    struct fetch_ctx f = {sink, ctx, NULL, 0, size, digest};
+    int rc = airlock_sha256_new(&f.h, err);
+    struct http_response resp;
+    memset(&resp, 0, sizeof(resp));
+    for (int attempt = 0; !rc && attempt < 2; attempt++) {
+        struct http_request q = {0};
+        q.method = "GET";
+        q.url = url;
+        q.sink = fetch_sink;
+        q.sink_ctx = &f;
+        q.follow = 1;
+        rc = registry_request(r, repo, "pull", &q, &resp, err);
+        if (rc || resp.status != 401)
+            break;
+        http_response_release(&resp); /* authenticated now: again */
+    }
+    free(url);
+    if (!rc && resp.status != 200)
+        rc = registry_status_error(err, &resp, what);
+    if (!rc) {
+        char actual[AIRLOCK_DIGEST_SIZE];
+        airlock_sha256_final(f.h, actual);
+        if (f.got != size || strcmp(actual, digest))
+            rc = airlock_error_set(err, AIRLOCK_EINTEGRITY,
+                                   "%s: got %llu bytes hashing to '%s'", what,
+                                   (unsigned long long)f.got, actual);
+    }
+    http_response_release(&resp);
+    airlock_sha256_free(f.h);
+    return rc;
+}
+
+struct mem_sink {
+    struct airlock_buf *b;
+};
+
+static int mem_sink(void *ctx, const void *p, size_t n, struct airlock_error **err)
+{
+    struct mem_sink *m = ctx;
+    if (airlock_buf_append(m->b, p, n))
+        return airlock_error_set(err, AIRLOCK_EINTEGRITY, "blob larger than expected");
+    return 0;
+}
+
+int airlock_registry_blob_get(struct airlock_registry *r, const char *repo, const char *digest,
+                              size_t max, struct airlock_buf *out, struct airlock_error **err)
+{
+    uint64_t size = 0;
+    int rc = airlock_registry_blob_exists(r, repo, digest, &size, err);
+    if (rc < 0)
+        return rc;
+    if (rc == 0)
+        return airlock_error_set(err, AIRLOCK_EINTEGRITY, "blob '%s' is missing from '%s/%s'",
+                                 digest, r->host, repo);
+    if (size > max)
+        return airlock_error_set(err, AIRLOCK_EINTEGRITY, "blob '%s' is larger than %zu bytes",
+                                 digest, max);
+    struct airlock_buf b = AIRLOCK_BUF_INIT(max);
+    struct mem_sink m = {&b};
+    rc = registry_blob_fetch(r, repo, digest, size, mem_sink, &m, err);
+    if (rc) {
+        airlock_buf_release(&b);
+        return rc;
+    }
+    airlock_buf_append(&b, "", 0);
+    *out = b;
+    return 0;
+}

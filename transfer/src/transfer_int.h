@@ -1,0 +1,96 @@
+/* Internal interfaces of the transfer module. */
+#ifndef AIRLOCK_TRANSFER_INT_H
+#define AIRLOCK_TRANSFER_INT_H
+
+#include "airlock/transfer.h"
+#include "core_int.h"
+
+#include <pthread.h>
+
+/* ---- http.c: the only file that touches libcurl ---------------------------------------------- */
+
+typedef int (*http_sink_fn)(void *ctx, const void *p, size_t n, struct airlock_error **err);
+
+struct http_request {
+    const char *method; /* GET HEAD PUT POST PATCH DELETE */
+    const char *url;
+    const char *accept;
+    const char *content_type;
+    const char *authorization; /* the whole header value */
+    const void *data;          /* a small body */
+    size_t len;
+    airlock_read_fn body;      /* or a streamed body of body_len bytes */
+    void *body_ctx;
+    uint64_t body_len;
+    http_sink_fn sink;         /* stream a 2xx response body here instead of keeping it */
+    void *sink_ctx;
+    size_t max_body;           /* cap on a kept body (default 64 KiB) */
+    int follow;                /* follow redirects (blob downloads) */
+};
+
+struct http_response {
+    long status;
+    struct airlock_buf body;
+    char *location, *www_authenticate, *content_type, *docker_digest, *range, *retry_after;
+    uint64_t content_length;
+    int have_length;
+};
+
+struct http_client;
+int http_client_new(struct http_client **out, const struct airlock_registry_opts *o,
+                    struct airlock_error **err);
+void http_client_free(struct http_client *c);
+/* Performs one request. Transport failures set an error (AIRLOCK_EOS) naming the URL; any
+ * HTTP status is a success here, for the caller to judge. */
+int http_perform(struct http_client *c, const struct http_request *q, struct http_response *r,
+                 struct airlock_error **err);
+void http_response_release(struct http_response *r);
+/* Percent-encodes s for a query string; malloc'd. */
+char *http_escape(const char *s);
+
+/* ---- auth.c --------------------------------------------------------------------------------- */
+
+/* Looks up credentials for host (explicit options, auth files, credential helpers). Returns 0
+ * with user and pass malloc'd, or AIRLOCK_ENOTFOUND when there are none. */
+int auth_lookup(char **user, char **pass, const char *host, const struct airlock_registry_opts *o,
+                struct airlock_error **err);
+/* Value of a parameter of a WWW-Authenticate challenge (realm, service, scope, error). */
+char *auth_param(const char *challenge, const char *name);
+
+/* ---- registry.c ----------------------------------------------------------------------------- */
+
+struct airlock_registry {
+    char *host;
+    char *base; /* "https://host" */
+    struct airlock_registry_opts o;
+    pthread_mutex_t lock; /* guards everything below */
+    struct http_client **idle;
+    size_t n_idle, cap_idle;
+    int basic;          /* the registry asked for Basic auth */
+    char *basic_header; /* "Basic ..." */
+    int creds_loaded;
+    char *user, *pass;
+    char **tok_scope, **tok_value;
+    size_t n_tok;
+};
+
+/* A request on repo with actions ("pull" or "pull,push"), authenticating as the registry asks. */
+int registry_request(struct airlock_registry *r, const char *repo, const char *actions,
+                     struct http_request *q, struct http_response *resp,
+                     struct airlock_error **err);
+/* Turns a non-2xx response into an error naming what was done. */
+int registry_status_error(struct airlock_error **err, const struct http_response *resp,
+                          const char *what);
+/* Uploads a blob (monolithic, or chunked when large), checking its digest as it streams:
+ * the last bytes are only sent once the content is known to match. */
+int registry_blob_upload(struct airlock_registry *r, const char *repo, const char *digest,
+                         uint64_t size, airlock_read_fn read, void *read_ctx,
+                         struct airlock_error **err);
+/* Cross-repository mount: 1 mounted, 0 not (the caller uploads). */
+int registry_blob_mount(struct airlock_registry *r, const char *repo, const char *digest,
+                        const char *from, struct airlock_error **err);
+/* Streams a blob into sink, checking its digest. */
+int registry_blob_fetch(struct airlock_registry *r, const char *repo, const char *digest,
+                        uint64_t size, http_sink_fn sink, void *ctx, struct airlock_error **err);
+
+#endif
