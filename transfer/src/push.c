@@ -35,6 +35,7 @@ struct pusher {
     struct core_dmap seen; /* "repo digest" pairs already planned (key: digest hash of both) */
     struct core_dmap where; /* digest -> index+1 of a blob known to be in some repository */
     atomic_size_t next;
+    size_t phase_end; /* workers take blobs up to here */
     pthread_mutex_t lock;
     struct airlock_error *first_err;
     int failed;
@@ -247,7 +248,7 @@ static void *worker(void *arg)
     struct pusher *p = arg;
     for (;;) {
         size_t i = atomic_fetch_add(&p->next, 1);
-        if (i >= p->n_blobs || p->failed)
+        if (i >= p->phase_end || p->failed)
             break;
         struct airlock_error *e = NULL;
         if (push_blob(p, &p->blobs[i], &e))
@@ -521,14 +522,36 @@ int airlock_push(struct airlock_push_result **res, struct airlock_bundle *b, con
                                airlock_bundle_path(b), airlock_bundle_path(b));
         goto done;
     }
-    if ((size_t)threads > p.n_blobs)
-        threads = (int)p.n_blobs;
-    for (int i = 1; i < threads && i < 64; i++)
-        if (!pthread_create(&tid[started], NULL, worker, &p))
-            started++;
-    worker(&p);
-    for (int i = 0; i < started; i++)
-        pthread_join(tid[i], NULL);
+    /* first the first occurrence of every digest, then its other repositories, which can
+     * then mount it instead of uploading it again */
+    {
+        struct core_dmap first = {0};
+        size_t k = 0;
+        for (size_t i = 0; i < p.n_blobs; i++)
+            if (!core_dmap_get(&first, p.blobs[i].digest)) {
+                core_dmap_put(&first, p.blobs[i].digest, 1);
+                struct pblob t = p.blobs[k];
+                p.blobs[k++] = p.blobs[i];
+                p.blobs[i] = t;
+            }
+        core_dmap_release(&first);
+        size_t phases[2] = {k, p.n_blobs};
+        for (int ph = 0; ph < 2 && !p.failed; ph++) {
+            p.phase_end = phases[ph];
+            int n = threads;
+            size_t todo = phases[ph] - p.next;
+            if ((size_t)n > todo)
+                n = (int)todo;
+            started = 0;
+            for (int i = 1; i < n && i < 64; i++)
+                if (!pthread_create(&tid[started], NULL, worker, &p))
+                    started++;
+            worker(&p);
+            for (int i = 0; i < started; i++)
+                pthread_join(tid[i], NULL);
+            p.next = phases[ph];
+        }
+    }
     if (p.failed) {
         rc = p.first_err ? p.first_err->code : AIRLOCK_EOS;
         if (err && !*err)

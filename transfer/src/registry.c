@@ -260,6 +260,7 @@ int registry_request(struct airlock_registry *r, const char *repo, const char *a
     for (int attempt = 0;; attempt++) {
         char *authz = NULL;
         pthread_mutex_lock(&r->lock);
+        int sent_basic = r->basic;
         const char *t = r->basic ? r->basic_header : token_for(r, scope);
         if (t)
             authz = strdup(t);
@@ -303,7 +304,7 @@ int registry_request(struct airlock_registry *r, const char *repo, const char *a
                 pthread_mutex_lock(&r->lock);
                 rc = load_creds(r, err);
                 int have = r->basic_header != NULL;
-                if (!rc && have && !r->basic) {
+                if (!rc && have && !sent_basic) { /* (another thread may have switched already) */
                     r->basic = 1;
                     pthread_mutex_unlock(&r->lock);
                     http_response_release(resp);
@@ -339,7 +340,12 @@ int registry_status_error(struct airlock_error **err, const struct http_response
         snprintf(detail, sizeof(detail), ": %s%s%.300s", code, msg ? ": " : "", msg ? msg : "");
     int rc;
     char *scope_err = resp->www_authenticate ? auth_param(resp->www_authenticate, "error") : NULL;
-    if (resp->status == 401)
+    if (scope_err && !strcmp(scope_err, "insufficient_scope"))
+        rc = airlock_error_set(err, AIRLOCK_EUSAGE,
+                               "%s: HTTP %ld insufficient_scope%s (the credentials may not do this "
+                               "here: read-only, or no access to this repository)",
+                               what, resp->status, detail);
+    else if (resp->status == 401)
         rc = airlock_error_set(err, AIRLOCK_EUSAGE,
                                "%s: HTTP 401 unauthorized%s (credentials: docker login, "
                                "$REGISTRY_AUTH_FILE, --username with --password-stdin)",
@@ -480,6 +486,8 @@ int registry_blob_mount(struct airlock_registry *r, const char *repo, const char
         return rc;
     if (resp.status == 201)
         rc = 1;
+    else if (resp.status == 401 || resp.status == 403)
+        rc = 0; /* not allowed to read the source repository: upload instead */
     else if (resp.status == 202) {
         /* not mounted: an upload session was opened instead; close it */
         if (resp.location) {

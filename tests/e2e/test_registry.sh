@@ -1,0 +1,191 @@
+# Registry transfer against real Distribution registries started on 127.0.0.1 by the ctest
+# fixture (registry_up.sh): plain HTTP, HTTPS with htpasswd, HTTPS with token auth. skopeo
+# reads what airlock pushes; every case pushes to its own repositories.
+. "$(dirname "$0")/lib.sh"
+F=$FIXTURES
+. "$REGROOT/env"
+export COSIGN_PASSWORD=test-password
+CASE=$(basename "$T" | tr -cd 'a-z0-9' | tr 'A-Z' 'a-z')
+
+# a signed bundle: the fixture image and the multi-arch index, identity set for DEST
+signed() { # BUNDLE DEST [KEY]
+    local key=${3:-cosign}
+    [ -f $key.key ] || "$AIRLOCK" keygen --output-key-prefix $key 2>/dev/null
+    make_bundle "$1"
+    "$AIRLOCK" import -q "$F/multi" -o "$1"
+    "$AIRLOCK" sign --key $key.key "$1" >/dev/null
+}
+sk() { skopeo inspect --tls-verify=false --raw "docker://$1"; }
+
+case_push_plain_and_again_uploads_nothing() {
+    signed b.tar
+    airlock push --key cosign.pub --plain-http --json b.tar "$PLAIN/$CASE"
+    expect_rc 0
+    json ".images | length == 2"
+    json ".signatures_verified == 2 and .uploaded > 0"
+    [ "$(sk "$PLAIN/$CASE/test/busybox:1.0" | sha256sum | cut -d' ' -f1)" = "$(cat "$F/L.digest")" ] ||
+        fail "skopeo reads another digest"
+    [ "$(sk "$PLAIN/$CASE/multi:1" | sha256sum | cut -d' ' -f1)" = "$(cat "$F/multi.digest")" ] ||
+        fail "index digest differs"
+    sk "$PLAIN/$CASE/test/busybox:sha256-$(cat "$F/L.digest").sig" |
+        jq -e '.layers[0].annotations."dev.cosignproject.cosign/signature"' >/dev/null || fail "no signature"
+    airlock push --key cosign.pub --plain-http --json b.tar "$PLAIN/$CASE"
+    expect_rc 0
+    json '.uploaded == 0 and .bytes == 0'
+    airlock verify --key cosign.pub --plain-http "$PLAIN/$CASE/test/busybox:1.0"
+    expect_rc 0
+    err_has "The following checks were performed on each of these signatures:"
+}
+
+case_push_map_and_mount() {
+    signed b.tar
+    airlock push --key cosign.pub --plain-http --map example.com/test/busybox=$CASE/mirror/bb b.tar "$PLAIN/$CASE"
+    expect_rc 0
+    out_has "$PLAIN/$CASE/mirror/bb:1.0"
+    # the image and the index share blobs: uploaded into one repository, mounted into the other
+    airlock push --key cosign.pub --plain-http --json b.tar "$PLAIN/$CASE-other"
+    expect_rc 0
+    json '.mounted > 0'
+    [ "$(sk "$PLAIN/$CASE-other/test/busybox:1.0" | sha256sum | cut -d' ' -f1)" = "$(cat "$F/L.digest")" ] ||
+        fail "mounted image unreadable"
+}
+
+case_tls_htpasswd() {
+    signed b.tar
+    run "$AIRLOCK" push --key cosign.pub --ca-file "$CA" --username tester --password-stdin b.tar "$TLSREG/$CASE" <<< tester-pass
+    expect_rc 0
+    airlock push --key cosign.pub b.tar "$TLSREG/$CASE"
+    expect_rc 1
+    err_has "is the registry's CA trusted? see --ca-file"
+    airlock push --key cosign.pub --ca-file "$CA" b.tar "$TLSREG/$CASE-noauth"
+    expect_rc 2
+    err_has "HTTP 401 unauthorized"
+    err_has "no manifest was pushed"
+    run "$AIRLOCK" push --key cosign.pub --ca-file "$CA" --username tester --password-stdin b.tar "$TLSREG/$CASE-bad" <<< wrong
+    expect_rc 2
+    # credentials from an auth file (docker config.json format) and from a credential helper
+    printf '{"auths":{"%s":{"auth":"%s"}}}' "$TLSREG" "$(printf tester:tester-pass | base64)" > auth.json
+    airlock verify --key cosign.pub --ca-file "$CA" --auth-file auth.json "$TLSREG/$CASE/multi:1"
+    expect_rc 0
+    mkdir -p bin docker
+    printf '#!/bin/sh\nread host\nprintf %s "{\\"Username\\":\\"tester\\",\\"Secret\\":\\"tester-pass\\"}"\n' "'%s'" > bin/docker-credential-airlocktest
+    chmod +x bin/docker-credential-airlocktest
+    printf '{"credHelpers":{"%s":"airlocktest"}}' "$TLSREG" > docker/config.json
+    PATH="$PWD/bin:$PATH" DOCKER_CONFIG="$PWD/docker" HOME="$PWD" run "$AIRLOCK" verify --key cosign.pub --ca-file "$CA" "$TLSREG/$CASE/multi:1"
+    expect_rc 0
+    # --insecure skips TLS verification, every request
+    run "$AIRLOCK" verify --key cosign.pub --insecure --username tester --password-stdin "$TLSREG/$CASE/multi:1" <<< tester-pass
+    expect_rc 0
+}
+
+case_token_auth_writer_and_reader() {
+    signed b.tar
+    run "$AIRLOCK" push --key cosign.pub --ca-file "$CA" --username writer --password-stdin b.tar "$TOKENREG/$CASE" <<< writer-pass
+    expect_rc 0
+    run "$AIRLOCK" push --key cosign.pub --ca-file "$CA" --username reader --password-stdin b.tar "$TOKENREG/$CASE-ro" <<< reader-pass
+    expect_rc 2
+    err_has "insufficient_scope"
+    err_has "no manifest was pushed"
+    run "$AIRLOCK" verify --key cosign.pub --ca-file "$CA" --username reader --password-stdin "$TOKENREG/$CASE/test/busybox:1.0" <<< reader-pass
+    expect_rc 0
+    run "$AIRLOCK" export --ca-file "$CA" --username reader --password-stdin "$TOKENREG/$CASE/multi:1" -o e.tar <<< reader-pass
+    expect_rc 0
+    airlock verify --key cosign.pub e.tar
+    expect_rc 0
+}
+
+case_tampered_blob_pushes_no_manifest() {
+    signed b.tar
+    layer=$(tar xOf b.tar "blobs/sha256/$(cat "$F/L.digest")" | jq -r '.layers[0].digest')
+    off=$("$PY" -c "
+import tarfile
+with tarfile.open('b.tar') as t:
+    m=[m for m in t.getmembers() if m.name=='blobs/sha256/${layer#sha256:}'][-1]
+    print(m.offset_data + m.size//2)")
+    printf 'X' | dd of=b.tar bs=1 seek="$off" conv=notrunc 2>/dev/null
+    airlock push --key cosign.pub --plain-http b.tar "$PLAIN/$CASE"
+    expect_rc 4
+    err_has "content does not match its digest"
+    err_has "no manifest was pushed"
+    ! sk "$PLAIN/$CASE/test/busybox:1.0" >/dev/null 2>&1 || fail "a manifest was pushed"
+    ! sk "$PLAIN/$CASE/multi:1" >/dev/null 2>&1 || fail "a manifest was pushed"
+}
+
+case_bad_signature_pushes_nothing() {
+    signed b.tar
+    "$AIRLOCK" keygen --output-key-prefix other 2>/dev/null
+    airlock push --key other.pub --plain-http b.tar "$PLAIN/$CASE"
+    expect_rc 3
+    err_has "no signature verified with the key"
+    err_has "nothing was pushed"
+    ! sk "$PLAIN/$CASE/multi:1" >/dev/null 2>&1 || fail "a manifest was pushed"
+    airlock push --plain-http b.tar "$PLAIN/$CASE"
+    expect_rc 2
+    err_has "--key is required"
+    airlock push --no-verify --plain-http b.tar "$PLAIN/$CASE"
+    expect_rc 0
+    err_has "WARNING: --no-verify"
+}
+
+case_signatures_merge_never_drop_theirs() {
+    signed a.tar "" cosign
+    airlock push --key cosign.pub --plain-http -q a.tar "$PLAIN/$CASE"
+    expect_rc 0
+    signed b.tar "" second
+    airlock push --key second.pub --plain-http -q b.tar "$PLAIN/$CASE"
+    expect_rc 0
+    n=$(sk "$PLAIN/$CASE/test/busybox:sha256-$(cat "$F/L.digest").sig" | jq '.layers | length')
+    [ "$n" = 2 ] || fail "expected 2 signature layers, got $n"
+    for k in cosign second; do
+        airlock verify --key $k.pub --plain-http "$PLAIN/$CASE/test/busybox:1.0"
+        expect_rc 0
+    done
+    # pushing the first bundle again adds nothing and drops nothing
+    airlock push --key cosign.pub --plain-http -q a.tar "$PLAIN/$CASE"
+    n=$(sk "$PLAIN/$CASE/test/busybox:sha256-$(cat "$F/L.digest").sig" | jq '.layers | length')
+    [ "$n" = 2 ] || fail "signature layers: $n"
+}
+
+case_export_roundtrip_and_platform() {
+    signed b.tar
+    "$AIRLOCK" push --key cosign.pub --plain-http -q b.tar "$PLAIN/$CASE" >/dev/null
+    airlock export --plain-http "$PLAIN/$CASE/multi:1" "$PLAIN/$CASE/test/busybox:1.0" -o e.tar
+    expect_rc 0
+    out_has "sha256:$(cat "$F/multi.digest")	$PLAIN/$CASE/multi:1"
+    out_has "$PLAIN/$CASE/test/busybox:sha256-$(cat "$F/L.digest").sig"
+    airlock verify --key cosign.pub e.tar
+    expect_rc 0
+    "$PY" "$E2E_SRC/cosign_check.py" e.tar cosign.pub >/dev/null || fail "independent verifier"
+    # one platform only
+    airlock export --plain-http --platform linux/arm64 "$PLAIN/$CASE/multi:1" -o arm.tar
+    expect_rc 0
+    airlock inspect --json arm.tar
+    json '.images[0].platforms == ["linux/arm64"] and .images[0].mediaType == "application/vnd.oci.image.manifest.v1+json"'
+    airlock export --plain-http --platform linux/s390x "$PLAIN/$CASE/multi:1" -o none.tar
+    expect_rc 1
+    err_has "has no platform 'linux/s390x'"
+    # adding to an existing bundle keeps what it has
+    airlock export --plain-http "$PLAIN/$CASE/test/busybox:1.0" -o arm.tar
+    expect_rc 0
+    airlock inspect --json arm.tar
+    json '(.images | length) == 2'
+    airlock export --plain-http "$PLAIN/$CASE/nothing:1" -o x.tar
+    expect_rc 1
+    err_has "is not in the registry"
+}
+
+case_verify_in_registry_failures() {
+    signed b.tar
+    "$AIRLOCK" push --no-verify --plain-http -q b.tar "$PLAIN/$CASE" >/dev/null 2>&1
+    "$AIRLOCK" keygen --output-key-prefix other 2>/dev/null
+    airlock verify --key other.pub --plain-http "$PLAIN/$CASE/multi:1"
+    expect_rc 3
+    err_has "signature does not verify with the key"
+    airlock verify --key cosign.pub --plain-http --identity wrong.example/x "$PLAIN/$CASE/multi:1"
+    expect_rc 3
+    airlock verify --json --key cosign.pub --plain-http "$PLAIN/$CASE/multi:1"
+    expect_rc 0
+    json '.ok and .images[0].signed'
+}
+
+main "$@"
