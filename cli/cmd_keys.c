@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <stdio.h>
 #include <unistd.h>
 
 int cli_read_file(char **out, size_t *len, const char *path, size_t max)
@@ -69,6 +70,15 @@ int cli_annotation_add(struct airlock_annotation **list, size_t *n, const char *
     const char *eq = strchr(kv, '=');
     if (!eq || eq == kv)
         return cli_usage_error(cmd, "annotation '%s' is not KEY=VALUE", kv);
+    for (size_t i = 0; i < *n; i++) /* a key given again replaces its value, as cosign's map */
+        if (strlen((*list)[i].key) == (size_t)(eq - kv) && !strncmp((*list)[i].key, kv, (size_t)(eq - kv))) {
+            char *v = strdup(eq + 1);
+            if (!v)
+                return EXIT_FAILURE_OP;
+            free((*list)[i].value);
+            (*list)[i].value = v;
+            return EXIT_OK;
+        }
     struct airlock_annotation *l = realloc(*list, (*n + 1) * sizeof(*l));
     if (!l)
         return EXIT_FAILURE_OP;
@@ -126,6 +136,7 @@ static int write_pair(const struct airlock_key *k, const char *prefix, int force
     char *keyfile = NULL, *pubpem = NULL, *kpath = NULL, *ppath = NULL, *ktmp = NULL, *ptmp = NULL;
     struct airlock_buf pw = AIRLOCK_BUF_INIT(0);
     int rc = EXIT_OK;
+    unsigned flags = force ? 0 : RENAME_NOREPLACE;
     if (asprintf(&kpath, "%s.key", prefix) < 0 || asprintf(&ppath, "%s.pub", prefix) < 0)
         return EXIT_FAILURE_OP;
     struct stat st;
@@ -148,9 +159,15 @@ static int write_pair(const struct airlock_key *k, const char *prefix, int force
     if ((rc = write_new(kpath, keyfile, 0600, force, &ktmp)) ||
         (rc = write_new(ppath, pubpem, 0644, force, &ptmp)))
         goto out;
-    if (rename(ktmp, kpath) < 0 || rename(ptmp, ppath) < 0) {
-        fprintf(stderr, "airlock: error: rename into '%s': %s\n", prefix, strerror(errno));
-        unlink(kpath);
+    /* the public key first: a failure then never leaves a private key without its public
+     * half, and never removes a key; without --force an existing file is never replaced */
+    if (renameat2(AT_FDCWD, ptmp, AT_FDCWD, ppath, flags) < 0) {
+        fprintf(stderr, "airlock: error: rename into '%s': %s\n", ppath, strerror(errno));
+        rc = EXIT_FAILURE_OP;
+        goto out;
+    }
+    if (renameat2(AT_FDCWD, ktmp, AT_FDCWD, kpath, flags) < 0) {
+        fprintf(stderr, "airlock: error: rename into '%s': %s\n", kpath, strerror(errno));
         rc = EXIT_FAILURE_OP;
         goto out;
     }

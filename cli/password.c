@@ -68,20 +68,39 @@ static int prompt(struct airlock_buf *b, const char *text)
     return rc;
 }
 
+/* A buffer allocated at its cap up front: appends never realloc, so no copy of a secret is
+ * left behind unwiped. */
+static int secret_buf(struct airlock_buf *b)
+{
+    b->data = malloc(MAX_PASSWORD + 1);
+    b->cap = MAX_PASSWORD + 1;
+    b->len = 0;
+    b->max = MAX_PASSWORD;
+    if (b->data)
+        b->data[0] = '\0';
+    return b->data ? 0 : -1;
+}
+
 int cli_password(struct airlock_buf *out, const char *file, int confirm, const char *what)
 {
     struct airlock_buf b = AIRLOCK_BUF_INIT(MAX_PASSWORD);
+    if (secret_buf(&b)) {
+        fprintf(stderr, "airlock: error: out of memory\n");
+        return EXIT_FAILURE_OP;
+    }
     const char *env = getenv("COSIGN_PASSWORD");
     if (file) {
         int fd = open(file, O_RDONLY | O_CLOEXEC);
         if (fd < 0) {
             fprintf(stderr, "airlock: error: open password file '%s': %s\n", file, strerror(errno));
+            cli_password_release(&b);
             return EXIT_FAILURE_OP;
         }
         int r = read_all(fd, &b);
         close(fd);
         if (r) {
             fprintf(stderr, "airlock: error: read password file '%s' failed\n", file);
+            cli_password_release(&b);
             return EXIT_FAILURE_OP;
         }
         if (b.len && b.data[b.len - 1] == '\n')
@@ -93,26 +112,30 @@ int cli_password(struct airlock_buf *out, const char *file, int confirm, const c
         snprintf(text, sizeof(text), "Enter password for %s: ", what);
         if (prompt(&b, text)) {
             fprintf(stderr, "airlock: error: cannot read a password from the terminal\n");
+            cli_password_release(&b);
             return EXIT_FAILURE_OP;
         }
         if (confirm) {
             struct airlock_buf again = AIRLOCK_BUF_INIT(MAX_PASSWORD);
+            if (secret_buf(&again)) {
+                cli_password_release(&b);
+                return EXIT_FAILURE_OP;
+            }
             snprintf(text, sizeof(text), "Enter password for %s again: ", what);
             int bad = prompt(&again, text) || again.len != b.len ||
                       (b.len && memcmp(again.data, b.data, b.len));
-            if (again.data)
-                airlock_wipe(again.data, again.len);
-            airlock_buf_release(&again);
+            cli_password_release(&again);
             if (bad) {
-                if (b.data)
-                    airlock_wipe(b.data, b.len);
-                airlock_buf_release(&b);
+                cli_password_release(&b);
                 fprintf(stderr, "airlock: error: the passwords do not match\n");
                 return EXIT_USAGE;
             }
         }
     } else if (read_all(STDIN_FILENO, &b)) {
-        fprintf(stderr, "airlock: error: cannot read the password from stdin\n");
+        fprintf(stderr, "airlock: error: cannot read the password from stdin (longer than %d "
+                        "bytes?)\n",
+                MAX_PASSWORD);
+        cli_password_release(&b);
         return EXIT_FAILURE_OP;
     }
     if (airlock_buf_append(&b, "", 0)) /* make sure data is allocated */

@@ -61,6 +61,7 @@ int airlock_b64_decode(unsigned char **out, size_t *out_len, const char *s, size
                 v[k] = 0;
                 pad++;
             } else if (pad || (v[k] = b64val(s[i + k])) < 0) {
+                airlock_wipe(o, j);
                 free(o);
                 return airlock_error_set(err, AIRLOCK_EINTEGRITY,
                                          "invalid base64 at character %zu", i + (size_t)k);
@@ -106,6 +107,7 @@ int core_pem_decode(unsigned char **der, size_t *len, char label[64], const char
         if (*p != '\n' && *p != '\r' && *p != ' ' && *p != '\t')
             b64[k++] = *p;
     int rc = airlock_b64_decode(der, len, b64, k, err);
+    airlock_wipe(b64, k); /* it may be an unencrypted private key */
     free(b64);
     if (rc)
         airlock_error_wrap(err, "'%s'", what);

@@ -351,13 +351,13 @@ int airlock_pubkey_verify(const struct airlock_pubkey *k, const void *payload, s
         return airlock_error_set(err, AIRLOCK_ESIGNATURE, "signature is not valid base64");
     unsigned char hash[32], der[80];
     mbedtls_sha256_ret(payload, n, hash, 0);
-    const unsigned char *s = sig;
-    if (sl == 64) { /* raw r||s */
-        sl = raw_to_der(der, sig);
-        s = der;
-    }
     int m = mbedtls_pk_verify((mbedtls_pk_context *)&k->pk, MBEDTLS_MD_SHA256, hash, sizeof(hash),
-                              s, sl);
+                              sig, sl);
+    if (m && sl == 64) { /* raw r||s */
+        size_t dl = raw_to_der(der, sig);
+        m = mbedtls_pk_verify((mbedtls_pk_context *)&k->pk, MBEDTLS_MD_SHA256, hash, sizeof(hash),
+                              der, dl);
+    }
     free(sig);
     if (m)
         return airlock_error_set(err, AIRLOCK_ESIGNATURE,

@@ -21,8 +21,9 @@ static int go_str(struct airlock_buf *b, const char *s)
             esc[0] = '\\', esc[1] = (char)c;
             rc = airlock_buf_append(b, esc, 2);
             p++;
-        } else if (c == '\n' || c == '\r' || c == '\t') {
-            esc[0] = '\\', esc[1] = c == '\n' ? 'n' : c == '\r' ? 'r' : 't';
+        } else if (c == '\n' || c == '\r' || c == '\t' || c == '\b' || c == '\f') {
+            esc[0] = '\\';
+            esc[1] = c == '\n' ? 'n' : c == '\r' ? 'r' : c == '\t' ? 't' : c == '\b' ? 'b' : 'f';
             rc = airlock_buf_append(b, esc, 2);
             p++;
         } else if (c < 0x20 || c == '<' || c == '>' || c == '&') {
@@ -33,10 +34,18 @@ static int go_str(struct airlock_buf *b, const char *s)
             rc = airlock_buf_append(b, p, 1);
             p++;
         } else {
+            /* as Go's utf8.DecodeRune: no overlong forms, surrogates or values past U+10FFFF */
             int n = (c & 0xe0) == 0xc0 ? 2 : (c & 0xf0) == 0xe0 ? 3 : (c & 0xf8) == 0xf0 ? 4 : 0;
             int ok = n > 0;
             for (int i = 1; ok && i < n; i++)
                 ok = (p[i] & 0xc0) == 0x80;
+            if (ok) {
+                uint32_t cp = n == 2 ? (c & 0x1fu) : n == 3 ? (c & 0x0fu) : (c & 0x07u);
+                for (int i = 1; i < n; i++)
+                    cp = (cp << 6) | (p[i] & 0x3fu);
+                ok = !(n == 2 && cp < 0x80) && !(n == 3 && cp < 0x800) &&
+                     !(n == 4 && (cp < 0x10000 || cp > 0x10ffff)) && !(cp >= 0xd800 && cp <= 0xdfff);
+            }
             if (!ok) {
                 rc = airlock_buf_append(b, "\\ufffd", 6);
                 p++;
@@ -143,6 +152,23 @@ static int exact_members(const cJSON *o, const char *const *names, size_t n)
     return count == n;
 }
 
+/* Duplicate keys anywhere: Go keeps the last, cJSON finds the first, containers/image refuses
+ * them. A signed payload with duplicates is ambiguous: refuse it. */
+static int has_duplicate_keys(const cJSON *o, int depth)
+{
+    if (depth > AIRLOCK_MAX_JSON_DEPTH)
+        return 1;
+    for (const cJSON *it = o ? o->child : NULL; it; it = it->next) {
+        if (cJSON_IsObject(o) && it->string)
+            for (const cJSON *jt = it->next; jt; jt = jt->next)
+                if (jt->string && !strcmp(jt->string, it->string))
+                    return 1;
+        if ((cJSON_IsObject(it) || cJSON_IsArray(it)) && has_duplicate_keys(it, depth + 1))
+            return 1;
+    }
+    return 0;
+}
+
 static const char *str_at(const cJSON *o, const char *a, const char *b)
 {
     const cJSON *x = cJSON_GetObjectItemCaseSensitive(o, a);
@@ -163,6 +189,11 @@ int airlock_sig_payload_parse(struct airlock_sig_payload *out, const char *p, si
         return airlock_error_set(err, AIRLOCK_ESIGNATURE, "signature payload: invalid JSON");
     }
     int rc = 0;
+    if (has_duplicate_keys(j, 0)) {
+        cJSON_Delete(j);
+        return airlock_error_set(err, AIRLOCK_ESIGNATURE,
+                                 "signature payload: duplicate JSON keys (ambiguous)");
+    }
     const cJSON *crit = cJSON_GetObjectItemCaseSensitive(j, "critical");
     const cJSON *opt = cJSON_GetObjectItemCaseSensitive(j, "optional");
     const char *id, *dg, *ty;

@@ -64,6 +64,9 @@ void tarw_free(struct tarw *t);
 /* Fills a 512-byte ustar header; used by tests and by the appending signer. */
 int tarw_header(unsigned char hdr[512], const char *name, uint64_t size, char type);
 
+/* writer.c: the caller already holds the destination's flock (commit must not wait for it) */
+void writer_lock_held(struct airlock_writer *w);
+
 /* ---- bundle.c ------------------------------------------------------------------------------ */
 
 /* The entry a signing append turns the old end-of-archive blocks into (see sign.c). */

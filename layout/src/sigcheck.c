@@ -140,7 +140,7 @@ static int same_repository(const char *a, const char *b)
 {
     struct airlock_ref x, y;
     if (!a || !b || airlock_ref_parse(&x, a, NULL))
-        return 1; /* unnamed: nothing to compare */
+        return 0; /* unnamed: no repository to find its signatures in */
     int same = 1;
     if (!airlock_ref_parse(&y, b, NULL)) {
         same = !strcmp(x.domain, y.domain) && !strcmp(x.path, y.path);

@@ -200,6 +200,28 @@ static int queue_blob(struct signer *s, const char *data, size_t len, char diges
     return 0;
 }
 
+/* Two names of the same tag ("busybox:x" and "docker.io/library/busybox:x") are equal. */
+static int same_ref(const char *a, const char *b)
+{
+    if (!a || !b)
+        return 0;
+    if (!strcmp(a, b))
+        return 1;
+    struct airlock_ref x, y;
+    if (airlock_ref_parse(&x, a, NULL))
+        return 0;
+    int same = 0;
+    if (!airlock_ref_parse(&y, b, NULL)) {
+        char *fx = airlock_ref_format(&x), *fy = airlock_ref_format(&y);
+        same = fx && fy && !strcmp(fx, fy);
+        free(fx);
+        free(fy);
+        airlock_ref_release(&y);
+    }
+    airlock_ref_release(&x);
+    return same;
+}
+
 static const char *ann_of(const cJSON *entry, const char *key)
 {
     return cJSON_GetStringValue(
@@ -212,15 +234,18 @@ static int index_set(struct signer *s, const char *sigref, const char *digest, s
 {
     cJSON *arr = cJSON_GetObjectItemCaseSensitive(s->index, "manifests");
     cJSON *it;
+    int found = 0;
     cJSON_ArrayForEach(it, arr)
     {
         const char *r = ann_of(it, AIRLOCK_ANN_REF_NAME);
-        if (r && !strcmp(r, sigref)) {
+        if (same_ref(r, sigref)) { /* every entry naming this tag */
             cJSON_ReplaceItemInObjectCaseSensitive(it, "digest", cJSON_CreateString(digest));
             cJSON_ReplaceItemInObjectCaseSensitive(it, "size", cJSON_CreateNumber((double)size));
-            return 0;
+            found = 1;
         }
     }
+    if (found)
+        return 0;
     cJSON *d = cJSON_CreateObject();
     cJSON *ann = d ? cJSON_CreateObject() : NULL;
     if (!d || !ann || !cJSON_AddStringToObject(d, "mediaType", AIRLOCK_MT_OCI_MANIFEST) ||
@@ -243,9 +268,9 @@ static int sign_one(struct signer *s, const struct target *t, int *added, struct
     char *payload = NULL, *sig = NULL, *man = NULL, *cfg = NULL, *sigref = NULL;
     size_t plen = 0, mlen = 0, clen = 0;
     char pdigest[AIRLOCK_DIGEST_SIZE], cdigest[AIRLOCK_DIGEST_SIZE], mdigest[AIRLOCK_DIGEST_SIZE];
-    struct airlock_oci *old = NULL;
     struct airlock_descriptor *layers = NULL;
-    size_t n_layers = 0;
+    size_t n_layers = 0, n_olds = 0, total = 0;
+    struct airlock_oci *olds[8];
     struct airlock_annotation sig_ann = {(char *)AIRLOCK_ANN_SIGNATURE, NULL};
     *added = 0;
     int rc = airlock_sig_payload_build(&payload, &plen, t->identity, t->digest,
@@ -259,22 +284,45 @@ static int sign_one(struct signer *s, const struct target *t, int *added, struct
         rc = airlock_error_set(err, AIRLOCK_EOS, "out of memory");
         goto out;
     }
-    /* the signature manifest already in the bundle under that name, if any */
-    for (size_t i = 0; i < s->cat->n; i++) {
+    /* the signature manifests already in the bundle under that tag (under any spelling of
+     * its name): their layers are all kept */
+    for (size_t i = 0; i < s->cat->n && n_olds < 8; i++) {
         const struct airlock_entry *e = &s->cat->entries[i];
-        if (e->role != AIRLOCK_ROLE_SIGNATURE || !e->ref || strcmp(e->ref, sigref))
+        if (e->role != AIRLOCK_ROLE_SIGNATURE || !same_ref(e->ref, sigref))
             continue;
         struct airlock_buf raw = AIRLOCK_BUF_INIT(0);
         rc = airlock_bundle_blob_read(s->b, e->desc.digest, AIRLOCK_MAX_MANIFEST, &raw, err);
         if (!rc)
-            rc = airlock_oci_parse(&old, raw.data, raw.len, sigref, err);
+            rc = airlock_oci_parse(&olds[n_olds], raw.data, raw.len, sigref, err);
         airlock_buf_release(&raw);
         if (rc)
             goto out;
+        n_olds++;
     }
-    n_layers = old ? old->n_layers : 0;
+    for (size_t k = 0; k < n_olds; k++)
+        total += olds[k]->n_layers;
+    layers = calloc(total + 1, sizeof(*layers));
+    if (!layers) {
+        rc = airlock_error_set(err, AIRLOCK_EOS, "out of memory");
+        goto out;
+    }
+    for (size_t k = 0; k < n_olds; k++)
+        for (size_t i = 0; i < olds[k]->n_layers; i++) {
+            const struct airlock_descriptor *l = &olds[k]->layers[i];
+            const char *ls = airlock_annotation_get(l->annotations, l->n_annotations,
+                                                    AIRLOCK_ANN_SIGNATURE);
+            int dup = 0;
+            for (size_t j = 0; j < n_layers && !dup; j++) {
+                const char *js = airlock_annotation_get(layers[j].annotations,
+                                                        layers[j].n_annotations,
+                                                        AIRLOCK_ANN_SIGNATURE);
+                dup = !strcmp(layers[j].digest, l->digest) && ls && js && !strcmp(ls, js);
+            }
+            if (!dup)
+                layers[n_layers++] = *l; /* shallow: olds own them */
+        }
     for (size_t i = 0; i < n_layers; i++) {
-        const struct airlock_descriptor *l = &old->layers[i];
+        const struct airlock_descriptor *l = &layers[i];
         const char *osig = airlock_annotation_get(l->annotations, l->n_annotations,
                                                   AIRLOCK_ANN_SIGNATURE);
         if (!strcmp(l->digest, pdigest) && osig &&
@@ -283,13 +331,6 @@ static int sign_one(struct signer *s, const struct target *t, int *added, struct
     }
     if ((rc = airlock_key_sign(&sig, s->key, payload, plen, err)))
         goto out;
-    layers = calloc(n_layers + 1, sizeof(*layers));
-    if (!layers) {
-        rc = airlock_error_set(err, AIRLOCK_EOS, "out of memory");
-        goto out;
-    }
-    if (n_layers)
-        memcpy(layers, old->layers, n_layers * sizeof(*layers)); /* shallow: old owns them */
     sig_ann.value = sig;
     layers[n_layers].media_type = (char *)AIRLOCK_MT_SIMPLESIGNING;
     memcpy(layers[n_layers].digest, pdigest, sizeof(pdigest));
@@ -305,7 +346,8 @@ static int sign_one(struct signer *s, const struct target *t, int *added, struct
     *added = 1;
 out:
     free(layers);
-    airlock_oci_free(old);
+    for (size_t k = 0; k < n_olds; k++)
+        airlock_oci_free(olds[k]);
     free(payload);
     free(sig);
     free(man);
@@ -381,6 +423,8 @@ static int tar_append(struct signer *s, int fd, const char *index, size_t ilen,
             ssize_t w = pwrite(fd, o.data + done, o.len - done, (off_t)(pos + done));
             if (w < 0 && errno != EINTR)
                 r = -errno;
+            else if (w == 0)
+                r = -EIO;
             else if (w > 0)
                 done += (size_t)w;
         }
@@ -396,8 +440,10 @@ static int tar_append(struct signer *s, int fd, const char *index, size_t ilen,
     if (!rc) {
         unsigned char hdr[512];
         tarw_header(hdr, LAYOUT_PADDING_NAME, pos - (uint64_t)e - 512, '0');
-        if (pwrite(fd, hdr, 512, (off_t)e) != 512 || fsync(fd) < 0)
-            rc = airlock_error_set_errno(err, AIRLOCK_EOS, errno, "update '%s'", s->path);
+        ssize_t w = pwrite(fd, hdr, 512, (off_t)e);
+        if (w != 512 || fsync(fd) < 0)
+            rc = airlock_error_set_errno(err, AIRLOCK_EOS, w >= 0 && w != 512 ? EIO : errno,
+                                         "update '%s'", s->path);
     }
     /* what an earlier interrupted sign left beyond the new end is dropped */
     if (!rc && size > pos + o.len && ftruncate(fd, (off_t)(pos + o.len)) == 0)
@@ -474,6 +520,8 @@ static int rewrite(struct signer *s, const char *index, size_t ilen, struct airl
     struct airlock_writer *w = NULL;
     int rc = airlock_writer_new(&w, s->path, AIRLOCK_FORMAT_TAR_ZST, err);
     if (!rc)
+        writer_lock_held(w);
+    if (!rc)
         rc = airlock_bundle_blob_stream(s->b, all_blobs, copy_blob, w, err);
     for (size_t i = 0; i < s->n_nb && !rc; i++)
         rc = airlock_writer_add_bytes(w, s->nb[i].data, s->nb[i].len, s->nb[i].digest, NULL, err);
@@ -506,7 +554,17 @@ int airlock_bundle_sign(struct airlock_sign_result **res, const char *path,
                                        errno, "open bundle '%s'", path);
     /* one writer at a time */
     if (flock(lockfd, LOCK_EX | LOCK_NB) < 0) {
-        rc = airlock_error_set(err, AIRLOCK_EOS, "'%s' is being changed by another airlock",
+        rc = errno == EWOULDBLOCK
+                 ? airlock_error_set(err, AIRLOCK_EOS, "'%s' is being changed by another airlock",
+                                     path)
+                 : airlock_error_set_errno(err, AIRLOCK_EOS, errno, "lock '%s'", path);
+        goto out;
+    }
+    /* what we locked must be what we read and write (not a file renamed over it since) */
+    struct stat locked, now;
+    if (fstat(lockfd, &locked) < 0 || stat(path, &now) < 0 || locked.st_ino != now.st_ino ||
+        locked.st_dev != now.st_dev) {
+        rc = airlock_error_set(err, AIRLOCK_EOS, "'%s' was replaced while opening it; try again",
                                path);
         goto out;
     }

@@ -9,6 +9,7 @@
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 
 #define COPY_CHUNK (1u << 20)
@@ -53,9 +54,12 @@ struct airlock_writer {
     struct tarw *t;
     struct core_dmap added; /* digests written so far */
     struct cur_blob *cur;   /* the blob being written in push mode */
+    int lock_held;          /* the caller holds the destination's lock (sign) */
     unsigned char *buf;
     int committed;
 };
+
+void writer_lock_held(struct airlock_writer *w) { w->lock_held = 1; }
 
 int airlock_writer_has(const struct airlock_writer *w, const char *digest)
 {
@@ -376,15 +380,27 @@ int airlock_writer_commit(struct airlock_writer *w, const char *index_json, size
             return airlock_error_set_errno(err, AIRLOCK_EOS, errno, "rename '%s' to '%s'", w->tmp,
                                            w->path);
     } else {
+        /* a signer appending in place holds this lock: wait for it, then replace */
+        int dfd = w->lock_held ? -1 : open(w->path, O_RDONLY | O_CLOEXEC);
+        if (dfd >= 0)
+            flock(dfd, LOCK_EX);
+        rc = 0;
         if ((rc = tarw_file_begin(w->t, "index.json", len, err)) ||
             (rc = tarw_file_data(w->t, index_json, len, err)) || (rc = tarw_file_end(w->t, err)) ||
-            (rc = tarw_finish(w->t, err)))
+            (rc = tarw_finish(w->t, err))) {
+            if (dfd >= 0)
+                close(dfd);
             return rc;
-        if (fsync(w->fd) < 0)
-            return airlock_error_set_errno(err, AIRLOCK_EOS, errno, "sync '%s'", w->tmp);
-        if (rename(w->tmp, w->path) < 0)
-            return airlock_error_set_errno(err, AIRLOCK_EOS, errno, "rename '%s' to '%s'", w->tmp,
-                                           w->path);
+        }
+        if (!rc && fsync(w->fd) < 0)
+            rc = airlock_error_set_errno(err, AIRLOCK_EOS, errno, "sync '%s'", w->tmp);
+        if (!rc && rename(w->tmp, w->path) < 0)
+            rc = airlock_error_set_errno(err, AIRLOCK_EOS, errno, "rename '%s' to '%s'", w->tmp,
+                                         w->path);
+        if (dfd >= 0)
+            close(dfd);
+        if (rc)
+            return rc;
         temp_unregister(w->tmp);
     }
     sync_parent(w->path);

@@ -36,6 +36,17 @@ case_keygen_refuses_to_overwrite() {
     ! ls | grep >/dev/null airlock- || fail "temporary files left"
 }
 
+case_keygen_force_never_loses_the_key() {
+    keys fk
+    sum=$(sha256sum < fk.key)
+    rm fk.pub
+    mkdir fk.pub # the public key cannot be written
+    airlock keygen --force --output-key-prefix fk
+    expect_rc 1
+    [ -f fk.key ] && [ "$(sha256sum < fk.key)" = "$sum" ] || fail "the existing key was lost"
+    ! ls | grep >/dev/null airlock- || fail "temporary files left"
+}
+
 case_keygen_scrypt_32768_uses_cosign_label() {
     airlock keygen --scrypt-n 32768 --output-key-prefix old
     expect_rc 0
@@ -205,6 +216,11 @@ case_identity_and_annotations() {
     err_has "annotation env=dev not signed (has prod)"
     airlock verify --json --key cosign.pub b.tar
     json '.images[0].signatures[0].annotations == {"env":"prod","team":"ops"}'
+    # a key given twice: the last value, as cosign's map keeps it (never a duplicate key)
+    make_bundle c.tar
+    "$AIRLOCK" sign --key cosign.key -a env=a -a env=b c.tar >/dev/null
+    airlock verify --key cosign.pub -a env=b c.tar
+    expect_rc 0
     airlock verify --identity x b.tar
     expect_rc 2
 }

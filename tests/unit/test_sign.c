@@ -318,3 +318,26 @@ TEST(identity_matching)
     CHECK(airlock_identity_matches("index.docker.io/library/nginx", "nginx"));
     CHECK(!airlock_identity_matches(NULL, "nginx"));
 }
+
+TEST(payload_duplicate_keys_refused)
+{
+    struct airlock_sig_payload sp;
+    const char *dup = "{\"critical\":{\"identity\":{\"docker-reference\":\"a\"},\"image\":{\"docker-manifest-digest\":\"sha256:11\",\"docker-manifest-digest\":\"sha256:22\"},\"type\":\"cosign container image signature\"},\"optional\":null}";
+    CHECK(airlock_sig_payload_parse(&sp, dup, strlen(dup), 0, NULL) == AIRLOCK_ESIGNATURE);
+    CHECK(airlock_sig_payload_parse(&sp, dup, strlen(dup), 1, NULL) == AIRLOCK_ESIGNATURE);
+    const char *dupopt = "{\"critical\":{\"identity\":{\"docker-reference\":\"a\"},\"image\":{\"docker-manifest-digest\":\"sha256:11\"},\"type\":\"cosign container image signature\"},\"optional\":{\"env\":\"a\",\"env\":\"b\"}}";
+    CHECK(airlock_sig_payload_parse(&sp, dupopt, strlen(dupopt), 0, NULL) == AIRLOCK_ESIGNATURE);
+}
+
+TEST(go_json_escaping)
+{
+    struct airlock_annotation a[1] = {{(char *)"k", (char *)"\b\f\x01 \xc0\x80 \xed\xa0\x80 \xe2\x80\xa8 \xc3\xa9"}};
+    char *p = NULL;
+    size_t n;
+    CHECK(airlock_sig_payload_build(&p, &n, "r.io/a", "sha256:00", a, 1, NULL) == 0);
+    /* \b \f short, control \u0001, overlong and surrogate bytes one U+FFFD each, U+2028 escaped */
+    CHECK(p && strstr(p, "\"k\":\"\\b\\f\\u0001 \\ufffd\\ufffd \\ufffd\\ufffd\\ufffd \\u2028 \xc3\xa9\""));
+    if (p && !strstr(p, "\\b\\f"))
+        fprintf(stderr, "%s\n", p);
+    free(p);
+}
