@@ -1,8 +1,12 @@
 #!/usr/bin/env bash
-# The airlock walkthrough: on a fresh Debian machine this installs what airlock needs, builds
-# it, makes a small image the way a connected machine would (umoci, skopeo), packs it into a
-# bundle, inspects and verifies it as if on a USB stick, then shows what verify does to a
-# damaged copy. Everything happens in a temporary directory that is removed at the end.
+# The airlock walkthrough: the whole trip across an air gap, on one machine.
+#
+# On a fresh Debian machine this installs what airlock needs, builds it, starts two
+# registries on 127.0.0.1 (an "upstream" one on the connected side and a "private" one behind
+# the gap), puts a small image into the upstream one, then does airlock's main job:
+#   keygen -> export -> sign (offline) -> verify on a read-only "USB stick" -> push -> verify
+# in the private registry, and shows verify catching a damaged copy. Everything lives in a
+# temporary directory; the registries are stopped and it is all removed at the end.
 #
 #   samples/walkthrough.sh            # run it
 #   KEEP=1 samples/walkthrough.sh     # keep the temporary directory to look around
@@ -18,10 +22,29 @@ AIRLOCK=$ROOT/build/cli/airlock
 echo "built $AIRLOCK ($("$AIRLOCK" version))"
 
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/airlock-walkthrough.XXXXXX")
-if [ -z "${KEEP:-}" ]; then trap 'rm -rf "$WORK"' EXIT; else echo "keeping $WORK"; fi
+PIDS=()
+cleanup() {
+    for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
+    chmod -R u+w "$WORK" 2>/dev/null || true
+    if [ -z "${KEEP:-}" ]; then rm -rf "$WORK"; else echo "kept $WORK"; fi
+}
+trap cleanup EXIT
 cd "$WORK"
 
-step "connected side: make an image with umoci and save it with skopeo"
+step "two registries on 127.0.0.1: upstream (connected side) and private (behind the gap)"
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+for name in upstream private; do
+    port=$(free_port)
+    printf 'version: 0.1\nlog: {level: error}\nstorage:\n  filesystem: {rootdirectory: %s}\nhttp:\n  addr: 127.0.0.1:%s\n  secret: walkthrough\n' \
+        "$WORK/$name-data" "$port" > "$name.yml"
+    docker-registry serve "$name.yml" > "$name.log" 2>&1 &
+    PIDS+=($!)
+    for _ in $(seq 50); do curl -sf "http://127.0.0.1:$port/v2/" >/dev/null && break; sleep 0.1; done
+    eval "${name^^}=127.0.0.1:$port"
+    echo "$name registry: http://127.0.0.1:$port"
+done
+
+step "upstream: an image built with umoci and pushed with skopeo"
 umoci init --layout src
 umoci new --image src:1.0
 umoci unpack --rootless --image src:1.0 rootfs-bundle >/dev/null
@@ -29,46 +52,50 @@ mkdir -p rootfs-bundle/rootfs/bin
 cp "$(command -v busybox)" rootfs-bundle/rootfs/bin/busybox
 umoci repack --image src:1.0 rootfs-bundle
 umoci config --image src:1.0 --architecture amd64 --os linux
-skopeo copy -q oci:src:1.0 docker-archive:app-docker.tar:registry.example.com/team/app:1.0
-skopeo copy -q oci:src:1.0 oci-archive:app-oci.tar:1.0
-ls -l app-docker.tar app-oci.tar
-
-step "airlock import: both archives into one deduplicated bundle"
-"$AIRLOCK" import --name registry.example.com/team/app-oci app-docker.tar app-oci.tar -o release.tar
-
-step "airlock inspect: what is in the bundle"
-"$AIRLOCK" inspect release.tar
+skopeo copy -q --dest-tls-verify=false oci:src:1.0 "docker://$UPSTREAM/team/app:1.0"
+echo "pushed $UPSTREAM/team/app:1.0"
 
 step "airlock keygen: a cosign key pair (the password comes from COSIGN_PASSWORD here)"
 export COSIGN_PASSWORD=walkthrough-only-password
 "$AIRLOCK" keygen
 ls -l cosign.key cosign.pub
 
-step "airlock sign: offline, with networking disabled where the kernel allows it"
+step "connected side: airlock export the image into a bundle"
+"$AIRLOCK" export --plain-http "$UPSTREAM/team/app:1.0" -o release.tar
+"$AIRLOCK" inspect release.tar
+
+step "airlock sign, offline (networking disabled where the kernel allows it)"
+IDENTITY=$PRIVATE/devops/team/app
 if unshare -n true 2>/dev/null; then
-    unshare -n "$AIRLOCK" sign --key cosign.key --identity registry.internal/team/app release.tar
+    unshare -n "$AIRLOCK" sign --key cosign.key --identity "$IDENTITY" release.tar
 else
-    "$AIRLOCK" sign --key cosign.key --identity registry.internal/team/app release.tar
+    "$AIRLOCK" sign --key cosign.key --identity "$IDENTITY" release.tar
 fi
 
-step "gap side: airlock verify --key on a read-only copy, as on a USB stick"
+step "at the gap: airlock verify on a read-only copy, as on a USB stick"
 mkdir usb
 cp release.tar cosign.pub usb/
 chmod -R a-w usb
-"$AIRLOCK" verify --key usb/cosign.pub --identity registry.internal/team/app usb/release.tar
+"$AIRLOCK" verify --key usb/cosign.pub --identity "$IDENTITY" usb/release.tar
 
 step "a damaged copy: one flipped byte in a layer"
 cp release.tar damaged.tar
 off=$(( $(stat -c %s damaged.tar) / 2 ))
 printf '\xff' | dd of=damaged.tar bs=1 seek=$off conv=notrunc 2>/dev/null
 set +e
-"$AIRLOCK" verify damaged.tar
+"$AIRLOCK" verify -q damaged.tar
 rc=$?
 set -e
-echo "verify exit code: $rc (4 = integrity failure)"
+echo "verify of the damaged copy: exit code $rc (4 = integrity failure)"
 
-step "machine-readable report"
-"$AIRLOCK" verify --json release.tar | (command -v jq >/dev/null && jq . || cat)
-chmod -R u+w usb
+step "private side: airlock push the bundle, images and signatures together"
+"$AIRLOCK" push --key cosign.pub --identity "$IDENTITY" --plain-http usb/release.tar "$PRIVATE/devops"
+
+step "airlock verify in the private registry, as cosign verify --key would"
+"$AIRLOCK" verify --key cosign.pub --identity "$IDENTITY" --plain-http "$PRIVATE/devops/team/app:1.0"
+
+step "a second push uploads nothing"
+"$AIRLOCK" push --key cosign.pub --plain-http --json usb/release.tar "$PRIVATE/devops" |
+    python3 -c 'import json,sys; r=json.load(sys.stdin); print("uploaded", r["uploaded"], "blobs, skipped", r["skipped"])'
 echo
-echo "done: the bundle verified; the damaged copy was caught."
+echo "done: exported, signed offline, verified on read-only media, pushed, verified in the registry."
