@@ -257,7 +257,8 @@ static void *worker(void *arg)
     return NULL;
 }
 
-static int push_manifests(struct pusher *p, struct pentry *pe, struct airlock_error **err)
+static int push_manifests(struct pusher *p, struct pentry *pe, int with_tag,
+                          struct airlock_error **err)
 {
     int rc = 0;
     for (size_t i = 0; i < pe->n_manifests && !rc; i++) {
@@ -268,7 +269,7 @@ static int push_manifests(struct pusher *p, struct pentry *pe, struct airlock_er
         /* by digest first; the tag only once everything below it is there */
         rc = airlock_registry_manifest_put(p->r, pe->repo, pe->manifests[i], pe->mtypes[i],
                                            raw.data, raw.len, err);
-        if (!rc && last && pe->tag)
+        if (!rc && last && pe->tag && with_tag)
             rc = airlock_registry_manifest_put(p->r, pe->repo, pe->tag, pe->mtypes[i], raw.data,
                                                raw.len, err);
         progress(p, "manifest", pe->manifests[i], 1, 1);
@@ -330,7 +331,7 @@ static int push_signature(struct pusher *p, struct pentry *pe, struct airlock_er
         goto out;
     rc = airlock_registry_manifest_get(p->r, pe->repo, pe->tag, &theirs, &mtype, dg, err);
     if (rc == AIRLOCK_ENOTFOUND) { /* nothing there yet: ours as it is */
-        rc = push_manifests(p, pe, err);
+        rc = push_manifests(p, pe, 1, err);
         goto out;
     }
     if (rc || (rc = airlock_oci_parse(&mt, theirs.data, theirs.len, "registry signature", err)))
@@ -566,7 +567,8 @@ int airlock_push(struct airlock_push_result **res, struct airlock_bundle *b, con
             int sig = pe->e->role == AIRLOCK_ROLE_SIGNATURE;
             if ((pass == 1) != sig)
                 continue;
-            rc = sig && pe->tag ? push_signature(&p, pe, err) : push_manifests(&p, pe, err);
+            /* images by digest only: their tags come once signatures are there and verified */
+            rc = sig && pe->tag ? push_signature(&p, pe, err) : push_manifests(&p, pe, 0, err);
         }
     if (rc)
         goto done;
@@ -601,6 +603,19 @@ int airlock_push(struct airlock_push_result **res, struct airlock_bundle *b, con
             out->refs[out->n] = NULL;
         out->digests[out->n] = strdup(pe->e->desc.digest);
         out->n++;
+    }
+    /* 6: only now the tags */
+    for (size_t i = 0; i < p.n_pe && !rc; i++) {
+        struct pentry *pe = &p.pe[i];
+        if (pe->e->role == AIRLOCK_ROLE_SIGNATURE || !pe->tag || !pe->n_manifests)
+            continue;
+        struct airlock_buf raw = AIRLOCK_BUF_INIT(0);
+        size_t last = pe->n_manifests - 1;
+        rc = airlock_bundle_blob_read(p.b, pe->manifests[last], AIRLOCK_MAX_MANIFEST, &raw, err);
+        if (!rc)
+            rc = airlock_registry_manifest_put(p.r, pe->repo, pe->tag, pe->mtypes[last], raw.data,
+                                               raw.len, err);
+        airlock_buf_release(&raw);
     }
     if (rc)
         goto done;

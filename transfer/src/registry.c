@@ -288,7 +288,9 @@ int registry_request(struct airlock_registry *r, const char *repo, const char *a
             auth_tries++;
             const char *ch = resp->www_authenticate;
             int bearer = !strncasecmp(ch, "bearer", 6);
+            pthread_mutex_lock(&r->lock);
             int have_token = !r->basic && token_for(r, scope) != NULL;
+            pthread_mutex_unlock(&r->lock);
             if (bearer && !(have_token && auth_tries > 1)) {
                 char *ch_copy = strdup(ch);
                 http_response_release(resp);
