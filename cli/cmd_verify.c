@@ -43,6 +43,25 @@ static void json_list(const char *name, char **v, size_t n)
     printf("]");
 }
 
+/* ,"signatures":[...],"signature_errors":[...] of one image (after "signatures":[ ) */
+static void print_signatures(const struct airlock_sig_image *im)
+{
+    for (size_t k = 0; k < im->n_sigs; k++) {
+        printf("%s{\"docker-reference\":", k ? "," : "");
+        cli_json_str(stdout, im->sigs[k].identity);
+        printf(",\"annotations\":{");
+        for (size_t a = 0; a < im->sigs[k].n_optional; a++) {
+            printf("%s", a ? "," : "");
+            cli_json_str(stdout, im->sigs[k].optional[a].key);
+            printf(":");
+            cli_json_str(stdout, im->sigs[k].optional[a].value);
+        }
+        printf("}}");
+    }
+    printf("]");
+    json_list("signature_errors", im->failures, im->n_failures);
+}
+
 /* verify REF: the image in a registry, as cosign verify --key does */
 static int verify_registry_report(const struct airlock_sig_report *sr, const char *ref,
                                   const struct airlock_sig_check_opts *so, int json, int quiet)
@@ -56,20 +75,7 @@ static int verify_registry_report(const struct airlock_sig_report *sr, const cha
         cli_json_str(stdout, ref);
         printf(",\"digest\":\"%s\",\"signed\":%s,\"signatures\":[", im->digest,
                im->ok ? "true" : "false");
-        for (size_t k = 0; k < im->n_sigs; k++) {
-            printf("%s{\"docker-reference\":", k ? "," : "");
-            cli_json_str(stdout, im->sigs[k].identity);
-            printf(",\"annotations\":{");
-            for (size_t a = 0; a < im->sigs[k].n_optional; a++) {
-                printf("%s", a ? "," : "");
-                cli_json_str(stdout, im->sigs[k].optional[a].key);
-                printf(":");
-                cli_json_str(stdout, im->sigs[k].optional[a].value);
-            }
-            printf("}}");
-        }
-        printf("]");
-        json_list("signature_errors", im->failures, im->n_failures);
+        print_signatures(im);
         printf("}]}\n");
     } else if (!quiet) {
         if (im->ok) {
@@ -254,20 +260,7 @@ int cmd_verify(int argc, char **argv)
                     im = &sr->images[k];
             if (im) {
                 printf(",\"signed\":%s,\"signatures\":[", im->ok ? "true" : "false");
-                for (size_t k = 0; k < im->n_sigs; k++) {
-                    printf("%s{\"docker-reference\":", k ? "," : "");
-                    cli_json_str(stdout, im->sigs[k].identity);
-                    printf(",\"annotations\":{");
-                    for (size_t a = 0; a < im->sigs[k].n_optional; a++) {
-                        printf("%s", a ? "," : "");
-                        cli_json_str(stdout, im->sigs[k].optional[a].key);
-                        printf(":");
-                        cli_json_str(stdout, im->sigs[k].optional[a].value);
-                    }
-                    printf("}}");
-                }
-                printf("]");
-                json_list("signature_errors", im->failures, im->n_failures);
+                print_signatures(im);
             }
             printf("}");
         }
