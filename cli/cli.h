@@ -56,6 +56,9 @@ enum {
     CLI_OPT_PWSTDIN,
     CLI_OPT_AUTHFILE,
     CLI_OPT_PARALLEL,
+    CLI_OPT_RETRIES,
+    CLI_OPT_STALL,
+    CLI_OPT_CHUNK,
 };
 #define CLI_REGISTRY_OPTIONS                                                                       \
     {"ca-file", required_argument, NULL, CLI_OPT_CA},                                              \
@@ -66,7 +69,10 @@ enum {
         {"username", required_argument, NULL, CLI_OPT_USER},                                       \
         {"password-stdin", no_argument, NULL, CLI_OPT_PWSTDIN},                                    \
         {"auth-file", required_argument, NULL, CLI_OPT_AUTHFILE},                                  \
-        {"parallel", required_argument, NULL, CLI_OPT_PARALLEL}
+        {"parallel", required_argument, NULL, CLI_OPT_PARALLEL},                                   \
+        {"retries", required_argument, NULL, CLI_OPT_RETRIES},                                     \
+        {"stall-timeout", required_argument, NULL, CLI_OPT_STALL},                                 \
+        {"chunk-size", required_argument, NULL, CLI_OPT_CHUNK}
 struct cli_registry {
     struct airlock_registry_opts o;
     int password_stdin, quiet, shown;
@@ -79,6 +85,8 @@ extern const char cli_registry_help[];
 /* 1: handled, 0: not a registry option, -1: bad value */
 int cli_registry_opt(int c, const char *arg, struct cli_registry *cr);
 int cli_registry_finish(struct cli_registry *cr, const char *cmd);
+/* The long name of a registry option, for messages. */
+const char *cli_registry_optname(int c);
 void cli_registry_release(struct cli_registry *cr);
 void cli_progress(void *ctx, const struct airlock_progress *p);
 

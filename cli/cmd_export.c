@@ -47,7 +47,7 @@ int cmd_export(int argc, char **argv)
     while ((c = getopt_long(argc, argv, "o:qh", opts, NULL)) != -1) {
         int r = cli_registry_opt(c, optarg, &cr);
         if (r < 0)
-            return cli_usage_error("export", "bad value for an option");
+            return cli_usage_error("export", "bad value '%s' for --%s", optarg, cli_registry_optname(c));
         if (r)
             continue;
         switch (c) {

@@ -63,7 +63,7 @@ int cmd_push(int argc, char **argv)
     while ((c = getopt_long(argc, argv, "k:a:qh", opts, NULL)) != -1) {
         int r = cli_registry_opt(c, optarg, &cr);
         if (r < 0) {
-            rc = cli_usage_error("push", "bad value for an option");
+            rc = cli_usage_error("push", "bad value '%s' for --%s", optarg, cli_registry_optname(c));
             goto out;
         }
         if (r)

@@ -1,6 +1,7 @@
 /* Options every registry command shares: one setting, every code path. */
 #include "cli.h"
 
+#include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -17,7 +18,22 @@ const char cli_registry_help[] =
     "                           containers auth.json, ~/.docker/config.json and their helpers)\n"
     "      --password-stdin     read the password from stdin\n"
     "      --auth-file FILE     read credentials from FILE only\n"
-    "      --parallel N         concurrent blob transfers (default 4)\n";
+    "      --parallel N         concurrent blob transfers (default 4)\n"
+    "      --retries N          attempts per request on dropped connections, 408, 429 and 5xx,\n"
+    "                           with backoff and Retry-After (default 5)\n"
+    "      --stall-timeout SECS a transfer that moves no byte for SECS fails and is retried;\n"
+    "                           a slow one that moves goes on (default 60)\n"
+    "      --chunk-size SIZE    larger blobs go up in chunks of SIZE that resume after a drop\n"
+    "                           (default 32M)\n";
+
+const char *cli_registry_optname(int c)
+{
+    static const struct option opts[] = {CLI_REGISTRY_OPTIONS};
+    for (size_t i = 0; i < sizeof(opts) / sizeof(opts[0]); i++)
+        if (opts[i].val == c)
+            return opts[i].name;
+    return "?";
+}
 
 int cli_registry_opt(int c, const char *arg, struct cli_registry *cr)
 {
@@ -52,6 +68,14 @@ int cli_registry_opt(int c, const char *arg, struct cli_registry *cr)
         if (o->parallel < 1 || o->parallel > 64)
             return -1;
         return 1;
+    case CLI_OPT_RETRIES:
+        o->retries = atoi(arg);
+        return o->retries >= 1 && o->retries <= 100 ? 1 : -1;
+    case CLI_OPT_STALL:
+        o->stall_seconds = atoi(arg);
+        return o->stall_seconds >= 1 && o->stall_seconds <= 86400 ? 1 : -1;
+    case CLI_OPT_CHUNK:
+        return !airlock_parse_size(arg, &o->chunk_size) && o->chunk_size >= 4096 ? 1 : -1;
     default:
         return 0;
     }

@@ -71,6 +71,14 @@ void airlock_sha256_final(struct airlock_sha256 *h, char out[AIRLOCK_DIGEST_SIZE
     EVP_DigestInit_ex(h->ctx, EVP_sha256(), NULL);
 }
 
+int airlock_sha256_copy(struct airlock_sha256 *dst, const struct airlock_sha256 *src,
+                        struct airlock_error **err)
+{
+    if (EVP_MD_CTX_copy_ex(dst->ctx, src->ctx) != 1)
+        return airlock_error_set(err, AIRLOCK_EOS, "cannot copy a sha256 state");
+    return 0;
+}
+
 void airlock_sha256_free(struct airlock_sha256 *h)
 {
     if (!h)

@@ -57,6 +57,39 @@ void airlock_format_size(char out[16], uint64_t n)
         snprintf(out, 16, "%.1f %s", v, u[i]);
 }
 
+int airlock_parse_size(const char *s, uint64_t *out)
+{
+    if (!s || *s < '0' || *s > '9')
+        return -1;
+    uint64_t v = 0;
+    for (; *s >= '0' && *s <= '9'; s++) {
+        if (v > (UINT64_MAX - 9) / 10)
+            return -1;
+        v = v * 10 + (uint64_t)(*s - '0');
+    }
+    int shift = 0;
+    switch (*s) {
+    case 'k': case 'K': shift = 10; break;
+    case 'm': case 'M': shift = 20; break;
+    case 'g': case 'G': shift = 30; break;
+    case 't': case 'T': shift = 40; break;
+    case 'b': case 'B': case '\0': break;
+    default: return -1;
+    }
+    if (shift) {
+        s++;
+        if (*s == 'i')
+            s++;
+        if (*s == 'B' || *s == 'b')
+            s++;
+    } else if (*s)
+        s++;
+    if (*s || (shift && v > (UINT64_MAX >> shift)))
+        return -1;
+    *out = v << shift;
+    return 0;
+}
+
 void airlock_wipe(void *p, size_t n)
 {
     volatile unsigned char *v = p;

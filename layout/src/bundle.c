@@ -604,6 +604,7 @@ struct blob_reader {
     int own_fd;
     uint64_t off; /* absolute position */
     uint64_t left;
+    uint64_t start, size; /* where the blob begins, and its length */
     const char *digest;
 };
 
@@ -639,9 +640,10 @@ static int blob_reader_open(struct blob_reader *r, struct airlock_bundle *b,
     r->digest = e->digest;
     r->left = e->size;
     r->fd = -1;
+    r->size = e->size;
     if (b->fmt == AIRLOCK_FORMAT_TAR) {
         r->fd = b->fd;
-        r->off = (uint64_t)e->offset;
+        r->off = r->start = (uint64_t)e->offset;
         return 0;
     }
     if (b->fmt != AIRLOCK_FORMAT_DIR)
@@ -791,6 +793,17 @@ int airlock_blob_reader_read(void *ctx, void *buf, size_t cap, size_t *got,
 {
     struct airlock_blob_reader *r = ctx;
     return blob_read_fn(&r->r, buf, cap, got, err);
+}
+
+int airlock_blob_reader_seek(void *ctx, uint64_t offset, struct airlock_error **err)
+{
+    struct airlock_blob_reader *r = ctx;
+    if (offset > r->r.size)
+        return airlock_error_set(err, AIRLOCK_EUSAGE, "'%s': blob '%s': offset %llu past its end",
+                                 r->r.b->path, r->r.digest, (unsigned long long)offset);
+    r->r.off = r->r.start + offset;
+    r->r.left = r->r.size - offset;
+    return 0;
 }
 
 void airlock_blob_reader_free(struct airlock_blob_reader *r)

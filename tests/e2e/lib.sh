@@ -5,7 +5,7 @@ set -euo pipefail
 : "${FIXTURES:?}" "${E2E_TMP:?}" "${E2E_SRC:?}"
 mkdir -p "$E2E_TMP"
 T=$(mktemp -d "$E2E_TMP/case.XXXXXX")
-cleanup() { chmod -R u+w "$T" 2>/dev/null || true; rm -rf "$T"; }
+cleanup() { [ -n "${KEEP_E2E:-}" ] && return 0; chmod -R u+w "$T" 2>/dev/null || true; rm -rf "$T"; }
 trap cleanup EXIT
 PY=/usr/bin/python3
 [ -x "$PY" ] || PY=python3

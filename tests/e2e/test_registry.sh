@@ -188,4 +188,109 @@ case_verify_in_registry_failures() {
     json '.ok and .images[0].signed'
 }
 
+# ---- faults: a proxy in front of the plain registry breaks requests as rules say ----------
+# proxy RULES_JSON: starts faultproxy.py, sets $PROXY (host:port); stopped when the case ends
+proxy() {
+    printf '%s\n' "$1" > rules.json
+    local port
+    port=$("$PY" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+    "$PY" "$E2E_SRC/faultproxy.py" "$port" "$PLAIN" rules.json proxy.log 2>proxy.err &
+    PROXY_PID=$!
+    trap 'kill $PROXY_PID 2>/dev/null; cleanup' EXIT
+    for _ in $(seq 1 50); do
+        curl -s -o /dev/null "http://127.0.0.1:$port/v2/" && break
+        sleep 0.1
+    done
+    PROXY=127.0.0.1:$port
+}
+logged() { grep -cE -- "$1" proxy.log || true; }
+
+case_faults_push_retries_and_resumes() {
+    signed b.tar
+    # the busybox layer (1 MB) goes up in 256 KiB chunks; the second chunk's connection drops
+    # halfway, the first upload session POST gets a 503 with Retry-After, a manifest PUT a
+    # 500, a HEAD a 429, and a small blob's monolithic PUT loses its connection
+    # (Distribution then refuses the old upload state, so airlock starts that blob over); after
+    # the restart the third chunk's connection drops before any byte of it arrives: the
+    # registry's upload offset is still valid and airlock continues from it
+    proxy '[{"method":"PATCH","path":"/blobs/uploads/","nth":[2],"action":"drop","after":100000},
+            {"method":"PATCH","path":"/blobs/uploads/","nth":[5],"action":"drop","after":0},
+            {"method":"POST","path":"/blobs/uploads/","nth":[1],"action":"status","code":503,"retry_after":"1"},
+            {"method":"PUT","path":"/manifests/sha256:","nth":[1],"action":"status","code":500},
+            {"method":"HEAD","path":"/blobs/","nth":[2],"action":"status","code":429},
+            {"method":"PUT","path":"/blobs/uploads/.*digest=","nth":[1],"action":"drop","after":10}]'
+    airlock push --key cosign.pub --plain-http --chunk-size 256K --parallel 1 --json b.tar "$PROXY/$CASE"
+    expect_rc 0
+    json '.signatures_verified == 2'
+    [ "$(logged 'action=drop')" = 3 ] || fail "the drops did not happen: $(cat proxy.log)"
+    [ "$(logged 'PATCH .*content-range=524288-786431')" = 2 ] || fail "chunk 3 was not resumed in place"
+    [ "$(logged 'PATCH .*content-range=0-262143')" = 2 ] || fail "more than one restart"
+    [ "$(logged 'action=status')" = 3 ] || fail "the injected statuses did not happen"
+    [ "$(sk "$PLAIN/$CASE/test/busybox:1.0" | sha256sum | cut -d' ' -f1)" = "$(cat "$F/L.digest")" ] ||
+        fail "skopeo reads another digest"
+    skopeo copy -q --src-tls-verify=false "docker://$PLAIN/$CASE/test/busybox:1.0" oci:copy:x ||
+        fail "skopeo cannot pull the pushed image"
+    airlock verify --key cosign.pub --plain-http "$PLAIN/$CASE/test/busybox:1.0"
+    expect_rc 0
+}
+
+case_faults_push_gives_up_cleanly() {
+    signed b.tar
+    # every chunk upload of the layer drops: push fails, names the blob, and tags nothing
+    proxy '[{"method":"PATCH","path":"/blobs/uploads/","action":"drop","after":1000}]'
+    airlock push --key cosign.pub --plain-http --chunk-size 256K --retries 3 b.tar "$PROXY/$CASE"
+    expect_rc 1
+    err_has "upload blob 'sha256:"
+    sk "$PLAIN/$CASE/test/busybox:1.0" >/dev/null 2>&1 && fail "a tag was pushed"
+    sk "$PLAIN/$CASE/test/busybox@sha256:$(cat "$F/L.digest")" >/dev/null 2>&1 && fail "a manifest was pushed"
+    # and the same push through a healthy path afterwards completes
+    airlock push --key cosign.pub --plain-http -q b.tar "$PLAIN/$CASE"
+    expect_rc 0
+}
+
+case_faults_reauth_resends_streamed_body() {
+    signed b.tar
+    # the first blob PUT is refused with a Basic challenge (as when a token expires): airlock
+    # authenticates and sends the same bytes again
+    proxy '[{"method":"PUT","path":"/blobs/uploads/","nth":[1],"action":"status","code":401,"www_authenticate":"Basic realm=\"test\""}]'
+    run "$AIRLOCK" push --key cosign.pub --plain-http --username u --password-stdin b.tar "$PROXY/$CASE" <<< p
+    expect_rc 0
+    [ "$(logged 'PUT /v2/.*/blobs/uploads/')" -ge 2 ] || fail "no resend"
+}
+
+case_faults_export_resumes_with_range() {
+    signed b.tar
+    "$AIRLOCK" push --key cosign.pub --plain-http -q b.tar "$PLAIN/$CASE" >/dev/null
+    layer=$(jq -r '.layers[0].digest' "$F/L/blobs/sha256/$(cat "$F/L.digest")")
+    # the layer download is cut after 300 kB, then after 600 kB: it continues with Range
+    proxy '[{"method":"GET","path":"/blobs/'"$layer"'","nth":[1],"action":"cut","after":300000},
+            {"method":"GET","path":"/blobs/'"$layer"'","nth":[2],"action":"cut","after":300000},
+            {"method":"GET","path":"/manifests/","nth":[1],"action":"status","code":502}]'
+    airlock export --plain-http "$PROXY/$CASE/test/busybox:1.0" -o e.tar
+    expect_rc 0
+    grep -F "GET /v2/$CASE/test/busybox/blobs/$layer range=bytes=300000-" proxy.log >/dev/null ||
+        fail "no Range request: $(cat proxy.log)"
+    grep -F "range=bytes=600000-" proxy.log >/dev/null || fail "no second Range request"
+    airlock verify --key cosign.pub e.tar
+    expect_rc 0
+    no_leftovers .
+}
+
+case_faults_stall_caught_slow_kept() {
+    signed b.tar
+    "$AIRLOCK" push --key cosign.pub --plain-http -q b.tar "$PLAIN/$CASE" >/dev/null
+    layer=$(jq -r '.layers[0].digest' "$F/L/blobs/sha256/$(cat "$F/L.digest")")
+    # a stalled download is abandoned after --stall-timeout and retried; a slow one (about
+    # 4 s at 256 kB/s, longer than the timeout) is left to finish
+    proxy '[{"method":"GET","path":"/blobs/'"$layer"'","nth":[1],"action":"stall","after":100000,"seconds":60},
+            {"method":"GET","path":"/blobs/'"$layer"'","nth":[2],"action":"slow","rate":262144}]'
+    start=$(date +%s)
+    airlock export --plain-http --stall-timeout 2 "$PROXY/$CASE/test/busybox:1.0" -o e.tar
+    expect_rc 0
+    [ $(($(date +%s) - start)) -lt 30 ] || fail "the stall was not caught in time"
+    [ "$(logged "$layer.*action=slow")" = 1 ] || fail "the slow transfer was not the one that finished"
+    airlock verify e.tar
+    expect_rc 0
+}
+
 main "$@"

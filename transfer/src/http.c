@@ -23,7 +23,7 @@ static void apply_settings(struct http_client *c)
     curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT, 30L);
     /* a stalled transfer fails; a slow healthy one does not */
     curl_easy_setopt(h, CURLOPT_LOW_SPEED_LIMIT, 1L);
-    curl_easy_setopt(h, CURLOPT_LOW_SPEED_TIME, 60L);
+    curl_easy_setopt(h, CURLOPT_LOW_SPEED_TIME, o->stall_seconds > 0 ? o->stall_seconds : 60L);
     curl_easy_setopt(h, CURLOPT_USERAGENT, "airlock/0.1");
     if (o->ca_file)
         curl_easy_setopt(h, CURLOPT_CAINFO, o->ca_file);
@@ -72,6 +72,7 @@ void http_response_release(struct http_response *r)
     free(r->docker_digest);
     free(r->range);
     free(r->retry_after);
+    free(r->content_range);
     memset(r, 0, sizeof(*r));
 }
 
@@ -118,6 +119,8 @@ static size_t on_header(char *buf, size_t size, size_t n, void *ud)
         slot = &io->r->range;
     else if (kl == 11 && !strncasecmp(buf, "retry-after", 11))
         slot = &io->r->retry_after;
+    else if (kl == 13 && !strncasecmp(buf, "content-range", 13))
+        slot = &io->r->content_range;
     else if (kl == 14 && !strncasecmp(buf, "content-length", 14)) {
         char tmp[32];
         size_t m = vl < sizeof(tmp) - 1 ? vl : sizeof(tmp) - 1;
@@ -137,8 +140,6 @@ static size_t on_body(char *buf, size_t size, size_t n, void *ud)
 {
     struct io *io = ud;
     size_t len = size * n;
-    long status = 0;
-    (void)status;
     if (io->q->sink && io->r->status / 100 == 2) {
         if (io->q->sink(io->q->sink_ctx, buf, len, io->err)) {
             io->failed = 1;
@@ -236,19 +237,30 @@ int http_perform(struct http_client *c, const struct http_request *q, struct htt
         snprintf(line, sizeof(line), "Content-Type: %s", q->content_type);
         hdr = curl_slist_append(hdr, line);
     }
+    if (q->range) {
+        snprintf(line, sizeof(line), "Range: bytes=%s", q->range);
+        hdr = curl_slist_append(hdr, line);
+    }
+    if (q->content_range) {
+        snprintf(line, sizeof(line), "Content-Range: %s", q->content_range);
+        hdr = curl_slist_append(hdr, line);
+    }
     if (q->authorization) {
         snprintf(line, sizeof(line), "Authorization: %s", q->authorization);
         hdr = curl_slist_append(hdr, line);
+        airlock_wipe(line, sizeof(line));
     }
     curl_easy_setopt(h, CURLOPT_HTTPHEADER, hdr);
     CURLcode cc = curl_easy_perform(h);
-    airlock_wipe(line, sizeof(line)); /* may have held a token */
+    for (struct curl_slist *l = hdr; l; l = l->next) /* one of them may hold a token */
+        airlock_wipe(l->data, strlen(l->data));
     curl_slist_free_all(hdr);
     long status = 0;
     curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
     if (status)
         r->status = status;
     if (io.failed) {
+        r->local_failure = 1;
         if (err && !*err)
             airlock_error_set(err, AIRLOCK_EOS, "%s '%s': aborted", q->method, q->url);
         return err && *err ? (*err)->code : AIRLOCK_EOS;
@@ -259,7 +271,9 @@ int http_perform(struct http_client *c, const struct http_request *q, struct htt
         if (cc == CURLE_PEER_FAILED_VERIFICATION || cc == CURLE_SSL_CACERT_BADFILE ||
             cc == CURLE_SSL_CONNECT_ERROR)
             hint = " (is the registry's CA trusted? see --ca-file, --insecure, --plain-http)";
-        return airlock_error_set(err, code, "%s '%s': %s%s", q->method, q->url,
+        /* the URL without its query: upload session state is noise in a message */
+        return airlock_error_set(err, code, "%s '%.*s': %s%s", q->method,
+                                 (int)strcspn(q->url, "?"), q->url,
                                  c->errbuf[0] ? c->errbuf : curl_easy_strerror(cc), hint);
     }
     return 0;

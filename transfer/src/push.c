@@ -230,7 +230,8 @@ static int push_blob(struct pusher *p, struct pblob *b, struct airlock_error **e
     if ((rc = airlock_bundle_blob_reader(&rd, p->b, b->digest, err)))
         return rc;
     progress(p, "upload", b->digest, 0, b->size);
-    rc = registry_blob_upload(p->r, b->repo, b->digest, b->size, airlock_blob_reader_read, rd, err);
+    rc = registry_blob_upload(p->r, b->repo, b->digest, b->size, airlock_blob_reader_read,
+                              airlock_blob_reader_seek, rd, err);
     airlock_blob_reader_free(rd);
     if (rc)
         return rc;
@@ -286,9 +287,20 @@ static int same_layer(const struct airlock_descriptor *a, const struct airlock_d
 }
 
 struct mem_reader {
-    const char *p;
-    size_t left;
+    const char *base, *p;
+    size_t len, left;
 };
+
+static int mem_seek(void *ctx, uint64_t offset, struct airlock_error **err)
+{
+    (void)err;
+    struct mem_reader *m = ctx;
+    if (offset > m->len)
+        offset = m->len;
+    m->p = m->base + offset;
+    m->left = m->len - (size_t)offset;
+    return 0;
+}
 
 static int mem_read(void *ctx, void *buf, size_t cap, size_t *got, struct airlock_error **err)
 {
@@ -312,8 +324,8 @@ static int put_small_blob(struct pusher *p, const char *repo, const char *data, 
     rc = airlock_registry_blob_exists(p->r, repo, d, NULL, err);
     if (rc != 0)
         return rc < 0 ? rc : 0;
-    struct mem_reader m = {data, len};
-    return registry_blob_upload(p->r, repo, d, len, mem_read, &m, err);
+    struct mem_reader m = {data, data, len, len};
+    return registry_blob_upload(p->r, repo, d, len, mem_read, mem_seek, &m, err);
 }
 
 /* Signatures: merged with those already at the tag, never dropping theirs. */

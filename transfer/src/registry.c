@@ -12,8 +12,6 @@
 #define MANIFEST_ACCEPT                                                                            \
     AIRLOCK_MT_OCI_MANIFEST ", " AIRLOCK_MT_OCI_INDEX ", " AIRLOCK_MT_DOCKER_MANIFEST             \
     ", " AIRLOCK_MT_DOCKER_LIST
-#define CHUNK_THRESHOLD (64ull << 20) /* larger blobs go up in chunks that can resume */
-#define CHUNK_SIZE (32ull << 20)
 
 int airlock_registry_new(struct airlock_registry **out, const char *host,
                          const struct airlock_registry_opts *opts, struct airlock_error **err)
@@ -26,7 +24,9 @@ int airlock_registry_new(struct airlock_registry **out, const char *host,
     if (r->o.parallel <= 0)
         r->o.parallel = 4;
     if (r->o.retries <= 0)
-        r->o.retries = 4;
+        r->o.retries = 5;
+    if (!r->o.chunk_size)
+        r->o.chunk_size = 32ull << 20;
     /* Docker Hub's API lives at registry-1.docker.io */
     const char *api = !strcmp(host, "docker.io") ? "registry-1.docker.io" : host;
     r->host = strdup(host);
@@ -262,6 +262,9 @@ int registry_request(struct airlock_registry *r, const char *repo, const char *a
         pthread_mutex_lock(&r->lock);
         int sent_basic = r->basic;
         const char *t = r->basic ? r->basic_header : token_for(r, scope);
+        size_t bl = strlen(r->base);
+        if (strncmp(q->url, r->base, bl) || (q->url[bl] != '/' && q->url[bl] != '\0'))
+            t = NULL; /* credentials go to this registry only, not to a foreign upload URL */
         if (t)
             authz = strdup(t);
         pthread_mutex_unlock(&r->lock);
@@ -298,8 +301,11 @@ int registry_request(struct airlock_registry *r, const char *repo, const char *a
                 free(ch_copy);
                 if (rc)
                     break;
-                if (q->body)
-                    break; /* a body already read cannot be sent again: the caller retries */
+                if (streamed) {
+                    resp->resend = 1; /* a streamed body cannot be replayed here: the caller does */
+                    resp->status = 401;
+                    break;
+                }
                 continue;
             }
             if (!bearer) {
@@ -310,8 +316,11 @@ int registry_request(struct airlock_registry *r, const char *repo, const char *a
                     r->basic = 1;
                     pthread_mutex_unlock(&r->lock);
                     http_response_release(resp);
-                    if (q->body)
+                    if (streamed) {
+                        resp->resend = 1;
+                        resp->status = 401;
                         break;
+                    }
                     continue;
                 }
                 pthread_mutex_unlock(&r->lock);
@@ -328,6 +337,25 @@ int registry_request(struct airlock_registry *r, const char *repo, const char *a
     }
     give_client(r, c);
     return rc;
+}
+
+int registry_transient(struct airlock_registry *r, int rc, const struct http_response *resp,
+                       int attempt, struct airlock_error **err)
+{
+    if (attempt + 1 >= r->o.retries || resp->local_failure)
+        return 0;
+    if (rc) {
+        if (rc != AIRLOCK_EOS || !err || !*err || strstr((*err)->msg, "CA trusted"))
+            return 0;
+        airlock_error_free(*err);
+        *err = NULL;
+        backoff(attempt, NULL);
+        return 1;
+    }
+    if (!retryable(resp->status))
+        return 0;
+    backoff(attempt, resp->retry_after);
+    return 1;
 }
 
 int registry_status_error(struct airlock_error **err, const struct http_response *resp,
@@ -518,24 +546,22 @@ int registry_blob_mount(struct airlock_registry *r, const char *repo, const char
  * to match its digest, so a corrupt blob never completes an upload. */
 struct checked_reader {
     airlock_read_fn read;
+    airlock_seek_fn seek;
     void *ctx;
     uint64_t size, done;
     struct airlock_sha256 *h;
+    struct airlock_sha256 *mark; /* the hash at mark_off, where the current chunk began */
+    uint64_t mark_off;
     const char *digest;
-    uint64_t limit; /* stop after this many bytes (a chunk) */
-    uint64_t sent_in_chunk;
+    uint64_t end; /* this request's body ends here */
 };
 
 static int checked_read(void *vctx, void *buf, size_t cap, size_t *got, struct airlock_error **err)
 {
     struct checked_reader *c = vctx;
     *got = 0;
-    if (c->limit && c->sent_in_chunk >= c->limit)
-        return 0;
-    if (c->limit && cap > c->limit - c->sent_in_chunk)
-        cap = (size_t)(c->limit - c->sent_in_chunk);
-    if (cap > c->size - c->done)
-        cap = (size_t)(c->size - c->done);
+    if (cap > c->end - c->done)
+        cap = (size_t)(c->end - c->done);
     if (!cap)
         return 0;
     size_t n = 0;
@@ -547,7 +573,6 @@ static int checked_read(void *vctx, void *buf, size_t cap, size_t *got, struct a
                                  c->digest, (unsigned long long)c->size);
     airlock_sha256_update(c->h, buf, n);
     c->done += n;
-    c->sent_in_chunk += n;
     if (c->done == c->size) {
         char actual[AIRLOCK_DIGEST_SIZE];
         airlock_sha256_final(c->h, actual);
@@ -558,6 +583,37 @@ static int checked_read(void *vctx, void *buf, size_t cap, size_t *got, struct a
                                      c->digest, actual);
     }
     *got = n;
+    return 0;
+}
+
+/* Marks the current position: a later rewind can come back to any offset from here on. */
+static int checked_mark(struct checked_reader *c, struct airlock_error **err)
+{
+    c->mark_off = c->done;
+    return airlock_sha256_copy(c->mark, c->h, err);
+}
+
+/* Repositions the source at offset (>= the mark), hashing the bytes it skips over. */
+static int checked_rewind(struct checked_reader *c, uint64_t offset, struct airlock_error **err)
+{
+    int rc = airlock_sha256_copy(c->h, c->mark, err);
+    if (!rc)
+        rc = c->seek(c->ctx, c->mark_off, err);
+    if (rc)
+        return rc;
+    c->done = c->mark_off;
+    char buf[16384];
+    while (c->done < offset) {
+        size_t want = offset - c->done < sizeof(buf) ? (size_t)(offset - c->done) : sizeof(buf);
+        size_t n = 0;
+        if ((rc = c->read(c->ctx, buf, want, &n, err)))
+            return rc;
+        if (!n)
+            return airlock_error_set(err, AIRLOCK_EINTEGRITY, "blob '%s': shorter than %llu bytes",
+                                     c->digest, (unsigned long long)c->size);
+        airlock_sha256_update(c->h, buf, n);
+        c->done += n;
+    }
     return 0;
 }
 
@@ -582,106 +638,176 @@ static char *with_query(const char *url, const char *kv)
     return u;
 }
 
-int registry_blob_upload(struct airlock_registry *r, const char *repo, const char *digest,
-                         uint64_t size, airlock_read_fn read, void *read_ctx,
-                         struct airlock_error **err)
+/* POST: a new upload session; *loc is its URL. */
+static int upload_open(struct airlock_registry *r, const char *repo, const char *what, char **loc,
+                       struct airlock_error **err)
 {
-    char what[600], *url = NULL, *loc = NULL, *put = NULL, dq[100];
-    snprintf(what, sizeof(what), "upload blob '%s' to '%s/%s'", digest, r->host, repo);
-    snprintf(dq, sizeof(dq), "digest=%s", digest);
-    struct checked_reader cr = {read, read_ctx, size, 0, NULL, digest, 0, 0};
-    int rc = airlock_sha256_new(&cr.h, err);
+    char *url = NULL;
+    if (asprintf(&url, "%s/v2/%s/blobs/uploads/", r->base, repo) < 0)
+        return airlock_error_set(err, AIRLOCK_EOS, "out of memory");
+    struct http_request q = {0};
+    q.method = "POST";
+    q.url = url;
+    struct http_response resp;
+    int rc = registry_request(r, repo, "pull,push", &q, &resp, err);
+    free(url);
     if (rc)
         return rc;
+    if (resp.status != 202)
+        rc = registry_status_error(err, &resp, what);
+    else if (!(*loc = abs_url(r, resp.location)))
+        rc = airlock_error_set(err, AIRLOCK_EOS, "%s: no upload location", what);
+    http_response_release(&resp);
+    return rc;
+}
+
+/* DELETE an upload session (best effort: it expires anyway). */
+static void upload_cancel(struct airlock_registry *r, const char *repo, char **loc)
+{
+    if (!*loc)
+        return;
+    struct http_request d = {0};
+    d.method = "DELETE";
+    d.url = *loc;
+    struct http_response dr;
+    if (!registry_request(r, repo, "pull,push", &d, &dr, NULL))
+        http_response_release(&dr);
+    free(*loc);
+    *loc = NULL;
+}
+
+/* GET the upload session: how many bytes the registry holds (-1: the session is gone). */
+static int64_t upload_offset(struct airlock_registry *r, const char *repo, char **loc)
+{
+    struct http_request q = {0};
+    q.method = "GET";
+    q.url = *loc;
+    struct http_response resp;
+    if (registry_request(r, repo, "pull,push", &q, &resp, NULL))
+        return -1;
+    int64_t off = -1;
+    if (resp.status == 204 || resp.status == 200) {
+        unsigned long long a = 0, b = 0;
+        if (!resp.range)
+            off = 0;
+        else if (sscanf(resp.range, "%llu-%llu", &a, &b) == 2 && a == 0)
+            off = (int64_t)b + 1;
+        char *next = abs_url(r, resp.location);
+        if (next) {
+            free(*loc);
+            *loc = next;
+        }
+    }
+    http_response_release(&resp);
+    return off;
+}
+
+int registry_blob_upload(struct airlock_registry *r, const char *repo, const char *digest,
+                         uint64_t size, airlock_read_fn read, airlock_seek_fn seek,
+                         void *read_ctx, struct airlock_error **err)
+{
+    char what[600], *loc = NULL, *put = NULL, dq[100], crange[64];
+    snprintf(what, sizeof(what), "upload blob '%s' to '%s/%s'", digest, r->host, repo);
+    snprintf(dq, sizeof(dq), "digest=%s", digest);
+    struct checked_reader cr = {read, seek, read_ctx, size, 0, NULL, NULL, 0, digest, 0};
     struct http_response resp;
     memset(&resp, 0, sizeof(resp));
-    for (int attempt = 0; attempt < 2 && !loc; attempt++) { /* a second try after auth */
-        if (asprintf(&url, "%s/v2/%s/blobs/uploads/", r->base, repo) < 0) {
-            rc = airlock_error_set(err, AIRLOCK_EOS, "out of memory");
-            goto out;
+    int chunked = size > r->o.chunk_size, failures = 0, resends = 0;
+    int rc = airlock_sha256_new(&cr.h, err);
+    if (!rc)
+        rc = airlock_sha256_new(&cr.mark, err);
+    if (!rc)
+        rc = checked_mark(&cr, err);
+    if (!rc)
+        rc = upload_open(r, repo, what, &loc, err);
+    while (!rc) {
+        /* one request: the whole blob (PUT), or the next chunk (PATCH) */
+        if (!chunked || cr.done < size) {
+            if ((rc = checked_mark(&cr, err)))
+                break;
+            cr.end = chunked && size - cr.done > r->o.chunk_size ? cr.done + r->o.chunk_size : size;
         }
         struct http_request q = {0};
-        q.method = "POST";
-        q.url = url;
-        rc = registry_request(r, repo, "pull,push", &q, &resp, err);
-        free(url);
-        url = NULL;
-        if (rc)
-            goto out;
-        if (resp.status != 202) {
-            rc = registry_status_error(err, &resp, what);
-            goto out;
-        }
-        loc = abs_url(r, resp.location);
-        http_response_release(&resp);
-    }
-    if (!loc) {
-        rc = airlock_error_set(err, AIRLOCK_EOS, "%s: no upload location", what);
-        goto out;
-    }
-    if (size > CHUNK_THRESHOLD) {
-        /* PATCH chunks; the Location changes after each */
-        while (cr.done < size) {
-            cr.limit = CHUNK_SIZE;
-            cr.sent_in_chunk = 0;
-            uint64_t len = size - cr.done < CHUNK_SIZE ? size - cr.done : CHUNK_SIZE;
-            struct http_request q = {0};
-            q.method = "PATCH";
-            q.url = loc;
+        if (!chunked || cr.done < size) {
+            free(put);
+            put = chunked ? NULL : with_query(loc, dq);
+            if (!chunked && !put) {
+                rc = airlock_error_set(err, AIRLOCK_EOS, "out of memory");
+                break;
+            }
+            snprintf(crange, sizeof(crange), "%llu-%llu", (unsigned long long)cr.done,
+                     (unsigned long long)(cr.end - 1));
+            q.method = chunked ? "PATCH" : "PUT";
+            q.url = chunked ? loc : put;
             q.content_type = "application/octet-stream";
+            q.content_range = chunked ? crange : NULL;
             q.body = checked_read;
             q.body_ctx = &cr;
-            q.body_len = len;
-            rc = registry_request(r, repo, "pull,push", &q, &resp, err);
-            if (rc)
-                goto out;
-            if (resp.status != 202) {
-                rc = registry_status_error(err, &resp, what);
-                goto out;
+            q.body_len = cr.end - cr.done;
+        } else { /* the chunks are all there: close the upload */
+            free(put);
+            if (!(put = with_query(loc, dq))) {
+                rc = airlock_error_set(err, AIRLOCK_EOS, "out of memory");
+                break;
+            }
+            q.method = "PUT";
+            q.url = put;
+            q.data = "";
+        }
+        uint64_t began = cr.mark_off;
+        rc = registry_request(r, repo, "pull,push", &q, &resp, err);
+        int want = !q.body || !chunked ? 201 : 202;
+        if (!rc && resp.status == want) {
+            if (want == 201) {
+                if (cr.done != size)
+                    rc = airlock_error_set(err, AIRLOCK_EINTEGRITY, "%s: sent %llu of %llu bytes",
+                                           what, (unsigned long long)cr.done,
+                                           (unsigned long long)size);
+                break;
             }
             char *next = abs_url(r, resp.location);
-            http_response_release(&resp);
             if (next) {
                 free(loc);
                 loc = next;
             }
+            http_response_release(&resp);
+            continue;
         }
-        put = with_query(loc, dq);
-        struct http_request q = {0};
-        q.method = "PUT";
-        q.url = put;
-        q.data = "";
-        q.len = 0;
-        rc = registry_request(r, repo, "pull,push", &q, &resp, err);
-    } else {
-        put = with_query(loc, dq);
-        struct http_request q = {0};
-        q.method = "PUT";
-        q.url = put;
-        q.content_type = "application/octet-stream";
-        q.body = checked_read;
-        q.body_ctx = &cr;
-        q.body_len = size;
-        rc = registry_request(r, repo, "pull,push", &q, &resp, err);
+        if (!rc && resp.resend && resends++ < 3) { /* a token expired: the same bytes again */
+            http_response_release(&resp);
+            rc = checked_rewind(&cr, began, err);
+            continue;
+        }
+        if (!q.body && !rc && resp.status == 404 &&
+            airlock_registry_blob_exists(r, repo, digest, NULL, NULL) == 1)
+            break; /* a retried final PUT whose first try had landed */
+        if (!registry_transient(r, rc, &resp, failures++, err)) {
+            if (!rc)
+                rc = registry_status_error(err, &resp, what);
+            break;
+        }
+        http_response_release(&resp);
+        /* a dropped connection or a 5xx: continue where the registry is, or start over */
+        int64_t at = chunked ? upload_offset(r, repo, &loc) : -1;
+        if (at >= (int64_t)began && (uint64_t)at <= cr.end) {
+            rc = checked_rewind(&cr, (uint64_t)at, err);
+        } else {
+            char dummy[AIRLOCK_DIGEST_SIZE];
+            upload_cancel(r, repo, &loc);
+            airlock_sha256_final(cr.h, dummy); /* resets the hash */
+            cr.done = 0;
+            rc = seek(read_ctx, 0, err);
+            if (!rc)
+                rc = upload_open(r, repo, what, &loc, err);
+        }
     }
-    if (rc)
-        goto out;
-    if (resp.status != 201)
-        rc = registry_status_error(err, &resp, what);
-    else if (cr.done != size)
-        rc = airlock_error_set(err, AIRLOCK_EINTEGRITY, "%s: sent %llu of %llu bytes", what,
-                               (unsigned long long)cr.done, (unsigned long long)size);
-out:
     http_response_release(&resp);
-    if (rc && loc) { /* cancel the upload session */
-        struct http_request d = {0};
-        d.method = "DELETE";
-        d.url = loc;
-        struct http_response dr;
-        if (!registry_request(r, repo, "pull,push", &d, &dr, NULL))
-            http_response_release(&dr);
-    }
+    if (rc && err && *err && strncmp((*err)->msg, what, strlen(what)))
+        airlock_error_wrap(err, "%s (%d attempt%s)", what, failures + 1, failures ? "s" : "");
+    if (rc)
+        upload_cancel(r, repo, &loc);
     airlock_sha256_free(cr.h);
+    airlock_sha256_free(cr.mark);
     free(loc);
     free(put);
     return rc;
@@ -695,11 +821,26 @@ struct fetch_ctx {
     struct airlock_sha256 *h;
     uint64_t got, size;
     const char *digest;
+    const struct http_response *resp;
+    int fresh;     /* no byte of this response seen yet */
+    uint64_t skip; /* a server that ignored Range resends bytes the sink already has */
 };
 
 static int fetch_sink(void *vctx, const void *p, size_t n, struct airlock_error **err)
 {
     struct fetch_ctx *f = vctx;
+    if (f->fresh) {
+        f->fresh = 0;
+        f->skip = f->resp->status == 200 ? f->got : 0;
+    }
+    if (f->skip) {
+        size_t k = n < f->skip ? n : (size_t)f->skip;
+        f->skip -= k;
+        p = (const char *)p + k;
+        n -= k;
+        if (!n)
+            return 0;
+    }
     if (f->got + n > f->size)
         return airlock_error_set(err, AIRLOCK_EINTEGRITY, "blob '%s': more than %llu bytes",
                                  f->digest, (unsigned long long)f->size);
@@ -711,29 +852,67 @@ static int fetch_sink(void *vctx, const void *p, size_t n, struct airlock_error 
 int registry_blob_fetch(struct airlock_registry *r, const char *repo, const char *digest,
                         uint64_t size, http_sink_fn sink, void *ctx, struct airlock_error **err)
 {
-    char *url = NULL, what[600];
+    char *url = NULL, what[600], range[32];
     if (asprintf(&url, "%s/v2/%s/blobs/%s", r->base, repo, digest) < 0)
         return airlock_error_set(err, AIRLOCK_EOS, "out of memory");
     snprintf(what, sizeof(what), "fetch blob '%s' from '%s/%s'", digest, r->host, repo);
-    struct fetch_ctx f = {sink, ctx, NULL, 0, size, digest};
-    int rc = airlock_sha256_new(&f.h, err);
     struct http_response resp;
     memset(&resp, 0, sizeof(resp));
-    for (int attempt = 0; !rc && attempt < 2; attempt++) {
+    struct fetch_ctx f = {sink, ctx, NULL, 0, size, digest, &resp, 1, 0};
+    int rc = airlock_sha256_new(&f.h, err), failures = 0, resends = 0;
+    while (!rc) {
+        uint64_t had = f.got;
         struct http_request q = {0};
         q.method = "GET";
         q.url = url;
         q.sink = fetch_sink;
         q.sink_ctx = &f;
         q.follow = 1;
+        if (had) { /* continue where the dropped connection left off */
+            snprintf(range, sizeof(range), "%llu-", (unsigned long long)had);
+            q.range = range;
+        }
+        f.fresh = 1;
         rc = registry_request(r, repo, "pull", &q, &resp, err);
-        if (rc || resp.status != 401)
+        if (!rc && (resp.status == 200 || resp.status == 206)) {
+            unsigned long long from = 0;
+            if (resp.status == 206 &&
+                (!resp.content_range || sscanf(resp.content_range, "bytes %llu-", &from) != 1 ||
+                 from != had)) {
+                rc = airlock_error_set(err, AIRLOCK_EINTEGRITY,
+                                       "%s: asked for bytes from %llu, got range '%s'", what,
+                                       (unsigned long long)had,
+                                       resp.content_range ? resp.content_range : "");
+                break;
+            }
+            if (f.got == size)
+                break;
+            /* the body ended early without a transport error: as a dropped connection */
+            if (failures + 1 >= r->o.retries) {
+                rc = airlock_error_set(err, AIRLOCK_EOS, "%s: the body ended after %llu of %llu "
+                                       "bytes, %d times", what, (unsigned long long)f.got,
+                                       (unsigned long long)size, failures + 1);
+                break;
+            }
+            backoff(failures++, NULL);
+            http_response_release(&resp);
+            continue;
+        }
+        if (!rc && resp.resend && resends++ < 3) { /* authenticated now: again */
+            http_response_release(&resp);
+            continue;
+        }
+        if (!registry_transient(r, rc, &resp, failures++, err)) {
+            if (!rc)
+                rc = registry_status_error(err, &resp, what);
             break;
-        http_response_release(&resp); /* authenticated now: again */
+        }
+        rc = 0;
+        http_response_release(&resp);
     }
     free(url);
-    if (!rc && resp.status != 200)
-        rc = registry_status_error(err, &resp, what);
+    if (rc && err && *err && strncmp((*err)->msg, what, strlen(what)))
+        airlock_error_wrap(err, "%s (%d attempt%s)", what, failures + 1, failures ? "s" : "");
     if (!rc) {
         char actual[AIRLOCK_DIGEST_SIZE];
         airlock_sha256_final(f.h, actual);

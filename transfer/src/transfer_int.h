@@ -26,14 +26,19 @@ struct http_request {
     void *sink_ctx;
     size_t max_body;           /* cap on a kept body (default 64 KiB) */
     int follow;                /* follow redirects (blob downloads) */
+    const char *range;         /* "Range: bytes=<this>" (a download that continues) */
+    const char *content_range; /* "Content-Range: <this>" (an upload chunk) */
 };
 
 struct http_response {
     long status;
     struct airlock_buf body;
     char *location, *www_authenticate, *content_type, *docker_digest, *range, *retry_after;
+    char *content_range;
     uint64_t content_length;
     int have_length;
+    int local_failure; /* the body source or sink failed, not the connection */
+    int resend;        /* registry_request: authenticated now, send the streamed body again */
 };
 
 struct http_client;
@@ -78,18 +83,26 @@ struct airlock_registry {
 int registry_request(struct airlock_registry *r, const char *repo, const char *actions,
                      struct http_request *q, struct http_response *resp,
                      struct airlock_error **err);
+/* After a failed streamed request: 1 if it is worth sending again (a connection error or
+ * 408/429/5xx, attempts left; it has then waited the backoff and cleared *err), else 0. */
+int registry_transient(struct airlock_registry *r, int rc, const struct http_response *resp,
+                       int attempt, struct airlock_error **err);
 /* Turns a non-2xx response into an error naming what was done. */
 int registry_status_error(struct airlock_error **err, const struct http_response *resp,
                           const char *what);
 /* Uploads a blob (monolithic, or chunked when large), checking its digest as it streams:
- * the last bytes are only sent once the content is known to match. */
+ * the last bytes are only sent once the content is known to match. A dropped connection or a
+ * 5xx sends again: a chunked upload continues from the offset the registry reports (seek
+ * repositions the source), a monolithic one starts over. */
 int registry_blob_upload(struct airlock_registry *r, const char *repo, const char *digest,
-                         uint64_t size, airlock_read_fn read, void *read_ctx,
-                         struct airlock_error **err);
+                         uint64_t size, airlock_read_fn read, airlock_seek_fn seek,
+                         void *read_ctx, struct airlock_error **err);
 /* Cross-repository mount: 1 mounted, 0 not (the caller uploads). */
 int registry_blob_mount(struct airlock_registry *r, const char *repo, const char *digest,
                         const char *from, struct airlock_error **err);
-/* Streams a blob into sink, checking its digest. */
+/* Streams a blob into sink, checking its digest. After a dropped connection the download
+ * continues with a Range request (or skips what the sink already has if the server ignores
+ * Range), so the sink sees every byte exactly once. */
 int registry_blob_fetch(struct airlock_registry *r, const char *repo, const char *digest,
                         uint64_t size, http_sink_fn sink, void *ctx, struct airlock_error **err);
 

@@ -91,6 +91,9 @@ void airlock_sha256_update(struct airlock_sha256 *h, const void *p, size_t n);
 /* Writes "sha256:<hex>" into out (AIRLOCK_DIGEST_SIZE bytes) and resets the state. */
 void airlock_sha256_final(struct airlock_sha256 *h, char out[AIRLOCK_DIGEST_SIZE]);
 void airlock_sha256_free(struct airlock_sha256 *h);
+/* Makes dst continue from where src is (a saved point to resume a transfer from). */
+int airlock_sha256_copy(struct airlock_sha256 *dst, const struct airlock_sha256 *src,
+                        struct airlock_error **err);
 /* One-shot digest of a buffer. */
 int airlock_sha256_digest(char out[AIRLOCK_DIGEST_SIZE], const void *p, size_t n,
                           struct airlock_error **err);
@@ -195,11 +198,17 @@ char *airlock_ref_repository(const struct airlock_ref *r);
 /* A pull stream: fills buf with up to cap bytes, sets *got (0 at the end). */
 typedef int (*airlock_read_fn)(void *ctx, void *buf, size_t cap, size_t *got,
                                struct airlock_error **err);
+/* Repositions a stream at offset bytes from its start (to send a blob again after a dropped
+ * connection). */
+typedef int (*airlock_seek_fn)(void *ctx, uint64_t offset, struct airlock_error **err);
 
 /* ---- small shared helpers -------------------------------------------------------------- */
 
 /* "1.5 MB" style sizes (SI, like docker). out needs 16 bytes. */
 void airlock_format_size(char out[16], uint64_t n);
+/* Parses a size: digits with an optional unit k, M, G, T (powers of 1024; "KiB", "MB" and
+ * "M" alike). 0 on success, -1 if s is not a size or overflows. */
+int airlock_parse_size(const char *s, uint64_t *out);
 /* Wipes memory in a way the compiler does not elide. */
 void airlock_wipe(void *p, size_t n);
 

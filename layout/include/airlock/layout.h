@@ -78,6 +78,8 @@ int airlock_bundle_blob_reader(struct airlock_blob_reader **out, struct airlock_
 /* airlock_read_fn; ctx is the struct airlock_blob_reader * */
 int airlock_blob_reader_read(void *ctx, void *buf, size_t cap, size_t *got,
                              struct airlock_error **err);
+/* airlock_seek_fn: restarts the reader at offset bytes into the blob. */
+int airlock_blob_reader_seek(void *ctx, uint64_t offset, struct airlock_error **err);
 void airlock_blob_reader_free(struct airlock_blob_reader *r);
 
 /* Streams every blob of the bundle in storage order. For each blob, want() decides; wanted

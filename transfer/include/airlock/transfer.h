@@ -34,11 +34,15 @@ struct airlock_registry_opts {
     const char *password;
     const char *auth_file;    /* instead of $REGISTRY_AUTH_FILE, containers and docker files */
     int parallel;             /* concurrent blob transfers (default 4) */
-    int retries;              /* attempts on connection errors, 5xx, 408, 429 (default 4) */
+    int retries;              /* attempts on connection errors, 5xx, 408, 429 (default 5) */
+    int stall_seconds;        /* a transfer moving no byte for this long fails (default 60) */
+    uint64_t chunk_size;      /* larger blobs go up in PATCH chunks of this size, each of which
+                                 can resume (default 32 MiB) */
     airlock_progress_fn progress;
     void *progress_ctx;
 };
-#define AIRLOCK_REGISTRY_OPTS_INIT {NULL, NULL, NULL, 0, 0, NULL, NULL, NULL, 4, 4, NULL, NULL}
+#define AIRLOCK_REGISTRY_OPTS_INIT                                                                 \
+    {NULL, NULL, NULL, 0, 0, NULL, NULL, NULL, 4, 5, 60, 0, NULL, NULL}
 
 struct airlock_registry;
 
