@@ -86,7 +86,7 @@ int cli_registry_finish(struct cli_registry *cr, const char *cmd)
     if (cr->password_stdin) {
         if (!cr->o.username)
             return cli_usage_error(cmd, "--password-stdin needs --username");
-        struct airlock_buf b = AIRLOCK_BUF_INIT(65536);
+        struct airlock_buf b = AIRLOCK_BUF_SECRET(65536);
         char chunk[1024];
         ssize_t n;
         while ((n = read(0, chunk, sizeof(chunk))) > 0)

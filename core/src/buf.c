@@ -12,7 +12,15 @@ int airlock_buf_append(struct airlock_buf *b, const void *p, size_t n)
         size_t cap = b->cap ? b->cap : 256;
         while (cap < b->len + n + 1)
             cap *= 2;
-        char *d = realloc(b->data, cap);
+        char *d;
+        if (b->secret) { /* no realloc: it would leave the old copy behind unwiped */
+            if ((d = malloc(cap)) && b->data) {
+                memcpy(d, b->data, b->len);
+                airlock_wipe(b->data, b->cap);
+                free(b->data);
+            }
+        } else
+            d = realloc(b->data, cap);
         if (!d)
             return AIRLOCK_EOS;
         b->data = d;
@@ -53,6 +61,8 @@ char *airlock_buf_detach(struct airlock_buf *b, size_t *len)
 
 void airlock_buf_release(struct airlock_buf *b)
 {
+    if (b->secret && b->data)
+        airlock_wipe(b->data, b->cap);
     free(b->data);
     b->data = NULL;
     b->len = b->cap = 0;

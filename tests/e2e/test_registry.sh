@@ -82,6 +82,10 @@ case_token_auth_writer_and_reader() {
     signed b.tar
     run "$AIRLOCK" push --key cosign.pub --ca-file "$CA" --username writer --password-stdin b.tar "$TOKENREG/$CASE" <<< writer-pass
     expect_rc 0
+    # blobs shared by the two images are mounted (the token then covers both repositories)
+    run "$AIRLOCK" push --json --key cosign.pub --ca-file "$CA" --username writer --password-stdin b.tar "$TOKENREG/$CASE-two" <<< writer-pass
+    expect_rc 0
+    json '.mounted > 0'
     run "$AIRLOCK" push --key cosign.pub --ca-file "$CA" --username reader --password-stdin b.tar "$TOKENREG/$CASE-ro" <<< reader-pass
     expect_rc 2
     err_has "insufficient_scope"

@@ -55,28 +55,60 @@ static char *read_small(const char *path)
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0)
         return NULL;
-    struct airlock_buf b = AIRLOCK_BUF_INIT(1 << 20);
+    struct airlock_buf b = AIRLOCK_BUF_SECRET(1 << 20);
     char chunk[4096];
     ssize_t n;
     while ((n = read(fd, chunk, sizeof(chunk))) > 0)
         if (airlock_buf_append(&b, chunk, (size_t)n))
             break;
+    airlock_wipe(chunk, sizeof(chunk));
     close(fd);
     return b.data ? airlock_buf_detach(&b, NULL) : NULL;
+}
+
+static void wipe_node(cJSON *c)
+{
+    if (c->valuestring)
+        airlock_wipe(c->valuestring, strlen(c->valuestring));
+    if (c->string)
+        airlock_wipe(c->string, strlen(c->string));
+    for (cJSON *k = c->child; k; k = k->next)
+        wipe_node(k);
+}
+
+void json_wipe_delete(struct cJSON *j)
+{
+    if (j)
+        wipe_node(j);
+    cJSON_Delete(j);
 }
 
 /* Runs docker-credential-<helper> get for host; fills user/pass. */
 static int run_helper(char **user, char **pass, const char *helper, const char *host,
                       struct airlock_error **err)
 {
-    int in[2], out[2];
-    if (pipe2(in, O_CLOEXEC) < 0 || pipe2(out, O_CLOEXEC) < 0)
-        return airlock_error_set_errno(err, AIRLOCK_EOS, errno, "pipe");
+    int in[2] = {-1, -1}, out[2] = {-1, -1};
+    if (pipe2(in, O_CLOEXEC) < 0 || pipe2(out, O_CLOEXEC) < 0) {
+        int e = errno;
+        for (int i = 0; i < 2; i++) {
+            if (in[i] >= 0)
+                close(in[i]);
+            if (out[i] >= 0)
+                close(out[i]);
+        }
+        return airlock_error_set_errno(err, AIRLOCK_EOS, e, "pipe");
+    }
     char prog[200];
     snprintf(prog, sizeof(prog), "docker-credential-%s", helper);
     pid_t pid = fork();
-    if (pid < 0)
-        return airlock_error_set_errno(err, AIRLOCK_EOS, errno, "fork");
+    if (pid < 0) {
+        int e = errno;
+        close(in[0]);
+        close(in[1]);
+        close(out[0]);
+        close(out[1]);
+        return airlock_error_set_errno(err, AIRLOCK_EOS, e, "fork");
+    }
     if (pid == 0) {
         dup2(in[0], 0);
         dup2(out[1], 1);
@@ -91,11 +123,12 @@ static int run_helper(char **user, char **pass, const char *helper, const char *
     void (*old)(int) = signal(SIGPIPE, SIG_IGN);
     (void)!write(in[1], host, strlen(host));
     close(in[1]);
-    struct airlock_buf b = AIRLOCK_BUF_INIT(1 << 16);
+    struct airlock_buf b = AIRLOCK_BUF_SECRET(1 << 16);
     char chunk[1024];
     ssize_t n;
     while ((n = read(out[0], chunk, sizeof(chunk))) > 0)
         airlock_buf_append(&b, chunk, (size_t)n);
+    airlock_wipe(chunk, sizeof(chunk));
     close(out[0]);
     int st = 0;
     waitpid(pid, &st, 0);
@@ -111,9 +144,7 @@ static int run_helper(char **user, char **pass, const char *helper, const char *
         *user = strdup(u);
         *pass = strdup(s);
     }
-    cJSON_Delete(j);
-    if (b.data)
-        airlock_wipe(b.data, b.len);
+    json_wipe_delete(j);
     airlock_buf_release(&b);
     return rc;
 }
@@ -169,7 +200,7 @@ static int from_file(char **user, char **pass, const char *path, const char *hos
         if (store)
             rc = run_helper(user, pass, store, host, NULL) ? AIRLOCK_ENOTFOUND : 0;
     }
-    cJSON_Delete(j);
+    json_wipe_delete(j);
     return rc;
 }
 

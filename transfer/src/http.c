@@ -199,6 +199,7 @@ int http_perform(struct http_client *c, const struct http_request *q, struct htt
     CURL *h = c->curl;
     memset(r, 0, sizeof(*r));
     r->body.max = q->max_body ? q->max_body : 65536;
+    r->body.secret = q->secret;
     struct io io = {q, r, err, 0, 0};
     struct curl_slist *hdr = NULL;
     char line[8300];

@@ -38,7 +38,7 @@ struct pusher {
     size_t phase_end; /* workers take blobs up to here */
     pthread_mutex_t lock;
     struct airlock_error *first_err;
-    int failed;
+    atomic_int failed;
     atomic_uint_fast64_t uploaded, skipped, mounted, bytes;
 };
 
@@ -189,6 +189,8 @@ static void progress(struct pusher *p, const char *what, const char *digest, uin
 
 static void fail_with(struct pusher *p, struct airlock_error *e)
 {
+    if (!e)
+        airlock_error_set(&e, AIRLOCK_EOS, "a blob transfer failed without saying why");
     pthread_mutex_lock(&p->lock);
     if (!p->first_err)
         p->first_err = e;
@@ -253,7 +255,7 @@ static void *worker(void *arg)
             break;
         struct airlock_error *e = NULL;
         if (push_blob(p, &p->blobs[i], &e))
-            fail_with(p, e ? e : NULL);
+            fail_with(p, e);
     }
     return NULL;
 }

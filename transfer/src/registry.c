@@ -175,6 +175,7 @@ static int token_request(struct airlock_registry *r, const char *url, const char
     q.method = "GET";
     q.url = url;
     q.authorization = basic;
+    q.secret = 1;
     struct http_response resp;
     memset(&resp, 0, sizeof(resp));
     if (!rc)
@@ -200,7 +201,7 @@ static int token_request(struct airlock_registry *r, const char *url, const char
         else
             rc = airlock_error_set(err, AIRLOCK_EOS, "token server '%s': no token in the answer",
                                    realm);
-        cJSON_Delete(j);
+        json_wipe_delete(j);
     }
     if (resp.body.data)
         airlock_wipe(resp.body.data, resp.body.len);
@@ -213,21 +214,38 @@ static int fetch_token(struct airlock_registry *r, const char *challenge, const 
                        struct airlock_error **err)
 {
     char *realm = auth_param(challenge, "realm"), *service = auth_param(challenge, "service");
-    char *url = NULL, *es = service ? http_escape(service) : NULL, *esc = http_escape(scope);
-    int rc;
-    if (!realm)
+    char *url = NULL, *es = service ? http_escape(service) : NULL;
+    int rc = 0;
+    struct airlock_buf q = AIRLOCK_BUF_INIT(8192);
+    /* one scope= parameter per space-separated scope (a mount needs two repositories) */
+    for (const char *s = scope; *s && !rc;) {
+        size_t n = strcspn(s, " ");
+        char *one = strndup(s, n), *e = one ? http_escape(one) : NULL;
+        if (!e || airlock_buf_append(&q, "&scope=", 7) || airlock_buf_append(&q, e, strlen(e)))
+            rc = airlock_error_set(err, AIRLOCK_EOS, "out of memory");
+        free(one);
+        free(e);
+        s += n;
+        while (*s == ' ')
+            s++;
+    }
+    if (!rc && airlock_buf_append(&q, "", 0))
+        rc = airlock_error_set(err, AIRLOCK_EOS, "out of memory");
+    if (rc)
+        ;
+    else if (!realm)
         rc = airlock_error_set(err, AIRLOCK_EOS, "registry '%s': Bearer challenge without realm",
                                r->host);
-    else if (asprintf(&url, "%s%sservice=%s&scope=%s", realm, strchr(realm, '?') ? "&" : "?",
-                      es ? es : "", esc ? esc : "") < 0) {
+    else if (asprintf(&url, "%s%sservice=%s%s", realm, strchr(realm, '?') ? "&" : "?",
+                      es ? es : "", q.data) < 0) {
         url = NULL;
         rc = airlock_error_set(err, AIRLOCK_EOS, "out of memory");
     } else
         rc = token_request(r, url, realm, scope, err);
+    airlock_buf_release(&q);
     free(realm);
     free(service);
     free(es);
-    free(esc);
     free(url);
     return rc;
 }
@@ -250,8 +268,9 @@ int registry_request(struct airlock_registry *r, const char *repo, const char *a
                      struct http_request *q, struct http_response *resp,
                      struct airlock_error **err)
 {
-    char scope[600];
-    snprintf(scope, sizeof(scope), "repository:%s:%s", repo ? repo : "", actions);
+    char scope[1200];
+    snprintf(scope, sizeof(scope), "repository:%s:%s%s%s", repo ? repo : "", actions,
+             q->extra_scope ? " " : "", q->extra_scope ? q->extra_scope : "");
     struct http_client *c = NULL;
     int rc = take_client(r, &c, err);
     if (rc)
@@ -506,9 +525,12 @@ int registry_blob_mount(struct airlock_registry *r, const char *repo, const char
     }
     free(ef);
     snprintf(what, sizeof(what), "mount blob '%s' into '%s/%s'", digest, r->host, repo);
+    char src_scope[600];
+    snprintf(src_scope, sizeof(src_scope), "repository:%s:pull", from);
     struct http_request q = {0};
     q.method = "POST";
     q.url = url;
+    q.extra_scope = src_scope;
     struct http_response resp;
     int rc = registry_request(r, repo, "pull,push", &q, &resp, err);
     free(url);

@@ -28,6 +28,8 @@ struct http_request {
     int follow;                /* follow redirects (blob downloads) */
     const char *range;         /* "Range: bytes=<this>" (a download that continues) */
     const char *content_range; /* "Content-Range: <this>" (an upload chunk) */
+    const char *extra_scope;   /* a second token scope ("repository:SRC:pull" for a mount) */
+    int secret;                /* the kept response body holds a secret: wipe what it leaves */
 };
 
 struct http_response {
@@ -59,6 +61,9 @@ char *http_escape(const char *s);
  * with user and pass malloc'd, or AIRLOCK_ENOTFOUND when there are none. */
 int auth_lookup(char **user, char **pass, const char *host, const struct airlock_registry_opts *o,
                 struct airlock_error **err);
+/* cJSON_Delete, wiping every string of the tree first (tokens, passwords, helper secrets). */
+struct cJSON;
+void json_wipe_delete(struct cJSON *j);
 /* Value of a parameter of a WWW-Authenticate challenge (realm, service, scope, error). */
 char *auth_param(const char *challenge, const char *name);
 

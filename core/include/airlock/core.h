@@ -58,8 +58,10 @@ struct airlock_buf {
     size_t len;
     size_t cap;
     size_t max;
+    int secret; /* wipe every byte before memory is given back (growth included) */
 };
-#define AIRLOCK_BUF_INIT(maxlen) {NULL, 0, 0, (maxlen)}
+#define AIRLOCK_BUF_INIT(maxlen) {NULL, 0, 0, (maxlen), 0}
+#define AIRLOCK_BUF_SECRET(maxlen) {NULL, 0, 0, (maxlen), 1}
 int airlock_buf_append(struct airlock_buf *b, const void *p, size_t n);
 int airlock_buf_printf(struct airlock_buf *b, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
