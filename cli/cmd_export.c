@@ -86,6 +86,8 @@ int cmd_export(int argc, char **argv)
     rc = airlock_export(&res, (const char *const *)argv + optind, (size_t)(argc - optind), out,
                         &cr.o, &eo, &err);
     cli_registry_release(&cr);
+    for (size_t i = 0; !rc && i < res->n_warnings; i++)
+        fprintf(stderr, "airlock: warning: %s\n", res->warnings[i]);
     if (rc)
         rc = cli_fail(err);
     else if (json) {
@@ -97,6 +99,12 @@ int cmd_export(int argc, char **argv)
             printf("%s{\"ref\":", i ? "," : "");
             cli_json_str(stdout, res->refs[i]);
             printf(",\"digest\":\"%s\"}", res->digests[i]);
+        }
+        printf("],\"warnings\":[");
+        for (size_t i = 0; i < res->n_warnings; i++) {
+            if (i)
+                putchar(',');
+            cli_json_str(stdout, res->warnings[i]);
         }
         printf("]}\n");
     } else {

@@ -4,6 +4,7 @@
 #include "transfer_int.h"
 
 #include <cjson/cJSON.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -42,7 +43,26 @@ struct exporter {
     struct xentry *ents;
     size_t n_ents;
     struct airlock_writer *w;
+    char **warnings;
+    size_t n_warnings;
 };
+
+static void warn(struct exporter *x, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void warn(struct exporter *x, const char *fmt, ...)
+{
+    char **w = realloc(x->warnings, (x->n_warnings + 1) * sizeof(*w));
+    if (!w)
+        return;
+    x->warnings = w;
+    va_list ap;
+    va_start(ap, fmt);
+    if (vasprintf(&w[x->n_warnings], fmt, ap) >= 0)
+        x->n_warnings++;
+    va_end(ap);
+}
+
+/* 1 if an entry of this kind for digest was taken along */
+static int has_attachment(const struct exporter *x, const char *digest, const char *kind);
 
 static int get_registry(struct exporter *x, const char *host, struct airlock_registry **out,
                         struct airlock_error **err)
@@ -272,6 +292,19 @@ static int export_one(struct exporter *x, const char *refstr, struct airlock_err
         goto out;
     }
     rc = attachments(x, r, ref.path, repo_full, d.digest, err);
+    if (!rc && strcmp(d.digest, dg) && !has_attachment(x, d.digest, AIRLOCK_KIND_SIGS)) {
+        /* one platform of a signed index: the index's signature does not cover it */
+        char tag[100], idg[AIRLOCK_DIGEST_SIZE];
+        struct airlock_buf sraw = AIRLOCK_BUF_INIT(0);
+        snprintf(tag, sizeof(tag), "sha256-%s.sig", airlock_digest_hex(dg));
+        if (!airlock_registry_manifest_get(r, ref.path, tag, &sraw, NULL, idg, NULL))
+            warn(x, "'%s' is signed as an index (%s), but its %s manifest %s has no signature "
+                    "of its own: the bundle holds it unsigned, so verify --key will refuse it "
+                    "(export without --platform, sign the bundle, or sign with cosign sign "
+                    "--recursive)",
+                 refstr, dg, x->eo->platform, d.digest);
+        airlock_buf_release(&sraw);
+    }
     /* signatures of the platform manifests (cosign sign --recursive) */
     if (!rc && airlock_media_type_is_index(d.media_type) && m->kind == AIRLOCK_OCI_INDEX)
         for (size_t i = 0; i < m->n_layers && !rc; i++)
@@ -286,6 +319,16 @@ out:
     free(repo_full);
     airlock_ref_release(&ref);
     return rc;
+}
+
+static int has_attachment(const struct exporter *x, const char *digest, const char *kind)
+{
+    char tag[100];
+    snprintf(tag, sizeof(tag), ":sha256-%s", airlock_digest_hex(digest));
+    for (size_t i = 0; i < x->n_ents; i++)
+        if (x->ents[i].kind && !strcmp(x->ents[i].kind, kind) && strstr(x->ents[i].ref, tag))
+            return 1;
+    return 0;
 }
 
 static int copy_old(void *ctx, const char *digest, uint64_t size, airlock_read_fn read,
@@ -407,6 +450,10 @@ int airlock_export(struct airlock_import_result **res, const char *const *refs, 
     }
     r->blobs_written = fetched;
     r->bytes_written = bytes;
+    r->warnings = x.warnings;
+    r->n_warnings = x.n_warnings;
+    x.warnings = NULL;
+    x.n_warnings = 0;
     *res = steal_pointer(&r);
 out:
     airlock_import_result_free(r);
@@ -429,5 +476,8 @@ out:
         free(x.ents[i].media_type);
     }
     free(x.ents);
+    for (size_t i = 0; i < x.n_warnings; i++)
+        free(x.warnings[i]);
+    free(x.warnings);
     return rc;
 }
