@@ -1,6 +1,6 @@
 # Starts the registries the end-to-end cases push to, on 127.0.0.1 (ctest fixture setup):
 # plain HTTP; HTTPS with a test CA and htpasswd (user/pass: tester/tester-pass); HTTPS with
-# token auth from tokenserver.py. Writes $REGROOT/env for the cases; registry_down.sh stops
+# token auth from tokenserver.py; HTTPS that wants a client certificate (mutual TLS). Writes $REGROOT/env for the cases; registry_down.sh stops
 # them by the PIDs recorded here.
 set -euo pipefail
 : "${REGROOT:?}" "${E2E_SRC:?}"
@@ -10,7 +10,7 @@ mkdir -p "$REGROOT"
 cd "$REGROOT"
 PY=/usr/bin/python3
 free_port() { "$PY" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-P1=$(free_port); P2=$(free_port); P3=$(free_port); TP=$(free_port)
+P1=$(free_port); P2=$(free_port); P3=$(free_port); P4=$(free_port); TP=$(free_port)
 
 # a CA, a server certificate for 127.0.0.1/localhost, a token signing certificate
 openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout ca.key -out ca.crt \
@@ -22,6 +22,11 @@ openssl x509 -req -in server.csr -CA ca.crt -CAkey ca.key -CAcreateserial -out s
     -extfile san.ext 2>/dev/null
 openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout token.key \
     -out token.crt -days 2 -subj "/CN=airlock test token issuer" 2>/dev/null
+openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout client.key -out client.csr \
+    -subj "/CN=airlock test client" 2>/dev/null
+printf 'extendedKeyUsage=clientAuth\n' > client.ext
+openssl x509 -req -in client.csr -CA ca.crt -CAkey ca.key -CAcreateserial -out client.crt -days 2 \
+    -extfile client.ext 2>/dev/null
 htpasswd -Bbc htpasswd tester tester-pass 2>/dev/null
 
 conf() { # NAME PORT EXTRA
@@ -44,8 +49,9 @@ auth:
 conf token "$P3" "  tls: {certificate: $REGROOT/server.crt, key: $REGROOT/server.key}
 auth:
   token: {realm: http://127.0.0.1:$TP/token, service: test-registry, issuer: test-issuer, rootcertbundle: $REGROOT/token.crt}"
+conf mtls "$P4" "  tls: {certificate: $REGROOT/server.crt, key: $REGROOT/server.key, clientcas: [$REGROOT/ca.crt]}"
 
-for n in plain tls token; do
+for n in plain tls token mtls; do
     setsid docker-registry serve "$n.yml" > "$n.log" 2>&1 < /dev/null &
     echo $! >> pids
 done
@@ -65,11 +71,15 @@ wait_up() { # URL [curl args]
 wait_up "http://127.0.0.1:$P1/v2/"
 wait_up "https://127.0.0.1:$P2/v2/" --cacert ca.crt
 wait_up "https://127.0.0.1:$P3/v2/" --cacert ca.crt
+wait_up "https://127.0.0.1:$P4/v2/" --cacert ca.crt --cert client.crt --key client.key
 wait_up "http://127.0.0.1:$TP/token"
 cat > env <<EOF2
 PLAIN=127.0.0.1:$P1
 TLSREG=127.0.0.1:$P2
 TOKENREG=127.0.0.1:$P3
+MTLSREG=127.0.0.1:$P4
 CA=$REGROOT/ca.crt
+CLIENT_CERT=$REGROOT/client.crt
+CLIENT_KEY=$REGROOT/client.key
 EOF2
-echo "registries up: plain $P1, tls+htpasswd $P2, token $P3"
+echo "registries up: plain $P1, tls+htpasswd $P2, token $P3, mtls $P4"

@@ -78,6 +78,26 @@ case_tls_htpasswd() {
     expect_rc 0
 }
 
+case_mtls_every_code_path() {
+    signed b.tar
+    local tls="--ca-file $CA --client-cert $CLIENT_CERT --client-key $CLIENT_KEY"
+    airlock push --key cosign.pub $tls b.tar "$MTLSREG/$CASE"
+    expect_rc 0
+    airlock verify --key cosign.pub $tls "$MTLSREG/$CASE/multi:1"
+    expect_rc 0
+    airlock export $tls "$MTLSREG/$CASE/multi:1" -o e.tar
+    expect_rc 0
+    airlock verify --key cosign.pub e.tar
+    expect_rc 0
+    # without the client certificate the registry refuses the handshake
+    airlock verify --key cosign.pub --ca-file "$CA" "$MTLSREG/$CASE/multi:1"
+    expect_rc 1
+    err_has "$MTLSREG"
+    airlock push --key cosign.pub --ca-file "$CA" --client-cert "$CLIENT_CERT" --client-key nothere.key b.tar "$MTLSREG/$CASE"
+    expect_rc 1
+    err_has "nothere.key"
+}
+
 case_token_auth_writer_and_reader() {
     signed b.tar
     run "$AIRLOCK" push --key cosign.pub --ca-file "$CA" --username writer --password-stdin b.tar "$TOKENREG/$CASE" <<< writer-pass

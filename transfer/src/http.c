@@ -269,13 +269,25 @@ int http_perform(struct http_client *c, const struct http_request *q, struct htt
     if (cc != CURLE_OK) {
         int code = AIRLOCK_EOS;
         const char *hint = "";
+        const char *msg = c->errbuf[0] ? c->errbuf : curl_easy_strerror(cc);
         if (cc == CURLE_PEER_FAILED_VERIFICATION || cc == CURLE_SSL_CACERT_BADFILE ||
-            cc == CURLE_SSL_CONNECT_ERROR)
+            cc == CURLE_SSL_CONNECT_ERROR) {
             hint = " (is the registry's CA trusted? see --ca-file, --insecure, --plain-http)";
+            r->permanent = 1;
+        }
+        if (strstr(msg, "alert bad certificate") || strstr(msg, "alert certificate required") ||
+            strstr(msg, "alert unknown ca")) {
+            hint = " (the registry refused our client certificate or wants one: see "
+                   "--client-cert and --client-key)";
+            r->permanent = 1;
+        }
+        if (cc == CURLE_SSL_CERTPROBLEM || cc == CURLE_URL_MALFORMAT ||
+            cc == CURLE_UNSUPPORTED_PROTOCOL || cc == CURLE_SSL_CIPHER ||
+            cc == CURLE_SSL_CRL_BADFILE || cc == CURLE_SSL_ISSUER_ERROR)
+            r->permanent = 1;
         /* the URL without its query: upload session state is noise in a message */
         return airlock_error_set(err, code, "%s '%.*s': %s%s", q->method,
-                                 (int)strcspn(q->url, "?"), q->url,
-                                 c->errbuf[0] ? c->errbuf : curl_easy_strerror(cc), hint);
+                                 (int)strcspn(q->url, "?"), q->url, msg, hint);
     }
     return 0;
 }

@@ -288,7 +288,8 @@ int registry_request(struct airlock_registry *r, const char *repo, const char *a
             authz = strdup(t);
         pthread_mutex_unlock(&r->lock);
         q->authorization = authz;
-        rc = http_perform(c, q, resp, err);
+        struct airlock_error *e = NULL; /* kept here: a retried failure is nobody's business */
+        rc = http_perform(c, q, resp, &e);
         q->authorization = NULL;
         if (authz) {
             airlock_wipe(authz, strlen(authz));
@@ -297,13 +298,15 @@ int registry_request(struct airlock_registry *r, const char *repo, const char *a
         int streamed = q->body != NULL || q->sink != NULL;
         if (rc) {
             /* connection errors: retry what can be sent again */
-            if (!streamed && attempt + 1 < r->o.retries && rc == AIRLOCK_EOS && err && *err &&
-                !strstr((*err)->msg, "CA trusted")) {
-                airlock_error_free(*err);
-                *err = NULL;
+            if (!streamed && attempt + 1 < r->o.retries && rc == AIRLOCK_EOS && !resp->permanent) {
+                airlock_error_free(e);
                 backoff(attempt, NULL);
                 continue;
             }
+            if (err && !*err)
+                *err = e;
+            else
+                airlock_error_free(e);
             break;
         }
         if (resp->status == 401 && auth_tries < 2 && resp->www_authenticate) {
@@ -364,10 +367,12 @@ int registry_transient(struct airlock_registry *r, int rc, const struct http_res
     if (attempt + 1 >= r->o.retries || resp->local_failure)
         return 0;
     if (rc) {
-        if (rc != AIRLOCK_EOS || !err || !*err || strstr((*err)->msg, "CA trusted"))
+        if (rc != AIRLOCK_EOS || resp->permanent)
             return 0;
-        airlock_error_free(*err);
-        *err = NULL;
+        if (err) {
+            airlock_error_free(*err);
+            *err = NULL;
+        }
         backoff(attempt, NULL);
         return 1;
     }

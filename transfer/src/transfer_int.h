@@ -40,6 +40,7 @@ struct http_response {
     uint64_t content_length;
     int have_length;
     int local_failure; /* the body source or sink failed, not the connection */
+    int permanent;     /* a failure that trying again cannot fix (TLS trust, certificates) */
     int resend;        /* registry_request: authenticated now, send the streamed body again */
 };
 
