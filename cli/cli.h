@@ -77,9 +77,15 @@ struct cli_registry {
     struct airlock_registry_opts o;
     int password_stdin, quiet, shown;
     char *password;
-    long start;
-    uint64_t bytes_done;
-    size_t blobs_done, manifests;
+    /* the progress line */
+    double start, drawn;
+    uint64_t bytes_total, bytes_done, bytes_skipped;
+    size_t blobs_total, blobs_done, manifests;
+    struct {
+        char digest[AIRLOCK_DIGEST_SIZE];
+        uint64_t done, total;
+    } active[64];
+    size_t n_active;
 };
 extern const char cli_registry_help[];
 /* 1: handled, 0: not a registry option, -1: bad value */

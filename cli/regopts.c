@@ -26,6 +26,8 @@ const char cli_registry_help[] =
     "      --chunk-size SIZE    larger blobs go up in chunks of SIZE that resume after a drop\n"
     "                           (default 32M)\n";
 
+static double now(void);
+
 const char *cli_registry_optname(int c)
 {
     static const struct option opts[] = {CLI_REGISTRY_OPTIONS};
@@ -103,7 +105,7 @@ int cli_registry_finish(struct cli_registry *cr, const char *cmd)
         cr->o.progress = cli_progress;
         cr->o.progress_ctx = cr;
     }
-    cr->start = time(NULL);
+    cr->start = now();
     return EXIT_OK;
 }
 
@@ -118,21 +120,67 @@ void cli_registry_release(struct cli_registry *cr)
         fputc('\n', stderr);
 }
 
-/* Progress on a terminal only: one line, rewritten. */
+static double now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* Progress on a terminal only: one line, rewritten at most ten times a second: blobs and bytes
+ * done of the total, the rate of what actually moved, and the time left at that rate. */
 void cli_progress(void *ctx, const struct airlock_progress *p)
 {
     struct cli_registry *cr = ctx;
-    if (!strcmp(p->what, "manifest"))
+    int finished = 0;
+    if (!strcmp(p->what, "plan")) {
+        cr->blobs_total += (size_t)p->done;
+        cr->bytes_total += p->total;
+    } else if (!strcmp(p->what, "manifest")) {
         cr->manifests++;
-    else if (p->done == p->total) {
-        cr->bytes_done += p->total;
+    } else if (!strcmp(p->what, "skip") || !strcmp(p->what, "mount")) {
         cr->blobs_done++;
+        cr->bytes_done += p->total;
+        cr->bytes_skipped += p->total;
+        finished = 1;
+    } else if (p->digest) { /* upload, download */
+        size_t i;
+        for (i = 0; i < cr->n_active && strcmp(cr->active[i].digest, p->digest); i++)
+            ;
+        int known = i < cr->n_active;
+        if (!known && cr->n_active < sizeof(cr->active) / sizeof(cr->active[0])) {
+            snprintf(cr->active[i].digest, sizeof(cr->active[i].digest), "%s", p->digest);
+            cr->n_active++;
+        }
+        if (i < cr->n_active) {
+            cr->active[i].done = p->done;
+            cr->active[i].total = p->total;
+            if (known && p->done == p->total) { /* this blob is complete */
+                cr->blobs_done++;
+                cr->bytes_done += p->total;
+                cr->active[i] = cr->active[--cr->n_active];
+                finished = 1;
+            }
+        }
     }
-    double secs = difftime(time(NULL), cr->start);
-    char done[16], rate[16];
-    airlock_format_size(done, cr->bytes_done);
-    airlock_format_size(rate, secs > 0 ? (uint64_t)(cr->bytes_done / secs) : cr->bytes_done);
-    fprintf(stderr, "\r\033[K%-8s %.19s  %zu blobs, %s (%s/s), %zu manifests", p->what,
-            p->digest ? p->digest : "", cr->blobs_done, done, rate, cr->manifests);
+    double t = now();
+    if (!finished && t - cr->drawn < 0.1)
+        return;
+    cr->drawn = t;
+    uint64_t bytes = cr->bytes_done;
+    for (size_t i = 0; i < cr->n_active; i++)
+        bytes += cr->active[i].done;
+    double secs = t - cr->start;
+    double rate = secs > 0.2 ? (double)(bytes - cr->bytes_skipped) / secs : 0;
+    char done[16], total[16], speed[16], eta[32] = "";
+    airlock_format_size(done, bytes);
+    airlock_format_size(total, cr->bytes_total);
+    airlock_format_size(speed, (uint64_t)rate);
+    if (rate > 0 && cr->bytes_total > bytes) {
+        unsigned long left = (unsigned long)((double)(cr->bytes_total - bytes) / rate + 0.5);
+        snprintf(eta, sizeof(eta), ", ETA %lu:%02lu:%02lu", left / 3600, left / 60 % 60, left % 60);
+    }
+    fprintf(stderr, "\r\033[K%-8s %zu/%zu blobs, %s of %s, %s/s%s, %zu manifests", p->what,
+            cr->blobs_done, cr->blobs_total, done, total, speed, eta, cr->manifests);
     cr->shown = 1;
 }

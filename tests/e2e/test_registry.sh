@@ -215,6 +215,36 @@ case_verify_in_registry_failures() {
     json '.ok and .images[0].signed'
 }
 
+# The bar of the registry issue, on a 200 MB image of two layers (chunked uploads by default):
+# a registry holds it (skopeo puts it there), export -> sign -> verify -> push -> verify there;
+# the second push uploads nothing; push reads the bundle in place (read-only, no TMPDIR).
+case_bar_200mb_two_layers() {
+    "$PY" "$E2E_SRC/mkrandom.py" L "example.com/big:1" 2 100 >/dev/null
+    skopeo copy -q --dest-tls-verify=false oci:L docker://$PLAIN/$CASE-src/big:1 || fail "skopeo push"
+    rm -rf L
+    digest=sha256:$(sk "$PLAIN/$CASE-src/big:1" | sha256sum | cut -d' ' -f1)
+    "$AIRLOCK" keygen --output-key-prefix cosign 2>/dev/null
+    airlock export --plain-http "$PLAIN/$CASE-src/big:1" -o e.tar
+    expect_rc 0
+    out_has "$digest"
+    airlock sign --key cosign.key e.tar
+    expect_rc 0
+    chmod a-w e.tar
+    airlock verify --key cosign.pub e.tar
+    expect_rc 0
+    TMPDIR=/nonexistent airlock push --key cosign.pub --plain-http --json e.tar "$PLAIN/$CASE-dst"
+    expect_rc 0
+    json ".bytes > 200000000 and .signatures_verified == 1"
+    [ "$(sk "$PLAIN/$CASE-dst/$CASE-src/big:1" | sha256sum | cut -d' ' -f1)" = "${digest#sha256:}" ] ||
+        fail "skopeo reads another digest"
+    airlock verify --key cosign.pub --plain-http "$PLAIN/$CASE-dst/$CASE-src/big:1"
+    expect_rc 0
+    airlock push --key cosign.pub --plain-http --json e.tar "$PLAIN/$CASE-dst"
+    expect_rc 0
+    json ".uploaded == 0 and .bytes == 0"
+    chmod u+w e.tar
+}
+
 # ---- faults: a proxy in front of the plain registry breaks requests as rules say ----------
 # proxy RULES_JSON: starts faultproxy.py, sets $PROXY (host:port); stopped when the case ends
 proxy() {

@@ -321,6 +321,32 @@ out:
     return rc;
 }
 
+/* The writer's sink, telling the progress display how far a download is. */
+struct counting_sink {
+    const struct airlock_registry_opts *ro;
+    const struct xblob *b;
+    struct airlock_writer *w;
+    uint64_t pos, told;
+};
+
+static void tell(struct counting_sink *c)
+{
+    if (!c->ro || !c->ro->progress)
+        return;
+    struct airlock_progress ev = {"download", c->b->digest, c->pos, c->b->size};
+    c->ro->progress(c->ro->progress_ctx, &ev);
+    c->told = c->pos;
+}
+
+static int counting_data(void *ctx, const void *p, size_t n, struct airlock_error **err)
+{
+    struct counting_sink *c = ctx;
+    c->pos += n;
+    if (c->pos - c->told >= (1u << 20) && c->pos < c->b->size)
+        tell(c);
+    return airlock_writer_blob_data(c->w, p, n, err);
+}
+
 static int has_attachment(const struct exporter *x, const char *digest, const char *kind)
 {
     char tag[100];
@@ -375,20 +401,29 @@ int airlock_export(struct airlock_import_result **res, const char *const *refs, 
     /* the existing bundle's blobs are reused, not fetched again */
     if (!rc && old)
         rc = airlock_bundle_blob_stream(old, want_old, copy_old, x.w, err);
+    if (!rc && ro && ro->progress) {
+        uint64_t n = 0, total = 0;
+        for (size_t i = 0; i < x.n_blobs; i++)
+            if (!airlock_writer_has(x.w, x.blobs[i].digest)) {
+                n++;
+                total += x.blobs[i].size;
+            }
+        struct airlock_progress ev = {"plan", NULL, n, total};
+        ro->progress(ro->progress_ctx, &ev);
+    }
     for (size_t i = 0; i < x.n_blobs && !rc; i++) {
         struct xblob *b = &x.blobs[i];
         if (airlock_writer_has(x.w, b->digest))
             continue;
-        if (ro && ro->progress) {
-            struct airlock_progress ev = {"download", b->digest, 0, b->size};
-            ro->progress(ro->progress_ctx, &ev);
-        }
+        struct counting_sink cs = {ro, b, x.w, 0, 0};
+        tell(&cs);
         rc = airlock_writer_blob_begin(x.w, b->digest, b->size, err);
         if (!rc)
-            rc = registry_blob_fetch(b->r, b->repo, b->digest, b->size, airlock_writer_blob_data,
-                                     x.w, err);
+            rc = registry_blob_fetch(b->r, b->repo, b->digest, b->size, counting_data, &cs, err);
         if (!rc)
             rc = airlock_writer_blob_end(x.w, err);
+        if (!rc)
+            tell(&cs);
         bytes += b->size;
         fetched++;
     }

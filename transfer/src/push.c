@@ -200,6 +200,33 @@ static void fail_with(struct pusher *p, struct airlock_error *e)
     pthread_mutex_unlock(&p->lock);
 }
 
+/* The bundle's blob reader, telling the progress display how far an upload is. */
+struct counting_reader {
+    struct pusher *p;
+    const struct pblob *b;
+    struct airlock_blob_reader *rd;
+    uint64_t pos, told;
+};
+
+static int counting_read(void *ctx, void *buf, size_t cap, size_t *got, struct airlock_error **err)
+{
+    struct counting_reader *c = ctx;
+    int rc = airlock_blob_reader_read(c->rd, buf, cap, got, err);
+    c->pos += *got;
+    if (!rc && c->pos - c->told >= (1u << 20) && c->pos < c->b->size) {
+        c->told = c->pos;
+        progress(c->p, "upload", c->b->digest, c->pos, c->b->size);
+    }
+    return rc;
+}
+
+static int counting_seek(void *ctx, uint64_t offset, struct airlock_error **err)
+{
+    struct counting_reader *c = ctx;
+    c->pos = c->told = offset;
+    return airlock_blob_reader_seek(c->rd, offset, err);
+}
+
 /* One blob: already there, mountable from another repository, or uploaded from the bundle. */
 static int push_blob(struct pusher *p, struct pblob *b, struct airlock_error **err)
 {
@@ -228,13 +255,13 @@ static int push_blob(struct pusher *p, struct pblob *b, struct airlock_error **e
             return 0;
         }
     }
-    struct airlock_blob_reader *rd = NULL;
-    if ((rc = airlock_bundle_blob_reader(&rd, p->b, b->digest, err)))
+    struct counting_reader cr = {p, b, NULL, 0, 0};
+    if ((rc = airlock_bundle_blob_reader(&cr.rd, p->b, b->digest, err)))
         return rc;
     progress(p, "upload", b->digest, 0, b->size);
-    rc = registry_blob_upload(p->r, b->repo, b->digest, b->size, airlock_blob_reader_read,
-                              airlock_blob_reader_seek, rd, err);
-    airlock_blob_reader_free(rd);
+    rc = registry_blob_upload(p->r, b->repo, b->digest, b->size, counting_read, counting_seek, &cr,
+                              err);
+    airlock_blob_reader_free(cr.rd);
     if (rc)
         return rc;
     p->uploaded++;
@@ -550,6 +577,10 @@ int airlock_push(struct airlock_push_result **res, struct airlock_bundle *b, con
                 p.blobs[i] = t;
             }
         core_dmap_release(&first);
+        uint64_t total = 0;
+        for (size_t i = 0; i < p.n_blobs; i++)
+            total += p.blobs[i].size;
+        progress(&p, "plan", NULL, p.n_blobs, total);
         size_t phases[2] = {k, p.n_blobs};
         for (int ph = 0; ph < 2 && !p.failed; ph++) {
             p.phase_end = phases[ph];
