@@ -58,6 +58,10 @@ int tarw_dir(struct tarw *t, const char *name, struct airlock_error **err);
 int tarw_file_begin(struct tarw *t, const char *name, uint64_t size, struct airlock_error **err);
 int tarw_file_data(struct tarw *t, const void *p, size_t n, struct airlock_error **err);
 int tarw_file_end(struct tarw *t, struct airlock_error **err);
+/* Plain tar only: writes name's header and leaves size bytes (and the padding) for the caller
+ * to fill with pwrite at *offset, in any order, from any thread. */
+int tarw_reserve(struct tarw *t, const char *name, uint64_t size, uint64_t *offset,
+                 struct airlock_error **err);
 /* Writes the end-of-archive blocks and flushes the compressor. */
 int tarw_finish(struct tarw *t, struct airlock_error **err);
 void tarw_free(struct tarw *t);

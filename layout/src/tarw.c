@@ -3,7 +3,9 @@
  * compressor). Entry names in a bundle are short and fixed, so ustar is enough. */
 #include "layout_int.h"
 
+#include <errno.h>
 #include <stdio.h>
+#include <unistd.h>
 #include <string.h>
 #include <zstd.h>
 
@@ -173,6 +175,25 @@ int tarw_file_end(struct tarw *t, struct airlock_error **err)
                                  t->what);
     size_t pad = (size_t)((512 - (t->file_size % 512)) % 512);
     return put(t, zero, pad, err);
+}
+
+int tarw_reserve(struct tarw *t, const char *name, uint64_t size, uint64_t *offset,
+                 struct airlock_error **err)
+{
+    if (t->cctx)
+        return airlock_error_set(err, AIRLOCK_EUSAGE, "'%s': a compressed tar is written in order",
+                                 t->what);
+    int rc = tarw_file_begin(t, name, size, err);
+    if (!rc)
+        rc = flush_plain(t, 0, err);
+    if (rc)
+        return rc;
+    off_t at = lseek(t->fd, 0, SEEK_CUR);
+    if (at < 0 || lseek(t->fd, (off_t)size, SEEK_CUR) < 0)
+        return airlock_error_set_errno(err, AIRLOCK_EOS, errno, "seek '%s'", t->what);
+    *offset = (uint64_t)at;
+    t->file_left = 0;
+    return tarw_file_end(t, err);
 }
 
 int tarw_finish(struct tarw *t, struct airlock_error **err)

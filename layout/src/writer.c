@@ -296,6 +296,120 @@ int airlock_writer_add_blob(struct airlock_writer *w, const char *digest, uint64
     return airlock_writer_blob_end(w, err);
 }
 
+/* ---- parallel slots ----------------------------------------------------------------------- */
+
+struct airlock_writer_slot {
+    struct airlock_writer *w;
+    int fd;          /* tar: the bundle (not ours); dir: the blob's file */
+    int own_fd;
+    uint64_t offset; /* tar: where the data goes */
+    char name[100];
+    char digest[AIRLOCK_DIGEST_SIZE];
+    uint64_t size, have;
+    struct airlock_sha256 *h;
+};
+
+int airlock_writer_parallel(const struct airlock_writer *w)
+{
+    return w->fmt == AIRLOCK_FORMAT_DIR || w->fmt == AIRLOCK_FORMAT_TAR;
+}
+
+int airlock_writer_slot_open(struct airlock_writer *w, const char *digest, uint64_t size,
+                             struct airlock_writer_slot **out, struct airlock_error **err)
+{
+    int rc = airlock_digest_check(digest, err);
+    if (rc)
+        return rc;
+    if (!airlock_writer_parallel(w))
+        return airlock_error_set(err, AIRLOCK_EUSAGE, "'%s': this form is written in order",
+                                 w->path);
+    struct airlock_writer_slot *s = calloc(1, sizeof(*s));
+    if (!s)
+        return airlock_error_set(err, AIRLOCK_EOS, "out of memory");
+    s->w = w;
+    s->fd = -1;
+    snprintf(s->name, sizeof(s->name), "blobs/sha256/%s", airlock_digest_hex(digest));
+    memcpy(s->digest, digest, AIRLOCK_DIGEST_SIZE);
+    s->size = size;
+    if ((rc = airlock_sha256_new(&s->h, err)))
+        goto fail;
+    if (w->fmt == AIRLOCK_FORMAT_DIR) {
+        s->fd = openat(w->fd, s->name, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+        if (s->fd < 0) {
+            rc = airlock_error_set_errno(err, AIRLOCK_EOS, errno, "create '%s/%s'", w->tmp,
+                                         s->name);
+            goto fail;
+        }
+        s->own_fd = 1;
+    } else {
+        if ((rc = tarw_reserve(w->t, s->name, size, &s->offset, err)))
+            goto fail;
+        s->fd = w->fd;
+    }
+    if (core_dmap_put(&w->added, digest, 1)) {
+        rc = airlock_error_set(err, AIRLOCK_EOS, "out of memory");
+        goto fail;
+    }
+    *out = s;
+    return 0;
+fail:
+    airlock_writer_slot_free(s);
+    return rc;
+}
+
+int airlock_writer_slot_data(void *ctx, const void *p, size_t n, struct airlock_error **err)
+{
+    struct airlock_writer_slot *s = ctx;
+    if (s->have + n > s->size)
+        return airlock_error_set(err, AIRLOCK_EINTEGRITY, "blob '%s': more than its declared %llu bytes",
+                                 s->digest, (unsigned long long)s->size);
+    airlock_sha256_update(s->h, p, n);
+    const char *c = p;
+    size_t left = n;
+    while (left) {
+        ssize_t k = s->own_fd ? write(s->fd, c, left)
+                              : pwrite(s->fd, c, left, (off_t)(s->offset + s->have));
+        if (k < 0 && errno == EINTR)
+            continue;
+        if (k <= 0)
+            return airlock_error_set_errno(err, AIRLOCK_EOS, k < 0 ? errno : EIO, "write '%s%s%s'",
+                                           s->w->tmp, s->own_fd ? "/" : "",
+                                           s->own_fd ? s->name : "");
+        c += k;
+        left -= (size_t)k;
+        s->have += (uint64_t)k;
+    }
+    return 0;
+}
+
+int airlock_writer_slot_close(struct airlock_writer_slot *s, struct airlock_error **err)
+{
+    char actual[AIRLOCK_DIGEST_SIZE];
+    if (s->have != s->size)
+        return airlock_error_set(err, AIRLOCK_EINTEGRITY, "blob '%s': %llu bytes, expected %llu",
+                                 s->digest, (unsigned long long)s->have,
+                                 (unsigned long long)s->size);
+    airlock_sha256_final(s->h, actual);
+    if (strcmp(actual, s->digest))
+        return airlock_error_set(err, AIRLOCK_EINTEGRITY,
+                                 "blob '%s': content does not match its digest (hashes to '%s')",
+                                 s->digest, actual);
+    if (s->own_fd && fsync(s->fd) < 0)
+        return airlock_error_set_errno(err, AIRLOCK_EOS, errno, "sync '%s/%s'", s->w->tmp,
+                                       s->name);
+    return 0;
+}
+
+void airlock_writer_slot_free(struct airlock_writer_slot *s)
+{
+    if (!s)
+        return;
+    if (s->own_fd && s->fd >= 0)
+        close(s->fd);
+    airlock_sha256_free(s->h);
+    free(s);
+}
+
 struct mem_reader {
     const char *p;
     size_t left;

@@ -5,6 +5,7 @@
 
 #include <cjson/cJSON.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -321,20 +322,37 @@ out:
     return rc;
 }
 
+/* ---- fetching the blobs --------------------------------------------------------------------- */
+
+/* The blobs to fetch, each with its slot in the bundle; workers take them in turn. */
+struct fetch_job {
+    struct exporter *x;
+    struct xblob **todo;
+    struct airlock_writer_slot **slots; /* NULL: one at a time, in order (.tar.zst) */
+    size_t n;
+    atomic_size_t next;
+    atomic_int failed;
+    pthread_mutex_t lock; /* progress events and the first error */
+    struct airlock_error *first_err;
+};
+
 /* The writer's sink, telling the progress display how far a download is. */
 struct counting_sink {
-    const struct airlock_registry_opts *ro;
+    struct fetch_job *j;
     const struct xblob *b;
-    struct airlock_writer *w;
+    struct airlock_writer_slot *slot;
     uint64_t pos, told;
 };
 
 static void tell(struct counting_sink *c)
 {
-    if (!c->ro || !c->ro->progress)
+    const struct airlock_registry_opts *ro = c->j->x->ro;
+    if (!ro || !ro->progress)
         return;
     struct airlock_progress ev = {"download", c->b->digest, c->pos, c->b->size};
-    c->ro->progress(c->ro->progress_ctx, &ev);
+    pthread_mutex_lock(&c->j->lock);
+    ro->progress(ro->progress_ctx, &ev);
+    pthread_mutex_unlock(&c->j->lock);
     c->told = c->pos;
 }
 
@@ -344,7 +362,110 @@ static int counting_data(void *ctx, const void *p, size_t n, struct airlock_erro
     c->pos += n;
     if (c->pos - c->told >= (1u << 20) && c->pos < c->b->size)
         tell(c);
-    return airlock_writer_blob_data(c->w, p, n, err);
+    return c->slot ? airlock_writer_slot_data(c->slot, p, n, err)
+                   : airlock_writer_blob_data(c->j->x->w, p, n, err);
+}
+
+static int fetch_one(struct fetch_job *j, size_t i, struct airlock_error **err)
+{
+    struct xblob *b = j->todo[i];
+    struct counting_sink cs = {j, b, j->slots ? j->slots[i] : NULL, 0, 0};
+    tell(&cs);
+    int rc = cs.slot ? 0 : airlock_writer_blob_begin(j->x->w, b->digest, b->size, err);
+    if (!rc)
+        rc = registry_blob_fetch(b->r, b->repo, b->digest, b->size, counting_data, &cs, err);
+    if (!rc)
+        rc = cs.slot ? airlock_writer_slot_close(cs.slot, err)
+                     : airlock_writer_blob_end(j->x->w, err);
+    if (!rc) {
+        cs.pos = b->size;
+        tell(&cs);
+    }
+    return rc;
+}
+
+static void *fetch_worker(void *arg)
+{
+    struct fetch_job *j = arg;
+    for (;;) {
+        size_t i = atomic_fetch_add(&j->next, 1);
+        if (i >= j->n || atomic_load(&j->failed))
+            break;
+        struct airlock_error *e = NULL;
+        if (fetch_one(j, i, &e)) {
+            if (!e)
+                airlock_error_set(&e, AIRLOCK_EOS, "a download failed without saying why");
+            pthread_mutex_lock(&j->lock);
+            if (!j->first_err)
+                j->first_err = e;
+            else
+                airlock_error_free(e);
+            pthread_mutex_unlock(&j->lock);
+            atomic_store(&j->failed, 1);
+        }
+    }
+    return NULL;
+}
+
+/* Fetches every blob the bundle does not have yet: in parallel into reserved slots for plain
+ * tar and directory bundles, in order for a compressed one. */
+static int fetch_all(struct exporter *x, uint64_t *fetched, uint64_t *bytes,
+                     struct airlock_error **err)
+{
+    struct fetch_job j;
+    memset(&j, 0, sizeof(j));
+    j.x = x;
+    pthread_mutex_init(&j.lock, NULL);
+    int rc = 0;
+    j.todo = calloc(x->n_blobs + 1, sizeof(*j.todo));
+    if (!j.todo)
+        rc = airlock_error_set(err, AIRLOCK_EOS, "out of memory");
+    for (size_t i = 0; !rc && i < x->n_blobs; i++)
+        if (!airlock_writer_has(x->w, x->blobs[i].digest)) {
+            int dup = 0;
+            for (size_t k = 0; k < j.n && !dup; k++)
+                dup = !strcmp(j.todo[k]->digest, x->blobs[i].digest);
+            if (!dup)
+                j.todo[j.n++] = &x->blobs[i];
+        }
+    int threads = x->ro && x->ro->parallel > 0 ? x->ro->parallel : 4;
+    if (!rc && j.n > 1 && threads > 1 && airlock_writer_parallel(x->w)) {
+        if (!(j.slots = calloc(j.n, sizeof(*j.slots))))
+            rc = airlock_error_set(err, AIRLOCK_EOS, "out of memory");
+        for (size_t i = 0; !rc && i < j.n; i++)
+            rc = airlock_writer_slot_open(x->w, j.todo[i]->digest, j.todo[i]->size, &j.slots[i],
+                                          err);
+    }
+    if (!rc) {
+        if (!j.slots || threads > 64)
+            threads = j.slots ? 64 : 1;
+        if ((size_t)threads > j.n)
+            threads = (int)j.n;
+        pthread_t tid[64];
+        int started = 0;
+        for (int i = 1; i < threads; i++)
+            if (!pthread_create(&tid[started], NULL, fetch_worker, &j))
+                started++;
+        fetch_worker(&j);
+        for (int i = 0; i < started; i++)
+            pthread_join(tid[i], NULL);
+        if (j.failed) {
+            rc = j.first_err ? j.first_err->code : AIRLOCK_EOS;
+            if (err && !*err)
+                *err = steal_pointer(&j.first_err);
+        }
+    }
+    for (size_t i = 0; !rc && i < j.n; i++) {
+        *bytes += j.todo[i]->size;
+        (*fetched)++;
+    }
+    for (size_t i = 0; j.slots && i < j.n; i++)
+        airlock_writer_slot_free(j.slots[i]);
+    free(j.slots);
+    free(j.todo);
+    airlock_error_free(j.first_err);
+    pthread_mutex_destroy(&j.lock);
+    return rc;
 }
 
 static int has_attachment(const struct exporter *x, const char *digest, const char *kind)
@@ -411,22 +532,8 @@ int airlock_export(struct airlock_import_result **res, const char *const *refs, 
         struct airlock_progress ev = {"plan", NULL, n, total};
         ro->progress(ro->progress_ctx, &ev);
     }
-    for (size_t i = 0; i < x.n_blobs && !rc; i++) {
-        struct xblob *b = &x.blobs[i];
-        if (airlock_writer_has(x.w, b->digest))
-            continue;
-        struct counting_sink cs = {ro, b, x.w, 0, 0};
-        tell(&cs);
-        rc = airlock_writer_blob_begin(x.w, b->digest, b->size, err);
-        if (!rc)
-            rc = registry_blob_fetch(b->r, b->repo, b->digest, b->size, counting_data, &cs, err);
-        if (!rc)
-            rc = airlock_writer_blob_end(x.w, err);
-        if (!rc)
-            tell(&cs);
-        bytes += b->size;
-        fetched++;
-    }
+    if (!rc)
+        rc = fetch_all(&x, &fetched, &bytes, err);
     if (rc)
         goto out;
     /* index.json: the old entries that keep their names, then the new ones */

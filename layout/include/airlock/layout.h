@@ -151,6 +151,18 @@ int airlock_writer_blob_begin(struct airlock_writer *w, const char *digest, uint
                               struct airlock_error **err);
 int airlock_writer_blob_data(void *w, const void *p, size_t n, struct airlock_error **err);
 int airlock_writer_blob_end(struct airlock_writer *w, struct airlock_error **err);
+/* Parallel writing, for plain tar and directory bundles (airlock_writer_parallel): a slot
+ * per blob is opened in order from one thread (its place in a tar is reserved then), filled
+ * with airlock_writer_slot_data from any one thread, and closed, which checks its size and
+ * digest. Open slots need not be closed in order; a slot that fails spoils the whole writer
+ * (free it without committing). */
+struct airlock_writer_slot;
+int airlock_writer_parallel(const struct airlock_writer *w);
+int airlock_writer_slot_open(struct airlock_writer *w, const char *digest, uint64_t size,
+                             struct airlock_writer_slot **out, struct airlock_error **err);
+int airlock_writer_slot_data(void *slot, const void *p, size_t n, struct airlock_error **err);
+int airlock_writer_slot_close(struct airlock_writer_slot *s, struct airlock_error **err);
+void airlock_writer_slot_free(struct airlock_writer_slot *s);
 /* Adds a blob from memory; digest may be NULL (computed) and is written to out_digest. */
 int airlock_writer_add_bytes(struct airlock_writer *w, const void *p, size_t n,
                              const char *digest, char out_digest[AIRLOCK_DIGEST_SIZE],
