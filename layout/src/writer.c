@@ -4,6 +4,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <dirent.h>
 #include <ftw.h>
 #include <libgen.h>
 #include <signal.h>
@@ -57,6 +58,9 @@ struct airlock_writer {
     int lock_held;          /* the caller holds the destination's lock (sign) */
     unsigned char *buf;
     int committed;
+    int resumable;          /* tmp is ".<name>.airlock-partial": kept when not committed */
+    uint64_t done;          /* blobs complete in tmp (recovered ones included) */
+    uint64_t recovered, recovered_bytes;
 };
 
 void writer_lock_held(struct airlock_writer *w) { w->lock_held = 1; }
@@ -94,8 +98,8 @@ static char *temp_name(const char *path, const char *suffix)
     return out;
 }
 
-int airlock_writer_new(struct airlock_writer **out, const char *path, enum airlock_format fmt,
-                       struct airlock_error **err)
+static int writer_alloc(struct airlock_writer **out, const char *path, enum airlock_format fmt,
+                        const char *suffix, struct airlock_error **err)
 {
     struct airlock_writer *w = calloc(1, sizeof(*w));
     if (!w)
@@ -103,27 +107,64 @@ int airlock_writer_new(struct airlock_writer **out, const char *path, enum airlo
     w->fd = -1;
     w->fmt = fmt == AIRLOCK_FORMAT_AUTO ? airlock_format_for_path(path) : fmt;
     w->path = strdup(path);
-    w->tmp = temp_name(path, "XXXXXX");
+    w->tmp = temp_name(path, suffix);
     w->buf = malloc(COPY_CHUNK);
-    int rc = 0;
-    if (!w->path || !w->tmp || !w->buf) {
-        rc = airlock_error_set(err, AIRLOCK_EOS, "out of memory");
+    *out = w;
+    if (!w->path || !w->tmp || !w->buf)
+        return airlock_error_set(err, AIRLOCK_EOS, "out of memory");
+    return 0;
+}
+
+/* The directory form's skeleton in w->fd (blobs/sha256 may already be there). */
+static int dir_skeleton(struct airlock_writer *w, struct airlock_error **err)
+{
+    if ((mkdirat(w->fd, "blobs", 0755) < 0 && errno != EEXIST) ||
+        (mkdirat(w->fd, "blobs/sha256", 0755) < 0 && errno != EEXIST))
+        return airlock_error_set_errno(err, AIRLOCK_EOS, errno, "create '%s/blobs'", w->tmp);
+    mode_t um = umask(0);
+    umask(um);
+    fchmod(w->fd, 0777 & ~um);
+    return 0;
+}
+
+/* The tar form's first entries. */
+static int tar_start(struct airlock_writer *w, struct airlock_error **err)
+{
+    mode_t um = umask(0);
+    umask(um);
+    fchmod(w->fd, 0666 & ~um);
+    int rc = tarw_new(&w->t, w->fd, w->fmt == AIRLOCK_FORMAT_TAR_ZST, w->path, err);
+    if (rc)
+        return rc;
+    /* oci-layout first, so a reader learns early what this is. */
+    size_t ll = strlen(OCI_LAYOUT_JSON);
+    if ((rc = tarw_file_begin(w->t, "oci-layout", ll, err)) ||
+        (rc = tarw_file_data(w->t, OCI_LAYOUT_JSON, ll, err)) ||
+        (rc = tarw_file_end(w->t, err)) || (rc = tarw_dir(w->t, "blobs/", err)) ||
+        (rc = tarw_dir(w->t, "blobs/sha256/", err)))
+        return rc;
+    return 0;
+}
+
+int airlock_writer_new(struct airlock_writer **out, const char *path, enum airlock_format fmt,
+                       struct airlock_error **err)
+{
+    struct airlock_writer *w = NULL;
+    int rc = writer_alloc(&w, path, fmt, "XXXXXX", err);
+    if (rc)
         goto fail;
-    }
     if (w->fmt == AIRLOCK_FORMAT_DIR) {
         if (!mkdtemp(w->tmp)) {
             rc = airlock_error_set_errno(err, AIRLOCK_EOS, errno, "create directory '%s'", w->tmp);
             goto fail;
         }
         w->fd = open(w->tmp, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-        if (w->fd < 0 || mkdirat(w->fd, "blobs", 0755) < 0 ||
-            mkdirat(w->fd, "blobs/sha256", 0755) < 0) {
-            rc = airlock_error_set_errno(err, AIRLOCK_EOS, errno, "create '%s/blobs'", w->tmp);
+        if (w->fd < 0) {
+            rc = airlock_error_set_errno(err, AIRLOCK_EOS, errno, "open '%s'", w->tmp);
             goto fail;
         }
-        mode_t um = umask(0);
-        umask(um);
-        chmod(w->tmp, 0777 & ~um);
+        if ((rc = dir_skeleton(w, err)))
+            goto fail;
     } else {
         w->fd = mkostemp(w->tmp, O_CLOEXEC);
         if (w->fd < 0) {
@@ -131,17 +172,7 @@ int airlock_writer_new(struct airlock_writer **out, const char *path, enum airlo
             goto fail;
         }
         temp_register(w->tmp);
-        mode_t um = umask(0);
-        umask(um);
-        fchmod(w->fd, 0666 & ~um);
-        if ((rc = tarw_new(&w->t, w->fd, w->fmt == AIRLOCK_FORMAT_TAR_ZST, w->path, err)))
-            goto fail;
-        /* oci-layout first, so a reader learns early what this is. */
-        size_t ll = strlen(OCI_LAYOUT_JSON);
-        if ((rc = tarw_file_begin(w->t, "oci-layout", ll, err)) ||
-            (rc = tarw_file_data(w->t, OCI_LAYOUT_JSON, ll, err)) ||
-            (rc = tarw_file_end(w->t, err)) || (rc = tarw_dir(w->t, "blobs/", err)) ||
-            (rc = tarw_dir(w->t, "blobs/sha256/", err)))
+        if ((rc = tar_start(w, err)))
             goto fail;
     }
     *out = w;
@@ -151,11 +182,227 @@ fail:
     return rc;
 }
 
+/* ---- resuming ----------------------------------------------------------------------------- */
+
+/* Hashes n bytes from read into actual. */
+static int hash_stream(struct airlock_writer *w, airlock_read_fn read, void *ctx,
+                       char actual[AIRLOCK_DIGEST_SIZE], struct airlock_error **err)
+{
+    struct airlock_sha256 *h = NULL;
+    int rc = airlock_sha256_new(&h, err);
+    for (;;) {
+        size_t got = 0;
+        if (rc || (rc = read(ctx, w->buf, COPY_CHUNK, &got, err)) || !got)
+            break;
+        airlock_sha256_update(h, w->buf, got);
+    }
+    if (!rc)
+        airlock_sha256_final(h, actual);
+    airlock_sha256_free(h);
+    return rc;
+}
+
+static int fd_read(void *ctx, void *buf, size_t cap, size_t *got, struct airlock_error **err)
+{
+    ssize_t n;
+    do
+        n = read(*(int *)ctx, buf, cap);
+    while (n < 0 && errno == EINTR);
+    if (n < 0)
+        return airlock_error_set_errno(err, AIRLOCK_EOS, errno, "read");
+    *got = (size_t)n;
+    return 0;
+}
+
+/* A partial directory: keeps the blobs whose content matches their name, drops the rest. */
+static int adopt_dir(struct airlock_writer *w, struct airlock_error **err)
+{
+    int bfd = openat(w->fd, "blobs/sha256", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (bfd < 0)
+        return 0;
+    DIR *d = fdopendir(bfd);
+    if (!d) {
+        close(bfd);
+        return airlock_error_set_errno(err, AIRLOCK_EOS, errno, "read '%s/blobs/sha256'", w->tmp);
+    }
+    struct dirent *de;
+    int rc = 0;
+    while (!rc && (de = readdir(d))) {
+        if (de->d_name[0] == '.')
+            continue;
+        char digest[AIRLOCK_DIGEST_SIZE], actual[AIRLOCK_DIGEST_SIZE];
+        snprintf(digest, sizeof(digest), "sha256:%.64s", de->d_name);
+        int keep = 0;
+        struct stat st;
+        if (strlen(de->d_name) == 64 && !airlock_digest_check(digest, NULL)) {
+            int fd = openat(bfd, de->d_name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+            if (fd >= 0 && !fstat(fd, &st) && S_ISREG(st.st_mode) &&
+                !hash_stream(w, fd_read, &fd, actual, NULL) && !strcmp(actual, digest))
+                keep = 1;
+            if (fd >= 0)
+                close(fd);
+        }
+        if (!keep)
+            unlinkat(bfd, de->d_name, 0);
+        else if (core_dmap_put(&w->added, digest, 1))
+            rc = airlock_error_set(err, AIRLOCK_EOS, "out of memory");
+        else {
+            w->recovered++;
+            w->recovered_bytes += (uint64_t)st.st_size;
+        }
+    }
+    closedir(d);
+    unlinkat(w->fd, "index.json", 0);
+    return rc;
+}
+
+/* A partial tar (any compression): pass one hashes every blob entry up to where it breaks
+ * off, pass two copies the good ones into the new partial. */
+struct adopt_tar {
+    struct airlock_writer *w;
+    struct core_dmap good;
+    size_t n_good, copied;
+    int copy;
+};
+
+static int adopt_entry(void *ctx, const struct arch_entry *e, struct arch_reader *r,
+                       struct airlock_error **err)
+{
+    struct adopt_tar *a = ctx;
+    char digest[AIRLOCK_DIGEST_SIZE], actual[AIRLOCK_DIGEST_SIZE];
+    if (e->type != ARCH_REG || strncmp(e->name, "blobs/sha256/", 13) || strlen(e->name) != 77)
+        return 0;
+    snprintf(digest, sizeof(digest), "sha256:%s", e->name + 13);
+    if (airlock_digest_check(digest, NULL))
+        return 0;
+    if (!a->copy) {
+        int rc = hash_stream(a->w, arch_read, r, actual, NULL);
+        if (rc)
+            return 1; /* broken off here */
+        if (!strcmp(actual, digest) && !core_dmap_get(&a->good, digest)) {
+            if (core_dmap_put(&a->good, digest, 1))
+                return airlock_error_set(err, AIRLOCK_EOS, "out of memory");
+            a->n_good++;
+        }
+        return 0;
+    }
+    if (!core_dmap_get(&a->good, digest) || airlock_writer_has(a->w, digest))
+        return 0;
+    int rc = airlock_writer_add_blob(a->w, digest, e->size, arch_read, r, err);
+    if (rc)
+        return rc;
+    a->w->recovered++;
+    a->w->recovered_bytes += e->size;
+    return ++a->copied == a->n_good ? 1 : 0; /* stop before any broken end */
+}
+
+static int adopt_tar(struct airlock_writer *w, const char *old, struct airlock_error **err)
+{
+    struct adopt_tar a;
+    memset(&a, 0, sizeof(a));
+    a.w = w;
+    int rc = arch_walk(old, 0, adopt_entry, &a, NULL, NULL);
+    (void)rc; /* a partial tar ends wherever it broke off */
+    rc = 0;
+    if (a.n_good) {
+        a.copy = 1;
+        rc = arch_walk(old, 0, adopt_entry, &a, NULL, err);
+        if (rc == 1)
+            rc = 0;
+    }
+    core_dmap_release(&a.good);
+    return rc;
+}
+
+int airlock_writer_new_resumable(struct airlock_writer **out, const char *path,
+                                 enum airlock_format fmt, struct airlock_error **err)
+{
+    struct airlock_writer *w = NULL;
+    char *old = NULL;
+    struct stat st;
+    int exists = 0;
+    int rc = writer_alloc(&w, path, fmt, "partial", err);
+    if (w)
+        w->resumable = 1; /* from here on, failing never removes the partial */
+    if (rc)
+        goto fail;
+    exists = lstat(w->tmp, &st) == 0;
+    if (w->fmt == AIRLOCK_FORMAT_DIR) {
+        if (exists && !S_ISDIR(st.st_mode))
+            unlink(w->tmp);
+        if ((!exists || !S_ISDIR(st.st_mode)) && mkdir(w->tmp, 0700) < 0) {
+            rc = airlock_error_set_errno(err, AIRLOCK_EOS, errno, "create directory '%s'", w->tmp);
+            goto fail;
+        }
+        w->fd = open(w->tmp, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    } else {
+        /* the old partial becomes the source; a ".old" left by a crash here wins */
+        if (asprintf(&old, "%s.old", w->tmp) < 0) {
+            old = NULL;
+            rc = airlock_error_set(err, AIRLOCK_EOS, "out of memory");
+            goto fail;
+        }
+        if (lstat(old, &st) == 0)
+            unlink(w->tmp);
+        else if (exists && rename(w->tmp, old) < 0) {
+            rc = airlock_error_set_errno(err, AIRLOCK_EOS, errno, "rename '%s'", w->tmp);
+            goto fail;
+        }
+        w->fd = open(w->tmp, O_RDWR | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600);
+    }
+    if (w->fd < 0) {
+        rc = airlock_error_set_errno(err, AIRLOCK_EOS, errno, "open '%s'", w->tmp);
+        goto fail;
+    }
+    if (flock(w->fd, LOCK_EX | LOCK_NB) < 0) {
+        rc = airlock_error_set(err, AIRLOCK_EUSAGE,
+                               "another airlock is writing '%s' (its partial '%s' is locked)",
+                               path, w->tmp);
+        close(w->fd);
+        w->fd = -1;
+        w->resumable = 1;
+        goto fail;
+    }
+    if (w->fmt == AIRLOCK_FORMAT_DIR) {
+        if ((rc = dir_skeleton(w, err)) || (rc = adopt_dir(w, err)))
+            goto fail;
+    } else {
+        if ((rc = tar_start(w, err)))
+            goto fail;
+        if (lstat(old, &st) == 0) {
+            if ((rc = adopt_tar(w, old, err)))
+                goto fail;
+            unlink(old);
+        }
+    }
+    w->done = w->recovered;
+    free(old);
+    *out = w;
+    return 0;
+fail:
+    free(old);
+    airlock_writer_free(w);
+    return rc;
+}
+
+const char *airlock_writer_partial(const struct airlock_writer *w, uint64_t *blobs,
+                                   uint64_t *recovered, uint64_t *recovered_bytes)
+{
+    if (blobs)
+        *blobs = w->done;
+    if (recovered)
+        *recovered = w->recovered;
+    if (recovered_bytes)
+        *recovered_bytes = w->recovered_bytes;
+    return w->resumable ? w->tmp : NULL;
+}
+
 /* The blob being written (push mode): a file of the directory form, or a tar entry. */
 struct cur_blob {
     int active;
     int fd;
     char name[100];
+    char part[110]; /* the directory form writes here, renamed to name once complete */
     char digest[AIRLOCK_DIGEST_SIZE];
     uint64_t size, have;
     struct airlock_sha256 *h;
@@ -168,7 +415,7 @@ static void blob_abort(struct airlock_writer *w)
         return;
     if (c->fd >= 0) {
         close(c->fd);
-        unlinkat(w->fd, c->name, 0);
+        unlinkat(w->fd, c->part, 0);
     }
     airlock_sha256_free(c->h);
     memset(c, 0, sizeof(*c));
@@ -187,13 +434,14 @@ int airlock_writer_blob_begin(struct airlock_writer *w, const char *digest, uint
     blob_abort(w);
     c->fd = -1;
     snprintf(c->name, sizeof(c->name), "blobs/sha256/%s", airlock_digest_hex(digest));
+    snprintf(c->part, sizeof(c->part), "%s.part", c->name);
     memcpy(c->digest, digest, AIRLOCK_DIGEST_SIZE);
     c->size = size;
     c->have = 0;
     if ((rc = airlock_sha256_new(&c->h, err)))
         return rc;
     if (w->fmt == AIRLOCK_FORMAT_DIR) {
-        c->fd = openat(w->fd, c->name, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+        c->fd = openat(w->fd, c->part, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
         if (c->fd < 0) {
             rc = airlock_error_set_errno(err, AIRLOCK_EOS, errno, "create '%s/%s'", w->tmp,
                                          c->name);
@@ -249,7 +497,7 @@ int airlock_writer_blob_end(struct airlock_writer *w, struct airlock_error **err
                                c->digest, actual);
         goto out;
     }
-    if (c->fd >= 0 && fsync(c->fd) < 0) {
+    if (c->fd >= 0 && (fsync(c->fd) < 0 || renameat(w->fd, c->part, w->fd, c->name) < 0)) {
         rc = airlock_error_set_errno(err, AIRLOCK_EOS, errno, "sync '%s/%s'", w->tmp, c->name);
         goto out;
     }
@@ -257,6 +505,8 @@ int airlock_writer_blob_end(struct airlock_writer *w, struct airlock_error **err
         goto out;
     if (core_dmap_put(&w->added, c->digest, 1))
         rc = airlock_error_set(err, AIRLOCK_EOS, "out of memory");
+    else
+        w->done++;
 out:
     if (rc) {
         blob_abort(w);
@@ -304,6 +554,7 @@ struct airlock_writer_slot {
     int own_fd;
     uint64_t offset; /* tar: where the data goes */
     char name[100];
+    char part[110];
     char digest[AIRLOCK_DIGEST_SIZE];
     uint64_t size, have;
     struct airlock_sha256 *h;
@@ -329,12 +580,13 @@ int airlock_writer_slot_open(struct airlock_writer *w, const char *digest, uint6
     s->w = w;
     s->fd = -1;
     snprintf(s->name, sizeof(s->name), "blobs/sha256/%s", airlock_digest_hex(digest));
+    snprintf(s->part, sizeof(s->part), "%s.part", s->name);
     memcpy(s->digest, digest, AIRLOCK_DIGEST_SIZE);
     s->size = size;
     if ((rc = airlock_sha256_new(&s->h, err)))
         goto fail;
     if (w->fmt == AIRLOCK_FORMAT_DIR) {
-        s->fd = openat(w->fd, s->name, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+        s->fd = openat(w->fd, s->part, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
         if (s->fd < 0) {
             rc = airlock_error_set_errno(err, AIRLOCK_EOS, errno, "create '%s/%s'", w->tmp,
                                          s->name);
@@ -394,9 +646,10 @@ int airlock_writer_slot_close(struct airlock_writer_slot *s, struct airlock_erro
         return airlock_error_set(err, AIRLOCK_EINTEGRITY,
                                  "blob '%s': content does not match its digest (hashes to '%s')",
                                  s->digest, actual);
-    if (s->own_fd && fsync(s->fd) < 0)
+    if (s->own_fd && (fsync(s->fd) < 0 || renameat(s->w->fd, s->part, s->w->fd, s->name) < 0))
         return airlock_error_set_errno(err, AIRLOCK_EOS, errno, "sync '%s/%s'", s->w->tmp,
                                        s->name);
+    __atomic_add_fetch(&s->w->done, 1, __ATOMIC_RELAXED);
     return 0;
 }
 
@@ -526,7 +779,7 @@ void airlock_writer_free(struct airlock_writer *w)
 {
     if (!w)
         return;
-    if (!w->committed && w->tmp) {
+    if (!w->committed && w->tmp && !w->resumable) {
         if (w->fmt == AIRLOCK_FORMAT_DIR)
             remove_tree(w->tmp);
         else if (w->fd >= 0) {

@@ -333,6 +333,45 @@ case_faults_export_resumes_with_range() {
     no_leftovers .
 }
 
+case_faults_export_resumes_across_runs() {
+    signed b.tar
+    "$AIRLOCK" push --key cosign.pub --plain-http -q b.tar "$PLAIN/$CASE" >/dev/null
+    layer=$(jq -r '.layers[0].digest' "$F/L/blobs/sha256/$(cat "$F/L.digest")")
+    # every download of the big layer breaks: export gives up but keeps what it has
+    proxy '[{"method":"GET","path":"/blobs/'"$layer"'","action":"cut","after":300000}]'
+    airlock export --plain-http --retries 2 "$PROXY/$CASE/test/busybox:1.0" -o e.tar
+    expect_rc 1
+    err_has "kept in './.e.tar.airlock-partial'; the same export again continues from there"
+    [ ! -e e.tar ] || fail "a half-written bundle appeared"
+    # the next run takes those blobs over and fetches only the layer
+    : > proxy.log
+    printf '[]' > rules.json
+    kill $PROXY_PID; wait $PROXY_PID 2>/dev/null || true
+    proxy '[]'
+    airlock export --plain-http "$PROXY/$CASE/test/busybox:1.0" -o e.tar
+    expect_rc 0
+    err_has "over from an interrupted export"
+    [ "$(logged 'GET /v2/.*/blobs/')" = 1 ] || fail "fetched again: $(grep blobs proxy.log)"
+    [ ! -e .e.tar.airlock-partial ] || fail "the partial stayed"
+    airlock verify --key cosign.pub e.tar
+    expect_rc 0
+    # killed outright (kill -9) while a download hangs: a directory bundle resumes too
+    kill $PROXY_PID; wait $PROXY_PID 2>/dev/null || true
+    proxy '[{"method":"GET","path":"/blobs/'"$layer"'","nth":[1],"action":"stall","after":300000,"seconds":60}]'
+    "$AIRLOCK" export --plain-http "$PROXY/$CASE/test/busybox:1.0" -o d/ >/dev/null 2>&1 &
+    pid=$!
+    for _ in $(seq 1 100); do grep -q 'action=stall' proxy.log && break; sleep 0.1; done
+    sleep 1
+    kill -9 $pid; wait $pid 2>/dev/null || true
+    [ -d .d.airlock-partial ] || fail "no partial after kill -9"
+    airlock export --plain-http "$PROXY/$CASE/test/busybox:1.0" -o d/
+    expect_rc 0
+    err_has "over from an interrupted export"
+    airlock verify --key cosign.pub d
+    expect_rc 0
+    no_leftovers .
+}
+
 case_faults_stall_caught_slow_kept() {
     signed b.tar
     "$AIRLOCK" push --key cosign.pub --plain-http -q b.tar "$PLAIN/$CASE" >/dev/null

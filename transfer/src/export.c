@@ -504,7 +504,7 @@ int airlock_export(struct airlock_import_result **res, const char *const *refs, 
     cJSON *index = NULL;
     char *text = NULL;
     cJSON *arr = NULL;
-    uint64_t bytes = 0, fetched = 0;
+    uint64_t bytes = 0, fetched = 0, recovered = 0, recovered_bytes = 0;
     int rc = 0;
     for (size_t i = 0; i < n_refs && !rc; i++)
         rc = export_one(&x, refs[i], err);
@@ -514,8 +514,10 @@ int airlock_export(struct airlock_import_result **res, const char *const *refs, 
         airlock_error_wrap(err, "'%s' exists and is not a bundle airlock can add to", out);
         goto out;
     }
-    if ((rc = airlock_writer_new(&x.w, out, eo ? eo->format : AIRLOCK_FORMAT_AUTO, err)))
+    if ((rc = airlock_writer_new_resumable(&x.w, out, eo ? eo->format : AIRLOCK_FORMAT_AUTO,
+                                           err)))
         goto out;
+    airlock_writer_partial(x.w, NULL, &recovered, &recovered_bytes);
     for (size_t i = 0; i < x.n_meta && !rc; i++)
         rc = airlock_writer_add_bytes(x.w, x.meta[i].data, x.meta[i].len, x.meta[i].digest, NULL,
                                       err);
@@ -592,12 +594,28 @@ int airlock_export(struct airlock_import_result **res, const char *const *refs, 
     }
     r->blobs_written = fetched;
     r->bytes_written = bytes;
+    if (recovered) {
+        char sz[16];
+        airlock_format_size(sz, recovered_bytes);
+        warn(&x, "took %llu blob%s (%s) over from an interrupted export instead of fetching "
+                 "them again",
+             (unsigned long long)recovered, recovered == 1 ? "" : "s", sz);
+    }
     r->warnings = x.warnings;
     r->n_warnings = x.n_warnings;
     x.warnings = NULL;
     x.n_warnings = 0;
     *res = steal_pointer(&r);
 out:
+    if (rc && x.w) {
+        uint64_t held = 0;
+        const char *partial = airlock_writer_partial(x.w, &held, NULL, NULL);
+        if (partial && held)
+            airlock_error_wrap(err, "%llu blob%s fetched so far %s kept in '%s'; the same export "
+                                    "again continues from there",
+                               (unsigned long long)held, held == 1 ? "" : "s",
+                               held == 1 ? "is" : "are", partial);
+    }
     airlock_import_result_free(r);
     cJSON_Delete(index);
     free(text);

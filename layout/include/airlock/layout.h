@@ -139,6 +139,17 @@ struct airlock_writer;
  * path until airlock_writer_commit(); an existing bundle there is replaced only then. */
 int airlock_writer_new(struct airlock_writer **out, const char *path, enum airlock_format fmt,
                        struct airlock_error **err);
+/* The same, but the bundle is written under ".<name>.airlock-partial" beside path, and a
+ * writer freed without commit leaves it there (a crash or a kill does too): the next
+ * resumable writer for the same path takes over the partial's complete blobs (each hashed
+ * again; anything damaged or cut off is dropped) and airlock_writer_has() reports them. Two
+ * writers for one path at once: the second fails with AIRLOCK_EUSAGE. */
+int airlock_writer_new_resumable(struct airlock_writer **out, const char *path,
+                                 enum airlock_format fmt, struct airlock_error **err);
+/* The partial's path (NULL for a writer that is not resumable), how many blobs it holds
+ * complete, and how many of them (and their bytes) were taken over from an earlier run. */
+const char *airlock_writer_partial(const struct airlock_writer *w, uint64_t *blobs,
+                                   uint64_t *recovered, uint64_t *recovered_bytes);
 /* True if the blob was already added. */
 int airlock_writer_has(const struct airlock_writer *w, const char *digest);
 /* Adds a blob, streaming it from read; its size and sha256 must match, otherwise the writer
