@@ -37,6 +37,22 @@ case_push_plain_and_again_uploads_nothing() {
     err_has "The following checks were performed on each of these signatures:"
 }
 
+case_push_from_tar_zst() {
+    signed b.tar.zst
+    # read once, in order: each missing blob goes up as it is decompressed, the other
+    # repository's copies are mounted
+    airlock push --key cosign.pub --plain-http --json b.tar.zst "$PLAIN/$CASE"
+    expect_rc 0
+    json '.signatures_verified == 2 and .uploaded > 0 and .mounted > 0'
+    [ "$(sk "$PLAIN/$CASE/multi:1" | sha256sum | cut -d' ' -f1)" = "$(cat "$F/multi.digest")" ] ||
+        fail "index digest differs"
+    airlock verify --key cosign.pub --plain-http "$PLAIN/$CASE/test/busybox:1.0"
+    expect_rc 0
+    airlock push --key cosign.pub --plain-http --json b.tar.zst "$PLAIN/$CASE"
+    expect_rc 0
+    json '.uploaded == 0'
+}
+
 case_push_map_and_mount() {
     signed b.tar
     airlock push --key cosign.pub --plain-http --map example.com/test/busybox=$CASE/mirror/bb b.tar "$PLAIN/$CASE"

@@ -19,6 +19,7 @@ struct pblob {
     char digest[AIRLOCK_DIGEST_SIZE];
     uint64_t size;
     char *repo;
+    int pending; /* a .tar.zst's blob waiting for its turn in the stream */
 };
 
 struct pusher {
@@ -36,6 +37,7 @@ struct pusher {
     struct core_dmap where; /* digest -> index+1 of a blob known to be in some repository */
     atomic_size_t next;
     size_t phase_end; /* workers take blobs up to here */
+    int streamed;     /* a .tar.zst: no random access, uploads happen in push_streamed */
     pthread_mutex_t lock;
     struct airlock_error *first_err;
     atomic_int failed;
@@ -125,6 +127,7 @@ static int add_blob(struct pusher *p, const char *repo, const char *digest, uint
     struct pblob *b = &p->blobs[p->n_blobs++];
     memcpy(b->digest, digest, AIRLOCK_DIGEST_SIZE);
     b->size = size;
+    b->pending = 0;
     b->repo = strdup(repo);
     return b->repo ? 0 : airlock_error_set(err, AIRLOCK_EOS, "out of memory");
 }
@@ -227,8 +230,8 @@ static int counting_seek(void *ctx, uint64_t offset, struct airlock_error **err)
     return airlock_blob_reader_seek(c->rd, offset, err);
 }
 
-/* One blob: already there, mountable from another repository, or uploaded from the bundle. */
-static int push_blob(struct pusher *p, struct pblob *b, struct airlock_error **err)
+/* 1 if the blob needs no upload: already there, or mounted from another repository. */
+static int blob_present(struct pusher *p, struct pblob *b, struct airlock_error **err)
 {
     uint64_t have = 0;
     int rc = airlock_registry_blob_exists(p->r, b->repo, b->digest, &have, err);
@@ -237,7 +240,11 @@ static int push_blob(struct pusher *p, struct pblob *b, struct airlock_error **e
     if (rc == 1) {
         p->skipped++;
         progress(p, "skip", b->digest, b->size, b->size);
-        return 0;
+        pthread_mutex_lock(&p->lock); /* there: other repositories can mount it from here */
+        if (!core_dmap_get(&p->where, b->digest))
+            core_dmap_put(&p->where, b->digest, (size_t)(b - p->blobs) + 1);
+        pthread_mutex_unlock(&p->lock);
+        return 1;
     }
     const char *from = NULL;
     pthread_mutex_lock(&p->lock);
@@ -252,16 +259,18 @@ static int push_blob(struct pusher *p, struct pblob *b, struct airlock_error **e
         if (rc == 1) {
             p->mounted++;
             progress(p, "mount", b->digest, b->size, b->size);
-            return 0;
+            return 1;
         }
     }
-    struct counting_reader cr = {p, b, NULL, 0, 0};
-    if ((rc = airlock_bundle_blob_reader(&cr.rd, p->b, b->digest, err)))
-        return rc;
+    return 0;
+}
+
+/* Uploads a blob from read (seek: to send it again after a failure). */
+static int upload_from(struct pusher *p, struct pblob *b, airlock_read_fn read,
+                       airlock_seek_fn seek, void *ctx, struct airlock_error **err)
+{
     progress(p, "upload", b->digest, 0, b->size);
-    rc = registry_blob_upload(p->r, b->repo, b->digest, b->size, counting_read, counting_seek, &cr,
-                              err);
-    airlock_blob_reader_free(cr.rd);
+    int rc = registry_blob_upload(p->r, b->repo, b->digest, b->size, read, seek, ctx, err);
     if (rc)
         return rc;
     p->uploaded++;
@@ -271,6 +280,25 @@ static int push_blob(struct pusher *p, struct pblob *b, struct airlock_error **e
     core_dmap_put(&p->where, b->digest, (size_t)(b - p->blobs) + 1);
     pthread_mutex_unlock(&p->lock);
     return 0;
+}
+
+/* One blob: already there, mountable from another repository, or uploaded from the bundle
+ * (a .tar.zst is read in order: its uploads wait for push_streamed). */
+static int push_blob(struct pusher *p, struct pblob *b, struct airlock_error **err)
+{
+    int rc = blob_present(p, b, err);
+    if (rc)
+        return rc < 0 ? rc : 0;
+    if (p->streamed) {
+        b->pending = 1;
+        return 0;
+    }
+    struct counting_reader cr = {p, b, NULL, 0, 0};
+    if ((rc = airlock_bundle_blob_reader(&cr.rd, p->b, b->digest, err)))
+        return rc;
+    rc = upload_from(p, b, counting_read, counting_seek, &cr, err);
+    airlock_blob_reader_free(cr.rd);
+    return rc;
 }
 
 static void *worker(void *arg)
@@ -285,6 +313,102 @@ static void *worker(void *arg)
             fail_with(p, e);
     }
     return NULL;
+}
+
+/* ---- a .tar.zst: one pass in order, each missing blob uploaded as it is decompressed ---- */
+
+struct stream_src {
+    struct pusher *p;
+    struct pblob *b;
+    airlock_read_fn read;
+    void *ctx;
+    uint64_t pos, told;
+};
+
+static int stream_read(void *ctx, void *buf, size_t cap, size_t *got, struct airlock_error **err)
+{
+    struct stream_src *s = ctx;
+    int rc = s->read(s->ctx, buf, cap, got, err);
+    s->pos += *got;
+    if (!rc && s->pos - s->told >= (1u << 20) && s->pos < s->b->size) {
+        s->told = s->pos;
+        progress(s->p, "upload", s->b->digest, s->pos, s->b->size);
+    }
+    return rc;
+}
+
+static int stream_seek(void *ctx, uint64_t offset, struct airlock_error **err)
+{
+    struct stream_src *s = ctx;
+    if (offset == s->pos)
+        return 0;
+    return airlock_error_set(err, AIRLOCK_EOS,
+                             "blob '%s' of '%s': a .tar.zst is read once and this upload broke "
+                             "off; push again (blobs already there are skipped)",
+                             s->b->digest, airlock_bundle_path(s->p->b));
+}
+
+static struct pblob *pending_of(struct pusher *p, const char *digest)
+{
+    for (size_t i = 0; i < p->n_blobs; i++)
+        if (p->blobs[i].pending && !strcmp(p->blobs[i].digest, digest))
+            return &p->blobs[i];
+    return NULL;
+}
+
+static int stream_want(void *ctx, const char *digest, uint64_t size)
+{
+    (void)size;
+    return pending_of(ctx, digest) != NULL;
+}
+
+static int stream_take(void *ctx, const char *digest, uint64_t size, airlock_read_fn read,
+                       void *read_ctx, struct airlock_error **err)
+{
+    (void)size;
+    struct pusher *p = ctx;
+    struct pblob *b = pending_of(p, digest);
+    if (!b)
+        return 0;
+    struct stream_src s = {p, b, read, read_ctx, 0, 0};
+    int rc = upload_from(p, b, stream_read, stream_seek, &s, err);
+    if (!rc)
+        b->pending = 0;
+    /* the same blob for other repositories: mounted from the one just filled */
+    for (struct pblob *o; !rc && (o = pending_of(p, digest));) {
+        o->pending = 0;
+        rc = blob_present(p, o, err);
+        if (rc == 0) {
+            o->pending = 2; /* not mountable: another pass uploads it */
+            break;
+        }
+        rc = rc < 0 ? rc : 0;
+    }
+    return rc;
+}
+
+static int push_streamed(struct pusher *p, struct airlock_error **err)
+{
+    int rc = 0;
+    for (int pass = 0; !rc; pass++) {
+        int left = 0;
+        for (size_t i = 0; i < p->n_blobs; i++)
+            if (p->blobs[i].pending) {
+                p->blobs[i].pending = 1;
+                left = 1;
+            }
+        if (!left)
+            break;
+        if (pass > 8)
+            return airlock_error_set(err, AIRLOCK_EOS, "'%s': blobs still missing after %d passes",
+                                     airlock_bundle_path(p->b), pass);
+        rc = airlock_bundle_blob_stream(p->b, stream_want, stream_take, p, err);
+        for (size_t i = 0; !rc && i < p->n_blobs; i++)
+            if (p->blobs[i].pending == 1)
+                rc = airlock_error_set(err, AIRLOCK_EINTEGRITY, "'%s': blob '%s' is missing",
+                                       airlock_bundle_path(p->b), p->blobs[i].digest);
+    }
+    return rc;
 }
 
 static int push_manifests(struct pusher *p, struct pentry *pe, int with_tag,
@@ -557,13 +681,7 @@ int airlock_push(struct airlock_push_result **res, struct airlock_bundle *b, con
     if (rc || (rc = airlock_registry_new(&p.r, p.host, ro, err)))
         goto done;
     /* 3: blobs, in parallel, checked as they stream */
-    if (airlock_bundle_format(b) == AIRLOCK_FORMAT_TAR_ZST) {
-        rc = airlock_error_set(err, AIRLOCK_EUSAGE,
-                               "'%s': push reads .tar and directory bundles; convert a .tar.zst "
-                               "with 'airlock import -o bundle.tar %s'",
-                               airlock_bundle_path(b), airlock_bundle_path(b));
-        goto done;
-    }
+    p.streamed = airlock_bundle_format(b) == AIRLOCK_FORMAT_TAR_ZST;
     /* first the first occurrence of every digest, then its other repositories, which can
      * then mount it instead of uploading it again */
     {
@@ -597,6 +715,11 @@ int airlock_push(struct airlock_push_result **res, struct airlock_bundle *b, con
                 pthread_join(tid[i], NULL);
             p.next = phases[ph];
         }
+    }
+    if (!p.failed && p.streamed) {
+        struct airlock_error *e = NULL;
+        if (push_streamed(&p, &e))
+            fail_with(&p, e);
     }
     if (p.failed) {
         rc = p.first_err ? p.first_err->code : AIRLOCK_EOS;
