@@ -8,7 +8,10 @@
 # against single-core `openssl dgst -sha256` over the same bytes, peak RSS, and a flipped
 # byte in each blob of the .tar must give exit code 4.
 # sign: the time to sign that .tar (it appends; the time must not depend on the bundle).
-# BENCH=verify or BENCH=sign runs one part.
+# transfer: a 200 MB image of two random layers through a local Distribution registry:
+# airlock export / push / second push against skopeo copy of the same image, wall time and
+# peak RSS, and what each leaves in TMPDIR.
+# BENCH=verify, BENCH=sign or BENCH=transfer runs one part.
 set -euo pipefail
 SIZE_MB=1024
 RUNS=3
@@ -146,8 +149,108 @@ bench_sign() {
     "$AIRLOCK" verify -q --key k1.pub "$d/b.tar" && echo "  verify --key after signing: ok"
 }
 
+# transfer: a local registry (loopback, plain HTTP), a 200 MB two-layer image put there by
+# skopeo, then export and push with airlock and the same moves with skopeo.
+bench_transfer() {
+    local t=transfer
+    rm -rf "$t"
+    mkdir -p "$t/tmp"
+    local port
+    port=$(/usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+    cat > "$t/reg.yml" <<EOC
+version: 0.1
+log: {level: error}
+storage: {filesystem: {rootdirectory: $PWD/$t/data}, delete: {enabled: true}}
+http: {addr: 127.0.0.1:$port, secret: bench}
+EOC
+    docker-registry serve "$t/reg.yml" > "$t/reg.log" 2>&1 &
+    local regpid=$!
+    trap 'kill $regpid 2>/dev/null || true' RETURN
+    for _ in $(seq 1 100); do curl -fs "http://127.0.0.1:$port/v2/" >/dev/null && break; sleep 0.1; done
+    local R=127.0.0.1:$port
+    /usr/bin/python3 "$ROOT/tests/e2e/mkrandom.py" "$t/L" example.com/big:1 2 100 >/dev/null
+    skopeo copy -q --dest-tls-verify=false "oci:$t/L" "docker://$R/src/big:1"
+    export COSIGN_PASSWORD=bench
+    "$AIRLOCK" keygen --output-key-prefix "$t/k" 2>/dev/null
+    local mb=$(( $(du -sb "$t/L/blobs" | cut -f1) / 1000000 ))
+    echo
+    echo "transfer, $mb MB image in 2 layers, local registry on loopback, median of $RUNS runs"
+    row "work" "seconds" "MB/s" "peak RSS"
+    measure() { # LABEL PREP CMD...: PREP runs before each run, untimed
+        local label=$1 prep=$2
+        shift 2
+        local times="" rss=0
+        for i in $(seq "$RUNS"); do
+            eval "$prep"
+            TMPDIR=$PWD/$t/tmp timed "$@" > /dev/null
+            [ "$TIMED_RC" = 0 ] || { echo "$label failed: $(cat cmd.err)" >&2; exit 1; }
+            read -r tt m < time.out
+            times+="$tt"$'\n'
+            [ "$m" -gt "$rss" ] && rss=$m
+        done
+        local med
+        med=$(printf '%s' "$times" | median)
+        row "$label" "$med" "$(echo "$mb / $med" | bc)" "$((rss / 1024)) MiB"
+    }
+    # skopeo gets an empty blob-info cache each run (its HOME, or root's /var/lib cache under
+    # a private tmpfs): a warm cache turns its uploads into cross-repository mounts
+    local H="rm -rf $t/home; mkdir -p $t/home"
+    cat > "$t/skopeo" <<EOS
+#!/bin/bash
+export HOME=$PWD/$t/home
+if [ "\$(id -u)" = 0 ] && [ -z "\${IN_NS:-}" ]; then
+    mkdir -p /var/lib/containers/cache
+    exec env IN_NS=1 unshare -m bash -c 'mount -t tmpfs tmpfs /var/lib/containers/cache && exec skopeo "\$@"' skopeo "\$@"
+fi
+exec skopeo "\$@"
+EOS
+    chmod +x "$t/skopeo"
+    local SK=$PWD/$t/skopeo
+    measure "skopeo copy docker:// -> oci: dir" "rm -rf $t/sk; $H" \
+        "$SK" copy -q --src-tls-verify=false "docker://$R/src/big:1" "oci:$t/sk:big"
+    measure "airlock export -> .tar" "rm -f $t/e.tar" \
+        "$AIRLOCK" export -q --plain-http "$R/src/big:1" -o "$t/e.tar"
+    measure "airlock export -> dir" "rm -rf $t/e.dir" \
+        "$AIRLOCK" export -q --plain-http "$R/src/big:1" -o "$t/e.dir/"
+    "$AIRLOCK" sign --key "$t/k.key" "$t/e.tar" >/dev/null
+    skopeo copy -q "oci:$t/L" "oci-archive:$t/L.tar:big"
+    measure "skopeo copy oci-archive: -> docker://" "$H" \
+        bash -c "$SK copy -q --dest-tls-verify=false oci-archive:$t/L.tar:big docker://$R/sk\$RANDOM/big:1"
+    measure "airlock push .tar (verify, push, verify)" "" \
+        bash -c "'$AIRLOCK' push -q --key '$t/k.pub' --plain-http '$t/e.tar' $R/air\$RANDOM"
+    measure "airlock push .tar again (all there)" "" \
+        "$AIRLOCK" push -q --key "$t/k.pub" --plain-http "$t/e.tar" "$R/again"
+    # scratch space: every file each tool creates during a push from an archive (strace)
+    scratch() { # LABEL CMD...
+        local label=$1
+        shift
+        strace -f -qq -e trace=openat,creat -o "$t/st.log" "$@" >/dev/null 2>&1
+        local files bytes=0
+        files=$(grep -E 'O_CREAT|creat\(' "$t/st.log" | grep -v ' = -1' |
+            grep -oE '"[^"]+"' | tr -d '"' | grep -vE '^/(dev|proc|sys)/' | sort -u || true)
+        # sizes from the archives' own listings (the scratch copies are gone by now)
+        bytes=$(printf '%s\n' $files | /usr/bin/python3 -c '
+import sys, tarfile
+sizes = {}
+for a in sys.argv[1:]:
+    with tarfile.open(a) as t:
+        for m in t.getmembers():
+            sizes[m.name.rsplit("/", 1)[-1]] = m.size
+print(sum(sizes.get(l.strip().rsplit("/", 1)[-1], 0) for l in sys.stdin if "/blobs/" in l))
+' "$t/L.tar" "$t/e.tar")
+        echo "  $label: $(printf '%s\n' "$files" | grep -c . || true) files created," \
+            "$((bytes / 1000000)) MB of blobs copied to scratch" \
+            "$([ -z "$files" ] || echo "(in $(printf '%s\n' "$files" | cut -d/ -f1-3 | sort -u | tr '\n' ' '))")"
+    }
+    rm -rf "$t/home"; mkdir -p "$t/home"
+    scratch "skopeo copy oci-archive: -> docker://" \
+        "$SK" copy -q --dest-tls-verify=false "oci-archive:$t/L.tar:big" "docker://$R/sktmp/big:1"
+    scratch "airlock push .tar" "$AIRLOCK" push -q --key "$t/k.pub" --plain-http "$t/e.tar" "$R/airtmp"
+}
+
 case ${BENCH:-all} in
 verify) bench_verify ;;
 sign) bench_sign ;;
-*) bench_verify; bench_sign ;;
+transfer) bench_transfer ;;
+*) bench_verify; bench_sign; bench_transfer ;;
 esac
