@@ -255,6 +255,11 @@ case_bar_200mb_two_layers() {
         fail "skopeo reads another digest"
     airlock verify --key cosign.pub --plain-http "$PLAIN/$CASE-dst/$CASE-src/big:1"
     expect_rc 0
+    # the signature airlock pushed, read back by skopeo, checked by the independent verifier
+    sigtag="sha256-${digest#sha256:}.sig"
+    skopeo copy -q --src-tls-verify=false "docker://$PLAIN/$CASE-dst/$CASE-src/big:$sigtag" \
+        "oci:sig:big:$sigtag" || fail "skopeo cannot read the signature"
+    "$PY" "$E2E_SRC/cosign_check.py" sig cosign.pub >/dev/null || fail "independent verifier"
     airlock push --key cosign.pub --plain-http --json e.tar "$PLAIN/$CASE-dst"
     expect_rc 0
     json ".uploaded == 0 and .bytes == 0"
