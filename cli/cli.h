@@ -23,6 +23,8 @@ struct cli_global {
 
 /* Prints "airlock: error: <msg>" to stderr and returns the exit code for err. Frees err. */
 int cli_fail(struct airlock_error *err);
+/* Removes a directory tree (a temporary bundle). */
+void cli_remove_tree(const char *path);
 /* Prints a usage error for cmd and returns EXIT_USAGE. */
 int cli_usage_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 int cli_exit_for(int code);
@@ -98,6 +100,7 @@ void cli_progress(void *ctx, const struct airlock_progress *p);
 
 int cmd_push(int argc, char **argv);
 int cmd_export(int argc, char **argv);
+int cmd_split(int argc, char **argv);
 int cmd_import(int argc, char **argv);
 int cmd_keygen(int argc, char **argv);
 int cmd_public_key(int argc, char **argv);

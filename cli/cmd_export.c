@@ -3,6 +3,7 @@
 #include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 static void help(FILE *f)
 {
@@ -22,6 +23,9 @@ static void help(FILE *f)
             "  -o, --output BUNDLE     DIR/, FILE.tar or FILE.tar.zst (required)\n"
             "      --format FORMAT     dir, tar or tar.zst (default: from the path)\n"
             "      --platform P        keep only os/arch[/variant] of a multi-arch image\n"
+            "      --split SIZE        then cut the bundle (a .tar) into parts BUNDLE.001, ...\n"
+            "                          no larger than SIZE, as 'airlock split' does (needs\n"
+            "                          room for the bundle once more while cutting)\n"
             "      --json              print the result as JSON\n"
             "  -q, --quiet             no progress\n"
             "%s",
@@ -33,6 +37,7 @@ int cmd_export(int argc, char **argv)
     static const struct option opts[] = {{"output", required_argument, NULL, 'o'},
                                          {"format", required_argument, NULL, 'f'},
                                          {"platform", required_argument, NULL, 'p'},
+                                         {"split", required_argument, NULL, 'S'},
                                          {"json", no_argument, NULL, 'J'},
                                          {"quiet", no_argument, NULL, 'q'},
                                          {"help", no_argument, NULL, 'h'},
@@ -44,6 +49,9 @@ int cmd_export(int argc, char **argv)
     cr.o = def;
     struct airlock_export_opts eo = {NULL, AIRLOCK_FORMAT_AUTO};
     const char *out = NULL;
+    uint64_t split = 0;
+    size_t n_parts = 0;
+    char parts_label[64] = "";
     int json = 0, c, rc = EXIT_OK;
     struct airlock_error *err = NULL;
     optind = 1;
@@ -64,6 +72,10 @@ int cmd_export(int argc, char **argv)
         case 'p':
             eo.platform = optarg;
             break;
+        case 'S':
+            if (airlock_parse_size(optarg, &split) || split < 65536)
+                return cli_usage_error("export", "bad --split '%s' (at least 64k)", optarg);
+            break;
         case 'J':
             json = 1;
             break;
@@ -83,14 +95,47 @@ int cmd_export(int argc, char **argv)
         return cli_usage_error("export", "no image reference given");
     if (json)
         cr.quiet = 1;
+    if (split && airlock_format_for_path(out) == AIRLOCK_FORMAT_DIR)
+        return cli_usage_error("export", "--split writes .tar parts: give -o NAME.tar");
     if ((rc = cli_registry_finish(&cr, "export")))
         return rc;
     struct airlock_import_result *res = NULL;
-    rc = airlock_export(&res, (const char *const *)argv + optind, (size_t)(argc - optind), out,
-                        &cr.o, &eo, &err);
+    char *whole = NULL; /* --split: the bundle as a directory first (no file there is larger
+                           than a blob, so FAT32 can hold it), cut into parts, then removed */
+    if (split) {
+        char *a = strdup(out), *bn = a ? strrchr(a, '/') : NULL;
+        if (bn)
+            *bn++ = '\0';
+        if (!a || asprintf(&whole, "%s%s.%s.airlock-whole/", bn ? a : "", bn ? "/" : "",
+                           bn ? bn : a) < 0)
+            whole = NULL;
+        free(a);
+        if (!whole) {
+            airlock_error_set(&err, AIRLOCK_EOS, "out of memory");
+            return cli_fail(err);
+        }
+        eo.format = AIRLOCK_FORMAT_DIR;
+    }
+    rc = airlock_export(&res, (const char *const *)argv + optind, (size_t)(argc - optind),
+                        whole ? whole : out, &cr.o, &eo, &err);
     cli_registry_release(&cr);
     for (size_t i = 0; !rc && i < res->n_warnings; i++)
         fprintf(stderr, "airlock: warning: %s\n", res->warnings[i]);
+    if (!rc && split) { /* cut it for the media, then drop the whole one */
+        struct airlock_bundle *b = NULL;
+        struct airlock_split_result *sr = NULL;
+        rc = airlock_bundle_open(&b, whole, 0, &err);
+        if (!rc)
+            rc = airlock_split(&sr, b, out, split, &err);
+        airlock_bundle_free(b);
+        if (!rc) {
+            cli_remove_tree(whole);
+            n_parts = sr->n;
+            snprintf(parts_label, sizeof(parts_label), ".001 to .%03zu", sr->n);
+
+        }
+        airlock_split_result_free(sr);
+    }
     if (rc)
         rc = cli_fail(err);
     else if (json) {
@@ -116,11 +161,13 @@ int cmd_export(int argc, char **argv)
         if (!cr.quiet) {
             char sz[16];
             airlock_format_size(sz, res->bytes_written);
-            fprintf(stderr, "wrote '%s': %zu references, %llu blobs fetched (%s)\n", out, res->n,
+            fprintf(stderr, "wrote '%s'%s%s: %zu references, %llu blobs fetched (%s)\n", out,
+                    n_parts ? " in parts " : "", n_parts ? parts_label : "", res->n,
                     (unsigned long long)res->blobs_written, sz);
         }
     }
     airlock_import_result_free(res);
+    free(whole);
     if (cr.password) {
         airlock_wipe(cr.password, strlen(cr.password));
         free(cr.password);

@@ -25,6 +25,10 @@ static void help(FILE *f)
                "                     strictly as containers/image does\n"
                "  -a, --annotation K=V  the signature must carry K=V (repeatable)\n"
                "      --allow-unsigned   images without any signature pass (bad ones still fail)\n"
+               "      --part-only   BUNDLE is one part of a split set (NAME.001...): check only\n"
+               "                    that part (its blobs, every manifest and signature), not\n"
+               "                    the others; without it the other parts are found beside\n"
+               "                    it and a missing or damaged part is named\n"
                "      --json        machine-readable report on stdout\n"
                "\n"
                "usage: airlock verify --key cosign.pub [options] REGISTRY/REPO:TAG\n"
@@ -105,12 +109,13 @@ int cmd_verify(int argc, char **argv)
                                          {"identity", required_argument, NULL, 'i'},
                                          {"annotation", required_argument, NULL, 'a'},
                                          {"allow-unsigned", no_argument, NULL, 'U'},
+                                         {"part-only", no_argument, NULL, 'P'},
                                          CLI_REGISTRY_OPTIONS,
                                          {"threads", required_argument, NULL, 'j'},
                                          {"quiet", no_argument, NULL, 'q'},
                                          {"help", no_argument, NULL, 'h'},
                                          {NULL, 0, NULL, 0}};
-    int json = 0, quiet = 0, allow_unsigned = 0, c;
+    int json = 0, quiet = 0, allow_unsigned = 0, part_only = 0, c;
     struct airlock_verify_opts vo = AIRLOCK_VERIFY_OPTS_INIT;
     struct airlock_sig_check_opts so = {NULL, NULL, NULL, 0};
     struct airlock_annotation *ann = NULL;
@@ -143,6 +148,9 @@ int cmd_verify(int argc, char **argv)
         }
         case 'U':
             allow_unsigned = 1;
+            break;
+        case 'P':
+            part_only = 1;
             break;
         case 'J':
             json = 1;
@@ -207,7 +215,8 @@ int cmd_verify(int argc, char **argv)
         rc = verify_registry_report(sr, path, &so, json, quiet);
         goto out;
     }
-    if (airlock_bundle_open(&b, path, AIRLOCK_OPEN_HASH, &err) ||
+    if (airlock_bundle_open(&b, path, AIRLOCK_OPEN_HASH | (part_only ? AIRLOCK_OPEN_PART : 0),
+                            &err) ||
         airlock_bundle_verify(&r, b, &vo, &err) ||
         (pub && airlock_bundle_verify_signatures(&sr, b, &so, &err))) {
         if (json && err) {
@@ -266,6 +275,14 @@ int cmd_verify(int argc, char **argv)
         }
         printf("]");
         json_list("problems", r->problems, r->n_problems);
+        struct airlock_split_info si;
+        if (airlock_bundle_split_info(b, &si)) {
+            printf(",\"split\":{\"part\":%u,\"parts\":%u,\"partOnly\":%s,\"elsewhere\":%llu",
+                   si.part, si.parts, si.part_only ? "true" : "false",
+                   (unsigned long long)r->elsewhere);
+            json_list("missingParts", r->missing_parts, r->n_missing_parts);
+            printf("}");
+        }
         printf("}\n");
     } else if (!quiet) {
         for (size_t i = 0; i < r->n_problems; i++)
@@ -308,11 +325,21 @@ int cmd_verify(int argc, char **argv)
             printf("%-8s %s %s\n", tag, r->images[i].digest,
                    r->images[i].ref ? r->images[i].ref : "(unnamed)");
         }
-        char sz[16];
+        char sz[16], part[200] = "";
         airlock_format_size(sz, r->bytes);
-        fprintf(stderr, "%s: %llu blobs checked (%s), %zu missing, %zu corrupt%s\n",
-                r->ok ? "verified" : "FAILED", (unsigned long long)r->checked, sz, r->n_missing,
-                r->n_corrupt,
+        struct airlock_split_info si;
+        if (airlock_bundle_split_info(b, &si)) {
+            if (si.part_only)
+                snprintf(part, sizeof(part), " in part %u of %u (%llu blobs or pieces live in "
+                         "the other parts, not checked)", si.part, si.parts,
+                         (unsigned long long)r->elsewhere);
+            else
+                snprintf(part, sizeof(part), " in a set of %u parts (%zu part%s missing)",
+                         si.parts, r->n_missing_parts, r->n_missing_parts == 1 ? "" : "s");
+        }
+        fprintf(stderr, "%s: %llu blobs checked (%s)%s, %zu missing, %zu corrupt%s\n",
+                r->ok ? "verified" : "FAILED", (unsigned long long)r->checked, sz, part,
+                r->n_missing, r->n_corrupt,
                 !sr ? "" : sig_ok ? "; signatures verified" : "; SIGNATURE CHECK FAILED");
     }
     rc = !sig_ok ? EXIT_SIGNATURE : !r->ok ? EXIT_INTEGRITY : EXIT_OK;

@@ -14,41 +14,6 @@
 #define RETAIN_TOTAL_MAX (512ull << 20)  /* JSON kept from a streamed bundle */
 #define IO_CHUNK (1u << 20)
 
-struct blob_ent {
-    char digest[AIRLOCK_DIGEST_SIZE];
-    char actual[AIRLOCK_DIGEST_SIZE]; /* streamed + hashed */
-    uint64_t size;
-    int64_t offset;  /* plain tar: data offset */
-    uint64_t seq;    /* entry ordinal of the copy that counts (the last) */
-    int hashed;
-    char *data;      /* streamed: a small JSON blob kept in memory */
-};
-
-struct airlock_bundle {
-    char *path;
-    enum airlock_format fmt;
-    int compressed; /* streamed */
-    char label[48]; /* "dir", "tar", "tar.zst", "tar.gz", ... */
-    int fd;         /* tar: the file; dir: the directory */
-    int blobs_fd;   /* dir: blobs/sha256, opened without following links */
-    unsigned flags;
-    struct blob_ent *blobs;
-    size_t n, cap;
-    char *index;
-    size_t index_len;
-    int64_t index_off; /* plain tar */
-    uint64_t index_size;
-    char *layout;
-    int64_t layout_off;
-    uint64_t layout_size;
-    int have_index, have_layout;
-    char **warnings;
-    size_t n_warn;
-    uint64_t retained;
-    uint64_t seq;
-    int64_t tar_end; /* plain tar: where the last entry's data (padded) ends */
-};
-
 int64_t bundle_tar_end(const struct airlock_bundle *b) { return b->tar_end; }
 int bundle_dir_fd(const struct airlock_bundle *b) { return b->fd; }
 
@@ -79,9 +44,7 @@ const char *airlock_bundle_blob_digest(const struct airlock_bundle *b, size_t i,
     return b->blobs[i].digest;
 }
 
-static void warn(struct airlock_bundle *b, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
-static void warn(struct airlock_bundle *b, const char *fmt, ...)
+void bundle_warn(struct airlock_bundle *b, const char *fmt, ...)
 {
     if (b->n_warn >= 100)
         return;
@@ -99,8 +62,10 @@ static void warn(struct airlock_bundle *b, const char *fmt, ...)
 int bundle_classify(const char *name, char digest[AIRLOCK_DIGEST_SIZE], const char *what,
                     struct airlock_error **err)
 {
+    if (!strncmp(name, SPLIT_DIR, sizeof(SPLIT_DIR) - 1))
+        return 3;
     if (!*name || !strcmp(name, "oci-layout") || !strcmp(name, "index.json") ||
-        !strcmp(name, LAYOUT_PADDING_NAME) ||
+        !strcmp(name, LAYOUT_PADDING_NAME) || !strcmp(name, SPLIT_JSON) ||
         !strcmp(name, "blobs") || !strcmp(name, "blobs/sha256"))
         return 0;
     if (!strncmp(name, "blobs/sha256/", 13)) {
@@ -138,7 +103,7 @@ static struct blob_ent *find(const struct airlock_bundle *b, const char *digest)
     return bsearch(&key, b->blobs, b->n, sizeof(key), cmp_digest);
 }
 
-static struct blob_ent *add_blob(struct airlock_bundle *b, const char *digest)
+struct blob_ent *bundle_add_blob(struct airlock_bundle *b, const char *digest)
 {
     if (b->n == b->cap) {
         size_t cap = b->cap ? b->cap * 2 : 64;
@@ -156,7 +121,7 @@ static struct blob_ent *add_blob(struct airlock_bundle *b, const char *digest)
 }
 
 /* Sorts by digest and keeps the last copy of each duplicate (highest seq). */
-static void finish_table(struct airlock_bundle *b)
+void bundle_finish_table(struct airlock_bundle *b)
 {
     if (b->n)
         qsort(b->blobs, b->n, sizeof(*b->blobs), cmp_digest);
@@ -246,7 +211,37 @@ static int on_entry(void *vctx, const struct arch_entry *e, struct arch_reader *
         return 0;
     }
     if (cls == 2) {
-        warn(b, "ignored entry '%.200s' (not part of an OCI layout)", e->raw_name);
+        bundle_warn(b, "ignored entry '%.200s' (not part of an OCI layout)", e->raw_name);
+        return 0;
+    }
+    if (cls == 3 || (cls == 0 && !strcmp(e->name, SPLIT_JSON))) { /* a part of a split set */
+        if (e->offset < 0) {
+            bundle_warn(b, "ignored entry '%.200s' (split sets are plain tars)", e->raw_name);
+            return 0;
+        }
+        if (cls == 0) {
+            b->split_off = e->offset;
+            b->split_size = e->size;
+            b->have_split = 1;
+            return 0;
+        }
+        const char *p = e->name + sizeof(SPLIT_DIR) - 1;
+        char *end = NULL;
+        unsigned long k = strlen(p) > 65 && p[64] == '.' ? strtoul(p + 65, &end, 10) : 0;
+        if (!k || !end || *end || k > 100000) {
+            bundle_warn(b, "ignored entry '%.200s' (not a piece of a split blob)", e->raw_name);
+            return 0;
+        }
+        struct piece_ent *pe = realloc(b->pents, (b->n_pents + 1) * sizeof(*pe));
+        if (!pe)
+            return airlock_error_set(err, AIRLOCK_EOS, "out of memory");
+        b->pents = pe;
+        pe += b->n_pents++;
+        memcpy(pe->hex, p, 64);
+        pe->hex[64] = '\0';
+        pe->k = (unsigned)k;
+        pe->offset = e->offset;
+        pe->size = e->size;
         return 0;
     }
     if (cls == 0) {
@@ -284,7 +279,7 @@ static int on_entry(void *vctx, const struct arch_entry *e, struct arch_reader *
         }
         return 0;
     }
-    struct blob_ent *be = add_blob(b, digest);
+    struct blob_ent *be = bundle_add_blob(b, digest);
     if (!be)
         return airlock_error_set(err, AIRLOCK_EOS, "out of memory");
     be->size = e->size;
@@ -437,7 +432,7 @@ static int open_dir(struct airlock_bundle *b, struct airlock_error **err)
                                    name);
             break;
         }
-        struct blob_ent *e = add_blob(b, digest);
+        struct blob_ent *e = bundle_add_blob(b, digest);
         if (!e) {
             rc = airlock_error_set(err, AIRLOCK_EOS, "out of memory");
             break;
@@ -448,7 +443,7 @@ static int open_dir(struct airlock_bundle *b, struct airlock_error **err)
     return rc;
 }
 
-static int load_small_at(struct airlock_bundle *b, int64_t off, uint64_t size, size_t max,
+int bundle_load_small_at(struct airlock_bundle *b, int64_t off, uint64_t size, size_t max,
                          char **out, const char *name, struct airlock_error **err)
 {
     if (size > max)
@@ -538,12 +533,12 @@ int bundle_open(struct airlock_bundle **out, const char *path, unsigned flags, i
                     rc = airlock_error_set_errno(err, AIRLOCK_EOS, errno, "open '%s'", path);
             }
             if (!rc && b->have_index)
-                rc = load_small_at(b, b->index_off, b->index_size, AIRLOCK_MAX_INDEX_JSON,
+                rc = bundle_load_small_at(b, b->index_off, b->index_size, AIRLOCK_MAX_INDEX_JSON,
                                    &b->index, "index.json", err);
             if (!rc && b->have_index)
                 b->index_len = (size_t)b->index_size;
             if (!rc && b->have_layout)
-                rc = load_small_at(b, b->layout_off, b->layout_size, LAYOUT_MAX_FILE, &b->layout,
+                rc = bundle_load_small_at(b, b->layout_off, b->layout_size, LAYOUT_MAX_FILE, &b->layout,
                                    "oci-layout", err);
         }
         if (!rc && c.unsafe && b->have_layout) {
@@ -562,7 +557,11 @@ done:
         airlock_bundle_free(b);
         return rc;
     }
-    finish_table(b);
+    bundle_finish_table(b);
+    if (b->have_split && (rc = split_attach(b, err))) {
+        airlock_bundle_free(b);
+        return rc;
+    }
     *out = b;
     return 0;
 }
@@ -571,9 +570,13 @@ void airlock_bundle_free(struct airlock_bundle *b)
 {
     if (!b)
         return;
-    for (size_t i = 0; i < b->n; i++)
+    for (size_t i = 0; i < b->n; i++) {
         free(b->blobs[i].data);
+        free(b->blobs[i].pieces);
+    }
     free(b->blobs);
+    free(b->pents);
+    split_free(b->split);
     for (size_t i = 0; i < b->n_warn; i++)
         free(b->warnings[i]);
     free(b->warnings);
@@ -600,13 +603,33 @@ int airlock_bundle_blob_stat(const struct airlock_bundle *b, const char *digest,
 /* A reader over one blob of a random-access bundle. */
 struct blob_reader {
     struct airlock_bundle *b;
-    int fd;       /* dir: the blob file; tar: the bundle */
+    int fd;       /* dir: the blob file; tar: the bundle (or the part holding the blob) */
     int own_fd;
     uint64_t off; /* absolute position */
     uint64_t left;
     uint64_t start, size; /* where the blob begins, and its length */
     const char *digest;
+    const struct bundle_piece *pieces; /* a blob cut over parts */
+    size_t n_pieces;
+    uint64_t pos; /* of the blob (pieces) */
 };
+
+/* Points a pieced reader at blob offset pos. */
+static void piece_seek(struct blob_reader *r, uint64_t pos)
+{
+    uint64_t at = 0;
+    r->pos = pos;
+    r->left = r->size - pos;
+    for (size_t i = 0; i < r->n_pieces; i++) {
+        const struct bundle_piece *p = &r->pieces[i];
+        if (pos < at + p->size || i + 1 == r->n_pieces) {
+            r->fd = p->owner->fd;
+            r->off = (uint64_t)p->offset + (pos - at);
+            return;
+        }
+        at += p->size;
+    }
+}
 
 static int blob_read_fn(void *ctx, void *buf, size_t cap, size_t *got, struct airlock_error **err)
 {
@@ -616,6 +639,17 @@ static int blob_read_fn(void *ctx, void *buf, size_t cap, size_t *got, struct ai
         return 0;
     if (cap > r->left)
         cap = (size_t)r->left;
+    if (r->n_pieces) { /* not past the end of the current piece */
+        uint64_t at = 0;
+        for (size_t i = 0; i < r->n_pieces; i++) {
+            if (r->pos < at + r->pieces[i].size) {
+                if (cap > at + r->pieces[i].size - r->pos)
+                    cap = (size_t)(at + r->pieces[i].size - r->pos);
+                break;
+            }
+            at += r->pieces[i].size;
+        }
+    }
     ssize_t n;
     do
         n = pread(r->fd, buf, cap, (off_t)r->off);
@@ -629,6 +663,11 @@ static int blob_read_fn(void *ctx, void *buf, size_t cap, size_t *got, struct ai
     r->off += (uint64_t)n;
     r->left -= (uint64_t)n;
     *got = (size_t)n;
+    if (r->n_pieces) {
+        r->pos += (uint64_t)n;
+        if (r->left)
+            piece_seek(r, r->pos);
+    }
     return 0;
 }
 
@@ -641,8 +680,14 @@ static int blob_reader_open(struct blob_reader *r, struct airlock_bundle *b,
     r->left = e->size;
     r->fd = -1;
     r->size = e->size;
+    if (e->n_pieces) {
+        r->pieces = e->pieces;
+        r->n_pieces = e->n_pieces;
+        piece_seek(r, 0);
+        return 0;
+    }
     if (b->fmt == AIRLOCK_FORMAT_TAR) {
-        r->fd = b->fd;
+        r->fd = e->owner ? e->owner->fd : b->fd;
         r->off = r->start = (uint64_t)e->offset;
         return 0;
     }
@@ -801,6 +846,10 @@ int airlock_blob_reader_seek(void *ctx, uint64_t offset, struct airlock_error **
     if (offset > r->r.size)
         return airlock_error_set(err, AIRLOCK_EUSAGE, "'%s': blob '%s': offset %llu past its end",
                                  r->r.b->path, r->r.digest, (unsigned long long)offset);
+    if (r->r.n_pieces) {
+        piece_seek(&r->r, offset);
+        return 0;
+    }
     r->r.off = r->r.start + offset;
     r->r.left = r->r.size - offset;
     return 0;
@@ -842,6 +891,9 @@ static int cmp_offset(const void *a, const void *b)
 {
     const struct blob_ent *x = *(const struct blob_ent *const *)a;
     const struct blob_ent *y = *(const struct blob_ent *const *)b;
+    uintptr_t ox = (uintptr_t)x->owner, oy = (uintptr_t)y->owner; /* split sets: part by part */
+    if (ox != oy)
+        return (ox > oy) - (ox < oy);
     return (x->offset > y->offset) - (x->offset < y->offset);
 }
 

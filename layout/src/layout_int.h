@@ -73,6 +73,95 @@ void writer_lock_held(struct airlock_writer *w);
 
 /* ---- bundle.c ------------------------------------------------------------------------------ */
 
+/* A piece of a blob cut over several parts of a split set (split.c). */
+struct bundle_piece {
+    const struct airlock_bundle *owner; /* the part holding it */
+    int64_t offset;
+    uint64_t size;
+};
+
+struct blob_ent {
+    char digest[AIRLOCK_DIGEST_SIZE];
+    char actual[AIRLOCK_DIGEST_SIZE]; /* streamed + hashed */
+    uint64_t size;
+    int64_t offset;  /* plain tar: data offset */
+    uint64_t seq;    /* entry ordinal of the copy that counts (the last) */
+    int hashed;
+    char *data;      /* streamed: a small JSON blob kept in memory */
+    const struct airlock_bundle *owner; /* split set: the part holding it (NULL: this file) */
+    struct bundle_piece *pieces;        /* split set: a blob cut over parts, in order */
+    size_t n_pieces;
+};
+
+/* An "airlock-split/<hex>.<k>" entry of a part (a piece of a cut blob). */
+struct piece_ent {
+    char hex[65];
+    unsigned k;
+    int64_t offset;
+    uint64_t size;
+};
+
+struct bundle_split; /* split.c */
+
+struct airlock_bundle {
+    char *path;
+    enum airlock_format fmt;
+    int compressed; /* streamed */
+    char label[48]; /* "dir", "tar", "tar.zst", "tar.gz", ... */
+    int fd;         /* tar: the file; dir: the directory */
+    int blobs_fd;   /* dir: blobs/sha256, opened without following links */
+    unsigned flags;
+    struct blob_ent *blobs;
+    size_t n, cap;
+    char *index;
+    size_t index_len;
+    int64_t index_off; /* plain tar */
+    uint64_t index_size;
+    char *layout;
+    int64_t layout_off;
+    uint64_t layout_size;
+    int have_index, have_layout;
+    char **warnings;
+    size_t n_warn;
+    uint64_t retained;
+    uint64_t seq;
+    int64_t tar_end; /* plain tar: where the last entry's data (padded) ends */
+    /* a part of a split set */
+    int64_t split_off;
+    uint64_t split_size;
+    int have_split;
+    struct piece_ent *pents;
+    size_t n_pents;
+    struct bundle_split *split;
+};
+
+/* internal open flags */
+#define BUNDLE_OPEN_NO_SIBLINGS 0x100 /* a part opened as a sibling: do not look for others */
+
+/* Adds a blob entry (unsorted until bundle_finish_table); NULL when out of memory. */
+struct blob_ent *bundle_add_blob(struct airlock_bundle *b, const char *digest);
+void bundle_finish_table(struct airlock_bundle *b);
+void bundle_warn(struct airlock_bundle *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Reads a small file of a plain tar at off. */
+int bundle_load_small_at(struct airlock_bundle *b, int64_t off, uint64_t size, size_t max,
+                         char **out, const char *what, struct airlock_error **err);
+
+/* ---- split.c ----------------------------------------------------------------------------- */
+
+#define SPLIT_JSON "airlock-split.json"
+#define SPLIT_DIR "airlock-split/"
+/* After a part is opened: reads its description, opens the sibling parts beside it (unless
+ * BUNDLE_OPEN_NO_SIBLINGS or AIRLOCK_OPEN_PART) and merges their blobs. */
+int split_attach(struct airlock_bundle *b, struct airlock_error **err);
+void split_free(struct bundle_split *s);
+/* BASE.001 (three digits, more for sets of over 999 parts); malloc'd. */
+char *split_part_path(const char *base, unsigned k, unsigned parts);
+
+/* writer.c: an entry that is not a blob (a tar writer only): written with
+ * airlock_writer_blob_data and closed with airlock_writer_blob_end, unchecked. */
+int writer_extra_begin(struct airlock_writer *w, const char *name, uint64_t size,
+                       struct airlock_error **err);
+
 /* The entry a signing append turns the old end-of-archive blocks into (see sign.c). */
 #define LAYOUT_PADDING_NAME ".airlock-padding"
 /* Plain tar: the offset just past the last entry's padded data (where the end-of-archive

@@ -12,7 +12,7 @@
 #include <string.h>
 #include <unistd.h>
 
-enum node_state { N_PENDING, N_OK, N_MISSING, N_CORRUPT, N_EXTERNAL };
+enum node_state { N_PENDING, N_OK, N_MISSING, N_CORRUPT, N_EXTERNAL, N_ELSEWHERE };
 
 struct node {
     char digest[AIRLOCK_DIGEST_SIZE];
@@ -64,6 +64,44 @@ static int push_idx(size_t **arr, size_t *n, size_t *cap, size_t v)
     }
     (*arr)[(*n)++] = v;
     return 0;
+}
+
+/* For a split set: where a blob lives and what to do about it (": it lives in part 2 of 5
+ * 'x.002' (missing: ...)"); *elsewhere when only this part was opened and the blob is (also)
+ * kept in others, so it cannot be checked here. */
+static char *where_text(const struct airlock_bundle *b, const char *digest, int corrupt,
+                        int *elsewhere)
+{
+    struct airlock_split_info si;
+    unsigned parts[8], bad[8];
+    *elsewhere = 0;
+    if (!airlock_bundle_split_info(b, &si))
+        return NULL;
+    int n = airlock_bundle_split_where(b, digest, parts, 8);
+    if (n <= 0)
+        return NULL;
+    if (si.part_only && (n > 1 || parts[0] != si.part)) {
+        *elsewhere = 1;
+        return NULL;
+    }
+    int nbad = corrupt && n > 1 ? airlock_bundle_split_check_pieces(b, digest, 0, bad, 8, NULL,
+                                                                    NULL)
+                                : 0;
+    struct airlock_buf t = AIRLOCK_BUF_INIT(4096);
+    airlock_buf_printf(&t, ": it lives in");
+    for (int i = 0; i < n && i < 8; i++) {
+        int present = airlock_bundle_split_part_present(b, parts[i]), damaged = 0;
+        for (int k = 0; k < nbad && k < 8; k++)
+            damaged |= bad[k] == parts[i];
+        if (corrupt && n == 1)
+            damaged = 1;
+        airlock_buf_printf(&t, "%s part %u of %u '%s'%s", i ? (i + 1 == n ? " and" : ",") : "",
+                           parts[i], si.parts, airlock_bundle_split_part_path(b, parts[i]),
+                           !present  ? " (missing: copy it beside the others)"
+                           : damaged ? " (damaged: copy that part again)"
+                                     : "");
+    }
+    return airlock_buf_detach(&t, NULL);
 }
 
 static void node_fail(struct node *nd, enum node_state st, char *why)
@@ -133,9 +171,17 @@ static int visit(struct vctx *v, size_t parent, const struct airlock_descriptor 
                 nd->state = N_EXTERNAL; /* foreign layer, fetched from its URLs, not carried */
             } else {
                 char *why = NULL;
-                if (asprintf(&why, "blob '%s' (%s) is missing", d->digest, what) < 0)
-                    why = NULL;
-                node_fail(nd, N_MISSING, why);
+                int elsewhere = 0;
+                char *where = where_text(v->b, d->digest, 0, &elsewhere);
+                if (elsewhere)
+                    nd->state = N_ELSEWHERE; /* another part's: not checked here */
+                else {
+                    if (asprintf(&why, "blob '%s' (%s) is missing%s", d->digest, what,
+                                 where ? where : "") < 0)
+                        why = NULL;
+                    node_fail(nd, N_MISSING, why);
+                }
+                free(where);
             }
         } else if (have != d->size) {
             char *why = NULL;
@@ -240,9 +286,12 @@ static void *hash_worker(void *arg)
         v->bytes += nd->size;
         if (strcmp(actual, nd->digest)) {
             char *why = NULL;
-            if (asprintf(&why, "blob '%s' is corrupt (content hashes to '%s')", nd->digest,
-                         actual) < 0)
+            int elsewhere = 0;
+            char *where = where_text(v->b, nd->digest, 1, &elsewhere);
+            if (asprintf(&why, "blob '%s' is corrupt (content hashes to '%s')%s", nd->digest,
+                         actual, where ? where : "") < 0)
                 why = NULL;
+            free(where);
             node_fail(nd, N_CORRUPT, why);
         } else if (nd->state == N_PENDING)
             nd->state = N_OK;
@@ -256,6 +305,9 @@ void airlock_verify_report_free(struct airlock_verify_report *r)
         return;
     for (size_t i = 0; i < r->n_missing; i++)
         free(r->missing[i]);
+    for (size_t i = 0; i < r->n_missing_parts; i++)
+        free(r->missing_parts[i]);
+    free(r->missing_parts);
     for (size_t i = 0; i < r->n_corrupt; i++)
         free(r->corrupt[i]);
     for (size_t i = 0; i < r->n_unreferenced; i++)
@@ -377,6 +429,44 @@ int airlock_bundle_verify(struct airlock_verify_report **out, struct airlock_bun
         if (bad) {
             v.r->ok = 0;
             push_str(&v.r->problems, &v.r->n_problems, nd->why ? nd->why : nd->digest);
+        }
+    }
+    struct airlock_split_info si;
+    if (airlock_bundle_split_info(b, &si)) {
+        for (size_t i = 0; i < v.n; i++)
+            v.r->elsewhere += v.nodes[i].state == N_ELSEWHERE;
+        if (si.part_only) { /* this part's pieces of cut blobs, against the description */
+            unsigned bad[1];
+            int nbad = airlock_bundle_split_check_pieces(b, NULL, si.part, bad, 1, &v.r->checked,
+                                                         &v.r->bytes);
+            if (nbad) {
+                char *why = NULL;
+                if (asprintf(&why, "part %u of %u '%s': %d piece%s of cut blobs %s damaged: copy "
+                                   "that part again",
+                             si.part, si.parts, airlock_bundle_split_part_path(b, si.part), nbad,
+                             nbad == 1 ? "" : "s", nbad == 1 ? "is" : "are") >= 0)
+                    push_str(&v.r->problems, &v.r->n_problems, why);
+                free(why);
+                v.r->ok = 0;
+            }
+        }
+        for (unsigned k = 1; !si.part_only && k <= si.parts; k++) {
+            if (airlock_bundle_split_part_present(b, k))
+                continue;
+            uint64_t nb = 0, bytes = 0;
+            char sz[16], *why = NULL;
+            airlock_bundle_split_part_load(b, k, &nb, &bytes);
+            airlock_format_size(sz, bytes);
+            if (asprintf(&why, "part %u of %u '%s' is missing (it holds %llu blob%s or pieces, "
+                               "%s): copy it beside the others",
+                         k, si.parts, airlock_bundle_split_part_path(b, k),
+                         (unsigned long long)nb, nb == 1 ? "" : "s", sz) >= 0) {
+                push_str(&v.r->problems, &v.r->n_problems, why);
+                push_str(&v.r->missing_parts, &v.r->n_missing_parts,
+                         airlock_bundle_split_part_path(b, k));
+                free(why);
+            }
+            v.r->ok = 0;
         }
     }
     for (size_t i = 0; i < v.r->n_images; i++)

@@ -400,6 +400,7 @@ const char *airlock_writer_partial(const struct airlock_writer *w, uint64_t *blo
 /* The blob being written (push mode): a file of the directory form, or a tar entry. */
 struct cur_blob {
     int active;
+    int extra; /* not a blob: no digest check, not in the table */
     int fd;
     char name[100];
     char part[110]; /* the directory form writes here, renamed to name once complete */
@@ -458,6 +459,32 @@ int airlock_writer_blob_begin(struct airlock_writer *w, const char *digest, uint
     return 0;
 }
 
+int writer_extra_begin(struct airlock_writer *w, const char *name, uint64_t size,
+                       struct airlock_error **err)
+{
+    if (w->fmt == AIRLOCK_FORMAT_DIR)
+        return airlock_error_set(err, AIRLOCK_EUSAGE, "'%s': extra entries are for tars", w->path);
+    if (!w->cur && !(w->cur = calloc(1, sizeof(*w->cur))))
+        return airlock_error_set(err, AIRLOCK_EOS, "out of memory");
+    struct cur_blob *c = w->cur;
+    blob_abort(w);
+    c->fd = -1;
+    snprintf(c->name, sizeof(c->name), "%s", name);
+    snprintf(c->digest, sizeof(c->digest), "%s", name);
+    c->size = size;
+    c->have = 0;
+    int rc = airlock_sha256_new(&c->h, err);
+    if (!rc && (rc = tarw_file_begin(w->t, c->name, size, err))) {
+        airlock_sha256_free(c->h);
+        c->h = NULL;
+    }
+    if (rc)
+        return rc;
+    c->active = 1;
+    c->extra = 1;
+    return 0;
+}
+
 int airlock_writer_blob_data(void *ctx, const void *p, size_t n, struct airlock_error **err)
 {
     struct airlock_writer *w = ctx;
@@ -491,6 +518,14 @@ int airlock_writer_blob_end(struct airlock_writer *w, struct airlock_error **err
         goto out;
     }
     airlock_sha256_final(c->h, actual);
+    if (c->extra) {
+        if ((rc = tarw_file_end(w->t, err)))
+            goto out;
+        airlock_sha256_free(c->h);
+        memset(c, 0, sizeof(*c));
+        c->fd = -1;
+        return 0;
+    }
     if (strcmp(actual, c->digest)) {
         rc = airlock_error_set(err, AIRLOCK_EINTEGRITY,
                                "blob '%s': content does not match its digest (hashes to '%s')",

@@ -53,6 +53,23 @@ case_push_from_tar_zst() {
     json '.uploaded == 0'
 }
 
+case_split_set_export_and_push() {
+    signed b.tar
+    "$AIRLOCK" push --key cosign.pub --plain-http -q b.tar "$PLAIN/$CASE-src" >/dev/null
+    # exported straight into parts for small media, then pushed from any part
+    airlock export --plain-http --split 400K "$PLAIN/$CASE-src/multi:1" "$PLAIN/$CASE-src/test/busybox:1.0" -o s.tar
+    expect_rc 0
+    [ -e s.tar.003 ] && [ ! -e s.tar ] || fail "not split: $(ls)"
+    no_leftovers .
+    airlock verify --key cosign.pub s.tar.002
+    expect_rc 0
+    airlock push --key cosign.pub --plain-http --json s.tar.003 "$PLAIN/$CASE"
+    expect_rc 0
+    json '.signatures_verified == 2'
+    [ "$(sk "$PLAIN/$CASE/$CASE-src/multi:1" | sha256sum | cut -d' ' -f1)" = "$(cat "$F/multi.digest")" ] ||
+        fail "index digest differs"
+}
+
 case_push_map_and_mount() {
     signed b.tar
     airlock push --key cosign.pub --plain-http --map example.com/test/busybox=$CASE/mirror/bb b.tar "$PLAIN/$CASE"

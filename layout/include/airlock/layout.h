@@ -35,6 +35,10 @@ struct airlock_bundle;
 /* For streamed forms (.tar.zst): hash every blob during the single pass, so that
  * airlock_bundle_blob_hash() answers without another pass. */
 #define AIRLOCK_OPEN_HASH 0x1
+/* A part of a split set (NAME.001, ...) opens the whole set: the other parts are looked for
+ * beside it and their blobs read from where they are. With AIRLOCK_OPEN_PART only the part
+ * itself is read: blobs the set keeps in other parts are "elsewhere", not missing. */
+#define AIRLOCK_OPEN_PART 0x2
 
 /* Opens a bundle for reading. The form is detected from the content (directory, plain tar,
  * zstd tar). Unsafe entries (absolute or ".." names, links, devices), malformed names, a
@@ -186,6 +190,55 @@ void airlock_writer_free(struct airlock_writer *w);
 /* Async-signal-safe: removes the temporary files of live writers (for SIGINT handlers). */
 void airlock_layout_signal_cleanup(void);
 
+/* ---- split sets ------------------------------------------------------------------------- */
+
+/* A bundle cut for size-limited media: NAME.001, NAME.002, ... (see split.c for the format).
+ * Each part is a bundle of its own: the whole index.json, every manifest, config and
+ * signature, its share of the layers, and a description of the whole set. Opening any part
+ * opens the set (AIRLOCK_OPEN_PART: only that part). */
+struct airlock_split_info {
+    unsigned part, parts; /* this part, of so many */
+    int part_only;        /* opened alone: other parts were not looked for */
+    const char *set;      /* the set's identity (a digest) */
+    uint64_t part_size;
+};
+/* 1 and *out when b is a part of a split set, else 0. */
+int airlock_bundle_split_info(const struct airlock_bundle *b, struct airlock_split_info *out);
+/* Where part k (1-based) is or would be; whether it was found and belongs to the set. */
+const char *airlock_bundle_split_part_path(const struct airlock_bundle *b, unsigned k);
+int airlock_bundle_split_part_present(const struct airlock_bundle *b, unsigned k);
+/* The parts holding a blob that is not in every part (its pieces' parts for a cut blob):
+ * how many, the first max of them in parts[]; 0 for metadata and for other bundles. */
+int airlock_bundle_split_where(const struct airlock_bundle *b, const char *digest,
+                               unsigned parts[], size_t max);
+/* What part k holds besides the metadata: blobs (or pieces) and their bytes. */
+int airlock_bundle_split_part_load(const struct airlock_bundle *b, unsigned k, uint64_t *blobs,
+                                   uint64_t *bytes);
+
+/* Checks the pieces of cut blobs against the set's description: those of digest (NULL: every
+ * cut blob), in part only_part (0: every part present). Returns how many do not match and
+ * their parts in bad[] (the first max); counts what was hashed. */
+int airlock_bundle_split_check_pieces(const struct airlock_bundle *b, const char *digest,
+                                      unsigned only_part, unsigned bad[], size_t max,
+                                      uint64_t *checked, uint64_t *bytes);
+
+struct airlock_split_result {
+    char **parts; /* the files written, in order */
+    uint64_t *sizes;
+    size_t n;
+};
+/* Writes src as a split set BASE.001 ... with parts no larger than part_size: the source is
+ * read once, in order (any form, a split set included); a blob larger than a part is cut.
+ * Parts are written atomically one by one, and removed again if a later one fails; parts of
+ * an earlier set under BASE beyond the new count are removed. */
+int airlock_split(struct airlock_split_result **res, struct airlock_bundle *src, const char *base,
+                  uint64_t part_size, struct airlock_error **err);
+void airlock_split_result_free(struct airlock_split_result *r);
+
+/* A warning (malloc'd) if the file system at path cannot hold a file of that size (FAT32:
+ * 4 GiB - 1) or that name (FAT, exFAT, NTFS); NULL if it can. */
+char *airlock_media_warning(const char *path, uint64_t size);
+
 /* ---- integrity verification ------------------------------------------------------------- */
 
 struct airlock_verify_image {
@@ -207,6 +260,9 @@ struct airlock_verify_report {
     size_t n_unreferenced;
     char **problems;        /* human messages for each missing/corrupt/structural finding */
     size_t n_problems;
+    char **missing_parts;   /* a split set: the parts not found */
+    size_t n_missing_parts;
+    uint64_t elsewhere;     /* a part opened alone: blobs other parts hold, not checked */
     struct airlock_verify_image *images;
     size_t n_images;
 };

@@ -1,0 +1,913 @@
+/* Split sets: one bundle as several plain tars no larger than a medium ("NAME.001",
+ * "NAME.002", ...). Every part is itself a bundle: it holds oci-layout, the whole index.json,
+ * every manifest, index and config, every signature (the "metadata"), its share of the other
+ * blobs, and "airlock-split.json", which describes the whole set:
+ *
+ *   {"airlockSplit": 1, "set": "sha256:...", "part": 2, "parts": 5, "name": "release.tar",
+ *    "partSize": 314572800,
+ *    "blobs": [{"digest": "sha256:..", "size": N, "part": 3},
+ *              {"digest": "sha256:..", "size": N, "pieces": [{"part": 4, "size": N,
+ *                                                             "digest": "sha256:.."}, ...]}],
+ *    "contents": ["sha256:..", ...]}
+ *
+ * "blobs" lists the blobs that live in one part only (metadata is in all of them); a blob
+ * larger than a part is cut into pieces stored as "airlock-split/<hex>.<k>". "contents"[i] is
+ * the sha256 of the lines "<digest>\n" of what part i+1 holds besides the metadata, so every
+ * part names the content of every other. "set" identifies the set (the index and the part
+ * size): parts of different sets are never mixed. */
+#include "layout_int.h"
+
+#include <cjson/cJSON.h>
+#include <errno.h>
+#include <libgen.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+struct split_piece {
+    unsigned part;
+    uint64_t size;
+    char digest[AIRLOCK_DIGEST_SIZE];
+};
+
+struct split_blob {
+    char digest[AIRLOCK_DIGEST_SIZE];
+    uint64_t size;
+    unsigned part; /* 0: cut in pieces */
+    struct split_piece *pieces;
+    size_t n_pieces;
+};
+
+struct bundle_split {
+    char set[AIRLOCK_DIGEST_SIZE];
+    unsigned part, parts;
+    char *name;
+    uint64_t part_size;
+    struct split_blob *blobs;
+    size_t n_blobs;
+    struct airlock_bundle **sib; /* by part - 1; NULL for this part and for missing ones */
+    char **sib_path;
+    int *present;
+    int part_only;
+};
+
+void split_free(struct bundle_split *s)
+{
+    if (!s)
+        return;
+    for (size_t i = 0; i < s->n_blobs; i++)
+        free(s->blobs[i].pieces);
+    free(s->blobs);
+    for (unsigned i = 0; s->sib && i < s->parts; i++) {
+        airlock_bundle_free(s->sib[i]);
+        free(s->sib_path[i]);
+    }
+    free(s->sib);
+    free(s->sib_path);
+    free(s->present);
+    free(s->name);
+    free(s);
+}
+
+static int digest_of(char out[AIRLOCK_DIGEST_SIZE], const cJSON *j)
+{
+    const char *d = cJSON_GetStringValue(j);
+    if (!d || airlock_digest_check(d, NULL))
+        return -1;
+    memcpy(out, d, AIRLOCK_DIGEST_SIZE);
+    return 0;
+}
+
+static int number(uint64_t *out, const cJSON *j, double max)
+{
+    if (!cJSON_IsNumber(j) || j->valuedouble < 0 || j->valuedouble > max ||
+        j->valuedouble != (double)(uint64_t)j->valuedouble)
+        return -1;
+    *out = (uint64_t)j->valuedouble;
+    return 0;
+}
+
+/* Parses airlock-split.json of b into a new description. */
+static int parse(struct bundle_split **out, struct airlock_bundle *b, struct airlock_error **err)
+{
+    char *text = NULL;
+    int rc = bundle_load_small_at(b, b->split_off, b->split_size, 16u << 20, &text, SPLIT_JSON,
+                                  err);
+    if (rc)
+        return rc;
+    cJSON *j = airlock_json_check(text, (size_t)b->split_size, SPLIT_JSON, NULL) ? NULL
+                                                                       : cJSON_Parse(text);
+    free(text);
+    struct bundle_split *s = calloc(1, sizeof(*s));
+    uint64_t v = 0, part = 0, parts = 0;
+    const cJSON *blobs = cJSON_GetObjectItemCaseSensitive(j, "blobs");
+    const char *name = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(j, "name"));
+    if (!s || !j || number(&v, cJSON_GetObjectItemCaseSensitive(j, "airlockSplit"), 1e9) || v != 1 ||
+        digest_of(s->set, cJSON_GetObjectItemCaseSensitive(j, "set")) ||
+        number(&part, cJSON_GetObjectItemCaseSensitive(j, "part"), 99999) ||
+        number(&parts, cJSON_GetObjectItemCaseSensitive(j, "parts"), 99999) || !part ||
+        part > parts || number(&s->part_size, cJSON_GetObjectItemCaseSensitive(j, "partSize"), 9e18) ||
+        !name || !*name || strchr(name, '/') || !cJSON_IsArray(blobs)) {
+        rc = airlock_error_set(err, AIRLOCK_EINTEGRITY, "'%s': %s is malformed", b->path,
+                               SPLIT_JSON);
+        goto fail;
+    }
+    s->part = (unsigned)part;
+    s->parts = (unsigned)parts;
+    s->name = strdup(name);
+    s->blobs = calloc((size_t)cJSON_GetArraySize(blobs) + 1, sizeof(*s->blobs));
+    s->sib = calloc(parts, sizeof(*s->sib));
+    s->sib_path = calloc(parts, sizeof(*s->sib_path));
+    s->present = calloc(parts, sizeof(*s->present));
+    if (!s->name || !s->blobs || !s->sib || !s->sib_path || !s->present) {
+        rc = airlock_error_set(err, AIRLOCK_EOS, "out of memory");
+        goto fail;
+    }
+    const cJSON *it;
+    cJSON_ArrayForEach(it, blobs)
+    {
+        struct split_blob *sb = &s->blobs[s->n_blobs];
+        uint64_t p = 0;
+        const cJSON *pieces = cJSON_GetObjectItemCaseSensitive(it, "pieces");
+        if (digest_of(sb->digest, cJSON_GetObjectItemCaseSensitive(it, "digest")) ||
+            number(&sb->size, cJSON_GetObjectItemCaseSensitive(it, "size"), 9e18))
+            goto bad;
+        if (pieces) {
+            size_t np = (size_t)cJSON_GetArraySize(pieces);
+            uint64_t total = 0;
+            if (!cJSON_IsArray(pieces) || !np || !(sb->pieces = calloc(np, sizeof(*sb->pieces))))
+                goto bad;
+            s->n_blobs++; /* owns sb->pieces from here */
+            const cJSON *pc;
+            cJSON_ArrayForEach(pc, pieces)
+            {
+                struct split_piece *sp = &sb->pieces[sb->n_pieces];
+                if (number(&p, cJSON_GetObjectItemCaseSensitive(pc, "part"), 99999) || !p ||
+                    p > parts || number(&sp->size, cJSON_GetObjectItemCaseSensitive(pc, "size"), 9e18) ||
+                    digest_of(sp->digest, cJSON_GetObjectItemCaseSensitive(pc, "digest")))
+                    goto bad;
+                sp->part = (unsigned)p;
+                total += sp->size;
+                sb->n_pieces++;
+            }
+            if (total != sb->size)
+                goto bad;
+            continue;
+        }
+        if (number(&p, cJSON_GetObjectItemCaseSensitive(it, "part"), 99999) || !p || p > parts)
+            goto bad;
+        sb->part = (unsigned)p;
+        s->n_blobs++;
+    }
+    cJSON_Delete(j);
+    *out = s;
+    return 0;
+bad:
+    rc = airlock_error_set(err, AIRLOCK_EINTEGRITY, "'%s': %s: a malformed blob entry", b->path,
+                           SPLIT_JSON);
+fail:
+    cJSON_Delete(j);
+    split_free(s);
+    return rc;
+}
+
+/* NAME.001 beside dir (three digits, more when the set has more than 999 parts). */
+static char *part_path(const char *dir, const char *name, unsigned k, unsigned parts)
+{
+    char *p = NULL;
+    int w = parts > 99999 ? 6 : parts > 9999 ? 5 : parts > 999 ? 4 : 3;
+    if (asprintf(&p, "%s/%s.%0*u", dir, name, w, k) < 0)
+        return NULL;
+    return p;
+}
+
+char *split_part_path(const char *base, unsigned k, unsigned parts)
+{
+    int w = parts > 99999 ? 6 : parts > 9999 ? 5 : parts > 999 ? 4 : 3;
+    char *p = NULL;
+    if (asprintf(&p, "%s.%0*u", base, w, k) < 0)
+        return NULL;
+    return p;
+}
+
+static const struct piece_ent *find_piece(const struct airlock_bundle *part, const char *hex,
+                                          unsigned k)
+{
+    for (size_t i = 0; i < part->n_pents; i++)
+        if (part->pents[i].k == k && !strcmp(part->pents[i].hex, hex))
+            return &part->pents[i];
+    return NULL;
+}
+
+static const struct airlock_bundle *part_bundle(const struct airlock_bundle *b, unsigned k)
+{
+    if (k == b->split->part)
+        return b;
+    return b->split->sib[k - 1];
+}
+
+int split_attach(struct airlock_bundle *b, struct airlock_error **err)
+{
+    struct bundle_split *s = NULL;
+    int rc = parse(&s, b, err);
+    if (rc)
+        return rc;
+    b->split = s;
+    s->present[s->part - 1] = 1;
+    s->part_only = (b->flags & (AIRLOCK_OPEN_PART | BUNDLE_OPEN_NO_SIBLINGS)) != 0;
+    char *copy = strdup(b->path);
+    if (!copy)
+        return airlock_error_set(err, AIRLOCK_EOS, "out of memory");
+    const char *dir = strchr(b->path, '/') ? dirname(copy) : NULL; /* named as the user did */
+    for (unsigned k = 1; k <= s->parts; k++) {
+        if (!(s->sib_path[k - 1] = dir ? part_path(dir, s->name, k, s->parts)
+                                       : split_part_path(s->name, k, s->parts))) {
+            free(copy);
+            return airlock_error_set(err, AIRLOCK_EOS, "out of memory");
+        }
+    }
+    free(copy);
+    if (s->part_only)
+        return 0;
+    /* the other parts, beside this one */
+    for (unsigned k = 1; k <= s->parts; k++) {
+        if (k == s->part)
+            continue;
+        struct stat st;
+        if (stat(s->sib_path[k - 1], &st) < 0)
+            continue;
+        struct airlock_bundle *o = NULL;
+        struct airlock_error *e = NULL;
+        if (bundle_open(&o, s->sib_path[k - 1], (b->flags & ~AIRLOCK_OPEN_PART) |
+                                                     BUNDLE_OPEN_NO_SIBLINGS, NULL, &e)) {
+            bundle_warn(b, "part %u of %u '%s' cannot be read: %s", k, s->parts,
+                        s->sib_path[k - 1], e ? e->msg : "?");
+            airlock_error_free(e);
+            continue;
+        }
+        if (!o->split || strcmp(o->split->set, s->set) || o->split->part != k) {
+            bundle_warn(b, "'%s' is not part %u of this set (another split of another bundle?)",
+                        s->sib_path[k - 1], k);
+            airlock_bundle_free(o);
+            continue;
+        }
+        s->sib[k - 1] = o;
+        s->present[k - 1] = 1;
+        for (size_t i = 0; i < o->n; i++) {
+            if (airlock_bundle_blob_stat(b, o->blobs[i].digest, NULL) == 0)
+                continue;
+            struct blob_ent *be = bundle_add_blob(b, o->blobs[i].digest);
+            if (!be)
+                return airlock_error_set(err, AIRLOCK_EOS, "out of memory");
+            be->size = o->blobs[i].size;
+            be->offset = o->blobs[i].offset;
+            be->owner = o;
+        }
+        bundle_finish_table(b); /* sorted again: the lookups above need it */
+    }
+    /* blobs cut in pieces: readable when every piece is there */
+    for (size_t i = 0; i < s->n_blobs; i++) {
+        struct split_blob *sb = &s->blobs[i];
+        if (sb->part || airlock_bundle_blob_stat(b, sb->digest, NULL) == 0)
+            continue;
+        struct bundle_piece *pcs = calloc(sb->n_pieces, sizeof(*pcs));
+        if (!pcs)
+            return airlock_error_set(err, AIRLOCK_EOS, "out of memory");
+        size_t got = 0;
+        for (size_t k = 0; k < sb->n_pieces; k++) {
+            const struct airlock_bundle *pb = part_bundle(b, sb->pieces[k].part);
+            const struct piece_ent *pe =
+                pb ? find_piece(pb, airlock_digest_hex(sb->digest), (unsigned)k + 1) : NULL;
+            if (!pe || pe->size != sb->pieces[k].size)
+                break;
+            pcs[k].owner = pb;
+            pcs[k].offset = pe->offset;
+            pcs[k].size = pe->size;
+            got++;
+        }
+        if (got != sb->n_pieces) {
+            free(pcs);
+            continue;
+        }
+        struct blob_ent *be = bundle_add_blob(b, sb->digest);
+        if (!be) {
+            free(pcs);
+            return airlock_error_set(err, AIRLOCK_EOS, "out of memory");
+        }
+        be->size = sb->size;
+        be->pieces = pcs;
+        be->n_pieces = sb->n_pieces;
+        bundle_finish_table(b);
+    }
+    return 0;
+}
+
+/* ---- what the set looks like ----------------------------------------------------------------- */
+
+int airlock_bundle_split_info(const struct airlock_bundle *b, struct airlock_split_info *out)
+{
+    memset(out, 0, sizeof(*out));
+    const struct bundle_split *s = b->split;
+    if (!s)
+        return 0;
+    out->part = s->part;
+    out->parts = s->parts;
+    out->part_only = s->part_only;
+    out->set = s->set;
+    out->part_size = s->part_size;
+    return 1;
+}
+
+const char *airlock_bundle_split_part_path(const struct airlock_bundle *b, unsigned k)
+{
+    if (!b->split || !k || k > b->split->parts)
+        return NULL;
+    return b->split->sib_path[k - 1];
+}
+
+int airlock_bundle_split_part_present(const struct airlock_bundle *b, unsigned k)
+{
+    if (!b->split || !k || k > b->split->parts)
+        return 0;
+    return b->split->present[k - 1];
+}
+
+int airlock_bundle_split_where(const struct airlock_bundle *b, const char *digest,
+                               unsigned parts[], size_t max)
+{
+    if (!b->split)
+        return 0;
+    for (size_t i = 0; i < b->split->n_blobs; i++) {
+        const struct split_blob *sb = &b->split->blobs[i];
+        if (strcmp(sb->digest, digest))
+            continue;
+        if (sb->part) {
+            if (max)
+                parts[0] = sb->part;
+            return 1;
+        }
+        size_t n = 0;
+        for (size_t k = 0; k < sb->n_pieces; k++) {
+            int dup = 0;
+            for (size_t m = 0; m < n && m < max; m++)
+                dup |= parts[m] == sb->pieces[k].part;
+            if (!dup) {
+                if (n < max)
+                    parts[n] = sb->pieces[k].part;
+                n++;
+            }
+        }
+        return (int)n;
+    }
+    return 0;
+}
+
+int airlock_bundle_split_part_load(const struct airlock_bundle *b, unsigned k, uint64_t *blobs,
+                                   uint64_t *bytes)
+{
+    *blobs = *bytes = 0;
+    if (!b->split)
+        return 0;
+    for (size_t i = 0; i < b->split->n_blobs; i++) {
+        const struct split_blob *sb = &b->split->blobs[i];
+        if (sb->part == k) {
+            (*blobs)++;
+            *bytes += sb->size;
+        }
+        for (size_t p = 0; p < sb->n_pieces; p++)
+            if (sb->pieces[p].part == k) {
+                (*blobs)++;
+                *bytes += sb->pieces[p].size;
+            }
+    }
+    return 0;
+}
+
+/* ---- writing a set ---------------------------------------------------------------------------- */
+
+#define META_LAYER_MAX (4u << 20) /* a signature's or attestation's layer up to this is metadata */
+#define TAR_COST(n) (512 + (((n) + 511) & ~(uint64_t)511))
+
+struct pblob {
+    char digest[AIRLOCK_DIGEST_SIZE];
+    uint64_t size;
+    int meta;
+    unsigned part;          /* 0: pieces */
+    uint64_t *piece_size;   /* cut blobs */
+    unsigned *piece_part;
+    char (*piece_digest)[AIRLOCK_DIGEST_SIZE];
+    size_t n_pieces;
+};
+
+struct splitter {
+    struct airlock_bundle *src;
+    struct pblob *blobs;
+    size_t n, cap;
+    struct core_dmap seen;
+    unsigned parts;
+    uint64_t *room;             /* per part: bytes left */
+    struct airlock_writer **w;  /* per part */
+    char **paths;
+    uint64_t piece_k;           /* streaming a cut blob: its current piece */
+};
+
+static struct pblob *plan_add(struct splitter *sp, const struct airlock_descriptor *d, int meta)
+{
+    size_t *at = core_dmap_get(&sp->seen, d->digest);
+    if (at) {
+        struct pblob *b = &sp->blobs[*at - 1];
+        b->meta |= meta;
+        return b;
+    }
+    if (sp->n == sp->cap) {
+        size_t cap = sp->cap ? sp->cap * 2 : 64;
+        struct pblob *n = realloc(sp->blobs, cap * sizeof(*n));
+        if (!n)
+            return NULL;
+        sp->blobs = n;
+        sp->cap = cap;
+    }
+    struct pblob *b = &sp->blobs[sp->n++];
+    memset(b, 0, sizeof(*b));
+    memcpy(b->digest, d->digest, AIRLOCK_DIGEST_SIZE);
+    b->size = d->size;
+    b->meta = meta;
+    if (core_dmap_put(&sp->seen, d->digest, sp->n))
+        return NULL;
+    return b;
+}
+
+/* Everything reachable from an index.json entry; manifests, indexes and configs are metadata,
+ * and so are the small layers of signatures, attestations and SBOMs. */
+static int plan_walk(struct splitter *sp, const struct airlock_descriptor *d, int attachment,
+                     int depth, struct airlock_error **err)
+{
+    if (depth > 16)
+        return airlock_error_set(err, AIRLOCK_EINTEGRITY, "'%s': manifests nested too deep",
+                                 sp->src->path);
+    int meta = airlock_media_type_is_manifest(d->media_type) ||
+               airlock_media_type_is_index(d->media_type);
+    if (d->has_urls && !meta)
+        return 0;
+    if (!plan_add(sp, d, meta || (attachment && d->size <= META_LAYER_MAX)))
+        return airlock_error_set(err, AIRLOCK_EOS, "out of memory");
+    if (!meta)
+        return 0;
+    struct airlock_buf raw = AIRLOCK_BUF_INIT(0);
+    struct airlock_oci *m = NULL;
+    int rc = airlock_bundle_blob_read(sp->src, d->digest, AIRLOCK_MAX_MANIFEST, &raw, err);
+    if (!rc)
+        rc = airlock_oci_parse(&m, raw.data, raw.len, d->digest, err);
+    airlock_buf_release(&raw);
+    if (rc)
+        return rc;
+    if (m->kind == AIRLOCK_OCI_MANIFEST) {
+        if (!plan_add(sp, &m->config, 1))
+            rc = airlock_error_set(err, AIRLOCK_EOS, "out of memory");
+    }
+    for (size_t i = 0; !rc && i < m->n_layers; i++)
+        rc = plan_walk(sp, &m->layers[i], attachment, depth + 1, err);
+    airlock_oci_free(m);
+    return rc;
+}
+
+static int cmp_size_desc(const void *a, const void *b)
+{
+    const struct pblob *x = *(const struct pblob *const *)a, *y = *(const struct pblob *const *)b;
+    return (x->size < y->size) - (x->size > y->size);
+}
+
+static int new_part(struct splitter *sp, uint64_t capacity)
+{
+    uint64_t *r = realloc(sp->room, (sp->parts + 1) * sizeof(*r));
+    if (!r)
+        return -1;
+    sp->room = r;
+    sp->room[sp->parts++] = capacity;
+    return 0;
+}
+
+/* First fit, largest first; a blob larger than a part is cut over whole parts. */
+static int plan_parts(struct splitter *sp, uint64_t part_size, size_t index_len,
+                      struct airlock_error **err)
+{
+    uint64_t meta = 4 * 512 + 1024 + 512 + TAR_COST(index_len) + 512; /* skeleton, end, index */
+    size_t distributed = 0;
+    for (size_t i = 0; i < sp->n; i++) {
+        if (sp->blobs[i].meta)
+            meta += TAR_COST(sp->blobs[i].size);
+        else
+            distributed++;
+    }
+    /* the description: a generous bound per entry */
+    uint64_t desc_room = 4096 + 400 * (uint64_t)distributed;
+    if (part_size <= meta + desc_room + TAR_COST(desc_room) + 4096) {
+        char a[16], b[16];
+        airlock_format_size(a, part_size);
+        airlock_format_size(b, meta + desc_room + TAR_COST(desc_room) + 4096);
+        return airlock_error_set(err, AIRLOCK_EUSAGE,
+                                 "'%s': parts of %s cannot hold the manifests and signatures "
+                                 "every part carries (%s)",
+                                 sp->src->path, a, b);
+    }
+    uint64_t cap = part_size - meta - TAR_COST(desc_room) - 512;
+    struct pblob **order = calloc(distributed + 1, sizeof(*order));
+    if (!order)
+        return airlock_error_set(err, AIRLOCK_EOS, "out of memory");
+    size_t n = 0;
+    for (size_t i = 0; i < sp->n; i++)
+        if (!sp->blobs[i].meta)
+            order[n++] = &sp->blobs[i];
+    qsort(order, n, sizeof(*order), cmp_size_desc);
+    int rc = 0;
+    if (!n && new_part(sp, cap))
+        rc = airlock_error_set(err, AIRLOCK_EOS, "out of memory");
+    for (size_t i = 0; i < n && !rc; i++) {
+        struct pblob *b = order[i];
+        uint64_t cost = TAR_COST(b->size);
+        if (cost > cap) { /* cut: whole parts, the rest wherever it fits */
+            uint64_t piece = (cap - 512) / 512 * 512, left = b->size; /* cost = 512 + piece */
+            size_t np = (size_t)((b->size + piece - 1) / piece);
+            b->piece_size = calloc(np, sizeof(*b->piece_size));
+            b->piece_part = calloc(np, sizeof(*b->piece_part));
+            b->piece_digest = calloc(np, sizeof(*b->piece_digest));
+            if (!b->piece_size || !b->piece_part || !b->piece_digest) {
+                rc = airlock_error_set(err, AIRLOCK_EOS, "out of memory");
+                break;
+            }
+            for (size_t k = 0; k < np && !rc; k++) {
+                uint64_t sz = left < piece ? left : piece;
+                unsigned p = 0;
+                for (unsigned q = 0; q < sp->parts && !p; q++)
+                    if (sp->room[q] >= TAR_COST(sz))
+                        p = q + 1;
+                if (!p) {
+                    if (new_part(sp, cap)) {
+                        rc = airlock_error_set(err, AIRLOCK_EOS, "out of memory");
+                        break;
+                    }
+                    p = sp->parts;
+                }
+                sp->room[p - 1] -= TAR_COST(sz);
+                b->piece_size[k] = sz;
+                b->piece_part[k] = p;
+                b->n_pieces++;
+                left -= sz;
+            }
+            continue;
+        }
+        unsigned p = 0;
+        for (unsigned q = 0; q < sp->parts && !p; q++)
+            if (sp->room[q] >= cost)
+                p = q + 1;
+        if (!p) {
+            if (new_part(sp, cap)) {
+                rc = airlock_error_set(err, AIRLOCK_EOS, "out of memory");
+                break;
+            }
+            p = sp->parts;
+        }
+        sp->room[p - 1] -= cost;
+        b->part = p;
+    }
+    free(order);
+    return rc;
+}
+
+/* Streaming the source once: each blob to its part, metadata to every part, a cut blob's
+ * pieces to theirs (hashing each piece for the description). */
+static int want_blob(void *ctx, const char *digest, uint64_t size)
+{
+    (void)size;
+    struct splitter *sp = ctx;
+    return core_dmap_get(&sp->seen, digest) != NULL;
+}
+
+static int take_blob(void *ctx, const char *digest, uint64_t size, airlock_read_fn read,
+                     void *read_ctx, struct airlock_error **err)
+{
+    struct splitter *sp = ctx;
+    struct pblob *b = &sp->blobs[*core_dmap_get(&sp->seen, digest) - 1];
+    if (size != b->size)
+        return airlock_error_set(err, AIRLOCK_EINTEGRITY, "'%s': blob '%s' has %llu bytes, its "
+                                 "descriptor says %llu", sp->src->path, digest,
+                                 (unsigned long long)size, (unsigned long long)b->size);
+    unsigned char *buf = malloc(1u << 20);
+    struct airlock_sha256 *h = NULL;
+    int rc = buf ? airlock_sha256_new(&h, err) : airlock_error_set(err, AIRLOCK_EOS, "out of memory");
+    size_t k = 0;
+    uint64_t in_piece = 0;
+    if (!rc) {
+        if (b->meta) {
+            for (unsigned p = 0; p < sp->parts && !rc; p++)
+                rc = airlock_writer_blob_begin(sp->w[p], digest, size, err);
+        } else if (b->part)
+            rc = airlock_writer_blob_begin(sp->w[b->part - 1], digest, size, err);
+    }
+    for (uint64_t left = size; !rc && (left || (b->n_pieces && k < b->n_pieces));) {
+        if (b->n_pieces && in_piece == 0) { /* the next piece begins */
+            char name[120];
+            snprintf(name, sizeof(name), "%s%s.%zu", SPLIT_DIR, airlock_digest_hex(digest), k + 1);
+            if ((rc = writer_extra_begin(sp->w[b->piece_part[k] - 1], name, b->piece_size[k], err)))
+                break;
+        }
+        size_t want = left < (1u << 20) ? (size_t)left : (1u << 20);
+        if (b->n_pieces && want > b->piece_size[k] - in_piece)
+            want = (size_t)(b->piece_size[k] - in_piece);
+        size_t got = 0;
+        if (want && (rc = read(read_ctx, buf, want, &got, err)))
+            break;
+        if (want && !got) {
+            rc = airlock_error_set(err, AIRLOCK_EINTEGRITY, "'%s': blob '%s' is truncated",
+                                   sp->src->path, digest);
+            break;
+        }
+        left -= got;
+        if (b->meta) {
+            for (unsigned p = 0; p < sp->parts && !rc; p++)
+                rc = airlock_writer_blob_data(sp->w[p], buf, got, err);
+        } else if (b->part)
+            rc = airlock_writer_blob_data(sp->w[b->part - 1], buf, got, err);
+        else {
+            airlock_sha256_update(h, buf, got);
+            rc = airlock_writer_blob_data(sp->w[b->piece_part[k] - 1], buf, got, err);
+            in_piece += got;
+            if (!rc && in_piece == b->piece_size[k]) {
+                airlock_sha256_final(h, b->piece_digest[k]);
+                rc = airlock_writer_blob_end(sp->w[b->piece_part[k] - 1], err);
+                in_piece = 0;
+                k++;
+                if (k == b->n_pieces)
+                    break;
+            }
+        }
+    }
+    if (!rc) {
+        if (b->meta) {
+            for (unsigned p = 0; p < sp->parts && !rc; p++)
+                rc = airlock_writer_blob_end(sp->w[p], err);
+        } else if (b->part)
+            rc = airlock_writer_blob_end(sp->w[b->part - 1], err);
+    }
+    airlock_sha256_free(h);
+    free(buf);
+    return rc;
+}
+
+static char *describe(struct splitter *sp, const char *set, unsigned part, const char *name,
+                      uint64_t part_size)
+{
+    cJSON *j = cJSON_CreateObject(), *blobs, *contents;
+    cJSON_AddNumberToObject(j, "airlockSplit", 1);
+    cJSON_AddStringToObject(j, "set", set);
+    cJSON_AddNumberToObject(j, "part", part);
+    cJSON_AddNumberToObject(j, "parts", sp->parts);
+    cJSON_AddStringToObject(j, "name", name);
+    cJSON_AddNumberToObject(j, "partSize", (double)part_size);
+    blobs = cJSON_AddArrayToObject(j, "blobs");
+    contents = cJSON_AddArrayToObject(j, "contents");
+    for (size_t i = 0; i < sp->n; i++) {
+        struct pblob *b = &sp->blobs[i];
+        if (b->meta)
+            continue;
+        cJSON *o = cJSON_CreateObject();
+        cJSON_AddStringToObject(o, "digest", b->digest);
+        cJSON_AddNumberToObject(o, "size", (double)b->size);
+        if (b->part)
+            cJSON_AddNumberToObject(o, "part", b->part);
+        else {
+            cJSON *pcs = cJSON_AddArrayToObject(o, "pieces");
+            for (size_t k = 0; k < b->n_pieces; k++) {
+                cJSON *pc = cJSON_CreateObject();
+                cJSON_AddNumberToObject(pc, "part", b->piece_part[k]);
+                cJSON_AddNumberToObject(pc, "size", (double)b->piece_size[k]);
+                cJSON_AddStringToObject(pc, "digest", b->piece_digest[k]);
+                cJSON_AddItemToArray(pcs, pc);
+            }
+        }
+        cJSON_AddItemToArray(blobs, o);
+    }
+    for (unsigned p = 1; p <= sp->parts; p++) {
+        struct airlock_buf lines = AIRLOCK_BUF_INIT(SIZE_MAX);
+        for (size_t i = 0; i < sp->n; i++) {
+            struct pblob *b = &sp->blobs[i];
+            if (!b->meta && b->part == p)
+                airlock_buf_printf(&lines, "%s\n", b->digest);
+            for (size_t k = 0; k < b->n_pieces; k++)
+                if (b->piece_part[k] == p)
+                    airlock_buf_printf(&lines, "%s\n", b->piece_digest[k]);
+        }
+        char d[AIRLOCK_DIGEST_SIZE];
+        airlock_sha256_digest(d, lines.data ? lines.data : "", lines.len, NULL);
+        airlock_buf_release(&lines);
+        cJSON_AddItemToArray(contents, cJSON_CreateString(d));
+    }
+    char *text = cJSON_PrintUnformatted(j);
+    cJSON_Delete(j);
+    return text;
+}
+
+void airlock_split_result_free(struct airlock_split_result *r)
+{
+    if (!r)
+        return;
+    for (size_t i = 0; i < r->n; i++)
+        free(r->parts[i]);
+    free(r->parts);
+    free(r->sizes);
+    free(r);
+}
+
+int airlock_split(struct airlock_split_result **res, struct airlock_bundle *src, const char *base,
+                  uint64_t part_size, struct airlock_error **err)
+{
+    struct splitter sp;
+    memset(&sp, 0, sizeof(sp));
+    sp.src = src;
+    struct airlock_split_result *r = NULL;
+    struct airlock_oci *idx = NULL;
+    char *copy = strdup(base), *name = NULL, set[AIRLOCK_DIGEST_SIZE];
+    size_t index_len = 0;
+    const char *index = airlock_bundle_index(src, &index_len);
+    unsigned committed = 0;
+    struct airlock_catalog *cat = NULL;
+    int rc = 0;
+    if (!copy || !(name = strdup(basename(copy)))) {
+        rc = airlock_error_set(err, AIRLOCK_EOS, "out of memory");
+        goto out;
+    }
+    if (!index) {
+        rc = airlock_error_set(err, AIRLOCK_EINTEGRITY, "'%s': no index.json", src->path);
+        goto out;
+    }
+    if ((rc = airlock_oci_parse(&idx, index, index_len, "index.json", err)))
+        goto out;
+    if ((rc = airlock_catalog_load(&cat, src, err)))
+        goto out;
+    for (size_t i = 0; i < cat->n && !rc; i++)
+        rc = plan_walk(&sp, &cat->entries[i].desc, cat->entries[i].role != AIRLOCK_ROLE_IMAGE, 0,
+                       err);
+    airlock_catalog_free(cat);
+    if (rc || (rc = plan_parts(&sp, part_size, index_len, err)))
+        goto out;
+    {
+        /* the set's identity: its index and its part size */
+        struct airlock_buf id = AIRLOCK_BUF_INIT(SIZE_MAX);
+        airlock_buf_append(&id, index, index_len);
+        airlock_buf_printf(&id, "\n%llu\n", (unsigned long long)part_size);
+        airlock_sha256_digest(set, id.data, id.len, NULL);
+        airlock_buf_release(&id);
+    }
+    sp.w = calloc(sp.parts, sizeof(*sp.w));
+    sp.paths = calloc(sp.parts, sizeof(*sp.paths));
+    if (!sp.w || !sp.paths) {
+        rc = airlock_error_set(err, AIRLOCK_EOS, "out of memory");
+        goto out;
+    }
+    for (unsigned p = 0; p < sp.parts && !rc; p++) {
+        if (!(sp.paths[p] = split_part_path(base, p + 1, sp.parts)))
+            rc = airlock_error_set(err, AIRLOCK_EOS, "out of memory");
+        else
+            rc = airlock_writer_new(&sp.w[p], sp.paths[p], AIRLOCK_FORMAT_TAR, err);
+    }
+    if (!rc)
+        rc = airlock_bundle_blob_stream(src, want_blob, take_blob, &sp, err);
+    for (size_t i = 0; !rc && i < sp.n; i++) /* every planned blob went somewhere */
+        if (sp.blobs[i].meta ? !airlock_writer_has(sp.w[0], sp.blobs[i].digest)
+                             : sp.blobs[i].part &&
+                                   !airlock_writer_has(sp.w[sp.blobs[i].part - 1], sp.blobs[i].digest))
+            rc = airlock_error_set(err, AIRLOCK_EINTEGRITY, "'%s': blob '%s' is missing",
+                                   src->path, sp.blobs[i].digest);
+    for (unsigned p = 0; p < sp.parts && !rc; p++) {
+        char *desc = describe(&sp, set, p + 1, name, part_size);
+        if (!desc) {
+            rc = airlock_error_set(err, AIRLOCK_EOS, "out of memory");
+            break;
+        }
+        rc = writer_extra_begin(sp.w[p], SPLIT_JSON, strlen(desc), err);
+        if (!rc)
+            rc = airlock_writer_blob_data(sp.w[p], desc, strlen(desc), err);
+        if (!rc)
+            rc = airlock_writer_blob_end(sp.w[p], err);
+        free(desc);
+    }
+    for (unsigned p = 0; p < sp.parts && !rc; p++) {
+        if ((rc = airlock_writer_commit(sp.w[p], index, index_len, err)))
+            break;
+        committed = p + 1;
+    }
+    if (rc)
+        goto out;
+    /* parts of an earlier split under this name that the new set does not have */
+    for (unsigned k = sp.parts + 1; k < 100000; k++) {
+        char *old = split_part_path(base, k, sp.parts);
+        struct stat st;
+        int gone = !old || stat(old, &st) < 0;
+        if (!gone)
+            unlink(old);
+        free(old);
+        if (gone)
+            break;
+    }
+    r = calloc(1, sizeof(*r));
+    if (!r || !(r->parts = calloc(sp.parts, sizeof(*r->parts))) ||
+        !(r->sizes = calloc(sp.parts, sizeof(*r->sizes)))) {
+        rc = airlock_error_set(err, AIRLOCK_EOS, "out of memory");
+        goto out;
+    }
+    for (unsigned p = 0; p < sp.parts; p++) {
+        struct stat st;
+        r->parts[p] = steal_pointer(&sp.paths[p]);
+        r->sizes[p] = stat(r->parts[p], &st) == 0 ? (uint64_t)st.st_size : 0;
+        r->n++;
+    }
+    *res = steal_pointer(&r);
+out:
+    if (rc)
+        for (unsigned p = 0; p < committed; p++)
+            unlink(sp.paths[p]); /* never half a set */
+    airlock_split_result_free(r);
+    for (unsigned p = 0; p < sp.parts; p++) {
+        if (sp.w)
+            airlock_writer_free(sp.w[p]);
+        if (sp.paths)
+            free(sp.paths[p]);
+    }
+    free(sp.w);
+    free(sp.paths);
+    for (size_t i = 0; i < sp.n; i++) {
+        free(sp.blobs[i].piece_size);
+        free(sp.blobs[i].piece_part);
+        free(sp.blobs[i].piece_digest);
+    }
+    free(sp.blobs);
+    free(sp.room);
+    core_dmap_release(&sp.seen);
+    airlock_oci_free(idx);
+    free(copy);
+    free(name);
+    return rc;
+}
+
+/* Hashes the pieces of a cut blob that part k holds (k = 0: every part present) and lists the
+ * parts whose piece does not match the description. */
+static int hash_piece(const struct airlock_bundle *pb, int64_t off, uint64_t size,
+                      char out[AIRLOCK_DIGEST_SIZE])
+{
+    struct airlock_sha256 *h = NULL;
+    unsigned char *buf = malloc(1u << 20);
+    int rc = buf ? airlock_sha256_new(&h, NULL) : -1;
+    while (!rc && size) {
+        size_t want = size < (1u << 20) ? (size_t)size : (1u << 20);
+        ssize_t n = pread(pb->fd, buf, want, (off_t)off);
+        if (n <= 0)
+            rc = -1;
+        else {
+            airlock_sha256_update(h, buf, (size_t)n);
+            off += n;
+            size -= (uint64_t)n;
+        }
+    }
+    if (!rc)
+        airlock_sha256_final(h, out);
+    airlock_sha256_free(h);
+    free(buf);
+    return rc;
+}
+
+int airlock_bundle_split_check_pieces(const struct airlock_bundle *b, const char *digest,
+                                      unsigned only_part, unsigned bad[], size_t max,
+                                      uint64_t *checked, uint64_t *bytes)
+{
+    const struct bundle_split *s = b->split;
+    size_t n = 0;
+    for (size_t i = 0; s && i < s->n_blobs; i++) {
+        const struct split_blob *sb = &s->blobs[i];
+        if (sb->part || (digest && strcmp(sb->digest, digest)))
+            continue;
+        for (size_t k = 0; k < sb->n_pieces; k++) {
+            unsigned p = sb->pieces[k].part;
+            if ((only_part && p != only_part) || !s->present[p - 1])
+                continue;
+            const struct airlock_bundle *pb = part_bundle(b, p);
+            const struct piece_ent *pe = pb ? find_piece(pb, airlock_digest_hex(sb->digest),
+                                                         (unsigned)k + 1)
+                                            : NULL;
+            char actual[AIRLOCK_DIGEST_SIZE];
+            int ok = pe && pe->size == sb->pieces[k].size &&
+                     !hash_piece(pb, pe->offset, pe->size, actual) &&
+                     !strcmp(actual, sb->pieces[k].digest);
+            if (checked)
+                (*checked)++;
+            if (bytes && pe)
+                *bytes += pe->size;
+            if (!ok) {
+                if (n < max)
+                    bad[n] = p;
+                n++;
+            }
+        }
+    }
+    return (int)n;
+}
