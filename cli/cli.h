@@ -101,6 +101,7 @@ void cli_progress(void *ctx, const struct airlock_progress *p);
 int cmd_push(int argc, char **argv);
 int cmd_export(int argc, char **argv);
 int cmd_split(int argc, char **argv);
+int cmd_sync(int argc, char **argv);
 int cmd_import(int argc, char **argv);
 int cmd_keygen(int argc, char **argv);
 int cmd_public_key(int argc, char **argv);

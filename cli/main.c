@@ -26,6 +26,7 @@ static const struct command commands[] = {
     {"import-key-pair", cmd_import_key_pair, "turn a PEM EC key into a cosign key pair"},
     {"sign", cmd_sign, "sign the images inside a bundle with a cosign key, offline"},
     {"split", cmd_split, "cut a bundle into parts for size-limited media"},
+    {"sync", cmd_sync, "push what arrives in an inbox, verified, with reports (unattended)"},
     {"export", cmd_export, "pull images (with signatures) from registries into a bundle"},
     {"push", cmd_push, "push a bundle into a registry, verify the signatures there"},
 };

@@ -283,6 +283,111 @@ case_bar_200mb_two_layers() {
     chmod u+w e.tar
 }
 
+# ---- sync: an inbox with a good, a tampered and a half-copied bundle, and split sets ----------
+case_sync_inbox_bar() {
+    "$AIRLOCK" keygen --output-key-prefix cosign 2>/dev/null
+    mkdir inbox
+    "$AIRLOCK" import -q --name example.com/good/bb:1 "$F/o.tar" -o inbox/good.tar
+    "$AIRLOCK" sign --key cosign.key inbox/good.tar >/dev/null
+    "$AIRLOCK" import -q --name example.com/bad/bb:1 "$F/o.tar" -o bad.tar
+    "$AIRLOCK" sign --key cosign.key bad.tar >/dev/null
+    off=$("$PY" -c '
+import tarfile
+with tarfile.open("bad.tar") as t:
+    m = max((m for m in t.getmembers() if m.isfile()), key=lambda m: m.size)
+    print(m.offset_data + m.size // 2)')
+    printf 'X' | dd of=bad.tar bs=1 seek="$off" conv=notrunc 2>/dev/null
+    mv bad.tar inbox/tampered.tar
+    "$AIRLOCK" import -q --name example.com/late/bb:1 "$F/o.tar" -o whole.tar
+    head -c 600000 whole.tar > inbox/partial.tar
+    # a complete split set, and one whose last part has not arrived
+    "$AIRLOCK" import -q --name example.com/parts/bb:1 "$F/o.tar" -o parts.tar
+    "$AIRLOCK" sign --key cosign.key parts.tar >/dev/null
+    "$AIRLOCK" split -q --size 400K parts.tar -o inbox/set.tar
+    "$AIRLOCK" split -q --size 400K parts.tar -o half.tar
+    mv half.tar.001 half.tar.002 inbox/
+    touch -d '-5 minutes' inbox/good.tar inbox/tampered.tar inbox/set.tar.* inbox/half.tar.*
+    airlock sync --json --key cosign.pub --to "$PLAIN/$CASE" --plain-http inbox
+    expect_rc 1
+    json '.pushed == 2 and .failed == 1 and .waiting == 2'
+    json '[.bundles[] | select(.bundle == "good.tar")][0].status == "pushed"'
+    json '[.bundles[] | select(.bundle == "tampered.tar")][0].status == "failed"'
+    json '[.bundles[] | select(.bundle == "partial.tar")][0].status == "waiting"'
+    json '[.bundles[] | select(.bundle == "half.tar")][0].reason | test("not all arrived")'
+    [ -f inbox/done/good.tar ] && [ -f inbox/done/good.tar.report.json ] || fail "good not in done/"
+    [ -f inbox/done/set.tar.001 ] && [ -f inbox/done/set.tar.report.json ] || fail "set not in done/"
+    [ -f inbox/failed/tampered.tar ] || fail "tampered not in failed/"
+    jq -e '.error | test("corrupt")' inbox/failed/tampered.tar.report.json >/dev/null ||
+        fail "the failure report does not say why"
+    [ -f inbox/partial.tar ] && [ -f inbox/half.tar.001 ] || fail "an arriving bundle was moved"
+    # pushed and verified: the good ones are there, nothing of the tampered one
+    [ "$(sk "$PLAIN/$CASE/good/bb:1" | sha256sum | cut -d' ' -f1)" = "$(cat "$F/L.digest")" ] ||
+        fail "good image not in the registry"
+    sk "$PLAIN/$CASE/parts/bb:1" >/dev/null || fail "the split set was not pushed"
+    sk "$PLAIN/$CASE/bad/bb:1" >/dev/null 2>&1 && fail "the tampered image was pushed"
+    airlock verify --key cosign.pub --plain-http "$PLAIN/$CASE/good/bb:1"
+    expect_rc 0
+    # the audit log: one line per pushed image, one per failure
+    [ "$(jq -r 'select(.event == "pushed") | .ref' inbox/airlock-audit.log | grep -c "$CASE/good/bb:1")" = 1 ] ||
+        fail "audit log: $(cat inbox/airlock-audit.log)"
+    jq -e 'select(.event == "failed" and .bundle == "tampered.tar")' inbox/airlock-audit.log >/dev/null ||
+        fail "no failure in the audit log"
+    # a second run: nothing new, so nothing done; the set's last part arrives: pushed
+    airlock sync --key cosign.pub --to "$PLAIN/$CASE" --plain-http inbox
+    expect_rc 0
+    err_has "0 pushed, 0 failed, 2 waiting"
+    cp half.tar.003 inbox/ && touch -d '-5 minutes' inbox/half.tar.003
+    airlock sync --key cosign.pub --to "$PLAIN/$CASE" --plain-http inbox
+    expect_rc 0
+    err_has "1 pushed, 0 failed, 1 waiting"
+}
+
+case_sync_runs_at_once_and_config() {
+    "$AIRLOCK" keygen --output-key-prefix cosign 2>/dev/null
+    mkdir inbox
+    "$AIRLOCK" import -q --name example.com/one/bb:1 "$F/o.tar" -o inbox/one.tar
+    "$AIRLOCK" sign --key cosign.key inbox/one.tar >/dev/null
+    touch -d '-5 minutes' inbox/one.tar
+    # another run holds the inbox: this one does nothing and says so
+    flock inbox/.airlock-sync.lock sleep 3 &
+    holder=$!
+    sleep 0.5
+    airlock sync --key cosign.pub --to "$PLAIN/$CASE" --plain-http inbox
+    expect_rc 0
+    err_has "another run holds the inbox"
+    [ -f inbox/one.tar ] || fail "moved by a run without the lock"
+    wait $holder
+    # two runs started together: exactly one pushes
+    "$AIRLOCK" sync --json --key cosign.pub --to "$PLAIN/$CASE" --plain-http inbox > a.json 2>/dev/null &
+    "$AIRLOCK" sync --json --key cosign.pub --to "$PLAIN/$CASE" --plain-http inbox > b.json 2>/dev/null
+    wait
+    [ "$(cat a.json b.json | jq -s '[.[].pushed // 0] | add')" = 1 ] || fail "pushed twice or never"
+    [ "$(jq -r 'select(.event == "pushed") | .bundle' inbox/airlock-audit.log | wc -l)" = 1 ] ||
+        fail "two pushes in the audit log"
+    # the same through a config file, with a report file and retention
+    mkdir in2
+    "$AIRLOCK" import -q --name example.com/two/bb:1 "$F/o.tar" -o in2/two.tar
+    "$AIRLOCK" sign --key cosign.key in2/two.tar >/dev/null
+    cat > sync.json <<EOC
+{"inbox": "$PWD/in2", "settleSeconds": 0, "report": "$PWD/run.json", "keepDays": 30,
+ "rules": [{"match": "*.tar", "to": "$PLAIN/$CASE/cfg", "keys": ["$PWD/cosign.pub"],
+            "map": {"example.com/two/bb": "$CASE-renamed/bb"}, "registry": {"plainHttp": true}}]}
+EOC
+    airlock sync --config sync.json
+    expect_rc 0
+    jq -e '.pushed == 1' run.json >/dev/null || fail "no report file"
+    sk "$PLAIN/$CASE-renamed/bb:1" >/dev/null || fail "map not applied"
+    # configuration errors: exit 2, naming the file
+    echo '{"inbox": "x", "rules": [{"to": "h"}]}' > bad.json
+    airlock sync --config bad.json
+    expect_rc 2
+    err_has "bad.json"
+    err_has "no \"keys\""
+    airlock sync --key cosign.pub --to "$PLAIN/x" nothere
+    expect_rc 2
+    err_has "nothere"
+}
+
 # ---- faults: a proxy in front of the plain registry breaks requests as rules say ----------
 # proxy RULES_JSON: starts faultproxy.py, sets $PROXY (host:port); stopped when the case ends
 proxy() {

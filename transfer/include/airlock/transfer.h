@@ -121,6 +121,46 @@ int airlock_export(struct airlock_import_result **res, const char *const *refs, 
                    const char *out, const struct airlock_registry_opts *ro,
                    const struct airlock_export_opts *eo, struct airlock_error **err);
 
+/* ---- sync ----------------------------------------------------------------------------------- */
+
+/* What a sync job does (airlock sync): rules for the bundles that arrive in an inbox. */
+struct airlock_sync_config;
+/* From a JSON file:
+ *   {"inbox": DIR, "done": DIR, "failed": DIR (default: inside the inbox),
+ *    "settleSeconds": 30, "keepDays": 0, "report": FILE, "auditLog": FILE
+ *      (default: INBOX/airlock-audit.log),
+ *    "rules": [{"match": GLOB (default "*"), "to": "host[/prefix]",
+ *               "keys": [PUB...] (all required), "identity": REF, "annotations": {K: V},
+ *               "map": {SRC: DST}, "registry": {"caFile", "clientCert", "clientKey",
+ *               "authFile", "plainHttp", "insecure", "parallel", "retries"}}]}
+ * Problems in it are AIRLOCK_EUSAGE naming the file and the rule. */
+int airlock_sync_config_load(struct airlock_sync_config **out, const char *path,
+                             struct airlock_error **err);
+/* One rule for every bundle of inbox (the command-line form). settle < 0: the default. */
+int airlock_sync_config_simple(struct airlock_sync_config **out, const char *inbox,
+                               const char *to, const char *const *keys, size_t n_keys,
+                               const char *identity, const char *const *map, size_t n_map,
+                               const struct airlock_registry_opts *ro, int settle,
+                               struct airlock_error **err);
+void airlock_sync_config_free(struct airlock_sync_config *c);
+
+struct airlock_sync_result {
+    size_t pushed, failed, waiting, skipped;
+    int busy;     /* another run held the inbox's lock: this one did nothing */
+    char *report; /* the run's JSON report */
+};
+/* One run over the inbox: every bundle, directory bundle or complete split set that has
+ * settled (not modified for settleSeconds) and matches a rule is verified (every blob, every
+ * signature with every key of the rule), pushed, verified in the registry, and moved with a
+ * NAME.report.json beside it to done/ or failed/. Incomplete split sets and bundles still
+ * arriving are left for the next run. Each pushed image and each failure is appended to the
+ * audit log (one JSON line: time, host, user, event, bundle, ref, digest). Bundles in done/
+ * older than keepDays are removed. A failing bundle does not stop the run; the return value
+ * is non-zero only when the run could not happen (no inbox). */
+int airlock_sync_run(struct airlock_sync_result **out, const struct airlock_sync_config *c,
+                     struct airlock_error **err);
+void airlock_sync_result_free(struct airlock_sync_result *r);
+
 #ifdef __cplusplus
 }
 #endif

@@ -1,0 +1,150 @@
+#include "cli.h"
+
+#include <getopt.h>
+#include <stdlib.h>
+#include <string.h>
+
+static void help(FILE *f)
+{
+    fprintf(f,
+            "usage: airlock sync --key cosign.pub --to DEST [options] INBOX\n"
+            "       airlock sync --config sync.json [--json]\n"
+            "\n"
+            "One unattended run over an inbox (for cron or a systemd timer): every bundle,\n"
+            "directory bundle or complete split set that has arrived is verified (every\n"
+            "blob; every image signed by every --key), pushed to DEST, verified in the\n"
+            "registry, and moved to INBOX/done/ or INBOX/failed/ with NAME.report.json\n"
+            "beside it. A bundle modified in the last --settle seconds, or a split set\n"
+            "whose parts have not all arrived, is left for the next run. Each pushed image\n"
+            "and each failure is appended to INBOX/airlock-audit.log (JSON lines). Two runs\n"
+            "at once: the second does nothing (a lock), so nothing is pushed twice.\n"
+            "\n"
+            "options:\n"
+            "  -k, --key FILE        a cosign public key every image must be signed with\n"
+            "                        (repeatable: all are required)\n"
+            "      --to DEST         registry host[/prefix] to push to\n"
+            "      --identity REF    required signed docker-reference (as verify --identity)\n"
+            "      --map SRC=DST     push repository SRC to DST (repeatable)\n"
+            "      --settle SECS     leave bundles modified this recently (default 30)\n"
+            "      --config FILE     rules from a JSON file instead (see README: sync)\n"
+            "      --json            print the run's report as JSON on stdout\n"
+            "  -q, --quiet           print nothing; the exit code tells\n"
+            "%s"
+            "\n"
+            "exit codes: 0 every bundle pushed (or nothing to do, or another run busy),\n"
+            "1 some bundles failed (see failed/ and the report), 2 bad options or config.\n",
+            cli_registry_help);
+}
+
+int cmd_sync(int argc, char **argv)
+{
+    static const struct option opts[] = {{"key", required_argument, NULL, 'k'},
+                                         {"to", required_argument, NULL, 'T'},
+                                         {"identity", required_argument, NULL, 'i'},
+                                         {"map", required_argument, NULL, 'm'},
+                                         {"settle", required_argument, NULL, 's'},
+                                         {"config", required_argument, NULL, 'C'},
+                                         {"json", no_argument, NULL, 'J'},
+                                         {"quiet", no_argument, NULL, 'q'},
+                                         {"help", no_argument, NULL, 'h'},
+                                         CLI_REGISTRY_OPTIONS,
+                                         {NULL, 0, NULL, 0}};
+    struct cli_registry cr;
+    memset(&cr, 0, sizeof(cr));
+    struct airlock_registry_opts def = AIRLOCK_REGISTRY_OPTS_INIT;
+    cr.o = def;
+    cr.quiet = 1; /* no progress line: sync runs unattended */
+    const char *keys[16], *maps[64], *to = NULL, *identity = NULL, *config = NULL;
+    size_t n_keys = 0, n_maps = 0;
+    int settle = -1, json = 0, quiet = 0, c, rc;
+    struct airlock_error *err = NULL;
+    optind = 1;
+    while ((c = getopt_long(argc, argv, "k:qh", opts, NULL)) != -1) {
+        int r = cli_registry_opt(c, optarg, &cr);
+        if (r < 0)
+            return cli_usage_error("sync", "bad value '%s' for --%s", optarg,
+                                   cli_registry_optname(c));
+        if (r)
+            continue;
+        switch (c) {
+        case 'k':
+            if (n_keys == 16)
+                return cli_usage_error("sync", "at most 16 --key");
+            keys[n_keys++] = optarg;
+            break;
+        case 'T':
+            to = optarg;
+            break;
+        case 'i':
+            identity = optarg;
+            break;
+        case 'm':
+            if (n_maps == 64 || !strchr(optarg, '='))
+                return cli_usage_error("sync", "--map wants SRC=DST (at most 64)");
+            maps[n_maps++] = optarg;
+            break;
+        case 's': {
+            char *end;
+            long v = strtol(optarg, &end, 10);
+            if (*end || v < 0 || v > 86400)
+                return cli_usage_error("sync", "--settle wants seconds (0 to 86400)");
+            settle = (int)v;
+            break;
+        }
+        case 'C':
+            config = optarg;
+            break;
+        case 'J':
+            json = 1;
+            break;
+        case 'q':
+            quiet = 1;
+            break;
+        case 'h':
+            help(stdout);
+            return EXIT_OK;
+        default:
+            return cli_usage_error("sync", "invalid option");
+        }
+    }
+    struct airlock_sync_config *cfg = NULL;
+    if (config) {
+        if (optind != argc || to || n_keys)
+            return cli_usage_error("sync", "--config holds the inbox, keys and destinations");
+        if (airlock_sync_config_load(&cfg, config, &err))
+            return cli_fail(err);
+    } else {
+        if (optind + 1 != argc)
+            return cli_usage_error("sync", "expected exactly one INBOX (or --config)");
+        if (!to || !n_keys)
+            return cli_usage_error("sync", "needs --to DEST and --key (every bundle must be "
+                                           "signed)");
+        if ((rc = cli_registry_finish(&cr, "sync")))
+            return rc;
+        rc = airlock_sync_config_simple(&cfg, argv[optind], to, keys, n_keys, identity, maps,
+                                        n_maps, &cr.o, settle, &err);
+        if (rc) {
+            cli_registry_release(&cr);
+            return cli_fail(err);
+        }
+    }
+    struct airlock_sync_result *res = NULL;
+    rc = airlock_sync_run(&res, cfg, &err);
+    if (rc) {
+        rc = cli_fail(err);
+        rc = rc == EXIT_FAILURE_OP ? EXIT_USAGE : rc; /* no inbox: the configuration's fault */
+    } else {
+        if (json && res->report)
+            printf("%s\n", res->report);
+        if (!quiet && res->busy)
+            fprintf(stderr, "airlock sync: another run holds the inbox; nothing done\n");
+        else if (!quiet)
+            fprintf(stderr, "airlock sync: %zu pushed, %zu failed, %zu waiting, %zu skipped\n",
+                    res->pushed, res->failed, res->waiting, res->skipped);
+        rc = res->failed ? EXIT_FAILURE_OP : EXIT_OK;
+    }
+    airlock_sync_result_free(res);
+    airlock_sync_config_free(cfg);
+    cli_registry_release(&cr);
+    return rc;
+}
