@@ -9,6 +9,7 @@ static void help(FILE *f)
 {
     fprintf(f,
             "usage: airlock push --key cosign.pub [options] BUNDLE DEST\n"
+            "       airlock push --key cosign.pub [options] PART... DEST  (a split set's parts)\n"
             "\n"
             "Streams a bundle into a registry, images and signatures together, then verifies\n"
             "them there as cosign verify --key would. DEST is a registry host with an optional\n"
@@ -111,7 +112,7 @@ int cmd_push(int argc, char **argv)
             goto out;
         }
     }
-    if (optind != argc - 2) {
+    if (optind > argc - 2) {
         rc = cli_usage_error("push", "expected BUNDLE and DEST");
         goto out;
     }
@@ -142,8 +143,10 @@ int cmd_push(int argc, char **argv)
     po.n_annotations = n_ann;
     po.map = map;
     po.n_map = n_map;
-    if (airlock_bundle_open(&b, argv[optind], 0, &err) ||
-        airlock_push(&res, b, argv[optind + 1], &cr.o, &po, &err)) {
+    /* several bundles: the parts of one split set, named one by one */
+    if (airlock_bundle_open_set(&b, (const char *const *)argv + optind,
+                                (size_t)(argc - 1 - optind), 0, &err) ||
+        airlock_push(&res, b, argv[argc - 1], &cr.o, &po, &err)) {
         cli_registry_release(&cr);
         rc = cli_fail(err);
         goto out;

@@ -77,14 +77,18 @@ int cmd_split(int argc, char **argv)
     }
     struct airlock_bundle *b = NULL;
     struct airlock_split_result *r = NULL;
-    int rc = airlock_bundle_open(&b, in, 0, &err);
-    if (!rc && size > 0xffffffffull) {
-        char *w = airlock_media_warning(out, size);
-        if (w) {
-            fprintf(stderr, "airlock: warning: %s\n", w);
-            free(w);
-        }
+    /* what the media cannot hold is refused before anything is written */
+    char *first = NULL, *why = NULL;
+    if (asprintf(&first, "%s.001", out) >= 0)
+        why = airlock_media_warning(first, size);
+    free(first);
+    if (why) {
+        fprintf(stderr, "airlock: error: %s\n", why);
+        free(why);
+        free(base);
+        return EXIT_USAGE;
     }
+    int rc = airlock_bundle_open(&b, in, 0, &err);
     if (!rc)
         rc = airlock_split(&r, b, out, size, &err);
     if (rc) {

@@ -9,6 +9,7 @@
 static void help(FILE *f)
 {
     fprintf(f, "usage: airlock verify [options] BUNDLE\n"
+               "       airlock verify [options] PART... (the parts of one split set)\n"
                "\n"
                "Checks, offline and without writing anything, that every blob referenced from\n"
                "index.json down (indexes, manifests, configs, layers) is present with the\n"
@@ -173,8 +174,8 @@ int cmd_verify(int argc, char **argv)
             return cli_usage_error("verify", "invalid option");
         }
     }
-    if (optind != argc - 1)
-        return cli_usage_error("verify", "expected exactly one BUNDLE");
+    if (optind >= argc)
+        return cli_usage_error("verify", "expected a BUNDLE (or the parts of one split set)");
     if (!keyfile && (so.identity || n_ann || allow_unsigned)) {
         cli_annotations_free(ann, n_ann);
         return cli_usage_error("verify", "--identity, -a and --allow-unsigned need --key");
@@ -204,7 +205,7 @@ int cmd_verify(int argc, char **argv)
         so.n_annotations = n_ann;
     }
     struct stat st;
-    if (stat(path, &st) != 0 && strchr(path, '/') && pub) {
+    if (optind == argc - 1 && stat(path, &st) != 0 && strchr(path, '/') && pub) {
         /* not a file: an image in a registry */
         if ((rc = cli_registry_finish(&cr, "verify")))
             goto out;
@@ -215,8 +216,8 @@ int cmd_verify(int argc, char **argv)
         rc = verify_registry_report(sr, path, &so, json, quiet);
         goto out;
     }
-    if (airlock_bundle_open(&b, path, AIRLOCK_OPEN_HASH | (part_only ? AIRLOCK_OPEN_PART : 0),
-                            &err) ||
+    if (airlock_bundle_open_set(&b, (const char *const *)argv + optind, (size_t)(argc - optind),
+                                AIRLOCK_OPEN_HASH | (part_only ? AIRLOCK_OPEN_PART : 0), &err) ||
         airlock_bundle_verify(&r, b, &vo, &err) ||
         (pub && airlock_bundle_verify_signatures(&sr, b, &so, &err))) {
         if (json && err) {

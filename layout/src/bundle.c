@@ -558,7 +558,7 @@ done:
         return rc;
     }
     bundle_finish_table(b);
-    if (b->have_split && (rc = split_attach(b, err))) {
+    if (b->have_split && !(flags & BUNDLE_OPEN_DEFER_SPLIT) && (rc = split_attach(b, err))) {
         airlock_bundle_free(b);
         return rc;
     }

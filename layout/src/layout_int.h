@@ -133,10 +133,13 @@ struct airlock_bundle {
     struct piece_ent *pents;
     size_t n_pents;
     struct bundle_split *split;
+    const char *const *given; /* parts named by the caller (airlock_bundle_open_set) */
+    size_t n_given;
 };
 
 /* internal open flags */
 #define BUNDLE_OPEN_NO_SIBLINGS 0x100 /* a part opened as a sibling: do not look for others */
+#define BUNDLE_OPEN_DEFER_SPLIT 0x200 /* leave split_attach to the caller */
 
 /* Adds a blob entry (unsorted until bundle_finish_table); NULL when out of memory. */
 struct blob_ent *bundle_add_blob(struct airlock_bundle *b, const char *digest);

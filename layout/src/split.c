@@ -230,27 +230,56 @@ int split_attach(struct airlock_bundle *b, struct airlock_error **err)
     free(copy);
     if (s->part_only)
         return 0;
-    /* the other parts, beside this one */
-    for (unsigned k = 1; k <= s->parts; k++) {
-        if (k == s->part)
+    /* the parts the caller named (other media, other folders), then the others beside this
+     * one */
+    for (size_t g = 0; g < b->n_given + s->parts; g++) {
+        unsigned k = g < b->n_given ? 0 : (unsigned)(g - b->n_given) + 1;
+        const char *path = g < b->n_given ? b->given[g] : s->sib_path[k - 1];
+        if (k && (k == s->part || s->present[k - 1]))
             continue;
         struct stat st;
-        if (stat(s->sib_path[k - 1], &st) < 0)
+        if (stat(path, &st) < 0) {
+            if (!k)
+                return airlock_error_set_errno(err, AIRLOCK_ENOTFOUND, errno, "open part '%s'",
+                                               path);
             continue;
+        }
         struct airlock_bundle *o = NULL;
         struct airlock_error *e = NULL;
-        if (bundle_open(&o, s->sib_path[k - 1], (b->flags & ~AIRLOCK_OPEN_PART) |
-                                                     BUNDLE_OPEN_NO_SIBLINGS, NULL, &e)) {
-            bundle_warn(b, "part %u of %u '%s' cannot be read: %s", k, s->parts,
-                        s->sib_path[k - 1], e ? e->msg : "?");
+        if (bundle_open(&o, path,
+                        (b->flags & ~(AIRLOCK_OPEN_PART | BUNDLE_OPEN_DEFER_SPLIT)) |
+                            BUNDLE_OPEN_NO_SIBLINGS,
+                        NULL, &e)) {
+            if (!k) {
+                airlock_error_wrap(&e, "part '%s'", path);
+                if (err && !*err)
+                    *err = e;
+                else
+                    airlock_error_free(e);
+                return AIRLOCK_EINTEGRITY;
+            }
+            bundle_warn(b, "part %u of %u '%s' cannot be read: %s", k, s->parts, path,
+                        e ? e->msg : "?");
             airlock_error_free(e);
             continue;
         }
-        if (!o->split || strcmp(o->split->set, s->set) || o->split->part != k) {
+        if (!o->split || strcmp(o->split->set, s->set) || (k && o->split->part != k) ||
+            (!k && (o->split->part == s->part || s->present[o->split->part - 1]))) {
+            if (!k) {
+                airlock_bundle_free(o);
+                return airlock_error_set(err, AIRLOCK_EUSAGE,
+                                         "'%s' is not another part of the set of '%s'", path,
+                                         b->path);
+            }
             bundle_warn(b, "'%s' is not part %u of this set (another split of another bundle?)",
-                        s->sib_path[k - 1], k);
+                        path, k);
             airlock_bundle_free(o);
             continue;
+        }
+        k = o->split->part;
+        if (!g || g < b->n_given) {
+            free(s->sib_path[k - 1]);
+            s->sib_path[k - 1] = strdup(path);
         }
         s->sib[k - 1] = o;
         s->present[k - 1] = 1;
@@ -910,4 +939,31 @@ int airlock_bundle_split_check_pieces(const struct airlock_bundle *b, const char
         }
     }
     return (int)n;
+}
+
+int airlock_bundle_open_set(struct airlock_bundle **out, const char *const *paths, size_t n,
+                            unsigned flags, struct airlock_error **err)
+{
+    if (n <= 1)
+        return airlock_bundle_open(out, paths[0], flags, err);
+    struct airlock_bundle *b = NULL;
+    int rc = bundle_open(&b, paths[0], flags | BUNDLE_OPEN_DEFER_SPLIT, NULL, err);
+    if (rc)
+        return rc;
+    if (!b->have_split) {
+        airlock_bundle_free(b);
+        return airlock_error_set(err, AIRLOCK_EUSAGE,
+                                 "'%s' is not a part of a split set: give one bundle", paths[0]);
+    }
+    b->given = paths + 1;
+    b->n_given = n - 1;
+    rc = split_attach(b, err);
+    b->given = NULL;
+    b->n_given = 0;
+    if (rc) {
+        airlock_bundle_free(b);
+        return rc;
+    }
+    *out = b;
+    return 0;
 }

@@ -77,6 +77,24 @@ PY
     expect_rc 0
 }
 
+case_split_parts_on_different_media() {
+    signed b.tar
+    "$AIRLOCK" split -q --size 400K b.tar
+    mkdir usb1 usb2 usb3
+    mv b.tar.001 usb1/; mv b.tar.002 usb2/; mv b.tar.0* usb3/
+    # named one by one, wherever they are mounted
+    airlock verify --key cosign.pub usb2/b.tar.002 usb1/b.tar.001 usb3/b.tar.0*
+    expect_rc 0
+    # a part of another set is refused by name
+    "$AIRLOCK" split -q --size 500K b.tar -o other.tar
+    airlock verify usb1/b.tar.001 other.tar.002
+    expect_rc 2
+    err_has "'other.tar.002' is not another part of the set"
+    airlock verify usb1/b.tar.001 usb2/b.tar.002
+    expect_rc 4
+    err_has "is missing"
+}
+
 case_split_again_for_other_media() {
     signed b.tar
     "$AIRLOCK" split -q --size 300K b.tar
@@ -96,6 +114,20 @@ case_split_again_for_other_media() {
     airlock verify --key cosign.pub tiny.tar.007
     expect_rc 0
     no_leftovers .
+}
+
+case_fat32_limits_said_before_writing() {
+    signed b.tar
+    # (the file system type is faked: the tests have no FAT32 stick to mount)
+    AIRLOCK_TEST_FS_MAGIC=0x4d44 airlock split --size 5G b.tar
+    expect_rc 2
+    err_has "FAT32 file system, which holds files of at most 4 GiB - 1 byte"
+    AIRLOCK_TEST_FS_MAGIC=0x4d44 airlock split --size 400K b.tar -o 'a:b.tar'
+    expect_rc 2
+    err_has "cannot hold a name"
+    [ -z "$(ls | grep -F 'a:b')" ] || fail "written anyway"
+    AIRLOCK_TEST_FS_MAGIC=0x4d44 airlock split --size 4095M b.tar
+    expect_rc 0
 }
 
 case_split_usage() {

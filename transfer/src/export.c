@@ -510,6 +510,26 @@ int airlock_export(struct airlock_import_result **res, const char *const *refs, 
         rc = export_one(&x, refs[i], err);
     if (rc)
         goto out;
+    {
+        /* a FAT32 stick holds no file of 4 GiB: say so before writing, not at 4 GiB */
+        uint64_t total = 0, largest = 0;
+        for (size_t i = 0; i < x.n_blobs; i++) {
+            total += x.blobs[i].size;
+            if (x.blobs[i].size > largest)
+                largest = x.blobs[i].size;
+        }
+        for (size_t i = 0; i < x.n_meta; i++)
+            total += x.meta[i].len;
+        enum airlock_format f = eo && eo->format != AIRLOCK_FORMAT_AUTO
+                                    ? eo->format
+                                    : airlock_format_for_path(out);
+        char *why = airlock_media_warning(out, f == AIRLOCK_FORMAT_DIR ? largest : total);
+        if (why) {
+            rc = airlock_error_set(err, AIRLOCK_EUSAGE, "%s", why);
+            free(why);
+            goto out;
+        }
+    }
     if (access(out, F_OK) == 0 && (rc = airlock_bundle_open(&old, out, 0, err))) {
         airlock_error_wrap(err, "'%s' exists and is not a bundle airlock can add to", out);
         goto out;

@@ -202,6 +202,10 @@ struct airlock_split_info {
     const char *set;      /* the set's identity (a digest) */
     uint64_t part_size;
 };
+/* Opens a split set from parts named one by one (they may sit on different media); parts
+ * not named are still looked for beside the first. One path: airlock_bundle_open. */
+int airlock_bundle_open_set(struct airlock_bundle **out, const char *const *paths, size_t n,
+                            unsigned flags, struct airlock_error **err);
 /* 1 and *out when b is a part of a split set, else 0. */
 int airlock_bundle_split_info(const struct airlock_bundle *b, struct airlock_split_info *out);
 /* Where part k (1-based) is or would be; whether it was found and belongs to the set. */
