@@ -21,7 +21,7 @@ case_usage_errors_exit_2() {
     err_has "unknown command 'frobnicate'"
     airlock verify
     expect_rc 2
-    err_has "expected exactly one BUNDLE"
+    err_has "expected a BUNDLE (or the parts of one split set)"
     airlock import x.tar
     expect_rc 2
     err_has "missing -o BUNDLE"
