@@ -11,7 +11,9 @@
 # transfer: a 200 MB image of two random layers through a local Distribution registry:
 # airlock export / push / second push against skopeo copy of the same image, wall time and
 # peak RSS, and what each leaves in TMPDIR.
-# BENCH=verify, BENCH=sign or BENCH=transfer runs one part.
+# split: the media bar: that 1 GB bundle cut for 300 MB media, each part verified alone, and
+# each part deleted in turn must be named by verify.
+# BENCH=verify, sign, transfer or split runs one part.
 set -euo pipefail
 SIZE_MB=1024
 RUNS=3
@@ -248,9 +250,48 @@ print(sum(sizes.get(l.strip().rsplit("/", 1)[-1], 0) for l in sys.stdin if "/blo
     scratch "airlock push .tar" "$AIRLOCK" push -q --key "$t/k.pub" --plain-http "$t/e.tar" "$R/airtmp"
 }
 
+# split: the media bar. The 1 GB bundle cut for 300 MB media; every part verified alone; one
+# part deleted in turn, and verify must name exactly that part.
+bench_split() {
+    make_data
+    local d=data-$SIZE_MB s=split
+    rm -rf "$s"
+    mkdir -p "$s"
+    timed "$AIRLOCK" split --size 300M "$d/b.tar" -o "$s/b.tar" > /dev/null
+    [ "$TIMED_RC" = 0 ] || { echo "split failed: $(cat cmd.err)" >&2; exit 1; }
+    read -r t m < time.out
+    echo
+    echo "split, $(( $(stat -c %s "$d/b.tar") / 1000000 )) MB bundle for 300 MB media"
+    echo "  airlock split --size 300M: $t s, peak RSS $((m / 1024)) MiB, parts:"
+    local p
+    for p in "$s"/b.tar.[0-9][0-9][0-9]; do
+        local sz
+        sz=$(stat -c %s "$p")
+        [ "$sz" -le $((300 << 20)) ] || { echo "  $p is $sz bytes: too large" >&2; exit 1; }
+        timed "$AIRLOCK" verify -q --part-only "$p" > /dev/null
+        read -r t m < time.out
+        echo "    $p: $((sz / 1000000)) MB, verify --part-only: exit $TIMED_RC in $t s"
+    done
+    echo "  each part deleted in turn, verify of another part names:"
+    for p in "$s"/b.tar.[0-9][0-9][0-9]; do
+        mv "$p" "$p.away"
+        local other
+        other=$(ls "$s"/b.tar.[0-9][0-9][0-9] | head -1)
+        set +e
+        "$AIRLOCK" verify "$other" > /dev/null 2> verify.err
+        local rc=$?
+        set -e
+        mv "$p.away" "$p"
+        local named
+        named=$(grep -oE "part [0-9]+ of [0-9]+ '[^']+' is missing" verify.err | sort -u | tr '\n' ';' || true)
+        echo "    without ${p##*/}: exit $rc, $named"
+    done
+}
+
 case ${BENCH:-all} in
 verify) bench_verify ;;
 sign) bench_sign ;;
 transfer) bench_transfer ;;
-*) bench_verify; bench_sign; bench_transfer ;;
+split) bench_split ;;
+*) bench_verify; bench_sign; bench_transfer; bench_split ;;
 esac
