@@ -277,7 +277,7 @@ int split_attach(struct airlock_bundle *b, struct airlock_error **err)
             continue;
         }
         k = o->split->part;
-        if (!g || g < b->n_given) {
+        if (g < b->n_given) { /* named by the caller: messages use that path */
             free(s->sib_path[k - 1]);
             s->sib_path[k - 1] = strdup(path);
         }
