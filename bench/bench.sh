@@ -2,11 +2,12 @@
 # airlock benchmarks. Run by hand, not by the tests: it makes its own data (random layers, so
 # nothing compresses), runs each measurement several times and prints medians.
 #
-#   bench/bench.sh [--size-mb N] [--runs N] [--work DIR]
+#   bench/bench.sh [--size-mb N] [--big-mb N] [--runs N] [--work DIR]
 #
 # verify: a bundle of four layers of N/4 MB each, as .tar, .tar.zst and a directory; wall time
 # against single-core `openssl dgst -sha256` over the same bytes, peak RSS, and a flipped
-# byte in each blob of the .tar must give exit code 4.
+# byte in each blob of the .tar must give exit code 4; a bundle of one N MB layer; and a
+# directory bundle of --big-mb (10 GiB; 0 skips it) whose peak RSS must equal the small one's.
 # sign: the time to sign that .tar (it appends; the time must not depend on the bundle).
 # transfer: a 200 MB image of two random layers through a local Distribution registry:
 # airlock export / push / second push against skopeo copy of the same image, wall time and
@@ -16,14 +17,16 @@
 # BENCH=verify, sign, transfer or split runs one part.
 set -euo pipefail
 SIZE_MB=1024
+BIG_MB=10240
 RUNS=3
 WORK=${TMPDIR:-/var/tmp}/airlock-bench
 while [ $# -gt 0 ]; do
     case $1 in
     --size-mb) SIZE_MB=$2; shift 2 ;;
+    --big-mb) BIG_MB=$2; shift 2 ;;
     --runs) RUNS=$2; shift 2 ;;
     --work) WORK=$2; shift 2 ;;
-    *) echo "usage: bench/bench.sh [--size-mb N] [--runs N] [--work DIR]" >&2; exit 2 ;;
+    *) echo "usage: bench/bench.sh [--size-mb N] [--big-mb N] [--runs N] [--work DIR]" >&2; exit 2 ;;
     esac
 done
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -48,27 +51,9 @@ timed() {
 make_data() {
     [ -f "data-$SIZE_MB/done" ] && return
     rm -rf "data-$SIZE_MB"
-    mkdir -p "data-$SIZE_MB/L/blobs/sha256"
-    local per=$((SIZE_MB / 4))
-    /usr/bin/python3 - "data-$SIZE_MB/L" "$per" <<'PY'
-import hashlib, json, os, sys
-root, per = sys.argv[1], int(sys.argv[2])
-def blob(d):
-    h = hashlib.sha256(d).hexdigest()
-    open(f"{root}/blobs/sha256/{h}", "wb").write(d)
-    return "sha256:" + h
-layers = []
-for i in range(4):
-    d = os.urandom(per << 20)
-    layers.append({"mediaType": "application/vnd.oci.image.layer.v1.tar+gzip", "digest": blob(d), "size": len(d)})
-cfg = json.dumps({"architecture": "amd64", "os": "linux", "rootfs": {"type": "layers", "diff_ids": [l["digest"] for l in layers]}}).encode()
-man = json.dumps({"schemaVersion": 2, "mediaType": "application/vnd.oci.image.manifest.v1+json",
-    "config": {"mediaType": "application/vnd.oci.image.config.v1+json", "digest": blob(cfg), "size": len(cfg)},
-    "layers": layers}).encode()
-md = blob(man)
-open(f"{root}/oci-layout", "w").write('{"imageLayoutVersion":"1.0.0"}')
-open(f"{root}/index.json", "w").write(json.dumps({"schemaVersion": 2, "manifests": [{"mediaType": "application/vnd.oci.image.manifest.v1+json", "digest": md, "size": len(man), "annotations": {"org.opencontainers.image.ref.name": "example.com/bench:1"}}]}))
-PY
+    mkdir -p "data-$SIZE_MB"
+    /usr/bin/python3 "$ROOT/tests/e2e/mkrandom.py" "data-$SIZE_MB/L" example.com/bench:1 4 \
+        $((SIZE_MB / 4)) > /dev/null
     "$AIRLOCK" import -q "data-$SIZE_MB/L" -o "data-$SIZE_MB/b.tar"
     "$AIRLOCK" import -q "data-$SIZE_MB/L" -o "data-$SIZE_MB/b.tar.zst"
     "$AIRLOCK" import -q "data-$SIZE_MB/L" -o "data-$SIZE_MB/b.dir/"
@@ -105,6 +90,41 @@ bench_verify() {
         t=$(printf '%s' "$times" | median)
         row "airlock verify $form" "$t" "$(echo "$mb / $t" | bc)" "$((rss / 1024)) MiB"
     done
+    # one layer of the same size: a single blob is hashed on one core, so openssl's speed is
+    # the bound
+    if [ ! -f one/done ]; then
+        rm -rf one
+        /usr/bin/python3 "$ROOT/tests/e2e/mkrandom.py" one/L example.com/one:1 1 "$SIZE_MB" > /dev/null
+        "$AIRLOCK" import -q one/L -o one/b.tar
+        touch one/done
+    fi
+    cat one/b.tar > /dev/null
+    local obase
+    obase=$(for _ in $(seq "$RUNS"); do timed openssl dgst -sha256 one/b.tar | cut -d' ' -f1; done | median)
+    row "openssl dgst -sha256 one-layer b.tar" "$obase" "$(echo "$mb / $obase" | bc)" "-"
+    local ot orss=0 otimes=""
+    for _ in $(seq "$RUNS"); do
+        timed "$AIRLOCK" verify -q one/b.tar > /dev/null
+        read -r ot m < time.out
+        otimes+="$ot"$'\n'
+        [ "$m" -gt "$orss" ] && orss=$m
+    done
+    ot=$(printf '%s' "$otimes" | median)
+    row "airlock verify one-layer b.tar" "$ot" "$(echo "$mb / $ot" | bc)" "$((orss / 1024)) MiB"
+    # memory flat in size: a bundle BIG_MB large (a directory, layers of 1 GiB)
+    if [ "$BIG_MB" -gt 0 ]; then
+        if [ ! -f "big-$BIG_MB/done" ]; then
+            rm -rf "big-$BIG_MB"
+            /usr/bin/python3 "$ROOT/tests/e2e/mkrandom.py" "big-$BIG_MB/L" example.com/big:1 \
+                $((BIG_MB / 1024)) 1024 > /dev/null
+            touch "big-$BIG_MB/done"
+        fi
+        timed "$AIRLOCK" verify -q "big-$BIG_MB/L" > /dev/null
+        read -r bt bm < time.out
+        [ "$TIMED_RC" = 0 ] || { echo "verify big failed: $(cat cmd.err)" >&2; exit 1; }
+        row "airlock verify $((BIG_MB / 1024)) GiB dir (memory check)" "$bt" \
+            "$(echo "$BIG_MB * 1048576 / 1000000 / $bt" | bc)" "$((bm / 1024)) MiB"
+    fi
     echo
     echo "flipped byte in each blob of $d/b.tar:"
     /usr/bin/python3 - "$d/b.tar" > offsets <<'PY'
@@ -210,6 +230,8 @@ EOS
     local SK=$PWD/$t/skopeo
     measure "skopeo copy docker:// -> oci: dir" "rm -rf $t/sk; $H" \
         "$SK" copy -q --src-tls-verify=false "docker://$R/src/big:1" "oci:$t/sk:big"
+    measure "skopeo copy docker:// -> oci-archive:" "rm -f $t/sk.tar; $H" \
+        "$SK" copy -q --src-tls-verify=false "docker://$R/src/big:1" "oci-archive:$t/sk.tar:big"
     measure "airlock export -> .tar" "rm -f $t/e.tar" \
         "$AIRLOCK" export -q --plain-http "$R/src/big:1" -o "$t/e.tar"
     measure "airlock export -> dir" "rm -rf $t/e.dir" \

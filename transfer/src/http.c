@@ -25,6 +25,9 @@ static void apply_settings(struct http_client *c)
     curl_easy_setopt(h, CURLOPT_LOW_SPEED_LIMIT, 1L);
     curl_easy_setopt(h, CURLOPT_LOW_SPEED_TIME, o->stall_seconds > 0 ? o->stall_seconds : 60L);
     curl_easy_setopt(h, CURLOPT_USERAGENT, "airlock/0.1");
+    /* large transfers in large pieces: fewer callbacks, fewer syscalls */
+    curl_easy_setopt(h, CURLOPT_UPLOAD_BUFFERSIZE, 1L << 20);
+    curl_easy_setopt(h, CURLOPT_BUFFERSIZE, 256L << 10);
     if (o->ca_file)
         curl_easy_setopt(h, CURLOPT_CAINFO, o->ca_file);
     if (o->client_cert)
