@@ -23,8 +23,6 @@ struct cli_global {
 
 /* Prints "airlock: error: <msg>" to stderr and returns the exit code for err. Frees err. */
 int cli_fail(struct airlock_error *err);
-/* Removes a directory tree (a temporary bundle). */
-void cli_remove_tree(const char *path);
 /* Prints a usage error for cmd and returns EXIT_USAGE. */
 int cli_usage_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 int cli_exit_for(int code);

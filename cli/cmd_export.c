@@ -129,7 +129,7 @@ int cmd_export(int argc, char **argv)
             rc = airlock_split(&sr, b, out, split, &err);
         airlock_bundle_free(b);
         if (!rc) {
-            cli_remove_tree(whole);
+            airlock_remove_tree(whole);
             n_parts = sr->n;
             snprintf(parts_label, sizeof(parts_label), ".001 to .%03zu", sr->n);
 

@@ -1,7 +1,5 @@
 #include "cli.h"
 
-#include <ftw.h>
-#include <sys/stat.h>
 
 #include <stdarg.h>
 #include <stdlib.h>
@@ -82,14 +80,3 @@ void cli_json_str(FILE *f, const char *s)
     }
     fputc('"', f);
 }
-
-static int remove_one(const char *p, const struct stat *sb, int flag, struct FTW *ftw)
-{
-    (void)sb;
-    (void)flag;
-    (void)ftw;
-    remove(p);
-    return 0;
-}
-
-void cli_remove_tree(const char *path) { nftw(path, remove_one, 16, FTW_DEPTH | FTW_PHYS); }

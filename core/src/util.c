@@ -1,4 +1,7 @@
 #include "airlock/core.h"
+
+#include <ftw.h>
+#include <sys/stat.h>
 #include "core_int.h"
 
 #include <errno.h>
@@ -96,3 +99,14 @@ void airlock_wipe(void *p, size_t n)
     while (n--)
         *v++ = 0;
 }
+
+static int remove_entry(const char *p, const struct stat *sb, int flag, struct FTW *ftw)
+{
+    (void)sb;
+    (void)flag;
+    (void)ftw;
+    remove(p);
+    return 0;
+}
+
+void airlock_remove_tree(const char *path) { nftw(path, remove_entry, 16, FTW_DEPTH | FTW_PHYS); }

@@ -172,22 +172,23 @@ fail:
     return rc;
 }
 
-/* NAME.001 beside dir (three digits, more when the set has more than 999 parts). */
-static char *part_path(const char *dir, const char *name, unsigned k, unsigned parts)
-{
-    char *p = NULL;
-    int w = parts > 99999 ? 6 : parts > 9999 ? 5 : parts > 999 ? 4 : 3;
-    if (asprintf(&p, "%s/%s.%0*u", dir, name, w, k) < 0)
-        return NULL;
-    return p;
-}
-
 char *split_part_path(const char *base, unsigned k, unsigned parts)
 {
     int w = parts > 99999 ? 6 : parts > 9999 ? 5 : parts > 999 ? 4 : 3;
     char *p = NULL;
     if (asprintf(&p, "%s.%0*u", base, w, k) < 0)
         return NULL;
+    return p;
+}
+
+/* NAME.001 beside dir */
+static char *part_path(const char *dir, const char *name, unsigned k, unsigned parts)
+{
+    char *base = NULL, *p = NULL;
+    if (asprintf(&base, "%s/%s", dir, name) < 0)
+        return NULL;
+    p = split_part_path(base, k, parts);
+    free(base);
     return p;
 }
 
@@ -517,6 +518,23 @@ static int new_part(struct splitter *sp, uint64_t capacity)
     return 0;
 }
 
+/* The first part with room for cost bytes (a new one if none has), which takes them; 0 when
+ * out of memory. */
+static unsigned first_fit(struct splitter *sp, uint64_t cost, uint64_t capacity)
+{
+    unsigned p = 0;
+    for (unsigned q = 0; q < sp->parts && !p; q++)
+        if (sp->room[q] >= cost)
+            p = q + 1;
+    if (!p) {
+        if (new_part(sp, capacity))
+            return 0;
+        p = sp->parts;
+    }
+    sp->room[p - 1] -= cost;
+    return p;
+}
+
 /* First fit, largest first; a blob larger than a part is cut over whole parts. */
 static int plan_parts(struct splitter *sp, uint64_t part_size, size_t index_len,
                       struct airlock_error **err)
@@ -567,18 +585,11 @@ static int plan_parts(struct splitter *sp, uint64_t part_size, size_t index_len,
             }
             for (size_t k = 0; k < np && !rc; k++) {
                 uint64_t sz = left < piece ? left : piece;
-                unsigned p = 0;
-                for (unsigned q = 0; q < sp->parts && !p; q++)
-                    if (sp->room[q] >= TAR_COST(sz))
-                        p = q + 1;
+                unsigned p = first_fit(sp, TAR_COST(sz), cap);
                 if (!p) {
-                    if (new_part(sp, cap)) {
-                        rc = airlock_error_set(err, AIRLOCK_EOS, "out of memory");
-                        break;
-                    }
-                    p = sp->parts;
+                    rc = airlock_error_set(err, AIRLOCK_EOS, "out of memory");
+                    break;
                 }
-                sp->room[p - 1] -= TAR_COST(sz);
                 b->piece_size[k] = sz;
                 b->piece_part[k] = p;
                 b->n_pieces++;
@@ -586,18 +597,11 @@ static int plan_parts(struct splitter *sp, uint64_t part_size, size_t index_len,
             }
             continue;
         }
-        unsigned p = 0;
-        for (unsigned q = 0; q < sp->parts && !p; q++)
-            if (sp->room[q] >= cost)
-                p = q + 1;
+        unsigned p = first_fit(sp, cost, cap);
         if (!p) {
-            if (new_part(sp, cap)) {
-                rc = airlock_error_set(err, AIRLOCK_EOS, "out of memory");
-                break;
-            }
-            p = sp->parts;
+            rc = airlock_error_set(err, AIRLOCK_EOS, "out of memory");
+            break;
         }
-        sp->room[p - 1] -= cost;
         b->part = p;
     }
     free(order);

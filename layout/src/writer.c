@@ -5,7 +5,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <dirent.h>
-#include <ftw.h>
 #include <libgen.h>
 #include <signal.h>
 #include <stdio.h>
@@ -70,16 +69,7 @@ int airlock_writer_has(const struct airlock_writer *w, const char *digest)
     return core_dmap_get(&w->added, digest) != NULL;
 }
 
-static int remove_cb(const char *p, const struct stat *sb, int flag, struct FTW *ftw)
-{
-    (void)sb;
-    (void)flag;
-    (void)ftw;
-    remove(p);
-    return 0;
-}
 
-static void remove_tree(const char *p) { nftw(p, remove_cb, 16, FTW_DEPTH | FTW_PHYS); }
 
 static char *temp_name(const char *path, const char *suffix)
 {
@@ -777,7 +767,7 @@ int airlock_writer_commit(struct airlock_writer *w, const char *index_json, size
             /* Swap the new tree in atomically, then remove the old one. */
             if (renameat2(AT_FDCWD, w->tmp, AT_FDCWD, w->path, RENAME_EXCHANGE) < 0)
                 return airlock_error_set_errno(err, AIRLOCK_EOS, errno, "replace '%s'", w->path);
-            remove_tree(w->tmp);
+            airlock_remove_tree(w->tmp);
         } else if (rename(w->tmp, w->path) < 0)
             return airlock_error_set_errno(err, AIRLOCK_EOS, errno, "rename '%s' to '%s'", w->tmp,
                                            w->path);
@@ -816,7 +806,7 @@ void airlock_writer_free(struct airlock_writer *w)
         return;
     if (!w->committed && w->tmp && !w->resumable) {
         if (w->fmt == AIRLOCK_FORMAT_DIR)
-            remove_tree(w->tmp);
+            airlock_remove_tree(w->tmp);
         else if (w->fd >= 0) {
             unlink(w->tmp);
             temp_unregister(w->tmp);

@@ -203,18 +203,23 @@ static void fail_with(struct pusher *p, struct airlock_error *e)
     pthread_mutex_unlock(&p->lock);
 }
 
-/* The bundle's blob reader, telling the progress display how far an upload is. */
+/* A blob's bytes on their way up, telling the progress display how far the upload is: from
+ * the bundle's blob reader (which can seek back for a retry), or from a .tar.zst stream
+ * (which cannot). */
 struct counting_reader {
     struct pusher *p;
     const struct pblob *b;
-    struct airlock_blob_reader *rd;
+    struct airlock_blob_reader *rd; /* random access; NULL: the stream below */
+    airlock_read_fn read;
+    void *ctx;
     uint64_t pos, told;
 };
 
 static int counting_read(void *ctx, void *buf, size_t cap, size_t *got, struct airlock_error **err)
 {
     struct counting_reader *c = ctx;
-    int rc = airlock_blob_reader_read(c->rd, buf, cap, got, err);
+    int rc = c->rd ? airlock_blob_reader_read(c->rd, buf, cap, got, err)
+                   : c->read(c->ctx, buf, cap, got, err);
     c->pos += *got;
     if (!rc && c->pos - c->told >= (1u << 20) && c->pos < c->b->size) {
         c->told = c->pos;
@@ -226,8 +231,13 @@ static int counting_read(void *ctx, void *buf, size_t cap, size_t *got, struct a
 static int counting_seek(void *ctx, uint64_t offset, struct airlock_error **err)
 {
     struct counting_reader *c = ctx;
+    if (!c->rd && offset != c->pos)
+        return airlock_error_set(err, AIRLOCK_EOS,
+                                 "blob '%s' of '%s': a .tar.zst is read once and this upload broke "
+                                 "off; push again (blobs already there are skipped)",
+                                 c->b->digest, airlock_bundle_path(c->p->b));
     c->pos = c->told = offset;
-    return airlock_blob_reader_seek(c->rd, offset, err);
+    return c->rd ? airlock_blob_reader_seek(c->rd, offset, err) : 0;
 }
 
 /* 1 if the blob needs no upload: already there, or mounted from another repository. */
@@ -293,7 +303,7 @@ static int push_blob(struct pusher *p, struct pblob *b, struct airlock_error **e
         b->pending = 1;
         return 0;
     }
-    struct counting_reader cr = {p, b, NULL, 0, 0};
+    struct counting_reader cr = {p, b, NULL, NULL, NULL, 0, 0};
     if ((rc = airlock_bundle_blob_reader(&cr.rd, p->b, b->digest, err)))
         return rc;
     rc = upload_from(p, b, counting_read, counting_seek, &cr, err);
@@ -317,37 +327,6 @@ static void *worker(void *arg)
 
 /* ---- a .tar.zst: one pass in order, each missing blob uploaded as it is decompressed ---- */
 
-struct stream_src {
-    struct pusher *p;
-    struct pblob *b;
-    airlock_read_fn read;
-    void *ctx;
-    uint64_t pos, told;
-};
-
-static int stream_read(void *ctx, void *buf, size_t cap, size_t *got, struct airlock_error **err)
-{
-    struct stream_src *s = ctx;
-    int rc = s->read(s->ctx, buf, cap, got, err);
-    s->pos += *got;
-    if (!rc && s->pos - s->told >= (1u << 20) && s->pos < s->b->size) {
-        s->told = s->pos;
-        progress(s->p, "upload", s->b->digest, s->pos, s->b->size);
-    }
-    return rc;
-}
-
-static int stream_seek(void *ctx, uint64_t offset, struct airlock_error **err)
-{
-    struct stream_src *s = ctx;
-    if (offset == s->pos)
-        return 0;
-    return airlock_error_set(err, AIRLOCK_EOS,
-                             "blob '%s' of '%s': a .tar.zst is read once and this upload broke "
-                             "off; push again (blobs already there are skipped)",
-                             s->b->digest, airlock_bundle_path(s->p->b));
-}
-
 static struct pblob *pending_of(struct pusher *p, const char *digest)
 {
     for (size_t i = 0; i < p->n_blobs; i++)
@@ -370,8 +349,8 @@ static int stream_take(void *ctx, const char *digest, uint64_t size, airlock_rea
     struct pblob *b = pending_of(p, digest);
     if (!b)
         return 0;
-    struct stream_src s = {p, b, read, read_ctx, 0, 0};
-    int rc = upload_from(p, b, stream_read, stream_seek, &s, err);
+    struct counting_reader s = {p, b, NULL, read, read_ctx, 0, 0};
+    int rc = upload_from(p, b, counting_read, counting_seek, &s, err);
     if (!rc)
         b->pending = 0;
     /* the same blob for other repositories: mounted from the one just filled */

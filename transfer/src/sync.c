@@ -643,15 +643,6 @@ static int process(const struct airlock_sync_config *c, const struct sync_rule *
     return rc;
 }
 
-static int remove_one(const char *p, const struct stat *sb, int flag, struct FTW *ftw)
-{
-    (void)sb;
-    (void)flag;
-    (void)ftw;
-    remove(p);
-    return 0;
-}
-
 static void expire(const struct airlock_sync_config *c)
 {
     if (c->keep_days <= 0)
@@ -667,10 +658,7 @@ static void expire(const struct airlock_sync_config *c)
         if (de->d_name[0] == '.' || asprintf(&p, "%s/%s", c->done, de->d_name) < 0)
             continue;
         if (lstat(p, &st) == 0 && st.st_mtime < limit) {
-            if (S_ISDIR(st.st_mode))
-                nftw(p, remove_one, 16, FTW_DEPTH | FTW_PHYS);
-            else
-                unlink(p);
+            airlock_remove_tree(p);
             audit(c, "expired", de->d_name, NULL, NULL, c->done);
         }
         free(p);

@@ -208,6 +208,8 @@ typedef int (*airlock_seek_fn)(void *ctx, uint64_t offset, struct airlock_error 
 
 /* "1.5 MB" style sizes (SI, like docker). out needs 16 bytes. */
 void airlock_format_size(char out[16], uint64_t n);
+/* Removes a file or a directory tree without following links (temporary bundles). */
+void airlock_remove_tree(const char *path);
 /* Parses a size: digits with an optional unit k, M, G, T (powers of 1024; "KiB", "MB" and
  * "M" alike). 0 on success, -1 if s is not a size or overflows. */
 int airlock_parse_size(const char *s, uint64_t *out);
