@@ -97,5 +97,20 @@ step "airlock verify in the private registry, as cosign verify --key would"
 step "a second push uploads nothing"
 "$AIRLOCK" push --key cosign.pub --plain-http --json usb/release.tar "$PRIVATE/devops" |
     python3 -c 'import json,sys; r=json.load(sys.stdin); print("uploaded", r["uploaded"], "blobs, skipped", r["skipped"])'
+
+step "small media: airlock split the bundle into parts, each one a bundle that verifies alone"
+mkdir stick
+"$AIRLOCK" split --size 400K release.tar -o stick/release.tar
+"$AIRLOCK" verify --part-only stick/release.tar.002
+"$AIRLOCK" verify --key cosign.pub --identity "$IDENTITY" stick/release.tar.001
+
+step "the unattended job: airlock sync takes what arrives in an inbox, verifies, pushes, files it"
+mkdir inbox
+cp stick/release.tar.* inbox/
+"$AIRLOCK" sync --key cosign.pub --identity "$IDENTITY" --to "$PRIVATE/devops" --plain-http \
+    --settle 0 inbox
+ls inbox/done
+tail -1 inbox/airlock-audit.log
 echo
-echo "done: exported, signed offline, verified on read-only media, pushed, verified in the registry."
+echo "done: exported, signed offline, verified on read-only media, pushed, verified in the registry,"
+echo "split for small media, and synced from an inbox."
