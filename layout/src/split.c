@@ -264,7 +264,8 @@ int split_attach(struct airlock_bundle *b, struct airlock_error **err)
             airlock_error_free(e);
             continue;
         }
-        if (!o->split || strcmp(o->split->set, s->set) || (k && o->split->part != k) ||
+        if (!o->split || strcmp(o->split->set, s->set) || o->split->parts != s->parts ||
+            (k && o->split->part != k) ||
             (!k && (o->split->part == s->part || s->present[o->split->part - 1]))) {
             if (!k) {
                 airlock_bundle_free(o);
@@ -535,9 +536,35 @@ static unsigned first_fit(struct splitter *sp, uint64_t cost, uint64_t capacity)
     return p;
 }
 
+/* Room the description of this plan needs at most: per blob, per piece, per part. */
+static uint64_t desc_need(const struct splitter *sp)
+{
+    uint64_t need = 4096 + 100 * (uint64_t)sp->parts;
+    for (size_t i = 0; i < sp->n; i++)
+        if (!sp->blobs[i].meta)
+            need += 400 + 200 * (uint64_t)sp->blobs[i].n_pieces;
+    return need;
+}
+
+static void plan_reset(struct splitter *sp)
+{
+    for (size_t i = 0; i < sp->n; i++) {
+        struct pblob *b = &sp->blobs[i];
+        free(b->piece_size);
+        free(b->piece_part);
+        free(b->piece_digest);
+        b->piece_size = NULL;
+        b->piece_part = NULL;
+        b->piece_digest = NULL;
+        b->n_pieces = 0;
+        b->part = 0;
+    }
+    sp->parts = 0;
+}
+
 /* First fit, largest first; a blob larger than a part is cut over whole parts. */
 static int plan_parts(struct splitter *sp, uint64_t part_size, size_t index_len,
-                      struct airlock_error **err)
+                      uint64_t desc_room, struct airlock_error **err)
 {
     uint64_t meta = 4 * 512 + 1024 + 512 + TAR_COST(index_len) + 512; /* skeleton, end, index */
     size_t distributed = 0;
@@ -547,8 +574,6 @@ static int plan_parts(struct splitter *sp, uint64_t part_size, size_t index_len,
         else
             distributed++;
     }
-    /* the description: a generous bound per entry */
-    uint64_t desc_room = 4096 + 400 * (uint64_t)distributed;
     if (part_size <= meta + desc_room + TAR_COST(desc_room) + 4096) {
         char a[16], b[16];
         airlock_format_size(a, part_size);
@@ -627,8 +652,10 @@ static int take_blob(void *ctx, const char *digest, uint64_t size, airlock_read_
                                  "descriptor says %llu", sp->src->path, digest,
                                  (unsigned long long)size, (unsigned long long)b->size);
     unsigned char *buf = malloc(1u << 20);
-    struct airlock_sha256 *h = NULL;
+    struct airlock_sha256 *h = NULL, *whole = NULL;
     int rc = buf ? airlock_sha256_new(&h, err) : airlock_error_set(err, AIRLOCK_EOS, "out of memory");
+    if (!rc && b->n_pieces)
+        rc = airlock_sha256_new(&whole, err);
     size_t k = 0;
     uint64_t in_piece = 0;
     if (!rc) {
@@ -664,6 +691,7 @@ static int take_blob(void *ctx, const char *digest, uint64_t size, airlock_read_
             rc = airlock_writer_blob_data(sp->w[b->part - 1], buf, got, err);
         else {
             airlock_sha256_update(h, buf, got);
+            airlock_sha256_update(whole, buf, got);
             rc = airlock_writer_blob_data(sp->w[b->piece_part[k] - 1], buf, got, err);
             in_piece += got;
             if (!rc && in_piece == b->piece_size[k]) {
@@ -682,7 +710,16 @@ static int take_blob(void *ctx, const char *digest, uint64_t size, airlock_read_
                 rc = airlock_writer_blob_end(sp->w[p], err);
         } else if (b->part)
             rc = airlock_writer_blob_end(sp->w[b->part - 1], err);
+        else { /* pieces are written unchecked: the whole must match before any commit */
+            char actual[AIRLOCK_DIGEST_SIZE];
+            airlock_sha256_final(whole, actual);
+            if (strcmp(actual, digest))
+                rc = airlock_error_set(err, AIRLOCK_EINTEGRITY,
+                                       "'%s': blob '%s' is corrupt (content hashes to '%s')",
+                                       sp->src->path, digest, actual);
+        }
     }
+    airlock_sha256_free(whole);
     airlock_sha256_free(h);
     free(buf);
     return rc;
@@ -782,7 +819,22 @@ int airlock_split(struct airlock_split_result **res, struct airlock_bundle *src,
         rc = plan_walk(&sp, &cat->entries[i].desc, cat->entries[i].role != AIRLOCK_ROLE_IMAGE, 0,
                        err);
     airlock_catalog_free(cat);
-    if (rc || (rc = plan_parts(&sp, part_size, index_len, err)))
+    /* the description grows with the pieces a plan cuts: plan again with room for it */
+    for (uint64_t room = 0, tries = 0; !rc; tries++) {
+        if (!room)
+            room = desc_need(&sp);
+        if ((rc = plan_parts(&sp, part_size, index_len, room, err)))
+            break;
+        uint64_t need = desc_need(&sp);
+        if (need <= room)
+            break;
+        plan_reset(&sp);
+        room = need + need / 4;
+        if (tries > 8)
+            rc = airlock_error_set(err, AIRLOCK_EUSAGE, "'%s': no plan fits parts of %llu bytes",
+                                   src->path, (unsigned long long)part_size);
+    }
+    if (rc)
         goto out;
     {
         /* the set's identity: its index and its part size */
@@ -829,6 +881,13 @@ int airlock_split(struct airlock_split_result **res, struct airlock_bundle *src,
         if ((rc = airlock_writer_commit(sp.w[p], index, index_len, err)))
             break;
         committed = p + 1;
+    }
+    for (unsigned p = 0; p < sp.parts && !rc; p++) { /* the promise: no part above the size */
+        struct stat st;
+        if (stat(sp.paths[p], &st) == 0 && (uint64_t)st.st_size > part_size)
+            rc = airlock_error_set(err, AIRLOCK_EOS, "'%s' came out at %llu bytes, over %llu",
+                                   sp.paths[p], (unsigned long long)st.st_size,
+                                   (unsigned long long)part_size);
     }
     if (rc)
         goto out;

@@ -15,8 +15,9 @@
 #define COPY_CHUNK (1u << 20)
 #define OCI_LAYOUT_JSON "{\"imageLayoutVersion\":\"1.0.0\"}"
 
-/* Temporary files of live writers, so a signal handler can remove them. */
-#define MAX_TEMPS 8
+/* Temporary files of live writers, so a signal handler can remove them (a split writes one
+ * per part at once). */
+#define MAX_TEMPS 128
 static char temp_paths[MAX_TEMPS][4096];
 static volatile sig_atomic_t temp_used[MAX_TEMPS];
 
@@ -58,6 +59,8 @@ struct airlock_writer {
     unsigned char *buf;
     int committed;
     int resumable;          /* tmp is ".<name>.airlock-partial": kept when not committed */
+    int lock_fd;            /* resumable: ".<name>.airlock-lock", held while writing */
+    char *lock_path;
     uint64_t done;          /* blobs complete in tmp (recovered ones included) */
     uint64_t recovered, recovered_bytes;
 };
@@ -95,6 +98,7 @@ static int writer_alloc(struct airlock_writer **out, const char *path, enum airl
     if (!w)
         return airlock_error_set(err, AIRLOCK_EOS, "out of memory");
     w->fd = -1;
+    w->lock_fd = -1;
     w->fmt = fmt == AIRLOCK_FORMAT_AUTO ? airlock_format_for_path(path) : fmt;
     w->path = strdup(path);
     w->tmp = temp_name(path, suffix);
@@ -207,9 +211,15 @@ static int fd_read(void *ctx, void *buf, size_t cap, size_t *got, struct airlock
 /* A partial directory: keeps the blobs whose content matches their name, drops the rest. */
 static int adopt_dir(struct airlock_writer *w, struct airlock_error **err)
 {
-    int bfd = openat(w->fd, "blobs/sha256", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    int dfd = openat(w->fd, "blobs", O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    int bfd = dfd < 0 ? -1 : openat(dfd, "sha256", O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    if (dfd >= 0)
+        close(dfd);
     if (bfd < 0)
-        return 0;
+        return errno == ELOOP || errno == ENOTDIR
+                   ? airlock_error_set(err, AIRLOCK_EINTEGRITY,
+                                       "'%s/blobs': a link, not a directory: refused", w->tmp)
+                   : 0;
     DIR *d = fdopendir(bfd);
     if (!d) {
         close(bfd);
@@ -316,7 +326,32 @@ int airlock_writer_new_resumable(struct airlock_writer **out, const char *path,
         w->resumable = 1; /* from here on, failing never removes the partial */
     if (rc)
         goto fail;
+    /* the lock comes first, on a name nobody renames: the partial itself is renamed below */
+    if (!(w->lock_path = temp_name(path, "lock"))) {
+        rc = airlock_error_set(err, AIRLOCK_EOS, "out of memory");
+        goto fail;
+    }
+    w->lock_fd = open(w->lock_path, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
+    if (w->lock_fd < 0) {
+        rc = airlock_error_set_errno(err, AIRLOCK_EOS, errno, "create '%s'", w->lock_path);
+        goto fail;
+    }
+    if (flock(w->lock_fd, LOCK_EX | LOCK_NB) < 0) {
+        rc = airlock_error_set(err, AIRLOCK_EUSAGE, "another airlock is writing '%s' (%s is locked)",
+                               path, w->lock_path);
+        close(w->lock_fd);
+        w->lock_fd = -1; /* not ours: leave the lock file to its holder */
+        free(w->lock_path);
+        w->lock_path = NULL;
+        goto fail;
+    }
     exists = lstat(w->tmp, &st) == 0;
+    if (exists && st.st_uid != geteuid()) { /* someone else's, in a shared folder */
+        rc = airlock_error_set(err, AIRLOCK_EUSAGE,
+                               "'%s' belongs to another user: remove it or write elsewhere",
+                               w->tmp);
+        goto fail;
+    }
     if (w->fmt == AIRLOCK_FORMAT_DIR) {
         if (exists && !S_ISDIR(st.st_mode))
             unlink(w->tmp);
@@ -342,15 +377,6 @@ int airlock_writer_new_resumable(struct airlock_writer **out, const char *path,
     }
     if (w->fd < 0) {
         rc = airlock_error_set_errno(err, AIRLOCK_EOS, errno, "open '%s'", w->tmp);
-        goto fail;
-    }
-    if (flock(w->fd, LOCK_EX | LOCK_NB) < 0) {
-        rc = airlock_error_set(err, AIRLOCK_EUSAGE,
-                               "another airlock is writing '%s' (its partial '%s' is locked)",
-                               path, w->tmp);
-        close(w->fd);
-        w->fd = -1;
-        w->resumable = 1;
         goto fail;
     }
     if (w->fmt == AIRLOCK_FORMAT_DIR) {
@@ -611,13 +637,7 @@ int airlock_writer_slot_open(struct airlock_writer *w, const char *digest, uint6
     if ((rc = airlock_sha256_new(&s->h, err)))
         goto fail;
     if (w->fmt == AIRLOCK_FORMAT_DIR) {
-        s->fd = openat(w->fd, s->part, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-        if (s->fd < 0) {
-            rc = airlock_error_set_errno(err, AIRLOCK_EOS, errno, "create '%s/%s'", w->tmp,
-                                         s->name);
-            goto fail;
-        }
-        s->own_fd = 1;
+        s->own_fd = 1; /* its file is made by the first write: not thousands open at once */
     } else {
         if ((rc = tarw_reserve(w->t, s->name, size, &s->offset, err)))
             goto fail;
@@ -640,6 +660,10 @@ int airlock_writer_slot_data(void *ctx, const void *p, size_t n, struct airlock_
     if (s->have + n > s->size)
         return airlock_error_set(err, AIRLOCK_EINTEGRITY, "blob '%s': more than its declared %llu bytes",
                                  s->digest, (unsigned long long)s->size);
+    if (s->own_fd && s->fd < 0 &&
+        (s->fd = openat(s->w->fd, s->part, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644)) < 0)
+        return airlock_error_set_errno(err, AIRLOCK_EOS, errno, "create '%s/%s'", s->w->tmp,
+                                       s->part);
     airlock_sha256_update(s->h, p, n);
     const char *c = p;
     size_t left = n;
@@ -671,6 +695,10 @@ int airlock_writer_slot_close(struct airlock_writer_slot *s, struct airlock_erro
         return airlock_error_set(err, AIRLOCK_EINTEGRITY,
                                  "blob '%s': content does not match its digest (hashes to '%s')",
                                  s->digest, actual);
+    if (s->own_fd && s->fd < 0 && /* an empty blob */
+        (s->fd = openat(s->w->fd, s->part, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644)) < 0)
+        return airlock_error_set_errno(err, AIRLOCK_EOS, errno, "create '%s/%s'", s->w->tmp,
+                                       s->part);
     if (s->own_fd && (fsync(s->fd) < 0 || renameat(s->w->fd, s->part, s->w->fd, s->name) < 0))
         return airlock_error_set_errno(err, AIRLOCK_EOS, errno, "sync '%s/%s'", s->w->tmp,
                                        s->name);
@@ -818,6 +846,11 @@ void airlock_writer_free(struct airlock_writer *w)
     if (w->fd >= 0)
         close(w->fd);
     core_dmap_release(&w->added);
+    if (w->lock_fd >= 0) {
+        unlink(w->lock_path);
+        close(w->lock_fd);
+    }
+    free(w->lock_path);
     free(w->buf);
     free(w->tmp);
     free(w->path);

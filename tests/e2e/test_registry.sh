@@ -513,6 +513,16 @@ case_faults_export_resumes_across_runs() {
     airlock verify --key cosign.pub d
     expect_rc 0
     no_leftovers .
+    # two exports to one path at once: the second is refused and touches nothing
+    flock .e.tar.airlock-lock sleep 3 &
+    holder=$!
+    sleep 0.5
+    airlock export --plain-http "$PLAIN/$CASE/test/busybox:1.0" -o e.tar
+    expect_rc 2
+    err_has "another airlock is writing 'e.tar'"
+    wait $holder
+    airlock verify --key cosign.pub e.tar
+    expect_rc 0
 }
 
 case_faults_stall_caught_slow_kept() {

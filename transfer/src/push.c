@@ -354,14 +354,16 @@ static int stream_take(void *ctx, const char *digest, uint64_t size, airlock_rea
     if (!rc)
         b->pending = 0;
     /* the same blob for other repositories: mounted from the one just filled */
-    for (struct pblob *o; !rc && (o = pending_of(p, digest));) {
+    for (size_t i = 0; !rc && i < p->n_blobs; i++) {
+        struct pblob *o = &p->blobs[i];
+        if (o->pending != 1 || strcmp(o->digest, digest))
+            continue;
         o->pending = 0;
-        rc = blob_present(p, o, err);
-        if (rc == 0) {
+        int there = blob_present(p, o, err);
+        if (there < 0)
+            rc = there;
+        else if (!there)
             o->pending = 2; /* not mountable: another pass uploads it */
-            break;
-        }
-        rc = rc < 0 ? rc : 0;
     }
     return rc;
 }

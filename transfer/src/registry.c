@@ -298,7 +298,11 @@ int registry_request(struct airlock_registry *r, const char *repo, const char *a
         int streamed = q->body != NULL || q->sink != NULL;
         if (rc) {
             /* connection errors: retry what can be sent again */
-            if (!streamed && attempt + 1 < r->o.retries && rc == AIRLOCK_EOS && !resp->permanent) {
+            int local = resp->local_failure, permanent = resp->permanent;
+            http_response_release(resp); /* what a failed attempt kept; its flags stay */
+            resp->local_failure = local;
+            resp->permanent = permanent;
+            if (!streamed && attempt + 1 < r->o.retries && rc == AIRLOCK_EOS && !permanent) {
                 airlock_error_free(e);
                 backoff(attempt, NULL);
                 continue;
@@ -718,7 +722,7 @@ static int64_t upload_offset(struct airlock_registry *r, const char *repo, char 
         if (!resp.range)
             off = 0;
         else if (sscanf(resp.range, "%llu-%llu", &a, &b) == 2 && a == 0)
-            off = (int64_t)b + 1;
+            off = b ? (int64_t)b + 1 : 0; /* distribution says "0-0" for an empty session */
         char *next = abs_url(r, resp.location);
         if (next) {
             free(*loc);
@@ -808,14 +812,17 @@ int registry_blob_upload(struct airlock_registry *r, const char *repo, const cha
         if (!q.body && !rc && resp.status == 404 &&
             airlock_registry_blob_exists(r, repo, digest, NULL, NULL) == 1)
             break; /* a retried final PUT whose first try had landed */
-        if (!registry_transient(r, rc, &resp, failures++, err)) {
+        int restart = !rc && resp.status == 416 && failures < r->o.retries; /* offset mismatch */
+        if (!restart && !registry_transient(r, rc, &resp, failures, err)) {
             if (!rc)
                 rc = registry_status_error(err, &resp, what);
             break;
         }
+        failures++;
+        rc = 0;
         http_response_release(&resp);
         /* a dropped connection or a 5xx: continue where the registry is, or start over */
-        int64_t at = chunked ? upload_offset(r, repo, &loc) : -1;
+        int64_t at = chunked && !restart ? upload_offset(r, repo, &loc) : -1;
         if (at >= (int64_t)began && (uint64_t)at <= cr.end) {
             rc = checked_rewind(&cr, (uint64_t)at, err);
         } else {
@@ -859,6 +866,14 @@ static int fetch_sink(void *vctx, const void *p, size_t n, struct airlock_error 
     if (f->fresh) {
         f->fresh = 0;
         f->skip = f->resp->status == 200 ? f->got : 0;
+        unsigned long long from = 0;
+        if (f->resp->status == 206 &&
+            (!f->resp->content_range ||
+             sscanf(f->resp->content_range, "bytes %llu-", &from) != 1 || from != f->got))
+            return airlock_error_set(err, AIRLOCK_EINTEGRITY,
+                                     "blob '%s': asked for bytes from %llu, got range '%s'",
+                                     f->digest, (unsigned long long)f->got,
+                                     f->resp->content_range ? f->resp->content_range : "");
     }
     if (f->skip) {
         size_t k = n < f->skip ? n : (size_t)f->skip;

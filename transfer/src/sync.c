@@ -378,13 +378,21 @@ static unsigned part_number(const char *name, size_t *base_len)
     return (unsigned)strtoul(name + n - d, NULL, 10);
 }
 
-static int skip_name(const struct airlock_sync_config *c, const char *name)
+/* Same file? (the configured done/, failed/, report and audit log may sit in the inbox) */
+static int same_file(const char *path, const char *other)
 {
-    (void)c;
+    struct stat a, b;
+    return other && lstat(path, &a) == 0 && lstat(other, &b) == 0 && a.st_dev == b.st_dev &&
+           a.st_ino == b.st_ino;
+}
+
+static int skip_name(const struct airlock_sync_config *c, const char *name, const char *path)
+{
     size_t n = strlen(name);
     return name[0] == '.' || !strcmp(name, "done") || !strcmp(name, "failed") ||
            (n > 12 && !strcmp(name + n - 12, ".report.json")) ||
-           (n > 4 && !strcmp(name + n - 4, ".log"));
+           (n > 4 && !strcmp(name + n - 4, ".log")) || same_file(path, c->done) ||
+           same_file(path, c->failed) || same_file(path, c->report) || same_file(path, c->audit);
 }
 
 static int list_inbox(const struct airlock_sync_config *c, struct candidate **out, size_t *n_out,
@@ -398,13 +406,15 @@ static int list_inbox(const struct airlock_sync_config *c, struct candidate **ou
     struct dirent *de;
     int rc = 0;
     while (!rc && (de = readdir(d))) {
-        if (skip_name(c, de->d_name))
-            continue;
         char *path = NULL;
         struct stat st;
         if (asprintf(&path, "%s/%s", c->inbox, de->d_name) < 0) {
             rc = airlock_error_set(err, AIRLOCK_EOS, "out of memory");
             break;
+        }
+        if (skip_name(c, de->d_name, path)) {
+            free(path);
+            continue;
         }
         if (lstat(path, &st) < 0 || !(S_ISREG(st.st_mode) || S_ISDIR(st.st_mode))) {
             free(path);
@@ -544,6 +554,7 @@ static int move_to(const struct candidate *cd, const char *dir, char **report_pa
             return airlock_error_set_errno(err, AIRLOCK_EOS, e, "move '%s' to '%s'", cd->files[i],
                                            dir);
         }
+        utimensat(AT_FDCWD, to, NULL, AT_SYMLINK_NOFOLLOW); /* keepDays counts from now */
         free(to);
     }
     if (asprintf(report_path, "%s/%s%s.report.json", dir, cd->name, suffix) < 0)
@@ -689,7 +700,24 @@ int airlock_sync_run(struct airlock_sync_result **out, const struct airlock_sync
     }
     struct candidate *cs = NULL;
     size_t n = 0;
-    int rc = list_inbox(c, &cs, &n, err);
+    int rc = 0;
+    /* done/ and failed/ on the inbox's file system: a bundle is filed by rename, never left
+     * behind half-moved to be pushed again */
+    const char *dirs[2] = {c->done, c->failed};
+    struct stat in_st, d_st;
+    if (stat(c->inbox, &in_st) < 0)
+        rc = airlock_error_set_errno(err, AIRLOCK_EUSAGE, errno, "inbox '%s'", c->inbox);
+    for (int k = 0; k < 2 && !rc; k++) {
+        if (mkdir(dirs[k], 0750) < 0 && errno != EEXIST)
+            rc = airlock_error_set_errno(err, AIRLOCK_EUSAGE, errno, "create '%s'", dirs[k]);
+        else if (stat(dirs[k], &d_st) < 0 || d_st.st_dev != in_st.st_dev)
+            rc = airlock_error_set(err, AIRLOCK_EUSAGE,
+                                   "'%s' is not on the inbox's file system: bundles are moved "
+                                   "there by rename",
+                                   dirs[k]);
+    }
+    if (!rc)
+        rc = list_inbox(c, &cs, &n, err);
     cJSON *run = cJSON_CreateObject(), *arr;
     char ts[32];
     cJSON_AddStringToObject(run, "started", now_iso(ts));
