@@ -110,3 +110,23 @@ static int remove_entry(const char *p, const struct stat *sb, int flag, struct F
 }
 
 void airlock_remove_tree(const char *path) { nftw(path, remove_entry, 16, FTW_DEPTH | FTW_PHYS); }
+
+int airlock_mem_read(void *ctx, void *buf, size_t cap, size_t *got, struct airlock_error **err)
+{
+    (void)err;
+    struct airlock_mem_reader *m = ctx;
+    size_t n = cap < m->len - m->pos ? cap : m->len - m->pos;
+    memcpy(buf, m->data + m->pos, n);
+    m->pos += n;
+    *got = n;
+    return 0;
+}
+
+int airlock_mem_seek(void *ctx, uint64_t offset, struct airlock_error **err)
+{
+    struct airlock_mem_reader *m = ctx;
+    if (offset > m->len)
+        return airlock_error_set(err, AIRLOCK_EUSAGE, "seek past the end of %zu bytes", m->len);
+    m->pos = (size_t)offset;
+    return 0;
+}

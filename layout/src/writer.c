@@ -716,23 +716,6 @@ void airlock_writer_slot_free(struct airlock_writer_slot *s)
     free(s);
 }
 
-struct mem_reader {
-    const char *p;
-    size_t left;
-};
-
-static int mem_read(void *ctx, void *buf, size_t cap, size_t *got, struct airlock_error **err)
-{
-    (void)err;
-    struct mem_reader *m = ctx;
-    size_t n = cap < m->left ? cap : m->left;
-    memcpy(buf, m->p, n);
-    m->p += n;
-    m->left -= n;
-    *got = n;
-    return 0;
-}
-
 int airlock_writer_add_bytes(struct airlock_writer *w, const void *p, size_t n, const char *digest,
                              char out_digest[AIRLOCK_DIGEST_SIZE], struct airlock_error **err)
 {
@@ -742,8 +725,8 @@ int airlock_writer_add_bytes(struct airlock_writer *w, const void *p, size_t n, 
         memcpy(d, digest, AIRLOCK_DIGEST_SIZE);
     else if ((rc = airlock_sha256_digest(d, p, n, err)))
         return rc;
-    struct mem_reader m = {p, n};
-    if ((rc = airlock_writer_add_blob(w, d, n, mem_read, &m, err)))
+    struct airlock_mem_reader m = {p, n, 0};
+    if ((rc = airlock_writer_add_blob(w, d, n, airlock_mem_read, &m, err)))
         return rc;
     if (out_digest)
         memcpy(out_digest, d, AIRLOCK_DIGEST_SIZE);

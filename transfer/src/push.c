@@ -420,34 +420,6 @@ static int same_layer(const struct airlock_descriptor *a, const struct airlock_d
     return !strcmp(a->digest, b->digest) && sa && sb && !strcmp(sa, sb);
 }
 
-struct mem_reader {
-    const char *base, *p;
-    size_t len, left;
-};
-
-static int mem_seek(void *ctx, uint64_t offset, struct airlock_error **err)
-{
-    (void)err;
-    struct mem_reader *m = ctx;
-    if (offset > m->len)
-        offset = m->len;
-    m->p = m->base + offset;
-    m->left = m->len - (size_t)offset;
-    return 0;
-}
-
-static int mem_read(void *ctx, void *buf, size_t cap, size_t *got, struct airlock_error **err)
-{
-    (void)err;
-    struct mem_reader *m = ctx;
-    size_t n = cap < m->left ? cap : m->left;
-    memcpy(buf, m->p, n);
-    m->p += n;
-    m->left -= n;
-    *got = n;
-    return 0;
-}
-
 static int put_small_blob(struct pusher *p, const char *repo, const char *data, size_t len,
                           struct airlock_error **err)
 {
@@ -458,8 +430,8 @@ static int put_small_blob(struct pusher *p, const char *repo, const char *data, 
     rc = airlock_registry_blob_exists(p->r, repo, d, NULL, err);
     if (rc != 0)
         return rc < 0 ? rc : 0;
-    struct mem_reader m = {data, data, len, len};
-    return registry_blob_upload(p->r, repo, d, len, mem_read, mem_seek, &m, err);
+    struct airlock_mem_reader m = {data, len, 0};
+    return registry_blob_upload(p->r, repo, d, len, airlock_mem_read, airlock_mem_seek, &m, err);
 }
 
 /* Signatures: merged with those already at the tag, never dropping theirs. */

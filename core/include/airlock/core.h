@@ -204,6 +204,14 @@ typedef int (*airlock_read_fn)(void *ctx, void *buf, size_t cap, size_t *got,
  * connection). */
 typedef int (*airlock_seek_fn)(void *ctx, uint64_t offset, struct airlock_error **err);
 
+/* A read/seek stream over bytes in memory (ctx = the struct). */
+struct airlock_mem_reader {
+    const char *data;
+    size_t len, pos;
+};
+int airlock_mem_read(void *ctx, void *buf, size_t cap, size_t *got, struct airlock_error **err);
+int airlock_mem_seek(void *ctx, uint64_t offset, struct airlock_error **err);
+
 /* ---- small shared helpers -------------------------------------------------------------- */
 
 /* "1.5 MB" style sizes (SI, like docker). out needs 16 bytes. */
