@@ -5,6 +5,7 @@
 
 #include <cjson/cJSON.h>
 #include <errno.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -425,23 +426,46 @@ int registry_status_error(struct airlock_error **err, const struct http_response
     return rc;
 }
 
+/* A request on r->base + the path fmt makes, on repo with actions (registry_request). */
+static int request_path(struct airlock_registry *r, const char *repo, const char *actions,
+                        struct http_request *q, struct http_response *resp,
+                        struct airlock_error **err, const char *fmt, ...)
+    __attribute__((format(printf, 7, 8)));
+static int request_path(struct airlock_registry *r, const char *repo, const char *actions,
+                        struct http_request *q, struct http_response *resp,
+                        struct airlock_error **err, const char *fmt, ...)
+{
+    char *path = NULL, *url = NULL;
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vasprintf(&path, fmt, ap);
+    va_end(ap);
+    memset(resp, 0, sizeof(*resp));
+    if (n < 0 || asprintf(&url, "%s%s", r->base, path) < 0) {
+        free(path);
+        return airlock_error_set(err, AIRLOCK_EOS, "out of memory");
+    }
+    free(path);
+    q->url = url;
+    int rc = registry_request(r, repo, actions, q, resp, err);
+    q->url = NULL;
+    free(url);
+    return rc;
+}
+
 int airlock_registry_manifest_get(struct airlock_registry *r, const char *repo, const char *ref,
                                   struct airlock_buf *out, char **media_type,
                                   char digest[AIRLOCK_DIGEST_SIZE], struct airlock_error **err)
 {
-    char *url = NULL, what[600];
-    if (asprintf(&url, "%s/v2/%s/manifests/%s", r->base, repo, ref) < 0)
-        return airlock_error_set(err, AIRLOCK_EOS, "out of memory");
+    char what[600];
     snprintf(what, sizeof(what), "get manifest '%s/%s%s%s'", r->host, repo,
              strncmp(ref, "sha256:", 7) ? ":" : "@", ref);
     struct http_request q = {0};
     q.method = "GET";
-    q.url = url;
     q.accept = MANIFEST_ACCEPT;
     q.max_body = AIRLOCK_MAX_MANIFEST;
     struct http_response resp;
-    int rc = registry_request(r, repo, "pull", &q, &resp, err);
-    free(url);
+    int rc = request_path(r, repo, "pull", &q, &resp, err, "/v2/%s/manifests/%s", repo, ref);
     if (rc)
         return rc;
     if (resp.status != 200) {
@@ -475,20 +499,16 @@ int airlock_registry_manifest_put(struct airlock_registry *r, const char *repo, 
                                   const char *media_type, const void *data, size_t len,
                                   struct airlock_error **err)
 {
-    char *url = NULL, what[600];
-    if (asprintf(&url, "%s/v2/%s/manifests/%s", r->base, repo, ref) < 0)
-        return airlock_error_set(err, AIRLOCK_EOS, "out of memory");
+    char what[600];
     snprintf(what, sizeof(what), "put manifest '%s/%s%s%s'", r->host, repo,
              strncmp(ref, "sha256:", 7) ? ":" : "@", ref);
     struct http_request q = {0};
     q.method = "PUT";
-    q.url = url;
     q.content_type = media_type;
     q.data = data;
     q.len = len;
     struct http_response resp;
-    int rc = registry_request(r, repo, "pull,push", &q, &resp, err);
-    free(url);
+    int rc = request_path(r, repo, "pull,push", &q, &resp, err, "/v2/%s/manifests/%s", repo, ref);
     if (!rc && resp.status != 201 && resp.status != 200)
         rc = registry_status_error(err, &resp, what);
     http_response_release(&resp);
@@ -498,16 +518,12 @@ int airlock_registry_manifest_put(struct airlock_registry *r, const char *repo, 
 int airlock_registry_blob_exists(struct airlock_registry *r, const char *repo, const char *digest,
                                  uint64_t *size, struct airlock_error **err)
 {
-    char *url = NULL, what[600];
-    if (asprintf(&url, "%s/v2/%s/blobs/%s", r->base, repo, digest) < 0)
-        return airlock_error_set(err, AIRLOCK_EOS, "out of memory");
+    char what[600];
     snprintf(what, sizeof(what), "check blob '%s' in '%s/%s'", digest, r->host, repo);
     struct http_request q = {0};
     q.method = "HEAD";
-    q.url = url;
     struct http_response resp;
-    int rc = registry_request(r, repo, "pull", &q, &resp, err);
-    free(url);
+    int rc = request_path(r, repo, "pull", &q, &resp, err, "/v2/%s/blobs/%s", repo, digest);
     if (rc)
         return rc;
     if (resp.status == 200) {
@@ -673,15 +689,10 @@ static char *with_query(const char *url, const char *kv)
 static int upload_open(struct airlock_registry *r, const char *repo, const char *what, char **loc,
                        struct airlock_error **err)
 {
-    char *url = NULL;
-    if (asprintf(&url, "%s/v2/%s/blobs/uploads/", r->base, repo) < 0)
-        return airlock_error_set(err, AIRLOCK_EOS, "out of memory");
     struct http_request q = {0};
     q.method = "POST";
-    q.url = url;
     struct http_response resp;
-    int rc = registry_request(r, repo, "pull,push", &q, &resp, err);
-    free(url);
+    int rc = request_path(r, repo, "pull,push", &q, &resp, err, "/v2/%s/blobs/uploads/", repo);
     if (rc)
         return rc;
     if (resp.status != 202)
