@@ -23,9 +23,9 @@ static void help(FILE *f)
             "  -o, --output BUNDLE     DIR/, FILE.tar or FILE.tar.zst (required)\n"
             "      --format FORMAT     dir, tar or tar.zst (default: from the path)\n"
             "      --platform P        keep only os/arch[/variant] of a multi-arch image\n"
-            "      --split SIZE        then cut the bundle (a .tar) into parts BUNDLE.001, ...\n"
-            "                          no larger than SIZE, as 'airlock split' does (needs\n"
-            "                          room for the bundle once more while cutting)\n"
+            "      --split SIZE        write the bundle as parts BUNDLE.001, ... no larger than\n"
+            "                          SIZE (as 'airlock split' cuts them), straight away: no\n"
+            "                          whole copy is ever made\n"
             "      --json              print the result as JSON\n"
             "  -q, --quiet             no progress\n"
             "%s",
@@ -47,7 +47,7 @@ int cmd_export(int argc, char **argv)
     memset(&cr, 0, sizeof(cr));
     struct airlock_registry_opts def = AIRLOCK_REGISTRY_OPTS_INIT;
     cr.o = def;
-    struct airlock_export_opts eo = {NULL, AIRLOCK_FORMAT_AUTO};
+    struct airlock_export_opts eo = {NULL, AIRLOCK_FORMAT_AUTO, 0};
     const char *out = NULL;
     uint64_t split = 0;
     size_t n_parts = 0;
@@ -100,41 +100,15 @@ int cmd_export(int argc, char **argv)
     if ((rc = cli_registry_finish(&cr, "export")))
         return rc;
     struct airlock_import_result *res = NULL;
-    char *whole = NULL; /* --split: the bundle as a directory first (no file there is larger
-                           than a blob, so FAT32 can hold it), cut into parts, then removed */
-    if (split) {
-        char *a = strdup(out), *bn = a ? strrchr(a, '/') : NULL;
-        if (bn)
-            *bn++ = '\0';
-        if (!a || asprintf(&whole, "%s%s.%s.airlock-whole/", bn ? a : "", bn ? "/" : "",
-                           bn ? bn : a) < 0)
-            whole = NULL;
-        free(a);
-        if (!whole) {
-            airlock_error_set(&err, AIRLOCK_EOS, "out of memory");
-            return cli_fail(err);
-        }
-        eo.format = AIRLOCK_FORMAT_DIR;
-    }
-    rc = airlock_export(&res, (const char *const *)argv + optind, (size_t)(argc - optind),
-                        whole ? whole : out, &cr.o, &eo, &err);
+    eo.split_size = split;
+    rc = airlock_export(&res, (const char *const *)argv + optind, (size_t)(argc - optind), out,
+                        &cr.o, &eo, &err);
     cli_registry_release(&cr);
     for (size_t i = 0; !rc && i < res->n_warnings; i++)
         fprintf(stderr, "airlock: warning: %s\n", res->warnings[i]);
-    if (!rc && split) { /* cut it for the media, then drop the whole one */
-        struct airlock_bundle *b = NULL;
-        struct airlock_split_result *sr = NULL;
-        rc = airlock_bundle_open(&b, whole, 0, &err);
-        if (!rc)
-            rc = airlock_split(&sr, b, out, split, &err);
-        airlock_bundle_free(b);
-        if (!rc) {
-            airlock_remove_tree(whole);
-            n_parts = sr->n;
-            snprintf(parts_label, sizeof(parts_label), ".001 to .%03zu", sr->n);
-
-        }
-        airlock_split_result_free(sr);
+    if (!rc && res->n_parts) {
+        n_parts = res->n_parts;
+        snprintf(parts_label, sizeof(parts_label), ".001 to .%03zu", res->n_parts);
     }
     if (rc)
         rc = cli_fail(err);
@@ -154,6 +128,12 @@ int cmd_export(int argc, char **argv)
                 putchar(',');
             cli_json_str(stdout, res->warnings[i]);
         }
+        printf("],\"parts\":[");
+        for (size_t i = 0; i < res->n_parts; i++) {
+            printf("%s{\"path\":", i ? "," : "");
+            cli_json_str(stdout, res->parts[i]);
+            printf(",\"size\":%llu}", (unsigned long long)res->part_sizes[i]);
+        }
         printf("]}\n");
     } else {
         for (size_t i = 0; i < res->n; i++)
@@ -167,7 +147,6 @@ int cmd_export(int argc, char **argv)
         }
     }
     airlock_import_result_free(res);
-    free(whole);
     if (cr.password) {
         airlock_wipe(cr.password, strlen(cr.password));
         free(cr.password);

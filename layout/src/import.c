@@ -632,6 +632,10 @@ void airlock_import_result_free(struct airlock_import_result *r)
     }
     for (size_t i = 0; i < r->n_warnings; i++)
         free(r->warnings[i]);
+    for (size_t i = 0; i < r->n_parts; i++)
+        free(r->parts[i]);
+    free(r->parts);
+    free(r->part_sizes);
     free(r->warnings);
     free(r->refs);
     free(r->digests);

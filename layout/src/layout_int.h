@@ -164,6 +164,9 @@ char *split_part_path(const char *base, unsigned k, unsigned parts);
  * airlock_writer_blob_data and closed with airlock_writer_blob_end, unchecked. */
 int writer_extra_begin(struct airlock_writer *w, const char *name, uint64_t size,
                        struct airlock_error **err);
+/* The same as a parallel slot (airlock_writer_slot_*): checked for its size only. */
+int writer_slot_open_extra(struct airlock_writer *w, const char *name, uint64_t size,
+                           struct airlock_writer_slot **out, struct airlock_error **err);
 
 /* The entry a signing append turns the old end-of-archive blocks into (see sign.c). */
 #define LAYOUT_PADDING_NAME ".airlock-padding"

@@ -424,6 +424,7 @@ struct pblob {
     char digest[AIRLOCK_DIGEST_SIZE];
     uint64_t size;
     int meta;
+    int written;            /* a distributed blob's sink closed intact */
     unsigned part;          /* 0: pieces */
     uint64_t *piece_size;   /* cut blobs */
     unsigned *piece_part;
@@ -432,7 +433,7 @@ struct pblob {
 };
 
 struct splitter {
-    struct airlock_bundle *src;
+    const char *what;           /* for messages: the source */
     struct pblob *blobs;
     size_t n, cap;
     struct core_dmap seen;
@@ -440,12 +441,11 @@ struct splitter {
     uint64_t *room;             /* per part: bytes left */
     struct airlock_writer **w;  /* per part */
     char **paths;
-    uint64_t piece_k;           /* streaming a cut blob: its current piece */
 };
 
-static struct pblob *plan_add(struct splitter *sp, const struct airlock_descriptor *d, int meta)
+static struct pblob *plan_add(struct splitter *sp, const char *digest, uint64_t size, int meta)
 {
-    size_t *at = core_dmap_get(&sp->seen, d->digest);
+    size_t *at = core_dmap_get(&sp->seen, digest);
     if (at) {
         struct pblob *b = &sp->blobs[*at - 1];
         b->meta |= meta;
@@ -461,44 +461,45 @@ static struct pblob *plan_add(struct splitter *sp, const struct airlock_descript
     }
     struct pblob *b = &sp->blobs[sp->n++];
     memset(b, 0, sizeof(*b));
-    memcpy(b->digest, d->digest, AIRLOCK_DIGEST_SIZE);
-    b->size = d->size;
+    memcpy(b->digest, digest, AIRLOCK_DIGEST_SIZE);
+    b->size = size;
     b->meta = meta;
-    if (core_dmap_put(&sp->seen, d->digest, sp->n))
+    if (core_dmap_put(&sp->seen, digest, sp->n))
         return NULL;
     return b;
 }
 
 /* Everything reachable from an index.json entry; manifests, indexes and configs are metadata,
  * and so are the small layers of signatures, attestations and SBOMs. */
-static int plan_walk(struct splitter *sp, const struct airlock_descriptor *d, int attachment,
-                     int depth, struct airlock_error **err)
+static int plan_walk(struct splitter *sp, struct airlock_bundle *src,
+                     const struct airlock_descriptor *d, int attachment, int depth,
+                     struct airlock_error **err)
 {
     if (depth > 16)
         return airlock_error_set(err, AIRLOCK_EINTEGRITY, "'%s': manifests nested too deep",
-                                 sp->src->path);
+                                 src->path);
     int meta = airlock_media_type_is_manifest(d->media_type) ||
                airlock_media_type_is_index(d->media_type);
     if (d->has_urls && !meta)
         return 0;
-    if (!plan_add(sp, d, meta || (attachment && d->size <= META_LAYER_MAX)))
+    if (!plan_add(sp, d->digest, d->size, meta || (attachment && d->size <= META_LAYER_MAX)))
         return airlock_error_set(err, AIRLOCK_EOS, "out of memory");
     if (!meta)
         return 0;
     struct airlock_buf raw = AIRLOCK_BUF_INIT(0);
     struct airlock_oci *m = NULL;
-    int rc = airlock_bundle_blob_read(sp->src, d->digest, AIRLOCK_MAX_MANIFEST, &raw, err);
+    int rc = airlock_bundle_blob_read(src, d->digest, AIRLOCK_MAX_MANIFEST, &raw, err);
     if (!rc)
         rc = airlock_oci_parse(&m, raw.data, raw.len, d->digest, err);
     airlock_buf_release(&raw);
     if (rc)
         return rc;
     if (m->kind == AIRLOCK_OCI_MANIFEST) {
-        if (!plan_add(sp, &m->config, 1))
+        if (!plan_add(sp, m->config.digest, m->config.size, 1))
             rc = airlock_error_set(err, AIRLOCK_EOS, "out of memory");
     }
     for (size_t i = 0; !rc && i < m->n_layers; i++)
-        rc = plan_walk(sp, &m->layers[i], attachment, depth + 1, err);
+        rc = plan_walk(sp, src, &m->layers[i], attachment, depth + 1, err);
     airlock_oci_free(m);
     return rc;
 }
@@ -581,7 +582,7 @@ static int plan_parts(struct splitter *sp, uint64_t part_size, size_t index_len,
         return airlock_error_set(err, AIRLOCK_EUSAGE,
                                  "'%s': parts of %s cannot hold the manifests and signatures "
                                  "every part carries (%s)",
-                                 sp->src->path, a, b);
+                                 sp->what, a, b);
     }
     uint64_t cap = part_size - meta - TAR_COST(desc_room) - 512;
     struct pblob **order = calloc(distributed + 1, sizeof(*order));
@@ -630,98 +631,6 @@ static int plan_parts(struct splitter *sp, uint64_t part_size, size_t index_len,
         b->part = p;
     }
     free(order);
-    return rc;
-}
-
-/* Streaming the source once: each blob to its part, metadata to every part, a cut blob's
- * pieces to theirs (hashing each piece for the description). */
-static int want_blob(void *ctx, const char *digest, uint64_t size)
-{
-    (void)size;
-    struct splitter *sp = ctx;
-    return core_dmap_get(&sp->seen, digest) != NULL;
-}
-
-static int take_blob(void *ctx, const char *digest, uint64_t size, airlock_read_fn read,
-                     void *read_ctx, struct airlock_error **err)
-{
-    struct splitter *sp = ctx;
-    struct pblob *b = &sp->blobs[*core_dmap_get(&sp->seen, digest) - 1];
-    if (size != b->size)
-        return airlock_error_set(err, AIRLOCK_EINTEGRITY, "'%s': blob '%s' has %llu bytes, its "
-                                 "descriptor says %llu", sp->src->path, digest,
-                                 (unsigned long long)size, (unsigned long long)b->size);
-    unsigned char *buf = malloc(1u << 20);
-    struct airlock_sha256 *h = NULL, *whole = NULL;
-    int rc = buf ? airlock_sha256_new(&h, err) : airlock_error_set(err, AIRLOCK_EOS, "out of memory");
-    if (!rc && b->n_pieces)
-        rc = airlock_sha256_new(&whole, err);
-    size_t k = 0;
-    uint64_t in_piece = 0;
-    if (!rc) {
-        if (b->meta) {
-            for (unsigned p = 0; p < sp->parts && !rc; p++)
-                rc = airlock_writer_blob_begin(sp->w[p], digest, size, err);
-        } else if (b->part)
-            rc = airlock_writer_blob_begin(sp->w[b->part - 1], digest, size, err);
-    }
-    for (uint64_t left = size; !rc && (left || (b->n_pieces && k < b->n_pieces));) {
-        if (b->n_pieces && in_piece == 0) { /* the next piece begins */
-            char name[120];
-            snprintf(name, sizeof(name), "%s%s.%zu", SPLIT_DIR, airlock_digest_hex(digest), k + 1);
-            if ((rc = writer_extra_begin(sp->w[b->piece_part[k] - 1], name, b->piece_size[k], err)))
-                break;
-        }
-        size_t want = left < (1u << 20) ? (size_t)left : (1u << 20);
-        if (b->n_pieces && want > b->piece_size[k] - in_piece)
-            want = (size_t)(b->piece_size[k] - in_piece);
-        size_t got = 0;
-        if (want && (rc = read(read_ctx, buf, want, &got, err)))
-            break;
-        if (want && !got) {
-            rc = airlock_error_set(err, AIRLOCK_EINTEGRITY, "'%s': blob '%s' is truncated",
-                                   sp->src->path, digest);
-            break;
-        }
-        left -= got;
-        if (b->meta) {
-            for (unsigned p = 0; p < sp->parts && !rc; p++)
-                rc = airlock_writer_blob_data(sp->w[p], buf, got, err);
-        } else if (b->part)
-            rc = airlock_writer_blob_data(sp->w[b->part - 1], buf, got, err);
-        else {
-            airlock_sha256_update(h, buf, got);
-            airlock_sha256_update(whole, buf, got);
-            rc = airlock_writer_blob_data(sp->w[b->piece_part[k] - 1], buf, got, err);
-            in_piece += got;
-            if (!rc && in_piece == b->piece_size[k]) {
-                airlock_sha256_final(h, b->piece_digest[k]);
-                rc = airlock_writer_blob_end(sp->w[b->piece_part[k] - 1], err);
-                in_piece = 0;
-                k++;
-                if (k == b->n_pieces)
-                    break;
-            }
-        }
-    }
-    if (!rc) {
-        if (b->meta) {
-            for (unsigned p = 0; p < sp->parts && !rc; p++)
-                rc = airlock_writer_blob_end(sp->w[p], err);
-        } else if (b->part)
-            rc = airlock_writer_blob_end(sp->w[b->part - 1], err);
-        else { /* pieces are written unchecked: the whole must match before any commit */
-            char actual[AIRLOCK_DIGEST_SIZE];
-            airlock_sha256_final(whole, actual);
-            if (strcmp(actual, digest))
-                rc = airlock_error_set(err, AIRLOCK_EINTEGRITY,
-                                       "'%s': blob '%s' is corrupt (content hashes to '%s')",
-                                       sp->src->path, digest, actual);
-        }
-    }
-    airlock_sha256_free(whole);
-    airlock_sha256_free(h);
-    free(buf);
     return rc;
 }
 
@@ -789,111 +698,287 @@ void airlock_split_result_free(struct airlock_split_result *r)
     free(r);
 }
 
-int airlock_split(struct airlock_split_result **res, struct airlock_bundle *src, const char *base,
-                  uint64_t part_size, struct airlock_error **err)
-{
+/* ---- the split writer ------------------------------------------------------------------------- */
+
+struct airlock_split_writer {
     struct splitter sp;
-    memset(&sp, 0, sizeof(sp));
-    sp.src = src;
-    struct airlock_split_result *r = NULL;
-    struct airlock_oci *idx = NULL;
-    char *copy = strdup(base), *name = NULL, set[AIRLOCK_DIGEST_SIZE];
-    size_t index_len = 0;
-    const char *index = airlock_bundle_index(src, &index_len);
-    unsigned committed = 0;
-    struct airlock_catalog *cat = NULL;
+    char *base, *name, *what, *index;
+    size_t index_len;
+    uint64_t part_size;
+    char set[AIRLOCK_DIGEST_SIZE];
+    unsigned committed;
+};
+
+struct airlock_split_sink {
+    struct airlock_split_writer *sw;
+    struct pblob *b;
+    struct airlock_writer_slot **slots; /* one, or one per piece */
+    size_t n_slots, k;
+    uint64_t in_piece, have;
+    struct airlock_sha256 *whole, *piece;
+};
+
+static void plan_free(struct splitter *sp)
+{
+    plan_reset(sp);
+    free(sp->blobs);
+    free(sp->room);
+    core_dmap_release(&sp->seen);
+}
+
+void airlock_split_writer_free(struct airlock_split_writer *sw)
+{
+    if (!sw)
+        return;
+    for (unsigned p = 0; p < sw->sp.parts; p++) {
+        if (p < sw->committed && sw->sp.paths && sw->sp.paths[p])
+            unlink(sw->sp.paths[p]); /* never half a set */
+        if (sw->sp.w)
+            airlock_writer_free(sw->sp.w[p]);
+        if (sw->sp.paths)
+            free(sw->sp.paths[p]);
+    }
+    free(sw->sp.w);
+    free(sw->sp.paths);
+    plan_free(&sw->sp);
+    free(sw->base);
+    free(sw->name);
+    free(sw->what);
+    free(sw->index);
+    free(sw);
+}
+
+int airlock_split_writer_new(struct airlock_split_writer **out, const char *base,
+                             uint64_t part_size, const struct airlock_split_blob *blobs, size_t n,
+                             const char *index_json, size_t index_len, const char *what,
+                             struct airlock_error **err)
+{
+    struct airlock_split_writer *sw = calloc(1, sizeof(*sw));
+    char *copy = strdup(base);
     int rc = 0;
-    if (!copy || !(name = strdup(basename(copy)))) {
-        rc = airlock_error_set(err, AIRLOCK_EOS, "out of memory");
-        goto out;
+    if (!sw || !copy || !(sw->base = strdup(base)) || !(sw->name = strdup(basename(copy))) ||
+        !(sw->what = strdup(what ? what : base)) || !(sw->index = malloc(index_len + 1))) {
+        free(copy);
+        airlock_split_writer_free(sw);
+        return airlock_error_set(err, AIRLOCK_EOS, "out of memory");
     }
-    if (!index) {
-        rc = airlock_error_set(err, AIRLOCK_EINTEGRITY, "'%s': no index.json", src->path);
-        goto out;
-    }
-    if ((rc = airlock_oci_parse(&idx, index, index_len, "index.json", err)))
-        goto out;
-    if ((rc = airlock_catalog_load(&cat, src, err)))
-        goto out;
-    for (size_t i = 0; i < cat->n && !rc; i++)
-        rc = plan_walk(&sp, &cat->entries[i].desc, cat->entries[i].role != AIRLOCK_ROLE_IMAGE, 0,
-                       err);
-    airlock_catalog_free(cat);
+    free(copy);
+    memcpy(sw->index, index_json, index_len);
+    sw->index[index_len] = '\0';
+    sw->index_len = index_len;
+    sw->part_size = part_size;
+    sw->sp.what = sw->what;
+    for (size_t i = 0; i < n && !rc; i++)
+        if (airlock_digest_check(blobs[i].digest, err) ||
+            !plan_add(&sw->sp, blobs[i].digest, blobs[i].size, blobs[i].meta))
+            rc = err && *err ? (*err)->code : airlock_error_set(err, AIRLOCK_EOS, "out of memory");
     /* the description grows with the pieces a plan cuts: plan again with room for it */
     for (uint64_t room = 0, tries = 0; !rc; tries++) {
         if (!room)
-            room = desc_need(&sp);
-        if ((rc = plan_parts(&sp, part_size, index_len, room, err)))
+            room = desc_need(&sw->sp);
+        if ((rc = plan_parts(&sw->sp, part_size, index_len, room, err)))
             break;
-        uint64_t need = desc_need(&sp);
+        uint64_t need = desc_need(&sw->sp);
         if (need <= room)
             break;
-        plan_reset(&sp);
+        plan_reset(&sw->sp);
         room = need + need / 4;
         if (tries > 8)
             rc = airlock_error_set(err, AIRLOCK_EUSAGE, "'%s': no plan fits parts of %llu bytes",
-                                   src->path, (unsigned long long)part_size);
+                                   sw->what, (unsigned long long)part_size);
     }
-    if (rc)
-        goto out;
-    {
-        /* the set's identity: its index and its part size */
+    if (!rc) { /* the set's identity: its index and its part size */
         struct airlock_buf id = AIRLOCK_BUF_INIT(SIZE_MAX);
-        airlock_buf_append(&id, index, index_len);
+        airlock_buf_append(&id, index_json, index_len);
         airlock_buf_printf(&id, "\n%llu\n", (unsigned long long)part_size);
-        airlock_sha256_digest(set, id.data, id.len, NULL);
+        airlock_sha256_digest(sw->set, id.data, id.len, NULL);
         airlock_buf_release(&id);
+        sw->sp.w = calloc(sw->sp.parts, sizeof(*sw->sp.w));
+        sw->sp.paths = calloc(sw->sp.parts, sizeof(*sw->sp.paths));
+        if (!sw->sp.w || !sw->sp.paths)
+            rc = airlock_error_set(err, AIRLOCK_EOS, "out of memory");
     }
-    sp.w = calloc(sp.parts, sizeof(*sp.w));
-    sp.paths = calloc(sp.parts, sizeof(*sp.paths));
-    if (!sp.w || !sp.paths) {
-        rc = airlock_error_set(err, AIRLOCK_EOS, "out of memory");
-        goto out;
-    }
-    for (unsigned p = 0; p < sp.parts && !rc; p++) {
-        if (!(sp.paths[p] = split_part_path(base, p + 1, sp.parts)))
+    for (unsigned p = 0; p < sw->sp.parts && !rc; p++) {
+        if (!(sw->sp.paths[p] = split_part_path(base, p + 1, sw->sp.parts)))
             rc = airlock_error_set(err, AIRLOCK_EOS, "out of memory");
         else
-            rc = airlock_writer_new(&sp.w[p], sp.paths[p], AIRLOCK_FORMAT_TAR, err);
+            rc = airlock_writer_new(&sw->sp.w[p], sw->sp.paths[p], AIRLOCK_FORMAT_TAR, err);
     }
+    if (rc) {
+        airlock_split_writer_free(sw);
+        return rc;
+    }
+    *out = sw;
+    return 0;
+}
+
+unsigned airlock_split_writer_parts(const struct airlock_split_writer *sw) { return sw->sp.parts; }
+
+static struct pblob *planned(struct airlock_split_writer *sw, const char *digest)
+{
+    size_t *at = core_dmap_get(&sw->sp.seen, digest);
+    return at ? &sw->sp.blobs[*at - 1] : NULL;
+}
+
+int airlock_split_writer_is_meta(struct airlock_split_writer *sw, const char *digest)
+{
+    struct pblob *b = planned(sw, digest);
+    return b && b->meta;
+}
+
+int airlock_split_writer_meta(struct airlock_split_writer *sw, const char *digest,
+                              const void *data, size_t len, struct airlock_error **err)
+{
+    struct pblob *b = planned(sw, digest);
+    if (!b || !b->meta)
+        return airlock_error_set(err, AIRLOCK_EUSAGE, "'%s': blob '%s' is not planned as metadata",
+                                 sw->what, digest);
+    int rc = 0;
+    for (unsigned p = 0; p < sw->sp.parts && !rc; p++)
+        rc = airlock_writer_add_bytes(sw->sp.w[p], data, len, digest, NULL, err);
+    return rc;
+}
+
+void airlock_split_sink_free(struct airlock_split_sink *k)
+{
+    if (!k)
+        return;
+    for (size_t i = 0; i < k->n_slots; i++)
+        airlock_writer_slot_free(k->slots[i]);
+    free(k->slots);
+    airlock_sha256_free(k->whole);
+    airlock_sha256_free(k->piece);
+    free(k);
+}
+
+int airlock_split_writer_sink(struct airlock_split_writer *sw, const char *digest,
+                              struct airlock_split_sink **out, struct airlock_error **err)
+{
+    struct pblob *b = planned(sw, digest);
+    if (!b || b->meta)
+        return airlock_error_set(err, AIRLOCK_EUSAGE, "'%s': blob '%s' is not planned as a layer",
+                                 sw->what, digest);
+    struct airlock_split_sink *k = calloc(1, sizeof(*k));
+    size_t n = b->part ? 1 : b->n_pieces;
+    if (!k || !(k->slots = calloc(n, sizeof(*k->slots)))) {
+        free(k);
+        return airlock_error_set(err, AIRLOCK_EOS, "out of memory");
+    }
+    k->sw = sw;
+    k->b = b;
+    int rc = 0;
+    if (b->part)
+        rc = airlock_writer_slot_open(sw->sp.w[b->part - 1], digest, b->size, &k->slots[0], err);
+    else if (!(rc = airlock_sha256_new(&k->whole, err)) && !(rc = airlock_sha256_new(&k->piece, err)))
+        for (size_t i = 0; i < n && !rc; i++) {
+            char name[120];
+            snprintf(name, sizeof(name), "%s%s.%zu", SPLIT_DIR, airlock_digest_hex(digest), i + 1);
+            rc = writer_slot_open_extra(sw->sp.w[b->piece_part[i] - 1], name, b->piece_size[i],
+                                        &k->slots[i], err);
+            k->n_slots = i + (rc ? 0 : 1);
+        }
+    if (b->part && !rc)
+        k->n_slots = 1;
+    if (rc) {
+        airlock_split_sink_free(k);
+        return rc;
+    }
+    *out = k;
+    return 0;
+}
+
+int airlock_split_sink_data(void *ctx, const void *p, size_t n, struct airlock_error **err)
+{
+    struct airlock_split_sink *k = ctx;
+    struct pblob *b = k->b;
+    if (b->part)
+        return airlock_writer_slot_data(k->slots[0], p, n, err);
+    const char *c = p;
+    while (n) {
+        if (k->k >= b->n_pieces)
+            return airlock_error_set(err, AIRLOCK_EINTEGRITY, "blob '%s': more than %llu bytes",
+                                     b->digest, (unsigned long long)b->size);
+        uint64_t room = b->piece_size[k->k] - k->in_piece;
+        size_t m = n < room ? n : (size_t)room;
+        airlock_sha256_update(k->whole, c, m);
+        airlock_sha256_update(k->piece, c, m);
+        int rc = airlock_writer_slot_data(k->slots[k->k], c, m, err);
+        if (rc)
+            return rc;
+        c += m;
+        n -= m;
+        k->in_piece += m;
+        if (k->in_piece == b->piece_size[k->k]) { /* this piece is complete */
+            airlock_sha256_final(k->piece, b->piece_digest[k->k]);
+            k->k++;
+            k->in_piece = 0;
+        }
+    }
+    return 0;
+}
+
+int airlock_split_sink_close(struct airlock_split_sink *k, struct airlock_error **err)
+{
+    struct pblob *b = k->b;
+    int rc = 0;
+    if (!b->part) { /* pieces are stored unchecked: the whole must match */
+        char actual[AIRLOCK_DIGEST_SIZE];
+        if (k->k != b->n_pieces)
+            return airlock_error_set(err, AIRLOCK_EINTEGRITY, "blob '%s': shorter than %llu bytes",
+                                     b->digest, (unsigned long long)b->size);
+        airlock_sha256_final(k->whole, actual);
+        if (strcmp(actual, b->digest))
+            return airlock_error_set(err, AIRLOCK_EINTEGRITY,
+                                     "blob '%s' is corrupt (content hashes to '%s')", b->digest,
+                                     actual);
+    }
+    for (size_t i = 0; i < k->n_slots && !rc; i++)
+        rc = airlock_writer_slot_close(k->slots[i], err);
     if (!rc)
-        rc = airlock_bundle_blob_stream(src, want_blob, take_blob, &sp, err);
-    for (size_t i = 0; !rc && i < sp.n; i++) /* every planned blob went somewhere */
-        if (sp.blobs[i].meta ? !airlock_writer_has(sp.w[0], sp.blobs[i].digest)
-                             : sp.blobs[i].part &&
-                                   !airlock_writer_has(sp.w[sp.blobs[i].part - 1], sp.blobs[i].digest))
-            rc = airlock_error_set(err, AIRLOCK_EINTEGRITY, "'%s': blob '%s' is missing",
-                                   src->path, sp.blobs[i].digest);
-    for (unsigned p = 0; p < sp.parts && !rc; p++) {
-        char *desc = describe(&sp, set, p + 1, name, part_size);
+        b->written = 1;
+    return rc;
+}
+
+int airlock_split_writer_commit(struct airlock_split_writer *sw,
+                                struct airlock_split_result **res, struct airlock_error **err)
+{
+    struct splitter *sp = &sw->sp;
+    int rc = 0;
+    for (size_t i = 0; !rc && i < sp->n; i++) /* every planned blob went somewhere */
+        if (sp->blobs[i].meta ? !airlock_writer_has(sp->w[0], sp->blobs[i].digest)
+                              : !sp->blobs[i].written)
+            rc = airlock_error_set(err, AIRLOCK_EINTEGRITY, "'%s': blob '%s' was not written",
+                                   sw->what, sp->blobs[i].digest);
+    for (unsigned p = 0; p < sp->parts && !rc; p++) {
+        char *desc = describe(sp, sw->set, p + 1, sw->name, sw->part_size);
         if (!desc) {
             rc = airlock_error_set(err, AIRLOCK_EOS, "out of memory");
             break;
         }
-        rc = writer_extra_begin(sp.w[p], SPLIT_JSON, strlen(desc), err);
+        rc = writer_extra_begin(sp->w[p], SPLIT_JSON, strlen(desc), err);
         if (!rc)
-            rc = airlock_writer_blob_data(sp.w[p], desc, strlen(desc), err);
+            rc = airlock_writer_blob_data(sp->w[p], desc, strlen(desc), err);
         if (!rc)
-            rc = airlock_writer_blob_end(sp.w[p], err);
+            rc = airlock_writer_blob_end(sp->w[p], err);
         free(desc);
     }
-    for (unsigned p = 0; p < sp.parts && !rc; p++) {
-        if ((rc = airlock_writer_commit(sp.w[p], index, index_len, err)))
+    for (unsigned p = 0; p < sp->parts && !rc; p++) {
+        if ((rc = airlock_writer_commit(sp->w[p], sw->index, sw->index_len, err)))
             break;
-        committed = p + 1;
+        sw->committed = p + 1;
     }
-    for (unsigned p = 0; p < sp.parts && !rc; p++) { /* the promise: no part above the size */
+    for (unsigned p = 0; p < sp->parts && !rc; p++) { /* the promise: no part above the size */
         struct stat st;
-        if (stat(sp.paths[p], &st) == 0 && (uint64_t)st.st_size > part_size)
+        if (stat(sp->paths[p], &st) == 0 && (uint64_t)st.st_size > sw->part_size)
             rc = airlock_error_set(err, AIRLOCK_EOS, "'%s' came out at %llu bytes, over %llu",
-                                   sp.paths[p], (unsigned long long)st.st_size,
-                                   (unsigned long long)part_size);
+                                   sp->paths[p], (unsigned long long)st.st_size,
+                                   (unsigned long long)sw->part_size);
     }
     if (rc)
-        goto out;
+        return rc;
     /* parts of an earlier split under this name that the new set does not have */
-    for (unsigned k = sp.parts + 1; k < 100000; k++) {
-        char *old = split_part_path(base, k, sp.parts);
+    for (unsigned k = sp->parts + 1; k < 100000; k++) {
+        char *old = split_part_path(sw->base, k, sp->parts);
         struct stat st;
         int gone = !old || stat(old, &st) < 0;
         if (!gone)
@@ -902,43 +987,137 @@ int airlock_split(struct airlock_split_result **res, struct airlock_bundle *src,
         if (gone)
             break;
     }
-    r = calloc(1, sizeof(*r));
-    if (!r || !(r->parts = calloc(sp.parts, sizeof(*r->parts))) ||
-        !(r->sizes = calloc(sp.parts, sizeof(*r->sizes)))) {
-        rc = airlock_error_set(err, AIRLOCK_EOS, "out of memory");
-        goto out;
+    struct airlock_split_result *r = calloc(1, sizeof(*r));
+    if (!r || !(r->parts = calloc(sp->parts, sizeof(*r->parts))) ||
+        !(r->sizes = calloc(sp->parts, sizeof(*r->sizes)))) {
+        airlock_split_result_free(r);
+        return airlock_error_set(err, AIRLOCK_EOS, "out of memory");
     }
-    for (unsigned p = 0; p < sp.parts; p++) {
+    for (unsigned p = 0; p < sp->parts; p++) {
         struct stat st;
-        r->parts[p] = steal_pointer(&sp.paths[p]);
+        r->parts[p] = steal_pointer(&sp->paths[p]);
         r->sizes[p] = stat(r->parts[p], &st) == 0 ? (uint64_t)st.st_size : 0;
         r->n++;
     }
-    *res = steal_pointer(&r);
-out:
-    if (rc)
-        for (unsigned p = 0; p < committed; p++)
-            unlink(sp.paths[p]); /* never half a set */
-    airlock_split_result_free(r);
-    for (unsigned p = 0; p < sp.parts; p++) {
-        if (sp.w)
-            airlock_writer_free(sp.w[p]);
-        if (sp.paths)
-            free(sp.paths[p]);
+    sw->committed = 0; /* the set stands */
+    *res = r;
+    return 0;
+}
+
+/* ---- splitting a bundle ------------------------------------------------------------------------ */
+
+struct from_bundle {
+    struct airlock_split_writer *sw;
+    struct airlock_bundle *src;
+    struct core_dmap sinks; /* digest -> index + 1 */
+    struct airlock_split_sink **sink;
+};
+
+static int want_blob(void *ctx, const char *digest, uint64_t size)
+{
+    (void)size;
+    struct from_bundle *f = ctx;
+    return planned(f->sw, digest) != NULL;
+}
+
+static int take_blob(void *ctx, const char *digest, uint64_t size, airlock_read_fn read,
+                     void *read_ctx, struct airlock_error **err)
+{
+    struct from_bundle *f = ctx;
+    struct pblob *b = planned(f->sw, digest);
+    if (size != b->size)
+        return airlock_error_set(err, AIRLOCK_EINTEGRITY, "'%s': blob '%s' has %llu bytes, its "
+                                 "descriptor says %llu", f->src->path, digest,
+                                 (unsigned long long)size, (unsigned long long)b->size);
+    if (b->meta) { /* small: every part gets a copy */
+        struct airlock_buf buf = AIRLOCK_BUF_INIT((size_t)size);
+        int rc = 0;
+        char chunk[65536];
+        for (uint64_t left = size; left && !rc;) {
+            size_t got = 0;
+            rc = read(read_ctx, chunk, left < sizeof(chunk) ? (size_t)left : sizeof(chunk), &got,
+                      err);
+            if (!rc && !got)
+                rc = airlock_error_set(err, AIRLOCK_EINTEGRITY, "'%s': blob '%s' is truncated",
+                                       f->src->path, digest);
+            if (!rc && airlock_buf_append(&buf, chunk, got))
+                rc = airlock_error_set(err, AIRLOCK_EOS, "out of memory");
+            left -= got;
+        }
+        if (!rc)
+            rc = airlock_split_writer_meta(f->sw, digest, buf.data ? buf.data : "", buf.len, err);
+        airlock_buf_release(&buf);
+        return rc;
     }
-    free(sp.w);
-    free(sp.paths);
-    for (size_t i = 0; i < sp.n; i++) {
-        free(sp.blobs[i].piece_size);
-        free(sp.blobs[i].piece_part);
-        free(sp.blobs[i].piece_digest);
+    struct airlock_split_sink *k = f->sink[*core_dmap_get(&f->sinks, digest) - 1];
+    unsigned char *chunk = malloc(1u << 20);
+    int rc = chunk ? 0 : airlock_error_set(err, AIRLOCK_EOS, "out of memory");
+    for (uint64_t left = size; left && !rc;) {
+        size_t got = 0;
+        rc = read(read_ctx, chunk, left < (1u << 20) ? (size_t)left : (1u << 20), &got, err);
+        if (!rc && !got)
+            rc = airlock_error_set(err, AIRLOCK_EINTEGRITY, "'%s': blob '%s' is truncated",
+                                   f->src->path, digest);
+        if (!rc)
+            rc = airlock_split_sink_data(k, chunk, got, err);
+        left -= got;
     }
-    free(sp.blobs);
-    free(sp.room);
-    core_dmap_release(&sp.seen);
-    airlock_oci_free(idx);
-    free(copy);
-    free(name);
+    free(chunk);
+    return rc ? rc : airlock_split_sink_close(k, err);
+}
+
+int airlock_split(struct airlock_split_result **res, struct airlock_bundle *src, const char *base,
+                  uint64_t part_size, struct airlock_error **err)
+{
+    struct splitter plan;
+    memset(&plan, 0, sizeof(plan));
+    struct from_bundle f;
+    memset(&f, 0, sizeof(f));
+    f.src = src;
+    struct airlock_catalog *cat = NULL;
+    struct airlock_split_blob *list = NULL;
+    size_t index_len = 0, n_sinks = 0;
+    const char *index = airlock_bundle_index(src, &index_len);
+    int rc = 0;
+    if (!index)
+        rc = airlock_error_set(err, AIRLOCK_EINTEGRITY, "'%s': no index.json", src->path);
+    if (!rc)
+        rc = airlock_catalog_load(&cat, src, err);
+    for (size_t i = 0; !rc && i < cat->n; i++)
+        rc = plan_walk(&plan, src, &cat->entries[i].desc,
+                       cat->entries[i].role != AIRLOCK_ROLE_IMAGE, 0, err);
+    airlock_catalog_free(cat);
+    if (!rc && !(list = calloc(plan.n + 1, sizeof(*list))))
+        rc = airlock_error_set(err, AIRLOCK_EOS, "out of memory");
+    for (size_t i = 0; !rc && i < plan.n; i++) {
+        memcpy(list[i].digest, plan.blobs[i].digest, AIRLOCK_DIGEST_SIZE);
+        list[i].size = plan.blobs[i].size;
+        list[i].meta = plan.blobs[i].meta;
+    }
+    if (!rc)
+        rc = airlock_split_writer_new(&f.sw, base, part_size, list, plan.n, index, index_len,
+                                      src->path, err);
+    /* every layer's place is reserved first (in plan order), then the source is read once */
+    if (!rc && !(f.sink = calloc(plan.n + 1, sizeof(*f.sink))))
+        rc = airlock_error_set(err, AIRLOCK_EOS, "out of memory");
+    for (size_t i = 0; !rc && i < plan.n; i++) {
+        if (plan.blobs[i].meta)
+            continue;
+        rc = airlock_split_writer_sink(f.sw, plan.blobs[i].digest, &f.sink[n_sinks], err);
+        if (!rc && core_dmap_put(&f.sinks, plan.blobs[i].digest, ++n_sinks))
+            rc = airlock_error_set(err, AIRLOCK_EOS, "out of memory");
+    }
+    if (!rc)
+        rc = airlock_bundle_blob_stream(src, want_blob, take_blob, &f, err);
+    if (!rc)
+        rc = airlock_split_writer_commit(f.sw, res, err);
+    for (size_t i = 0; i < n_sinks; i++)
+        airlock_split_sink_free(f.sink[i]);
+    free(f.sink);
+    core_dmap_release(&f.sinks);
+    airlock_split_writer_free(f.sw);
+    plan_free(&plan);
+    free(list);
     return rc;
 }
 

@@ -609,6 +609,7 @@ struct airlock_writer_slot {
     char digest[AIRLOCK_DIGEST_SIZE];
     uint64_t size, have;
     struct airlock_sha256 *h;
+    int extra; /* not a blob: checked for its size only */
 };
 
 int airlock_writer_parallel(const struct airlock_writer *w)
@@ -654,6 +655,32 @@ fail:
     return rc;
 }
 
+int writer_slot_open_extra(struct airlock_writer *w, const char *name, uint64_t size,
+                           struct airlock_writer_slot **out, struct airlock_error **err)
+{
+    if (w->fmt != AIRLOCK_FORMAT_TAR)
+        return airlock_error_set(err, AIRLOCK_EUSAGE, "'%s': extra entries are for plain tars",
+                                 w->path);
+    struct airlock_writer_slot *s = calloc(1, sizeof(*s));
+    if (!s)
+        return airlock_error_set(err, AIRLOCK_EOS, "out of memory");
+    s->w = w;
+    s->extra = 1;
+    snprintf(s->name, sizeof(s->name), "%s", name);
+    snprintf(s->digest, sizeof(s->digest), "%s", name);
+    s->size = size;
+    int rc = airlock_sha256_new(&s->h, err);
+    if (!rc)
+        rc = tarw_reserve(w->t, s->name, size, &s->offset, err);
+    if (rc) {
+        airlock_writer_slot_free(s);
+        return rc;
+    }
+    s->fd = w->fd;
+    *out = s;
+    return 0;
+}
+
 int airlock_writer_slot_data(void *ctx, const void *p, size_t n, struct airlock_error **err)
 {
     struct airlock_writer_slot *s = ctx;
@@ -691,6 +718,8 @@ int airlock_writer_slot_close(struct airlock_writer_slot *s, struct airlock_erro
                                  s->digest, (unsigned long long)s->have,
                                  (unsigned long long)s->size);
     airlock_sha256_final(s->h, actual);
+    if (s->extra)
+        return 0;
     if (strcmp(actual, s->digest))
         return airlock_error_set(err, AIRLOCK_EINTEGRITY,
                                  "blob '%s': content does not match its digest (hashes to '%s')",

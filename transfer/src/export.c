@@ -19,6 +19,7 @@ struct xmeta { /* a manifest or index fetched */
 struct xblob {
     char digest[AIRLOCK_DIGEST_SIZE];
     uint64_t size;
+    int meta; /* a config, or a small layer of a signature, attestation or SBOM */
     struct airlock_registry *r;
     char *repo;
 };
@@ -44,6 +45,7 @@ struct exporter {
     struct xentry *ents;
     size_t n_ents;
     struct airlock_writer *w;
+    struct airlock_split_writer *sw; /* --split: parts written straight away instead */
     char **warnings;
     size_t n_warnings;
 };
@@ -108,12 +110,16 @@ static int keep_meta(struct exporter *x, const char *digest, struct airlock_buf 
     return 0;
 }
 
+#define META_LAYER_MAX (4u << 20) /* as in split sets: small attachment layers travel in every part */
+
 static int want_blob(struct exporter *x, struct airlock_registry *r, const char *repo,
-                     const struct airlock_descriptor *d)
+                     const struct airlock_descriptor *d, int meta)
 {
     for (size_t i = 0; i < x->n_blobs; i++)
-        if (!strcmp(x->blobs[i].digest, d->digest))
+        if (!strcmp(x->blobs[i].digest, d->digest)) {
+            x->blobs[i].meta |= meta;
             return 0;
+        }
     struct xblob *b = realloc(x->blobs, (x->n_blobs + 1) * sizeof(*b));
     if (!b)
         return -1;
@@ -121,6 +127,7 @@ static int want_blob(struct exporter *x, struct airlock_registry *r, const char 
     b += x->n_blobs;
     memcpy(b->digest, d->digest, AIRLOCK_DIGEST_SIZE);
     b->size = d->size;
+    b->meta = meta;
     b->r = r;
     b->repo = strdup(repo);
     x->n_blobs++;
@@ -142,14 +149,16 @@ static int platform_matches(const struct airlock_descriptor *c, const char *want
 
 /* Fetches a manifest (by digest) and everything below it. */
 static int walk(struct exporter *x, struct airlock_registry *r, const char *repo,
-                const struct airlock_descriptor *d, int depth, struct airlock_error **err)
+                const struct airlock_descriptor *d, int depth, int attachment,
+                struct airlock_error **err)
 {
     if (depth > 16)
         return airlock_error_set(err, AIRLOCK_EINTEGRITY, "'%s': manifests nested too deep", repo);
     int meta = airlock_media_type_is_manifest(d->media_type) ||
                airlock_media_type_is_index(d->media_type);
     if (!meta)
-        return d->has_urls || want_blob(x, r, repo, d) == 0
+        return d->has_urls ||
+                       want_blob(x, r, repo, d, attachment && d->size <= META_LAYER_MAX) == 0
                    ? 0
                    : airlock_error_set(err, AIRLOCK_EOS, "out of memory");
     if (have_meta(x, d->digest))
@@ -172,9 +181,11 @@ static int walk(struct exporter *x, struct airlock_registry *r, const char *repo
     if (keep_meta(x, d->digest, &raw))
         rc = airlock_error_set(err, AIRLOCK_EOS, "out of memory");
     if (!rc && m->kind == AIRLOCK_OCI_MANIFEST)
-        rc = walk(x, r, repo, &m->config, depth + 1, err);
+        rc = want_blob(x, r, repo, &m->config, 1) ? airlock_error_set(err, AIRLOCK_EOS,
+                                                                      "out of memory")
+                                                  : 0;
     for (size_t i = 0; !rc && i < m->n_layers; i++)
-        rc = walk(x, r, repo, &m->layers[i], depth + 1, err);
+        rc = walk(x, r, repo, &m->layers[i], depth + 1, attachment, err);
     airlock_oci_free(m);
     return rc;
 }
@@ -232,7 +243,7 @@ static int attachments(struct exporter *x, struct airlock_registry *r, const cha
         airlock_buf_release(&raw);
         char ref[700];
         snprintf(ref, sizeof(ref), "%s:%s", repo_full, tag);
-        rc = walk(x, r, repo, &d, 0, err);
+        rc = walk(x, r, repo, &d, 0, 1, err);
         if (!rc && add_entry(x, ref, kinds[k], d.media_type, dg, (size_t)d.size, 0))
             rc = airlock_error_set(err, AIRLOCK_EOS, "out of memory");
         free(mt);
@@ -284,7 +295,7 @@ static int export_one(struct exporter *x, const char *refstr, struct airlock_err
         d.size = pick->size;
         d.media_type = pick->media_type ? pick->media_type : (char *)AIRLOCK_MT_OCI_MANIFEST;
     }
-    if ((rc = walk(x, r, ref.path, &d, 0, err)))
+    if ((rc = walk(x, r, ref.path, &d, 0, 0, err)))
         goto out;
     if (add_entry(x, name, airlock_media_type_is_index(d.media_type) ? AIRLOCK_KIND_INDEX
                                                                       : AIRLOCK_KIND_IMAGE,
@@ -329,6 +340,7 @@ struct fetch_job {
     struct exporter *x;
     struct xblob **todo;
     struct airlock_writer_slot **slots; /* NULL: one at a time, in order (.tar.zst) */
+    struct airlock_split_sink **splits; /* --split */
     size_t n;
     atomic_size_t next;
     atomic_int failed;
@@ -340,7 +352,8 @@ struct fetch_job {
 struct counting_sink {
     struct fetch_job *j;
     const struct xblob *b;
-    struct airlock_writer_slot *slot;
+    struct airlock_writer_slot *slot;  /* a reserved place in the bundle, */
+    struct airlock_split_sink *split;  /* or in a split set; neither: the writer, in order */
     uint64_t pos, told;
 };
 
@@ -362,21 +375,24 @@ static int counting_data(void *ctx, const void *p, size_t n, struct airlock_erro
     c->pos += n;
     if (c->pos - c->told >= (1u << 20) && c->pos < c->b->size)
         tell(c);
-    return c->slot ? airlock_writer_slot_data(c->slot, p, n, err)
-                   : airlock_writer_blob_data(c->j->x->w, p, n, err);
+    return c->split  ? airlock_split_sink_data(c->split, p, n, err)
+           : c->slot ? airlock_writer_slot_data(c->slot, p, n, err)
+                     : airlock_writer_blob_data(c->j->x->w, p, n, err);
 }
 
 static int fetch_one(struct fetch_job *j, size_t i, struct airlock_error **err)
 {
     struct xblob *b = j->todo[i];
-    struct counting_sink cs = {j, b, j->slots ? j->slots[i] : NULL, 0, 0};
+    struct counting_sink cs = {j, b, j->slots ? j->slots[i] : NULL,
+                               j->splits ? j->splits[i] : NULL, 0, 0};
     tell(&cs);
-    int rc = cs.slot ? 0 : airlock_writer_blob_begin(j->x->w, b->digest, b->size, err);
+    int rc = cs.slot || cs.split ? 0 : airlock_writer_blob_begin(j->x->w, b->digest, b->size, err);
     if (!rc)
         rc = registry_blob_fetch(b->r, b->repo, b->digest, b->size, counting_data, &cs, err);
     if (!rc)
-        rc = cs.slot ? airlock_writer_slot_close(cs.slot, err)
-                     : airlock_writer_blob_end(j->x->w, err);
+        rc = cs.split  ? airlock_split_sink_close(cs.split, err)
+             : cs.slot ? airlock_writer_slot_close(cs.slot, err)
+                       : airlock_writer_blob_end(j->x->w, err);
     if (!rc) {
         cs.pos = b->size;
         tell(&cs);
@@ -421,7 +437,8 @@ static int fetch_all(struct exporter *x, uint64_t *fetched, uint64_t *bytes,
     if (!j.todo)
         rc = airlock_error_set(err, AIRLOCK_EOS, "out of memory");
     for (size_t i = 0; !rc && i < x->n_blobs; i++)
-        if (!airlock_writer_has(x->w, x->blobs[i].digest)) {
+        if (x->sw ? !airlock_split_writer_is_meta(x->sw, x->blobs[i].digest)
+                  : !airlock_writer_has(x->w, x->blobs[i].digest)) {
             int dup = 0;
             for (size_t k = 0; k < j.n && !dup; k++)
                 dup = !strcmp(j.todo[k]->digest, x->blobs[i].digest);
@@ -429,7 +446,12 @@ static int fetch_all(struct exporter *x, uint64_t *fetched, uint64_t *bytes,
                 j.todo[j.n++] = &x->blobs[i];
         }
     int threads = x->ro && x->ro->parallel > 0 ? x->ro->parallel : 4;
-    if (!rc && j.n > 1 && threads > 1 && airlock_writer_parallel(x->w)) {
+    if (!rc && x->sw) { /* each blob's place in its part (or its pieces'), reserved in order */
+        if (!(j.splits = calloc(j.n + 1, sizeof(*j.splits))))
+            rc = airlock_error_set(err, AIRLOCK_EOS, "out of memory");
+        for (size_t i = 0; !rc && i < j.n; i++)
+            rc = airlock_split_writer_sink(x->sw, j.todo[i]->digest, &j.splits[i], err);
+    } else if (!rc && j.n > 1 && threads > 1 && airlock_writer_parallel(x->w)) {
         if (!(j.slots = calloc(j.n, sizeof(*j.slots))))
             rc = airlock_error_set(err, AIRLOCK_EOS, "out of memory");
         for (size_t i = 0; !rc && i < j.n; i++)
@@ -437,8 +459,9 @@ static int fetch_all(struct exporter *x, uint64_t *fetched, uint64_t *bytes,
                                           err);
     }
     if (!rc) {
-        if (!j.slots || threads > 64)
-            threads = j.slots ? 64 : 1;
+        int parallel = j.slots || j.splits;
+        if (!parallel || threads > 64)
+            threads = parallel ? 64 : 1;
         if ((size_t)threads > j.n)
             threads = (int)j.n;
         pthread_t tid[64];
@@ -462,6 +485,9 @@ static int fetch_all(struct exporter *x, uint64_t *fetched, uint64_t *bytes,
     for (size_t i = 0; j.slots && i < j.n; i++)
         airlock_writer_slot_free(j.slots[i]);
     free(j.slots);
+    for (size_t i = 0; j.splits && i < j.n; i++)
+        airlock_split_sink_free(j.splits[i]);
+    free(j.splits);
     free(j.todo);
     airlock_error_free(j.first_err);
     pthread_mutex_destroy(&j.lock);
@@ -491,6 +517,49 @@ static int want_old(void *ctx, const char *digest, uint64_t size)
     return !airlock_writer_has(w, digest);
 }
 
+/* index.json: the old bundle's entries that keep their names, then the new ones */
+static char *index_text(const struct exporter *x, struct airlock_bundle *old)
+{
+    cJSON *index = cJSON_CreateObject(), *arr;
+    cJSON_AddNumberToObject(index, "schemaVersion", 2);
+    cJSON_AddStringToObject(index, "mediaType", AIRLOCK_MT_OCI_INDEX);
+    arr = cJSON_AddArrayToObject(index, "manifests");
+    if (old) {
+        size_t len;
+        const char *oi = airlock_bundle_index(old, &len);
+        cJSON *oj = cJSON_ParseWithLength(oi, len);
+        cJSON *it;
+        cJSON_ArrayForEach(it, cJSON_GetObjectItemCaseSensitive(oj, "manifests"))
+        {
+            const char *n = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(
+                cJSON_GetObjectItemCaseSensitive(it, "annotations"), AIRLOCK_ANN_REF_NAME));
+            int replaced = 0;
+            for (size_t k = 0; n && k < x->n_ents && !replaced; k++)
+                replaced = !strcmp(n, x->ents[k].ref);
+            if (!replaced)
+                cJSON_AddItemToArray(arr, cJSON_Duplicate(it, 1));
+        }
+        cJSON_Delete(oj);
+    }
+    for (size_t i = 0; i < x->n_ents; i++) {
+        struct xentry *e = &x->ents[i];
+        cJSON *d = cJSON_CreateObject();
+        cJSON_AddStringToObject(d, "mediaType", e->media_type);
+        cJSON_AddStringToObject(d, "digest", e->digest);
+        cJSON_AddNumberToObject(d, "size", (double)e->size);
+        cJSON *ann = cJSON_AddObjectToObject(d, "annotations");
+        cJSON_AddStringToObject(ann, AIRLOCK_ANN_REF_NAME, e->ref);
+        if (e->image)
+            cJSON_AddStringToObject(ann, AIRLOCK_ANN_CONTAINERD_NAME, e->ref);
+        if (e->kind)
+            cJSON_AddStringToObject(ann, AIRLOCK_ANN_KIND, e->kind);
+        cJSON_AddItemToArray(arr, d);
+    }
+    char *text = cJSON_PrintUnformatted(index);
+    cJSON_Delete(index);
+    return text;
+}
+
 int airlock_export(struct airlock_import_result **res, const char *const *refs, size_t n_refs,
                    const char *out, const struct airlock_registry_opts *ro,
                    const struct airlock_export_opts *eo, struct airlock_error **err)
@@ -501,10 +570,11 @@ int airlock_export(struct airlock_import_result **res, const char *const *refs, 
     x.eo = eo;
     struct airlock_bundle *old = NULL;
     struct airlock_import_result *r = NULL;
-    cJSON *index = NULL;
+    struct airlock_split_result *parts = NULL;
+    struct airlock_split_blob *plan = NULL;
     char *text = NULL;
-    cJSON *arr = NULL;
     uint64_t bytes = 0, fetched = 0, recovered = 0, recovered_bytes = 0;
+    uint64_t split = eo ? eo->split_size : 0;
     int rc = 0;
     for (size_t i = 0; i < n_refs && !rc; i++)
         rc = export_one(&x, refs[i], err);
@@ -523,31 +593,76 @@ int airlock_export(struct airlock_import_result **res, const char *const *refs, 
         enum airlock_format f = eo && eo->format != AIRLOCK_FORMAT_AUTO
                                     ? eo->format
                                     : airlock_format_for_path(out);
-        char *why = airlock_media_warning(out, f == AIRLOCK_FORMAT_DIR ? largest : total);
+        char *first = NULL, *why = NULL;
+        if (split && asprintf(&first, "%s.001", out) < 0)
+            first = NULL;
+        why = split ? (first ? airlock_media_warning(first, split) : NULL)
+                    : airlock_media_warning(out, f == AIRLOCK_FORMAT_DIR ? largest : total);
+        free(first);
         if (why) {
             rc = airlock_error_set(err, AIRLOCK_EUSAGE, "%s", why);
             free(why);
             goto out;
         }
     }
-    if (access(out, F_OK) == 0 && (rc = airlock_bundle_open(&old, out, 0, err))) {
-        airlock_error_wrap(err, "'%s' exists and is not a bundle airlock can add to", out);
-        goto out;
-    }
-    if ((rc = airlock_writer_new_resumable(&x.w, out, eo ? eo->format : AIRLOCK_FORMAT_AUTO,
+    if (split) { /* straight into parts: planned now, written as the blobs arrive */
+        if (!(text = index_text(&x, NULL)) ||
+            !(plan = calloc(x.n_meta + x.n_blobs + 1, sizeof(*plan)))) {
+            rc = airlock_error_set(err, AIRLOCK_EOS, "out of memory");
+            goto out;
+        }
+        size_t n = 0;
+        for (size_t i = 0; i < x.n_meta; i++, n++) {
+            memcpy(plan[n].digest, x.meta[i].digest, AIRLOCK_DIGEST_SIZE);
+            plan[n].size = x.meta[i].len;
+            plan[n].meta = 1;
+        }
+        for (size_t i = 0; i < x.n_blobs; i++, n++) {
+            memcpy(plan[n].digest, x.blobs[i].digest, AIRLOCK_DIGEST_SIZE);
+            plan[n].size = x.blobs[i].size;
+            plan[n].meta = x.blobs[i].meta;
+        }
+        if ((rc = airlock_split_writer_new(&x.sw, out, split, plan, n, text, strlen(text), out,
                                            err)))
-        goto out;
-    airlock_writer_partial(x.w, NULL, &recovered, &recovered_bytes);
-    for (size_t i = 0; i < x.n_meta && !rc; i++)
-        rc = airlock_writer_add_bytes(x.w, x.meta[i].data, x.meta[i].len, x.meta[i].digest, NULL,
-                                      err);
-    /* the existing bundle's blobs are reused, not fetched again */
-    if (!rc && old)
-        rc = airlock_bundle_blob_stream(old, want_old, copy_old, x.w, err);
+            goto out;
+        for (size_t i = 0; i < x.n_meta && !rc; i++)
+            rc = airlock_split_writer_meta(x.sw, x.meta[i].digest, x.meta[i].data, x.meta[i].len,
+                                           err);
+        for (size_t i = 0; i < x.n_blobs && !rc; i++) { /* configs, signature payloads: small */
+            struct xblob *b = &x.blobs[i];
+            if (!airlock_split_writer_is_meta(x.sw, b->digest))
+                continue;
+            struct airlock_buf data = AIRLOCK_BUF_INIT(0);
+            rc = airlock_registry_blob_get(b->r, b->repo, b->digest, (size_t)b->size, &data, err);
+            if (!rc)
+                rc = airlock_split_writer_meta(x.sw, b->digest, data.data, data.len, err);
+            airlock_buf_release(&data);
+        }
+    } else {
+        if (access(out, F_OK) == 0 && (rc = airlock_bundle_open(&old, out, 0, err))) {
+            airlock_error_wrap(err, "'%s' exists and is not a bundle airlock can add to", out);
+            goto out;
+        }
+        if (!(text = index_text(&x, old))) {
+            rc = airlock_error_set(err, AIRLOCK_EOS, "out of memory");
+            goto out;
+        }
+        if ((rc = airlock_writer_new_resumable(&x.w, out, eo ? eo->format : AIRLOCK_FORMAT_AUTO,
+                                               err)))
+            goto out;
+        airlock_writer_partial(x.w, NULL, &recovered, &recovered_bytes);
+        for (size_t i = 0; i < x.n_meta && !rc; i++)
+            rc = airlock_writer_add_bytes(x.w, x.meta[i].data, x.meta[i].len, x.meta[i].digest,
+                                          NULL, err);
+        /* the existing bundle's blobs are reused, not fetched again */
+        if (!rc && old)
+            rc = airlock_bundle_blob_stream(old, want_old, copy_old, x.w, err);
+    }
     if (!rc && ro && ro->progress) {
         uint64_t n = 0, total = 0;
         for (size_t i = 0; i < x.n_blobs; i++)
-            if (!airlock_writer_has(x.w, x.blobs[i].digest)) {
+            if (x.sw ? !airlock_split_writer_is_meta(x.sw, x.blobs[i].digest)
+                     : !airlock_writer_has(x.w, x.blobs[i].digest)) {
                 n++;
                 total += x.blobs[i].size;
             }
@@ -558,48 +673,12 @@ int airlock_export(struct airlock_import_result **res, const char *const *refs, 
         rc = fetch_all(&x, &fetched, &bytes, err);
     if (rc)
         goto out;
-    /* index.json: the old entries that keep their names, then the new ones */
-    index = cJSON_CreateObject();
-    cJSON_AddNumberToObject(index, "schemaVersion", 2);
-    cJSON_AddStringToObject(index, "mediaType", AIRLOCK_MT_OCI_INDEX);
-    arr = cJSON_AddArrayToObject(index, "manifests");
-    if (old) {
-        size_t len;
-        const char *oi = airlock_bundle_index(old, &len);
-        cJSON *oj = cJSON_ParseWithLength(oi, len);
-        cJSON *it;
-        cJSON_ArrayForEach(it, cJSON_GetObjectItemCaseSensitive(oj, "manifests"))
-        {
-            const char *n = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(
-                cJSON_GetObjectItemCaseSensitive(it, "annotations"), AIRLOCK_ANN_REF_NAME));
-            int replaced = 0;
-            for (size_t k = 0; n && k < x.n_ents && !replaced; k++)
-                replaced = !strcmp(n, x.ents[k].ref);
-            if (!replaced)
-                cJSON_AddItemToArray(arr, cJSON_Duplicate(it, 1));
-        }
-        cJSON_Delete(oj);
-    }
-    for (size_t i = 0; i < x.n_ents; i++) {
-        struct xentry *e = &x.ents[i];
-        cJSON *d = cJSON_CreateObject();
-        cJSON_AddStringToObject(d, "mediaType", e->media_type);
-        cJSON_AddStringToObject(d, "digest", e->digest);
-        cJSON_AddNumberToObject(d, "size", (double)e->size);
-        cJSON *ann = cJSON_AddObjectToObject(d, "annotations");
-        cJSON_AddStringToObject(ann, AIRLOCK_ANN_REF_NAME, e->ref);
-        if (e->image)
-            cJSON_AddStringToObject(ann, AIRLOCK_ANN_CONTAINERD_NAME, e->ref);
-        if (e->kind)
-            cJSON_AddStringToObject(ann, AIRLOCK_ANN_KIND, e->kind);
-        cJSON_AddItemToArray(arr, d);
-    }
-    text = cJSON_PrintUnformatted(index);
-    if (!text) {
-        rc = airlock_error_set(err, AIRLOCK_EOS, "out of memory");
-        goto out;
-    }
-    if ((rc = airlock_writer_commit(x.w, text, strlen(text), err)))
+    if (x.sw) {
+        struct airlock_split_result *sr = NULL;
+        if ((rc = airlock_split_writer_commit(x.sw, &sr, err)))
+            goto out;
+        parts = sr;
+    } else if ((rc = airlock_writer_commit(x.w, text, strlen(text), err)))
         goto out;
     r = calloc(1, sizeof(*r));
     if (!r || !(r->refs = calloc(x.n_ents + 1, sizeof(char *))) ||
@@ -614,6 +693,14 @@ int airlock_export(struct airlock_import_result **res, const char *const *refs, 
     }
     r->blobs_written = fetched;
     r->bytes_written = bytes;
+    if (parts) {
+        r->parts = parts->parts;
+        r->part_sizes = parts->sizes;
+        r->n_parts = parts->n;
+        parts->parts = NULL;
+        parts->sizes = NULL;
+        parts->n = 0;
+    }
     if (recovered) {
         char sz[16];
         airlock_format_size(sz, recovered_bytes);
@@ -627,6 +714,9 @@ int airlock_export(struct airlock_import_result **res, const char *const *refs, 
     x.n_warnings = 0;
     *res = steal_pointer(&r);
 out:
+    airlock_split_result_free(parts);
+    airlock_split_writer_free(x.sw);
+    free(plan);
     if (rc && x.w) {
         uint64_t held = 0;
         const char *partial = airlock_writer_partial(x.w, &held, NULL, NULL);
@@ -637,7 +727,6 @@ out:
                                held == 1 ? "is" : "are", partial);
     }
     airlock_import_result_free(r);
-    cJSON_Delete(index);
     free(text);
     airlock_writer_free(x.w);
     airlock_bundle_free(old);

@@ -239,6 +239,38 @@ int airlock_split(struct airlock_split_result **res, struct airlock_bundle *src,
                   uint64_t part_size, struct airlock_error **err);
 void airlock_split_result_free(struct airlock_split_result *r);
 
+/* Writing a set directly (export --split): the blobs are planned first, metadata (manifests,
+ * configs, signatures: written to every part) and the rest (spread, cut when larger than a
+ * part). Then each metadata blob is given in memory, and each other blob goes through a sink
+ * opened in order from one thread (its place in its part is reserved then) and filled from any
+ * one thread; commit writes the descriptions and the index and renames every part in place
+ * (all parts, or none: free removes what a failed commit had renamed). */
+struct airlock_split_blob {
+    char digest[AIRLOCK_DIGEST_SIZE];
+    uint64_t size;
+    int meta;
+};
+struct airlock_split_writer;
+struct airlock_split_sink;
+int airlock_split_writer_new(struct airlock_split_writer **out, const char *base,
+                             uint64_t part_size, const struct airlock_split_blob *blobs, size_t n,
+                             const char *index_json, size_t index_len, const char *what,
+                             struct airlock_error **err);
+unsigned airlock_split_writer_parts(const struct airlock_split_writer *sw);
+int airlock_split_writer_is_meta(struct airlock_split_writer *sw, const char *digest);
+int airlock_split_writer_meta(struct airlock_split_writer *sw, const char *digest,
+                              const void *data, size_t len, struct airlock_error **err);
+int airlock_split_writer_sink(struct airlock_split_writer *sw, const char *digest,
+                              struct airlock_split_sink **out, struct airlock_error **err);
+/* http/sink shape: ctx is the struct airlock_split_sink * */
+int airlock_split_sink_data(void *ctx, const void *p, size_t n, struct airlock_error **err);
+/* Checks the blob's size and digest (a cut blob's whole digest too). */
+int airlock_split_sink_close(struct airlock_split_sink *k, struct airlock_error **err);
+void airlock_split_sink_free(struct airlock_split_sink *k);
+int airlock_split_writer_commit(struct airlock_split_writer *sw,
+                                struct airlock_split_result **res, struct airlock_error **err);
+void airlock_split_writer_free(struct airlock_split_writer *sw);
+
 /* A warning (malloc'd) if the file system at path cannot hold a file of that size (FAT32:
  * 4 GiB - 1) or that name (FAT, exFAT, NTFS); NULL if it can. */
 char *airlock_media_warning(const char *path, uint64_t size);
@@ -384,6 +416,9 @@ struct airlock_import_result {
     uint64_t bytes_written;
     char **warnings; /* things done that the user should know of */
     size_t n_warnings;
+    char **parts;    /* a split set written instead of one bundle (export --split) */
+    uint64_t *part_sizes;
+    size_t n_parts;
 };
 
 /* Reads every input (OCI layouts as directory/tar/tar.zst, docker-save and skopeo

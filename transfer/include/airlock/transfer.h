@@ -113,6 +113,7 @@ int airlock_registry_verify(struct airlock_sig_report **out, const char *ref,
 struct airlock_export_opts {
     const char *platform; /* "os/arch[/variant]": keep only that manifest; NULL: everything */
     enum airlock_format format;
+    uint64_t split_size;  /* > 0: write a split set out.001, ... of parts this large instead */
 };
 
 /* Pulls images (with their .sig/.att/.sbom tags and OCI referrers) into the bundle at out,
