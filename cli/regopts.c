@@ -180,7 +180,11 @@ void cli_progress(void *ctx, const struct airlock_progress *p)
         unsigned long left = (unsigned long)((double)(cr->bytes_total - bytes) / rate + 0.5);
         snprintf(eta, sizeof(eta), ", ETA %lu:%02lu:%02lu", left / 3600, left / 60 % 60, left % 60);
     }
-    fprintf(stderr, "\r\033[K%-8s %zu/%zu blobs, %s of %s, %s/s%s, %zu manifests", p->what,
-            cr->blobs_done, cr->blobs_total, done, total, speed, eta, cr->manifests);
+    char blob[64] = ""; /* the blob this event is about, and how far it is */
+    if (p->digest && !strncmp(p->digest, "sha256:", 7) && p->total && strcmp(p->what, "plan"))
+        snprintf(blob, sizeof(blob), " [%.19s %3u%%]", p->digest,
+                 (unsigned)(p->done * 100 / p->total));
+    fprintf(stderr, "\r\033[K%-8s %zu/%zu blobs, %s of %s, %s/s%s, %zu manifests%s", p->what,
+            cr->blobs_done, cr->blobs_total, done, total, speed, eta, cr->manifests, blob);
     cr->shown = 1;
 }
