@@ -25,7 +25,8 @@ static void help(FILE *f)
             "      --platform P        keep only os/arch[/variant] of a multi-arch image\n"
             "      --split SIZE        write the bundle as parts BUNDLE.001, ... no larger than\n"
             "                          SIZE (as 'airlock split' cuts them), straight away: no\n"
-            "                          whole copy is ever made\n"
+            "                          whole copy is ever made (a split export does not\n"
+            "                          resume: an interrupted one starts again)\n"
             "      --json              print the result as JSON\n"
             "  -q, --quiet             no progress\n"
             "%s",

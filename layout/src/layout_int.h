@@ -164,6 +164,11 @@ char *split_part_path(const char *base, unsigned k, unsigned parts);
  * airlock_writer_blob_data and closed with airlock_writer_blob_end, unchecked. */
 int writer_extra_begin(struct airlock_writer *w, const char *name, uint64_t size,
                        struct airlock_error **err);
+/* Commit in two steps, for sets of files that appear together: finish writes the index,
+ * ends and syncs the tar and tells its size; publish renames it into place. */
+int writer_finish(struct airlock_writer *w, const char *index_json, size_t len,
+                  uint64_t *size, struct airlock_error **err);
+int writer_publish(struct airlock_writer *w, struct airlock_error **err);
 /* The same as a parallel slot (airlock_writer_slot_*): checked for its size only. */
 int writer_slot_open_extra(struct airlock_writer *w, const char *name, uint64_t size,
                            struct airlock_writer_slot **out, struct airlock_error **err);

@@ -787,6 +787,11 @@ int airlock_split_writer_new(struct airlock_split_writer **out, const char *base
             rc = airlock_error_set(err, AIRLOCK_EUSAGE, "'%s': no plan fits parts of %llu bytes",
                                    sw->what, (unsigned long long)part_size);
     }
+    if (!rc && sw->sp.parts > 1000)
+        rc = airlock_error_set(err, AIRLOCK_EUSAGE,
+                               "'%s': parts of %llu bytes make a set of %u parts: choose parts "
+                               "large enough for at most 1000",
+                               sw->what, (unsigned long long)part_size, sw->sp.parts);
     if (!rc) { /* the set's identity: its index and its part size */
         struct airlock_buf id = AIRLOCK_BUF_INIT(SIZE_MAX);
         airlock_buf_append(&id, index_json, index_len);
@@ -833,6 +838,10 @@ int airlock_split_writer_meta(struct airlock_split_writer *sw, const char *diges
     if (!b || !b->meta)
         return airlock_error_set(err, AIRLOCK_EUSAGE, "'%s': blob '%s' is not planned as metadata",
                                  sw->what, digest);
+    if (len != b->size)
+        return airlock_error_set(err, AIRLOCK_EINTEGRITY,
+                                 "'%s': blob '%s' has %zu bytes, its descriptor says %llu", sw->what,
+                                 digest, len, (unsigned long long)b->size);
     int rc = 0;
     for (unsigned p = 0; p < sw->sp.parts && !rc; p++)
         rc = airlock_writer_add_bytes(sw->sp.w[p], data, len, digest, NULL, err);
@@ -962,17 +971,21 @@ int airlock_split_writer_commit(struct airlock_split_writer *sw,
             rc = airlock_writer_blob_end(sp->w[p], err);
         free(desc);
     }
+    /* every part finished, synced and measured before any is renamed: a failure leaves an
+     * earlier set under this name as it was */
     for (unsigned p = 0; p < sp->parts && !rc; p++) {
-        if ((rc = airlock_writer_commit(sp->w[p], sw->index, sw->index_len, err)))
+        uint64_t size = 0;
+        if ((rc = writer_finish(sp->w[p], sw->index, sw->index_len, &size, err)))
+            break;
+        if (size > sw->part_size) /* the promise: no part above the size */
+            rc = airlock_error_set(err, AIRLOCK_EOS, "'%s' came out at %llu bytes, over %llu",
+                                   sp->paths[p], (unsigned long long)size,
+                                   (unsigned long long)sw->part_size);
+    }
+    for (unsigned p = 0; p < sp->parts && !rc; p++) {
+        if ((rc = writer_publish(sp->w[p], err)))
             break;
         sw->committed = p + 1;
-    }
-    for (unsigned p = 0; p < sp->parts && !rc; p++) { /* the promise: no part above the size */
-        struct stat st;
-        if (stat(sp->paths[p], &st) == 0 && (uint64_t)st.st_size > sw->part_size)
-            rc = airlock_error_set(err, AIRLOCK_EOS, "'%s' came out at %llu bytes, over %llu",
-                                   sp->paths[p], (unsigned long long)st.st_size,
-                                   (unsigned long long)sw->part_size);
     }
     if (rc)
         return rc;

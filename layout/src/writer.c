@@ -17,7 +17,7 @@
 
 /* Temporary files of live writers, so a signal handler can remove them (a split writes one
  * per part at once). */
-#define MAX_TEMPS 128
+#define MAX_TEMPS 1024
 static char temp_paths[MAX_TEMPS][4096];
 static volatile sig_atomic_t temp_used[MAX_TEMPS];
 
@@ -59,6 +59,7 @@ struct airlock_writer {
     unsigned char *buf;
     int committed;
     int resumable;          /* tmp is ".<name>.airlock-partial": kept when not committed */
+    int finished;           /* writer_finish: complete and synced, not yet renamed */
     int lock_fd;            /* resumable: ".<name>.airlock-lock", held while writing */
     char *lock_path;
     uint64_t done;          /* blobs complete in tmp (recovered ones included) */
@@ -786,6 +787,39 @@ static int sync_parent(const char *path)
     int r = fsync(fd);
     close(fd);
     return r;
+}
+
+int writer_finish(struct airlock_writer *w, const char *index_json, size_t len,
+                  uint64_t *size, struct airlock_error **err)
+{
+    if (w->fmt == AIRLOCK_FORMAT_DIR)
+        return airlock_error_set(err, AIRLOCK_EUSAGE, "'%s': finish is for tars", w->path);
+    int rc;
+    if ((rc = tarw_file_begin(w->t, "index.json", len, err)) ||
+        (rc = tarw_file_data(w->t, index_json, len, err)) || (rc = tarw_file_end(w->t, err)) ||
+        (rc = tarw_finish(w->t, err)))
+        return rc;
+    if (fsync(w->fd) < 0)
+        return airlock_error_set_errno(err, AIRLOCK_EOS, errno, "sync '%s'", w->tmp);
+    struct stat st;
+    if (fstat(w->fd, &st) < 0)
+        return airlock_error_set_errno(err, AIRLOCK_EOS, errno, "stat '%s'", w->tmp);
+    *size = (uint64_t)st.st_size;
+    w->finished = 1;
+    return 0;
+}
+
+int writer_publish(struct airlock_writer *w, struct airlock_error **err)
+{
+    if (!w->finished)
+        return airlock_error_set(err, AIRLOCK_EUSAGE, "'%s' is not finished", w->path);
+    if (rename(w->tmp, w->path) < 0)
+        return airlock_error_set_errno(err, AIRLOCK_EOS, errno, "rename '%s' to '%s'", w->tmp,
+                                       w->path);
+    temp_unregister(w->tmp);
+    sync_parent(w->path);
+    w->committed = 1;
+    return 0;
 }
 
 int airlock_writer_commit(struct airlock_writer *w, const char *index_json, size_t len,

@@ -633,7 +633,7 @@ int airlock_export(struct airlock_import_result **res, const char *const *refs, 
             if (!airlock_split_writer_is_meta(x.sw, b->digest))
                 continue;
             struct airlock_buf data = AIRLOCK_BUF_INIT(0);
-            rc = airlock_registry_blob_get(b->r, b->repo, b->digest, (size_t)b->size, &data, err);
+            rc = registry_blob_fetch_mem(b->r, b->repo, b->digest, b->size, &data, err);
             if (!rc)
                 rc = airlock_split_writer_meta(x.sw, b->digest, data.data, data.len, err);
             airlock_buf_release(&data);

@@ -991,6 +991,22 @@ static int mem_sink(void *ctx, const void *p, size_t n, struct airlock_error **e
     return 0;
 }
 
+int registry_blob_fetch_mem(struct airlock_registry *r, const char *repo, const char *digest,
+                            uint64_t size, struct airlock_buf *out, struct airlock_error **err)
+{
+    if (size > SIZE_MAX - 1)
+        return airlock_error_set(err, AIRLOCK_EINTEGRITY, "blob '%s' is too large", digest);
+    struct airlock_buf b = AIRLOCK_BUF_INIT((size_t)size);
+    struct mem_sink m = {&b};
+    int rc = registry_blob_fetch(r, repo, digest, size, mem_sink, &m, err);
+    if (rc) {
+        airlock_buf_release(&b);
+        return rc;
+    }
+    *out = b;
+    return 0;
+}
+
 int airlock_registry_blob_get(struct airlock_registry *r, const char *repo, const char *digest,
                               size_t max, struct airlock_buf *out, struct airlock_error **err)
 {

@@ -106,6 +106,9 @@ int registry_blob_upload(struct airlock_registry *r, const char *repo, const cha
 /* Cross-repository mount: 1 mounted, 0 not (the caller uploads). */
 int registry_blob_mount(struct airlock_registry *r, const char *repo, const char *digest,
                         const char *from, struct airlock_error **err);
+/* A small blob of known size into memory (GET, redirects followed), size and digest checked. */
+int registry_blob_fetch_mem(struct airlock_registry *r, const char *repo, const char *digest,
+                            uint64_t size, struct airlock_buf *out, struct airlock_error **err);
 /* Streams a blob into sink, checking its digest. After a dropped connection the download
  * continues with a Range request (or skips what the sink already has if the server ignores
  * Range), so the sink sees every byte exactly once. */
