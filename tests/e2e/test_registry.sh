@@ -434,6 +434,22 @@ case_faults_push_retries_and_resumes() {
     expect_rc 0
 }
 
+case_faults_push_from_tar_zst_sends_again() {
+    signed b.tar.zst
+    # read once, in order: the chunk being sent is kept, so a dropped request, a 503 and a
+    # new login in the middle of the layer are sent again from memory
+    proxy '[{"method":"PUT","path":"/blobs/uploads/.*digest=","nth":[1],"action":"drop","after":10},
+            {"method":"PATCH","path":"/blobs/uploads/","nth":[2],"action":"status","code":401,"www_authenticate":"Basic realm=\"t\""},
+            {"method":"PATCH","path":"/blobs/uploads/","nth":[3],"action":"drop","after":0},
+            {"method":"PATCH","path":"/blobs/uploads/","nth":[5],"action":"status","code":503}]'
+    run "$AIRLOCK" push --key cosign.pub --plain-http --chunk-size 256K --json --username u --password-stdin b.tar.zst "$PROXY/$CASE" <<< p
+    expect_rc 0
+    json '.signatures_verified == 2'
+    [ "$(logged 'action=(drop|status)')" = 4 ] || fail "the faults did not happen: $(cat proxy.log)"
+    [ "$(sk "$PLAIN/$CASE/test/busybox:1.0" | sha256sum | cut -d' ' -f1)" = "$(cat "$F/L.digest")" ] ||
+        fail "skopeo reads another digest"
+}
+
 case_faults_push_gives_up_cleanly() {
     signed b.tar
     # every chunk upload of the layer drops: push fails, names the blob, and tags nothing

@@ -213,13 +213,44 @@ struct counting_reader {
     airlock_read_fn read;
     void *ctx;
     uint64_t pos, told;
+    /* a stream keeps the chunk being sent (up to --chunk-size) so that a dropped or
+     * re-authenticated request can send it again */
+    char *keep;
+    size_t keep_cap, keep_len;
+    uint64_t keep_start; /* blob offset of keep[0] */
 };
+
+/* From the kept chunk; past its end, the next chunk is read from the stream first. */
+static int stream_read(struct counting_reader *c, void *buf, size_t cap, size_t *got,
+                       struct airlock_error **err)
+{
+    *got = 0;
+    if (c->pos == c->keep_start + c->keep_len) { /* the next chunk */
+        c->keep_start = c->pos;
+        c->keep_len = 0;
+        while (c->keep_len < c->keep_cap) {
+            size_t n = 0;
+            int rc = c->read(c->ctx, c->keep + c->keep_len, c->keep_cap - c->keep_len, &n, err);
+            if (rc)
+                return rc;
+            if (!n)
+                break;
+            c->keep_len += n;
+        }
+    }
+    size_t at = (size_t)(c->pos - c->keep_start), n = c->keep_len - at;
+    if (n > cap)
+        n = cap;
+    memcpy(buf, c->keep + at, n);
+    *got = n;
+    return 0;
+}
 
 static int counting_read(void *ctx, void *buf, size_t cap, size_t *got, struct airlock_error **err)
 {
     struct counting_reader *c = ctx;
     int rc = c->rd ? airlock_blob_reader_read(c->rd, buf, cap, got, err)
-                   : c->read(c->ctx, buf, cap, got, err);
+                   : stream_read(c, buf, cap, got, err);
     c->pos += *got;
     if (!rc && c->pos - c->told >= (1u << 20) && c->pos < c->b->size) {
         c->told = c->pos;
@@ -231,10 +262,10 @@ static int counting_read(void *ctx, void *buf, size_t cap, size_t *got, struct a
 static int counting_seek(void *ctx, uint64_t offset, struct airlock_error **err)
 {
     struct counting_reader *c = ctx;
-    if (!c->rd && offset != c->pos)
+    if (!c->rd && (offset < c->keep_start || offset > c->keep_start + c->keep_len))
         return airlock_error_set(err, AIRLOCK_EOS,
-                                 "blob '%s' of '%s': a .tar.zst is read once and this upload broke "
-                                 "off; push again (blobs already there are skipped)",
+                                 "blob '%s' of '%s': a .tar.zst is read once and this upload had "
+                                 "to start over; push again (blobs already there are skipped)",
                                  c->b->digest, airlock_bundle_path(c->p->b));
     c->pos = c->told = offset;
     return c->rd ? airlock_blob_reader_seek(c->rd, offset, err) : 0;
@@ -303,7 +334,7 @@ static int push_blob(struct pusher *p, struct pblob *b, struct airlock_error **e
         b->pending = 1;
         return 0;
     }
-    struct counting_reader cr = {p, b, NULL, NULL, NULL, 0, 0};
+    struct counting_reader cr = {p, b, NULL, NULL, NULL, 0, 0, NULL, 0, 0, 0};
     if ((rc = airlock_bundle_blob_reader(&cr.rd, p->b, b->digest, err)))
         return rc;
     rc = upload_from(p, b, counting_read, counting_seek, &cr, err);
@@ -349,8 +380,13 @@ static int stream_take(void *ctx, const char *digest, uint64_t size, airlock_rea
     struct pblob *b = pending_of(p, digest);
     if (!b)
         return 0;
-    struct counting_reader s = {p, b, NULL, read, read_ctx, 0, 0};
+    struct counting_reader s = {p, b, NULL, read, read_ctx, 0, 0, NULL, 0, 0, 0};
+    uint64_t chunk = p->ro && p->ro->chunk_size ? p->ro->chunk_size : 32ull << 20;
+    s.keep_cap = (size_t)(b->size < chunk ? b->size : chunk);
+    if (s.keep_cap && !(s.keep = malloc(s.keep_cap)))
+        return airlock_error_set(err, AIRLOCK_EOS, "out of memory");
     int rc = upload_from(p, b, counting_read, counting_seek, &s, err);
+    free(s.keep);
     if (!rc)
         b->pending = 0;
     /* the same blob for other repositories: mounted from the one just filled */
