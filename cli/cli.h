@@ -88,6 +88,8 @@ struct cli_registry {
     size_t n_active;
 };
 extern const char cli_registry_help[];
+/* Defaults for every registry setting; quiet: no progress line. */
+void cli_registry_init(struct cli_registry *cr, int quiet);
 /* 1: handled, 0: not a registry option, -1: bad value */
 int cli_registry_opt(int c, const char *arg, struct cli_registry *cr);
 int cli_registry_finish(struct cli_registry *cr, const char *cmd);

@@ -45,9 +45,7 @@ int cmd_export(int argc, char **argv)
                                          CLI_REGISTRY_OPTIONS,
                                          {NULL, 0, NULL, 0}};
     struct cli_registry cr;
-    memset(&cr, 0, sizeof(cr));
-    struct airlock_registry_opts def = AIRLOCK_REGISTRY_OPTS_INIT;
-    cr.o = def;
+    cli_registry_init(&cr, 0);
     struct airlock_export_opts eo = {NULL, AIRLOCK_FORMAT_AUTO, 0};
     const char *out = NULL;
     uint64_t split = 0;
@@ -148,9 +146,6 @@ int cmd_export(int argc, char **argv)
         }
     }
     airlock_import_result_free(res);
-    if (cr.password) {
-        airlock_wipe(cr.password, strlen(cr.password));
-        free(cr.password);
-    }
+    cli_registry_release(&cr);
     return rc;
 }

@@ -49,9 +49,7 @@ int cmd_push(int argc, char **argv)
                                          CLI_REGISTRY_OPTIONS,
                                          {NULL, 0, NULL, 0}};
     struct cli_registry cr;
-    memset(&cr, 0, sizeof(cr));
-    struct airlock_registry_opts def = AIRLOCK_REGISTRY_OPTS_INIT;
-    cr.o = def;
+    cli_registry_init(&cr, 0);
     struct airlock_push_opts po;
     memset(&po, 0, sizeof(po));
     struct airlock_annotation *ann = NULL;
@@ -186,9 +184,6 @@ out:
     airlock_pubkey_free(pub);
     cli_annotations_free(ann, n_ann);
     free(map);
-    if (cr.password) {
-        airlock_wipe(cr.password, strlen(cr.password));
-        free(cr.password);
-    }
+    cli_registry_release(&cr);
     return rc;
 }

@@ -50,10 +50,7 @@ int cmd_sync(int argc, char **argv)
                                          CLI_REGISTRY_OPTIONS,
                                          {NULL, 0, NULL, 0}};
     struct cli_registry cr;
-    memset(&cr, 0, sizeof(cr));
-    struct airlock_registry_opts def = AIRLOCK_REGISTRY_OPTS_INIT;
-    cr.o = def;
-    cr.quiet = 1; /* no progress line: sync runs unattended */
+    cli_registry_init(&cr, 1); /* no progress line: sync runs unattended */
     const char *keys[16], *maps[64], *to = NULL, *identity = NULL, *config = NULL;
     size_t n_keys = 0, n_maps = 0;
     int settle = -1, json = 0, quiet = 0, c, rc;

@@ -123,10 +123,7 @@ int cmd_verify(int argc, char **argv)
     size_t n_ann = 0;
     const char *keyfile = NULL;
     struct cli_registry cr;
-    memset(&cr, 0, sizeof(cr));
-    struct airlock_registry_opts rdef = AIRLOCK_REGISTRY_OPTS_INIT;
-    cr.o = rdef;
-    cr.quiet = 1;
+    cli_registry_init(&cr, 1);
     optind = 1;
     while ((c = getopt_long(argc, argv, "j:qhk:a:", opts, NULL)) != -1) {
         int r = cli_registry_opt(c, optarg, &cr);

@@ -83,6 +83,14 @@ int cli_registry_opt(int c, const char *arg, struct cli_registry *cr)
     }
 }
 
+void cli_registry_init(struct cli_registry *cr, int quiet)
+{
+    struct airlock_registry_opts def = AIRLOCK_REGISTRY_OPTS_INIT;
+    memset(cr, 0, sizeof(*cr));
+    cr->o = def;
+    cr->quiet = quiet;
+}
+
 int cli_registry_finish(struct cli_registry *cr, const char *cmd)
 {
     if (cr->password_stdin) {
@@ -118,6 +126,7 @@ void cli_registry_release(struct cli_registry *cr)
     cr->password = NULL;
     if (cr->o.progress && cr->shown)
         fputc('\n', stderr);
+    cr->shown = 0; /* (safe to call again) */
 }
 
 static double now(void)

@@ -50,20 +50,35 @@ char *auth_param(const char *challenge, const char *name)
     return NULL;
 }
 
-static char *read_small(const char *path)
+int transfer_read_file(const char *path, size_t max, int secret, int code, char **out,
+                       size_t *len, struct airlock_error **err)
 {
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0)
-        return NULL;
-    struct airlock_buf b = AIRLOCK_BUF_SECRET(1 << 20);
+        return airlock_error_set_errno(err, code, errno, "open '%s'", path);
+    struct airlock_buf b = AIRLOCK_BUF_INIT(max);
+    b.secret = secret;
     char chunk[4096];
     ssize_t n;
+    int rc = 0;
     while ((n = read(fd, chunk, sizeof(chunk))) > 0)
-        if (airlock_buf_append(&b, chunk, (size_t)n))
+        if (airlock_buf_append(&b, chunk, (size_t)n)) {
+            rc = airlock_error_set(err, code, "'%s' is larger than %zu bytes", path, max);
             break;
+        }
+    if (!rc && n < 0)
+        rc = airlock_error_set_errno(err, code, errno, "read '%s'", path);
     airlock_wipe(chunk, sizeof(chunk));
     close(fd);
-    return b.data ? airlock_buf_detach(&b, NULL) : NULL;
+    if (!rc && airlock_buf_append(&b, "", 0))
+        rc = airlock_error_set(err, AIRLOCK_EOS, "out of memory");
+    if (rc) {
+        airlock_buf_release(&b);
+        return rc;
+    }
+    *len = b.len;
+    *out = airlock_buf_detach(&b, NULL);
+    return 0;
 }
 
 static void wipe_node(cJSON *c)
@@ -153,9 +168,16 @@ static int run_helper(char **user, char **pass, const char *helper, const char *
 static int from_file(char **user, char **pass, const char *path, const char *host,
                      struct airlock_error **err)
 {
-    char *text = read_small(path);
-    if (!text)
-        return AIRLOCK_ENOTFOUND;
+    char *text = NULL;
+    size_t len = 0;
+    struct airlock_error *e = NULL;
+    if (transfer_read_file(path, 1 << 20, 1, AIRLOCK_ENOTFOUND, &text, &len, &e)) {
+        int missing = e && e->sys_errno; /* could not open or read: as if it were not there */
+        airlock_error_free(e);
+        return missing ? AIRLOCK_ENOTFOUND
+                       : airlock_error_set(err, AIRLOCK_EUSAGE, "auth file '%s' is not valid JSON",
+                                           path);
+    }
     cJSON *j = cJSON_Parse(text);
     airlock_wipe(text, strlen(text));
     free(text);

@@ -438,13 +438,8 @@ static int fetch_all(struct exporter *x, uint64_t *fetched, uint64_t *bytes,
         rc = airlock_error_set(err, AIRLOCK_EOS, "out of memory");
     for (size_t i = 0; !rc && i < x->n_blobs; i++)
         if (x->sw ? !airlock_split_writer_is_meta(x->sw, x->blobs[i].digest)
-                  : !airlock_writer_has(x->w, x->blobs[i].digest)) {
-            int dup = 0;
-            for (size_t k = 0; k < j.n && !dup; k++)
-                dup = !strcmp(j.todo[k]->digest, x->blobs[i].digest);
-            if (!dup)
-                j.todo[j.n++] = &x->blobs[i];
-        }
+                  : !airlock_writer_has(x->w, x->blobs[i].digest))
+            j.todo[j.n++] = &x->blobs[i]; /* (want_blob keeps each digest once) */
     int threads = x->ro && x->ro->parallel > 0 ? x->ro->parallel : 4;
     if (!rc && x->sw) { /* each blob's place in its part (or its pieces'), reserved in order */
         if (!(j.splits = calloc(j.n + 1, sizeof(*j.splits))))

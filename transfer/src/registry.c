@@ -603,6 +603,22 @@ struct checked_reader {
     uint64_t end; /* this request's body ends here */
 };
 
+/* Up to cap more bytes from the source into buf, hashed and counted; the source ending
+ * before the blob's size is an integrity error. */
+static int checked_pull(struct checked_reader *c, void *buf, size_t cap, size_t *got,
+                        struct airlock_error **err)
+{
+    int rc = c->read(c->ctx, buf, cap, got, err);
+    if (rc)
+        return rc;
+    if (!*got)
+        return airlock_error_set(err, AIRLOCK_EINTEGRITY, "blob '%s': shorter than %llu bytes",
+                                 c->digest, (unsigned long long)c->size);
+    airlock_sha256_update(c->h, buf, *got);
+    c->done += *got;
+    return 0;
+}
+
 static int checked_read(void *vctx, void *buf, size_t cap, size_t *got, struct airlock_error **err)
 {
     struct checked_reader *c = vctx;
@@ -612,14 +628,9 @@ static int checked_read(void *vctx, void *buf, size_t cap, size_t *got, struct a
     if (!cap)
         return 0;
     size_t n = 0;
-    int rc = c->read(c->ctx, buf, cap, &n, err);
+    int rc = checked_pull(c, buf, cap, &n, err);
     if (rc)
         return rc;
-    if (!n)
-        return airlock_error_set(err, AIRLOCK_EINTEGRITY, "blob '%s': shorter than %llu bytes",
-                                 c->digest, (unsigned long long)c->size);
-    airlock_sha256_update(c->h, buf, n);
-    c->done += n;
     if (c->done == c->size) {
         char actual[AIRLOCK_DIGEST_SIZE];
         airlock_sha256_final(c->h, actual);
@@ -653,13 +664,8 @@ static int checked_rewind(struct checked_reader *c, uint64_t offset, struct airl
     while (c->done < offset) {
         size_t want = offset - c->done < sizeof(buf) ? (size_t)(offset - c->done) : sizeof(buf);
         size_t n = 0;
-        if ((rc = c->read(c->ctx, buf, want, &n, err)))
+        if ((rc = checked_pull(c, buf, want, &n, err)))
             return rc;
-        if (!n)
-            return airlock_error_set(err, AIRLOCK_EINTEGRITY, "blob '%s': shorter than %llu bytes",
-                                     c->digest, (unsigned long long)c->size);
-        airlock_sha256_update(c->h, buf, n);
-        c->done += n;
     }
     return 0;
 }

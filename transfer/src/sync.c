@@ -78,39 +78,11 @@ void airlock_sync_config_free(struct airlock_sync_config *c)
     free(c);
 }
 
-static int read_small(const char *path, size_t max, char **out, size_t *len,
-                      struct airlock_error **err)
-{
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return airlock_error_set_errno(err, AIRLOCK_EUSAGE, errno, "open '%s'", path);
-    struct airlock_buf b = AIRLOCK_BUF_INIT(max);
-    char chunk[4096];
-    ssize_t n;
-    int rc = 0;
-    while ((n = read(fd, chunk, sizeof(chunk))) > 0)
-        if (airlock_buf_append(&b, chunk, (size_t)n)) {
-            rc = airlock_error_set(err, AIRLOCK_EUSAGE, "'%s' is larger than %zu bytes", path, max);
-            break;
-        }
-    close(fd);
-    if (!rc && n < 0)
-        rc = airlock_error_set_errno(err, AIRLOCK_EUSAGE, errno, "read '%s'", path);
-    if (rc) {
-        airlock_buf_release(&b);
-        return rc;
-    }
-    airlock_buf_append(&b, "", 0);
-    *len = b.len;
-    *out = airlock_buf_detach(&b, NULL);
-    return 0;
-}
-
 static int add_key(struct sync_rule *r, const char *path, struct airlock_error **err)
 {
     char *pem = NULL;
     size_t len = 0;
-    int rc = read_small(path, 65536, &pem, &len, err);
+    int rc = transfer_read_file(path, 65536, 0, AIRLOCK_EUSAGE, &pem, &len, err);
     struct airlock_pubkey *k = NULL;
     if (!rc)
         rc = airlock_pubkey_parse(&k, pem, len, path, err);
@@ -228,7 +200,7 @@ int airlock_sync_config_load(struct airlock_sync_config **out, const char *path,
 {
     char *text = NULL;
     size_t len = 0;
-    int rc = read_small(path, 1 << 20, &text, &len, err);
+    int rc = transfer_read_file(path, 1 << 20, 0, AIRLOCK_EUSAGE, &text, &len, err);
     if (rc)
         return rc;
     cJSON *j = cJSON_ParseWithLength(text, len);
@@ -342,7 +314,7 @@ struct candidate {
     char **files; /* what to move afterwards */
     size_t n_files;
     time_t newest;
-    int set_incomplete;
+    int parts; /* named NAME.001...: a split set to check for completeness */
 };
 
 static void candidate_free(struct candidate *c)
@@ -442,6 +414,7 @@ static int list_inbox(const struct airlock_sync_config *c, struct candidate **ou
         }
         free(name);
         struct candidate *cd = &cs[i];
+        cd->parts |= part != 0;
         char **f = realloc(cd->files, (cd->n_files + 1) * sizeof(*f));
         if (!f) {
             free(path);
@@ -738,7 +711,8 @@ int airlock_sync_run(struct airlock_sync_result **out, const struct airlock_sync
         } else if (now - cd->newest < c->settle) {
             status = "waiting";
             why = "still arriving (modified in the last settleSeconds)";
-        } else if (!airlock_bundle_open(&probe, cd->path, AIRLOCK_OPEN_PART, NULL) &&
+        } else if (cd->parts && /* (only parts are opened here: a .tar.zst is a whole pass) */
+                   !airlock_bundle_open(&probe, cd->path, AIRLOCK_OPEN_PART, NULL) &&
                    airlock_bundle_split_info(probe, &si) && si.parts != cd->n_files) {
             status = "waiting";
             why = "a split set whose parts have not all arrived";

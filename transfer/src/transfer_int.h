@@ -62,6 +62,10 @@ char *http_escape(const char *s);
  * with user and pass malloc'd, or AIRLOCK_ENOTFOUND when there are none. */
 int auth_lookup(char **user, char **pass, const char *host, const struct airlock_registry_opts *o,
                 struct airlock_error **err);
+/* Reads a small file (at most max bytes) NUL-terminated into *out; secret: wiped wherever
+ * its bytes passed. Problems are errors of class code naming the file. */
+int transfer_read_file(const char *path, size_t max, int secret, int code, char **out,
+                       size_t *len, struct airlock_error **err);
 /* cJSON_Delete, wiping every string of the tree first (tokens, passwords, helper secrets). */
 struct cJSON;
 void json_wipe_delete(struct cJSON *j);
