@@ -175,6 +175,63 @@ void airlock_descriptor_release(struct airlock_descriptor *d);
 int airlock_descriptor_copy(struct airlock_descriptor *dst, const struct airlock_descriptor *src,
                             struct airlock_error **err);
 
+/* ---- the manifest graph ------------------------------------------------------------------ */
+
+/* Reads a small blob by digest, checked against it (a bundle, a registry). */
+typedef int (*airlock_blob_read_fn)(void *ctx, const char *digest, size_t max,
+                                    struct airlock_buf *out, struct airlock_error **err);
+
+/* What a node is, judged from its content where it was read. */
+enum airlock_node_kind {
+    AIRLOCK_NODE_BLOB = 0,   /* a config or layer (never read, never pushed as a manifest) */
+    AIRLOCK_NODE_MANIFEST,   /* parsed: an image or artifact manifest */
+    AIRLOCK_NODE_INDEX,      /* parsed: an image index */
+    AIRLOCK_NODE_BAD,        /* should have been a manifest or index but could not be read,
+                                parsed, or was nested too deep: why says */
+};
+
+struct airlock_graph_node {
+    char digest[AIRLOCK_DIGEST_SIZE];
+    uint64_t size;            /* as the first descriptor that reached it said */
+    enum airlock_node_kind kind;
+    int has_urls;             /* a foreign layer, fetched from its URLs, not carried */
+    char *media_type;         /* manifests and indexes: the type to serve it as (the
+                                 document's own, else the descriptor's); blobs: the
+                                 descriptor's; may be NULL */
+    struct airlock_oci *doc;  /* manifests and indexes: the parsed document */
+    size_t *kids;             /* node numbers: an index's manifests; a manifest's config, then
+                                 its layers (each once) */
+    size_t n_kids;
+    char *why;                /* AIRLOCK_NODE_BAD: the reason */
+};
+
+/* The graph of manifests, indexes and blobs under a set of roots, one node per digest: each
+ * digest is read and parsed at most once however often it is referenced, so the cost is
+ * linear in distinct manifests and references. An index's children are read as manifests or
+ * indexes (kind from their content, not their descriptor); a manifest's config and layers are
+ * blobs and are never read. Indexes nest at most AIRLOCK_GRAPH_MAX_DEPTH deep. Documents are
+ * read through read(ctx, ...) capped at AIRLOCK_MAX_MANIFEST. */
+#define AIRLOCK_GRAPH_MAX_DEPTH 16
+struct airlock_graph;
+int airlock_graph_new(struct airlock_graph **out, airlock_blob_read_fn read, void *ctx,
+                      struct airlock_error **err);
+void airlock_graph_free(struct airlock_graph *g);
+/* Adds the graph under root d (an index.json entry; read as a manifest or index whatever its
+ * media type says). *node gets its node number. A document that cannot be read or parsed is
+ * a AIRLOCK_NODE_BAD node, not an error; errors are only AIRLOCK_EOS. */
+int airlock_graph_add(struct airlock_graph *g, const struct airlock_descriptor *d, size_t *node,
+                      struct airlock_error **err);
+size_t airlock_graph_count(const struct airlock_graph *g);
+const struct airlock_graph_node *airlock_graph_node(const struct airlock_graph *g, size_t i);
+/* The node of a digest, or SIZE_MAX. */
+size_t airlock_graph_find(const struct airlock_graph *g, const char *digest);
+/* Visits root and the manifests and indexes below it through index edges, each once, children
+ * before their parents (the order a registry accepts manifests in); a manifest's blobs are
+ * its kids, not visited. fn returning non-zero stops the walk with that value. */
+typedef int (*airlock_graph_visit_fn)(void *ctx, size_t node, struct airlock_error **err);
+int airlock_graph_postorder(struct airlock_graph *g, size_t root, airlock_graph_visit_fn fn,
+                            void *ctx, struct airlock_error **err);
+
 /* ---- image references ------------------------------------------------------------------ */
 
 /* A normalized reference, as Docker normalizes it: "nginx" is
