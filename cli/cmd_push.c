@@ -15,7 +15,12 @@ static void help(FILE *f)
             "them there as cosign verify --key would. DEST is a registry host with an optional\n"
             "path prefix (registry.internal/devops): docker.io/library/nginx:1.27 goes to\n"
             "DEST/library/nginx:1.27. Before any manifest is pushed the bundle's signatures\n"
-            "are verified with --key and every blob is checked as it streams; blobs already\n"
+            "are verified with --key and every blob is checked as it streams. What goes up\n"
+            "is what verification admitted, judged from content, never from index.json\n"
+            "labels: the graph of each image whose signature verified, and attachments of\n"
+            "such an image whose content is one (.sig layers are simple-signing payloads,\n"
+            ".att DSSE envelopes, referrers have it as subject); anything else is an image\n"
+            "and needs a signature, or the push stops before any manifest is PUT. Blobs already\n"
             "there are skipped, blobs in another repository are mounted; manifests go\n"
             "child-first, the index last, then the signatures, merged with those already at\n"
             "sha256-<hex>.sig (theirs are kept). Nothing half-pushed is ever tagged.\n"
@@ -25,6 +30,9 @@ static void help(FILE *f)
             "\n"
             "options:\n"
             "  -k, --key FILE          cosign public key the images must be signed with\n"
+            "      --allow-unsigned    images with no signature at all go up too, each named\n"
+            "                          UNSIGNED on stderr and \"verified\": false in --json; a\n"
+            "                          bad signature still stops the push\n"
             "      --no-verify         push without checking signatures (says so loudly)\n"
             "      --identity REF      required signed docker-reference (as verify --identity)\n"
             "  -a, --annotation K=V    required signed annotation (repeatable)\n"
@@ -40,6 +48,7 @@ int cmd_push(int argc, char **argv)
 {
     static const struct option opts[] = {{"key", required_argument, NULL, 'k'},
                                          {"no-verify", no_argument, NULL, 'N'},
+                                         {"allow-unsigned", no_argument, NULL, 'U'},
                                          {"identity", required_argument, NULL, 'i'},
                                          {"annotation", required_argument, NULL, 'a'},
                                          {"map", required_argument, NULL, 'm'},
@@ -56,7 +65,7 @@ int cmd_push(int argc, char **argv)
     size_t n_ann = 0, n_map = 0;
     const char **map = NULL;
     const char *keyfile = NULL;
-    int no_verify = 0, json = 0, c, rc = EXIT_OK;
+    int no_verify = 0, allow_unsigned = 0, json = 0, c, rc = EXIT_OK;
     struct airlock_error *err = NULL;
     struct airlock_pubkey *pub = NULL;
     struct airlock_bundle *b = NULL;
@@ -76,6 +85,9 @@ int cmd_push(int argc, char **argv)
             break;
         case 'N':
             no_verify = 1;
+            break;
+        case 'U':
+            allow_unsigned = 1;
             break;
         case 'i':
             po.identity = optarg;
@@ -134,13 +146,14 @@ int cmd_push(int argc, char **argv)
             goto out;
         }
     } else
-        fprintf(stderr, "airlock: WARNING: --no-verify: signatures are NOT checked, before or "
+        cli_printf(stderr, "airlock: WARNING: --no-verify: signatures are NOT checked, before or "
                         "after the push\n");
     po.key = pub;
     po.annotations = ann;
     po.n_annotations = n_ann;
     po.map = map;
     po.n_map = n_map;
+    po.allow_unsigned = allow_unsigned;
     /* several bundles: the parts of one split set, named one by one */
     if (airlock_bundle_open_set(&b, (const char *const *)argv + optind,
                                 (size_t)(argc - 1 - optind), 0, &err) ||
@@ -151,26 +164,31 @@ int cmd_push(int argc, char **argv)
     }
     cli_registry_release(&cr);
     if (json) {
-        printf("{\"bundle\":");
+        cli_printf(stdout, "{\"bundle\":");
         cli_json_str(stdout, argv[optind]);
-        printf(",\"uploaded\":%llu,\"skipped\":%llu,\"mounted\":%llu,\"bytes\":%llu,"
+        cli_printf(stdout, ",\"uploaded\":%llu,\"skipped\":%llu,\"mounted\":%llu,\"bytes\":%llu,"
                "\"signatures_verified\":%zu,\"images\":[",
                (unsigned long long)res->blobs_uploaded, (unsigned long long)res->blobs_skipped,
                (unsigned long long)res->blobs_mounted, (unsigned long long)res->bytes_uploaded,
                res->signatures_verified);
         for (size_t i = 0; i < res->n; i++) {
-            printf("%s{\"ref\":", i ? "," : "");
+            cli_printf(stdout, "%s{\"ref\":", i ? "," : "");
             cli_json_str(stdout, res->refs[i]);
-            printf(",\"digest\":\"%s\"}", res->digests[i]);
+            cli_printf(stdout, ",\"digest\":\"%s\",\"verified\":%s}", res->digests[i],
+                       res->verified[i] ? "true" : "false");
         }
-        printf("]}\n");
+        cli_printf(stdout, "]}\n");
     } else {
         for (size_t i = 0; i < res->n; i++)
-            printf("%s\t%s\n", res->digests[i], res->refs[i]);
+            cli_printf(stdout, "%s\t%s\n", res->digests[i], res->refs[i]);
+        for (size_t i = 0; i < res->n; i++) /* said even with -q: it is a decision, not progress */
+            if (!res->verified[i])
+                cli_printf(stderr, "airlock: WARNING: pushed UNSIGNED: %s (%s)%s\n", res->refs[i],
+                           res->digests[i], pub ? " (--allow-unsigned)" : " (--no-verify)");
         if (!cr.quiet) {
             char sz[16];
             airlock_format_size(sz, res->bytes_uploaded);
-            fprintf(stderr,
+            cli_printf(stderr,
                     "pushed %zu images: %llu blobs uploaded (%s), %llu already there, %llu "
                     "mounted; %zu signatures verified in the registry\n",
                     res->n, (unsigned long long)res->blobs_uploaded, sz,

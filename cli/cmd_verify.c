@@ -40,30 +40,46 @@ static void help(FILE *f)
                "  -h, --help        show this help\n");
 }
 
+static const char *role_name(enum airlock_role r)
+{
+    switch (r) {
+    case AIRLOCK_ROLE_SIGNATURE:
+        return "signature";
+    case AIRLOCK_ROLE_ATTESTATION:
+        return "attestation";
+    case AIRLOCK_ROLE_SBOM:
+        return "sbom";
+    case AIRLOCK_ROLE_REFERRERS:
+        return "referrers";
+    default:
+        return "image";
+    }
+}
+
 static void json_list(const char *name, char **v, size_t n)
 {
-    printf(",\"%s\":[", name);
+    cli_printf(stdout, ",\"%s\":[", name);
     for (size_t i = 0; i < n; i++)
-        printf("%s", i ? "," : ""), cli_json_str(stdout, v[i]);
-    printf("]");
+        cli_printf(stdout, "%s", i ? "," : ""), cli_json_str(stdout, v[i]);
+    cli_printf(stdout, "]");
 }
 
 /* ,"signatures":[...],"signature_errors":[...] of one image (after "signatures":[ ) */
 static void print_signatures(const struct airlock_sig_image *im)
 {
     for (size_t k = 0; k < im->n_sigs; k++) {
-        printf("%s{\"docker-reference\":", k ? "," : "");
+        cli_printf(stdout, "%s{\"docker-reference\":", k ? "," : "");
         cli_json_str(stdout, im->sigs[k].identity);
-        printf(",\"annotations\":{");
+        cli_printf(stdout, ",\"annotations\":{");
         for (size_t a = 0; a < im->sigs[k].n_optional; a++) {
-            printf("%s", a ? "," : "");
+            cli_printf(stdout, "%s", a ? "," : "");
             cli_json_str(stdout, im->sigs[k].optional[a].key);
-            printf(":");
+            cli_printf(stdout, ":");
             cli_json_str(stdout, im->sigs[k].optional[a].value);
         }
-        printf("}}");
+        cli_printf(stdout, "}}");
     }
-    printf("]");
+    cli_printf(stdout, "]");
     json_list("signature_errors", im->failures, im->n_failures);
 }
 
@@ -73,31 +89,31 @@ static int verify_registry_report(const struct airlock_sig_report *sr, const cha
 {
     const struct airlock_sig_image *im = &sr->images[0];
     if (json) {
-        printf("{\"ok\":%s,\"ref\":", im->ok ? "true" : "false");
+        cli_printf(stdout, "{\"ok\":%s,\"ref\":", im->ok ? "true" : "false");
         cli_json_str(stdout, ref);
-        printf(",\"signatures\":{\"checked\":true,\"ok\":%s},\"images\":[{\"ref\":",
+        cli_printf(stdout, ",\"signatures\":{\"checked\":true,\"ok\":%s},\"images\":[{\"ref\":",
                im->ok ? "true" : "false");
         cli_json_str(stdout, ref);
-        printf(",\"digest\":\"%s\",\"signed\":%s,\"signatures\":[", im->digest,
+        cli_printf(stdout, ",\"digest\":\"%s\",\"signed\":%s,\"signatures\":[", im->digest,
                im->ok ? "true" : "false");
         print_signatures(im);
-        printf("}]}\n");
+        cli_printf(stdout, "}]}\n");
     } else if (!quiet) {
         if (im->ok) {
-            fprintf(stderr,
+            cli_printf(stderr,
                     "\nVerification for %s@%s --\n"
                     "The following checks were performed on each of these signatures:\n"
                     "  - The cosign claims were validated\n"
                     "  - The signatures were verified against the specified public key\n",
                     ref, im->digest);
             if (so->identity)
-                fprintf(stderr, "  - The signed docker-reference matched '%s'\n", so->identity);
-            printf("ok       %s %s\n", im->digest, ref);
+                cli_printf(stderr, "  - The signed docker-reference matched '%s'\n", so->identity);
+            cli_printf(stdout, "ok       %s %s\n", im->digest, ref);
         } else {
-            fprintf(stderr, "airlock: error: '%s': no signature verified\n", ref);
+            cli_printf(stderr, "airlock: error: '%s': no signature verified\n", ref);
             for (size_t k = 0; k < im->n_failures; k++)
-                fprintf(stderr, "airlock: error:   %s\n", im->failures[k]);
-            printf("BADSIG   %s %s\n", im->digest, ref);
+                cli_printf(stderr, "airlock: error:   %s\n", im->failures[k]);
+            cli_printf(stdout, "BADSIG   %s %s\n", im->digest, ref);
         }
     }
     return im->ok ? EXIT_OK : EXIT_SIGNATURE;
@@ -118,7 +134,7 @@ int cmd_verify(int argc, char **argv)
                                          {NULL, 0, NULL, 0}};
     int json = 0, quiet = 0, allow_unsigned = 0, part_only = 0, c;
     struct airlock_verify_opts vo = AIRLOCK_VERIFY_OPTS_INIT;
-    struct airlock_sig_check_opts so = {NULL, NULL, NULL, 0};
+    struct airlock_sig_check_opts so = {NULL, NULL, NULL, 0, 0};
     struct airlock_annotation *ann = NULL;
     size_t n_ann = 0;
     const char *keyfile = NULL;
@@ -200,6 +216,7 @@ int cmd_verify(int argc, char **argv)
         so.key = pub;
         so.annotations = ann;
         so.n_annotations = n_ann;
+        so.allow_unsigned = allow_unsigned;
     }
     struct stat st;
     if (optind == argc - 1 && stat(path, &st) != 0 && strchr(path, '/') && pub) {
@@ -218,11 +235,11 @@ int cmd_verify(int argc, char **argv)
         airlock_bundle_verify(&r, b, &vo, &err) ||
         (pub && airlock_bundle_verify_signatures(&sr, b, &so, &err))) {
         if (json && err) {
-            printf("{\"ok\":false,\"bundle\":");
+            cli_printf(stdout, "{\"ok\":false,\"bundle\":");
             cli_json_str(stdout, path);
-            printf(",\"error\":");
+            cli_printf(stdout, ",\"error\":");
             cli_json_str(stdout, err->msg);
-            printf(",\"blobs\":{\"checked\":0,\"missing\":[],\"corrupt\":[]},\"images\":[]}\n");
+            cli_printf(stdout, ",\"blobs\":{\"checked\":0,\"missing\":[],\"corrupt\":[]},\"images\":[]}\n");
         }
         if (quiet) {
             rc = cli_exit_for(err ? err->code : AIRLOCK_EOS);
@@ -231,96 +248,102 @@ int cmd_verify(int argc, char **argv)
             rc = cli_fail(err);
         goto out;
     }
-    /* signatures: an image passes when one signature verifies, or (--allow-unsigned) when it
-     * carries none at all */
-    for (size_t i = 0; sr && i < sr->n_images; i++) {
-        const struct airlock_sig_image *im = &sr->images[i];
-        if (!im->ok && (im->has_signatures || !allow_unsigned))
-            sig_ok = 0;
-    }
+    /* signatures: every entry must be admitted (an image when one signature verifies, or,
+     * with --allow-unsigned, when it carries none at all; an attachment when its content is
+     * one and it belongs to such an image); one record per index.json entry */
+    sig_ok = !sr || sr->ok;
     if (json) {
-        printf("{\"ok\":%s,\"bundle\":", r->ok && sig_ok ? "true" : "false");
+        cli_printf(stdout, "{\"ok\":%s,\"bundle\":", r->ok && sig_ok ? "true" : "false");
         cli_json_str(stdout, path);
-        printf(",\"format\":\"%s\",\"integrity\":{\"ok\":%s},\"signatures\":",
+        cli_printf(stdout, ",\"format\":\"%s\",\"integrity\":{\"ok\":%s},\"signatures\":",
                airlock_bundle_format_label(b), r->ok ? "true" : "false");
         if (sr)
-            printf("{\"checked\":true,\"ok\":%s}", sig_ok ? "true" : "false");
+            cli_printf(stdout, "{\"checked\":true,\"ok\":%s}", sig_ok ? "true" : "false");
         else
-            printf("{\"checked\":false}");
-        printf(",\"blobs\":{\"checked\":%llu,\"bytes\":%llu", (unsigned long long)r->checked,
+            cli_printf(stdout, "{\"checked\":false}");
+        cli_printf(stdout, ",\"blobs\":{\"checked\":%llu,\"bytes\":%llu", (unsigned long long)r->checked,
                (unsigned long long)r->bytes);
         json_list("missing", r->missing, r->n_missing);
         json_list("corrupt", r->corrupt, r->n_corrupt);
         json_list("unreferenced", r->unreferenced, r->n_unreferenced);
-        printf("},\"images\":[");
+        cli_printf(stdout, "},\"images\":[");
         for (size_t i = 0; i < r->n_images; i++) {
-            printf("%s{\"ref\":", i ? "," : "");
+            cli_printf(stdout, "%s{\"ref\":", i ? "," : "");
             cli_json_str(stdout, r->images[i].ref);
-            printf(",\"digest\":\"%s\",\"kind\":", r->images[i].digest);
+            cli_printf(stdout, ",\"digest\":\"%s\",\"kind\":", r->images[i].digest);
             cli_json_str(stdout, r->images[i].kind);
-            printf(",\"ok\":%s", r->images[i].ok ? "true" : "false");
-            const struct airlock_sig_image *im = NULL;
-            for (size_t k = 0; sr && k < sr->n_images && !im; k++)
-                if (!strcmp(sr->images[k].digest, r->images[i].digest) &&
-                    (!sr->images[k].ref || !r->images[i].ref ||
-                     !strcmp(sr->images[k].ref, r->images[i].ref)))
-                    im = &sr->images[k];
+            cli_printf(stdout, ",\"ok\":%s", r->images[i].ok ? "true" : "false");
+            const struct airlock_sig_image *im = sr && i < sr->n_images ? &sr->images[i] : NULL;
             if (im) {
-                printf(",\"signed\":%s,\"signatures\":[", im->ok ? "true" : "false");
+                cli_printf(stdout, ",\"role\":\"%s\"", role_name(im->role));
+                if (im->subject[0])
+                    cli_printf(stdout, ",\"attachedTo\":\"%s\"", im->subject);
+                cli_printf(stdout, ",\"admitted\":%s,\"signed\":%s",
+                           im->ok ? "true" : "false",
+                           im->role == AIRLOCK_ROLE_IMAGE && im->ok && !im->unsigned_allowed
+                               ? "true"
+                               : "false");
+                if (im->role == AIRLOCK_ROLE_IMAGE)
+                    cli_printf(stdout, ",\"unsignedAllowed\":%s",
+                               im->unsigned_allowed ? "true" : "false");
+                cli_printf(stdout, ",\"signatures\":[");
                 print_signatures(im);
             }
-            printf("}");
+            cli_printf(stdout, "}");
         }
-        printf("]");
+        cli_printf(stdout, "]");
         json_list("problems", r->problems, r->n_problems);
         struct airlock_split_info si;
         if (airlock_bundle_split_info(b, &si)) {
-            printf(",\"split\":{\"part\":%u,\"parts\":%u,\"partOnly\":%s,\"elsewhere\":%llu",
+            cli_printf(stdout, ",\"split\":{\"part\":%u,\"parts\":%u,\"partOnly\":%s,\"elsewhere\":%llu",
                    si.part, si.parts, si.part_only ? "true" : "false",
                    (unsigned long long)r->elsewhere);
             json_list("missingParts", r->missing_parts, r->n_missing_parts);
-            printf("}");
+            cli_printf(stdout, "}");
         }
-        printf("}\n");
+        cli_printf(stdout, "}\n");
     } else if (!quiet) {
         for (size_t i = 0; i < r->n_problems; i++)
-            fprintf(stderr, "airlock: error: %s\n", r->problems[i]);
+            cli_printf(stderr, "airlock: error: %s\n", r->problems[i]);
         for (size_t i = 0; i < r->n_unreferenced; i++)
-            fprintf(stderr, "airlock: warning: blob '%s' is not referenced by any image\n",
+            cli_printf(stderr, "airlock: warning: blob '%s' is not referenced by any image\n",
                     r->unreferenced[i]);
         for (size_t i = 0; i < airlock_bundle_warning_count(b); i++)
-            fprintf(stderr, "airlock: warning: %s\n", airlock_bundle_warning(b, i));
+            cli_printf(stderr, "airlock: warning: %s\n", airlock_bundle_warning(b, i));
         for (size_t i = 0; sr && i < sr->n_images; i++) {
             const struct airlock_sig_image *im = &sr->images[i];
             const char *name = im->ref ? im->ref : im->digest;
-            if (im->ok) {
-                fprintf(stderr,
+            if (im->role != AIRLOCK_ROLE_IMAGE && im->ok)
+                continue; /* an attachment of an admitted image */
+            if (im->ok && !im->unsigned_allowed) {
+                cli_printf(stderr,
                         "\nVerification for %s@%s --\n"
                         "The following checks were performed on each of these signatures:\n"
                         "  - The cosign claims were validated\n"
                         "  - The signatures were verified against the specified public key\n",
                         name, im->digest);
                 if (so.identity)
-                    fprintf(stderr, "  - The signed docker-reference matched '%s'\n", so.identity);
+                    cli_printf(stderr, "  - The signed docker-reference matched '%s'\n", so.identity);
                 for (size_t a = 0; a < so.n_annotations; a++)
-                    fprintf(stderr, "  - The signed annotation %s=%s was present\n",
+                    cli_printf(stderr, "  - The signed annotation %s=%s was present\n",
                             so.annotations[a].key, so.annotations[a].value);
-            } else if (!im->has_signatures && allow_unsigned) {
-                fprintf(stderr, "airlock: warning: image '%s' is not signed (allowed)\n", name);
+            } else if (im->ok) {
+                cli_printf(stderr, "airlock: warning: image '%s' is not signed (allowed)\n", name);
             } else {
-                fprintf(stderr, "airlock: error: image '%s': no signature verified\n", name);
+                cli_printf(stderr, "airlock: error: image '%s': no signature verified\n", name);
                 for (size_t k = 0; k < im->n_failures; k++)
-                    fprintf(stderr, "airlock: error:   %s\n", im->failures[k]);
+                    cli_printf(stderr, "airlock: error:   %s\n", im->failures[k]);
             }
         }
         for (size_t i = 0; i < r->n_images; i++) {
             int ok = r->images[i].ok;
             const char *tag = ok ? "ok" : "FAILED";
-            for (size_t k = 0; sr && k < sr->n_images; k++)
-                if (!strcmp(sr->images[k].digest, r->images[i].digest) && !sr->images[k].ok &&
-                    (sr->images[k].has_signatures || !allow_unsigned))
-                    tag = sr->images[k].has_signatures ? "BADSIG" : "UNSIGNED";
-            printf("%-8s %s %s\n", tag, r->images[i].digest,
+            const struct airlock_sig_image *im = sr && i < sr->n_images ? &sr->images[i] : NULL;
+            if (ok && im && !im->ok) /* this entry's own status, not another's of its digest */
+                tag = im->has_signatures ? "BADSIG" : "UNSIGNED";
+            else if (ok && im && im->unsigned_allowed)
+                tag = "unsigned";
+            cli_printf(stdout, "%-8s %s %s\n", tag, r->images[i].digest,
                    r->images[i].ref ? r->images[i].ref : "(unnamed)");
         }
         char sz[16], part[200] = "";
@@ -335,7 +358,7 @@ int cmd_verify(int argc, char **argv)
                 snprintf(part, sizeof(part), " in a set of %u parts (%zu part%s missing)",
                          si.parts, r->n_missing_parts, r->n_missing_parts == 1 ? "" : "s");
         }
-        fprintf(stderr, "%s: %llu blobs checked (%s)%s, %zu missing, %zu corrupt%s\n",
+        cli_printf(stderr, "%s: %llu blobs checked (%s)%s, %zu missing, %zu corrupt%s\n",
                 r->ok ? "verified" : "FAILED", (unsigned long long)r->checked, sz, part,
                 r->n_missing, r->n_corrupt,
                 !sr ? "" : sig_ok ? "; signatures verified" : "; SIGNATURE CHECK FAILED");

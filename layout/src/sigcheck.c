@@ -32,6 +32,7 @@ void airlock_sig_report_free(struct airlock_sig_report *r)
     for (size_t i = 0; i < r->n_images; i++)
         airlock_sig_image_release(&r->images[i]);
     free(r->images);
+    airlock_graph_free(r->graph);
     free(r);
 }
 
@@ -134,20 +135,180 @@ static int bundle_read(void *ctx, const char *digest, size_t max, struct airlock
     return airlock_bundle_blob_read(ctx, digest, max, out, err);
 }
 
-/* Signatures count for an image only in its own repository, as in a registry, where cosign
- * looks for REPO:sha256-<hex>.sig next to the image. */
-static int same_repository(const char *a, const char *b)
+/* ---- what each entry is, from its content ------------------------------------------------ */
+
+#define MT_DSSE "application/vnd.dsse.envelope.v1+json"
+
+static int starts(const char *s, const char *prefix)
 {
-    struct airlock_ref x, y;
-    if (!a || !b || airlock_ref_parse(&x, a, NULL))
-        return 0; /* unnamed: no repository to find its signatures in */
-    int same = 1;
-    if (!airlock_ref_parse(&y, b, NULL)) {
-        same = !strcmp(x.domain, y.domain) && !strcmp(x.path, y.path);
-        airlock_ref_release(&y);
+    return s && !strncmp(s, prefix, strlen(prefix));
+}
+
+static int is_image_config(const char *mt)
+{
+    return !mt || !strcmp(mt, AIRLOCK_MT_OCI_CONFIG) ||
+           !strcmp(mt, "application/vnd.docker.container.image.v1+json");
+}
+
+static int layer_is(const struct airlock_descriptor *l, enum airlock_role role)
+{
+    const char *mt = l->media_type;
+    switch (role) {
+    case AIRLOCK_ROLE_SIGNATURE:
+        return mt && !strcmp(mt, AIRLOCK_MT_SIMPLESIGNING);
+    case AIRLOCK_ROLE_ATTESTATION:
+        return mt && !strcmp(mt, MT_DSSE);
+    case AIRLOCK_ROLE_SBOM: /* the types cosign attach sbom writes */
+        return starts(mt, "text/spdx") || starts(mt, "application/spdx") ||
+               starts(mt, "application/vnd.cyclonedx") ||
+               starts(mt, "application/vnd.syft+json");
+    default:
+        return 0;
     }
-    airlock_ref_release(&x);
-    return same;
+}
+
+/* "sha256-<hex><suffix>" as the tag of ref: the digest it names, or "" */
+static void tag_subject(const char *ref, const char *suffix, char subject[AIRLOCK_DIGEST_SIZE])
+{
+    struct airlock_ref r;
+    subject[0] = '\0';
+    if (!ref || airlock_ref_parse(&r, ref, NULL))
+        return;
+    const char *t = r.tag;
+    size_t sl = strlen(suffix);
+    if (t && !r.digest && strlen(t) == 71 + sl && !strncmp(t, "sha256-", 7) &&
+        strspn(t + 7, "0123456789abcdef") == 64 && !strcmp(t + 71, suffix))
+        snprintf(subject, AIRLOCK_DIGEST_SIZE, "sha256:%.64s", t + 7);
+    airlock_ref_release(&r);
+}
+
+/* A referrer (OCI 1.1): a manifest with a subject that is not itself an image. */
+static int is_referrer(const struct airlock_graph_node *nd)
+{
+    return nd && nd->kind == AIRLOCK_NODE_MANIFEST && nd->doc->subject &&
+           !is_image_config(nd->doc->config.media_type);
+}
+
+/* The role an entry plays by what it holds: an attachment only when its content is what the
+ * role says (a .sig manifest's layers are simple-signing payloads, an .att's DSSE envelopes,
+ * an .sbom's SBOM documents, a referrer has a subject, a referrers index lists only referrers
+ * of its subject); everything else is an image. The "kind" annotation is never consulted. */
+static enum airlock_role content_role(const struct airlock_graph *g, size_t node, const char *ref,
+                                      char subject[AIRLOCK_DIGEST_SIZE])
+{
+    static const struct {
+        enum airlock_role role;
+        const char *suffix;
+    } tagged[] = {{AIRLOCK_ROLE_SIGNATURE, ".sig"},
+                  {AIRLOCK_ROLE_ATTESTATION, ".att"},
+                  {AIRLOCK_ROLE_SBOM, ".sbom"}};
+    const struct airlock_graph_node *nd = airlock_graph_node(g, node);
+    subject[0] = '\0';
+    if (!nd || !nd->doc)
+        return AIRLOCK_ROLE_IMAGE;
+    const struct airlock_oci *m = nd->doc;
+    if (nd->kind == AIRLOCK_NODE_MANIFEST) {
+        if (is_referrer(nd)) {
+            memcpy(subject, m->subject->digest, AIRLOCK_DIGEST_SIZE);
+            return AIRLOCK_ROLE_REFERRERS;
+        }
+        for (size_t t = 0; t < sizeof(tagged) / sizeof(tagged[0]); t++) {
+            size_t ok = 0;
+            for (size_t l = 0; l < m->n_layers; l++)
+                ok += layer_is(&m->layers[l], tagged[t].role);
+            if (!m->n_layers || ok != m->n_layers)
+                continue;
+            if (tagged[t].role == AIRLOCK_ROLE_SIGNATURE && m->media_type &&
+                strcmp(m->media_type, AIRLOCK_MT_OCI_MANIFEST))
+                return AIRLOCK_ROLE_IMAGE;
+            tag_subject(ref, tagged[t].suffix, subject);
+            return subject[0] ? tagged[t].role : AIRLOCK_ROLE_IMAGE;
+        }
+        return AIRLOCK_ROLE_IMAGE;
+    }
+    /* the referrers tag schema: an index at sha256-<hex> of referrers of that digest */
+    tag_subject(ref, "", subject);
+    if (!subject[0] || !nd->n_kids)
+        return subject[0] = '\0', AIRLOCK_ROLE_IMAGE;
+    for (size_t k = 0; k < nd->n_kids; k++) {
+        const struct airlock_graph_node *c = airlock_graph_node(g, nd->kids[k]);
+        if (!is_referrer(c) || strcmp(c->doc->subject->digest, subject))
+            return subject[0] = '\0', AIRLOCK_ROLE_IMAGE;
+    }
+    return AIRLOCK_ROLE_REFERRERS;
+}
+
+/* Signatures count for an image only in its own repository, as in a registry, where cosign
+ * looks for REPO:sha256-<hex>.sig next to the image. NULL: unnamed or not a reference. */
+static char *repo_of(const char *ref)
+{
+    struct airlock_ref r;
+    if (!ref || airlock_ref_parse(&r, ref, NULL))
+        return NULL;
+    char *repo = airlock_ref_repository(&r);
+    airlock_ref_release(&r);
+    return repo;
+}
+
+/* A (repository, digest) pair as one digest-shaped key. */
+static int pair_key(char key[AIRLOCK_DIGEST_SIZE], const char *repo, const char *digest)
+{
+    struct airlock_buf t = AIRLOCK_BUF_INIT(1u << 20);
+    int rc = airlock_buf_printf(&t, "%s@%s", repo, digest);
+    if (!rc)
+        rc = airlock_sha256_digest(key, t.data, t.len, NULL);
+    airlock_buf_release(&t);
+    return rc ? -1 : 0;
+}
+
+struct trust {
+    struct airlock_bundle *b;
+    struct airlock_graph *g;
+    struct airlock_sig_report *r;
+    char **repos;
+    struct core_dmap admitted; /* pair keys of the manifests that may go up as images' */
+    const char *repo;          /* the image being admitted */
+};
+
+static int admit_node(void *ctx, size_t node, struct airlock_error **err)
+{
+    struct trust *t = ctx;
+    char key[AIRLOCK_DIGEST_SIZE];
+    if (pair_key(key, t->repo, airlock_graph_node(t->g, node)->digest) ||
+        core_dmap_put(&t->admitted, key, 1))
+        return airlock_error_set(err, AIRLOCK_EOS, "out of memory");
+    return 0;
+}
+
+static void check_image(struct trust *t, struct airlock_sig_image *im, size_t i,
+                        const struct airlock_sig_check_opts *o)
+{
+    if (!o->key) { /* not checked at all (push --no-verify) */
+        im->ok = im->unsigned_allowed = 1;
+        return;
+    }
+    for (size_t k = 0; t->repos[i] && k < t->r->n_images; k++) {
+        const struct airlock_sig_image *s = &t->r->images[k];
+        if (s->role != AIRLOCK_ROLE_SIGNATURE || strcmp(s->subject, im->digest) ||
+            !t->repos[k] || strcmp(t->repos[k], t->repos[i]))
+            continue;
+        const struct airlock_graph_node *nd = airlock_graph_node(t->g, s->node);
+        struct airlock_buf raw = AIRLOCK_BUF_INIT(0);
+        struct airlock_error *le = NULL;
+        if (airlock_bundle_blob_read(t->b, nd->digest, AIRLOCK_MAX_MANIFEST, &raw, &le)) {
+            airlock_sig_image_fail(im, "signature manifest '%s': %s", nd->digest,
+                                   le ? le->msg : "unreadable");
+            im->has_signatures = 1;
+        } else
+            airlock_sig_check_manifest(im, raw.data, raw.len, nd->digest, bundle_read, t->b, o);
+        airlock_error_free(le);
+        airlock_buf_release(&raw);
+    }
+    im->ok = im->n_sigs > 0;
+    if (!im->ok && !im->has_signatures && o->allow_unsigned)
+        im->ok = im->unsigned_allowed = 1;
+    else if (!im->ok && !im->n_failures)
+        airlock_sig_image_fail(im, "no signatures found");
 }
 
 int airlock_bundle_verify_signatures(struct airlock_sig_report **out, struct airlock_bundle *b,
@@ -158,41 +319,73 @@ int airlock_bundle_verify_signatures(struct airlock_sig_report **out, struct air
     int rc = airlock_catalog_load(&cat, b, err);
     if (rc)
         return rc;
-    struct airlock_sig_report *r = calloc(1, sizeof(*r));
-    if (!r || !(r->images = calloc(cat->n ? cat->n : 1, sizeof(*r->images)))) {
-        free(r);
-        airlock_catalog_free(cat);
-        return airlock_error_set(err, AIRLOCK_EOS, "out of memory");
+    struct trust t;
+    memset(&t, 0, sizeof(t));
+    t.b = b;
+    t.r = calloc(1, sizeof(*t.r));
+    t.repos = calloc(cat->n + 1, sizeof(*t.repos));
+    if (!t.r || !t.repos || !(t.r->images = calloc(cat->n + 1, sizeof(*t.r->images)))) {
+        rc = airlock_error_set(err, AIRLOCK_EOS, "out of memory");
+        goto out;
     }
-    r->ok = 1;
+    if ((rc = airlock_graph_new(&t.r->graph, bundle_read, b, err)))
+        goto out;
+    t.g = t.r->graph;
+    /* 1: every entry's graph, and what the entry is */
     for (size_t i = 0; i < cat->n; i++) {
         const struct airlock_entry *e = &cat->entries[i];
-        if (e->role != AIRLOCK_ROLE_IMAGE)
-            continue;
-        struct airlock_sig_image *im = &r->images[r->n_images++];
+        struct airlock_sig_image *im = &t.r->images[t.r->n_images++];
         im->ref = core_strdup0(e->ref);
         memcpy(im->digest, e->desc.digest, AIRLOCK_DIGEST_SIZE);
-        for (size_t k = 0; k < cat->n; k++) {
-            const struct airlock_entry *s = &cat->entries[k];
-            if (s->role != AIRLOCK_ROLE_SIGNATURE || strcmp(s->subject, e->desc.digest) ||
-                !same_repository(e->ref, s->ref))
-                continue;
-            struct airlock_buf raw = AIRLOCK_BUF_INIT(0);
-            struct airlock_error *le = NULL;
-            if (airlock_bundle_blob_read(b, s->desc.digest, AIRLOCK_MAX_MANIFEST, &raw, &le)) {
-                airlock_sig_image_fail(im, "signature manifest '%s': %s", s->desc.digest, le ? le->msg : "unreadable");
-                im->has_signatures = 1;
-            } else
-                airlock_sig_check_manifest(im, raw.data, raw.len, s->desc.digest, bundle_read, b, o);
-            airlock_error_free(le);
-            airlock_buf_release(&raw);
-        }
-        im->ok = im->n_sigs > 0;
-        if (!im->ok && !im->n_failures)
-            airlock_sig_image_fail(im, "no signatures found");
-        r->ok &= im->ok;
+        t.repos[i] = repo_of(e->ref);
+        if ((rc = airlock_graph_add(t.g, &e->desc, &im->node, err)))
+            goto out;
+        im->role = content_role(t.g, im->node, e->ref, im->subject);
     }
+    /* 2: images, by their signatures; what they hold may go up in their repository */
+    t.r->ok = 1;
+    for (size_t i = 0; i < t.r->n_images; i++) {
+        struct airlock_sig_image *im = &t.r->images[i];
+        if (im->role != AIRLOCK_ROLE_IMAGE)
+            continue;
+        check_image(&t, im, i, o);
+        if (im->ok && t.repos[i]) {
+            t.repo = t.repos[i];
+            if ((rc = airlock_graph_postorder(t.g, im->node, admit_node, &t, err)))
+                goto out;
+        }
+    }
+    /* 3: attachments, only to an image (or a platform manifest of one) admitted in the same
+     * repository; any other is an image of its own and needs a signature like one */
+    for (size_t i = 0; i < t.r->n_images; i++) {
+        struct airlock_sig_image *im = &t.r->images[i];
+        if (im->role == AIRLOCK_ROLE_IMAGE)
+            continue;
+        char key[AIRLOCK_DIGEST_SIZE];
+        if (t.repos[i] && !pair_key(key, t.repos[i], im->subject) &&
+            core_dmap_get(&t.admitted, key)) {
+            im->ok = 1;
+            continue;
+        }
+        airlock_sig_image_fail(im, "attached to '%s', which is not a verified image in '%s': "
+                                   "taken as an image of its own",
+                               im->subject, t.repos[i] ? t.repos[i] : "(unnamed)");
+        im->role = AIRLOCK_ROLE_IMAGE;
+        im->subject[0] = '\0';
+        check_image(&t, im, i, o);
+    }
+    for (size_t i = 0; i < t.r->n_images; i++)
+        t.r->ok &= t.r->images[i].ok;
+out:
+    for (size_t i = 0; t.repos && i < cat->n; i++)
+        free(t.repos[i]);
+    free(t.repos);
+    core_dmap_release(&t.admitted);
     airlock_catalog_free(cat);
-    *out = r;
+    if (rc) {
+        airlock_sig_report_free(t.r);
+        return rc;
+    }
+    *out = t.r;
     return 0;
 }

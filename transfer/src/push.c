@@ -2,12 +2,15 @@
 #include "transfer_int.h"
 #include "airlock/sign.h"
 
+#include <cjson/cJSON.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 struct pentry {                  /* one index.json entry of the bundle */
     const struct airlock_entry *e;
+    const struct airlock_sig_image *trust; /* what verification made of it */
     char *repo;                  /* destination repository path */
     char *tag;                   /* destination tag, or NULL */
     char **manifests;            /* child-first: digests of manifests/indexes to PUT */
@@ -54,6 +57,7 @@ void airlock_push_result_free(struct airlock_push_result *r)
     }
     free(r->refs);
     free(r->digests);
+    free(r->verified);
     free(r);
 }
 
@@ -113,9 +117,18 @@ static int dest_of(struct pusher *p, struct pentry *pe, struct airlock_error **e
 static int add_blob(struct pusher *p, const char *repo, const char *digest, uint64_t size,
                     struct airlock_error **err)
 {
-    for (size_t i = 0; i < p->n_blobs; i++)
-        if (!strcmp(p->blobs[i].digest, digest) && !strcmp(p->blobs[i].repo, repo))
-            return 0;
+    struct airlock_buf t = AIRLOCK_BUF_INIT(1u << 20);
+    char key[AIRLOCK_DIGEST_SIZE];
+    int rc = airlock_buf_printf(&t, "%s@%s", repo, digest);
+    if (!rc)
+        rc = airlock_sha256_digest(key, t.data, t.len, err);
+    airlock_buf_release(&t);
+    if (rc)
+        return airlock_error_set(err, AIRLOCK_EOS, "out of memory");
+    if (core_dmap_get(&p->seen, key))
+        return 0;
+    if (core_dmap_put(&p->seen, key, 1))
+        return airlock_error_set(err, AIRLOCK_EOS, "out of memory");
     if (p->n_blobs == p->cap_blobs) {
         size_t cap = p->cap_blobs ? p->cap_blobs * 2 : 64;
         struct pblob *n = realloc(p->blobs, cap * sizeof(*n));
@@ -134,9 +147,6 @@ static int add_blob(struct pusher *p, const char *repo, const char *digest, uint
 
 static int add_manifest(struct pentry *pe, const char *digest, const char *mt)
 {
-    for (size_t i = 0; i < pe->n_manifests; i++)
-        if (!strcmp(pe->manifests[i], digest))
-            return 0;
     char **m = realloc(pe->manifests, (pe->n_manifests + 1) * sizeof(*m));
     char **t = m ? realloc(pe->mtypes, (pe->n_manifests + 1) * sizeof(*t)) : NULL;
     if (m)
@@ -150,33 +160,51 @@ static int add_manifest(struct pentry *pe, const char *digest, const char *mt)
     return 0;
 }
 
-/* Depth-first: children before parents, so every PUT finds what it references. */
-static int plan_graph(struct pusher *p, struct pentry *pe, const struct airlock_descriptor *d,
-                      int depth, struct airlock_error **err)
+struct plan_walk {
+    struct pusher *p;
+    struct pentry *pe;
+    const struct airlock_graph *g;
+};
+
+/* One manifest or index of an entry's plan (reached child-first): it goes up by digest, a
+ * manifest's config and layers go up as blobs first. */
+static int plan_node(void *ctx, size_t node, struct airlock_error **err)
 {
-    if (depth > 16)
-        return airlock_error_set(err, AIRLOCK_EINTEGRITY, "'%s': manifests nested too deep",
-                                 pe->e->ref);
-    int meta = airlock_media_type_is_manifest(d->media_type) ||
-               airlock_media_type_is_index(d->media_type);
-    if (!meta)
-        return d->has_urls ? 0 : add_blob(p, pe->repo, d->digest, d->size, err);
-    struct airlock_buf raw = AIRLOCK_BUF_INIT(0);
-    struct airlock_oci *m = NULL;
-    int rc = airlock_bundle_blob_read(p->b, d->digest, AIRLOCK_MAX_MANIFEST, &raw, err);
-    if (!rc)
-        rc = airlock_oci_parse(&m, raw.data, raw.len, d->digest, err);
-    airlock_buf_release(&raw);
-    if (rc)
-        return rc;
-    if (m->kind == AIRLOCK_OCI_MANIFEST)
-        rc = plan_graph(p, pe, &m->config, depth + 1, err);
-    for (size_t i = 0; !rc && i < m->n_layers; i++)
-        rc = plan_graph(p, pe, &m->layers[i], depth + 1, err);
-    if (!rc && add_manifest(pe, d->digest, d->media_type))
-        rc = airlock_error_set(err, AIRLOCK_EOS, "out of memory");
-    airlock_oci_free(m);
-    return rc;
+    struct plan_walk *w = ctx;
+    const struct airlock_graph_node *nd = airlock_graph_node(w->g, node);
+    if (nd->kind == AIRLOCK_NODE_BAD || nd->kind == AIRLOCK_NODE_BLOB)
+        return airlock_error_set(err, AIRLOCK_EINTEGRITY, "'%s': %s", w->pe->e->ref,
+                                 nd->why ? nd->why : "a manifest cannot be read");
+    for (size_t k = 0; nd->kind == AIRLOCK_NODE_MANIFEST && k < nd->n_kids; k++) {
+        const struct airlock_graph_node *c = airlock_graph_node(w->g, nd->kids[k]);
+        int rc = c->has_urls ? 0 : add_blob(w->p, w->pe->repo, c->digest, c->size, err);
+        if (rc)
+            return rc;
+    }
+    if (add_manifest(w->pe, nd->digest, nd->media_type))
+        return airlock_error_set(err, AIRLOCK_EOS, "out of memory");
+    return 0;
+}
+
+/* What an entry puts up, from what verification admitted: an image its whole graph (each
+ * node once, children first), an attachment itself (a referrers index: its referrers too)
+ * and never anything below its blobs. */
+static int plan_entry(struct pusher *p, struct pentry *pe, const struct airlock_graph *g,
+                      struct airlock_error **err)
+{
+    struct plan_walk w = {p, pe, g};
+    const struct airlock_graph_node *nd = airlock_graph_node(g, pe->trust->node);
+    if (pe->trust->role == AIRLOCK_ROLE_IMAGE || nd->kind != AIRLOCK_NODE_INDEX)
+        return pe->trust->role == AIRLOCK_ROLE_IMAGE
+                   ? airlock_graph_postorder((struct airlock_graph *)g, pe->trust->node,
+                                             plan_node, &w, err)
+                   : plan_node(&w, pe->trust->node, err);
+    for (size_t k = 0; k < nd->n_kids; k++) { /* the referrers of a referrers index */
+        int rc = plan_node(&w, nd->kids[k], err);
+        if (rc)
+            return rc;
+    }
+    return plan_node(&w, pe->trust->node, err);
 }
 
 static void progress(struct pusher *p, const char *what, const char *digest, uint64_t done,
@@ -470,59 +498,189 @@ static int put_small_blob(struct pusher *p, const char *repo, const char *data, 
     return registry_blob_upload(p->r, repo, d, len, airlock_mem_read, airlock_mem_seek, &m, err);
 }
 
-/* Signatures: merged with those already at the tag, never dropping theirs. */
+/* Another push may replace the tag between our GET and our PUT: after a PUT the tag is read
+ * again and merged again until it holds everything of ours, this many times at most. */
+#define MERGE_TRIES 8
+
+static void merge_backoff(int attempt)
+{
+    struct timespec ts = {0, (long)(20 + (rand() % 80) * (attempt + 1)) * 1000000L};
+    nanosleep(&ts, NULL);
+}
+
+/* Signatures: merged with those already at the tag, never dropping theirs, and read back
+ * until every one of ours is there. */
 static int push_signature(struct pusher *p, struct pentry *pe, struct airlock_error **err)
 {
-    struct airlock_buf ours = AIRLOCK_BUF_INIT(0), theirs = AIRLOCK_BUF_INIT(0);
-    struct airlock_oci *mo = NULL, *mt = NULL;
-    struct airlock_descriptor *layers = NULL;
-    char *man = NULL, *cfg = NULL, *mtype = NULL, dg[AIRLOCK_DIGEST_SIZE];
-    size_t ml = 0, cl = 0, n = 0, added = 0;
+    struct airlock_buf ours = AIRLOCK_BUF_INIT(0);
+    struct airlock_oci *mo = NULL;
     int rc = airlock_bundle_blob_read(p->b, pe->e->desc.digest, AIRLOCK_MAX_MANIFEST, &ours, err);
     if (!rc)
         rc = airlock_oci_parse(&mo, ours.data, ours.len, pe->e->ref, err);
-    if (rc)
-        goto out;
-    rc = airlock_registry_manifest_get(p->r, pe->repo, pe->tag, &theirs, &mtype, dg, err);
-    if (rc == AIRLOCK_ENOTFOUND) { /* nothing there yet: ours as it is */
-        rc = push_manifests(p, pe, 1, err);
-        goto out;
-    }
-    if (rc || (rc = airlock_oci_parse(&mt, theirs.data, theirs.len, "registry signature", err)))
-        goto out;
-    layers = calloc(mt->n_layers + mo->n_layers + 1, sizeof(*layers));
-    if (!layers) {
-        rc = airlock_error_set(err, AIRLOCK_EOS, "out of memory");
-        goto out;
-    }
-    for (size_t i = 0; i < mt->n_layers; i++)
-        layers[n++] = mt->layers[i]; /* shallow copies: mt owns them */
-    for (size_t i = 0; i < mo->n_layers; i++) {
-        int dup = 0;
-        for (size_t k = 0; k < mt->n_layers && !dup; k++)
-            dup = same_layer(&mo->layers[i], &mt->layers[k]);
-        if (!dup) {
-            layers[n++] = mo->layers[i];
-            added++;
+    for (int attempt = 0; !rc; attempt++) {
+        struct airlock_buf theirs = AIRLOCK_BUF_INIT(0);
+        struct airlock_oci *mt = NULL;
+        struct airlock_descriptor *layers = NULL;
+        char *man = NULL, *cfg = NULL, *mtype = NULL, dg[AIRLOCK_DIGEST_SIZE];
+        size_t ml = 0, cl = 0, n = 0, added = 0;
+        if (attempt == MERGE_TRIES) {
+            rc = airlock_error_set(err, AIRLOCK_EOS,
+                                   "'%s/%s:%s': the signatures there kept being replaced by "
+                                   "another writer (%d tries); ours are not all there",
+                                   p->host, pe->repo, pe->tag, MERGE_TRIES);
+            break;
         }
+        if (attempt) /* read back what we PUT, once other writers had a moment to land */
+            merge_backoff(attempt);
+        rc = airlock_registry_manifest_get(p->r, pe->repo, pe->tag, &theirs, &mtype, dg, err);
+        if (rc == AIRLOCK_ENOTFOUND) { /* nothing there yet: ours as it is, then read back */
+            airlock_error_free(err ? *err : NULL);
+            if (err)
+                *err = NULL;
+            rc = push_manifests(p, pe, 1, err);
+            goto next;
+        }
+        if (rc || (rc = airlock_oci_parse(&mt, theirs.data, theirs.len, "registry signature", err)))
+            goto next;
+        layers = calloc(mt->n_layers + mo->n_layers + 1, sizeof(*layers));
+        if (!layers) {
+            rc = airlock_error_set(err, AIRLOCK_EOS, "out of memory");
+            goto next;
+        }
+        for (size_t i = 0; i < mt->n_layers; i++)
+            layers[n++] = mt->layers[i]; /* shallow copies: mt owns them */
+        for (size_t i = 0; i < mo->n_layers; i++) {
+            int dup = 0;
+            for (size_t k = 0; k < mt->n_layers && !dup; k++)
+                dup = same_layer(&mo->layers[i], &mt->layers[k]);
+            if (!dup) {
+                layers[n++] = mo->layers[i];
+                added++;
+            }
+        }
+        if (!added) { /* every signature of ours is there */
+            free(layers);
+            airlock_oci_free(mt);
+            airlock_buf_release(&theirs);
+            free(mtype);
+            break;
+        }
+        if (!(rc = airlock_sig_manifest_build(&man, &ml, &cfg, &cl, layers, n, err)) &&
+            !(rc = put_small_blob(p, pe->repo, cfg, cl, err)))
+            rc = airlock_registry_manifest_put(p->r, pe->repo, pe->tag, AIRLOCK_MT_OCI_MANIFEST,
+                                               man, ml, err);
+        progress(p, "manifest", pe->tag, 1, 1);
+    next:
+        free(layers);
+        airlock_oci_free(mt);
+        airlock_buf_release(&theirs);
+        free(man);
+        free(cfg);
+        free(mtype);
     }
-    if (!added)
-        goto out; /* every signature of ours is there already */
-    if ((rc = airlock_sig_manifest_build(&man, &ml, &cfg, &cl, layers, n, err)) ||
-        (rc = put_small_blob(p, pe->repo, cfg, cl, err)))
-        goto out;
-    rc = airlock_registry_manifest_put(p->r, pe->repo, pe->tag, AIRLOCK_MT_OCI_MANIFEST, man, ml,
-                                       err);
-    progress(p, "manifest", pe->tag, 1, 1);
-out:
-    free(layers);
     airlock_oci_free(mo);
-    airlock_oci_free(mt);
     airlock_buf_release(&ours);
-    airlock_buf_release(&theirs);
-    free(man);
-    free(cfg);
-    free(mtype);
+    return rc;
+}
+
+/* The referrers tag schema (sha256-<hex>: an index of the referrers of that digest): merged
+ * with the registry's by digest, never dropping theirs, read back until ours are all there. */
+static int push_referrers(struct pusher *p, struct pentry *pe, struct airlock_error **err)
+{
+    int rc = 0;
+    size_t last = pe->n_manifests - 1;
+    for (size_t i = 0; i < last && !rc; i++) { /* the referrers themselves, by digest */
+        struct airlock_buf raw = AIRLOCK_BUF_INIT(0);
+        if (!(rc = airlock_bundle_blob_read(p->b, pe->manifests[i], AIRLOCK_MAX_MANIFEST, &raw,
+                                            err)))
+            rc = airlock_registry_manifest_put(p->r, pe->repo, pe->manifests[i], pe->mtypes[i],
+                                               raw.data, raw.len, err);
+        airlock_buf_release(&raw);
+    }
+    struct airlock_buf ours = AIRLOCK_BUF_INIT(0);
+    cJSON *jo = NULL;
+    if (!rc)
+        rc = airlock_bundle_blob_read(p->b, pe->manifests[last], AIRLOCK_MAX_MANIFEST, &ours, err);
+    if (!rc && !(jo = cJSON_ParseWithLength(ours.data, ours.len)))
+        rc = airlock_error_set(err, AIRLOCK_EINTEGRITY, "'%s': unreadable referrers index",
+                               pe->e->ref);
+    const cJSON *om = cJSON_GetObjectItemCaseSensitive(jo, "manifests");
+    for (int attempt = 0; !rc; attempt++) {
+        struct airlock_buf theirs = AIRLOCK_BUF_INIT(0);
+        struct airlock_oci *mt = NULL;
+        cJSON *jt = NULL, *tm = NULL;
+        const cJSON *d = NULL;
+        char *mtype = NULL, *merged = NULL, dg[AIRLOCK_DIGEST_SIZE];
+        size_t added = 0;
+        if (attempt == MERGE_TRIES) {
+            rc = airlock_error_set(err, AIRLOCK_EOS,
+                                   "'%s/%s:%s': the referrers index there kept being replaced by "
+                                   "another writer (%d tries); ours are not all there",
+                                   p->host, pe->repo, pe->tag, MERGE_TRIES);
+            break;
+        }
+        if (attempt)
+            merge_backoff(attempt);
+        rc = airlock_registry_manifest_get(p->r, pe->repo, pe->tag, &theirs, &mtype, dg, err);
+        if (rc == AIRLOCK_ENOTFOUND) {
+            airlock_error_free(err ? *err : NULL);
+            if (err)
+                *err = NULL;
+            rc = airlock_registry_manifest_put(p->r, pe->repo, pe->tag, pe->mtypes[last],
+                                               ours.data, ours.len, err);
+            goto next;
+        }
+        if (rc)
+            goto next;
+        if (airlock_oci_parse(&mt, theirs.data, theirs.len, "registry referrers", NULL) ||
+            mt->kind != AIRLOCK_OCI_INDEX || !(jt = cJSON_ParseWithLength(theirs.data, theirs.len))) {
+            rc = airlock_error_set(err, AIRLOCK_EINTEGRITY,
+                                   "'%s/%s:%s' holds something other than a referrers index; "
+                                   "it is left as it is",
+                                   p->host, pe->repo, pe->tag);
+            goto next;
+        }
+        tm = cJSON_GetObjectItemCaseSensitive(jt, "manifests");
+        cJSON_ArrayForEach(d, om)
+        {
+            const char *want =
+                cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(d, "digest"));
+            int have = 0;
+            for (size_t k = 0; want && k < mt->n_layers && !have; k++)
+                have = !strcmp(mt->layers[k].digest, want);
+            if (!have && cJSON_IsArray(tm)) {
+                cJSON *copy = cJSON_Duplicate(d, 1);
+                if (!copy || !cJSON_AddItemToArray(tm, copy)) {
+                    cJSON_Delete(copy);
+                    rc = airlock_error_set(err, AIRLOCK_EOS, "out of memory");
+                    goto next;
+                }
+                added++;
+            }
+        }
+        if (!added) {
+            cJSON_Delete(jt);
+            airlock_oci_free(mt);
+            airlock_buf_release(&theirs);
+            free(mtype);
+            break;
+        }
+        if (!(merged = cJSON_PrintUnformatted(jt)))
+            rc = airlock_error_set(err, AIRLOCK_EOS, "out of memory");
+        else
+            rc = airlock_registry_manifest_put(p->r, pe->repo, pe->tag,
+                                               mt->media_type ? mt->media_type : AIRLOCK_MT_OCI_INDEX,
+                                               merged, strlen(merged), err);
+        progress(p, "manifest", pe->tag, 1, 1);
+    next:
+        free(merged);
+        cJSON_Delete(jt);
+        airlock_oci_free(mt);
+        airlock_buf_release(&theirs);
+        free(mtype);
+    }
+    cJSON_Delete(jo);
+    airlock_buf_release(&ours);
     return rc;
 }
 
@@ -632,40 +790,44 @@ int airlock_push(struct airlock_push_result **res, struct airlock_bundle *b, con
     pthread_mutex_init(&p.lock, NULL);
     struct airlock_push_result *out = NULL;
     struct airlock_sig_report *pre = NULL;
+    struct airlock_sig_check_opts so;
+    memset(&so, 0, sizeof(so));
     pthread_t tid[64];
     int threads = ro && ro->parallel > 0 ? ro->parallel : 4, started = 0;
     int rc = split_dest(&p, dest, err);
     if (rc || (rc = airlock_catalog_load(&p.cat, b, err)))
         goto done;
-    /* 1: signatures, before anything leaves */
-    if (po->key) {
-        struct airlock_sig_check_opts so = {po->key, po->identity, po->annotations,
-                                            po->n_annotations};
-        if ((rc = airlock_bundle_verify_signatures(&pre, b, &so, err)))
+    /* 1: what may go in, judged from content and signatures, before anything leaves */
+    so.key = po->key;
+    so.identity = po->identity;
+    so.annotations = po->annotations;
+    so.n_annotations = po->n_annotations;
+    so.allow_unsigned = po->allow_unsigned || !po->key;
+    if ((rc = airlock_bundle_verify_signatures(&pre, b, &so, err)))
+        goto done;
+    for (size_t i = 0; i < pre->n_images; i++)
+        if (!pre->images[i].ok) {
+            const struct airlock_sig_image *im = &pre->images[i];
+            rc = airlock_error_set(err, AIRLOCK_ESIGNATURE,
+                                   "image '%s' (%s): no signature verified with the key%s%s; "
+                                   "nothing was pushed",
+                                   im->ref ? im->ref : "?", im->digest,
+                                   im->n_failures ? ": " : "",
+                                   im->n_failures ? im->failures[im->n_failures - 1] : "");
             goto done;
-        for (size_t i = 0; i < pre->n_images; i++)
-            if (!pre->images[i].ok) {
-                const struct airlock_sig_image *im = &pre->images[i];
-                rc = airlock_error_set(err, AIRLOCK_ESIGNATURE,
-                                       "image '%s' (%s): no signature verified with the key%s%s; "
-                                       "nothing was pushed",
-                                       im->ref ? im->ref : "?", im->digest,
-                                       im->n_failures ? ": " : "",
-                                       im->n_failures ? im->failures[0] : "");
-                goto done;
-            }
-    }
-    /* 2: the plan */
+        }
+    /* 2: the plan, from what was admitted: one visit per digest and entry */
     p.pe = calloc(p.cat->n ? p.cat->n : 1, sizeof(*p.pe));
-    if (!p.pe) {
+    if (!p.pe || pre->n_images != p.cat->n) {
         rc = airlock_error_set(err, AIRLOCK_EOS, "out of memory");
         goto done;
     }
     for (size_t i = 0; i < p.cat->n && !rc; i++) {
         struct pentry *pe = &p.pe[p.n_pe++];
         pe->e = &p.cat->entries[i];
+        pe->trust = &pre->images[i];
         if (!(rc = dest_of(&p, pe, err)))
-            rc = plan_graph(&p, pe, &pe->e->desc, 0, err);
+            rc = plan_entry(&p, pe, pre->graph, err);
     }
     if (rc || (rc = airlock_registry_new(&p.r, p.host, ro, err)))
         goto done;
@@ -728,40 +890,68 @@ int airlock_push(struct airlock_push_result **res, struct airlock_bundle *b, con
         airlock_error_wrap(err, "push to '%s' (no manifest was pushed)", dest);
         goto done;
     }
-    /* 4: manifests child-first and tags, images before their signatures */
-    for (int pass = 0; pass < 2 && !rc; pass++)
-        for (size_t i = 0; i < p.n_pe && !rc; i++) {
-            struct pentry *pe = &p.pe[i];
-            int sig = pe->e->role == AIRLOCK_ROLE_SIGNATURE;
-            if ((pass == 1) != sig)
-                continue;
-            /* images by digest only: their tags come once signatures are there and verified */
-            rc = sig && pe->tag ? push_signature(&p, pe, err) : push_manifests(&p, pe, 0, err);
-        }
+    /* 4: manifests child-first, images by digest only (their tags come once signatures are
+     * there and verified), then the attachments */
+    for (size_t i = 0; i < p.n_pe && !rc; i++)
+        if (p.pe[i].trust->role == AIRLOCK_ROLE_IMAGE)
+            rc = push_manifests(&p, &p.pe[i], 0, err);
+    for (size_t i = 0; i < p.n_pe && !rc; i++) {
+        struct pentry *pe = &p.pe[i];
+        const struct airlock_graph_node *nd = airlock_graph_node(pre->graph, pe->trust->node);
+        if (pe->trust->role == AIRLOCK_ROLE_IMAGE)
+            continue;
+        if (pe->trust->role == AIRLOCK_ROLE_SIGNATURE)
+            rc = push_signature(&p, pe, err);
+        else if (pe->trust->role == AIRLOCK_ROLE_REFERRERS && nd->kind == AIRLOCK_NODE_INDEX)
+            rc = push_referrers(&p, pe, err);
+        else /* .att, .sbom under their tag; a lone referrer by digest */
+            rc = push_manifests(&p, pe, pe->trust->role != AIRLOCK_ROLE_REFERRERS, err);
+    }
     if (rc)
         goto done;
     /* 5: verify what is now in the registry */
     out = calloc(1, sizeof(*out));
     if (!out || !(out->refs = calloc(p.n_pe, sizeof(char *))) ||
-        !(out->digests = calloc(p.n_pe, sizeof(char *)))) {
+        !(out->digests = calloc(p.n_pe, sizeof(char *))) ||
+        !(out->verified = calloc(p.n_pe, sizeof(int)))) {
         rc = airlock_error_set(err, AIRLOCK_EOS, "out of memory");
         goto done;
     }
     for (size_t i = 0; i < p.n_pe && !rc; i++) {
         struct pentry *pe = &p.pe[i];
-        if (pe->e->role != AIRLOCK_ROLE_IMAGE)
+        if (pe->trust->role != AIRLOCK_ROLE_IMAGE)
             continue;
-        struct airlock_sig_check_opts so = {po->key, po->identity, po->annotations,
-                                            po->n_annotations};
+        int check = po->key && !pe->trust->unsigned_allowed;
+        struct airlock_sig_check_opts there = {check ? po->key : NULL, po->identity,
+                                               po->annotations, po->n_annotations, 0};
         struct airlock_sig_image im;
         memset(&im, 0, sizeof(im));
-        rc = verify_there(p.r, pe->repo, pe->e->desc.digest, &so, &im, err);
-        if (!rc && po->key && !im.ok)
+        rc = verify_there(p.r, pe->repo, pe->e->desc.digest, &there, &im, err);
+        /* a concurrent push may have replaced the .sig tag after our read-back: merge ours in
+         * again and look once more (bounded) */
+        for (int again = 0; !rc && check && !im.ok && again < 3; again++) {
+            int merged = 0;
+            for (size_t k = 0; k < p.n_pe && !rc; k++) {
+                struct pentry *s = &p.pe[k];
+                if (s->trust->role != AIRLOCK_ROLE_SIGNATURE ||
+                    strcmp(s->trust->subject, pe->e->desc.digest) || strcmp(s->repo, pe->repo))
+                    continue;
+                rc = push_signature(&p, s, err);
+                merged = 1;
+            }
+            if (!merged)
+                break;
+            airlock_sig_image_release(&im);
+            memset(&im, 0, sizeof(im));
+            if (!rc)
+                rc = verify_there(p.r, pe->repo, pe->e->desc.digest, &there, &im, err);
+        }
+        if (!rc && check && !im.ok)
             rc = airlock_error_set(err, AIRLOCK_ESIGNATURE,
                                    "'%s/%s@%s': the signature does not verify in the registry%s%s",
                                    p.host, pe->repo, pe->e->desc.digest, im.n_failures ? ": " : "",
                                    im.n_failures ? im.failures[0] : "");
-        if (!rc && po->key)
+        if (!rc && check)
             out->signatures_verified += im.n_sigs;
         airlock_sig_image_release(&im);
         if (rc)
@@ -770,12 +960,13 @@ int airlock_push(struct airlock_push_result **res, struct airlock_bundle *b, con
                      pe->tag ? pe->tag : pe->e->desc.digest) < 0)
             out->refs[out->n] = NULL;
         out->digests[out->n] = strdup(pe->e->desc.digest);
+        out->verified[out->n] = check;
         out->n++;
     }
-    /* 6: only now the tags */
+    /* 6: only now the images' tags */
     for (size_t i = 0; i < p.n_pe && !rc; i++) {
         struct pentry *pe = &p.pe[i];
-        if (pe->e->role == AIRLOCK_ROLE_SIGNATURE || !pe->tag || !pe->n_manifests)
+        if (pe->trust->role != AIRLOCK_ROLE_IMAGE || !pe->tag || !pe->n_manifests)
             continue;
         struct airlock_buf raw = AIRLOCK_BUF_INIT(0);
         size_t last = pe->n_manifests - 1;

@@ -582,7 +582,7 @@ static int process(const struct airlock_sync_config *c, const struct sync_rule *
     cJSON *sigs = cJSON_AddArrayToObject(rep, "signatures");
     for (size_t k = 0; !rc && k < r->n_keys; k++) {
         struct airlock_sig_report *sr = NULL;
-        struct airlock_sig_check_opts so = {r->keys[k], r->identity, r->ann, r->n_ann};
+        struct airlock_sig_check_opts so = {r->keys[k], r->identity, r->ann, r->n_ann, 0};
         rc = airlock_bundle_verify_signatures(&sr, b, &so, err);
         if (rc)
             break;
@@ -602,7 +602,7 @@ static int process(const struct airlock_sync_config *c, const struct sync_rule *
     }
     if (!rc) {
         struct airlock_push_opts po = {r->n_keys ? r->keys[0] : NULL, r->identity, r->ann,
-                                       r->n_ann, (const char *const *)r->map, r->n_map};
+                                       r->n_ann, (const char *const *)r->map, r->n_map, 0};
         rc = airlock_push(&pr, b, r->to, &r->ro, &po, err);
     }
     if (!rc) {

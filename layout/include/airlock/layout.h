@@ -354,6 +354,9 @@ struct airlock_sig_check_opts {
     const char *identity; /* required identity (exact, or same repository); NULL: any */
     const struct airlock_annotation *annotations; /* each must equal in "optional" */
     size_t n_annotations;
+    int allow_unsigned;   /* an image with no signature at all is admitted, marked so (a
+                             bad signature still fails); with key NULL nothing is checked
+                             and every image is admitted unsigned */
 };
 
 struct airlock_sig_found {
@@ -371,17 +374,30 @@ struct airlock_sig_image {
     size_t n_sigs;
     char **failures;               /* why each other signature layer was rejected */
     size_t n_failures;
+    /* Bundles: what the entry is, judged from its content, never from its "kind" label */
+    enum airlock_role role;        /* an attachment only when its content is one and it
+                                      belongs to an admitted image in its repository */
+    char subject[AIRLOCK_DIGEST_SIZE]; /* attachments: the manifest they belong to */
+    int unsigned_allowed;          /* ok only because unsigned images were allowed (no key,
+                                      or allow_unsigned and no signature at all) */
+    size_t node;                   /* its root in the report's graph */
 };
 
+/* One record per index.json entry, in its order. An entry may go in (ok) when it is an image
+ * whose signature verified (or an allowed unsigned one), or an attachment of such an image in
+ * the same repository whose content is what its role says. */
 struct airlock_sig_report {
-    int ok; /* every image has a verified signature */
+    int ok; /* every entry may go in */
     struct airlock_sig_image *images;
     size_t n_images;
+    struct airlock_graph *graph; /* bundles: the manifest graph the decisions were made on */
 };
 
-/* Checks the signatures of every image of the bundle as cosign verify --key does (and, with
- * an identity, as containers/image does). Findings go into the report; the return value is
- * non-zero only when checking could not run. */
+/* Decides what of the bundle may go in: checks the signatures of every image as cosign
+ * verify --key does (and, with an identity, as containers/image does), and admits attachments
+ * by their content (see struct airlock_sig_report). push PUTs only what this admits, so
+ * verify and push cannot disagree. Findings go into the report; the return value is non-zero
+ * only when checking could not run. */
 int airlock_bundle_verify_signatures(struct airlock_sig_report **out, struct airlock_bundle *b,
                                      const struct airlock_sig_check_opts *opts,
                                      struct airlock_error **err);
@@ -391,9 +407,6 @@ void airlock_sig_image_release(struct airlock_sig_image *im);
 void airlock_sig_image_fail(struct airlock_sig_image *im, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 
-/* Reads a small blob by digest, checked (a bundle, a registry). */
-typedef int (*airlock_blob_read_fn)(void *ctx, const char *digest, size_t max,
-                                    struct airlock_buf *out, struct airlock_error **err);
 /* Checks every layer of one .sig manifest (raw bytes) for the image im->digest, adding the
  * verified signatures and the failures to im. Payloads are read through read. */
 void airlock_sig_check_manifest(struct airlock_sig_image *im, const char *raw, size_t len,

@@ -80,11 +80,15 @@ struct airlock_push_opts {
     size_t n_annotations;
     const char *const *map; /* "SRC=DST" repository renames */
     size_t n_map;
+    int allow_unsigned;     /* images with no signature at all go up too (marked unverified
+                               in the result); a bad signature still stops the push */
 };
 
 struct airlock_push_result {
-    char **refs;     /* pushed references (DEST/...:tag or @digest) */
+    char **refs;     /* pushed images (DEST/...:tag or @digest) */
     char **digests;
+    int *verified;   /* per image: 1 when a signature verified, before and in the registry;
+                        0 when it went up unsigned (allow_unsigned, or no key) */
     size_t n;
     uint64_t blobs_uploaded, blobs_skipped, blobs_mounted, bytes_uploaded;
     size_t signatures_verified;
@@ -92,7 +96,10 @@ struct airlock_push_result {
 
 /* Pushes every image of the bundle, with its signatures, under dest ("host[/prefix]"): a
  * bundle image docker.io/library/nginx:1.27 goes to dest/library/nginx:1.27, or where a map
- * entry says. Before any manifest is pushed the signatures are verified with opts->key and
+ * entry says. What goes up is what airlock_bundle_verify_signatures admits, judged from
+ * content: every manifest PUT is in the graph of an admitted image or is an attachment of one
+ * whose content is what its role says; anything else stops the push before any manifest is
+ * PUT. Before any manifest is pushed the signatures are verified with opts->key and
  * every blob's digest is checked as it streams; blobs already there are skipped, blobs in
  * another repository of the registry are mounted; manifests go child-first, the index last,
  * then the signatures merged with those already at sha256-<hex>.sig. Finally each image and

@@ -1,0 +1,162 @@
+# What push tags is exactly what was verified: relabelled and smuggled unsigned manifests
+# never reach a registry (push, sync), verify and push agree, the push plan is linear in the
+# graph, concurrent pushes keep every signature, and text output cannot be forged by names.
+. "$(dirname "$0")/lib.sh"
+F=$FIXTURES
+. "$REGROOT/env"
+export COSIGN_PASSWORD=test-password
+CASE=$(basename "$T" | tr -cd 'a-z0-9' | tr 'A-Z' 'a-z')
+SMUGGLE() { "$PY" "$E2E_SRC/mksmuggle.py" "$@"; }
+sk() { skopeo inspect --tls-verify=false --raw "docker://$1"; }
+keys() { [ -f "${1:-cosign}.key" ] || "$AIRLOCK" keygen --output-key-prefix "${1:-cosign}" 2>/dev/null; }
+
+# a signed directory bundle of the fixture image (example.com/test/busybox:1.0)
+signed_dir() { # DIR [KEY]
+    keys "${2:-cosign}"
+    make_bundle "$1/"
+    "$AIRLOCK" sign --key "${2:-cosign}.key" "$1" >/dev/null
+}
+
+# nothing of the bundle's unsigned manifest DIGEST is in repository REPO
+not_pushed() { # REPO DIGEST
+    ! sk "$PLAIN/$1@$2" >/dev/null 2>&1 || fail "unsigned manifest $2 reached $1"
+}
+
+case_relabelled_unsigned_image_refused() {
+    for kind in dev.cosignproject.cosign/atts dev.cosignproject.cosign/sboms \
+        dev.cosignproject.cosign/sigs; do
+        rm -rf b
+        signed_dir b
+        dg=$(SMUGGLE b relabel "$kind")
+        airlock verify --key cosign.pub b
+        expect_rc 3
+        out_has "UNSIGNED $dg example.com/test/evil:latest"
+        out_has "ok       sha256:$(cat "$F/L.digest") example.com/test/busybox:1.0"
+        airlock push --key cosign.pub --plain-http b "$PLAIN/$CASE"
+        expect_rc 3
+        err_has "example.com/test/evil:latest"
+        err_has "nothing was pushed"
+        not_pushed "$CASE/test/evil" "$dg"
+        ! sk "$PLAIN/$CASE/test/evil:latest" >/dev/null 2>&1 || fail "evil:latest tagged ($kind)"
+        ! sk "$PLAIN/$CASE/test/busybox:1.0" >/dev/null 2>&1 || fail "pushed part of a refused bundle"
+    done
+}
+
+case_image_under_a_sig_tag_refused() {
+    signed_dir b
+    dg=$(SMUGGLE b sigtag)
+    airlock verify --key cosign.pub b
+    expect_rc 3
+    out_has "UNSIGNED $dg"
+    airlock push --key cosign.pub --plain-http b "$PLAIN/$CASE"
+    expect_rc 3
+    not_pushed "$CASE/test/busybox" "$dg"
+}
+
+case_extra_layer_in_a_sig_manifest_never_pushed() {
+    signed_dir b
+    dg=$(SMUGGLE b extralayer)
+    airlock verify --key cosign.pub b
+    expect_rc 3
+    airlock push --key cosign.pub --plain-http b "$PLAIN/$CASE"
+    expect_rc 3
+    not_pushed "$CASE/test/busybox" "$dg"
+    ! sk "$PLAIN/$CASE/test/busybox:1.0" >/dev/null 2>&1 || fail "pushed part of a refused bundle"
+}
+
+case_allow_unsigned_names_what_went_up_unsigned() {
+    signed_dir b
+    dg=$(SMUGGLE b relabel dev.cosignproject.cosign/atts)
+    airlock verify --key cosign.pub --allow-unsigned b
+    expect_rc 0
+    out_has "unsigned $dg example.com/test/evil:latest"
+    err_has "image 'example.com/test/evil:latest' is not signed (allowed)"
+    airlock push --key cosign.pub --allow-unsigned --plain-http b "$PLAIN/$CASE"
+    expect_rc 0
+    err_has "UNSIGNED: $PLAIN/$CASE/test/evil:latest"
+    airlock push --key cosign.pub --allow-unsigned --plain-http --json b "$PLAIN/$CASE"
+    expect_rc 0
+    json '.images[] | select(.ref | endswith("evil:latest")) | .verified == false'
+    json '.images[] | select(.ref | endswith("busybox:1.0")) | .verified == true'
+    # a bad signature is not "unsigned": it still stops the push
+    "$AIRLOCK" keygen --output-key-prefix other 2>/dev/null
+    airlock push --key other.pub --allow-unsigned --plain-http b "$PLAIN/$CASE/x"
+    expect_rc 3
+}
+
+case_sync_refuses_relabelled_unsigned_image() {
+    keys
+    mkdir inbox
+    signed_dir inbox/drop
+    dg=$(SMUGGLE inbox/drop relabel dev.cosignproject.cosign/sboms)
+    find inbox/drop -exec touch -h -d '-5 minutes' {} +
+    airlock sync --json --key cosign.pub --to "$PLAIN/$CASE" --plain-http inbox
+    expect_rc 1
+    [ -d inbox/failed/drop ] || fail "not filed as failed"
+    grep -qF "example.com/test/evil:latest" inbox/failed/drop.report.json ||
+        fail "the report does not name the unsigned image"
+    grep -qF "example.com/test/evil:latest" inbox/airlock-audit.log ||
+        fail "the audit log does not name the unsigned image"
+    not_pushed "$CASE/test/evil" "$dg"
+}
+
+case_push_plan_is_linear_in_the_graph() {
+    keys
+    make_bundle b/
+    SMUGGLE b nested 5 >/dev/null # 40^5 paths, 6 distinct manifests
+    "$AIRLOCK" sign --key cosign.key b >/dev/null
+    airlock verify --key cosign.pub b
+    expect_rc 0
+    start=$(date +%s)
+    run timeout 120 "$AIRLOCK" push --key cosign.pub --plain-http -q b "$PLAIN/$CASE"
+    expect_rc 0
+    [ $(($(date +%s) - start)) -lt 30 ] || fail "push took $(($(date +%s) - start)) s"
+    sk "$PLAIN/$CASE/test/nest:1" >/dev/null || fail "nested index not tagged"
+}
+
+case_concurrent_pushes_keep_every_signature() {
+    keys one
+    keys two
+    make_bundle a.tar
+    cp a.tar b.tar
+    "$AIRLOCK" sign --key one.key a.tar >/dev/null
+    "$AIRLOCK" sign --key two.key b.tar >/dev/null
+    for round in 1 2 3 4 5 6; do
+        dest="$PLAIN/$CASE/r$round"
+        "$AIRLOCK" push --key one.pub --plain-http -q a.tar "$dest" 2>a.err &
+        "$AIRLOCK" push --key two.pub --plain-http -q b.tar "$dest" 2>b.err &
+        wait %1 || fail "push one failed: $(cat a.err)"
+        wait %2 || fail "push two failed: $(cat b.err)"
+        for k in one two; do
+            airlock verify --key $k.pub --plain-http "$dest/test/busybox:1.0"
+            expect_rc 0
+        done
+    done
+}
+
+case_names_cannot_forge_output_lines() {
+    signed_dir b
+    SMUGGLE b evilname >/dev/null
+    airlock verify --key cosign.pub b
+    expect_rc 3
+    ! grep -q $'\x1b' "$T/out" "$T/err" || fail "an escape sequence was printed raw"
+    ! grep -q "^ok .*forged" "$T/out" || fail "a forged 'ok' line"
+    out_has 'example.com/test/x:1\nok'
+    airlock inspect b
+    ! grep -q $'\x1b' "$T/out" "$T/err" || fail "inspect printed an escape sequence raw"
+    ! grep -q "^ok .*forged" "$T/out" || fail "inspect: a forged line"
+}
+
+case_status_is_per_entry_not_per_digest() {
+    signed_dir b
+    SMUGGLE b alias >/dev/null
+    airlock verify --key cosign.pub b
+    expect_rc 3
+    out_has "ok       sha256:$(cat "$F/L.digest") example.com/test/busybox:1.0"
+    out_has "UNSIGNED sha256:$(cat "$F/L.digest") example.com/other/alias:1"
+    airlock verify --key cosign.pub --json b
+    json '.images[] | select(.ref == "example.com/test/busybox:1.0") | .signed == true'
+    json '.images[] | select(.ref == "example.com/other/alias:1") | .signed == false'
+}
+
+main "$@"
