@@ -28,6 +28,11 @@ int cli_usage_error(const char *cmd, const char *fmt, ...) __attribute__((format
 int cli_exit_for(int code);
 /* True when stdout is a terminal. */
 int cli_stdout_tty(void);
+/* printf for every text line airlock writes: each %s argument is escaped (control
+ * characters, escape sequences and bytes that are not UTF-8 become \n, \xHH, ...), so names
+ * and messages from a bundle, a registry or an inbox cannot forge or repaint output lines.
+ * Conversions: %s %c %d %u %x %ld %lu %lld %llu %zu %f and their flags and widths. */
+int cli_printf(FILE *f, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Writes a JSON string literal (with quotes) to f. */
 void cli_json_str(FILE *f, const char *s);
 

@@ -104,7 +104,7 @@ int cmd_export(int argc, char **argv)
                         &cr.o, &eo, &err);
     cli_registry_release(&cr);
     for (size_t i = 0; !rc && i < res->n_warnings; i++)
-        fprintf(stderr, "airlock: warning: %s\n", res->warnings[i]);
+        cli_printf(stderr, "airlock: warning: %s\n", res->warnings[i]);
     if (!rc && res->n_parts) {
         n_parts = res->n_parts;
         snprintf(parts_label, sizeof(parts_label), ".001 to .%03zu", res->n_parts);
@@ -112,35 +112,35 @@ int cmd_export(int argc, char **argv)
     if (rc)
         rc = cli_fail(err);
     else if (json) {
-        printf("{\"bundle\":");
+        cli_printf(stdout, "{\"bundle\":");
         cli_json_str(stdout, out);
-        printf(",\"blobs\":%llu,\"bytes\":%llu,\"images\":[", (unsigned long long)res->blobs_written,
+        cli_printf(stdout, ",\"blobs\":%llu,\"bytes\":%llu,\"images\":[", (unsigned long long)res->blobs_written,
                (unsigned long long)res->bytes_written);
         for (size_t i = 0; i < res->n; i++) {
-            printf("%s{\"ref\":", i ? "," : "");
+            cli_printf(stdout, "%s{\"ref\":", i ? "," : "");
             cli_json_str(stdout, res->refs[i]);
-            printf(",\"digest\":\"%s\"}", res->digests[i]);
+            cli_printf(stdout, ",\"digest\":\"%s\"}", res->digests[i]);
         }
-        printf("],\"warnings\":[");
+        cli_printf(stdout, "],\"warnings\":[");
         for (size_t i = 0; i < res->n_warnings; i++) {
             if (i)
                 putchar(',');
             cli_json_str(stdout, res->warnings[i]);
         }
-        printf("],\"parts\":[");
+        cli_printf(stdout, "],\"parts\":[");
         for (size_t i = 0; i < res->n_parts; i++) {
-            printf("%s{\"path\":", i ? "," : "");
+            cli_printf(stdout, "%s{\"path\":", i ? "," : "");
             cli_json_str(stdout, res->parts[i]);
-            printf(",\"size\":%llu}", (unsigned long long)res->part_sizes[i]);
+            cli_printf(stdout, ",\"size\":%llu}", (unsigned long long)res->part_sizes[i]);
         }
-        printf("]}\n");
+        cli_printf(stdout, "]}\n");
     } else {
         for (size_t i = 0; i < res->n; i++)
-            printf("%s\t%s\n", res->digests[i], res->refs[i]);
+            cli_printf(stdout, "%s\t%s\n", res->digests[i], res->refs[i]);
         if (!cr.quiet) {
             char sz[16];
             airlock_format_size(sz, res->bytes_written);
-            fprintf(stderr, "wrote '%s'%s%s: %zu references, %llu blobs fetched (%s)\n", out,
+            cli_printf(stderr, "wrote '%s'%s%s: %zu references, %llu blobs fetched (%s)\n", out,
                     n_parts ? " in parts " : "", n_parts ? parts_label : "", res->n,
                     (unsigned long long)res->blobs_written, sz);
         }

@@ -81,24 +81,24 @@ int cmd_import(int argc, char **argv)
                        &err))
         return cli_fail(err);
     for (size_t i = 0; i < res->n_warnings; i++)
-        fprintf(stderr, "airlock: warning: %s\n", res->warnings[i]);
+        cli_printf(stderr, "airlock: warning: %s\n", res->warnings[i]);
     if (json) {
-        printf("{\"bundle\":");
+        cli_printf(stdout, "{\"bundle\":");
         cli_json_str(stdout, out);
-        printf(",\"blobs\":%llu,\"bytes\":%llu,\"images\":[",
+        cli_printf(stdout, ",\"blobs\":%llu,\"bytes\":%llu,\"images\":[",
                (unsigned long long)res->blobs_written, (unsigned long long)res->bytes_written);
         for (size_t i = 0; i < res->n; i++) {
-            printf("%s{\"ref\":", i ? "," : "");
+            cli_printf(stdout, "%s{\"ref\":", i ? "," : "");
             cli_json_str(stdout, res->refs[i]);
-            printf(",\"digest\":\"%s\"}", res->digests[i]);
+            cli_printf(stdout, ",\"digest\":\"%s\"}", res->digests[i]);
         }
-        printf("]}\n");
+        cli_printf(stdout, "]}\n");
     } else if (!quiet) {
         for (size_t i = 0; i < res->n; i++)
-            printf("%s\t%s\n", res->digests[i], res->refs[i]);
+            cli_printf(stdout, "%s\t%s\n", res->digests[i], res->refs[i]);
         char sz[16];
         airlock_format_size(sz, res->bytes_written);
-        fprintf(stderr, "wrote '%s': %zu references, %llu blobs, %s\n", out, res->n,
+        cli_printf(stderr, "wrote '%s': %zu references, %llu blobs, %s\n", out, res->n,
                 (unsigned long long)res->blobs_written, sz);
     }
     airlock_import_result_free(res);

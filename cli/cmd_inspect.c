@@ -81,10 +81,10 @@ int cmd_inspect(int argc, char **argv)
     }
     int rc = EXIT_OK;
     if (json)
-        printf("{\"bundle\":"), cli_json_str(stdout, argv[optind]),
-            printf(",\"format\":\"%s\",\"images\":[", airlock_bundle_format_label(b));
+        cli_printf(stdout, "{\"bundle\":"), cli_json_str(stdout, argv[optind]),
+            cli_printf(stdout, ",\"format\":\"%s\",\"images\":[", airlock_bundle_format_label(b));
     else
-        printf("%-50s %-19s %-6s %-24s %10s  %s\n", "REFERENCE", "DIGEST", "TYPE", "PLATFORMS",
+        cli_printf(stdout, "%-50s %-19s %-6s %-24s %10s  %s\n", "REFERENCE", "DIGEST", "TYPE", "PLATFORMS",
                "SIZE", "SIGNED");
     int first = 1;
     for (size_t i = 0; i < cat->n; i++) {
@@ -100,14 +100,14 @@ int cmd_inspect(int argc, char **argv)
         struct counts k = attachments(b, cat, e->desc.digest);
         int is_index = airlock_media_type_is_index(e->desc.media_type);
         if (json) {
-            printf("%s{\"ref\":", first ? "" : ",");
+            cli_printf(stdout, "%s{\"ref\":", first ? "" : ",");
             cli_json_str(stdout, e->ref);
-            printf(",\"digest\":\"%s\",\"mediaType\":", e->desc.digest);
+            cli_printf(stdout, ",\"digest\":\"%s\",\"mediaType\":", e->desc.digest);
             cli_json_str(stdout, e->desc.media_type);
-            printf(",\"platforms\":[");
+            cli_printf(stdout, ",\"platforms\":[");
             for (size_t p = 0; p < s.n_platforms; p++)
-                printf("%s", p ? "," : ""), cli_json_str(stdout, s.platforms[p]);
-            printf("],\"size\":%llu,\"complete\":%s,\"signatures\":%d,\"attestations\":%d,"
+                cli_printf(stdout, "%s", p ? "," : ""), cli_json_str(stdout, s.platforms[p]);
+            cli_printf(stdout, "],\"size\":%llu,\"complete\":%s,\"signatures\":%d,\"attestations\":%d,"
                    "\"sboms\":%d,\"referrers\":%d}",
                    (unsigned long long)s.size, s.complete ? "true" : "false", k.sigs, k.atts,
                    k.sboms, k.referrers);
@@ -128,7 +128,7 @@ int cmd_inspect(int argc, char **argv)
             if (k.referrers)
                 snprintf(sig + strlen(sig), sizeof(sig) - strlen(sig), "%d referrer ",
                          k.referrers);
-            printf("%-50s %.19s %-6s %-24s %10s  %s%s\n", e->ref ? e->ref : "(unnamed)",
+            cli_printf(stdout, "%-50s %.19s %-6s %-24s %10s  %s%s\n", e->ref ? e->ref : "(unnamed)",
                    e->desc.digest, is_index ? "index" : "image", plats[0] ? plats : "-", sz,
                    sig[0] ? sig : "no", s.complete ? "" : " (incomplete)");
         }
@@ -136,7 +136,7 @@ int cmd_inspect(int argc, char **argv)
         airlock_image_summary_release(&s);
     }
     if (json && rc == EXIT_OK) {
-        printf("],\"artifacts\":[");
+        cli_printf(stdout, "],\"artifacts\":[");
         first = 1;
         for (size_t i = 0; i < cat->n; i++) {
             const struct airlock_entry *e = &cat->entries[i];
@@ -144,16 +144,16 @@ int cmd_inspect(int argc, char **argv)
                                           "referrers"};
             if (e->role == AIRLOCK_ROLE_IMAGE)
                 continue;
-            printf("%s{\"ref\":", first ? "" : ",");
+            cli_printf(stdout, "%s{\"ref\":", first ? "" : ",");
             cli_json_str(stdout, e->ref);
-            printf(",\"digest\":\"%s\",\"role\":\"%s\",\"subject\":\"%s\"}", e->desc.digest,
+            cli_printf(stdout, ",\"digest\":\"%s\",\"role\":\"%s\",\"subject\":\"%s\"}", e->desc.digest,
                    roles[e->role], e->subject);
             first = 0;
         }
-        printf("]}\n");
+        cli_printf(stdout, "]}\n");
     }
     for (size_t i = 0; i < airlock_bundle_warning_count(b); i++)
-        fprintf(stderr, "airlock: warning: %s\n", airlock_bundle_warning(b, i));
+        cli_printf(stderr, "airlock: warning: %s\n", airlock_bundle_warning(b, i));
     airlock_catalog_free(cat);
     airlock_bundle_free(b);
     return rc;

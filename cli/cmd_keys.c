@@ -15,7 +15,7 @@ int cli_read_file(char **out, size_t *len, const char *path, size_t max)
 {
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0) {
-        fprintf(stderr, "airlock: error: open '%s': %s\n", path, strerror(errno));
+        cli_printf(stderr, "airlock: error: open '%s': %s\n", path, strerror(errno));
         return EXIT_FAILURE_OP;
     }
     struct airlock_buf b = AIRLOCK_BUF_INIT(max);
@@ -24,12 +24,12 @@ int cli_read_file(char **out, size_t *len, const char *path, size_t max)
     int rc = EXIT_OK;
     while ((n = read(fd, chunk, sizeof(chunk))) > 0)
         if (airlock_buf_append(&b, chunk, (size_t)n)) {
-            fprintf(stderr, "airlock: error: '%s' is larger than %zu bytes\n", path, max);
+            cli_printf(stderr, "airlock: error: '%s' is larger than %zu bytes\n", path, max);
             rc = EXIT_USAGE;
             break;
         }
     if (n < 0) {
-        fprintf(stderr, "airlock: error: read '%s': %s\n", path, strerror(errno));
+        cli_printf(stderr, "airlock: error: read '%s': %s\n", path, strerror(errno));
         rc = EXIT_FAILURE_OP;
     }
     close(fd);
@@ -103,7 +103,7 @@ static int write_new(const char *path, const char *data, mode_t mode, int force,
 {
     struct stat st;
     if (!force && lstat(path, &st) == 0) {
-        fprintf(stderr, "airlock: error: '%s' already exists; use --force to replace it\n", path);
+        cli_printf(stderr, "airlock: error: '%s' already exists; use --force to replace it\n", path);
         return EXIT_FAILURE_OP;
     }
     char *tmp = NULL;
@@ -111,7 +111,7 @@ static int write_new(const char *path, const char *data, mode_t mode, int force,
         return EXIT_FAILURE_OP;
     int fd = mkostemp(tmp, O_CLOEXEC);
     if (fd < 0) {
-        fprintf(stderr, "airlock: error: create '%s': %s\n", tmp, strerror(errno));
+        cli_printf(stderr, "airlock: error: create '%s': %s\n", tmp, strerror(errno));
         free(tmp);
         return EXIT_FAILURE_OP;
     }
@@ -119,7 +119,7 @@ static int write_new(const char *path, const char *data, mode_t mode, int force,
     int ok = fchmod(fd, mode) == 0 && write(fd, data, len) == (ssize_t)len && fsync(fd) == 0;
     close(fd);
     if (!ok) {
-        fprintf(stderr, "airlock: error: write '%s': %s\n", tmp, strerror(errno));
+        cli_printf(stderr, "airlock: error: write '%s': %s\n", tmp, strerror(errno));
         unlink(tmp);
         free(tmp);
         return EXIT_FAILURE_OP;
@@ -141,7 +141,7 @@ static int write_pair(const struct airlock_key *k, const char *prefix, int force
         return EXIT_FAILURE_OP;
     struct stat st;
     if (!force && (lstat(kpath, &st) == 0 || lstat(ppath, &st) == 0)) {
-        fprintf(stderr, "airlock: error: '%s' already exists; use --force to replace it\n",
+        cli_printf(stderr, "airlock: error: '%s' already exists; use --force to replace it\n",
                 lstat(kpath, &st) == 0 ? kpath : ppath);
         rc = EXIT_FAILURE_OP;
         goto out;
@@ -162,19 +162,19 @@ static int write_pair(const struct airlock_key *k, const char *prefix, int force
     /* the public key first: a failure then never leaves a private key without its public
      * half, and never removes a key; without --force an existing file is never replaced */
     if (renameat2(AT_FDCWD, ptmp, AT_FDCWD, ppath, flags) < 0) {
-        fprintf(stderr, "airlock: error: rename into '%s': %s\n", ppath, strerror(errno));
+        cli_printf(stderr, "airlock: error: rename into '%s': %s\n", ppath, strerror(errno));
         rc = EXIT_FAILURE_OP;
         goto out;
     }
     if (renameat2(AT_FDCWD, ktmp, AT_FDCWD, kpath, flags) < 0) {
-        fprintf(stderr, "airlock: error: rename into '%s': %s\n", kpath, strerror(errno));
+        cli_printf(stderr, "airlock: error: rename into '%s': %s\n", kpath, strerror(errno));
         rc = EXIT_FAILURE_OP;
         goto out;
     }
     free(ktmp);
     free(ptmp);
     ktmp = ptmp = NULL;
-    fprintf(stderr, "Private key written to %s\nPublic key written to %s\n", kpath, ppath);
+    cli_printf(stderr, "Private key written to %s\nPublic key written to %s\n", kpath, ppath);
 out:
     if (ktmp)
         unlink(ktmp);
@@ -299,7 +299,7 @@ int cmd_import_key_pair(int argc, char **argv)
             pwfile = optarg;
             break;
         case 'h':
-            printf("usage: airlock import-key-pair --key KEY.pem [--output-key-prefix PREFIX]\n"
+            cli_printf(stdout, "usage: airlock import-key-pair --key KEY.pem [--output-key-prefix PREFIX]\n"
                    "                               [--force] [--scrypt-n N] [--password-file F]\n"
                    "\n"
                    "Encrypts an unencrypted PEM EC P-256 private key (PKCS#8 or SEC1) into a\n"
@@ -346,7 +346,7 @@ int cmd_public_key(int argc, char **argv)
             pwfile = optarg;
             break;
         case 'h':
-            printf("usage: airlock public-key --key cosign.key [--password-file F]\n"
+            cli_printf(stdout, "usage: airlock public-key --key cosign.key [--password-file F]\n"
                    "\n"
                    "Prints the PEM public key of a cosign private key file.\n");
             return EXIT_OK;

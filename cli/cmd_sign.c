@@ -107,21 +107,21 @@ int cmd_sign(int argc, char **argv)
     if (rc)
         goto out;
     if (json)
-        printf("{\"bundle\":"), cli_json_str(stdout, argv[optind]), printf(",\"signed\":[");
+        cli_printf(stdout, "{\"bundle\":"), cli_json_str(stdout, argv[optind]), cli_printf(stdout, ",\"signed\":[");
     for (size_t i = 0; i < res->n; i++) {
         if (json) {
-            printf("%s{\"ref\":", i ? "," : "");
+            cli_printf(stdout, "%s{\"ref\":", i ? "," : "");
             cli_json_str(stdout, res->refs[i]);
-            printf(",\"digest\":\"%s\",\"added\":%s}", res->digests[i],
+            cli_printf(stdout, ",\"digest\":\"%s\",\"added\":%s}", res->digests[i],
                    res->added[i] ? "true" : "false");
         } else {
-            printf("%s\t%s\n", res->digests[i], res->refs[i]);
+            cli_printf(stdout, "%s\t%s\n", res->digests[i], res->refs[i]);
             if (!res->added[i])
-                fprintf(stderr, "airlock: '%s' was already signed with this key\n", res->refs[i]);
+                cli_printf(stderr, "airlock: '%s' was already signed with this key\n", res->refs[i]);
         }
     }
     if (json)
-        printf("]}\n");
+        cli_printf(stdout, "]}\n");
     airlock_sign_result_free(res);
 out:
     cli_annotations_free(ann, n_ann);

@@ -83,7 +83,7 @@ int cmd_split(int argc, char **argv)
         why = airlock_media_warning(first, size);
     free(first);
     if (why) {
-        fprintf(stderr, "airlock: error: %s\n", why);
+        cli_printf(stderr, "airlock: error: %s\n", why);
         free(why);
         free(base);
         return EXIT_USAGE;
@@ -94,18 +94,18 @@ int cmd_split(int argc, char **argv)
     if (rc) {
         rc = cli_fail(err);
     } else if (json) {
-        printf("{\"parts\":[");
+        cli_printf(stdout, "{\"parts\":[");
         for (size_t i = 0; i < r->n; i++) {
-            printf("%s{\"path\":", i ? "," : "");
+            cli_printf(stdout, "%s{\"path\":", i ? "," : "");
             cli_json_str(stdout, r->parts[i]);
-            printf(",\"size\":%llu}", (unsigned long long)r->sizes[i]);
+            cli_printf(stdout, ",\"size\":%llu}", (unsigned long long)r->sizes[i]);
         }
-        printf("]}\n");
+        cli_printf(stdout, "]}\n");
     } else if (!quiet) {
         for (size_t i = 0; i < r->n; i++) {
             char sz[16];
             airlock_format_size(sz, r->sizes[i]);
-            printf("%s\t%s\n", r->parts[i], sz);
+            cli_printf(stdout, "%s\t%s\n", r->parts[i], sz);
         }
     }
     airlock_split_result_free(r);

@@ -132,11 +132,11 @@ int cmd_sync(int argc, char **argv)
         rc = rc == EXIT_FAILURE_OP ? EXIT_USAGE : rc; /* no inbox: the configuration's fault */
     } else {
         if (json && res->report)
-            printf("%s\n", res->report);
+            fprintf(stdout, "%s\n", res->report); /* JSON: escaped by cJSON */
         if (!quiet && res->busy)
-            fprintf(stderr, "airlock sync: another run holds the inbox; nothing done\n");
+            cli_printf(stderr, "airlock sync: another run holds the inbox; nothing done\n");
         else if (!quiet)
-            fprintf(stderr, "airlock sync: %zu pushed, %zu failed, %zu waiting, %zu skipped\n",
+            cli_printf(stderr, "airlock sync: %zu pushed, %zu failed, %zu waiting, %zu skipped\n",
                     res->pushed, res->failed, res->waiting, res->skipped);
         rc = res->failed ? EXIT_FAILURE_OP : EXIT_OK;
     }

@@ -84,13 +84,13 @@ int main(int argc, char **argv)
         return EXIT_OK;
     }
     if (!strcmp(cmd, "version") || !strcmp(cmd, "--version")) {
-        printf("airlock %s\n", AIRLOCK_VERSION);
+        cli_printf(stdout, "airlock %s\n", AIRLOCK_VERSION);
         return EXIT_OK;
     }
     for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
         if (!strcmp(commands[i].name, cmd))
             return commands[i].fn(argc - 1, argv + 1);
-    fprintf(stderr, "airlock: unknown command '%s'\n\n", cmd);
+    cli_printf(stderr, "airlock: unknown command '%s'\n\n", cmd);
     usage(stderr);
     return EXIT_USAGE;
 }

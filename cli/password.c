@@ -85,21 +85,21 @@ int cli_password(struct airlock_buf *out, const char *file, int confirm, const c
 {
     struct airlock_buf b = AIRLOCK_BUF_INIT(MAX_PASSWORD);
     if (secret_buf(&b)) {
-        fprintf(stderr, "airlock: error: out of memory\n");
+        cli_printf(stderr, "airlock: error: out of memory\n");
         return EXIT_FAILURE_OP;
     }
     const char *env = getenv("COSIGN_PASSWORD");
     if (file) {
         int fd = open(file, O_RDONLY | O_CLOEXEC);
         if (fd < 0) {
-            fprintf(stderr, "airlock: error: open password file '%s': %s\n", file, strerror(errno));
+            cli_printf(stderr, "airlock: error: open password file '%s': %s\n", file, strerror(errno));
             cli_password_release(&b);
             return EXIT_FAILURE_OP;
         }
         int r = read_all(fd, &b);
         close(fd);
         if (r) {
-            fprintf(stderr, "airlock: error: read password file '%s' failed\n", file);
+            cli_printf(stderr, "airlock: error: read password file '%s' failed\n", file);
             cli_password_release(&b);
             return EXIT_FAILURE_OP;
         }
@@ -111,7 +111,7 @@ int cli_password(struct airlock_buf *out, const char *file, int confirm, const c
         char text[200];
         snprintf(text, sizeof(text), "Enter password for %s: ", what);
         if (prompt(&b, text)) {
-            fprintf(stderr, "airlock: error: cannot read a password from the terminal\n");
+            cli_printf(stderr, "airlock: error: cannot read a password from the terminal\n");
             cli_password_release(&b);
             return EXIT_FAILURE_OP;
         }
@@ -127,12 +127,12 @@ int cli_password(struct airlock_buf *out, const char *file, int confirm, const c
             cli_password_release(&again);
             if (bad) {
                 cli_password_release(&b);
-                fprintf(stderr, "airlock: error: the passwords do not match\n");
+                cli_printf(stderr, "airlock: error: the passwords do not match\n");
                 return EXIT_USAGE;
             }
         }
     } else if (read_all(STDIN_FILENO, &b)) {
-        fprintf(stderr, "airlock: error: cannot read the password from stdin (longer than %d "
+        cli_printf(stderr, "airlock: error: cannot read the password from stdin (longer than %d "
                         "bytes?)\n",
                 MAX_PASSWORD);
         cli_password_release(&b);

@@ -193,7 +193,7 @@ void cli_progress(void *ctx, const struct airlock_progress *p)
     if (p->digest && !strncmp(p->digest, "sha256:", 7) && p->total && strcmp(p->what, "plan"))
         snprintf(blob, sizeof(blob), " [%.19s %3u%%]", p->digest,
                  (unsigned)(p->done * 100 / p->total));
-    fprintf(stderr, "\r\033[K%-8s %zu/%zu blobs, %s of %s, %s/s%s, %zu manifests%s", p->what,
+    cli_printf(stderr, "\r\033[K%-8s %zu/%zu blobs, %s of %s, %s/s%s, %zu manifests%s", p->what,
             cr->blobs_done, cr->blobs_total, done, total, speed, eta, cr->manifests, blob);
     cr->shown = 1;
 }
