@@ -20,6 +20,12 @@
 #include <time.h>
 #include <unistd.h>
 
+/* A lock held longer than this (seconds) is reported as an error instead of "another run is
+ * busy": 6 hours is several times what a run over a full stick takes (tens of GB verified
+ * twice and pushed over an internal link), and short enough that a hung run (a FIFO, a
+ * stalled mount) is noticed on the same working day. lockTimeoutSeconds changes it. */
+#define SYNC_LOCK_TIMEOUT (6 * 3600)
+
 struct sync_rule {
     char *match;
     char *to;
@@ -39,6 +45,7 @@ struct airlock_sync_config {
     char *inbox, *done, *failed, *report, *audit;
     int settle;
     int keep_days;
+    int lock_timeout; /* seconds: a lock held longer is reported, not waited on */
     struct sync_rule *rules;
     size_t n_rules;
 };
@@ -118,8 +125,10 @@ static int add_map(struct sync_rule *r, const char *src, const char *dst)
 static struct airlock_sync_config *config_new(void)
 {
     struct airlock_sync_config *c = calloc(1, sizeof(*c));
-    if (c)
+    if (c) {
         c->settle = 30;
+        c->lock_timeout = SYNC_LOCK_TIMEOUT;
+    }
     return c;
 }
 
@@ -195,6 +204,111 @@ static int jbool(const cJSON *o, const char *k)
     return cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(o, k));
 }
 
+/* ---- the config file's members: one table per object, every member checked ---------------- */
+
+enum member_type { M_STR, M_INT, M_BOOL, M_STRLIST, M_STRMAP, M_OBJ, M_LIST };
+struct member {
+    const char *name;
+    enum member_type type;
+    long min, max; /* M_INT: the range; M_STRLIST: the most items */
+};
+static const struct member top_members[] = {
+    {"inbox", M_STR, 0, 0},
+    {"done", M_STR, 0, 0},
+    {"failed", M_STR, 0, 0},
+    {"report", M_STR, 0, 0},
+    {"auditLog", M_STR, 0, 0},
+    {"settleSeconds", M_INT, 0, 86400},
+    {"keepDays", M_INT, 0, 36500},
+    {"lockTimeoutSeconds", M_INT, 1, 30L * 86400},
+    {"rules", M_LIST, 0, 0},
+};
+static const struct member rule_members[] = {
+    {"match", M_STR, 0, 0},       {"to", M_STR, 0, 0},          {"keys", M_STRLIST, 1, 16},
+    {"identity", M_STR, 0, 0},    {"annotations", M_STRMAP, 0, 0}, {"map", M_STRMAP, 0, 0},
+    {"registry", M_OBJ, 0, 0},
+};
+static const struct member registry_members[] = {
+    {"caFile", M_STR, 0, 0},     {"clientCert", M_STR, 0, 0}, {"clientKey", M_STR, 0, 0},
+    {"authFile", M_STR, 0, 0},   {"plainHttp", M_BOOL, 0, 0}, {"insecure", M_BOOL, 0, 0},
+    {"parallel", M_INT, 1, 64},  {"retries", M_INT, 1, 100},
+};
+
+static int is_string(const cJSON *v) { return cJSON_GetStringValue(v) && *v->valuestring; }
+
+/* One member's value against its type; 0 or the phrase saying what it must be. */
+static const char *member_bad(const struct member *m, const cJSON *v, char buf[96])
+{
+    const cJSON *it = NULL;
+    int n = 0;
+    switch (m->type) {
+    case M_STR:
+        return is_string(v) ? NULL : "must be a non-empty string";
+    case M_BOOL:
+        return cJSON_IsBool(v) ? NULL : "must be true or false";
+    case M_INT:
+        if (cJSON_IsNumber(v) && v->valuedouble >= (double)m->min &&
+            v->valuedouble <= (double)m->max && v->valuedouble == (double)(long)v->valuedouble)
+            return NULL;
+        snprintf(buf, 96, "must be a whole number from %ld to %ld", m->min, m->max);
+        return buf;
+    case M_STRLIST:
+        if (cJSON_IsArray(v))
+            cJSON_ArrayForEach(it, v) if (!is_string(it) || ++n > m->max) break;
+        if (cJSON_IsArray(v) && !it && n >= m->min)
+            return NULL;
+        snprintf(buf, 96, "must be a list of %ld to %ld non-empty strings", m->min, m->max);
+        return buf;
+    case M_STRMAP:
+        if (cJSON_IsObject(v))
+            cJSON_ArrayForEach(it, v) if (!is_string(it) || !it->string || !*it->string) break;
+        if (cJSON_IsObject(v) && !it)
+            return NULL;
+        if (cJSON_IsObject(v)) {
+            snprintf(buf, 96, "member \"%.40s\" must map a non-empty name to a non-empty string",
+                     it->string ? it->string : "");
+            return buf;
+        }
+        return "must be an object of strings ({\"name\": \"value\"})";
+    case M_OBJ:
+        return cJSON_IsObject(v) ? NULL : "must be an object";
+    case M_LIST:
+        return cJSON_IsArray(v) ? NULL : "must be a list";
+    }
+    return "has an unknown type";
+}
+
+/* Every member of o is in the table, given once, of its type. where: "" or "rule 2: ". */
+static int check_members(const cJSON *o, const struct member *t, size_t n, const char *path,
+                         const char *where, struct airlock_error **err)
+{
+    const cJSON *v;
+    unsigned seen = 0; /* tables have fewer than 32 members */
+    cJSON_ArrayForEach(v, o)
+    {
+        size_t i;
+        char buf[96];
+        for (i = 0; i < n && strcmp(t[i].name, v->string); i++)
+            ;
+        if (i == n)
+            return airlock_error_set(err, AIRLOCK_EUSAGE, "config '%s': %sunknown member \"%s\"",
+                                     path, where, v->string);
+        if (seen & (1u << i))
+            return airlock_error_set(err, AIRLOCK_EUSAGE,
+                                     "config '%s': %smember \"%s\" given twice", path, where,
+                                     v->string);
+        seen |= 1u << i;
+        const char *bad = member_bad(&t[i], v, buf);
+        if (bad)
+            return airlock_error_set(err, AIRLOCK_EUSAGE, "config '%s': %s\"%s\" %s", path,
+                                     where, v->string, bad);
+    }
+    return 0;
+}
+
+#define CHECK_MEMBERS(o, table, path, where, err)                                                  \
+    check_members(o, table, sizeof(table) / sizeof(table[0]), path, where, err)
+
 int airlock_sync_config_load(struct airlock_sync_config **out, const char *path,
                              struct airlock_error **err)
 {
@@ -207,17 +321,38 @@ int airlock_sync_config_load(struct airlock_sync_config **out, const char *path,
     free(text);
     struct airlock_sync_config *c = config_new();
     const cJSON *rules = cJSON_GetObjectItemCaseSensitive(j, "rules"), *it;
+    size_t ri = 0;
     if (!c) {
         cJSON_Delete(j);
         return airlock_error_set(err, AIRLOCK_EOS, "out of memory");
     }
-    if (!cJSON_IsObject(j) || !jstr(j, "inbox") || !cJSON_IsArray(rules) ||
-        !cJSON_GetArraySize(rules)) {
+    if (!cJSON_IsObject(j)) {
+        rc = airlock_error_set(err, AIRLOCK_EUSAGE, "config '%s': not a JSON object", path);
+        goto out;
+    }
+    if ((rc = CHECK_MEMBERS(j, top_members, path, "", err)))
+        goto out;
+    if (!jstr(j, "inbox") || !cJSON_IsArray(rules) || !cJSON_GetArraySize(rules)) {
         rc = airlock_error_set(err, AIRLOCK_EUSAGE,
                                "config '%s': wants a JSON object with \"inbox\" and a non-empty "
                                "\"rules\" list",
                                path);
         goto out;
+    }
+    cJSON_ArrayForEach(it, rules)
+    {
+        char where[64], rwhere[80];
+        snprintf(where, sizeof(where), "rule %zu: ", ++ri);
+        snprintf(rwhere, sizeof(rwhere), "rule %zu: \"registry\": ", ri);
+        if (!cJSON_IsObject(it)) {
+            rc = airlock_error_set(err, AIRLOCK_EUSAGE, "config '%s': %snot an object", path,
+                                   where);
+            goto out;
+        }
+        if ((rc = CHECK_MEMBERS(it, rule_members, path, where, err)) ||
+            (rc = CHECK_MEMBERS(cJSON_GetObjectItemCaseSensitive(it, "registry"),
+                                registry_members, path, rwhere, err)))
+            goto out;
     }
     c->inbox = jdup(j, "inbox");
     c->done = jdup(j, "done");
@@ -226,6 +361,7 @@ int airlock_sync_config_load(struct airlock_sync_config **out, const char *path,
     c->audit = jdup(j, "auditLog");
     c->settle = jint(j, "settleSeconds", 30);
     c->keep_days = jint(j, "keepDays", 0);
+    c->lock_timeout = jint(j, "lockTimeoutSeconds", c->lock_timeout);
     c->rules = calloc((size_t)cJSON_GetArraySize(rules), sizeof(*c->rules));
     if (!c->rules) {
         rc = airlock_error_set(err, AIRLOCK_EOS, "out of memory");
@@ -254,19 +390,15 @@ int airlock_sync_config_load(struct airlock_sync_config **out, const char *path,
         }
         cJSON_ArrayForEach(k, keys)
         {
-            if (!cJSON_GetStringValue(k)) {
-                rc = airlock_error_set(err, AIRLOCK_EUSAGE, "config '%s': a key is not a path",
-                                       path);
-                goto out;
-            }
             if ((rc = add_key(r, k->valuestring, err)))
                 goto out;
         }
+        /* (types checked above: every map and annotation member is a string) */
         const cJSON *m;
         cJSON_ArrayForEach(m, cJSON_GetObjectItemCaseSensitive(it, "map"))
         {
-            if (!cJSON_GetStringValue(m) || add_map(r, m->string, m->valuestring)) {
-                rc = airlock_error_set(err, AIRLOCK_EUSAGE, "config '%s': a bad map entry", path);
+            if (add_map(r, m->string, m->valuestring)) {
+                rc = airlock_error_set(err, AIRLOCK_EOS, "out of memory");
                 goto out;
             }
         }
@@ -274,8 +406,8 @@ int airlock_sync_config_load(struct airlock_sync_config **out, const char *path,
         cJSON_ArrayForEach(a, cJSON_GetObjectItemCaseSensitive(it, "annotations"))
         {
             struct airlock_annotation *an = realloc(r->ann, (r->n_ann + 1) * sizeof(*an));
-            if (!an || !cJSON_GetStringValue(a)) {
-                rc = airlock_error_set(err, AIRLOCK_EUSAGE, "config '%s': a bad annotation", path);
+            if (!an) {
+                rc = airlock_error_set(err, AIRLOCK_EOS, "out of memory");
                 goto out;
             }
             r->ann = an;

@@ -134,7 +134,10 @@ struct airlock_sync_config;
  *               "keys": [PUB...] (all required), "identity": REF, "annotations": {K: V},
  *               "map": {SRC: DST}, "registry": {"caFile", "clientCert", "clientKey",
  *               "authFile", "plainHttp", "insecure", "parallel", "retries"}}]}
- * Problems in it are AIRLOCK_EUSAGE naming the file and the rule. */
+ *   "lockTimeoutSeconds": 21600: a lock held longer is reported (see airlock_sync_run).
+ * Every member is checked for its type and range; an unknown or repeated member (a typo such
+ * as "keepdays") is an error too. Problems in it are AIRLOCK_EUSAGE naming the file, the
+ * rule and the member. */
 int airlock_sync_config_load(struct airlock_sync_config **out, const char *path,
                              struct airlock_error **err);
 /* One rule for every bundle of inbox (the command-line form). settle < 0: the default. */
