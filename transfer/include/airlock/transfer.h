@@ -151,7 +151,9 @@ void airlock_sync_config_free(struct airlock_sync_config *c);
 struct airlock_sync_result {
     size_t pushed, failed, waiting, skipped;
     int busy;     /* another run held the inbox's lock: this one did nothing */
-    char *report; /* the run's JSON report */
+    char *report; /* the run's JSON report (when busy: who holds the lock, for how long) */
+    char *lock_error; /* busy, and the lock was held longer than lockTimeoutSeconds: says
+                         which lock, by whom, for how long (the caller reports a failure) */
 };
 /* One run over the inbox: every bundle, directory bundle or complete split set that has
  * settled (not modified for settleSeconds) and matches a rule is verified (every blob, every
