@@ -237,7 +237,7 @@ static const struct member registry_members[] = {
 static int is_string(const cJSON *v) { return cJSON_GetStringValue(v) && *v->valuestring; }
 
 /* One member's value against its type; 0 or the phrase saying what it must be. */
-static const char *member_bad(const struct member *m, const cJSON *v, char buf[96])
+static const char *member_bad(const struct member *m, const cJSON *v, char buf[160])
 {
     const cJSON *it = NULL;
     int n = 0;
@@ -250,7 +250,7 @@ static const char *member_bad(const struct member *m, const cJSON *v, char buf[9
         if (cJSON_IsNumber(v) && v->valuedouble >= (double)m->min &&
             v->valuedouble <= (double)m->max && v->valuedouble == (double)(long)v->valuedouble)
             return NULL;
-        snprintf(buf, 96, "must be a whole number from %ld to %ld", m->min, m->max);
+        snprintf(buf, 160, "must be a whole number from %ld to %ld", m->min, m->max);
         return buf;
     case M_STRLIST:
         if (cJSON_IsArray(v)) {
@@ -262,7 +262,7 @@ static const char *member_bad(const struct member *m, const cJSON *v, char buf[9
         }
         if (cJSON_IsArray(v) && !it && n >= m->min)
             return NULL;
-        snprintf(buf, 96, "must be a list of %ld to %ld non-empty strings", m->min, m->max);
+        snprintf(buf, 160, "must be a list of %ld to %ld non-empty strings", m->min, m->max);
         return buf;
     case M_STRMAP:
         if (cJSON_IsObject(v)) {
@@ -275,7 +275,7 @@ static const char *member_bad(const struct member *m, const cJSON *v, char buf[9
         if (cJSON_IsObject(v) && !it)
             return NULL;
         if (cJSON_IsObject(v)) {
-            snprintf(buf, 96, "member \"%.40s\" must map a non-empty name to a non-empty string",
+            snprintf(buf, 160, "member \"%.40s\" must map a non-empty name to a non-empty string",
                      it->string ? it->string : "");
             return buf;
         }
@@ -297,7 +297,7 @@ static int check_members(const cJSON *o, const struct member *t, size_t n, const
     cJSON_ArrayForEach(v, o)
     {
         size_t i;
-        char buf[96];
+        char buf[160];
         for (i = 0; i < n && strcmp(t[i].name, v->string); i++)
             ;
         if (i == n)
