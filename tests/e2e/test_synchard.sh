@@ -132,6 +132,27 @@ EOC
     [ "$(cat victim.txt)" = keep ] || fail "the report's temporary link was written through"
 }
 
+# a hard link is as bad as a symbolic one for a file sync writes into: the lock is truncated
+# (its record) and the audit log appended to
+case_hardlinked_lock_and_log() {
+    keys
+    mkdir inbox && echo keep > victim.txt
+    ln victim.txt inbox/.airlock-sync.lock
+    unsigned bad.tar inbox
+    sync_plain inbox
+    expect_rc 4
+    err_has ".airlock-sync.lock"
+    err_has "hard link"
+    [ "$(cat victim.txt)" = keep ] || fail "the lock's other name was written"
+    rm inbox/.airlock-sync.lock
+    ln victim.txt inbox/airlock-audit.log
+    sync_plain inbox
+    expect_rc 4
+    err_has "airlock-audit.log"
+    [ "$(cat victim.txt)" = keep ] || fail "the audit log's other name was appended to"
+    [ -f inbox/bad.tar ] || fail "the bundle was handled without an audit log"
+}
+
 # per-bundle reports in done/ and failed/: a planted NAME.report.json link is not followed
 case_planted_report_link_in_failed() {
     keys
