@@ -662,7 +662,7 @@ static int refuse_file(const struct stat *st, const char *path, const char *want
 }
 
 /* Opens name in dirfd without following a link and without blocking on a FIFO; it must be a
- * regular file. path names it in messages. */
+ * regular file with no other name (hard link). path names it in messages. */
 static int file_open_at(int dirfd, const char *name, int flags, const char *path,
                         struct airlock_error **err)
 {
@@ -677,6 +677,13 @@ static int file_open_at(int dirfd, const char *name, int flags, const char *path
     if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
         close(fd);
         return refuse_file(&st, path, "file", err);
+    }
+    if (st.st_nlink > 1) { /* another name, maybe outside the inbox, for what sync writes */
+        close(fd);
+        return airlock_error_set(err, AIRLOCK_EINTEGRITY,
+                                 "'%s' has other hard links: refused (sync writes only into a "
+                                 "file of its own; remove it and let sync create it)",
+                                 path);
     }
     return fd;
 }
