@@ -609,6 +609,22 @@ static int list_inbox(const struct airlock_sync_config *c, int inbox_fd, struct 
     return 0;
 }
 
+/* The candidate's entries looked at again just before they are opened: a run may reach a
+ * bundle hours after it listed the inbox, time enough to swap a file for a link or a FIFO.
+ * (The bundle library then opens it by name; this narrows that window to moments.) */
+static const char *recheck(int inbox_fd, const struct candidate *cd)
+{
+    for (size_t i = 0; i < cd->n_files; i++) {
+        struct stat st;
+        const char *why;
+        if (fstatat(inbox_fd, strrchr(cd->files[i], '/') + 1, &st, AT_SYMLINK_NOFOLLOW) < 0)
+            return "gone from the inbox since the run began";
+        if ((why = refuse_kind(&st)))
+            return why;
+    }
+    return NULL;
+}
+
 /* ---- sync's own files: opened through directory descriptors, never through a link -------- */
 
 /* What one run holds open: every file sync writes is reached through these descriptors. */
@@ -1154,6 +1170,8 @@ int airlock_sync_run(struct airlock_sync_result **out, const struct airlock_sync
         } else if (now - cd->newest < c->settle) {
             status = "waiting";
             why = "still arriving (modified in the last settleSeconds)";
+        } else if ((why = recheck(rn.inbox_fd, cd))) {
+            status = "skipped";
         } else if (cd->parts && /* (only parts are opened here: a .tar.zst is a whole pass) */
                    !airlock_bundle_open(&probe, cd->path, AIRLOCK_OPEN_PART, NULL) &&
                    airlock_bundle_split_info(probe, &si) && si.parts != cd->n_files) {
