@@ -17,7 +17,10 @@ static void help(FILE *f)
             "beside it. A bundle modified in the last --settle seconds, or a split set\n"
             "whose parts have not all arrived, is left for the next run. Each pushed image\n"
             "and each failure is appended to INBOX/airlock-audit.log (JSON lines). Two runs\n"
-            "at once: the second does nothing (a lock), so nothing is pushed twice.\n"
+            "at once: the second does nothing (a lock), so nothing is pushed twice; a lock\n"
+            "held longer than lockTimeoutSeconds (default 6 hours) is an error (exit 1).\n"
+            "Nothing in the inbox is followed: a symbolic link or FIFO as a bundle is\n"
+            "skipped; as done/, failed/, the audit log, lock or report it stops the run.\n"
             "\n"
             "options:\n"
             "  -k, --key FILE        a cosign public key every image must be signed with\n"
@@ -32,7 +35,9 @@ static void help(FILE *f)
             "%s"
             "\n"
             "exit codes: 0 every bundle pushed (or nothing to do, or another run busy),\n"
-            "1 some bundles failed (see failed/ and the report), 2 bad options or config.\n",
+            "1 some bundles failed (see failed/ and the report) or the lock is held too long,\n"
+            "2 bad options or config, 4 a symbolic link or special file where sync keeps\n"
+            "its own files (done/, failed/, audit log, lock, report).\n",
             cli_registry_help);
 }
 
@@ -133,12 +138,14 @@ int cmd_sync(int argc, char **argv)
     } else {
         if (json && res->report)
             fprintf(stdout, "%s\n", res->report); /* JSON: escaped by cJSON */
-        if (!quiet && res->busy)
+        if (res->lock_error)
+            cli_printf(stderr, "airlock: error: %s\n", res->lock_error); /* even with -q */
+        else if (!quiet && res->busy)
             cli_printf(stderr, "airlock sync: another run holds the inbox; nothing done\n");
         else if (!quiet)
             cli_printf(stderr, "airlock sync: %zu pushed, %zu failed, %zu waiting, %zu skipped\n",
                     res->pushed, res->failed, res->waiting, res->skipped);
-        rc = res->failed ? EXIT_FAILURE_OP : EXIT_OK;
+        rc = res->failed || res->lock_error ? EXIT_FAILURE_OP : EXIT_OK;
     }
     airlock_sync_result_free(res);
     airlock_sync_config_free(cfg);

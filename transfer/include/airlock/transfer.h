@@ -141,7 +141,10 @@ struct airlock_sync_config;
  *               "keys": [PUB...] (all required), "identity": REF, "annotations": {K: V},
  *               "map": {SRC: DST}, "registry": {"caFile", "clientCert", "clientKey",
  *               "authFile", "plainHttp", "insecure", "parallel", "retries"}}]}
- * Problems in it are AIRLOCK_EUSAGE naming the file and the rule. */
+ *   "lockTimeoutSeconds": 21600: a lock held longer is reported (see airlock_sync_run).
+ * Every member is checked for its type and range; an unknown or repeated member (a typo such
+ * as "keepdays") is an error too. Problems in it are AIRLOCK_EUSAGE naming the file, the
+ * rule and the member. */
 int airlock_sync_config_load(struct airlock_sync_config **out, const char *path,
                              struct airlock_error **err);
 /* One rule for every bundle of inbox (the command-line form). settle < 0: the default. */
@@ -155,7 +158,9 @@ void airlock_sync_config_free(struct airlock_sync_config *c);
 struct airlock_sync_result {
     size_t pushed, failed, waiting, skipped;
     int busy;     /* another run held the inbox's lock: this one did nothing */
-    char *report; /* the run's JSON report */
+    char *report; /* the run's JSON report (when busy: who holds the lock, for how long) */
+    char *lock_error; /* busy, and the lock was held longer than lockTimeoutSeconds: says
+                         which lock, by whom, for how long (the caller reports a failure) */
 };
 /* One run over the inbox: every bundle, directory bundle or complete split set that has
  * settled (not modified for settleSeconds) and matches a rule is verified (every blob, every
