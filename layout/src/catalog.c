@@ -1,6 +1,8 @@
 /* What a bundle holds: index.json's entries, their roles, and per-image summaries. */
 #include "layout_int.h"
 
+#include "airlock/sign.h"
+
 #include <cjson/cJSON.h>
 #include <stdio.h>
 #include <string.h>
@@ -53,6 +55,114 @@ enum airlock_role airlock_role_of(const char *kind, const char *ref)
     return AIRLOCK_ROLE_IMAGE;
 }
 
+
+#define MT_DSSE "application/vnd.dsse.envelope.v1+json"
+
+static int starts(const char *s, const char *prefix)
+{
+    return s && !strncmp(s, prefix, strlen(prefix));
+}
+
+static int is_image_config(const char *mt)
+{
+    return !mt || !strcmp(mt, AIRLOCK_MT_OCI_CONFIG) ||
+           !strcmp(mt, "application/vnd.docker.container.image.v1+json");
+}
+
+static int layer_is(const struct airlock_descriptor *l, enum airlock_role role)
+{
+    const char *mt = l->media_type;
+    switch (role) {
+    case AIRLOCK_ROLE_SIGNATURE:
+        return mt && !strcmp(mt, AIRLOCK_MT_SIMPLESIGNING);
+    case AIRLOCK_ROLE_ATTESTATION:
+        return mt && !strcmp(mt, MT_DSSE);
+    case AIRLOCK_ROLE_SBOM: /* the types cosign attach sbom writes */
+        return starts(mt, "text/spdx") || starts(mt, "application/spdx") ||
+               starts(mt, "application/vnd.cyclonedx") ||
+               starts(mt, "application/vnd.syft+json");
+    default:
+        return 0;
+    }
+}
+
+/* "sha256-<hex><suffix>" as the tag of ref: the digest it names, or "" */
+static void tag_subject(const char *ref, const char *suffix, char subject[AIRLOCK_DIGEST_SIZE])
+{
+    struct airlock_ref r;
+    subject[0] = '\0';
+    if (!ref || airlock_ref_parse(&r, ref, NULL))
+        return;
+    const char *t = r.tag;
+    size_t sl = strlen(suffix);
+    if (t && !r.digest && strlen(t) == 71 + sl && !strncmp(t, "sha256-", 7) &&
+        strspn(t + 7, "0123456789abcdef") == 64 && !strcmp(t + 71, suffix))
+        snprintf(subject, AIRLOCK_DIGEST_SIZE, "sha256:%.64s", t + 7);
+    airlock_ref_release(&r);
+}
+
+/* A referrer (OCI 1.1): a manifest with a subject that is not itself an image. */
+static int is_referrer(const struct airlock_graph_node *nd)
+{
+    return nd && nd->kind == AIRLOCK_NODE_MANIFEST && nd->doc->subject &&
+           !is_image_config(nd->doc->config.media_type);
+}
+
+/* The role an entry plays by what it holds: an attachment only when its content is what the
+ * role says (a .sig manifest's layers are simple-signing payloads, an .att's DSSE envelopes,
+ * an .sbom's SBOM documents, a referrer has a subject, a referrers index lists only referrers
+ * of its subject); everything else is an image. The "kind" annotation is never consulted. */
+static enum airlock_role content_role(const struct airlock_graph *g, size_t node, const char *ref,
+                                      char subject[AIRLOCK_DIGEST_SIZE])
+{
+    static const struct {
+        enum airlock_role role;
+        const char *suffix;
+    } tagged[] = {{AIRLOCK_ROLE_SIGNATURE, ".sig"},
+                  {AIRLOCK_ROLE_ATTESTATION, ".att"},
+                  {AIRLOCK_ROLE_SBOM, ".sbom"}};
+    const struct airlock_graph_node *nd = airlock_graph_node(g, node);
+    subject[0] = '\0';
+    if (!nd || !nd->doc)
+        return AIRLOCK_ROLE_IMAGE;
+    const struct airlock_oci *m = nd->doc;
+    if (nd->kind == AIRLOCK_NODE_MANIFEST) {
+        if (is_referrer(nd)) {
+            memcpy(subject, m->subject->digest, AIRLOCK_DIGEST_SIZE);
+            return AIRLOCK_ROLE_REFERRERS;
+        }
+        for (size_t t = 0; t < sizeof(tagged) / sizeof(tagged[0]); t++) {
+            size_t ok = 0;
+            for (size_t l = 0; l < m->n_layers; l++)
+                ok += layer_is(&m->layers[l], tagged[t].role);
+            if (!m->n_layers || ok != m->n_layers)
+                continue;
+            if (tagged[t].role == AIRLOCK_ROLE_SIGNATURE && m->media_type &&
+                strcmp(m->media_type, AIRLOCK_MT_OCI_MANIFEST))
+                return AIRLOCK_ROLE_IMAGE;
+            tag_subject(ref, tagged[t].suffix, subject);
+            return subject[0] ? tagged[t].role : AIRLOCK_ROLE_IMAGE;
+        }
+        return AIRLOCK_ROLE_IMAGE;
+    }
+    /* the referrers tag schema: an index at sha256-<hex> of referrers of that digest */
+    tag_subject(ref, "", subject);
+    if (!subject[0] || !nd->n_kids)
+        return subject[0] = '\0', AIRLOCK_ROLE_IMAGE;
+    for (size_t k = 0; k < nd->n_kids; k++) {
+        const struct airlock_graph_node *c = airlock_graph_node(g, nd->kids[k]);
+        if (!is_referrer(c) || strcmp(c->doc->subject->digest, subject))
+            return subject[0] = '\0', AIRLOCK_ROLE_IMAGE;
+    }
+    return AIRLOCK_ROLE_REFERRERS;
+}
+
+static int bundle_read(void *ctx, const char *digest, size_t max, struct airlock_buf *out,
+                       struct airlock_error **err)
+{
+    return airlock_bundle_blob_read(ctx, digest, max, out, err);
+}
+
 void airlock_catalog_free(struct airlock_catalog *c)
 {
     if (!c)
@@ -62,6 +172,7 @@ void airlock_catalog_free(struct airlock_catalog *c)
         airlock_descriptor_release(&c->entries[i].desc);
     }
     free(c->entries);
+    airlock_graph_free(c->graph);
     free(c);
 }
 
@@ -86,6 +197,7 @@ int airlock_catalog_load(struct airlock_catalog **out, struct airlock_bundle *b,
         airlock_oci_free(idx);
         return airlock_error_set(err, AIRLOCK_EOS, "out of memory");
     }
+    rc = airlock_graph_new(&c->graph, bundle_read, b, err);
     for (size_t i = 0; i < idx->n_layers && !rc; i++) {
         const struct airlock_descriptor *d = &idx->layers[i];
         struct airlock_entry *e = &c->entries[c->n];
@@ -93,11 +205,13 @@ int airlock_catalog_load(struct airlock_catalog **out, struct airlock_bundle *b,
                                                  AIRLOCK_ANN_REF_NAME);
         const char *kind = airlock_annotation_get(d->annotations, d->n_annotations,
                                                   AIRLOCK_ANN_KIND);
+        (void)kind; /* a label anyone can edit: the content decides */
         e->ref = core_strdup0(ref);
-        e->role = airlock_role_of(kind, ref);
-        if (e->role != AIRLOCK_ROLE_IMAGE)
-            subject_of(ref, e->subject);
-        rc = airlock_descriptor_copy(&e->desc, d, err);
+        rc = airlock_graph_add(c->graph, d, &e->node, err);
+        if (!rc)
+            e->role = content_role(c->graph, e->node, ref, e->subject);
+        if (!rc)
+            rc = airlock_descriptor_copy(&e->desc, d, err);
         if (!rc)
             c->n++;
         else

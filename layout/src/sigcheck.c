@@ -135,109 +135,6 @@ static int bundle_read(void *ctx, const char *digest, size_t max, struct airlock
     return airlock_bundle_blob_read(ctx, digest, max, out, err);
 }
 
-/* ---- what each entry is, from its content ------------------------------------------------ */
-
-#define MT_DSSE "application/vnd.dsse.envelope.v1+json"
-
-static int starts(const char *s, const char *prefix)
-{
-    return s && !strncmp(s, prefix, strlen(prefix));
-}
-
-static int is_image_config(const char *mt)
-{
-    return !mt || !strcmp(mt, AIRLOCK_MT_OCI_CONFIG) ||
-           !strcmp(mt, "application/vnd.docker.container.image.v1+json");
-}
-
-static int layer_is(const struct airlock_descriptor *l, enum airlock_role role)
-{
-    const char *mt = l->media_type;
-    switch (role) {
-    case AIRLOCK_ROLE_SIGNATURE:
-        return mt && !strcmp(mt, AIRLOCK_MT_SIMPLESIGNING);
-    case AIRLOCK_ROLE_ATTESTATION:
-        return mt && !strcmp(mt, MT_DSSE);
-    case AIRLOCK_ROLE_SBOM: /* the types cosign attach sbom writes */
-        return starts(mt, "text/spdx") || starts(mt, "application/spdx") ||
-               starts(mt, "application/vnd.cyclonedx") ||
-               starts(mt, "application/vnd.syft+json");
-    default:
-        return 0;
-    }
-}
-
-/* "sha256-<hex><suffix>" as the tag of ref: the digest it names, or "" */
-static void tag_subject(const char *ref, const char *suffix, char subject[AIRLOCK_DIGEST_SIZE])
-{
-    struct airlock_ref r;
-    subject[0] = '\0';
-    if (!ref || airlock_ref_parse(&r, ref, NULL))
-        return;
-    const char *t = r.tag;
-    size_t sl = strlen(suffix);
-    if (t && !r.digest && strlen(t) == 71 + sl && !strncmp(t, "sha256-", 7) &&
-        strspn(t + 7, "0123456789abcdef") == 64 && !strcmp(t + 71, suffix))
-        snprintf(subject, AIRLOCK_DIGEST_SIZE, "sha256:%.64s", t + 7);
-    airlock_ref_release(&r);
-}
-
-/* A referrer (OCI 1.1): a manifest with a subject that is not itself an image. */
-static int is_referrer(const struct airlock_graph_node *nd)
-{
-    return nd && nd->kind == AIRLOCK_NODE_MANIFEST && nd->doc->subject &&
-           !is_image_config(nd->doc->config.media_type);
-}
-
-/* The role an entry plays by what it holds: an attachment only when its content is what the
- * role says (a .sig manifest's layers are simple-signing payloads, an .att's DSSE envelopes,
- * an .sbom's SBOM documents, a referrer has a subject, a referrers index lists only referrers
- * of its subject); everything else is an image. The "kind" annotation is never consulted. */
-static enum airlock_role content_role(const struct airlock_graph *g, size_t node, const char *ref,
-                                      char subject[AIRLOCK_DIGEST_SIZE])
-{
-    static const struct {
-        enum airlock_role role;
-        const char *suffix;
-    } tagged[] = {{AIRLOCK_ROLE_SIGNATURE, ".sig"},
-                  {AIRLOCK_ROLE_ATTESTATION, ".att"},
-                  {AIRLOCK_ROLE_SBOM, ".sbom"}};
-    const struct airlock_graph_node *nd = airlock_graph_node(g, node);
-    subject[0] = '\0';
-    if (!nd || !nd->doc)
-        return AIRLOCK_ROLE_IMAGE;
-    const struct airlock_oci *m = nd->doc;
-    if (nd->kind == AIRLOCK_NODE_MANIFEST) {
-        if (is_referrer(nd)) {
-            memcpy(subject, m->subject->digest, AIRLOCK_DIGEST_SIZE);
-            return AIRLOCK_ROLE_REFERRERS;
-        }
-        for (size_t t = 0; t < sizeof(tagged) / sizeof(tagged[0]); t++) {
-            size_t ok = 0;
-            for (size_t l = 0; l < m->n_layers; l++)
-                ok += layer_is(&m->layers[l], tagged[t].role);
-            if (!m->n_layers || ok != m->n_layers)
-                continue;
-            if (tagged[t].role == AIRLOCK_ROLE_SIGNATURE && m->media_type &&
-                strcmp(m->media_type, AIRLOCK_MT_OCI_MANIFEST))
-                return AIRLOCK_ROLE_IMAGE;
-            tag_subject(ref, tagged[t].suffix, subject);
-            return subject[0] ? tagged[t].role : AIRLOCK_ROLE_IMAGE;
-        }
-        return AIRLOCK_ROLE_IMAGE;
-    }
-    /* the referrers tag schema: an index at sha256-<hex> of referrers of that digest */
-    tag_subject(ref, "", subject);
-    if (!subject[0] || !nd->n_kids)
-        return subject[0] = '\0', AIRLOCK_ROLE_IMAGE;
-    for (size_t k = 0; k < nd->n_kids; k++) {
-        const struct airlock_graph_node *c = airlock_graph_node(g, nd->kids[k]);
-        if (!is_referrer(c) || strcmp(c->doc->subject->digest, subject))
-            return subject[0] = '\0', AIRLOCK_ROLE_IMAGE;
-    }
-    return AIRLOCK_ROLE_REFERRERS;
-}
-
 /* Signatures count for an image only in its own repository, as in a registry, where cosign
  * looks for REPO:sha256-<hex>.sig next to the image. NULL: unnamed or not a reference. */
 static char *repo_of(const char *ref)
@@ -328,19 +225,18 @@ int airlock_bundle_verify_signatures(struct airlock_sig_report **out, struct air
         rc = airlock_error_set(err, AIRLOCK_EOS, "out of memory");
         goto out;
     }
-    if ((rc = airlock_graph_new(&t.r->graph, bundle_read, b, err)))
-        goto out;
+    /* 1: every entry, with what its content makes it (the catalog's judgement) */
+    t.r->graph = steal_pointer(&cat->graph);
     t.g = t.r->graph;
-    /* 1: every entry's graph, and what the entry is */
     for (size_t i = 0; i < cat->n; i++) {
         const struct airlock_entry *e = &cat->entries[i];
         struct airlock_sig_image *im = &t.r->images[t.r->n_images++];
         im->ref = core_strdup0(e->ref);
         memcpy(im->digest, e->desc.digest, AIRLOCK_DIGEST_SIZE);
         t.repos[i] = repo_of(e->ref);
-        if ((rc = airlock_graph_add(t.g, &e->desc, &im->node, err)))
-            goto out;
-        im->role = content_role(t.g, im->node, e->ref, im->subject);
+        im->node = e->node;
+        im->role = e->role;
+        memcpy(im->subject, e->subject, AIRLOCK_DIGEST_SIZE);
     }
     /* 2: images, by their signatures; what they hold may go up in their repository */
     t.r->ok = 1;

@@ -456,6 +456,38 @@ static int push_streamed(struct pusher *p, struct airlock_error **err)
     return rc;
 }
 
+static void merge_backoff(int attempt);
+
+/* A manifest by digest. Two pushes of one image at once PUT the same manifest together, and
+ * Distribution's storage may then refuse one (DIGEST_INVALID: the other writer's copy of the
+ * same bytes was being written): a PUT that failed while the registry holds exactly that
+ * manifest has done its job; otherwise it is tried again, a few times. */
+static int put_by_digest(struct pusher *p, const char *repo, const char *digest, const char *mt,
+                         const void *data, size_t len, struct airlock_error **err)
+{
+    struct airlock_error *e = NULL;
+    int rc = airlock_registry_manifest_put(p->r, repo, digest, mt, data, len, &e);
+    for (int again = 1; rc && rc != AIRLOCK_EUSAGE && again <= 3; again++) {
+        struct airlock_buf m = AIRLOCK_BUF_INIT(0);
+        char *got_mt = NULL, got[AIRLOCK_DIGEST_SIZE] = "";
+        merge_backoff(again);
+        if (!airlock_registry_manifest_get(p->r, repo, digest, &m, &got_mt, got, NULL) &&
+            !strcmp(got, digest))
+            rc = 0;
+        airlock_buf_release(&m);
+        free(got_mt);
+        if (rc) {
+            airlock_error_free(e);
+            e = NULL;
+            rc = airlock_registry_manifest_put(p->r, repo, digest, mt, data, len, &e);
+        }
+    }
+    if (rc && err && !*err)
+        *err = steal_pointer(&e);
+    airlock_error_free(e);
+    return rc;
+}
+
 static int push_manifests(struct pusher *p, struct pentry *pe, int with_tag,
                           struct airlock_error **err)
 {
@@ -466,8 +498,7 @@ static int push_manifests(struct pusher *p, struct pentry *pe, int with_tag,
             break;
         int last = i + 1 == pe->n_manifests;
         /* by digest first; the tag only once everything below it is there */
-        rc = airlock_registry_manifest_put(p->r, pe->repo, pe->manifests[i], pe->mtypes[i],
-                                           raw.data, raw.len, err);
+        rc = put_by_digest(p, pe->repo, pe->manifests[i], pe->mtypes[i], raw.data, raw.len, err);
         if (!rc && last && pe->tag && with_tag)
             rc = airlock_registry_manifest_put(p->r, pe->repo, pe->tag, pe->mtypes[i], raw.data,
                                                raw.len, err);
@@ -593,8 +624,8 @@ static int push_referrers(struct pusher *p, struct pentry *pe, struct airlock_er
         struct airlock_buf raw = AIRLOCK_BUF_INIT(0);
         if (!(rc = airlock_bundle_blob_read(p->b, pe->manifests[i], AIRLOCK_MAX_MANIFEST, &raw,
                                             err)))
-            rc = airlock_registry_manifest_put(p->r, pe->repo, pe->manifests[i], pe->mtypes[i],
-                                               raw.data, raw.len, err);
+            rc = put_by_digest(p, pe->repo, pe->manifests[i], pe->mtypes[i], raw.data, raw.len,
+                               err);
         airlock_buf_release(&raw);
     }
     struct airlock_buf ours = AIRLOCK_BUF_INIT(0);

@@ -107,19 +107,27 @@ enum airlock_role {
 
 struct airlock_entry {
     char *ref;                  /* org.opencontainers.image.ref.name, or NULL */
-    enum airlock_role role;
+    enum airlock_role role;     /* from its content (see airlock_catalog_load) */
     char subject[AIRLOCK_DIGEST_SIZE]; /* attachments: the digest they belong to, or "" */
     struct airlock_descriptor desc;
+    size_t node;                /* its root in the catalog's graph */
 };
 
 struct airlock_catalog {
     struct airlock_entry *entries;
     size_t n;
+    struct airlock_graph *graph; /* the manifests under every entry, each read once */
 };
 
-/* The role an index.json entry plays, from its "kind" annotation or its tag. */
+/* The role an index.json entry's labels claim, from its "kind" annotation or its tag. Never
+ * a trust decision: for naming what foreign sources hold (import). */
 enum airlock_role airlock_role_of(const char *kind, const char *ref);
-/* Lists index.json's entries. Free with airlock_catalog_free. */
+/* Lists index.json's entries with what each is judged from its content, never from its
+ * "kind" label: an attachment only when the content is one (a .sig manifest's layers are
+ * simple-signing payloads, an .att's DSSE envelopes, an .sbom's SBOM documents, each under a
+ * sha256-<hex><suffix> tag; a referrer a manifest with a subject whose config is not an image
+ * config; a referrers index at sha256-<hex> lists only referrers of that digest); everything
+ * else is an image. Free with airlock_catalog_free. */
 int airlock_catalog_load(struct airlock_catalog **out, struct airlock_bundle *b,
                          struct airlock_error **err);
 void airlock_catalog_free(struct airlock_catalog *c);
