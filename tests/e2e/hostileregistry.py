@@ -19,6 +19,7 @@ MODE:
   upload-gopher uploads get the Location gopher://127.0.0.1:SIDE/_...
   endless-404   manifests answer 404 with an endless chunked body
   endless-token the same-origin token realm trickles its body, a byte every 0.3 s
+  token-crlf    the same-origin token realm answers a token with CR LF and a header in it
   big-header    manifests answer with a 1 MiB header line
   many-headers  manifests answer with 1 MiB of 8 KiB header lines
   redirect-loop the layer blob redirects to itself without end
@@ -155,7 +156,7 @@ class Registry(Base):
             "realm-http": "http://127.0.0.1:%d/token" % side_port,
             "realm-https": "https://127.0.0.1:%d/token" % side_port,
         }.get(mode)
-        if mode in ("endless-token", "redirect-auth"):
+        if mode in ("endless-token", "redirect-auth", "token-crlf"):
             realm = "%s://%s/token" % (scheme, self.headers.get("Host"))
         if mode == "redirect-basic":
             return 'Basic realm="hostile"'
@@ -185,9 +186,13 @@ class Registry(Base):
     def do_GET(self):
         p = self.path
         log("%s %s auth=%s" % (self.command, p, self.headers.get("Authorization", "-")))
+        if self.headers.get("X-Injected"):
+            log("injected-header-arrived")
         if p.startswith("/token"):
             if mode == "endless-token":
                 return self.endless(200, 0.3, b"x")
+            if mode == "token-crlf":
+                return self.send(200, json.dumps({"token": TOKEN + "\r\nX-Injected: yes"}).encode())
             if self.headers.get("Authorization") == "Basic dTpw":
                 return self.send(200, json.dumps({"token": TOKEN}).encode())
             return self.send(401)

@@ -115,6 +115,14 @@ case_endless_token_ends() {
     [ $(($(date +%s) - start_s)) -lt 20 ] || fail "took too long"
 }
 
+case_token_with_crlf_refused() {
+    start token-crlf
+    al export --plain-http "127.0.0.1:$P/repo:1" -o e.tar
+    failed_not_hung
+    err_has "token server 'http://127.0.0.1:$P/token': no usable token in the answer"
+    log_lacks injected-header-arrived
+}
+
 header_cap() { # MODE
     start "$1"
     al export --plain-http "127.0.0.1:$P/repo:1" -o e.tar
