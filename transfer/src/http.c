@@ -22,8 +22,16 @@ struct http_client {
  * stall timer alive still ends); every other request, small and capped, twice the stall limit. */
 #define HTTP_MIN_BLOB_RATE (16u << 10)
 
-/* The connection settings every request gets (one setting, every code path). */
-static void apply_settings(struct http_client *c)
+/* libcurl before 7.83.1 sends a custom Authorization header along a redirect to another port
+ * or scheme of the same host (CVE-2022-27776); blob downloads follow redirects with one. */
+#define HTTP_MIN_CURL 0x075301
+#if LIBCURL_VERSION_NUM < HTTP_MIN_CURL
+#error "libcurl >= 7.83.1 needed: older ones send credentials along redirects"
+#endif
+
+/* The connection settings every request gets (one setting, every code path). Fails only if
+ * libcurl refuses the protocol restriction. */
+static CURLcode apply_settings(struct http_client *c)
 {
     CURL *h = c->curl;
     const struct airlock_registry_opts *o = c->o;
@@ -36,12 +44,16 @@ static void apply_settings(struct http_client *c)
     curl_easy_setopt(h, CURLOPT_USERAGENT, "airlock/0.1");
     /* HTTP and HTTPS only, also after a redirect (no file://, gopher://, ftp:// from a realm,
      * an upload Location or a redirect), and a bounded number of redirects */
+    CURLcode cc;
 #if LIBCURL_VERSION_NUM >= 0x075500 /* 7.85.0 */
-    curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
-    curl_easy_setopt(h, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
+    if ((cc = curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https")) ||
+        (cc = curl_easy_setopt(h, CURLOPT_REDIR_PROTOCOLS_STR, "http,https")))
+        return cc;
 #else
-    curl_easy_setopt(h, CURLOPT_PROTOCOLS, (long)(CURLPROTO_HTTP | CURLPROTO_HTTPS));
-    curl_easy_setopt(h, CURLOPT_REDIR_PROTOCOLS, (long)(CURLPROTO_HTTP | CURLPROTO_HTTPS));
+    if ((cc = curl_easy_setopt(h, CURLOPT_PROTOCOLS, (long)(CURLPROTO_HTTP | CURLPROTO_HTTPS))) ||
+        (cc = curl_easy_setopt(h, CURLOPT_REDIR_PROTOCOLS,
+                               (long)(CURLPROTO_HTTP | CURLPROTO_HTTPS))))
+        return cc;
 #endif
     curl_easy_setopt(h, CURLOPT_MAXREDIRS, HTTP_MAX_REDIRS);
     /* credentials never follow a redirect to another host (our Authorization header is
@@ -60,6 +72,7 @@ static void apply_settings(struct http_client *c)
         curl_easy_setopt(h, CURLOPT_SSL_VERIFYPEER, 0L);
         curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, 0L);
     }
+    return CURLE_OK;
 }
 
 static pthread_once_t global_once = PTHREAD_ONCE_INIT;
@@ -75,7 +88,17 @@ int http_client_new(struct http_client **out, const struct airlock_registry_opts
         return airlock_error_set(err, AIRLOCK_EOS, "cannot initialise libcurl");
     }
     c->o = o;
-    apply_settings(c);
+    const curl_version_info_data *v = curl_version_info(CURLVERSION_NOW);
+    CURLcode cc = apply_settings(c);
+    if (cc || v->version_num < HTTP_MIN_CURL) {
+        curl_easy_cleanup(c->curl);
+        free(c);
+        return airlock_error_set(err, AIRLOCK_EOS,
+                                 cc ? "libcurl %s cannot be limited to http and https: %s"
+                                    : "libcurl %s is older than 7.83.1 (it sends credentials "
+                                      "along redirects to other ports)%s",
+                                 v->version, cc ? curl_easy_strerror(cc) : "");
+    }
     *out = c;
     return 0;
 }
@@ -270,7 +293,9 @@ int http_perform(struct http_client *c, const struct http_request *q, struct htt
     struct curl_slist *hdr = NULL;
     char line[8300];
     curl_easy_reset(h); /* keeps live connections and caches */
-    apply_settings(c);
+    if (apply_settings(c)) /* (it worked on this handle in http_client_new) */
+        return airlock_error_set(err, AIRLOCK_EOS, "%s '%.*s': libcurl refused its settings",
+                                 q->method, (int)strcspn(q->url, "?"), q->url);
     c->errbuf[0] = '\0';
     curl_easy_setopt(h, CURLOPT_URL, q->url);
     curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, limit * 1000L);
