@@ -22,6 +22,7 @@ MODE:
   token-crlf    the same-origin token realm answers a token with CR LF and a header in it
   big-header    manifests answer with a 1 MiB header line
   many-headers  manifests answer with 1 MiB of 8 KiB header lines
+  fake-status   manifests answer with 200 KiB of header lines that look like status lines
   redirect-loop the layer blob redirects to itself without end
   redirect-ftp  the layer blob redirects to ftp://127.0.0.1:SIDE/
   redirect-auth token auth at the same origin; the layer blob redirects to https://127.0.0.1:SIDE/
@@ -211,6 +212,9 @@ class Registry(Base):
             if mode == "many-headers":
                 return self.send(200, MANIFEST,
                                  [("X-Hostile-%d" % i, "h" * 8192) for i in range(128)])
+            if mode == "fake-status":
+                return self.send(200, MANIFEST,
+                                 [("HTTP/1.1 200 OK X-%d" % i, "h" * 8192) for i in range(25)])
             if parts[4] in ("1", digest(MANIFEST)):
                 return self.send(200, MANIFEST, [
                     ("Content-Type", "application/vnd.oci.image.manifest.v1+json"),

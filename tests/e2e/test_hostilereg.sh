@@ -133,6 +133,7 @@ header_cap() { # MODE
 }
 case_big_header_named_not_retried() { header_cap big-header; }
 case_many_headers_named_not_retried() { header_cap many-headers; }
+case_headers_like_status_lines_counted() { header_cap fake-status; }
 
 case_redirect_loop_bounded() {
     start redirect-loop

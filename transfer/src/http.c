@@ -161,6 +161,7 @@ struct io {
     int header_cap;   /* the headers went past HTTP_MAX_HEADERS */
     int body_seen;    /* a body byte arrived (a libcurl failure after it is not a header one) */
     int truncated;    /* a non-2xx body past its cap: the transfer was cut there */
+    int between;      /* before a response's first header line */
 };
 
 void http_header_line(struct http_response *r, const char *buf, size_t len)
@@ -254,7 +255,11 @@ static size_t on_header_status(char *buf, size_t size, size_t n, void *ud)
 {
     struct io *io = ud;
     size_t len = size * n;
-    if (len > 9 && !strncmp(buf, "HTTP/", 5)) {
+    /* a status line only where a response begins (first, or after the blank line that ends
+     * a 1xx or redirect's headers): a header line "HTTP/..." is just a header */
+    int fresh = io->between && !io->body_seen;
+    io->between = len <= 2 && len && (buf[0] == '\r' || buf[0] == '\n');
+    if (fresh && len > 9 && !strncmp(buf, "HTTP/", 5)) {
         const char *sp = memchr(buf, ' ', len);
         if (sp)
             io->r->status = strtol(sp + 1, NULL, 10);
@@ -288,7 +293,7 @@ int http_perform(struct http_client *c, const struct http_request *q, struct htt
     memset(r, 0, sizeof(*r));
     r->body.max = q->max_body ? q->max_body : 65536;
     r->body.secret = q->secret;
-    struct io io = {q, r, err, 0, 0, 0, 0, 0, 0};
+    struct io io = {q, r, err, 0, 0, 0, 0, 0, 0, 1};
     long limit = total_limit(c, q);
     struct curl_slist *hdr = NULL;
     char line[8300];
