@@ -24,6 +24,7 @@ MODE:
   many-headers  manifests answer with 1 MiB of 8 KiB header lines
   fake-status   manifests answer with 200 KiB of header lines that look like status lines
   redirect-loop the layer blob redirects to itself without end
+  redirect-endless the layer blob redirects (to itself) with an endless chunked body
   redirect-ftp  the layer blob redirects to ftp://127.0.0.1:SIDE/
   redirect-auth token auth at the same origin; the layer blob redirects to https://127.0.0.1:SIDE/
   redirect-basic the same with Basic auth
@@ -100,11 +101,13 @@ class Base(http.server.BaseHTTPRequestHandler):
             self.close_connection = True
 
     def endless(self, code, delay, step):
-        """A chunked body that does not end (until the client leaves or the server's end)."""
-        self.send_response(code)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Transfer-Encoding", "chunked")
-        self.end_headers()
+        """A chunked body that does not end (until the client leaves or the server's end);
+        code None: the headers are sent already."""
+        if code is not None:
+            self.send_response(code)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Transfer-Encoding", "chunked")
+            self.end_headers()
         sent = 0
         try:
             while time.time() < DEADLINE:
@@ -225,6 +228,12 @@ class Registry(Base):
                 if mode == "redirect-loop":
                     return self.send(302, headers=[
                         ("Location", "%s?n=%d" % (p.split("?")[0], n + 1))])
+                if mode == "redirect-endless":
+                    self.send_response(302)
+                    self.send_header("Location", p.split("?")[0] + "?n=1")
+                    self.send_header("Transfer-Encoding", "chunked")
+                    self.end_headers()
+                    return self.endless(None, 0.001, b"z" * 4096)
                 if mode == "redirect-ftp":
                     return self.send(302, headers=[
                         ("Location", "ftp://127.0.0.1:%d/blob" % side_port)])

@@ -143,6 +143,14 @@ case_redirect_loop_bounded() {
     [ "$(logged 'GET /v2/repo/blobs/')" -le 20 ] || fail "followed $(logged 'GET /v2/repo/blobs/') times"
 }
 
+case_redirect_with_endless_body_ends() {
+    start redirect-endless
+    start_s=$(date +%s)
+    al export --plain-http --stall-timeout 2 --retries 1 "127.0.0.1:$P/repo:1" -o e.tar
+    failed_not_hung
+    [ $(($(date +%s) - start_s)) -lt 20 ] || fail "took too long"
+}
+
 case_redirect_ftp_refused() {
     start redirect-ftp
     al export --plain-http --retries 1 "127.0.0.1:$P/repo:1" -o e.tar
