@@ -86,6 +86,12 @@ realm_elsewhere() { # MODE SCHEME
 case_realm_plain_http_of_https_registry_gets_no_credentials() { realm_elsewhere realm-http http; }
 case_realm_other_origin_gets_no_credentials() { realm_elsewhere realm-https https; }
 
+case_trust_realm_must_be_http_or_https() {
+    al export --trust-realm file:///etc "127.0.0.1:1/repo:1" -o e.tar
+    expect_rc 2
+    err_has "trusted token realm 'file:///etc' is not an http:// or https:// URL"
+}
+
 case_upload_location_gopher_refused() {
     make_bundle b.tar
     start upload-gopher

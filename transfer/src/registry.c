@@ -205,7 +205,7 @@ static int token_request(struct airlock_registry *r, const char *url, const char
                                            : !strcmp(port, ":80") && !strncmp(shown, "http:", 5)))
             *port = '\0';
         rc = airlock_error_set(err, AIRLOCK_EUSAGE,
-                               "registry '%s': token realm '%s' is not at the registry's origin "
+                               "registry '%s': token realm '%.300s' is not at the registry's origin "
                                "('%s'): the credentials are not sent there (if it is this "
                                "registry's token server, pass --trust-realm %s)",
                                r->host, realm, r->base, shown);
