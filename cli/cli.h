@@ -64,6 +64,7 @@ enum {
     CLI_OPT_RETRIES,
     CLI_OPT_STALL,
     CLI_OPT_CHUNK,
+    CLI_OPT_TRUST_REALM,
 };
 #define CLI_REGISTRY_OPTIONS                                                                       \
     {"ca-file", required_argument, NULL, CLI_OPT_CA},                                              \
@@ -77,7 +78,8 @@ enum {
         {"parallel", required_argument, NULL, CLI_OPT_PARALLEL},                                   \
         {"retries", required_argument, NULL, CLI_OPT_RETRIES},                                     \
         {"stall-timeout", required_argument, NULL, CLI_OPT_STALL},                                 \
-        {"chunk-size", required_argument, NULL, CLI_OPT_CHUNK}
+        {"chunk-size", required_argument, NULL, CLI_OPT_CHUNK},                                    \
+        {"trust-realm", required_argument, NULL, CLI_OPT_TRUST_REALM}
 struct cli_registry {
     struct airlock_registry_opts o;
     int password_stdin, quiet, shown;

@@ -18,11 +18,16 @@ const char cli_registry_help[] =
     "                           containers auth.json, ~/.docker/config.json and their helpers)\n"
     "      --password-stdin     read the password from stdin\n"
     "      --auth-file FILE     read credentials from FILE only\n"
+    "      --trust-realm ORIGIN also send the credentials to the token server (Bearer realm)\n"
+    "                           at ORIGIN (scheme://host[:port]); otherwise they go to the\n"
+    "                           registry's own scheme, host and port only (docker.io: also\n"
+    "                           https://auth.docker.io), and realms other than http(s) are refused\n"
     "      --parallel N         concurrent blob transfers (default 4)\n"
     "      --retries N          attempts per request on dropped connections, 408, 429 and 5xx,\n"
     "                           with backoff and Retry-After (default 5)\n"
     "      --stall-timeout SECS a transfer that moves no byte for SECS fails and is retried;\n"
-    "                           a slow one that moves goes on (default 60)\n"
+    "                           a slow one that moves goes on (default 60); a request must be\n"
+    "                           complete within twice SECS (a blob: plus its size at 16 KiB/s)\n"
     "      --chunk-size SIZE    larger blobs go up in chunks of SIZE that resume after a drop\n"
     "                           (default 32M)\n";
 
@@ -64,6 +69,9 @@ int cli_registry_opt(int c, const char *arg, struct cli_registry *cr)
         return 1;
     case CLI_OPT_AUTHFILE:
         o->auth_file = arg;
+        return 1;
+    case CLI_OPT_TRUST_REALM:
+        o->trust_realm = arg;
         return 1;
     case CLI_OPT_PARALLEL:
         o->parallel = atoi(arg);

@@ -1,7 +1,9 @@
 # Starts the registries the end-to-end cases push to, on 127.0.0.1 (ctest fixture setup):
 # plain HTTP; HTTPS with a test CA and htpasswd (user/pass: tester/tester-pass); HTTPS with
-# token auth from tokenserver.py; HTTPS that wants a client certificate (mutual TLS). Writes $REGROOT/env for the cases; registry_down.sh stops
-# them by the PIDs recorded here.
+# token auth from tokenserver.py (its realm HTTPS too, on its own port: airlock sends it the
+# credentials with --trust-realm $TOKENREALM only); HTTPS that wants a client certificate
+# (mutual TLS). Writes $REGROOT/env for the cases; registry_down.sh stops them by the PIDs
+# recorded here.
 set -euo pipefail
 : "${REGROOT:?}" "${E2E_SRC:?}"
 [ -f "$REGROOT/pids" ] && bash "$E2E_SRC/registry_down.sh" || true
@@ -48,14 +50,16 @@ auth:
   htpasswd: {realm: test, path: $REGROOT/htpasswd}"
 conf token "$P3" "  tls: {certificate: $REGROOT/server.crt, key: $REGROOT/server.key}
 auth:
-  token: {realm: http://127.0.0.1:$TP/token, service: test-registry, issuer: test-issuer, rootcertbundle: $REGROOT/token.crt}"
+  token: {realm: https://127.0.0.1:$TP/token, service: test-registry, issuer: test-issuer, rootcertbundle: $REGROOT/token.crt}"
 conf mtls "$P4" "  tls: {certificate: $REGROOT/server.crt, key: $REGROOT/server.key, clientcas: [$REGROOT/ca.crt]}"
 
 for n in plain tls token mtls; do
     setsid docker-registry serve "$n.yml" > "$n.log" 2>&1 < /dev/null &
     echo $! >> pids
 done
-setsid "$PY" "$E2E_SRC/tokenserver.py" "$TP" token.key token.crt > tokenserver.log 2>&1 < /dev/null &
+# the token server speaks HTTPS with the registries' certificate, as a real realm does
+setsid "$PY" "$E2E_SRC/tokenserver.py" "$TP" token.key token.crt server.crt server.key \
+    > tokenserver.log 2>&1 < /dev/null &
 echo $! >> pids
 
 wait_up() { # URL [curl args]
@@ -72,11 +76,12 @@ wait_up "http://127.0.0.1:$P1/v2/"
 wait_up "https://127.0.0.1:$P2/v2/" --cacert ca.crt
 wait_up "https://127.0.0.1:$P3/v2/" --cacert ca.crt
 wait_up "https://127.0.0.1:$P4/v2/" --cacert ca.crt --cert client.crt --key client.key
-wait_up "http://127.0.0.1:$TP/token"
+wait_up "https://127.0.0.1:$TP/token" --cacert ca.crt
 cat > env <<EOF2
 PLAIN=127.0.0.1:$P1
 TLSREG=127.0.0.1:$P2
 TOKENREG=127.0.0.1:$P3
+TOKENREALM=https://127.0.0.1:$TP
 MTLSREG=127.0.0.1:$P4
 CA=$REGROOT/ca.crt
 CLIENT_CERT=$REGROOT/client.crt

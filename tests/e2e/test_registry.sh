@@ -133,19 +133,23 @@ case_mtls_every_code_path() {
 
 case_token_auth_writer_and_reader() {
     signed b.tar
+    # the token server is another origin (its own port): credentials go there only when asked
     run "$AIRLOCK" push --key cosign.pub --ca-file "$CA" --username writer --password-stdin b.tar "$TOKENREG/$CASE" <<< writer-pass
+    expect_rc 2
+    err_has "pass --trust-realm $TOKENREALM"
+    run "$AIRLOCK" push --key cosign.pub --ca-file "$CA" --trust-realm "$TOKENREALM" --username writer --password-stdin b.tar "$TOKENREG/$CASE" <<< writer-pass
     expect_rc 0
     # blobs shared by the two images are mounted (the token then covers both repositories)
-    run "$AIRLOCK" push --json --key cosign.pub --ca-file "$CA" --username writer --password-stdin b.tar "$TOKENREG/$CASE-two" <<< writer-pass
+    run "$AIRLOCK" push --json --key cosign.pub --ca-file "$CA" --trust-realm "$TOKENREALM" --username writer --password-stdin b.tar "$TOKENREG/$CASE-two" <<< writer-pass
     expect_rc 0
     json '.mounted > 0'
-    run "$AIRLOCK" push --key cosign.pub --ca-file "$CA" --username reader --password-stdin b.tar "$TOKENREG/$CASE-ro" <<< reader-pass
+    run "$AIRLOCK" push --key cosign.pub --ca-file "$CA" --trust-realm "$TOKENREALM" --username reader --password-stdin b.tar "$TOKENREG/$CASE-ro" <<< reader-pass
     expect_rc 2
     err_has "insufficient_scope"
     err_has "no manifest was pushed"
-    run "$AIRLOCK" verify --key cosign.pub --ca-file "$CA" --username reader --password-stdin "$TOKENREG/$CASE/test/busybox:1.0" <<< reader-pass
+    run "$AIRLOCK" verify --key cosign.pub --ca-file "$CA" --trust-realm "$TOKENREALM" --username reader --password-stdin "$TOKENREG/$CASE/test/busybox:1.0" <<< reader-pass
     expect_rc 0
-    run "$AIRLOCK" export --ca-file "$CA" --username reader --password-stdin "$TOKENREG/$CASE/multi:1" -o e.tar <<< reader-pass
+    run "$AIRLOCK" export --ca-file "$CA" --trust-realm "$TOKENREALM" --username reader --password-stdin "$TOKENREG/$CASE/multi:1" -o e.tar <<< reader-pass
     expect_rc 0
     airlock verify --key cosign.pub e.tar
     expect_rc 0

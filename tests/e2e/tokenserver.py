@@ -1,9 +1,10 @@
 #!/usr/bin/env python3
 """A small test-only token server for Distribution's token auth (what Harbor, GitLab and
-Docker Hub do): tokenserver.py PORT KEY.pem CERT.pem. Users: writer/writer-pass may pull
-and push everywhere; reader/reader-pass may only pull; anonymous gets nothing. The JWT is
-ES256 with the signing certificate in x5c, as Distribution 2.8 checks it."""
-import base64, http.server, json, os, sys, time, urllib.parse
+Docker Hub do): tokenserver.py PORT KEY.pem CERT.pem [TLSCERT TLSKEY] (HTTPS with the last
+two). Users: writer/writer-pass may pull and push everywhere; reader/reader-pass may only
+pull; anonymous gets nothing. The JWT is ES256 with the signing certificate in x5c, as
+Distribution 2.8 checks it."""
+import base64, http.server, json, os, ssl, sys, time, urllib.parse
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
@@ -62,4 +63,9 @@ class H(http.server.BaseHTTPRequestHandler):
         self.wfile.write(body)
 
 
-http.server.ThreadingHTTPServer(("127.0.0.1", port), H).serve_forever()
+srv = http.server.ThreadingHTTPServer(("127.0.0.1", port), H)
+if len(sys.argv) > 5:
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    ctx.load_cert_chain(sys.argv[4], sys.argv[5])
+    srv.socket = ctx.wrap_socket(srv.socket, server_side=True)
+srv.serve_forever()

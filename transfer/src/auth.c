@@ -50,6 +50,24 @@ char *auth_param(const char *challenge, const char *name)
     return NULL;
 }
 
+int auth_token_parse(char **token, const char *body, size_t len)
+{
+    *token = NULL;
+    cJSON *j = body ? cJSON_ParseWithLength(body, len) : NULL;
+    const char *t = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(j, "token"));
+    if (!t || !*t)
+        t = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(j, "access_token"));
+    int ok = t && *t;
+    /* it goes into "Authorization: Bearer <token>": no CR, LF, space or other byte that could
+     * end the header or start another one */
+    for (const char *p = t; ok && *p; p++)
+        ok = *p > 0x20 && *p < 0x7f;
+    if (ok && !(*token = strdup(t)))
+        ok = 0;
+    json_wipe_delete(j);
+    return ok ? 0 : -1;
+}
+
 int transfer_read_file(const char *path, size_t max, int secret, int code, char **out,
                        size_t *len, struct airlock_error **err)
 {

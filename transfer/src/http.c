@@ -4,6 +4,7 @@
 
 #include <curl/curl.h>
 #include <ctype.h>
+#include <limits.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -13,8 +14,24 @@ struct http_client {
     char errbuf[CURL_ERROR_SIZE];
 };
 
-/* The connection settings every request gets (one setting, every code path). */
-static void apply_settings(struct http_client *c)
+/* Caps on what a server may send: the headers of one response (a registry sends a few hundred
+ * bytes; libcurl's own limit on one line is 100 KiB), redirects followed (blob downloads). */
+#define HTTP_MAX_HEADERS (64u << 10)
+#define HTTP_MAX_REDIRS 10L
+/* A blob may take twice the stall limit plus its size at this rate (a trickle that keeps the
+ * stall timer alive still ends); every other request, small and capped, twice the stall limit. */
+#define HTTP_MIN_BLOB_RATE (16u << 10)
+
+/* libcurl before 7.83.1 sends a custom Authorization header along a redirect to another port
+ * or scheme of the same host (CVE-2022-27776); blob downloads follow redirects with one. */
+#define HTTP_MIN_CURL 0x075301
+#if LIBCURL_VERSION_NUM < HTTP_MIN_CURL
+#error "libcurl >= 7.83.1 needed: older ones send credentials along redirects"
+#endif
+
+/* The connection settings every request gets (one setting, every code path). Fails only if
+ * libcurl refuses the protocol restriction. */
+static CURLcode apply_settings(struct http_client *c)
 {
     CURL *h = c->curl;
     const struct airlock_registry_opts *o = c->o;
@@ -25,6 +42,23 @@ static void apply_settings(struct http_client *c)
     curl_easy_setopt(h, CURLOPT_LOW_SPEED_LIMIT, 1L);
     curl_easy_setopt(h, CURLOPT_LOW_SPEED_TIME, o->stall_seconds > 0 ? o->stall_seconds : 60L);
     curl_easy_setopt(h, CURLOPT_USERAGENT, "airlock/0.1");
+    /* HTTP and HTTPS only, also after a redirect (no file://, gopher://, ftp:// from a realm,
+     * an upload Location or a redirect), and a bounded number of redirects */
+    CURLcode cc;
+#if LIBCURL_VERSION_NUM >= 0x075500 /* 7.85.0 */
+    if ((cc = curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https")) ||
+        (cc = curl_easy_setopt(h, CURLOPT_REDIR_PROTOCOLS_STR, "http,https")))
+        return cc;
+#else
+    if ((cc = curl_easy_setopt(h, CURLOPT_PROTOCOLS, (long)(CURLPROTO_HTTP | CURLPROTO_HTTPS))) ||
+        (cc = curl_easy_setopt(h, CURLOPT_REDIR_PROTOCOLS,
+                               (long)(CURLPROTO_HTTP | CURLPROTO_HTTPS))))
+        return cc;
+#endif
+    curl_easy_setopt(h, CURLOPT_MAXREDIRS, HTTP_MAX_REDIRS);
+    /* credentials never follow a redirect to another host (our Authorization header is
+     * dropped there too by libcurl >= 7.83.1 when host, port or scheme change) */
+    curl_easy_setopt(h, CURLOPT_UNRESTRICTED_AUTH, 0L);
     /* large transfers in large pieces: fewer callbacks, fewer syscalls */
     curl_easy_setopt(h, CURLOPT_UPLOAD_BUFFERSIZE, 1L << 20);
     curl_easy_setopt(h, CURLOPT_BUFFERSIZE, 256L << 10);
@@ -38,6 +72,7 @@ static void apply_settings(struct http_client *c)
         curl_easy_setopt(h, CURLOPT_SSL_VERIFYPEER, 0L);
         curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, 0L);
     }
+    return CURLE_OK;
 }
 
 static pthread_once_t global_once = PTHREAD_ONCE_INIT;
@@ -53,7 +88,17 @@ int http_client_new(struct http_client **out, const struct airlock_registry_opts
         return airlock_error_set(err, AIRLOCK_EOS, "cannot initialise libcurl");
     }
     c->o = o;
-    apply_settings(c);
+    const curl_version_info_data *v = curl_version_info(CURLVERSION_NOW);
+    CURLcode cc = apply_settings(c);
+    if (cc || v->version_num < HTTP_MIN_CURL) {
+        curl_easy_cleanup(c->curl);
+        free(c);
+        return airlock_error_set(err, AIRLOCK_EOS,
+                                 cc ? "libcurl %s cannot be limited to http and https: %s"
+                                    : "libcurl %s is older than 7.83.1 (it sends credentials "
+                                      "along redirects to other ports)%s",
+                                 v->version, cc ? curl_easy_strerror(cc) : "");
+    }
     *out = c;
     return 0;
 }
@@ -87,21 +132,43 @@ char *http_escape(const char *s)
     return o;
 }
 
+char *http_url_origin(const char *url)
+{
+    CURLU *u = curl_url();
+    char *scheme = NULL, *host = NULL, *port = NULL, *o = NULL;
+    if (u && url && !curl_url_set(u, CURLUPART_URL, url, CURLU_NON_SUPPORT_SCHEME) &&
+        !curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) &&
+        !curl_url_get(u, CURLUPART_HOST, &host, 0) && host[0] &&
+        !curl_url_get(u, CURLUPART_PORT, &port, CURLU_DEFAULT_PORT) &&
+        asprintf(&o, "%s://%s:%s", scheme, host, port) < 0)
+        o = NULL;
+    for (char *p = o; p && *p; p++)
+        *p = (char)tolower((unsigned char)*p);
+    curl_free(scheme);
+    curl_free(host);
+    curl_free(port);
+    curl_url_cleanup(u);
+    return o;
+}
+
 struct io {
     const struct http_request *q;
     struct http_response *r;
     struct airlock_error **err;
     int failed;
-    size_t sent; /* of q->data */
+    size_t sent;      /* of q->data */
+    size_t head;      /* header bytes of the current response */
+    int header_cap;   /* the headers went past HTTP_MAX_HEADERS */
+    int body_seen;    /* a body byte arrived (a libcurl failure after it is not a header one) */
+    int truncated;    /* a non-2xx body past its cap: the transfer was cut there */
+    int between;      /* before a response's first header line */
 };
 
-static size_t on_header(char *buf, size_t size, size_t n, void *ud)
+void http_header_line(struct http_response *r, const char *buf, size_t len)
 {
-    struct io *io = ud;
-    size_t len = size * n;
-    char *colon = memchr(buf, ':', len);
+    const char *colon = memchr(buf, ':', len);
     if (!colon)
-        return len;
+        return;
     size_t kl = (size_t)(colon - buf);
     const char *v = colon + 1;
     size_t vl = len - kl - 1;
@@ -111,38 +178,38 @@ static size_t on_header(char *buf, size_t size, size_t n, void *ud)
         vl--;
     char **slot = NULL;
     if (kl == 8 && !strncasecmp(buf, "location", 8))
-        slot = &io->r->location;
+        slot = &r->location;
     else if (kl == 16 && !strncasecmp(buf, "www-authenticate", 16))
-        slot = &io->r->www_authenticate;
+        slot = &r->www_authenticate;
     else if (kl == 12 && !strncasecmp(buf, "content-type", 12))
-        slot = &io->r->content_type;
+        slot = &r->content_type;
     else if (kl == 21 && !strncasecmp(buf, "docker-content-digest", 21))
-        slot = &io->r->docker_digest;
+        slot = &r->docker_digest;
     else if (kl == 5 && !strncasecmp(buf, "range", 5))
-        slot = &io->r->range;
+        slot = &r->range;
     else if (kl == 11 && !strncasecmp(buf, "retry-after", 11))
-        slot = &io->r->retry_after;
+        slot = &r->retry_after;
     else if (kl == 13 && !strncasecmp(buf, "content-range", 13))
-        slot = &io->r->content_range;
+        slot = &r->content_range;
     else if (kl == 14 && !strncasecmp(buf, "content-length", 14)) {
         char tmp[32];
         size_t m = vl < sizeof(tmp) - 1 ? vl : sizeof(tmp) - 1;
         memcpy(tmp, v, m);
         tmp[m] = '\0';
-        io->r->content_length = strtoull(tmp, NULL, 10);
-        io->r->have_length = 1;
+        r->content_length = strtoull(tmp, NULL, 10);
+        r->have_length = 1;
     }
     if (slot && vl < 8192) {
         free(*slot);
         *slot = strndup(v, vl);
     }
-    return len;
 }
 
 static size_t on_body(char *buf, size_t size, size_t n, void *ud)
 {
     struct io *io = ud;
     size_t len = size * n;
+    io->body_seen = 1;
     if (io->q->sink && io->r->status / 100 == 2) {
         if (io->q->sink(io->q->sink_ctx, buf, len, io->err)) {
             io->failed = 1;
@@ -150,14 +217,16 @@ static size_t on_body(char *buf, size_t size, size_t n, void *ud)
         }
         return len;
     }
-    /* error bodies and small documents are kept, capped */
+    /* error bodies and small documents are kept, capped: past the cap the transfer ends,
+     * whatever the status (an error body is only read for its message) */
     if (airlock_buf_append(&io->r->body, buf, len)) {
         if (io->r->status / 100 == 2) {
             airlock_error_set(io->err, AIRLOCK_EINTEGRITY, "'%s': response larger than %zu bytes",
                               io->q->url, io->r->body.max);
             io->failed = 1;
-            return 0;
-        }
+        } else
+            io->truncated = 1;
+        return 0; /* aborts the transfer */
     }
     return len;
 }
@@ -185,15 +254,36 @@ static size_t on_read(char *buf, size_t size, size_t n, void *ud)
 static size_t on_header_status(char *buf, size_t size, size_t n, void *ud)
 {
     struct io *io = ud;
-    if (size * n > 9 && !strncmp(buf, "HTTP/", 5)) {
-        const char *sp = memchr(buf, ' ', size * n);
+    size_t len = size * n;
+    /* a status line only where a response begins (first, or after the blank line that ends
+     * a 1xx or redirect's headers): a header line "HTTP/..." is just a header */
+    int fresh = io->between && !io->body_seen;
+    io->between = len <= 2 && len && (buf[0] == '\r' || buf[0] == '\n');
+    if (fresh && len > 9 && !strncmp(buf, "HTTP/", 5)) {
+        const char *sp = memchr(buf, ' ', len);
         if (sp)
             io->r->status = strtol(sp + 1, NULL, 10);
         /* a new response (after a redirect or 100 Continue): forget earlier headers */
         free(io->r->location);
         io->r->location = NULL;
+        io->head = 0;
     }
-    return on_header(buf, size, n, ud);
+    io->head += len;
+    if (io->head > HTTP_MAX_HEADERS) {
+        io->header_cap = 1;
+        return 0; /* aborts the transfer */
+    }
+    http_header_line(io->r, buf, len);
+    return len;
+}
+
+/* The total time a request may take (seconds): see HTTP_MIN_BLOB_RATE. */
+static long total_limit(const struct http_client *c, const struct http_request *q)
+{
+    long stall = c->o->stall_seconds > 0 ? c->o->stall_seconds : 60L;
+    uint64_t size = q->body ? q->body_len : q->sink ? q->expect_len : 0;
+    uint64_t t = 2 * (uint64_t)stall + size / HTTP_MIN_BLOB_RATE;
+    return t > LONG_MAX / 1000 ? LONG_MAX / 1000 : (long)t;
 }
 
 int http_perform(struct http_client *c, const struct http_request *q, struct http_response *r,
@@ -203,13 +293,17 @@ int http_perform(struct http_client *c, const struct http_request *q, struct htt
     memset(r, 0, sizeof(*r));
     r->body.max = q->max_body ? q->max_body : 65536;
     r->body.secret = q->secret;
-    struct io io = {q, r, err, 0, 0};
+    struct io io = {q, r, err, 0, 0, 0, 0, 0, 0, 1};
+    long limit = total_limit(c, q);
     struct curl_slist *hdr = NULL;
     char line[8300];
     curl_easy_reset(h); /* keeps live connections and caches */
-    apply_settings(c);
+    if (apply_settings(c)) /* (it worked on this handle in http_client_new) */
+        return airlock_error_set(err, AIRLOCK_EOS, "%s '%.*s': libcurl refused its settings",
+                                 q->method, (int)strcspn(q->url, "?"), q->url);
     c->errbuf[0] = '\0';
     curl_easy_setopt(h, CURLOPT_URL, q->url);
+    curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, limit * 1000L);
     curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, on_header_status);
     curl_easy_setopt(h, CURLOPT_HEADERDATA, &io);
     curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_body);
@@ -263,6 +357,19 @@ int http_perform(struct http_client *c, const struct http_request *q, struct htt
     curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
     if (status)
         r->status = status;
+    /* the URL without its query: upload session state is noise in a message */
+    int ul = (int)strcspn(q->url, "?");
+    if (io.header_cap || (cc == CURLE_OUT_OF_MEMORY && !io.body_seen) ||
+        (cc != CURLE_OK && strstr(c->errbuf, "Too large response headers"))) {
+        /* a header past our cap, or one line past libcurl's: not memory, not worth a retry */
+        r->permanent = 1;
+        return airlock_error_set(err, AIRLOCK_EINTEGRITY,
+                                 "%s '%.*s': response %s larger than %u KiB", q->method, ul,
+                                 q->url, io.header_cap ? "headers" : "header line",
+                                 (io.header_cap ? HTTP_MAX_HEADERS : CURL_MAX_HTTP_HEADER) >> 10);
+    }
+    if (io.truncated && cc == CURLE_WRITE_ERROR)
+        return 0; /* an error status: the caller judges it by its status and first bytes */
     if (io.failed) {
         r->local_failure = 1;
         if (err && !*err)
@@ -286,11 +393,22 @@ int http_perform(struct http_client *c, const struct http_request *q, struct htt
         }
         if (cc == CURLE_SSL_CERTPROBLEM || cc == CURLE_URL_MALFORMAT ||
             cc == CURLE_UNSUPPORTED_PROTOCOL || cc == CURLE_SSL_CIPHER ||
-            cc == CURLE_SSL_CRL_BADFILE || cc == CURLE_SSL_ISSUER_ERROR)
+            cc == CURLE_SSL_CRL_BADFILE || cc == CURLE_SSL_ISSUER_ERROR ||
+            cc == CURLE_TOO_MANY_REDIRECTS)
             r->permanent = 1;
-        /* the URL without its query: upload session state is noise in a message */
-        return airlock_error_set(err, code, "%s '%.*s': %s%s", q->method,
-                                 (int)strcspn(q->url, "?"), q->url, msg, hint);
+        if (cc == CURLE_UNSUPPORTED_PROTOCOL)
+            hint = " (only http:// and https:// are used, also after a redirect)";
+        if (cc == CURLE_TOO_MANY_REDIRECTS)
+            return airlock_error_set(err, AIRLOCK_EINTEGRITY, "%s '%.*s': more than %ld redirects",
+                                     q->method, ul, q->url, HTTP_MAX_REDIRS);
+        curl_off_t took = 0;
+        curl_easy_getinfo(h, CURLINFO_TOTAL_TIME_T, &took);
+        if (cc == CURLE_OPERATION_TIMEDOUT && took >= (curl_off_t)limit * 1000000 - 100000)
+            return airlock_error_set(err, code,
+                                     "%s '%.*s': not complete within %ld s (a request may take "
+                                     "twice --stall-timeout, a blob also its size at 16 KiB/s)",
+                                     q->method, ul, q->url, limit);
+        return airlock_error_set(err, code, "%s '%.*s': %s%s", q->method, ul, q->url, msg, hint);
     }
     return 0;
 }

@@ -36,6 +36,27 @@ int airlock_registry_new(struct airlock_registry **out, const char *host,
         free(r);
         return airlock_error_set(err, AIRLOCK_EOS, "out of memory");
     }
+    /* credentials go to the registry's origin; to a token realm elsewhere only if asked */
+    const char *trust = r->o.trust_realm;
+    if (!trust && (!strcmp(host, "docker.io") || !strcmp(host, "registry-1.docker.io")))
+        trust = "https://auth.docker.io"; /* Docker Hub's token server */
+    r->origin = http_url_origin(r->base);
+    r->realm_origin = trust ? http_url_origin(trust) : NULL;
+    if (!r->origin || (trust && (!r->realm_origin || (strncmp(r->realm_origin, "http://", 7) &&
+                                                      strncmp(r->realm_origin, "https://", 8))))) {
+        int rc = !r->origin ? airlock_error_set(err, AIRLOCK_EUSAGE, "'%s' is not a registry host",
+                                                host)
+                            : airlock_error_set(err, AIRLOCK_EUSAGE,
+                                                "trusted token realm '%s' is not an http:// or "
+                                                "https:// URL",
+                                                trust);
+        free(r->origin);
+        free(r->realm_origin);
+        free(r->host);
+        free(r->base);
+        free(r);
+        return rc;
+    }
     pthread_mutex_init(&r->lock, NULL);
     *out = r;
     return 0;
@@ -64,6 +85,8 @@ void airlock_registry_free(struct airlock_registry *r)
     free(r->user);
     free(r->host);
     free(r->base);
+    free(r->origin);
+    free(r->realm_origin);
     pthread_mutex_destroy(&r->lock);
     free(r);
 }
@@ -162,7 +185,7 @@ static void store_token(struct airlock_registry *r, const char *scope, const cha
 
 /* GET realm?service=&scope= with the Basic credentials we have; stores the token. */
 static int token_request(struct airlock_registry *r, const char *url, const char *realm,
-                         const char *scope, struct airlock_error **err)
+                         const char *origin, const char *scope, struct airlock_error **err)
 {
     struct http_client *c = NULL;
     int rc = take_client(r, &c, err);
@@ -172,6 +195,21 @@ static int token_request(struct airlock_registry *r, const char *url, const char
     rc = load_creds(r, err);
     char *basic = r->basic_header ? strdup(r->basic_header) : NULL;
     pthread_mutex_unlock(&r->lock);
+    if (!rc && basic && strcmp(origin, r->origin) &&
+        (!r->realm_origin || strcmp(origin, r->realm_origin))) {
+        /* not in clear text for an https registry, not to another host or port */
+        char shown[300];
+        snprintf(shown, sizeof(shown), "%s", origin);
+        char *port = strrchr(shown, ':'); /* the default port is noise in the advice */
+        if (port && (!strcmp(port, ":443") ? !strncmp(shown, "https:", 6)
+                                           : !strcmp(port, ":80") && !strncmp(shown, "http:", 5)))
+            *port = '\0';
+        rc = airlock_error_set(err, AIRLOCK_EUSAGE,
+                               "registry '%s': token realm '%.300s' is not at the registry's origin "
+                               "('%s'): the credentials are not sent there (if it is this "
+                               "registry's token server, pass --trust-realm %s)",
+                               r->host, realm, r->base, shown);
+    }
     struct http_request q = {0};
     q.method = "GET";
     q.url = url;
@@ -193,16 +231,16 @@ static int token_request(struct airlock_registry *r, const char *url, const char
                                scope,
                                resp.status == 401 ? " (wrong or missing credentials)" : "");
     if (!rc) {
-        cJSON *j = cJSON_ParseWithLength(resp.body.data, resp.body.len);
-        const char *tok = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(j, "token"));
-        if (!tok)
-            tok = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(j, "access_token"));
-        if (tok)
+        char *tok = NULL;
+        if (!auth_token_parse(&tok, resp.body.data, resp.body.len))
             store_token(r, scope, tok);
         else
-            rc = airlock_error_set(err, AIRLOCK_EOS, "token server '%s': no token in the answer",
-                                   realm);
-        json_wipe_delete(j);
+            rc = airlock_error_set(err, AIRLOCK_EOS,
+                                   "token server '%s': no usable token in the answer", realm);
+        if (tok) {
+            airlock_wipe(tok, strlen(tok));
+            free(tok);
+        }
     }
     if (resp.body.data)
         airlock_wipe(resp.body.data, resp.body.len);
@@ -215,7 +253,7 @@ static int fetch_token(struct airlock_registry *r, const char *challenge, const 
                        struct airlock_error **err)
 {
     char *realm = auth_param(challenge, "realm"), *service = auth_param(challenge, "service");
-    char *url = NULL, *es = service ? http_escape(service) : NULL;
+    char *url = NULL, *es = service ? http_escape(service) : NULL, *origin = NULL;
     int rc = 0;
     struct airlock_buf q = AIRLOCK_BUF_INIT(8192);
     /* one scope= parameter per space-separated scope (a mount needs two repositories) */
@@ -237,13 +275,20 @@ static int fetch_token(struct airlock_registry *r, const char *challenge, const 
     else if (!realm)
         rc = airlock_error_set(err, AIRLOCK_EOS, "registry '%s': Bearer challenge without realm",
                                r->host);
+    else if (!(origin = http_url_origin(realm)) ||
+             (strncmp(origin, "https://", 8) && strncmp(origin, "http://", 7)))
+        rc = airlock_error_set(err, AIRLOCK_EINTEGRITY,
+                               "registry '%s': token realm '%.300s' is not an http or https URL: "
+                               "refused",
+                               r->host, realm);
     else if (asprintf(&url, "%s%sservice=%s%s", realm, strchr(realm, '?') ? "&" : "?",
                       es ? es : "", q.data) < 0) {
         url = NULL;
         rc = airlock_error_set(err, AIRLOCK_EOS, "out of memory");
     } else
-        rc = token_request(r, url, realm, scope, err);
+        rc = token_request(r, url, realm, origin, scope, err);
     airlock_buf_release(&q);
+    free(origin);
     free(realm);
     free(service);
     free(es);
@@ -277,14 +322,16 @@ int registry_request(struct airlock_registry *r, const char *repo, const char *a
     if (rc)
         return rc;
     int auth_tries = 0;
+    char *url_origin = http_url_origin(q->url);
+    int home = url_origin && !strcmp(url_origin, r->origin);
+    free(url_origin);
     for (int attempt = 0;; attempt++) {
         char *authz = NULL;
         pthread_mutex_lock(&r->lock);
         int sent_basic = r->basic;
         const char *t = r->basic ? r->basic_header : token_for(r, scope);
-        size_t bl = strlen(r->base);
-        if (strncmp(q->url, r->base, bl) || (q->url[bl] != '/' && q->url[bl] != '\0'))
-            t = NULL; /* credentials go to this registry only, not to a foreign upload URL */
+        if (t && !home) /* credentials go to this registry only, not to a foreign upload URL */
+            t = NULL;
         if (t)
             authz = strdup(t);
         pthread_mutex_unlock(&r->lock);
@@ -927,6 +974,7 @@ int registry_blob_fetch(struct airlock_registry *r, const char *repo, const char
         q.sink = fetch_sink;
         q.sink_ctx = &f;
         q.follow = 1;
+        q.expect_len = size - had;
         if (had) { /* continue where the dropped connection left off */
             snprintf(range, sizeof(range), "%llu-", (unsigned long long)had);
             q.range = range;
@@ -961,11 +1009,12 @@ int registry_blob_fetch(struct airlock_registry *r, const char *repo, const char
             http_response_release(&resp);
             continue;
         }
-        if (!registry_transient(r, rc, &resp, failures++, err)) {
+        if (!registry_transient(r, rc, &resp, failures, err)) {
             if (!rc)
                 rc = registry_status_error(err, &resp, what);
             break;
         }
+        failures++;
         rc = 0;
         http_response_release(&resp);
     }

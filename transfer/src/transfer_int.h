@@ -24,6 +24,7 @@ struct http_request {
     uint64_t body_len;
     http_sink_fn sink;         /* stream a 2xx response body here instead of keeping it */
     void *sink_ctx;
+    uint64_t expect_len;       /* with sink: the bytes expected (sets the time limit) */
     size_t max_body;           /* cap on a kept body (default 64 KiB) */
     int follow;                /* follow redirects (blob downloads) */
     const char *range;         /* "Range: bytes=<this>" (a download that continues) */
@@ -55,6 +56,14 @@ int http_perform(struct http_client *c, const struct http_request *q, struct htt
 void http_response_release(struct http_response *r);
 /* Percent-encodes s for a query string; malloc'd. */
 char *http_escape(const char *s);
+/* Parser (fuzz target): the origin of url as libcurl will connect to it, "scheme://host:port"
+ * in lowercase with the default port filled in; malloc'd, or NULL when url does not parse or
+ * has no host (file:///...). The scheme may be any: the caller checks it. */
+char *http_url_origin(const char *url);
+/* Parser (fuzz target): one response header line ("Name: value\r\n", len bytes, not
+ * NUL-terminated) into the fields of r that it fills (location, www_authenticate, ...);
+ * other lines are ignored, values of 8 KiB or more are dropped. */
+void http_header_line(struct http_response *r, const char *buf, size_t len);
 
 /* ---- auth.c --------------------------------------------------------------------------------- */
 
@@ -69,14 +78,21 @@ int transfer_read_file(const char *path, size_t max, int secret, int code, char 
 /* cJSON_Delete, wiping every string of the tree first (tokens, passwords, helper secrets). */
 struct cJSON;
 void json_wipe_delete(struct cJSON *j);
-/* Value of a parameter of a WWW-Authenticate challenge (realm, service, scope, error). */
+/* Parser (fuzz target): value of a parameter of a WWW-Authenticate challenge (realm, service,
+ * scope, error); malloc'd, or NULL. */
 char *auth_param(const char *challenge, const char *name);
+/* Parser (fuzz target): the token of a token server's JSON answer of len bytes ("token", else
+ * "access_token"). 0 with *token malloc'd (the caller wipes and frees it), or -1 when there is
+ * none or it holds a byte that cannot go into an HTTP header (controls, spaces, non-ASCII). */
+int auth_token_parse(char **token, const char *body, size_t len);
 
 /* ---- registry.c ----------------------------------------------------------------------------- */
 
 struct airlock_registry {
     char *host;
     char *base; /* "https://host" */
+    char *origin;        /* http_url_origin(base): where credentials may go */
+    char *realm_origin;  /* and the origin of a token realm that may have them too (or NULL) */
     struct airlock_registry_opts o;
     pthread_mutex_t lock; /* guards everything below */
     struct http_client **idle;

@@ -45,9 +45,13 @@ struct airlock_registry_opts {
                                  can resume (default 32 MiB) */
     airlock_progress_fn progress;
     void *progress_ctx;
+    const char *trust_realm;  /* an origin ("https://auth.example.com[:port]") whose token realm
+                                 may get the credentials although it is not the registry's own
+                                 origin (scheme, host and port): by default credentials go to the
+                                 registry's origin only (and docker.io's to https://auth.docker.io) */
 };
 #define AIRLOCK_REGISTRY_OPTS_INIT                                                                 \
-    {NULL, NULL, NULL, 0, 0, NULL, NULL, NULL, 4, 5, 60, 0, NULL, NULL}
+    {NULL, NULL, NULL, 0, 0, NULL, NULL, NULL, 4, 5, 60, 0, NULL, NULL, NULL}
 
 struct airlock_registry;
 
