@@ -231,7 +231,7 @@ static const struct member rule_members[] = {
 static const struct member registry_members[] = {
     {"caFile", M_STR, 0, 0},     {"clientCert", M_STR, 0, 0}, {"clientKey", M_STR, 0, 0},
     {"authFile", M_STR, 0, 0},   {"plainHttp", M_BOOL, 0, 0}, {"insecure", M_BOOL, 0, 0},
-    {"parallel", M_INT, 1, 64},  {"retries", M_INT, 1, 100},
+    {"parallel", M_INT, 1, 64},  {"retries", M_INT, 1, 100},  {"trustRealm", M_STR, 0, 0},
 };
 
 static int is_string(const cJSON *v) { return cJSON_GetStringValue(v) && *v->valuestring; }
@@ -425,13 +425,15 @@ int airlock_sync_config_load(struct airlock_sync_config **out, const char *path,
             r->ann[r->n_ann++].value = strdup(a->valuestring);
         }
         const cJSON *reg = cJSON_GetObjectItemCaseSensitive(it, "registry");
-        static const char *names[] = {"caFile", "clientCert", "clientKey", "authFile"};
-        for (int s = 0; s < 4; s++)
+        static const char *names[] = {"caFile", "clientCert", "clientKey", "authFile",
+                                      "trustRealm"};
+        for (int s = 0; s < 5; s++)
             r->strings[s] = jdup(reg, names[s]);
         r->ro.ca_file = r->strings[0];
         r->ro.client_cert = r->strings[1];
         r->ro.client_key = r->strings[2];
         r->ro.auth_file = r->strings[3];
+        r->ro.trust_realm = r->strings[4];
         r->ro.plain_http = jbool(reg, "plainHttp");
         r->ro.insecure = jbool(reg, "insecure");
         r->ro.parallel = jint(reg, "parallel", 4);

@@ -144,7 +144,7 @@ struct airlock_sync_config;
  *    "rules": [{"match": GLOB (default "*"), "to": "host[/prefix]",
  *               "keys": [PUB...] (all required), "identity": REF, "annotations": {K: V},
  *               "map": {SRC: DST}, "registry": {"caFile", "clientCert", "clientKey",
- *               "authFile", "plainHttp", "insecure", "parallel", "retries"}}]}
+ *               "authFile", "plainHttp", "insecure", "parallel", "retries", "trustRealm"}}]}
  *   "lockTimeoutSeconds": 21600: a lock held longer is reported (see airlock_sync_run).
  * Every member is checked for its type and range; an unknown or repeated member (a typo such
  * as "keepdays") is an error too. Problems in it are AIRLOCK_EUSAGE naming the file, the
