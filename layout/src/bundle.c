@@ -338,23 +338,55 @@ static int on_entry(void *vctx, const struct arch_entry *e, struct arch_reader *
     return 0;
 }
 
+int layout_open_regular(int dirfd, const char *name, unsigned flags, const char *shown, int *out,
+                        struct stat *st_out, struct airlock_error **err)
+{
+    /* O_NONBLOCK: opening a FIFO for reading would otherwise wait for a writer forever */
+    int fd = openat(dirfd, name, O_RDONLY | O_NONBLOCK | O_CLOEXEC |
+                                     (flags & LAYOUT_OPEN_FOLLOW ? 0 : O_NOFOLLOW));
+    if (fd < 0) {
+        if (errno == ELOOP)
+            return airlock_error_set(err, AIRLOCK_EINTEGRITY, "'%s': symbolic link refused",
+                                     shown);
+        if (errno == ENXIO) /* a socket, or a device with nothing behind it */
+            return airlock_error_set(err, AIRLOCK_EINTEGRITY, "'%s': not a regular file", shown);
+        return airlock_error_set_errno(err, errno == ENOENT ? AIRLOCK_ENOTFOUND : AIRLOCK_EOS,
+                                       errno, "open '%s'", shown);
+    }
+    struct stat st;
+    if (fstat(fd, &st) < 0) {
+        int e = errno;
+        close(fd);
+        return airlock_error_set_errno(err, AIRLOCK_EOS, e, "stat '%s'", shown);
+    }
+    if (!S_ISREG(st.st_mode)) {
+        close(fd);
+        return airlock_error_set(err, AIRLOCK_EINTEGRITY,
+                                 "'%s': not a regular file (a bundle holds only regular files)",
+                                 shown);
+    }
+    int fl = fcntl(fd, F_GETFL);
+    if (fl < 0 || fcntl(fd, F_SETFL, fl & ~O_NONBLOCK) < 0) {
+        int e = errno;
+        close(fd);
+        return airlock_error_set_errno(err, AIRLOCK_EOS, e, "open '%s'", shown);
+    }
+    if (st_out)
+        *st_out = st;
+    *out = fd;
+    return 0;
+}
+
 static int read_dir_file(int dirfd, const char *name, size_t max, char **out, size_t *len,
                          const char *path, struct airlock_error **err)
 {
-    _cleanup_close_ int fd = openat(dirfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
-    if (fd < 0) {
-        if (errno == ELOOP)
-            return airlock_error_set(err, AIRLOCK_EINTEGRITY,
-                                     "'%s/%s': symbolic link refused", path, name);
-        return airlock_error_set_errno(err, errno == ENOENT ? AIRLOCK_ENOTFOUND : AIRLOCK_EOS,
-                                       errno, "open '%s/%s'", path, name);
-    }
+    char shown[4200];
+    snprintf(shown, sizeof(shown), "%s/%s", path, name);
+    _cleanup_close_ int fd = -1;
     struct stat st;
-    if (fstat(fd, &st) < 0)
-        return airlock_error_set_errno(err, AIRLOCK_EOS, errno, "stat '%s/%s'", path, name);
-    if (!S_ISREG(st.st_mode))
-        return airlock_error_set(err, AIRLOCK_EINTEGRITY, "'%s/%s': not a regular file", path,
-                                 name);
+    int rc = layout_open_regular(dirfd, name, 0, shown, &fd, &st, err);
+    if (rc)
+        return rc;
     if ((uint64_t)st.st_size > max)
         return airlock_error_set(err, AIRLOCK_EINTEGRITY, "'%s/%s': larger than %zu bytes", path,
                                  name, max);
@@ -488,6 +520,9 @@ int bundle_open(struct airlock_bundle **out, const char *path, unsigned flags, i
     if (stat(path, &st) < 0)
         return airlock_error_set_errno(err, errno == ENOENT ? AIRLOCK_ENOTFOUND : AIRLOCK_EOS,
                                        errno, "open bundle '%s'", path);
+    if (!S_ISDIR(st.st_mode) && !S_ISREG(st.st_mode)) /* a FIFO would block every reader */
+        return airlock_error_set(err, AIRLOCK_EINTEGRITY,
+                                 "'%s': not a regular file or directory", path);
     struct airlock_bundle *b = calloc(1, sizeof(*b));
     if (!b || !(b->path = strdup(path))) {
         free(b);
@@ -528,9 +563,7 @@ int bundle_open(struct airlock_bundle **out, const char *path, unsigned flags, i
             b->fmt = AIRLOCK_FORMAT_TAR;
             rc = arch_walk(path, ARCH_SEEKABLE, on_entry, &c, NULL, err);
             if (!rc) {
-                b->fd = open(path, O_RDONLY | O_CLOEXEC);
-                if (b->fd < 0)
-                    rc = airlock_error_set_errno(err, AIRLOCK_EOS, errno, "open '%s'", path);
+                rc = layout_open_regular(AT_FDCWD, path, LAYOUT_OPEN_FOLLOW, path, &b->fd, NULL, err);
             }
             if (!rc && b->have_index)
                 rc = bundle_load_small_at(b, b->index_off, b->index_size, AIRLOCK_MAX_INDEX_JSON,
@@ -694,11 +727,14 @@ static int blob_reader_open(struct blob_reader *r, struct airlock_bundle *b,
     if (b->fmt != AIRLOCK_FORMAT_DIR)
         return airlock_error_set(err, AIRLOCK_EUSAGE, "'%s': a streamed bundle has no random access",
                                  b->path);
-    r->fd = openat(b->blobs_fd, airlock_digest_hex(e->digest), O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
-    if (r->fd < 0)
-        return airlock_error_set_errno(err, errno == ELOOP ? AIRLOCK_EINTEGRITY : AIRLOCK_EOS,
-                                       errno, "open '%s/blobs/sha256/%s'", b->path,
-                                       airlock_digest_hex(e->digest));
+    char shown[4200];
+    snprintf(shown, sizeof(shown), "%s/blobs/sha256/%s", b->path, airlock_digest_hex(e->digest));
+    int rc = layout_open_regular(b->blobs_fd, airlock_digest_hex(e->digest), 0, shown, &r->fd, NULL,
+                                 err);
+    if (rc) {
+        r->fd = -1;
+        return rc;
+    }
     r->own_fd = 1;
     return 0;
 }

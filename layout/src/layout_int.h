@@ -145,6 +145,14 @@ struct airlock_bundle {
 struct blob_ent *bundle_add_blob(struct airlock_bundle *b, const char *digest);
 void bundle_finish_table(struct airlock_bundle *b);
 void bundle_warn(struct airlock_bundle *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Opens dirfd/name for reading without following a link and without blocking (a FIFO or
+ * device is refused with AIRLOCK_EINTEGRITY naming shown, before anything waits on it);
+ * flags: LAYOUT_OPEN_FOLLOW;
+ * the fd is blocking again on return. st_out (may be NULL) gets its stat. */
+struct stat;
+#define LAYOUT_OPEN_FOLLOW 0x1 /* a path the user named: a link to the bundle is fine */
+int layout_open_regular(int dirfd, const char *name, unsigned flags, const char *shown, int *out,
+                        struct stat *st_out, struct airlock_error **err);
 /* Reads a small file of a plain tar at off. */
 int bundle_load_small_at(struct airlock_bundle *b, int64_t off, uint64_t size, size_t max,
                          char **out, const char *what, struct airlock_error **err);

@@ -548,7 +548,7 @@ int airlock_bundle_sign(struct airlock_sign_result **res, const char *path,
     struct stat st;
     /* a plain tar is written in place: open it for writing (and fail early on read-only media) */
     int lockfd = open(path, (stat(path, &st) == 0 && S_ISREG(st.st_mode) ? O_RDWR : O_RDONLY) |
-                                O_CLOEXEC);
+                                O_NONBLOCK | O_CLOEXEC); /* a FIFO must not block */
     if (lockfd < 0)
         return airlock_error_set_errno(err, errno == ENOENT ? AIRLOCK_ENOTFOUND : AIRLOCK_EOS,
                                        errno, "open bundle '%s'", path);

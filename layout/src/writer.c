@@ -236,8 +236,8 @@ static int adopt_dir(struct airlock_writer *w, struct airlock_error **err)
         int keep = 0;
         struct stat st;
         if (strlen(de->d_name) == 64 && !airlock_digest_check(digest, NULL)) {
-            int fd = openat(bfd, de->d_name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
-            if (fd >= 0 && !fstat(fd, &st) && S_ISREG(st.st_mode) &&
+            int fd = -1; /* a FIFO planted in a shared folder must not block */
+            if (!layout_open_regular(bfd, de->d_name, 0, de->d_name, &fd, &st, NULL) &&
                 !hash_stream(w, fd_read, &fd, actual, NULL) && !strcmp(actual, digest))
                 keep = 1;
             if (fd >= 0)
@@ -847,7 +847,7 @@ int airlock_writer_commit(struct airlock_writer *w, const char *index_json, size
                                            w->path);
     } else {
         /* a signer appending in place holds this lock: wait for it, then replace */
-        int dfd = w->lock_held ? -1 : open(w->path, O_RDONLY | O_CLOEXEC);
+        int dfd = w->lock_held ? -1 : open(w->path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
         if (dfd >= 0)
             flock(dfd, LOCK_EX);
         rc = 0;
