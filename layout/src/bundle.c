@@ -11,7 +11,9 @@
 #include <sys/stat.h>
 
 #define LAYOUT_MAX_FILE 4096             /* oci-layout */
-#define RETAIN_TOTAL_MAX (512ull << 20)  /* JSON kept from a streamed bundle */
+#define RETAIN_TOTAL_MAX (512ull << 20)  /* JSON kept from a streamed bundle, all referenced */
+#define RETAIN_FIRST_MAX (16ull << 20)   /* JSON kept on the first pass, before we know what is */
+#define RETAIN_PASSES 8                  /* more passes for referenced JSON not kept at first */
 #define IO_CHUNK (1u << 20)
 
 int64_t bundle_tar_end(const struct airlock_bundle *b) { return b->tar_end; }
@@ -287,9 +289,13 @@ static int on_entry(void *vctx, const struct arch_entry *e, struct arch_reader *
     be->seq = b->seq;
     if (e->offset >= 0)
         return 0;
-    /* Streamed: keep small JSON blobs (manifests, indexes, configs), hash if asked. */
+    /* Streamed: keep small JSON blobs (manifests, indexes, configs) up to a small total,
+     * hash if asked. What nothing references is dropped after the walk (stream_settle), and
+     * referenced JSON not kept here is fetched by another pass: memory stays a small constant
+     * plus the referenced metadata, however much JSON-looking data the stream holds. */
     int want_hash = (b->flags & AIRLOCK_OPEN_HASH) != 0;
     int may_keep = e->size > 0 && e->size <= AIRLOCK_MAX_MANIFEST;
+    int store = may_keep && b->retained + e->size <= RETAIN_FIRST_MAX;
     if (!want_hash && !may_keep)
         return 0;
     struct airlock_buf keep = AIRLOCK_BUF_INIT(AIRLOCK_MAX_MANIFEST);
@@ -307,13 +313,13 @@ static int on_entry(void *vctx, const struct arch_entry *e, struct arch_reader *
                 if (i < got && c->buf[i] != '{')
                     may_keep = 0;
             }
-            if (may_keep && airlock_buf_append(&keep, c->buf, got))
+            if (may_keep && store && airlock_buf_append(&keep, c->buf, got))
                 may_keep = 0;
         }
         if (want_hash)
             airlock_sha256_update(c->h, c->buf, got);
         left -= got;
-        if (!want_hash && !may_keep)
+        if (!want_hash && (!may_keep || !store))
             break;
     }
     if (rc) {
@@ -324,18 +330,142 @@ static int on_entry(void *vctx, const struct arch_entry *e, struct arch_reader *
         airlock_sha256_final(c->h, be->actual);
         be->hashed = 1;
     }
-    if (may_keep && keep.len == e->size) {
+    if (may_keep && store && keep.len == e->size) {
         b->retained += keep.len;
-        if (b->retained > RETAIN_TOTAL_MAX) {
-            airlock_buf_release(&keep);
-            return airlock_error_set(err, AIRLOCK_EINTEGRITY,
-                                     "'%s': more than %llu MiB of JSON metadata", b->path,
-                                     RETAIN_TOTAL_MAX >> 20);
-        }
         be->data = airlock_buf_detach(&keep, NULL);
-    } else
+    } else {
         airlock_buf_release(&keep);
+        be->maybe_json = may_keep;
+    }
     return 0;
+}
+
+/* ---- streamed bundles: keep only the JSON the walk from index.json needs ------------------ */
+
+struct settle {
+    struct airlock_bundle *b;
+    struct core_dmap need;   /* reached from index.json */
+    struct core_dmap fetch;  /* reached, JSON-looking, not kept by the first pass */
+    char (*queue)[AIRLOCK_DIGEST_SIZE];
+    size_t nq, capq;
+    uint64_t seq;
+};
+
+static int settle_push(struct settle *st, const char *digest)
+{
+    if (strlen(digest) != AIRLOCK_DIGEST_LEN || core_dmap_get(&st->need, digest))
+        return 0;
+    if (st->nq == st->capq) {
+        size_t cap = st->capq ? st->capq * 2 : 64;
+        char(*q)[AIRLOCK_DIGEST_SIZE] = realloc(st->queue, cap * sizeof(*q));
+        if (!q)
+            return -1;
+        st->queue = q;
+        st->capq = cap;
+    }
+    memcpy(st->queue[st->nq++], digest, AIRLOCK_DIGEST_SIZE);
+    return core_dmap_put(&st->need, digest, 1);
+}
+
+/* Queues what a manifest or index (or index.json) points at; anything else has no children. */
+static int settle_children(struct settle *st, const char *raw, size_t len)
+{
+    struct airlock_oci *m = NULL;
+    if (airlock_oci_parse(&m, raw, len, "metadata", NULL))
+        return 0;
+    int rc = 0;
+    if (m->kind == AIRLOCK_OCI_MANIFEST)
+        rc |= settle_push(st, m->config.digest);
+    for (size_t i = 0; i < m->n_layers; i++)
+        rc |= settle_push(st, m->layers[i].digest);
+    if (m->subject)
+        rc |= settle_push(st, m->subject->digest);
+    airlock_oci_free(m);
+    return rc;
+}
+
+static int settle_entry(void *vctx, const struct arch_entry *e, struct arch_reader *r,
+                        struct airlock_error **err)
+{
+    struct settle *st = vctx;
+    struct airlock_bundle *b = st->b;
+    char digest[AIRLOCK_DIGEST_SIZE];
+    st->seq++;
+    if (e->type != ARCH_REG || bundle_classify(e->name, digest, b->path, NULL) != 1 ||
+        !core_dmap_get(&st->fetch, digest))
+        return 0;
+    struct blob_ent *be = find(b, digest);
+    if (!be || be->seq != st->seq || be->data) /* the last copy counts */
+        return 0;
+    if (b->retained + be->size > RETAIN_TOTAL_MAX)
+        return airlock_error_set(err, AIRLOCK_EINTEGRITY,
+                                 "'%s': more than %llu MiB of referenced JSON metadata", b->path,
+                                 RETAIN_TOTAL_MAX >> 20);
+    char *d = NULL;
+    int rc = read_stream_small(r, be->size, AIRLOCK_MAX_MANIFEST, &d, b->path, e->raw_name, err);
+    if (rc)
+        return rc;
+    be->data = d;
+    be->maybe_json = 0;
+    b->retained += be->size;
+    return 0;
+}
+
+/* After the first pass over a streamed bundle: walks index.json down through the kept JSON,
+ * fetches what it reaches but the first pass did not keep (more passes, as deep as the
+ * references go), and drops every kept blob it does not reach. */
+static int stream_settle(struct airlock_bundle *b, struct airlock_error **err)
+{
+    struct settle st;
+    memset(&st, 0, sizeof(st));
+    st.b = b;
+    int rc = 0;
+    if (b->index && settle_children(&st, b->index, b->index_len))
+        rc = airlock_error_set(err, AIRLOCK_EOS, "out of memory");
+    for (int pass = 0; !rc && st.nq; pass++) {
+        size_t nfetch = 0;
+        while (!rc && st.nq) {
+            char d[AIRLOCK_DIGEST_SIZE];
+            memcpy(d, st.queue[--st.nq], sizeof(d));
+            struct blob_ent *be = find(b, d);
+            if (!be)
+                continue;
+            if (be->data) {
+                if (settle_children(&st, be->data, (size_t)be->size))
+                    rc = airlock_error_set(err, AIRLOCK_EOS, "out of memory");
+            } else if (be->maybe_json && !core_dmap_get(&st.fetch, d)) {
+                if (core_dmap_put(&st.fetch, d, 1))
+                    rc = airlock_error_set(err, AIRLOCK_EOS, "out of memory");
+                nfetch++;
+            }
+        }
+        if (rc || !nfetch || pass >= RETAIN_PASSES)
+            break;
+        st.seq = 0;
+        if ((rc = arch_walk(b->path, 0, settle_entry, &st, NULL, err)))
+            break;
+        /* what was fetched now: queue its children */
+        for (size_t i = 0; i < st.fetch.cap && !rc; i++) {
+            const char *d = st.fetch.slots[i].key;
+            if (!d[0] || st.fetch.slots[i].value != 1)
+                continue;
+            st.fetch.slots[i].value = 2; /* done */
+            struct blob_ent *be = find(b, d);
+            if (be && be->data && settle_children(&st, be->data, (size_t)be->size))
+                rc = airlock_error_set(err, AIRLOCK_EOS, "out of memory");
+        }
+    }
+    if (!rc)
+        for (size_t i = 0; i < b->n; i++)
+            if (b->blobs[i].data && !core_dmap_get(&st.need, b->blobs[i].digest)) {
+                b->retained -= b->blobs[i].size;
+                free(b->blobs[i].data);
+                b->blobs[i].data = NULL;
+            }
+    core_dmap_release(&st.need);
+    core_dmap_release(&st.fetch);
+    free(st.queue);
+    return rc;
 }
 
 int layout_open_regular(int dirfd, const char *name, unsigned flags, const char *shown, int *out,
@@ -591,6 +721,10 @@ done:
         return rc;
     }
     bundle_finish_table(b);
+    if (b->compressed && (rc = stream_settle(b, err))) {
+        airlock_bundle_free(b);
+        return rc;
+    }
     if (b->have_split && !(flags & BUNDLE_OPEN_DEFER_SPLIT) && (rc = split_attach(b, err))) {
         airlock_bundle_free(b);
         return rc;

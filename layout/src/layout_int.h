@@ -88,6 +88,7 @@ struct blob_ent {
     uint64_t seq;    /* entry ordinal of the copy that counts (the last) */
     int hashed;
     char *data;      /* streamed: a small JSON blob kept in memory */
+    int maybe_json;  /* streamed: small and starts like JSON, but not kept (yet) */
     const struct airlock_bundle *owner; /* split set: the part holding it (NULL: this file) */
     struct bundle_piece *pieces;        /* split set: a blob cut over parts, in order */
     size_t n_pieces;

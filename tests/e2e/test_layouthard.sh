@@ -195,6 +195,28 @@ case_streamed_metadata_memory_bounded() {
     expect_rc 0
 }
 
+# The same with the bloat first: the referenced manifests, configs and signatures are found
+# by a later pass, and a signed bundle still verifies with its key.
+case_streamed_metadata_found_after_bloat() {
+    "$AIRLOCK" keygen --output-key-prefix cosign 2>/dev/null
+    make_bundle good.tar
+    "$AIRLOCK" import -q "$F/multi" -o good.tar
+    "$AIRLOCK" sign --key cosign.key good.tar >/dev/null
+    "$PY" "$E2E_SRC/mkbloat.py" good.tar bloat.tar 40 first
+    zstd -q --rm -19 bloat.tar -o bloat.tar.zst
+    run /usr/bin/time -f '%M' -o rss timeout 60 "$AIRLOCK" verify --key cosign.pub bloat.tar.zst
+    expect_rc 0
+    kb=$(tail -1 rss)
+    [ "$kb" -lt 100000 ] || fail "verify held $kb kB"
+    airlock inspect --json bloat.tar.zst
+    expect_rc 0
+    json '(.images | length) >= 2'
+    airlock import -q bloat.tar.zst -o back.tar
+    expect_rc 0
+    airlock verify --key cosign.pub back.tar
+    expect_rc 0
+}
+
 # ---- 13: stale temporaries are removed by the next run ----------------------------------------
 
 case_killed_import_temporary_removed_by_rerun() {
