@@ -71,6 +71,21 @@ int tarw_header(unsigned char hdr[512], const char *name, uint64_t size, char ty
 /* writer.c: the caller already holds the destination's flock (commit must not wait for it) */
 void writer_lock_held(struct airlock_writer *w);
 
+/* writer.c: the destination's lock, ".NAME.airlock-lock" beside path, taken without waiting
+ * (another holder: AIRLOCK_EUSAGE "another airlock is writing 'path'"). Every run that reads
+ * a destination and replaces it takes it before the first read and keeps it to the last
+ * rename. Once it is held, temporaries of killed runs on path (".NAME.airlock-XXXXXX"; with
+ * LAYOUT_LOCK_PARTS also ".NAME.<digits>.airlock-XXXXXX", a split set's parts) are removed;
+ * the resumable ".NAME.airlock-partial" is kept. Release with layout_dest_unlock (accepts -1). */
+#define LAYOUT_LOCK_PARTS 0x1
+int layout_dest_lock(int *fd_out, char **lock_path_out, const char *path, unsigned flags,
+                     struct airlock_error **err);
+void layout_dest_unlock(int fd, char *lock_path);
+/* airlock_writer_new for a caller that holds the destination's lock already (and any flock
+ * on the destination itself): the writer neither takes nor waits for it. */
+int writer_new_locked(struct airlock_writer **out, const char *path, enum airlock_format fmt,
+                      struct airlock_error **err);
+
 /* ---- bundle.c ------------------------------------------------------------------------------ */
 
 /* A piece of a blob cut over several parts of a split set (split.c). */

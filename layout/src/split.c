@@ -707,6 +707,8 @@ struct airlock_split_writer {
     uint64_t part_size;
     char set[AIRLOCK_DIGEST_SIZE];
     unsigned committed;
+    int lock_fd;     /* ".BASE.airlock-lock": one run per set, from the plan to the renames */
+    char *lock_path;
 };
 
 struct airlock_split_sink {
@@ -745,6 +747,7 @@ void airlock_split_writer_free(struct airlock_split_writer *sw)
     free(sw->name);
     free(sw->what);
     free(sw->index);
+    layout_dest_unlock(sw->lock_fd, sw->lock_path);
     free(sw);
 }
 
@@ -756,6 +759,8 @@ int airlock_split_writer_new(struct airlock_split_writer **out, const char *base
     struct airlock_split_writer *sw = calloc(1, sizeof(*sw));
     char *copy = strdup(base);
     int rc = 0;
+    if (sw)
+        sw->lock_fd = -1;
     if (!sw || !copy || !(sw->base = strdup(base)) || !(sw->name = strdup(basename(copy))) ||
         !(sw->what = strdup(what ? what : base)) || !(sw->index = malloc(index_len + 1))) {
         free(copy);
@@ -768,6 +773,11 @@ int airlock_split_writer_new(struct airlock_split_writer **out, const char *base
     sw->index_len = index_len;
     sw->part_size = part_size;
     sw->sp.what = sw->what;
+    /* the set's lock; with it held, what killed runs left (".BASE.NNN.airlock-XXXXXX") goes */
+    if ((rc = layout_dest_lock(&sw->lock_fd, &sw->lock_path, base, LAYOUT_LOCK_PARTS, err))) {
+        airlock_split_writer_free(sw);
+        return rc;
+    }
     for (size_t i = 0; i < n && !rc; i++)
         if (airlock_digest_check(blobs[i].digest, err) ||
             !plan_add(&sw->sp, blobs[i].digest, blobs[i].size, blobs[i].meta))
@@ -807,7 +817,7 @@ int airlock_split_writer_new(struct airlock_split_writer **out, const char *base
         if (!(sw->sp.paths[p] = split_part_path(base, p + 1, sw->sp.parts)))
             rc = airlock_error_set(err, AIRLOCK_EOS, "out of memory");
         else
-            rc = airlock_writer_new(&sw->sp.w[p], sw->sp.paths[p], AIRLOCK_FORMAT_TAR, err);
+            rc = writer_new_locked(&sw->sp.w[p], sw->sp.paths[p], AIRLOCK_FORMAT_TAR, err);
     }
     if (rc) {
         airlock_split_writer_free(sw);
