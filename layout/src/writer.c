@@ -191,6 +191,7 @@ int layout_dest_lock(int *fd_out, char **lock_path_out, const char *path, unsign
             a.st_dev == b.st_dev && S_ISREG(b.st_mode)) {
             *fd_out = fd;
             *lock_path_out = lp;
+            temp_register(lp); /* removed by a signal handler too, as it exits */
             break;
         }
         close(fd);
@@ -207,8 +208,10 @@ int layout_dest_lock(int *fd_out, char **lock_path_out, const char *path, unsign
 void layout_dest_unlock(int fd, char *lock_path)
 {
     if (fd >= 0) {
-        if (lock_path)
+        if (lock_path) {
             unlink(lock_path); /* while still locked: a waiter notices and opens a new one */
+            temp_unregister(lock_path);
+        }
         close(fd);
     }
     free(lock_path);
