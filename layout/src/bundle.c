@@ -643,8 +643,47 @@ int airlock_bundle_open(struct airlock_bundle **out, const char *path, unsigned 
     return bundle_open(out, path, flags, NULL, err);
 }
 
+static int bundle_open_one(struct airlock_bundle **out, const char *path, unsigned flags,
+                           int *not_layout, struct airlock_error **err);
+
+/* A part of a split set whose replacement was interrupted: when the set it starts is not
+ * whole (or the part is not there at all), the earlier part kept beside it as its twin is
+ * read instead, if that one's set is whole (see SPLIT_TWIN). */
 int bundle_open(struct airlock_bundle **out, const char *path, unsigned flags, int *not_layout,
                 struct airlock_error **err)
+{
+    if (flags & (BUNDLE_OPEN_NO_PREV | BUNDLE_OPEN_NO_SIBLINGS | BUNDLE_OPEN_DEFER_SPLIT |
+                 AIRLOCK_OPEN_PART))
+        return bundle_open_one(out, path, flags, not_layout, err);
+    struct stat st;
+    char *twin = NULL;
+    struct airlock_bundle *b = NULL, *t = NULL;
+    int missing = stat(path, &st) < 0 && errno == ENOENT;
+    int rc = missing ? AIRLOCK_ENOTFOUND : bundle_open_one(&b, path, flags, not_layout, err);
+    if ((rc && !missing) || (!rc && split_complete(b)))
+        goto done;
+    if (!(twin = split_twin_path(path)) || lstat(twin, &st) < 0 ||
+        bundle_open_one(&t, twin, flags, NULL, NULL) || !t->split || !split_complete(t)) {
+        airlock_bundle_free(t);
+        t = NULL;
+        if (missing) /* the error as it would have been */
+            rc = bundle_open_one(&b, path, flags, not_layout, err);
+        goto done;
+    }
+    bundle_warn(t, "'%s' is%s part of a newer split that was interrupted: reading the earlier set "
+                "(its part kept as '%s')", path, missing ? " missing, or" : "", twin);
+    airlock_bundle_free(b);
+    b = t;
+    rc = 0;
+done:
+    free(twin);
+    if (!rc)
+        *out = b;
+    return rc;
+}
+
+static int bundle_open_one(struct airlock_bundle **out, const char *path, unsigned flags,
+                           int *not_layout, struct airlock_error **err)
 {
     struct stat st;
     if (stat(path, &st) < 0)

@@ -181,6 +181,14 @@ int bundle_load_small_at(struct airlock_bundle *b, int64_t off, uint64_t size, s
  * BUNDLE_OPEN_NO_SIBLINGS or AIRLOCK_OPEN_PART) and merges their blobs. */
 int split_attach(struct airlock_bundle *b, struct airlock_error **err);
 void split_free(struct bundle_split *s);
+/* While a split replaces a set, each earlier part is kept as ".BASE.NNN.airlock-prev" until
+ * the whole new set is in place: a reader finding a part of another set (or none) under a
+ * part's name reads its twin, so a kill at any point leaves the old or the new set whole. */
+#define SPLIT_TWIN ".airlock-prev"
+#define BUNDLE_OPEN_NO_PREV 0x400 /* do not fall back to the twins of an interrupted split */
+char *split_twin_path(const char *part); /* malloc'd */
+/* True unless b is a part of a split set with parts missing. */
+int split_complete(const struct airlock_bundle *b);
 /* BASE.001 (three digits, more for sets of over 999 parts); malloc'd. */
 char *split_part_path(const char *base, unsigned k, unsigned parts);
 
