@@ -74,6 +74,24 @@ case_fifo_bundle_path_refused() {
     [ "$rc" != 0 ] || fail "import replaced a FIFO"
 }
 
+# sync over an inbox holding a FIFO bundle and a directory bundle with a FIFO index.json:
+# neither blocks the run; the directory bundle fails naming the file (nothing is pushed: the
+# registry address is a closed port)
+case_fifo_in_sync_inbox_does_not_block() {
+    "$AIRLOCK" keygen --output-key-prefix cosign 2>/dev/null
+    mkdir inbox
+    make_bundle inbox/d.dir/
+    rm inbox/d.dir/index.json
+    mkfifo inbox/d.dir/index.json inbox/x.tar
+    find inbox -exec touch -h -d '-5 minutes' {} +
+    run timeout 30 "$AIRLOCK" sync --json --key cosign.pub --to 127.0.0.1:9/x --plain-http inbox
+    [ "$rc" != 124 ] || fail "sync blocked on a FIFO"
+    expect_rc 1
+    json '[.bundles[] | select(.bundle == "d.dir")][0].status == "failed"'
+    jq -e '.error | test("index.json.*not a regular file")' inbox/failed/d.dir.report.json >/dev/null ||
+        fail "the report does not name the FIFO: $(cat inbox/failed/d.dir.report.json)"
+}
+
 # ---- 8: one lock from the first read to the last rename --------------------------------------
 
 case_import_refused_while_destination_locked() {
