@@ -457,8 +457,51 @@ static int adopt_tar(struct airlock_writer *w, const char *old, struct airlock_e
     return rc;
 }
 
+struct airlock_dest_lock {
+    int fd;
+    char *path;
+};
+
+int airlock_dest_lock(struct airlock_dest_lock **out, const char *path,
+                      struct airlock_error **err)
+{
+    struct airlock_dest_lock *l = calloc(1, sizeof(*l));
+    if (!l)
+        return airlock_error_set(err, AIRLOCK_EOS, "out of memory");
+    int rc = layout_dest_lock(&l->fd, &l->path, path, 0, err);
+    if (rc) {
+        free(l);
+        return rc;
+    }
+    *out = l;
+    return 0;
+}
+
+void airlock_dest_lock_free(struct airlock_dest_lock *l)
+{
+    if (!l)
+        return;
+    layout_dest_unlock(l->fd, l->path);
+    free(l);
+}
+
+static int writer_new_resumable(struct airlock_writer **out, const char *path,
+                                enum airlock_format fmt, int held, struct airlock_error **err);
+
 int airlock_writer_new_resumable(struct airlock_writer **out, const char *path,
                                  enum airlock_format fmt, struct airlock_error **err)
+{
+    return writer_new_resumable(out, path, fmt, 0, err);
+}
+
+int airlock_writer_new_resumable_locked(struct airlock_writer **out, const char *path,
+                                        enum airlock_format fmt, struct airlock_error **err)
+{
+    return writer_new_resumable(out, path, fmt, 1, err);
+}
+
+static int writer_new_resumable(struct airlock_writer **out, const char *path,
+                                enum airlock_format fmt, int held, struct airlock_error **err)
 {
     struct airlock_writer *w = NULL;
     char *old = NULL;
@@ -470,7 +513,9 @@ int airlock_writer_new_resumable(struct airlock_writer **out, const char *path,
     if (rc)
         goto fail;
     /* the lock comes first, on a name nobody renames: the partial itself is renamed below */
-    if ((rc = layout_dest_lock(&w->lock_fd, &w->lock_path, path, 0, err)))
+    if (held)
+        w->lock_held = 1;
+    else if ((rc = layout_dest_lock(&w->lock_fd, &w->lock_path, path, 0, err)))
         goto fail;
     exists = lstat(w->tmp, &st) == 0;
     if (exists && st.st_uid != geteuid()) { /* someone else's, in a shared folder */

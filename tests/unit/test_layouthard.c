@@ -146,3 +146,27 @@ TEST(split_twin_path_is_beside_the_part)
     CHECK_STR(t, "./.r.tar.001.airlock-prev");
     free(t);
 }
+
+/* The public lock: an export that reads the existing bundle first holds it across the read
+ * and writes with the _locked resumable writer; without it the writer is refused. */
+TEST(public_dest_lock_and_resumable_locked_writer)
+{
+    char *p = strdup(tmp_path("e.tar"));
+    struct airlock_dest_lock *l = NULL;
+    struct airlock_writer *w = NULL;
+    struct airlock_error *err = NULL;
+    CHECK(airlock_dest_lock(&l, p, NULL) == 0);
+    CHECK(airlock_writer_new_resumable(&w, p, AIRLOCK_FORMAT_TAR, &err) == AIRLOCK_EUSAGE);
+    CHECK(err && strstr(err->msg, "another airlock is writing"));
+    airlock_error_free(err);
+    w = NULL;
+    CHECK(airlock_writer_new_resumable_locked(&w, p, AIRLOCK_FORMAT_TAR, NULL) == 0);
+    const char *ix = "{\"schemaVersion\":2,\"manifests\":[]}";
+    CHECK(w && airlock_writer_commit(w, ix, strlen(ix), NULL) == 0);
+    airlock_writer_free(w);
+    CHECK(exists("e.tar") && exists(".e.tar.airlock-lock"));
+    airlock_dest_lock_free(l);
+    CHECK(!exists(".e.tar.airlock-lock"));
+    airlock_dest_lock_free(NULL);
+    free(p);
+}
