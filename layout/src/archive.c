@@ -96,7 +96,12 @@ int arch_probe(const char *path, int *compressed, char *filter, size_t filter_le
         return 0;
     int ok = 0;
     struct archive_entry *ae;
-    if (archive_read_open_filename(a, path, 1 << 16) == ARCHIVE_OK) {
+    _cleanup_close_ int fd = -1;
+    if (layout_open_regular(AT_FDCWD, path, LAYOUT_OPEN_FOLLOW, path, &fd, NULL, NULL)) {
+        archive_read_free(a);
+        return 0;
+    }
+    if (archive_read_open_fd(a, fd, 1 << 16) == ARCHIVE_OK) {
         int r = archive_read_next_header(a, &ae);
         ok = r == ARCHIVE_OK || r == ARCHIVE_WARN || r == ARCHIVE_EOF;
         if (compressed)
@@ -129,12 +134,11 @@ static enum arch_type entry_type(struct archive_entry *ae)
 int arch_walk(const char *path, unsigned flags, arch_entry_fn fn, void *ctx, int *compressed,
               struct airlock_error **err)
 {
-    _cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return airlock_error_set_errno(err, AIRLOCK_EOS, errno, "open '%s'", path);
+    _cleanup_close_ int fd = -1;
     struct stat st;
-    if (fstat(fd, &st) < 0)
-        return airlock_error_set_errno(err, AIRLOCK_EOS, errno, "stat '%s'", path);
+    int orc = layout_open_regular(AT_FDCWD, path, LAYOUT_OPEN_FOLLOW, path, &fd, &st, err);
+    if (orc)
+        return orc;
     struct archive *a = new_reader();
     if (!a)
         return airlock_error_set(err, AIRLOCK_EOS, "out of memory");

@@ -11,7 +11,9 @@
 #include <sys/stat.h>
 
 #define LAYOUT_MAX_FILE 4096             /* oci-layout */
-#define RETAIN_TOTAL_MAX (512ull << 20)  /* JSON kept from a streamed bundle */
+#define RETAIN_TOTAL_MAX (512ull << 20)  /* JSON kept from a streamed bundle, all referenced */
+#define RETAIN_FIRST_MAX (16ull << 20)   /* JSON kept on the first pass, before we know what is */
+#define RETAIN_PASSES 8                  /* more passes for referenced JSON not kept at first */
 #define IO_CHUNK (1u << 20)
 
 int64_t bundle_tar_end(const struct airlock_bundle *b) { return b->tar_end; }
@@ -287,9 +289,13 @@ static int on_entry(void *vctx, const struct arch_entry *e, struct arch_reader *
     be->seq = b->seq;
     if (e->offset >= 0)
         return 0;
-    /* Streamed: keep small JSON blobs (manifests, indexes, configs), hash if asked. */
+    /* Streamed: keep small JSON blobs (manifests, indexes, configs) up to a small total,
+     * hash if asked. What nothing references is dropped after the walk (stream_settle), and
+     * referenced JSON not kept here is fetched by another pass: memory stays a small constant
+     * plus the referenced metadata, however much JSON-looking data the stream holds. */
     int want_hash = (b->flags & AIRLOCK_OPEN_HASH) != 0;
     int may_keep = e->size > 0 && e->size <= AIRLOCK_MAX_MANIFEST;
+    int store = may_keep && b->retained + e->size <= RETAIN_FIRST_MAX;
     if (!want_hash && !may_keep)
         return 0;
     struct airlock_buf keep = AIRLOCK_BUF_INIT(AIRLOCK_MAX_MANIFEST);
@@ -307,13 +313,13 @@ static int on_entry(void *vctx, const struct arch_entry *e, struct arch_reader *
                 if (i < got && c->buf[i] != '{')
                     may_keep = 0;
             }
-            if (may_keep && airlock_buf_append(&keep, c->buf, got))
+            if (may_keep && store && airlock_buf_append(&keep, c->buf, got))
                 may_keep = 0;
         }
         if (want_hash)
             airlock_sha256_update(c->h, c->buf, got);
         left -= got;
-        if (!want_hash && !may_keep)
+        if (!want_hash && (!may_keep || !store))
             break;
     }
     if (rc) {
@@ -324,37 +330,193 @@ static int on_entry(void *vctx, const struct arch_entry *e, struct arch_reader *
         airlock_sha256_final(c->h, be->actual);
         be->hashed = 1;
     }
-    if (may_keep && keep.len == e->size) {
+    if (may_keep && store && keep.len == e->size) {
         b->retained += keep.len;
-        if (b->retained > RETAIN_TOTAL_MAX) {
-            airlock_buf_release(&keep);
-            return airlock_error_set(err, AIRLOCK_EINTEGRITY,
-                                     "'%s': more than %llu MiB of JSON metadata", b->path,
-                                     RETAIN_TOTAL_MAX >> 20);
-        }
         be->data = airlock_buf_detach(&keep, NULL);
-    } else
+    } else {
         airlock_buf_release(&keep);
+        be->maybe_json = may_keep;
+    }
+    return 0;
+}
+
+/* ---- streamed bundles: keep only the JSON the walk from index.json needs ------------------ */
+
+struct settle {
+    struct airlock_bundle *b;
+    struct core_dmap need;   /* reached from index.json */
+    struct core_dmap fetch;  /* reached, JSON-looking, not kept by the first pass */
+    char (*queue)[AIRLOCK_DIGEST_SIZE];
+    size_t nq, capq;
+    uint64_t seq;
+};
+
+static int settle_push(struct settle *st, const char *digest)
+{
+    if (strlen(digest) != AIRLOCK_DIGEST_LEN || core_dmap_get(&st->need, digest))
+        return 0;
+    if (st->nq == st->capq) {
+        size_t cap = st->capq ? st->capq * 2 : 64;
+        char(*q)[AIRLOCK_DIGEST_SIZE] = realloc(st->queue, cap * sizeof(*q));
+        if (!q)
+            return -1;
+        st->queue = q;
+        st->capq = cap;
+    }
+    memcpy(st->queue[st->nq++], digest, AIRLOCK_DIGEST_SIZE);
+    return core_dmap_put(&st->need, digest, 1);
+}
+
+/* Queues what a manifest or index (or index.json) points at; anything else has no children. */
+static int settle_children(struct settle *st, const char *raw, size_t len)
+{
+    struct airlock_oci *m = NULL;
+    if (airlock_oci_parse(&m, raw, len, "metadata", NULL))
+        return 0;
+    int rc = 0;
+    if (m->kind == AIRLOCK_OCI_MANIFEST)
+        rc |= settle_push(st, m->config.digest);
+    for (size_t i = 0; i < m->n_layers; i++)
+        rc |= settle_push(st, m->layers[i].digest);
+    if (m->subject)
+        rc |= settle_push(st, m->subject->digest);
+    airlock_oci_free(m);
+    return rc;
+}
+
+static int settle_entry(void *vctx, const struct arch_entry *e, struct arch_reader *r,
+                        struct airlock_error **err)
+{
+    struct settle *st = vctx;
+    struct airlock_bundle *b = st->b;
+    char digest[AIRLOCK_DIGEST_SIZE];
+    st->seq++;
+    if (e->type != ARCH_REG || bundle_classify(e->name, digest, b->path, NULL) != 1 ||
+        !core_dmap_get(&st->fetch, digest))
+        return 0;
+    struct blob_ent *be = find(b, digest);
+    if (!be || be->seq != st->seq || be->data) /* the last copy counts */
+        return 0;
+    if (b->retained + be->size > RETAIN_TOTAL_MAX)
+        return airlock_error_set(err, AIRLOCK_EINTEGRITY,
+                                 "'%s': more than %llu MiB of referenced JSON metadata", b->path,
+                                 RETAIN_TOTAL_MAX >> 20);
+    char *d = NULL;
+    int rc = read_stream_small(r, be->size, AIRLOCK_MAX_MANIFEST, &d, b->path, e->raw_name, err);
+    if (rc)
+        return rc;
+    be->data = d;
+    be->maybe_json = 0;
+    b->retained += be->size;
+    return 0;
+}
+
+/* After the first pass over a streamed bundle: walks index.json down through the kept JSON,
+ * fetches what it reaches but the first pass did not keep (more passes, as deep as the
+ * references go), and drops every kept blob it does not reach. */
+static int stream_settle(struct airlock_bundle *b, struct airlock_error **err)
+{
+    struct settle st;
+    memset(&st, 0, sizeof(st));
+    st.b = b;
+    int rc = 0;
+    if (b->index && settle_children(&st, b->index, b->index_len))
+        rc = airlock_error_set(err, AIRLOCK_EOS, "out of memory");
+    for (int pass = 0; !rc && st.nq; pass++) {
+        size_t nfetch = 0;
+        while (!rc && st.nq) {
+            char d[AIRLOCK_DIGEST_SIZE];
+            memcpy(d, st.queue[--st.nq], sizeof(d));
+            struct blob_ent *be = find(b, d);
+            if (!be)
+                continue;
+            if (be->data) {
+                if (settle_children(&st, be->data, (size_t)be->size))
+                    rc = airlock_error_set(err, AIRLOCK_EOS, "out of memory");
+            } else if (be->maybe_json && !core_dmap_get(&st.fetch, d)) {
+                if (core_dmap_put(&st.fetch, d, 1))
+                    rc = airlock_error_set(err, AIRLOCK_EOS, "out of memory");
+                nfetch++;
+            }
+        }
+        if (rc || !nfetch || pass >= RETAIN_PASSES)
+            break;
+        st.seq = 0;
+        if ((rc = arch_walk(b->path, 0, settle_entry, &st, NULL, err)))
+            break;
+        /* what was fetched now: queue its children */
+        for (size_t i = 0; i < st.fetch.cap && !rc; i++) {
+            const char *d = st.fetch.slots[i].key;
+            if (!d[0] || st.fetch.slots[i].value != 1)
+                continue;
+            st.fetch.slots[i].value = 2; /* done */
+            struct blob_ent *be = find(b, d);
+            if (be && be->data && settle_children(&st, be->data, (size_t)be->size))
+                rc = airlock_error_set(err, AIRLOCK_EOS, "out of memory");
+        }
+    }
+    if (!rc)
+        for (size_t i = 0; i < b->n; i++)
+            if (b->blobs[i].data && !core_dmap_get(&st.need, b->blobs[i].digest)) {
+                b->retained -= b->blobs[i].size;
+                free(b->blobs[i].data);
+                b->blobs[i].data = NULL;
+            }
+    core_dmap_release(&st.need);
+    core_dmap_release(&st.fetch);
+    free(st.queue);
+    return rc;
+}
+
+int layout_open_regular(int dirfd, const char *name, unsigned flags, const char *shown, int *out,
+                        struct stat *st_out, struct airlock_error **err)
+{
+    /* O_NONBLOCK: opening a FIFO for reading would otherwise wait for a writer forever */
+    int fd = openat(dirfd, name, O_RDONLY | O_NONBLOCK | O_CLOEXEC |
+                                     (flags & LAYOUT_OPEN_FOLLOW ? 0 : O_NOFOLLOW));
+    if (fd < 0) {
+        if (errno == ELOOP)
+            return airlock_error_set(err, AIRLOCK_EINTEGRITY, "'%s': symbolic link refused",
+                                     shown);
+        if (errno == ENXIO) /* a socket, or a device with nothing behind it */
+            return airlock_error_set(err, AIRLOCK_EINTEGRITY, "'%s': not a regular file", shown);
+        return airlock_error_set_errno(err, errno == ENOENT ? AIRLOCK_ENOTFOUND : AIRLOCK_EOS,
+                                       errno, "open '%s'", shown);
+    }
+    struct stat st;
+    if (fstat(fd, &st) < 0) {
+        int e = errno;
+        close(fd);
+        return airlock_error_set_errno(err, AIRLOCK_EOS, e, "stat '%s'", shown);
+    }
+    if (!S_ISREG(st.st_mode)) {
+        close(fd);
+        return airlock_error_set(err, AIRLOCK_EINTEGRITY,
+                                 "'%s': not a regular file (a bundle holds only regular files)",
+                                 shown);
+    }
+    int fl = fcntl(fd, F_GETFL);
+    if (fl < 0 || fcntl(fd, F_SETFL, fl & ~O_NONBLOCK) < 0) {
+        int e = errno;
+        close(fd);
+        return airlock_error_set_errno(err, AIRLOCK_EOS, e, "open '%s'", shown);
+    }
+    if (st_out)
+        *st_out = st;
+    *out = fd;
     return 0;
 }
 
 static int read_dir_file(int dirfd, const char *name, size_t max, char **out, size_t *len,
                          const char *path, struct airlock_error **err)
 {
-    _cleanup_close_ int fd = openat(dirfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
-    if (fd < 0) {
-        if (errno == ELOOP)
-            return airlock_error_set(err, AIRLOCK_EINTEGRITY,
-                                     "'%s/%s': symbolic link refused", path, name);
-        return airlock_error_set_errno(err, errno == ENOENT ? AIRLOCK_ENOTFOUND : AIRLOCK_EOS,
-                                       errno, "open '%s/%s'", path, name);
-    }
+    char shown[4200];
+    snprintf(shown, sizeof(shown), "%s/%s", path, name);
+    _cleanup_close_ int fd = -1;
     struct stat st;
-    if (fstat(fd, &st) < 0)
-        return airlock_error_set_errno(err, AIRLOCK_EOS, errno, "stat '%s/%s'", path, name);
-    if (!S_ISREG(st.st_mode))
-        return airlock_error_set(err, AIRLOCK_EINTEGRITY, "'%s/%s': not a regular file", path,
-                                 name);
+    int rc = layout_open_regular(dirfd, name, 0, shown, &fd, &st, err);
+    if (rc)
+        return rc;
     if ((uint64_t)st.st_size > max)
         return airlock_error_set(err, AIRLOCK_EINTEGRITY, "'%s/%s': larger than %zu bytes", path,
                                  name, max);
@@ -481,13 +643,55 @@ int airlock_bundle_open(struct airlock_bundle **out, const char *path, unsigned 
     return bundle_open(out, path, flags, NULL, err);
 }
 
+static int bundle_open_one(struct airlock_bundle **out, const char *path, unsigned flags,
+                           int *not_layout, struct airlock_error **err);
+
+/* A part of a split set whose replacement was interrupted: when the set it starts is not
+ * whole (or the part is not there at all), the earlier part kept beside it as its twin is
+ * read instead, if that one's set is whole (see SPLIT_TWIN). */
 int bundle_open(struct airlock_bundle **out, const char *path, unsigned flags, int *not_layout,
                 struct airlock_error **err)
+{
+    if (flags & (BUNDLE_OPEN_NO_PREV | BUNDLE_OPEN_NO_SIBLINGS | BUNDLE_OPEN_DEFER_SPLIT |
+                 AIRLOCK_OPEN_PART))
+        return bundle_open_one(out, path, flags, not_layout, err);
+    struct stat st;
+    char *twin = NULL;
+    struct airlock_bundle *b = NULL, *t = NULL;
+    int missing = stat(path, &st) < 0 && errno == ENOENT;
+    int rc = missing ? AIRLOCK_ENOTFOUND : bundle_open_one(&b, path, flags, not_layout, err);
+    if ((rc && !missing) || (!rc && split_complete(b)))
+        goto done;
+    if (!(twin = split_twin_path(path)) || lstat(twin, &st) < 0 ||
+        bundle_open_one(&t, twin, flags, NULL, NULL) || !t->split || !split_complete(t)) {
+        airlock_bundle_free(t);
+        t = NULL;
+        if (missing) /* the error as it would have been */
+            rc = bundle_open_one(&b, path, flags, not_layout, err);
+        goto done;
+    }
+    bundle_warn(t, "'%s' is%s part of a newer split that was interrupted: reading the earlier set "
+                "(its part kept as '%s')", path, missing ? " missing, or" : "", twin);
+    airlock_bundle_free(b);
+    b = t;
+    rc = 0;
+done:
+    free(twin);
+    if (!rc)
+        *out = b;
+    return rc;
+}
+
+static int bundle_open_one(struct airlock_bundle **out, const char *path, unsigned flags,
+                           int *not_layout, struct airlock_error **err)
 {
     struct stat st;
     if (stat(path, &st) < 0)
         return airlock_error_set_errno(err, errno == ENOENT ? AIRLOCK_ENOTFOUND : AIRLOCK_EOS,
                                        errno, "open bundle '%s'", path);
+    if (!S_ISDIR(st.st_mode) && !S_ISREG(st.st_mode)) /* a FIFO would block every reader */
+        return airlock_error_set(err, AIRLOCK_EINTEGRITY,
+                                 "'%s': not a regular file or directory", path);
     struct airlock_bundle *b = calloc(1, sizeof(*b));
     if (!b || !(b->path = strdup(path))) {
         free(b);
@@ -528,9 +732,7 @@ int bundle_open(struct airlock_bundle **out, const char *path, unsigned flags, i
             b->fmt = AIRLOCK_FORMAT_TAR;
             rc = arch_walk(path, ARCH_SEEKABLE, on_entry, &c, NULL, err);
             if (!rc) {
-                b->fd = open(path, O_RDONLY | O_CLOEXEC);
-                if (b->fd < 0)
-                    rc = airlock_error_set_errno(err, AIRLOCK_EOS, errno, "open '%s'", path);
+                rc = layout_open_regular(AT_FDCWD, path, LAYOUT_OPEN_FOLLOW, path, &b->fd, NULL, err);
             }
             if (!rc && b->have_index)
                 rc = bundle_load_small_at(b, b->index_off, b->index_size, AIRLOCK_MAX_INDEX_JSON,
@@ -558,6 +760,10 @@ done:
         return rc;
     }
     bundle_finish_table(b);
+    if (b->compressed && (rc = stream_settle(b, err))) {
+        airlock_bundle_free(b);
+        return rc;
+    }
     if (b->have_split && !(flags & BUNDLE_OPEN_DEFER_SPLIT) && (rc = split_attach(b, err))) {
         airlock_bundle_free(b);
         return rc;
@@ -694,11 +900,14 @@ static int blob_reader_open(struct blob_reader *r, struct airlock_bundle *b,
     if (b->fmt != AIRLOCK_FORMAT_DIR)
         return airlock_error_set(err, AIRLOCK_EUSAGE, "'%s': a streamed bundle has no random access",
                                  b->path);
-    r->fd = openat(b->blobs_fd, airlock_digest_hex(e->digest), O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
-    if (r->fd < 0)
-        return airlock_error_set_errno(err, errno == ELOOP ? AIRLOCK_EINTEGRITY : AIRLOCK_EOS,
-                                       errno, "open '%s/blobs/sha256/%s'", b->path,
-                                       airlock_digest_hex(e->digest));
+    char shown[4200];
+    snprintf(shown, sizeof(shown), "%s/blobs/sha256/%s", b->path, airlock_digest_hex(e->digest));
+    int rc = layout_open_regular(b->blobs_fd, airlock_digest_hex(e->digest), 0, shown, &r->fd, NULL,
+                                 err);
+    if (rc) {
+        r->fd = -1;
+        return rc;
+    }
     r->own_fd = 1;
     return 0;
 }

@@ -651,12 +651,19 @@ int airlock_import(struct airlock_import_result **res, const char *out, const ch
     p.opts = opts;
     int rc = 0;
     struct stat st;
-    int merge = stat(out, &st) == 0;
-    char *index = NULL;
+    char *index = NULL, *lock_path = NULL;
     struct airlock_import_result *r = NULL;
+    int lock_fd = -1;
+    /* the destination's lock before its first read, kept to the rename: a sign (or another
+     * import) of it meanwhile is refused instead of lost */
+    if ((rc = layout_dest_lock(&lock_fd, &lock_path, out, 0, err)))
+        return rc;
+    int merge = stat(out, &st) == 0;
     p.src = calloc(n_inputs + 1, sizeof(*p.src));
-    if (!p.src)
+    if (!p.src) {
+        layout_dest_unlock(lock_fd, lock_path);
         return airlock_error_set(err, AIRLOCK_EOS, "out of memory");
+    }
     if (merge) {
         if ((rc = airlock_bundle_open(&p.src[0].b, out, 0, err))) {
             airlock_error_wrap(err, "'%s' exists and is not a bundle airlock can add to", out);
@@ -697,7 +704,7 @@ int airlock_import(struct airlock_import_result **res, const char *out, const ch
     }
     if (rc)
         goto done;
-    if ((rc = airlock_writer_new(&p.w, out, opts ? opts->format : AIRLOCK_FORMAT_AUTO, err)))
+    if ((rc = writer_new_locked(&p.w, out, opts ? opts->format : AIRLOCK_FORMAT_AUTO, err)))
         goto done;
     for (size_t i = 0; i < p.n_meta && !rc; i++) {
         rc = airlock_writer_add_bytes(p.w, p.meta[i].data, p.meta[i].len, p.meta[i].digest, NULL,
@@ -748,6 +755,7 @@ done:
     airlock_import_result_free(r);
     free(index);
     airlock_writer_free(p.w);
+    layout_dest_unlock(lock_fd, lock_path);
     for (size_t s = 0; s < p.n_src + 1 && s <= n_inputs; s++) {
         airlock_bundle_free(p.src[s].b);
         docker_src_free(p.src[s].d);

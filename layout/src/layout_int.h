@@ -71,6 +71,21 @@ int tarw_header(unsigned char hdr[512], const char *name, uint64_t size, char ty
 /* writer.c: the caller already holds the destination's flock (commit must not wait for it) */
 void writer_lock_held(struct airlock_writer *w);
 
+/* writer.c: the destination's lock, ".NAME.airlock-lock" beside path, taken without waiting
+ * (another holder: AIRLOCK_EUSAGE "another airlock is writing 'path'"). Every run that reads
+ * a destination and replaces it takes it before the first read and keeps it to the last
+ * rename. Once it is held, temporaries of killed runs on path (".NAME.airlock-XXXXXX"; with
+ * LAYOUT_LOCK_PARTS also ".NAME.<digits>.airlock-XXXXXX", a split set's parts) are removed;
+ * the resumable ".NAME.airlock-partial" is kept. Release with layout_dest_unlock (accepts -1). */
+#define LAYOUT_LOCK_PARTS 0x1
+int layout_dest_lock(int *fd_out, char **lock_path_out, const char *path, unsigned flags,
+                     struct airlock_error **err);
+void layout_dest_unlock(int fd, char *lock_path);
+/* airlock_writer_new for a caller that holds the destination's lock already (and any flock
+ * on the destination itself): the writer neither takes nor waits for it. */
+int writer_new_locked(struct airlock_writer **out, const char *path, enum airlock_format fmt,
+                      struct airlock_error **err);
+
 /* ---- bundle.c ------------------------------------------------------------------------------ */
 
 /* A piece of a blob cut over several parts of a split set (split.c). */
@@ -88,6 +103,7 @@ struct blob_ent {
     uint64_t seq;    /* entry ordinal of the copy that counts (the last) */
     int hashed;
     char *data;      /* streamed: a small JSON blob kept in memory */
+    int maybe_json;  /* streamed: small and starts like JSON, but not kept (yet) */
     const struct airlock_bundle *owner; /* split set: the part holding it (NULL: this file) */
     struct bundle_piece *pieces;        /* split set: a blob cut over parts, in order */
     size_t n_pieces;
@@ -145,6 +161,14 @@ struct airlock_bundle {
 struct blob_ent *bundle_add_blob(struct airlock_bundle *b, const char *digest);
 void bundle_finish_table(struct airlock_bundle *b);
 void bundle_warn(struct airlock_bundle *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Opens dirfd/name for reading without following a link and without blocking (a FIFO or
+ * device is refused with AIRLOCK_EINTEGRITY naming shown, before anything waits on it);
+ * flags: LAYOUT_OPEN_FOLLOW;
+ * the fd is blocking again on return. st_out (may be NULL) gets its stat. */
+struct stat;
+#define LAYOUT_OPEN_FOLLOW 0x1 /* a path the user named: a link to the bundle is fine */
+int layout_open_regular(int dirfd, const char *name, unsigned flags, const char *shown, int *out,
+                        struct stat *st_out, struct airlock_error **err);
 /* Reads a small file of a plain tar at off. */
 int bundle_load_small_at(struct airlock_bundle *b, int64_t off, uint64_t size, size_t max,
                          char **out, const char *what, struct airlock_error **err);
@@ -157,6 +181,14 @@ int bundle_load_small_at(struct airlock_bundle *b, int64_t off, uint64_t size, s
  * BUNDLE_OPEN_NO_SIBLINGS or AIRLOCK_OPEN_PART) and merges their blobs. */
 int split_attach(struct airlock_bundle *b, struct airlock_error **err);
 void split_free(struct bundle_split *s);
+/* While a split replaces a set, each earlier part is kept as ".BASE.NNN.airlock-prev" until
+ * the whole new set is in place: a reader finding a part of another set (or none) under a
+ * part's name reads its twin, so a kill at any point leaves the old or the new set whole. */
+#define SPLIT_TWIN ".airlock-prev"
+#define BUNDLE_OPEN_NO_PREV 0x400 /* do not fall back to the twins of an interrupted split */
+char *split_twin_path(const char *part); /* malloc'd */
+/* True unless b is a part of a split set with parts missing. */
+int split_complete(const struct airlock_bundle *b);
 /* BASE.001 (three digits, more for sets of over 999 parts); malloc'd. */
 char *split_part_path(const char *base, unsigned k, unsigned parts);
 

@@ -518,9 +518,7 @@ static int copy_blob(void *ctx, const char *digest, uint64_t size, airlock_read_
 static int rewrite(struct signer *s, const char *index, size_t ilen, struct airlock_error **err)
 {
     struct airlock_writer *w = NULL;
-    int rc = airlock_writer_new(&w, s->path, AIRLOCK_FORMAT_TAR_ZST, err);
-    if (!rc)
-        writer_lock_held(w);
+    int rc = writer_new_locked(&w, s->path, AIRLOCK_FORMAT_TAR_ZST, err);
     if (!rc)
         rc = airlock_bundle_blob_stream(s->b, all_blobs, copy_blob, w, err);
     for (size_t i = 0; i < s->n_nb && !rc; i++)
@@ -546,12 +544,31 @@ int airlock_bundle_sign(struct airlock_sign_result **res, const char *path,
     const char *raw = NULL;
     int any = 0, rc = 0;
     struct stat st;
+    /* the destination's lock, the one import and export take before they read it: a sign
+     * during an import of the same bundle is refused, not lost to its rename. Where the lock
+     * file cannot be made (a read-only folder), the bundle's own flock below still holds. */
+    int dest_fd = -1;
+    char *dest_lock = NULL;
+    struct airlock_error *lerr = NULL;
+    rc = layout_dest_lock(&dest_fd, &dest_lock, path, 0, &lerr);
+    if (rc == AIRLOCK_EUSAGE) {
+        if (err)
+            *err = lerr;
+        else
+            airlock_error_free(lerr);
+        return rc;
+    }
+    airlock_error_free(lerr);
+    rc = 0;
     /* a plain tar is written in place: open it for writing (and fail early on read-only media) */
     int lockfd = open(path, (stat(path, &st) == 0 && S_ISREG(st.st_mode) ? O_RDWR : O_RDONLY) |
-                                O_CLOEXEC);
-    if (lockfd < 0)
-        return airlock_error_set_errno(err, errno == ENOENT ? AIRLOCK_ENOTFOUND : AIRLOCK_EOS,
-                                       errno, "open bundle '%s'", path);
+                                O_NONBLOCK | O_CLOEXEC); /* a FIFO must not block */
+    if (lockfd < 0) {
+        rc = airlock_error_set_errno(err, errno == ENOENT ? AIRLOCK_ENOTFOUND : AIRLOCK_EOS,
+                                     errno, "open bundle '%s'", path);
+        layout_dest_unlock(dest_fd, dest_lock);
+        return rc;
+    }
     /* one writer at a time */
     if (flock(lockfd, LOCK_EX | LOCK_NB) < 0) {
         rc = errno == EWOULDBLOCK
@@ -638,5 +655,6 @@ out:
     airlock_catalog_free(s.cat);
     airlock_bundle_free(s.b);
     close(lockfd);
+    layout_dest_unlock(dest_fd, dest_lock);
     return rc;
 }

@@ -18,7 +18,9 @@
 #include "layout_int.h"
 
 #include <cjson/cJSON.h>
+#include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <libgen.h>
 #include <stdio.h>
 #include <string.h>
@@ -181,6 +183,26 @@ char *split_part_path(const char *base, unsigned k, unsigned parts)
     return p;
 }
 
+char *split_twin_path(const char *part)
+{
+    char *a = strdup(part), *b = strdup(part), *out = NULL;
+    if (a && b && asprintf(&out, "%s/.%s%s", dirname(a), basename(b), SPLIT_TWIN) < 0)
+        out = NULL;
+    free(a);
+    free(b);
+    return out;
+}
+
+int split_complete(const struct airlock_bundle *b)
+{
+    if (!b->split)
+        return 1;
+    for (unsigned k = 0; k < b->split->parts; k++)
+        if (!b->split->present[k])
+            return 0;
+    return 1;
+}
+
 /* NAME.001 beside dir */
 static char *part_path(const char *dir, const char *name, unsigned k, unsigned parts)
 {
@@ -206,6 +228,92 @@ static const struct airlock_bundle *part_bundle(const struct airlock_bundle *b, 
     if (k == b->split->part)
         return b;
     return b->split->sib[k - 1];
+}
+
+/* Opens path as part k of b's set: 0 and *o when it is one; otherwise non-zero, and *why
+ * (when asked, malloc'd, NULL for a plain absence) says what is wrong with it. */
+static int sibling_open(struct airlock_bundle *b, const struct bundle_split *s, const char *path,
+                        unsigned k, struct airlock_bundle **o, char **why)
+{
+    struct stat st;
+    *o = NULL;
+    if (why)
+        *why = NULL;
+    if (stat(path, &st) < 0)
+        return -1;
+    struct airlock_bundle *x = NULL;
+    struct airlock_error *e = NULL;
+    if (bundle_open(&x, path,
+                    (b->flags & ~(AIRLOCK_OPEN_PART | BUNDLE_OPEN_DEFER_SPLIT)) |
+                        BUNDLE_OPEN_NO_SIBLINGS,
+                    NULL, &e)) {
+        if (why && asprintf(why, "part %u of %u '%s' cannot be read: %s", k, s->parts, path,
+                            e ? e->msg : "?") < 0)
+            *why = NULL;
+        airlock_error_free(e);
+        return -1;
+    }
+    if (!x->split || strcmp(x->split->set, s->set) || x->split->parts != s->parts ||
+        x->split->part != k) {
+        if (why && asprintf(why, "'%s' is not part %u of this set (another split of another "
+                                 "bundle?)", path, k) < 0)
+            *why = NULL;
+        airlock_bundle_free(x);
+        return -1;
+    }
+    *o = x;
+    return 0;
+}
+
+/* Part k beside b: under its name, else the earlier part an interrupted split kept (its
+ * twin). *o stays NULL (with a warning where there is something to say) when neither is. */
+static int open_beside(struct airlock_bundle *b, const struct bundle_split *s, const char *path,
+                       unsigned k, struct airlock_bundle **o)
+{
+    char *why = NULL;
+    if (sibling_open(b, s, path, k, o, &why) && !(b->flags & BUNDLE_OPEN_NO_PREV)) {
+        char *twin = split_twin_path(path);
+        if (twin && !sibling_open(b, s, twin, k, o, NULL))
+            bundle_warn(b, "part %u of %u '%s' is of a newer split that was interrupted: "
+                        "reading the earlier part kept as '%s'",
+                        k, s->parts, path, twin);
+        free(twin);
+    }
+    if (!*o && why)
+        bundle_warn(b, "%s", why);
+    free(why);
+    return 0;
+}
+
+/* A part the caller named (other media): it must be another part of this set. */
+static int open_given(struct airlock_bundle *b, const struct bundle_split *s, const char *path,
+                      struct airlock_bundle **o, struct airlock_error **err)
+{
+    struct stat st;
+    if (stat(path, &st) < 0)
+        return airlock_error_set_errno(err, AIRLOCK_ENOTFOUND, errno, "open part '%s'", path);
+    struct airlock_error *e = NULL;
+    if (bundle_open(o, path,
+                    (b->flags & ~(AIRLOCK_OPEN_PART | BUNDLE_OPEN_DEFER_SPLIT)) |
+                        BUNDLE_OPEN_NO_SIBLINGS,
+                    NULL, &e)) {
+        *o = NULL;
+        airlock_error_wrap(&e, "part '%s'", path);
+        if (err && !*err)
+            *err = e;
+        else
+            airlock_error_free(e);
+        return AIRLOCK_EINTEGRITY;
+    }
+    struct airlock_bundle *x = *o;
+    if (!x->split || strcmp(x->split->set, s->set) || x->split->parts != s->parts ||
+        x->split->part == s->part || s->present[x->split->part - 1]) {
+        airlock_bundle_free(x);
+        *o = NULL;
+        return airlock_error_set(err, AIRLOCK_EUSAGE, "'%s' is not another part of the set of '%s'",
+                                 path, b->path);
+    }
+    return 0;
 }
 
 int split_attach(struct airlock_bundle *b, struct airlock_error **err)
@@ -238,46 +346,12 @@ int split_attach(struct airlock_bundle *b, struct airlock_error **err)
         const char *path = g < b->n_given ? b->given[g] : s->sib_path[k - 1];
         if (k && (k == s->part || s->present[k - 1]))
             continue;
-        struct stat st;
-        if (stat(path, &st) < 0) {
-            if (!k)
-                return airlock_error_set_errno(err, AIRLOCK_ENOTFOUND, errno, "open part '%s'",
-                                               path);
-            continue;
-        }
         struct airlock_bundle *o = NULL;
-        struct airlock_error *e = NULL;
-        if (bundle_open(&o, path,
-                        (b->flags & ~(AIRLOCK_OPEN_PART | BUNDLE_OPEN_DEFER_SPLIT)) |
-                            BUNDLE_OPEN_NO_SIBLINGS,
-                        NULL, &e)) {
-            if (!k) {
-                airlock_error_wrap(&e, "part '%s'", path);
-                if (err && !*err)
-                    *err = e;
-                else
-                    airlock_error_free(e);
-                return AIRLOCK_EINTEGRITY;
-            }
-            bundle_warn(b, "part %u of %u '%s' cannot be read: %s", k, s->parts, path,
-                        e ? e->msg : "?");
-            airlock_error_free(e);
+        int rc2 = k ? open_beside(b, s, path, k, &o) : open_given(b, s, path, &o, err);
+        if (rc2 < 0)
+            return rc2;
+        if (!o)
             continue;
-        }
-        if (!o->split || strcmp(o->split->set, s->set) || o->split->parts != s->parts ||
-            (k && o->split->part != k) ||
-            (!k && (o->split->part == s->part || s->present[o->split->part - 1]))) {
-            if (!k) {
-                airlock_bundle_free(o);
-                return airlock_error_set(err, AIRLOCK_EUSAGE,
-                                         "'%s' is not another part of the set of '%s'", path,
-                                         b->path);
-            }
-            bundle_warn(b, "'%s' is not part %u of this set (another split of another bundle?)",
-                        path, k);
-            airlock_bundle_free(o);
-            continue;
-        }
         k = o->split->part;
         if (g < b->n_given) { /* named by the caller: messages use that path */
             free(s->sib_path[k - 1]);
@@ -707,6 +781,9 @@ struct airlock_split_writer {
     uint64_t part_size;
     char set[AIRLOCK_DIGEST_SIZE];
     unsigned committed;
+    int lock_fd;     /* ".BASE.airlock-lock": one run per set, from the plan to the renames */
+    char *lock_path;
+    unsigned char *had_old; /* by part: an earlier part was kept as its twin while publishing */
 };
 
 struct airlock_split_sink {
@@ -731,8 +808,12 @@ void airlock_split_writer_free(struct airlock_split_writer *sw)
     if (!sw)
         return;
     for (unsigned p = 0; p < sw->sp.parts; p++) {
-        if (p < sw->committed && sw->sp.paths && sw->sp.paths[p])
-            unlink(sw->sp.paths[p]); /* never half a set */
+        if (p < sw->committed && sw->sp.paths && sw->sp.paths[p]) { /* never half a set */
+            char *twin = sw->had_old && sw->had_old[p] ? split_twin_path(sw->sp.paths[p]) : NULL;
+            if (!twin || rename(twin, sw->sp.paths[p]) < 0)
+                unlink(sw->sp.paths[p]);
+            free(twin);
+        }
         if (sw->sp.w)
             airlock_writer_free(sw->sp.w[p]);
         if (sw->sp.paths)
@@ -745,7 +826,88 @@ void airlock_split_writer_free(struct airlock_split_writer *sw)
     free(sw->name);
     free(sw->what);
     free(sw->index);
+    free(sw->had_old);
+    layout_dest_unlock(sw->lock_fd, sw->lock_path);
     free(sw);
+}
+
+/* The twins (".BASE.NNN.airlock-prev") a killed split left while replacing a set, as the
+ * part paths they stand for; NULL-terminated, malloc'd. */
+static char **twins_in(DIR *d, const char *dir, const char *prefix)
+{
+    char **out = NULL;
+    size_t n = 0, plen = strlen(prefix), tlen = strlen(SPLIT_TWIN);
+    struct dirent *de;
+    while ((de = readdir(d))) {
+        const char *nm = de->d_name, *q = nm + plen;
+        size_t len = strlen(nm);
+        if (strncmp(nm, prefix, plen) || len <= plen + tlen || strcmp(nm + len - tlen, SPLIT_TWIN))
+            continue;
+        while (*q >= '0' && *q <= '9')
+            q++;
+        if (q != nm + len - tlen || q - (nm + plen) < 3)
+            continue;
+        char **g = realloc(out, (n + 2) * sizeof(*g));
+        if (!g)
+            break;
+        out = g;
+        /* "<dir>/<base>.<digits>": the name without its leading dot and the twin suffix */
+        if (asprintf(&out[n], "%s/%.*s", dir, (int)(len - tlen - 1), nm + 1) < 0)
+            break;
+        out[++n] = NULL;
+    }
+    return out;
+}
+
+static char **list_twins(const char *base)
+{
+    char *a = strdup(base), *b = strdup(base), *prefix = NULL, **out = NULL;
+    if (a && b && asprintf(&prefix, ".%s.", basename(b)) >= 0) {
+        const char *dir = dirname(a);
+        DIR *d = opendir(dir);
+        if (d) {
+            out = twins_in(d, dir, prefix);
+            closedir(d);
+        }
+        free(prefix);
+    }
+    free(a);
+    free(b);
+    return out;
+}
+
+/* Finishes or undoes the replacement of a set that a kill interrupted (see SPLIT_TWIN): when
+ * the parts under their names make a whole set, the new one was all in place and the twins
+ * go; otherwise every twin goes back under its name, which makes the earlier set whole. */
+static int recover_twins(const char *base, struct airlock_error **err)
+{
+    char **parts = list_twins(base);
+    if (!parts)
+        return 0;
+    int whole = 1;
+    for (size_t i = 0; parts[i] && whole; i++) {
+        struct stat st;
+        whole = stat(parts[i], &st) == 0;
+    }
+    if (whole) {
+        struct airlock_bundle *o = NULL;
+        whole = !bundle_open(&o, parts[0], BUNDLE_OPEN_NO_PREV, NULL, NULL) && o->split &&
+                split_complete(o);
+        airlock_bundle_free(o);
+    }
+    int rc = 0;
+    for (size_t i = 0; parts[i]; i++) {
+        char *twin = split_twin_path(parts[i]);
+        if (!twin)
+            rc = airlock_error_set(err, AIRLOCK_EOS, "out of memory");
+        else if (whole ? unlink(twin) < 0 && errno != ENOENT : rename(twin, parts[i]) < 0)
+            rc = rc ? rc : airlock_error_set_errno(err, AIRLOCK_EOS, errno,
+                                                   "restore '%s' from '%s'", parts[i], twin);
+        free(twin);
+        free(parts[i]);
+    }
+    free(parts);
+    return rc;
 }
 
 int airlock_split_writer_new(struct airlock_split_writer **out, const char *base,
@@ -756,6 +918,8 @@ int airlock_split_writer_new(struct airlock_split_writer **out, const char *base
     struct airlock_split_writer *sw = calloc(1, sizeof(*sw));
     char *copy = strdup(base);
     int rc = 0;
+    if (sw)
+        sw->lock_fd = -1;
     if (!sw || !copy || !(sw->base = strdup(base)) || !(sw->name = strdup(basename(copy))) ||
         !(sw->what = strdup(what ? what : base)) || !(sw->index = malloc(index_len + 1))) {
         free(copy);
@@ -768,6 +932,13 @@ int airlock_split_writer_new(struct airlock_split_writer **out, const char *base
     sw->index_len = index_len;
     sw->part_size = part_size;
     sw->sp.what = sw->what;
+    /* the set's lock; with it held, what killed runs left (".BASE.NNN.airlock-XXXXXX") goes,
+     * and a replacement a kill interrupted is finished or undone */
+    if ((rc = layout_dest_lock(&sw->lock_fd, &sw->lock_path, base, LAYOUT_LOCK_PARTS, err)) ||
+        (rc = recover_twins(base, err))) {
+        airlock_split_writer_free(sw);
+        return rc;
+    }
     for (size_t i = 0; i < n && !rc; i++)
         if (airlock_digest_check(blobs[i].digest, err) ||
             !plan_add(&sw->sp, blobs[i].digest, blobs[i].size, blobs[i].meta))
@@ -807,7 +978,7 @@ int airlock_split_writer_new(struct airlock_split_writer **out, const char *base
         if (!(sw->sp.paths[p] = split_part_path(base, p + 1, sw->sp.parts)))
             rc = airlock_error_set(err, AIRLOCK_EOS, "out of memory");
         else
-            rc = airlock_writer_new(&sw->sp.w[p], sw->sp.paths[p], AIRLOCK_FORMAT_TAR, err);
+            rc = writer_new_locked(&sw->sp.w[p], sw->sp.paths[p], AIRLOCK_FORMAT_TAR, err);
     }
     if (rc) {
         airlock_split_writer_free(sw);
@@ -982,13 +1153,49 @@ int airlock_split_writer_commit(struct airlock_split_writer *sw,
                                    sp->paths[p], (unsigned long long)size,
                                    (unsigned long long)sw->part_size);
     }
+    /* published part by part, each earlier part kept as its twin until the whole new set is
+     * in place: a kill at any point leaves the old or the new set whole for a reader, and
+     * the next run finishes or undoes the swap (recover_twins) */
+    if (!rc && !(sw->had_old = calloc(sp->parts, 1)))
+        rc = airlock_error_set(err, AIRLOCK_EOS, "out of memory");
     for (unsigned p = 0; p < sp->parts && !rc; p++) {
-        if ((rc = writer_publish(sp->w[p], err)))
+        struct stat st;
+        char *twin = split_twin_path(sp->paths[p]);
+        if (!twin) {
+            rc = airlock_error_set(err, AIRLOCK_EOS, "out of memory");
             break;
+        }
         sw->committed = p + 1;
+        if (lstat(sp->paths[p], &st) == 0) {
+            unlink(twin);
+            /* a hard link keeps the name filled; media without them (FAT) move it aside */
+            if (link(sp->paths[p], twin) < 0 && rename(sp->paths[p], twin) < 0)
+                rc = airlock_error_set_errno(err, AIRLOCK_EOS, errno, "keep '%s' as '%s'",
+                                             sp->paths[p], twin);
+            else
+                sw->had_old[p] = 1;
+        }
+        free(twin);
+        if (!rc)
+            rc = writer_publish(sp->w[p], err);
     }
     if (rc)
         return rc;
+    if (sp->parts) { /* the new set is in place, durably, before the twins go */
+        char *copy = strdup(sp->paths[0]);
+        int dfd = copy ? open(dirname(copy), O_RDONLY | O_DIRECTORY | O_CLOEXEC) : -1;
+        if (dfd >= 0) {
+            fsync(dfd);
+            close(dfd);
+        }
+        free(copy);
+    }
+    for (unsigned p = 0; p < sp->parts; p++) {
+        char *twin = sw->had_old[p] ? split_twin_path(sp->paths[p]) : NULL;
+        if (twin)
+            unlink(twin);
+        free(twin);
+    }
     /* parts of an earlier split under this name that the new set does not have */
     for (unsigned k = sp->parts + 1; k < 100000; k++) {
         char *old = split_part_path(sw->base, k, sp->parts);

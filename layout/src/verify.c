@@ -24,6 +24,7 @@ struct node {
     size_t *kids;          /* child node indices (manifests and indexes) */
     size_t n_kids, cap_kids;
     size_t mark;           /* image walk generation */
+    int unref;             /* in the bundle, reached from no image: hashed all the same */
 };
 
 struct vctx {
@@ -415,6 +416,34 @@ int airlock_bundle_verify(struct airlock_verify_report **out, struct airlock_bun
     }
     if (rc)
         goto out;
+    /* what nothing references is hashed too: a blob whose content does not match its name is
+     * corrupt wherever it sits (usually few; a streamed bundle hashed them while opening) */
+    for (size_t i = 0; i < airlock_bundle_blob_count(b) && !rc; i++) {
+        uint64_t size;
+        const char *d = airlock_bundle_blob_digest(b, i, &size);
+        if (core_dmap_get(&v.map, d))
+            continue;
+        if (v.n == v.cap) {
+            size_t cap = v.cap ? v.cap * 2 : 64;
+            struct node *n = realloc(v.nodes, cap * sizeof(*n));
+            if (!n) {
+                rc = airlock_error_set(err, AIRLOCK_EOS, "out of memory");
+                break;
+            }
+            v.nodes = n;
+            v.cap = cap;
+        }
+        struct node *nd = &v.nodes[v.n];
+        memset(nd, 0, sizeof(*nd));
+        memcpy(nd->digest, d, AIRLOCK_DIGEST_SIZE);
+        nd->size = size;
+        nd->unref = 1;
+        if (core_dmap_put(&v.map, d, v.n) || push_idx(&v.jobs, &v.n_jobs, &v.cap_jobs, v.n))
+            rc = airlock_error_set(err, AIRLOCK_EOS, "out of memory");
+        v.n++;
+    }
+    if (rc)
+        goto out;
     run_threads(&v, opts ? opts->threads : 0);
     v.r->checked += v.n_jobs;
     v.r->bytes = v.bytes;
@@ -471,11 +500,9 @@ int airlock_bundle_verify(struct airlock_verify_report **out, struct airlock_bun
     }
     for (size_t i = 0; i < v.r->n_images; i++)
         v.r->images[i].ok = image_intact(&v, roots[i], i + 1, &walk, &walk_cap);
-    for (size_t i = 0; i < airlock_bundle_blob_count(b); i++) {
-        const char *d = airlock_bundle_blob_digest(b, i, NULL);
-        if (!core_dmap_get(&v.map, d))
-            push_str(&v.r->unreferenced, &v.r->n_unreferenced, d);
-    }
+    for (size_t i = 0; i < v.n; i++)
+        if (v.nodes[i].unref)
+            push_str(&v.r->unreferenced, &v.r->n_unreferenced, v.nodes[i].digest);
 out:
     for (size_t i = 0; i < v.n; i++) {
         free(v.nodes[i].why);

@@ -55,12 +55,12 @@ struct airlock_writer {
     struct tarw *t;
     struct core_dmap added; /* digests written so far */
     struct cur_blob *cur;   /* the blob being written in push mode */
-    int lock_held;          /* the caller holds the destination's lock (sign) */
+    int lock_held;          /* the caller holds the destination's locks (sign, import, split) */
     unsigned char *buf;
     int committed;
     int resumable;          /* tmp is ".<name>.airlock-partial": kept when not committed */
     int finished;           /* writer_finish: complete and synced, not yet renamed */
-    int lock_fd;            /* resumable: ".<name>.airlock-lock", held while writing */
+    int lock_fd;            /* ".<name>.airlock-lock", held while writing (unless lock_held) */
     char *lock_path;
     uint64_t done;          /* blobs complete in tmp (recovered ones included) */
     uint64_t recovered, recovered_bytes;
@@ -90,6 +90,131 @@ static char *temp_name(const char *path, const char *suffix)
     free(a);
     free(b);
     return out;
+}
+
+/* True for "<prefix>airlock-XXXXXX" (six letters or digits: mkstemp's and mkdtemp's) and, with
+ * parts, for "<prefix><digits>.airlock-XXXXXX" (the parts of a split set). */
+static int own_temp_name(const char *name, const char *prefix, size_t plen, int parts)
+{
+    if (strncmp(name, prefix, plen))
+        return 0;
+    const char *p = name + plen;
+    if (parts) {
+        const char *q = p;
+        while (*q >= '0' && *q <= '9')
+            q++;
+        if (q - p >= 3 && *q == '.')
+            p = q + 1;
+    }
+    if (strncmp(p, "airlock-", 8))
+        return 0;
+    p += 8;
+    for (int i = 0; i < 6; i++, p++)
+        if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9')))
+            return 0;
+    return *p == '\0';
+}
+
+/* Removes temporaries of earlier runs on path killed before they could (".NAME.airlock-XXXXXX"
+ * files and directories, ours only; never the resumable ".NAME.airlock-partial"). Called with
+ * the destination's lock held, so none of them belongs to a live run. */
+static void remove_stale_in(const char *dir, const char *prefix, int parts)
+{
+    DIR *d = opendir(dir);
+    if (!d)
+        return;
+    size_t plen = strlen(prefix);
+    struct dirent *de;
+    while ((de = readdir(d))) {
+        struct stat st;
+        if (!own_temp_name(de->d_name, prefix, plen, parts) ||
+            fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0 || st.st_uid != geteuid())
+            continue;
+        char *full = NULL;
+        if (!S_ISDIR(st.st_mode))
+            unlinkat(dirfd(d), de->d_name, 0);
+        else if (asprintf(&full, "%s/%s", dir, de->d_name) >= 0) {
+            airlock_remove_tree(full); /* does not follow links */
+            free(full);
+        }
+    }
+    closedir(d);
+}
+
+static void remove_stale_temps(const char *path, int parts)
+{
+    char *a = strdup(path), *b = strdup(path), *prefix = NULL;
+    if (a && b) {
+        size_t n = strlen(a);
+        while (n > 1 && a[n - 1] == '/') {
+            a[n - 1] = b[n - 1] = '\0';
+            n--;
+        }
+        if (asprintf(&prefix, ".%s.", basename(b)) >= 0) {
+            remove_stale_in(dirname(a), prefix, parts);
+            free(prefix);
+        }
+    }
+    free(a);
+    free(b);
+}
+
+int layout_dest_lock(int *fd_out, char **lock_path_out, const char *path, unsigned flags,
+                     struct airlock_error **err)
+{
+    *fd_out = -1;
+    *lock_path_out = NULL;
+    char *lp = temp_name(path, "lock");
+    if (!lp)
+        return airlock_error_set(err, AIRLOCK_EOS, "out of memory");
+    for (int tries = 0;; tries++) {
+        int fd = open(lp, O_RDWR | O_CREAT | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC, 0600);
+        if (fd < 0) {
+            int rc = airlock_error_set_errno(err, AIRLOCK_EOS, errno, "create '%s'", lp);
+            free(lp);
+            return rc;
+        }
+        if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
+            int e = errno;
+            close(fd);
+            int rc = e == EWOULDBLOCK
+                         ? airlock_error_set(err, AIRLOCK_EUSAGE,
+                                             "another airlock is writing '%s' (%s is locked)",
+                                             path, lp)
+                         : airlock_error_set_errno(err, AIRLOCK_EOS, e, "lock '%s'", lp);
+            free(lp);
+            return rc;
+        }
+        /* the holder before us removes the file as it lets go: locked, it must still be there */
+        struct stat a, b;
+        if (fstat(fd, &a) == 0 && lstat(lp, &b) == 0 && a.st_ino == b.st_ino &&
+            a.st_dev == b.st_dev && S_ISREG(b.st_mode)) {
+            *fd_out = fd;
+            *lock_path_out = lp;
+            temp_register(lp); /* removed by a signal handler too, as it exits */
+            break;
+        }
+        close(fd);
+        if (tries >= 100) {
+            int rc = airlock_error_set(err, AIRLOCK_EOS, "'%s' keeps changing: cannot lock it", lp);
+            free(lp);
+            return rc;
+        }
+    }
+    remove_stale_temps(path, (flags & LAYOUT_LOCK_PARTS) != 0);
+    return 0;
+}
+
+void layout_dest_unlock(int fd, char *lock_path)
+{
+    if (fd >= 0) {
+        if (lock_path) {
+            unlink(lock_path); /* while still locked: a waiter notices and opens a new one */
+            temp_unregister(lock_path);
+        }
+        close(fd);
+    }
+    free(lock_path);
 }
 
 static int writer_alloc(struct airlock_writer **out, const char *path, enum airlock_format fmt,
@@ -141,12 +266,17 @@ static int tar_start(struct airlock_writer *w, struct airlock_error **err)
     return 0;
 }
 
-int airlock_writer_new(struct airlock_writer **out, const char *path, enum airlock_format fmt,
-                       struct airlock_error **err)
+static int writer_new(struct airlock_writer **out, const char *path, enum airlock_format fmt,
+                      int held, struct airlock_error **err)
 {
     struct airlock_writer *w = NULL;
     int rc = writer_alloc(&w, path, fmt, "XXXXXX", err);
     if (rc)
+        goto fail;
+    /* one run per destination, and what a killed run left beside it goes */
+    if (held)
+        w->lock_held = 1;
+    else if ((rc = layout_dest_lock(&w->lock_fd, &w->lock_path, path, 0, err)))
         goto fail;
     if (w->fmt == AIRLOCK_FORMAT_DIR) {
         if (!mkdtemp(w->tmp)) {
@@ -175,6 +305,18 @@ int airlock_writer_new(struct airlock_writer **out, const char *path, enum airlo
 fail:
     airlock_writer_free(w);
     return rc;
+}
+
+int airlock_writer_new(struct airlock_writer **out, const char *path, enum airlock_format fmt,
+                       struct airlock_error **err)
+{
+    return writer_new(out, path, fmt, 0, err);
+}
+
+int writer_new_locked(struct airlock_writer **out, const char *path, enum airlock_format fmt,
+                      struct airlock_error **err)
+{
+    return writer_new(out, path, fmt, 1, err);
 }
 
 /* ---- resuming ----------------------------------------------------------------------------- */
@@ -236,8 +378,8 @@ static int adopt_dir(struct airlock_writer *w, struct airlock_error **err)
         int keep = 0;
         struct stat st;
         if (strlen(de->d_name) == 64 && !airlock_digest_check(digest, NULL)) {
-            int fd = openat(bfd, de->d_name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
-            if (fd >= 0 && !fstat(fd, &st) && S_ISREG(st.st_mode) &&
+            int fd = -1; /* a FIFO planted in a shared folder must not block */
+            if (!layout_open_regular(bfd, de->d_name, 0, de->d_name, &fd, &st, NULL) &&
                 !hash_stream(w, fd_read, &fd, actual, NULL) && !strcmp(actual, digest))
                 keep = 1;
             if (fd >= 0)
@@ -315,8 +457,51 @@ static int adopt_tar(struct airlock_writer *w, const char *old, struct airlock_e
     return rc;
 }
 
+struct airlock_dest_lock {
+    int fd;
+    char *path;
+};
+
+int airlock_dest_lock(struct airlock_dest_lock **out, const char *path,
+                      struct airlock_error **err)
+{
+    struct airlock_dest_lock *l = calloc(1, sizeof(*l));
+    if (!l)
+        return airlock_error_set(err, AIRLOCK_EOS, "out of memory");
+    int rc = layout_dest_lock(&l->fd, &l->path, path, 0, err);
+    if (rc) {
+        free(l);
+        return rc;
+    }
+    *out = l;
+    return 0;
+}
+
+void airlock_dest_lock_free(struct airlock_dest_lock *l)
+{
+    if (!l)
+        return;
+    layout_dest_unlock(l->fd, l->path);
+    free(l);
+}
+
+static int writer_new_resumable(struct airlock_writer **out, const char *path,
+                                enum airlock_format fmt, int held, struct airlock_error **err);
+
 int airlock_writer_new_resumable(struct airlock_writer **out, const char *path,
                                  enum airlock_format fmt, struct airlock_error **err)
+{
+    return writer_new_resumable(out, path, fmt, 0, err);
+}
+
+int airlock_writer_new_resumable_locked(struct airlock_writer **out, const char *path,
+                                        enum airlock_format fmt, struct airlock_error **err)
+{
+    return writer_new_resumable(out, path, fmt, 1, err);
+}
+
+static int writer_new_resumable(struct airlock_writer **out, const char *path,
+                                enum airlock_format fmt, int held, struct airlock_error **err)
 {
     struct airlock_writer *w = NULL;
     char *old = NULL;
@@ -328,24 +513,10 @@ int airlock_writer_new_resumable(struct airlock_writer **out, const char *path,
     if (rc)
         goto fail;
     /* the lock comes first, on a name nobody renames: the partial itself is renamed below */
-    if (!(w->lock_path = temp_name(path, "lock"))) {
-        rc = airlock_error_set(err, AIRLOCK_EOS, "out of memory");
+    if (held)
+        w->lock_held = 1;
+    else if ((rc = layout_dest_lock(&w->lock_fd, &w->lock_path, path, 0, err)))
         goto fail;
-    }
-    w->lock_fd = open(w->lock_path, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
-    if (w->lock_fd < 0) {
-        rc = airlock_error_set_errno(err, AIRLOCK_EOS, errno, "create '%s'", w->lock_path);
-        goto fail;
-    }
-    if (flock(w->lock_fd, LOCK_EX | LOCK_NB) < 0) {
-        rc = airlock_error_set(err, AIRLOCK_EUSAGE, "another airlock is writing '%s' (%s is locked)",
-                               path, w->lock_path);
-        close(w->lock_fd);
-        w->lock_fd = -1; /* not ours: leave the lock file to its holder */
-        free(w->lock_path);
-        w->lock_path = NULL;
-        goto fail;
-    }
     exists = lstat(w->tmp, &st) == 0;
     if (exists && st.st_uid != geteuid()) { /* someone else's, in a shared folder */
         rc = airlock_error_set(err, AIRLOCK_EUSAGE,
@@ -847,7 +1018,7 @@ int airlock_writer_commit(struct airlock_writer *w, const char *index_json, size
                                            w->path);
     } else {
         /* a signer appending in place holds this lock: wait for it, then replace */
-        int dfd = w->lock_held ? -1 : open(w->path, O_RDONLY | O_CLOEXEC);
+        int dfd = w->lock_held ? -1 : open(w->path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
         if (dfd >= 0)
             flock(dfd, LOCK_EX);
         rc = 0;
@@ -892,11 +1063,7 @@ void airlock_writer_free(struct airlock_writer *w)
     if (w->fd >= 0)
         close(w->fd);
     core_dmap_release(&w->added);
-    if (w->lock_fd >= 0) {
-        unlink(w->lock_path);
-        close(w->lock_fd);
-    }
-    free(w->lock_path);
+    layout_dest_unlock(w->lock_fd, w->lock_path);
     free(w->buf);
     free(w->tmp);
     free(w->path);

@@ -451,6 +451,25 @@ int airlock_import(struct airlock_import_result **res, const char *out, const ch
                    struct airlock_error **err);
 void airlock_import_result_free(struct airlock_import_result *r);
 
+/* ---- one run per destination ----------------------------------------------------------------- */
+
+/* The lock every airlock run that replaces path holds from its first read of path to its last
+ * rename: ".NAME.airlock-lock" beside it (flock), taken without waiting; held by another run,
+ * it fails with AIRLOCK_EUSAGE "another airlock is writing 'path'". Once it is held, what
+ * killed runs left beside path (".NAME.airlock-XXXXXX") is removed; a resumable partial is
+ * kept. import, sign, split and airlock_writer_new take it themselves; a caller that reads an
+ * existing bundle before writing over it (an export adding to one) takes it first and then
+ * writes with airlock_writer_new_resumable_locked. Freed (unlocked) with
+ * airlock_dest_lock_free, which accepts NULL. */
+struct airlock_dest_lock;
+int airlock_dest_lock(struct airlock_dest_lock **out, const char *path,
+                      struct airlock_error **err);
+void airlock_dest_lock_free(struct airlock_dest_lock *l);
+/* airlock_writer_new_resumable under path's lock, which the caller holds (and keeps until the
+ * writer is freed). */
+int airlock_writer_new_resumable_locked(struct airlock_writer **out, const char *path,
+                                        enum airlock_format fmt, struct airlock_error **err);
+
 #ifdef __cplusplus
 }
 #endif
