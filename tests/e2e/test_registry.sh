@@ -238,6 +238,25 @@ case_export_roundtrip_and_platform() {
     err_has "is not in the registry"
 }
 
+case_export_into_a_locked_bundle_refused() {
+    signed b.tar
+    airlock push --key cosign.pub --plain-http -q b.tar "$PLAIN/$CASE"
+    expect_rc 0
+    make_bundle dest.tar
+    sum=$(sha256sum dest.tar)
+    # another writer (a sign, an import) holds the destination: export adds nothing to it
+    flock .dest.tar.airlock-lock sleep 3 &
+    holder=$!
+    sleep 0.5
+    run timeout 60 "$AIRLOCK" export --plain-http "$PLAIN/$CASE/test/busybox:1.0" -o dest.tar
+    expect_rc 2
+    err_has "another airlock is writing 'dest.tar'"
+    [ "$(sha256sum dest.tar)" = "$sum" ] || fail "export changed a locked bundle"
+    wait $holder
+    airlock export --plain-http -q "$PLAIN/$CASE/multi:1" -o dest.tar
+    expect_rc 0
+}
+
 case_verify_in_registry_failures() {
     signed b.tar
     "$AIRLOCK" push --no-verify --plain-http -q b.tar "$PLAIN/$CASE" >/dev/null 2>&1

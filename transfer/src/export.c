@@ -564,6 +564,7 @@ int airlock_export(struct airlock_import_result **res, const char *const *refs, 
     x.ro = ro;
     x.eo = eo;
     struct airlock_bundle *old = NULL;
+    struct airlock_dest_lock *lock = NULL;
     struct airlock_import_result *r = NULL;
     struct airlock_split_result *parts = NULL;
     struct airlock_split_blob *plan = NULL;
@@ -634,6 +635,10 @@ int airlock_export(struct airlock_import_result **res, const char *const *refs, 
             airlock_buf_release(&data);
         }
     } else {
+        /* one lock from the first read of an existing bundle to the rename over it, so a
+         * sign (or another writer) in between is refused instead of lost */
+        if ((rc = airlock_dest_lock(&lock, out, err)))
+            goto out;
         if (access(out, F_OK) == 0 && (rc = airlock_bundle_open(&old, out, 0, err))) {
             airlock_error_wrap(err, "'%s' exists and is not a bundle airlock can add to", out);
             goto out;
@@ -642,8 +647,8 @@ int airlock_export(struct airlock_import_result **res, const char *const *refs, 
             rc = airlock_error_set(err, AIRLOCK_EOS, "out of memory");
             goto out;
         }
-        if ((rc = airlock_writer_new_resumable(&x.w, out, eo ? eo->format : AIRLOCK_FORMAT_AUTO,
-                                               err)))
+        if ((rc = airlock_writer_new_resumable_locked(&x.w, out,
+                                                      eo ? eo->format : AIRLOCK_FORMAT_AUTO, err)))
             goto out;
         airlock_writer_partial(x.w, NULL, &recovered, &recovered_bytes);
         for (size_t i = 0; i < x.n_meta && !rc; i++)
@@ -724,6 +729,7 @@ out:
     airlock_import_result_free(r);
     free(text);
     airlock_writer_free(x.w);
+    airlock_dest_lock_free(lock);
     airlock_bundle_free(old);
     for (size_t i = 0; i < x.n_regs; i++)
         airlock_registry_free(x.regs[i]);
