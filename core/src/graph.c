@@ -15,16 +15,20 @@ struct airlock_graph {
     struct core_dmap map;   /* digest -> node number */
     size_t *mark;           /* postorder: the walk generation that last saw a node */
     size_t n_mark, gen;
+    int max_depth;
 };
 
 int airlock_graph_new(struct airlock_graph **out, airlock_blob_read_fn read, void *ctx,
-                      struct airlock_error **err)
+                      int max_depth, struct airlock_error **err)
 {
     struct airlock_graph *g = calloc(1, sizeof(*g));
     if (!g)
         return airlock_error_set(err, AIRLOCK_EOS, "out of memory");
     g->read = read;
     g->ctx = ctx;
+    g->max_depth = max_depth <= 0                         ? AIRLOCK_GRAPH_MAX_DEPTH
+                   : max_depth > AIRLOCK_GRAPH_DEPTH_CAP ? AIRLOCK_GRAPH_DEPTH_CAP
+                                                          : max_depth;
     *out = g;
     return 0;
 }
@@ -63,6 +67,11 @@ static int node_for(struct airlock_graph *g, const struct airlock_descriptor *d,
 {
     size_t *v = core_dmap_get(&g->map, d->digest);
     if (v) {
+        struct airlock_graph_node *seen = &g->nodes[*v];
+        if (d->size != seen->size && !seen->size_conflict) {
+            seen->size_conflict = 1;
+            seen->other_size = d->size;
+        }
         *out = *v;
         *fresh = 0;
         return 0;
@@ -121,10 +130,10 @@ static int read_doc(struct airlock_graph *g, size_t i, int depth, struct airlock
     char what[100];
     snprintf(what, sizeof(what), "manifest '%.80s'", g->nodes[i].digest);
     g->nodes[i].kind = AIRLOCK_NODE_BAD; /* until parsed; also guards against re-entry */
-    if (depth > AIRLOCK_GRAPH_MAX_DEPTH) {
+    if (depth > g->max_depth) {
         char why[160];
         snprintf(why, sizeof(why), "manifest '%s': indexes nested more than %d deep",
-                 g->nodes[i].digest, AIRLOCK_GRAPH_MAX_DEPTH);
+                 g->nodes[i].digest, g->max_depth);
         node_bad(&g->nodes[i], why);
         return 0;
     }
@@ -227,8 +236,8 @@ int airlock_graph_postorder(struct airlock_graph *g, size_t root, airlock_graph_
         g->n_mark = g->n;
     }
     size_t gen = ++g->gen;
-    struct frame *st = malloc((AIRLOCK_GRAPH_MAX_DEPTH + 4) * sizeof(*st));
-    size_t sp = 0, cap = AIRLOCK_GRAPH_MAX_DEPTH + 4;
+    size_t sp = 0, cap = (size_t)g->max_depth + 4;
+    struct frame *st = malloc(cap * sizeof(*st));
     if (!st)
         return airlock_error_set(err, AIRLOCK_EOS, "out of memory");
     int rc = 0;

@@ -197,7 +197,7 @@ int airlock_catalog_load(struct airlock_catalog **out, struct airlock_bundle *b,
         airlock_oci_free(idx);
         return airlock_error_set(err, AIRLOCK_EOS, "out of memory");
     }
-    rc = airlock_graph_new(&c->graph, bundle_read, b, err);
+    rc = airlock_graph_new(&c->graph, bundle_read, b, 0, err);
     for (size_t i = 0; i < idx->n_layers && !rc; i++) {
         const struct airlock_descriptor *d = &idx->layers[i];
         struct airlock_entry *e = &c->entries[c->n];

@@ -1,9 +1,10 @@
 /* Integrity verification: walk index.json down, check presence, size and sha256 of every
- * referenced blob (hashing spread over threads), list what nothing references.
+ * blob (hashing spread over threads), list what nothing references.
  *
- * The walk builds a graph: one node per distinct digest, with the child edges of every
- * manifest and index. Hashing fills in each node's state; an image is intact when every node
- * reachable from its root is. */
+ * The walk is the shared manifest graph (core: one node per distinct digest, each manifest
+ * and index read and parsed once, kind from its content). Checking fills in each node's state;
+ * an image is intact when every node reachable from its root is. Blobs nothing references are
+ * hashed too. */
 #include "layout_int.h"
 
 #include <pthread.h>
@@ -14,29 +15,24 @@
 
 enum node_state { N_PENDING, N_OK, N_MISSING, N_CORRUPT, N_EXTERNAL, N_ELSEWHERE };
 
+/* A node's check: graph nodes first (same numbers), then blobs nothing references. */
 struct node {
-    char digest[AIRLOCK_DIGEST_SIZE];
-    uint64_t size;         /* as the first descriptor said */
+    const char *digest;
+    uint64_t size;         /* as the first descriptor said (unreferenced: as stored) */
     enum node_state state;
-    int meta;              /* 1: a manifest or index; 2: maybe one (no mediaType, small) */
-    int descended;
     char *why;             /* problem text */
-    size_t *kids;          /* child node indices (manifests and indexes) */
-    size_t n_kids, cap_kids;
     size_t mark;           /* image walk generation */
-    int unref;             /* in the bundle, reached from no image: hashed all the same */
+    int unref;             /* in the bundle, reached from no image */
 };
 
 struct vctx {
     struct airlock_bundle *b;
     struct airlock_verify_report *r;
+    struct airlock_graph *g;
     struct node *nodes;
-    size_t n, cap;
-    struct core_dmap map;
-    size_t *stack; /* node indices still to descend into */
-    size_t sp, scap;
+    size_t n;
     atomic_size_t next_job;
-    size_t *jobs;
+    size_t *jobs; /* nodes to hash */
     size_t n_jobs, cap_jobs;
     atomic_uint_fast64_t bytes;
 };
@@ -113,160 +109,6 @@ static void node_fail(struct node *nd, enum node_state st, char *why)
         nd->why = why;
     } else
         free(why);
-}
-
-static int meta_kind(const struct airlock_descriptor *d)
-{
-    if (airlock_media_type_is_manifest(d->media_type) || airlock_media_type_is_index(d->media_type))
-        return 1;
-    /* umoci and others may omit mediaType: look inside small blobs */
-    if (!d->media_type && d->size <= AIRLOCK_MAX_MANIFEST)
-        return 2;
-    return 0;
-}
-
-/* Registers a descriptor reached from parent (SIZE_MAX: a root); *out gets the node. */
-static int visit(struct vctx *v, size_t parent, const struct airlock_descriptor *d,
-                 const char *what, size_t *out, struct airlock_error **err)
-{
-    size_t *found = core_dmap_get(&v->map, d->digest);
-    size_t idx;
-    if (found) {
-        idx = *found;
-        struct node *nd = &v->nodes[idx];
-        if (nd->size != d->size && nd->state != N_MISSING) {
-            char *why = NULL;
-            if (asprintf(&why, "blob '%s' is declared with two sizes (%llu and %llu) in %s",
-                         d->digest, (unsigned long long)nd->size, (unsigned long long)d->size,
-                         what) < 0)
-                why = NULL;
-            node_fail(nd, N_CORRUPT, why);
-        }
-        /* reached before as a plain blob, now as a manifest: descend too */
-        int mk = meta_kind(d);
-        if (mk > nd->meta && !nd->descended && nd->state == N_PENDING) {
-            nd->meta = mk;
-            if (push_idx(&v->stack, &v->sp, &v->scap, idx))
-                return airlock_error_set(err, AIRLOCK_EOS, "out of memory");
-        }
-    } else {
-        if (v->n == v->cap) {
-            size_t cap = v->cap ? v->cap * 2 : 64;
-            struct node *n = realloc(v->nodes, cap * sizeof(*n));
-            if (!n)
-                return airlock_error_set(err, AIRLOCK_EOS, "out of memory");
-            v->nodes = n;
-            v->cap = cap;
-        }
-        idx = v->n++;
-        struct node *nd = &v->nodes[idx];
-        memset(nd, 0, sizeof(*nd));
-        memcpy(nd->digest, d->digest, AIRLOCK_DIGEST_SIZE);
-        nd->size = d->size;
-        nd->meta = meta_kind(d);
-        if (core_dmap_put(&v->map, d->digest, idx))
-            return airlock_error_set(err, AIRLOCK_EOS, "out of memory");
-        uint64_t have;
-        if (airlock_bundle_blob_stat(v->b, d->digest, &have)) {
-            if (d->has_urls) {
-                nd->state = N_EXTERNAL; /* foreign layer, fetched from its URLs, not carried */
-            } else {
-                char *why = NULL;
-                int elsewhere = 0;
-                char *where = where_text(v->b, d->digest, 0, &elsewhere);
-                if (elsewhere)
-                    nd->state = N_ELSEWHERE; /* another part's: not checked here */
-                else {
-                    if (asprintf(&why, "blob '%s' (%s) is missing%s", d->digest, what,
-                                 where ? where : "") < 0)
-                        why = NULL;
-                    node_fail(nd, N_MISSING, why);
-                }
-                free(where);
-            }
-        } else if (have != d->size) {
-            char *why = NULL;
-            if (asprintf(&why, "blob '%s' (%s) has %llu bytes, its descriptor says %llu",
-                         d->digest, what, (unsigned long long)have,
-                         (unsigned long long)d->size) < 0)
-                why = NULL;
-            node_fail(nd, N_CORRUPT, why);
-        } else if (nd->meta) {
-            if (push_idx(&v->stack, &v->sp, &v->scap, idx))
-                return airlock_error_set(err, AIRLOCK_EOS, "out of memory");
-        } else {
-            if (push_idx(&v->jobs, &v->n_jobs, &v->cap_jobs, idx))
-                return airlock_error_set(err, AIRLOCK_EOS, "out of memory");
-        }
-    }
-    if (parent != SIZE_MAX) {
-        struct node *p = &v->nodes[parent];
-        if (push_idx(&p->kids, &p->n_kids, &p->cap_kids, idx))
-            return airlock_error_set(err, AIRLOCK_EOS, "out of memory");
-    }
-    *out = idx;
-    return 0;
-}
-
-/* Reads, checks and parses a manifest or index node, then visits its children. */
-static int descend(struct vctx *v, size_t idx, struct airlock_error **err)
-{
-    /* v->nodes may move while children are visited: work on copies */
-    char digest[AIRLOCK_DIGEST_SIZE];
-    memcpy(digest, v->nodes[idx].digest, sizeof(digest));
-    int maybe = v->nodes[idx].meta == 2;
-    v->nodes[idx].descended = 1;
-    struct airlock_buf raw = AIRLOCK_BUF_INIT(0);
-    struct airlock_error *e = NULL;
-    int rc = airlock_bundle_blob_read(v->b, digest, AIRLOCK_MAX_MANIFEST, &raw, &e);
-    if (rc) {
-        if (rc == AIRLOCK_EOS) {
-            if (err)
-                *err = e;
-            else
-                airlock_error_free(e);
-            return rc;
-        }
-        if (maybe) { /* not readable as metadata (a streamed non-JSON blob): just hash it */
-            airlock_error_free(e);
-            if (push_idx(&v->jobs, &v->n_jobs, &v->cap_jobs, idx))
-                return airlock_error_set(err, AIRLOCK_EOS, "out of memory");
-            return 0;
-        }
-        node_fail(&v->nodes[idx], N_CORRUPT, strdup(e ? e->msg : digest));
-        airlock_error_free(e);
-        return 0;
-    }
-    v->r->checked++;
-    v->bytes += raw.len;
-    struct airlock_oci *m = NULL;
-    char what[128];
-    snprintf(what, sizeof(what), "manifest '%s'", digest);
-    rc = airlock_oci_parse(&m, raw.data, raw.len, what, &e);
-    airlock_buf_release(&raw);
-    if (rc) {
-        if (maybe) /* no mediaType and not a manifest: a plain blob, and its hash is right */
-            v->nodes[idx].state = v->nodes[idx].state == N_PENDING ? N_OK : v->nodes[idx].state;
-        else
-            node_fail(&v->nodes[idx], N_CORRUPT, strdup(e ? e->msg : digest));
-        airlock_error_free(e);
-        return 0;
-    }
-    if (v->nodes[idx].state == N_PENDING)
-        v->nodes[idx].state = N_OK;
-    char ctx[160];
-    size_t kid;
-    if (m->kind == AIRLOCK_OCI_MANIFEST) {
-        snprintf(ctx, sizeof(ctx), "config of %.80s", digest);
-        rc = visit(v, idx, &m->config, ctx, &kid, err);
-    }
-    for (size_t i = 0; !rc && i < m->n_layers; i++) {
-        snprintf(ctx, sizeof(ctx), "%s %zu of %.80s",
-                 m->kind == AIRLOCK_OCI_INDEX ? "manifest" : "layer", i + 1, digest);
-        rc = visit(v, idx, &m->layers[i], ctx, &kid, err);
-    }
-    airlock_oci_free(m);
-    return rc;
 }
 
 static void *hash_worker(void *arg)
@@ -356,9 +198,10 @@ static int image_intact(struct vctx *v, size_t root, size_t gen, size_t **stack,
         return 0;
     v->nodes[root].mark = gen;
     while (sp) {
-        struct node *nd = &v->nodes[(*stack)[--sp]];
-        if (nd->state == N_MISSING || nd->state == N_CORRUPT)
+        size_t i = (*stack)[--sp];
+        if (v->nodes[i].state == N_MISSING || v->nodes[i].state == N_CORRUPT)
             ok = 0;
+        const struct airlock_graph_node *nd = airlock_graph_node(v->g, i);
         for (size_t k = 0; k < nd->n_kids; k++) {
             size_t c = nd->kids[k];
             if (v->nodes[c].mark == gen)
@@ -369,6 +212,100 @@ static int image_intact(struct vctx *v, size_t root, size_t gen, size_t **stack,
         }
     }
     return ok;
+}
+
+static int bundle_read(void *ctx, const char *digest, size_t max, struct airlock_buf *out,
+                       struct airlock_error **err)
+{
+    return airlock_bundle_blob_read(ctx, digest, max, out, err);
+}
+
+/* Where node i is first referenced, for messages: "image 'REF'", "config of sha256:..",
+ * "layer 2 of sha256:..", "manifest 1 of sha256:..". */
+static void where_from(char out[200], const struct airlock_graph *g, size_t i, size_t parent,
+                       const char *root_ref)
+{
+    const struct airlock_graph_node *nd = airlock_graph_node(g, i);
+    const struct airlock_graph_node *p = airlock_graph_node(g, parent);
+    if (!p || !p->doc) {
+        snprintf(out, 200, "image '%.150s'", root_ref ? root_ref : nd->digest);
+        return;
+    }
+    if (p->kind == AIRLOCK_NODE_MANIFEST && !strcmp(p->doc->config.digest, nd->digest)) {
+        snprintf(out, 200, "config of %.80s", p->digest);
+        return;
+    }
+    for (size_t k = 0; k < p->doc->n_layers; k++)
+        if (!strcmp(p->doc->layers[k].digest, nd->digest)) {
+            snprintf(out, 200, "%s %zu of %.80s",
+                     p->kind == AIRLOCK_NODE_INDEX ? "manifest" : "layer", k + 1, p->digest);
+            return;
+        }
+    snprintf(out, 200, "%.80s", p->digest);
+}
+
+/* The state of every graph node that can be known without hashing: present with its size,
+ * missing (or another part's), a foreign layer, a document read and parsed (its digest was
+ * checked as it was read), or one that could not be; blobs go to the hashing jobs. */
+static int check_nodes(struct vctx *v, const size_t *parent, const size_t *root_of,
+                       const struct airlock_oci *idx, struct airlock_error **err)
+{
+    size_t ng = airlock_graph_count(v->g);
+    for (size_t i = 0; i < ng; i++) {
+        const struct airlock_graph_node *nd = airlock_graph_node(v->g, i);
+        struct node *vn = &v->nodes[i];
+        char what[200];
+        const char *root_ref = NULL;
+        if (root_of[i] != SIZE_MAX)
+            root_ref = airlock_annotation_get(idx->layers[root_of[i]].annotations,
+                                              idx->layers[root_of[i]].n_annotations,
+                                              AIRLOCK_ANN_REF_NAME);
+        where_from(what, v->g, i, parent[i], root_ref);
+        uint64_t have;
+        char *why = NULL;
+        if (nd->size_conflict &&
+            asprintf(&why, "blob '%s' is declared with two sizes (%llu and %llu), first in %s",
+                     nd->digest, (unsigned long long)nd->size,
+                     (unsigned long long)nd->other_size, what) >= 0)
+            node_fail(vn, N_CORRUPT, steal_pointer(&why));
+        if (airlock_bundle_blob_stat(v->b, nd->digest, &have)) {
+            int elsewhere = 0;
+            char *where = NULL;
+            if (nd->has_urls && nd->kind == AIRLOCK_NODE_BLOB) {
+                vn->state = N_EXTERNAL; /* foreign layer, fetched from its URLs, not carried */
+                continue;
+            }
+            where = where_text(v->b, nd->digest, 0, &elsewhere);
+            if (elsewhere)
+                vn->state = N_ELSEWHERE; /* another part's: not checked here */
+            else if (asprintf(&why, "blob '%s' (%s) is missing%s", nd->digest, what,
+                              where ? where : "") >= 0)
+                node_fail(vn, N_MISSING, steal_pointer(&why));
+            free(where);
+            continue;
+        }
+        if (have != nd->size) {
+            if (asprintf(&why, "blob '%s' (%s) has %llu bytes, its descriptor says %llu",
+                         nd->digest, what, (unsigned long long)have,
+                         (unsigned long long)nd->size) >= 0)
+                node_fail(vn, N_CORRUPT, steal_pointer(&why));
+            continue;
+        }
+        if (nd->kind == AIRLOCK_NODE_BAD) {
+            node_fail(vn, N_CORRUPT, strdup(nd->why ? nd->why : nd->digest));
+            continue;
+        }
+        if (nd->kind != AIRLOCK_NODE_BLOB) { /* read whole and checked by the graph */
+            v->r->checked++;
+            v->bytes += nd->size;
+            if (vn->state == N_PENDING)
+                vn->state = N_OK;
+            continue;
+        }
+        if (push_idx(&v->jobs, &v->n_jobs, &v->cap_jobs, i))
+            return airlock_error_set(err, AIRLOCK_EOS, "out of memory");
+    }
+    return 0;
 }
 
 int airlock_bundle_verify(struct airlock_verify_report **out, struct airlock_bundle *b,
@@ -390,60 +327,69 @@ int airlock_bundle_verify(struct airlock_verify_report **out, struct airlock_bun
     memset(&v, 0, sizeof(v));
     v.b = b;
     v.r = calloc(1, sizeof(*v.r));
-    size_t ni = idx->n_layers;
+    size_t ni = idx->n_layers, ng = 0, nblobs = airlock_bundle_blob_count(b);
     size_t *roots = calloc(ni + 1, sizeof(*roots));
-    size_t *walk = NULL, walk_cap = 0;
+    size_t *parent = NULL, *root_of = NULL, *walk = NULL, walk_cap = 0;
     if (!v.r || !roots || !(v.r->images = calloc(ni + 1, sizeof(*v.r->images)))) {
         rc = airlock_error_set(err, AIRLOCK_EOS, "out of memory");
         goto out;
     }
+    /* 1: the graph under every entry, each manifest read once (nesting capped far above what
+     * anyone builds, so that hostile depth costs bounded stack) */
+    if ((rc = airlock_graph_new(&v.g, bundle_read, b, AIRLOCK_GRAPH_DEPTH_CAP, err)))
+        goto out;
     for (size_t i = 0; i < ni && !rc; i++) {
         const struct airlock_descriptor *d = &idx->layers[i];
         struct airlock_verify_image *im = &v.r->images[v.r->n_images++];
-        const char *ref = airlock_annotation_get(d->annotations, d->n_annotations,
-                                                 AIRLOCK_ANN_REF_NAME);
-        const char *kind = airlock_annotation_get(d->annotations, d->n_annotations,
-                                                  AIRLOCK_ANN_KIND);
-        im->ref = core_strdup0(ref);
-        im->kind = core_strdup0(kind);
+        im->ref = core_strdup0(
+            airlock_annotation_get(d->annotations, d->n_annotations, AIRLOCK_ANN_REF_NAME));
+        im->kind = core_strdup0(
+            airlock_annotation_get(d->annotations, d->n_annotations, AIRLOCK_ANN_KIND));
         memcpy(im->digest, d->digest, AIRLOCK_DIGEST_SIZE);
-        char ctx[300];
-        snprintf(ctx, sizeof(ctx), "image '%.200s'", ref ? ref : d->digest);
-        if ((rc = visit(&v, SIZE_MAX, d, ctx, &roots[i], err)))
-            break;
-        while (v.sp && !rc)
-            rc = descend(&v, v.stack[--v.sp], err);
+        rc = airlock_graph_add(v.g, d, &roots[i], err);
     }
     if (rc)
         goto out;
-    /* what nothing references is hashed too: a blob whose content does not match its name is
-     * corrupt wherever it sits (usually few; a streamed bundle hashed them while opening) */
-    for (size_t i = 0; i < airlock_bundle_blob_count(b) && !rc; i++) {
+    /* 2: a node for every graph node, then one for each blob nothing references */
+    ng = airlock_graph_count(v.g);
+    if (!(v.nodes = calloc(ng + nblobs + 1, sizeof(*v.nodes))) ||
+        !(parent = malloc((ng + 1) * sizeof(*parent))) ||
+        !(root_of = malloc((ng + 1) * sizeof(*root_of)))) {
+        rc = airlock_error_set(err, AIRLOCK_EOS, "out of memory");
+        goto out;
+    }
+    for (size_t i = 0; i < ng; i++) {
+        const struct airlock_graph_node *nd = airlock_graph_node(v.g, i);
+        v.nodes[i].digest = nd->digest;
+        v.nodes[i].size = nd->size;
+        parent[i] = root_of[i] = SIZE_MAX;
+    }
+    for (size_t i = ni; i-- > 0;) /* the first entry naming a root names it */
+        root_of[roots[i]] = i;
+    for (size_t i = 0; i < ng; i++) { /* first parent, in the order the walk met them */
+        const struct airlock_graph_node *nd = airlock_graph_node(v.g, i);
+        for (size_t k = 0; k < nd->n_kids; k++)
+            if (parent[nd->kids[k]] == SIZE_MAX && root_of[nd->kids[k]] == SIZE_MAX)
+                parent[nd->kids[k]] = i;
+    }
+    v.n = ng;
+    for (size_t i = 0; i < nblobs; i++) {
         uint64_t size;
         const char *d = airlock_bundle_blob_digest(b, i, &size);
-        if (core_dmap_get(&v.map, d))
+        if (airlock_graph_find(v.g, d) != SIZE_MAX)
             continue;
-        if (v.n == v.cap) {
-            size_t cap = v.cap ? v.cap * 2 : 64;
-            struct node *n = realloc(v.nodes, cap * sizeof(*n));
-            if (!n) {
-                rc = airlock_error_set(err, AIRLOCK_EOS, "out of memory");
-                break;
-            }
-            v.nodes = n;
-            v.cap = cap;
-        }
         struct node *nd = &v.nodes[v.n];
-        memset(nd, 0, sizeof(*nd));
-        memcpy(nd->digest, d, AIRLOCK_DIGEST_SIZE);
+        nd->digest = d;
         nd->size = size;
         nd->unref = 1;
-        if (core_dmap_put(&v.map, d, v.n) || push_idx(&v.jobs, &v.n_jobs, &v.cap_jobs, v.n))
+        if (push_idx(&v.jobs, &v.n_jobs, &v.cap_jobs, v.n++)) {
             rc = airlock_error_set(err, AIRLOCK_EOS, "out of memory");
-        v.n++;
+            goto out;
+        }
     }
-    if (rc)
+    if ((rc = check_nodes(&v, parent, root_of, idx, err)))
         goto out;
+    /* 3: hash the blobs, on every core */
     run_threads(&v, opts ? opts->threads : 0);
     v.r->checked += v.n_jobs;
     v.r->bytes = v.bytes;
@@ -504,16 +450,15 @@ int airlock_bundle_verify(struct airlock_verify_report **out, struct airlock_bun
         if (v.nodes[i].unref)
             push_str(&v.r->unreferenced, &v.r->n_unreferenced, v.nodes[i].digest);
 out:
-    for (size_t i = 0; i < v.n; i++) {
+    for (size_t i = 0; v.nodes && i < v.n; i++)
         free(v.nodes[i].why);
-        free(v.nodes[i].kids);
-    }
     free(v.nodes);
     free(roots);
+    free(parent);
+    free(root_of);
     free(walk);
-    free(v.stack);
     free(v.jobs);
-    core_dmap_release(&v.map);
+    airlock_graph_free(v.g);
     airlock_oci_free(idx);
     if (rc) {
         airlock_verify_report_free(v.r);

@@ -203,18 +203,23 @@ struct airlock_graph_node {
                                  its layers (each once) */
     size_t n_kids;
     char *why;                /* AIRLOCK_NODE_BAD: the reason */
+    int size_conflict;        /* another descriptor declared another size: other_size */
+    uint64_t other_size;
 };
 
 /* The graph of manifests, indexes and blobs under a set of roots, one node per digest: each
  * digest is read and parsed at most once however often it is referenced, so the cost is
  * linear in distinct manifests and references. An index's children are read as manifests or
  * indexes (kind from their content, not their descriptor); a manifest's config and layers are
- * blobs and are never read. Indexes nest at most AIRLOCK_GRAPH_MAX_DEPTH deep. Documents are
- * read through read(ctx, ...) capped at AIRLOCK_MAX_MANIFEST. */
+ * blobs and are never read. Indexes nest at most max_depth deep (0: AIRLOCK_GRAPH_MAX_DEPTH,
+ * what a registry push or an import accepts; at most AIRLOCK_GRAPH_DEPTH_CAP); a deeper one is
+ * a AIRLOCK_NODE_BAD node. Documents are read through read(ctx, ...) capped at
+ * AIRLOCK_MAX_MANIFEST. */
 #define AIRLOCK_GRAPH_MAX_DEPTH 16
+#define AIRLOCK_GRAPH_DEPTH_CAP 256
 struct airlock_graph;
 int airlock_graph_new(struct airlock_graph **out, airlock_blob_read_fn read, void *ctx,
-                      struct airlock_error **err);
+                      int max_depth, struct airlock_error **err);
 void airlock_graph_free(struct airlock_graph *g);
 /* Adds the graph under root d (an index.json entry; read as a manifest or index whatever its
  * media type says). *node gets its node number. A document that cannot be read or parsed is
