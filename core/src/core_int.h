@@ -43,6 +43,13 @@ int ecdsa_key_from_der(struct airlock_key **out, const unsigned char *der, size_
 int ecdsa_key_to_pkcs8(unsigned char **der, size_t *len, const struct airlock_key *k,
                        struct airlock_error **err);
 
+/* json.c: refuses a parsed document that Go's encoding/json would read differently: a member
+ * given twice (exactly, or in structures case-insensitively as Go folds names), or a member
+ * that folds to a known OCI member name without being it ("Layers"). Annotation maps keep
+ * exact names. */
+struct cJSON;
+int core_json_keys_check(const struct cJSON *root, const char *what, struct airlock_error **err);
+
 /* A map from digest strings to size_t (open addressing; zero-initialize to use). */
 struct core_dmap_slot {
     char key[72];

@@ -106,17 +106,24 @@ static void node_bad(struct airlock_graph_node *nd, const char *why)
     nd->why = strdup(why);
 }
 
-static int add_kid(struct airlock_graph_node *nd, size_t kid)
+static int cmp_size(const void *a, const void *b)
 {
-    for (size_t i = 0; i < nd->n_kids; i++) /* a manifest lists a digest twice: one edge */
-        if (nd->kids[i] == kid)
-            return 0;
-    size_t *k = realloc(nd->kids, (nd->n_kids + 1) * sizeof(*k));
-    if (!k)
-        return -1;
-    nd->kids = k;
-    k[nd->n_kids++] = kid;
-    return 0;
+    size_t x = *(const size_t *)a, y = *(const size_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+/* A document lists a digest twice: one edge. Sorted and made unique once the document's kids
+ * are all known (linear in references, whatever the repetition). */
+static void kids_unique(struct airlock_graph_node *nd)
+{
+    if (nd->n_kids < 2)
+        return;
+    qsort(nd->kids, nd->n_kids, sizeof(*nd->kids), cmp_size);
+    size_t n = 1;
+    for (size_t i = 1; i < nd->n_kids; i++)
+        if (nd->kids[i] != nd->kids[n - 1])
+            nd->kids[n++] = nd->kids[i];
+    nd->n_kids = n;
 }
 
 static int add_doc(struct airlock_graph *g, const struct airlock_descriptor *d, int depth,
@@ -130,8 +137,10 @@ static int read_doc(struct airlock_graph *g, size_t i, int depth, struct airlock
     char what[100];
     snprintf(what, sizeof(what), "manifest '%.80s'", g->nodes[i].digest);
     g->nodes[i].kind = AIRLOCK_NODE_BAD; /* until parsed; also guards against re-entry */
+    g->nodes[i].cut_at = 0;
     if (depth > g->max_depth) {
         char why[160];
+        g->nodes[i].cut_at = depth;
         snprintf(why, sizeof(why), "manifest '%s': indexes nested more than %d deep",
                  g->nodes[i].digest, g->max_depth);
         node_bad(&g->nodes[i], why);
@@ -156,6 +165,8 @@ static int read_doc(struct airlock_graph *g, size_t i, int depth, struct airlock
     }
     struct airlock_graph_node *nd = &g->nodes[i];
     nd->doc = m;
+    free(nd->why); /* read again less deep than it was cut off */
+    nd->why = NULL;
     if (m->media_type) { /* served as what it says it is */
         char *mt = strdup(m->media_type);
         if (!mt)
@@ -172,6 +183,12 @@ static int read_doc(struct airlock_graph *g, size_t i, int depth, struct airlock
         free(nd->media_type);
         nd->media_type = mt;
     }
+    size_t n = m->n_layers + (m->kind == AIRLOCK_OCI_MANIFEST), *kids = NULL;
+    if (n && !(kids = malloc(n * sizeof(*kids))))
+        return airlock_error_set(err, AIRLOCK_EOS, "out of memory");
+    free(nd->kids);
+    nd->kids = kids;
+    nd->n_kids = 0;
     if (m->kind == AIRLOCK_OCI_MANIFEST) {
         /* config and layers are blobs: never read here, never pushed as manifests */
         for (size_t k = 0; k <= m->n_layers; k++) {
@@ -180,9 +197,9 @@ static int read_doc(struct airlock_graph *g, size_t i, int depth, struct airlock
             int fresh;
             if ((rc = node_for(g, c, &kid, &fresh, err)))
                 return rc;
-            if (add_kid(&g->nodes[i], kid))
-                return airlock_error_set(err, AIRLOCK_EOS, "out of memory");
+            g->nodes[i].kids[g->nodes[i].n_kids++] = kid;
         }
+        kids_unique(&g->nodes[i]);
         g->nodes[i].kind = AIRLOCK_NODE_MANIFEST;
         return 0;
     }
@@ -191,9 +208,9 @@ static int read_doc(struct airlock_graph *g, size_t i, int depth, struct airlock
         size_t kid;
         if ((rc = add_doc(g, &m->layers[k], depth + 1, &kid, err)))
             return rc;
-        if (add_kid(&g->nodes[i], kid))
-            return airlock_error_set(err, AIRLOCK_EOS, "out of memory");
+        g->nodes[i].kids[g->nodes[i].n_kids++] = kid;
     }
+    kids_unique(&g->nodes[i]);
     return 0;
 }
 
@@ -207,8 +224,11 @@ static int add_doc(struct airlock_graph *g, const struct airlock_descriptor *d, 
     if (rc)
         return rc;
     struct airlock_graph_node *nd = &g->nodes[*out];
-    if (!fresh && nd->kind != AIRLOCK_NODE_BLOB)
-        return 0; /* read before, or being read (BAD until parsed) */
+    /* read before, or being read (BAD until parsed); one cut off by the depth cap is read
+     * again when it is reached less deep, so what it is does not depend on the walk's order */
+    if (!fresh && nd->kind != AIRLOCK_NODE_BLOB &&
+        !(nd->kind == AIRLOCK_NODE_BAD && nd->cut_at > depth))
+        return 0;
     return read_doc(g, *out, depth, err);
 }
 

@@ -1,5 +1,5 @@
-/* OCI manifests and indexes (image-spec 1.1) and Docker schema 2, read with cJSON. The only
- * file in core that touches cJSON's tree. */
+/* OCI manifests and indexes (image-spec 1.1) and Docker schema 2, read with cJSON (json.c
+ * checks the member names of the same tree). */
 #include "airlock/core.h"
 #include "core_int.h"
 
@@ -243,6 +243,10 @@ int airlock_oci_parse(struct airlock_oci **out, const char *raw, size_t len, con
     if (!root)
         return airlock_error_set(err, AIRLOCK_EINTEGRITY, "%s: invalid JSON near byte %zu", what,
                                  end ? (size_t)(end - raw) : (size_t)0);
+    if ((rc = core_json_keys_check(root, what, err))) {
+        cJSON_Delete(root);
+        return rc;
+    }
     struct airlock_oci *m = calloc(1, sizeof(*m));
     if (!m) {
         cJSON_Delete(root);

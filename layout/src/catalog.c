@@ -63,10 +63,29 @@ static int starts(const char *s, const char *prefix)
     return s && !strncmp(s, prefix, strlen(prefix));
 }
 
-static int is_image_config(const char *mt)
+/* A config type some runtime runs an image with: containers/image's and containerd's image
+ * configs, and what Docker accepts besides (moby's defaultImageTypes: octet-stream, JSON,
+ * text/html, none). */
+static int runnable_config(const char *mt)
 {
-    return !mt || !strcmp(mt, AIRLOCK_MT_OCI_CONFIG) ||
-           !strcmp(mt, "application/vnd.docker.container.image.v1+json");
+    static const char *const types[] = {AIRLOCK_MT_OCI_CONFIG,
+                                        "application/vnd.docker.container.image.v1+json",
+                                        "application/octet-stream", "application/json",
+                                        "text/html"};
+    if (!mt || !*mt)
+        return 1;
+    for (size_t i = 0; i < sizeof(types) / sizeof(types[0]); i++)
+        if (!strcmp(mt, types[i]))
+            return 1;
+    return 0;
+}
+
+/* A layer type a runtime unpacks as a file system (or guesses at: none, octet-stream). */
+static int image_layer(const char *mt)
+{
+    return !mt || !*mt || starts(mt, "application/vnd.oci.image.layer.") ||
+           starts(mt, "application/vnd.docker.image.rootfs.") ||
+           !strcmp(mt, "application/octet-stream") || !strcmp(mt, "application/json");
 }
 
 static int layer_is(const struct airlock_descriptor *l, enum airlock_role role)
@@ -101,11 +120,17 @@ static void tag_subject(const char *ref, const char *suffix, char subject[AIRLOC
     airlock_ref_release(&r);
 }
 
-/* A referrer (OCI 1.1): a manifest with a subject that is not itself an image. */
+/* A referrer (OCI 1.1): a manifest with a subject that is not itself an image: no config and
+ * no layer that a runtime would run or unpack. */
 static int is_referrer(const struct airlock_graph_node *nd)
 {
-    return nd && nd->kind == AIRLOCK_NODE_MANIFEST && nd->doc->subject &&
-           !is_image_config(nd->doc->config.media_type);
+    if (!nd || nd->kind != AIRLOCK_NODE_MANIFEST || !nd->doc->subject ||
+        runnable_config(nd->doc->config.media_type))
+        return 0;
+    for (size_t l = 0; l < nd->doc->n_layers; l++) /* nothing a runtime would unpack */
+        if (image_layer(nd->doc->layers[l].media_type))
+            return 0;
+    return 1;
 }
 
 /* The role an entry plays by what it holds: an attachment only when its content is what the

@@ -3,6 +3,7 @@
 #include "layout_int.h"
 #include "airlock/sign.h"
 
+#include <cjson/cJSON.h>
 #include <stdio.h>
 #include <stdarg.h>
 #include <string.h>
@@ -177,6 +178,66 @@ static int admit_node(void *ctx, size_t node, struct airlock_error **err)
     return 0;
 }
 
+/* Stops a walk at a manifest nested deeper than a registry push or an import goes: an image
+ * with one is not admitted, as push could not put it up. (A manifest that is missing or
+ * damaged is the integrity check's finding, exit 4: the signature's status stays what it is.) */
+static int find_too_deep(void *ctx, size_t node, struct airlock_error **err)
+{
+    (void)err;
+    const struct airlock_graph_node *nd = airlock_graph_node(ctx, node);
+    return nd->kind == AIRLOCK_NODE_BAD && nd->cut_at ? 1 : 0;
+}
+
+#define MAX_PAYLOAD (64u << 10)
+
+/* Beyond its layers' media types (the catalog's judgement): an attachment goes up only when
+ * its layers hold what the role says. A .sig layer carries a signature and is a simple-signing
+ * payload of this subject; an .att layer is a DSSE envelope. NULL when it does, else why not
+ * (static text). */
+static const char *attachment_holds(struct trust *t, const struct airlock_sig_image *im)
+{
+    const struct airlock_graph_node *nd = airlock_graph_node(t->g, im->node);
+    if (im->role != AIRLOCK_ROLE_SIGNATURE && im->role != AIRLOCK_ROLE_ATTESTATION)
+        return NULL;
+    for (size_t l = 0; l < nd->doc->n_layers; l++) {
+        const struct airlock_descriptor *d = &nd->doc->layers[l];
+        struct airlock_buf raw = AIRLOCK_BUF_INIT(0);
+        const char *why = NULL;
+        if (im->role == AIRLOCK_ROLE_SIGNATURE &&
+            !airlock_annotation_get(d->annotations, d->n_annotations, AIRLOCK_ANN_SIGNATURE))
+            return "a signature layer without a signature";
+        if (airlock_bundle_blob_read(t->b, d->digest,
+                                     im->role == AIRLOCK_ROLE_SIGNATURE ? MAX_PAYLOAD
+                                                                        : AIRLOCK_MAX_MANIFEST,
+                                     &raw, NULL))
+            return im->role == AIRLOCK_ROLE_SIGNATURE ? "a signature payload that cannot be read "
+                                                        "(missing, damaged or over 64 KiB)"
+                                                      : "a DSSE envelope that cannot be read";
+        if (im->role == AIRLOCK_ROLE_SIGNATURE) {
+            struct airlock_sig_payload p;
+            memset(&p, 0, sizeof(p));
+            if (airlock_sig_payload_parse(&p, raw.data, raw.len, 0, NULL))
+                why = "a signature layer that is not a simple-signing payload";
+            else if (!p.digest || strcmp(p.digest, im->subject))
+                why = "a signature layer for another image";
+            airlock_sig_payload_release(&p);
+        } else {
+            cJSON *env = airlock_json_check(raw.data, raw.len, "envelope", NULL)
+                             ? NULL
+                             : cJSON_ParseWithLength(raw.data, raw.len);
+            if (!cJSON_IsString(cJSON_GetObjectItemCaseSensitive(env, "payloadType")) ||
+                !cJSON_IsString(cJSON_GetObjectItemCaseSensitive(env, "payload")) ||
+                !cJSON_IsArray(cJSON_GetObjectItemCaseSensitive(env, "signatures")))
+                why = "an attestation layer that is not a DSSE envelope";
+            cJSON_Delete(env);
+        }
+        airlock_buf_release(&raw);
+        if (why)
+            return why;
+    }
+    return NULL;
+}
+
 static void check_image(struct trust *t, struct airlock_sig_image *im, size_t i,
                         const struct airlock_sig_check_opts *o)
 {
@@ -245,6 +306,16 @@ int airlock_bundle_verify_signatures(struct airlock_sig_report **out, struct air
         if (im->role != AIRLOCK_ROLE_IMAGE)
             continue;
         check_image(&t, im, i, o);
+        int bad = 0;
+        if (im->ok && (bad = airlock_graph_postorder(t.g, im->node, find_too_deep, t.g, err)) < 0) {
+            rc = bad;
+            goto out;
+        }
+        if (bad) { /* push could not put it up: neither may verify say it may go in */
+            im->ok = 0;
+            airlock_sig_image_fail(im, "its indexes nest deeper than %d levels: it cannot be "
+                                       "pushed", AIRLOCK_GRAPH_MAX_DEPTH);
+        }
         if (im->ok && t.repos[i]) {
             t.repo = t.repos[i];
             if ((rc = airlock_graph_postorder(t.g, im->node, admit_node, &t, err)))
@@ -258,14 +329,18 @@ int airlock_bundle_verify_signatures(struct airlock_sig_report **out, struct air
         if (im->role == AIRLOCK_ROLE_IMAGE)
             continue;
         char key[AIRLOCK_DIGEST_SIZE];
-        if (t.repos[i] && !pair_key(key, t.repos[i], im->subject) &&
+        const char *holds = attachment_holds(&t, im);
+        if (!holds && t.repos[i] && !pair_key(key, t.repos[i], im->subject) &&
             core_dmap_get(&t.admitted, key)) {
             im->ok = 1;
             continue;
         }
-        airlock_sig_image_fail(im, "attached to '%s', which is not a verified image in '%s': "
-                                   "taken as an image of its own",
-                               im->subject, t.repos[i] ? t.repos[i] : "(unnamed)");
+        if (holds)
+            airlock_sig_image_fail(im, "it holds %s: taken as an image of its own", holds);
+        else
+            airlock_sig_image_fail(im, "attached to '%s', which is not a verified image in "
+                                       "'%s': taken as an image of its own",
+                                   im->subject, t.repos[i] ? t.repos[i] : "(unnamed)");
         im->role = AIRLOCK_ROLE_IMAGE;
         im->subject[0] = '\0';
         check_image(&t, im, i, o);

@@ -189,6 +189,34 @@ TEST(oci_parse_rejects)
     oci_bad("not json", "not a JSON object");
 }
 
+/* Go's encoding/json (registry, containers/image, containerd) takes the last of two equal
+ * members and folds names; cJSON takes the first, exactly: such documents are refused. */
+TEST(oci_parse_rejects_what_go_reads_otherwise)
+{
+#define CFG "\"config\":{\"mediaType\":\"" AIRLOCK_MT_OCI_CONFIG "\",\"digest\":\"" D1 "\",\"size\":1}"
+#define LAY(mt) "[{\"mediaType\":\"" mt "\",\"digest\":\"" D1 "\",\"size\":1}]"
+    oci_bad("{\"schemaVersion\":2," CFG ",\"layers\":" LAY("a") ",\"layers\":" LAY("b") "}",
+            "given twice");
+    oci_bad("{\"schemaVersion\":2," CFG ",\"layers\":" LAY("a") ",\"Layers\":" LAY("b") "}",
+            "given twice");
+    oci_bad("{\"schemaVersion\":2," CFG ",\"Layers\":" LAY("b") "}", "is not 'layers'");
+    oci_bad("{\"schemaVersion\":2," CFG ",\"layer\xc5\xbf\":" LAY("b") "}", "is not 'layers'");
+    oci_bad("{\"schemaVersion\":2," CFG "," CFG "}", "given twice");
+    oci_bad("{\"schemaVersion\":2,\"manifests\":[],\"annotations\":{\"a\":\"1\",\"a\":\"2\"}}",
+            "given twice");
+    oci_bad("{\"schemaVersion\":2,\"manifests\":[{\"digest\":\"" D1 "\",\"size\":1,"
+            "\"Size\":2}]}",
+            "given twice");
+    /* annotation names are a map's keys: exact in Go too */
+    struct airlock_oci *m = NULL;
+    const char *ok = "{\"schemaVersion\":2,\"manifests\":[],\"annotations\":{\"a\":\"1\",\"A\":\"2\","
+                     "\"Layers\":\"x\"}}";
+    CHECK(airlock_oci_parse(&m, ok, strlen(ok), "t", NULL) == 0);
+    airlock_oci_free(m);
+#undef CFG
+#undef LAY
+}
+
 TEST(json_depth_and_nul_guard)
 {
     char deep[400];

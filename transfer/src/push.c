@@ -9,8 +9,7 @@
 #include <time.h>
 
 struct pentry {                  /* one index.json entry of the bundle */
-    const struct airlock_entry *e;
-    const struct airlock_sig_image *trust; /* what verification made of it */
+    const struct airlock_sig_image *trust; /* what verification made of it (ref, digest, role) */
     char *repo;                  /* destination repository path */
     char *tag;                   /* destination tag, or NULL */
     char **manifests;            /* child-first: digests of manifests/indexes to PUT */
@@ -30,7 +29,6 @@ struct pusher {
     struct airlock_registry *r;
     const struct airlock_push_opts *po;
     const struct airlock_registry_opts *ro;
-    struct airlock_catalog *cat;
     char *host, *prefix;
     struct pentry *pe;
     size_t n_pe;
@@ -78,10 +76,10 @@ static int split_dest(struct pusher *p, const char *dest, struct airlock_error *
 static int dest_of(struct pusher *p, struct pentry *pe, struct airlock_error **err)
 {
     struct airlock_ref r;
-    if (!pe->e->ref || airlock_ref_parse(&r, pe->e->ref, NULL))
+    if (!pe->trust->ref || airlock_ref_parse(&r, pe->trust->ref, NULL))
         return airlock_error_set(err, AIRLOCK_EUSAGE,
                                  "bundle entry '%s' has no reference to push it under",
-                                 pe->e->ref ? pe->e->ref : pe->e->desc.digest);
+                                 pe->trust->ref ? pe->trust->ref : pe->trust->digest);
     char *src = airlock_ref_repository(&r);
     const char *mapped = NULL;
     for (size_t i = 0; src && i < p->po->n_map; i++) {
@@ -173,7 +171,7 @@ static int plan_node(void *ctx, size_t node, struct airlock_error **err)
     struct plan_walk *w = ctx;
     const struct airlock_graph_node *nd = airlock_graph_node(w->g, node);
     if (nd->kind == AIRLOCK_NODE_BAD || nd->kind == AIRLOCK_NODE_BLOB)
-        return airlock_error_set(err, AIRLOCK_EINTEGRITY, "'%s': %s", w->pe->e->ref,
+        return airlock_error_set(err, AIRLOCK_EINTEGRITY, "'%s': %s", w->pe->trust->ref,
                                  nd->why ? nd->why : "a manifest cannot be read");
     for (size_t k = 0; nd->kind == AIRLOCK_NODE_MANIFEST && k < nd->n_kids; k++) {
         const struct airlock_graph_node *c = airlock_graph_node(w->g, nd->kids[k]);
@@ -512,7 +510,23 @@ static int same_layer(const struct airlock_descriptor *a, const struct airlock_d
 {
     const char *sa = airlock_annotation_get(a->annotations, a->n_annotations, AIRLOCK_ANN_SIGNATURE);
     const char *sb = airlock_annotation_get(b->annotations, b->n_annotations, AIRLOCK_ANN_SIGNATURE);
-    return !strcmp(a->digest, b->digest) && sa && sb && !strcmp(sa, sb);
+    return !strcmp(a->digest, b->digest) && (sa == sb || (sa && sb && !strcmp(sa, sb)));
+}
+
+/* What the registry holds at a .sig tag is merged with ours only when it is a signature
+ * manifest itself (an OCI manifest of simple-signing layers that carry signatures): anything
+ * else there is not ours to republish, and is left alone. */
+static int registry_sig_ok(const struct airlock_oci *m)
+{
+    if (m->kind != AIRLOCK_OCI_MANIFEST ||
+        (m->media_type && strcmp(m->media_type, AIRLOCK_MT_OCI_MANIFEST)))
+        return 0;
+    for (size_t i = 0; i < m->n_layers; i++)
+        if (!m->layers[i].media_type || strcmp(m->layers[i].media_type, AIRLOCK_MT_SIMPLESIGNING) ||
+            !airlock_annotation_get(m->layers[i].annotations, m->layers[i].n_annotations,
+                                    AIRLOCK_ANN_SIGNATURE))
+            return 0;
+    return 1;
 }
 
 static int put_small_blob(struct pusher *p, const char *repo, const char *data, size_t len,
@@ -545,9 +559,9 @@ static int push_signature(struct pusher *p, struct pentry *pe, struct airlock_er
 {
     struct airlock_buf ours = AIRLOCK_BUF_INIT(0);
     struct airlock_oci *mo = NULL;
-    int rc = airlock_bundle_blob_read(p->b, pe->e->desc.digest, AIRLOCK_MAX_MANIFEST, &ours, err);
+    int rc = airlock_bundle_blob_read(p->b, pe->trust->digest, AIRLOCK_MAX_MANIFEST, &ours, err);
     if (!rc)
-        rc = airlock_oci_parse(&mo, ours.data, ours.len, pe->e->ref, err);
+        rc = airlock_oci_parse(&mo, ours.data, ours.len, pe->trust->ref, err);
     for (int attempt = 0; !rc; attempt++) {
         struct airlock_buf theirs = AIRLOCK_BUF_INIT(0);
         struct airlock_oci *mt = NULL;
@@ -573,6 +587,13 @@ static int push_signature(struct pusher *p, struct pentry *pe, struct airlock_er
         }
         if (rc || (rc = airlock_oci_parse(&mt, theirs.data, theirs.len, "registry signature", err)))
             goto next;
+        if (!registry_sig_ok(mt)) {
+            rc = airlock_error_set(err, AIRLOCK_EINTEGRITY,
+                                   "'%s/%s:%s' holds something other than a cosign signature "
+                                   "manifest; it is left as it is and ours are not pushed",
+                                   p->host, pe->repo, pe->tag);
+            goto next;
+        }
         layers = calloc(mt->n_layers + mo->n_layers + 1, sizeof(*layers));
         if (!layers) {
             rc = airlock_error_set(err, AIRLOCK_EOS, "out of memory");
@@ -634,7 +655,7 @@ static int push_referrers(struct pusher *p, struct pentry *pe, struct airlock_er
         rc = airlock_bundle_blob_read(p->b, pe->manifests[last], AIRLOCK_MAX_MANIFEST, &ours, err);
     if (!rc && !(jo = cJSON_ParseWithLength(ours.data, ours.len)))
         rc = airlock_error_set(err, AIRLOCK_EINTEGRITY, "'%s': unreadable referrers index",
-                               pe->e->ref);
+                               pe->trust->ref);
     const cJSON *om = cJSON_GetObjectItemCaseSensitive(jo, "manifests");
     for (int attempt = 0; !rc; attempt++) {
         struct airlock_buf theirs = AIRLOCK_BUF_INIT(0);
@@ -826,7 +847,7 @@ int airlock_push(struct airlock_push_result **res, struct airlock_bundle *b, con
     pthread_t tid[64];
     int threads = ro && ro->parallel > 0 ? ro->parallel : 4, started = 0;
     int rc = split_dest(&p, dest, err);
-    if (rc || (rc = airlock_catalog_load(&p.cat, b, err)))
+    if (rc)
         goto done;
     /* 1: what may go in, judged from content and signatures, before anything leaves */
     so.key = po->key;
@@ -844,18 +865,17 @@ int airlock_push(struct airlock_push_result **res, struct airlock_bundle *b, con
                                    "nothing was pushed",
                                    im->ref ? im->ref : "?", im->digest,
                                    im->n_failures ? ": " : "",
-                                   im->n_failures ? im->failures[im->n_failures - 1] : "");
+                                   im->n_failures ? im->failures[0] : "");
             goto done;
         }
     /* 2: the plan, from what was admitted: one visit per digest and entry */
-    p.pe = calloc(p.cat->n ? p.cat->n : 1, sizeof(*p.pe));
-    if (!p.pe || pre->n_images != p.cat->n) {
+    p.pe = calloc(pre->n_images + 1, sizeof(*p.pe));
+    if (!p.pe) {
         rc = airlock_error_set(err, AIRLOCK_EOS, "out of memory");
         goto done;
     }
-    for (size_t i = 0; i < p.cat->n && !rc; i++) {
+    for (size_t i = 0; i < pre->n_images && !rc; i++) {
         struct pentry *pe = &p.pe[p.n_pe++];
-        pe->e = &p.cat->entries[i];
         pe->trust = &pre->images[i];
         if (!(rc = dest_of(&p, pe, err)))
             rc = plan_entry(&p, pe, pre->graph, err);
@@ -957,7 +977,7 @@ int airlock_push(struct airlock_push_result **res, struct airlock_bundle *b, con
                                                po->annotations, po->n_annotations, 0};
         struct airlock_sig_image im;
         memset(&im, 0, sizeof(im));
-        rc = verify_there(p.r, pe->repo, pe->e->desc.digest, &there, &im, err);
+        rc = verify_there(p.r, pe->repo, pe->trust->digest, &there, &im, err);
         /* a concurrent push may have replaced the .sig tag after our read-back: merge ours in
          * again and look once more (bounded) */
         for (int again = 0; !rc && check && !im.ok && again < 3; again++) {
@@ -965,7 +985,7 @@ int airlock_push(struct airlock_push_result **res, struct airlock_bundle *b, con
             for (size_t k = 0; k < p.n_pe && !rc; k++) {
                 struct pentry *s = &p.pe[k];
                 if (s->trust->role != AIRLOCK_ROLE_SIGNATURE ||
-                    strcmp(s->trust->subject, pe->e->desc.digest) || strcmp(s->repo, pe->repo))
+                    strcmp(s->trust->subject, pe->trust->digest) || strcmp(s->repo, pe->repo))
                     continue;
                 rc = push_signature(&p, s, err);
                 merged = 1;
@@ -975,12 +995,12 @@ int airlock_push(struct airlock_push_result **res, struct airlock_bundle *b, con
             airlock_sig_image_release(&im);
             memset(&im, 0, sizeof(im));
             if (!rc)
-                rc = verify_there(p.r, pe->repo, pe->e->desc.digest, &there, &im, err);
+                rc = verify_there(p.r, pe->repo, pe->trust->digest, &there, &im, err);
         }
         if (!rc && check && !im.ok)
             rc = airlock_error_set(err, AIRLOCK_ESIGNATURE,
                                    "'%s/%s@%s': the signature does not verify in the registry%s%s",
-                                   p.host, pe->repo, pe->e->desc.digest, im.n_failures ? ": " : "",
+                                   p.host, pe->repo, pe->trust->digest, im.n_failures ? ": " : "",
                                    im.n_failures ? im.failures[0] : "");
         if (!rc && check)
             out->signatures_verified += im.n_sigs;
@@ -988,9 +1008,9 @@ int airlock_push(struct airlock_push_result **res, struct airlock_bundle *b, con
         if (rc)
             break;
         if (asprintf(&out->refs[out->n], "%s/%s%s%s", p.host, pe->repo, pe->tag ? ":" : "@",
-                     pe->tag ? pe->tag : pe->e->desc.digest) < 0)
+                     pe->tag ? pe->tag : pe->trust->digest) < 0)
             out->refs[out->n] = NULL;
-        out->digests[out->n] = strdup(pe->e->desc.digest);
+        out->digests[out->n] = strdup(pe->trust->digest);
         out->verified[out->n] = check;
         out->n++;
     }
@@ -1034,7 +1054,6 @@ done:
     free(p.blobs);
     core_dmap_release(&p.where);
     core_dmap_release(&p.seen);
-    airlock_catalog_free(p.cat);
     airlock_registry_free(p.r);
     free(p.host);
     free(p.prefix);

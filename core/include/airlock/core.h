@@ -205,6 +205,7 @@ struct airlock_graph_node {
     char *why;                /* AIRLOCK_NODE_BAD: the reason */
     int size_conflict;        /* another descriptor declared another size: other_size */
     uint64_t other_size;
+    int cut_at;               /* BAD because reached this deep (above the cap), or 0 */
 };
 
 /* The graph of manifests, indexes and blobs under a set of roots, one node per digest: each
