@@ -12,6 +12,10 @@ bundle made and signed by airlock: mksmuggle.py DIR CASE [ARG].
   alias            the signed image's digest listed again under example.com/other/alias:1
   evilname         an unsigned image whose ref name holds a newline and ANSI escapes that
                    would forge an 'ok' line
+  dupkeys          an .att of the signed image whose second "Layers" member (read by Go, not
+                   by cJSON) lists a runnable layer
+  runnable-referrer  a referrers index of the signed image listing a runnable image
+  junklayer        a simple-signing-typed layer of junk without a signature in the .sig
 Prints the digest of what it added."""
 import hashlib, json, os, sys
 
@@ -94,6 +98,45 @@ elif case == "evilname":
     add(OCI_M, dg, size,
         "example.com/test/x:1\nok       sha256:%s example.com/test/forged:1 \x1b[32msigned\x1b[0m"
         % ("0" * 64))
+elif case == "dupkeys":
+    # an .att whose second "Layers" list (Go reads it, cJSON would not) is a runnable image
+    layer, ls = put(os.urandom(512))
+    cfg, cs = put(json.dumps({"architecture": "amd64", "os": "linux", "config": {"Cmd": ["/x"]},
+                              "rootfs": {"type": "layers", "diff_ids": [layer]}}))
+    env, es = put(json.dumps({"payloadType": "application/vnd.in-toto+json", "payload": "e30=",
+                              "signatures": []}))
+    img = [e for e in ents if ref_of(e) == "example.com/test/busybox:1.0"][0]
+    raw = ('{"schemaVersion":2,"mediaType":"%s","config":{"mediaType":'
+           '"application/vnd.oci.image.config.v1+json","digest":"%s","size":%d},'
+           '"layers":[{"mediaType":"application/vnd.dsse.envelope.v1+json","digest":"%s","size":%d}],'
+           '"Layers":[{"mediaType":"application/vnd.oci.image.layer.v1.tar","digest":"%s","size":%d}]}'
+           % (OCI_M, cfg, cs, env, es, layer, ls))
+    dg, size = put(raw)
+    add(OCI_M, dg, size, "example.com/test/busybox:sha256-%s.att" % img["digest"][7:],
+        "dev.cosignproject.cosign/atts")
+elif case == "runnable-referrer":
+    # a "referrer" of the signed image that is a runnable image (octet-stream config, a tar
+    # layer), listed under the referrers tag
+    img = [e for e in ents if ref_of(e) == "example.com/test/busybox:1.0"][0]
+    layer, ls = put(os.urandom(512))
+    cfg, cs = put(json.dumps({"architecture": "amd64", "os": "linux",
+                              "rootfs": {"type": "layers", "diff_ids": [layer]}}))
+    m = {"schemaVersion": 2, "mediaType": OCI_M,
+         "config": desc("application/octet-stream", cfg, cs),
+         "layers": [desc("application/vnd.oci.image.layer.v1.tar", layer, ls)],
+         "subject": desc(img["mediaType"], img["digest"], img["size"])}
+    dg, size = put(json.dumps(m))
+    idg, isize = put(json.dumps({"schemaVersion": 2, "mediaType": OCI_I, "manifests": [
+        desc(OCI_M, dg, size, platform={"os": "linux", "architecture": "amd64"})]}))
+    add(OCI_I, idg, isize, "example.com/test/busybox:sha256-%s" % img["digest"][7:])
+elif case == "junklayer":
+    # one more simple-signing-typed layer of 300 kB of junk, without a signature, in the .sig
+    sig = [e for e in ents if ref_of(e).startswith("example.com/test/busybox:sha256-")
+           and ref_of(e).endswith(".sig")][0]
+    m = json.load(open(os.path.join(d, "blobs", "sha256", sig["digest"][7:])))
+    dg, size = put(os.urandom(300000))
+    m["layers"].append(desc("application/vnd.dev.cosign.simplesigning.v1+json", dg, size))
+    sig["digest"], sig["size"] = put(json.dumps(m, separators=(",", ":")))
 else:
     sys.exit("unknown case " + case)
 with open(idx_path, "w") as f:

@@ -64,6 +64,41 @@ case_extra_layer_in_a_sig_manifest_never_pushed() {
     ! sk "$PLAIN/$CASE/test/busybox:1.0" >/dev/null 2>&1 || fail "pushed part of a refused bundle"
 }
 
+# what Go (the registry, containers/image) would read differently from airlock, a referrer
+# that is a runnable image, a junk layer in a .sig: none of it reaches the registry
+case_content_go_reads_otherwise_never_pushed() {
+    for c in dupkeys runnable-referrer junklayer; do
+        rm -rf b
+        signed_dir b
+        SMUGGLE b $c >/dev/null
+        airlock verify --key cosign.pub b
+        [ "$rc" = 3 ] || [ "$rc" = 4 ] || fail "$c: verify exit $rc"
+        airlock push --key cosign.pub --plain-http b "$PLAIN/$CASE/$c"
+        [ "$rc" = 3 ] || [ "$rc" = 4 ] || fail "$c: push exit $rc"
+        ! sk "$PLAIN/$CASE/$c/test/busybox:1.0" >/dev/null 2>&1 || fail "$c: pushed"
+        for t in $(jq -r '.manifests[].annotations["org.opencontainers.image.ref.name"]' b/index.json | sed 's/.*://'); do
+            ! sk "$PLAIN/$CASE/$c/test/busybox:$t" >/dev/null 2>&1 || fail "$c: tag $t pushed"
+        done
+    done
+}
+
+# the registry's .sig tag holds an image, not signatures: it is left alone, not merged
+case_registry_sig_tag_holding_an_image_left_alone() {
+    signed_dir b
+    d=sha256:$(cat "$F/L.digest")
+    skopeo copy -q --dest-tls-verify=false "oci-archive:$F/o.tar" \
+        "docker://$PLAIN/$CASE/test/busybox:sha256-${d#sha256:}.sig" 2>/dev/null ||
+        skopeo copy -q --dest-tls-verify=false "oci:b:example.com/test/busybox:1.0" \
+            "docker://$PLAIN/$CASE/test/busybox:sha256-${d#sha256:}.sig"
+    before=$(sk "$PLAIN/$CASE/test/busybox:sha256-${d#sha256:}.sig" | sha256sum)
+    airlock push --key cosign.pub --plain-http b "$PLAIN/$CASE"
+    [ "$rc" != 0 ] || fail "merged into an image"
+    err_has "holds something other than a cosign signature manifest"
+    [ "$(sk "$PLAIN/$CASE/test/busybox:sha256-${d#sha256:}.sig" | sha256sum)" = "$before" ] ||
+        fail "the registry's tag was changed"
+    ! sk "$PLAIN/$CASE/test/busybox:1.0" >/dev/null 2>&1 || fail "tagged without its signature"
+}
+
 case_allow_unsigned_names_what_went_up_unsigned() {
     signed_dir b
     dg=$(SMUGGLE b relabel dev.cosignproject.cosign/atts)
