@@ -529,6 +529,21 @@ static int rewrite(struct signer *s, const char *index, size_t ilen, struct airl
     return rc;
 }
 
+/* Every part of a split set carries the set's index.json and signatures, and its
+ * description names the set by them: one part signed alone would no longer match the others. */
+static int refuse_part(const struct airlock_bundle *b, struct airlock_error **err)
+{
+    struct airlock_split_info si;
+    if (!airlock_bundle_split_info(b, &si))
+        return 0;
+    return airlock_error_set(err, AIRLOCK_EUSAGE,
+                             "'%s' is part %u of a split set of %u: a set cannot be signed in "
+                             "place (every part carries the signatures); sign the bundle before "
+                             "splitting it, or join the parts with 'airlock import PART... -o "
+                             "BUNDLE', sign that and split it again",
+                             airlock_bundle_path(b), si.part, si.parts);
+}
+
 int airlock_bundle_sign(struct airlock_sign_result **res, const char *path,
                         const struct airlock_key *key, const struct airlock_sign_opts *opts,
                         struct airlock_error **err)
@@ -585,8 +600,8 @@ int airlock_bundle_sign(struct airlock_sign_result **res, const char *path,
                                path);
         goto out;
     }
-    if ((rc = airlock_bundle_open(&s.b, path, 0, err)) ||
-        (rc = airlock_catalog_load(&s.cat, s.b, err)) ||
+    if ((rc = airlock_bundle_open(&s.b, path, AIRLOCK_OPEN_PART, err)) ||
+        (rc = refuse_part(s.b, err)) || (rc = airlock_catalog_load(&s.cat, s.b, err)) ||
         (rc = airlock_pubkey_from_key(&s.pub, key, err)) || (rc = collect(&s, err)))
         goto out;
     if (airlock_bundle_format(s.b) == AIRLOCK_FORMAT_TAR_ZST &&
