@@ -1551,8 +1551,8 @@ int airlock_bundle_inputs_group(struct airlock_bundle_inputs **out, const char *
         if (!v) {
             v = &in->v[in->n];
             first[in->n++] = i;
-            if (!(v->paths = calloc(pr[i].is_part ? pr[i].parts : 1, sizeof(*v->paths))) ||
-                (pr[i].is_part && !(v->part = calloc(pr[i].parts, sizeof(*v->part))))) {
+            if (!(v->paths = calloc(n, sizeof(*v->paths))) ||
+                (pr[i].is_part && !(v->part = calloc(n, sizeof(*v->part))))) {
                 rc = airlock_error_set(err, AIRLOCK_EOS, "out of memory");
                 break;
             }
