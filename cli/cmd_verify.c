@@ -190,6 +190,8 @@ int cmd_verify(int argc, char **argv)
     }
     if (optind >= argc)
         return cli_usage_error("verify", "expected a BUNDLE (or the parts of one split set)");
+    if (part_only && optind < argc - 1)
+        return cli_usage_error("verify", "--part-only checks one part: name only that part");
     if (!keyfile && (so.identity || n_ann || allow_unsigned)) {
         cli_annotations_free(ann, n_ann);
         return cli_usage_error("verify", "--identity, -a and --allow-unsigned need --key");

@@ -29,6 +29,10 @@ case_verify_parts_in_two_dirs() {
     airlock verify --key cosign.pub --json a/drop.tar.001 b/drop.tar.002
     expect_rc 0
     json '.ok and .split.parts == 3 and .split.missingParts == []'
+    # --part-only checks the one part named, so it takes one (others were ignored before)
+    airlock verify --part-only a/drop.tar.001 b/drop.tar.002
+    expect_rc 2
+    err_has "--part-only checks one part"
 }
 
 case_inspect_parts_in_two_dirs() {
