@@ -101,6 +101,10 @@ int cmd_sign(int argc, char **argv)
     so.n_annotations = n_ann;
     so.refs = (const char *const *)argv + optind + 1;
     so.n_refs = (size_t)(argc - optind - 1);
+    if (airlock_bundle_sign_check(argv[optind], &err)) { /* before asking for a password */
+        rc = cli_fail(err);
+        goto out;
+    }
     if ((rc = cli_load_key(&k, keyfile, pwfile)))
         goto out;
     if (airlock_bundle_sign(&res, argv[optind], k, &so, &err))

@@ -101,6 +101,11 @@ case_sign_part_refused() {
     expect_rc 2
     err_has "'a/drop.tar.001' is part 1 of a split set of 3"
     err_has "cannot be signed in place"
+    # said before the key's password is asked for
+    run env -u COSIGN_PASSWORD "$AIRLOCK" sign --key k2.key b/drop.tar.002 </dev/null
+    expect_rc 2
+    err_has "'b/drop.tar.002' is part 2 of a split set of 3"
+    grep -qi password err && fail "asked for a password first"
     [ "$(cat a/drop.tar.00* | sha256sum)" = "$sum" ] || fail "a part was changed"
     airlock verify a/drop.tar.002
     expect_rc 0
