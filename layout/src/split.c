@@ -411,9 +411,20 @@ int split_attach(struct airlock_bundle *b, struct airlock_error **err)
             free(dir);
             return airlock_error_set(err, AIRLOCK_EOS, "out of memory");
         }
-        if (g && ((!gdir && !dir) || (gdir && dir && !strcmp(gdir, dir)))) {
+        int seen = g && ((!gdir && !dir) || (gdir && dir && !strcmp(gdir, dir)));
+        for (size_t e = 0; g && e + 1 < g && !seen; e++) { /* beside an earlier named part */
+            char *edir = NULL;
+            if (dir_of(&edir, b->given[e])) {
+                free(gdir);
+                free(dir);
+                return airlock_error_set(err, AIRLOCK_EOS, "out of memory");
+            }
+            seen = (!gdir && !edir) || (gdir && edir && !strcmp(gdir, edir));
+            free(edir);
+        }
+        if (seen) {
             free(gdir);
-            continue; /* beside this part: looked at already */
+            continue; /* looked there already */
         }
         for (unsigned k = 1; k <= s->parts; k++) {
             if (s->present[k - 1])
