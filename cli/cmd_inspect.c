@@ -7,10 +7,13 @@
 static void help(FILE *f)
 {
     fprintf(f, "usage: airlock inspect [--json] BUNDLE\n"
+               "       airlock inspect [--json] PART... (the parts of one split set)\n"
                "\n"
                "Lists the images of a bundle: reference, digest, type, platforms, total size,\n"
                "and the signatures, attestations and SBOMs that travel with each. Reads\n"
-               "only metadata (no layer is hashed; use 'airlock verify' for that).\n"
+               "only metadata (no layer is hashed; use 'airlock verify' for that). Any part\n"
+               "of a split set opens the set (the others are found beside it, or named one\n"
+               "by one in any order); a part not found is named on stderr.\n"
                "\n"
                "options:\n"
                "      --json     machine-readable output\n"
@@ -70,12 +73,14 @@ int cmd_inspect(int argc, char **argv)
         } else
             return cli_usage_error("inspect", "invalid option");
     }
-    if (optind != argc - 1)
-        return cli_usage_error("inspect", "expected exactly one BUNDLE");
+    if (optind >= argc)
+        return cli_usage_error("inspect", "expected a BUNDLE (or the parts of one split set)");
     struct airlock_error *err = NULL;
     struct airlock_bundle *b = NULL;
     struct airlock_catalog *cat = NULL;
-    if (airlock_bundle_open(&b, argv[optind], 0, &err) || airlock_catalog_load(&cat, b, &err)) {
+    if (airlock_bundle_open_set(&b, (const char *const *)argv + optind, (size_t)(argc - optind), 0,
+                                &err) ||
+        airlock_catalog_load(&cat, b, &err)) {
         airlock_bundle_free(b);
         return cli_fail(err);
     }
@@ -154,6 +159,13 @@ int cmd_inspect(int argc, char **argv)
     }
     for (size_t i = 0; i < airlock_bundle_warning_count(b); i++)
         cli_printf(stderr, "airlock: warning: %s\n", airlock_bundle_warning(b, i));
+    struct airlock_split_info si; /* metadata is in every part; the layers are not */
+    for (unsigned k = 1; airlock_bundle_split_info(b, &si) && k <= si.parts; k++)
+        if (!airlock_bundle_split_part_present(b, k))
+            cli_printf(stderr,
+                       "airlock: warning: part %u of %u '%s' is missing: the layers it holds are "
+                       "not here\n",
+                       k, si.parts, airlock_bundle_split_part_path(b, k));
     airlock_catalog_free(cat);
     airlock_bundle_free(b);
     return rc;

@@ -16,7 +16,9 @@ static void help(FILE *f)
             "cosign .sig manifest (REPO:sha256-<hex>.sig) in the bundle, as cosign would push\n"
             "it; a second key adds a layer, the same key signing the same payload adds\n"
             "nothing. A .tar bundle is appended to in place (never copied); an interrupted\n"
-            "sign leaves the bundle as it was.\n"
+            "sign leaves the bundle as it was. A part of a split set is refused (every part\n"
+            "carries the signatures): sign before splitting, or import the parts into one\n"
+            "bundle, sign it and split it again.\n"
             "\n"
             "options:\n"
             "  -k, --key FILE          cosign private key (password: COSIGN_PASSWORD,\n"
@@ -99,6 +101,10 @@ int cmd_sign(int argc, char **argv)
     so.n_annotations = n_ann;
     so.refs = (const char *const *)argv + optind + 1;
     so.n_refs = (size_t)(argc - optind - 1);
+    if (airlock_bundle_sign_check(argv[optind], &err)) { /* before asking for a password */
+        rc = cli_fail(err);
+        goto out;
+    }
     if ((rc = cli_load_key(&k, keyfile, pwfile)))
         goto out;
     if (airlock_bundle_sign(&res, argv[optind], k, &so, &err))

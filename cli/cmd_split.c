@@ -8,6 +8,7 @@ static void help(FILE *f)
 {
     fprintf(f,
             "usage: airlock split --size SIZE [-o BASE] BUNDLE\n"
+            "       airlock split --size SIZE [-o BASE] PART... (the parts of one split set)\n"
             "\n"
             "Cuts a bundle into parts no larger than SIZE for size-limited media: BASE.001,\n"
             "BASE.002, ... (BASE defaults to BUNDLE's path). Each part is a bundle of its\n"
@@ -15,8 +16,9 @@ static void help(FILE *f)
             "the layers and a description of the whole set, so any part verifies alone\n"
             "(verify --part-only) and a missing or damaged part is named. A layer is only cut\n"
             "when it alone is larger than a part. BUNDLE may itself be a part of a set: the\n"
-            "set is split again for other media. verify, inspect and push take any part and\n"
-            "find the others beside it.\n"
+            "set (all of it: a missing part is named) is split again for other media. Every\n"
+            "command that reads a bundle takes any part and finds the others beside it, or\n"
+            "takes the parts named one by one, in any order (parts on different media).\n"
             "\n"
             "options:\n"
             "      --size SIZE       largest part, e.g. 4095M, 700M, 25G (k, M, G, T: powers\n"
@@ -62,8 +64,8 @@ int cmd_split(int argc, char **argv)
     }
     if (!size)
         return cli_usage_error("split", "missing --size");
-    if (optind + 1 != argc)
-        return cli_usage_error("split", "expected exactly one BUNDLE");
+    if (optind >= argc)
+        return cli_usage_error("split", "expected a BUNDLE (or the parts of one split set)");
     const char *in = argv[optind];
     char *base = NULL;
     if (!out) { /* a part given: the set's own name */
@@ -88,7 +90,8 @@ int cmd_split(int argc, char **argv)
         free(base);
         return EXIT_USAGE;
     }
-    int rc = airlock_bundle_open(&b, in, 0, &err);
+    int rc = airlock_bundle_open_set(&b, (const char *const *)argv + optind,
+                                     (size_t)(argc - optind), 0, &err);
     if (!rc)
         rc = airlock_split(&r, b, out, size, &err);
     if (rc) {

@@ -34,7 +34,8 @@ static void help(FILE *f)
                "      --part-only   BUNDLE is one part of a split set (NAME.001...): check only\n"
                "                    that part (its blobs, every manifest and signature), not\n"
                "                    the others; without it the other parts are found beside\n"
-               "                    it and a missing or damaged part is named\n"
+               "                    it (and beside each PART named: any order, any media)\n"
+               "                    and a missing or damaged part is named\n"
                "      --json        machine-readable report on stdout\n"
                "\n"
                "usage: airlock verify --key cosign.pub [options] REGISTRY/REPO:TAG\n"
@@ -194,6 +195,8 @@ int cmd_verify(int argc, char **argv)
     }
     if (optind >= argc)
         return cli_usage_error("verify", "expected a BUNDLE (or the parts of one split set)");
+    if (part_only && optind < argc - 1)
+        return cli_usage_error("verify", "--part-only checks one part: name only that part");
     if (!keyfile && (so.identity || n_ann || allow_unsigned)) {
         cli_annotations_free(ann, n_ann);
         return cli_usage_error("verify", "--identity, -a and --allow-unsigned need --key");

@@ -593,12 +593,20 @@ static char *build_index(const struct plan *p)
     return s;
 }
 
-static int open_source(struct source *src, const char *path, struct airlock_error **err)
+/* One input (airlock_bundle_inputs_group): a split set from its parts named, or one path. A
+ * split set must be whole: what a missing part holds cannot be imported. */
+static int open_source(struct source *src, const struct airlock_bundle_input *in,
+                       struct airlock_error **err)
 {
+    const char *path = in->paths[0];
     struct stat st;
+    src->path = path;
+    if (in->set[0]) {
+        int rc = airlock_bundle_input_open(&src->b, in, 0, err);
+        return rc ? rc : airlock_bundle_split_check_whole(src->b, err);
+    }
     if (stat(path, &st) < 0)
         return airlock_error_set_errno(err, AIRLOCK_EOS, errno, "open '%s'", path);
-    src->path = path;
     if (S_ISDIR(st.st_mode))
         return airlock_bundle_open(&src->b, path, 0, err);
     /* A tar with oci-layout is a layout; one with only manifest.json is a docker save. */
@@ -606,7 +614,7 @@ static int open_source(struct source *src, const char *path, struct airlock_erro
     int not_layout = 0;
     int rc = bundle_open(&src->b, path, 0, &not_layout, &e1);
     if (!rc)
-        return 0;
+        return airlock_bundle_split_check_whole(src->b, err);
     if (not_layout) {
         airlock_error_free(e1);
         rc = docker_src_open(&src->d, path, err);
@@ -653,6 +661,7 @@ int airlock_import(struct airlock_import_result **res, const char *out, const ch
     struct stat st;
     char *index = NULL, *lock_path = NULL;
     struct airlock_import_result *r = NULL;
+    struct airlock_bundle_inputs *in = NULL;
     int lock_fd = -1;
     /* the destination's lock before its first read, kept to the rename: a sign (or another
      * import) of it meanwhile is refused instead of lost */
@@ -676,8 +685,11 @@ int airlock_import(struct airlock_import_result **res, const char *out, const ch
         p.src[0].path = out;
         p.n_src = 1;
     }
-    for (size_t i = 0; i < n_inputs; i++) {
-        if ((rc = open_source(&p.src[p.n_src], inputs[i], err)))
+    /* the parts of one split set, named one by one, are one input */
+    if ((rc = airlock_bundle_inputs_group(&in, inputs, n_inputs, err)))
+        goto done;
+    for (size_t i = 0; i < in->n; i++) {
+        if ((rc = open_source(&p.src[p.n_src], &in->v[i], err)))
             goto done;
         p.n_src++;
     }
@@ -753,6 +765,7 @@ int airlock_import(struct airlock_import_result **res, const char *out, const ch
     *res = steal_pointer(&r);
 done:
     airlock_import_result_free(r);
+    airlock_bundle_inputs_free(in);
     free(index);
     airlock_writer_free(p.w);
     layout_dest_unlock(lock_fd, lock_path);

@@ -529,6 +529,28 @@ static int rewrite(struct signer *s, const char *index, size_t ilen, struct airl
     return rc;
 }
 
+/* Every part of a split set carries the set's index.json and signatures, and its
+ * description names the set by them: one part signed alone would no longer match the others. */
+static int refuse_part(const char *path, unsigned part, unsigned parts, struct airlock_error **err)
+{
+    return airlock_error_set(err, AIRLOCK_EUSAGE,
+                             "'%s' is part %u of a split set of %u: a set cannot be signed in "
+                             "place (every part carries the signatures); sign the bundle before "
+                             "splitting it, or join the parts with 'airlock import PART... -o "
+                             "BUNDLE', sign that and split it again",
+                             path, part, parts);
+}
+
+int airlock_bundle_sign_check(const char *path, struct airlock_error **err)
+{
+    struct airlock_bundle_inputs *in = NULL;
+    int rc = airlock_bundle_inputs_group(&in, &path, 1, err);
+    if (!rc && in->n == 1 && in->v[0].set[0])
+        rc = refuse_part(path, in->v[0].part[0], in->v[0].parts, err);
+    airlock_bundle_inputs_free(in);
+    return rc;
+}
+
 int airlock_bundle_sign(struct airlock_sign_result **res, const char *path,
                         const struct airlock_key *key, const struct airlock_sign_opts *opts,
                         struct airlock_error **err)
@@ -579,13 +601,16 @@ int airlock_bundle_sign(struct airlock_sign_result **res, const char *path,
     }
     /* what we locked must be what we read and write (not a file renamed over it since) */
     struct stat locked, now;
+    struct airlock_split_info si;
     if (fstat(lockfd, &locked) < 0 || stat(path, &now) < 0 || locked.st_ino != now.st_ino ||
         locked.st_dev != now.st_dev) {
         rc = airlock_error_set(err, AIRLOCK_EOS, "'%s' was replaced while opening it; try again",
                                path);
         goto out;
     }
-    if ((rc = airlock_bundle_open(&s.b, path, 0, err)) ||
+    if ((rc = airlock_bundle_open(&s.b, path, AIRLOCK_OPEN_PART, err)) ||
+        (rc = airlock_bundle_split_info(s.b, &si) ? refuse_part(path, si.part, si.parts, err)
+                                                   : 0) ||
         (rc = airlock_catalog_load(&s.cat, s.b, err)) ||
         (rc = airlock_pubkey_from_key(&s.pub, key, err)) || (rc = collect(&s, err)))
         goto out;

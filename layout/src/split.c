@@ -306,14 +306,70 @@ static int open_given(struct airlock_bundle *b, const struct bundle_split *s, co
         return AIRLOCK_EINTEGRITY;
     }
     struct airlock_bundle *x = *o;
-    if (!x->split || strcmp(x->split->set, s->set) || x->split->parts != s->parts ||
-        x->split->part == s->part || s->present[x->split->part - 1]) {
+    int rc = 0;
+    if (!x->split)
+        rc = airlock_error_set(err, AIRLOCK_EUSAGE,
+                               "'%s' is not a part of a split set: give one bundle, or the parts "
+                               "of one set", path);
+    else if (strcmp(x->split->set, s->set) || x->split->parts != s->parts)
+        rc = airlock_error_set(err, AIRLOCK_EUSAGE,
+                               "'%s' is not another part of the set of '%s': it is part %u of %u "
+                               "of another split set (of '%s'): name the parts of one set",
+                               path, b->path, x->split->part, x->split->parts, x->split->name);
+    else if (x->split->part == s->part || s->present[x->split->part - 1])
+        rc = airlock_error_set(err, AIRLOCK_EUSAGE,
+                               "'%s' and '%s' are both part %u of the set: name each part once",
+                               x->split->part == s->part ? b->path
+                                                         : s->sib_path[x->split->part - 1],
+                               path, x->split->part);
+    if (rc) {
         airlock_bundle_free(x);
         *o = NULL;
-        return airlock_error_set(err, AIRLOCK_EUSAGE, "'%s' is not another part of the set of '%s'",
-                                 path, b->path);
     }
+    return rc;
+}
+
+/* Takes part o (opened as a sibling of b) into b's set: its blobs are read from where it is. */
+static int adopt(struct airlock_bundle *b, struct bundle_split *s, struct airlock_bundle *o,
+                 const char *named, struct airlock_error **err)
+{
+    unsigned k = o->split->part;
+    if (named) { /* named by the caller, or found beside a named part: messages use that path */
+        char *p = strdup(named);
+        if (!p) {
+            airlock_bundle_free(o);
+            return airlock_error_set(err, AIRLOCK_EOS, "out of memory");
+        }
+        free(s->sib_path[k - 1]);
+        s->sib_path[k - 1] = p;
+    }
+    s->sib[k - 1] = o;
+    s->present[k - 1] = 1;
+    for (size_t i = 0; i < o->n; i++) {
+        if (airlock_bundle_blob_stat(b, o->blobs[i].digest, NULL) == 0)
+            continue;
+        struct blob_ent *be = bundle_add_blob(b, o->blobs[i].digest);
+        if (!be)
+            return airlock_error_set(err, AIRLOCK_EOS, "out of memory");
+        be->size = o->blobs[i].size;
+        be->offset = o->blobs[i].offset;
+        be->owner = o;
+    }
+    bundle_finish_table(b); /* sorted again: the lookups above need it */
     return 0;
+}
+
+/* The directory of path as the user named it (NULL: the current one); malloc'd into *dir. */
+static int dir_of(char **dir, const char *path)
+{
+    *dir = NULL;
+    if (!strchr(path, '/'))
+        return 0;
+    char *copy = strdup(path);
+    if (copy)
+        *dir = strdup(dirname(copy));
+    free(copy);
+    return *dir ? 0 : -1;
 }
 
 int split_attach(struct airlock_bundle *b, struct airlock_error **err)
@@ -325,52 +381,74 @@ int split_attach(struct airlock_bundle *b, struct airlock_error **err)
     b->split = s;
     s->present[s->part - 1] = 1;
     s->part_only = (b->flags & (AIRLOCK_OPEN_PART | BUNDLE_OPEN_NO_SIBLINGS)) != 0;
-    char *copy = strdup(b->path);
-    if (!copy)
+    char *dir = NULL; /* named as the user did */
+    if (dir_of(&dir, b->path))
         return airlock_error_set(err, AIRLOCK_EOS, "out of memory");
-    const char *dir = strchr(b->path, '/') ? dirname(copy) : NULL; /* named as the user did */
     for (unsigned k = 1; k <= s->parts; k++) {
         if (!(s->sib_path[k - 1] = dir ? part_path(dir, s->name, k, s->parts)
                                        : split_part_path(s->name, k, s->parts))) {
-            free(copy);
+            free(dir);
             return airlock_error_set(err, AIRLOCK_EOS, "out of memory");
         }
     }
-    free(copy);
-    if (s->part_only)
+    if (s->part_only) {
+        free(dir);
         return 0;
-    /* the parts the caller named (other media, other folders), then the others beside this
-     * one */
-    for (size_t g = 0; g < b->n_given + s->parts; g++) {
-        unsigned k = g < b->n_given ? 0 : (unsigned)(g - b->n_given) + 1;
-        const char *path = g < b->n_given ? b->given[g] : s->sib_path[k - 1];
-        if (k && (k == s->part || s->present[k - 1]))
-            continue;
-        struct airlock_bundle *o = NULL;
-        int rc2 = k ? open_beside(b, s, path, k, &o) : open_given(b, s, path, &o, err);
-        if (rc2 < 0)
-            return rc2;
-        if (!o)
-            continue;
-        k = o->split->part;
-        if (g < b->n_given) { /* named by the caller: messages use that path */
-            free(s->sib_path[k - 1]);
-            s->sib_path[k - 1] = strdup(path);
-        }
-        s->sib[k - 1] = o;
-        s->present[k - 1] = 1;
-        for (size_t i = 0; i < o->n; i++) {
-            if (airlock_bundle_blob_stat(b, o->blobs[i].digest, NULL) == 0)
-                continue;
-            struct blob_ent *be = bundle_add_blob(b, o->blobs[i].digest);
-            if (!be)
-                return airlock_error_set(err, AIRLOCK_EOS, "out of memory");
-            be->size = o->blobs[i].size;
-            be->offset = o->blobs[i].offset;
-            be->owner = o;
-        }
-        bundle_finish_table(b); /* sorted again: the lookups above need it */
     }
+    /* the parts the caller named (other media, other folders), then the others beside this
+     * one, then those beside each part named (the rest of a stick) */
+    for (size_t g = 0; g < b->n_given; g++) {
+        struct airlock_bundle *o = NULL;
+        if ((rc = open_given(b, s, b->given[g], &o, err)) ||
+            (rc = adopt(b, s, o, b->given[g], err))) {
+            free(dir);
+            return rc;
+        }
+    }
+    for (size_t g = 0; g <= b->n_given; g++) {
+        char *gdir = NULL;
+        if (g && dir_of(&gdir, b->given[g - 1])) {
+            free(dir);
+            return airlock_error_set(err, AIRLOCK_EOS, "out of memory");
+        }
+        int seen = g && ((!gdir && !dir) || (gdir && dir && !strcmp(gdir, dir)));
+        for (size_t e = 0; g && e + 1 < g && !seen; e++) { /* beside an earlier named part */
+            char *edir = NULL;
+            if (dir_of(&edir, b->given[e])) {
+                free(gdir);
+                free(dir);
+                return airlock_error_set(err, AIRLOCK_EOS, "out of memory");
+            }
+            seen = (!gdir && !edir) || (gdir && edir && !strcmp(gdir, edir));
+            free(edir);
+        }
+        if (seen) {
+            free(gdir);
+            continue; /* looked there already */
+        }
+        for (unsigned k = 1; k <= s->parts; k++) {
+            if (s->present[k - 1])
+                continue;
+            char *path = !g ? NULL
+                         : gdir ? part_path(gdir, s->name, k, s->parts)
+                                : split_part_path(s->name, k, s->parts);
+            if (g && !path)
+                rc = airlock_error_set(err, AIRLOCK_EOS, "out of memory");
+            struct airlock_bundle *o = NULL;
+            if (!rc)
+                open_beside(b, s, g ? path : s->sib_path[k - 1], k, &o);
+            if (!rc && o)
+                rc = adopt(b, s, o, path, err);
+            free(path);
+            if (rc) {
+                free(gdir);
+                free(dir);
+                return rc;
+            }
+        }
+        free(gdir);
+    }
+    free(dir);
     /* blobs cut in pieces: readable when every piece is there */
     for (size_t i = 0; i < s->n_blobs; i++) {
         struct split_blob *sb = &s->blobs[i];
@@ -436,6 +514,18 @@ int airlock_bundle_split_part_present(const struct airlock_bundle *b, unsigned k
     if (!b->split || !k || k > b->split->parts)
         return 0;
     return b->split->present[k - 1];
+}
+
+int airlock_bundle_split_check_whole(const struct airlock_bundle *b, struct airlock_error **err)
+{
+    const struct bundle_split *s = b->split;
+    for (unsigned k = 1; s && k <= s->parts; k++)
+        if (!s->present[k - 1])
+            return airlock_error_set(err, AIRLOCK_EINTEGRITY,
+                                     "'%s' is part %u of a set of %u: part %u '%s' is missing "
+                                     "(copy it beside the others, or name it too)",
+                                     b->path, s->part, s->parts, k, s->sib_path[k - 1]);
+    return 0;
 }
 
 int airlock_bundle_split_where(const struct airlock_bundle *b, const char *digest,
@@ -1298,8 +1388,8 @@ int airlock_split(struct airlock_split_result **res, struct airlock_bundle *src,
     struct airlock_split_blob *list = NULL;
     size_t index_len = 0, n_sinks = 0;
     const char *index = airlock_bundle_index(src, &index_len);
-    int rc = 0;
-    if (!index)
+    int rc = airlock_bundle_split_check_whole(src, err); /* a set split again: all of it */
+    if (!rc && !index)
         rc = airlock_error_set(err, AIRLOCK_EINTEGRITY, "'%s': no index.json", src->path);
     if (!rc)
         rc = airlock_catalog_load(&cat, src, err);
@@ -1403,8 +1493,118 @@ int airlock_bundle_split_check_pieces(const struct airlock_bundle *b, const char
     return (int)n;
 }
 
-int airlock_bundle_open_set(struct airlock_bundle **out, const char *const *paths, size_t n,
-                            unsigned flags, struct airlock_error **err)
+/* ---- the paths a command was given ----------------------------------------------------------- */
+
+/* What a path is, for grouping: a part of a split set (its set, part and parts), or not. Only
+ * a plain tar can be a part; it is indexed alone (its headers and description), not kept. */
+struct probe {
+    int is_part;
+    char set[AIRLOCK_DIGEST_SIZE];
+    unsigned part, parts;
+    dev_t dev;
+    ino_t ino;
+};
+
+static void probe_path(struct probe *pr, const char *path)
+{
+    struct stat st;
+    int compressed = 1;
+    memset(pr, 0, sizeof(*pr));
+    if (stat(path, &st) < 0 || !S_ISREG(st.st_mode) || !arch_is_tar(path, &compressed) ||
+        compressed)
+        return;
+    struct airlock_bundle *x = NULL;
+    if (bundle_open(&x, path, BUNDLE_OPEN_NO_SIBLINGS, NULL, NULL))
+        return;
+    if (x->split) {
+        pr->is_part = 1;
+        memcpy(pr->set, x->split->set, AIRLOCK_DIGEST_SIZE);
+        pr->part = x->split->part;
+        pr->parts = x->split->parts;
+        pr->dev = st.st_dev;
+        pr->ino = st.st_ino;
+    }
+    airlock_bundle_free(x);
+}
+
+void airlock_bundle_inputs_free(struct airlock_bundle_inputs *in)
+{
+    if (!in)
+        return;
+    for (size_t i = 0; i < in->n; i++) {
+        free(in->v[i].paths);
+        free(in->v[i].part);
+    }
+    free(in->v);
+    free(in);
+}
+
+int airlock_bundle_inputs_group(struct airlock_bundle_inputs **out, const char *const *paths,
+                                size_t n, struct airlock_error **err)
+{
+    struct airlock_bundle_inputs *in = calloc(1, sizeof(*in));
+    struct probe *pr = calloc(n + 1, sizeof(*pr));
+    size_t *first = calloc(n + 1, sizeof(*first)); /* per input: the path that started it */
+    int rc = 0;
+    if (!in || !pr || !first || !(in->v = calloc(n + 1, sizeof(*in->v)))) {
+        rc = airlock_error_set(err, AIRLOCK_EOS, "out of memory");
+        goto out;
+    }
+    for (size_t i = 0; i < n; i++)
+        probe_path(&pr[i], paths[i]);
+    for (size_t i = 0; i < n && !rc; i++) {
+        struct airlock_bundle_input *v = NULL;
+        for (size_t g = 0; pr[i].is_part && g < in->n && !v; g++) {
+            const struct probe *q = &pr[first[g]];
+            if (q->is_part && !strcmp(q->set, pr[i].set) && q->parts == pr[i].parts)
+                v = &in->v[g];
+        }
+        if (!v) {
+            v = &in->v[in->n];
+            first[in->n++] = i;
+            if (!(v->paths = calloc(n, sizeof(*v->paths))) ||
+                (pr[i].is_part && !(v->part = calloc(n, sizeof(*v->part))))) {
+                rc = airlock_error_set(err, AIRLOCK_EOS, "out of memory");
+                break;
+            }
+            if (pr[i].is_part) {
+                memcpy(v->set, pr[i].set, AIRLOCK_DIGEST_SIZE);
+                v->parts = pr[i].parts;
+            }
+        }
+        int again = 0; /* the same part named before: the same file counts once */
+        for (size_t k = 0; pr[i].is_part && k < v->n && !again && !rc; k++) {
+            if (v->part[k] != pr[i].part)
+                continue;
+            size_t j = 0; /* the path that named it */
+            while (strcmp(paths[j], v->paths[k]))
+                j++;
+            if (pr[j].dev == pr[i].dev && pr[j].ino == pr[i].ino)
+                again = 1;
+            else
+                rc = airlock_error_set(err, AIRLOCK_EUSAGE,
+                                       "'%s' and '%s' are both part %u of the set: name each "
+                                       "part once",
+                                       v->paths[k], paths[i], pr[i].part);
+        }
+        if (rc || again)
+            continue;
+        if (v->part)
+            v->part[v->n] = pr[i].part;
+        v->paths[v->n++] = paths[i];
+    }
+    if (!rc)
+        *out = steal_pointer(&in);
+out:
+    airlock_bundle_inputs_free(in);
+    free(pr);
+    free(first);
+    return rc;
+}
+
+/* Opens the parts of one set, named one by one: the first, then the others as its siblings. */
+static int open_parts(struct airlock_bundle **out, const char *const *paths, size_t n,
+                      unsigned flags, struct airlock_error **err)
 {
     if (n <= 1)
         return airlock_bundle_open(out, paths[0], flags, err);
@@ -1415,7 +1615,8 @@ int airlock_bundle_open_set(struct airlock_bundle **out, const char *const *path
     if (!b->have_split) {
         airlock_bundle_free(b);
         return airlock_error_set(err, AIRLOCK_EUSAGE,
-                                 "'%s' is not a part of a split set: give one bundle", paths[0]);
+                                 "'%s' is not a part of a split set: give one bundle, or the "
+                                 "parts of one set", paths[0]);
     }
     b->given = paths + 1;
     b->n_given = n - 1;
@@ -1428,4 +1629,29 @@ int airlock_bundle_open_set(struct airlock_bundle **out, const char *const *path
     }
     *out = b;
     return 0;
+}
+
+int airlock_bundle_input_open(struct airlock_bundle **out, const struct airlock_bundle_input *in,
+                              unsigned flags, struct airlock_error **err)
+{
+    return open_parts(out, in->paths, in->n, flags, err);
+}
+
+int airlock_bundle_open_set(struct airlock_bundle **out, const char *const *paths, size_t n,
+                            unsigned flags, struct airlock_error **err)
+{
+    if (n <= 1)
+        return airlock_bundle_open(out, paths[0], flags, err);
+    struct airlock_bundle_inputs *in = NULL;
+    int rc = airlock_bundle_inputs_group(&in, paths, n, err);
+    if (rc)
+        return rc;
+    /* one set: its parts in the order named. Several inputs: opened all as parts of the first,
+     * so that the first path that is not one is named, with what it is instead */
+    if (in->n == 1)
+        rc = airlock_bundle_input_open(out, &in->v[0], flags, err);
+    else
+        rc = open_parts(out, paths, n, flags, err);
+    airlock_bundle_inputs_free(in);
+    return rc;
 }

@@ -3,6 +3,7 @@
 
 #include <fcntl.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 static char tmpdir[256];
 
@@ -170,4 +171,132 @@ TEST(role_of_entries)
                           "89abcdef") == AIRLOCK_ROLE_REFERRERS);
     CHECK(airlock_role_of(AIRLOCK_KIND_IMAGE, "r.io/a:1") == AIRLOCK_ROLE_IMAGE);
     CHECK(airlock_role_of(NULL, "r.io/a:sha256-short.sig") == AIRLOCK_ROLE_IMAGE);
+}
+
+/* A bundle of one image (a 300 KiB layer) at path, split into parts of part_size at base. */
+static void split_image(const char *path, const char *base, uint64_t part_size)
+{
+    struct airlock_writer *w = NULL;
+    struct airlock_error *err = NULL;
+    char layer[AIRLOCK_DIGEST_SIZE], config[AIRLOCK_DIGEST_SIZE], man[AIRLOCK_DIGEST_SIZE];
+    size_t n = 300 * 1024;
+    unsigned char *data = malloc(n);
+    uint32_t x = 12345;
+    for (size_t i = 0; data && i < n; i++)
+        data[i] = (unsigned char)((x = x * 1103515245u + 12345u) >> 24);
+    char cfg[512], mf[1024], idx[1024];
+    struct stat st;
+    if (stat(path, &st) == 0)
+        goto split;
+    CHECK(data && airlock_writer_new(&w, path, AIRLOCK_FORMAT_TAR, &err) == 0);
+    CHECK(airlock_writer_add_bytes(w, data, n, NULL, layer, &err) == 0);
+    snprintf(cfg, sizeof(cfg),
+             "{\"architecture\":\"amd64\",\"os\":\"linux\",\"rootfs\":{\"type\":\"layers\","
+             "\"diff_ids\":[\"%s\"]}}", layer);
+    CHECK(airlock_writer_add_bytes(w, cfg, strlen(cfg), NULL, config, &err) == 0);
+    snprintf(mf, sizeof(mf),
+             "{\"schemaVersion\":2,\"mediaType\":\"application/vnd.oci.image.manifest.v1+json\","
+             "\"config\":{\"mediaType\":\"application/vnd.oci.image.config.v1+json\","
+             "\"digest\":\"%s\",\"size\":%zu},\"layers\":[{\"mediaType\":"
+             "\"application/vnd.oci.image.layer.v1.tar\",\"digest\":\"%s\",\"size\":%zu}]}",
+             config, strlen(cfg), layer, n);
+    CHECK(airlock_writer_add_bytes(w, mf, strlen(mf), NULL, man, &err) == 0);
+    snprintf(idx, sizeof(idx),
+             "{\"schemaVersion\":2,\"manifests\":[{\"mediaType\":"
+             "\"application/vnd.oci.image.manifest.v1+json\",\"digest\":\"%s\",\"size\":%zu,"
+             "\"annotations\":{\"org.opencontainers.image.ref.name\":\"example.com/a/b:1\"}}]}",
+             man, strlen(mf));
+    CHECK(airlock_writer_commit(w, idx, strlen(idx), &err) == 0);
+    airlock_writer_free(w);
+split:
+    free(data);
+    struct airlock_bundle *b = NULL;
+    struct airlock_split_result *r = NULL;
+    CHECK(airlock_bundle_open(&b, path, 0, &err) == 0);
+    CHECK(b && airlock_split(&r, b, base, part_size, &err) == 0);
+    CHECK(r && r->n >= 3);
+    if (err)
+        fprintf(stderr, "%s\n", err->msg), airlock_error_free(err);
+    airlock_split_result_free(r);
+    airlock_bundle_free(b);
+}
+
+/* The paths a command is given: the parts of one set, wherever they are and in any order, are
+ * one input; a bundle of its own and a part of another set are inputs of their own. */
+TEST(inputs_group_parts_of_one_set)
+{
+    char a1[512], b2[512], b3[512], c1[512], whole[512], o1[512];
+    snprintf(whole, sizeof(whole), "%s", tmp_path("g.tar"));
+    split_image(whole, tmp_path("g.tar"), 128 * 1024);
+    split_image(whole, tmp_path("o.tar"), 160 * 1024);
+    mkdir(tmp_path("a"), 0755);
+    mkdir(tmp_path("b"), 0755);
+    mkdir(tmp_path("c"), 0755);
+    snprintf(a1, sizeof(a1), "%s", tmp_path("a/g.tar.001"));
+    snprintf(b2, sizeof(b2), "%s", tmp_path("b/g.tar.002"));
+    snprintf(b3, sizeof(b3), "%s", tmp_path("b/g.tar.003"));
+    snprintf(c1, sizeof(c1), "%s", tmp_path("c/g.tar.001"));
+    snprintf(o1, sizeof(o1), "%s", tmp_path("o.tar.001"));
+    CHECK(rename(tmp_path("g.tar.001"), a1) == 0);
+    CHECK(rename(tmp_path("g.tar.002"), b2) == 0);
+    CHECK(rename(tmp_path("g.tar.003"), b3) == 0);
+    CHECK(access(tmp_path("g.tar.004"), F_OK) != 0);
+
+    struct airlock_error *err = NULL;
+    struct airlock_bundle_inputs *in = NULL;
+    const char *mixed[] = {b2, whole, a1, o1, a1};
+    CHECK(airlock_bundle_inputs_group(&in, mixed, 5, &err) == 0);
+    CHECK(in && in->n == 3);
+    if (in && in->n == 3) {
+        CHECK(in->v[0].n == 2 && in->v[0].parts == 3 && in->v[0].set[0]);
+        CHECK(in->v[0].paths[0] == b2 && in->v[0].part[0] == 2);
+        CHECK(in->v[0].paths[1] == a1 && in->v[0].part[1] == 1);
+        CHECK(in->v[1].n == 1 && !in->v[1].set[0] && in->v[1].paths[0] == whole);
+        CHECK(in->v[2].n == 1 && in->v[2].set[0] && strcmp(in->v[2].set, in->v[0].set));
+        /* the set opens whole: part 3 is found beside part 2, not beside the first named */
+        struct airlock_bundle *b = NULL;
+        CHECK(airlock_bundle_input_open(&b, &in->v[0], 0, &err) == 0);
+        CHECK(b && airlock_bundle_split_check_whole(b, &err) == 0);
+        CHECK_STR(b ? airlock_bundle_split_part_path(b, 3) : NULL, b3);
+        airlock_bundle_free(b);
+    }
+    airlock_bundle_inputs_free(in);
+    in = NULL;
+
+    /* one part from two places is refused, naming both */
+    FILE *f = fopen(a1, "rb"), *g = fopen(c1, "wb");
+    char buf[65536];
+    size_t got;
+    while (f && g && (got = fread(buf, 1, sizeof(buf), f)) > 0)
+        fwrite(buf, 1, got, g);
+    if (f)
+        fclose(f);
+    if (g)
+        fclose(g);
+    const char *twice[] = {a1, b2, c1};
+    CHECK(airlock_bundle_inputs_group(&in, twice, 3, &err) == AIRLOCK_EUSAGE);
+    CHECK(err && strstr(err->msg, "both part 1 of the set") && strstr(err->msg, "c/g.tar.001"));
+    airlock_error_free(err);
+    err = NULL;
+    airlock_bundle_inputs_free(in);
+    in = NULL;
+
+    /* open_set: a part of another set is named as such */
+    struct airlock_bundle *b = NULL;
+    const char *apart[] = {a1, o1};
+    CHECK(airlock_bundle_open_set(&b, apart, 2, 0, &err) == AIRLOCK_EUSAGE);
+    CHECK(!b && err && strstr(err->msg, "another split set"));
+    airlock_error_free(err);
+    err = NULL;
+    /* a missing part is named by check_whole */
+    CHECK(rename(b3, tmp_path("gone")) == 0);
+    const char *two[] = {a1, b2};
+    CHECK(airlock_bundle_open_set(&b, two, 2, 0, &err) == 0);
+    CHECK(b && airlock_bundle_split_check_whole(b, &err) == AIRLOCK_EINTEGRITY);
+    CHECK(err && strstr(err->msg, "part 3") && strstr(err->msg, "is missing"));
+    airlock_error_free(err);
+    airlock_bundle_free(b);
+    char rm[600]; /* a few MB of parts: not left in /tmp */
+    snprintf(rm, sizeof(rm), "rm -rf '%s'", tmpdir);
+    CHECK(system(rm) == 0);
 }

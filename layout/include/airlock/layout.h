@@ -210,10 +210,40 @@ struct airlock_split_info {
     const char *set;      /* the set's identity (a digest) */
     uint64_t part_size;
 };
-/* Opens a split set from parts named one by one (they may sit on different media); parts
- * not named are still looked for beside the first. One path: airlock_bundle_open. */
+/* The paths a command was given, as the bundles they name: paths that are parts of one split
+ * set (the same set identity in their airlock-split.json) are one input, in any order and
+ * wherever each sits; every other path is an input of its own. Inputs come in the order of
+ * their first path. Paths are only probed (a plain tar's headers and description, nothing kept
+ * open); one that cannot be read or is no part is an input of its own, for its opening to say
+ * why. The same file named twice counts once; two files that are the same part of one set
+ * fail with AIRLOCK_EUSAGE naming both. Free with airlock_bundle_inputs_free. */
+struct airlock_bundle_input {
+    const char **paths;            /* its paths, as given (the caller's strings) */
+    unsigned *part;                /* a split set: the part each path is; else NULL */
+    size_t n;
+    char set[AIRLOCK_DIGEST_SIZE]; /* a split set's identity, or "" */
+    unsigned parts;                /* a split set: how many parts it has */
+};
+struct airlock_bundle_inputs {
+    struct airlock_bundle_input *v;
+    size_t n;
+};
+int airlock_bundle_inputs_group(struct airlock_bundle_inputs **out, const char *const *paths,
+                                size_t n, struct airlock_error **err);
+void airlock_bundle_inputs_free(struct airlock_bundle_inputs *in);
+/* Opens one input: a bundle, or a split set from the parts named (the first, then the others
+ * as its parts; parts not named are still looked for beside each named one). */
+int airlock_bundle_input_open(struct airlock_bundle **out, const struct airlock_bundle_input *in,
+                              unsigned flags, struct airlock_error **err);
+/* The one bundle a command reads, from one path (airlock_bundle_open) or the parts of one
+ * split set named one by one, in any order (they may sit on different media). Paths that are
+ * not all parts of one set fail with AIRLOCK_EUSAGE naming the first that is not, and what it
+ * is instead (a bundle of its own, a part of another set, the same part again). */
 int airlock_bundle_open_set(struct airlock_bundle **out, const char *const *paths, size_t n,
                             unsigned flags, struct airlock_error **err);
+/* 0 unless b is a split set with parts missing: then AIRLOCK_EINTEGRITY naming the first
+ * missing part and where it was looked for (for commands that need every blob). */
+int airlock_bundle_split_check_whole(const struct airlock_bundle *b, struct airlock_error **err);
 /* 1 and *out when b is a part of a split set, else 0. */
 int airlock_bundle_split_info(const struct airlock_bundle *b, struct airlock_split_info *out);
 /* Where part k (1-based) is or would be; whether it was found and belongs to the set. */
@@ -356,6 +386,9 @@ int airlock_bundle_sign(struct airlock_sign_result **res, const char *path,
                         const struct airlock_key *key, const struct airlock_sign_opts *opts,
                         struct airlock_error **err);
 void airlock_sign_result_free(struct airlock_sign_result *r);
+/* 0 when path may be signed in place as far as a cheap look tells (before a key is loaded);
+ * a part of a split set fails with AIRLOCK_EUSAGE (airlock_bundle_sign refuses it too). */
+int airlock_bundle_sign_check(const char *path, struct airlock_error **err);
 
 struct airlock_sig_check_opts {
     const struct airlock_pubkey *key;
