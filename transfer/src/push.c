@@ -884,17 +884,10 @@ int airlock_push(struct airlock_push_result **res, struct airlock_bundle *b, con
         goto done;
     /* 3: blobs, in parallel, checked as they stream */
     p.streamed = airlock_bundle_format(b) == AIRLOCK_FORMAT_TAR_ZST;
-    struct airlock_split_info si;
-    if (airlock_bundle_split_info(b, &si)) /* a split set goes up whole or not at all */
-        for (unsigned k = 1; k <= si.parts; k++)
-            if (!airlock_bundle_split_part_present(b, k)) {
-                rc = airlock_error_set(err, AIRLOCK_EINTEGRITY,
-                                       "'%s' is part %u of a set of %u: part %u '%s' is missing "
-                                       "(copy it beside the others; nothing was pushed)",
-                                       airlock_bundle_path(b), si.part, si.parts, k,
-                                       airlock_bundle_split_part_path(b, k));
-                goto done;
-            }
+    if ((rc = airlock_bundle_split_check_whole(b, err))) { /* a set goes up whole or not at all */
+        airlock_error_wrap(err, "push (nothing was pushed)");
+        goto done;
+    }
     /* first the first occurrence of every digest, then its other repositories, which can
      * then mount it instead of uploading it again */
     {
