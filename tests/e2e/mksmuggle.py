@@ -97,7 +97,7 @@ elif case == "evilname":
     dg, size = unsigned_image()
     add(OCI_M, dg, size,
         "example.com/test/x:1\nok       sha256:%s example.com/test/forged:1 \x1b[32msigned\x1b[0m"
-        % ("0" * 64))
+        " \u202egnp.exe\u2028OVERLONG" % ("0" * 64))
 elif case == "dupkeys":
     # an .att whose second "Layers" list (Go reads it, cJSON would not) is a runnable image
     layer, ls = put(os.urandom(512))
@@ -139,6 +139,6 @@ elif case == "junklayer":
     sig["digest"], sig["size"] = put(json.dumps(m, separators=(",", ":")))
 else:
     sys.exit("unknown case " + case)
-with open(idx_path, "w") as f:
-    json.dump(idx, f)
+with open(idx_path, "wb") as f: # OVERLONG: an overlong UTF-8 newline, raw in the file
+    f.write(json.dumps(idx).encode().replace(b"OVERLONG", b"\xc0\x8a\xe0\x82\x9b"))
 print(dg)

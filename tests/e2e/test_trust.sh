@@ -177,6 +177,11 @@ case_names_cannot_forge_output_lines() {
     ! grep -q $'\x1b' "$T/out" "$T/err" || fail "an escape sequence was printed raw"
     ! grep -q "^ok .*forged" "$T/out" || fail "a forged 'ok' line"
     out_has 'example.com/test/x:1\nok'
+    out_has '\u{202E}gnp.exe\u{2028}\xc0\x8a\xe0\x82\x9b'
+    ! grep -q $'\xe2\x80\xae' "$T/out" "$T/err" || fail "a bidi override was printed raw"
+    airlock verify --key cosign.pub --json b
+    ! grep -q $'\xe2\x80\xae\|\xc0\x8a' "$T/out" || fail "--json printed a bidi override or overlong raw"
+    grep -qF '\u202e' "$T/out" || fail "--json does not escape U+202E"
     airlock inspect b
     ! grep -q $'\x1b' "$T/out" "$T/err" || fail "inspect printed an escape sequence raw"
     ! grep -q "^ok .*forged" "$T/out" || fail "inspect: a forged line"
