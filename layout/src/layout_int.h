@@ -157,6 +157,9 @@ int bundle_load_small_at(struct airlock_bundle *b, int64_t off, uint64_t size, s
  * BUNDLE_OPEN_NO_SIBLINGS or AIRLOCK_OPEN_PART) and merges their blobs. */
 int split_attach(struct airlock_bundle *b, struct airlock_error **err);
 void split_free(struct bundle_split *s);
+/* Parses the text of an airlock-split.json (len bytes, NUL-terminated) of the part path. */
+int split_parse(struct bundle_split **out, const char *text, size_t len, const char *path,
+                struct airlock_error **err);
 /* BASE.001 (three digits, more for sets of over 999 parts); malloc'd. */
 char *split_part_path(const char *base, unsigned k, unsigned parts);
 

@@ -95,13 +95,11 @@ struct io {
     size_t sent; /* of q->data */
 };
 
-static size_t on_header(char *buf, size_t size, size_t n, void *ud)
+void http_header_take(struct http_response *r, const char *buf, size_t len)
 {
-    struct io *io = ud;
-    size_t len = size * n;
-    char *colon = memchr(buf, ':', len);
+    const char *colon = memchr(buf, ':', len);
     if (!colon)
-        return len;
+        return;
     size_t kl = (size_t)(colon - buf);
     const char *v = colon + 1;
     size_t vl = len - kl - 1;
@@ -111,32 +109,38 @@ static size_t on_header(char *buf, size_t size, size_t n, void *ud)
         vl--;
     char **slot = NULL;
     if (kl == 8 && !strncasecmp(buf, "location", 8))
-        slot = &io->r->location;
+        slot = &r->location;
     else if (kl == 16 && !strncasecmp(buf, "www-authenticate", 16))
-        slot = &io->r->www_authenticate;
+        slot = &r->www_authenticate;
     else if (kl == 12 && !strncasecmp(buf, "content-type", 12))
-        slot = &io->r->content_type;
+        slot = &r->content_type;
     else if (kl == 21 && !strncasecmp(buf, "docker-content-digest", 21))
-        slot = &io->r->docker_digest;
+        slot = &r->docker_digest;
     else if (kl == 5 && !strncasecmp(buf, "range", 5))
-        slot = &io->r->range;
+        slot = &r->range;
     else if (kl == 11 && !strncasecmp(buf, "retry-after", 11))
-        slot = &io->r->retry_after;
+        slot = &r->retry_after;
     else if (kl == 13 && !strncasecmp(buf, "content-range", 13))
-        slot = &io->r->content_range;
+        slot = &r->content_range;
     else if (kl == 14 && !strncasecmp(buf, "content-length", 14)) {
         char tmp[32];
         size_t m = vl < sizeof(tmp) - 1 ? vl : sizeof(tmp) - 1;
         memcpy(tmp, v, m);
         tmp[m] = '\0';
-        io->r->content_length = strtoull(tmp, NULL, 10);
-        io->r->have_length = 1;
+        r->content_length = strtoull(tmp, NULL, 10);
+        r->have_length = 1;
     }
     if (slot && vl < 8192) {
         free(*slot);
         *slot = strndup(v, vl);
     }
-    return len;
+}
+
+static size_t on_header(char *buf, size_t size, size_t n, void *ud)
+{
+    struct io *io = ud;
+    http_header_take(io->r, buf, size * n);
+    return size * n;
 }
 
 static size_t on_body(char *buf, size_t size, size_t n, void *ud)

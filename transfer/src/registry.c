@@ -160,6 +160,17 @@ static void store_token(struct airlock_registry *r, const char *scope, const cha
     free(value);
 }
 
+char *token_parse(const char *body, size_t len)
+{
+    cJSON *j = body ? cJSON_ParseWithLength(body, len) : NULL;
+    const char *tok = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(j, "token"));
+    if (!tok)
+        tok = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(j, "access_token"));
+    char *t = tok ? strdup(tok) : NULL;
+    json_wipe_delete(j);
+    return t;
+}
+
 /* GET realm?service=&scope= with the Basic credentials we have; stores the token. */
 static int token_request(struct airlock_registry *r, const char *url, const char *realm,
                          const char *scope, struct airlock_error **err)
@@ -193,16 +204,15 @@ static int token_request(struct airlock_registry *r, const char *url, const char
                                scope,
                                resp.status == 401 ? " (wrong or missing credentials)" : "");
     if (!rc) {
-        cJSON *j = cJSON_ParseWithLength(resp.body.data, resp.body.len);
-        const char *tok = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(j, "token"));
-        if (!tok)
-            tok = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(j, "access_token"));
+        char *tok = token_parse(resp.body.data, resp.body.len);
         if (tok)
             store_token(r, scope, tok);
         else
             rc = airlock_error_set(err, AIRLOCK_EOS, "token server '%s': no token in the answer",
                                    realm);
-        json_wipe_delete(j);
+        if (tok)
+            airlock_wipe(tok, strlen(tok));
+        free(tok);
     }
     if (resp.body.data)
         airlock_wipe(resp.body.data, resp.body.len);
@@ -670,7 +680,7 @@ static int checked_rewind(struct checked_reader *c, uint64_t offset, struct airl
     return 0;
 }
 
-static char *abs_url(struct airlock_registry *r, const char *loc)
+char *abs_url(struct airlock_registry *r, const char *loc)
 {
     char *u = NULL;
     if (!loc)
@@ -724,6 +734,16 @@ static void upload_cancel(struct airlock_registry *r, const char *repo, char **l
     *loc = NULL;
 }
 
+int64_t upload_range_offset(const char *range)
+{
+    unsigned long long a = 0, b = 0;
+    if (!range)
+        return 0;
+    if (sscanf(range, "%llu-%llu", &a, &b) == 2 && a == 0)
+        return b ? (int64_t)b + 1 : 0; /* distribution says "0-0" for an empty session */
+    return -1;
+}
+
 /* GET the upload session: how many bytes the registry holds (-1: the session is gone). */
 static int64_t upload_offset(struct airlock_registry *r, const char *repo, char **loc)
 {
@@ -735,11 +755,7 @@ static int64_t upload_offset(struct airlock_registry *r, const char *repo, char 
         return -1;
     int64_t off = -1;
     if (resp.status == 204 || resp.status == 200) {
-        unsigned long long a = 0, b = 0;
-        if (!resp.range)
-            off = 0;
-        else if (sscanf(resp.range, "%llu-%llu", &a, &b) == 2 && a == 0)
-            off = b ? (int64_t)b + 1 : 0; /* distribution says "0-0" for an empty session */
+        off = upload_range_offset(resp.range);
         char *next = abs_url(r, resp.location);
         if (next) {
             free(*loc);
