@@ -739,7 +739,7 @@ int64_t upload_range_offset(const char *range)
     unsigned long long a = 0, b = 0;
     if (!range)
         return 0;
-    if (sscanf(range, "%llu-%llu", &a, &b) == 2 && a == 0)
+    if (sscanf(range, "%llu-%llu", &a, &b) == 2 && a == 0 && b < INT64_MAX)
         return b ? (int64_t)b + 1 : 0; /* distribution says "0-0" for an empty session */
     return -1;
 }
