@@ -273,7 +273,7 @@ int sync_config_parse(struct airlock_sync_config **out, const char *text, size_t
         const cJSON *m;
         cJSON_ArrayForEach(m, cJSON_GetObjectItemCaseSensitive(it, "map"))
         {
-            if (!cJSON_GetStringValue(m) || add_map(r, m->string, m->valuestring)) {
+            if (!m->string || !cJSON_GetStringValue(m) || add_map(r, m->string, m->valuestring)) {
                 rc = airlock_error_set(err, AIRLOCK_EUSAGE, "config '%s': a bad map entry", path);
                 goto out;
             }
@@ -282,11 +282,12 @@ int sync_config_parse(struct airlock_sync_config **out, const char *text, size_t
         cJSON_ArrayForEach(a, cJSON_GetObjectItemCaseSensitive(it, "annotations"))
         {
             struct airlock_annotation *an = realloc(r->ann, (r->n_ann + 1) * sizeof(*an));
-            if (!an || !cJSON_GetStringValue(a)) {
+            if (an)
+                r->ann = an;
+            if (!an || !a->string || !cJSON_GetStringValue(a)) {
                 rc = airlock_error_set(err, AIRLOCK_EUSAGE, "config '%s': a bad annotation", path);
                 goto out;
             }
-            r->ann = an;
             r->ann[r->n_ann].key = strdup(a->string);
             r->ann[r->n_ann++].value = strdup(a->valuestring);
         }
