@@ -152,7 +152,8 @@ int split_parse(struct bundle_split **out, const char *text, size_t len, const c
                 struct split_piece *sp = &sb->pieces[sb->n_pieces];
                 if (number(&p, cJSON_GetObjectItemCaseSensitive(pc, "part"), 99999) || !p ||
                     p > parts || number(&sp->size, cJSON_GetObjectItemCaseSensitive(pc, "size"), 9e18) ||
-                    digest_of(sp->digest, cJSON_GetObjectItemCaseSensitive(pc, "digest")))
+                    digest_of(sp->digest, cJSON_GetObjectItemCaseSensitive(pc, "digest")) ||
+                    sp->size > sb->size - total)
                     goto bad;
                 sp->part = (unsigned)p;
                 total += sp->size;
