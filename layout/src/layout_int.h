@@ -189,6 +189,9 @@ void split_free(struct bundle_split *s);
 char *split_twin_path(const char *part); /* malloc'd */
 /* True unless b is a part of a split set with parts missing. */
 int split_complete(const struct airlock_bundle *b);
+/* Parses the text of an airlock-split.json (len bytes, NUL-terminated) of the part path. */
+int split_parse(struct bundle_split **out, const char *text, size_t len, const char *path,
+                struct airlock_error **err);
 /* BASE.001 (three digits, more for sets of over 999 parts); malloc'd. */
 char *split_part_path(const char *base, unsigned k, unsigned parts);
 

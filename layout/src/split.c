@@ -98,9 +98,16 @@ static int parse(struct bundle_split **out, struct airlock_bundle *b, struct air
                                   err);
     if (rc)
         return rc;
-    cJSON *j = airlock_json_check(text, (size_t)b->split_size, SPLIT_JSON, NULL) ? NULL
-                                                                       : cJSON_Parse(text);
+    rc = split_parse(out, text, (size_t)b->split_size, b->path, err);
     free(text);
+    return rc;
+}
+
+int split_parse(struct bundle_split **out, const char *text, size_t len, const char *path,
+                struct airlock_error **err)
+{
+    int rc = 0;
+    cJSON *j = airlock_json_check(text, len, SPLIT_JSON, NULL) ? NULL : cJSON_Parse(text);
     struct bundle_split *s = calloc(1, sizeof(*s));
     uint64_t v = 0, part = 0, parts = 0;
     const cJSON *blobs = cJSON_GetObjectItemCaseSensitive(j, "blobs");
@@ -111,7 +118,7 @@ static int parse(struct bundle_split **out, struct airlock_bundle *b, struct air
         number(&parts, cJSON_GetObjectItemCaseSensitive(j, "parts"), 99999) || !part ||
         part > parts || number(&s->part_size, cJSON_GetObjectItemCaseSensitive(j, "partSize"), 9e18) ||
         !name || !*name || strchr(name, '/') || !cJSON_IsArray(blobs)) {
-        rc = airlock_error_set(err, AIRLOCK_EINTEGRITY, "'%s': %s is malformed", b->path,
+        rc = airlock_error_set(err, AIRLOCK_EINTEGRITY, "'%s': %s is malformed", path,
                                SPLIT_JSON);
         goto fail;
     }
@@ -147,7 +154,8 @@ static int parse(struct bundle_split **out, struct airlock_bundle *b, struct air
                 struct split_piece *sp = &sb->pieces[sb->n_pieces];
                 if (number(&p, cJSON_GetObjectItemCaseSensitive(pc, "part"), 99999) || !p ||
                     p > parts || number(&sp->size, cJSON_GetObjectItemCaseSensitive(pc, "size"), 9e18) ||
-                    digest_of(sp->digest, cJSON_GetObjectItemCaseSensitive(pc, "digest")))
+                    digest_of(sp->digest, cJSON_GetObjectItemCaseSensitive(pc, "digest")) ||
+                    sp->size > sb->size - total)
                     goto bad;
                 sp->part = (unsigned)p;
                 total += sp->size;
@@ -166,7 +174,7 @@ static int parse(struct bundle_split **out, struct airlock_bundle *b, struct air
     *out = s;
     return 0;
 bad:
-    rc = airlock_error_set(err, AIRLOCK_EINTEGRITY, "'%s': %s: a malformed blob entry", b->path,
+    rc = airlock_error_set(err, AIRLOCK_EINTEGRITY, "'%s': %s: a malformed blob entry", path,
                            SPLIT_JSON);
 fail:
     cJSON_Delete(j);

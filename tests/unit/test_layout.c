@@ -300,3 +300,26 @@ TEST(inputs_group_parts_of_one_set)
     snprintf(rm, sizeof(rm), "rm -rf '%s'", tmpdir);
     CHECK(system(rm) == 0);
 }
+
+TEST(split_json_pieces_may_not_wrap_around)
+{
+    /* 9e18 + 9e18 + 5e17 wraps 2^64 to exactly the blob's size */
+    static const char j[] =
+        "{\"airlockSplit\":1,\"set\":\"sha256:"
+        "77017efc3469204b62a8a1d409bcf8f939c9afba1f274aba6f656bf80aaf1c61\",\"part\":1,"
+        "\"parts\":3,\"name\":\"b.tar\",\"partSize\":409600,\"blobs\":[{\"digest\":\"sha256:"
+        "c8bedbfbbb7d686c77043140dc8e9b7fc089007d89ff1acdc57779b8f71e671b\","
+        "\"size\":53255926290448384,\"pieces\":["
+        "{\"part\":1,\"size\":9000000000000000000,\"digest\":\"sha256:"
+        "61eb1786a49570f5bcd98a38ba27f3ef9ead7cc277367bbc313fc716e24d0924\"},"
+        "{\"part\":2,\"size\":9000000000000000000,\"digest\":\"sha256:"
+        "56c30d948845ecdfc8f2d27999fca5b70a9afdbc97dabe3068c055c1f4839d2a\"},"
+        "{\"part\":3,\"size\":500000000000000000,\"digest\":\"sha256:"
+        "95afd359a166b48e9dc36bc5d1bddfdeaa24afa1cb59ad21e0f7de7563540203\"}]}],"
+        "\"contents\":[]}";
+    struct bundle_split *s = NULL;
+    struct airlock_error *err = NULL;
+    CHECK(split_parse(&s, j, sizeof(j) - 1, "b.tar.001", &err) == AIRLOCK_EINTEGRITY);
+    CHECK(err && strstr(err->msg, "malformed blob entry"));
+    airlock_error_free(err);
+}

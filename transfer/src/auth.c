@@ -116,6 +116,21 @@ void json_wipe_delete(struct cJSON *j)
     cJSON_Delete(j);
 }
 
+int auth_helper_parse(char **user, char **pass, const char *out, size_t len)
+{
+    cJSON *j = out ? cJSON_ParseWithLength(out, len) : NULL;
+    const char *u = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(j, "Username"));
+    const char *s = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(j, "Secret"));
+    int rc = -1;
+    if (u && s) {
+        *user = strdup(u);
+        *pass = strdup(s);
+        rc = 0;
+    }
+    json_wipe_delete(j);
+    return rc;
+}
+
 /* Runs docker-credential-<helper> get for host; fills user/pass. */
 static int run_helper(char **user, char **pass, const char *helper, const char *host,
                       struct airlock_error **err)
@@ -167,17 +182,9 @@ static int run_helper(char **user, char **pass, const char *helper, const char *
     waitpid(pid, &st, 0);
     signal(SIGPIPE, old);
     int rc = 0;
-    cJSON *j = b.data ? cJSON_ParseWithLength(b.data, b.len) : NULL;
-    const char *u = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(j, "Username"));
-    const char *s = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(j, "Secret"));
-    if (!WIFEXITED(st) || WEXITSTATUS(st) != 0 || !u || !s)
+    if (!WIFEXITED(st) || WEXITSTATUS(st) != 0 || auth_helper_parse(user, pass, b.data, b.len))
         rc = airlock_error_set(err, AIRLOCK_ENOTFOUND,
                                "credential helper '%s' has no credentials for '%s'", prog, host);
-    else {
-        *user = strdup(u);
-        *pass = strdup(s);
-    }
-    json_wipe_delete(j);
     airlock_buf_release(&b);
     return rc;
 }
@@ -196,9 +203,16 @@ static int from_file(char **user, char **pass, const char *path, const char *hos
                        : airlock_error_set(err, AIRLOCK_EUSAGE, "auth file '%s' is not valid JSON",
                                            path);
     }
-    cJSON *j = cJSON_Parse(text);
-    airlock_wipe(text, strlen(text));
+    int rc = auth_text_lookup(user, pass, text, path, host, run_helper, err);
+    airlock_wipe(text, len);
     free(text);
+    return rc;
+}
+
+int auth_text_lookup(char **user, char **pass, const char *text, const char *path,
+                     const char *host, auth_helper_fn helper_fn, struct airlock_error **err)
+{
+    cJSON *j = cJSON_Parse(text);
     if (!j)
         return airlock_error_set(err, AIRLOCK_EUSAGE, "auth file '%s' is not valid JSON", path);
     int rc = AIRLOCK_ENOTFOUND;
@@ -217,7 +231,7 @@ static int from_file(char **user, char **pass, const char *path, const char *hos
     for (int i = 0; i < 4 && !entry; i++)
         entry = cJSON_GetObjectItemCaseSensitive(auths, keys[i]);
     if (helper) {
-        rc = run_helper(user, pass, helper, host, NULL);
+        rc = helper_fn(user, pass, helper, host, NULL);
     } else if (entry) {
         const char *a = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(entry, "auth"));
         unsigned char *dec = NULL;
@@ -238,7 +252,7 @@ static int from_file(char **user, char **pass, const char *path, const char *hos
     } else {
         const char *store = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(j, "credsStore"));
         if (store)
-            rc = run_helper(user, pass, store, host, NULL) ? AIRLOCK_ENOTFOUND : 0;
+            rc = helper_fn(user, pass, store, host, NULL) ? AIRLOCK_ENOTFOUND : 0;
     }
     json_wipe_delete(j);
     return rc;

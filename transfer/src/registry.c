@@ -717,7 +717,7 @@ static int checked_rewind(struct checked_reader *c, uint64_t offset, struct airl
     return 0;
 }
 
-static char *abs_url(struct airlock_registry *r, const char *loc)
+char *abs_url(struct airlock_registry *r, const char *loc)
 {
     char *u = NULL;
     if (!loc)
@@ -771,6 +771,16 @@ static void upload_cancel(struct airlock_registry *r, const char *repo, char **l
     *loc = NULL;
 }
 
+int64_t upload_range_offset(const char *range)
+{
+    unsigned long long a = 0, b = 0;
+    if (!range)
+        return 0;
+    if (sscanf(range, "%llu-%llu", &a, &b) == 2 && a == 0 && b < INT64_MAX)
+        return b ? (int64_t)b + 1 : 0; /* distribution says "0-0" for an empty session */
+    return -1;
+}
+
 /* GET the upload session: how many bytes the registry holds (-1: the session is gone). */
 static int64_t upload_offset(struct airlock_registry *r, const char *repo, char **loc)
 {
@@ -782,11 +792,7 @@ static int64_t upload_offset(struct airlock_registry *r, const char *repo, char 
         return -1;
     int64_t off = -1;
     if (resp.status == 204 || resp.status == 200) {
-        unsigned long long a = 0, b = 0;
-        if (!resp.range)
-            off = 0;
-        else if (sscanf(resp.range, "%llu-%llu", &a, &b) == 2 && a == 0)
-            off = b ? (int64_t)b + 1 : 0; /* distribution says "0-0" for an empty session */
+        off = upload_range_offset(resp.range);
         char *next = abs_url(r, resp.location);
         if (next) {
             free(*loc);

@@ -327,8 +327,16 @@ int airlock_sync_config_load(struct airlock_sync_config **out, const char *path,
     int rc = transfer_read_file(path, 1 << 20, 0, AIRLOCK_EUSAGE, &text, &len, err);
     if (rc)
         return rc;
-    cJSON *j = cJSON_ParseWithLength(text, len);
+    rc = sync_config_parse(out, text, len, path, err);
     free(text);
+    return rc;
+}
+
+int sync_config_parse(struct airlock_sync_config **out, const char *text, size_t len,
+                      const char *path, struct airlock_error **err)
+{
+    int rc = 0;
+    cJSON *j = cJSON_ParseWithLength(text, len);
     struct airlock_sync_config *c = config_new();
     const cJSON *rules = cJSON_GetObjectItemCaseSensitive(j, "rules"), *it;
     size_t ri = 0;

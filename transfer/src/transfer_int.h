@@ -71,6 +71,14 @@ void http_header_line(struct http_response *r, const char *buf, size_t len);
  * with user and pass malloc'd, or AIRLOCK_ENOTFOUND when there are none. */
 int auth_lookup(char **user, char **pass, const char *host, const struct airlock_registry_opts *o,
                 struct airlock_error **err);
+/* Username and Secret of a docker-credential helper's JSON answer: 0 with both malloc'd. */
+int auth_helper_parse(char **user, char **pass, const char *out, size_t len);
+/* The credentials for host in the text of the auth file path (auths, credHelpers, credsStore;
+ * a helper is run by helper_fn): as auth_lookup for one file. */
+typedef int (*auth_helper_fn)(char **user, char **pass, const char *helper, const char *host,
+                              struct airlock_error **err);
+int auth_text_lookup(char **user, char **pass, const char *text, const char *path,
+                     const char *host, auth_helper_fn helper_fn, struct airlock_error **err);
 /* Reads a small file (at most max bytes) NUL-terminated into *out; secret: wiped wherever
  * its bytes passed. Problems are errors of class code naming the file. */
 int transfer_read_file(const char *path, size_t max, int secret, int code, char **out,
@@ -85,6 +93,12 @@ char *auth_param(const char *challenge, const char *name);
  * "access_token"). 0 with *token malloc'd (the caller wipes and frees it), or -1 when there is
  * none or it holds a byte that cannot go into an HTTP header (controls, spaces, non-ASCII). */
 int auth_token_parse(char **token, const char *body, size_t len);
+
+/* ---- sync.c ------------------------------------------------------------------------------- */
+
+/* airlock_sync_config_load on the text of the file path (named in messages). */
+int sync_config_parse(struct airlock_sync_config **out, const char *text, size_t len,
+                      const char *path, struct airlock_error **err);
 
 /* ---- registry.c ----------------------------------------------------------------------------- */
 
@@ -113,6 +127,11 @@ int registry_request(struct airlock_registry *r, const char *repo, const char *a
  * 408/429/5xx, attempts left; it has then waited the backoff and cleared *err), else 0. */
 int registry_transient(struct airlock_registry *r, int rc, const struct http_response *resp,
                        int attempt, struct airlock_error **err);
+/* The offset an upload session's Range header ("0-N") reports: N+1; 0 without one; -1 when it
+ * is not such a range. */
+int64_t upload_range_offset(const char *range);
+/* A Location header as an absolute URL (a path is on r's base); malloc'd. */
+char *abs_url(struct airlock_registry *r, const char *loc);
 /* Turns a non-2xx response into an error naming what was done. */
 int registry_status_error(struct airlock_error **err, const struct http_response *resp,
                           const char *what);
