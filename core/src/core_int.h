@@ -43,6 +43,10 @@ int ecdsa_key_from_der(struct airlock_key **out, const unsigned char *der, size_
 int ecdsa_key_to_pkcs8(unsigned char **der, size_t *len, const struct airlock_key *k,
                        struct airlock_error **err);
 
+/* simplesign.c: duplicate object keys anywhere below o (or nesting too deep): ambiguous. */
+struct cJSON;
+int core_json_has_duplicate_keys(const struct cJSON *o);
+
 /* A map from digest strings to size_t (open addressing; zero-initialize to use). */
 struct core_dmap_slot {
     char key[72];
