@@ -68,8 +68,18 @@ static void json_list(const char *name, char **v, size_t n)
 static void print_signatures(const struct airlock_sig_image *im)
 {
     for (size_t k = 0; k < im->n_sigs; k++) {
-        cli_printf(stdout, "%s{\"docker-reference\":", k ? "," : "");
-        cli_json_str(stdout, im->sigs[k].identity);
+        const struct airlock_sig_found *f = &im->sigs[k];
+        cli_printf(stdout, "%s{\"format\":", k ? "," : "");
+        cli_json_str(stdout, f->format ? f->format : AIRLOCK_SIG_FORMAT_SIMPLESIGNING);
+        cli_printf(stdout, ",\"docker-reference\":");
+        if (f->identity)
+            cli_json_str(stdout, f->identity);
+        else
+            cli_printf(stdout, "null");
+        if (f->predicate_type) {
+            cli_printf(stdout, ",\"predicateType\":");
+            cli_json_str(stdout, f->predicate_type);
+        }
         cli_printf(stdout, ",\"annotations\":{");
         for (size_t a = 0; a < im->sigs[k].n_optional; a++) {
             cli_printf(stdout, "%s", a ? "," : "");
@@ -81,6 +91,18 @@ static void print_signatures(const struct airlock_sig_image *im)
     }
     cli_printf(stdout, "]");
     json_list("signature_errors", im->failures, im->n_failures);
+}
+
+/* the text report: each verified signature's format (stderr, beside cosign's checklist) */
+static void print_formats(const struct airlock_sig_image *im)
+{
+    for (size_t k = 0; k < im->n_sigs; k++) {
+        const struct airlock_sig_found *f = &im->sigs[k];
+        cli_printf(stderr, "  - Signature %zu: %s%s%s%s\n", k + 1,
+                   f->format ? f->format : AIRLOCK_SIG_FORMAT_SIMPLESIGNING,
+                   f->predicate_type ? " (predicateType " : "",
+                   f->predicate_type ? f->predicate_type : "", f->predicate_type ? ")" : "");
+    }
 }
 
 /* verify REF: the image in a registry, as cosign verify --key does */
@@ -108,6 +130,7 @@ static int verify_registry_report(const struct airlock_sig_report *sr, const cha
                     ref, im->digest);
             if (so->identity)
                 cli_printf(stderr, "  - The signed docker-reference matched '%s'\n", so->identity);
+            print_formats(im);
             cli_printf(stdout, "ok       %s %s\n", im->digest, ref);
         } else {
             cli_printf(stderr, "airlock: error: '%s': no signature verified\n", ref);
@@ -327,6 +350,7 @@ int cmd_verify(int argc, char **argv)
                 for (size_t a = 0; a < so.n_annotations; a++)
                     cli_printf(stderr, "  - The signed annotation %s=%s was present\n",
                             so.annotations[a].key, so.annotations[a].value);
+                print_formats(im);
             } else if (im->ok) {
                 cli_printf(stderr, "airlock: warning: image '%s' is not signed (allowed)\n", name);
             } else {

@@ -17,6 +17,7 @@ void airlock_sig_image_release(struct airlock_sig_image *im)
             free(im->sigs[k].optional[a].value);
         }
         free(im->sigs[k].optional);
+        free(im->sigs[k].predicate_type);
     }
     free(im->sigs);
     for (size_t k = 0; k < im->n_failures; k++)
@@ -99,6 +100,8 @@ static void check_layer(struct airlock_sig_image *im, airlock_blob_read_fn read,
         s[im->n_sigs].identity = steal_pointer(&p.identity);
         s[im->n_sigs].optional = steal_pointer(&p.optional);
         s[im->n_sigs].n_optional = p.n_optional;
+        s[im->n_sigs].format = AIRLOCK_SIG_FORMAT_SIMPLESIGNING;
+        s[im->n_sigs].predicate_type = NULL;
         p.n_optional = 0;
         im->n_sigs++;
     }
@@ -127,6 +130,103 @@ void airlock_sig_check_manifest(struct airlock_sig_image *im, const char *raw, s
     im->has_signatures = 1;
     airlock_error_free(le);
     airlock_oci_free(m);
+}
+
+static int is_bundle_type(const char *mt)
+{
+    return mt && !strncmp(mt, AIRLOCK_MT_SIGSTORE_BUNDLE_PREFIX,
+                          strlen(AIRLOCK_MT_SIGSTORE_BUNDLE_PREFIX));
+}
+
+/* The referrer's one bundle layer, verified as cosign 3 verify --key does. */
+static void check_bundle_layer(struct airlock_sig_image *im, airlock_blob_read_fn read,
+                               void *rctx, const char *what, const struct airlock_descriptor *l,
+                               const struct airlock_sig_check_opts *o)
+{
+    struct airlock_buf raw = AIRLOCK_BUF_INIT(0);
+    struct airlock_error *e = NULL;
+    struct airlock_sigstore_claim c;
+    struct airlock_sig_found *s;
+    char label[200];
+    memset(&c, 0, sizeof(c));
+    snprintf(label, sizeof(label), "sigstore bundle '%s'", l->digest);
+    if (l->size > AIRLOCK_MAX_SIGSTORE_BUNDLE) {
+        airlock_sig_image_fail(im, "referrer '%s': %s: %llu bytes (at most %u)", what, label,
+                               (unsigned long long)l->size, AIRLOCK_MAX_SIGSTORE_BUNDLE);
+        goto out;
+    }
+    if (read(rctx, l->digest, AIRLOCK_MAX_SIGSTORE_BUNDLE, &raw, &e)) {
+        airlock_sig_image_fail(im, "referrer '%s': %s: %s", what, label,
+                               e ? e->msg : "unreadable");
+        goto out;
+    }
+    if (airlock_sigstore_verify(&c, raw.data, raw.len, o->key, im->digest, label, &e)) {
+        airlock_sig_image_fail(im, "referrer '%s': %s", what, e ? e->msg : "does not verify");
+        goto out;
+    }
+    for (size_t i = 0; i < o->n_annotations; i++) {
+        const char *v = airlock_annotation_get(c.annotations, c.n_annotations,
+                                               o->annotations[i].key);
+        if (!v || strcmp(v, o->annotations[i].value)) {
+            airlock_sig_image_fail(im, "referrer '%s': annotation %s=%s not signed (has %s)",
+                                   what, o->annotations[i].key, o->annotations[i].value,
+                                   v ? v : "none");
+            goto out;
+        }
+    }
+    if (o->identity) {
+        /* a statement names no docker-reference: nothing containers/image could match */
+        airlock_sig_image_fail(im, "referrer '%s': a sigstore bundle names no "
+                                   "docker-reference to match '%s'",
+                               what, o->identity);
+        goto out;
+    }
+    s = realloc(im->sigs, (im->n_sigs + 1) * sizeof(*s));
+    if (s) {
+        im->sigs = s;
+        s[im->n_sigs].identity = NULL;
+        s[im->n_sigs].optional = steal_pointer(&c.annotations);
+        s[im->n_sigs].n_optional = c.n_annotations;
+        c.n_annotations = 0;
+        s[im->n_sigs].format = AIRLOCK_SIG_FORMAT_BUNDLE;
+        s[im->n_sigs].predicate_type = steal_pointer(&c.predicate_type);
+        im->n_sigs++;
+    }
+out:
+    airlock_sigstore_claim_release(&c);
+    airlock_error_free(e);
+    airlock_buf_release(&raw);
+}
+
+int airlock_sig_check_referrer(struct airlock_sig_image *im, const char *raw, size_t len,
+                               const char *what, airlock_blob_read_fn read, void *rctx,
+                               const struct airlock_sig_check_opts *o)
+{
+    struct airlock_oci *m = NULL;
+    if (airlock_oci_parse(&m, raw, len, "referrer manifest", NULL) ||
+        m->kind != AIRLOCK_OCI_MANIFEST) {
+        airlock_oci_free(m);
+        return 0; /* not ours to judge: the integrity check reports malformed manifests */
+    }
+    size_t bundles = 0;
+    for (size_t l = 0; l < m->n_layers; l++)
+        bundles += is_bundle_type(m->layers[l].media_type);
+    if (!bundles) {
+        airlock_oci_free(m);
+        return 0;
+    }
+    im->has_signatures = 1;
+    if (m->n_layers != 1)
+        airlock_sig_image_fail(im, "referrer '%s': %zu layers (a sigstore bundle referrer has "
+                                   "exactly one)",
+                               what, m->n_layers);
+    else if (!m->subject || strcmp(m->subject->digest, im->digest))
+        airlock_sig_image_fail(im, "referrer '%s': its subject is '%s', not this image", what,
+                               m->subject ? m->subject->digest : "(none)");
+    else
+        check_bundle_layer(im, read, rctx, what, &m->layers[0], o);
+    airlock_oci_free(m);
+    return 1;
 }
 
 static int bundle_read(void *ctx, const char *digest, size_t max, struct airlock_buf *out,
@@ -165,7 +265,79 @@ struct trust {
     char **repos;
     struct core_dmap admitted; /* pair keys of the manifests that may go up as images' */
     const char *repo;          /* the image being admitted */
+    struct bare_referrer *bare; /* referrer manifests in blobs/ that index.json does not list */
+    size_t n_bare;
 };
+
+/* A referrer manifest found by scanning blobs/ (cosign save leaves them unlisted): it counts
+ * for its subject's signatures, as cosign 3 verify --local-image counts it, but is never
+ * admitted itself (push sends only what index.json lists). */
+struct bare_referrer {
+    char digest[AIRLOCK_DIGEST_SIZE];
+    char subject[AIRLOCK_DIGEST_SIZE];
+};
+
+#define BARE_REFERRER_MAX 16384 /* a referrer manifest is under 1 KiB; annotations add some */
+
+/* Once for all images: small blobs that are no node of the graph (not listed, not a config or
+ * layer of anything listed) and parse as a manifest with a subject and a sigstore bundle
+ * layer. A streamed bundle can read only the JSON blobs it kept: the others are skipped. */
+static int scan_bare_referrers(struct trust *t, struct airlock_error **err)
+{
+    size_t n = airlock_bundle_blob_count(t->b);
+    for (size_t i = 0; i < n; i++) {
+        uint64_t size = 0;
+        const char *dg = airlock_bundle_blob_digest(t->b, i, &size);
+        if (!dg || size < 2 || size > BARE_REFERRER_MAX ||
+            airlock_graph_find(t->g, dg) != SIZE_MAX)
+            continue;
+        struct airlock_buf raw = AIRLOCK_BUF_INIT(0);
+        struct airlock_oci *m = NULL;
+        int keep = 0;
+        if (!airlock_bundle_blob_read(t->b, dg, BARE_REFERRER_MAX, &raw, NULL) &&
+            raw.len && raw.data[0] == '{' &&
+            !airlock_oci_parse(&m, raw.data, raw.len, "blob", NULL) &&
+            m->kind == AIRLOCK_OCI_MANIFEST && m->subject)
+            for (size_t l = 0; l < m->n_layers; l++)
+                keep |= is_bundle_type(m->layers[l].media_type);
+        if (keep) {
+            struct bare_referrer *r = realloc(t->bare, (t->n_bare + 1) * sizeof(*r));
+            if (!r) {
+                airlock_oci_free(m);
+                airlock_buf_release(&raw);
+                return airlock_error_set(err, AIRLOCK_EOS, "out of memory");
+            }
+            t->bare = r;
+            memcpy(r[t->n_bare].digest, dg, AIRLOCK_DIGEST_SIZE);
+            memcpy(r[t->n_bare].subject, m->subject->digest, AIRLOCK_DIGEST_SIZE);
+            t->n_bare++;
+        }
+        airlock_oci_free(m);
+        airlock_buf_release(&raw);
+    }
+    return 0;
+}
+
+/* Reads and checks one referrer manifest of im, once per image however often it is found. */
+static void check_referrer_at(struct trust *t, struct airlock_sig_image *im,
+                              struct core_dmap *seen, const char *digest,
+                              const struct airlock_sig_check_opts *o)
+{
+    if (core_dmap_get(seen, digest))
+        return;
+    if (core_dmap_put(seen, digest, 1)) {
+        airlock_sig_image_fail(im, "referrer '%s': out of memory", digest);
+        return;
+    }
+    struct airlock_buf raw = AIRLOCK_BUF_INIT(0);
+    struct airlock_error *le = NULL;
+    if (airlock_bundle_blob_read(t->b, digest, AIRLOCK_MAX_MANIFEST, &raw, &le))
+        airlock_sig_image_fail(im, "referrer '%s': %s", digest, le ? le->msg : "unreadable");
+    else
+        airlock_sig_check_referrer(im, raw.data, raw.len, digest, bundle_read, t->b, o);
+    airlock_error_free(le);
+    airlock_buf_release(&raw);
+}
 
 static int admit_node(void *ctx, size_t node, struct airlock_error **err)
 {
@@ -184,11 +356,23 @@ static void check_image(struct trust *t, struct airlock_sig_image *im, size_t i,
         im->ok = im->unsigned_allowed = 1;
         return;
     }
+    struct core_dmap seen;
+    memset(&seen, 0, sizeof(seen));
     for (size_t k = 0; t->repos[i] && k < t->r->n_images; k++) {
         const struct airlock_sig_image *s = &t->r->images[k];
-        if (s->role != AIRLOCK_ROLE_SIGNATURE || strcmp(s->subject, im->digest) ||
-            !t->repos[k] || strcmp(t->repos[k], t->repos[i]))
+        if ((s->role != AIRLOCK_ROLE_SIGNATURE && s->role != AIRLOCK_ROLE_REFERRERS) ||
+            strcmp(s->subject, im->digest) || !t->repos[k] || strcmp(t->repos[k], t->repos[i]))
             continue;
+        if (s->role == AIRLOCK_ROLE_REFERRERS) { /* cosign 3: bundles as OCI 1.1 referrers */
+            const struct airlock_graph_node *rn = airlock_graph_node(t->g, s->node);
+            if (rn->kind == AIRLOCK_NODE_MANIFEST)
+                check_referrer_at(t, im, &seen, rn->digest, o);
+            else
+                for (size_t c = 0; c < rn->n_kids; c++)
+                    check_referrer_at(t, im, &seen, airlock_graph_node(t->g, rn->kids[c])->digest,
+                                      o);
+            continue;
+        }
         const struct airlock_graph_node *nd = airlock_graph_node(t->g, s->node);
         struct airlock_buf raw = AIRLOCK_BUF_INIT(0);
         struct airlock_error *le = NULL;
@@ -201,6 +385,10 @@ static void check_image(struct trust *t, struct airlock_sig_image *im, size_t i,
         airlock_error_free(le);
         airlock_buf_release(&raw);
     }
+    for (size_t k = 0; k < t->n_bare; k++)
+        if (!strcmp(t->bare[k].subject, im->digest))
+            check_referrer_at(t, im, &seen, t->bare[k].digest, o);
+    core_dmap_release(&seen);
     im->ok = im->n_sigs > 0;
     if (!im->ok && !im->has_signatures && o->allow_unsigned)
         im->ok = im->unsigned_allowed = 1;
@@ -238,6 +426,8 @@ int airlock_bundle_verify_signatures(struct airlock_sig_report **out, struct air
         im->role = e->role;
         memcpy(im->subject, e->subject, AIRLOCK_DIGEST_SIZE);
     }
+    if (o->key && (rc = scan_bare_referrers(&t, err)))
+        goto out;
     /* 2: images, by their signatures; what they hold may go up in their repository */
     t.r->ok = 1;
     for (size_t i = 0; i < t.r->n_images; i++) {
@@ -277,6 +467,7 @@ out:
         free(t.repos[i]);
     free(t.repos);
     core_dmap_release(&t.admitted);
+    free(t.bare);
     airlock_catalog_free(cat);
     if (rc) {
         airlock_sig_report_free(t.r);
