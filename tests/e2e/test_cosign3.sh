@@ -1,0 +1,242 @@
+# cosign 3 signatures: sigstore bundles (DSSE around an in-toto statement) attached as OCI 1.1
+# referrers. Made, attached and checked by the official sigstore JavaScript libraries
+# (@sigstore/sign, @sigstore/oci, @sigstore/verify from tests/package-lock.json, installed by
+# .ci/install-deps), verified by airlock in bundles and in the real Distribution registry
+# (no referrers API there: the sha256-<hex> fallback tag).
+. "$(dirname "$0")/lib.sh"
+F=$FIXTURES
+. "$REGROOT/env"
+CASE=$(basename "$T" | tr -cd 'a-z0-9' | tr 'A-Z' 'a-z')
+SG=$E2E_SRC/sigstore
+[ -d "$E2E_SRC/../node_modules/@sigstore/sign" ] ||
+    fail "the sigstore JavaScript libraries are not installed: run .ci/install-deps (npm ci --prefix tests)"
+
+# an EC P-256 key pair: KEY.pem (PKCS#8) and KEY.pub (SPKI PEM, what cosign.pub is)
+ec_key() {
+    openssl ecparam -name prime256v1 -genkey -noout 2>/dev/null |
+        openssl pkcs8 -topk8 -nocrypt -out "$1.pem"
+    openssl pkey -in "$1.pem" -pubout -out "$1.pub"
+}
+jsign() { node "$SG/sign.js" "$@"; }
+jverify() { node "$SG/verify.js" "$@"; }
+# a directory bundle of the fixture image; $IMG is its digest
+img_bundle() {
+    make_bundle "$1/"
+    IMG=$(jq -r '.manifests[0].digest' "$1/index.json")
+}
+ref_of() { echo example.com/test/busybox:1.0; }
+# one bundle referrer made by @sigstore/sign for the image, listed under the fallback tag
+signed_bundle() { # DIR [sign.js args...] ; also [--bare] [--extra-layer] via ADD
+    local d=$1
+    shift
+    img_bundle "$d"
+    jsign --key up.pem --digest "$IMG" "$@" >sb.json
+    $PY "$SG/addreferrer.py" "$d" "$(ref_of)" "$IMG" sb.json ${ADD:-} >/dev/null
+}
+
+case_sigstore_js_bundle_referrer_verifies_in_a_bundle() {
+    ec_key up
+    signed_bundle b -a env=prod
+    jverify sb.json up.pub --digest "$IMG" >/dev/null || fail "@sigstore/verify refuses its own bundle"
+    airlock verify --key up.pub b
+    expect_rc 0
+    out_has "ok       $IMG example.com/test/busybox:1.0"
+    err_has "Signature 1: sigstore-bundle (predicateType https://sigstore.dev/cosign/sign/v1)"
+    airlock verify --key up.pub -a env=prod --json b
+    expect_rc 0
+    json '.signatures.ok == true'
+    json '.images[0].signatures[0].format == "sigstore-bundle"'
+    json '.images[0].signatures[0].predicateType == "https://sigstore.dev/cosign/sign/v1"'
+    json '.images[0].signatures[0].annotations.env == "prod"'
+    json '.images[1].role == "referrers" and .images[1].admitted == true'
+    airlock verify --key up.pub -a env=test b
+    expect_rc 3
+    err_has "annotation env=test not signed (has prod)"
+    # the same bundle as a tar (random access) verifies the same
+    (cd b && tar -cf ../b.tar oci-layout index.json blobs)
+    airlock verify --key up.pub b.tar
+    expect_rc 0
+}
+
+case_both_formats_are_counted_and_reported() {
+    ec_key up
+    export COSIGN_PASSWORD=test-password
+    "$AIRLOCK" import-key-pair --key up.pem --output-key-prefix imported >/dev/null 2>&1 ||
+        fail "import-key-pair"
+    signed_bundle b
+    "$AIRLOCK" sign --key imported.key b >/dev/null
+    # the same key signed both: cosign 3 reads the bundle, cosign 2 the .sig; airlock counts both
+    airlock verify --key up.pub --json b
+    expect_rc 0
+    json '[.images[0].signatures[].format] | sort == ["sigstore-bundle", "simplesigning"]'
+    json '.images[0].signature_errors == []'
+    airlock verify --key up.pub b
+    expect_rc 0
+    err_has ": simplesigning"
+    err_has ": sigstore-bundle (predicateType https://sigstore.dev/cosign/sign/v1)"
+    err_has "Signature 2: "
+    # another key: both are reported, each with its reason
+    "$AIRLOCK" keygen --output-key-prefix cosign 2>/dev/null
+    airlock verify --key cosign.pub --json b
+    expect_rc 3
+    json '.images[0].signature_errors | length == 2'
+    json '[.images[0].signature_errors[] | select(contains("no DSSE signature (of 1) verifies with the key"))] | length == 1'
+}
+
+case_bare_referrer_counts_but_is_not_admitted() {
+    ec_key up
+    ADD=--bare signed_bundle b
+    [ "$(jq '.manifests | length' b/index.json)" = 1 ] || fail "the referrer got listed"
+    airlock verify --key up.pub --json b
+    expect_rc 0
+    json '.images | length == 1'
+    json '.images[0].signatures[0].format == "sigstore-bundle"'
+    (cd b && tar -cf ../b.tar oci-layout index.json blobs)
+    airlock verify --key up.pub b.tar
+    expect_rc 0
+    zstd -q b.tar -o b.tar.zst
+    airlock verify --key up.pub b.tar.zst
+    expect_rc 0
+    # a bare referrer of another image counts for nothing
+    ec_key k2
+    jsign --key up.pem --digest "sha256:$(printf x | sha256sum | cut -d' ' -f1)" >o.json
+    img_bundle c
+    $PY - c o.json <<'EOF'
+import hashlib, json, os, sys
+d, b = sys.argv[1], open(sys.argv[2], "rb").read()
+def put(x):
+    h = hashlib.sha256(x).hexdigest(); open(os.path.join(d, "blobs/sha256", h), "wb").write(x); return h
+m = {"schemaVersion": 2, "mediaType": "application/vnd.oci.image.manifest.v1+json",
+     "config": {"mediaType": "application/vnd.oci.empty.v1+json", "size": 2, "digest": "sha256:" + put(b"{}")},
+     "layers": [{"mediaType": json.loads(b)["mediaType"], "size": len(b), "digest": "sha256:" + put(b)}],
+     "subject": {"mediaType": "application/vnd.oci.image.manifest.v1+json", "size": 1,
+                 "digest": "sha256:" + hashlib.sha256(b"x").hexdigest()}}
+put(json.dumps(m).encode())
+EOF
+    airlock verify --key up.pub c
+    expect_rc 3
+    err_has "no signatures found"
+}
+
+# each refusal names why
+refused() { # DIR WHY...
+    airlock verify --key up.pub "$1"
+    expect_rc 3
+    shift
+    for w in "$@"; do err_has "$w"; done
+}
+
+case_wrong_key_is_refused() {
+    ec_key up
+    ec_key other
+    signed_bundle b
+    airlock verify --key other.pub b
+    expect_rc 3
+    err_has "no DSSE signature (of 1) verifies with the key"
+    ! jverify sb.json other.pub >/dev/null 2>&1 || fail "@sigstore/verify accepts the wrong key"
+}
+
+case_tampered_payload_is_refused() {
+    ec_key up
+    img_bundle b
+    jsign --key up.pem --digest "$IMG" -a env=prod >sb.json
+    # the same signature over another statement: env=prod becomes env=test
+    jq -c '.dsseEnvelope.payload |= (@base64d | sub("prod"; "test") | @base64)' sb.json >t.json
+    ! jverify t.json up.pub >/dev/null 2>&1 || fail "@sigstore/verify accepts the tampered bundle"
+    $PY "$SG/addreferrer.py" b "$(ref_of)" "$IMG" t.json >/dev/null
+    refused b "no DSSE signature (of 1) verifies with the key"
+}
+
+case_statement_about_another_image_is_refused() {
+    ec_key up
+    img_bundle b
+    other="sha256:$(printf other | sha256sum | cut -d' ' -f1)"
+    jsign --key up.pem --digest "$other" >sb.json
+    jverify sb.json up.pub >/dev/null || fail "@sigstore/verify refuses a good signature"
+    $PY "$SG/addreferrer.py" b "$(ref_of)" "$IMG" sb.json >/dev/null
+    refused b "no statement subject is '$IMG'" "signs $other"
+}
+
+case_referrer_with_two_layers_is_refused() {
+    ec_key up
+    ADD=--extra-layer signed_bundle b
+    refused b "2 layers (a sigstore bundle referrer has exactly one)"
+}
+
+case_message_signature_bundle_is_refused_by_name() {
+    ec_key up
+    # @sigstore/sign writes it as v0.2; as v0.3 the content is what is refused
+    signed_bundle b --message --media-type application/vnd.dev.sigstore.bundle.v0.3+json
+    refused b "messageSignature bundle" "not verifiable with a key"
+    signed_bundle c --message
+    airlock verify --key up.pub c
+    expect_rc 3
+    err_has "sigstore bundle v0.2 is not supported (v0.3 or later needed)"
+}
+
+case_v01_bundle_is_refused_by_name() {
+    ec_key up
+    signed_bundle b --media-type "application/vnd.dev.sigstore.bundle+json;version=0.1"
+    refused b "sigstore bundle v0.1 is not supported (v0.3 or later needed)"
+}
+
+# --- the registry: @sigstore/oci attaches, airlock finds it there, exports it, verifies it ---
+
+# the fixture image in the plain registry as $1:1; $IMG its digest
+reg_image() {
+    skopeo copy -q --dest-tls-verify=false "oci-archive:$F/o.tar" "docker://$PLAIN/$1:1" ||
+        fail "skopeo copy"
+    IMG=sha256:$(skopeo inspect --tls-verify=false --raw "docker://$PLAIN/$1:1" | sha256sum | cut -d' ' -f1)
+}
+
+case_sigstore_oci_attached_bundle_verifies_in_registry_and_export() {
+    ec_key up
+    reg_image "$CASE/app"
+    jsign --key up.pem --digest "$IMG" -a env=prod >sb.json
+    ref=$(node "$SG/attach.js" "$PLAIN/$CASE/app" "$IMG" sb.json) || fail "@sigstore/oci attach"
+    # no referrers API on Distribution 2.8: @sigstore/oci wrote the fallback tag
+    skopeo inspect --tls-verify=false --raw "docker://$PLAIN/$CASE/app:sha256-${IMG#sha256:}" |
+        jq -e --arg d "$ref" '.manifests[0].digest == $d' >/dev/null || fail "no fallback index"
+    airlock verify --key up.pub --plain-http -a env=prod --json "$PLAIN/$CASE/app:1"
+    expect_rc 0
+    json '.images[0].signatures[0].format == "sigstore-bundle"'
+    json '.images[0].signatures[0].annotations.env == "prod"'
+    airlock verify --key up.pub --plain-http "$PLAIN/$CASE/app:1"
+    expect_rc 0
+    err_has "Signature 1: sigstore-bundle"
+    ec_key other
+    airlock verify --key other.pub --plain-http "$PLAIN/$CASE/app:1"
+    expect_rc 3
+    err_has "no DSSE signature (of 1) verifies with the key"
+    # export carries it; the bundle's verify counts it
+    airlock export --plain-http "$PLAIN/$CASE/app:1" -o e.tar
+    expect_rc 0
+    airlock verify --key up.pub --json e.tar
+    expect_rc 0
+    json '.images[0].signatures[0].format == "sigstore-bundle"'
+    json '[.images[] | select(.role == "referrers")] | length == 1'
+}
+
+case_registry_referrer_refusals_name_why() {
+    ec_key up
+    reg_image "$CASE/app"
+    # a statement about another image, and a v0.1 bundle, both attached by @sigstore/oci
+    other="sha256:$(printf other | sha256sum | cut -d' ' -f1)"
+    jsign --key up.pem --digest "$other" >o.json
+    node "$SG/attach.js" "$PLAIN/$CASE/app" "$IMG" o.json >/dev/null || fail "attach"
+    jsign --key up.pem --digest "$IMG" --media-type "application/vnd.dev.sigstore.bundle+json;version=0.1" >v1.json
+    node "$SG/attach.js" "$PLAIN/$CASE/app" "$IMG" v1.json >/dev/null || fail "attach"
+    airlock verify --key up.pub --plain-http "$PLAIN/$CASE/app:1"
+    expect_rc 3
+    err_has "no statement subject is '$IMG'"
+    err_has "sigstore bundle v0.1 is not supported"
+    # a good one next to them counts
+    jsign --key up.pem --digest "$IMG" >g.json
+    node "$SG/attach.js" "$PLAIN/$CASE/app" "$IMG" g.json >/dev/null || fail "attach"
+    airlock verify --key up.pub --plain-http --json "$PLAIN/$CASE/app:1"
+    expect_rc 0
+    json '.images[0].signatures | length == 1'
+    json '.images[0].signature_errors | length == 2'
+}
+
+main "$@"
