@@ -267,6 +267,14 @@ struct trust {
     const char *repo;          /* the image being admitted */
     struct bare_referrer *bare; /* referrer manifests in blobs/ that index.json does not list */
     size_t n_bare;
+    struct kept_blob *kept;     /* streamed bundles: the small unlisted blobs, read in one pass */
+    size_t n_kept, kept_bytes;
+};
+
+struct kept_blob {
+    char digest[AIRLOCK_DIGEST_SIZE];
+    char *data;
+    size_t len;
 };
 
 /* A referrer manifest found by scanning blobs/ (cosign save leaves them unlisted): it counts
@@ -278,6 +286,74 @@ struct bare_referrer {
 };
 
 #define BARE_REFERRER_MAX 16384 /* a referrer manifest is under 1 KiB; annotations add some */
+#define KEPT_MAX (8u << 20)      /* streamed: at most this much unlisted small JSON is kept */
+
+/* A blob for the checks: from the bundle, or (streamed bundles) from what the pass kept. */
+static int trust_read(void *ctx, const char *digest, size_t max, struct airlock_buf *out,
+                      struct airlock_error **err)
+{
+    struct trust *t = ctx;
+    for (size_t i = 0; i < t->n_kept; i++) {
+        if (strcmp(t->kept[i].digest, digest))
+            continue;
+        struct airlock_buf b = AIRLOCK_BUF_INIT(max);
+        if (airlock_buf_append(&b, t->kept[i].data, t->kept[i].len)) {
+            airlock_buf_release(&b);
+            return airlock_error_set(err, AIRLOCK_EINTEGRITY, "blob '%s' is larger than %zu bytes",
+                                     digest, max);
+        }
+        *out = b;
+        return 0;
+    }
+    return airlock_bundle_blob_read(t->b, digest, max, out, err);
+}
+
+static int small_unlisted(const struct trust *t, const char *digest, uint64_t size)
+{
+    return size >= 2 && size <= BARE_REFERRER_MAX && airlock_graph_find(t->g, digest) == SIZE_MAX;
+}
+
+static int keep_want(void *ctx, const char *digest, uint64_t size)
+{
+    struct trust *t = ctx;
+    if (!small_unlisted(t, digest, size) || t->kept_bytes + size > KEPT_MAX)
+        return 0;
+    struct airlock_buf probe = AIRLOCK_BUF_INIT(0);
+    int readable = !airlock_bundle_blob_read(t->b, digest, BARE_REFERRER_MAX, &probe, NULL);
+    airlock_buf_release(&probe);
+    return !readable; /* what the bundle kept needs no copy */
+}
+
+static int keep_take(void *ctx, const char *digest, uint64_t size, airlock_read_fn read,
+                     void *rctx, struct airlock_error **err)
+{
+    struct trust *t = ctx;
+    char *data = malloc((size_t)size + 1);
+    size_t len = 0, got = 0;
+    int rc = data ? 0 : airlock_error_set(err, AIRLOCK_EOS, "out of memory");
+    while (!rc && len < size && !(rc = read(rctx, data + len, (size_t)size - len, &got, err)) &&
+           got)
+        len += got;
+    char actual[AIRLOCK_DIGEST_SIZE];
+    if (rc || len != size || data[0] != '{' || airlock_sha256_digest(actual, data, len, NULL) ||
+        strcmp(actual, digest)) {
+        free(data); /* not JSON, or not what its name says: not a referrer anyone can use */
+        return rc;
+    }
+    struct kept_blob *k = realloc(t->kept, (t->n_kept + 1) * sizeof(*k));
+    if (!k) {
+        free(data);
+        return airlock_error_set(err, AIRLOCK_EOS, "out of memory");
+    }
+    t->kept = k;
+    memcpy(k[t->n_kept].digest, digest, AIRLOCK_DIGEST_SIZE);
+    data[len] = '\0';
+    k[t->n_kept].data = data;
+    k[t->n_kept].len = len;
+    t->n_kept++;
+    t->kept_bytes += len;
+    return 0;
+}
 
 /* Once for all images: small blobs that are no node of the graph (not listed, not a config or
  * layer of anything listed) and parse as a manifest with a subject and a sigstore bundle
@@ -285,16 +361,28 @@ struct bare_referrer {
 static int scan_bare_referrers(struct trust *t, struct airlock_error **err)
 {
     size_t n = airlock_bundle_blob_count(t->b);
+    /* a streamed bundle dropped the JSON nothing listed references: one more pass reads the
+     * small unlisted blobs (only when there are some) */
+    int streamed = airlock_bundle_format(t->b) == AIRLOCK_FORMAT_TAR_ZST, need = 0;
+    for (size_t i = 0; streamed && !need && i < n; i++) {
+        uint64_t size = 0;
+        const char *dg = airlock_bundle_blob_digest(t->b, i, &size);
+        need = dg && keep_want(t, dg, size);
+    }
+    if (need) {
+        int rc = airlock_bundle_blob_stream(t->b, keep_want, keep_take, t, err);
+        if (rc)
+            return rc;
+    }
     for (size_t i = 0; i < n; i++) {
         uint64_t size = 0;
         const char *dg = airlock_bundle_blob_digest(t->b, i, &size);
-        if (!dg || size < 2 || size > BARE_REFERRER_MAX ||
-            airlock_graph_find(t->g, dg) != SIZE_MAX)
+        if (!dg || !small_unlisted(t, dg, size))
             continue;
         struct airlock_buf raw = AIRLOCK_BUF_INIT(0);
         struct airlock_oci *m = NULL;
         int keep = 0;
-        if (!airlock_bundle_blob_read(t->b, dg, BARE_REFERRER_MAX, &raw, NULL) &&
+        if (!trust_read(t, dg, BARE_REFERRER_MAX, &raw, NULL) &&
             raw.len && raw.data[0] == '{' &&
             !airlock_oci_parse(&m, raw.data, raw.len, "blob", NULL) &&
             m->kind == AIRLOCK_OCI_MANIFEST && m->subject)
@@ -331,10 +419,10 @@ static void check_referrer_at(struct trust *t, struct airlock_sig_image *im,
     }
     struct airlock_buf raw = AIRLOCK_BUF_INIT(0);
     struct airlock_error *le = NULL;
-    if (airlock_bundle_blob_read(t->b, digest, AIRLOCK_MAX_MANIFEST, &raw, &le))
+    if (trust_read(t, digest, AIRLOCK_MAX_MANIFEST, &raw, &le))
         airlock_sig_image_fail(im, "referrer '%s': %s", digest, le ? le->msg : "unreadable");
     else
-        airlock_sig_check_referrer(im, raw.data, raw.len, digest, bundle_read, t->b, o);
+        airlock_sig_check_referrer(im, raw.data, raw.len, digest, trust_read, t, o);
     airlock_error_free(le);
     airlock_buf_release(&raw);
 }
@@ -468,6 +556,9 @@ out:
     free(t.repos);
     core_dmap_release(&t.admitted);
     free(t.bare);
+    for (size_t i = 0; i < t.n_kept; i++)
+        free(t.kept[i].data);
+    free(t.kept);
     airlock_catalog_free(cat);
     if (rc) {
         airlock_sig_report_free(t.r);
