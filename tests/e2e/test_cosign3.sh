@@ -239,4 +239,51 @@ case_registry_referrer_refusals_name_why() {
     json '.images[0].signature_errors | length == 2'
 }
 
+# front [CONTENT_TYPE]: starts referrersfront.py before the plain registry (it answers the
+# referrers API from the registry's storage), sets $FRONT (host:port); stopped when the case ends
+front() {
+    local port
+    port=$("$PY" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+    "$PY" "$E2E_SRC/referrersfront.py" "$port" "$PLAIN" "$REGROOT/plain-data" front.log "$@" 2>front.err &
+    FRONT_PID=$!
+    trap 'kill $FRONT_PID 2>/dev/null; cleanup' EXIT
+    for _ in $(seq 1 50); do
+        curl -s -o /dev/null "http://127.0.0.1:$port/v2/" && break
+        sleep 0.1
+    done
+    FRONT=127.0.0.1:$port
+}
+
+case_referrers_api_is_used_when_the_registry_serves_it() {
+    ec_key up
+    reg_image "$CASE/app"
+    front
+    jsign --key up.pem --digest "$IMG" >sb.json
+    node "$SG/attach.js" "$FRONT/$CASE/app" "$IMG" sb.json >/dev/null || fail "@sigstore/oci attach"
+    # with the API there is no fallback tag: only the API finds the signature
+    ! skopeo inspect --tls-verify=false --raw "docker://$PLAIN/$CASE/app:sha256-${IMG#sha256:}" \
+        >/dev/null 2>&1 || fail "@sigstore/oci wrote a fallback tag although the API is there"
+    airlock verify --key up.pub --plain-http --json "$FRONT/$CASE/app:1"
+    expect_rc 0
+    json '.images[0].signatures[0].format == "sigstore-bundle"'
+    grep -q "GET /v2/$CASE/app/referrers/$IMG (referrers)" front.log || fail "the API was not asked"
+    # straight to the registry (no API): nothing found
+    airlock verify --key up.pub --plain-http "$PLAIN/$CASE/app:1"
+    expect_rc 3
+    err_has "no signatures found"
+}
+
+case_referrers_answer_of_another_type_is_not_the_api() {
+    ec_key up
+    reg_image "$CASE/app"
+    jsign --key up.pem --digest "$IMG" >sb.json
+    node "$SG/attach.js" "$PLAIN/$CASE/app" "$IMG" sb.json >/dev/null || fail "@sigstore/oci attach"
+    # 200 but application/json: cosign 3 does not take it for the API, and reads the tag
+    front application/json
+    airlock verify --key up.pub --plain-http --json "$FRONT/$CASE/app:1"
+    expect_rc 0
+    json '.images[0].signatures[0].format == "sigstore-bundle"'
+    grep -q "GET /v2/$CASE/app/manifests/sha256-${IMG#sha256:}" front.log || fail "the fallback tag was not read"
+}
+
 main "$@"
