@@ -286,4 +286,20 @@ case_referrers_answer_of_another_type_is_not_the_api() {
     grep -q "GET /v2/$CASE/app/manifests/sha256-${IMG#sha256:}" front.log || fail "the fallback tag was not read"
 }
 
+case_bundle_signed_only_by_a_bundle_referrer_pushes_and_verifies_there() {
+    ec_key up
+    signed_bundle b -a env=prod
+    airlock push --key up.pub --plain-http --json b "$PLAIN/$CASE"
+    expect_rc 0
+    airlock verify --key up.pub --plain-http -a env=prod --json "$PLAIN/$CASE/test/busybox:1.0"
+    expect_rc 0
+    json '.images[0].signatures[0].format == "sigstore-bundle"'
+    # and @sigstore/verify agrees on what the registry holds
+    idx=$(skopeo inspect --tls-verify=false --raw "docker://$PLAIN/$CASE/test/busybox:sha256-${IMG#sha256:}")
+    man=$(echo "$idx" | jq -r '.manifests[0].digest')
+    layer=$(skopeo inspect --tls-verify=false --raw "docker://$PLAIN/$CASE/test/busybox@$man" | jq -r '.layers[0].digest')
+    curl -sf "http://$PLAIN/v2/$CASE/test/busybox/blobs/$layer" -o there.json || fail "bundle blob"
+    jverify there.json up.pub --digest "$IMG" >/dev/null || fail "@sigstore/verify refuses the pushed bundle"
+}
+
 main "$@"
