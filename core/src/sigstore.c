@@ -155,7 +155,7 @@ static int parse_envelope(struct airlock_dsse *out, const cJSON *env, const char
 }
 
 static int parse_bundle(struct airlock_dsse *out, const cJSON *j, const char *what,
-                        struct airlock_error **err)
+                        int *not_for_keys, struct airlock_error **err)
 {
     const cJSON *mt = member(j, "mediaType"), *vm = member(j, "verificationMaterial");
     const cJSON *env = member(j, "dsseEnvelope"), *msg = member(j, "messageSignature");
@@ -174,19 +174,23 @@ static int parse_bundle(struct airlock_dsse *out, const cJSON *j, const char *wh
         bad_type(member(vm, "publicKey"), cJSON_IsObject))
         return airlock_error_set(err, AIRLOCK_ESIGNATURE, "%s: a member of the wrong type",
                                  what);
+    *not_for_keys = 1;
     if (member(vm, "certificate") || member(vm, "x509CertificateChain"))
         return airlock_error_set(err, AIRLOCK_ESIGNATURE,
                                  "%s: keyless bundle (verification material is a certificate): "
                                  "not verifiable with a key",
                                  what);
-    if (env && msg)
+    if (env && msg) {
+        *not_for_keys = 0;
         return airlock_error_set(err, AIRLOCK_ESIGNATURE,
                                  "%s: both dsseEnvelope and messageSignature (ambiguous)", what);
+    }
     if (msg)
         return airlock_error_set(err, AIRLOCK_ESIGNATURE,
                                  "%s: messageSignature bundle (signs a digest, not a statement "
                                  "about the image): not verifiable with a key",
                                  what);
+    *not_for_keys = 0;
     if (!env)
         return airlock_error_set(err, AIRLOCK_ESIGNATURE,
                                  "%s: no content (dsseEnvelope or messageSignature)", what);
@@ -204,17 +208,19 @@ int airlock_sigstore_bundle_parse(struct airlock_dsse *out, const char *p, size_
     if (json_guard(p, n, what, err))
         return AIRLOCK_ESIGNATURE;
     cJSON *j = cJSON_ParseWithLength(p, n);
-    int rc;
+    int rc, not_for_keys = 0;
     if (!cJSON_IsObject(j))
         rc = airlock_error_set(err, AIRLOCK_ESIGNATURE, "%s: not a JSON object", what);
     else if (core_json_has_duplicate_keys(j))
         rc = airlock_error_set(err, AIRLOCK_ESIGNATURE, "%s: duplicate JSON keys (ambiguous)",
                                what);
     else
-        rc = parse_bundle(out, j, what, err);
+        rc = parse_bundle(out, j, what, &not_for_keys, err);
     cJSON_Delete(j);
-    if (rc)
+    if (rc) {
         airlock_dsse_release(out);
+        out->not_for_keys = not_for_keys;
+    }
     return rc;
 }
 
@@ -379,8 +385,10 @@ int airlock_sigstore_verify(struct airlock_sigstore_claim *out, const char *bund
     int rc;
     memset(out, 0, sizeof(*out));
     memset(&st, 0, sizeof(st));
-    if ((rc = airlock_sigstore_bundle_parse(&d, bundle, n, what, err)))
+    if ((rc = airlock_sigstore_bundle_parse(&d, bundle, n, what, err))) {
+        out->not_for_keys = d.not_for_keys;
         return rc;
+    }
     if (strcmp(d.payload_type, AIRLOCK_DSSE_TYPE_INTOTO)) {
         rc = airlock_error_set(err, AIRLOCK_ESIGNATURE,
                                "%s: DSSE payloadType '%.200s' is not '%s'", what, d.payload_type,

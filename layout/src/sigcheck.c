@@ -150,6 +150,8 @@ static void check_bundle_layer(struct airlock_sig_image *im, airlock_blob_read_f
     char label[200];
     memset(&c, 0, sizeof(c));
     snprintf(label, sizeof(label), "sigstore bundle '%s'", l->digest);
+    int had = im->has_signatures;
+    im->has_signatures = 1; /* unless it turns out keyless (below) */
     if (l->size > AIRLOCK_MAX_SIGSTORE_BUNDLE) {
         airlock_sig_image_fail(im, "referrer '%s': %s: %llu bytes (at most %u)", what, label,
                                (unsigned long long)l->size, AIRLOCK_MAX_SIGSTORE_BUNDLE);
@@ -162,6 +164,10 @@ static void check_bundle_layer(struct airlock_sig_image *im, airlock_blob_read_f
     }
     if (airlock_sigstore_verify(&c, raw.data, raw.len, o->key, im->digest, label, &e)) {
         airlock_sig_image_fail(im, "referrer '%s': %s", what, e ? e->msg : "does not verify");
+        /* keyless and messageSignature bundles are reported, but are no key signature that
+         * failed: --allow-unsigned still admits an image that has only those */
+        if (c.not_for_keys)
+            im->has_signatures = had;
         goto out;
     }
     for (size_t i = 0; i < o->n_annotations; i++) {
@@ -215,7 +221,8 @@ int airlock_sig_check_referrer(struct airlock_sig_image *im, const char *raw, si
         airlock_oci_free(m);
         return 0;
     }
-    im->has_signatures = 1;
+    if (m->n_layers != 1 || !m->subject || strcmp(m->subject->digest, im->digest))
+        im->has_signatures = 1;
     if (m->n_layers != 1)
         airlock_sig_image_fail(im, "referrer '%s': %zu layers (a sigstore bundle referrer has "
                                    "exactly one)",

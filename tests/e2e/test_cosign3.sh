@@ -180,6 +180,26 @@ case_v01_bundle_is_refused_by_name() {
     refused b "sigstore bundle v0.1 is not supported (v0.3 or later needed)"
 }
 
+case_keyless_bundle_is_named_and_not_a_bad_signature() {
+    ec_key up
+    openssl req -x509 -key up.pem -out up.crt -days 2 -subj /CN=keyless-test 2>/dev/null
+    signed_bundle b --cert up.crt
+    refused b "keyless bundle (verification material is a certificate): not verifiable with a key"
+    # it is a signature a key cannot check, not a bad one: --allow-unsigned admits the image
+    airlock verify --key up.pub --allow-unsigned --json b
+    expect_rc 0
+    json '.images[0].unsignedAllowed == true'
+    json '.images[0].signature_errors[0] | contains("keyless bundle")'
+    # a bad bundle still fails under --allow-unsigned
+    ec_key other
+    airlock verify --key other.pub --allow-unsigned b
+    expect_rc 0
+    signed_bundle c
+    airlock verify --key other.pub --allow-unsigned c
+    expect_rc 3
+    err_has "no DSSE signature (of 1) verifies with the key"
+}
+
 # --- the registry: @sigstore/oci attaches, airlock finds it there, exports it, verifies it ---
 
 # the fixture image in the plain registry as $1:1; $IMG its digest

@@ -122,6 +122,8 @@ struct airlock_dsse {
     size_t payload_len;
     char **sigs; /* base64 signatures, DER or raw r||s */
     size_t n_sigs;
+    int not_for_keys; /* set when parsing failed because the bundle is keyless or a
+                         messageSignature: a signature, just not one a key can check */
 };
 
 /* Parses a sigstore bundle (capped by AIRLOCK_MAX_SIGSTORE_BUNDLE): media type v0.3 or later
@@ -164,6 +166,7 @@ struct airlock_sigstore_claim {
     char *predicate_type;
     struct airlock_annotation *annotations; /* the matching subject's */
     size_t n_annotations;
+    int not_for_keys; /* on failure: as in struct airlock_dsse */
 };
 
 /* Verifies a sigstore bundle for the image digest ("sha256:<hex>") as cosign 3 verify --key

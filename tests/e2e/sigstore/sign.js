@@ -5,6 +5,7 @@
 //   node sign.js --key KEY.pem --digest sha256:HEX [-a k=v]... [--predicate-type T]
 //                [--message]   (a messageSignature bundle over the statement instead)
 //                [--media-type MT]  (then overwrite the bundle's mediaType: it is not signed)
+//                [--cert CERT.pem]  (keyless form: the key's certificate as verification material)
 'use strict';
 const path = require('path');
 const crypto = require('crypto');
@@ -22,6 +23,7 @@ function args(argv) {
     else if (a === '--predicate-type') o.predicateType = argv[++i];
     else if (a === '--message') o.message = true;
     else if (a === '--media-type') o.mediaType = argv[++i];
+    else if (a === '--cert') o.cert = argv[++i];
     else if (a === '-a') {
       const kv = argv[++i], eq = kv.indexOf('=');
       o.ann[kv.slice(0, eq)] = kv.slice(eq + 1);
@@ -40,7 +42,9 @@ async function main() {
   const signer = {
     sign: async (data) => ({
       signature: crypto.sign('sha256', data, priv),
-      key: { $case: 'publicKey', publicKey: pubPem, hint },
+      key: o.cert
+        ? { $case: 'x509Certificate', certificate: fs.readFileSync(o.cert, 'utf8') }
+        : { $case: 'publicKey', publicKey: pubPem, hint },
     }),
   };
   const statement = {
