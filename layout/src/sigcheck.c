@@ -276,6 +276,7 @@ struct trust {
     size_t n_bare;
     struct kept_blob *kept;     /* streamed bundles: the small unlisted blobs, read in one pass */
     size_t n_kept, kept_bytes;
+    struct core_dmap kept_at;   /* digest -> index in kept, plus one */
 };
 
 struct kept_blob {
@@ -293,6 +294,7 @@ struct bare_referrer {
 };
 
 #define BARE_REFERRER_MAX 16384 /* a referrer manifest is under 1 KiB; annotations add some */
+#define BARE_REFERRER_MIN 64    /* less cannot hold a subject and a layer (nor a bundle) */
 #define KEPT_MAX (8u << 20)      /* streamed: at most this much unlisted small JSON is kept */
 
 /* A blob for the checks: from the bundle, or (streamed bundles) from what the pass kept. */
@@ -300,11 +302,11 @@ static int trust_read(void *ctx, const char *digest, size_t max, struct airlock_
                       struct airlock_error **err)
 {
     struct trust *t = ctx;
-    for (size_t i = 0; i < t->n_kept; i++) {
-        if (strcmp(t->kept[i].digest, digest))
-            continue;
+    size_t *at = core_dmap_get(&t->kept_at, digest);
+    if (at) {
+        const struct kept_blob *k = &t->kept[*at - 1];
         struct airlock_buf b = AIRLOCK_BUF_INIT(max);
-        if (airlock_buf_append(&b, t->kept[i].data, t->kept[i].len)) {
+        if (airlock_buf_append(&b, k->data, k->len)) {
             airlock_buf_release(&b);
             return airlock_error_set(err, AIRLOCK_EINTEGRITY, "blob '%s' is larger than %zu bytes",
                                      digest, max);
@@ -317,7 +319,8 @@ static int trust_read(void *ctx, const char *digest, size_t max, struct airlock_
 
 static int small_unlisted(const struct trust *t, const char *digest, uint64_t size)
 {
-    return size >= 2 && size <= BARE_REFERRER_MAX && airlock_graph_find(t->g, digest) == SIZE_MAX;
+    return size >= BARE_REFERRER_MIN && size <= BARE_REFERRER_MAX &&
+           airlock_graph_find(t->g, digest) == SIZE_MAX;
 }
 
 static int keep_want(void *ctx, const char *digest, uint64_t size)
@@ -348,7 +351,9 @@ static int keep_take(void *ctx, const char *digest, uint64_t size, airlock_read_
         return rc;
     }
     struct kept_blob *k = realloc(t->kept, (t->n_kept + 1) * sizeof(*k));
-    if (!k) {
+    if (!k || core_dmap_put(&t->kept_at, digest, t->n_kept + 1)) {
+        if (k)
+            t->kept = k;
         free(data);
         return airlock_error_set(err, AIRLOCK_EOS, "out of memory");
     }
@@ -566,6 +571,7 @@ out:
     for (size_t i = 0; i < t.n_kept; i++)
         free(t.kept[i].data);
     free(t.kept);
+    core_dmap_release(&t.kept_at);
     airlock_catalog_free(cat);
     if (rc) {
         airlock_sig_report_free(t.r);

@@ -774,7 +774,7 @@ static int verify_referrers_there(struct airlock_registry *r, const char *repo,
         if (airlock_registry_manifest_get(r, repo, e->digest, &m, &rmt, d, &le)) {
             airlock_sig_image_fail(im, "referrer '%s' listed by %s: %s", e->digest, what,
                                    le ? le->msg : "not in the registry");
-            im->has_signatures = 1;
+            im->has_signatures |= e->artifact_type != NULL; /* a bundle by its type */
         } else
             airlock_sig_check_referrer(im, m.data, m.len, e->digest, reg_read, &rr, so);
         free(rmt);
