@@ -200,6 +200,21 @@ case_keyless_bundle_is_named_and_not_a_bad_signature() {
     err_has "no DSSE signature (of 1) verifies with the key"
 }
 
+case_fallback_index_listing_a_missing_referrer() {
+    ec_key up
+    img_bundle b
+    jsign --key up.pem --digest "$IMG" >sb.json
+    man=$($PY "$SG/addreferrer.py" b "$(ref_of)" "$IMG" sb.json)
+    rm "b/blobs/sha256/${man#sha256:}"
+    # the signature check fails first (exit 3), the missing manifest is named too
+    airlock verify --key up.pub b
+    expect_rc 3
+    err_has "blob '$man' (manifest 1 of"
+    err_has "image 'example.com/test/busybox:1.0': no signature verified"
+    airlock verify b
+    expect_rc 4
+}
+
 # --- the registry: @sigstore/oci attaches, airlock finds it there, exports it, verifies it ---
 
 # the fixture image in the plain registry as $1:1; $IMG its digest
