@@ -15,7 +15,12 @@ static void help(FILE *f)
                "index.json down (indexes, manifests, configs, layers) is present with the\n"
                "right size and sha256, and lists blobs nothing references. Works on read-only\n"
                "media. With --key, every image must also carry a cosign signature that\n"
-               "verifies with the key (as cosign verify --key does) and names its digest.\n"
+               "verifies with the key (as cosign verify --key does) and names its digest:\n"
+               "a .sig layer (simplesigning, cosign 1/2), or a sigstore bundle referrer\n"
+               "(sigstore-bundle, cosign 3: v0.3+ DSSE envelope, in-toto statement whose\n"
+               "subject is the image; listed under REPO:sha256-<hex>, or left unlisted in\n"
+               "blobs/ as cosign save does). Both are counted and reported by format.\n"
+               "Keyless (certificate) and messageSignature bundles are named, not counted.\n"
                "What an entry is comes from its content, never from its \"kind\" label: a\n"
                "signature, attestation, SBOM or referrer only when it holds one and belongs\n"
                "to a verified image in the same repository; anything else is an image and\n"
@@ -28,8 +33,11 @@ static void help(FILE *f)
                "  -k, --key FILE     cosign public key (cosign.pub) to check signatures with\n"
                "      --identity REF the signed docker-reference must be REF (with a tag or\n"
                "                     digest: exactly; without: the same repository), checked\n"
-               "                     strictly as containers/image does\n"
-               "  -a, --annotation K=V  the signature must carry K=V (repeatable)\n"
+               "                     strictly as containers/image does (a sigstore\n"
+               "                     bundle names no reference: only .sig layers count)\n"
+               "  -a, --annotation K=V  the signature must carry K=V (repeatable): in\n"
+               "                     \"optional\", or in the bundle statement subject's\n"
+               "                     annotations\n"
                "      --allow-unsigned   images without any signature pass (bad ones still fail)\n"
                "      --part-only   BUNDLE is one part of a split set (NAME.001...): check only\n"
                "                    that part (its blobs, every manifest and signature), not\n"
@@ -40,7 +48,9 @@ static void help(FILE *f)
                "\n"
                "usage: airlock verify --key cosign.pub [options] REGISTRY/REPO:TAG\n"
                "A reference instead of a bundle checks the image in its registry as\n"
-               "cosign verify --key does (with the registry options of 'airlock push').\n"
+               "cosign verify --key does (with the registry options of 'airlock push'):\n"
+               "the .sig tag, and the referrers API (when it answers with an OCI index)\n"
+               "or else the sha256-<hex> fallback tag.\n"
                "  -j, --threads N   hashing threads (default: one per core)\n"
                "  -q, --quiet       print nothing; the exit code tells\n"
                "  -h, --help        show this help\n");
@@ -74,8 +84,18 @@ static void json_list(const char *name, char **v, size_t n)
 static void print_signatures(const struct airlock_sig_image *im)
 {
     for (size_t k = 0; k < im->n_sigs; k++) {
-        cli_printf(stdout, "%s{\"docker-reference\":", k ? "," : "");
-        cli_json_str(stdout, im->sigs[k].identity);
+        const struct airlock_sig_found *f = &im->sigs[k];
+        cli_printf(stdout, "%s{\"format\":", k ? "," : "");
+        cli_json_str(stdout, f->format ? f->format : AIRLOCK_SIG_FORMAT_SIMPLESIGNING);
+        cli_printf(stdout, ",\"docker-reference\":");
+        if (f->identity)
+            cli_json_str(stdout, f->identity);
+        else
+            cli_printf(stdout, "null");
+        if (f->predicate_type) {
+            cli_printf(stdout, ",\"predicateType\":");
+            cli_json_str(stdout, f->predicate_type);
+        }
         cli_printf(stdout, ",\"annotations\":{");
         for (size_t a = 0; a < im->sigs[k].n_optional; a++) {
             cli_printf(stdout, "%s", a ? "," : "");
@@ -87,6 +107,18 @@ static void print_signatures(const struct airlock_sig_image *im)
     }
     cli_printf(stdout, "]");
     json_list("signature_errors", im->failures, im->n_failures);
+}
+
+/* the text report: each verified signature's format (stderr, beside cosign's checklist) */
+static void print_formats(const struct airlock_sig_image *im)
+{
+    for (size_t k = 0; k < im->n_sigs; k++) {
+        const struct airlock_sig_found *f = &im->sigs[k];
+        cli_printf(stderr, "  - Signature %zu: %s%s%s%s\n", k + 1,
+                   f->format ? f->format : AIRLOCK_SIG_FORMAT_SIMPLESIGNING,
+                   f->predicate_type ? " (predicateType " : "",
+                   f->predicate_type ? f->predicate_type : "", f->predicate_type ? ")" : "");
+    }
 }
 
 /* verify REF: the image in a registry, as cosign verify --key does */
@@ -114,6 +146,7 @@ static int verify_registry_report(const struct airlock_sig_report *sr, const cha
                     ref, im->digest);
             if (so->identity)
                 cli_printf(stderr, "  - The signed docker-reference matched '%s'\n", so->identity);
+            print_formats(im);
             cli_printf(stdout, "ok       %s %s\n", im->digest, ref);
         } else {
             cli_printf(stderr, "airlock: error: '%s': no signature verified\n", ref);
@@ -335,6 +368,7 @@ int cmd_verify(int argc, char **argv)
                 for (size_t a = 0; a < so.n_annotations; a++)
                     cli_printf(stderr, "  - The signed annotation %s=%s was present\n",
                             so.annotations[a].key, so.annotations[a].value);
+                print_formats(im);
             } else if (im->ok) {
                 cli_printf(stderr, "airlock: warning: image '%s' is not signed (allowed)\n", name);
             } else {

@@ -49,6 +49,8 @@ int ecdsa_key_to_pkcs8(unsigned char **der, size_t *len, const struct airlock_ke
  * exact names. */
 struct cJSON;
 int core_json_keys_check(const struct cJSON *root, const char *what, struct airlock_error **err);
+/* simplesign.c: duplicate object keys anywhere below o (or nesting too deep): ambiguous. */
+int core_json_has_duplicate_keys(const struct cJSON *o);
 
 /* A map from digest strings to size_t (open addressing; zero-initialize to use). */
 struct core_dmap_slot {

@@ -169,6 +169,11 @@ static int has_duplicate_keys(const cJSON *o, int depth)
     return 0;
 }
 
+int core_json_has_duplicate_keys(const struct cJSON *o)
+{
+    return has_duplicate_keys(o, 0);
+}
+
 static const char *str_at(const cJSON *o, const char *a, const char *b)
 {
     const cJSON *x = cJSON_GetObjectItemCaseSensitive(o, a);

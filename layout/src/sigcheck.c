@@ -18,6 +18,7 @@ void airlock_sig_image_release(struct airlock_sig_image *im)
             free(im->sigs[k].optional[a].value);
         }
         free(im->sigs[k].optional);
+        free(im->sigs[k].predicate_type);
     }
     free(im->sigs);
     for (size_t k = 0; k < im->n_failures; k++)
@@ -100,6 +101,8 @@ static void check_layer(struct airlock_sig_image *im, airlock_blob_read_fn read,
         s[im->n_sigs].identity = steal_pointer(&p.identity);
         s[im->n_sigs].optional = steal_pointer(&p.optional);
         s[im->n_sigs].n_optional = p.n_optional;
+        s[im->n_sigs].format = AIRLOCK_SIG_FORMAT_SIMPLESIGNING;
+        s[im->n_sigs].predicate_type = NULL;
         p.n_optional = 0;
         im->n_sigs++;
     }
@@ -128,6 +131,110 @@ void airlock_sig_check_manifest(struct airlock_sig_image *im, const char *raw, s
     im->has_signatures = 1;
     airlock_error_free(le);
     airlock_oci_free(m);
+}
+
+static int is_bundle_type(const char *mt)
+{
+    return mt && !strncmp(mt, AIRLOCK_MT_SIGSTORE_BUNDLE_PREFIX,
+                          strlen(AIRLOCK_MT_SIGSTORE_BUNDLE_PREFIX));
+}
+
+/* The referrer's one bundle layer, verified as cosign 3 verify --key does. */
+static void check_bundle_layer(struct airlock_sig_image *im, airlock_blob_read_fn read,
+                               void *rctx, const char *what, const struct airlock_descriptor *l,
+                               const struct airlock_sig_check_opts *o)
+{
+    struct airlock_buf raw = AIRLOCK_BUF_INIT(0);
+    struct airlock_error *e = NULL;
+    struct airlock_sigstore_claim c;
+    struct airlock_sig_found *s;
+    char label[200];
+    memset(&c, 0, sizeof(c));
+    snprintf(label, sizeof(label), "sigstore bundle '%s'", l->digest);
+    int had = im->has_signatures;
+    im->has_signatures = 1; /* unless it turns out keyless (below) */
+    if (l->size > AIRLOCK_MAX_SIGSTORE_BUNDLE) {
+        airlock_sig_image_fail(im, "referrer '%s': %s: %llu bytes (at most %u)", what, label,
+                               (unsigned long long)l->size, AIRLOCK_MAX_SIGSTORE_BUNDLE);
+        goto out;
+    }
+    if (read(rctx, l->digest, AIRLOCK_MAX_SIGSTORE_BUNDLE, &raw, &e)) {
+        airlock_sig_image_fail(im, "referrer '%s': %s: %s", what, label,
+                               e ? e->msg : "unreadable");
+        goto out;
+    }
+    if (airlock_sigstore_verify(&c, raw.data, raw.len, o->key, im->digest, label, &e)) {
+        airlock_sig_image_fail(im, "referrer '%s': %s", what, e ? e->msg : "does not verify");
+        /* keyless and messageSignature bundles are reported, but are no key signature that
+         * failed: --allow-unsigned still admits an image that has only those */
+        if (c.not_for_keys)
+            im->has_signatures = had;
+        goto out;
+    }
+    for (size_t i = 0; i < o->n_annotations; i++) {
+        const char *v = airlock_annotation_get(c.annotations, c.n_annotations,
+                                               o->annotations[i].key);
+        if (!v || strcmp(v, o->annotations[i].value)) {
+            airlock_sig_image_fail(im, "referrer '%s': annotation %s=%s not signed (has %s)",
+                                   what, o->annotations[i].key, o->annotations[i].value,
+                                   v ? v : "none");
+            goto out;
+        }
+    }
+    if (o->identity) {
+        /* a statement names no docker-reference: nothing containers/image could match */
+        airlock_sig_image_fail(im, "referrer '%s': a sigstore bundle names no "
+                                   "docker-reference to match '%s'",
+                               what, o->identity);
+        goto out;
+    }
+    s = realloc(im->sigs, (im->n_sigs + 1) * sizeof(*s));
+    if (s) {
+        im->sigs = s;
+        s[im->n_sigs].identity = NULL;
+        s[im->n_sigs].optional = steal_pointer(&c.annotations);
+        s[im->n_sigs].n_optional = c.n_annotations;
+        c.n_annotations = 0;
+        s[im->n_sigs].format = AIRLOCK_SIG_FORMAT_BUNDLE;
+        s[im->n_sigs].predicate_type = steal_pointer(&c.predicate_type);
+        im->n_sigs++;
+    }
+out:
+    airlock_sigstore_claim_release(&c);
+    airlock_error_free(e);
+    airlock_buf_release(&raw);
+}
+
+int airlock_sig_check_referrer(struct airlock_sig_image *im, const char *raw, size_t len,
+                               const char *what, airlock_blob_read_fn read, void *rctx,
+                               const struct airlock_sig_check_opts *o)
+{
+    struct airlock_oci *m = NULL;
+    if (airlock_oci_parse(&m, raw, len, "referrer manifest", NULL) ||
+        m->kind != AIRLOCK_OCI_MANIFEST) {
+        airlock_oci_free(m);
+        return 0; /* not ours to judge: the integrity check reports malformed manifests */
+    }
+    size_t bundles = 0;
+    for (size_t l = 0; l < m->n_layers; l++)
+        bundles += is_bundle_type(m->layers[l].media_type);
+    if (!bundles) {
+        airlock_oci_free(m);
+        return 0;
+    }
+    if (m->n_layers != 1 || !m->subject || strcmp(m->subject->digest, im->digest))
+        im->has_signatures = 1;
+    if (m->n_layers != 1)
+        airlock_sig_image_fail(im, "referrer '%s': %zu layers (a sigstore bundle referrer has "
+                                   "exactly one)",
+                               what, m->n_layers);
+    else if (!m->subject || strcmp(m->subject->digest, im->digest))
+        airlock_sig_image_fail(im, "referrer '%s': its subject is '%s', not this image", what,
+                               m->subject ? m->subject->digest : "(none)");
+    else
+        check_bundle_layer(im, read, rctx, what, &m->layers[0], o);
+    airlock_oci_free(m);
+    return 1;
 }
 
 static int bundle_read(void *ctx, const char *digest, size_t max, struct airlock_buf *out,
@@ -166,7 +273,172 @@ struct trust {
     char **repos;
     struct core_dmap admitted; /* pair keys of the manifests that may go up as images' */
     const char *repo;          /* the image being admitted */
+    struct bare_referrer *bare; /* referrer manifests in blobs/ that index.json does not list */
+    size_t n_bare;
+    struct kept_blob *kept;     /* streamed bundles: the small unlisted blobs, read in one pass */
+    size_t n_kept, kept_bytes;
+    struct core_dmap kept_at;   /* digest -> index in kept, plus one */
 };
+
+struct kept_blob {
+    char digest[AIRLOCK_DIGEST_SIZE];
+    char *data;
+    size_t len;
+};
+
+/* A referrer manifest found by scanning blobs/ (cosign save leaves them unlisted): it counts
+ * for its subject's signatures, as cosign 3 verify --local-image counts it, but is never
+ * admitted itself (push sends only what index.json lists). */
+struct bare_referrer {
+    char digest[AIRLOCK_DIGEST_SIZE];
+    char subject[AIRLOCK_DIGEST_SIZE];
+};
+
+#define BARE_REFERRER_MAX 16384 /* a referrer manifest is under 1 KiB; annotations add some */
+#define BARE_REFERRER_MIN 64    /* less cannot hold a subject and a layer (nor a bundle) */
+#define KEPT_MAX (8u << 20)      /* streamed: at most this much unlisted small JSON is kept */
+
+/* A blob for the checks: from the bundle, or (streamed bundles) from what the pass kept. */
+static int trust_read(void *ctx, const char *digest, size_t max, struct airlock_buf *out,
+                      struct airlock_error **err)
+{
+    struct trust *t = ctx;
+    size_t *at = core_dmap_get(&t->kept_at, digest);
+    if (at) {
+        const struct kept_blob *k = &t->kept[*at - 1];
+        struct airlock_buf b = AIRLOCK_BUF_INIT(max);
+        if (airlock_buf_append(&b, k->data, k->len)) {
+            airlock_buf_release(&b);
+            return airlock_error_set(err, AIRLOCK_EINTEGRITY, "blob '%s' is larger than %zu bytes",
+                                     digest, max);
+        }
+        *out = b;
+        return 0;
+    }
+    return airlock_bundle_blob_read(t->b, digest, max, out, err);
+}
+
+static int small_unlisted(const struct trust *t, const char *digest, uint64_t size)
+{
+    return size >= BARE_REFERRER_MIN && size <= BARE_REFERRER_MAX &&
+           airlock_graph_find(t->g, digest) == SIZE_MAX;
+}
+
+static int keep_want(void *ctx, const char *digest, uint64_t size)
+{
+    struct trust *t = ctx;
+    if (!small_unlisted(t, digest, size) || t->kept_bytes + size > KEPT_MAX)
+        return 0;
+    struct airlock_buf probe = AIRLOCK_BUF_INIT(0);
+    int readable = !airlock_bundle_blob_read(t->b, digest, BARE_REFERRER_MAX, &probe, NULL);
+    airlock_buf_release(&probe);
+    return !readable; /* what the bundle kept needs no copy */
+}
+
+static int keep_take(void *ctx, const char *digest, uint64_t size, airlock_read_fn read,
+                     void *rctx, struct airlock_error **err)
+{
+    struct trust *t = ctx;
+    char *data = malloc((size_t)size + 1);
+    size_t len = 0, got = 0;
+    int rc = data ? 0 : airlock_error_set(err, AIRLOCK_EOS, "out of memory");
+    while (!rc && len < size && !(rc = read(rctx, data + len, (size_t)size - len, &got, err)) &&
+           got)
+        len += got;
+    char actual[AIRLOCK_DIGEST_SIZE];
+    if (rc || len != size || data[0] != '{' || airlock_sha256_digest(actual, data, len, NULL) ||
+        strcmp(actual, digest)) {
+        free(data); /* not JSON, or not what its name says: not a referrer anyone can use */
+        return rc;
+    }
+    struct kept_blob *k = realloc(t->kept, (t->n_kept + 1) * sizeof(*k));
+    if (!k || core_dmap_put(&t->kept_at, digest, t->n_kept + 1)) {
+        if (k)
+            t->kept = k;
+        free(data);
+        return airlock_error_set(err, AIRLOCK_EOS, "out of memory");
+    }
+    t->kept = k;
+    memcpy(k[t->n_kept].digest, digest, AIRLOCK_DIGEST_SIZE);
+    data[len] = '\0';
+    k[t->n_kept].data = data;
+    k[t->n_kept].len = len;
+    t->n_kept++;
+    t->kept_bytes += len;
+    return 0;
+}
+
+/* Once for all images: small blobs that are no node of the graph (not listed, not a config or
+ * layer of anything listed) and parse as a manifest with a subject and a sigstore bundle
+ * layer. A streamed bundle can read only the JSON blobs it kept: the others are skipped. */
+static int scan_bare_referrers(struct trust *t, struct airlock_error **err)
+{
+    size_t n = airlock_bundle_blob_count(t->b);
+    /* a streamed bundle dropped the JSON nothing listed references: one more pass reads the
+     * small unlisted blobs (only when there are some) */
+    int streamed = airlock_bundle_format(t->b) == AIRLOCK_FORMAT_TAR_ZST, need = 0;
+    for (size_t i = 0; streamed && !need && i < n; i++) {
+        uint64_t size = 0;
+        const char *dg = airlock_bundle_blob_digest(t->b, i, &size);
+        need = dg && keep_want(t, dg, size);
+    }
+    if (need) {
+        int rc = airlock_bundle_blob_stream(t->b, keep_want, keep_take, t, err);
+        if (rc)
+            return rc;
+    }
+    for (size_t i = 0; i < n; i++) {
+        uint64_t size = 0;
+        const char *dg = airlock_bundle_blob_digest(t->b, i, &size);
+        if (!dg || !small_unlisted(t, dg, size))
+            continue;
+        struct airlock_buf raw = AIRLOCK_BUF_INIT(0);
+        struct airlock_oci *m = NULL;
+        int keep = 0;
+        if (!trust_read(t, dg, BARE_REFERRER_MAX, &raw, NULL) &&
+            raw.len && raw.data[0] == '{' &&
+            !airlock_oci_parse(&m, raw.data, raw.len, "blob", NULL) &&
+            m->kind == AIRLOCK_OCI_MANIFEST && m->subject)
+            for (size_t l = 0; l < m->n_layers; l++)
+                keep |= is_bundle_type(m->layers[l].media_type);
+        if (keep) {
+            struct bare_referrer *r = realloc(t->bare, (t->n_bare + 1) * sizeof(*r));
+            if (!r) {
+                airlock_oci_free(m);
+                airlock_buf_release(&raw);
+                return airlock_error_set(err, AIRLOCK_EOS, "out of memory");
+            }
+            t->bare = r;
+            memcpy(r[t->n_bare].digest, dg, AIRLOCK_DIGEST_SIZE);
+            memcpy(r[t->n_bare].subject, m->subject->digest, AIRLOCK_DIGEST_SIZE);
+            t->n_bare++;
+        }
+        airlock_oci_free(m);
+        airlock_buf_release(&raw);
+    }
+    return 0;
+}
+
+/* Reads and checks one referrer manifest of im, once per image however often it is found. */
+static void check_referrer_at(struct trust *t, struct airlock_sig_image *im,
+                              struct core_dmap *seen, const char *digest,
+                              const struct airlock_sig_check_opts *o)
+{
+    if (core_dmap_get(seen, digest))
+        return;
+    if (core_dmap_put(seen, digest, 1)) {
+        airlock_sig_image_fail(im, "referrer '%s': out of memory", digest);
+        return;
+    }
+    struct airlock_buf raw = AIRLOCK_BUF_INIT(0);
+    struct airlock_error *le = NULL;
+    if (trust_read(t, digest, AIRLOCK_MAX_MANIFEST, &raw, &le))
+        airlock_sig_image_fail(im, "referrer '%s': %s", digest, le ? le->msg : "unreadable");
+    else
+        airlock_sig_check_referrer(im, raw.data, raw.len, digest, trust_read, t, o);
+    airlock_error_free(le);
+    airlock_buf_release(&raw);
+}
 
 static int admit_node(void *ctx, size_t node, struct airlock_error **err)
 {
@@ -245,11 +517,23 @@ static void check_image(struct trust *t, struct airlock_sig_image *im, size_t i,
         im->ok = im->unsigned_allowed = 1;
         return;
     }
+    struct core_dmap seen;
+    memset(&seen, 0, sizeof(seen));
     for (size_t k = 0; t->repos[i] && k < t->r->n_images; k++) {
         const struct airlock_sig_image *s = &t->r->images[k];
-        if (s->role != AIRLOCK_ROLE_SIGNATURE || strcmp(s->subject, im->digest) ||
-            !t->repos[k] || strcmp(t->repos[k], t->repos[i]))
+        if ((s->role != AIRLOCK_ROLE_SIGNATURE && s->role != AIRLOCK_ROLE_REFERRERS) ||
+            strcmp(s->subject, im->digest) || !t->repos[k] || strcmp(t->repos[k], t->repos[i]))
             continue;
+        if (s->role == AIRLOCK_ROLE_REFERRERS) { /* cosign 3: bundles as OCI 1.1 referrers */
+            const struct airlock_graph_node *rn = airlock_graph_node(t->g, s->node);
+            if (rn->kind == AIRLOCK_NODE_MANIFEST)
+                check_referrer_at(t, im, &seen, rn->digest, o);
+            else
+                for (size_t c = 0; c < rn->n_kids; c++)
+                    check_referrer_at(t, im, &seen, airlock_graph_node(t->g, rn->kids[c])->digest,
+                                      o);
+            continue;
+        }
         const struct airlock_graph_node *nd = airlock_graph_node(t->g, s->node);
         struct airlock_buf raw = AIRLOCK_BUF_INIT(0);
         struct airlock_error *le = NULL;
@@ -262,6 +546,10 @@ static void check_image(struct trust *t, struct airlock_sig_image *im, size_t i,
         airlock_error_free(le);
         airlock_buf_release(&raw);
     }
+    for (size_t k = 0; k < t->n_bare; k++)
+        if (!strcmp(t->bare[k].subject, im->digest))
+            check_referrer_at(t, im, &seen, t->bare[k].digest, o);
+    core_dmap_release(&seen);
     im->ok = im->n_sigs > 0;
     if (!im->ok && !im->has_signatures && o->allow_unsigned)
         im->ok = im->unsigned_allowed = 1;
@@ -299,6 +587,8 @@ int airlock_bundle_verify_signatures(struct airlock_sig_report **out, struct air
         im->role = e->role;
         memcpy(im->subject, e->subject, AIRLOCK_DIGEST_SIZE);
     }
+    if (o->key && (rc = scan_bare_referrers(&t, err)))
+        goto out;
     /* 2: images, by their signatures; what they hold may go up in their repository */
     t.r->ok = 1;
     for (size_t i = 0; i < t.r->n_images; i++) {
@@ -352,6 +642,11 @@ out:
         free(t.repos[i]);
     free(t.repos);
     core_dmap_release(&t.admitted);
+    free(t.bare);
+    for (size_t i = 0; i < t.n_kept; i++)
+        free(t.kept[i].data);
+    free(t.kept);
+    core_dmap_release(&t.kept_at);
     airlock_catalog_free(cat);
     if (rc) {
         airlock_sig_report_free(t.r);

@@ -136,7 +136,7 @@ case_sign_and_verify_offline_read_only() {
     out_has "ok       sha256:$(cat "$F/L.digest") example.com/test/busybox:1.0"
     airlock verify --json --key ro/cosign.pub ro/b.tar
     json '.ok and .signatures.ok and .integrity.ok'
-    json '.images[0].signed and .images[0].signatures == [{"docker-reference":"registry.internal/devops/busybox","annotations":{}}]'
+    json '.images[0].signed and .images[0].signatures == [{"format":"simplesigning","docker-reference":"registry.internal/devops/busybox","annotations":{}}]'
     chmod -R u+w ro
 }
 

@@ -750,6 +750,64 @@ static int reg_read(void *ctx, const char *digest, size_t max, struct airlock_bu
     return airlock_registry_blob_get(rr->r, rr->repo, digest, max, out, err);
 }
 
+#define MAX_REFERRERS_CHECKED 256
+
+/* The image's referrers as cosign 3 finds them: the referrers API when the registry serves it
+ * (200 with an OCI index type), else the sha256-<hex> fallback tag; each sigstore bundle
+ * referrer is read back (manifest and bundle, capped) and checked into im. */
+static int verify_referrers_there(struct airlock_registry *r, const char *repo,
+                                  const char *digest, const struct airlock_sig_check_opts *so,
+                                  struct airlock_sig_image *im, struct airlock_error **err)
+{
+    struct airlock_buf idx = AIRLOCK_BUF_INIT(0);
+    struct airlock_oci *ix = NULL;
+    struct reg_read rr = {r, repo};
+    char d[AIRLOCK_DIGEST_SIZE], tag[100], what[200];
+    char *mt = NULL;
+    snprintf(tag, sizeof(tag), "sha256-%s", airlock_digest_hex(digest));
+    int rc = registry_referrers_get(r, repo, digest, &idx, err);
+    if (rc == AIRLOCK_ENOTFOUND) {
+        snprintf(what, sizeof(what), "'%s/%s:%s'", r->host, repo, tag);
+        rc = airlock_registry_manifest_get(r, repo, tag, &idx, &mt, d, err);
+    } else
+        snprintf(what, sizeof(what), "'%s/v2/%s/referrers/%s'", r->host, repo, digest);
+    free(mt);
+    if (rc == AIRLOCK_ENOTFOUND)
+        return 0;
+    if (rc)
+        return rc;
+    /* a tag that holds something else (GitLab answers it with the subject) lists nothing */
+    if (airlock_oci_parse(&ix, idx.data, idx.len, what, NULL) || ix->kind != AIRLOCK_OCI_INDEX)
+        goto out;
+    for (size_t i = 0, n = 0; i < ix->n_layers; i++) {
+        const struct airlock_descriptor *e = &ix->layers[i];
+        if (e->artifact_type && strncmp(e->artifact_type, AIRLOCK_MT_SIGSTORE_BUNDLE_PREFIX,
+                                        strlen(AIRLOCK_MT_SIGSTORE_BUNDLE_PREFIX)))
+            continue; /* an SBOM, an attestation of another kind: not a signature */
+        if (++n > MAX_REFERRERS_CHECKED) {
+            airlock_sig_image_fail(im, "%s: more than %d bundle referrers, the rest not checked",
+                                   what, MAX_REFERRERS_CHECKED);
+            break;
+        }
+        struct airlock_buf m = AIRLOCK_BUF_INIT(0);
+        struct airlock_error *le = NULL;
+        char *rmt = NULL;
+        if (airlock_registry_manifest_get(r, repo, e->digest, &m, &rmt, d, &le)) {
+            airlock_sig_image_fail(im, "referrer '%s' listed by %s: %s", e->digest, what,
+                                   le ? le->msg : "not in the registry");
+            im->has_signatures |= e->artifact_type != NULL; /* a bundle by its type */
+        } else
+            airlock_sig_check_referrer(im, m.data, m.len, e->digest, reg_read, &rr, so);
+        free(rmt);
+        airlock_error_free(le);
+        airlock_buf_release(&m);
+    }
+out:
+    airlock_oci_free(ix);
+    airlock_buf_release(&idx);
+    return 0;
+}
+
 /* Fetches repo@digest and its .sig tag back and checks them as cosign verify --key does. */
 static int verify_there(struct airlock_registry *r, const char *repo, const char *digest,
                         const struct airlock_sig_check_opts *so, struct airlock_sig_image *im,
@@ -771,17 +829,16 @@ static int verify_there(struct airlock_registry *r, const char *repo, const char
     snprintf(tag, sizeof(tag), "sha256-%s.sig", airlock_digest_hex(digest));
     rc = airlock_registry_manifest_get(r, repo, tag, &m, &mt, d, err);
     free(mt);
-    if (rc == AIRLOCK_ENOTFOUND) {
-        im->ok = 0;
-        return 0;
-    }
-    if (rc)
-        return rc;
     struct reg_read rr = {r, repo};
-    airlock_sig_check_manifest(im, m.data, m.len, tag, reg_read, &rr, so);
-    im->ok = im->n_sigs > 0;
+    if (!rc)
+        airlock_sig_check_manifest(im, m.data, m.len, tag, reg_read, &rr, so);
     airlock_buf_release(&m);
-    return 0;
+    if (rc && rc != AIRLOCK_ENOTFOUND)
+        return rc;
+    /* cosign 3 (and for airlock, both: either is accepted by the consumer) */
+    rc = verify_referrers_there(r, repo, digest, so, im, err);
+    im->ok = im->n_sigs > 0;
+    return rc;
 }
 
 int airlock_registry_verify(struct airlock_sig_report **out, const char *ref,

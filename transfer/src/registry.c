@@ -542,6 +542,29 @@ int airlock_registry_manifest_get(struct airlock_registry *r, const char *repo, 
     return 0;
 }
 
+int registry_referrers_get(struct airlock_registry *r, const char *repo, const char *digest,
+                           struct airlock_buf *out, struct airlock_error **err)
+{
+    struct http_request q = {0};
+    q.method = "GET";
+    q.accept = AIRLOCK_MT_OCI_INDEX;
+    q.max_body = AIRLOCK_MAX_MANIFEST;
+    struct http_response resp;
+    int rc = request_path(r, repo, "pull", &q, &resp, err, "/v2/%s/referrers/%s", repo, digest);
+    if (rc)
+        return rc;
+    size_t tl = resp.content_type ? strcspn(resp.content_type, "; \t") : 0;
+    if (resp.status != 200 || tl != strlen(AIRLOCK_MT_OCI_INDEX) ||
+        strncmp(resp.content_type, AIRLOCK_MT_OCI_INDEX, tl)) {
+        http_response_release(&resp);
+        return AIRLOCK_ENOTFOUND; /* no referrers API: the caller reads the fallback tag */
+    }
+    *out = resp.body;
+    resp.body.data = NULL;
+    http_response_release(&resp);
+    return 0;
+}
+
 int airlock_registry_manifest_put(struct airlock_registry *r, const char *repo, const char *ref,
                                   const char *media_type, const void *data, size_t len,
                                   struct airlock_error **err)

@@ -142,6 +142,12 @@ int registry_status_error(struct airlock_error **err, const struct http_response
 int registry_blob_upload(struct airlock_registry *r, const char *repo, const char *digest,
                          uint64_t size, airlock_read_fn read, airlock_seek_fn seek,
                          void *read_ctx, struct airlock_error **err);
+/* GET /v2/<repo>/referrers/<digest>: 0 and the index body (capped) only when the registry
+ * answers 200 with Content-Type application/vnd.oci.image.index.v1+json, as cosign 3
+ * (go-containerregistry) decides; any other answer is AIRLOCK_ENOTFOUND, no error set: the
+ * registry has no referrers API and the caller reads the sha256-<hex> fallback tag. */
+int registry_referrers_get(struct airlock_registry *r, const char *repo, const char *digest,
+                           struct airlock_buf *out, struct airlock_error **err);
 /* Cross-repository mount: 1 mounted, 0 not (the caller uploads). */
 int registry_blob_mount(struct airlock_registry *r, const char *repo, const char *digest,
                         const char *from, struct airlock_error **err);

@@ -105,6 +105,79 @@ int airlock_sig_manifest_build(char **manifest, size_t *manifest_len, char **con
                                size_t *config_len, const struct airlock_descriptor *layers,
                                size_t n_layers, struct airlock_error **err);
 
+/* ---- sigstore bundles (cosign 3, FORMATS.md section 4) ------------------------------------ */
+
+#define AIRLOCK_MT_SIGSTORE_BUNDLE_PREFIX "application/vnd.dev.sigstore.bundle"
+#define AIRLOCK_MT_SIGSTORE_BUNDLE_V03 "application/vnd.dev.sigstore.bundle.v0.3+json"
+#define AIRLOCK_DSSE_TYPE_INTOTO "application/vnd.in-toto+json"
+#define AIRLOCK_INTOTO_STATEMENT_V1 "https://in-toto.io/Statement/v1"
+#define AIRLOCK_MAX_SIGSTORE_BUNDLE (1u << 20) /* a bundle document */
+#define AIRLOCK_MAX_DSSE_SIGNATURES 16
+#define AIRLOCK_MAX_INTOTO_SUBJECTS 1024
+
+/* The DSSE envelope of a sigstore bundle: payload decoded, signatures kept in base64. */
+struct airlock_dsse {
+    char *payload_type;
+    unsigned char *payload; /* the exact signed bytes (NUL-terminated, not counted) */
+    size_t payload_len;
+    char **sigs; /* base64 signatures, DER or raw r||s */
+    size_t n_sigs;
+    int not_for_keys; /* set when parsing failed because the bundle is keyless or a
+                         messageSignature: a signature, just not one a key can check */
+};
+
+/* Parses a sigstore bundle (capped by AIRLOCK_MAX_SIGSTORE_BUNDLE): media type v0.3 or later
+ * (".v0.3+json" or "+json;version=0.3"; v0.1 and v0.2 are refused by name), with
+ * verificationMaterial and content. Only a DSSE envelope verifiable with a public key is
+ * taken: a messageSignature bundle, or one whose verification material is a certificate
+ * (keyless), fails with AIRLOCK_ESIGNATURE saying it is not verifiable with a key. Any other
+ * defect: AIRLOCK_ESIGNATURE with the reason. what names the input. Release with
+ * airlock_dsse_release. */
+int airlock_sigstore_bundle_parse(struct airlock_dsse *out, const char *p, size_t n,
+                                  const char *what, struct airlock_error **err);
+void airlock_dsse_release(struct airlock_dsse *d);
+
+/* DSSE's pre-authentication encoding: "DSSEv1 <len(type)> <type> <len(payload)> <payload>"
+ * with decimal byte lengths. *out is malloc'd. */
+int airlock_dsse_pae(unsigned char **out, size_t *out_len, const char *type,
+                     const void *payload, size_t n, struct airlock_error **err);
+
+struct airlock_intoto_subject {
+    char *name;   /* may be NULL */
+    char *sha256; /* digest.sha256 (hex), may be NULL */
+    struct airlock_annotation *annotations; /* string values only (others never match) */
+    size_t n_annotations;
+};
+
+struct airlock_intoto_statement {
+    char *predicate_type;
+    struct airlock_intoto_subject *subjects;
+    size_t n_subjects;
+};
+
+/* Parses an in-toto v1 statement (parsed, never byte-compared: protojson spacing varies).
+ * Duplicate keys are refused (ambiguous). Release with airlock_intoto_statement_release. */
+int airlock_intoto_statement_parse(struct airlock_intoto_statement *out, const void *p, size_t n,
+                                   struct airlock_error **err);
+void airlock_intoto_statement_release(struct airlock_intoto_statement *s);
+
+/* What a verified bundle says about the image. */
+struct airlock_sigstore_claim {
+    char *predicate_type;
+    struct airlock_annotation *annotations; /* the matching subject's */
+    size_t n_annotations;
+    int not_for_keys; /* on failure: as in struct airlock_dsse */
+};
+
+/* Verifies a sigstore bundle for the image digest ("sha256:<hex>") as cosign 3 verify --key
+ * does: some DSSE signature over the PAE verifies with key, the payload type is in-toto, the
+ * statement parses and a subject's digest.sha256 is the image's. 0 and *out filled (release
+ * with airlock_sigstore_claim_release), or AIRLOCK_ESIGNATURE with the reason. */
+int airlock_sigstore_verify(struct airlock_sigstore_claim *out, const char *bundle, size_t n,
+                            const struct airlock_pubkey *key, const char *digest,
+                            const char *what, struct airlock_error **err);
+void airlock_sigstore_claim_release(struct airlock_sigstore_claim *c);
+
 #ifdef __cplusplus
 }
 #endif

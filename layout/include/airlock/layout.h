@@ -400,10 +400,16 @@ struct airlock_sig_check_opts {
                              and every image is admitted unsigned */
 };
 
+#define AIRLOCK_SIG_FORMAT_SIMPLESIGNING "simplesigning"     /* a .sig layer (cosign 1, 2) */
+#define AIRLOCK_SIG_FORMAT_BUNDLE "sigstore-bundle"          /* a bundle referrer (cosign 3) */
+
 struct airlock_sig_found {
-    char *identity; /* docker-reference of a verified signature */
-    struct airlock_annotation *optional;
+    char *identity; /* docker-reference of a verified simple signing payload; NULL for a
+                       sigstore bundle (its statement names no reference) */
+    struct airlock_annotation *optional; /* "optional", or the statement subject's annotations */
     size_t n_optional;
+    const char *format;   /* AIRLOCK_SIG_FORMAT_* (static) */
+    char *predicate_type; /* sigstore bundles: the statement's predicateType, else NULL */
 };
 
 struct airlock_sig_image {
@@ -453,6 +459,17 @@ void airlock_sig_image_fail(struct airlock_sig_image *im, const char *fmt, ...)
 void airlock_sig_check_manifest(struct airlock_sig_image *im, const char *raw, size_t len,
                                 const char *what, airlock_blob_read_fn read, void *rctx,
                                 const struct airlock_sig_check_opts *o);
+
+/* Checks one OCI 1.1 referrer manifest (raw bytes) of the image im->digest as cosign 3 verify
+ * --key does: a sigstore bundle referrer has exactly one layer, of a media type starting with
+ * application/vnd.dev.sigstore.bundle; its bundle (read through read) must verify with the
+ * key for im->digest and carry every -a k=v in the statement subject's annotations. A
+ * verified one is added to im->sigs (format sigstore-bundle), a bad one to im->failures
+ * (both set im->has_signatures). Returns 0 when the manifest is no sigstore bundle referrer
+ * at all (an SBOM, another artifact: not a signature), 1 otherwise. */
+int airlock_sig_check_referrer(struct airlock_sig_image *im, const char *raw, size_t len,
+                               const char *what, airlock_blob_read_fn read, void *rctx,
+                               const struct airlock_sig_check_opts *o);
 
 /* ---- import ----------------------------------------------------------------------------- */
 

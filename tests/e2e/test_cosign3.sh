@@ -1,0 +1,340 @@
+# cosign 3 signatures: sigstore bundles (DSSE around an in-toto statement) attached as OCI 1.1
+# referrers. Made, attached and checked by the official sigstore JavaScript libraries
+# (@sigstore/sign, @sigstore/oci, @sigstore/verify from tests/package-lock.json, installed by
+# .ci/install-deps), verified by airlock in bundles and in the real Distribution registry
+# (no referrers API there: the sha256-<hex> fallback tag).
+. "$(dirname "$0")/lib.sh"
+F=$FIXTURES
+. "$REGROOT/env"
+CASE=$(basename "$T" | tr -cd 'a-z0-9' | tr 'A-Z' 'a-z')
+SG=$E2E_SRC/sigstore
+[ -d "$E2E_SRC/../node_modules/@sigstore/sign" ] ||
+    fail "the sigstore JavaScript libraries are not installed: run .ci/install-deps (npm ci --prefix tests)"
+
+# an EC P-256 key pair: KEY.pem (PKCS#8) and KEY.pub (SPKI PEM, what cosign.pub is)
+ec_key() {
+    openssl ecparam -name prime256v1 -genkey -noout 2>/dev/null |
+        openssl pkcs8 -topk8 -nocrypt -out "$1.pem"
+    openssl pkey -in "$1.pem" -pubout -out "$1.pub"
+}
+jsign() { node "$SG/sign.js" "$@"; }
+jverify() { node "$SG/verify.js" "$@"; }
+# a directory bundle of the fixture image; $IMG is its digest
+img_bundle() {
+    make_bundle "$1/"
+    IMG=$(jq -r '.manifests[0].digest' "$1/index.json")
+}
+ref_of() { echo example.com/test/busybox:1.0; }
+# one bundle referrer made by @sigstore/sign for the image, listed under the fallback tag
+signed_bundle() { # DIR [sign.js args...] ; also [--bare] [--extra-layer] via ADD
+    local d=$1
+    shift
+    img_bundle "$d"
+    jsign --key up.pem --digest "$IMG" "$@" >sb.json
+    $PY "$SG/addreferrer.py" "$d" "$(ref_of)" "$IMG" sb.json ${ADD:-} >/dev/null
+}
+
+case_sigstore_js_bundle_referrer_verifies_in_a_bundle() {
+    ec_key up
+    signed_bundle b -a env=prod
+    jverify sb.json up.pub --digest "$IMG" >/dev/null || fail "@sigstore/verify refuses its own bundle"
+    airlock verify --key up.pub b
+    expect_rc 0
+    out_has "ok       $IMG example.com/test/busybox:1.0"
+    err_has "Signature 1: sigstore-bundle (predicateType https://sigstore.dev/cosign/sign/v1)"
+    airlock verify --key up.pub -a env=prod --json b
+    expect_rc 0
+    json '.signatures.ok == true'
+    json '.images[0].signatures[0].format == "sigstore-bundle"'
+    json '.images[0].signatures[0].predicateType == "https://sigstore.dev/cosign/sign/v1"'
+    json '.images[0].signatures[0].annotations.env == "prod"'
+    json '.images[1].role == "referrers" and .images[1].admitted == true'
+    airlock verify --key up.pub -a env=test b
+    expect_rc 3
+    err_has "annotation env=test not signed (has prod)"
+    # the same bundle as a tar (random access) verifies the same
+    (cd b && tar -cf ../b.tar oci-layout index.json blobs)
+    airlock verify --key up.pub b.tar
+    expect_rc 0
+}
+
+case_both_formats_are_counted_and_reported() {
+    ec_key up
+    export COSIGN_PASSWORD=test-password
+    "$AIRLOCK" import-key-pair --key up.pem --output-key-prefix imported >/dev/null 2>&1 ||
+        fail "import-key-pair"
+    signed_bundle b
+    "$AIRLOCK" sign --key imported.key b >/dev/null
+    # the same key signed both: cosign 3 reads the bundle, cosign 2 the .sig; airlock counts both
+    airlock verify --key up.pub --json b
+    expect_rc 0
+    json '[.images[0].signatures[].format] | sort == ["sigstore-bundle", "simplesigning"]'
+    json '.images[0].signature_errors == []'
+    airlock verify --key up.pub b
+    expect_rc 0
+    err_has ": simplesigning"
+    err_has ": sigstore-bundle (predicateType https://sigstore.dev/cosign/sign/v1)"
+    err_has "Signature 2: "
+    # another key: both are reported, each with its reason
+    "$AIRLOCK" keygen --output-key-prefix cosign 2>/dev/null
+    airlock verify --key cosign.pub --json b
+    expect_rc 3
+    json '.images[0].signature_errors | length == 2'
+    json '[.images[0].signature_errors[] | select(contains("no DSSE signature (of 1) verifies with the key"))] | length == 1'
+}
+
+case_bare_referrer_counts_but_is_not_admitted() {
+    ec_key up
+    ADD=--bare signed_bundle b
+    [ "$(jq '.manifests | length' b/index.json)" = 1 ] || fail "the referrer got listed"
+    airlock verify --key up.pub --json b
+    expect_rc 0
+    json '.images | length == 1'
+    json '.images[0].signatures[0].format == "sigstore-bundle"'
+    (cd b && tar -cf ../b.tar oci-layout index.json blobs)
+    airlock verify --key up.pub b.tar
+    expect_rc 0
+    zstd -q b.tar -o b.tar.zst
+    airlock verify --key up.pub b.tar.zst
+    expect_rc 0
+    # a bare referrer of another image counts for nothing
+    ec_key k2
+    jsign --key up.pem --digest "sha256:$(printf x | sha256sum | cut -d' ' -f1)" >o.json
+    img_bundle c
+    $PY - c o.json <<'EOF'
+import hashlib, json, os, sys
+d, b = sys.argv[1], open(sys.argv[2], "rb").read()
+def put(x):
+    h = hashlib.sha256(x).hexdigest(); open(os.path.join(d, "blobs/sha256", h), "wb").write(x); return h
+m = {"schemaVersion": 2, "mediaType": "application/vnd.oci.image.manifest.v1+json",
+     "config": {"mediaType": "application/vnd.oci.empty.v1+json", "size": 2, "digest": "sha256:" + put(b"{}")},
+     "layers": [{"mediaType": json.loads(b)["mediaType"], "size": len(b), "digest": "sha256:" + put(b)}],
+     "subject": {"mediaType": "application/vnd.oci.image.manifest.v1+json", "size": 1,
+                 "digest": "sha256:" + hashlib.sha256(b"x").hexdigest()}}
+put(json.dumps(m).encode())
+EOF
+    airlock verify --key up.pub c
+    expect_rc 3
+    err_has "no signatures found"
+}
+
+# each refusal names why
+refused() { # DIR WHY...
+    airlock verify --key up.pub "$1"
+    expect_rc 3
+    shift
+    for w in "$@"; do err_has "$w"; done
+}
+
+case_wrong_key_is_refused() {
+    ec_key up
+    ec_key other
+    signed_bundle b
+    airlock verify --key other.pub b
+    expect_rc 3
+    err_has "no DSSE signature (of 1) verifies with the key"
+    ! jverify sb.json other.pub >/dev/null 2>&1 || fail "@sigstore/verify accepts the wrong key"
+}
+
+case_tampered_payload_is_refused() {
+    ec_key up
+    img_bundle b
+    jsign --key up.pem --digest "$IMG" -a env=prod >sb.json
+    # the same signature over another statement: env=prod becomes env=test
+    jq -c '.dsseEnvelope.payload |= (@base64d | sub("prod"; "test") | @base64)' sb.json >t.json
+    ! jverify t.json up.pub >/dev/null 2>&1 || fail "@sigstore/verify accepts the tampered bundle"
+    $PY "$SG/addreferrer.py" b "$(ref_of)" "$IMG" t.json >/dev/null
+    refused b "no DSSE signature (of 1) verifies with the key"
+}
+
+case_statement_about_another_image_is_refused() {
+    ec_key up
+    img_bundle b
+    other="sha256:$(printf other | sha256sum | cut -d' ' -f1)"
+    jsign --key up.pem --digest "$other" >sb.json
+    jverify sb.json up.pub >/dev/null || fail "@sigstore/verify refuses a good signature"
+    $PY "$SG/addreferrer.py" b "$(ref_of)" "$IMG" sb.json >/dev/null
+    refused b "no statement subject is '$IMG'" "signs $other"
+}
+
+case_referrer_with_two_layers_is_refused() {
+    ec_key up
+    ADD=--extra-layer signed_bundle b
+    refused b "2 layers (a sigstore bundle referrer has exactly one)"
+}
+
+case_message_signature_bundle_is_refused_by_name() {
+    ec_key up
+    # @sigstore/sign writes it as v0.2; as v0.3 the content is what is refused
+    signed_bundle b --message --media-type application/vnd.dev.sigstore.bundle.v0.3+json
+    refused b "messageSignature bundle" "not verifiable with a key"
+    signed_bundle c --message
+    airlock verify --key up.pub c
+    expect_rc 3
+    err_has "sigstore bundle v0.2 is not supported (v0.3 or later needed)"
+}
+
+case_v01_bundle_is_refused_by_name() {
+    ec_key up
+    signed_bundle b --media-type "application/vnd.dev.sigstore.bundle+json;version=0.1"
+    refused b "sigstore bundle v0.1 is not supported (v0.3 or later needed)"
+}
+
+case_keyless_bundle_is_named_and_not_a_bad_signature() {
+    ec_key up
+    openssl req -x509 -key up.pem -out up.crt -days 2 -subj /CN=keyless-test 2>/dev/null
+    signed_bundle b --cert up.crt
+    refused b "keyless bundle (verification material is a certificate): not verifiable with a key"
+    # it is a signature a key cannot check, not a bad one: --allow-unsigned admits the image
+    airlock verify --key up.pub --allow-unsigned --json b
+    expect_rc 0
+    json '.images[0].unsignedAllowed == true'
+    json '.images[0].signature_errors[0] | contains("keyless bundle")'
+    # a bad bundle still fails under --allow-unsigned
+    ec_key other
+    airlock verify --key other.pub --allow-unsigned b
+    expect_rc 0
+    signed_bundle c
+    airlock verify --key other.pub --allow-unsigned c
+    expect_rc 3
+    err_has "no DSSE signature (of 1) verifies with the key"
+}
+
+case_fallback_index_listing_a_missing_referrer() {
+    ec_key up
+    img_bundle b
+    jsign --key up.pem --digest "$IMG" >sb.json
+    man=$($PY "$SG/addreferrer.py" b "$(ref_of)" "$IMG" sb.json)
+    rm "b/blobs/sha256/${man#sha256:}"
+    # the signature check fails first (exit 3), the missing manifest is named too
+    airlock verify --key up.pub b
+    expect_rc 3
+    err_has "blob '$man' (manifest 1 of"
+    err_has "image 'example.com/test/busybox:1.0': no signature verified"
+    airlock verify b
+    expect_rc 4
+}
+
+# --- the registry: @sigstore/oci attaches, airlock finds it there, exports it, verifies it ---
+
+# the fixture image in the plain registry as $1:1; $IMG its digest
+reg_image() {
+    skopeo copy -q --dest-tls-verify=false "oci-archive:$F/o.tar" "docker://$PLAIN/$1:1" ||
+        fail "skopeo copy"
+    IMG=sha256:$(skopeo inspect --tls-verify=false --raw "docker://$PLAIN/$1:1" | sha256sum | cut -d' ' -f1)
+}
+
+case_sigstore_oci_attached_bundle_verifies_in_registry_and_export() {
+    ec_key up
+    reg_image "$CASE/app"
+    jsign --key up.pem --digest "$IMG" -a env=prod >sb.json
+    ref=$(node "$SG/attach.js" "$PLAIN/$CASE/app" "$IMG" sb.json) || fail "@sigstore/oci attach"
+    # no referrers API on Distribution 2.8: @sigstore/oci wrote the fallback tag
+    skopeo inspect --tls-verify=false --raw "docker://$PLAIN/$CASE/app:sha256-${IMG#sha256:}" |
+        jq -e --arg d "$ref" '.manifests[0].digest == $d' >/dev/null || fail "no fallback index"
+    airlock verify --key up.pub --plain-http -a env=prod --json "$PLAIN/$CASE/app:1"
+    expect_rc 0
+    json '.images[0].signatures[0].format == "sigstore-bundle"'
+    json '.images[0].signatures[0].annotations.env == "prod"'
+    airlock verify --key up.pub --plain-http "$PLAIN/$CASE/app:1"
+    expect_rc 0
+    err_has "Signature 1: sigstore-bundle"
+    ec_key other
+    airlock verify --key other.pub --plain-http "$PLAIN/$CASE/app:1"
+    expect_rc 3
+    err_has "no DSSE signature (of 1) verifies with the key"
+    # export carries it; the bundle's verify counts it
+    airlock export --plain-http "$PLAIN/$CASE/app:1" -o e.tar
+    expect_rc 0
+    airlock verify --key up.pub --json e.tar
+    expect_rc 0
+    json '.images[0].signatures[0].format == "sigstore-bundle"'
+    json '[.images[] | select(.role == "referrers")] | length == 1'
+}
+
+case_registry_referrer_refusals_name_why() {
+    ec_key up
+    reg_image "$CASE/app"
+    # a statement about another image, and a v0.1 bundle, both attached by @sigstore/oci
+    other="sha256:$(printf other | sha256sum | cut -d' ' -f1)"
+    jsign --key up.pem --digest "$other" >o.json
+    node "$SG/attach.js" "$PLAIN/$CASE/app" "$IMG" o.json >/dev/null || fail "attach"
+    jsign --key up.pem --digest "$IMG" --media-type "application/vnd.dev.sigstore.bundle+json;version=0.1" >v1.json
+    node "$SG/attach.js" "$PLAIN/$CASE/app" "$IMG" v1.json >/dev/null || fail "attach"
+    airlock verify --key up.pub --plain-http "$PLAIN/$CASE/app:1"
+    expect_rc 3
+    err_has "no statement subject is '$IMG'"
+    err_has "sigstore bundle v0.1 is not supported"
+    # a good one next to them counts
+    jsign --key up.pem --digest "$IMG" >g.json
+    node "$SG/attach.js" "$PLAIN/$CASE/app" "$IMG" g.json >/dev/null || fail "attach"
+    airlock verify --key up.pub --plain-http --json "$PLAIN/$CASE/app:1"
+    expect_rc 0
+    json '.images[0].signatures | length == 1'
+    json '.images[0].signature_errors | length == 2'
+}
+
+# front [CONTENT_TYPE]: starts referrersfront.py before the plain registry (it answers the
+# referrers API from the registry's storage), sets $FRONT (host:port); stopped when the case ends
+front() {
+    local port
+    port=$("$PY" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+    "$PY" "$E2E_SRC/referrersfront.py" "$port" "$PLAIN" "$REGROOT/plain-data" front.log "$@" 2>front.err &
+    FRONT_PID=$!
+    trap 'kill $FRONT_PID 2>/dev/null; cleanup' EXIT
+    for _ in $(seq 1 50); do
+        curl -s -o /dev/null "http://127.0.0.1:$port/v2/" && break
+        sleep 0.1
+    done
+    FRONT=127.0.0.1:$port
+}
+
+case_referrers_api_is_used_when_the_registry_serves_it() {
+    ec_key up
+    reg_image "$CASE/app"
+    front
+    jsign --key up.pem --digest "$IMG" >sb.json
+    node "$SG/attach.js" "$FRONT/$CASE/app" "$IMG" sb.json >/dev/null || fail "@sigstore/oci attach"
+    # with the API there is no fallback tag: only the API finds the signature
+    ! skopeo inspect --tls-verify=false --raw "docker://$PLAIN/$CASE/app:sha256-${IMG#sha256:}" \
+        >/dev/null 2>&1 || fail "@sigstore/oci wrote a fallback tag although the API is there"
+    airlock verify --key up.pub --plain-http --json "$FRONT/$CASE/app:1"
+    expect_rc 0
+    json '.images[0].signatures[0].format == "sigstore-bundle"'
+    grep -q "GET /v2/$CASE/app/referrers/$IMG (referrers)" front.log || fail "the API was not asked"
+    # straight to the registry (no API): nothing found
+    airlock verify --key up.pub --plain-http "$PLAIN/$CASE/app:1"
+    expect_rc 3
+    err_has "no signatures found"
+}
+
+case_referrers_answer_of_another_type_is_not_the_api() {
+    ec_key up
+    reg_image "$CASE/app"
+    jsign --key up.pem --digest "$IMG" >sb.json
+    node "$SG/attach.js" "$PLAIN/$CASE/app" "$IMG" sb.json >/dev/null || fail "@sigstore/oci attach"
+    # 200 but application/json: cosign 3 does not take it for the API, and reads the tag
+    front application/json
+    airlock verify --key up.pub --plain-http --json "$FRONT/$CASE/app:1"
+    expect_rc 0
+    json '.images[0].signatures[0].format == "sigstore-bundle"'
+    grep -q "GET /v2/$CASE/app/manifests/sha256-${IMG#sha256:}" front.log || fail "the fallback tag was not read"
+}
+
+case_bundle_signed_only_by_a_bundle_referrer_pushes_and_verifies_there() {
+    ec_key up
+    signed_bundle b -a env=prod
+    airlock push --key up.pub --plain-http --json b "$PLAIN/$CASE"
+    expect_rc 0
+    airlock verify --key up.pub --plain-http -a env=prod --json "$PLAIN/$CASE/test/busybox:1.0"
+    expect_rc 0
+    json '.images[0].signatures[0].format == "sigstore-bundle"'
+    # and @sigstore/verify agrees on what the registry holds
+    idx=$(skopeo inspect --tls-verify=false --raw "docker://$PLAIN/$CASE/test/busybox:sha256-${IMG#sha256:}")
+    man=$(echo "$idx" | jq -r '.manifests[0].digest')
+    layer=$(skopeo inspect --tls-verify=false --raw "docker://$PLAIN/$CASE/test/busybox@$man" | jq -r '.layers[0].digest')
+    curl -sf "http://$PLAIN/v2/$CASE/test/busybox/blobs/$layer" -o there.json || fail "bundle blob"
+    jverify there.json up.pub --digest "$IMG" >/dev/null || fail "@sigstore/verify refuses the pushed bundle"
+}
+
+main "$@"
