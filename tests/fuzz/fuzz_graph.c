@@ -8,9 +8,10 @@
  * by the hex alone (a cosign tag "sha256-<hex>.sig") and "@S<n>" by its size (n > the document's own number; digests are computed from the last
  * document backwards). The bundle is written to a scratch directory for each input.
  *
- * Retargeting (the shared walker): keep build_bundle(); replace walk() with a call of the
- * walker over the opened bundle (or over the in-memory docs[] and their digests, if the
- * walker reads blobs through a callback: then no scratch directory is needed). */
+ * Every one of these goes through the shared manifest graph (core/src/graph.c): verify's
+ * integrity walk, the catalog's content roles, the admission of attachments that push plans
+ * from (key NULL: every image admitted unsigned, attachments still judged by content), and
+ * the child-first order push PUTs in. */
 #include "airlock/layout.h"
 
 #include <fcntl.h>
@@ -118,6 +119,13 @@ static void remove_bundle(const char *dir, struct doc *docs, size_t n)
     rmdir(dir);
 }
 
+static int count_node(void *ctx, size_t node, struct airlock_error **err)
+{
+    (void)ctx;
+    (void)err;
+    return node == SIZE_MAX; /* never: walks the whole graph */
+}
+
 /* The walks over the graph: verify (every blob from index.json down), the catalog and each
  * entry's summary. */
 static void walk(const char *dir)
@@ -129,6 +137,13 @@ static void walk(const char *dir)
     struct airlock_verify_opts o = {1};
     if (airlock_bundle_verify(&r, b, &o, NULL) == 0)
         airlock_verify_report_free(r);
+    struct airlock_sig_report *sr = NULL;
+    struct airlock_sig_check_opts so = {NULL, NULL, NULL, 0, 1};
+    if (airlock_bundle_verify_signatures(&sr, b, &so, NULL) == 0) {
+        for (size_t i = 0; i < sr->n_images; i++)
+            airlock_graph_postorder(sr->graph, sr->images[i].node, count_node, NULL, NULL);
+        airlock_sig_report_free(sr);
+    }
     struct airlock_catalog *c = NULL;
     if (airlock_catalog_load(&c, b, NULL) == 0) {
         for (size_t i = 0; i < c->n; i++) {
