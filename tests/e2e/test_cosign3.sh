@@ -462,4 +462,39 @@ case_export_carries_a_platform_manifests_bundle_referrer() {
     err_has "is signed as an index"
 }
 
+case_push_behind_an_api_that_never_lists_the_referrer_fails() {
+    ec_key up
+    signed_bundle b
+    front application/vnd.oci.image.index.v1+json forget
+    repo=$CASE/test/busybox
+    airlock push --key up.pub --plain-http b "$FRONT/$CASE"
+    expect_rc 1
+    err_has "serves the referrers API but does not list the referrer"
+    ! skopeo inspect --tls-verify=false --raw "docker://$PLAIN/$repo:sha256-${IMG#sha256:}" \
+        >/dev/null 2>&1 || fail "a fallback tag was written"
+    ! skopeo inspect --tls-verify=false --raw "docker://$PLAIN/$repo:1.0" >/dev/null 2>&1 ||
+        fail "the image was tagged although its signature is not reachable"
+}
+
+case_export_leaves_behind_what_a_fallback_index_lists_that_is_no_referrer() {
+    ec_key up
+    reg_image "$CASE/app"
+    jsign --key up.pem --digest "$IMG" >sb.json
+    node "$SG/attach.js" "$PLAIN/$CASE/app" "$IMG" sb.json >/dev/null || fail "@sigstore/oci attach"
+    # the fallback index also lists the image itself (no subject: not a referrer of it)
+    tag=sha256-${IMG#sha256:}
+    size=$(skopeo inspect --tls-verify=false --raw "docker://$PLAIN/$CASE/app:1" | wc -c)
+    skopeo inspect --tls-verify=false --raw "docker://$PLAIN/$CASE/app:$tag" |
+        jq -c --arg d "$IMG" --argjson s "$size" \
+            '.manifests += [{"mediaType": "application/vnd.oci.image.manifest.v1+json", "digest": $d, "size": $s}]' >idx.json
+    curl -sf -X PUT -H "Content-Type: application/vnd.oci.image.index.v1+json" --data-binary @idx.json \
+        "http://$PLAIN/v2/$CASE/app/manifests/$tag" || fail "PUT fallback index"
+    airlock export --plain-http "$PLAIN/$CASE/app:1" -o e.tar
+    expect_rc 0
+    err_has "lists '$IMG', whose subject is not '$IMG': left behind"
+    airlock verify --key up.pub --json e.tar
+    expect_rc 0
+    json '[.images[] | select(.role == "referrers" and .admitted == true)] | length == 1'
+}
+
 main "$@"
