@@ -650,7 +650,9 @@ cJSON *transfer_referrer_descriptor(const char *raw, size_t len, const char *dig
     if (!at) /* distribution-spec 1.1: else the config's media type */
         at = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(
             cJSON_GetObjectItemCaseSensitive(m, "config"), "mediaType"));
-    ok = ok && cJSON_AddStringToObject(d, "mediaType", own ? own : mt ? mt : AIRLOCK_MT_OCI_MANIFEST) &&
+    if (!own)
+        own = mt ? mt : AIRLOCK_MT_OCI_MANIFEST;
+    ok = ok && cJSON_AddStringToObject(d, "mediaType", own) &&
          cJSON_AddStringToObject(d, "digest", digest) &&
          cJSON_AddNumberToObject(d, "size", (double)len) &&
          (!at || cJSON_AddStringToObject(d, "artifactType", at));
@@ -722,7 +724,8 @@ static int referrers_listed(struct pusher *p, const char *repo, const char *subj
             int have = indexed[i++];
             cJSON_ArrayForEach(t, cJSON_GetObjectItemCaseSensitive(j, "manifests"))
             {
-                const char *got = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(t, "digest"));
+                const char *got =
+                    cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(t, "digest"));
                 have |= want && got && !strcmp(want, got);
             }
             if (!have && !missing)
