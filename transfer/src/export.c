@@ -324,6 +324,12 @@ static int referrers(struct exporter *x, struct airlock_registry *r, const char 
         rc = airlock_error_set(err, AIRLOCK_EOS, "out of memory");
         goto out;
     }
+    if (strlen(text) > AIRLOCK_MAX_MANIFEST) { /* the bundle side would not read it */
+        rc = airlock_error_set(err, AIRLOCK_EINTEGRITY,
+                               "%s: the referrers' descriptors come to more than %u bytes", what,
+                               (unsigned)AIRLOCK_MAX_MANIFEST);
+        goto out;
+    }
     snprintf(ref, sizeof(ref), "%s:sha256-%s", repo_full, airlock_digest_hex(digest));
     if ((rc = airlock_sha256_digest(dg, text, strlen(text), err)))
         goto out;
