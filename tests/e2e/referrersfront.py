@@ -15,7 +15,9 @@ to the registry unchanged (Host kept, one request per connection).
     referrersfront.py PORT UPSTREAM_HOST:PORT STORAGE_ROOT LOG [CONTENT_TYPE]
 
 CONTENT_TYPE replaces the referrers answer's type (a registry answering 200 with something
-that is not an OCI index, which clients must not take for the API).
+that is not an OCI index, which clients must not take for the API). A sixth argument `forget`
+makes it a registry that claims the API but never indexes: every answer lists nothing and no
+PUT gets OCI-Subject.
 """
 import json, os, re, socket, sys, threading
 from urllib.parse import parse_qs, unquote, urlsplit
@@ -24,6 +26,7 @@ port, upstream, root, log_file = int(sys.argv[1]), sys.argv[2], sys.argv[3], sys
 uhost, uport = upstream.rsplit(":", 1)
 log = open(log_file, "a", buffering=1)
 answer_type = sys.argv[5] if len(sys.argv) > 5 else "application/vnd.oci.image.index.v1+json"
+forget = len(sys.argv) > 6 and sys.argv[6] == "forget"
 V2 = os.path.join(root, "docker", "registry", "v2")
 REPO = re.compile(r"^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*(?:/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*$")
 REFERRERS = re.compile(r"^/v2/(.+)/referrers/(sha256:[0-9a-f]{64})$")
@@ -51,7 +54,7 @@ def header(lines, name):
 def referrers(repo, digest, artifact_type):
     revs = os.path.join(V2, "repositories", repo, "_manifests", "revisions", "sha256")
     out = []
-    for hexd in sorted(os.listdir(revs)) if os.path.isdir(revs) else []:
+    for hexd in sorted(os.listdir(revs)) if os.path.isdir(revs) and not forget else []:
         data = os.path.join(V2, "blobs", "sha256", hexd[:2], hexd, "data")
         try:
             raw = open(data, "rb").read(4 << 20)
@@ -126,7 +129,7 @@ def serve(client):
         if rhead is None:
             return
         rlines = [l for l in rhead.split("\r\n") if not l.lower().startswith("connection:")]
-        if subject and rlines[0].split(" ")[1:2] == ["201"]:
+        if subject and not forget and rlines[0].split(" ")[1:2] == ["201"]:
             rlines.append("OCI-Subject: %s" % subject)
         client.sendall(("\r\n".join(rlines) + "\r\nConnection: close\r\n\r\n").encode("latin-1"))
         data = rrest

@@ -337,4 +337,164 @@ case_bundle_signed_only_by_a_bundle_referrer_pushes_and_verifies_there() {
     jverify there.json up.pub --digest "$IMG" >/dev/null || fail "@sigstore/verify refuses the pushed bundle"
 }
 
+# --- push and export with and without the referrers API (FORMATS.md sections 4-5) ---
+
+case_export_through_the_referrers_api_carries_the_referrer() {
+    ec_key up
+    reg_image "$CASE/app"
+    front
+    jsign --key up.pem --digest "$IMG" -a env=prod >sb.json
+    ref=$(node "$SG/attach.js" "$FRONT/$CASE/app" "$IMG" sb.json) || fail "@sigstore/oci attach"
+    ! skopeo inspect --tls-verify=false --raw "docker://$PLAIN/$CASE/app:sha256-${IMG#sha256:}" \
+        >/dev/null 2>&1 || fail "@sigstore/oci wrote a fallback tag although the API is there"
+    airlock export --plain-http "$FRONT/$CASE/app:1" -o e/
+    expect_rc 0
+    grep -q "GET /v2/$CASE/app/referrers/$IMG (referrers)" front.log || fail "the API was not asked"
+    # listed under the fallback tag's name, as an index of the referrers' descriptors
+    tag="$FRONT/$CASE/app:sha256-${IMG#sha256:}"
+    idx=$(jq -r --arg t "$tag" '.manifests[] | select(.annotations["org.opencontainers.image.ref.name"] == $t) | .digest' e/index.json)
+    [ -n "$idx" ] || fail "no entry '$tag' in index.json"
+    jq -e --arg d "$ref" '.manifests | length == 1 and .[0].digest == $d and
+        .[0].artifactType == "application/vnd.dev.sigstore.bundle.v0.3+json" and
+        .[0].annotations["dev.sigstore.bundle.content"] == "dsse-envelope"' \
+        "e/blobs/sha256/${idx#sha256:}" >/dev/null || fail "the referrers index does not list it"
+    airlock verify --key up.pub -a env=prod --json e
+    expect_rc 0
+    json '.images[0].signatures[0].format == "sigstore-bundle"'
+    json '[.images[] | select(.role == "referrers" and .admitted == true)] | length == 1'
+}
+
+case_push_through_the_referrers_api_writes_no_fallback_tag() {
+    ec_key up
+    signed_bundle b -a env=prod
+    front
+    airlock push --key up.pub --plain-http --json b "$FRONT/$CASE"
+    expect_rc 0
+    repo=$CASE/test/busybox
+    man=$(jq -r '.manifests[0].digest' "b/blobs/sha256/$(jq -r '.manifests[1].digest' b/index.json | cut -c8-)")
+    grep -q "PUT /v2/$repo/manifests/$man" front.log || fail "the referrer was not PUT by digest"
+    grep -q "GET /v2/$repo/referrers/$IMG (referrers)" front.log || fail "the API was not asked"
+    ! grep -q "PUT /v2/$repo/manifests/sha256-" front.log || fail "a fallback tag was written"
+    ! skopeo inspect --tls-verify=false --raw "docker://$PLAIN/$repo:sha256-${IMG#sha256:}" \
+        >/dev/null 2>&1 || fail "a fallback tag is there"
+    airlock verify --key up.pub --plain-http -a env=prod --json "$FRONT/$repo:1.0"
+    expect_rc 0
+    json '.images[0].signatures[0].format == "sigstore-bundle"'
+    # straight to the registry (no API) nothing is found: no fallback tag was written
+    airlock verify --key up.pub --plain-http "$PLAIN/$repo:1.0"
+    expect_rc 3
+}
+
+case_push_without_the_api_keeps_their_referrers_and_describes_ours() {
+    ec_key up
+    ec_key their
+    repo=$CASE/test/busybox
+    reg_image "$repo"
+    jsign --key their.pem --digest "$IMG" -a n=1 >t1.json
+    jsign --key their.pem --digest "$IMG" -a n=2 >t2.json
+    r1=$(node "$SG/attach.js" "$PLAIN/$repo" "$IMG" t1.json) || fail "attach"
+    r2=$(node "$SG/attach.js" "$PLAIN/$repo" "$IMG" t2.json) || fail "attach"
+    signed_bundle b
+    # a producer that lists the referrer by mediaType, size and digest only
+    $PY - b <<'EOF'
+import hashlib, json, os, sys
+d = sys.argv[1]
+ip = os.path.join(d, "index.json"); idx = json.load(open(ip))
+e = idx["manifests"][1]; p = os.path.join(d, "blobs/sha256", e["digest"][7:])
+ri = json.load(open(p))
+ri["manifests"] = [{k: m[k] for k in ("mediaType", "size", "digest")} for m in ri["manifests"]]
+raw = json.dumps(ri).encode(); h = hashlib.sha256(raw).hexdigest()
+open(os.path.join(d, "blobs/sha256", h), "wb").write(raw)
+e["digest"], e["size"] = "sha256:" + h, len(raw)
+json.dump(idx, open(ip, "w"))
+EOF
+    airlock verify --key up.pub b
+    expect_rc 0
+    ours=$(jq -r '.manifests[0].digest' "b/blobs/sha256/$(jq -r '.manifests[1].digest' b/index.json | cut -c8-)")
+    airlock push --key up.pub --plain-http b "$PLAIN/$CASE"
+    expect_rc 0
+    skopeo inspect --tls-verify=false --raw "docker://$PLAIN/$repo:sha256-${IMG#sha256:}" >idx.json ||
+        fail "no fallback index"
+    for d in "$r1" "$r2" "$ours"; do
+        jq -e --arg d "$d" '[.manifests[] | select(.digest == $d)] | length == 1' idx.json >/dev/null ||
+            fail "'$d' is not listed in the fallback index"
+    done
+    jq -e '.manifests | length == 3' idx.json >/dev/null || fail "the fallback index is not theirs + ours"
+    # ours carries artifactType and the manifest's annotations (distribution-spec 1.1)
+    skopeo inspect --tls-verify=false --raw "docker://$PLAIN/$repo@$ours" >m.json || fail "referrer"
+    jq -e --arg d "$ours" --slurpfile m m.json '.manifests[] | select(.digest == $d) |
+        .artifactType == $m[0].artifactType and .annotations == $m[0].annotations' idx.json \
+        >/dev/null || fail "our descriptor lacks artifactType or the manifest's annotations"
+    airlock verify --key their.pub --plain-http --json "$PLAIN/$repo:1.0"
+    expect_rc 0
+    json '.images[0].signatures | length == 2'
+    airlock verify --key up.pub --plain-http --json "$PLAIN/$repo:1.0"
+    expect_rc 0
+    json '.images[0].signatures | length == 1'
+}
+
+case_export_carries_a_platform_manifests_bundle_referrer() {
+    ec_key up
+    skopeo copy -q --all --dest-tls-verify=false "oci:$F/multi:example.com/multi:1" \
+        "docker://$PLAIN/$CASE/multi:1" || fail "skopeo copy"
+    MI=sha256:$(cat "$F/multi.digest")
+    P=$(skopeo inspect --tls-verify=false --raw "docker://$PLAIN/$CASE/multi:1" |
+        jq -r '.manifests[] | select(.platform.architecture == "arm64") | .digest')
+    front
+    jsign --key up.pem --digest "$MI" >i.json
+    jsign --key up.pem --digest "$P" >p.json
+    node "$SG/attach.js" "$FRONT/$CASE/multi" "$MI" i.json >/dev/null || fail "attach"
+    pref=$(node "$SG/attach.js" "$FRONT/$CASE/multi" "$P" p.json) || fail "attach"
+    airlock export --plain-http "$FRONT/$CASE/multi:1" -o e/
+    expect_rc 0
+    tag="$FRONT/$CASE/multi:sha256-${P#sha256:}"
+    idx=$(jq -r --arg t "$tag" '.manifests[] | select(.annotations["org.opencontainers.image.ref.name"] == $t) | .digest' e/index.json)
+    [ -n "$idx" ] || fail "the platform manifest's referrer is not carried"
+    jq -e --arg d "$pref" '.manifests[0].digest == $d' "e/blobs/sha256/${idx#sha256:}" >/dev/null ||
+        fail "the platform's referrers index does not list it"
+    [ -f "e/blobs/sha256/${pref#sha256:}" ] || fail "the referrer manifest is missing"
+    airlock verify --key up.pub --json e
+    expect_rc 0
+    json '[.images[] | select(.role == "referrers" and .admitted == true)] | length == 2'
+    # one platform of an index signed only by a bundle (the other platform): said, as for .sig
+    airlock export --plain-http --platform linux/amd64 "$FRONT/$CASE/multi:1" -o a.tar
+    expect_rc 0
+    err_has "is signed as an index"
+}
+
+case_push_behind_an_api_that_never_lists_the_referrer_fails() {
+    ec_key up
+    signed_bundle b
+    front application/vnd.oci.image.index.v1+json forget
+    repo=$CASE/test/busybox
+    airlock push --key up.pub --plain-http b "$FRONT/$CASE"
+    expect_rc 1
+    err_has "serves the referrers API but does not list the referrer"
+    ! skopeo inspect --tls-verify=false --raw "docker://$PLAIN/$repo:sha256-${IMG#sha256:}" \
+        >/dev/null 2>&1 || fail "a fallback tag was written"
+    ! skopeo inspect --tls-verify=false --raw "docker://$PLAIN/$repo:1.0" >/dev/null 2>&1 ||
+        fail "the image was tagged although its signature is not reachable"
+}
+
+case_export_leaves_behind_what_a_fallback_index_lists_that_is_no_referrer() {
+    ec_key up
+    reg_image "$CASE/app"
+    jsign --key up.pem --digest "$IMG" >sb.json
+    node "$SG/attach.js" "$PLAIN/$CASE/app" "$IMG" sb.json >/dev/null || fail "@sigstore/oci attach"
+    # the fallback index also lists the image itself (no subject: not a referrer of it)
+    tag=sha256-${IMG#sha256:}
+    size=$(skopeo inspect --tls-verify=false --raw "docker://$PLAIN/$CASE/app:1" | wc -c)
+    skopeo inspect --tls-verify=false --raw "docker://$PLAIN/$CASE/app:$tag" |
+        jq -c --arg d "$IMG" --argjson s "$size" \
+            '.manifests += [{"mediaType": "application/vnd.oci.image.manifest.v1+json", "digest": $d, "size": $s}]' >idx.json
+    curl -sf -X PUT -H "Content-Type: application/vnd.oci.image.index.v1+json" --data-binary @idx.json \
+        "http://$PLAIN/v2/$CASE/app/manifests/$tag" || fail "PUT fallback index"
+    airlock export --plain-http "$PLAIN/$CASE/app:1" -o e.tar
+    expect_rc 0
+    err_has "lists '$IMG', whose subject is not '$IMG': left behind"
+    airlock verify --key up.pub --json e.tar
+    expect_rc 0
+    json '[.images[] | select(.role == "referrers" and .admitted == true)] | length == 1'
+}
+
 main "$@"

@@ -2,6 +2,7 @@
  * referrers), into a bundle. Manifests are kept byte for byte; blobs stream into the bundle
  * with their digests checked on the way. */
 #include "transfer_int.h"
+#include "airlock/sign.h"
 
 #include <cjson/cJSON.h>
 #include <stdarg.h>
@@ -147,10 +148,25 @@ static int platform_matches(const struct airlock_descriptor *c, const char *want
     return !strncmp(have, want, n) && have[n] == '/';
 }
 
-/* Fetches a manifest (by digest) and everything below it. */
+static const struct xmeta *meta_of(const struct exporter *x, const char *digest)
+{
+    for (size_t i = 0; i < x->n_meta; i++)
+        if (!strcmp(x->meta[i].digest, digest))
+            return &x->meta[i];
+    return NULL;
+}
+
+/* 1 if the parsed manifest m is a manifest whose subject is subject */
+static int refers_to(const struct airlock_oci *m, const char *subject)
+{
+    return m->kind == AIRLOCK_OCI_MANIFEST && m->subject && !strcmp(m->subject->digest, subject);
+}
+
+/* Fetches a manifest (by digest) and everything below it. With need_subject (a referrer):
+ * 1 and nothing taken when it is no manifest whose subject is need_subject. */
 static int walk(struct exporter *x, struct airlock_registry *r, const char *repo,
                 const struct airlock_descriptor *d, int depth, int attachment,
-                struct airlock_error **err)
+                const char *need_subject, struct airlock_error **err)
 {
     if (depth > 16)
         return airlock_error_set(err, AIRLOCK_EINTEGRITY, "'%s': manifests nested too deep", repo);
@@ -161,7 +177,15 @@ static int walk(struct exporter *x, struct airlock_registry *r, const char *repo
                        want_blob(x, r, repo, d, attachment && d->size <= META_LAYER_MAX) == 0
                    ? 0
                    : airlock_error_set(err, AIRLOCK_EOS, "out of memory");
-    if (have_meta(x, d->digest))
+    const struct xmeta *had = meta_of(x, d->digest);
+    if (had && need_subject) {
+        struct airlock_oci *hm = NULL;
+        int ok = !airlock_oci_parse(&hm, had->data, had->len, d->digest, NULL) &&
+                 refers_to(hm, need_subject);
+        airlock_oci_free(hm);
+        return ok ? 0 : 1;
+    }
+    if (had)
         return 0;
     struct airlock_buf raw = AIRLOCK_BUF_INIT(0);
     char dg[AIRLOCK_DIGEST_SIZE];
@@ -178,6 +202,11 @@ static int walk(struct exporter *x, struct airlock_registry *r, const char *repo
         airlock_buf_release(&raw);
         return rc;
     }
+    if (need_subject && !refers_to(m, need_subject)) {
+        airlock_oci_free(m);
+        airlock_buf_release(&raw);
+        return 1;
+    }
     if (keep_meta(x, d->digest, &raw))
         rc = airlock_error_set(err, AIRLOCK_EOS, "out of memory");
     if (!rc && m->kind == AIRLOCK_OCI_MANIFEST)
@@ -185,7 +214,7 @@ static int walk(struct exporter *x, struct airlock_registry *r, const char *repo
                                                                       "out of memory")
                                                   : 0;
     for (size_t i = 0; !rc && i < m->n_layers; i++)
-        rc = walk(x, r, repo, &m->layers[i], depth + 1, attachment, err);
+        rc = walk(x, r, repo, &m->layers[i], depth + 1, attachment, NULL, err);
     airlock_oci_free(m);
     return rc;
 }
@@ -210,15 +239,121 @@ static int add_entry(struct exporter *x, const char *ref, const char *kind, cons
     return 0;
 }
 
+#define MAX_REFERRERS 1024 /* of one subject, carried */
+
+/* The referrers index of digest as cosign 3 reads it: the referrers API when the source serves
+ * it, else the fallback tag sha256-<hex>. 0 with its bytes and what names it, AIRLOCK_ENOTFOUND
+ * when there is none, or an error. */
+static int referrers_index(struct airlock_registry *r, const char *repo, const char *digest,
+                           struct airlock_buf *idx, char *what, size_t what_len,
+                           struct airlock_error **err)
+{
+    int rc = registry_referrers_get(r, repo, digest, idx, err);
+    if (rc != AIRLOCK_ENOTFOUND) {
+        snprintf(what, what_len, "'%s/v2/%s/referrers/%s'", r->host, repo, digest);
+        return rc;
+    }
+    char tag[100], dg[AIRLOCK_DIGEST_SIZE];
+    char *mt = NULL;
+    snprintf(tag, sizeof(tag), "sha256-%s", airlock_digest_hex(digest));
+    snprintf(what, what_len, "'%s/%s:%s'", r->host, repo, tag);
+    rc = airlock_registry_manifest_get(r, repo, tag, idx, &mt, dg, NULL);
+    free(mt);
+    if (rc && rc != AIRLOCK_ENOTFOUND)
+        return airlock_error_set(err, AIRLOCK_EOS, "%s: cannot be read", what);
+    return rc;
+}
+
+/* The referrers of digest (signatures, attestations, SBOMs, sigstore bundles), each carried
+ * with its blobs and listed in index.json under the fallback tag's name REPO:sha256-<hex> as an
+ * OCI index of their descriptors (artifactType and annotations from the manifests), which is
+ * how the bundle side finds them. A listed manifest whose subject is not digest stays behind
+ * (warned: a registry's index is not trusted to say what belongs to the image). */
+static int referrers(struct exporter *x, struct airlock_registry *r, const char *repo,
+                     const char *repo_full, const char *digest, struct airlock_error **err)
+{
+    struct airlock_buf idx = AIRLOCK_BUF_INIT(0), keep = AIRLOCK_BUF_INIT(AIRLOCK_MAX_MANIFEST);
+    struct airlock_oci *ix = NULL;
+    cJSON *index = NULL, *list = NULL;
+    char what[700], ref[800], dg[AIRLOCK_DIGEST_SIZE];
+    char *text = NULL;
+    int rc = referrers_index(r, repo, digest, &idx, what, sizeof(what), err);
+    if (rc == AIRLOCK_ENOTFOUND)
+        return 0;
+    if (rc)
+        return rc;
+    /* a tag that holds something else (GitLab answers it with the subject) lists nothing */
+    if (airlock_oci_parse(&ix, idx.data, idx.len, what, NULL) || ix->kind != AIRLOCK_OCI_INDEX)
+        goto out;
+    if (!(index = cJSON_CreateObject()) || !cJSON_AddNumberToObject(index, "schemaVersion", 2) ||
+        !cJSON_AddStringToObject(index, "mediaType", AIRLOCK_MT_OCI_INDEX) ||
+        !(list = cJSON_AddArrayToObject(index, "manifests"))) {
+        rc = airlock_error_set(err, AIRLOCK_EOS, "out of memory");
+        goto out;
+    }
+    for (size_t i = 0; i < ix->n_layers && !rc; i++) {
+        const struct airlock_descriptor *d = &ix->layers[i];
+        if (i == MAX_REFERRERS) {
+            warn(x, "%s lists more than %d referrers: the rest are left behind", what,
+                 MAX_REFERRERS);
+            break;
+        }
+        if (!airlock_media_type_is_manifest(d->media_type)) {
+            warn(x, "%s lists '%s' of type '%s', which is no referrer manifest: left behind",
+                 what, d->digest, d->media_type ? d->media_type : "(none)");
+            continue;
+        }
+        rc = walk(x, r, repo, d, 0, 1, digest, err);
+        if (rc == 1) {
+            warn(x, "%s lists '%s', whose subject is not '%s': left behind", what, d->digest,
+                 digest);
+            rc = 0;
+            continue;
+        }
+        const struct xmeta *m = rc ? NULL : meta_of(x, d->digest);
+        cJSON *desc = m ? transfer_referrer_descriptor(m->data, m->len, d->digest, d->media_type)
+                        : NULL;
+        if (!rc && (!desc || !cJSON_AddItemToArray(list, desc))) {
+            cJSON_Delete(desc);
+            rc = airlock_error_set(err, AIRLOCK_EOS, "out of memory");
+        }
+    }
+    if (rc || !cJSON_GetArraySize(list))
+        goto out;
+    if (!(text = cJSON_PrintUnformatted(index))) {
+        rc = airlock_error_set(err, AIRLOCK_EOS, "out of memory");
+        goto out;
+    }
+    if (strlen(text) > AIRLOCK_MAX_MANIFEST) { /* the bundle side would not read it */
+        rc = airlock_error_set(err, AIRLOCK_EINTEGRITY,
+                               "%s: the referrers' descriptors come to more than %u bytes", what,
+                               (unsigned)AIRLOCK_MAX_MANIFEST);
+        goto out;
+    }
+    snprintf(ref, sizeof(ref), "%s:sha256-%s", repo_full, airlock_digest_hex(digest));
+    if ((rc = airlock_sha256_digest(dg, text, strlen(text), err)))
+        goto out;
+    if (airlock_buf_append(&keep, text, strlen(text)) || keep_meta(x, dg, &keep) ||
+        add_entry(x, ref, NULL, AIRLOCK_MT_OCI_INDEX, dg, strlen(text), 0))
+        rc = airlock_error_set(err, AIRLOCK_EOS, "out of memory");
+out:
+    airlock_buf_release(&keep);
+    free(text);
+    cJSON_Delete(index);
+    airlock_oci_free(ix);
+    airlock_buf_release(&idx);
+    return rc;
+}
+
 /* .sig, .att and .sbom tags, and the referrers of digest (API or tag schema). */
 static int attachments(struct exporter *x, struct airlock_registry *r, const char *repo,
                        const char *repo_full, const char *digest, struct airlock_error **err)
 {
-    static const char *suffix[] = {".sig", ".att", ".sbom", ""};
+    static const char *suffix[] = {".sig", ".att", ".sbom"};
     static const char *kinds[] = {AIRLOCK_KIND_SIGS, AIRLOCK_KIND_ATTS,
-                                  "dev.cosignproject.cosign/sboms", NULL};
+                                  "dev.cosignproject.cosign/sboms"};
     int rc = 0;
-    for (int k = 0; k < 4 && !rc; k++) {
+    for (int k = 0; k < 3 && !rc; k++) {
         char tag[100];
         snprintf(tag, sizeof(tag), "sha256-%s%s", airlock_digest_hex(digest), suffix[k]);
         struct airlock_buf raw = AIRLOCK_BUF_INIT(0);
@@ -243,12 +378,54 @@ static int attachments(struct exporter *x, struct airlock_registry *r, const cha
         airlock_buf_release(&raw);
         char ref[700];
         snprintf(ref, sizeof(ref), "%s:%s", repo_full, tag);
-        rc = walk(x, r, repo, &d, 0, 1, err);
+        rc = walk(x, r, repo, &d, 0, 1, NULL, err);
         if (!rc && add_entry(x, ref, kinds[k], d.media_type, dg, (size_t)d.size, 0))
             rc = airlock_error_set(err, AIRLOCK_EOS, "out of memory");
         free(mt);
     }
-    return rc;
+    return rc ? rc : referrers(x, r, repo, repo_full, digest, err);
+}
+
+/* 1 if the referrers of digest (API or fallback tag) list a sigstore bundle */
+static int signed_by_bundle(struct airlock_registry *r, const char *repo, const char *digest)
+{
+    struct airlock_buf idx = AIRLOCK_BUF_INIT(0);
+    struct airlock_oci *ix = NULL;
+    char what[700];
+    int found = 0;
+    if (!referrers_index(r, repo, digest, &idx, what, sizeof(what), NULL) &&
+        !airlock_oci_parse(&ix, idx.data, idx.len, what, NULL) && ix->kind == AIRLOCK_OCI_INDEX)
+        for (size_t i = 0; i < ix->n_layers && !found; i++)
+            found = ix->layers[i].artifact_type &&
+                    !strncmp(ix->layers[i].artifact_type, AIRLOCK_MT_SIGSTORE_BUNDLE_PREFIX,
+                             strlen(AIRLOCK_MT_SIGSTORE_BUNDLE_PREFIX));
+    airlock_oci_free(ix);
+    airlock_buf_release(&idx);
+    return found;
+}
+
+/* 1 if a referrers entry taken along for digest lists a sigstore bundle */
+static int has_bundle_referrer(const struct exporter *x, const char *digest)
+{
+    char tag[100];
+    snprintf(tag, sizeof(tag), ":sha256-%s", airlock_digest_hex(digest));
+    for (size_t i = 0; i < x->n_ents; i++) {
+        size_t rl = strlen(x->ents[i].ref), tl = strlen(tag);
+        const struct xmeta *m = meta_of(x, x->ents[i].digest);
+        struct airlock_oci *ix = NULL;
+        int found = 0;
+        if (x->ents[i].kind || rl < tl || strcmp(x->ents[i].ref + rl - tl, tag) || !m ||
+            airlock_oci_parse(&ix, m->data, m->len, x->ents[i].ref, NULL))
+            continue;
+        for (size_t k = 0; ix->kind == AIRLOCK_OCI_INDEX && k < ix->n_layers && !found; k++)
+            found = ix->layers[k].artifact_type &&
+                    !strncmp(ix->layers[k].artifact_type, AIRLOCK_MT_SIGSTORE_BUNDLE_PREFIX,
+                             strlen(AIRLOCK_MT_SIGSTORE_BUNDLE_PREFIX));
+        airlock_oci_free(ix);
+        if (found)
+            return 1;
+    }
+    return 0;
 }
 
 static int export_one(struct exporter *x, const char *refstr, struct airlock_error **err)
@@ -295,7 +472,7 @@ static int export_one(struct exporter *x, const char *refstr, struct airlock_err
         d.size = pick->size;
         d.media_type = pick->media_type ? pick->media_type : (char *)AIRLOCK_MT_OCI_MANIFEST;
     }
-    if ((rc = walk(x, r, ref.path, &d, 0, 0, err)))
+    if ((rc = walk(x, r, ref.path, &d, 0, 0, NULL, err)))
         goto out;
     if (add_entry(x, name, airlock_media_type_is_index(d.media_type) ? AIRLOCK_KIND_INDEX
                                                                       : AIRLOCK_KIND_IMAGE,
@@ -304,12 +481,15 @@ static int export_one(struct exporter *x, const char *refstr, struct airlock_err
         goto out;
     }
     rc = attachments(x, r, ref.path, repo_full, d.digest, err);
-    if (!rc && strcmp(d.digest, dg) && !has_attachment(x, d.digest, AIRLOCK_KIND_SIGS)) {
-        /* one platform of a signed index: the index's signature does not cover it */
+    if (!rc && strcmp(d.digest, dg) && !has_attachment(x, d.digest, AIRLOCK_KIND_SIGS) &&
+        !has_bundle_referrer(x, d.digest)) {
+        /* one platform of a signed index: the index's signature (a .sig, or a sigstore bundle
+         * referrer) does not cover it */
         char tag[100], idg[AIRLOCK_DIGEST_SIZE];
         struct airlock_buf sraw = AIRLOCK_BUF_INIT(0);
         snprintf(tag, sizeof(tag), "sha256-%s.sig", airlock_digest_hex(dg));
-        if (!airlock_registry_manifest_get(r, ref.path, tag, &sraw, NULL, idg, NULL))
+        if (!airlock_registry_manifest_get(r, ref.path, tag, &sraw, NULL, idg, NULL) ||
+            signed_by_bundle(r, ref.path, dg))
             warn(x, "'%s' is signed as an index (%s), but its %s manifest %s has no signature "
                     "of its own: the bundle holds it unsigned, so verify --key will refuse it "
                     "(export without --platform, sign the bundle, or sign with cosign sign "

@@ -121,6 +121,7 @@ void http_response_release(struct http_response *r)
     free(r->range);
     free(r->retry_after);
     free(r->content_range);
+    free(r->oci_subject);
     memset(r, 0, sizeof(*r));
 }
 
@@ -191,6 +192,8 @@ void http_header_line(struct http_response *r, const char *buf, size_t len)
         slot = &r->retry_after;
     else if (kl == 13 && !strncasecmp(buf, "content-range", 13))
         slot = &r->content_range;
+    else if (kl == 11 && !strncasecmp(buf, "oci-subject", 11))
+        slot = &r->oci_subject;
     else if (kl == 14 && !strncasecmp(buf, "content-length", 14)) {
         char tmp[32];
         size_t m = vl < sizeof(tmp) - 1 ? vl : sizeof(tmp) - 1;

@@ -43,6 +43,10 @@ struct pusher {
     struct airlock_error *first_err;
     atomic_int failed;
     atomic_uint_fast64_t uploaded, skipped, mounted, bytes;
+    const struct airlock_sig_report *pre; /* what verification admitted, and its graph */
+    char **api_repo; /* repositories asked whether they serve the referrers API */
+    int *api_has;
+    size_t n_api;
 };
 
 void airlock_push_result_free(struct airlock_push_result *r)
@@ -635,29 +639,154 @@ static int push_signature(struct pusher *p, struct pentry *pe, struct airlock_er
     return rc;
 }
 
-/* The referrers tag schema (sha256-<hex>: an index of the referrers of that digest): merged
- * with the registry's by digest, never dropping theirs, read back until ours are all there. */
+cJSON *transfer_referrer_descriptor(const char *raw, size_t len, const char *digest,
+                                    const char *mt)
+{
+    cJSON *m = cJSON_ParseWithLength(raw, len), *d = cJSON_CreateObject(), *ann = NULL;
+    const cJSON *it = NULL;
+    int ok = cJSON_IsObject(m) && d;
+    const char *own = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(m, "mediaType"));
+    const char *at = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(m, "artifactType"));
+    if (!at) /* distribution-spec 1.1: else the config's media type */
+        at = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(
+            cJSON_GetObjectItemCaseSensitive(m, "config"), "mediaType"));
+    if (!own)
+        own = mt ? mt : AIRLOCK_MT_OCI_MANIFEST;
+    ok = ok && cJSON_AddStringToObject(d, "mediaType", own) &&
+         cJSON_AddStringToObject(d, "digest", digest) &&
+         cJSON_AddNumberToObject(d, "size", (double)len) &&
+         (!at || cJSON_AddStringToObject(d, "artifactType", at));
+    cJSON_ArrayForEach(it, cJSON_GetObjectItemCaseSensitive(m, "annotations"))
+    {
+        if (!ok || !cJSON_IsString(it) || !it->string)
+            continue;
+        if (!ann && !(ann = cJSON_AddObjectToObject(d, "annotations")))
+            ok = 0;
+        else
+            ok = cJSON_AddStringToObject(ann, it->string, it->valuestring) != NULL;
+    }
+    cJSON_Delete(m);
+    if (!ok) {
+        cJSON_Delete(d);
+        return NULL;
+    }
+    return d;
+}
+
+/* Whether repo serves the OCI 1.1 referrers API, asked once per repository (a registry may
+ * route repositories to different backends, and a front may serve it for some only) with the
+ * subject that is about to get referrers: 1 yes, 0 no (the fallback tag), or an error. */
+static int referrers_api(struct pusher *p, const char *repo, const char *subject,
+                         struct airlock_error **err)
+{
+    for (size_t i = 0; i < p->n_api; i++)
+        if (!strcmp(p->api_repo[i], repo))
+            return p->api_has[i];
+    struct airlock_buf idx = AIRLOCK_BUF_INIT(0);
+    int rc = registry_referrers_get(p->r, repo, subject, &idx, err);
+    airlock_buf_release(&idx);
+    if (rc && rc != AIRLOCK_ENOTFOUND)
+        return rc;
+    char **nr = realloc(p->api_repo, (p->n_api + 1) * sizeof(*nr));
+    if (nr)
+        p->api_repo = nr;
+    int *nh = nr ? realloc(p->api_has, (p->n_api + 1) * sizeof(*nh)) : NULL;
+    if (nh)
+        p->api_has = nh;
+    if (!nh || !(p->api_repo[p->n_api] = strdup(repo)))
+        return airlock_error_set(err, AIRLOCK_EOS, "out of memory");
+    p->api_has[p->n_api++] = rc == 0;
+    return rc == 0;
+}
+
+/* With the referrers API: each referrer the registry did not confirm with OCI-Subject is
+ * looked for in the API's answer, read again (bounded) until every one is listed. */
+static int referrers_listed(struct pusher *p, const char *repo, const char *subject,
+                            const cJSON *ours, const int *indexed, struct airlock_error **err)
+{
+    const char *missing = NULL;
+    for (int attempt = 0; attempt < MERGE_TRIES; attempt++) {
+        struct airlock_buf idx = AIRLOCK_BUF_INIT(0);
+        cJSON *j = NULL;
+        const cJSON *d = NULL;
+        size_t i = 0;
+        missing = NULL;
+        if (attempt)
+            merge_backoff(attempt);
+        int rc = registry_referrers_get(p->r, repo, subject, &idx, err);
+        if (rc && rc != AIRLOCK_ENOTFOUND)
+            return rc;
+        j = rc ? NULL : cJSON_ParseWithLength(idx.data, idx.len);
+        cJSON_ArrayForEach(d, ours)
+        {
+            const char *want = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(d, "digest"));
+            const cJSON *t = NULL;
+            int have = indexed[i++];
+            cJSON_ArrayForEach(t, cJSON_GetObjectItemCaseSensitive(j, "manifests"))
+            {
+                const char *got =
+                    cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(t, "digest"));
+                have |= want && got && !strcmp(want, got);
+            }
+            if (!have && !missing)
+                missing = want;
+        }
+        cJSON_Delete(j);
+        airlock_buf_release(&idx);
+        if (!missing)
+            return 0;
+    }
+    return airlock_error_set(err, AIRLOCK_EOS,
+                             "'%s/%s@%s': the registry serves the referrers API but does not list "
+                             "the referrer '%s' pushed for it (%d reads)",
+                             p->host, repo, subject, missing ? missing : "?", MERGE_TRIES);
+}
+
+/* The referrers of one subject (a referrers index of the bundle: its referrers; a lone
+ * referrer: itself), each PUT by digest. Where the repository serves the referrers API that is
+ * all, once the registry has indexed them (OCI-Subject, or listed by the API); elsewhere they
+ * are merged into the fallback tag sha256-<hex> (an index of their descriptors, each with
+ * artifactType and the manifest's annotations): every entry of theirs kept, ours added by
+ * digest, read back until ours are all there. */
 static int push_referrers(struct pusher *p, struct pentry *pe, struct airlock_error **err)
 {
-    int rc = 0;
-    size_t last = pe->n_manifests - 1;
-    for (size_t i = 0; i < last && !rc; i++) { /* the referrers themselves, by digest */
+    const struct airlock_graph_node *nd = airlock_graph_node(p->pre->graph, pe->trust->node);
+    size_t n_ref = nd->kind == AIRLOCK_NODE_INDEX ? pe->n_manifests - 1 : pe->n_manifests;
+    const char *subject = pe->trust->subject;
+    char tag[100];
+    snprintf(tag, sizeof(tag), "sha256-%s", airlock_digest_hex(subject));
+    int api = referrers_api(p, pe->repo, subject, err), rc = api < 0 ? api : 0;
+    int *indexed = calloc(n_ref + 1, sizeof(*indexed));
+    cJSON *ours = cJSON_CreateArray();
+    if (!rc && (!indexed || !ours))
+        rc = airlock_error_set(err, AIRLOCK_EOS, "out of memory");
+    for (size_t i = 0; i < n_ref && !rc; i++) {
         struct airlock_buf raw = AIRLOCK_BUF_INIT(0);
-        if (!(rc = airlock_bundle_blob_read(p->b, pe->manifests[i], AIRLOCK_MAX_MANIFEST, &raw,
-                                            err)))
+        struct airlock_error *e = NULL;
+        cJSON *d = NULL;
+        if ((rc = airlock_bundle_blob_read(p->b, pe->manifests[i], AIRLOCK_MAX_MANIFEST, &raw,
+                                           err)))
+            break;
+        if (api && !registry_referrer_put(p->r, pe->repo, pe->manifests[i], pe->mtypes[i],
+                                          raw.data, raw.len, subject, &indexed[i], &e))
+            rc = 0;
+        else /* without the API, or a PUT to try again (concurrent writers) */
             rc = put_by_digest(p, pe->repo, pe->manifests[i], pe->mtypes[i], raw.data, raw.len,
                                err);
+        airlock_error_free(e);
+        progress(p, "manifest", pe->manifests[i], 1, 1);
+        if (!rc && (!(d = transfer_referrer_descriptor(raw.data, raw.len, pe->manifests[i],
+                                                       pe->mtypes[i])) ||
+                    !cJSON_AddItemToArray(ours, d))) {
+            cJSON_Delete(d);
+            rc = airlock_error_set(err, AIRLOCK_EINTEGRITY, "'%s': referrer '%s' is unreadable",
+                                   pe->trust->ref, pe->manifests[i]);
+        }
         airlock_buf_release(&raw);
     }
-    struct airlock_buf ours = AIRLOCK_BUF_INIT(0);
-    cJSON *jo = NULL;
-    if (!rc)
-        rc = airlock_bundle_blob_read(p->b, pe->manifests[last], AIRLOCK_MAX_MANIFEST, &ours, err);
-    if (!rc && !(jo = cJSON_ParseWithLength(ours.data, ours.len)))
-        rc = airlock_error_set(err, AIRLOCK_EINTEGRITY, "'%s': unreadable referrers index",
-                               pe->trust->ref);
-    const cJSON *om = cJSON_GetObjectItemCaseSensitive(jo, "manifests");
-    for (int attempt = 0; !rc; attempt++) {
+    if (!rc && api)
+        rc = referrers_listed(p, pe->repo, subject, ours, indexed, err);
+    for (int attempt = 0; !rc && !api; attempt++) {
         struct airlock_buf theirs = AIRLOCK_BUF_INIT(0);
         struct airlock_oci *mt = NULL;
         cJSON *jt = NULL, *tm = NULL;
@@ -668,39 +797,41 @@ static int push_referrers(struct pusher *p, struct pentry *pe, struct airlock_er
             rc = airlock_error_set(err, AIRLOCK_EOS,
                                    "'%s/%s:%s': the referrers index there kept being replaced by "
                                    "another writer (%d tries); ours are not all there",
-                                   p->host, pe->repo, pe->tag, MERGE_TRIES);
+                                   p->host, pe->repo, tag, MERGE_TRIES);
             break;
         }
         if (attempt)
             merge_backoff(attempt);
-        rc = airlock_registry_manifest_get(p->r, pe->repo, pe->tag, &theirs, &mtype, dg, err);
-        if (rc == AIRLOCK_ENOTFOUND) {
+        rc = airlock_registry_manifest_get(p->r, pe->repo, tag, &theirs, &mtype, dg, err);
+        if (rc == AIRLOCK_ENOTFOUND) { /* nothing there yet: an index of ours, then read back */
             airlock_error_free(err ? *err : NULL);
             if (err)
                 *err = NULL;
-            rc = airlock_registry_manifest_put(p->r, pe->repo, pe->tag, pe->mtypes[last],
-                                               ours.data, ours.len, err);
+            rc = 0;
+            if (!(jt = cJSON_CreateObject()) ||
+                !cJSON_AddNumberToObject(jt, "schemaVersion", 2) ||
+                !cJSON_AddStringToObject(jt, "mediaType", AIRLOCK_MT_OCI_INDEX) ||
+                !(tm = cJSON_AddArrayToObject(jt, "manifests")))
+                rc = airlock_error_set(err, AIRLOCK_EOS, "out of memory");
+        } else if (rc)
             goto next;
-        }
-        if (rc)
-            goto next;
-        if (airlock_oci_parse(&mt, theirs.data, theirs.len, "registry referrers", NULL) ||
-            mt->kind != AIRLOCK_OCI_INDEX || !(jt = cJSON_ParseWithLength(theirs.data, theirs.len))) {
+        else if (airlock_oci_parse(&mt, theirs.data, theirs.len, "registry referrers", NULL) ||
+                 mt->kind != AIRLOCK_OCI_INDEX ||
+                 !(jt = cJSON_ParseWithLength(theirs.data, theirs.len)) ||
+                 !cJSON_IsArray(tm = cJSON_GetObjectItemCaseSensitive(jt, "manifests"))) {
             rc = airlock_error_set(err, AIRLOCK_EINTEGRITY,
                                    "'%s/%s:%s' holds something other than a referrers index; "
                                    "it is left as it is",
-                                   p->host, pe->repo, pe->tag);
+                                   p->host, pe->repo, tag);
             goto next;
         }
-        tm = cJSON_GetObjectItemCaseSensitive(jt, "manifests");
-        cJSON_ArrayForEach(d, om)
+        cJSON_ArrayForEach(d, ours)
         {
-            const char *want =
-                cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(d, "digest"));
+            const char *want = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(d, "digest"));
             int have = 0;
-            for (size_t k = 0; want && k < mt->n_layers && !have; k++)
+            for (size_t k = 0; want && mt && k < mt->n_layers && !have; k++)
                 have = !strcmp(mt->layers[k].digest, want);
-            if (!have && cJSON_IsArray(tm)) {
+            if (!rc && !have) {
                 cJSON *copy = cJSON_Duplicate(d, 1);
                 if (!copy || !cJSON_AddItemToArray(tm, copy)) {
                     cJSON_Delete(copy);
@@ -710,29 +841,27 @@ static int push_referrers(struct pusher *p, struct pentry *pe, struct airlock_er
                 added++;
             }
         }
-        if (!added) {
-            cJSON_Delete(jt);
-            airlock_oci_free(mt);
-            airlock_buf_release(&theirs);
-            free(mtype);
-            break;
-        }
+        if (rc || !added) /* every referrer of ours is there */
+            goto next;
         if (!(merged = cJSON_PrintUnformatted(jt)))
             rc = airlock_error_set(err, AIRLOCK_EOS, "out of memory");
         else
-            rc = airlock_registry_manifest_put(p->r, pe->repo, pe->tag,
-                                               mt->media_type ? mt->media_type : AIRLOCK_MT_OCI_INDEX,
+            rc = airlock_registry_manifest_put(p->r, pe->repo, tag,
+                                               mt && mt->media_type ? mt->media_type
+                                                                    : AIRLOCK_MT_OCI_INDEX,
                                                merged, strlen(merged), err);
-        progress(p, "manifest", pe->tag, 1, 1);
+        progress(p, "manifest", tag, 1, 1);
     next:
         free(merged);
         cJSON_Delete(jt);
         airlock_oci_free(mt);
         airlock_buf_release(&theirs);
         free(mtype);
+        if (!rc && !added)
+            break;
     }
-    cJSON_Delete(jo);
-    airlock_buf_release(&ours);
+    cJSON_Delete(ours);
+    free(indexed);
     return rc;
 }
 
@@ -914,6 +1043,7 @@ int airlock_push(struct airlock_push_result **res, struct airlock_bundle *b, con
     so.allow_unsigned = po->allow_unsigned || !po->key;
     if ((rc = airlock_bundle_verify_signatures(&pre, b, &so, err)))
         goto done;
+    p.pre = pre;
     for (size_t i = 0; i < pre->n_images; i++)
         if (!pre->images[i].ok) {
             const struct airlock_sig_image *im = &pre->images[i];
@@ -998,15 +1128,14 @@ int airlock_push(struct airlock_push_result **res, struct airlock_bundle *b, con
             rc = push_manifests(&p, &p.pe[i], 0, err);
     for (size_t i = 0; i < p.n_pe && !rc; i++) {
         struct pentry *pe = &p.pe[i];
-        const struct airlock_graph_node *nd = airlock_graph_node(pre->graph, pe->trust->node);
         if (pe->trust->role == AIRLOCK_ROLE_IMAGE)
             continue;
         if (pe->trust->role == AIRLOCK_ROLE_SIGNATURE)
             rc = push_signature(&p, pe, err);
-        else if (pe->trust->role == AIRLOCK_ROLE_REFERRERS && nd->kind == AIRLOCK_NODE_INDEX)
+        else if (pe->trust->role == AIRLOCK_ROLE_REFERRERS)
             rc = push_referrers(&p, pe, err);
-        else /* .att, .sbom under their tag; a lone referrer by digest */
-            rc = push_manifests(&p, pe, pe->trust->role != AIRLOCK_ROLE_REFERRERS, err);
+        else /* .att, .sbom under their tag */
+            rc = push_manifests(&p, pe, 1, err);
     }
     if (rc)
         goto done;
@@ -1034,10 +1163,12 @@ int airlock_push(struct airlock_push_result **res, struct airlock_bundle *b, con
             int merged = 0;
             for (size_t k = 0; k < p.n_pe && !rc; k++) {
                 struct pentry *s = &p.pe[k];
-                if (s->trust->role != AIRLOCK_ROLE_SIGNATURE ||
+                if ((s->trust->role != AIRLOCK_ROLE_SIGNATURE &&
+                     s->trust->role != AIRLOCK_ROLE_REFERRERS) ||
                     strcmp(s->trust->subject, pe->trust->digest) || strcmp(s->repo, pe->repo))
                     continue;
-                rc = push_signature(&p, s, err);
+                rc = s->trust->role == AIRLOCK_ROLE_SIGNATURE ? push_signature(&p, s, err)
+                                                              : push_referrers(&p, s, err);
                 merged = 1;
             }
             if (!merged)
@@ -1099,6 +1230,10 @@ done:
         free(p.pe[i].mtypes);
     }
     free(p.pe);
+    for (size_t i = 0; i < p.n_api; i++)
+        free(p.api_repo[i]);
+    free(p.api_repo);
+    free(p.api_has);
     for (size_t i = 0; i < p.n_blobs; i++)
         free(p.blobs[i].repo);
     free(p.blobs);

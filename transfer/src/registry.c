@@ -565,9 +565,9 @@ int registry_referrers_get(struct airlock_registry *r, const char *repo, const c
     return 0;
 }
 
-int airlock_registry_manifest_put(struct airlock_registry *r, const char *repo, const char *ref,
-                                  const char *media_type, const void *data, size_t len,
-                                  struct airlock_error **err)
+static int manifest_put(struct airlock_registry *r, const char *repo, const char *ref,
+                        const char *media_type, const void *data, size_t len,
+                        const char *subject, int *indexed, struct airlock_error **err)
 {
     char what[600];
     snprintf(what, sizeof(what), "put manifest '%s/%s%s%s'", r->host, repo,
@@ -581,8 +581,25 @@ int airlock_registry_manifest_put(struct airlock_registry *r, const char *repo, 
     int rc = request_path(r, repo, "pull,push", &q, &resp, err, "/v2/%s/manifests/%s", repo, ref);
     if (!rc && resp.status != 201 && resp.status != 200)
         rc = registry_status_error(err, &resp, what);
+    if (!rc && indexed)
+        *indexed = subject && resp.oci_subject && !strcmp(resp.oci_subject, subject);
     http_response_release(&resp);
     return rc;
+}
+
+int airlock_registry_manifest_put(struct airlock_registry *r, const char *repo, const char *ref,
+                                  const char *media_type, const void *data, size_t len,
+                                  struct airlock_error **err)
+{
+    return manifest_put(r, repo, ref, media_type, data, len, NULL, NULL, err);
+}
+
+int registry_referrer_put(struct airlock_registry *r, const char *repo, const char *digest,
+                          const char *media_type, const void *data, size_t len,
+                          const char *subject, int *indexed, struct airlock_error **err)
+{
+    *indexed = 0;
+    return manifest_put(r, repo, digest, media_type, data, len, subject, indexed, err);
 }
 
 int airlock_registry_blob_exists(struct airlock_registry *r, const char *repo, const char *digest,

@@ -38,6 +38,7 @@ struct http_response {
     struct airlock_buf body;
     char *location, *www_authenticate, *content_type, *docker_digest, *range, *retry_after;
     char *content_range;
+    char *oci_subject; /* OCI-Subject: a registry with the referrers API indexed this subject */
     uint64_t content_length;
     int have_length;
     int local_failure; /* the body source or sink failed, not the connection */
@@ -148,6 +149,18 @@ int registry_blob_upload(struct airlock_registry *r, const char *repo, const cha
  * registry has no referrers API and the caller reads the sha256-<hex> fallback tag. */
 int registry_referrers_get(struct airlock_registry *r, const char *repo, const char *digest,
                            struct airlock_buf *out, struct airlock_error **err);
+/* PUT of a referrer manifest by digest (as airlock_registry_manifest_put); *indexed is set to
+ * 1 when the registry answered with OCI-Subject naming subject (distribution-spec 1.1: it has
+ * indexed the referrer for its referrers API), else 0. */
+int registry_referrer_put(struct airlock_registry *r, const char *repo, const char *digest,
+                          const char *media_type, const void *data, size_t len,
+                          const char *subject, int *indexed, struct airlock_error **err);
+/* The descriptor a referrers index lists for the referrer manifest raw (len bytes, digest,
+ * media type mt): mediaType, size, digest, artifactType (the manifest's, else its config's
+ * media type) and a copy of its annotations, as distribution-spec 1.1 asks. NULL when raw is
+ * no JSON object or memory ran out. The caller owns it (cJSON_Delete). */
+struct cJSON *transfer_referrer_descriptor(const char *raw, size_t len, const char *digest,
+                                           const char *mt);
 /* Cross-repository mount: 1 mounted, 0 not (the caller uploads). */
 int registry_blob_mount(struct airlock_registry *r, const char *repo, const char *digest,
                         const char *from, struct airlock_error **err);
