@@ -103,6 +103,7 @@ static void check_layer(struct airlock_sig_image *im, airlock_blob_read_fn read,
         s[im->n_sigs].n_optional = p.n_optional;
         s[im->n_sigs].format = AIRLOCK_SIG_FORMAT_SIMPLESIGNING;
         s[im->n_sigs].predicate_type = NULL;
+        s[im->n_sigs].unlisted = 0;
         p.n_optional = 0;
         im->n_sigs++;
     }
@@ -197,6 +198,7 @@ static void check_bundle_layer(struct airlock_sig_image *im, airlock_blob_read_f
         c.n_annotations = 0;
         s[im->n_sigs].format = AIRLOCK_SIG_FORMAT_BUNDLE;
         s[im->n_sigs].predicate_type = steal_pointer(&c.predicate_type);
+        s[im->n_sigs].unlisted = 0;
         im->n_sigs++;
     }
 out:
@@ -547,8 +549,12 @@ static void check_image(struct trust *t, struct airlock_sig_image *im, size_t i,
         airlock_buf_release(&raw);
     }
     for (size_t k = 0; k < t->n_bare; k++)
-        if (!strcmp(t->bare[k].subject, im->digest))
+        if (!strcmp(t->bare[k].subject, im->digest)) {
+            size_t before = im->n_sigs;
             check_referrer_at(t, im, &seen, t->bare[k].digest, o);
+            for (size_t n = before; n < im->n_sigs; n++)
+                im->sigs[n].unlisted = 1;
+        }
     core_dmap_release(&seen);
     im->ok = im->n_sigs > 0;
     if (!im->ok && !im->has_signatures && o->allow_unsigned)

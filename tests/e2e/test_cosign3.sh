@@ -83,6 +83,20 @@ case_both_formats_are_counted_and_reported() {
     json '[.images[0].signature_errors[] | select(contains("no DSSE signature (of 1) verifies with the key"))] | length == 1'
 }
 
+# push carries only what index.json lists: an image signed only by an unlisted referrer is
+# refused before any manifest goes up (verify in the registry could not find the signature)
+case_push_refuses_an_image_signed_only_by_an_unlisted_referrer() {
+    ec_key up
+    ADD=--bare signed_bundle b
+    airlock push --key up.pub --plain-http b "$PLAIN/$CASE"
+    expect_rc 3
+    err_has "referrer manifests that index.json does not list"
+    err_has "nothing was pushed"
+    d=$(jq -r '.manifests[0].digest' b/index.json)
+    ! skopeo inspect --tls-verify=false --raw "docker://$PLAIN/$CASE/test/busybox@$d" >/dev/null 2>&1 ||
+        fail "the image went up"
+}
+
 case_bare_referrer_counts_but_is_not_admitted() {
     ec_key up
     ADD=--bare signed_bundle b

@@ -1044,6 +1044,23 @@ int airlock_push(struct airlock_push_result **res, struct airlock_bundle *b, con
     if ((rc = airlock_bundle_verify_signatures(&pre, b, &so, err)))
         goto done;
     p.pre = pre;
+    for (size_t i = 0; i < pre->n_images && po->key; i++) {
+        /* a signature push would not carry cannot be checked in the registry afterwards:
+         * refused now, before any manifest, not after the image went up untagged */
+        const struct airlock_sig_image *im = &pre->images[i];
+        size_t listed = 0;
+        for (size_t k = 0; k < im->n_sigs; k++)
+            listed += !im->sigs[k].unlisted;
+        if (im->role == AIRLOCK_ROLE_IMAGE && im->ok && !im->unsigned_allowed && !listed) {
+            rc = airlock_error_set(err, AIRLOCK_ESIGNATURE,
+                                   "image '%s' (%s): its only verified signatures are referrer "
+                                   "manifests that index.json does not list (as cosign save "
+                                   "leaves them), and push carries only what it lists; nothing "
+                                   "was pushed",
+                                   im->ref ? im->ref : "?", im->digest);
+            goto done;
+        }
+    }
     for (size_t i = 0; i < pre->n_images; i++)
         if (!pre->images[i].ok) {
             const struct airlock_sig_image *im = &pre->images[i];

@@ -410,6 +410,8 @@ struct airlock_sig_found {
     size_t n_optional;
     const char *format;   /* AIRLOCK_SIG_FORMAT_* (static) */
     char *predicate_type; /* sigstore bundles: the statement's predicateType, else NULL */
+    int unlisted;         /* a referrer in blobs/ that index.json does not list (cosign save):
+                             it counts here, but push carries only what index.json lists */
 };
 
 struct airlock_sig_image {
