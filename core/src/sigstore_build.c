@@ -26,6 +26,12 @@ int airlock_intoto_statement_build(char **out, size_t *len, const char *digest,
         strspn(digest + 7, "0123456789abcdef") != 64)
         return airlock_error_set(err, AIRLOCK_EUSAGE, "'%.100s' is not a sha256 digest",
                                  digest ? digest : "");
+    for (size_t i = 0; i < n_ann; i++)
+        for (size_t j = 0; j < i; j++)
+            if (!strcmp(ann[i].key, ann[j].key))
+                return airlock_error_set(err, AIRLOCK_EUSAGE,
+                                         "annotation '%.100s' given twice (ambiguous)",
+                                         ann[i].key);
     struct airlock_buf b = AIRLOCK_BUF_INIT(AIRLOCK_MAX_SIGSTORE_BUNDLE / 2);
     int rc = airlock_buf_printf(&b,
                                 "{\"_type\":\"%s\",\"subject\":[{\"digest\":{\"sha256\":\"%s\"},"

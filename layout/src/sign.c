@@ -408,13 +408,19 @@ static int signed_already(struct signer *s, const struct target *t, const char *
     return same;
 }
 
-/* Adds the referrer manifests listed by the index at digest to *idx (theirs kept). */
+/* The referrers index at digest as the start of ours (its bytes, every descriptor as it
+ * is: also those of referrers the bundle lacks), or, when another entry named the tag
+ * already, the referrer manifests it lists added to *idx. */
 static int merge_listed(struct signer *s, char **idx, size_t *ilen, const char *digest,
                         const char *what, struct airlock_error **err)
 {
     struct airlock_buf raw = AIRLOCK_BUF_INIT(0);
     struct airlock_oci *m = NULL;
     int rc = airlock_bundle_blob_read(s->b, digest, AIRLOCK_MAX_MANIFEST, &raw, err);
+    if (!rc && !*idx) {
+        *idx = airlock_buf_detach(&raw, ilen);
+        return 0;
+    }
     if (!rc)
         rc = airlock_oci_parse(&m, raw.data, raw.len, what, err);
     for (size_t i = 0; !rc && i < m->n_layers; i++) {

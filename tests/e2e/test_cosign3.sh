@@ -568,6 +568,49 @@ case_airlock_signed_bundle_pushes_both_formats() {
         expect_rc 0
         json '[.images[0].signatures[].format] | sort == ["sigstore-bundle", "simplesigning"]'
     done
+    # signed by the bundle referrer alone: push admits it and the registry verifies it
+    img_bundle c
+    asign --key up.key --signature-format bundle c
+    airlock push --key up.pub --plain-http c "$PLAIN/$CASE/bo"
+    expect_rc 0
+    airlock verify --key up.pub --plain-http --json "$PLAIN/$CASE/bo/test/busybox:1.0"
+    expect_rc 0
+    json '[.images[0].signatures[].format] == ["sigstore-bundle"]'
+}
+
+case_airlock_sign_keeps_the_referrers_already_listed() {
+    ec_key theirs
+    our_key
+    img_bundle b
+    jsign --key theirs.pem --digest "$IMG" >sb.json
+    m1=$($PY "$SG/addreferrer.py" b "$(ref_of)" "$IMG" sb.json)
+    asign --key up.key b
+    expect_rc 0
+    idx=$(tagged b "$IMG")
+    blob b "$idx" | jq -e --arg m "$m1" '(.manifests | length == 2) and .manifests[0].digest == $m' >/dev/null ||
+        fail "theirs not kept first: $(blob b "$idx")"
+    for k in theirs up; do
+        airlock verify --key $k.pub --json b
+        expect_rc 0
+        json '[.images[0].signatures[].format] | index("sigstore-bundle") != null'
+    done
+    # a listed referrer the bundle lacks: its descriptor is kept as it is, ours added
+    img_bundle c
+    jsign --key theirs.pem --digest "$IMG" >sc.json
+    m2=$($PY "$SG/addreferrer.py" c "$(ref_of)" "$IMG" sc.json)
+    rm "c/blobs/sha256/${m2#sha256:}"
+    asign --key up.key c
+    expect_rc 0
+    blob c "$(tagged c "$IMG")" | jq -e --arg m "$m2" '(.manifests | length == 2) and .manifests[0].digest == $m' >/dev/null ||
+        fail "the missing one's descriptor was dropped"
+    # something else under the tag is refused by name, never replaced
+    img_bundle d
+    jq --arg t "$(ref_of | sed 's/:1.0$//'):sha256-${IMG#sha256:}" \
+        '.manifests += [.manifests[0] | .annotations = {"org.opencontainers.image.ref.name": $t}]' d/index.json >i.json &&
+        mv i.json d/index.json
+    asign --key up.key --signature-format bundle d
+    expect_rc 4
+    err_has "referrers index 'example.com/test/busybox:sha256-${IMG#sha256:}' is listed in index.json as '$IMG', which is not an index"
 }
 
 main "$@"

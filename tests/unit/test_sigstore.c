@@ -316,6 +316,13 @@ TEST(sigstore_statement_build_is_cosigns)
                                          0, &e) == AIRLOCK_EUSAGE);
     CHECK(e && strstr(e->msg, "'sha512:00' is not a sha256 digest"));
     airlock_error_free(e);
+    e = NULL;
+    /* a key twice would be a duplicate JSON key, which every verifier here refuses */
+    struct airlock_annotation twice[2] = {{(char *)"env", (char *)"a"}, {(char *)"env", (char *)"b"}};
+    CHECK(airlock_intoto_statement_build(&st, &n, IMG, AIRLOCK_PREDICATE_COSIGN_SIGN, twice, 2,
+                                         &e) == AIRLOCK_EUSAGE);
+    CHECK(e && strstr(e->msg, "annotation 'env' given twice"));
+    airlock_error_free(e);
 }
 
 TEST(sigstore_bundle_build_verifies_and_has_the_hint)
