@@ -468,7 +468,15 @@ static int sign_bundle(struct signer *s, const struct target *t, int *added,
         const struct airlock_entry *e = &s->cat->entries[i];
         const struct airlock_graph_node *nd = airlock_graph_node(s->cat->graph, e->node);
         if (same_ref(e->ref, ref)) {
-            if (!nd || nd->kind != AIRLOCK_NODE_INDEX) {
+            if (!nd || nd->kind == AIRLOCK_NODE_BAD) {
+                rc = airlock_error_set(err, AIRLOCK_EINTEGRITY,
+                                       "%s ('%s'): %s; it is left as it is (check the bundle "
+                                       "with airlock verify)",
+                                       what, e->desc.digest,
+                                       nd && nd->why ? nd->why : "cannot be read");
+                break;
+            }
+            if (nd->kind != AIRLOCK_NODE_INDEX) {
                 rc = airlock_error_set(err, AIRLOCK_EINTEGRITY,
                                        "%s is listed in index.json as '%s', which is not an "
                                        "index; it is left as it is (remove that entry, or sign "

@@ -611,6 +611,16 @@ case_airlock_sign_keeps_the_referrers_already_listed() {
     asign --key up.key --signature-format bundle d
     expect_rc 4
     err_has "referrers index 'example.com/test/busybox:sha256-${IMG#sha256:}' is listed in index.json as '$IMG', which is not an index"
+    # a referrers index the bundle lacks: named, not replaced by ours alone
+    img_bundle e
+    jsign --key theirs.pem --digest "$IMG" >se.json
+    $PY "$SG/addreferrer.py" e "$(ref_of)" "$IMG" se.json >/dev/null
+    gone=$(tagged e "$IMG")
+    rm "e/blobs/sha256/${gone#sha256:}"
+    asign --key up.key e
+    expect_rc 4
+    err_has "referrers index 'example.com/test/busybox:sha256-${IMG#sha256:}' ('$gone'): "
+    [ "$(tagged e "$IMG")" = "$gone" ] || fail "the entry was replaced"
 }
 
 main "$@"
