@@ -12,13 +12,20 @@ static void help(FILE *f)
             "\n"
             "Signs images inside a bundle, offline, with a cosign key: every image, or the\n"
             "REFs named (references or digests). For a multi-arch image the index digest is\n"
-            "signed, and with --recursive each platform manifest too. Each signature is a\n"
-            "cosign .sig manifest (REPO:sha256-<hex>.sig) in the bundle, as cosign would push\n"
-            "it; a second key adds a layer, the same key signing the same payload adds\n"
-            "nothing. A .tar bundle is appended to in place (never copied); an interrupted\n"
-            "sign leaves the bundle as it was. A part of a split set is refused (every part\n"
-            "carries the signatures): sign before splitting, or import the parts into one\n"
-            "bundle, sign it and split it again.\n"
+            "signed, and with --recursive each platform manifest too. Two formats are written\n"
+            "by default, as cosign would push them:\n"
+            "  simplesigning  a cosign .sig manifest (REPO:sha256-<hex>.sig), read by cosign 1\n"
+            "                 to 3, containers/image (podman, skopeo, CRI-O), Kyverno, Harbor;\n"
+            "                 a second key adds a layer\n"
+            "  bundle         a sigstore bundle (v0.3, DSSE around an in-toto statement) as an\n"
+            "                 OCI 1.1 referrer of the image, listed in the referrers index\n"
+            "                 REPO:sha256-<hex> (what cosign 3 signs and reads first); a second\n"
+            "                 key adds a referrer, the index's other entries are kept\n"
+            "The same key signing the same statement again adds nothing (a signature is\n"
+            "checked with the key, not compared by bytes). A .tar bundle is appended to in\n"
+            "place (never copied); an interrupted sign leaves the bundle as it was. A part\n"
+            "of a split set is refused (every part carries the signatures): sign before\n"
+            "splitting, or import the parts into one bundle, sign it and split it again.\n"
             "\n"
             "options:\n"
             "  -k, --key FILE          cosign private key (password: COSIGN_PASSWORD,\n"
@@ -26,7 +33,10 @@ static void help(FILE *f)
             "      --identity REF      docker-reference to sign (default: the image's\n"
             "                          repository, as cosign does); in an air gap, name the\n"
             "                          destination, e.g. registry.internal/devops/nginx\n"
-            "  -a, --annotation K=V    add to the payload's \"optional\" (repeatable)\n"
+            "  -a, --annotation K=V    add to the payload's \"optional\" and the statement\n"
+            "                          subject's annotations (repeatable)\n"
+            "      --signature-format F\n"
+            "                          simplesigning, bundle or both (default both)\n"
             "      --recursive         also sign each platform manifest of an index\n"
             "      --password-file F   read the key's password from F\n"
             "      --json              print what was signed as JSON\n"
@@ -39,6 +49,7 @@ int cmd_sign(int argc, char **argv)
                                          {"identity", required_argument, NULL, 'i'},
                                          {"annotation", required_argument, NULL, 'a'},
                                          {"recursive", no_argument, NULL, 'r'},
+                                         {"signature-format", required_argument, NULL, 'F'},
                                          {"password-file", required_argument, NULL, 'P'},
                                          {"json", no_argument, NULL, 'J'},
                                          {"help", no_argument, NULL, 'h'},
@@ -66,6 +77,20 @@ int cmd_sign(int argc, char **argv)
             break;
         case 'r':
             so.recursive = 1;
+            break;
+        case 'F':
+            if (!strcmp(optarg, "simplesigning"))
+                so.formats = AIRLOCK_SIGN_WRITE_SIMPLESIGNING;
+            else if (!strcmp(optarg, "bundle"))
+                so.formats = AIRLOCK_SIGN_WRITE_BUNDLE;
+            else if (!strcmp(optarg, "both"))
+                so.formats = AIRLOCK_SIGN_WRITE_SIMPLESIGNING | AIRLOCK_SIGN_WRITE_BUNDLE;
+            else {
+                rc = cli_usage_error("sign", "bad value '%s' for --signature-format "
+                                             "(simplesigning, bundle or both)",
+                                     optarg);
+                goto out;
+            }
             break;
         case 'P':
             pwfile = optarg;

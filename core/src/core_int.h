@@ -51,6 +51,12 @@ struct cJSON;
 int core_json_keys_check(const struct cJSON *root, const char *what, struct airlock_error **err);
 /* simplesign.c: duplicate object keys anywhere below o (or nesting too deep): ambiguous. */
 int core_json_has_duplicate_keys(const struct cJSON *o);
+/* simplesign.c: a JSON string as Go's encoding/json writes it, and a map[string]string
+ * (keys sorted); for the other documents airlock writes as cosign does. */
+struct airlock_buf;
+struct airlock_annotation;
+int core_json_go_str(struct airlock_buf *b, const char *s);
+int core_json_go_map(struct airlock_buf *b, const struct airlock_annotation *ann, size_t n);
 
 /* A map from digest strings to size_t (open addressing; zero-initialize to use). */
 struct core_dmap_slot {

@@ -91,6 +91,16 @@ static int go_map(struct airlock_buf *b, const struct airlock_annotation *ann, s
     return rc ? rc : airlock_buf_append(b, "}", 1);
 }
 
+int core_json_go_str(struct airlock_buf *b, const char *s)
+{
+    return go_str(b, s);
+}
+
+int core_json_go_map(struct airlock_buf *b, const struct airlock_annotation *ann, size_t n)
+{
+    return go_map(b, ann, n);
+}
+
 int airlock_sig_payload_build(char **out, size_t *len, const char *identity, const char *digest,
                               const struct airlock_annotation *ann, size_t n_ann,
                               struct airlock_error **err)

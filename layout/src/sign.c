@@ -9,12 +9,15 @@
 #include <string.h>
 #include <sys/file.h>
 #include <sys/stat.h>
+#include <time.h>
 
 struct target {
     char *ref;      /* shown to the user */
     char *repo;     /* where the .sig tag lives: domain/path */
     char *identity; /* docker-reference in the payload */
     char digest[AIRLOCK_DIGEST_SIZE];
+    char *media_type; /* the signed manifest's, for a referrer's subject */
+    uint64_t size;
 };
 
 struct newblob {
@@ -35,6 +38,7 @@ struct signer {
     struct newblob *nb;
     size_t n_nb;
     cJSON *index;
+    char created[32]; /* RFC 3339 UTC, for the bundle referrers */
 };
 
 void airlock_sign_result_free(struct airlock_sign_result *r)
@@ -51,9 +55,10 @@ void airlock_sign_result_free(struct airlock_sign_result *r)
     free(r);
 }
 
-static int add_target(struct signer *s, const char *ref, const char *repo, const char *digest,
-                      struct airlock_error **err)
+static int add_target(struct signer *s, const char *ref, const char *repo,
+                      const struct airlock_descriptor *d, struct airlock_error **err)
 {
+    const char *digest = d->digest;
     for (size_t i = 0; i < s->n_t; i++)
         if (!strcmp(s->t[i].digest, digest) && !strcmp(s->t[i].repo, repo))
             return 0;
@@ -66,6 +71,8 @@ static int add_target(struct signer *s, const char *ref, const char *repo, const
     memcpy(t->digest, digest, AIRLOCK_DIGEST_SIZE);
     t->ref = strdup(ref);
     t->repo = strdup(repo);
+    t->media_type = strdup(d->media_type ? d->media_type : AIRLOCK_MT_OCI_MANIFEST);
+    t->size = d->size;
     if (s->o->identity)
         t->identity = strdup(s->o->identity);
     else if (!strncmp(repo, "docker.io/", 10)) /* cosign names Docker Hub this way */
@@ -73,7 +80,7 @@ static int add_target(struct signer *s, const char *ref, const char *repo, const
     else
         t->identity = strdup(repo);
     s->n_t++;
-    if (!t->ref || !t->repo || !t->identity)
+    if (!t->ref || !t->repo || !t->identity || !t->media_type)
         return airlock_error_set(err, AIRLOCK_EOS, "out of memory");
     return 0;
 }
@@ -97,7 +104,7 @@ static int add_image(struct signer *s, const struct airlock_entry *e, struct air
 {
     _cleanup_free_ char *repo = NULL;
     int rc = entry_repo(&repo, e, s->path, err);
-    if (rc || (rc = add_target(s, e->ref, repo, e->desc.digest, err)))
+    if (rc || (rc = add_target(s, e->ref, repo, &e->desc, err)))
         return rc;
     if (!s->o->recursive || !airlock_media_type_is_index(e->desc.media_type))
         return 0;
@@ -116,7 +123,7 @@ static int add_image(struct signer *s, const struct airlock_entry *e, struct air
         char *ref = NULL;
         if (asprintf(&ref, "%s@%s", repo, c->digest) < 0)
             return airlock_error_set(err, AIRLOCK_EOS, "out of memory");
-        rc = add_target(s, ref, repo, c->digest, err);
+        rc = add_target(s, ref, repo, c, err);
         free(ref);
     }
     airlock_oci_free(m);
@@ -228,9 +235,10 @@ static const char *ann_of(const cJSON *entry, const char *key)
         cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(entry, "annotations"), key));
 }
 
-/* Points the index.json entry named sigref at the new signature manifest. */
-static int index_set(struct signer *s, const char *sigref, const char *digest, size_t size,
-                     struct airlock_error **err)
+/* Points the index.json entry named sigref at the new manifest (or index, of type mt); a new
+ * entry gets the kind label when there is one. */
+static int index_set(struct signer *s, const char *sigref, const char *mt, const char *kind,
+                     const char *digest, size_t size, struct airlock_error **err)
 {
     cJSON *arr = cJSON_GetObjectItemCaseSensitive(s->index, "manifests");
     cJSON *it;
@@ -248,11 +256,11 @@ static int index_set(struct signer *s, const char *sigref, const char *digest, s
         return 0;
     cJSON *d = cJSON_CreateObject();
     cJSON *ann = d ? cJSON_CreateObject() : NULL;
-    if (!d || !ann || !cJSON_AddStringToObject(d, "mediaType", AIRLOCK_MT_OCI_MANIFEST) ||
+    if (!d || !ann || !cJSON_AddStringToObject(d, "mediaType", mt) ||
         !cJSON_AddStringToObject(d, "digest", digest) ||
         !cJSON_AddNumberToObject(d, "size", (double)size) ||
         !cJSON_AddStringToObject(ann, AIRLOCK_ANN_REF_NAME, sigref) ||
-        !cJSON_AddStringToObject(ann, AIRLOCK_ANN_KIND, AIRLOCK_KIND_SIGS)) {
+        (kind && !cJSON_AddStringToObject(ann, AIRLOCK_ANN_KIND, kind))) {
         cJSON_Delete(d);
         cJSON_Delete(ann);
         return airlock_error_set(err, AIRLOCK_EOS, "out of memory");
@@ -262,8 +270,8 @@ static int index_set(struct signer *s, const char *sigref, const char *digest, s
     return 0;
 }
 
-/* Signs one target: returns 1 in *added if a layer was added. */
-static int sign_one(struct signer *s, const struct target *t, int *added, struct airlock_error **err)
+/* Signs one target with a .sig layer: returns 1 in *added if a layer was added. */
+static int sign_sig(struct signer *s, const struct target *t, int *added, struct airlock_error **err)
 {
     char *payload = NULL, *sig = NULL, *man = NULL, *cfg = NULL, *sigref = NULL;
     size_t plen = 0, mlen = 0, clen = 0;
@@ -341,7 +349,8 @@ static int sign_one(struct signer *s, const struct target *t, int *added, struct
         (rc = queue_blob(s, payload, plen, pdigest, err)) ||
         (rc = queue_blob(s, cfg, clen, cdigest, err)) ||
         (rc = queue_blob(s, man, mlen, mdigest, err)) ||
-        (rc = index_set(s, sigref, mdigest, mlen, err)))
+        (rc = index_set(s, sigref, AIRLOCK_MT_OCI_MANIFEST, AIRLOCK_KIND_SIGS, mdigest, mlen,
+                        err)))
         goto out;
     *added = 1;
 out:
@@ -353,6 +362,170 @@ out:
     free(man);
     free(cfg);
     free(sigref);
+    return rc;
+}
+
+/* ---- the sigstore bundle referrer (cosign 3) ------------------------------------------------- */
+
+static int sign_read(void *ctx, const char *digest, size_t max, struct airlock_buf *out,
+                     struct airlock_error **err)
+{
+    return airlock_bundle_blob_read(ctx, digest, max, out, err);
+}
+
+/* The time of signing, as cosign writes org.opencontainers.image.created (RFC 3339, UTC). */
+static void stamp(char out[32])
+{
+    time_t now = time(NULL);
+    struct tm tm;
+    if (!gmtime_r(&now, &tm) || !strftime(out, 32, "%Y-%m-%dT%H:%M:%SZ", &tm))
+        snprintf(out, 32, "1970-01-01T00:00:00Z");
+}
+
+/* Has this key already signed this statement in the referrer manifest at digest? ECDSA is
+ * randomized: the bundle is verified with the key, never compared by bytes. */
+static int signed_already(struct signer *s, const struct target *t, const char *digest)
+{
+    struct airlock_sig_image im;
+    struct airlock_sig_check_opts o;
+    struct airlock_buf raw = AIRLOCK_BUF_INIT(0);
+    memset(&im, 0, sizeof(im));
+    memset(&o, 0, sizeof(o));
+    memcpy(im.digest, t->digest, AIRLOCK_DIGEST_SIZE);
+    o.key = s->pub;
+    o.annotations = s->o->annotations;
+    o.n_annotations = s->o->n_annotations;
+    int same = 0;
+    if (!airlock_bundle_blob_read(s->b, digest, AIRLOCK_MAX_MANIFEST, &raw, NULL)) {
+        airlock_sig_check_referrer(&im, raw.data, raw.len, digest, sign_read, s->b, &o);
+        for (size_t i = 0; i < im.n_sigs && !same; i++) /* -a all matched: the same set? */
+            same = im.sigs[i].predicate_type &&
+                   !strcmp(im.sigs[i].predicate_type, AIRLOCK_PREDICATE_COSIGN_SIGN) &&
+                   im.sigs[i].n_optional == s->o->n_annotations;
+    }
+    airlock_buf_release(&raw);
+    airlock_sig_image_release(&im);
+    return same;
+}
+
+/* The referrers index at digest as the start of ours (its bytes, every descriptor as it
+ * is: also those of referrers the bundle lacks), or, when another entry named the tag
+ * already, the referrer manifests it lists added to *idx. */
+static int merge_listed(struct signer *s, char **idx, size_t *ilen, const char *digest,
+                        const char *what, struct airlock_error **err)
+{
+    struct airlock_buf raw = AIRLOCK_BUF_INIT(0);
+    struct airlock_oci *m = NULL;
+    int rc = airlock_bundle_blob_read(s->b, digest, AIRLOCK_MAX_MANIFEST, &raw, err);
+    if (!rc && !*idx) {
+        *idx = airlock_buf_detach(&raw, ilen);
+        return 0;
+    }
+    if (!rc)
+        rc = airlock_oci_parse(&m, raw.data, raw.len, what, err);
+    for (size_t i = 0; !rc && i < m->n_layers; i++) {
+        struct airlock_buf r = AIRLOCK_BUF_INIT(0);
+        char *n = NULL;
+        size_t nl = 0;
+        int added = 0;
+        rc = airlock_bundle_blob_read(s->b, m->layers[i].digest, AIRLOCK_MAX_MANIFEST, &r, err);
+        if (!rc)
+            rc = airlock_referrers_index_add(&n, &nl, &added, *idx, *ilen, r.data, r.len, what,
+                                             err);
+        airlock_buf_release(&r);
+        if (!rc) {
+            free(*idx);
+            *idx = n;
+            *ilen = nl;
+        }
+    }
+    airlock_oci_free(m);
+    airlock_buf_release(&raw);
+    return rc;
+}
+
+/* Signs one target with a sigstore bundle referrer, as cosign 3 attaches it, listed in the
+ * fallback index REPO:sha256-<hex> (every entry already there kept): 1 in *added if one was
+ * written, 0 when this key had signed this statement already. */
+static int sign_bundle(struct signer *s, const struct target *t, int *added,
+                       struct airlock_error **err)
+{
+    char *ref = NULL, *what = NULL, *st = NULL, *bundle = NULL, *man = NULL, *idx = NULL;
+    char *nidx = NULL;
+    size_t sl = 0, bl = 0, ml = 0, il = 0, nl = 0;
+    char dg[AIRLOCK_DIGEST_SIZE], idg[AIRLOCK_DIGEST_SIZE];
+    struct airlock_descriptor bd, sd;
+    int rc = 0, ours = 0, fresh = 0;
+    *added = 0;
+    if (asprintf(&ref, "%s:sha256-%s", t->repo, airlock_digest_hex(t->digest)) < 0 ||
+        asprintf(&what, "'%s': referrers index '%s'", s->path, ref) < 0) {
+        free(ref);
+        return airlock_error_set(err, AIRLOCK_EOS, "out of memory");
+    }
+    /* what the bundle holds already: the index under that tag (under any spelling of its
+     * name), and referrers of the image listed in index.json on their own */
+    for (size_t i = 0; i < s->cat->n && !rc && !ours; i++) {
+        const struct airlock_entry *e = &s->cat->entries[i];
+        const struct airlock_graph_node *nd = airlock_graph_node(s->cat->graph, e->node);
+        if (same_ref(e->ref, ref)) {
+            if (!nd || nd->kind == AIRLOCK_NODE_BAD) {
+                rc = airlock_error_set(err, AIRLOCK_EINTEGRITY,
+                                       "%s ('%s'): %s; it is left as it is (check the bundle "
+                                       "with airlock verify)",
+                                       what, e->desc.digest,
+                                       nd && nd->why ? nd->why : "cannot be read");
+                break;
+            }
+            if (nd->kind != AIRLOCK_NODE_INDEX) {
+                rc = airlock_error_set(err, AIRLOCK_EINTEGRITY,
+                                       "%s is listed in index.json as '%s', which is not an "
+                                       "index; it is left as it is (remove that entry, or sign "
+                                       "with --signature-format simplesigning)",
+                                       what, e->desc.digest);
+                break;
+            }
+            for (size_t k = 0; k < nd->n_kids && !ours; k++)
+                ours = signed_already(s, t, airlock_graph_node(s->cat->graph, nd->kids[k])->digest);
+            if (!ours)
+                rc = merge_listed(s, &idx, &il, e->desc.digest, what, err);
+        } else if (e->role == AIRLOCK_ROLE_REFERRERS && nd && nd->kind == AIRLOCK_NODE_MANIFEST &&
+                   !strcmp(e->subject, t->digest))
+            ours = signed_already(s, t, e->desc.digest);
+    }
+    if (rc || ours)
+        goto out;
+    memset(&bd, 0, sizeof(bd));
+    memset(&sd, 0, sizeof(sd));
+    if ((rc = airlock_intoto_statement_build(&st, &sl, t->digest, AIRLOCK_PREDICATE_COSIGN_SIGN,
+                                             s->o->annotations, s->o->n_annotations, err)) ||
+        (rc = airlock_sigstore_bundle_build(&bundle, &bl, s->key, st, sl, err)) ||
+        (rc = queue_blob(s, bundle, bl, dg, err)))
+        goto out;
+    bd.media_type = (char *)AIRLOCK_MT_SIGSTORE_BUNDLE_V03;
+    bd.size = bl;
+    memcpy(bd.digest, dg, sizeof(dg));
+    sd.media_type = t->media_type;
+    sd.size = t->size;
+    memcpy(sd.digest, t->digest, AIRLOCK_DIGEST_SIZE);
+    if ((rc = airlock_sigstore_referrer_build(&man, &ml, &bd, &sd, AIRLOCK_PREDICATE_COSIGN_SIGN,
+                                              s->created, err)) ||
+        (rc = queue_blob(s, "{}", 2, dg, err)) || (rc = queue_blob(s, man, ml, dg, err)) ||
+        (rc = airlock_referrers_index_add(&nidx, &nl, &fresh, idx, il, man, ml, what, err)))
+        goto out;
+    free(idx);
+    idx = nidx;
+    il = nl;
+    if ((rc = queue_blob(s, idx, il, idg, err)) ||
+        (rc = index_set(s, ref, AIRLOCK_MT_OCI_INDEX, NULL, idg, il, err)))
+        goto out;
+    *added = 1;
+out:
+    free(ref);
+    free(what);
+    free(st);
+    free(bundle);
+    free(man);
+    free(idx);
     return rc;
 }
 
@@ -634,8 +807,14 @@ int airlock_bundle_sign(struct airlock_sign_result **res, const char *path,
         rc = airlock_error_set(err, AIRLOCK_EOS, "out of memory");
         goto out;
     }
+    stamp(s.created);
     for (size_t i = 0; i < s.n_t && !rc; i++) {
-        rc = sign_one(&s, &s.t[i], &r->added[i], err);
+        int a = 0;
+        if (!opts->formats || (opts->formats & AIRLOCK_SIGN_WRITE_SIMPLESIGNING))
+            rc = sign_sig(&s, &s.t[i], &r->added[i], err);
+        if (!rc && (!opts->formats || (opts->formats & AIRLOCK_SIGN_WRITE_BUNDLE)))
+            rc = sign_bundle(&s, &s.t[i], &a, err);
+        r->added[i] |= a;
         if (!rc) {
             r->refs[i] = strdup(s.t[i].ref);
             r->digests[i] = strdup(s.t[i].digest);
@@ -671,6 +850,7 @@ out:
         free(s.t[i].ref);
         free(s.t[i].repo);
         free(s.t[i].identity);
+        free(s.t[i].media_type);
     }
     free(s.t);
     for (size_t i = 0; i < s.n_nb; i++)

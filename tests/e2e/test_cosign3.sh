@@ -511,4 +511,290 @@ case_export_leaves_behind_what_a_fallback_index_lists_that_is_no_referrer() {
     json '[.images[] | select(.role == "referrers" and .admitted == true)] | length == 1'
 }
 
+# --- airlock sign writes cosign 3's bundle referrer (and the .sig as before) ---
+
+# our_key: an EC key pair up.pem/up.pub, imported as airlock's (cosign's) key file up.key
+our_key() {
+    ec_key "${1:-up}"
+    COSIGN_PASSWORD=test-password "$AIRLOCK" import-key-pair --key "${1:-up}.pem" \
+        --output-key-prefix "${1:-up}.imp" >/dev/null 2>&1 || fail "import-key-pair"
+    mv "${1:-up}.imp.key" "${1:-up}.key"
+    cmp -s "${1:-up}.imp.pub" "${1:-up}.pub" || fail "import-key-pair: another public key"
+}
+asign() { COSIGN_PASSWORD=test-password airlock sign "$@"; }
+# the digest of the index.json entry DIR lists under REPO:sha256-<hex of $2>[$3]
+tagged() {
+    jq -r --arg t "sha256-${2#sha256:}${3:-}" \
+        '.manifests[] | select((.annotations."org.opencontainers.image.ref.name" // "") | endswith(":" + $t)) | .digest' \
+        "$1/index.json"
+}
+blob() { cat "$1/blobs/sha256/${2#sha256:}"; }
+# the bundles of the referrers listed in DIR's fallback index of $2, one file each: rb.N.json
+referrer_bundles() {
+    local idx n=0 m
+    idx=$(tagged "$1" "$2")
+    [ -n "$idx" ] || fail "no fallback index REPO:sha256-${2#sha256:} in $1/index.json"
+    for m in $(blob "$1" "$idx" | jq -r '.manifests[].digest'); do
+        n=$((n + 1))
+        blob "$1" "$(blob "$1" "$m" | jq -r '.layers[0].digest')" >"rb.$n.json"
+    done
+    echo "$n"
+}
+
+case_airlock_bundle_referrer_is_cosign3s_and_verifies() {
+    our_key
+    img_bundle b
+    asign --key up.key -a env=prod b
+    expect_rc 0
+    out_has "$IMG	example.com/test/busybox:1.0"
+    idx=$(tagged b "$IMG")
+    [ -n "$idx" ] || fail "no fallback index listed in index.json"
+    [ "$(tagged b "$IMG" .sig)" != "" ] || fail "no .sig written by default"
+    blob b "$idx" >idx.json
+    jq -e '.schemaVersion == 2 and .mediaType == "application/vnd.oci.image.index.v1+json" and (.manifests | length == 1)' idx.json >/dev/null ||
+        fail "fallback index: $(cat idx.json)"
+    man=$(jq -r '.manifests[0].digest' idx.json)
+    blob b "$man" >man.json
+    [ "sha256:$(sha256sum <man.json | cut -d' ' -f1)" = "$man" ] || fail "referrer digest"
+    jq -e '[keys_unsorted[]] == ["schemaVersion","mediaType","config","layers","annotations","subject","artifactType"]' man.json >/dev/null ||
+        fail "referrer member order: $(jq -c '[keys_unsorted[]]' man.json)"
+    jq -e --arg img "$IMG" --argjson size "$(jq '.manifests[0].size' b/index.json)" '
+        .mediaType == "application/vnd.oci.image.manifest.v1+json" and
+        .config == {"mediaType":"application/vnd.oci.empty.v1+json","size":2,
+                    "digest":"sha256:44136fa355b3678a1146ad16f7e8649e94fb4fc21fe77e8310c060f61caaff8a",
+                    "artifactType":"application/vnd.dev.sigstore.bundle.v0.3+json"} and
+        (.layers | length == 1) and .layers[0].mediaType == "application/vnd.dev.sigstore.bundle.v0.3+json" and
+        .annotations."dev.sigstore.bundle.content" == "dsse-envelope" and
+        .annotations."dev.sigstore.bundle.predicateType" == "https://sigstore.dev/cosign/sign/v1" and
+        (.annotations."org.opencontainers.image.created" | test("^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z$")) and
+        .subject == {"mediaType":"application/vnd.oci.image.manifest.v1+json","size":$size,"digest":$img} and
+        .artifactType == "application/vnd.dev.sigstore.bundle.v0.3+json"' man.json >/dev/null ||
+        fail "referrer manifest: $(cat man.json)"
+    [ "$(blob b sha256:44136fa355b3678a1146ad16f7e8649e94fb4fc21fe77e8310c060f61caaff8a)" = "{}" ] || fail "empty config blob"
+    # the index's descriptor: artifactType and the manifest's annotations (distribution-spec 1.1)
+    jq -e --slurpfile m man.json --argjson n "$(stat -c %s man.json)" '.manifests[0] |
+        .mediaType == $m[0].mediaType and .size == $n and .artifactType == $m[0].artifactType and
+        .annotations == $m[0].annotations' idx.json >/dev/null || fail "index descriptor: $(cat idx.json)"
+    # the bundle: as cosign 3 writes it, and @sigstore/verify accepts it with the public key
+    [ "$(referrer_bundles b "$IMG")" = 1 ] || fail "one bundle"
+    hint=$(openssl pkey -pubin -in up.pub -outform DER | openssl dgst -sha256 -binary | base64)
+    jq -e --arg h "$hint" '.mediaType == "application/vnd.dev.sigstore.bundle.v0.3+json" and
+        .verificationMaterial == {"publicKey":{"hint":$h}} and
+        .dsseEnvelope.payloadType == "application/vnd.in-toto+json" and
+        (.dsseEnvelope.signatures | length == 1) and (.dsseEnvelope.signatures[0] | keys == ["sig"])' rb.1.json >/dev/null ||
+        fail "bundle: $(cat rb.1.json)"
+    jq -r .dsseEnvelope.payload rb.1.json | base64 -d >st.json
+    jq -e --arg h "${IMG#sha256:}" '. == {"_type":"https://in-toto.io/Statement/v1",
+        "subject":[{"digest":{"sha256":$h},"annotations":{"env":"prod"}}],
+        "predicateType":"https://sigstore.dev/cosign/sign/v1","predicate":{}}' st.json >/dev/null ||
+        fail "statement: $(cat st.json)"
+    jverify rb.1.json up.pub --digest "$IMG" >/dev/null || fail "@sigstore/verify refuses airlock's bundle"
+    ec_key other
+    ! jverify rb.1.json other.pub >/dev/null 2>&1 || fail "@sigstore/verify accepts another key"
+    # airlock counts both formats; the independent checker still finds the .sig
+    airlock verify --key up.pub -a env=prod --json b
+    expect_rc 0
+    json '[.images[0].signatures[].format] | sort == ["sigstore-bundle", "simplesigning"]'
+    json '[.images[] | select(.role == "referrers")] | length == 1'
+    "$PY" "$E2E_SRC/cosign_check.py" b up.pub >check.out || fail "cosign_check.py: $(cat check.out)"
+    grep -q "^ok $IMG " check.out || fail "cosign_check.py output: $(cat check.out)"
+}
+
+case_airlock_sign_again_adds_nothing_another_key_adds_a_referrer() {
+    our_key
+    our_key k2
+    img_bundle b
+    asign --key up.key b
+    expect_rc 0
+    before=$(ls b/blobs/sha256 | wc -l)
+    sum=$(sha256sum <b/index.json)
+    asign --key up.key b
+    expect_rc 0
+    err_has "was already signed with this key"
+    [ "$(ls b/blobs/sha256 | wc -l)" = "$before" ] || fail "the same key added blobs"
+    [ "$(sha256sum <b/index.json)" = "$sum" ] || fail "the same key changed index.json"
+    asign --key k2.key b
+    expect_rc 0
+    [ "$(referrer_bundles b "$IMG")" = 2 ] || fail "a second key must add a second referrer"
+    jverify rb.1.json up.pub --digest "$IMG" >/dev/null || fail "first bundle"
+    jverify rb.2.json k2.pub --digest "$IMG" >/dev/null || fail "second bundle"
+    [ "$(jq '[.manifests[] | select(.annotations."org.opencontainers.image.ref.name" // "" | endswith(":sha256-'"${IMG#sha256:}"'"))] | length' b/index.json)" = 1 ] ||
+        fail "one fallback index entry"
+    for k in up k2; do
+        airlock verify --key $k.pub --json b
+        expect_rc 0
+        json '[.images[0].signatures[].format] | sort == ["sigstore-bundle", "simplesigning"]'
+    done
+    # another annotation is another statement: signed again
+    asign --key up.key -a env=prod b
+    expect_rc 0
+    [ "$(referrer_bundles b "$IMG")" = 3 ] || fail "another statement must add a referrer"
+    airlock verify --key up.pub -a env=prod --json b
+    expect_rc 0
+    json '[.images[0].signatures[].format] | sort == ["sigstore-bundle", "simplesigning"]'
+}
+
+case_signature_format_chooses_what_is_written() {
+    our_key
+    img_bundle s
+    asign --key up.key --signature-format simplesigning s
+    expect_rc 0
+    [ -z "$(tagged s "$IMG")" ] || fail "simplesigning wrote a fallback index"
+    [ -n "$(tagged s "$IMG" .sig)" ] || fail "simplesigning wrote no .sig"
+    ! grep -l '"subject"' s/blobs/sha256/* >/dev/null 2>&1 || fail "simplesigning wrote a referrer"
+    img_bundle b
+    asign --key up.key --signature-format bundle b
+    expect_rc 0
+    [ -z "$(tagged b "$IMG" .sig)" ] || fail "bundle wrote a .sig"
+    [ "$(referrer_bundles b "$IMG")" = 1 ] || fail "bundle wrote no referrer"
+    # signed only by the bundle: the catalog takes it as the image's referrers index
+    airlock verify --key up.pub --json b
+    expect_rc 0
+    json '[.images[0].signatures[].format] == ["sigstore-bundle"]'
+    json '.images[1].role == "referrers" and .images[1].admitted == true'
+    # both afterwards: the .sig is added, the bundle is not signed twice
+    asign --key up.key --signature-format both b
+    expect_rc 0
+    [ "$(referrer_bundles b "$IMG")" = 1 ] || fail "the bundle was signed twice"
+    airlock verify --key up.pub --json b
+    json '[.images[0].signatures[].format] | sort == ["sigstore-bundle", "simplesigning"]'
+    asign --key up.key --signature-format cosign3 b
+    expect_rc 2
+    err_has "--signature-format"
+}
+
+case_tar_sign_appends_both_formats() {
+    our_key
+    make_bundle b.tar
+    IMG=$(tar xOf b.tar index.json | jq -r '.manifests[0].digest')
+    end() { # where the last entry of the tar ends (what an append must leave as it was)
+        "$PY" -c 'import tarfile,sys
+with tarfile.open(sys.argv[1]) as t:
+    m = t.getmembers()[-1]
+print(m.offset_data + (m.size + 511) // 512 * 512)' "$1"
+    }
+    e=$(end b.tar)
+    pre=$(head -c "$e" b.tar | sha256sum)
+    asign --key up.key b.tar
+    expect_rc 0
+    [ "$(head -c "$e" b.tar | sha256sum)" = "$pre" ] || fail "the tar was rewritten, not appended to"
+    airlock verify --key up.pub --json b.tar
+    expect_rc 0
+    json '[.images[0].signatures[].format] | sort == ["sigstore-bundle", "simplesigning"]'
+    mkdir x && tar -xf b.tar -C x
+    [ "$(referrer_bundles x "$IMG")" = 1 ] || fail "no referrer in the tar"
+    jverify rb.1.json up.pub --digest "$IMG" >/dev/null || fail "@sigstore/verify refuses the tar's bundle"
+    "$PY" "$E2E_SRC/cosign_check.py" b.tar up.pub >/dev/null || fail "cosign_check.py on the tar"
+    # a second key appends again
+    our_key k2
+    e=$(end b.tar)
+    pre=$(head -c "$e" b.tar | sha256sum)
+    asign --key k2.key b.tar
+    expect_rc 0
+    [ "$(head -c "$e" b.tar | sha256sum)" = "$pre" ] || fail "the second sign rewrote the tar"
+    airlock verify --key k2.pub b.tar
+    expect_rc 0
+    skopeo inspect --raw "oci-archive:b.tar:example.com/test/busybox:1.0" >/dev/null || fail "skopeo cannot read it"
+}
+
+case_recursive_signs_platforms_in_both_formats() {
+    our_key
+    "$AIRLOCK" import -q "$F/multi" -o m/
+    asign --key up.key --recursive m
+    expect_rc 0
+    [ "$(wc -l <"$T/out")" = 3 ] || fail "the index and two platforms"
+    for d in $(cut -f1 "$T/out"); do
+        [ -n "$(tagged m "$d" .sig)" ] || fail "no .sig for $d"
+        [ "$(referrer_bundles m "$d")" = 1 ] || fail "no bundle referrer for $d"
+        jverify rb.1.json up.pub --digest "$d" >/dev/null || fail "@sigstore/verify: $d"
+        jq -r .subject.digest "m/blobs/sha256/$(blob m "$(tagged m "$d")" | jq -r '.manifests[0].digest' | cut -c8-)" |
+            grep -qx "$d" || fail "subject of the referrer of $d"
+    done
+    airlock verify --key up.pub m
+    expect_rc 0
+}
+
+case_airlock_signed_bundle_pushes_both_formats() {
+    our_key
+    img_bundle b
+    asign --key up.key b
+    expect_rc 0
+    airlock push --key up.pub --plain-http b "$PLAIN/$CASE"
+    expect_rc 0
+    airlock verify --key up.pub --plain-http --json "$PLAIN/$CASE/test/busybox:1.0"
+    expect_rc 0
+    json '[.images[0].signatures[].format] | sort == ["sigstore-bundle", "simplesigning"]'
+    # what the registry holds: the fallback index and the referrer, @sigstore/verify agrees
+    idx=$(skopeo inspect --tls-verify=false --raw "docker://$PLAIN/$CASE/test/busybox:sha256-${IMG#sha256:}")
+    man=$(echo "$idx" | jq -r '.manifests[0].digest')
+    echo "$idx" | jq -e '.manifests[0].artifactType == "application/vnd.dev.sigstore.bundle.v0.3+json"' >/dev/null ||
+        fail "pushed index: $idx"
+    layer=$(skopeo inspect --tls-verify=false --raw "docker://$PLAIN/$CASE/test/busybox@$man" | jq -r '.layers[0].digest')
+    curl -sf "http://$PLAIN/v2/$CASE/test/busybox/blobs/$layer" -o there.json || fail "bundle blob"
+    jverify there.json up.pub --digest "$IMG" >/dev/null || fail "@sigstore/verify refuses the pushed bundle"
+    # a second key signs the bundle and pushes again: the registry keeps both referrers
+    our_key k2
+    asign --key k2.key b
+    airlock push --key k2.pub --plain-http b "$PLAIN/$CASE"
+    expect_rc 0
+    for k in up k2; do
+        airlock verify --key $k.pub --plain-http --json "$PLAIN/$CASE/test/busybox:1.0"
+        expect_rc 0
+        json '[.images[0].signatures[].format] | sort == ["sigstore-bundle", "simplesigning"]'
+    done
+    # signed by the bundle referrer alone: push admits it and the registry verifies it
+    img_bundle c
+    asign --key up.key --signature-format bundle c
+    airlock push --key up.pub --plain-http c "$PLAIN/$CASE/bo"
+    expect_rc 0
+    airlock verify --key up.pub --plain-http --json "$PLAIN/$CASE/bo/test/busybox:1.0"
+    expect_rc 0
+    json '[.images[0].signatures[].format] == ["sigstore-bundle"]'
+}
+
+case_airlock_sign_keeps_the_referrers_already_listed() {
+    ec_key theirs
+    our_key
+    img_bundle b
+    jsign --key theirs.pem --digest "$IMG" >sb.json
+    m1=$($PY "$SG/addreferrer.py" b "$(ref_of)" "$IMG" sb.json)
+    asign --key up.key b
+    expect_rc 0
+    idx=$(tagged b "$IMG")
+    blob b "$idx" | jq -e --arg m "$m1" '(.manifests | length == 2) and .manifests[0].digest == $m' >/dev/null ||
+        fail "theirs not kept first: $(blob b "$idx")"
+    for k in theirs up; do
+        airlock verify --key $k.pub --json b
+        expect_rc 0
+        json '[.images[0].signatures[].format] | index("sigstore-bundle") != null'
+    done
+    # a listed referrer the bundle lacks: its descriptor is kept as it is, ours added
+    img_bundle c
+    jsign --key theirs.pem --digest "$IMG" >sc.json
+    m2=$($PY "$SG/addreferrer.py" c "$(ref_of)" "$IMG" sc.json)
+    rm "c/blobs/sha256/${m2#sha256:}"
+    asign --key up.key c
+    expect_rc 0
+    blob c "$(tagged c "$IMG")" | jq -e --arg m "$m2" '(.manifests | length == 2) and .manifests[0].digest == $m' >/dev/null ||
+        fail "the missing one's descriptor was dropped"
+    # something else under the tag is refused by name, never replaced
+    img_bundle d
+    jq --arg t "$(ref_of | sed 's/:1.0$//'):sha256-${IMG#sha256:}" \
+        '.manifests += [.manifests[0] | .annotations = {"org.opencontainers.image.ref.name": $t}]' d/index.json >i.json &&
+        mv i.json d/index.json
+    asign --key up.key --signature-format bundle d
+    expect_rc 4
+    err_has "referrers index 'example.com/test/busybox:sha256-${IMG#sha256:}' is listed in index.json as '$IMG', which is not an index"
+    # a referrers index the bundle lacks: named, not replaced by ours alone
+    img_bundle e
+    jsign --key theirs.pem --digest "$IMG" >se.json
+    $PY "$SG/addreferrer.py" e "$(ref_of)" "$IMG" se.json >/dev/null
+    gone=$(tagged e "$IMG")
+    rm "e/blobs/sha256/${gone#sha256:}"
+    asign --key up.key e
+    expect_rc 4
+    err_has "referrers index 'example.com/test/busybox:sha256-${IMG#sha256:}' ('$gone'): "
+    [ "$(tagged e "$IMG")" = "$gone" ] || fail "the entry was replaced"
+}
+
 main "$@"

@@ -75,7 +75,7 @@ case_push_parts_in_two_dirs() {
     airlock push --key cosign.pub --plain-http --json a/drop.tar.001 b/drop.tar.002 "$PLAIN/$case_repo"
     expect_rc 0
     json '.images | length == 2'
-    json '.signatures_verified == 2'
+    json '.signatures_verified == 4'
     airlock verify --key cosign.pub --plain-http "$PLAIN/$case_repo/test/busybox:1.0"
     expect_rc 0
 }

@@ -284,3 +284,212 @@ TEST(sigstore_js_bundle_verifies)
     free(b);
     free(msg);
 }
+
+/* ---- writing (cosign 3's form, FORMATS.md section 4) ---------------------------------------- */
+
+TEST(sigstore_statement_build_is_cosigns)
+{
+    char *st = NULL;
+    size_t n = 0;
+    CHECK(airlock_intoto_statement_build(&st, &n, IMG, AIRLOCK_PREDICATE_COSIGN_SIGN, NULL, 0,
+                                         NULL) == 0);
+    CHECK_STR(st, "{\"_type\":\"https://in-toto.io/Statement/v1\",\"subject\":[{\"digest\":{"
+                  "\"sha256\":\"1111111111111111111111111111111111111111111111111111111111111111"
+                  "\"},\"annotations\":{}}],\"predicateType\":\"https://sigstore.dev/cosign/sign/"
+                  "v1\",\"predicate\":{}}");
+    CHECK(st && n == strlen(st));
+    free(st);
+    /* annotations sorted and escaped; the parser reads them back */
+    struct airlock_annotation ann[2] = {{(char *)"z", (char *)"q\"<"}, {(char *)"a", (char *)"1"}};
+    CHECK(airlock_intoto_statement_build(&st, &n, IMG, AIRLOCK_PREDICATE_COSIGN_SIGN, ann, 2,
+                                         NULL) == 0);
+    CHECK(st && strstr(st, "\"annotations\":{\"a\":\"1\",\"z\":\"q\\\"\\u003c\"}"));
+    struct airlock_intoto_statement s;
+    CHECK(airlock_intoto_statement_parse(&s, st, n, NULL) == 0);
+    CHECK(s.n_subjects == 1 && s.subjects[0].n_annotations == 2);
+    CHECK_STR(s.subjects[0].sha256, IMG + 7);
+    CHECK_STR(airlock_annotation_get(s.subjects[0].annotations, 2, "z"), "q\"<");
+    airlock_intoto_statement_release(&s);
+    free(st);
+    struct airlock_error *e = NULL;
+    CHECK(airlock_intoto_statement_build(&st, &n, "sha512:00", AIRLOCK_PREDICATE_COSIGN_SIGN, NULL,
+                                         0, &e) == AIRLOCK_EUSAGE);
+    CHECK(e && strstr(e->msg, "'sha512:00' is not a sha256 digest"));
+    airlock_error_free(e);
+    e = NULL;
+    /* a key twice would be a duplicate JSON key, which every verifier here refuses */
+    struct airlock_annotation twice[2] = {{(char *)"env", (char *)"a"}, {(char *)"env", (char *)"b"}};
+    CHECK(airlock_intoto_statement_build(&st, &n, IMG, AIRLOCK_PREDICATE_COSIGN_SIGN, twice, 2,
+                                         &e) == AIRLOCK_EUSAGE);
+    CHECK(e && strstr(e->msg, "annotation 'env' given twice"));
+    airlock_error_free(e);
+}
+
+TEST(sigstore_bundle_build_verifies_and_has_the_hint)
+{
+    struct airlock_key *k = NULL, *k2 = NULL;
+    struct airlock_pubkey *pk = NULL, *pk2 = NULL;
+    keys(&k, &pk);
+    keys(&k2, &pk2);
+    char *st = NULL, *b = NULL, *why = NULL, *hint = NULL, *pem = NULL;
+    size_t sl = 0, bl = 0;
+    struct airlock_annotation ann = {(char *)"env", (char *)"prod"};
+    CHECK(airlock_intoto_statement_build(&st, &sl, IMG, AIRLOCK_PREDICATE_COSIGN_SIGN, &ann, 1,
+                                         NULL) == 0);
+    CHECK(airlock_sigstore_bundle_build(&b, &bl, k, st, sl, NULL) == 0);
+    CHECK(b && bl == strlen(b));
+    struct airlock_sigstore_claim c;
+    CHECK(verify(b, pk, &why, &c) == 0);
+    CHECK_STR(c.predicate_type, AIRLOCK_PREDICATE_COSIGN_SIGN);
+    CHECK_STR(airlock_annotation_get(c.annotations, c.n_annotations, "env"), "prod");
+    airlock_sigstore_claim_release(&c);
+    free(why);
+    CHECK(verify(b, pk2, &why, NULL) == AIRLOCK_ESIGNATURE);
+    free(why);
+    /* the exact statement bytes are the payload; hint = b64(sha256(SPKI DER)); no keyid, no
+     * tlog entries or timestamps */
+    struct airlock_dsse d;
+    CHECK(airlock_sigstore_bundle_parse(&d, b, bl, "b", NULL) == 0);
+    CHECK(d.payload_len == sl && !memcmp(d.payload, st, sl));
+    CHECK_STR(d.payload_type, AIRLOCK_DSSE_TYPE_INTOTO);
+    airlock_dsse_release(&d);
+    CHECK(airlock_key_hint(&hint, k, NULL) == 0);
+    CHECK(airlock_key_public_pem(&pem, k, NULL) == 0);
+    unsigned char *der = NULL;
+    size_t dl = 0;
+    char label[64], dg[AIRLOCK_DIGEST_SIZE];
+    CHECK(core_pem_decode(&der, &dl, label, pem, strlen(pem), "pem", NULL) == 0);
+    CHECK(airlock_sha256_digest(dg, der, dl, NULL) == 0);
+    unsigned char md[32];
+    for (int i = 0; i < 32; i++) {
+        unsigned v;
+        sscanf(dg + 7 + 2 * i, "%2x", &v);
+        md[i] = (unsigned char)v;
+    }
+    char *want = airlock_b64_encode(md, 32);
+    CHECK_STR(hint, want);
+    char *prefix = NULL;
+    CHECK(asprintf(&prefix,
+                   "{\"mediaType\":\"application/vnd.dev.sigstore.bundle.v0.3+json\","
+                   "\"verificationMaterial\":{\"publicKey\":{\"hint\":\"%s\"}},\"dsseEnvelope\":"
+                   "{\"payload\":\"",
+                   hint) > 0);
+    CHECK(b && !strncmp(b, prefix, strlen(prefix)));
+    CHECK(b && strstr(b, "\",\"payloadType\":\"application/vnd.in-toto+json\",\"signatures\":"
+                         "[{\"sig\":\""));
+    CHECK(b && !strstr(b, "keyid") && !strstr(b, "tlogEntries") && !strstr(b, "timestamp"));
+    CHECK(b && !strcmp(b + bl - 5, "\"}]}}"));
+    free(prefix);
+    free(want);
+    free(der);
+    free(pem);
+    free(hint);
+    free(st);
+    free(b);
+    airlock_key_free(k);
+    airlock_key_free(k2);
+    airlock_pubkey_free(pk);
+    airlock_pubkey_free(pk2);
+}
+
+TEST(sigstore_referrer_build_is_cosigns)
+{
+    struct airlock_descriptor bundle = {0}, subject = {0};
+    bundle.media_type = (char *)AIRLOCK_MT_SIGSTORE_BUNDLE_V03;
+    bundle.size = 1234;
+    snprintf(bundle.digest, sizeof(bundle.digest), "sha256:%s", OTHER);
+    subject.media_type = (char *)AIRLOCK_MT_OCI_INDEX;
+    subject.size = 567;
+    memcpy(subject.digest, IMG, sizeof(IMG));
+    char *m = NULL;
+    size_t n = 0;
+    CHECK(airlock_sigstore_referrer_build(&m, &n, &bundle, &subject, AIRLOCK_PREDICATE_COSIGN_SIGN,
+                                          "2026-12-03T15:30:44Z", NULL) == 0);
+    CHECK_STR(m, "{\"schemaVersion\":2,\"mediaType\":\"application/vnd.oci.image.manifest.v1+json\","
+                 "\"config\":{\"mediaType\":\"application/vnd.oci.empty.v1+json\",\"size\":2,"
+                 "\"digest\":\"sha256:44136fa355b3678a1146ad16f7e8649e94fb4fc21fe77e8310c060f61caaff8a\","
+                 "\"artifactType\":\"application/vnd.dev.sigstore.bundle.v0.3+json\"},"
+                 "\"layers\":[{\"mediaType\":\"application/vnd.dev.sigstore.bundle.v0.3+json\","
+                 "\"size\":1234,\"digest\":\"sha256:" OTHER "\"}],"
+                 "\"annotations\":{\"dev.sigstore.bundle.content\":\"dsse-envelope\","
+                 "\"dev.sigstore.bundle.predicateType\":\"https://sigstore.dev/cosign/sign/v1\","
+                 "\"org.opencontainers.image.created\":\"2026-12-03T15:30:44Z\"},"
+                 "\"subject\":{\"mediaType\":\"application/vnd.oci.image.index.v1+json\","
+                 "\"size\":567,\"digest\":\"" IMG "\"},"
+                 "\"artifactType\":\"application/vnd.dev.sigstore.bundle.v0.3+json\"}");
+    CHECK(m && n == strlen(m));
+    /* the empty config's digest is that of the two bytes {} */
+    char dg[AIRLOCK_DIGEST_SIZE];
+    CHECK(airlock_sha256_digest(dg, "{}", 2, NULL) == 0);
+    CHECK_STR(dg, AIRLOCK_OCI_EMPTY_DIGEST);
+    /* the manifest parses as a referrer of the subject */
+    struct airlock_oci *o = NULL;
+    CHECK(airlock_oci_parse(&o, m, n, "referrer", NULL) == 0);
+    CHECK(o && o->subject && !strcmp(o->subject->digest, IMG) && o->n_layers == 1);
+    airlock_oci_free(o);
+    free(m);
+}
+
+TEST(sigstore_referrers_index_add_keeps_theirs)
+{
+    struct airlock_descriptor bundle = {0}, subject = {0};
+    bundle.size = 10;
+    snprintf(bundle.digest, sizeof(bundle.digest), "sha256:%s", OTHER);
+    memcpy(subject.digest, IMG, sizeof(IMG));
+    subject.size = 5;
+    char *m = NULL, *idx = NULL, *idx2 = NULL, *idx3 = NULL;
+    size_t ml = 0, il = 0, il2 = 0, il3 = 0;
+    int added = -1;
+    CHECK(airlock_sigstore_referrer_build(&m, &ml, &bundle, &subject, AIRLOCK_PREDICATE_COSIGN_SIGN,
+                                          "2026-12-03T15:30:44Z", NULL) == 0);
+    char mdg[AIRLOCK_DIGEST_SIZE];
+    CHECK(airlock_sha256_digest(mdg, m, ml, NULL) == 0);
+    /* a new index */
+    CHECK(airlock_referrers_index_add(&idx, &il, &added, NULL, 0, m, ml, "idx", NULL) == 0);
+    CHECK(added == 1);
+    char *want = NULL;
+    CHECK(asprintf(&want,
+                   "{\"schemaVersion\":2,\"mediaType\":\"application/vnd.oci.image.index.v1+json\","
+                   "\"manifests\":[{\"mediaType\":\"application/vnd.oci.image.manifest.v1+json\","
+                   "\"size\":%zu,\"digest\":\"%s\",\"artifactType\":\"application/vnd.dev.sigstore."
+                   "bundle.v0.3+json\",\"annotations\":{\"dev.sigstore.bundle.content\":\"dsse-"
+                   "envelope\",\"dev.sigstore.bundle.predicateType\":\"https://sigstore.dev/cosign/"
+                   "sign/v1\",\"org.opencontainers.image.created\":\"2026-12-03T15:30:44Z\"}}]}",
+                   ml, mdg) > 0);
+    CHECK_STR(idx, want);
+    CHECK(idx && il == strlen(idx));
+    /* the same referrer again: unchanged, byte for byte */
+    CHECK(airlock_referrers_index_add(&idx2, &il2, &added, idx, il, m, ml, "idx", NULL) == 0);
+    CHECK(added == 0 && il2 == il && idx2 && !memcmp(idx2, idx, il));
+    free(idx2);
+    /* theirs kept, with members we do not know */
+    const char theirs[] = "{\"schemaVersion\":2,\"mediaType\":\"application/vnd.oci.image.index."
+                          "v1+json\",\"manifests\":[{\"mediaType\":\"application/vnd.oci.image."
+                          "manifest.v1+json\",\"size\":7,\"digest\":\"sha256:" OTHER "\","
+                          "\"artifactType\":\"application/spdx+json\",\"x-theirs\":[1]}],"
+                          "\"annotations\":{\"k\":\"v\"}}";
+    CHECK(airlock_referrers_index_add(&idx3, &il3, &added, theirs, sizeof(theirs) - 1, m, ml,
+                                      "idx", NULL) == 0);
+    CHECK(added == 1);
+    struct airlock_oci *o = NULL;
+    CHECK(airlock_oci_parse(&o, idx3, il3, "merged", NULL) == 0);
+    CHECK(o && o->kind == AIRLOCK_OCI_INDEX && o->n_layers == 2);
+    CHECK(o && o->n_layers == 2 && !strcmp(o->layers[0].digest, "sha256:" OTHER) &&
+          !strcmp(o->layers[1].digest, mdg));
+    CHECK(o && o->n_layers == 2 && o->layers[1].artifact_type &&
+          !strcmp(o->layers[1].artifact_type, AIRLOCK_MT_SIGSTORE_BUNDLE_V03));
+    CHECK(idx3 && strstr(idx3, "\"x-theirs\":[1]") && strstr(idx3, "\"annotations\":{\"k\":\"v\"}"));
+    airlock_oci_free(o);
+    /* something else under the tag is left alone */
+    struct airlock_error *e = NULL;
+    char *x = NULL;
+    size_t xl = 0;
+    CHECK(airlock_referrers_index_add(&x, &xl, &added, m, ml, m, ml, "'repo:sha256-1'", &e) ==
+          AIRLOCK_EINTEGRITY);
+    CHECK(e && strstr(e->msg, "'repo:sha256-1': not an image index"));
+    airlock_error_free(e);
+    free(want);
+    free(idx);
+    free(idx3);
+    free(m);
+}

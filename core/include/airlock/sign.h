@@ -178,6 +178,53 @@ int airlock_sigstore_verify(struct airlock_sigstore_claim *out, const char *bund
                             const char *what, struct airlock_error **err);
 void airlock_sigstore_claim_release(struct airlock_sigstore_claim *c);
 
+/* ---- writing sigstore bundles as cosign 3 does (FORMATS.md section 4) ----------------------- */
+
+#define AIRLOCK_PREDICATE_COSIGN_SIGN "https://sigstore.dev/cosign/sign/v1"
+#define AIRLOCK_MT_OCI_EMPTY "application/vnd.oci.empty.v1+json"
+#define AIRLOCK_OCI_EMPTY_DIGEST \
+    "sha256:44136fa355b3678a1146ad16f7e8649e94fb4fc21fe77e8310c060f61caaff8a" /* "{}" */
+#define AIRLOCK_ANN_BUNDLE_CONTENT "dev.sigstore.bundle.content"
+#define AIRLOCK_ANN_BUNDLE_PREDICATE "dev.sigstore.bundle.predicateType"
+#define AIRLOCK_ANN_CREATED "org.opencontainers.image.created"
+
+/* The in-toto v1 statement cosign 3 signs for an image digest ("sha256:<hex>"): one subject
+ * with digest.sha256 and the annotations ({} when none; keys sorted), the predicateType and
+ * an empty predicate. Compact JSON, Go's escaping. *out is malloc'd (NUL-terminated, not
+ * counted in *len). */
+int airlock_intoto_statement_build(char **out, size_t *len, const char *digest,
+                                   const char *predicate_type,
+                                   const struct airlock_annotation *ann, size_t n_ann,
+                                   struct airlock_error **err);
+
+/* cosign's public key hint: standard base64 of sha256 over the key's SPKI DER. Malloc'd. */
+int airlock_key_hint(char **out, const struct airlock_key *k, struct airlock_error **err);
+
+/* A v0.3 sigstore bundle: a DSSE envelope (payloadType in-toto, no keyid) around the exact
+ * statement bytes, signed with k over the PAE, with the key's hint as verification material
+ * and no tlog entries or timestamps (offline). *out is malloc'd (NUL-terminated). */
+int airlock_sigstore_bundle_build(char **out, size_t *len, const struct airlock_key *k,
+                                  const void *statement, size_t n, struct airlock_error **err);
+
+/* The OCI 1.1 referrer manifest cosign 3 attaches a bundle with, member for member: the empty
+ * config (artifactType the bundle's), the bundle as the one layer, the dev.sigstore.bundle.*
+ * annotations and created (RFC 3339 UTC, e.g. "2026-12-03T15:30:44Z"), the subject's
+ * descriptor (media type, size, digest) and artifactType. *out is malloc'd. */
+int airlock_sigstore_referrer_build(char **out, size_t *len,
+                                    const struct airlock_descriptor *bundle,
+                                    const struct airlock_descriptor *subject,
+                                    const char *predicate_type, const char *created,
+                                    struct airlock_error **err);
+
+/* The referrers tag schema's index (distribution-spec 1.1): old (NULL: none yet) with the
+ * referrer manifest's descriptor added (mediaType, size, digest, artifactType and a copy of
+ * its annotations), every existing entry kept. *added is 0 when the digest was listed
+ * already (then *out is a copy of old). old must be an index (AIRLOCK_EINTEGRITY if not,
+ * naming what). *out is malloc'd. */
+int airlock_referrers_index_add(char **out, size_t *len, int *added, const char *old,
+                                size_t old_len, const char *manifest, size_t manifest_len,
+                                const char *what, struct airlock_error **err);
+
 #ifdef __cplusplus
 }
 #endif

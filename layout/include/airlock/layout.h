@@ -366,8 +366,11 @@ struct airlock_sign_opts {
     int recursive;        /* also sign each platform manifest of an index */
     const char *const *refs; /* the images to sign (references or digests); none: all */
     size_t n_refs;
+    unsigned formats; /* AIRLOCK_SIGN_WRITE_* bits; 0: both */
 };
-#define AIRLOCK_SIGN_OPTS_INIT {NULL, NULL, 0, 0, NULL, 0}
+#define AIRLOCK_SIGN_OPTS_INIT {NULL, NULL, 0, 0, NULL, 0, 0}
+#define AIRLOCK_SIGN_WRITE_SIMPLESIGNING 1u /* the .sig layer (cosign 1, 2, containers/image) */
+#define AIRLOCK_SIGN_WRITE_BUNDLE 2u        /* the sigstore bundle referrer (cosign 3) */
 
 struct airlock_sign_result {
     char **refs;    /* the signed image (reference, or reference@digest for a platform) */
@@ -377,7 +380,11 @@ struct airlock_sign_result {
 };
 
 /* Signs images of the bundle at path with key, never touching the network. Each image gets
- * (or extends) a cosign signature manifest named REPO:sha256-<hex>.sig in the bundle.
+ * (or extends) a cosign signature manifest named REPO:sha256-<hex>.sig in the bundle, and a
+ * sigstore bundle referrer as cosign 3 attaches it (FORMATS.md section 4), listed in the
+ * referrers index named REPO:sha256-<hex> (its existing entries kept); opts->formats picks
+ * one of the two. A key that already signed the same statement (.sig: the same payload;
+ * bundle: the same subject, predicateType and annotations) adds nothing.
  * A plain tar is appended to, not copied: new entries go after the old end-of-archive
  * blocks, are synced, and one 512-byte write then turns the old end marker into a padding
  * entry, so a reader sees either the old bundle or the new one. A directory gets new blob
