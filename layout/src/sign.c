@@ -39,6 +39,12 @@ struct signer {
     size_t n_nb;
     cJSON *index;
     char created[32]; /* RFC 3339 UTC, for the bundle referrers */
+    /* names compared as Docker normalizes them, each parsed once: the catalog's entries, and
+     * index.json's items chained by name (a key: sha256 of the normalized name) */
+    char **cat_norm;
+    struct core_dmap idx_head;
+    cJSON **idx_item;
+    size_t *idx_next, n_idx, cap_idx;
 };
 
 void airlock_sign_result_free(struct airlock_sign_result *r)
@@ -207,32 +213,76 @@ static int queue_blob(struct signer *s, const char *data, size_t len, char diges
     return 0;
 }
 
-/* Two names of the same tag ("busybox:x" and "docker.io/library/busybox:x") are equal. */
-static int same_ref(const char *a, const char *b)
+/* A name as Docker normalizes it ("busybox:x" is "docker.io/library/busybox:x"), so that two
+ * spellings of one tag compare equal; a name that is no reference stays as it is. */
+static char *norm_ref(const char *ref)
 {
-    if (!a || !b)
-        return 0;
-    if (!strcmp(a, b))
-        return 1;
-    struct airlock_ref x, y;
-    if (airlock_ref_parse(&x, a, NULL))
-        return 0;
-    int same = 0;
-    if (!airlock_ref_parse(&y, b, NULL)) {
-        char *fx = airlock_ref_format(&x), *fy = airlock_ref_format(&y);
-        same = fx && fy && !strcmp(fx, fy);
-        free(fx);
-        free(fy);
-        airlock_ref_release(&y);
-    }
+    struct airlock_ref x;
+    if (!ref)
+        return NULL;
+    if (airlock_ref_parse(&x, ref, NULL))
+        return strdup(ref);
+    char *f = airlock_ref_format(&x);
     airlock_ref_release(&x);
-    return same;
+    return f;
 }
 
-static const char *ann_of(const cJSON *entry, const char *key)
+static int norm_key(char key[AIRLOCK_DIGEST_SIZE], const char *norm)
 {
-    return cJSON_GetStringValue(
-        cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(entry, "annotations"), key));
+    return airlock_sha256_digest(key, norm, strlen(norm), NULL);
+}
+
+/* Adds an index.json item to the chains by name. */
+static int idx_track(struct signer *s, cJSON *it)
+{
+    const char *r = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(
+        cJSON_GetObjectItemCaseSensitive(it, "annotations"), AIRLOCK_ANN_REF_NAME));
+    char *n = norm_ref(r), key[AIRLOCK_DIGEST_SIZE];
+    if (!r)
+        return 0;
+    if (!n || norm_key(key, n)) {
+        free(n);
+        return -1;
+    }
+    free(n);
+    if (s->n_idx == s->cap_idx) {
+        size_t cap = s->cap_idx ? s->cap_idx * 2 : 64;
+        cJSON **a = realloc(s->idx_item, cap * sizeof(*a));
+        size_t *b = a ? realloc(s->idx_next, cap * sizeof(*b)) : NULL;
+        if (a)
+            s->idx_item = a;
+        if (!b)
+            return -1;
+        s->idx_next = b;
+        s->cap_idx = cap;
+    }
+    size_t *h = core_dmap_get(&s->idx_head, key);
+    s->idx_item[s->n_idx] = it;
+    s->idx_next[s->n_idx] = h ? *h - 1 : SIZE_MAX;
+    return core_dmap_put(&s->idx_head, key, ++s->n_idx);
+}
+
+/* Names every catalog entry once and chains index.json's items by name. */
+static int names_index(struct signer *s, struct airlock_error **err)
+{
+    if (!(s->cat_norm = calloc(s->cat->n + 1, sizeof(*s->cat_norm))))
+        return airlock_error_set(err, AIRLOCK_EOS, "out of memory");
+    for (size_t i = 0; i < s->cat->n; i++)
+        if (s->cat->entries[i].ref && !(s->cat_norm[i] = norm_ref(s->cat->entries[i].ref)))
+            return airlock_error_set(err, AIRLOCK_EOS, "out of memory");
+    cJSON *it;
+    cJSON_ArrayForEach(it, cJSON_GetObjectItemCaseSensitive(s->index, "manifests"))
+    {
+        if (idx_track(s, it))
+            return airlock_error_set(err, AIRLOCK_EOS, "out of memory");
+    }
+    return 0;
+}
+
+/* Catalog entry i is named ref (any spelling of it). */
+static int entry_named(const struct signer *s, size_t i, const char *norm)
+{
+    return s->cat_norm[i] && norm && !strcmp(s->cat_norm[i], norm);
 }
 
 /* Points the index.json entry named sigref at the new manifest (or index, of type mt); a new
@@ -241,16 +291,19 @@ static int index_set(struct signer *s, const char *sigref, const char *mt, const
                      const char *digest, size_t size, struct airlock_error **err)
 {
     cJSON *arr = cJSON_GetObjectItemCaseSensitive(s->index, "manifests");
-    cJSON *it;
     int found = 0;
-    cJSON_ArrayForEach(it, arr)
-    {
-        const char *r = ann_of(it, AIRLOCK_ANN_REF_NAME);
-        if (same_ref(r, sigref)) { /* every entry naming this tag */
-            cJSON_ReplaceItemInObjectCaseSensitive(it, "digest", cJSON_CreateString(digest));
-            cJSON_ReplaceItemInObjectCaseSensitive(it, "size", cJSON_CreateNumber((double)size));
-            found = 1;
-        }
+    char *n = norm_ref(sigref), key[AIRLOCK_DIGEST_SIZE];
+    if (!n || norm_key(key, n)) {
+        free(n);
+        return airlock_error_set(err, AIRLOCK_EOS, "out of memory");
+    }
+    free(n);
+    size_t *h = core_dmap_get(&s->idx_head, key);
+    for (size_t k = h ? *h - 1 : SIZE_MAX; k != SIZE_MAX; k = s->idx_next[k]) {
+        cJSON *it = s->idx_item[k]; /* every entry naming this tag */
+        cJSON_ReplaceItemInObjectCaseSensitive(it, "digest", cJSON_CreateString(digest));
+        cJSON_ReplaceItemInObjectCaseSensitive(it, "size", cJSON_CreateNumber((double)size));
+        found = 1;
     }
     if (found)
         return 0;
@@ -267,13 +320,13 @@ static int index_set(struct signer *s, const char *sigref, const char *mt, const
     }
     cJSON_AddItemToObject(d, "annotations", ann);
     cJSON_AddItemToArray(arr, d);
-    return 0;
+    return idx_track(s, d) ? airlock_error_set(err, AIRLOCK_EOS, "out of memory") : 0;
 }
 
 /* Signs one target with a .sig layer: returns 1 in *added if a layer was added. */
 static int sign_sig(struct signer *s, const struct target *t, int *added, struct airlock_error **err)
 {
-    char *payload = NULL, *sig = NULL, *man = NULL, *cfg = NULL, *sigref = NULL;
+    char *payload = NULL, *sig = NULL, *man = NULL, *cfg = NULL, *sigref = NULL, *signorm = NULL;
     size_t plen = 0, mlen = 0, clen = 0;
     char pdigest[AIRLOCK_DIGEST_SIZE], cdigest[AIRLOCK_DIGEST_SIZE], mdigest[AIRLOCK_DIGEST_SIZE];
     struct airlock_descriptor *layers = NULL;
@@ -294,9 +347,10 @@ static int sign_sig(struct signer *s, const struct target *t, int *added, struct
     }
     /* the signature manifests already in the bundle under that tag (under any spelling of
      * its name): their layers are all kept */
+    signorm = norm_ref(sigref);
     for (size_t i = 0; i < s->cat->n && n_olds < 8; i++) {
         const struct airlock_entry *e = &s->cat->entries[i];
-        if (e->role != AIRLOCK_ROLE_SIGNATURE || !same_ref(e->ref, sigref))
+        if (e->role != AIRLOCK_ROLE_SIGNATURE || !entry_named(s, i, signorm))
             continue;
         struct airlock_buf raw = AIRLOCK_BUF_INIT(0);
         rc = airlock_bundle_blob_read(s->b, e->desc.digest, AIRLOCK_MAX_MANIFEST, &raw, err);
@@ -362,6 +416,7 @@ out:
     free(man);
     free(cfg);
     free(sigref);
+    free(signorm);
     return rc;
 }
 
@@ -451,7 +506,7 @@ static int sign_bundle(struct signer *s, const struct target *t, int *added,
                        struct airlock_error **err)
 {
     char *ref = NULL, *what = NULL, *st = NULL, *bundle = NULL, *man = NULL, *idx = NULL;
-    char *nidx = NULL;
+    char *nidx = NULL, *refnorm = NULL;
     size_t sl = 0, bl = 0, ml = 0, il = 0, nl = 0;
     char dg[AIRLOCK_DIGEST_SIZE], idg[AIRLOCK_DIGEST_SIZE];
     struct airlock_descriptor bd, sd;
@@ -464,10 +519,12 @@ static int sign_bundle(struct signer *s, const struct target *t, int *added,
     }
     /* what the bundle holds already: the index under that tag (under any spelling of its
      * name), and referrers of the image listed in index.json on their own */
+    if (!(refnorm = norm_ref(ref)))
+        rc = airlock_error_set(err, AIRLOCK_EOS, "out of memory");
     for (size_t i = 0; i < s->cat->n && !rc && !ours; i++) {
         const struct airlock_entry *e = &s->cat->entries[i];
         const struct airlock_graph_node *nd = airlock_graph_node(s->cat->graph, e->node);
-        if (same_ref(e->ref, ref)) {
+        if (entry_named(s, i, refnorm)) {
             if (!nd || nd->kind == AIRLOCK_NODE_BAD) {
                 rc = airlock_error_set(err, AIRLOCK_EINTEGRITY,
                                        "%s ('%s'): %s; it is left as it is (check the bundle "
@@ -520,6 +577,7 @@ static int sign_bundle(struct signer *s, const struct target *t, int *added,
         goto out;
     *added = 1;
 out:
+    free(refnorm);
     free(ref);
     free(what);
     free(st);
@@ -801,6 +859,8 @@ int airlock_bundle_sign(struct airlock_sign_result **res, const char *path,
         rc = airlock_error_set(err, AIRLOCK_EINTEGRITY, "'%s': index.json cannot be updated", path);
         goto out;
     }
+    if ((rc = names_index(&s, err)))
+        goto out;
     r = calloc(1, sizeof(*r));
     if (!r || !(r->refs = calloc(s.n_t, sizeof(char *))) ||
         !(r->digests = calloc(s.n_t, sizeof(char *))) || !(r->added = calloc(s.n_t, sizeof(int)))) {
@@ -846,6 +906,12 @@ out:
     airlock_sign_result_free(r);
     free(index);
     cJSON_Delete(s.index);
+    for (size_t i = 0; s.cat_norm && i < s.cat->n; i++)
+        free(s.cat_norm[i]);
+    free(s.cat_norm);
+    free(s.idx_item);
+    free(s.idx_next);
+    core_dmap_release(&s.idx_head);
     for (size_t i = 0; i < s.n_t; i++) {
         free(s.t[i].ref);
         free(s.t[i].repo);
