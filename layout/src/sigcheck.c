@@ -280,6 +280,10 @@ struct trust {
     struct kept_blob *kept;     /* streamed bundles: the small unlisted blobs, read in one pass */
     size_t n_kept, kept_bytes;
     struct core_dmap kept_at;   /* digest -> index in kept, plus one */
+    /* what is attached to a digest, found without a scan per image: entries (attachments by
+     * content) and bare referrers chained by subject (heads: index plus one) */
+    struct core_dmap att_head, bare_head;
+    size_t *att_next, *bare_next;
 };
 
 struct kept_blob {
@@ -521,7 +525,8 @@ static void check_image(struct trust *t, struct airlock_sig_image *im, size_t i,
     }
     struct core_dmap seen;
     memset(&seen, 0, sizeof(seen));
-    for (size_t k = 0; t->repos[i] && k < t->r->n_images; k++) {
+    size_t *head = core_dmap_get(&t->att_head, im->digest);
+    for (size_t k = head ? *head - 1 : SIZE_MAX; t->repos[i] && k != SIZE_MAX; k = t->att_next[k]) {
         const struct airlock_sig_image *s = &t->r->images[k];
         if ((s->role != AIRLOCK_ROLE_SIGNATURE && s->role != AIRLOCK_ROLE_REFERRERS) ||
             strcmp(s->subject, im->digest) || !t->repos[k] || strcmp(t->repos[k], t->repos[i]))
@@ -548,7 +553,8 @@ static void check_image(struct trust *t, struct airlock_sig_image *im, size_t i,
         airlock_error_free(le);
         airlock_buf_release(&raw);
     }
-    for (size_t k = 0; k < t->n_bare; k++)
+    head = core_dmap_get(&t->bare_head, im->digest);
+    for (size_t k = head ? *head - 1 : SIZE_MAX; k != SIZE_MAX; k = t->bare_next[k])
         if (!strcmp(t->bare[k].subject, im->digest)) {
             size_t before = im->n_sigs;
             check_referrer_at(t, im, &seen, t->bare[k].digest, o);
@@ -595,6 +601,28 @@ int airlock_bundle_verify_signatures(struct airlock_sig_report **out, struct air
     }
     if (o->key && (rc = scan_bare_referrers(&t, err)))
         goto out;
+    if (!(t.att_next = calloc(t.r->n_images + 1, sizeof(size_t))) ||
+        !(t.bare_next = calloc(t.n_bare + 1, sizeof(size_t)))) {
+        rc = airlock_error_set(err, AIRLOCK_EOS, "out of memory");
+        goto out;
+    }
+    for (size_t i = t.r->n_images; i-- > 0;) { /* chains in index.json order */
+        const struct airlock_sig_image *im = &t.r->images[i];
+        size_t *h = im->subject[0] ? core_dmap_get(&t.att_head, im->subject) : NULL;
+        t.att_next[i] = h ? *h - 1 : SIZE_MAX;
+        if (im->subject[0] && core_dmap_put(&t.att_head, im->subject, i + 1)) {
+            rc = airlock_error_set(err, AIRLOCK_EOS, "out of memory");
+            goto out;
+        }
+    }
+    for (size_t i = t.n_bare; i-- > 0;) {
+        size_t *h = core_dmap_get(&t.bare_head, t.bare[i].subject);
+        t.bare_next[i] = h ? *h - 1 : SIZE_MAX;
+        if (core_dmap_put(&t.bare_head, t.bare[i].subject, i + 1)) {
+            rc = airlock_error_set(err, AIRLOCK_EOS, "out of memory");
+            goto out;
+        }
+    }
     /* 2: images, by their signatures; what they hold may go up in their repository */
     t.r->ok = 1;
     for (size_t i = 0; i < t.r->n_images; i++) {
@@ -653,6 +681,10 @@ out:
         free(t.kept[i].data);
     free(t.kept);
     core_dmap_release(&t.kept_at);
+    core_dmap_release(&t.att_head);
+    core_dmap_release(&t.bare_head);
+    free(t.att_next);
+    free(t.bare_next);
     airlock_catalog_free(cat);
     if (rc) {
         airlock_sig_report_free(t.r);
