@@ -592,35 +592,86 @@ static int keep_bare_referrer(struct plan *p, size_t s, const char *digest,
     return rc;
 }
 
+/* One small unreferenced blob of layout source s, read and checked against its digest: kept
+ * when the catalog takes it as a referrer (layout_bare_referrer_parse) of an image planned
+ * from s whose config and layers the source holds. */
+static int bare_blob(struct plan *p, size_t s, const char *digest, struct airlock_buf *raw,
+                     struct airlock_error **err)
+{
+    struct airlock_oci *m = NULL;
+    char *repo = NULL;
+    int rc = 0, whole = 1;
+    if (layout_bare_referrer_parse(&m, raw->data, raw->len) &&
+        !strncmp(m->subject->digest, "sha256:", 7) &&
+        (repo = repo_of_subject(p, s, airlock_digest_hex(m->subject->digest), 0))) {
+        uint64_t have = 0;
+        whole = src_has(p, s, m->config.digest, &have) && have == m->config.size;
+        for (size_t l = 0; whole && l < m->n_layers; l++)
+            whole = src_has(p, s, m->layers[l].digest, &have) && have == m->layers[l].size;
+        if (whole)
+            rc = keep_bare_referrer(p, s, digest, raw, m, repo, err);
+        else
+            plan_warn(p, "'%s': referrer '%s' (left unlisted in blobs/ by cosign save) is not "
+                         "kept: a blob it names is missing or of another size",
+                      p->src[s].path, digest);
+    }
+    free(repo);
+    airlock_oci_free(m);
+    return rc;
+}
+
+static int bare_want(void *ctx, const char *digest, uint64_t size)
+{
+    const struct plan *p = ctx;
+    return size >= LAYOUT_BARE_REFERRER_MIN && size <= LAYOUT_BARE_REFERRER_MAX &&
+           !core_dmap_get(&p->meta_map, digest) && !core_dmap_get(&p->need, digest);
+}
+
+static int bare_take(void *ctx, const char *digest, uint64_t size, airlock_read_fn read,
+                     void *rctx, struct airlock_error **err)
+{
+    struct plan *p = ctx;
+    struct airlock_buf raw = AIRLOCK_BUF_INIT(LAYOUT_BARE_REFERRER_MAX);
+    char buf[4096], actual[AIRLOCK_DIGEST_SIZE];
+    size_t got = 0;
+    int rc = 0;
+    while (!rc && raw.len < size && !(rc = read(rctx, buf, sizeof(buf), &got, err)) && got)
+        if (airlock_buf_append(&raw, buf, got))
+            rc = airlock_error_set(err, AIRLOCK_EINTEGRITY,
+                                   "'%s': blob '%s' is larger than %u bytes",
+                                   p->src[p->cur_src].path, digest, LAYOUT_BARE_REFERRER_MAX);
+    if (!rc && raw.len == size && !airlock_sha256_digest(actual, raw.data, raw.len, NULL) &&
+        !strcmp(actual, digest)) /* else not what its name says: no referrer anyone can use */
+        rc = bare_blob(p, p->cur_src, digest, &raw, err);
+    airlock_buf_release(&raw);
+    return rc;
+}
+
 /* cosign save writes its referrer manifests (cosign 3's sigstore bundles) into blobs/ and not
  * into index.json. A small blob of layout source s that nothing planned references and that
- * the catalog takes as a referrer (layout_bare_referrer_parse) of an image planned from s is
- * kept and listed under its subject's fallback tag, so verify counts it as listed, generic
- * tools copy it, and push carries it. Anything else unreferenced stays behind, as before. A
- * streamed source (tar.zst) has kept only the JSON something listed references: there none is
- * found. */
+ * is a referrer of an image planned from s (bare_blob) is kept and listed under its subject's
+ * fallback tag, so verify counts it as listed, generic tools copy it, and push carries it.
+ * Anything else unreferenced stays behind, as before. A streamed source (tar.zst) dropped
+ * the JSON nothing listed references: it is read once more for them. */
 static int plan_bare_referrers(struct plan *p, size_t s, struct airlock_error **err)
 {
     struct airlock_bundle *b = p->src[s].b;
     size_t n = b ? airlock_bundle_blob_count(b) : 0;
-    int rc = 0;
-    for (size_t i = 0; i < n && !rc; i++) {
+    int rc = 0, streamed = b && airlock_bundle_format(b) == AIRLOCK_FORMAT_TAR_ZST, need = 0;
+    for (size_t i = 0; i < n && !rc && !need; i++) {
         uint64_t size = 0;
         const char *dg = airlock_bundle_blob_digest(b, i, &size);
-        if (!dg || size < LAYOUT_BARE_REFERRER_MIN || size > LAYOUT_BARE_REFERRER_MAX ||
-            core_dmap_get(&p->meta_map, dg) || core_dmap_get(&p->need, dg))
+        if (!dg || !bare_want(p, dg, size))
             continue;
+        need = streamed; /* one pass over the stream for all */
         struct airlock_buf raw = AIRLOCK_BUF_INIT(0);
-        struct airlock_oci *m = NULL;
-        char *repo = NULL;
-        if (!airlock_bundle_blob_read(b, dg, LAYOUT_BARE_REFERRER_MAX, &raw, NULL) &&
-            layout_bare_referrer_parse(&m, raw.data, raw.len) &&
-            !strncmp(m->subject->digest, "sha256:", 7) &&
-            (repo = repo_of_subject(p, s, airlock_digest_hex(m->subject->digest), 0)))
-            rc = keep_bare_referrer(p, s, dg, &raw, m, repo, err);
-        free(repo);
-        airlock_oci_free(m);
+        if (!streamed && !airlock_bundle_blob_read(b, dg, LAYOUT_BARE_REFERRER_MAX, &raw, NULL))
+            rc = bare_blob(p, s, dg, &raw, err);
         airlock_buf_release(&raw);
+    }
+    if (need && !rc) {
+        p->cur_src = s;
+        rc = airlock_bundle_blob_stream(b, bare_want, bare_take, p, err);
     }
     return rc;
 }

@@ -103,7 +103,8 @@ case_import_lists_a_bare_referrer_under_the_fallback_tag() {
     jsign --key up.pem --digest "$IMG" -a env=prod >sb.json
     r=$($PY "$SG/addreferrer.py" b "$(ref_of)" "$IMG" sb.json --bare)
     (cd b && tar -cf ../b.tar oci-layout index.json blobs)
-    for src in b b.tar; do
+    zstd -q b.tar -o b.tar.zst
+    for src in b b.tar b.tar.zst; do
         rm -rf "i-$src"
         airlock import -o "i-$src/" "$src"
         expect_rc 0
