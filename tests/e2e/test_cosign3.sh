@@ -143,6 +143,37 @@ case_import_lists_a_bare_referrer_under_the_fallback_tag() {
     json '.images[0].signatures[0].format == "sigstore-bundle"'
 }
 
+case_import_leaves_bare_referrers_it_cannot_keep() {
+    ec_key up
+    # one whose bundle is missing: left out with a warning, the image imported
+    img_bundle b
+    jsign --key up.pem --digest "$IMG" >sb.json
+    r=$($PY "$SG/addreferrer.py" b "$(ref_of)" "$IMG" sb.json --bare)
+    l=$(jq -r '.layers[0].digest' "b/blobs/sha256/${r#sha256:}")
+    rm "b/blobs/sha256/${l#sha256:}"
+    airlock import -o i/ b
+    expect_rc 0
+    err_has "referrer '$r' (left unlisted in blobs/ by cosign save) is not kept"
+    [ "$(jq '.manifests | length' i/index.json)" = 1 ] || fail "a broken referrer got listed"
+    # one of an image the layout does not hold: not kept
+    img_bundle c
+    $PY - c sb.json <<'EOF'
+import hashlib, json, os, sys
+d, b = sys.argv[1], open(sys.argv[2], "rb").read()
+def put(x):
+    h = hashlib.sha256(x).hexdigest(); open(os.path.join(d, "blobs/sha256", h), "wb").write(x); return h
+m = {"schemaVersion": 2, "mediaType": "application/vnd.oci.image.manifest.v1+json",
+     "config": {"mediaType": "application/vnd.oci.empty.v1+json", "size": 2, "digest": "sha256:" + put(b"{}")},
+     "layers": [{"mediaType": json.loads(b)["mediaType"], "size": len(b), "digest": "sha256:" + put(b)}],
+     "subject": {"mediaType": "application/vnd.oci.image.manifest.v1+json", "size": 1,
+                 "digest": "sha256:" + hashlib.sha256(b"x").hexdigest()}}
+put(json.dumps(m).encode())
+EOF
+    airlock import -o j/ c
+    expect_rc 0
+    [ "$(jq '.manifests | length' j/index.json)" = 1 ] || fail "another image's referrer got listed"
+}
+
 case_bare_referrer_counts_but_is_not_admitted() {
     ec_key up
     ADD=--bare signed_bundle b
