@@ -122,15 +122,33 @@ static void tag_subject(const char *ref, const char *suffix, char subject[AIRLOC
 
 /* A referrer (OCI 1.1): a manifest with a subject that is not itself an image: no config and
  * no layer that a runtime would run or unpack. */
-static int is_referrer(const struct airlock_graph_node *nd)
+static int manifest_is_referrer(const struct airlock_oci *m)
 {
-    if (!nd || nd->kind != AIRLOCK_NODE_MANIFEST || !nd->doc->subject ||
-        runnable_config(nd->doc->config.media_type))
+    if (!m || m->kind != AIRLOCK_OCI_MANIFEST || !m->subject ||
+        runnable_config(m->config.media_type))
         return 0;
-    for (size_t l = 0; l < nd->doc->n_layers; l++) /* nothing a runtime would unpack */
-        if (image_layer(nd->doc->layers[l].media_type))
+    for (size_t l = 0; l < m->n_layers; l++) /* nothing a runtime would unpack */
+        if (image_layer(m->layers[l].media_type))
             return 0;
     return 1;
+}
+
+static int is_referrer(const struct airlock_graph_node *nd)
+{
+    return nd && nd->kind == AIRLOCK_NODE_MANIFEST && manifest_is_referrer(nd->doc);
+}
+
+int layout_bare_referrer_parse(struct airlock_oci **m, const char *raw, size_t len)
+{
+    *m = NULL;
+    if (len < LAYOUT_BARE_REFERRER_MIN || len > LAYOUT_BARE_REFERRER_MAX || raw[0] != '{' ||
+        airlock_oci_parse(m, raw, len, "blob", NULL))
+        return 0;
+    if (manifest_is_referrer(*m))
+        return 1;
+    airlock_oci_free(*m);
+    *m = NULL;
+    return 0;
 }
 
 /* The role an entry plays by what it holds: an attachment only when its content is what the

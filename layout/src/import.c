@@ -2,6 +2,7 @@
  * bundles) into one deduplicated bundle. Plan first (names, graphs, which blob comes from
  * where), then write small JSON blobs, then stream every source once for its layers. */
 #include "layout_int.h"
+#include "airlock/sign.h"
 
 #include <cjson/cJSON.h>
 #include <errno.h>
@@ -518,6 +519,163 @@ static int need_blob(struct plan *p, size_t s, const struct airlock_descriptor *
     return rc;
 }
 
+/* ---- cosign save's bare referrers ----------------------------------------------------------- */
+
+/* Keeps referrer manifest m (raw, digest) of an image planned from source s in repo, with its
+ * config and layers, and lists it in the referrers index at the fallback tag
+ * REPO:sha256-<hex>, merged with the index planned there already (FORMATS.md section 4). What
+ * is at that tag and is no index is left as it is, and the referrer out, with a warning. */
+static int keep_bare_referrer(struct plan *p, size_t s, const char *digest,
+                              struct airlock_buf *raw, const struct airlock_oci *m,
+                              const char *repo, struct airlock_error **err)
+{
+    char *tag = NULL, *idx = NULL;
+    size_t il = 0;
+    int added = 0, k, rc;
+    if (asprintf(&tag, "%s:sha256-%s", repo, airlock_digest_hex(m->subject->digest)) < 0)
+        return airlock_error_set(err, AIRLOCK_EOS, "out of memory");
+    struct planned *e = NULL;
+    for (size_t i = 0; i < p->n; i++)
+        if (!strcmp(p->e[i].ref, tag))
+            e = &p->e[i];
+    size_t *mi = e ? core_dmap_get(&p->meta_map, e->desc.digest) : NULL;
+    const struct meta *old = mi ? &p->meta[*mi] : NULL;
+    char what[300];
+    snprintf(what, sizeof(what), "'%s': '%.200s'", p->src[s].path, tag);
+    struct airlock_error *le = NULL;
+    rc = airlock_referrers_index_add(&idx, &il, &added, old ? old->data : NULL,
+                                     old ? old->len : 0, raw->data, raw->len, what, &le);
+    if (rc == AIRLOCK_EINTEGRITY) {
+        plan_warn(p, "'%s': referrer '%s' (left unlisted in blobs/ by cosign save) is not "
+                     "kept: %s",
+                  p->src[s].path, digest, le ? le->msg : "its fallback tag holds no index");
+        airlock_error_free(le);
+        free(tag);
+        return 0;
+    }
+    if (rc) {
+        if (err && !*err)
+            *err = le;
+        else
+            airlock_error_free(le);
+        free(tag);
+        return rc;
+    }
+    /* the referrer and what it holds, as need_blob keeps a manifest */
+    if (add_meta(p, digest, raw, AIRLOCK_OCI_MANIFEST, known_media_type(m)))
+        rc = airlock_error_set(err, AIRLOCK_EOS, "out of memory");
+    if (!rc)
+        rc = need_blob(p, s, &m->config, tag, 1, &k, err);
+    for (size_t l = 0; !rc && l < m->n_layers; l++)
+        rc = need_blob(p, s, &m->layers[l], tag, 1, &k, err);
+    char idig[AIRLOCK_DIGEST_SIZE];
+    struct airlock_buf ib = AIRLOCK_BUF_INIT(AIRLOCK_MAX_MANIFEST);
+    if (!rc && !(rc = airlock_sha256_digest(idig, idx, il, err)) &&
+        !core_dmap_get(&p->meta_map, idig) &&
+        (airlock_buf_append(&ib, idx, il) ||
+         add_meta(p, idig, &ib, AIRLOCK_OCI_INDEX, AIRLOCK_MT_OCI_INDEX)))
+        rc = airlock_error_set(err, AIRLOCK_EOS, "out of memory");
+    airlock_buf_release(&ib);
+    free(idx);
+    if (!rc && e) { /* the index there before stays a blob: another entry may name it */
+        memcpy(e->desc.digest, idig, AIRLOCK_DIGEST_SIZE);
+        e->desc.size = il;
+    } else if (!rc) {
+        struct airlock_descriptor d;
+        memset(&d, 0, sizeof(d));
+        d.media_type = (char *)AIRLOCK_MT_OCI_INDEX;
+        memcpy(d.digest, idig, AIRLOCK_DIGEST_SIZE);
+        d.size = il;
+        return plan_add(p, tag, AIRLOCK_ROLE_REFERRERS, &d, s, err);
+    }
+    free(tag);
+    return rc;
+}
+
+/* One small unreferenced blob of layout source s, read and checked against its digest: kept
+ * when the catalog takes it as a referrer (layout_bare_referrer_parse) of an image planned
+ * from s whose config and layers the source holds. */
+static int bare_blob(struct plan *p, size_t s, const char *digest, struct airlock_buf *raw,
+                     struct airlock_error **err)
+{
+    struct airlock_oci *m = NULL;
+    char *repo = NULL;
+    int rc = 0, whole = 1;
+    if (layout_bare_referrer_parse(&m, raw->data, raw->len) &&
+        !strncmp(m->subject->digest, "sha256:", 7) &&
+        (repo = repo_of_subject(p, s, airlock_digest_hex(m->subject->digest), 0))) {
+        uint64_t have = 0;
+        whole = src_has(p, s, m->config.digest, &have) && have == m->config.size;
+        for (size_t l = 0; whole && l < m->n_layers; l++)
+            whole = src_has(p, s, m->layers[l].digest, &have) && have == m->layers[l].size;
+        if (whole)
+            rc = keep_bare_referrer(p, s, digest, raw, m, repo, err);
+        else
+            plan_warn(p, "'%s': referrer '%s' (left unlisted in blobs/ by cosign save) is not "
+                         "kept: a blob it names is missing or of another size",
+                      p->src[s].path, digest);
+    }
+    free(repo);
+    airlock_oci_free(m);
+    return rc;
+}
+
+static int bare_want(void *ctx, const char *digest, uint64_t size)
+{
+    const struct plan *p = ctx;
+    return size >= LAYOUT_BARE_REFERRER_MIN && size <= LAYOUT_BARE_REFERRER_MAX &&
+           !core_dmap_get(&p->meta_map, digest) && !core_dmap_get(&p->need, digest);
+}
+
+static int bare_take(void *ctx, const char *digest, uint64_t size, airlock_read_fn read,
+                     void *rctx, struct airlock_error **err)
+{
+    struct plan *p = ctx;
+    struct airlock_buf raw = AIRLOCK_BUF_INIT(LAYOUT_BARE_REFERRER_MAX);
+    char buf[4096], actual[AIRLOCK_DIGEST_SIZE];
+    size_t got = 0;
+    int rc = 0;
+    while (!rc && raw.len < size && !(rc = read(rctx, buf, sizeof(buf), &got, err)) && got)
+        if (airlock_buf_append(&raw, buf, got))
+            rc = airlock_error_set(err, AIRLOCK_EINTEGRITY,
+                                   "'%s': blob '%s' is larger than %u bytes",
+                                   p->src[p->cur_src].path, digest, LAYOUT_BARE_REFERRER_MAX);
+    if (!rc && raw.len == size && !airlock_sha256_digest(actual, raw.data, raw.len, NULL) &&
+        !strcmp(actual, digest)) /* else not what its name says: no referrer anyone can use */
+        rc = bare_blob(p, p->cur_src, digest, &raw, err);
+    airlock_buf_release(&raw);
+    return rc;
+}
+
+/* cosign save writes its referrer manifests (cosign 3's sigstore bundles) into blobs/ and not
+ * into index.json. A small blob of layout source s that nothing planned references and that
+ * is a referrer of an image planned from s (bare_blob) is kept and listed under its subject's
+ * fallback tag, so verify counts it as listed, generic tools copy it, and push carries it.
+ * Anything else unreferenced stays behind, as before. A streamed source (tar.zst) dropped
+ * the JSON nothing listed references: it is read once more for them. */
+static int plan_bare_referrers(struct plan *p, size_t s, struct airlock_error **err)
+{
+    struct airlock_bundle *b = p->src[s].b;
+    size_t n = b ? airlock_bundle_blob_count(b) : 0;
+    int rc = 0, streamed = b && airlock_bundle_format(b) == AIRLOCK_FORMAT_TAR_ZST, need = 0;
+    for (size_t i = 0; i < n && !rc && !need; i++) {
+        uint64_t size = 0;
+        const char *dg = airlock_bundle_blob_digest(b, i, &size);
+        if (!dg || !bare_want(p, dg, size))
+            continue;
+        need = streamed; /* one pass over the stream for all */
+        struct airlock_buf raw = AIRLOCK_BUF_INIT(0);
+        if (!streamed && !airlock_bundle_blob_read(b, dg, LAYOUT_BARE_REFERRER_MAX, &raw, NULL))
+            rc = bare_blob(p, s, dg, &raw, err);
+        airlock_buf_release(&raw);
+    }
+    if (need && !rc) {
+        p->cur_src = s;
+        rc = airlock_bundle_blob_stream(b, bare_want, bare_take, p, err);
+    }
+    return rc;
+}
+
 /* ---- writing ------------------------------------------------------------------------------- */
 
 static int want_fn(void *ctx, const char *digest, uint64_t size)
@@ -714,6 +872,8 @@ int airlock_import(struct airlock_import_result **res, const char *out, const ch
         else if (!d->media_type && !(d->media_type = strdup(p.meta[*mi].media_type)))
             rc = airlock_error_set(err, AIRLOCK_EOS, "out of memory");
     }
+    for (size_t s = 0; s < p.n_src && !rc; s++)
+        rc = plan_bare_referrers(&p, s, err);
     if (rc)
         goto done;
     if ((rc = writer_new_locked(&p.w, out, opts ? opts->format : AIRLOCK_FORMAT_AUTO, err)))

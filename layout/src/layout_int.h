@@ -243,4 +243,15 @@ int docker_src_blob_read(struct docker_src *d, const char *digest, struct airloc
 int docker_src_blob_stream(struct docker_src *d, airlock_blob_want_fn want,
                            airlock_blob_take_fn take, void *ctx, struct airlock_error **err);
 
+/* ---- catalog.c: what a manifest is ---------------------------------------------------------- */
+
+/* cosign save leaves its referrer manifests in blobs/ with nothing listing them: a blob of at
+ * least LAYOUT_BARE_REFERRER_MIN and at most LAYOUT_BARE_REFERRER_MAX bytes that nothing
+ * references may be one. */
+#define LAYOUT_BARE_REFERRER_MAX 16384 /* a referrer manifest is under 1 KiB; annotations add some */
+#define LAYOUT_BARE_REFERRER_MIN 64    /* less cannot hold a subject and a layer */
+/* 1 and *m (the parsed manifest) when raw is a manifest the catalog takes as a referrer (a
+ * subject, no config or layer a runtime would run or unpack); 0 and *m NULL otherwise. */
+int layout_bare_referrer_parse(struct airlock_oci **m, const char *raw, size_t len);
+
 #endif

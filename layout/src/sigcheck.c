@@ -300,8 +300,8 @@ struct bare_referrer {
     char subject[AIRLOCK_DIGEST_SIZE];
 };
 
-#define BARE_REFERRER_MAX 16384 /* a referrer manifest is under 1 KiB; annotations add some */
-#define BARE_REFERRER_MIN 64    /* less cannot hold a subject and a layer (nor a bundle) */
+#define BARE_REFERRER_MAX LAYOUT_BARE_REFERRER_MAX
+#define BARE_REFERRER_MIN LAYOUT_BARE_REFERRER_MIN
 #define KEPT_MAX (8u << 20)      /* streamed: at most this much unlisted small JSON is kept */
 
 /* A blob for the checks: from the bundle, or (streamed bundles) from what the pass kept. */
@@ -375,8 +375,9 @@ static int keep_take(void *ctx, const char *digest, uint64_t size, airlock_read_
 }
 
 /* Once for all images: small blobs that are no node of the graph (not listed, not a config or
- * layer of anything listed) and parse as a manifest with a subject and a sigstore bundle
- * layer. A streamed bundle can read only the JSON blobs it kept: the others are skipped. */
+ * layer of anything listed) and parse as a referrer (layout_bare_referrer_parse, the one
+ * judgement import uses too) with a sigstore bundle layer. A streamed bundle can read only
+ * the JSON blobs it kept: the others are skipped. */
 static int scan_bare_referrers(struct trust *t, struct airlock_error **err)
 {
     size_t n = airlock_bundle_blob_count(t->b);
@@ -402,9 +403,7 @@ static int scan_bare_referrers(struct trust *t, struct airlock_error **err)
         struct airlock_oci *m = NULL;
         int keep = 0;
         if (!trust_read(t, dg, BARE_REFERRER_MAX, &raw, NULL) &&
-            raw.len && raw.data[0] == '{' &&
-            !airlock_oci_parse(&m, raw.data, raw.len, "blob", NULL) &&
-            m->kind == AIRLOCK_OCI_MANIFEST && m->subject)
+            layout_bare_referrer_parse(&m, raw.data, raw.len))
             for (size_t l = 0; l < m->n_layers; l++)
                 keep |= is_bundle_type(m->layers[l].media_type);
         if (keep) {

@@ -97,6 +97,83 @@ case_push_refuses_an_image_signed_only_by_an_unlisted_referrer() {
         fail "the image went up"
 }
 
+case_import_lists_a_bare_referrer_under_the_fallback_tag() {
+    ec_key up
+    img_bundle b
+    jsign --key up.pem --digest "$IMG" -a env=prod >sb.json
+    r=$($PY "$SG/addreferrer.py" b "$(ref_of)" "$IMG" sb.json --bare)
+    (cd b && tar -cf ../b.tar oci-layout index.json blobs)
+    zstd -q b.tar -o b.tar.zst
+    for src in b b.tar b.tar.zst; do
+        rm -rf "i-$src"
+        airlock import -o "i-$src/" "$src"
+        expect_rc 0
+        fb=$(jq -r --arg t "example.com/test/busybox:sha256-${IMG#sha256:}" \
+            '.manifests[] | select(.annotations["org.opencontainers.image.ref.name"] == $t) | .digest' \
+            "i-$src/index.json")
+        [ -n "$fb" ] || fail "$src: no fallback tag entry in the imported index.json"
+        jq -e --arg r "$r" '.manifests | length == 1 and .[0].digest == $r and
+            .[0].artifactType == "application/vnd.dev.sigstore.bundle.v0.3+json" and
+            .[0].annotations["dev.sigstore.bundle.predicateType"] != null' \
+            "i-$src/blobs/sha256/${fb#sha256:}" >/dev/null || fail "$src: the fallback index does not list the referrer"
+        airlock verify --key up.pub --json "i-$src"
+        expect_rc 0
+        json '.images[0].signatures[0].format == "sigstore-bundle"'
+        json '.images[1].role == "referrers" and .images[1].admitted == true'
+    done
+    # a second bare referrer beside a listed one: merged into the fallback index already there
+    jsign --key up.pem --digest "$IMG" -a env=test >s2.json
+    $PY "$SG/addreferrer.py" b "$(ref_of)" "$IMG" sb.json >/dev/null
+    r2=$($PY "$SG/addreferrer.py" b "$(ref_of)" "$IMG" s2.json --bare)
+    airlock import -o m/ b
+    expect_rc 0
+    fb=$(jq -r '.manifests[] | select(.annotations["org.opencontainers.image.ref.name"] |
+        test(":sha256-")) | .digest' m/index.json)
+    [ "$(echo "$fb" | wc -l)" = 1 ] || fail "more than one fallback entry"
+    jq -e --arg r "$r" --arg r2 "$r2" '[.manifests[].digest] | sort == ([$r, $r2] | sort)' \
+        "m/blobs/sha256/${fb#sha256:}" >/dev/null || fail "the fallback index is not the merge"
+    airlock verify --key up.pub --json m
+    expect_rc 0
+    json '.images[0].signatures | length == 2'
+    # and push carries it: cosign 3 finds it at the registry's fallback tag
+    airlock push --key up.pub --plain-http i-b "$PLAIN/$CASE"
+    expect_rc 0
+    airlock verify --key up.pub --plain-http --json "$PLAIN/$CASE/test/busybox:1.0"
+    expect_rc 0
+    json '.images[0].signatures[0].format == "sigstore-bundle"'
+}
+
+case_import_leaves_bare_referrers_it_cannot_keep() {
+    ec_key up
+    # one whose bundle is missing: left out with a warning, the image imported
+    img_bundle b
+    jsign --key up.pem --digest "$IMG" >sb.json
+    r=$($PY "$SG/addreferrer.py" b "$(ref_of)" "$IMG" sb.json --bare)
+    l=$(jq -r '.layers[0].digest' "b/blobs/sha256/${r#sha256:}")
+    rm "b/blobs/sha256/${l#sha256:}"
+    airlock import -o i/ b
+    expect_rc 0
+    err_has "referrer '$r' (left unlisted in blobs/ by cosign save) is not kept"
+    [ "$(jq '.manifests | length' i/index.json)" = 1 ] || fail "a broken referrer got listed"
+    # one of an image the layout does not hold: not kept
+    img_bundle c
+    $PY - c sb.json <<'EOF'
+import hashlib, json, os, sys
+d, b = sys.argv[1], open(sys.argv[2], "rb").read()
+def put(x):
+    h = hashlib.sha256(x).hexdigest(); open(os.path.join(d, "blobs/sha256", h), "wb").write(x); return h
+m = {"schemaVersion": 2, "mediaType": "application/vnd.oci.image.manifest.v1+json",
+     "config": {"mediaType": "application/vnd.oci.empty.v1+json", "size": 2, "digest": "sha256:" + put(b"{}")},
+     "layers": [{"mediaType": json.loads(b)["mediaType"], "size": len(b), "digest": "sha256:" + put(b)}],
+     "subject": {"mediaType": "application/vnd.oci.image.manifest.v1+json", "size": 1,
+                 "digest": "sha256:" + hashlib.sha256(b"x").hexdigest()}}
+put(json.dumps(m).encode())
+EOF
+    airlock import -o j/ c
+    expect_rc 0
+    [ "$(jq '.manifests | length' j/index.json)" = 1 ] || fail "another image's referrer got listed"
+}
+
 case_bare_referrer_counts_but_is_not_admitted() {
     ec_key up
     ADD=--bare signed_bundle b
