@@ -4,8 +4,8 @@
   docker    the .sig manifest of example.com/test/busybox:1.0 as cosign writes it with
             COSIGN_DOCKER_MEDIA_TYPES=1: a Docker v2 manifest with a Docker config type
             (its simple-signing layers unchanged), its index.json descriptor of that type
-  mismatch  the index.json descriptor of example.com/test/busybox:1.0 typed as a Docker v2
-            manifest while the manifest itself says it is an OCI one
+  mismatch  the index.json descriptor of that .sig typed as a Docker v2 manifest while the
+            manifest itself says it is an OCI one
 Prints the digest of the rewritten manifest."""
 import hashlib, json, os, sys
 
@@ -27,16 +27,15 @@ idx = json.load(open(idx_path))
 ents = idx["manifests"]
 ref_of = lambda e: e.get("annotations", {}).get(REF, "")
 
+e = [e for e in ents if ref_of(e).startswith("example.com/test/busybox:sha256-")
+     and ref_of(e).endswith(".sig")][0]
 if case == "docker":
-    e = [e for e in ents if ref_of(e).startswith("example.com/test/busybox:sha256-")
-         and ref_of(e).endswith(".sig")][0]
     m = json.load(open(os.path.join(d, "blobs", "sha256", e["digest"][7:])))
     m["mediaType"] = DOCKER_M
     m["config"]["mediaType"] = DOCKER_C
     dg, size = put(json.dumps(m).encode())
     e.update(mediaType=DOCKER_M, digest=dg, size=size)
 elif case == "mismatch":
-    e = [e for e in ents if ref_of(e) == "example.com/test/busybox:1.0"][0]
     e["mediaType"] = DOCKER_M
     dg = e["digest"]
 else:

@@ -421,10 +421,13 @@ case_sign_on_docker_typed_sig_writes_oci() {
 }
 
 case_descriptor_media_type_differs_from_manifest() {
+    keys
     make_bundle d/
-    DOCKERSIG d mismatch >/dev/null
+    "$AIRLOCK" sign --key cosign.key d >/dev/null
+    dg=$(DOCKERSIG d mismatch)
     airlock verify d
     expect_rc 4
+    err_has "manifest '$dg'"
     err_has "application/vnd.docker.distribution.manifest.v2+json"
     err_has "application/vnd.oci.image.manifest.v1+json"
 }
