@@ -235,8 +235,8 @@ static const char *ann_of(const cJSON *entry, const char *key)
         cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(entry, "annotations"), key));
 }
 
-/* Points the index.json entry named sigref at the new manifest (or index, of type mt); a new
- * entry gets the kind label when there is one. */
+/* Points the index.json entry named sigref at the new manifest (or index, of type mt, which
+ * its mediaType then says); a new entry gets the kind label when there is one. */
 static int index_set(struct signer *s, const char *sigref, const char *mt, const char *kind,
                      const char *digest, size_t size, struct airlock_error **err)
 {
@@ -247,6 +247,12 @@ static int index_set(struct signer *s, const char *sigref, const char *mt, const
     {
         const char *r = ann_of(it, AIRLOCK_ANN_REF_NAME);
         if (same_ref(r, sigref)) { /* every entry naming this tag */
+            /* of the type of what it now points at (a Docker-typed .sig replaced by our OCI
+             * manifest: a registry refuses a push whose type differs from the document's) */
+            if (cJSON_GetObjectItemCaseSensitive(it, "mediaType"))
+                cJSON_ReplaceItemInObjectCaseSensitive(it, "mediaType", cJSON_CreateString(mt));
+            else
+                cJSON_AddStringToObject(it, "mediaType", mt);
             cJSON_ReplaceItemInObjectCaseSensitive(it, "digest", cJSON_CreateString(digest));
             cJSON_ReplaceItemInObjectCaseSensitive(it, "size", cJSON_CreateNumber((double)size));
             found = 1;
