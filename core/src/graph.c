@@ -39,6 +39,7 @@ void airlock_graph_free(struct airlock_graph *g)
         return;
     for (size_t i = 0; i < g->n; i++) {
         free(g->nodes[i].media_type);
+        free(g->nodes[i].declared_type);
         airlock_oci_free(g->nodes[i].doc);
         free(g->nodes[i].kids);
         free(g->nodes[i].why);
@@ -226,10 +227,16 @@ static int add_doc(struct airlock_graph *g, const struct airlock_descriptor *d, 
     struct airlock_graph_node *nd = &g->nodes[*out];
     /* read before, or being read (BAD until parsed); one cut off by the depth cap is read
      * again when it is reached less deep, so what it is does not depend on the walk's order */
-    if (!fresh && nd->kind != AIRLOCK_NODE_BLOB &&
-        !(nd->kind == AIRLOCK_NODE_BAD && nd->cut_at > depth))
-        return 0;
-    return read_doc(g, *out, depth, err);
+    if (fresh || nd->kind == AIRLOCK_NODE_BLOB ||
+        (nd->kind == AIRLOCK_NODE_BAD && nd->cut_at > depth))
+        rc = read_doc(g, *out, depth, err);
+    nd = &g->nodes[*out]; /* reading may have grown the node array */
+    /* a descriptor typed otherwise than the document says it is: kept to be reported */
+    if (!rc && nd->doc && nd->doc->media_type && d->media_type && !nd->declared_type &&
+        strcmp(d->media_type, nd->doc->media_type) &&
+        !(nd->declared_type = strdup(d->media_type)))
+        rc = airlock_error_set(err, AIRLOCK_EOS, "out of memory");
+    return rc;
 }
 
 int airlock_graph_add(struct airlock_graph *g, const struct airlock_descriptor *d, size_t *node,

@@ -180,8 +180,11 @@ static enum airlock_role content_role(const struct airlock_graph *g, size_t node
                 ok += layer_is(&m->layers[l], tagged[t].role);
             if (!m->n_layers || ok != m->n_layers)
                 continue;
+            /* cosign writes an OCI manifest, or with COSIGN_DOCKER_MEDIA_TYPES=1 a Docker
+             * v2 one, and verifies either */
             if (tagged[t].role == AIRLOCK_ROLE_SIGNATURE && m->media_type &&
-                strcmp(m->media_type, AIRLOCK_MT_OCI_MANIFEST))
+                strcmp(m->media_type, AIRLOCK_MT_OCI_MANIFEST) &&
+                strcmp(m->media_type, AIRLOCK_MT_DOCKER_MANIFEST))
                 return AIRLOCK_ROLE_IMAGE;
             tag_subject(ref, tagged[t].suffix, subject);
             return subject[0] ? tagged[t].role : AIRLOCK_ROLE_IMAGE;

@@ -121,10 +121,18 @@ void airlock_sig_check_manifest(struct airlock_sig_image *im, const char *raw, s
     struct airlock_error *le = NULL;
     if (airlock_oci_parse(&m, raw, len, "signature manifest", &le)) {
         airlock_sig_image_fail(im, "signature manifest '%s': %s", what, le ? le->msg : "unreadable");
-    } else if (m->media_type && strcmp(m->media_type, AIRLOCK_MT_OCI_MANIFEST)) {
+    } else if (m->media_type && strcmp(m->media_type, AIRLOCK_MT_OCI_MANIFEST) &&
+               strcmp(m->media_type, AIRLOCK_MT_DOCKER_MANIFEST)) {
         airlock_sig_image_fail(im, "signature manifest '%s': media type '%s' (containers/image wants an OCI "
                  "manifest)",
              what, m->media_type);
+    } else if (m->media_type && o->identity &&
+               !strcmp(m->media_type, AIRLOCK_MT_DOCKER_MANIFEST)) {
+        /* cosign (COSIGN_DOCKER_MEDIA_TYPES=1) writes these and verifies them; the identity
+         * is what containers/image checks, and it never reads them */
+        airlock_sig_image_fail(im, "signature manifest '%s': media type '%s': containers/image "
+                                   "reads only OCI signature manifests, so not with identity '%s'",
+                               what, m->media_type, o->identity);
     } else {
         for (size_t l = 0; l < m->n_layers; l++)
             check_layer(im, read, rctx, &m->layers[l], o);

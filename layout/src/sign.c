@@ -285,8 +285,8 @@ static int entry_named(const struct signer *s, size_t i, const char *norm)
     return s->cat_norm[i] && norm && !strcmp(s->cat_norm[i], norm);
 }
 
-/* Points the index.json entry named sigref at the new manifest (or index, of type mt); a new
- * entry gets the kind label when there is one. */
+/* Points the index.json entry named sigref at the new manifest (or index, of type mt, which
+ * its mediaType then says); a new entry gets the kind label when there is one. */
 static int index_set(struct signer *s, const char *sigref, const char *mt, const char *kind,
                      const char *digest, size_t size, struct airlock_error **err)
 {
@@ -301,6 +301,12 @@ static int index_set(struct signer *s, const char *sigref, const char *mt, const
     size_t *h = core_dmap_get(&s->idx_head, key);
     for (size_t k = h ? *h - 1 : SIZE_MAX; k != SIZE_MAX; k = s->idx_next[k]) {
         cJSON *it = s->idx_item[k]; /* every entry naming this tag */
+        /* of the type of what it now points at (a Docker-typed .sig replaced by our OCI
+         * manifest: a registry refuses a push whose type differs from the document's) */
+        if (cJSON_GetObjectItemCaseSensitive(it, "mediaType"))
+            cJSON_ReplaceItemInObjectCaseSensitive(it, "mediaType", cJSON_CreateString(mt));
+        else
+            cJSON_AddStringToObject(it, "mediaType", mt);
         cJSON_ReplaceItemInObjectCaseSensitive(it, "digest", cJSON_CreateString(digest));
         cJSON_ReplaceItemInObjectCaseSensitive(it, "size", cJSON_CreateNumber((double)size));
         found = 1;

@@ -268,6 +268,12 @@ static int check_nodes(struct vctx *v, const size_t *parent, const size_t *root_
                      nd->digest, (unsigned long long)nd->size,
                      (unsigned long long)nd->other_size, what) >= 0)
             node_fail(vn, N_CORRUPT, steal_pointer(&why));
+        /* a registry refuses a manifest PUT whose Content-Type is not its own mediaType */
+        if (nd->declared_type && nd->doc && nd->doc->media_type &&
+            asprintf(&why, "manifest '%s' (%s) is typed '%s' by a descriptor but its mediaType "
+                           "says '%s'",
+                     nd->digest, what, nd->declared_type, nd->doc->media_type) >= 0)
+            node_fail(vn, N_CORRUPT, steal_pointer(&why));
         if (airlock_bundle_blob_stat(v->b, nd->digest, &have)) {
             int elsewhere = 0;
             char *where = NULL;

@@ -582,4 +582,25 @@ case_faults_stall_caught_slow_kept() {
     expect_rc 0
 }
 
+# cosign with COSIGN_DOCKER_MEDIA_TYPES=1 left a Docker v2 .sig in the registry: merged, its
+# layer kept, and written back as the OCI manifest airlock writes
+case_signatures_merge_with_docker_typed_sig() {
+    signed a/ "" cosign
+    "$PY" "$E2E_SRC/mkdockersig.py" a docker >/dev/null
+    airlock push --key cosign.pub --plain-http -q a "$PLAIN/$CASE"
+    expect_rc 0
+    sig="$PLAIN/$CASE/test/busybox:sha256-$(cat "$F/L.digest").sig"
+    sk "$sig" | jq -e '.mediaType == "application/vnd.docker.distribution.manifest.v2+json"' \
+        >/dev/null || fail "the registry does not hold the Docker-typed .sig"
+    signed b.tar "" second
+    airlock push --key second.pub --plain-http -q b.tar "$PLAIN/$CASE"
+    expect_rc 0
+    sk "$sig" | jq -e '.mediaType == "application/vnd.oci.image.manifest.v1+json" and (.layers | length) == 2' \
+        >/dev/null || fail "not merged into an OCI manifest of both layers: $(sk "$sig")"
+    for k in cosign second; do
+        airlock verify --key $k.pub --plain-http "$PLAIN/$CASE/test/busybox:1.0"
+        expect_rc 0
+    done
+}
+
 main "$@"

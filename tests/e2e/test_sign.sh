@@ -379,4 +379,57 @@ case_signing_keeps_bundle_readable_by_skopeo() {
     [ "$grow" -lt 20000 ] || fail "sign grew the bundle by $grow bytes"
 }
 
+DOCKERSIG() { "$PY" "$E2E_SRC/mkdockersig.py" "$@"; }
+
+# cosign with COSIGN_DOCKER_MEDIA_TYPES=1 writes the .sig as a Docker v2 manifest: cosign
+# verifies it, containers/image does not read it (so not with --identity)
+case_docker_typed_sig_verifies_without_identity() {
+    keys
+    make_bundle d/
+    "$AIRLOCK" sign --key cosign.key --identity registry.internal/devops/busybox d >/dev/null
+    DOCKERSIG d docker >/dev/null
+    airlock verify --key cosign.pub d
+    expect_rc 0
+    out_has "ok       sha256:$(cat "$F/L.digest") example.com/test/busybox:1.0"
+    airlock verify --key cosign.pub --identity registry.internal/devops/busybox d
+    expect_rc 3
+    err_has "containers/image reads only OCI signature manifests"
+    airlock inspect --json d
+    json '.images[0].signatures == 1'
+}
+
+case_sign_on_docker_typed_sig_writes_oci() {
+    keys
+    keys k2
+    make_bundle d/
+    "$AIRLOCK" sign --key cosign.key --identity registry.internal/devops/busybox d >/dev/null
+    DOCKERSIG d docker >/dev/null
+    airlock sign --key k2.key --identity registry.internal/devops/busybox d
+    expect_rc 0
+    e=$(jq -c '.manifests[] | select(.annotations."org.opencontainers.image.ref.name" | endswith(".sig"))' d/index.json)
+    [ "$(jq -r .mediaType <<<"$e")" = application/vnd.oci.image.manifest.v1+json ] || fail "descriptor: $e"
+    jq -e '.mediaType == "application/vnd.oci.image.manifest.v1+json" and (.layers | length) == 2' \
+        "d/blobs/sha256/$(jq -r '.digest[7:]' <<<"$e")" >/dev/null || fail "manifest not OCI with both layers"
+    for k in cosign k2; do
+        airlock verify --key $k.pub d
+        expect_rc 0
+    done
+    for k in cosign k2; do
+        airlock verify --key $k.pub --identity registry.internal/devops/busybox d
+        expect_rc 0
+    done
+}
+
+case_descriptor_media_type_differs_from_manifest() {
+    keys
+    make_bundle d/
+    "$AIRLOCK" sign --key cosign.key d >/dev/null
+    dg=$(DOCKERSIG d mismatch)
+    airlock verify d
+    expect_rc 4
+    err_has "manifest '$dg'"
+    err_has "application/vnd.docker.distribution.manifest.v2+json"
+    err_has "application/vnd.oci.image.manifest.v1+json"
+}
+
 main "$@"

@@ -518,12 +518,15 @@ static int same_layer(const struct airlock_descriptor *a, const struct airlock_d
 }
 
 /* What the registry holds at a .sig tag is merged with ours only when it is a signature
- * manifest itself (an OCI manifest of simple-signing layers that carry signatures): anything
- * else there is not ours to republish, and is left alone. */
+ * manifest itself (an OCI manifest, or the Docker v2 one cosign writes with
+ * COSIGN_DOCKER_MEDIA_TYPES=1, of simple-signing layers that carry signatures; its layers are
+ * kept byte for byte in the OCI manifest we write): anything else there is not ours to
+ * republish, and is left alone. */
 static int registry_sig_ok(const struct airlock_oci *m)
 {
     if (m->kind != AIRLOCK_OCI_MANIFEST ||
-        (m->media_type && strcmp(m->media_type, AIRLOCK_MT_OCI_MANIFEST)))
+        (m->media_type && strcmp(m->media_type, AIRLOCK_MT_OCI_MANIFEST) &&
+         strcmp(m->media_type, AIRLOCK_MT_DOCKER_MANIFEST)))
         return 0;
     for (size_t i = 0; i < m->n_layers; i++)
         if (!m->layers[i].media_type || strcmp(m->layers[i].media_type, AIRLOCK_MT_SIMPLESIGNING) ||

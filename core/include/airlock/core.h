@@ -198,6 +198,9 @@ struct airlock_graph_node {
     char *media_type;         /* manifests and indexes: the type to serve it as (the
                                  document's own, else the descriptor's); blobs: the
                                  descriptor's; may be NULL */
+    char *declared_type;      /* manifests and indexes: the media type a descriptor gave it
+                                 that differs from the document's own mediaType (the first
+                                 such), else NULL */
     struct airlock_oci *doc;  /* manifests and indexes: the parsed document */
     size_t *kids;             /* node numbers: an index's manifests; a manifest's config, then
                                  its layers (each once) */
