@@ -554,9 +554,14 @@ static int put_small_blob(struct pusher *p, const char *repo, const char *data, 
  * again and merged again until it holds everything of ours, this many times at most. */
 #define MERGE_TRIES 8
 
+/* Before reading a tag back: the first read-back after our own PUT waits only a moment
+ * (5-25 ms: a concurrent writer's PUT in flight lands first); after a conflict the wait grows
+ * and is spread, so two writers stop colliding. The check in the registry at the end merges
+ * again if ours are gone after all. */
 static void merge_backoff(int attempt)
 {
-    struct timespec ts = {0, (long)(20 + (rand() % 80) * (attempt + 1)) * 1000000L};
+    long ms = attempt <= 1 ? 5 + rand() % 20 : 20 + (rand() % 80) * attempt;
+    struct timespec ts = {0, ms * 1000000L};
     nanosleep(&ts, NULL);
 }
 
