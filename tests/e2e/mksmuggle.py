@@ -16,6 +16,7 @@ bundle made and signed by airlock: mksmuggle.py DIR CASE [ARG].
                    by cJSON) lists a runnable layer
   runnable-referrer  a referrers index of the signed image listing a runnable image
   junklayer        a simple-signing-typed layer of junk without a signature in the .sig
+  att ARG          a well-formed .att (one DSSE layer, its predicate note ARG) of the signed image
 Prints the digest of what it added."""
 import hashlib, json, os, sys
 
@@ -137,6 +138,25 @@ elif case == "junklayer":
     dg, size = put(os.urandom(300000))
     m["layers"].append(desc("application/vnd.dev.cosign.simplesigning.v1+json", dg, size))
     sig["digest"], sig["size"] = put(json.dumps(m, separators=(",", ":")))
+elif case == "att":
+    # a well-formed cosign .att of the signed image (one DSSE layer, ARG makes it unique)
+    import base64
+    img = [e for e in ents if ref_of(e) == "example.com/test/busybox:1.0"][0]
+    stmt = json.dumps({"_type": "https://in-toto.io/Statement/v1", "predicateType": "custom",
+                       "subject": [{"digest": {"sha256": img["digest"][7:]}}],
+                       "predicate": {"note": arg or "x"}}).encode()
+    env, es = put(json.dumps({"payloadType": "application/vnd.in-toto+json",
+                              "payload": base64.b64encode(stmt).decode(),
+                              "signatures": [{"sig": "AAAA"}]}))
+    cfg, cs = put(json.dumps({"architecture": "", "os": "", "config": {},
+                              "rootfs": {"type": "layers", "diff_ids": [env]}}))
+    m = {"schemaVersion": 2, "mediaType": OCI_M,
+         "config": desc("application/vnd.oci.image.config.v1+json", cfg, cs),
+         "layers": [desc("application/vnd.dsse.envelope.v1+json", env, es,
+                         annotations={"predicateType": "custom"})]}
+    dg, size = put(json.dumps(m, separators=(",", ":")))
+    add(OCI_M, dg, size, "example.com/test/busybox:sha256-%s.att" % img["digest"][7:],
+        "dev.cosignproject.cosign/atts")
 else:
     sys.exit("unknown case " + case)
 with open(idx_path, "wb") as f: # OVERLONG: an overlong UTF-8 newline, raw in the file

@@ -99,6 +99,26 @@ case_registry_sig_tag_holding_an_image_left_alone() {
     ! sk "$PLAIN/$CASE/test/busybox:1.0" >/dev/null 2>&1 || fail "tagged without its signature"
 }
 
+# attestations already in the registry are kept: a second bundle's .att is merged in
+case_attestations_merge_never_drop_theirs() {
+    signed_dir a
+    SMUGGLE a att first >/dev/null
+    airlock push --key cosign.pub --plain-http -q a "$PLAIN/$CASE"
+    expect_rc 0
+    signed_dir b
+    SMUGGLE b att second >/dev/null
+    airlock push --key cosign.pub --plain-http -q b "$PLAIN/$CASE"
+    expect_rc 0
+    d=$(cat "$F/L.digest")
+    n=$(sk "$PLAIN/$CASE/test/busybox:sha256-$d.att" | jq '.layers | length')
+    [ "$n" = 2 ] || fail "expected 2 attestation layers, got $n"
+    # the first again adds nothing and drops nothing
+    airlock push --key cosign.pub --plain-http -q a "$PLAIN/$CASE"
+    expect_rc 0
+    n=$(sk "$PLAIN/$CASE/test/busybox:sha256-$d.att" | jq '.layers | length')
+    [ "$n" = 2 ] || fail "attestation layers: $n"
+}
+
 case_allow_unsigned_names_what_went_up_unsigned() {
     signed_dir b
     dg=$(SMUGGLE b relabel dev.cosignproject.cosign/atts)

@@ -522,16 +522,19 @@ static int same_layer(const struct airlock_descriptor *a, const struct airlock_d
  * COSIGN_DOCKER_MEDIA_TYPES=1, of simple-signing layers that carry signatures; its layers are
  * kept byte for byte in the OCI manifest we write): anything else there is not ours to
  * republish, and is left alone. */
-static int registry_sig_ok(const struct airlock_oci *m)
+static int registry_sig_ok(const struct airlock_oci *m, enum airlock_role role)
 {
+    int att = role == AIRLOCK_ROLE_ATTESTATION;
     if (m->kind != AIRLOCK_OCI_MANIFEST ||
         (m->media_type && strcmp(m->media_type, AIRLOCK_MT_OCI_MANIFEST) &&
          strcmp(m->media_type, AIRLOCK_MT_DOCKER_MANIFEST)))
         return 0;
     for (size_t i = 0; i < m->n_layers; i++)
-        if (!m->layers[i].media_type || strcmp(m->layers[i].media_type, AIRLOCK_MT_SIMPLESIGNING) ||
-            !airlock_annotation_get(m->layers[i].annotations, m->layers[i].n_annotations,
-                                    AIRLOCK_ANN_SIGNATURE))
+        if (!m->layers[i].media_type ||
+            strcmp(m->layers[i].media_type,
+                   att ? "application/vnd.dsse.envelope.v1+json" : AIRLOCK_MT_SIMPLESIGNING) ||
+            (!att && !airlock_annotation_get(m->layers[i].annotations,
+                                             m->layers[i].n_annotations, AIRLOCK_ANN_SIGNATURE)))
             return 0;
     return 1;
 }
@@ -565,8 +568,9 @@ static void merge_backoff(int attempt)
     nanosleep(&ts, NULL);
 }
 
-/* Signatures: merged with those already at the tag, never dropping theirs, and read back
- * until every one of ours is there. */
+/* Signatures (.sig) and attestations (.att, the same manifest shape with DSSE layers): merged
+ * with those already at the tag, never dropping theirs, and read back until every one of ours
+ * is there. */
 static int push_signature(struct pusher *p, struct pentry *pe, struct airlock_error **err)
 {
     struct airlock_buf ours = AIRLOCK_BUF_INIT(0);
@@ -599,11 +603,13 @@ static int push_signature(struct pusher *p, struct pentry *pe, struct airlock_er
         }
         if (rc || (rc = airlock_oci_parse(&mt, theirs.data, theirs.len, "registry signature", err)))
             goto next;
-        if (!registry_sig_ok(mt)) {
+        if (!registry_sig_ok(mt, pe->trust->role)) {
             rc = airlock_error_set(err, AIRLOCK_EINTEGRITY,
-                                   "'%s/%s:%s' holds something other than a cosign signature "
+                                   "'%s/%s:%s' holds something other than a cosign %s "
                                    "manifest; it is left as it is and ours are not pushed",
-                                   p->host, pe->repo, pe->tag);
+                                   p->host, pe->repo, pe->tag,
+                                   pe->trust->role == AIRLOCK_ROLE_ATTESTATION ? "attestation"
+                                                                               : "signature");
             goto next;
         }
         layers = calloc(mt->n_layers + mo->n_layers + 1, sizeof(*layers));
@@ -1155,11 +1161,12 @@ int airlock_push(struct airlock_push_result **res, struct airlock_bundle *b, con
         struct pentry *pe = &p.pe[i];
         if (pe->trust->role == AIRLOCK_ROLE_IMAGE)
             continue;
-        if (pe->trust->role == AIRLOCK_ROLE_SIGNATURE)
+        if (pe->trust->role == AIRLOCK_ROLE_SIGNATURE ||
+            pe->trust->role == AIRLOCK_ROLE_ATTESTATION) /* merged: theirs are kept */
             rc = push_signature(&p, pe, err);
         else if (pe->trust->role == AIRLOCK_ROLE_REFERRERS)
             rc = push_referrers(&p, pe, err);
-        else /* .att, .sbom under their tag */
+        else /* .sbom under its tag */
             rc = push_manifests(&p, pe, 1, err);
     }
     if (rc)
