@@ -15,6 +15,14 @@ struct test_case {
 void harness_register(const char *name, test_fn fn);
 extern int harness_failures;
 
+/* A scratch directory for the test binary (made on first use, removed at exit) and a path in
+ * it (a static buffer: copy it before the next call). */
+const char *harness_tmp_dir(void);
+const char *harness_tmp_path(const char *name);
+/* A file of tests/fixtures, whole (at most 1 MiB; malloc'd; *len its length); NULL and a
+ * failure counted when it cannot be read. */
+char *harness_fixture(const char *rel, size_t *len);
+
 #define TEST(name)                                                                                 \
     static void test_##name(void);                                                                 \
     __attribute__((constructor)) static void reg_##name(void)                                      \

@@ -5,20 +5,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-static char tmpdir[256];
-
-static const char *tmp_path(const char *name)
-{
-    static char p[512];
-    if (!tmpdir[0]) {
-        snprintf(tmpdir, sizeof(tmpdir), "/tmp/airlock-unit-XXXXXX");
-        if (!mkdtemp(tmpdir))
-            abort();
-    }
-    snprintf(p, sizeof(p), "%s/%s", tmpdir, name);
-    return p;
-}
-
 static void norm_ok(const char *in, const char *want)
 {
     char *out = NULL;
@@ -88,7 +74,7 @@ static const char index_json[] = "{\"schemaVersion\":2,\"manifests\":[]}";
 
 static void write_and_read(enum airlock_format fmt, const char *name)
 {
-    const char *path = tmp_path(name);
+    const char *path = harness_tmp_path(name);
     struct airlock_writer *w = NULL;
     struct airlock_error *err = NULL;
     char d[AIRLOCK_DIGEST_SIZE];
@@ -129,7 +115,7 @@ TEST(writer_roundtrip_all_forms)
 
 TEST(writer_refuses_wrong_content_and_leaves_nothing)
 {
-    const char *path = tmp_path("bad.tar");
+    const char *path = harness_tmp_path("bad.tar");
     struct airlock_writer *w = NULL;
     struct airlock_error *err = NULL;
     CHECK(airlock_writer_new(&w, path, AIRLOCK_FORMAT_TAR, &err) == 0);
@@ -144,7 +130,7 @@ TEST(writer_refuses_wrong_content_and_leaves_nothing)
     CHECK(stat(path, &st) != 0);
     /* no temporary file is left beside it */
     char cmd[600];
-    snprintf(cmd, sizeof(cmd), "ls -A %s | grep -q airlock-", tmpdir);
+    snprintf(cmd, sizeof(cmd), "ls -A %s | grep -q airlock-", harness_tmp_dir());
     CHECK(system(cmd) != 0);
 }
 
@@ -226,21 +212,21 @@ split:
 TEST(inputs_group_parts_of_one_set)
 {
     char a1[512], b2[512], b3[512], c1[512], whole[512], o1[512];
-    snprintf(whole, sizeof(whole), "%s", tmp_path("g.tar"));
-    split_image(whole, tmp_path("g.tar"), 128 * 1024);
-    split_image(whole, tmp_path("o.tar"), 160 * 1024);
-    mkdir(tmp_path("a"), 0755);
-    mkdir(tmp_path("b"), 0755);
-    mkdir(tmp_path("c"), 0755);
-    snprintf(a1, sizeof(a1), "%s", tmp_path("a/g.tar.001"));
-    snprintf(b2, sizeof(b2), "%s", tmp_path("b/g.tar.002"));
-    snprintf(b3, sizeof(b3), "%s", tmp_path("b/g.tar.003"));
-    snprintf(c1, sizeof(c1), "%s", tmp_path("c/g.tar.001"));
-    snprintf(o1, sizeof(o1), "%s", tmp_path("o.tar.001"));
-    CHECK(rename(tmp_path("g.tar.001"), a1) == 0);
-    CHECK(rename(tmp_path("g.tar.002"), b2) == 0);
-    CHECK(rename(tmp_path("g.tar.003"), b3) == 0);
-    CHECK(access(tmp_path("g.tar.004"), F_OK) != 0);
+    snprintf(whole, sizeof(whole), "%s", harness_tmp_path("g.tar"));
+    split_image(whole, harness_tmp_path("g.tar"), 128 * 1024);
+    split_image(whole, harness_tmp_path("o.tar"), 160 * 1024);
+    mkdir(harness_tmp_path("a"), 0755);
+    mkdir(harness_tmp_path("b"), 0755);
+    mkdir(harness_tmp_path("c"), 0755);
+    snprintf(a1, sizeof(a1), "%s", harness_tmp_path("a/g.tar.001"));
+    snprintf(b2, sizeof(b2), "%s", harness_tmp_path("b/g.tar.002"));
+    snprintf(b3, sizeof(b3), "%s", harness_tmp_path("b/g.tar.003"));
+    snprintf(c1, sizeof(c1), "%s", harness_tmp_path("c/g.tar.001"));
+    snprintf(o1, sizeof(o1), "%s", harness_tmp_path("o.tar.001"));
+    CHECK(rename(harness_tmp_path("g.tar.001"), a1) == 0);
+    CHECK(rename(harness_tmp_path("g.tar.002"), b2) == 0);
+    CHECK(rename(harness_tmp_path("g.tar.003"), b3) == 0);
+    CHECK(access(harness_tmp_path("g.tar.004"), F_OK) != 0);
 
     struct airlock_error *err = NULL;
     struct airlock_bundle_inputs *in = NULL;
@@ -289,16 +275,13 @@ TEST(inputs_group_parts_of_one_set)
     airlock_error_free(err);
     err = NULL;
     /* a missing part is named by check_whole */
-    CHECK(rename(b3, tmp_path("gone")) == 0);
+    CHECK(rename(b3, harness_tmp_path("gone")) == 0);
     const char *two[] = {a1, b2};
     CHECK(airlock_bundle_open_set(&b, two, 2, 0, &err) == 0);
     CHECK(b && airlock_bundle_split_check_whole(b, &err) == AIRLOCK_EINTEGRITY);
     CHECK(err && strstr(err->msg, "part 3") && strstr(err->msg, "is missing"));
     airlock_error_free(err);
-    airlock_bundle_free(b);
-    char rm[600]; /* a few MB of parts: not left in /tmp */
-    snprintf(rm, sizeof(rm), "rm -rf '%s'", tmpdir);
-    CHECK(system(rm) == 0);
+    airlock_bundle_free(b); /* the parts go with the scratch directory at exit */
 }
 
 TEST(split_json_pieces_may_not_wrap_around)

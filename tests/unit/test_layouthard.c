@@ -7,23 +7,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-static char tmpdir[256];
-
-static const char *tmp_path(const char *name)
-{
-    static char p[512];
-    if (!tmpdir[0]) {
-        snprintf(tmpdir, sizeof(tmpdir), "/tmp/airlock-unit-XXXXXX");
-        if (!mkdtemp(tmpdir))
-            abort();
-    }
-    snprintf(p, sizeof(p), "%s/%s", tmpdir, name);
-    return p;
-}
-
 static void put(const char *name, const char *text)
 {
-    FILE *f = fopen(tmp_path(name), "w");
+    FILE *f = fopen(harness_tmp_path(name), "w");
     if (!f)
         abort();
     fputs(text, f);
@@ -33,15 +19,15 @@ static void put(const char *name, const char *text)
 static int exists(const char *name)
 {
     struct stat st;
-    return lstat(tmp_path(name), &st) == 0;
+    return lstat(harness_tmp_path(name), &st) == 0;
 }
 
 /* A FIFO is refused at once (no writer ever comes), and so is a link; a file opens and is
  * blocking again. */
 TEST(open_regular_refuses_fifo_without_blocking)
 {
-    CHECK(mkfifo(tmp_path("fifo"), 0600) == 0);
-    int dfd = open(tmpdir, O_RDONLY | O_DIRECTORY);
+    CHECK(mkfifo(harness_tmp_path("fifo"), 0600) == 0);
+    int dfd = open(harness_tmp_dir(), O_RDONLY | O_DIRECTORY);
     int fd = -1;
     struct airlock_error *err = NULL;
     CHECK(layout_open_regular(dfd, "fifo", 0, "b/fifo", &fd, NULL, &err) == AIRLOCK_EINTEGRITY);
@@ -50,7 +36,7 @@ TEST(open_regular_refuses_fifo_without_blocking)
     airlock_error_free(err);
     err = NULL;
     put("file", "x");
-    CHECK(symlink("file", tmp_path("link")) == 0);
+    CHECK(symlink("file", harness_tmp_path("link")) == 0);
     CHECK(layout_open_regular(dfd, "link", 0, "b/link", &fd, NULL, &err) == AIRLOCK_EINTEGRITY);
     CHECK(err && strstr(err->msg, "symbolic link refused"));
     airlock_error_free(err);
@@ -69,7 +55,7 @@ TEST(open_regular_refuses_fifo_without_blocking)
 /* A FIFO as the bundle path itself: refused, never opened. */
 TEST(bundle_open_refuses_fifo_path)
 {
-    char *p = strdup(tmp_path("b.tar"));
+    char *p = strdup(harness_tmp_path("b.tar"));
     CHECK(mkfifo(p, 0600) == 0);
     struct airlock_bundle *b = NULL;
     struct airlock_error *err = NULL;
@@ -89,25 +75,25 @@ TEST(dest_lock_excludes_and_cleans_stale_temps)
     put(".b.tar.airlock-partial", "resumable");
     put(".b.tar.airlock-toolong1", "not ours");
     put(".c.tar.airlock-Ab12Cd", "another destination");
-    CHECK(mkdir(tmp_path(".b.tar.airlock-Dir123"), 0700) == 0);
+    CHECK(mkdir(harness_tmp_path(".b.tar.airlock-Dir123"), 0700) == 0);
     put(".b.tar.airlock-Dir123/x", "inside");
     int fd = -1, fd2 = -1;
     char *lp = NULL, *lp2 = NULL;
     struct airlock_error *err = NULL;
-    CHECK(layout_dest_lock(&fd, &lp, tmp_path("b.tar"), 0, NULL) == 0);
+    CHECK(layout_dest_lock(&fd, &lp, harness_tmp_path("b.tar"), 0, NULL) == 0);
     CHECK(fd >= 0 && lp && exists(".b.tar.airlock-lock"));
     CHECK(!exists(".b.tar.airlock-Ab12Cd") && !exists(".b.tar.airlock-Dir123"));
     CHECK(exists(".b.tar.001.airlock-Zz99zz")); /* only a set's lock takes the parts */
     CHECK(exists(".b.tar.airlock-partial") && exists(".b.tar.airlock-toolong1") &&
           exists(".c.tar.airlock-Ab12Cd"));
-    CHECK(layout_dest_lock(&fd2, &lp2, tmp_path("b.tar"), LAYOUT_LOCK_PARTS, &err) ==
+    CHECK(layout_dest_lock(&fd2, &lp2, harness_tmp_path("b.tar"), LAYOUT_LOCK_PARTS, &err) ==
           AIRLOCK_EUSAGE);
     CHECK(err && strstr(err->msg, "another airlock is writing"));
     airlock_error_free(err);
     CHECK(fd2 == -1 && !lp2);
     layout_dest_unlock(fd, lp);
     CHECK(!exists(".b.tar.airlock-lock"));
-    CHECK(layout_dest_lock(&fd2, &lp2, tmp_path("b.tar"), LAYOUT_LOCK_PARTS, NULL) == 0);
+    CHECK(layout_dest_lock(&fd2, &lp2, harness_tmp_path("b.tar"), LAYOUT_LOCK_PARTS, NULL) == 0);
     CHECK(!exists(".b.tar.001.airlock-Zz99zz"));
     layout_dest_unlock(fd2, lp2);
 }
@@ -117,7 +103,7 @@ TEST(writer_takes_the_destination_lock)
 {
     struct airlock_writer *w = NULL, *w2 = NULL;
     struct airlock_error *err = NULL;
-    char *p = strdup(tmp_path("w.tar")); /* tmp_path's buffer is reused */
+    char *p = strdup(harness_tmp_path("w.tar")); /* tmp_path's buffer is reused */
     CHECK(airlock_writer_new(&w, p, AIRLOCK_FORMAT_TAR, NULL) == 0);
     CHECK(exists(".w.tar.airlock-lock"));
     CHECK(airlock_writer_new(&w2, p, AIRLOCK_FORMAT_TAR, &err) == AIRLOCK_EUSAGE);
@@ -151,7 +137,7 @@ TEST(split_twin_path_is_beside_the_part)
  * and writes with the _locked resumable writer; without it the writer is refused. */
 TEST(public_dest_lock_and_resumable_locked_writer)
 {
-    char *p = strdup(tmp_path("e.tar"));
+    char *p = strdup(harness_tmp_path("e.tar"));
     struct airlock_dest_lock *l = NULL;
     struct airlock_writer *w = NULL;
     struct airlock_error *err = NULL;

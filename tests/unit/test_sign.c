@@ -2,30 +2,11 @@
 #include "core_int.h"
 #include "harness.h"
 
-static char *slurp(const char *rel, size_t *len)
-{
-    char path[512];
-    snprintf(path, sizeof(path), "%s/%s", AIRLOCK_FIXTURES, rel);
-    FILE *f = fopen(path, "rb");
-    if (!f) {
-        fprintf(stderr, "cannot open %s\n", path);
-        harness_failures++;
-        return NULL;
-    }
-    struct airlock_buf b = AIRLOCK_BUF_INIT(1 << 20);
-    char chunk[4096];
-    size_t n;
-    while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0)
-        airlock_buf_append(&b, chunk, n);
-    fclose(f);
-    return airlock_buf_detach(&b, len);
-}
-
 static struct airlock_key *load(const char *rel, const char *pw, int *rc_out,
                                 struct airlock_error **err)
 {
     size_t len;
-    char *pem = slurp(rel, &len);
+    char *pem = harness_fixture(rel, &len);
     struct airlock_key *k = NULL;
     *rc_out = pem ? airlock_key_decrypt(&k, pem, len, pw, strlen(pw), rel, err) : -1;
     free(pem);
@@ -49,7 +30,7 @@ static void fixture_key(const char *name)
     char *pem = NULL;
     CHECK(airlock_key_public_pem(&pem, k, NULL) == 0);
     size_t len;
-    char *want = slurp(pub, &len);
+    char *want = harness_fixture(pub, &len);
     CHECK_STR(pem, want);
     CHECK(pem && strlen(pem) == 178);
     free(pem);
@@ -88,7 +69,7 @@ TEST(wrong_password_is_refused_without_echoing_it)
 static void import_case(const char *rel, int want_rc, const char *msg)
 {
     size_t len;
-    char *pem = slurp(rel, &len);
+    char *pem = harness_fixture(rel, &len);
     struct airlock_key *k = NULL;
     struct airlock_error *err = NULL;
     int rc = airlock_key_import_pem(&k, pem, len, rel, &err);
@@ -203,8 +184,8 @@ TEST(sign_and_verify)
 static void cosign_sig(const char *rel, const char *pubrel, int want_ok)
 {
     size_t len, pl;
-    char *raw = slurp(rel, &len);
-    char *pem = slurp(pubrel, &pl);
+    char *raw = harness_fixture(rel, &len);
+    char *pem = harness_fixture(pubrel, &pl);
     if (!raw || !pem)
         return;
     CHECK(len > 15 && !memcmp(raw, "\0sigstore-json\n", 15));
@@ -245,7 +226,7 @@ TEST(real_cosign_signatures_verify)
 TEST(payload_and_manifest_bytes_match_cosign)
 {
     size_t len;
-    char *want = slurp("containers-image/derived-legacy-sig/payload.json", &len);
+    char *want = harness_fixture("containers-image/derived-legacy-sig/payload.json", &len);
     char *got = NULL;
     size_t gl;
     CHECK(airlock_sig_payload_build(&got, &gl, "192.168.64.2:5000/cosign-signed-single-sample",
@@ -268,10 +249,10 @@ TEST(payload_and_manifest_bytes_match_cosign)
     size_t ml, cl;
     CHECK(airlock_sig_manifest_build(&m, &ml, &c, &cl, &layer, 1, NULL) == 0);
     size_t wl;
-    want = slurp("containers-image/derived-legacy-sig/manifest.json", &wl);
+    want = harness_fixture("containers-image/derived-legacy-sig/manifest.json", &wl);
     CHECK(m && ml == wl && !memcmp(m, want, wl));
     free(want);
-    want = slurp("containers-image/derived-legacy-sig/config.json", &wl);
+    want = harness_fixture("containers-image/derived-legacy-sig/config.json", &wl);
     CHECK(c && cl == wl && !memcmp(c, want, wl));
     free(want);
     free(m);

@@ -233,32 +233,13 @@ TEST(intoto_statement_types_are_checked)
     airlock_intoto_statement_release(&s);
 }
 
-static char *slurp(const char *rel, size_t *len)
-{
-    char path[512];
-    snprintf(path, sizeof(path), "%s/%s", AIRLOCK_FIXTURES, rel);
-    FILE *f = fopen(path, "rb");
-    if (!f) {
-        fprintf(stderr, "cannot open %s\n", path);
-        harness_failures++;
-        return NULL;
-    }
-    struct airlock_buf b = AIRLOCK_BUF_INIT(1 << 20);
-    char chunk[4096];
-    size_t n;
-    while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0)
-        airlock_buf_append(&b, chunk, n);
-    fclose(f);
-    return airlock_buf_detach(&b, len);
-}
-
 #define JS_IMG "sha256:3e8ac05ac2ce6dd032c2cbed77bf58bd20f9614d593494687ee938104a8e934e"
 
 TEST(sigstore_js_bundle_verifies)
 {
     size_t kl = 0, bl = 0, ml = 0;
-    char *pem = slurp("sigstore-js/key.pub", &kl), *b = slurp("sigstore-js/dsse.v03.json", &bl);
-    char *msg = slurp("sigstore-js/message.v02.json", &ml);
+    char *pem = harness_fixture("sigstore-js/key.pub", &kl), *b = harness_fixture("sigstore-js/dsse.v03.json", &bl);
+    char *msg = harness_fixture("sigstore-js/message.v02.json", &ml);
     struct airlock_pubkey *pk = NULL;
     CHECK(pem && airlock_pubkey_parse(&pk, pem, kl, "key.pub", NULL) == 0);
     struct airlock_sigstore_claim c;
