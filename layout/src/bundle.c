@@ -1134,3 +1134,23 @@ int airlock_bundle_blob_stream(struct airlock_bundle *b, airlock_blob_want_fn wa
     free(order);
     return rc;
 }
+
+int layout_stream_small(airlock_read_fn read, void *rctx, const char *digest, uint64_t size,
+                        size_t max, struct airlock_buf *out, struct airlock_error **err)
+{
+    struct airlock_buf raw = AIRLOCK_BUF_INIT(max);
+    char buf[4096], actual[AIRLOCK_DIGEST_SIZE];
+    size_t got = 0;
+    int rc = 0, big = size > max;
+    while (!rc && !big && raw.len < size && !(rc = read(rctx, buf, sizeof(buf), &got, err)) &&
+           got)
+        big = airlock_buf_append(&raw, buf, got) != 0;
+    if (!rc && !big && raw.len == size && !airlock_sha256_digest(actual, raw.data ? raw.data : "",
+                                                                   raw.len, NULL) &&
+        !strcmp(actual, digest)) {
+        *out = raw;
+        return 0;
+    }
+    airlock_buf_release(&raw);
+    return rc ? rc : 1;
+}

@@ -631,18 +631,11 @@ static int bare_take(void *ctx, const char *digest, uint64_t size, airlock_read_
                      void *rctx, struct airlock_error **err)
 {
     struct plan *p = ctx;
-    struct airlock_buf raw = AIRLOCK_BUF_INIT(LAYOUT_BARE_REFERRER_MAX);
-    char buf[4096], actual[AIRLOCK_DIGEST_SIZE];
-    size_t got = 0;
-    int rc = 0;
-    while (!rc && raw.len < size && !(rc = read(rctx, buf, sizeof(buf), &got, err)) && got)
-        if (airlock_buf_append(&raw, buf, got))
-            rc = airlock_error_set(err, AIRLOCK_EINTEGRITY,
-                                   "'%s': blob '%s' is larger than %u bytes",
-                                   p->src[p->cur_src].path, digest, LAYOUT_BARE_REFERRER_MAX);
-    if (!rc && raw.len == size && !airlock_sha256_digest(actual, raw.data, raw.len, NULL) &&
-        !strcmp(actual, digest)) /* else not what its name says: no referrer anyone can use */
-        rc = bare_blob(p, p->cur_src, digest, &raw, err);
+    struct airlock_buf raw = AIRLOCK_BUF_INIT(0);
+    int rc = layout_stream_small(read, rctx, digest, size, LAYOUT_BARE_REFERRER_MAX, &raw, err);
+    if (rc) /* not what its name says, or too large: no referrer anyone can use */
+        return rc < 0 ? rc : 0;
+    rc = bare_blob(p, p->cur_src, digest, &raw, err);
     airlock_buf_release(&raw);
     return rc;
 }

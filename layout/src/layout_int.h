@@ -173,6 +173,12 @@ int layout_open_regular(int dirfd, const char *name, unsigned flags, const char 
 int bundle_load_small_at(struct airlock_bundle *b, int64_t off, uint64_t size, size_t max,
                          char **out, const char *what, struct airlock_error **err);
 
+/* A small blob of a stream (a blob_stream take callback's reader) read whole into out (capped
+ * at max) and checked against its name: 0 and out when it is intact, 1 when it is not (too
+ * large, cut off, or other content: out released), or an error from the stream. */
+int layout_stream_small(airlock_read_fn read, void *rctx, const char *digest, uint64_t size,
+                        size_t max, struct airlock_buf *out, struct airlock_error **err);
+
 /* ---- split.c ----------------------------------------------------------------------------- */
 
 #define SPLIT_JSON "airlock-split.json"

@@ -353,18 +353,14 @@ static int keep_take(void *ctx, const char *digest, uint64_t size, airlock_read_
                      void *rctx, struct airlock_error **err)
 {
     struct trust *t = ctx;
-    char *data = malloc((size_t)size + 1);
-    size_t len = 0, got = 0;
-    int rc = data ? 0 : airlock_error_set(err, AIRLOCK_EOS, "out of memory");
-    while (!rc && len < size && !(rc = read(rctx, data + len, (size_t)size - len, &got, err)) &&
-           got)
-        len += got;
-    char actual[AIRLOCK_DIGEST_SIZE];
-    if (rc || len != size || data[0] != '{' || airlock_sha256_digest(actual, data, len, NULL) ||
-        strcmp(actual, digest)) {
-        free(data); /* not JSON, or not what its name says: not a referrer anyone can use */
-        return rc;
+    struct airlock_buf raw = AIRLOCK_BUF_INIT(0);
+    int rc = layout_stream_small(read, rctx, digest, size, KEPT_MAX, &raw, err);
+    if (rc || !raw.data || raw.data[0] != '{') { /* not JSON, or not what its name says: of no use */
+        airlock_buf_release(&raw);
+        return rc < 0 ? rc : 0;
     }
+    size_t len = raw.len;
+    char *data = airlock_buf_detach(&raw, NULL);
     struct kept_blob *k = realloc(t->kept, (t->n_kept + 1) * sizeof(*k));
     if (!k || core_dmap_put(&t->kept_at, digest, t->n_kept + 1)) {
         if (k)
@@ -374,7 +370,6 @@ static int keep_take(void *ctx, const char *digest, uint64_t size, airlock_read_
     }
     t->kept = k;
     memcpy(k[t->n_kept].digest, digest, AIRLOCK_DIGEST_SIZE);
-    data[len] = '\0';
     k[t->n_kept].data = data;
     k[t->n_kept].len = len;
     t->n_kept++;
