@@ -21,6 +21,20 @@
 static char temp_paths[MAX_TEMPS][4096];
 static volatile sig_atomic_t temp_used[MAX_TEMPS];
 
+/* Interrupts held back while a temporary file is created and registered for the signal
+ * handler (a signal in between would leave the file behind), and let through again. */
+static void signals_hold(sigset_t *was)
+{
+    sigset_t block;
+    sigemptyset(&block);
+    sigaddset(&block, SIGINT);
+    sigaddset(&block, SIGTERM);
+    sigaddset(&block, SIGHUP);
+    pthread_sigmask(SIG_BLOCK, &block, was);
+}
+
+static void signals_release(const sigset_t *was) { pthread_sigmask(SIG_SETMASK, was, NULL); }
+
 static void temp_register(const char *p)
 {
     for (int i = 0; i < MAX_TEMPS; i++)
@@ -167,10 +181,15 @@ int layout_dest_lock(int *fd_out, char **lock_path_out, const char *path, unsign
     char *lp = temp_name(path, "lock");
     if (!lp)
         return airlock_error_set(err, AIRLOCK_EOS, "out of memory");
+    /* between creating the lock file and registering it for the signal handler, an
+     * interrupt would leave it behind */
+    sigset_t was;
+    signals_hold(&was);
     for (int tries = 0;; tries++) {
         int fd = open(lp, O_RDWR | O_CREAT | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC, 0600);
         if (fd < 0) {
             int rc = airlock_error_set_errno(err, AIRLOCK_EOS, errno, "create '%s'", lp);
+            signals_release(&was);
             free(lp);
             return rc;
         }
@@ -182,6 +201,7 @@ int layout_dest_lock(int *fd_out, char **lock_path_out, const char *path, unsign
                                              "another airlock is writing '%s' (%s is locked)",
                                              path, lp)
                          : airlock_error_set_errno(err, AIRLOCK_EOS, e, "lock '%s'", lp);
+            signals_release(&was);
             free(lp);
             return rc;
         }
@@ -197,10 +217,12 @@ int layout_dest_lock(int *fd_out, char **lock_path_out, const char *path, unsign
         close(fd);
         if (tries >= 100) {
             int rc = airlock_error_set(err, AIRLOCK_EOS, "'%s' keeps changing: cannot lock it", lp);
+            signals_release(&was);
             free(lp);
             return rc;
         }
     }
+    signals_release(&was);
     remove_stale_temps(path, (flags & LAYOUT_LOCK_PARTS) != 0);
     return 0;
 }
@@ -291,12 +313,17 @@ static int writer_new(struct airlock_writer **out, const char *path, enum airloc
         if ((rc = dir_skeleton(w, err)))
             goto fail;
     } else {
+        sigset_t was;
+        signals_hold(&was);
         w->fd = mkostemp(w->tmp, O_CLOEXEC);
+        int e = errno;
+        if (w->fd >= 0)
+            temp_register(w->tmp);
+        signals_release(&was);
         if (w->fd < 0) {
-            rc = airlock_error_set_errno(err, AIRLOCK_EOS, errno, "create '%s'", w->tmp);
+            rc = airlock_error_set_errno(err, AIRLOCK_EOS, e, "create '%s'", w->tmp);
             goto fail;
         }
-        temp_register(w->tmp);
         if ((rc = tar_start(w, err)))
             goto fail;
     }
