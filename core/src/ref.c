@@ -217,3 +217,93 @@ char *airlock_ref_repository(const struct airlock_ref *r)
         return NULL;
     return s;
 }
+
+/* The rename for repository repo, or NULL. */
+static const char *renamed(const char *repo, const char *const *map, size_t n_map)
+{
+    const char *hit = NULL;
+    for (size_t i = 0; i < n_map && !hit; i++) {
+        const char *eq = strchr(map[i], '=');
+        char *ms = eq ? strndup(map[i], (size_t)(eq - map[i])) : NULL;
+        struct airlock_ref mr;
+        if (ms && !airlock_ref_parse(&mr, ms, NULL)) {
+            char *mrepo = airlock_ref_repository(&mr);
+            if (mrepo && !strcmp(mrepo, repo))
+                hit = eq + 1;
+            free(mrepo);
+            airlock_ref_release(&mr);
+        }
+        free(ms);
+    }
+    return hit;
+}
+
+int airlock_ref_destination(struct airlock_ref *out, const char *src, const char *dest,
+                            const char *const *map, size_t n_map, struct airlock_error **err)
+{
+    memset(out, 0, sizeof(*out));
+    const char *slash = dest ? strchr(dest, '/') : NULL;
+    size_t hl = slash ? (size_t)(slash - dest) : (dest ? strlen(dest) : 0);
+    if (!hl)
+        return airlock_error_set(err, AIRLOCK_EUSAGE, "destination '%s': no registry host",
+                                 dest ? dest : "");
+    struct airlock_ref r;
+    int rc = airlock_ref_parse(&r, src, err);
+    if (rc)
+        return rc;
+    char *repo = airlock_ref_repository(&r), *prefix = NULL, *full = NULL;
+    if (slash && slash[1]) {
+        prefix = strdup(slash + 1);
+        while (prefix && *prefix && prefix[strlen(prefix) - 1] == '/')
+            prefix[strlen(prefix) - 1] = '\0';
+    }
+    const char *mapped = repo ? renamed(repo, map, n_map) : NULL;
+    int n = -1;
+    if (repo && (!slash || !slash[1] || prefix)) {
+        if (mapped)
+            n = asprintf(&full, "%.*s/%s", (int)hl, dest, mapped);
+        else if (prefix && *prefix)
+            n = asprintf(&full, "%.*s/%s/%s", (int)hl, dest, prefix, r.path);
+        else
+            n = asprintf(&full, "%.*s/%s", (int)hl, dest, r.path);
+    }
+    if (n < 0)
+        rc = airlock_error_set(err, AIRLOCK_EOS, "out of memory");
+    else {
+        struct airlock_ref d;
+        rc = airlock_ref_parse(&d, full, err);
+        if (!rc && strncmp(d.domain, dest, hl) &&
+            !(hl == 15 && !strncmp(dest, "index.docker.io", 15))) {
+            /* a bare host ("registry") reads as a Docker Hub path when parsed back: keep it
+             * as the host, the path checked on its own */
+            char *path = NULL;
+            airlock_ref_release(&d);
+            if (asprintf(&path, "host.invalid%s", full + hl) < 0)
+                rc = airlock_error_set(err, AIRLOCK_EOS, "out of memory");
+            else if (!(rc = airlock_ref_parse(&d, path, err))) {
+                free(d.domain);
+                if (!(d.domain = strndup(dest, hl))) {
+                    airlock_ref_release(&d);
+                    rc = airlock_error_set(err, AIRLOCK_EOS, "out of memory");
+                }
+            }
+            free(path);
+        }
+        if (!rc) {
+            free(d.tag);
+            free(d.digest);
+            d.tag = r.tag ? strdup(r.tag) : NULL;
+            d.digest = r.digest ? strdup(r.digest) : NULL;
+            if ((r.tag && !d.tag) || (r.digest && !d.digest)) {
+                airlock_ref_release(&d);
+                rc = airlock_error_set(err, AIRLOCK_EOS, "out of memory");
+            } else
+                *out = d;
+        }
+    }
+    free(full);
+    free(prefix);
+    free(repo);
+    airlock_ref_release(&r);
+    return rc;
+}

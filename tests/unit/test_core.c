@@ -66,6 +66,50 @@ TEST(ref_registries_ports_digests)
            "my-reg.example.com/a__b/c.d/e--f");
 }
 
+static void dest_ok(const char *src, const char *dest, const char *const *map, size_t n,
+                    const char *want)
+{
+    struct airlock_ref d;
+    struct airlock_error *e = NULL;
+    int rc = airlock_ref_destination(&d, src, dest, map, n, &e);
+    if (rc)
+        fprintf(stderr, "%s -> %s: %s\n", src, dest, e ? e->msg : "");
+    CHECK(rc == 0);
+    airlock_error_free(e);
+    if (rc)
+        return;
+    char *s = airlock_ref_format(&d);
+    CHECK_STR(s, want);
+    free(s);
+    airlock_ref_release(&d);
+}
+
+TEST(ref_destination_is_what_push_uses)
+{
+    const char *map[] = {"docker.io/bitnami/redis=cache/redis", "quay.io/x/y=z"};
+    dest_ok("nginx:1.27", "registry.internal/devops", NULL, 0,
+            "registry.internal/devops/library/nginx:1.27");
+    dest_ok("index.docker.io/library/nginx:1.27", "registry.internal/devops/", NULL, 0,
+            "registry.internal/devops/library/nginx:1.27");
+    dest_ok("quay.io/a/b:v1", "127.0.0.1:5000", NULL, 0, "127.0.0.1:5000/a/b:v1");
+    dest_ok("bitnami/redis:7", "registry.internal/devops", map, 2,
+            "registry.internal/cache/redis:7");
+    dest_ok("quay.io/x/y:t", "reg.local:5000/p", map, 2, "reg.local:5000/z:t");
+    dest_ok("quay.io/a/b@sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef",
+            "reg.local/p", NULL, 0,
+            "reg.local/p/a/b@sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef");
+    /* a bare host stays the host, never Docker Hub */
+    dest_ok("nginx:1", "registry", NULL, 0, "registry/library/nginx:1");
+    dest_ok("nginx:1", "docker.io/mirror", NULL, 0, "docker.io/mirror/library/nginx:1");
+    struct airlock_ref d;
+    struct airlock_error *e = NULL;
+    CHECK(airlock_ref_destination(&d, "nginx", "", NULL, 0, &e) == AIRLOCK_EUSAGE);
+    airlock_error_free(e);
+    e = NULL;
+    CHECK(airlock_ref_destination(&d, "nginx", "reg.local/UPPER", NULL, 0, &e) == AIRLOCK_EUSAGE);
+    airlock_error_free(e);
+}
+
 TEST(ref_rejects_malformed)
 {
     ref_bad("", NULL);

@@ -29,7 +29,7 @@ struct pusher {
     struct airlock_registry *r;
     const struct airlock_push_opts *po;
     const struct airlock_registry_opts *ro;
-    char *host, *prefix;
+    char *host;
     struct pentry *pe;
     size_t n_pe;
     struct pblob *blobs;
@@ -63,55 +63,34 @@ void airlock_push_result_free(struct airlock_push_result *r)
     free(r);
 }
 
-/* DEST "host[/prefix]" */
+/* DEST "host[/prefix]": the host (the repositories come from dest_of) */
 static int split_dest(struct pusher *p, const char *dest, struct airlock_error **err)
 {
     const char *slash = strchr(dest, '/');
     p->host = slash ? strndup(dest, (size_t)(slash - dest)) : strdup(dest);
-    p->prefix = slash && slash[1] ? strdup(slash + 1) : NULL;
     if (!p->host || !*p->host)
         return airlock_error_set(err, AIRLOCK_EUSAGE, "destination '%s': no registry host", dest);
-    while (p->prefix && *p->prefix && p->prefix[strlen(p->prefix) - 1] == '/')
-        p->prefix[strlen(p->prefix) - 1] = '\0';
     return 0;
 }
 
-/* Where an entry goes: --map SRC=DST, else PREFIX/path. */
-static int dest_of(struct pusher *p, struct pentry *pe, struct airlock_error **err)
+/* Where an entry goes: the one mapping (airlock_ref_destination), --map SRC=DST, else
+ * PREFIX/path. */
+static int dest_of(struct pusher *p, struct pentry *pe, const char *dest,
+                   struct airlock_error **err)
 {
-    struct airlock_ref r;
-    if (!pe->trust->ref || airlock_ref_parse(&r, pe->trust->ref, NULL))
+    struct airlock_ref d;
+    if (!pe->trust->ref)
         return airlock_error_set(err, AIRLOCK_EUSAGE,
                                  "bundle entry '%s' has no reference to push it under",
-                                 pe->trust->ref ? pe->trust->ref : pe->trust->digest);
-    char *src = airlock_ref_repository(&r);
-    const char *mapped = NULL;
-    for (size_t i = 0; src && i < p->po->n_map; i++) {
-        const char *m = p->po->map[i], *eq = strchr(m, '=');
-        if (!eq)
-            continue;
-        struct airlock_ref mr;
-        char *ms = strndup(m, (size_t)(eq - m));
-        if (ms && !airlock_ref_parse(&mr, ms, NULL)) {
-            char *mrepo = airlock_ref_repository(&mr);
-            if (mrepo && !strcmp(mrepo, src))
-                mapped = eq + 1;
-            free(mrepo);
-            airlock_ref_release(&mr);
-        }
-        free(ms);
+                                 pe->trust->digest);
+    int rc = airlock_ref_destination(&d, pe->trust->ref, dest, p->po->map, p->po->n_map, err);
+    if (rc) {
+        airlock_error_wrap(err, "bundle entry '%s'", pe->trust->ref);
+        return rc;
     }
-    int rc = 0;
-    if (mapped)
-        pe->repo = strdup(mapped);
-    else if (p->prefix)
-        rc = asprintf(&pe->repo, "%s/%s", p->prefix, r.path) < 0 ? -1 : 0;
-    else
-        pe->repo = strdup(r.path);
-    pe->tag = r.tag ? strdup(r.tag) : NULL;
-    free(src);
-    airlock_ref_release(&r);
-    if (rc || !pe->repo)
+    int lost = !(pe->repo = strdup(d.path)) || (d.tag && !(pe->tag = strdup(d.tag)));
+    airlock_ref_release(&d);
+    if (lost)
         return airlock_error_set(err, AIRLOCK_EOS, "out of memory");
     return 0;
 }
@@ -1095,7 +1074,7 @@ int airlock_push(struct airlock_push_result **res, struct airlock_bundle *b, con
     for (size_t i = 0; i < pre->n_images && !rc; i++) {
         struct pentry *pe = &p.pe[p.n_pe++];
         pe->trust = &pre->images[i];
-        if (!(rc = dest_of(&p, pe, err)))
+        if (!(rc = dest_of(&p, pe, dest, err)))
             rc = plan_entry(&p, pe, pre->graph, err);
     }
     if (rc || (rc = airlock_registry_new(&p.r, p.host, ro, err)))
@@ -1273,7 +1252,6 @@ done:
     core_dmap_release(&p.seen);
     airlock_registry_free(p.r);
     free(p.host);
-    free(p.prefix);
     pthread_mutex_destroy(&p.lock);
     return rc;
 }

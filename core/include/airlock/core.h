@@ -261,6 +261,15 @@ char *airlock_ref_format(const struct airlock_ref *r);
 /* "domain/path", malloc'd. */
 char *airlock_ref_repository(const struct airlock_ref *r);
 
+/* Where `push DEST` puts the image a bundle names src: DEST is "host[/prefix]", map holds
+ * renames "SRC=DST" (SRC a repository, compared normalized; DST a repository path in host).
+ * out gets domain host, path DST when a rename names src's repository, else prefix/path,
+ * else path, and src's tag and digest; normalized and checked as airlock_ref_parse does.
+ * This is the one mapping: push uploads there, sign --to signs that name, verify --to and
+ * --policy check it. AIRLOCK_EUSAGE names DEST or src when they are not references. */
+int airlock_ref_destination(struct airlock_ref *out, const char *src, const char *dest,
+                            const char *const *map, size_t n_map, struct airlock_error **err);
+
 /* ---- streams -------------------------------------------------------------------------- */
 
 /* A pull stream: fills buf with up to cap bytes, sets *got (0 at the end). */
