@@ -208,6 +208,23 @@ case_signatures_merge_never_drop_theirs() {
     [ "$n" = 2 ] || fail "signature layers: $n"
 }
 
+# An index whose descriptor mistypes a platform manifest: export judges what it reads by its
+# content (the one manifest graph verify and push use), so the manifest's config and layers
+# come along and the bundle verifies, instead of the manifest travelling as a bare blob.
+case_export_judges_manifests_by_content_not_descriptor() {
+    signed b.tar
+    "$AIRLOCK" push --key cosign.pub --plain-http -q b.tar "$PLAIN/$CASE" >/dev/null
+    sk "$PLAIN/$CASE/multi:1" |
+        jq -c '.manifests[0].mediaType = "application/octet-stream"' >odd.json
+    curl -sf -X PUT -H "Content-Type: application/vnd.oci.image.index.v1+json" \
+        --data-binary @odd.json "http://$PLAIN/v2/$CASE/multi/manifests/odd" ||
+        fail "PUT the mistyped index"
+    airlock export --plain-http "$PLAIN/$CASE/multi:odd" -o e.tar
+    expect_rc 0
+    airlock verify e.tar
+    expect_rc 0
+}
+
 case_export_roundtrip_and_platform() {
     signed b.tar
     "$AIRLOCK" push --key cosign.pub --plain-http -q b.tar "$PLAIN/$CASE" >/dev/null

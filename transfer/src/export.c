@@ -39,10 +39,20 @@ struct exporter {
     const struct airlock_export_opts *eo;
     struct airlock_registry **regs;
     size_t n_regs;
-    struct xmeta *meta;
+    struct xmeta *meta; /* the manifests and indexes that go into the bundle */
     size_t n_meta;
+    struct core_dmap meta_at; /* digest -> index+1 in meta */
     struct xblob *blobs;
     size_t n_blobs;
+    struct core_dmap blob_at; /* digest -> index+1 in blobs */
+    /* the one manifest graph (core/src/graph.c): every manifest read once, its kind from its
+     * content; read through the registry and repository named here */
+    struct airlock_graph *g;
+    struct airlock_registry *cur_r;
+    const char *cur_repo;
+    struct xmeta *fetched; /* what the graph read, until a walk takes it into meta */
+    size_t n_fetched;
+    struct core_dmap fetched_at;
     struct xentry *ents;
     size_t n_ents;
     struct airlock_writer *w;
@@ -89,10 +99,7 @@ static int get_registry(struct exporter *x, const char *host, struct airlock_reg
 
 static int have_meta(struct exporter *x, const char *digest)
 {
-    for (size_t i = 0; i < x->n_meta; i++)
-        if (!strcmp(x->meta[i].digest, digest))
-            return 1;
-    return 0;
+    return core_dmap_get(&x->meta_at, digest) != NULL;
 }
 
 static int keep_meta(struct exporter *x, const char *digest, struct airlock_buf *raw)
@@ -105,6 +112,8 @@ static int keep_meta(struct exporter *x, const char *digest, struct airlock_buf 
     if (!m)
         return -1;
     x->meta = m;
+    if (core_dmap_put(&x->meta_at, digest, x->n_meta + 1))
+        return -1;
     memcpy(m[x->n_meta].digest, digest, AIRLOCK_DIGEST_SIZE);
     m[x->n_meta].data = airlock_buf_detach(raw, &m[x->n_meta].len);
     x->n_meta++;
@@ -116,15 +125,17 @@ static int keep_meta(struct exporter *x, const char *digest, struct airlock_buf 
 static int want_blob(struct exporter *x, struct airlock_registry *r, const char *repo,
                      const struct airlock_descriptor *d, int meta)
 {
-    for (size_t i = 0; i < x->n_blobs; i++)
-        if (!strcmp(x->blobs[i].digest, d->digest)) {
-            x->blobs[i].meta |= meta;
-            return 0;
-        }
+    size_t *at = core_dmap_get(&x->blob_at, d->digest);
+    if (at) {
+        x->blobs[*at - 1].meta |= meta;
+        return 0;
+    }
     struct xblob *b = realloc(x->blobs, (x->n_blobs + 1) * sizeof(*b));
     if (!b)
         return -1;
     x->blobs = b;
+    if (core_dmap_put(&x->blob_at, d->digest, x->n_blobs + 1))
+        return -1;
     b += x->n_blobs;
     memcpy(b->digest, d->digest, AIRLOCK_DIGEST_SIZE);
     b->size = d->size;
@@ -150,10 +161,8 @@ static int platform_matches(const struct airlock_descriptor *c, const char *want
 
 static const struct xmeta *meta_of(const struct exporter *x, const char *digest)
 {
-    for (size_t i = 0; i < x->n_meta; i++)
-        if (!strcmp(x->meta[i].digest, digest))
-            return &x->meta[i];
-    return NULL;
+    size_t *at = core_dmap_get(&x->meta_at, digest);
+    return at ? &x->meta[*at - 1] : NULL;
 }
 
 /* 1 if the parsed manifest m is a manifest whose subject is subject */
@@ -162,61 +171,129 @@ static int refers_to(const struct airlock_oci *m, const char *subject)
     return m->kind == AIRLOCK_OCI_MANIFEST && m->subject && !strcmp(m->subject->digest, subject);
 }
 
-/* Fetches a manifest (by digest) and everything below it. With need_subject (a referrer):
- * 1 and nothing taken when it is no manifest whose subject is need_subject. */
-static int walk(struct exporter *x, struct airlock_registry *r, const char *repo,
-                const struct airlock_descriptor *d, int depth, int attachment,
-                const char *need_subject, struct airlock_error **err)
+/* Keeps a manifest read by tag (digest checked by the client) for the graph, which then
+ * does not read it again. -1: no memory. */
+static int remember(struct exporter *x, const char *digest, const char *data, size_t len)
 {
-    if (depth > 16)
-        return airlock_error_set(err, AIRLOCK_EINTEGRITY, "'%s': manifests nested too deep", repo);
-    int meta = airlock_media_type_is_manifest(d->media_type) ||
-               airlock_media_type_is_index(d->media_type);
-    if (!meta)
-        return d->has_urls ||
-                       want_blob(x, r, repo, d, attachment && d->size <= META_LAYER_MAX) == 0
-                   ? 0
-                   : airlock_error_set(err, AIRLOCK_EOS, "out of memory");
-    const struct xmeta *had = meta_of(x, d->digest);
-    if (had && need_subject) {
-        struct airlock_oci *hm = NULL;
-        int ok = !airlock_oci_parse(&hm, had->data, had->len, d->digest, NULL) &&
-                 refers_to(hm, need_subject);
-        airlock_oci_free(hm);
-        return ok ? 0 : 1;
-    }
-    if (had)
+    if (core_dmap_get(&x->fetched_at, digest))
         return 0;
+    struct xmeta *f = realloc(x->fetched, (x->n_fetched + 1) * sizeof(*f));
+    if (!f)
+        return -1;
+    x->fetched = f;
+    f += x->n_fetched;
+    if (!(f->data = malloc(len ? len : 1)))
+        return -1;
+    if (core_dmap_put(&x->fetched_at, digest, x->n_fetched + 1)) {
+        free(f->data);
+        return -1;
+    }
+    memcpy(f->data, data, len);
+    f->len = len;
+    memcpy(f->digest, digest, AIRLOCK_DIGEST_SIZE);
+    x->n_fetched++;
+    return 0;
+}
+
+/* The graph's reader: a manifest by digest from the registry and repository being walked,
+ * kept (checked against its digest) until a walk takes it. */
+static int graph_read(void *ctx, const char *digest, size_t max, struct airlock_buf *out,
+                      struct airlock_error **err)
+{
+    struct exporter *x = ctx;
+    out->max = max;
+    size_t *at = core_dmap_get(&x->fetched_at, digest);
+    if (at) {
+        const struct xmeta *f = &x->fetched[*at - 1];
+        return airlock_buf_append(out, f->data, f->len)
+                   ? airlock_error_set(err, AIRLOCK_EOS, "out of memory")
+                   : 0;
+    }
     struct airlock_buf raw = AIRLOCK_BUF_INIT(0);
     char dg[AIRLOCK_DIGEST_SIZE];
     char *mt = NULL;
-    int rc = airlock_registry_manifest_get(r, repo, d->digest, &raw, &mt, dg, err);
+    int rc = airlock_registry_manifest_get(x->cur_r, x->cur_repo, digest, &raw, &mt, dg, err);
     free(mt);
     if (rc == AIRLOCK_ENOTFOUND)
         rc = airlock_error_set(err, AIRLOCK_EINTEGRITY, "'%s/%s@%s' is missing in the registry",
-                               r->host, repo, d->digest);
-    if (rc)
-        return rc;
-    struct airlock_oci *m = NULL;
-    if ((rc = airlock_oci_parse(&m, raw.data, raw.len, d->digest, err))) {
-        airlock_buf_release(&raw);
-        return rc;
-    }
-    if (need_subject && !refers_to(m, need_subject)) {
-        airlock_oci_free(m);
-        airlock_buf_release(&raw);
-        return 1;
-    }
-    if (keep_meta(x, d->digest, &raw))
+                               x->cur_r->host, x->cur_repo, digest);
+    else if (!rc && strcmp(dg, digest))
+        rc = airlock_error_set(err, AIRLOCK_EINTEGRITY, "'%s/%s@%s': the registry served %s",
+                               x->cur_r->host, x->cur_repo, digest, dg);
+    else if (!rc && raw.len > max)
+        rc = airlock_error_set(err, AIRLOCK_EINTEGRITY,
+                               "'%s/%s@%s': larger than %zu bytes", x->cur_r->host,
+                               x->cur_repo, digest, max);
+    if (!rc && airlock_buf_append(out, raw.data, raw.len))
         rc = airlock_error_set(err, AIRLOCK_EOS, "out of memory");
-    if (!rc && m->kind == AIRLOCK_OCI_MANIFEST)
-        rc = want_blob(x, r, repo, &m->config, 1) ? airlock_error_set(err, AIRLOCK_EOS,
-                                                                      "out of memory")
-                                                  : 0;
-    for (size_t i = 0; !rc && i < m->n_layers; i++)
-        rc = walk(x, r, repo, &m->layers[i], depth + 1, attachment, NULL, err);
-    airlock_oci_free(m);
+    if (!rc && remember(x, digest, raw.data, raw.len))
+        rc = airlock_error_set(err, AIRLOCK_EOS, "out of memory");
+    airlock_buf_release(&raw);
     return rc;
+}
+
+struct take_ctx {
+    struct exporter *x;
+    struct airlock_registry *r;
+    const char *repo;
+    int attachment;
+};
+
+/* A node of the walk: a manifest or index goes into the bundle as read, a manifest's config
+ * and layers are fetched (small layers of attachments travel as metadata) */
+static int take_node(void *ctx, size_t node, struct airlock_error **err)
+{
+    struct take_ctx *t = ctx;
+    struct exporter *x = t->x;
+    const struct airlock_graph_node *n = airlock_graph_node(x->g, node);
+    if (n->kind == AIRLOCK_NODE_BAD)
+        return airlock_error_set(err, AIRLOCK_EINTEGRITY, "'%s': %s", t->repo,
+                                 n->why ? n->why : n->digest);
+    if (have_meta(x, n->digest))
+        return 0;
+    size_t *at = core_dmap_get(&x->fetched_at, n->digest);
+    if (!at)
+        return airlock_error_set(err, AIRLOCK_EINTEGRITY, "'%s': manifest '%s' was not read",
+                                 t->repo, n->digest);
+    struct xmeta *f = &x->fetched[*at - 1];
+    struct airlock_buf raw = AIRLOCK_BUF_INIT(AIRLOCK_MAX_MANIFEST);
+    if (airlock_buf_append(&raw, f->data, f->len) || keep_meta(x, n->digest, &raw)) {
+        airlock_buf_release(&raw);
+        return airlock_error_set(err, AIRLOCK_EOS, "out of memory");
+    }
+    const struct airlock_oci *m = n->doc;
+    int bad = 0;
+    if (m->kind == AIRLOCK_OCI_MANIFEST) {
+        bad = want_blob(x, t->r, t->repo, &m->config, 1);
+        for (size_t i = 0; i < m->n_layers && !bad; i++)
+            bad = !m->layers[i].has_urls &&
+                  want_blob(x, t->r, t->repo, &m->layers[i],
+                            t->attachment && m->layers[i].size <= META_LAYER_MAX);
+    }
+    return bad ? airlock_error_set(err, AIRLOCK_EOS, "out of memory") : 0;
+}
+
+/* Takes the manifest or index d of repo and everything below it, read once through the
+ * shared graph. With need_subject (a referrer): 1 and nothing taken when it is no manifest
+ * whose subject is need_subject. */
+static int walk(struct exporter *x, struct airlock_registry *r, const char *repo,
+                const struct airlock_descriptor *d, int attachment, const char *need_subject,
+                struct airlock_error **err)
+{
+    int rc = 0;
+    if (!x->g && (rc = airlock_graph_new(&x->g, graph_read, x, 0, err)))
+        return rc;
+    size_t node;
+    x->cur_r = r;
+    x->cur_repo = repo;
+    if ((rc = airlock_graph_add(x->g, d, &node, err)))
+        return rc;
+    const struct airlock_graph_node *n = airlock_graph_node(x->g, node);
+    if (n->kind != AIRLOCK_NODE_BAD && need_subject &&
+        (n->kind != AIRLOCK_NODE_MANIFEST || !refers_to(n->doc, need_subject)))
+        return 1;
+    struct take_ctx t = {x, r, repo, attachment};
+    return airlock_graph_postorder(x->g, node, take_node, &t, err);
 }
 
 static int add_entry(struct exporter *x, const char *ref, const char *kind, const char *mt,
@@ -303,7 +380,7 @@ static int referrers(struct exporter *x, struct airlock_registry *r, const char 
                  what, d->digest, d->media_type ? d->media_type : "(none)");
             continue;
         }
-        rc = walk(x, r, repo, d, 0, 1, digest, err);
+        rc = walk(x, r, repo, d, 1, digest, err);
         if (rc == 1) {
             warn(x, "%s lists '%s', whose subject is not '%s': left behind", what, d->digest,
                  digest);
@@ -375,10 +452,15 @@ static int attachments(struct exporter *x, struct airlock_registry *r, const cha
         memcpy(d.digest, dg, sizeof(dg));
         d.size = raw.len;
         d.media_type = mt ? mt : (char *)AIRLOCK_MT_OCI_MANIFEST;
+        int lost = remember(x, dg, raw.data, raw.len);
         airlock_buf_release(&raw);
+        if (lost) {
+            free(mt);
+            return airlock_error_set(err, AIRLOCK_EOS, "out of memory");
+        }
         char ref[700];
         snprintf(ref, sizeof(ref), "%s:%s", repo_full, tag);
-        rc = walk(x, r, repo, &d, 0, 1, NULL, err);
+        rc = walk(x, r, repo, &d, 1, NULL, err);
         if (!rc && add_entry(x, ref, kinds[k], d.media_type, dg, (size_t)d.size, 0))
             rc = airlock_error_set(err, AIRLOCK_EOS, "out of memory");
         free(mt);
@@ -453,6 +535,10 @@ static int export_one(struct exporter *x, const char *refstr, struct airlock_err
         rc = airlock_error_set(err, AIRLOCK_ENOTFOUND, "'%s' is not in the registry", refstr);
     if (rc || (rc = airlock_oci_parse(&m, raw.data, raw.len, refstr, err)))
         goto out;
+    if (remember(x, dg, raw.data, raw.len)) {
+        rc = airlock_error_set(err, AIRLOCK_EOS, "out of memory");
+        goto out;
+    }
     memcpy(d.digest, dg, sizeof(dg));
     d.size = raw.len;
     d.media_type = mt ? mt
@@ -472,7 +558,7 @@ static int export_one(struct exporter *x, const char *refstr, struct airlock_err
         d.size = pick->size;
         d.media_type = pick->media_type ? pick->media_type : (char *)AIRLOCK_MT_OCI_MANIFEST;
     }
-    if ((rc = walk(x, r, ref.path, &d, 0, 0, NULL, err)))
+    if ((rc = walk(x, r, ref.path, &d, 0, NULL, err)))
         goto out;
     if (add_entry(x, name, airlock_media_type_is_index(d.media_type) ? AIRLOCK_KIND_INDEX
                                                                       : AIRLOCK_KIND_IMAGE,
@@ -917,6 +1003,13 @@ out:
     for (size_t i = 0; i < x.n_meta; i++)
         free(x.meta[i].data);
     free(x.meta);
+    core_dmap_release(&x.meta_at);
+    core_dmap_release(&x.blob_at);
+    airlock_graph_free(x.g);
+    for (size_t i = 0; i < x.n_fetched; i++)
+        free(x.fetched[i].data);
+    free(x.fetched);
+    core_dmap_release(&x.fetched_at);
     for (size_t i = 0; i < x.n_blobs; i++)
         free(x.blobs[i].repo);
     free(x.blobs);
