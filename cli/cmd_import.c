@@ -1,8 +1,33 @@
+#include "args.h"
 #include "cli.h"
 
-#include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
+
+static struct airlock_import_opts io = AIRLOCK_IMPORT_OPTS_INIT;
+static const char *out;
+static int quiet, json;
+
+static int format_opt(void *ctx, const char *arg, const char *name)
+{
+    (void)name;
+    struct airlock_error *err = NULL;
+    return airlock_format_parse(ctx, arg, &err) ? cli_fail(err) : 0;
+}
+
+static const struct cli_opt opts[] = {
+    {CLI_STR, "output", 'o', &out, "BUNDLE",
+     "the bundle to write (required): DIR/, FILE.tar or\nFILE.tar.zst", 0, 0, NULL},
+    {CLI_CALL, "format", 0, &io.format, "FORMAT", "dir, tar or tar.zst (default: from the path)",
+     0, 0, format_opt},
+    {CLI_STR, "name", 0, &io.name, "REF",
+     "reference for images an input does not name (e.g. an\noci-archive tagged only 'latest'); a "
+     "bare tag in the\ninput is kept when REF has none",
+     0, 0, NULL},
+    {CLI_FLAG, "quiet", 'q', &quiet, NULL, "print nothing on success", 0, 0, NULL},
+    {CLI_FLAG, "json", 0, &json, NULL, "print the result as JSON", 0, 0, NULL},
+    {CLI_END, NULL, 0, NULL, NULL, NULL, 0, 0, NULL}};
+static const struct cli_opt *const tables[] = {opts, NULL};
 
 static void help(FILE *f)
 {
@@ -20,58 +45,16 @@ static void help(FILE *f)
             "reference given again is replaced. The bundle appears complete or not at all.\n"
             "Layers are copied byte for byte: every digest is preserved.\n"
             "\n"
-            "options:\n"
-            "  -o, --output BUNDLE   the bundle to write (required): DIR/, FILE.tar or\n"
-            "                        FILE.tar.zst\n"
-            "      --format FORMAT   dir, tar or tar.zst (default: from the path)\n"
-            "      --name REF        reference for images an input does not name (e.g. an\n"
-            "                        oci-archive tagged only 'latest'); a bare tag in the\n"
-            "                        input is kept when REF has none\n"
-            "  -q, --quiet           print nothing on success\n"
-            "      --json            print the result as JSON\n"
-            "  -h, --help            show this help\n");
+            "options:\n");
+    cli_opts_help(f, tables);
 }
 
-int cmd_import(int argc, char **argv)
+static int import_run(const struct cli_list *ins)
 {
-    static const struct option opts[] = {
-        {"output", required_argument, NULL, 'o'}, {"format", required_argument, NULL, 'f'},
-        {"name", required_argument, NULL, 'n'},   {"quiet", no_argument, NULL, 'q'},
-        {"json", no_argument, NULL, 'j'},         {"help", no_argument, NULL, 'h'},
-        {NULL, 0, NULL, 0}};
-    struct airlock_import_opts io = AIRLOCK_IMPORT_OPTS_INIT;
-    const char *out = NULL;
-    int quiet = 0, json = 0, c;
     struct airlock_error *err = NULL;
-    optind = 1;
-    while ((c = getopt_long(argc, argv, "o:qh", opts, NULL)) != -1) {
-        switch (c) {
-        case 'o':
-            out = optarg;
-            break;
-        case 'f':
-            if (airlock_format_parse(&io.format, optarg, &err))
-                return cli_fail(err);
-            break;
-        case 'n':
-            io.name = optarg;
-            break;
-        case 'q':
-            quiet = 1;
-            break;
-        case 'j':
-            json = 1;
-            break;
-        case 'h':
-            help(stdout);
-            return EXIT_OK;
-        default:
-            return cli_usage_error("import", "invalid option");
-        }
-    }
     if (!out)
         return cli_usage_error("import", "missing -o BUNDLE");
-    if (optind >= argc)
+    if (!ins->n)
         return cli_usage_error("import", "no input given");
     if (io.name) {
         struct airlock_ref r;
@@ -80,8 +63,7 @@ int cmd_import(int argc, char **argv)
         airlock_ref_release(&r);
     }
     struct airlock_import_result *res = NULL;
-    if (airlock_import(&res, out, (const char *const *)argv + optind, (size_t)(argc - optind), &io,
-                       &err))
+    if (airlock_import(&res, out, ins->v, ins->n, &io, &err))
         return cli_fail(err);
     for (size_t i = 0; i < res->n_warnings; i++)
         cli_printf(stderr, "airlock: warning: %s\n", res->warnings[i]);
@@ -106,4 +88,14 @@ int cmd_import(int argc, char **argv)
     }
     airlock_import_result_free(res);
     return EXIT_OK;
+}
+
+int cmd_import(int argc, char **argv)
+{
+    struct cli_list ins = {0};
+    int rc = cli_parse("import", argc, argv, tables, &ins, help);
+    if (!rc)
+        rc = import_run(&ins);
+    cli_list_release(&ins);
+    return rc == CLI_PARSE_HELP ? EXIT_OK : rc;
 }

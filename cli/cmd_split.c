@@ -1,8 +1,22 @@
+#include "args.h"
 #include "cli.h"
 
-#include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
+
+static uint64_t size;
+static const char *out;
+static int json, quiet;
+
+static const struct cli_opt opts[] = {
+    {CLI_SIZE, "size", 0, &size, "SIZE",
+     "largest part, e.g. 4095M, 700M, 25G (k, M, G, T: powers\nof 1024)", 65536, 0, NULL},
+    {CLI_STR, "output", 'o', &out, "BASE", "name the parts BASE.001, ... (default: BUNDLE)", 0, 0,
+     NULL},
+    {CLI_FLAG, "json", 0, &json, NULL, "print the parts as JSON", 0, 0, NULL},
+    {CLI_FLAG, "quiet", 'q', &quiet, NULL, "print nothing on success", 0, 0, NULL},
+    {CLI_END, NULL, 0, NULL, NULL, NULL, 0, 0, NULL}};
+static const struct cli_opt *const tables[] = {opts, NULL};
 
 static void help(FILE *f)
 {
@@ -20,53 +34,17 @@ static void help(FILE *f)
             "command that reads a bundle takes any part and finds the others beside it, or\n"
             "takes the parts named one by one, in any order (parts on different media).\n"
             "\n"
-            "options:\n"
-            "      --size SIZE       largest part, e.g. 4095M, 700M, 25G (k, M, G, T: powers\n"
-            "                        of 1024)\n"
-            "  -o, --output BASE     name the parts BASE.001, ... (default: BUNDLE)\n"
-            "      --json            print the parts as JSON\n"
-            "  -q, --quiet           print nothing on success\n"
-            "  -h, --help            show this help\n");
+            "options:\n");
+    cli_opts_help(f, tables);
 }
 
-int cmd_split(int argc, char **argv)
+static int split_run(const struct cli_list *ins, struct airlock_error **err)
 {
-    static const struct option opts[] = {
-        {"size", required_argument, NULL, 's'}, {"output", required_argument, NULL, 'o'},
-        {"json", no_argument, NULL, 'j'},       {"quiet", no_argument, NULL, 'q'},
-        {"help", no_argument, NULL, 'h'},       {NULL, 0, NULL, 0}};
-    uint64_t size = 0;
-    const char *out = NULL;
-    int json = 0, quiet = 0, c;
-    struct airlock_error *err = NULL;
-    optind = 1;
-    while ((c = getopt_long(argc, argv, "o:qh", opts, NULL)) != -1) {
-        switch (c) {
-        case 's':
-            if (airlock_parse_size(optarg, &size) || size < 65536)
-                return cli_usage_error("split", "bad --size '%s' (at least 64k)", optarg);
-            break;
-        case 'o':
-            out = optarg;
-            break;
-        case 'j':
-            json = 1;
-            break;
-        case 'q':
-            quiet = 1;
-            break;
-        case 'h':
-            help(stdout);
-            return EXIT_OK;
-        default:
-            return cli_usage_error("split", "invalid option");
-        }
-    }
     if (!size)
         return cli_usage_error("split", "missing --size");
-    if (optind >= argc)
+    if (!ins->n)
         return cli_usage_error("split", "expected a BUNDLE (or the parts of one split set)");
-    const char *in = argv[optind];
+    const char *in = ins->v[0];
     char *base = NULL;
     if (!out) { /* a part given: the set's own name */
         size_t n = strlen(in);
@@ -90,12 +68,11 @@ int cmd_split(int argc, char **argv)
         free(base);
         return EXIT_USAGE;
     }
-    int rc = airlock_bundle_open_set(&b, (const char *const *)argv + optind,
-                                     (size_t)(argc - optind), 0, &err);
+    int rc = airlock_bundle_open_set(&b, ins->v, ins->n, 0, err);
     if (!rc)
-        rc = airlock_split(&r, b, out, size, &err);
+        rc = airlock_split(&r, b, out, size, err);
     if (rc) {
-        rc = cli_fail(err);
+        rc = cli_fail(*err);
     } else if (json) {
         cli_printf(stdout, "{\"parts\":[");
         for (size_t i = 0; i < r->n; i++) {
@@ -115,4 +92,15 @@ int cmd_split(int argc, char **argv)
     airlock_bundle_free(b);
     free(base);
     return rc;
+}
+
+int cmd_split(int argc, char **argv)
+{
+    struct cli_list ins = {0};
+    struct airlock_error *err = NULL;
+    int rc = cli_parse("split", argc, argv, tables, &ins, help);
+    if (!rc)
+        rc = split_run(&ins, &err);
+    cli_list_release(&ins);
+    return rc == CLI_PARSE_HELP ? EXIT_OK : rc;
 }

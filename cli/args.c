@@ -1,0 +1,177 @@
+/* The one option parser (args.h), on getopt_long. */
+#include "args.h"
+#include "cli.h"
+
+#include <getopt.h>
+#include <stdlib.h>
+#include <string.h>
+
+void cli_list_release(struct cli_list *l)
+{
+    free(l->v);
+    l->v = NULL;
+    l->n = 0;
+}
+
+static int list_add(struct cli_list *l, const char *s)
+{
+    const char **v = realloc(l->v, (l->n + 1) * sizeof(*v));
+    if (!v)
+        return -1;
+    v[l->n++] = s;
+    l->v = v;
+    return 0;
+}
+
+/* Every option of the tables once (an earlier table's wins), in table order. */
+static size_t gather(const struct cli_opt *const *tables, const struct cli_opt **out, size_t cap)
+{
+    size_t n = 0;
+    for (size_t t = 0; tables[t]; t++)
+        for (const struct cli_opt *o = tables[t]; o->kind != CLI_END; o++) {
+            int dup = 0;
+            for (size_t k = 0; k < n && !dup; k++)
+                dup = !strcmp(out[k]->name, o->name);
+            if (!dup && n < cap)
+                out[n++] = o;
+        }
+    return n;
+}
+
+#define MAX_OPTS 96
+
+static int take(const char *cmd, const struct cli_opt *o, const char *arg)
+{
+    switch (o->kind) {
+    case CLI_FLAG:
+        *(int *)o->dest = 1;
+        return 0;
+    case CLI_STR:
+        *(const char **)o->dest = arg;
+        return 0;
+    case CLI_LIST:
+        if (list_add(o->dest, arg)) {
+            cli_printf(stderr, "airlock: error: out of memory\n");
+            return EXIT_FAILURE_OP;
+        }
+        return 0;
+    case CLI_SIZE: {
+        uint64_t v = 0;
+        if (airlock_parse_size(arg, &v) || v < (uint64_t)o->min || (o->max && v > (uint64_t)o->max))
+            return o->min ? cli_usage_error(cmd, "bad --%s '%s' (at least %lldk)", o->name, arg,
+                                            o->min / 1024)
+                          : cli_usage_error(cmd, "bad --%s '%s'", o->name, arg);
+        *(uint64_t *)o->dest = v;
+        return 0;
+    }
+    case CLI_INT: {
+        char *end = NULL;
+        long long v = strtoll(arg, &end, 10);
+        if (!*arg || *end || v < o->min || v > o->max)
+            return cli_usage_error(cmd, "bad --%s '%s' (%lld to %lld)", o->name, arg, o->min,
+                                   o->max);
+        *(int *)o->dest = (int)v;
+        return 0;
+    }
+    case CLI_CALL:
+        return o->call(o->dest, arg, o->name);
+    case CLI_END:
+        break;
+    }
+    return 0;
+}
+
+int cli_parse(const char *cmd, int argc, char **argv, const struct cli_opt *const *tables,
+              struct cli_list *operands, void (*help)(FILE *f))
+{
+    const struct cli_opt *all[MAX_OPTS];
+    size_t n = gather(tables, all, MAX_OPTS);
+    struct option longopts[MAX_OPTS + 2];
+    char shorts[2 * MAX_OPTS + 8] = "-:h";
+    size_t sl = strlen(shorts);
+    for (size_t i = 0; i < n; i++) {
+        longopts[i].name = all[i]->name;
+        longopts[i].has_arg = all[i]->kind == CLI_FLAG ? no_argument : required_argument;
+        longopts[i].flag = NULL;
+        longopts[i].val = 256 + (int)i;
+        if (all[i]->letter) {
+            shorts[sl++] = all[i]->letter;
+            if (all[i]->kind != CLI_FLAG)
+                shorts[sl++] = ':';
+        }
+    }
+    shorts[sl] = '\0';
+    longopts[n] = (struct option){"help", no_argument, NULL, 'h'};
+    longopts[n + 1] = (struct option){NULL, 0, NULL, 0};
+    optind = 1;
+    opterr = 0;
+    int c, rc = 0;
+    while (!rc && (c = getopt_long(argc, argv, shorts, longopts, NULL)) != -1) {
+        if (c == 1) { /* an operand, in order */
+            if (!operands)
+                return cli_usage_error(cmd, "unexpected argument '%s'", optarg);
+            if (list_add(operands, optarg)) {
+                cli_printf(stderr, "airlock: error: out of memory\n");
+                return EXIT_FAILURE_OP;
+            }
+        } else if (c == 'h') {
+            help(stdout);
+            return CLI_PARSE_HELP;
+        } else if (c == ':') {
+            return cli_usage_error(cmd, "option '%s' needs an argument", argv[optind - 1]);
+        } else if (c == '?') {
+            if (optopt && optopt < 256)
+                return cli_usage_error(cmd, "unknown option '-%c'", optopt);
+            return cli_usage_error(cmd, "unknown option '%s'", argv[optind - 1]);
+        } else if (c >= 256 && (size_t)(c - 256) < n) {
+            rc = take(cmd, all[c - 256], optarg);
+        } else {
+            const struct cli_opt *hit = NULL;
+            for (size_t i = 0; i < n && !hit; i++)
+                if (all[i]->letter == c)
+                    hit = all[i];
+            rc = hit ? take(cmd, hit, optarg) : cli_usage_error(cmd, "invalid option");
+        }
+    }
+    for (int i = optind; !rc && i < argc; i++) { /* after "--" */
+        if (!operands)
+            return cli_usage_error(cmd, "unexpected argument '%s'", argv[i]);
+        if (list_add(operands, argv[i])) {
+            cli_printf(stderr, "airlock: error: out of memory\n");
+            return EXIT_FAILURE_OP;
+        }
+    }
+    return rc;
+}
+
+#define HELP_COLUMN 24
+
+static void help_line(FILE *f, char letter, const char *name, const char *arg, const char *text)
+{
+    char head[128];
+    int w = snprintf(head, sizeof(head), "  %c%c%s--%s%s%s", letter ? '-' : ' ',
+                     letter ? letter : ' ', letter ? ", " : "  ", name, arg ? " " : "",
+                     arg ? arg : "");
+    fputs(head, f);
+    if (w >= HELP_COLUMN - 1) { /* too long for the column: the text on the next line */
+        fputc('\n', f);
+        w = 0;
+    }
+    fprintf(f, "%*s", HELP_COLUMN - w, "");
+    for (const char *p = text; *p; p++) {
+        fputc(*p, f);
+        if (*p == '\n' && p[1])
+            fprintf(f, "%*s", HELP_COLUMN, "");
+    }
+    fputc('\n', f);
+}
+
+void cli_opts_help(FILE *f, const struct cli_opt *const *tables)
+{
+    const struct cli_opt *all[MAX_OPTS];
+    size_t n = gather(tables, all, MAX_OPTS);
+    for (size_t i = 0; i < n; i++)
+        if (all[i]->help)
+            help_line(f, all[i]->letter, all[i]->name, all[i]->arg, all[i]->help);
+    help_line(f, 'h', "help", NULL, "show this help");
+}
