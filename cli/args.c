@@ -166,12 +166,17 @@ static void help_line(FILE *f, char letter, const char *name, const char *arg, c
     fputc('\n', f);
 }
 
-void cli_opts_help(FILE *f, const struct cli_opt *const *tables)
+void cli_opts_lines(FILE *f, const struct cli_opt *const *tables)
 {
     const struct cli_opt *all[MAX_OPTS];
     size_t n = gather(tables, all, MAX_OPTS);
     for (size_t i = 0; i < n; i++)
         if (all[i]->help)
             help_line(f, all[i]->letter, all[i]->name, all[i]->arg, all[i]->help);
+}
+
+void cli_opts_help(FILE *f, const struct cli_opt *const *tables)
+{
+    cli_opts_lines(f, tables);
     help_line(f, 'h', "help", NULL, "show this help");
 }

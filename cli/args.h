@@ -49,5 +49,13 @@ int cli_parse(const char *cmd, int argc, char **argv, const struct cli_opt *cons
 
 /* The option lines of --help for the tables, aligned, "-h, --help" last. */
 void cli_opts_help(FILE *f, const struct cli_opt *const *tables);
+/* The same without the "-h, --help" line. */
+void cli_opts_lines(FILE *f, const struct cli_opt *const *tables);
+
+/* The registry options (regopts.c) as a table that fills cr, for command cmd. */
+struct cli_registry;
+const struct cli_opt *cli_registry_table(struct cli_registry *cr, const char *cmd);
+/* Their "registry connection:" block of --help. */
+void cli_registry_help_print(FILE *f);
 
 #endif

@@ -82,6 +82,7 @@ enum {
         {"trust-realm", required_argument, NULL, CLI_OPT_TRUST_REALM}
 struct cli_registry {
     struct airlock_registry_opts o;
+    const char *cmd; /* the command parsing into it (for messages) */
     int password_stdin, quiet, shown;
     char *password;
     /* the progress line */

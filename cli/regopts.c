@@ -1,4 +1,5 @@
 /* Options every registry command shares: one setting, every code path. */
+#include "args.h"
 #include "cli.h"
 
 #include <getopt.h>
@@ -32,6 +33,68 @@ const char cli_registry_help[] =
     "                           (default 32M)\n";
 
 static double now(void);
+
+/* ---- the same options as a cli_parse table (args.h), help from the same lines ---- */
+
+static int reg_call(void *ctx, const char *arg, const char *name);
+#define REG(n, a, h) {CLI_CALL, n, 0, NULL, a, h, 0, 0, reg_call}
+static const struct cli_opt reg_table[] = {
+    REG("ca-file", "FILE", "trust the CAs in FILE (for the registry and its token server)"),
+    REG("client-cert", "FILE", "client certificate for mutual TLS"),
+    REG("client-key", "FILE", "its key"),
+    {CLI_CALL, "plain-http", 0, NULL, NULL, "talk HTTP, not HTTPS", 0, 0, reg_call},
+    {CLI_CALL, "insecure", 0, NULL, NULL, "do not verify TLS certificates", 0, 0, reg_call},
+    REG("username", "USER",
+        "with --password-stdin: credentials (otherwise: $REGISTRY_AUTH_FILE,\ncontainers "
+        "auth.json, ~/.docker/config.json and their helpers)"),
+    {CLI_CALL, "password-stdin", 0, NULL, NULL, "read the password from stdin", 0, 0, reg_call},
+    REG("auth-file", "FILE", "read credentials from FILE only"),
+    REG("trust-realm", "ORIGIN",
+        "also send the credentials to the token server (Bearer realm)\nat ORIGIN "
+        "(scheme://host[:port]); otherwise they go to the\nregistry's own scheme, host and port "
+        "only (docker.io: also\nhttps://auth.docker.io), and realms other than http(s) are "
+        "refused"),
+    REG("parallel", "N", "concurrent blob transfers (default 4)"),
+    REG("retries", "N",
+        "attempts per request on dropped connections, 408, 429 and 5xx,\nwith backoff and "
+        "Retry-After (default 5)"),
+    REG("stall-timeout", "SECS",
+        "a transfer that moves no byte for SECS fails and is retried;\na slow one that moves "
+        "goes on (default 60); a request must be\ncomplete within twice SECS (a blob: plus its "
+        "size at 16 KiB/s)"),
+    REG("chunk-size", "SIZE",
+        "larger blobs go up in chunks of SIZE that resume after a drop\n(default 32M)"),
+    {CLI_END, NULL, 0, NULL, NULL, NULL, 0, 0, NULL}};
+
+/* one command parses at a time: the registry settings being filled */
+static struct cli_registry *bound;
+
+static int reg_call(void *ctx, const char *arg, const char *name)
+{
+    (void)ctx;
+    static const struct option opts[] = {CLI_REGISTRY_OPTIONS};
+    for (size_t i = 0; i < sizeof(opts) / sizeof(opts[0]); i++)
+        if (!strcmp(opts[i].name, name)) {
+            if (cli_registry_opt(opts[i].val, arg, bound) >= 0)
+                return 0;
+            return cli_usage_error(bound->cmd, "bad value '%s' for --%s", arg, name);
+        }
+    return cli_usage_error(bound->cmd, "invalid option");
+}
+
+const struct cli_opt *cli_registry_table(struct cli_registry *cr, const char *cmd)
+{
+    bound = cr;
+    cr->cmd = cmd;
+    return reg_table;
+}
+
+void cli_registry_help_print(FILE *f)
+{
+    const struct cli_opt *const t[] = {reg_table, NULL};
+    fputs("registry connection:\n", f);
+    cli_opts_lines(f, t);
+}
 
 const char *cli_registry_optname(int c)
 {
