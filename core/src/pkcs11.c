@@ -1089,12 +1089,14 @@ void airlock_pkcs11_objects_free(struct airlock_pkcs11_object *o, size_t n)
     free(o);
 }
 
-/* Appends a percent-encoded value (RFC 7512 pchar: unreserved and a few sub-delims kept). */
-static int pct_append(struct airlock_buf *b, const unsigned char *v, size_t n)
+/* Appends a percent-encoded value (RFC 7512 pchar: unreserved and a few sub-delims kept; in
+ * the query '/' too). mode 2: every byte encoded (ids are bytes, as p11-kit writes them). */
+static int pct_append(struct airlock_buf *b, const unsigned char *v, size_t n, int query)
 {
     for (size_t i = 0; i < n; i++) {
         unsigned char c = v[i];
-        int keep = isalnum(c) || strchr("-._~:[]@!$'()*+,", c);
+        int keep = query != 2 && (isalnum(c) || strchr("-._~:[]@!$'()*+,", c) ||
+                                  (query && c == '/'));
         if (c && keep ? airlock_buf_append(b, (const char *)&c, 1)
                       : airlock_buf_printf(b, "%%%02X", c))
             return -1;
@@ -1177,14 +1179,14 @@ int airlock_pkcs11_keys_list(struct airlock_pkcs11_object **out, size_t *n,
         }
         struct airlock_buf ub = AIRLOCK_BUF_INIT(16384), hb = AIRLOCK_BUF_INIT(16384);
         int bad = airlock_buf_append(&ub, "pkcs11:token=", 13) ||
-                  pct_append(&ub, (const unsigned char *)tk.label, strlen(tk.label));
+                  pct_append(&ub, (const unsigned char *)tk.label, strlen(tk.label), 0);
         if (!bad && ll)
-            bad = airlock_buf_append(&ub, ";object=", 8) || pct_append(&ub, label, ll);
+            bad = airlock_buf_append(&ub, ";object=", 8) || pct_append(&ub, label, ll, 0);
         if (!bad && il)
-            bad = airlock_buf_append(&ub, ";id=", 4) || pct_append(&ub, id, il);
+            bad = airlock_buf_append(&ub, ";id=", 4) || pct_append(&ub, id, il, 2);
         if (!bad && u->module_path)
             bad = airlock_buf_append(&ub, "?module-path=", 13) ||
-                  pct_append(&ub, (const unsigned char *)u->module_path, strlen(u->module_path));
+                  pct_append(&ub, (const unsigned char *)u->module_path, strlen(u->module_path), 1);
         for (size_t i = 0; !bad && i < il; i++)
             bad = airlock_buf_printf(&hb, "%02x", id[i]);
         if (!bad)
