@@ -51,7 +51,8 @@ static void usage(FILE *f)
                "exit codes:\n"
                "  0  success\n"
                "  1  operational error (I/O, permissions, memory, an existing non-bundle file)\n"
-               "  2  usage error (bad option, argument or reference; wrong key password)\n"
+               "  2  usage error (bad option, argument or reference; wrong key password or\n"
+               "     token PIN; a key that is not ECDSA P-256)\n"
                "  3  signature verification failed\n"
                "  4  integrity failure: missing, corrupt, malformed or unsafe content\n");
 }

@@ -391,61 +391,114 @@ const char *airlock_pkcs11_module_of(const struct airlock_pkcs11_uri *u)
 
 /* ---- the module ------------------------------------------------------------------------- */
 
-struct p11 {
+/* One loaded module per library, shared by every open key and listing of this process and
+ * counted: C_Finalize only when the last user lets go, so one key's free never pulls the
+ * module out from under another's session (a second C_Initialize would only say
+ * CKR_CRYPTOKI_ALREADY_INITIALIZED). */
+struct mod {
     void *dl;
     CK_FUNCTION_LIST_PTR f;
     int finalize;
+    unsigned refs;
+    struct mod *next;
+};
+static pthread_mutex_t mods_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct mod *mods;
+
+struct p11 {
+    struct mod *mod;
+    CK_FUNCTION_LIST_PTR f;
     char what[300]; /* "module '<path>'" */
 };
 
-static int p11_open(struct p11 *m, const char *path, struct airlock_error **err)
+static int mod_load(struct mod **out, const char *path, const char *what,
+                    struct airlock_error **err)
 {
-    memset(m, 0, sizeof(*m));
-    snprintf(m->what, sizeof(m->what), "module '%s'", path);
-    m->dl = dlopen(path, RTLD_NOW | RTLD_LOCAL);
-    if (!m->dl) {
+    void *dl = dlopen(path, RTLD_NOW | RTLD_LOCAL);
+    if (!dl) {
         const char *e = dlerror();
         return airlock_error_set(err, AIRLOCK_ENOTFOUND, "load PKCS#11 module '%s': %s", path,
                                  e ? e : "dlopen failed");
     }
+    for (struct mod *m = mods; m; m = m->next)
+        if (m->dl == dl) {
+            dlclose(dl); /* the same library under another name: one reference is enough */
+            m->refs++;
+            *out = m;
+            return 0;
+        }
     CK_C_GetFunctionList gfl = NULL;
-    *(void **)&gfl = dlsym(m->dl, "C_GetFunctionList");
+    *(void **)&gfl = dlsym(dl, "C_GetFunctionList");
     if (!gfl) {
-        dlclose(m->dl);
-        m->dl = NULL;
+        dlclose(dl);
         return airlock_error_set(err, AIRLOCK_EUSAGE,
                                  "'%s' is not a PKCS#11 module (no C_GetFunctionList)", path);
     }
-    CK_RV rv = gfl(&m->f);
-    if (rv != CKR_OK || !m->f) {
-        dlclose(m->dl);
-        m->dl = NULL;
-        return rv_fail(err, rv, m->what, "C_GetFunctionList");
+    CK_FUNCTION_LIST_PTR f = NULL;
+    CK_RV rv = gfl(&f);
+    if (rv != CKR_OK || !f) {
+        dlclose(dl);
+        return rv_fail(err, rv, what, "C_GetFunctionList");
     }
     CK_C_INITIALIZE_ARGS args;
     memset(&args, 0, sizeof(args));
     args.flags = CKF_OS_LOCKING_OK;
-    rv = m->f->C_Initialize(&args);
+    rv = f->C_Initialize(&args);
+    int finalize = rv == CKR_OK;
     if (rv == CKR_CRYPTOKI_ALREADY_INITIALIZED)
         rv = CKR_OK; /* someone else in this process owns it: leave it initialized */
-    else if (rv == CKR_OK)
-        m->finalize = 1;
     if (rv != CKR_OK) {
-        dlclose(m->dl);
-        m->dl = NULL;
-        return rv_fail(err, rv, m->what, "C_Initialize");
+        dlclose(dl);
+        return rv_fail(err, rv, what, "C_Initialize");
     }
+    struct mod *m = calloc(1, sizeof(*m));
+    if (!m) {
+        if (finalize)
+            f->C_Finalize(NULL);
+        dlclose(dl);
+        return airlock_error_set(err, AIRLOCK_EOS, "out of memory");
+    }
+    m->dl = dl;
+    m->f = f;
+    m->finalize = finalize;
+    m->refs = 1;
+    m->next = mods;
+    mods = m;
+    *out = m;
     return 0;
 }
 
-static void p11_close(struct p11 *m)
+static int p11_open(struct p11 *p, const char *path, struct airlock_error **err)
 {
-    if (!m->dl)
+    memset(p, 0, sizeof(*p));
+    snprintf(p->what, sizeof(p->what), "module '%s'", path);
+    pthread_mutex_lock(&mods_lock);
+    int rc = mod_load(&p->mod, path, p->what, err);
+    pthread_mutex_unlock(&mods_lock);
+    if (!rc)
+        p->f = p->mod->f;
+    return rc;
+}
+
+static void p11_close(struct p11 *p)
+{
+    struct mod *m = p->mod;
+    if (!m)
         return;
-    if (m->finalize)
-        m->f->C_Finalize(NULL);
-    dlclose(m->dl);
-    m->dl = NULL;
+    p->mod = NULL;
+    pthread_mutex_lock(&mods_lock);
+    if (--m->refs == 0) {
+        for (struct mod **pp = &mods; *pp; pp = &(*pp)->next)
+            if (*pp == m) {
+                *pp = m->next;
+                break;
+            }
+        if (m->finalize)
+            m->f->C_Finalize(NULL);
+        dlclose(m->dl);
+        free(m);
+    }
+    pthread_mutex_unlock(&mods_lock);
 }
 
 /* A blank-padded CK_UTF8CHAR field as a C string. */
@@ -725,10 +778,9 @@ void pkcs11_key_free(struct pkcs11_key *t)
 {
     if (!t)
         return;
-    if (t->have_session) {
-        t->m.f->C_Logout(t->s);
+    if (t->have_session) /* closing the application's last session on a token logs out;
+                            no C_Logout, which would log out another key's session too */
         t->m.f->C_CloseSession(t->s);
-    }
     p11_close(&t->m);
     if (t->pin) {
         airlock_wipe(t->pin, t->pin_len);
@@ -1209,10 +1261,8 @@ int airlock_pkcs11_keys_list(struct airlock_pkcs11_object **out, size_t *n,
 out:
     airlock_pkcs11_objects_free(o, k);
     free(h);
-    if (have) {
-        m.f->C_Logout(s);
+    if (have)
         m.f->C_CloseSession(s);
-    }
     p11_close(&m);
     return rc;
 }
