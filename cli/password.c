@@ -152,6 +152,18 @@ void cli_password_release(struct airlock_buf *b)
     airlock_buf_release(b);
 }
 
+/* Ask only for a token that wants a PIN; a token that is not there is reported by the
+ * operation itself, before any prompt. */
+static int token_needs_pin(const struct airlock_pkcs11_uri *u)
+{
+    int needs = 0;
+    struct airlock_error *err = NULL;
+    if (airlock_pkcs11_token_needs_pin(&needs, u, &err))
+        needs = 0;
+    airlock_error_free(err);
+    return needs;
+}
+
 int cli_pin(struct airlock_buf *out, const struct airlock_pkcs11_uri *u, const char *what)
 {
     struct airlock_buf b = AIRLOCK_BUF_INIT(AIRLOCK_PKCS11_MAX_PIN);
@@ -191,7 +203,7 @@ int cli_pin(struct airlock_buf *out, const struct airlock_pkcs11_uri *u, const c
             cli_password_release(&b);
             return EXIT_USAGE;
         }
-    } else if (isatty(STDIN_FILENO)) {
+    } else if (isatty(STDIN_FILENO) && token_needs_pin(u)) {
         char text[300];
         snprintf(text, sizeof(text), "Enter PIN for %s: ", what);
         if (prompt(&b, text)) {

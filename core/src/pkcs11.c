@@ -623,14 +623,16 @@ static int tok_find(struct tok *t, struct p11 *m, const struct airlock_pkcs11_ur
     return 0;
 }
 
-/* A session on t, logged in as the user when the token wants it (pin NULL: none given). */
+/* A session on t, logged in as the user when the token wants it (pin NULL: none given); what
+ * names the key (or the token) in messages. */
 static int tok_login(CK_SESSION_HANDLE *s, struct p11 *m, const struct tok *t, int rw,
-                     const char *pin, size_t pin_len, int required, struct airlock_error **err)
+                     const char *pin, size_t pin_len, int required, const char *what,
+                     struct airlock_error **err)
 {
     CK_RV rv = m->f->C_OpenSession(t->slot, CKF_SERIAL_SESSION | (rw ? CKF_RW_SESSION : 0), NULL,
                                    NULL, s);
     if (rv != CKR_OK)
-        return rv_fail(err, rv, t->what, "C_OpenSession");
+        return rv_fail(err, rv, what, "C_OpenSession");
     if (!(t->info.flags & CKF_LOGIN_REQUIRED) && !pin)
         return 0;
     if (!pin && !(t->info.flags & CKF_PROTECTED_AUTHENTICATION_PATH)) {
@@ -640,17 +642,17 @@ static int tok_login(CK_SESSION_HANDLE *s, struct p11 *m, const struct tok *t, i
         return airlock_error_set(err, AIRLOCK_EUSAGE,
                                  "%s needs a PIN and none was given (pin-value or pin-source "
                                  "in the URI, AIRLOCK_PKCS11_PIN, or a terminal prompt)",
-                                 t->what);
+                                 what);
     }
     if (pin_len > AIRLOCK_PKCS11_MAX_PIN) {
         m->f->C_CloseSession(*s);
-        return airlock_error_set(err, AIRLOCK_EUSAGE, "%s: PIN longer than %u bytes", t->what,
+        return airlock_error_set(err, AIRLOCK_EUSAGE, "%s: PIN longer than %u bytes", what,
                                  AIRLOCK_PKCS11_MAX_PIN);
     }
     rv = m->f->C_Login(*s, CKU_USER, (CK_UTF8CHAR_PTR)pin, pin ? (CK_ULONG)pin_len : 0);
     if (rv != CKR_OK && rv != CKR_USER_ALREADY_LOGGED_IN) {
         m->f->C_CloseSession(*s);
-        return rv_fail(err, rv, t->what, "C_Login");
+        return rv_fail(err, rv, what, "C_Login");
     }
     return 0;
 }
@@ -929,7 +931,7 @@ static int key_start(struct pkcs11_key **out, struct tok *tk, const struct airlo
         rc = tok_find(tk, &t->m, u, err);
     if (!rc) {
         key_what(t, u, tk);
-        rc = tok_login(&t->s, &t->m, tk, rw, pin, pin_len, 1, err);
+        rc = tok_login(&t->s, &t->m, tk, rw, pin, pin_len, 1, t->what, err);
     }
     if (rc) {
         pkcs11_key_free(t);
@@ -1084,6 +1086,21 @@ out:
     return rc;
 }
 
+int airlock_pkcs11_token_needs_pin(int *needs, const struct airlock_pkcs11_uri *u,
+                                   struct airlock_error **err)
+{
+    struct p11 m;
+    struct tok tk;
+    int rc = p11_open(&m, airlock_pkcs11_module_of(u), err);
+    if (rc)
+        return rc;
+    if (!(rc = tok_find(&tk, &m, u, err)))
+        *needs = (tk.info.flags & CKF_LOGIN_REQUIRED) &&
+                 !(tk.info.flags & CKF_PROTECTED_AUTHENTICATION_PATH);
+    p11_close(&m);
+    return rc;
+}
+
 /* ---- listing ----------------------------------------------------------------------------- */
 
 int airlock_pkcs11_tokens_list(struct airlock_pkcs11_token **out, size_t *n,
@@ -1193,7 +1210,7 @@ int airlock_pkcs11_keys_list(struct airlock_pkcs11_object **out, size_t *n,
         goto out;
     }
     if ((rc = tok_find(&tk, &m, u, err)) ||
-        (rc = tok_login(&s, &m, &tk, 0, pin, pin_len, 0, err)))
+        (rc = tok_login(&s, &m, &tk, 0, pin, pin_len, 0, tk.what, err)))
         goto out;
     have = 1;
     if ((rc = find(h, &nh, MAX_OBJECTS, &m, s, NULL, 0, tk.what, err)))

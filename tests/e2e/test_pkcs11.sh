@@ -358,6 +358,11 @@ case_pin_prompt_on_a_terminal_is_not_echoed() {
     (sleep 1; printf '1111\n') | timeout 60 script -qec "'$AIRLOCK' sign --key '$(uri)' b" /dev/null >tty.out 2>&1 &&
         fail "a wrong prompted PIN signed"
     grep -q "CKR_PIN_INCORRECT" tty.out || fail "wrong prompted PIN: $(cat tty.out)"
+    # a token that is not there is reported before any PIN is asked for
+    (sleep 1; printf '%s\n' "$PIN") | timeout 60 script -qec "'$AIRLOCK' sign --key '$(uri nosuch)' b" /dev/null >tty.out 2>&1 &&
+        fail "signed with a missing token"
+    grep -q "token 'nosuch': CKR_TOKEN_NOT_PRESENT" tty.out || fail "missing token on a terminal: $(cat tty.out)"
+    ! grep -q "Enter PIN" tty.out || fail "asked for a PIN for a token that is not there"
     cat tty.out >>"$T/all.log"
     no_pin_anywhere
 }

@@ -69,6 +69,11 @@ int airlock_pkcs11_key_open(struct airlock_key **out, const struct airlock_pkcs1
 int airlock_pkcs11_key_generate(struct airlock_key **out, const struct airlock_pkcs11_uri *u,
                                 const char *pin, size_t pin_len, struct airlock_error **err);
 
+/* *needs: the token u matches wants a PIN typed in (CKF_LOGIN_REQUIRED without a PIN pad);
+ * so that a caller asks only then. The token not found: as airlock_pkcs11_key_open. */
+int airlock_pkcs11_token_needs_pin(int *needs, const struct airlock_pkcs11_uri *u,
+                                   struct airlock_error **err);
+
 struct airlock_pkcs11_token {
     unsigned long slot_id;
     char slot[65];                    /* slot description */
