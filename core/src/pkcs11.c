@@ -75,7 +75,7 @@ static const struct {
     R(CKR_TOKEN_NOT_RECOGNIZED, "the token is not recognized"),
     R(CKR_TOKEN_WRITE_PROTECTED, "the token is write-protected"),
     R(CKR_USER_ALREADY_LOGGED_IN, "already logged in"),
-    R(CKR_USER_NOT_LOGGED_IN, "not logged in (a PIN is needed)"),
+    R(CKR_USER_NOT_LOGGED_IN, "not logged in: a PIN is needed"),
     R(CKR_USER_PIN_NOT_INITIALIZED, "the token's user PIN is not set"),
     R(CKR_USER_TYPE_INVALID, "invalid user type"),
     R(CKR_USER_ANOTHER_ALREADY_LOGGED_IN, "another user is logged in"),

@@ -272,6 +272,24 @@ case_mismatched_public_key_object_is_caught_before_writing() {
     no_pin_anywhere
 }
 
+# a key that wants the PIN again for every signature (CKA_ALWAYS_AUTHENTICATE, as a YubiKey's
+# PIV signature slot): each signature is preceded by a context-specific login
+case_always_authenticate_key_signs_every_format() {
+    token release
+    p11 --token-label release --login --pin "$PIN" --keypairgen --key-type EC:prime256v1 \
+        --label aa --id 09 --always-auth >/dev/null 2>&1 || fail "pkcs11-tool --always-auth"
+    token_pub release 09 aa.pub
+    img_bundle b
+    AIRLOCK_PKCS11_PIN=$PIN airlock sign --recursive --key "$(uri release aa)" b
+    expect_rc 0
+    airlock verify --key aa.pub --json b
+    expect_rc 0
+    json '[.images[0].signatures[].format] | sort == ["sigstore-bundle", "simplesigning"]'
+    [ "$(referrer_bundles b "$IMG")" = 1 ] || fail "one referrer"
+    jverify rb.1.json aa.pub --digest "$IMG" >/dev/null || fail "@sigstore/verify"
+    no_pin_anywhere
+}
+
 case_keygen_on_the_token_then_sign_and_verify() {
     token release
     airlock keygen --key "$(uri release gen "pin-value=$PIN")" --output-key-prefix gen
