@@ -45,6 +45,13 @@ int cli_read_file(char **out, size_t *len, const char *path, size_t max);
 /* Loads a cosign private key file, asking for its password; returns an exit code. */
 struct airlock_key;
 int cli_load_key(struct airlock_key **out, const char *path, const char *password_file);
+/* PKCS#11 token keys (cmd_pkcs11.c, password.c). cli_load_key takes a "pkcs11:" URI too.
+ * cli_pin: the PIN from the URI's pin-value, its pin-source file, AIRLOCK_PKCS11_PIN or a
+ * prompt on a terminal; out->data stays NULL when there is none. Wiped by
+ * cli_password_release. generate: make the key pair on the token. */
+struct airlock_pkcs11_uri;
+int cli_pin(struct airlock_buf *out, const struct airlock_pkcs11_uri *u, const char *what);
+int cli_load_token_key(struct airlock_key **out, const char *uri, int generate);
 /* Parses "k=v" into a growing annotation list; returns an exit code. */
 int cli_annotation_add(struct airlock_annotation **list, size_t *n, const char *kv,
                        const char *cmd);
@@ -117,5 +124,6 @@ int cmd_import_key_pair(int argc, char **argv);
 int cmd_sign(int argc, char **argv);
 int cmd_inspect(int argc, char **argv);
 int cmd_verify(int argc, char **argv);
+int cmd_pkcs11(int argc, char **argv);
 
 #endif

@@ -1,6 +1,7 @@
 /* keygen (generate-key-pair), public-key, import-key-pair. */
 #include "cli.h"
 #include "airlock/sign.h"
+#include "airlock/pkcs11.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -46,6 +47,15 @@ int cli_read_file(char **out, size_t *len, const char *path, size_t max)
 
 int cli_load_key(struct airlock_key **out, const char *path, const char *password_file)
 {
+    if (airlock_pkcs11_uri_is(path)) {
+        if (password_file) {
+            cli_printf(stderr, "airlock: error: --password-file is for key files; a token's "
+                               "PIN comes from pin-value or pin-source in the URI, "
+                               "AIRLOCK_PKCS11_PIN, or a prompt\n");
+            return EXIT_USAGE;
+        }
+        return cli_load_token_key(out, path, 0);
+    }
     char *pem = NULL;
     size_t len = 0;
     int rc = cli_read_file(&pem, &len, path, 65536);
@@ -193,6 +203,47 @@ out:
     return rc;
 }
 
+/* A key pair generated on a token: only PREFIX.pub is written (the private half stays). The
+ * .pub is checked first, so an existing file fails before the token is touched. */
+static int keygen_token(const char *uri, const char *prefix, int force)
+{
+    char *ppath = NULL, *ptmp = NULL, *pubpem = NULL;
+    struct airlock_key *k = NULL;
+    struct airlock_error *err = NULL;
+    struct stat st;
+    int rc = EXIT_OK;
+    if (asprintf(&ppath, "%s.pub", prefix) < 0)
+        return EXIT_FAILURE_OP;
+    if (!force && lstat(ppath, &st) == 0) {
+        cli_printf(stderr, "airlock: error: '%s' already exists; use --force to replace it\n",
+                   ppath);
+        rc = EXIT_FAILURE_OP;
+        goto out;
+    }
+    if ((rc = cli_load_token_key(&k, uri, 1)))
+        goto out;
+    if (airlock_key_public_pem(&pubpem, k, &err)) {
+        rc = cli_fail(err);
+        goto out;
+    }
+    if ((rc = write_new(ppath, pubpem, 0644, force, &ptmp)))
+        goto out;
+    if (renameat2(AT_FDCWD, ptmp, AT_FDCWD, ppath, force ? 0 : RENAME_NOREPLACE) < 0) {
+        cli_printf(stderr, "airlock: error: rename into '%s': %s\n", ppath, strerror(errno));
+        unlink(ptmp);
+        rc = EXIT_FAILURE_OP;
+        goto out;
+    }
+    cli_printf(stderr, "Private key generated on the token (it never leaves it)\n"
+                       "Public key written to %s\n", ppath);
+out:
+    free(ptmp);
+    free(pubpem);
+    free(ppath);
+    airlock_key_free(k);
+    return rc;
+}
+
 static int parse_scrypt_n(const char *s, unsigned *out, const char *cmd)
 {
     char *end;
@@ -207,19 +258,25 @@ static void keygen_help(FILE *f, const char *name)
 {
     fprintf(f,
             "usage: airlock %s [--output-key-prefix PREFIX] [--force] [--scrypt-n N]\n"
+            "       airlock %s --key 'pkcs11:token=T;object=LABEL?module-path=M' [--output-key-prefix P]\n"
             "\n"
             "Generates an ECDSA P-256 key pair as cosign generate-key-pair does:\n"
             "PREFIX.key (encrypted, mode 0600) and PREFIX.pub. The password comes from\n"
             "COSIGN_PASSWORD, --password-file, a prompt on a terminal (asked twice), or stdin.\n"
+            "With --key pkcs11:..., the key pair is generated on the token instead\n"
+            "(CKM_EC_KEY_PAIR_GEN, the private key sensitive and never extractable, labelled\n"
+            "object=, with id= or a random id) and only PREFIX.pub is written; an object\n"
+            "with the same label or id is never replaced. The PIN: see 'airlock pkcs11 --help'.\n"
             "\n"
             "options:\n"
+            "  -k, --key pkcs11:URI            generate on this token (RFC 7512 URI)\n"
             "      --output-key-prefix PREFIX  file names (default: cosign)\n"
             "  -f, --force                     replace existing files\n"
             "      --scrypt-n N                65536 (default, cosign >= 2.2), 131072, or 32768:\n"
             "                                  the form every cosign and containers/image reads\n"
             "      --password-file FILE        read the password from FILE\n"
             "  -h, --help                      show this help\n",
-            name);
+            name, name);
 }
 
 int cmd_keygen(int argc, char **argv)
@@ -228,14 +285,18 @@ int cmd_keygen(int argc, char **argv)
                                          {"force", no_argument, NULL, 'f'},
                                          {"scrypt-n", required_argument, NULL, 'N'},
                                          {"password-file", required_argument, NULL, 'P'},
+                                         {"key", required_argument, NULL, 'k'},
                                          {"help", no_argument, NULL, 'h'},
                                          {NULL, 0, NULL, 0}};
-    const char *prefix = "cosign", *pwfile = NULL;
+    const char *prefix = "cosign", *pwfile = NULL, *uri = NULL;
     int force = 0, c, rc;
     unsigned n = 65536;
     optind = 1;
-    while ((c = getopt_long(argc, argv, "fh", opts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "k:fh", opts, NULL)) != -1) {
         switch (c) {
+        case 'k':
+            uri = optarg;
+            break;
         case 'p':
             prefix = optarg;
             break;
@@ -260,6 +321,13 @@ int cmd_keygen(int argc, char **argv)
         return cli_usage_error(argv[0], "unexpected argument '%s'", argv[optind]);
     struct airlock_key *k = NULL;
     struct airlock_error *err = NULL;
+    if (uri) {
+        if (!airlock_pkcs11_uri_is(uri))
+            return cli_usage_error(argv[0], "--key takes a pkcs11: URI (a key on a token)");
+        if (pwfile)
+            return cli_usage_error(argv[0], "--password-file is for key files, not tokens");
+        return keygen_token(uri, prefix, force);
+    }
     if (airlock_key_generate(&k, &err))
         return cli_fail(err);
     rc = write_pair(k, prefix, force, n, pwfile);
@@ -347,8 +415,10 @@ int cmd_public_key(int argc, char **argv)
             break;
         case 'h':
             cli_printf(stdout, "usage: airlock public-key --key cosign.key [--password-file F]\n"
+                   "       airlock public-key --key 'pkcs11:token=T;object=LABEL?module-path=M'\n"
                    "\n"
-                   "Prints the PEM public key of a cosign private key file.\n");
+                   "Prints the PEM public key of a cosign private key file, or of an ECDSA\n"
+                   "P-256 key on a PKCS#11 token (the PIN: see 'airlock pkcs11 --help').\n");
             return EXIT_OK;
         default:
             return cli_usage_error("public-key", "invalid option");

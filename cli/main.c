@@ -25,6 +25,7 @@ static const struct command commands[] = {
     {"public-key", cmd_public_key, "print the public key of a cosign private key"},
     {"import-key-pair", cmd_import_key_pair, "turn a PEM EC key into a cosign key pair"},
     {"sign", cmd_sign, "sign the images inside a bundle with a cosign key, offline"},
+    {"pkcs11", cmd_pkcs11, "list PKCS#11 tokens and their keys (sign with a key on a token)"},
     {"split", cmd_split, "cut a bundle into parts for size-limited media"},
     {"sync", cmd_sync, "push what arrives in an inbox, verified, with reports (unattended)"},
     {"export", cmd_export, "pull images (with signatures) from registries into a bundle"},
@@ -50,7 +51,8 @@ static void usage(FILE *f)
                "exit codes:\n"
                "  0  success\n"
                "  1  operational error (I/O, permissions, memory, an existing non-bundle file)\n"
-               "  2  usage error (bad option, argument or reference; wrong key password)\n"
+               "  2  usage error (bad option, argument or reference; wrong key password or\n"
+               "     token PIN; a key that is not ECDSA P-256)\n"
                "  3  signature verification failed\n"
                "  4  integrity failure: missing, corrupt, malformed or unsafe content\n");
 }

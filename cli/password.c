@@ -4,6 +4,7 @@
  * trailing newline dropped). Never printed, wiped after use. */
 #include "cli.h"
 #include "airlock/sign.h"
+#include "airlock/pkcs11.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -149,4 +150,75 @@ void cli_password_release(struct airlock_buf *b)
     if (b->data)
         airlock_wipe(b->data, b->cap);
     airlock_buf_release(b);
+}
+
+/* Ask only for a token that wants a PIN; a token that is not there is reported by the
+ * operation itself, before any prompt. */
+static int token_needs_pin(const struct airlock_pkcs11_uri *u)
+{
+    int needs = 0;
+    struct airlock_error *err = NULL;
+    if (airlock_pkcs11_token_needs_pin(&needs, u, &err))
+        needs = 0;
+    airlock_error_free(err);
+    return needs;
+}
+
+int cli_pin(struct airlock_buf *out, const struct airlock_pkcs11_uri *u, const char *what)
+{
+    struct airlock_buf b = AIRLOCK_BUF_INIT(AIRLOCK_PKCS11_MAX_PIN);
+    *out = b;
+    if (secret_buf(&b)) {
+        cli_printf(stderr, "airlock: error: out of memory\n");
+        return EXIT_FAILURE_OP;
+    }
+    b.max = AIRLOCK_PKCS11_MAX_PIN;
+    const char *env = getenv("AIRLOCK_PKCS11_PIN");
+    int have = 1;
+    if (u->pin_value) {
+        airlock_buf_append(&b, u->pin_value, u->pin_value_len);
+    } else if (u->pin_source) {
+        int fd = open(u->pin_source, O_RDONLY | O_CLOEXEC);
+        if (fd < 0) {
+            cli_printf(stderr, "airlock: error: open PIN file '%s' (pin-source): %s\n",
+                       u->pin_source, strerror(errno));
+            cli_password_release(&b);
+            return EXIT_FAILURE_OP;
+        }
+        int r = read_all(fd, &b);
+        close(fd);
+        if (r) {
+            cli_printf(stderr, "airlock: error: read PIN file '%s' (pin-source) failed (longer "
+                               "than %d bytes?)\n",
+                       u->pin_source, AIRLOCK_PKCS11_MAX_PIN);
+            cli_password_release(&b);
+            return EXIT_FAILURE_OP;
+        }
+        if (b.len && b.data[b.len - 1] == '\n')
+            b.data[--b.len] = '\0';
+    } else if (env) {
+        if (airlock_buf_append(&b, env, strlen(env))) {
+            cli_printf(stderr, "airlock: error: AIRLOCK_PKCS11_PIN is longer than %d bytes\n",
+                       AIRLOCK_PKCS11_MAX_PIN);
+            cli_password_release(&b);
+            return EXIT_USAGE;
+        }
+    } else if (isatty(STDIN_FILENO) && token_needs_pin(u)) {
+        char text[300];
+        snprintf(text, sizeof(text), "Enter PIN for %s: ", what);
+        if (prompt(&b, text)) {
+            cli_printf(stderr, "airlock: error: cannot read a PIN from the terminal\n");
+            cli_password_release(&b);
+            return EXIT_FAILURE_OP;
+        }
+    } else
+        have = 0; /* the token may need none; if it does, the error says how to give one */
+    if (!have) {
+        cli_password_release(&b);
+        return EXIT_OK;
+    }
+    if (airlock_buf_append(&b, "", 0))
+        return EXIT_FAILURE_OP;
+    *out = b;
+    return EXIT_OK;
 }

@@ -42,6 +42,15 @@ int ecdsa_key_from_der(struct airlock_key **out, const unsigned char *der, size_
                        int require_pkcs8, const char *what, struct airlock_error **err);
 int ecdsa_key_to_pkcs8(unsigned char **der, size_t *len, const struct airlock_key *k,
                        struct airlock_error **err);
+/* A key whose signatures the token makes (pkcs11.c): point is the public 04||X||Y; on
+ * success the key owns t (freed by airlock_key_free). */
+struct pkcs11_key;
+int ecdsa_key_from_token(struct airlock_key **out, const unsigned char point[65],
+                         struct pkcs11_key *t, const char *what, struct airlock_error **err);
+/* pkcs11.c: the token's raw r||s over a SHA-256 digest; freeing logs out, unloads. */
+int pkcs11_key_sign_raw(unsigned char raw[64], struct pkcs11_key *t, const unsigned char hash[32],
+                        struct airlock_error **err);
+void pkcs11_key_free(struct pkcs11_key *t);
 
 /* json.c: refuses a parsed document that Go's encoding/json would read differently: a member
  * given twice (exactly, or in structures case-insensitively as Go folds names), or a member

@@ -12,8 +12,12 @@
 #include <mbedtls/sha256.h>
 #include <string.h>
 
+/* A key file's key holds the private scalar in pk; a token's key (token != NULL) holds only
+ * the public point there, and the token signs. */
 struct airlock_key {
     mbedtls_pk_context pk;
+    struct pkcs11_key *token;
+    char *what; /* names a token key in messages */
 };
 
 struct airlock_pubkey {
@@ -81,6 +85,8 @@ void airlock_key_free(struct airlock_key *k)
     if (!k)
         return;
     mbedtls_pk_free(&k->pk); /* zeroizes the private scalar */
+    pkcs11_key_free(k->token);
+    free(k->what);
     free(k);
 }
 
@@ -182,6 +188,10 @@ int ecdsa_key_to_pkcs8(unsigned char **der, size_t *len, const struct airlock_ke
 {
     /* mbedTLS 2.28 writes SEC1; wrap it in a PKCS#8 PrivateKeyInfo as Go's
      * x509.MarshalPKCS8PrivateKey does. */
+    if (k->token)
+        return airlock_error_set(err, AIRLOCK_EUSAGE,
+                                 "%s: the private key is held by the token and never leaves it",
+                                 k->what);
     static const unsigned char alg[] = {0x30, 0x13, 0x06, 0x07, 0x2a, 0x86, 0x48, 0xce, 0x3d,
                                         0x02, 0x01, 0x06, 0x08, 0x2a, 0x86, 0x48, 0xce, 0x3d,
                                         0x03, 0x01, 0x07};
@@ -295,12 +305,65 @@ int airlock_pubkey_from_key(struct airlock_pubkey **out, const struct airlock_ke
     return rc;
 }
 
+static size_t raw_to_der(unsigned char *o, const unsigned char *raw);
+
+int ecdsa_key_from_token(struct airlock_key **out, const unsigned char point[65],
+                         struct pkcs11_key *t, const char *what, struct airlock_error **err)
+{
+    struct airlock_key *k = calloc(1, sizeof(*k));
+    if (!k || !(k->what = strdup(what))) {
+        free(k);
+        return airlock_error_set(err, AIRLOCK_EOS, "out of memory");
+    }
+    mbedtls_pk_init(&k->pk);
+    int m = mbedtls_pk_setup(&k->pk, mbedtls_pk_info_from_type(MBEDTLS_PK_ECKEY));
+    mbedtls_ecp_keypair *ec = m ? NULL : mbedtls_pk_ec(k->pk);
+    if (!m)
+        m = mbedtls_ecp_group_load(&ec->grp, MBEDTLS_ECP_DP_SECP256R1);
+    if (!m)
+        m = mbedtls_ecp_point_read_binary(&ec->grp, &ec->Q, point, 65);
+    if (!m)
+        m = mbedtls_ecp_check_pubkey(&ec->grp, &ec->Q);
+    if (m) {
+        airlock_key_free(k);
+        return mbed_fail(err, AIRLOCK_EUSAGE, m, what);
+    }
+    k->token = t;
+    *out = k;
+    return 0;
+}
+
+/* The token signs the digest; its signature is checked with the public half airlock found
+ * for it before anyone sees it, so a mismatched public key object fails here, not later. */
+static int token_sign(unsigned char *der, size_t *dl, const struct airlock_key *k,
+                      const unsigned char hash[32], struct airlock_error **err)
+{
+    unsigned char raw[64];
+    int rc = pkcs11_key_sign_raw(raw, k->token, hash, err);
+    if (rc)
+        return rc;
+    *dl = raw_to_der(der, raw);
+    if (mbedtls_pk_verify((mbedtls_pk_context *)&k->pk, MBEDTLS_MD_SHA256, hash, 32, der, *dl))
+        return airlock_error_set(err, AIRLOCK_EOS,
+                                 "%s: the token's signature does not verify with the public key "
+                                 "found for it (another key's public object under its id?)",
+                                 k->what);
+    return 0;
+}
+
 int airlock_key_sign(char **sig_b64, const struct airlock_key *k, const void *payload, size_t n,
                      struct airlock_error **err)
 {
     unsigned char hash[32], sig[MBEDTLS_PK_SIGNATURE_MAX_SIZE];
     size_t sl = 0;
     mbedtls_sha256_ret(payload, n, hash, 0);
+    if (k->token) {
+        int rc = token_sign(sig, &sl, k, hash, err);
+        if (rc)
+            return rc;
+        *sig_b64 = airlock_b64_encode(sig, sl);
+        return *sig_b64 ? 0 : airlock_error_set(err, AIRLOCK_EOS, "out of memory");
+    }
     struct rng r;
     int rc = rng_init(&r, err);
     if (rc)
