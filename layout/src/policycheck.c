@@ -34,12 +34,22 @@ struct pcheck {
     struct core_dmap sig_head; /* pair key (repository, subject) -> first .sig entry, plus one */
     size_t *sig_next;
     const char *repo;         /* the image being checked */
-    /* the signatures of the last digest asked for */
-    char cached[AIRLOCK_DIGEST_SIZE];
-    struct airlock_policy_sig *v;
-    char **owned;             /* payloads and signatures held for v */
-    size_t n, n_owned;
+    /* the signatures of each (repository, digest) asked for, read once: every .sig entry
+     * belongs to one such pair, so all lookups together read each entry once */
+    struct core_dmap memo;    /* pair key -> index in sets, plus one */
+    struct sigset *sets;
+    size_t n_sets;
+    struct airlock_policy_sig *v; /* the set being filled */
+    size_t n;
+    char **owned;             /* payloads and signatures held for the sets */
+    size_t n_owned;
+    struct core_dmap seen;    /* the image being checked: manifests and indexes visited */
     struct airlock_policy_report *r;
+};
+
+struct sigset {
+    struct airlock_policy_sig *v;
+    size_t n;
 };
 
 static int pair_key(char key[AIRLOCK_DIGEST_SIZE], const char *repo, const char *digest)
@@ -67,11 +77,12 @@ static void drop_cache(struct pcheck *c)
     for (size_t i = 0; i < c->n_owned; i++)
         free(c->owned[i]);
     free(c->owned);
+    for (size_t i = 0; i < c->n_sets; i++)
+        free(c->sets[i].v);
+    free(c->sets);
     free(c->v);
-    c->owned = NULL;
-    c->v = NULL;
-    c->n = c->n_owned = 0;
-    c->cached[0] = '\0';
+    core_dmap_release(&c->memo);
+    core_dmap_release(&c->seen);
 }
 
 static int own(struct pcheck *c, char *p)
@@ -137,22 +148,39 @@ static int sigs_for(void *ctx, const char *digest, const struct airlock_policy_s
                     size_t *n, struct airlock_error **err)
 {
     struct pcheck *c = ctx;
-    if (strcmp(c->cached, digest)) {
-        drop_cache(c);
-        char key[AIRLOCK_DIGEST_SIZE];
-        size_t *h = NULL;
-        if (c->repo && !pair_key(key, c->repo, digest))
-            h = core_dmap_get(&c->sig_head, key);
-        for (size_t k = h ? *h - 1 : SIZE_MAX; k != SIZE_MAX; k = c->sig_next[k]) {
-            const struct airlock_entry *e = &c->cat->entries[k];
-            int rc = add_sig_manifest(c, e->desc.digest, err);
+    char key[AIRLOCK_DIGEST_SIZE];
+    *out = NULL;
+    *n = 0;
+    if (!c->repo)
+        return 0;
+    if (pair_key(key, c->repo, digest))
+        return airlock_error_set(err, AIRLOCK_EOS, "out of memory");
+    size_t *m = core_dmap_get(&c->memo, key);
+    if (!m) {
+        struct sigset *sets = realloc(c->sets, (c->n_sets + 1) * sizeof(*sets));
+        if (!sets)
+            return airlock_error_set(err, AIRLOCK_EOS, "out of memory");
+        c->sets = sets;
+        c->v = NULL;
+        c->n = 0;
+        size_t *h = core_dmap_get(&c->sig_head, key);
+        for (size_t k = h ? *h - 1 : SIZE_MAX; k != SIZE_MAX && c->n < MAX_SIGS_PER_DIGEST;
+             k = c->sig_next[k]) {
+            int rc = add_sig_manifest(c, c->cat->entries[k].desc.digest, err);
             if (rc)
-                return rc;
+                return rc; /* c->v is freed with the checker */
         }
-        memcpy(c->cached, digest, AIRLOCK_DIGEST_SIZE);
+        sets[c->n_sets].v = steal_pointer(&c->v);
+        sets[c->n_sets].n = c->n;
+        if (core_dmap_put(&c->memo, key, c->n_sets + 1)) {
+            free(sets[c->n_sets].v);
+            return airlock_error_set(err, AIRLOCK_EOS, "out of memory");
+        }
+        m = core_dmap_get(&c->memo, key);
+        c->n_sets++;
     }
-    *out = c->v;
-    *n = c->n;
+    *out = c->sets[*m - 1].v;
+    *n = c->sets[*m - 1].n;
     return 0;
 }
 
@@ -227,6 +255,11 @@ static int check_platforms(struct pcheck *c, const struct airlock_policy *p,
         const struct airlock_descriptor *d = &nd->doc->layers[i];
         if (d->platform_os && !strcmp(d->platform_os, "unknown"))
             continue;
+        /* each manifest and index once per image, however often its indexes list it */
+        if (core_dmap_get(&c->seen, d->digest))
+            continue;
+        if (core_dmap_put(&c->seen, d->digest, 1))
+            return airlock_error_set(err, AIRLOCK_EOS, "out of memory");
         size_t k = airlock_graph_find(g, d->digest);
         const struct airlock_graph_node *kn = k == SIZE_MAX ? NULL : airlock_graph_node(g, k);
         if (kn && kn->kind == AIRLOCK_NODE_INDEX) {
@@ -313,7 +346,11 @@ int airlock_bundle_check_policy(struct airlock_policy_report **out, struct airlo
         free(dst.digest);
         dst.digest = NULL;
         c.repo = c.repos[i];
-        rc = check_manifest(&c, p, e, &dst, NULL, e->desc.digest, err);
+        core_dmap_release(&c.seen);
+        memset(&c.seen, 0, sizeof(c.seen));
+        rc = core_dmap_put(&c.seen, e->desc.digest, 1)
+                 ? airlock_error_set(err, AIRLOCK_EOS, "out of memory")
+                 : check_manifest(&c, p, e, &dst, NULL, e->desc.digest, err);
         if (!rc)
             rc = check_platforms(&c, p, e, &dst, e->node, 0, err);
         airlock_ref_release(&dst);
