@@ -144,8 +144,8 @@ int cmd_push(int argc, char **argv)
         goto out;
     }
     if (!keyfile && !no_verify && !policyfile) {
-        rc = cli_usage_error("push", "--key or --policy is required (or --no-verify to push "
-                                     "unverified)");
+        rc = cli_usage_error("push", "--key is required (or --policy FILE, or --no-verify to "
+                                     "push unverified)");
         goto out;
     }
     if (json)
