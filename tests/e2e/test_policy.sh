@@ -147,6 +147,20 @@ case_platform_manifest_without_signature_fails_by_name() {
     out_has "policy FAILED"
 }
 
+# a platform manifest that is also an image of its own (multi's linux/amd64 is
+# test/busybox:1.0): each repository keeps its own signatures through an import, so the
+# policy verdicts are the same after copying or compressing the bundle
+case_reimport_keeps_each_repositorys_signatures() {
+    signed_for b.tar "$D" --recursive
+    policy p.json "$D" "$(keypath)"
+    for out in c.tar c.tar.zst; do
+        "$AIRLOCK" import -q b.tar -o $out
+        airlock verify --policy p.json --to "$D" $out
+        expect_rc 0
+        [ "$(grep -c '^policy ok ' "$T/out")" = 8 ] || fail "$out: not 8 passing checks"
+    done
+}
+
 case_policy_file_errors_name_file_and_member() {
     bundle b.tar
     echo '{"default":[{"type":"sigstoreSigned","keyPath":"/k","signedIdentity":{"type":"remapIdentity","prefix":"x.example"}}]}' >bad.json
