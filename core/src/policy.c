@@ -898,6 +898,11 @@ static int parse_reqs(struct pctx *c, const char *path, const cJSON *a, struct r
     return 0;
 }
 
+static int scope_cmp(const void *a, const void *b)
+{
+    return strcmp(((const struct scope *)a)->name, ((const struct scope *)b)->name);
+}
+
 static int parse_transports(struct pctx *c, const cJSON *t, struct airlock_policy *p)
 {
     if (!cJSON_IsObject(t))
@@ -934,6 +939,8 @@ static int parse_transports(struct pctx *c, const cJSON *t, struct airlock_polic
             if (rc)
                 return rc;
         }
+        /* looked up by name for every image: sorted, found by bisection */
+        qsort(tr->scopes, tr->n, sizeof(*tr->scopes), scope_cmp);
     }
     return 0;
 }
@@ -1008,11 +1015,23 @@ static const struct transport *transport(const struct airlock_policy *p, const c
     return NULL;
 }
 
+/* The scope named by the n bytes at name (scopes sorted by strcmp). */
 static const struct scope *scope_named(const struct transport *t, const char *name, size_t n)
 {
-    for (size_t i = 0; t && i < t->n; i++)
-        if (strlen(t->scopes[i].name) == n && !strncmp(t->scopes[i].name, name, n))
-            return &t->scopes[i];
+    size_t lo = 0, hi = t ? t->n : 0;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        const char *s = t->scopes[mid].name;
+        int c = strncmp(s, name, n);
+        if (!c && s[n])
+            c = 1; /* longer than the key: after it */
+        if (!c)
+            return &t->scopes[mid];
+        if (c < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
     return NULL;
 }
 

@@ -21,7 +21,8 @@
  * keyData, keyDatas, fulcio, pki, at most one rekorPublicKey* source, and a signedIdentity
  * (default matchRepoDigestOrExact). fulcio, pki and rekorPublicKey* need certificates or a
  * transparency log airlock does not check offline: such a requirement fails, reported by
- * name. Key files (keyPath, keyPaths) are read when the policy is parsed; one that cannot be
+ * name. Key files (keyPath, keyPaths; a relative path from the working directory, as
+ * containers/image reads it) are read when the policy is parsed; one that cannot be
  * read or is no P-256 public key makes its requirement fail with that reason (containers/image
  * reads them when the requirement is evaluated, with the same outcome), not the parse.
  *
