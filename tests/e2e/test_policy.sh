@@ -161,6 +161,31 @@ case_reimport_keeps_each_repositorys_signatures() {
     done
 }
 
+# hostile fan-out: an index listing its platforms many times is checked once per platform
+case_index_listing_a_platform_many_times_is_checked_once() {
+    bundle b.tar
+    "$AIRLOCK" import -q b.tar -o dir/
+    "$PY" - dir <<'EOP'
+import hashlib, json, os, sys
+d = sys.argv[1]
+idx = json.load(open(os.path.join(d, "index.json")))
+for e in idx["manifests"]:
+    if e["mediaType"].endswith("index.v1+json"):
+        path = os.path.join(d, "blobs/sha256", e["digest"][7:])
+        doc = json.load(open(path))
+        doc["manifests"] = doc["manifests"] * 500
+        raw = json.dumps(doc).encode()
+        h = hashlib.sha256(raw).hexdigest()
+        open(os.path.join(d, "blobs/sha256", h), "wb").write(raw)
+        e["digest"], e["size"] = "sha256:" + h, len(raw)
+json.dump(idx, open(os.path.join(d, "index.json"), "w"))
+EOP
+    policy p.json "$D" '{"type":"insecureAcceptAnything"}'
+    airlock verify --policy p.json --to "$D" dir
+    expect_rc 0
+    [ "$(grep -c '^policy ok ' "$T/out")" = 8 ] || fail "not 8 checks: $(grep -c '^policy ' "$T/out")"
+}
+
 case_policy_file_errors_name_file_and_member() {
     bundle b.tar
     echo '{"default":[{"type":"sigstoreSigned","keyPath":"/k","signedIdentity":{"type":"remapIdentity","prefix":"x.example"}}]}' >bad.json
