@@ -992,3 +992,43 @@ TEST(all_requirements_of_a_scope_must_hold)
                                        d, NULL, NULL, NULL) == AIRLOCK_EUSAGE);
     airlock_policy_free(p);
 }
+
+/* Docker Hub names and nested repositories, as ParseNormalizedNamed reads them */
+TEST(docker_hub_and_nested_repositories)
+{
+    static const struct {
+        enum airlock_identity_type t;
+        const char *image, *sig;
+        int result;
+    } t[] = {
+        {AIRLOCK_IDENTITY_MATCH_REPO_DIGEST_OR_EXACT, "docker.io/library/nginx:1.27",
+         "index.docker.io/library/nginx:1.27", 1},
+        {AIRLOCK_IDENTITY_MATCH_REPO_DIGEST_OR_EXACT, "nginx:1.27", "docker.io/nginx:1.27", 1},
+        {AIRLOCK_IDENTITY_MATCH_REPO_DIGEST_OR_EXACT, "nginx:1.27", "index.docker.io/library/nginx", 0},
+        {AIRLOCK_IDENTITY_MATCH_REPO_DIGEST_OR_EXACT, "nginx:1.27", "library/nginx:1.27", 1},
+        {AIRLOCK_IDENTITY_MATCH_REPO_DIGEST_OR_EXACT, "nginx:1.27", "Docker.io/library/nginx:1.27", 0},
+        {AIRLOCK_IDENTITY_MATCH_REPOSITORY, "bitnami/nginx:1", "docker.io/bitnami/nginx", 1},
+        {AIRLOCK_IDENTITY_MATCH_REPOSITORY, "bitnami/nginx:1", "docker.io/library/bitnami/nginx", 0},
+        {AIRLOCK_IDENTITY_MATCH_REPO_DIGEST_OR_EXACT,
+         "registry.internal/devops/library/nginx:1.27",
+         "registry.internal/devops/library/nginx:1.27", 1},
+        {AIRLOCK_IDENTITY_MATCH_REPO_DIGEST_OR_EXACT,
+         "registry.internal/devops/library/nginx:1.27", "index.docker.io/library/nginx:1.27", 0},
+        {AIRLOCK_IDENTITY_MATCH_REPO_DIGEST_OR_EXACT,
+         "registry.internal/devops/library/nginx:1.27", "registry.internal/devops/nginx:1.27", 0},
+        {AIRLOCK_IDENTITY_MATCH_REPO_DIGEST_OR_EXACT,
+         "registry.internal/devops/library/nginx" DG, "registry.internal/devops/library/nginx:1.27", 1},
+        {AIRLOCK_IDENTITY_MATCH_REPOSITORY, "localhost:5000/a/b/c:1", "localhost:5000/a/b/c", 1},
+        {AIRLOCK_IDENTITY_MATCH_REPOSITORY, "localhost:5000/a/b/c:1", "localhost/a/b/c", 0},
+    };
+    for (size_t i = 0; i < N(t); i++)
+        check_case(match(t[i].t, t[i].image, t[i].sig), t[i].result, "docker hub/nested",
+                   t[i].image, t[i].sig);
+    /* remapIdentity from a mirror of Docker Hub: the signed name is docker.io's */
+    struct airlock_signed_identity id = {AIRLOCK_IDENTITY_REMAP, NULL, "registry.internal/hub",
+                                         "docker.io"};
+    CHECK(airlock_signed_identity_match(&id, "registry.internal/hub/library/nginx:1.27",
+                                        "nginx:1.27"));
+    CHECK(!airlock_signed_identity_match(&id, "registry.internal/hub/library/nginx:1.27",
+                                         "index.docker.io/library/nginx"));
+}
