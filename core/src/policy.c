@@ -25,7 +25,8 @@ static int ref_parse(struct airlock_ref *out, const char *s)
      * '.' or ':' or is localhost; an uppercase one is then an invalid repository name */
     const char *sl = strchr(s, '/');
     size_t dl = sl ? (size_t)(sl - s) : 0;
-    if (sl && !memchr(s, '.', dl) && !memchr(s, ':', dl) && !(dl == 9 && !strncmp(s, "localhost", 9)))
+    if (sl && !memchr(s, '.', dl) && !memchr(s, ':', dl) &&
+        !(dl == 9 && !strncmp(s, "localhost", 9)))
         for (size_t i = 0; i < dl; i++)
             if (isupper((unsigned char)s[i]))
                 return -1;
@@ -51,7 +52,10 @@ static int same_name(const struct airlock_ref *a, const struct airlock_ref *b)
     return !strcmp(a->domain, b->domain) && !strcmp(a->path, b->path);
 }
 
-static int same_opt(const char *a, const char *b) { return (!a && !b) || (a && b && !strcmp(a, b)); }
+static int same_opt(const char *a, const char *b)
+{
+    return (!a && !b) || (a && b && !strcmp(a, b));
+}
 
 /* reference.Named.String() equality */
 static int same_string(const struct airlock_ref *a, const struct airlock_ref *b)
@@ -1059,8 +1063,8 @@ static const struct scope *pick_scope(const struct airlock_policy *p, const stru
     const char *colon = memchr(name, ':', n);
     if (colon)
         n = (size_t)(colon - name);
-    for (const char *dot = memchr(name, '.', n); !s && dot; dot = memchr(dot + 1, '.',
-                                                                            n - (size_t)(dot + 1 - name))) {
+    for (const char *dot = memchr(name, '.', n); !s && dot;
+         dot = memchr(dot + 1, '.', n - (size_t)(dot + 1 - name))) {
         char *w = NULL;
         if (asprintf(&w, "*%.*s", (int)(n - (size_t)(dot - name)), dot) >= 0) {
             s = scope_named(t, w, strlen(w));
@@ -1106,8 +1110,8 @@ struct eval {
 };
 
 /* One signature: NULL when accepted, else why not (malloc'd); *accepted_id the identity. */
-static char *check_sig(const struct req *q, const struct eval *ev, const struct airlock_policy_sig *s,
-                       char **accepted_id)
+static char *check_sig(const struct req *q, const struct eval *ev,
+                       const struct airlock_policy_sig *s, char **accepted_id)
 {
     char *why = NULL;
     struct airlock_error *e = NULL;
@@ -1194,8 +1198,8 @@ int airlock_policy_evaluate(struct airlock_policy_result *out, const struct airl
     struct airlock_policy_result res;
     memset(&res, 0, sizeof(res));
     if (ref_parse(&r, ref))
-        return airlock_error_set(err, AIRLOCK_EUSAGE, "policy check: '%s' is not an image reference",
-                                 ref ? ref : "");
+        return airlock_error_set(err, AIRLOCK_EUSAGE,
+                                 "policy check: '%s' is not an image reference", ref ? ref : "");
     if (name_only(&r) || (r.tag && r.digest)) {
         airlock_ref_release(&r);
         return airlock_error_set(err, AIRLOCK_EUSAGE,

@@ -199,7 +199,8 @@ static struct airlock_policy_target *new_target(struct pcheck *c, const struct a
     memset(t, 0, sizeof(*t));
     memcpy(t->digest, e->desc.digest, AIRLOCK_DIGEST_SIZE);
     memcpy(t->manifest, manifest, AIRLOCK_DIGEST_SIZE);
-    if ((e->ref && !(t->image = strdup(e->ref))) || (platform && !(t->platform = strdup(platform)))) {
+    if ((e->ref && !(t->image = strdup(e->ref))) ||
+        (platform && !(t->platform = strdup(platform)))) {
         free(t->image);
         airlock_error_set(err, AIRLOCK_EOS, "out of memory");
         return NULL;
@@ -271,7 +272,8 @@ static int check_platforms(struct pcheck *c, const struct airlock_policy *p,
         char plat[200];
         if (d->platform_os && d->platform_arch)
             snprintf(plat, sizeof(plat), "%s/%s%s%s", d->platform_os, d->platform_arch,
-                     d->platform_variant ? "/" : "", d->platform_variant ? d->platform_variant : "");
+                     d->platform_variant ? "/" : "",
+                     d->platform_variant ? d->platform_variant : "");
         else
             snprintf(plat, sizeof(plat), "%s", d->digest);
         int rc = check_manifest(c, p, e, dst, plat, d->digest, err);

@@ -509,29 +509,32 @@ TEST(fixture_policy_parses_and_picks_scopes)
     for (size_t i = 0; i < N(t); i++) {
         const char *got = airlock_policy_scope(p, t[i].ref);
         if ((!got) != (!t[i].scope) || (got && strcmp(got, t[i].scope))) {
-            fprintf(stderr, "scope of '%s': got '%s', want '%s'\n", t[i].ref, got ? got : "(default)",
-                    t[i].scope ? t[i].scope : "(default)");
+            fprintf(stderr, "scope of '%s': got '%s', want '%s'\n", t[i].ref,
+                    got ? got : "(default)", t[i].scope ? t[i].scope : "(default)");
             harness_failures++;
         }
     }
     /* registry.redhat.io matches *.redhat.com; .io has no scope */
     struct airlock_policy_result r;
-    CHECK(airlock_policy_evaluate(&r, p, "example.com/playground/x:1",
-                                  "sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef",
-                                  NULL, NULL, NULL) == 0);
+    CHECK(airlock_policy_evaluate(
+              &r, p, "example.com/playground/x:1",
+              "sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef", NULL, NULL,
+              NULL) == 0);
     CHECK(r.ok && r.n_checks == 1);
     CHECK_STR(r.scope, "docker:example.com/playground");
     airlock_policy_result_release(&r);
-    CHECK(airlock_policy_evaluate(&r, p, "quay.io/foo:1",
-                                  "sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef",
-                                  NULL, NULL, NULL) == 0);
+    CHECK(airlock_policy_evaluate(
+              &r, p, "quay.io/foo:1",
+              "sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef", NULL, NULL,
+              NULL) == 0);
     CHECK(!r.ok && r.n_checks == 1);
     CHECK_STR(r.scope, "default");
     airlock_policy_result_release(&r);
     /* GPG and signedBaseLayer: failing, said so */
-    CHECK(airlock_policy_evaluate(&r, p, "example.com/hardened/app:1",
-                                  "sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef",
-                                  NULL, NULL, NULL) == 0);
+    CHECK(airlock_policy_evaluate(
+              &r, p, "example.com/hardened/app:1",
+              "sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef", NULL, NULL,
+              NULL) == 0);
     CHECK(!r.ok && r.n_checks == 3);
     CHECK(r.n_checks == 3 && strstr(r.checks[0].reason, "GPG") && !r.checks[0].ok);
     CHECK(r.n_checks == 3 && strstr(r.checks[2].reason, "signedBaseLayer"));
@@ -573,8 +576,8 @@ TEST(scope_selection_table)
     for (size_t i = 0; p && i < N(t); i++) {
         const char *got = airlock_policy_scope(p, t[i].ref);
         if (!got || strcmp(got, t[i].scope)) {
-            fprintf(stderr, "scope of '%s': got '%s', want '%s'\n", t[i].ref, got ? got : "(default)",
-                    t[i].scope);
+            fprintf(stderr, "scope of '%s': got '%s', want '%s'\n", t[i].ref,
+                    got ? got : "(default)", t[i].scope);
             harness_failures++;
         }
     }
@@ -708,9 +711,11 @@ TEST(parse_accepts_what_containers_image_accepts)
         "{\"default\":[{\"type\":\"insecureAcceptAnything\"}],\"transports\":{\"unknown\":{\"x\":"
         "[{\"type\":\"reject\"}]},\"atomic\":{\"registry.access.redhat.com/rhel7\":"
         "[{\"type\":\"reject\"}]}}}",
-        "{\"default\":[{\"type\":\"sigstoreSigned\",\"keyPath\":\"/nonexistent\",\"rekorPublicKeyPath\""
+        "{\"default\":[{\"type\":\"sigstoreSigned\",\"keyPath\":\"/"
+        "nonexistent\",\"rekorPublicKeyPath\""
         ":\"/r\"}]}",
-        "{\"default\":[{\"type\":\"sigstoreSigned\",\"pki\":{\"caRootsPath\":\"/c\",\"subjectEmail\":"
+        "{\"default\":[{\"type\":\"sigstoreSigned\",\"pki\":{\"caRootsPath\":\"/"
+        "c\",\"subjectEmail\":"
         "\"a@b\"}}]}",
         "{\"default\":[{\"type\":\"sigstoreSigned\",\"keyPath\":\"/a\",\"signedIdentity\":"
         "{\"type\":\"remapIdentity\",\"prefix\":\"example.com/docker-library\",\"signedPrefix\":"
@@ -880,8 +885,9 @@ TEST(sigstore_signed_with_containers_image_signatures)
     CHECK(eval_one(req, by_digest, FIX_DIGEST, &one, NULL) == 0);
     free(req);
     /* a valid signature with a rejected identity */
-    CHECK(asprintf(&req, "{\"type\":\"sigstoreSigned\",\"keyPath\":\"%s\",\"signedIdentity\":"
-                         "{\"type\":\"exactReference\",\"dockerReference\":\"this/does-not:match\"}}",
+    CHECK(asprintf(&req,
+                   "{\"type\":\"sigstoreSigned\",\"keyPath\":\"%s\",\"signedIdentity\":"
+                   "{\"type\":\"exactReference\",\"dockerReference\":\"this/does-not:match\"}}",
                    kp1) > 0);
     CHECK(eval_one(req, by_digest, FIX_DIGEST, &one, NULL) == 0);
     free(req);
@@ -928,7 +934,8 @@ TEST(sigstore_signed_with_containers_image_signatures)
     CHECK(asprintf(&req, "{\"type\":\"sigstoreSigned\",\"keyData\":\"%s\",\"signedIdentity\":"
                          "{\"type\":\"remapIdentity\",\"prefix\":\"mirror.internal/vendor\","
                          "\"signedPrefix\":\"192.168.64.2:5000\"}}", k1) > 0);
-    CHECK(eval_one(req, "mirror.internal/vendor/skopeo-signed:tag", FIX_DIGEST, &tagged, NULL) == 1);
+    CHECK(eval_one(req, "mirror.internal/vendor/skopeo-signed:tag", FIX_DIGEST, &tagged, NULL) ==
+          1);
     CHECK(eval_one(req, "mirror.internal/other/skopeo-signed:tag", FIX_DIGEST, &tagged, NULL) == 0);
     free(req);
     /* a key file that cannot be read, or key data that is no key: the requirement fails */
@@ -1004,20 +1011,22 @@ TEST(docker_hub_and_nested_repositories)
         {AIRLOCK_IDENTITY_MATCH_REPO_DIGEST_OR_EXACT, "docker.io/library/nginx:1.27",
          "index.docker.io/library/nginx:1.27", 1},
         {AIRLOCK_IDENTITY_MATCH_REPO_DIGEST_OR_EXACT, "nginx:1.27", "docker.io/nginx:1.27", 1},
-        {AIRLOCK_IDENTITY_MATCH_REPO_DIGEST_OR_EXACT, "nginx:1.27", "index.docker.io/library/nginx", 0},
+        {AIRLOCK_IDENTITY_MATCH_REPO_DIGEST_OR_EXACT, "nginx:1.27", "index.docker.io/library/nginx",
+         0},
         {AIRLOCK_IDENTITY_MATCH_REPO_DIGEST_OR_EXACT, "nginx:1.27", "library/nginx:1.27", 1},
-        {AIRLOCK_IDENTITY_MATCH_REPO_DIGEST_OR_EXACT, "nginx:1.27", "Docker.io/library/nginx:1.27", 0},
+        {AIRLOCK_IDENTITY_MATCH_REPO_DIGEST_OR_EXACT, "nginx:1.27", "Docker.io/library/nginx:1.27",
+         0},
         {AIRLOCK_IDENTITY_MATCH_REPOSITORY, "bitnami/nginx:1", "docker.io/bitnami/nginx", 1},
-        {AIRLOCK_IDENTITY_MATCH_REPOSITORY, "bitnami/nginx:1", "docker.io/library/bitnami/nginx", 0},
-        {AIRLOCK_IDENTITY_MATCH_REPO_DIGEST_OR_EXACT,
-         "registry.internal/devops/library/nginx:1.27",
+        {AIRLOCK_IDENTITY_MATCH_REPOSITORY, "bitnami/nginx:1", "docker.io/library/bitnami/nginx",
+         0},
+        {AIRLOCK_IDENTITY_MATCH_REPO_DIGEST_OR_EXACT, "registry.internal/devops/library/nginx:1.27",
          "registry.internal/devops/library/nginx:1.27", 1},
-        {AIRLOCK_IDENTITY_MATCH_REPO_DIGEST_OR_EXACT,
-         "registry.internal/devops/library/nginx:1.27", "index.docker.io/library/nginx:1.27", 0},
-        {AIRLOCK_IDENTITY_MATCH_REPO_DIGEST_OR_EXACT,
-         "registry.internal/devops/library/nginx:1.27", "registry.internal/devops/nginx:1.27", 0},
-        {AIRLOCK_IDENTITY_MATCH_REPO_DIGEST_OR_EXACT,
-         "registry.internal/devops/library/nginx" DG, "registry.internal/devops/library/nginx:1.27", 1},
+        {AIRLOCK_IDENTITY_MATCH_REPO_DIGEST_OR_EXACT, "registry.internal/devops/library/nginx:1.27",
+         "index.docker.io/library/nginx:1.27", 0},
+        {AIRLOCK_IDENTITY_MATCH_REPO_DIGEST_OR_EXACT, "registry.internal/devops/library/nginx:1.27",
+         "registry.internal/devops/nginx:1.27", 0},
+        {AIRLOCK_IDENTITY_MATCH_REPO_DIGEST_OR_EXACT, "registry.internal/devops/library/nginx" DG,
+         "registry.internal/devops/library/nginx:1.27", 1},
         {AIRLOCK_IDENTITY_MATCH_REPOSITORY, "localhost:5000/a/b/c:1", "localhost:5000/a/b/c", 1},
         {AIRLOCK_IDENTITY_MATCH_REPOSITORY, "localhost:5000/a/b/c:1", "localhost/a/b/c", 0},
     };
