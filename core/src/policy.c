@@ -1117,6 +1117,8 @@ static char *check_sig(const struct req *q, const struct eval *ev,
     struct airlock_error *e = NULL;
     if (!s->signature)
         return strdup("missing " AIRLOCK_ANN_SIGNATURE " annotation");
+    if (!s->payload)
+        return strdup("its payload cannot be read (missing, damaged or over 64 KiB)");
     size_t k;
     for (k = 0; k < q->n_keys; k++)
         if (!airlock_pubkey_verify(q->keys[k], s->payload, s->payload_len, s->signature, NULL))

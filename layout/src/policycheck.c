@@ -116,23 +116,35 @@ static int add_sig_manifest(struct pcheck *c, const char *digest, struct airlock
         if (!d->media_type || strcmp(d->media_type, AIRLOCK_MT_SIMPLESIGNING))
             continue;
         struct airlock_buf payload = AIRLOCK_BUF_INIT(0);
-        if (d->size > MAX_PAYLOAD ||
-            airlock_bundle_blob_read(c->b, d->digest, MAX_PAYLOAD, &payload, NULL)) {
-            airlock_buf_release(&payload);
-            continue; /* unreadable: a signature that cannot be used */
-        }
+        /* unreadable: a candidate that fails saying so, not "no signature" */
+        int unreadable = d->size > MAX_PAYLOAD ||
+                         airlock_bundle_blob_read(c->b, d->digest, MAX_PAYLOAD, &payload, NULL) ||
+                         !payload.len;
         const char *sig = airlock_annotation_get(d->annotations, d->n_annotations,
                                                  AIRLOCK_ANN_SIGNATURE);
-        size_t len = payload.len;
-        char *p = airlock_buf_detach(&payload, NULL), *s = sig ? strdup(sig) : NULL;
+        size_t len = unreadable ? 0 : payload.len;
+        char *p = unreadable ? NULL : airlock_buf_detach(&payload, NULL);
+        char *s = sig ? strdup(sig) : NULL;
+        airlock_buf_release(&payload);
         struct airlock_policy_sig *v = realloc(c->v, (c->n + 1) * sizeof(*v));
-        if (!p || (sig && !s) || !v || own(c, p) || (s && own(c, s))) {
+        if (!v || (!unreadable && !p) || (sig && !s)) {
             if (v)
                 c->v = v;
+            free(p);
+            free(s);
             rc = airlock_error_set(err, AIRLOCK_EOS, "out of memory");
             break;
         }
         c->v = v;
+        if (p && own(c, p)) { /* own frees what it cannot keep */
+            free(s);
+            rc = airlock_error_set(err, AIRLOCK_EOS, "out of memory");
+            break;
+        }
+        if (s && own(c, s)) {
+            rc = airlock_error_set(err, AIRLOCK_EOS, "out of memory");
+            break;
+        }
         v[c->n].payload = p;
         v[c->n].payload_len = len;
         v[c->n].signature = s;

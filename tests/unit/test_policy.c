@@ -907,6 +907,10 @@ TEST(sigstore_signed_with_containers_image_signatures)
     /* one bad, one good: accepted; two bad: both reasons */
     struct sigset mixed = {{{vp, vl, bad}, {vp, vl, valid_sig}}, 2, 0};
     CHECK(eval_one(req, by_digest, FIX_DIGEST, &mixed, NULL) == 1);
+    struct sigset unreadable = {{{NULL, 0, valid_sig}}, 1, 0};
+    CHECK(eval_one(req, by_digest, FIX_DIGEST, &unreadable, &why) == 0);
+    CHECK(why && strstr(why, "cannot be read"));
+    free(why);
     struct sigset twobad = {{{vp, vl, bad}, {vp, vl, NULL}}, 2, 0};
     CHECK(eval_one(req, by_digest, FIX_DIGEST, &twobad, &why) == 0);
     CHECK(why && strstr(why, "none of the 2 signatures") && strstr(why, "missing"));

@@ -104,8 +104,8 @@ void airlock_policy_free(struct airlock_policy *p);
  * NULL means the policy's "default". Points into p. */
 const char *airlock_policy_scope(const struct airlock_policy *p, const char *ref);
 
-/* A signature candidate of a manifest: the exact payload bytes and the signature annotation
- * (base64; NULL when the layer had none). */
+/* A signature candidate of a manifest: the exact payload bytes (NULL when they could not be
+ * read) and the signature annotation (base64; NULL when the layer had none). */
 struct airlock_policy_sig {
     const char *payload;
     size_t payload_len;
