@@ -113,6 +113,15 @@ const char *cli_registry_optname(int c);
 void cli_registry_release(struct cli_registry *cr);
 void cli_progress(void *ctx, const struct airlock_progress *p);
 
+/* ---- --policy (policy_out.c) ---- */
+/* Reads a policy.json; returns an exit code, printing the error. */
+int cli_policy_load(struct airlock_policy **out, const char *path);
+/* ,"policy":{"file","ok","targets":[{image, digest, platform, manifest, ref, pulledBy, ok,
+ * scope, error?, requirements:[{requirement, ok, reason}]}]} */
+void cli_policy_json(const char *file, const struct airlock_policy_report *r);
+/* "policy ok|FAILED <manifest> <ref> (platform)" per target on stdout, failures on stderr */
+void cli_policy_text(const struct airlock_policy_report *r);
+
 int cmd_push(int argc, char **argv);
 int cmd_export(int argc, char **argv);
 int cmd_split(int argc, char **argv);

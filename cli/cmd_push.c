@@ -41,6 +41,12 @@ static void help(FILE *f)
             "      --no-verify         push without checking signatures (says so loudly)\n"
             "      --identity REF      required signed docker-reference (as verify --identity)\n"
             "  -a, --annotation K=V    required signed annotation (repeatable)\n"
+            "      --policy FILE       check a containers/image policy.json first instead of\n"
+            "                          --key's check (as verify --policy --to DEST does):\n"
+            "                          every image and platform manifest at its reference in\n"
+            "                          DEST, by tag and by digest; any failing requirement\n"
+            "                          stops the push before any manifest (exit 3, naming\n"
+            "                          image, platform, requirement and reason)\n"
             "      --map SRC=DST       push repository SRC (docker.io/library/nginx) to DST\n"
             "                          (a path on DEST's registry, e.g. mirror/nginx)\n"
             "      --json              print pushed references and digests as JSON\n"
@@ -57,6 +63,7 @@ int cmd_push(int argc, char **argv)
                                          {"identity", required_argument, NULL, 'i'},
                                          {"annotation", required_argument, NULL, 'a'},
                                          {"map", required_argument, NULL, 'm'},
+                                         {"policy", required_argument, NULL, 'Y'},
                                          {"json", no_argument, NULL, 'J'},
                                          {"quiet", no_argument, NULL, 'q'},
                                          {"help", no_argument, NULL, 'h'},
@@ -70,6 +77,8 @@ int cmd_push(int argc, char **argv)
     size_t n_ann = 0, n_map = 0;
     const char **map = NULL;
     const char *keyfile = NULL;
+    const char *policyfile = NULL; /* --policy */
+    struct airlock_policy *pol = NULL;
     int no_verify = 0, allow_unsigned = 0, json = 0, c, rc = EXIT_OK;
     struct airlock_error *err = NULL;
     struct airlock_pubkey *pub = NULL;
@@ -113,6 +122,9 @@ int cmd_push(int argc, char **argv)
             map[n_map++] = optarg;
             break;
         }
+        case 'Y':
+            policyfile = optarg;
+            break;
         case 'J':
             json = 1;
             break;
@@ -131,8 +143,9 @@ int cmd_push(int argc, char **argv)
         rc = cli_usage_error("push", "expected BUNDLE and DEST");
         goto out;
     }
-    if (!keyfile && !no_verify) {
-        rc = cli_usage_error("push", "--key is required (or --no-verify to push unverified)");
+    if (!keyfile && !no_verify && !policyfile) {
+        rc = cli_usage_error("push", "--key is required (or --policy FILE, or --no-verify to "
+                                     "push unverified)");
         goto out;
     }
     if (json)
@@ -150,9 +163,12 @@ int cmd_push(int argc, char **argv)
             rc = cli_fail(err);
             goto out;
         }
-    } else
+    } else if (!policyfile)
         cli_printf(stderr, "airlock: WARNING: --no-verify: signatures are NOT checked, before or "
                         "after the push\n");
+    if (policyfile && (rc = cli_policy_load(&pol, policyfile)))
+        goto out;
+    po.policy = pol;
     po.key = pub;
     po.annotations = ann;
     po.n_annotations = n_ann;
@@ -187,7 +203,7 @@ int cmd_push(int argc, char **argv)
         for (size_t i = 0; i < res->n; i++)
             cli_printf(stdout, "%s\t%s\n", res->digests[i], res->refs[i]);
         for (size_t i = 0; i < res->n; i++) /* said even with -q: it is a decision, not progress */
-            if (!res->verified[i])
+            if (!res->verified[i] && !pol) /* with --policy, the policy checked it */
                 cli_printf(stderr, "airlock: WARNING: pushed UNSIGNED: %s (%s)%s\n", res->refs[i],
                            res->digests[i], pub ? " (--allow-unsigned)" : " (--no-verify)");
         if (!cr.quiet) {
@@ -205,6 +221,7 @@ out:
     airlock_push_result_free(res);
     airlock_bundle_free(b);
     airlock_pubkey_free(pub);
+    airlock_policy_free(pol);
     cli_annotations_free(ann, n_ann);
     free(map);
     cli_registry_release(&cr);

@@ -26,7 +26,7 @@ static void help(FILE *f)
                "to a verified image in the same repository; anything else is an image and\n"
                "needs a signature. push puts up exactly what this admits. Each entry gets its\n"
                "own status: ok, unsigned (allowed), UNSIGNED, BADSIG or FAILED.\n"
-               "Exit code 3 when a signature check fails, 4 when anything is missing,\n"
+               "Exit code 3 when a signature or policy check fails, 4 when anything is missing,\n"
                "corrupt, malformed or unsafe.\n"
                "\n"
                "options:\n"
@@ -44,6 +44,19 @@ static void help(FILE *f)
                "                    the others; without it the other parts are found beside\n"
                "                    it (and beside each PART named: any order, any media)\n"
                "                    and a missing or damaged part is named\n"
+               "      --policy FILE a containers/image policy.json (containers-policy.json(5)):\n"
+               "                    every image, and every platform manifest of an index, is\n"
+               "                    checked at its destination reference (--to), by tag and\n"
+               "                    by digest, against the requirements of the docker scope\n"
+               "                    containers/image picks (insecureAcceptAnything, reject,\n"
+               "                    sigstoreSigned with keyPath/keyPaths/keyData/keyDatas and\n"
+               "                    any signedIdentity); fulcio, pki, rekorPublicKey* and\n"
+               "                    signedBy (GPG) are reported as not checkable, failing.\n"
+               "                    One line per image, platform and pull: policy ok|FAILED\n"
+               "      --to DEST     with --policy: where the bundle will be pushed\n"
+               "                    (host[/prefix], as for push); without it each image is\n"
+               "                    checked at the reference the bundle gives it\n"
+               "      --map SRC=DST with --to: the renames push --map would apply\n"
                "      --json        machine-readable report on stdout\n"
                "\n"
                "usage: airlock verify --key cosign.pub [options] REGISTRY/REPO:TAG\n"
@@ -166,6 +179,9 @@ int cmd_verify(int argc, char **argv)
                                          {"annotation", required_argument, NULL, 'a'},
                                          {"allow-unsigned", no_argument, NULL, 'U'},
                                          {"part-only", no_argument, NULL, 'P'},
+                                         {"policy", required_argument, NULL, 'Y'},
+                                         {"to", required_argument, NULL, 'T'},
+                                         {"map", required_argument, NULL, 'm'},
                                          CLI_REGISTRY_OPTIONS,
                                          {"threads", required_argument, NULL, 'j'},
                                          {"quiet", no_argument, NULL, 'q'},
@@ -177,6 +193,10 @@ int cmd_verify(int argc, char **argv)
     struct airlock_annotation *ann = NULL;
     size_t n_ann = 0;
     const char *keyfile = NULL;
+    /* --policy FILE [--to DEST [--map SRC=DST]...] */
+    const char *policyfile = NULL;
+    struct airlock_policy_check_opts pco = AIRLOCK_POLICY_CHECK_OPTS_INIT;
+    const char **map = NULL;
     struct cli_registry cr;
     cli_registry_init(&cr, 1);
     optind = 1;
@@ -205,6 +225,23 @@ int cmd_verify(int argc, char **argv)
         case 'P':
             part_only = 1;
             break;
+        case 'Y':
+            policyfile = optarg;
+            break;
+        case 'T':
+            pco.dest = optarg;
+            break;
+        case 'm': {
+            const char **nm = realloc(map, (pco.n_map + 1) * sizeof(*nm));
+            if (!nm || !strchr(optarg, '=')) {
+                free(nm ? nm : map);
+                return cli_usage_error("verify", "--map wants SRC=DST");
+            }
+            map = nm;
+            map[pco.n_map++] = optarg;
+            pco.map = map;
+            break;
+        }
         case 'J':
             json = 1;
             break;
@@ -230,7 +267,16 @@ int cmd_verify(int argc, char **argv)
         return cli_usage_error("verify", "expected a BUNDLE (or the parts of one split set)");
     if (part_only && optind < argc - 1)
         return cli_usage_error("verify", "--part-only checks one part: name only that part");
+    if ((pco.dest || pco.n_map) && !policyfile) {
+        free(map);
+        return cli_usage_error("verify", "--to and --map go with --policy");
+    }
+    if (pco.n_map && !pco.dest) {
+        free(map);
+        return cli_usage_error("verify", "--map needs --to");
+    }
     if (!keyfile && (so.identity || n_ann || allow_unsigned)) {
+        free(map);
         cli_annotations_free(ann, n_ann);
         return cli_usage_error("verify", "--identity, -a and --allow-unsigned need --key");
     }
@@ -240,7 +286,14 @@ int cmd_verify(int argc, char **argv)
     struct airlock_verify_report *r = NULL;
     struct airlock_sig_report *sr = NULL;
     struct airlock_pubkey *pub = NULL;
+    struct airlock_policy *pol = NULL;
+    struct airlock_policy_report *pr = NULL;
     int rc = EXIT_OK, sig_ok = 1;
+    if (policyfile && (rc = cli_policy_load(&pol, policyfile))) {
+        free(map);
+        cli_annotations_free(ann, n_ann);
+        return rc;
+    }
     if (keyfile) {
         char *pem = NULL;
         size_t len;
@@ -262,6 +315,10 @@ int cmd_verify(int argc, char **argv)
     struct stat st;
     if (optind == argc - 1 && stat(path, &st) != 0 && strchr(path, '/') && pub) {
         /* not a file: an image in a registry */
+        if (pol) {
+            rc = cli_usage_error("verify", "--policy checks a bundle, not an image in a registry");
+            goto out;
+        }
         if ((rc = cli_registry_finish(&cr, "verify")))
             goto out;
         if (airlock_registry_verify(&sr, path, &cr.o, &so, &err)) {
@@ -274,7 +331,8 @@ int cmd_verify(int argc, char **argv)
     if (airlock_bundle_open_set(&b, (const char *const *)argv + optind, (size_t)(argc - optind),
                                 AIRLOCK_OPEN_HASH | (part_only ? AIRLOCK_OPEN_PART : 0), &err) ||
         airlock_bundle_verify(&r, b, &vo, &err) ||
-        (pub && airlock_bundle_verify_signatures(&sr, b, &so, &err))) {
+        (pub && airlock_bundle_verify_signatures(&sr, b, &so, &err)) ||
+        (pol && airlock_bundle_check_policy(&pr, b, pol, &pco, &err))) {
         if (json && err) {
             cli_printf(stdout, "{\"ok\":false,\"bundle\":");
             cli_json_str(stdout, path);
@@ -292,14 +350,14 @@ int cmd_verify(int argc, char **argv)
     /* signatures: every entry must be admitted (an image when one signature verifies, or,
      * with --allow-unsigned, when it carries none at all; an attachment when its content is
      * one and it belongs to such an image); one record per index.json entry */
-    sig_ok = !sr || sr->ok;
+    sig_ok = (!sr || sr->ok) && (!pr || pr->ok);
     if (json) {
         cli_printf(stdout, "{\"ok\":%s,\"bundle\":", r->ok && sig_ok ? "true" : "false");
         cli_json_str(stdout, path);
         cli_printf(stdout, ",\"format\":\"%s\",\"integrity\":{\"ok\":%s},\"signatures\":",
                airlock_bundle_format_label(b), r->ok ? "true" : "false");
         if (sr)
-            cli_printf(stdout, "{\"checked\":true,\"ok\":%s}", sig_ok ? "true" : "false");
+            cli_printf(stdout, "{\"checked\":true,\"ok\":%s}", sr->ok ? "true" : "false");
         else
             cli_printf(stdout, "{\"checked\":false}");
         cli_printf(stdout, ",\"blobs\":{\"checked\":%llu,\"bytes\":%llu", (unsigned long long)r->checked,
@@ -334,6 +392,8 @@ int cmd_verify(int argc, char **argv)
         }
         cli_printf(stdout, "]");
         json_list("problems", r->problems, r->n_problems);
+        if (pr)
+            cli_policy_json(policyfile, pr);
         struct airlock_split_info si;
         if (airlock_bundle_split_info(b, &si)) {
             cli_printf(stdout, ",\"split\":{\"part\":%u,\"parts\":%u,\"partOnly\":%s,\"elsewhere\":%llu",
@@ -388,6 +448,8 @@ int cmd_verify(int argc, char **argv)
             cli_printf(stdout, "%-8s %s %s\n", tag, r->images[i].digest,
                    r->images[i].ref ? r->images[i].ref : "(unnamed)");
         }
+        if (pr)
+            cli_policy_text(pr);
         char sz[16], part[200] = "";
         airlock_format_size(sz, r->bytes);
         struct airlock_split_info si;
@@ -403,7 +465,11 @@ int cmd_verify(int argc, char **argv)
         cli_printf(stderr, "%s: %llu blobs checked (%s)%s, %zu missing, %zu corrupt%s\n",
                 r->ok ? "verified" : "FAILED", (unsigned long long)r->checked, sz, part,
                 r->n_missing, r->n_corrupt,
-                !sr ? "" : sig_ok ? "; signatures verified" : "; SIGNATURE CHECK FAILED");
+                !sr ? "" : sr->ok ? "; signatures verified" : "; SIGNATURE CHECK FAILED");
+        if (pr)
+            cli_printf(stderr, "policy '%s'%s%s: %s\n", policyfile, pco.dest ? " at " : "",
+                       pco.dest ? pco.dest : "", pr->ok ? "every image and platform passes"
+                                                        : "POLICY CHECK FAILED");
     }
     rc = !sig_ok ? EXIT_SIGNATURE : !r->ok ? EXIT_INTEGRITY : EXIT_OK;
 out:
@@ -412,6 +478,9 @@ out:
     airlock_verify_report_free(r);
     airlock_bundle_free(b);
     airlock_pubkey_free(pub);
+    airlock_policy_report_free(pr);
+    airlock_policy_free(pol);
+    free(map);
     cli_annotations_free(ann, n_ann);
     return rc;
 }

@@ -212,6 +212,30 @@ static char *repo_of_subject(const struct plan *p, size_t s, const char *hex, si
     return NULL;
 }
 
+/* The repository an attachment's name "REPO:sha256-<hex>..." gives, when some image of source
+ * s is in it; else NULL. */
+static char *named_repo(const struct plan *p, size_t s, const char *name, size_t first)
+{
+    const char *t = tag_of(name);
+    struct airlock_ref r;
+    if (!name || !t || t == name || airlock_ref_parse(&r, name, NULL))
+        return NULL;
+    char *repo = airlock_ref_repository(&r);
+    airlock_ref_release(&r);
+    for (size_t i = first; repo && i < p->n; i++) {
+        if (p->e[i].src != s || p->e[i].att || airlock_ref_parse(&r, p->e[i].ref, NULL))
+            continue;
+        char *ir = airlock_ref_repository(&r);
+        airlock_ref_release(&r);
+        int same = ir && !strcmp(ir, repo);
+        free(ir);
+        if (same)
+            return repo;
+    }
+    free(repo);
+    return NULL;
+}
+
 static void plan_warn(struct plan *p, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static void plan_warn(struct plan *p, const char *fmt, ...)
 {
@@ -337,7 +361,12 @@ static int plan_oci_source(struct plan *p, size_t s, struct airlock_error **err)
                         break;
                     }
                 }
-                char *repo = repo_of_subject(p, s, hex, first);
+                /* its own repository when it names one holding an image of this source (a
+                 * platform manifest's signature, whose digest may also be an image of another
+                 * repository: each keeps its own), else its subject's */
+                char *repo = named_repo(p, s, name, first);
+                if (!repo)
+                    repo = repo_of_subject(p, s, hex, first);
                 if (!repo && name) {
                     struct airlock_ref r;
                     if (!airlock_ref_parse(&r, name, NULL)) {

@@ -1009,6 +1009,20 @@ out:
 
 /* ---- push ----------------------------------------------------------------------------------- */
 
+/* --policy: containers/image's check of every image and platform manifest at its reference in
+ * dest, the mapping push uses, before anything leaves */
+static int push_policy_check(struct airlock_bundle *b, const char *dest,
+                             const struct airlock_push_opts *po, struct airlock_error **err)
+{
+    struct airlock_policy_report *r = NULL;
+    struct airlock_policy_check_opts o = {dest, po->map, po->n_map};
+    int rc = airlock_bundle_check_policy(&r, b, po->policy, &o, err);
+    if (!rc && (rc = airlock_policy_report_error(r, err)))
+        airlock_error_wrap(err, "push to '%s' (nothing was pushed)", dest);
+    airlock_policy_report_free(r);
+    return rc;
+}
+
 int airlock_push(struct airlock_push_result **res, struct airlock_bundle *b, const char *dest,
                  const struct airlock_registry_opts *ro, const struct airlock_push_opts *po,
                  struct airlock_error **err)
@@ -1037,6 +1051,8 @@ int airlock_push(struct airlock_push_result **res, struct airlock_bundle *b, con
     if ((rc = airlock_bundle_verify_signatures(&pre, b, &so, err)))
         goto done;
     p.pre = pre;
+    if (po->policy && (rc = push_policy_check(b, dest, po, err)))
+        goto done;
     for (size_t i = 0; i < pre->n_images && po->key; i++) {
         /* a signature push would not carry cannot be checked in the registry afterwards:
          * refused now, before any manifest, not after the image went up untagged */

@@ -39,6 +39,8 @@ struct sync_rule {
     size_t n_ann;
     struct airlock_registry_opts ro;
     char *strings[8]; /* registry option strings owned here */
+    struct airlock_policy *policy; /* "policy": a containers/image policy.json push checks */
+    char *policy_path;
 };
 
 struct airlock_sync_config {
@@ -75,6 +77,8 @@ void airlock_sync_config_free(struct airlock_sync_config *c)
         free(r->ann);
         for (size_t k = 0; k < 8; k++)
             free(r->strings[k]);
+        airlock_policy_free(r->policy);
+        free(r->policy_path);
     }
     free(c->rules);
     free(c->inbox);
@@ -226,7 +230,7 @@ static const struct member top_members[] = {
 static const struct member rule_members[] = {
     {"match", M_STR, 0, 0},       {"to", M_STR, 0, 0},          {"keys", M_STRLIST, 1, 16},
     {"identity", M_STR, 0, 0},    {"annotations", M_STRMAP, 0, 0}, {"map", M_STRMAP, 0, 0},
-    {"registry", M_OBJ, 0, 0},
+    {"registry", M_OBJ, 0, 0},    {"policy", M_STR, 0, 0},
 };
 static const struct member registry_members[] = {
     {"caFile", M_STR, 0, 0},     {"clientCert", M_STR, 0, 0}, {"clientKey", M_STR, 0, 0},
@@ -398,11 +402,17 @@ int sync_config_parse(struct airlock_sync_config **out, const char *text, size_t
                                    path, c->n_rules);
             goto out;
         }
+        /* "policy": checked by push for every image and platform at its destination */
+        if ((r->policy_path = jdup(it, "policy")) &&
+            (rc = airlock_policy_load(&r->policy, r->policy_path, err))) {
+            airlock_error_wrap(err, "config '%s': rule %zu", path, c->n_rules);
+            goto out;
+        }
         const cJSON *keys = cJSON_GetObjectItemCaseSensitive(it, "keys"), *k;
-        if (!cJSON_IsArray(keys) || !cJSON_GetArraySize(keys)) {
+        if (!r->policy && (!cJSON_IsArray(keys) || !cJSON_GetArraySize(keys))) {
             rc = airlock_error_set(err, AIRLOCK_EUSAGE,
-                                   "config '%s': rule %zu has no \"keys\" (every bundle must be "
-                                   "signed)",
+                                   "config '%s': rule %zu has no \"keys\" and no \"policy\" "
+                                   "(every bundle must be checked)",
                                    path, c->n_rules);
             goto out;
         }
@@ -894,7 +904,10 @@ static int process(const struct sync_run *rn, const struct sync_rule *r,
     }
     if (!rc) {
         struct airlock_push_opts po = {r->n_keys ? r->keys[0] : NULL, r->identity, r->ann,
-                                       r->n_ann, (const char *const *)r->map, r->n_map, 0};
+                                       r->n_ann, (const char *const *)r->map, r->n_map, 0,
+                                       r->policy};
+        if (r->policy)
+            cJSON_AddStringToObject(rep, "policy", r->policy_path);
         rc = airlock_push(&pr, b, r->to, &r->ro, &po, err);
     }
     if (!rc) {

@@ -529,6 +529,55 @@ void airlock_dest_lock_free(struct airlock_dest_lock *l);
 int airlock_writer_new_resumable_locked(struct airlock_writer **out, const char *path,
                                         enum airlock_format fmt, struct airlock_error **err);
 
+/* ---- containers/image policy check (airlock/policy.h) ------------------------------------- */
+
+#include "airlock/policy.h"
+
+struct airlock_policy_check_opts {
+    const char *dest;        /* "host[/prefix]" as for push; NULL: the bundle's own references */
+    const char *const *map;  /* "SRC=DST" renames, as for push */
+    size_t n_map;
+};
+#define AIRLOCK_POLICY_CHECK_OPTS_INIT {NULL, NULL, 0}
+
+/* One manifest checked at one reference. */
+struct airlock_policy_target {
+    char *image;    /* the image's reference in the bundle (index.json), NULL when unnamed */
+    char digest[AIRLOCK_DIGEST_SIZE];   /* the image (its manifest or index) */
+    char *platform; /* NULL: the image's own manifest or index; else the platform manifest of
+                       its index ("linux/arm64", or its digest when the index names none) */
+    char manifest[AIRLOCK_DIGEST_SIZE]; /* the manifest whose signatures were checked */
+    char *ref;      /* the reference it is pulled as at its destination */
+    int by_digest;  /* ref is REPO@digest (repository rules), else REPO:tag */
+    struct airlock_policy_result result; /* the scope and each requirement's verdict */
+    char *error;    /* it could not be evaluated (no reference, no destination): failing */
+};
+
+struct airlock_policy_report {
+    int ok; /* every target passes */
+    struct airlock_policy_target *targets;
+    size_t n;
+};
+
+/* Evaluates p (containers/image's rules, see policy.h) for every image of the bundle and every
+ * platform manifest of its indexes (attestation manifests, platform unknown/unknown, left
+ * out), each at its destination reference (airlock_ref_destination with o->dest and o->map,
+ * the mapping push uses; without o->dest the bundle's own reference), pulled by tag and by
+ * digest: a runtime pulling one platform checks that platform manifest's own signatures, a
+ * pull of the whole index (--all, or by digest) the index's. Signatures are the bundle's .sig
+ * layers of type simplesigning for that digest in the image's repository (cosign 3 bundle
+ * referrers are not read by containers/image and do not count). One pass over the catalog; the
+ * return value is non-zero only when checking could not run. Free with
+ * airlock_policy_report_free. */
+int airlock_bundle_check_policy(struct airlock_policy_report **out, struct airlock_bundle *b,
+                                const struct airlock_policy *p,
+                                const struct airlock_policy_check_opts *o,
+                                struct airlock_error **err);
+void airlock_policy_report_free(struct airlock_policy_report *r);
+/* 0 when every target passes, else AIRLOCK_ESIGNATURE naming the first failing image, its
+ * platform, the reference, the requirement and the reason. */
+int airlock_policy_report_error(const struct airlock_policy_report *r, struct airlock_error **err);
+
 #ifdef __cplusplus
 }
 #endif

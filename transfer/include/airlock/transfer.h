@@ -86,6 +86,9 @@ struct airlock_push_opts {
     size_t n_map;
     int allow_unsigned;     /* images with no signature at all go up too (marked unverified
                                in the result); a bad signature still stops the push */
+    const struct airlock_policy *policy; /* a containers/image policy every image and platform
+                               manifest must pass at its reference in dest before any manifest
+                               is pushed (airlock_bundle_check_policy); NULL: none */
 };
 
 struct airlock_push_result {
