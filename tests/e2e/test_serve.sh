@@ -446,6 +446,11 @@ case_refusals() {
     airlock serve --listen 127.0.0.1:0 media/drop.tar.zst
     expect_rc 2
     err_has "airlock import 'media/drop.tar.zst' -o drop.tar"
+    # the same under a name that hides it: found from the content
+    cp media/drop.tar.zst media/hidden.tar
+    airlock serve --listen 127.0.0.1:0 media/hidden.tar
+    expect_rc 2
+    err_has "-o drop.tar"
     airlock serve --listen 127.0.0.1:0 --tls-cert x.pem media/drop.tar.zst
     expect_rc 2
     err_has "--tls-cert and --tls-key go together"
@@ -472,6 +477,60 @@ case_json_log() {
         fail "no JSON access line"
     jq -se 'map(select(.path == "/v2/multi/manifests/nope")) | .[0].status == 404' serve.log >/dev/null || fail "no 404 line"
     jq -se 'map(select(.event == "listening")) | length == 1' serve.log >/dev/null || fail "no listening event"
+}
+
+# names as push maps them: --prefix P puts every repository under P/, --map SRC=DST renames
+case_prefix_and_map() {
+    drop_tar
+    serve_up --prefix mirror --map example.com/multi=other/multi media/drop.tar
+    curl -sf "http://$ADDR/v2/_catalog" | jq -e '.repositories == ["mirror/test/busybox", "other/multi"]' >/dev/null ||
+        fail "names: $(curl -s "http://$ADDR/v2/_catalog")"
+    [ "$(sk "$ADDR/other/multi:1")" = "$(cat "$F/multi.digest")" ] || fail "mapped name"
+    [ -n "$(sk "$ADDR/mirror/test/busybox:1.0")" ] || fail "prefixed name"
+    [ "$(curl -s -o /dev/null -w '%{http_code}' "http://$ADDR/v2/test/busybox/manifests/1.0")" = 404 ] ||
+        fail "the unprefixed name is served"
+    grep -q "^serving  sha256:.* mirror/test/busybox:1.0" serve.log || fail "the served name is not listed"
+    serve_down
+}
+
+# SIGTERM while a blob is on its way: no new connection, the download in flight completes,
+# then exit 0
+case_sigterm_graceful() {
+    # 16 MB: more than the loopback socket buffers hold, so the server is still sending
+    mkdir media
+    "$PY" "$E2E_SRC/mkrandom.py" L example.com/big:1 1 16 >/dev/null
+    "$AIRLOCK" import -q L -o media/drop.tar
+    serve_up media/drop.tar
+    local d cpid
+    d=$(curl -sf "http://$ADDR/v2/big/manifests/1" | jq -r '.layers[0].digest')
+    curl -sf --limit-rate 5M -o slow "http://$ADDR/v2/big/blobs/$d" &
+    cpid=$!
+    sleep 0.7
+    kill -TERM "$SPID"
+    sleep 0.3
+    ! curl -sf -m 2 "http://$ADDR/v2/" >/dev/null 2>&1 || fail "a new request was served after SIGTERM"
+    wait "$cpid" || fail "the download in flight was cut off"
+    [ "$(sha256sum <slow | cut -d' ' -f1)" = "${d#sha256:}" ] || fail "the download in flight is wrong"
+    local src=0
+    wait "$SPID" || src=$?
+    SPID=""
+    [ "$src" = 0 ] || fail "exit $src after SIGTERM"
+    grep -q "^stopping (signal 15)" serve.log || fail "no stopping line"
+}
+
+# --read-timeout: a client that connects and sends nothing is dropped
+case_read_timeout() {
+    drop_tar
+    serve_up --read-timeout 1 media/drop.tar
+    local t0 t1
+    t0=$(date +%s)
+    exec 3<>"/dev/tcp/${ADDR%:*}/${ADDR#*:}"
+    timeout 10 cat <&3 >/dev/null || fail "the idle connection was not closed"
+    exec 3<&-
+    t1=$(date +%s)
+    [ $((t1 - t0)) -le 5 ] || fail "closed only after $((t1 - t0)) s"
+    curl -sf "http://$ADDR/v2/" >/dev/null || fail "no longer serving"
+    serve_down
 }
 
 main "$@"
