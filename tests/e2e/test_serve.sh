@@ -533,4 +533,26 @@ case_read_timeout() {
     serve_down
 }
 
+# the runtime config samples (samples/serve) as a runtime reads them: podman through the
+# registries.conf mirror entry, ctr through hosts.toml, pulling by the image's own name
+case_samples_mirror() {
+    drop_tar
+    local S="$E2E_SRC/../../samples/serve"
+    serve_up media/drop.tar
+    sed "s/docker\.io/example.com/; s/airlock\.internal:5000/$ADDR/" "$S/registries.conf" >registries.conf
+    podman_in pull -q example.com/multi:1 >/dev/null || fail "podman did not pull through the mirror entry"
+    podman_in image inspect --format '{{range .RepoDigests}}{{println .}}{{end}}' example.com/multi:1 >digs
+    grep -qx "example.com/multi@sha256:$(cat "$F/multi.digest")" digs || fail "podman via the mirror: $(cat digs)"
+    mkdir -p hosts/example.com
+    sed "s|registry-1\.docker\.io|example.com|; s/airlock\.internal:5000/$ADDR/" \
+        "$S/certs.d/docker.io/hosts.toml" >hosts/example.com/hosts.toml
+    containerd_up
+    ctr_in images pull --hosts-dir "$T/hosts" --snapshotter native example.com/multi:1 >ctr.out 2>&1 ||
+        fail "ctr did not pull through hosts.toml: $(tail -3 ctr.out)"
+    ctr_in images ls | grep -q "^example.com/multi:1 .* sha256:$(cat "$F/multi.digest") " || fail "ctr via hosts.toml"
+    containerd_down
+    serve_down
+    grep -q "GET /v2/multi/manifests/1 200" serve.log || fail "the mirror was not asked"
+}
+
 main "$@"
