@@ -259,9 +259,11 @@ int site_build(struct site *s, struct airlock_bundle *b, const struct airlock_se
     }
     if (rc)
         return rc;
-    for (size_t i = 0; i < s->n_repos; i++)
-        qsort(s->repos[i].tags, s->repos[i].n_tags, sizeof(struct site_tag), tag_cmp);
-    qsort(s->repos, s->n_repos, sizeof(*s->repos), repo_cmp);
+    for (size_t i = 0; i < s->n_repos; i++) /* (qsort wants an array, even of none) */
+        if (s->repos[i].n_tags)
+            qsort(s->repos[i].tags, s->repos[i].n_tags, sizeof(struct site_tag), tag_cmp);
+    if (s->n_repos)
+        qsort(s->repos, s->n_repos, sizeof(*s->repos), repo_cmp);
     size_t served = 0;
     for (size_t i = 0; i < s->n_images; i++)
         served += s->images[i].served;
