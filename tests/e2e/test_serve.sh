@@ -290,6 +290,8 @@ case_referrers_api() {
         fail "referrers of an unknown digest"
     airlock verify --plain-http --key cosign.pub "$ADDR/test/busybox:1.0"
     expect_rc 0
+    err_has "sigstore-bundle"
+    grep -q "GET /v2/test/busybox/referrers/$bb 200" serve.log || fail "verify did not find it through the referrers API"
     airlock verify --plain-http --key cosign.pub "$ADDR/multi:1"
     expect_rc 0
     serve_down
