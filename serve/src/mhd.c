@@ -133,7 +133,7 @@ static void on_done(void *cls, struct MHD_Connection *c, void **con_cls,
         struct airlock_serve_event ev = {
             remote,
             q->method[0] ? q->method : "?",
-            q->uri,
+            q->uri ? q->uri : "?",
             q->status,
             strcmp(q->method, MHD_HTTP_METHOD_HEAD) ? (uint64_t)q->bytes : 0, /* no body */
             (double)(t1.tv_sec - q->t0.tv_sec) + (double)(t1.tv_nsec - q->t0.tv_nsec) / 1e9,
