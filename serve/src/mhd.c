@@ -282,51 +282,6 @@ static void blob_free(void *cls)
     req_unref(cls);
 }
 
-/* "bytes=A-B", "bytes=A-", "bytes=-N": 0 and [start, end); 1 when unsatisfiable; -1 to ignore
- * (absent, malformed, several ranges: the whole blob is sent) */
-static int parse_range(const char *h, uint64_t size, uint64_t *start, uint64_t *end)
-{
-    if (!h || strncmp(h, "bytes=", 6) || strchr(h, ','))
-        return -1;
-    const char *p = h + 6;
-    char *e;
-    if (*p == '-') {
-        if (p[1] < '0' || p[1] > '9')
-            return -1;
-        errno = 0;
-        unsigned long long n = strtoull(p + 1, &e, 10);
-        if (*e || errno)
-            return -1;
-        if (!n || !size)
-            return 1;
-        *start = n >= size ? 0 : size - n;
-        *end = size;
-        return 0;
-    }
-    if (*p < '0' || *p > '9')
-        return -1;
-    errno = 0;
-    unsigned long long a = strtoull(p, &e, 10);
-    if (*e != '-' || errno)
-        return -1;
-    unsigned long long b = size ? size - 1 : 0;
-    if (e[1]) {
-        char *e2;
-        if (e[1] < '0' || e[1] > '9')
-            return -1;
-        b = strtoull(e + 1, &e2, 10);
-        if (*e2 || errno || b < a)
-            return -1;
-        if (b >= size)
-            b = size ? size - 1 : 0;
-    }
-    if (a >= size)
-        return 1;
-    *start = a;
-    *end = b + 1;
-    return 0;
-}
-
 static enum MHD_Result serve_blob(struct req *q, struct MHD_Connection *c, const char *digest)
 {
     struct airlock_server *s = q->s;
@@ -336,7 +291,7 @@ static enum MHD_Result serve_blob(struct req *q, struct MHD_Connection *c, const
     memcpy(q->digest, digest, AIRLOCK_DIGEST_SIZE);
     char hdr[96];
     uint64_t start = 0, end = size;
-    int ranged = parse_range(MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_RANGE),
+    int ranged = serve_range_parse(MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_RANGE),
                              size, &start, &end);
     if (ranged == 1) {
         struct MHD_Response *r = body(q, NULL, 0, NULL);
@@ -495,19 +450,6 @@ static enum MHD_Result serve_referrers(struct req *q, struct MHD_Connection *c,
 
 /* ---- routing -------------------------------------------------------------------------------- */
 
-/* path = /v2/<name>/<kind>/<rest>: the name (malloc'd) and rest, when rest has no '/' */
-static char *split_route(const char *path, const char *kind, const char **rest)
-{
-    const char *p = path + 4, *hit = NULL, *k;
-    size_t kl = strlen(kind);
-    for (const char *at = p; (k = strstr(at, kind)); at = k + 1)
-        hit = k;
-    if (!hit || hit == p || strchr(hit + kl, '/') || !hit[kl])
-        return NULL;
-    *rest = hit + kl;
-    return strndup(p, (size_t)(hit - p));
-}
-
 static enum MHD_Result route(struct req *q, struct MHD_Connection *c, const char *url)
 {
     struct airlock_server *s = q->s;
@@ -533,7 +475,7 @@ static enum MHD_Result route(struct req *q, struct MHD_Connection *c, const char
     static const char *const kinds[] = {"/manifests/", "/blobs/", "/referrers/"};
     for (int k = 0; k < 3; k++) {
         const char *rest;
-        char *name = split_route(url, kinds[k], &rest);
+        char *name = serve_route_split(url, kinds[k], &rest);
         if (!name)
             continue;
         const struct site_repo *r = site_repo_find(&s->site, name);

@@ -53,6 +53,12 @@ int site_tags_list(const struct site *s, const struct site_repo *r, size_t n, co
                    struct airlock_buf *out, const char **next);
 int site_catalog(const struct site *s, size_t n, const char *last, struct airlock_buf *out,
                  const char **next);
+/* route.c: a Range header against a blob of size: 0 and [start, end); 1 when unsatisfiable
+ * (416); -1 to ignore it (absent, malformed, several ranges: the whole blob is sent). */
+int serve_range_parse(const char *h, uint64_t size, uint64_t *start, uint64_t *end);
+/* route.c: path "/v2/<name><kind><rest>" with kind "/manifests/" (the last one in the path):
+ * the name (malloc'd) and *rest when rest is not empty and has no '/', else NULL. */
+char *serve_route_split(const char *path, const char *kind, const char **rest);
 /* Appends s as a JSON string literal. */
 int site_json_str(struct airlock_buf *b, const char *s);
 
