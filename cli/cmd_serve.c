@@ -266,6 +266,9 @@ int cmd_serve(int argc, char **argv)
         sc.n_annotations = n_ann;
         so.sig = &sc;
     }
+    /* each log line leaves in one write (cli_printf writes piecewise): a reader of the log, a
+     * journal or a test waiting for "listening on", never sees half a line */
+    setvbuf(stderr, NULL, _IOLBF, 0);
     so.map = map;
     so.n_map = n_map;
     so.log = on_log;

@@ -21,7 +21,7 @@ serve_up() {
     SPID=$!
     ADDR=""
     for _ in $(seq 300); do
-        ADDR=$(sed -n 's|^listening on https\{0,1\}://\(127\.0\.0\.1:[0-9]*\).*|\1|p' "$T/serve.log")
+        ADDR=$(sed -n 's|^listening on https\{0,1\}://\(127\.0\.0\.1:[0-9]*\) (bundle .*|\1|p' "$T/serve.log")
         [ -n "$ADDR" ] && return 0
         if ! kill -0 "$SPID" 2>/dev/null; then
             SPID=""
