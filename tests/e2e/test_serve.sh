@@ -17,7 +17,8 @@ trap 'serve_cleanup; cleanup' EXIT
 
 # serve_up ARGS...: airlock serve in the background; $ADDR host:port, $SPID, log in serve.log
 serve_up() {
-    "$AIRLOCK" serve --listen 127.0.0.1:0 "$@" 2>"$T/serve.log" &
+    : >"$T/serve.log" # there before the background shell opens it, for the reads below
+    "$AIRLOCK" serve --listen 127.0.0.1:0 "$@" 2>>"$T/serve.log" &
     SPID=$!
     ADDR=""
     for _ in $(seq 300); do
@@ -466,9 +467,10 @@ case_refusals() {
 # --json: one JSON document per access log line and per start event
 case_json_log() {
     drop_tar
-    "$AIRLOCK" serve --json --listen 127.0.0.1:0 media/drop.tar 2>"$T/serve.log" &
+    : >"$T/serve.log"
+    "$AIRLOCK" serve --json --listen 127.0.0.1:0 media/drop.tar 2>>"$T/serve.log" &
     SPID=$!
-    for _ in $(seq 100); do ADDR=$(jq -r "select(.event == \"listening\") | .address" serve.log 2>/dev/null); [ -n "$ADDR" ] && break; sleep 0.1; done
+    for _ in $(seq 100); do ADDR=$(jq -r "select(.event == \"listening\") | .address" serve.log 2>/dev/null || true); [ -n "$ADDR" ] && break; sleep 0.1; done
     curl -sf "http://$ADDR/v2/multi/manifests/1" >/dev/null
     curl -s "http://$ADDR/v2/multi/manifests/nope" >/dev/null
     kill -TERM "$SPID"
