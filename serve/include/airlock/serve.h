@@ -81,8 +81,10 @@ struct airlock_server;
 
 /* Checks b (see above) and builds what will be served; does not listen yet. b must stay open
  * until the server is freed and is only read. Integrity failures: AIRLOCK_EINTEGRITY naming the
- * first problem and how many there are; a .tar.zst: AIRLOCK_EUSAGE with the way out; nothing
- * admitted at all: AIRLOCK_ESIGNATURE. Free with airlock_server_free. */
+ * first problem and how many there are; a split set with parts missing: AIRLOCK_EINTEGRITY
+ * naming the part; a .tar.zst (by content, whatever its name): AIRLOCK_EUSAGE with the way out;
+ * nothing to serve: AIRLOCK_ESIGNATURE with a key (no image's signature verified), else
+ * AIRLOCK_EUSAGE (no named image). TLS files are read here. Free with airlock_server_free. */
 int airlock_server_new(struct airlock_server **out, struct airlock_bundle *b,
                        const struct airlock_serve_opts *opts, struct airlock_error **err);
 /* The images of the bundle and what became of them (owned by the server). */
