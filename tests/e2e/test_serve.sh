@@ -339,6 +339,24 @@ case_split_two_dirs() {
     "$AIRLOCK" inspect --json media/drop.tar | jq -S '[.images[] | .digest] | sort' >x.json
     "$AIRLOCK" inspect --json back.tar | jq -S '[.images[] | .digest] | sort' >y.json
     cmp -s x.json y.json || fail "round trip from a set changed digests"
+    # podman and ctr pull every image of the set, digests the bundle's
+    local bb
+    bb=$("$AIRLOCK" inspect --json media/drop.tar | jq -r '.images[] | select(.ref=="example.com/test/busybox:1.0") | .digest')
+    printf 'unqualified-search-registries = []\n' >registries.conf
+    podman_in pull -q --tls-verify=false "$ADDR/multi:1" >/dev/null || fail "podman pull multi:1 from a set"
+    podman_in pull -q --tls-verify=false "$ADDR/test/busybox:1.0" >/dev/null || fail "podman pull busybox from a set"
+    podman_in image inspect --format '{{range .RepoDigests}}{{println .}}{{end}}' "$ADDR/multi:1" "$ADDR/test/busybox:1.0" >digs
+    grep -qx "$ADDR/multi@sha256:$(cat "$F/multi.digest")" digs || fail "podman's multi:1 from a set: $(cat digs)"
+    grep -qx "$ADDR/test/busybox@$bb" digs || fail "podman's busybox from a set: $(cat digs)"
+    containerd_up
+    ctr_in images pull --plain-http --all-platforms --snapshotter native "$ADDR/multi:1" >ctr.out 2>&1 ||
+        fail "ctr pull multi:1 from a set: $(tail -3 ctr.out)"
+    ctr_in images pull --plain-http --snapshotter native "$ADDR/test/busybox:1.0" >ctr.out 2>&1 ||
+        fail "ctr pull busybox from a set: $(tail -3 ctr.out)"
+    ctr_in images ls >imgs
+    grep -q "^$ADDR/multi:1 .* sha256:$(cat "$F/multi.digest") .*linux/amd64,linux/arm64" imgs || fail "ctr's multi:1 from a set"
+    grep -q "^$ADDR/test/busybox:1.0 .* $bb " imgs || fail "ctr's busybox from a set"
+    containerd_down
     # a blob cut across parts is served whole
     local d
     d=$(big_layer)
