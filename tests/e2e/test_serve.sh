@@ -409,6 +409,14 @@ case_damaged_after_start() {
     ! skopeo copy -q --src-tls-verify=false "docker://$ADDR/test/busybox:1.0" oci:copy:bb 2>/dev/null ||
         fail "skopeo copied a damaged image"
     curl -sf "http://$ADDR/v2/test/busybox/manifests/1.0" >/dev/null || fail "manifest no longer served"
+    # a manifest damaged after the start: read and checked per request, refused with 500
+    local m
+    m=$(jq -r '.manifests[0].digest' media/drop/index.json)
+    printf 'X' | dd of="media/drop/blobs/sha256/${m#sha256:}" bs=1 seek=5 conv=notrunc 2>/dev/null
+    [ "$(curl -s -o body -w '%{http_code}' "http://$ADDR/v2/test/busybox/manifests/1.0")" = 500 ] ||
+        fail "a damaged manifest was served"
+    ! grep -q '"schemaVersion"' body || fail "the damaged manifest's bytes were sent"
+    grep -q "manifest '$m'.*corrupt" serve.log || fail "the log does not name the manifest"
     serve_down
 }
 
