@@ -47,7 +47,7 @@ static void help(FILE *f)
             "  -a, --annotation K=V    required signed annotation (repeatable)\n"
             "      --allow-unsigned    with --key: serve images with no signature at all too\n"
             "      --read-timeout SEC  close a connection idle this long (default 60)\n"
-            "      --max-clients N     connections at once (default 64)\n"
+            "      --max-clients N     connections served at once, more wait (default 64)\n"
             "  -j, --threads N         hashing threads for the start check\n"
             "      --json              access log and start report as JSON lines\n"
             "  -q, --quiet             no access log (errors and cut-off responses still)\n"

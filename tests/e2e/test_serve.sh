@@ -585,4 +585,18 @@ case_samples_mirror() {
     grep -q "GET /v2/multi/manifests/1 200" serve.log || fail "the mirror was not asked"
 }
 
+# --max-clients: a connection beyond it is not served (it waits in the queue) while the
+# others are open, and the server serves again once one is gone
+case_max_clients() {
+    drop_tar
+    serve_up --max-clients 1 media/drop.tar
+    exec 3<>"/dev/tcp/${ADDR%:*}/${ADDR#*:}"
+    sleep 0.3
+    ! curl -sf -m 3 "http://$ADDR/v2/" >/dev/null 2>&1 || fail "a second connection was served"
+    exec 3<&-
+    sleep 0.3
+    curl -sf -m 3 "http://$ADDR/v2/" >/dev/null || fail "not served once the first was gone"
+    serve_down
+}
+
 main "$@"

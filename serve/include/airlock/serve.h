@@ -61,7 +61,7 @@ struct airlock_serve_opts {
     size_t n_map;
     const struct airlock_sig_check_opts *sig; /* NULL or no key: nothing checked, all served */
     unsigned read_timeout;  /* seconds a connection may stay idle; 0: 60 */
-    unsigned max_clients;   /* connections at once; 0: 64 */
+    unsigned max_clients;   /* connections served at once (more wait); 0: 64 */
     int verify_threads;     /* hashing threads for the start check; 0: one per core */
     airlock_serve_log_fn log; /* called from the connection threads, one at a time */
     void *log_ctx;
