@@ -134,5 +134,6 @@ int cmd_sign(int argc, char **argv);
 int cmd_inspect(int argc, char **argv);
 int cmd_verify(int argc, char **argv);
 int cmd_pkcs11(int argc, char **argv);
+int cmd_serve(int argc, char **argv);
 
 #endif

@@ -30,6 +30,7 @@ static const struct command commands[] = {
     {"sync", cmd_sync, "push what arrives in an inbox, verified, with reports (unattended)"},
     {"export", cmd_export, "pull images (with signatures) from registries into a bundle"},
     {"push", cmd_push, "push a bundle into a registry, verify the signatures there"},
+    {"serve", cmd_serve, "serve a bundle as a read-only registry (no registry needed)"},
 };
 
 static void usage(FILE *f)
