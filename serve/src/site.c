@@ -22,45 +22,27 @@ int site_json_str(struct airlock_buf *b, const char *s)
     return rc ? rc : airlock_buf_append(b, "\"", 1);
 }
 
-/* Where an entry is served: --map SRC=DST, else PREFIX/path, else path; as push's dest_of
- * maps a bundle into DEST. Kept behind this one function so that the shared mapping
- * (airlock_ref_destination in core) can replace it. */
+/* Where an entry is served: the repository and tag `push HOST/PREFIX` gives it, through the
+ * one mapping push uses (airlock_ref_destination: --map SRC=DST, else PREFIX/path, else
+ * path); the host plays no part in a served name. */
 static int name_of(const struct airlock_serve_opts *o, const char *ref, char **repo, char **tag,
                    struct airlock_error **err)
 {
-    struct airlock_ref r;
-    if (!ref || airlock_ref_parse(&r, ref, NULL))
+    if (!ref)
         return airlock_error_set(err, AIRLOCK_EUSAGE, "no reference to serve it under");
-    char *src = airlock_ref_repository(&r);
-    const char *mapped = NULL;
-    for (size_t i = 0; src && i < o->n_map; i++) {
-        const char *m = o->map[i], *eq = strchr(m, '=');
-        if (!eq)
-            continue;
-        struct airlock_ref mr;
-        char *ms = strndup(m, (size_t)(eq - m));
-        if (ms && !airlock_ref_parse(&mr, ms, NULL)) {
-            char *mrepo = airlock_ref_repository(&mr);
-            if (mrepo && !strcmp(mrepo, src))
-                mapped = eq + 1;
-            free(mrepo);
-            airlock_ref_release(&mr);
-        }
-        free(ms);
-    }
-    int bad = 0;
-    *repo = NULL;
-    if (mapped)
-        *repo = strdup(mapped);
-    else if (o->prefix && *o->prefix)
-        bad = asprintf(repo, "%s/%s", o->prefix, r.path) < 0;
-    else
-        *repo = strdup(r.path);
-    *tag = r.tag ? strdup(r.tag) : NULL;
-    free(src);
-    int tagless = r.tag == NULL;
-    airlock_ref_release(&r);
-    if (bad || !*repo || (!tagless && !*tag)) {
+    char *dest = NULL;
+    if (asprintf(&dest, "serve.invalid/%s", o->prefix ? o->prefix : "") < 0)
+        return airlock_error_set(err, AIRLOCK_EOS, "out of memory");
+    struct airlock_ref d;
+    int rc = airlock_ref_destination(&d, ref, dest, o->map, o->n_map, err);
+    free(dest);
+    if (rc)
+        return rc == AIRLOCK_EOS ? rc : AIRLOCK_EUSAGE;
+    *repo = strdup(d.path);
+    *tag = d.tag ? strdup(d.tag) : NULL;
+    int lost = !*repo || (d.tag && !*tag);
+    airlock_ref_release(&d);
+    if (lost) {
         free(*repo);
         free(*tag);
         return airlock_error_set(err, AIRLOCK_EOS, "out of memory");
