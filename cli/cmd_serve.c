@@ -43,6 +43,10 @@ static void help(FILE *f)
             "      --map SRC=DST       serve repository SRC (docker.io/library/nginx) as DST\n"
             "  -k, --key FILE          cosign public key: serve only images whose signature\n"
             "                          verifies (as verify --key)\n"
+            "      --policy FILE       a containers/image policy.json: serve only images that\n"
+            "                          pass it, each platform, by tag and by digest, at\n"
+            "                          --registry-name/PREFIX/path (as verify --policy)\n"
+            "      --registry-name HOST[:PORT]  the name clients pull from (with --policy)\n"
             "      --identity REF      required signed docker-reference (as verify --identity)\n"
             "  -a, --annotation K=V    required signed annotation (repeatable)\n"
             "      --allow-unsigned    with --key: serve images with no signature at all too\n"
@@ -54,7 +58,8 @@ static void help(FILE *f)
             "  -h, --help              show this help\n"
             "\n"
             "exit codes: 0 stopped by a signal, 1 operational error (cannot listen, a TLS\n"
-            "file), 2 usage error (a .tar.zst), 3 no image has a verifying signature,\n"
+            "file), 2 usage error (a .tar.zst), 3 no image has a verifying signature (or\n"
+            "passes the policy),\n"
             "4 the bundle is missing, corrupt, malformed or unsafe content.\n");
 }
 
@@ -108,13 +113,15 @@ static void on_log(void *ctx, const struct airlock_serve_event *ev)
 int cmd_serve(int argc, char **argv)
 {
     enum { O_TLSCERT = 1, O_TLSKEY, O_PREFIX, O_MAP, O_IDENT, O_UNSIGNED, O_TIMEOUT, O_MAXCL,
-           O_JSON };
+           O_JSON, O_POLICY, O_PHOST };
     static const struct option opts[] = {{"listen", required_argument, NULL, 'l'},
                                          {"tls-cert", required_argument, NULL, O_TLSCERT},
                                          {"tls-key", required_argument, NULL, O_TLSKEY},
                                          {"prefix", required_argument, NULL, O_PREFIX},
                                          {"map", required_argument, NULL, O_MAP},
                                          {"key", required_argument, NULL, 'k'},
+                                         {"policy", required_argument, NULL, O_POLICY},
+                                         {"registry-name", required_argument, NULL, O_PHOST},
                                          {"identity", required_argument, NULL, O_IDENT},
                                          {"annotation", required_argument, NULL, 'a'},
                                          {"allow-unsigned", no_argument, NULL, O_UNSIGNED},
@@ -131,7 +138,8 @@ int cmd_serve(int argc, char **argv)
     struct airlock_annotation *ann = NULL;
     size_t n_ann = 0, n_map = 0;
     const char **map = NULL;
-    const char *keyfile = NULL;
+    const char *keyfile = NULL, *policyfile = NULL;
+    struct airlock_policy *pol = NULL;
     struct logctx lc = {0, 0};
     int c, rc = EXIT_OK;
     optind = 1;
@@ -169,6 +177,12 @@ int cmd_serve(int argc, char **argv)
         }
         case 'k':
             keyfile = optarg;
+            break;
+        case O_POLICY:
+            policyfile = optarg;
+            break;
+        case O_PHOST:
+            so.policy_host = optarg;
             break;
         case O_IDENT:
             sc.identity = optarg;
@@ -236,6 +250,14 @@ int cmd_serve(int argc, char **argv)
         rc = cli_usage_error("serve", "--identity, -a and --allow-unsigned need --key");
         goto out;
     }
+    if (policyfile && !so.policy_host) {
+        rc = cli_usage_error("serve", "--policy needs --registry-name HOST[:PORT], the name "
+                                      "clients pull from (the policy judges references with it)");
+        goto out;
+    }
+    if (policyfile && (rc = cli_policy_load(&pol, policyfile)))
+        goto out;
+    so.policy = pol;
     if (!so.tls_cert != !so.tls_key) {
         rc = cli_usage_error("serve", "--tls-cert and --tls-key go together");
         goto out;
@@ -330,6 +352,7 @@ out:
     airlock_server_free(s);
     airlock_bundle_free(b);
     airlock_pubkey_free(pub);
+    airlock_policy_free(pol);
     cli_annotations_free(ann, n_ann);
     free(map);
     return rc;

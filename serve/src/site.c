@@ -203,6 +203,49 @@ static int serve_entry(struct site *s, const struct airlock_serve_opts *o,
     return rc;
 }
 
+/* The policy judged at the served names: HOST/PREFIX/path, mapped as push maps. */
+static int policy_check(struct airlock_policy_report **out, struct airlock_bundle *b,
+                        const struct airlock_serve_opts *o, struct airlock_error **err)
+{
+    if (!o->policy_host || !*o->policy_host)
+        return airlock_error_set(err, AIRLOCK_EUSAGE,
+                                 "a policy judges references with a registry host: name the "
+                                 "one clients pull from");
+    char *dest = NULL;
+    if (asprintf(&dest, "%s/%s", o->policy_host, o->prefix ? o->prefix : "") < 0)
+        return airlock_error_set(err, AIRLOCK_EOS, "out of memory");
+    struct airlock_policy_check_opts pco = AIRLOCK_POLICY_CHECK_OPTS_INIT;
+    pco.dest = dest;
+    pco.map = o->map;
+    pco.n_map = o->n_map;
+    int rc = airlock_bundle_check_policy(out, b, o->policy, &pco, err);
+    free(dest);
+    return rc;
+}
+
+/* 1 with why (its first failing check) when the policy refuses image im. */
+static int policy_refusal(const struct airlock_policy_report *pr,
+                          const struct airlock_sig_image *im, char *why, size_t cap)
+{
+    for (size_t i = 0; pr && i < pr->n; i++) {
+        const struct airlock_policy_target *t = &pr->targets[i];
+        if (t->result.ok && !t->error)
+            continue;
+        if (strcmp(t->digest, im->digest) || (t->image && im->ref && strcmp(t->image, im->ref)))
+            continue;
+        const struct airlock_policy_check *c = NULL;
+        for (size_t k = 0; k < t->result.n_checks && !c; k++)
+            if (!t->result.checks[k].ok)
+                c = &t->result.checks[k];
+        snprintf(why, cap, "policy: %s%s%s: %s%s%s", t->ref ? t->ref : "?",
+                 t->platform ? " platform " : "", t->platform ? t->platform : "",
+                 t->error ? t->error : c && c->requirement ? c->requirement : "refused",
+                 c && c->reason ? ": " : "", c && c->reason ? c->reason : "");
+        return 1;
+    }
+    return 0;
+}
+
 int site_build(struct site *s, struct airlock_bundle *b, const struct airlock_serve_opts *o,
                struct airlock_error **err)
 {
@@ -225,9 +268,16 @@ int site_build(struct site *s, struct airlock_bundle *b, const struct airlock_se
     if ((rc = airlock_bundle_verify_signatures(&s->sr, b, so, err)))
         return rc;
     s->g = s->sr->graph;
+    struct airlock_policy_report *pr = NULL;
+    if (o->policy && (rc = policy_check(&pr, b, o, err)))
+        return rc;
     for (size_t i = 0; i < s->sr->n_images && !rc; i++) {
         const struct airlock_sig_image *im = &s->sr->images[i];
-        if (im->ok)
+        char refused[600];
+        if (im->ok && policy_refusal(pr, im, refused, sizeof(refused))) {
+            if (add_image(s, im, NULL, 0, refused))
+                rc = airlock_error_set(err, AIRLOCK_EOS, "out of memory");
+        } else if (im->ok)
             rc = serve_entry(s, o, im, err);
         else if (im->role == AIRLOCK_ROLE_IMAGE) {
             char why[512];
@@ -239,6 +289,7 @@ int site_build(struct site *s, struct airlock_bundle *b, const struct airlock_se
                 rc = airlock_error_set(err, AIRLOCK_EOS, "out of memory");
         }
     }
+    airlock_policy_report_free(pr);
     if (rc)
         return rc;
     for (size_t i = 0; i < s->n_repos; i++) /* (qsort wants an array, even of none) */
@@ -250,11 +301,14 @@ int site_build(struct site *s, struct airlock_bundle *b, const struct airlock_se
     for (size_t i = 0; i < s->n_images; i++)
         served += s->images[i].served;
     if (!served)
-        return airlock_error_set(err, o->sig && o->sig->key ? AIRLOCK_ESIGNATURE : AIRLOCK_EUSAGE,
+        return airlock_error_set(err,
+                                 (o->sig && o->sig->key) || o->policy ? AIRLOCK_ESIGNATURE
+                                                                      : AIRLOCK_EUSAGE,
                                  "'%s': no image can be served%s", airlock_bundle_path(b),
-                                 o->sig && o->sig->key ? " (none has a signature that verifies "
-                                                         "with the key)"
-                                                       : "");
+                                 o->policy ? " (none passes the policy)"
+                                 : o->sig && o->sig->key ? " (none has a signature that verifies "
+                                                           "with the key)"
+                                                         : "");
     return 0;
 }
 

@@ -320,6 +320,35 @@ case_unsigned_not_served() {
     err_has "no image can be served"
 }
 
+# --policy: what podman would accept from the served names is what is served
+case_policy_decides_what_is_served() {
+    mkdir media
+    "$AIRLOCK" import -q --name example.com/test/busybox:1.0 "$F/o.tar" -o media/drop.tar
+    "$AIRLOCK" keygen --output-key-prefix cosign 2>/dev/null
+    "$AIRLOCK" sign --key cosign.key --identity registry.lan:5000/test/busybox:1.0 media/drop.tar >/dev/null
+    "$AIRLOCK" import -q "$F/multi" -o media/drop.tar
+    cat >policy.json <<EOF
+{"default": [{"type": "reject"}],
+ "transports": {"docker": {"registry.lan:5000": [{"type": "sigstoreSigned",
+   "keyPath": "$PWD/cosign.pub", "signedIdentity": {"type": "matchRepoDigestOrExact"}}]}}}
+EOF
+    airlock serve --listen 127.0.0.1:0 --policy policy.json media/drop.tar
+    expect_rc 2
+    err_has "--registry-name"
+    serve_up --policy policy.json --registry-name registry.lan:5000 media/drop.tar
+    grep -q "not serving 'example.com/multi:1'.*policy: registry.lan:5000/multi" serve.log ||
+        fail "multi:1 not named as refused by the policy: $(cat serve.log)"
+    [ "$(curl -s -o /dev/null -w '%{http_code}' "http://$ADDR/v2/multi/manifests/1")" = 404 ] ||
+        fail "an image the policy refuses was served"
+    [ "$(sk "$ADDR/test/busybox:1.0")" != "" ] || fail "the image the policy accepts is not served"
+    serve_down
+    # signed for another name: nothing passes, nothing is served
+    airlock serve --listen 127.0.0.1:0 --policy policy.json --registry-name registry.lan:5000 \
+        --prefix other media/drop.tar
+    expect_rc 3
+    err_has "none passes the policy"
+}
+
 # a split set from two directories (two sticks): every client sees the whole bundle
 case_split_two_dirs() {
     drop_tar

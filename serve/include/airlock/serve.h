@@ -60,13 +60,19 @@ struct airlock_serve_opts {
     const char *const *map; /* "SRC=DST": a source repository served as DST */
     size_t n_map;
     const struct airlock_sig_check_opts *sig; /* NULL or no key: nothing checked, all served */
+    const struct airlock_policy *policy; /* NULL, or a containers/image policy.json: an image
+                                            any of whose checks (itself, each platform, by
+                                            tag and by digest) fails is not served */
+    const char *policy_host; /* with policy: the registry name clients pull from
+                                ("airlock.internal:5000"), the host of the references the
+                                policy judges (HOST/PREFIX/path) */
     unsigned read_timeout;  /* seconds a connection may stay idle; 0: 60 */
     unsigned max_clients;   /* connections served at once (more wait); 0: 64 */
     int verify_threads;     /* hashing threads for the start check; 0: one per core */
     airlock_serve_log_fn log; /* called from the connection threads, one at a time */
     void *log_ctx;
 };
-#define AIRLOCK_SERVE_OPTS_INIT {NULL, NULL, NULL, NULL, NULL, 0, NULL, 0, 0, 0, NULL, NULL}
+#define AIRLOCK_SERVE_OPTS_INIT {NULL, NULL, NULL, NULL, NULL, 0, NULL, NULL, NULL, 0, 0, 0, NULL, NULL}
 
 /* What is served, from airlock_server_new: repository names with their tags, and the images
  * left out because their signatures failed (with the first reason). */
