@@ -360,15 +360,24 @@ struct airlock_key;
 struct airlock_pubkey;
 
 struct airlock_sign_opts {
-    const char *identity; /* docker-reference to sign; NULL: each image's repository */
+    const char *identity; /* docker-reference to sign, for one image only (more than one
+                             image: AIRLOCK_EUSAGE, pointing to to); NULL: see to */
     const struct airlock_annotation *annotations; /* -a k=v, into "optional" */
     size_t n_annotations;
-    int recursive;        /* also sign each platform manifest of an index */
+    int recursive;        /* also sign each platform manifest of an index (same identity) */
     const char *const *refs; /* the images to sign (references or digests); none: all */
     size_t n_refs;
     unsigned formats; /* AIRLOCK_SIGN_WRITE_* bits; 0: both */
+    /* to, "host[/prefix]": each image is signed with its reference after `push to` with the
+     * same map (airlock_ref_destination), with its tag (a digest-only entry: its
+     * repository), so both by-tag and by-digest pulls there pass containers/image's
+     * matchRepoDigestOrExact. NULL (and no identity): cosign's default, the repository the
+     * bundle names. */
+    const char *to;
+    const char *const *map; /* "SRC=DST" renames, as push --map */
+    size_t n_map;
 };
-#define AIRLOCK_SIGN_OPTS_INIT {NULL, NULL, 0, 0, NULL, 0, 0}
+#define AIRLOCK_SIGN_OPTS_INIT {NULL, NULL, 0, 0, NULL, 0, 0, NULL, NULL, 0}
 #define AIRLOCK_SIGN_WRITE_SIMPLESIGNING 1u /* the .sig layer (cosign 1, 2, containers/image) */
 #define AIRLOCK_SIGN_WRITE_BUNDLE 2u        /* the sigstore bundle referrer (cosign 3) */
 
