@@ -414,6 +414,15 @@ struct airlock_sig_check_opts {
     int allow_unsigned;   /* an image with no signature at all is admitted, marked so (a
                              bad signature still fails); with key NULL nothing is checked
                              and every image is admitted unsigned */
+    /* The destination rule (push DEST, verify --to DEST), with key set and identity NULL:
+     * each image, and each platform manifest of it that the bundle holds, needs a verified
+     * .sig whose docker-reference containers/image's matchRepoDigestOrExact accepts for its
+     * pull at the destination (airlock_ref_destination with map): by tag, DEST/...:tag
+     * exactly; an entry without a tag, by digest: the same repository. A sigstore bundle
+     * names no reference and does not count for it. NULL: no such rule (cosign's). */
+    const char *dest;
+    const char *const *map;
+    size_t n_map;
 };
 
 #define AIRLOCK_SIG_FORMAT_SIMPLESIGNING "simplesigning"     /* a .sig layer (cosign 1, 2) */
@@ -446,7 +455,22 @@ struct airlock_sig_image {
     int unsigned_allowed;          /* ok only because unsigned images were allowed (no key,
                                       or allow_unsigned and no signature at all) */
     size_t node;                   /* its root in the report's graph */
+    /* the destination rule (opts dest): */
+    char *needed;           /* the reference it is pulled by at the destination */
+    char *identity_failure; /* why no verified signature names it (signed as ..., needed ...),
+                               or NULL when one does */
+    struct airlock_sig_image *platforms; /* an index: each platform manifest the bundle
+                                            holds, its own signatures and verdict */
+    size_t n_platforms;
+    char *platform;         /* a platform record: "os/arch[/variant]" */
 };
+
+/* The destination rule for one checked image (or platform manifest) im: 1 when one of its
+ * verified signatures names a reference a pull by pulled accepts (airlock_identity_match_
+ * pulled); else 0, with im->identity_failure naming the identities signed and the one
+ * needed (what, when not NULL, names im in it). Sets im->needed. */
+int airlock_sig_image_judge_identity(struct airlock_sig_image *im, const char *pulled,
+                                     const char *what);
 
 /* One record per index.json entry, in its order. An entry may go in (ok) when it is an image
  * whose signature verified (or an allowed unsigned one), or an attachment of such an image in
