@@ -183,10 +183,10 @@ static void text_identity(const struct airlock_sig_image *im, const char *lead)
             airlock_identity_match_pulled(im->sigs[k].identity, im->needed))
             signed_as = im->sigs[k].identity;
     if (im->needed)
-        cli_printf(stderr, "%s%s%s%s: signed as '%s', needed '%s': %s\n", lead,
+        cli_printf(stderr, "%s%s%s: signed as '%s', needed '%s': %s\n", lead,
                    im->platform ? "platform " : "image", im->platform ? im->platform : "",
-                   im->platform ? "" : "", signed_as ? signed_as : "(no docker-reference)",
-                   im->needed, im->identity_failure ? "REFUSED" : "ok");
+                   signed_as ? signed_as : "(no docker-reference)", im->needed,
+                   im->identity_failure ? "REFUSED" : "ok");
     for (size_t p = 0; p < im->n_platforms; p++)
         text_identity(&im->platforms[p], lead);
 }

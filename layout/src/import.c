@@ -212,6 +212,30 @@ static char *repo_of_subject(const struct plan *p, size_t s, const char *hex, si
     return NULL;
 }
 
+/* The repository an attachment's own name gives, when an image of source s (planned from
+ * first on) lives there: a signature of a platform manifest names its index's repository,
+ * which the digest alone cannot tell when another image of the source has that digest. */
+static char *repo_of_name(const struct plan *p, size_t s, const char *name, size_t first)
+{
+    struct airlock_ref r;
+    if (!name || airlock_ref_parse(&r, name, NULL))
+        return NULL;
+    char *repo = airlock_ref_repository(&r);
+    airlock_ref_release(&r);
+    for (size_t i = first; repo && i < p->n; i++) {
+        if (p->e[i].src != s || p->e[i].att || airlock_ref_parse(&r, p->e[i].ref, NULL))
+            continue;
+        char *ir = airlock_ref_repository(&r);
+        airlock_ref_release(&r);
+        int same = ir && !strcmp(ir, repo);
+        free(ir);
+        if (same)
+            return repo;
+    }
+    free(repo);
+    return NULL;
+}
+
 static void plan_warn(struct plan *p, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static void plan_warn(struct plan *p, const char *fmt, ...)
 {
@@ -337,7 +361,9 @@ static int plan_oci_source(struct plan *p, size_t s, struct airlock_error **err)
                         break;
                     }
                 }
-                char *repo = repo_of_subject(p, s, hex, first);
+                char *repo = repo_of_name(p, s, name, first);
+                if (!repo)
+                    repo = repo_of_subject(p, s, hex, first);
                 if (!repo && name) {
                     struct airlock_ref r;
                     if (!airlock_ref_parse(&r, name, NULL)) {

@@ -3,7 +3,7 @@
 (sigstoreSigned, signedIdentity matchRepoDigestOrExact) accepts, talking plain HTTP to the
 registry, with python3-cryptography and nothing from airlock:
 
-    cimage_check.py PUBKEY.pem HOST:PORT/REPO:TAG...
+    cimage_check.py PUBKEY.pem HOST:PORT/REPO:TAG|HOST:PORT/REPO@DIGEST...
 
 For each reference, and for each platform manifest of an index, pulled by tag and by digest:
 the manifest's own REPO:sha256-<hex>.sig is fetched, every simple-signing layer's signature is
@@ -158,14 +158,15 @@ def main():
     for arg in sys.argv[2:]:
         r = Ref(arg)
         host, repo = r.name.split("/", 1)
-        body, mt, digest = manifest(host, repo, r.tag)
-        if body is None:
+        body, mt, digest = manifest(host, repo, r.tag if r.tag is not None else r.digest)
+        if body is None or (r.digest is not None and digest != r.digest):
             print("FAIL %s: not in the registry" % arg)
             good = False
             continue
-        by_tag = Ref(arg)
+        by_tag = Ref(r.name + ":" + r.tag) if r.tag is not None else None  # REPO@DIGEST: no tag
         by_digest = Ref(r.name + "@" + digest)
-        good &= check(host, repo, digest, by_tag, pub, "image by tag   ")
+        if by_tag:
+            good &= check(host, repo, digest, by_tag, pub, "image by tag   ")
         good &= check(host, repo, digest, by_digest, pub, "image by digest")
         if mt in INDEXES:
             for d in json.loads(body)["manifests"]:
@@ -176,7 +177,8 @@ def main():
                                     "/" + plat["variant"] if plat.get("variant") else "")
                 # a pull by tag checks the chosen platform manifest against the tag; by the
                 # platform's digest, against that digest
-                good &= check(host, repo, d["digest"], by_tag, pub, "%s by tag   " % name)
+                if by_tag:
+                    good &= check(host, repo, d["digest"], by_tag, pub, "%s by tag   " % name)
                 good &= check(host, repo, d["digest"], Ref(r.name + "@" + d["digest"]), pub,
                               "%s by digest" % name)
     sys.exit(0 if good else 1)

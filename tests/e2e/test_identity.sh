@@ -58,6 +58,81 @@ case_sign_to_dest_pushes_and_passes_the_strict_check() {
     expect_rc 0
 }
 
+# Two tags of one image: one .sig, a layer per identity, each tag pulls; an entry with no tag
+# is signed with its repository (what a by-digest pull matches) and pushed by digest only.
+case_two_tags_and_a_digest_only_entry() {
+    "$AIRLOCK" keygen --output-key-prefix cosign 2>/dev/null
+    "$AIRLOCK" import -q --name example.com/test/busybox:1.0 "$F/o.tar" -o b/
+    "$AIRLOCK" import -q --name example.com/test/busybox:latest "$F/o.tar" -o b/
+    "$AIRLOCK" import -q "$F/multi" -o b/
+    local m="sha256:$(cat "$F/multi.digest")"
+    jq -c --arg r "example.com/multi@$m" '(.manifests[] | select(.digest == "'"$m"'") |
+        .annotations["org.opencontainers.image.ref.name"]) = $r' b/index.json > i && mv i b/index.json
+    airlock sign --key cosign.key --to "$D" b/
+    expect_rc 0
+    airlock verify --key cosign.pub --to "$D" b/
+    expect_rc 0
+    err_has "image: signed as '$D/multi', needed '$D/multi@$m': ok"
+    err_has "platform linux/amd64: signed as '$D/multi', needed '$D/multi@sha256:"
+    local sig
+    sig=$(jq -r '.manifests[] | select(.annotations["org.opencontainers.image.ref.name"] | test("busybox:sha256-.*[.]sig$")) | .digest' b/index.json)
+    [ "$(jq '.layers | length' "b/blobs/sha256/${sig#sha256:}")" = 2 ] || fail "expected a layer per tag"
+    airlock push --key cosign.pub --plain-http b/ "$D"
+    expect_rc 0
+    out_has "$D/multi@$m"
+    run "$PY" "$E2E_SRC/cimage_check.py" cosign.pub "$D/test/busybox:1.0" "$D/test/busybox:latest" "$D/multi@$m"
+    [ "$rc" = 0 ] || fail "strict check: $(cat "$T/out")"
+    grep -q "^ok   linux/arm64/v8 by digest" "$T/out" || fail "checker: $(cat "$T/out")"
+    ! grep -q "by tag.*multi" "$T/out" || fail "a digest-only entry has no tag to pull"
+    # the checker refuses a tagless identity for a by-tag pull (matchRepoDigestOrExact)
+    skopeo copy -q --dest-tls-verify=false "docker://$D/multi@$m" "docker://$D/multi:retagged" 2>/dev/null ||
+        "$PY" - "$PLAIN" "$CASE/multi" "$m" <<'EOP'
+import sys, urllib.request
+h, repo, d = sys.argv[1:]
+acc = "application/vnd.oci.image.index.v1+json"
+body = urllib.request.urlopen(urllib.request.Request("http://%s/v2/%s/manifests/%s" % (h, repo, d), headers={"Accept": acc})).read()
+urllib.request.urlopen(urllib.request.Request("http://%s/v2/%s/manifests/retagged" % (h, repo), data=body, method="PUT", headers={"Content-Type": acc}))
+EOP
+    run "$PY" "$E2E_SRC/cimage_check.py" cosign.pub "$D/multi:retagged"
+    [ "$rc" = 1 ] || fail "a tagless identity passed a by-tag pull: $(cat "$T/out")"
+    grep -q "^FAIL image by tag    $m (pulled as $D/multi:retagged; signed as $D/multi)" "$T/out" ||
+        fail "checker: $(cat "$T/out")"
+}
+
+# The platform manifests' signatures travel with the bundle: split, import of the parts, a
+# push of the parts, an export back from the registry (whole and one platform), each keeps
+# them, and the destination rule holds at every step.
+case_platform_signatures_travel() {
+    three b.tar
+    "$AIRLOCK" sign --key cosign.key --to "$D" b.tar >/dev/null
+    airlock split -q --size 700K b.tar -o s.tar
+    expect_rc 0
+    [ -f s.tar.002 ] || fail "expected several parts"
+    airlock verify --key cosign.pub --to "$D" s.tar.001
+    expect_rc 0
+    err_has "platform linux/arm64/v8: signed as '$D/multi:1', needed '$D/multi:1': ok"
+    airlock import -q s.tar.00* -o joined.tar.zst
+    expect_rc 0
+    airlock verify --key cosign.pub --to "$D" joined.tar.zst
+    expect_rc 0
+    airlock push --key cosign.pub --plain-http -q s.tar.00* "$D"
+    expect_rc 0
+    strict
+    [ "$rc" = 0 ] || fail "strict check after a push of the parts: $(cat "$T/out")"
+    airlock push --key cosign.pub --plain-http -q joined.tar.zst "$D"
+    expect_rc 0
+    # back out of the registry: the platform manifests' .sig tags come along
+    airlock export --plain-http "$D/multi:1" -o e.tar
+    expect_rc 0
+    [ "$(grep -c "$D/multi:sha256-.*[.]sig" "$T/out")" = 3 ] || fail "expected 3 .sig tags"
+    airlock verify --key cosign.pub --to "$PLAIN" --map "$D/multi=$CASE/multi" e.tar
+    expect_rc 0
+    airlock export --plain-http --platform linux/arm64 "$D/multi:1" -o arm.tar
+    expect_rc 0
+    airlock verify --key cosign.pub arm.tar
+    expect_rc 0
+}
+
 case_push_refuses_the_upstream_identity_before_any_manifest() {
     three b.tar
     airlock sign --key cosign.key b.tar
@@ -105,6 +180,13 @@ case_no_recursive_push_refuses_the_platform_manifests() {
     # cosign's rule (index only) is still there on purpose
     airlock verify --key cosign.pub b.tar
     expect_rc 0
+    # pushed on purpose with cosign's rule, one platform exported: its missing signature is said
+    airlock push --identity-check any --key cosign.pub --plain-http -q b.tar "$D"
+    expect_rc 0
+    airlock export --plain-http --platform linux/arm64 "$D/multi:1" -o arm.tar
+    expect_rc 0
+    err_has "is signed as an index"
+    err_has "has no signature of its own"
     # signing again without --no-recursive adds the platforms' signatures
     airlock sign --key cosign.key --to "$D" b.tar
     expect_rc 0
