@@ -597,7 +597,10 @@ int airlock_sig_image_judge_identity(struct airlock_sig_image *im, const char *p
         if (id && !dup && named < 8)
             airlock_buf_printf(&b, "%s'%s'", named++ ? ", " : "", id);
     }
-    const char *signed_as = named ? (const char *)b.data
+    if (!named && !im->n_sigs && im->n_failures)
+        airlock_buf_printf(&b, "nothing: no signature verified with the key (%s)",
+                           im->failures[0]);
+    const char *signed_as = (named || b.len) && b.data ? (const char *)b.data
                             : im->n_sigs ? "nothing: its verified signatures are sigstore bundles, "
                                            "which name no docker-reference"
                                          : "nothing: no signature verified with the key";
@@ -656,8 +659,11 @@ static int dest_rule(struct trust *t, struct airlock_sig_image *im, size_t i,
     struct airlock_sig_check_opts po = *o;
     po.allow_unsigned = 0; /* a signed image's platforms are signed too, or it fails */
     size_t n = nd && nd->kind == AIRLOCK_NODE_INDEX && nd->doc ? nd->doc->n_layers : 0;
-    if (n && !(im->platforms = calloc(n, sizeof(*im->platforms))))
-        n = 0, ok = 0;
+    if (n && !(im->platforms = calloc(n, sizeof(*im->platforms)))) {
+        free(repo);
+        free(pulled);
+        return airlock_error_set(err, AIRLOCK_EOS, "out of memory");
+    }
     for (size_t k = 0; k < n; k++) {
         const struct airlock_descriptor *c = &nd->doc->layers[k];
         size_t cn = airlock_graph_find(t->g, c->digest);
