@@ -176,7 +176,8 @@ static int entry_repo(char **repo, const struct airlock_entry *e, const char *pa
 
 /* An image and, with --recursive, each platform manifest of its index, with the image's
  * identity: a pull by tag checks the platform manifest's signature against the tag. The
- * index is read once here; nothing below it is walked. */
+ * index comes parsed from the catalog's graph (read once for the whole bundle); nothing is
+ * walked again. An entry that could not be read is signed as it is; verify names why. */
 static int add_image(struct signer *s, const struct airlock_entry *e, struct airlock_error **err)
 {
     _cleanup_free_ char *repo = NULL;
@@ -188,31 +189,25 @@ static int add_image(struct signer *s, const struct airlock_entry *e, struct air
     s->n_images++;
     if (!s->first_image)
         s->first_image = e->ref;
-    if (!s->o->recursive || !airlock_media_type_is_index(e->desc.media_type))
+    const struct airlock_graph_node *nd = airlock_graph_node(s->cat->graph, e->node);
+    if (!s->o->recursive || !nd || nd->kind != AIRLOCK_NODE_INDEX || !nd->doc)
         return 0;
-    struct airlock_buf raw = AIRLOCK_BUF_INIT(0);
-    struct airlock_oci *m = NULL;
-    if ((rc = airlock_bundle_blob_read(s->b, e->desc.digest, AIRLOCK_MAX_MANIFEST, &raw, err)) ||
-        (rc = airlock_oci_parse(&m, raw.data, raw.len, "index", err))) {
-        airlock_buf_release(&raw);
-        return rc;
-    }
-    airlock_buf_release(&raw);
+    const struct airlock_oci *m = nd->doc;
     for (size_t i = 0; i < m->n_layers && !rc; i++) {
         const struct airlock_descriptor *c = &m->layers[i];
+        size_t cn = airlock_graph_find(s->cat->graph, c->digest);
+        const struct airlock_graph_node *cnd =
+            cn == SIZE_MAX ? NULL : airlock_graph_node(s->cat->graph, cn);
         if (c->platform_os && !strcmp(c->platform_os, "unknown"))
             continue; /* attestation manifests are not platforms */
-        if (airlock_bundle_blob_stat(s->b, c->digest, NULL))
+        if (!cnd || (cnd->kind != AIRLOCK_NODE_MANIFEST && cnd->kind != AIRLOCK_NODE_INDEX))
             continue; /* not in the bundle (exported with --platform): never pushed */
         char *ref = NULL;
-        if (asprintf(&ref, "%s@%s", repo, c->digest) < 0) {
-            airlock_oci_free(m);
+        if (asprintf(&ref, "%s@%s", repo, c->digest) < 0)
             return airlock_error_set(err, AIRLOCK_EOS, "out of memory");
-        }
         rc = add_target(s, ref, repo, c, id, err);
         free(ref);
     }
-    airlock_oci_free(m);
     return rc;
 }
 
