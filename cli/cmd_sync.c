@@ -130,6 +130,10 @@ int cmd_sync(int argc, char **argv)
                                            "identityCheck");
         if (airlock_sync_config_load(&cfg, config, &err))
             return cli_fail(err);
+        if (!quiet && airlock_sync_config_relaxed(cfg))
+            cli_printf(stderr, "airlock: warning: '%s': a rule has \"identityCheck\": \"any\": "
+                               "signatures are not checked to name each image's reference at "
+                               "'%s'\n", config, airlock_sync_config_relaxed(cfg));
     } else {
         if (optind + 1 != argc)
             return cli_usage_error("sync", "expected exactly one INBOX (or --config)");

@@ -152,7 +152,50 @@ def check(host, repo, digest, intended, pub, what):
     return ok
 
 
+D1, D2 = "sha256:" + "ab" * 32, "sha256:" + "cd" * 32
+# (signed docker-reference, pulled as, accepted): the cases tests/unit/test_sign.c gives
+# airlock's own rule, so the two readings of matchRepoDigestOrExact are held to one table
+TABLE = [
+    ("registry.internal/devops/library/nginx:1.27", "registry.internal/devops/library/nginx:1.27", True),
+    ("registry.internal/devops/library/nginx", "registry.internal/devops/library/nginx:1.27", False),
+    ("registry.internal/devops/library/nginx", "registry.internal/devops/library/nginx:latest", False),
+    ("registry.internal/devops/library/nginx:1.26", "registry.internal/devops/library/nginx:1.27", False),
+    ("registry.internal/devops/nginx:1.27", "registry.internal/devops/library/nginx:1.27", False),
+    ("registry.internal/devops/library/nginx/x:1.27", "registry.internal/devops/library/nginx:1.27", False),
+    ("registry.internal/devops/library/nginx@" + D1, "registry.internal/devops/library/nginx:1.27", False),
+    ("index.docker.io/library/nginx", "registry.internal/devops/library/nginx:1.27", False),
+    ("registry.internal:5000/devops/library/nginx:1.27", "registry.internal/devops/library/nginx:1.27", False),
+    ("nginx:1.27", "docker.io/library/nginx:1.27", True),
+    ("index.docker.io/library/nginx:1.27", "nginx:1.27", True),
+    ("docker.io/nginx:1.27", "library/nginx:1.27", True),
+    ("docker.io/nginx", "nginx:latest", False),
+    ("docker.io/other/nginx:1.27", "nginx:1.27", False),
+    ("registry.internal/devops/library/nginx", "registry.internal/devops/library/nginx@" + D1, True),
+    ("registry.internal/devops/library/nginx:1.27", "registry.internal/devops/library/nginx@" + D1, True),
+    ("registry.internal/devops/nginx", "registry.internal/devops/library/nginx@" + D1, False),
+    ("index.docker.io/library/nginx", "nginx@" + D1, True),
+    ("r.io/a/b:1@" + D1, "r.io/a/b:1@" + D1, True),
+    ("r.io/a/b:1", "r.io/a/b:1@" + D1, False),
+    ("r.io/a/b:1@" + D2, "r.io/a/b:1@" + D1, False),
+    ("r.io/a/b:1@" + D1, "r.io/a/b:1", False),
+    ("localhost:5000/a/b:1", "localhost:5000/a/b:1", True),
+    ("localhost:5000/a/b", "localhost:5000/a/b:5000", False),
+    ("r.io/a/b", "r.io/a/b", False),
+    ("R.io/A/b:1", "r.io/a/b:1", False),
+]
+
+
+def selftest():
+    bad = [(s, p, want) for s, p, want in TABLE if match_repo_digest_or_exact(s, Ref(p)) != want]
+    for s, p, want in bad:
+        print("FAIL signed %s pulled as %s: want %s" % (s, p, want))
+    print("%d of %d cases agree" % (len(TABLE) - len(bad), len(TABLE)))
+    sys.exit(1 if bad else 0)
+
+
 def main():
+    if sys.argv[1:] == ["--selftest"]:
+        selftest()
     pub = serialization.load_pem_public_key(open(sys.argv[1], "rb").read())
     good = True
     for arg in sys.argv[2:]:

@@ -35,6 +35,13 @@ nothing_there() {
 }
 strict() { run "$PY" "$E2E_SRC/cimage_check.py" cosign.pub "${REFS[@]/#/$D/}"; }
 
+# the checker's reading of matchRepoDigestOrExact on the table the unit test gives airlock's
+case_checker_agrees_with_the_rule_table() {
+    run "$PY" "$E2E_SRC/cimage_check.py" --selftest
+    [ "$rc" = 0 ] || fail "checker: $(cat "$T/out")"
+    out_has "26 of 26 cases agree"
+}
+
 case_sign_to_dest_pushes_and_passes_the_strict_check() {
     three b.tar
     airlock sign --key cosign.key --to "$D" b.tar
@@ -261,6 +268,7 @@ EOC
     airlock sync --config sync.json --json
     expect_rc 0
     json '.pushed == 1'
+    err_has '"identityCheck": "any"'
     # a bad value is the configuration's fault, named
     sed -i 's/"identityCheck": "any"/"identityCheck": "loose"/' sync.json
     airlock sync --config sync.json

@@ -162,6 +162,14 @@ static int simple_rule(struct sync_rule *r, const char *to, const char *identity
     return 0;
 }
 
+const char *airlock_sync_config_relaxed(const struct airlock_sync_config *c)
+{
+    for (size_t i = 0; c && i < c->n_rules; i++)
+        if (c->rules[i].identity_any)
+            return c->rules[i].to;
+    return NULL;
+}
+
 void airlock_sync_config_identity_any(struct airlock_sync_config *c)
 {
     for (size_t i = 0; c && i < c->n_rules; i++)

@@ -167,6 +167,8 @@ int airlock_sync_config_simple(struct airlock_sync_config **out, const char *inb
 void airlock_sync_config_free(struct airlock_sync_config *c);
 /* --identity-check any: every rule's signatures may name any reference. */
 void airlock_sync_config_identity_any(struct airlock_sync_config *c);
+/* The "to" of the first rule that accepts any identity ("identityCheck": "any"), or NULL. */
+const char *airlock_sync_config_relaxed(const struct airlock_sync_config *c);
 
 struct airlock_sync_result {
     size_t pushed, failed, waiting, skipped;
