@@ -226,6 +226,15 @@ case_verify_to_with_another_map_fails() {
     airlock verify --key cosign.pub --to "$D-other" --identity-check any b.tar
     expect_rc 0
     err_has "--identity-check any"
+    # a sigstore bundle names no reference: nothing a containers/image consumer could match
+    make_bundle o.tar
+    "$AIRLOCK" sign --key cosign.key --to "$D" --signature-format bundle o.tar >/dev/null
+    airlock verify --key cosign.pub --to "$D" o.tar
+    expect_rc 3
+    err_has "signed as nothing: its verified signatures are sigstore bundles, which name no docker-reference"
+    airlock push --key cosign.pub --plain-http o.tar "$D"
+    expect_rc 3
+    err_has "nothing was pushed"
 }
 
 case_identity_for_several_images_refused() {
