@@ -32,6 +32,15 @@ static void help(FILE *f)
             "chunks that continue where the registry stands. The parts of a split set may\n"
             "be named in any order, from different media (parts not named are found beside\n"
             "each named one); an incomplete set is refused before anything goes up.\n"
+            "With --key, every image and each platform manifest of it in the bundle must\n"
+            "also carry a verified .sig whose docker-reference is what the consumers at DEST\n"
+            "(podman, CRI-O, containerd with containers/image's default identity rule,\n"
+            "matchRepoDigestOrExact) accept for it: its reference at DEST with its tag, as\n"
+            "'airlock sign --to DEST' writes it (an entry without a tag: its repository).\n"
+            "An image that fails is refused with exit 3 before any manifest goes up, naming\n"
+            "the identities signed and the one needed; the same is checked again in the\n"
+            "registry. --identity-check any accepts any identity on purpose (upstream vendor\n"
+            "signatures), and --identity REF requires REF instead.\n"
             "\n"
             "options:\n"
             "  -k, --key FILE          cosign public key the images must be signed with\n"
@@ -39,7 +48,12 @@ static void help(FILE *f)
             "                          UNSIGNED on stderr and \"verified\": false in --json; a\n"
             "                          bad signature still stops the push\n"
             "      --no-verify         push without checking signatures (says so loudly)\n"
-            "      --identity REF      required signed docker-reference (as verify --identity)\n"
+            "      --identity REF      required signed docker-reference (as verify --identity),\n"
+            "                          instead of each image's reference at DEST\n"
+            "      --identity-check destination|any\n"
+            "                          destination (default): signatures must name each\n"
+            "                          image's reference at DEST; any: cosign's rule, a\n"
+            "                          signature may name anything (said on stderr)\n"
             "  -a, --annotation K=V    required signed annotation (repeatable)\n"
             "      --policy FILE       check a containers/image policy.json first instead of\n"
             "                          --key's check (as verify --policy --to DEST does):\n"
@@ -51,7 +65,11 @@ static void help(FILE *f)
             "                          (a path on DEST's registry, e.g. mirror/nginx)\n"
             "      --json              print pushed references and digests as JSON\n"
             "  -q, --quiet             no progress\n"
-            "%s",
+            "%s"
+            "\n"
+            "exit codes: 0 pushed and verified, 1 operational error (I/O, network, registry),\n"
+            "2 usage, 3 a signature did not verify or names another identity than the\n"
+            "destination's (nothing pushed), 4 missing, corrupt or unsafe content\n",
             cli_registry_help);
 }
 
@@ -64,6 +82,7 @@ int cmd_push(int argc, char **argv)
                                          {"annotation", required_argument, NULL, 'a'},
                                          {"map", required_argument, NULL, 'm'},
                                          {"policy", required_argument, NULL, 'Y'},
+                                         {"identity-check", required_argument, NULL, 'I'},
                                          {"json", no_argument, NULL, 'J'},
                                          {"quiet", no_argument, NULL, 'q'},
                                          {"help", no_argument, NULL, 'h'},
@@ -125,6 +144,14 @@ int cmd_push(int argc, char **argv)
         case 'Y':
             policyfile = optarg;
             break;
+        case 'I':
+            if (strcmp(optarg, "any") && strcmp(optarg, "destination")) {
+                rc = cli_usage_error("push", "bad value '%s' for --identity-check "
+                                             "(destination or any)", optarg);
+                goto out;
+            }
+            po.identity_any = !strcmp(optarg, "any");
+            break;
         case 'J':
             json = 1;
             break;
@@ -169,6 +196,11 @@ int cmd_push(int argc, char **argv)
     if (policyfile && (rc = cli_policy_load(&pol, policyfile)))
         goto out;
     po.policy = pol;
+    if (pub && po.identity_any && !po.identity)
+        cli_printf(stderr, "airlock: warning: --identity-check any: signatures are not checked "
+                           "to name each image's reference at '%s'; consumers with "
+                           "containers/image's default policy may refuse them\n",
+                   argv[argc - 1]);
     po.key = pub;
     po.annotations = ann;
     po.n_annotations = n_ann;

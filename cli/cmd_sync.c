@@ -27,6 +27,13 @@ static void help(FILE *f)
             "                        (repeatable: all are required)\n"
             "      --to DEST         registry host[/prefix] to push to\n"
             "      --identity REF    required signed docker-reference (as verify --identity)\n"
+            "                        instead of push's destination rule: every image and\n"
+            "                        platform manifest signed with its reference at DEST\n"
+            "                        (see 'airlock push --help'); a bundle that fails it\n"
+            "                        goes to failed/ with the identities in its report\n"
+            "      --identity-check destination|any\n"
+            "                        any: accept any signed identity on purpose (a rule's\n"
+            "                        \"identityCheck\": \"any\" in --config)\n"
             "      --map SRC=DST     push repository SRC to DST (repeatable)\n"
             "      --settle SECS     leave bundles modified this recently (default 30)\n"
             "      --config FILE     rules from a JSON file instead (see README: sync); a\n"
@@ -51,6 +58,7 @@ int cmd_sync(int argc, char **argv)
                                          {"to", required_argument, NULL, 'T'},
                                          {"identity", required_argument, NULL, 'i'},
                                          {"map", required_argument, NULL, 'm'},
+                                         {"identity-check", required_argument, NULL, 'I'},
                                          {"settle", required_argument, NULL, 's'},
                                          {"config", required_argument, NULL, 'C'},
                                          {"json", no_argument, NULL, 'J'},
@@ -62,7 +70,7 @@ int cmd_sync(int argc, char **argv)
     cli_registry_init(&cr, 1); /* no progress line: sync runs unattended */
     const char *keys[16], *maps[64], *to = NULL, *identity = NULL, *config = NULL;
     size_t n_keys = 0, n_maps = 0;
-    int settle = -1, json = 0, quiet = 0, c, rc;
+    int settle = -1, json = 0, quiet = 0, any = 0, c, rc;
     struct airlock_error *err = NULL;
     optind = 1;
     while ((c = getopt_long(argc, argv, "k:qh", opts, NULL)) != -1) {
@@ -100,6 +108,12 @@ int cmd_sync(int argc, char **argv)
         case 'C':
             config = optarg;
             break;
+        case 'I':
+            if (strcmp(optarg, "any") && strcmp(optarg, "destination"))
+                return cli_usage_error("sync", "bad value '%s' for --identity-check "
+                                               "(destination or any)", optarg);
+            any = !strcmp(optarg, "any");
+            break;
         case 'J':
             json = 1;
             break;
@@ -115,10 +129,15 @@ int cmd_sync(int argc, char **argv)
     }
     struct airlock_sync_config *cfg = NULL;
     if (config) {
-        if (optind != argc || to || n_keys)
-            return cli_usage_error("sync", "--config holds the inbox, keys and destinations");
+        if (optind != argc || to || n_keys || any)
+            return cli_usage_error("sync", "--config holds the inbox, keys, destinations and "
+                                           "identityCheck");
         if (airlock_sync_config_load(&cfg, config, &err))
             return cli_fail(err);
+        if (!quiet && airlock_sync_config_relaxed(cfg))
+            cli_printf(stderr, "airlock: warning: '%s': a rule has \"identityCheck\": \"any\": "
+                               "signatures are not checked to name each image's reference at "
+                               "'%s'\n", config, airlock_sync_config_relaxed(cfg));
     } else {
         if (optind + 1 != argc)
             return cli_usage_error("sync", "expected exactly one INBOX (or --config)");
@@ -132,6 +151,12 @@ int cmd_sync(int argc, char **argv)
         if (rc) {
             cli_registry_release(&cr);
             return cli_fail(err);
+        }
+        if (any) {
+            airlock_sync_config_identity_any(cfg);
+            if (!quiet)
+                cli_printf(stderr, "airlock: warning: --identity-check any: signatures are not "
+                                   "checked to name each image's reference at '%s'\n", to);
         }
     }
     struct airlock_sync_result *res = NULL;

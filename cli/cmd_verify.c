@@ -26,8 +26,9 @@ static void help(FILE *f)
                "to a verified image in the same repository; anything else is an image and\n"
                "needs a signature. push puts up exactly what this admits. Each entry gets its\n"
                "own status: ok, unsigned (allowed), UNSIGNED, BADSIG or FAILED.\n"
-               "Exit code 3 when a signature or policy check fails, 4 when anything is missing,\n"
-               "corrupt, malformed or unsafe.\n"
+               "Exit codes: 0 verified, 1 operational error, 2 usage, 3 a signature or policy\n"
+               "check failed (also a signed identity that is not the one --to needs), 4\n"
+               "anything missing, corrupt, malformed or unsafe.\n"
                "\n"
                "options:\n"
                "  -k, --key FILE     cosign public key (cosign.pub) to check signatures with\n"
@@ -35,6 +36,18 @@ static void help(FILE *f)
                "                     digest: exactly; without: the same repository), checked\n"
                "                     strictly as containers/image does (a sigstore\n"
                "                     bundle names no reference: only .sig layers count)\n"
+               "      --to DEST      check each image as it will be pulled after 'airlock\n"
+               "                     push BUNDLE DEST' (\"host[/prefix]\"): it and each\n"
+               "                     platform manifest of it in the bundle need a verified\n"
+               "                     .sig whose docker-reference containers/image's default\n"
+               "                     rule (matchRepoDigestOrExact) accepts there: by tag,\n"
+               "                     exactly DEST/...:tag; an entry without a tag, by\n"
+               "                     digest: the same repository. Reports per image and\n"
+               "                     platform what was signed and what was needed\n"
+               "      --map SRC=DST  rename repository SRC to DST at DEST, as push --map\n"
+               "      --identity-check destination|any\n"
+               "                     any: skip the --to identity rule on purpose (said on\n"
+               "                     stderr); --identity REF replaces it\n"
                "  -a, --annotation K=V  the signature must carry K=V (repeatable): in\n"
                "                     \"optional\", or in the bundle statement subject's\n"
                "                     annotations\n"
@@ -53,10 +66,8 @@ static void help(FILE *f)
                "                    any signedIdentity); fulcio, pki, rekorPublicKey* and\n"
                "                    signedBy (GPG) are reported as not checkable, failing.\n"
                "                    One line per image, platform and pull: policy ok|FAILED\n"
-               "      --to DEST     with --policy: where the bundle will be pushed\n"
-               "                    (host[/prefix], as for push); without it each image is\n"
-               "                    checked at the reference the bundle gives it\n"
-               "      --map SRC=DST with --to: the renames push --map would apply\n"
+               "                    With --to DEST (and --map), at DEST; without, each image\n"
+               "                    at the reference the bundle gives it\n"
                "      --json        machine-readable report on stdout\n"
                "\n"
                "usage: airlock verify --key cosign.pub [options] REGISTRY/REPO:TAG\n"
@@ -134,6 +145,63 @@ static void print_formats(const struct airlock_sig_image *im)
     }
 }
 
+/* ,"identity":{...} of one image under --to: what was needed, whether it was signed, and
+ * the same for each platform manifest */
+static void json_identity(const struct airlock_sig_image *im)
+{
+    if (!im->needed && !im->identity_failure)
+        return;
+    cli_printf(stdout, ",\"identity\":{\"needed\":");
+    if (im->needed)
+        cli_json_str(stdout, im->needed);
+    else
+        cli_printf(stdout, "null");
+    cli_printf(stdout, ",\"ok\":%s,\"signedAs\":[", im->identity_failure ? "false" : "true");
+    for (size_t k = 0, n = 0; k < im->n_sigs; k++)
+        if (im->sigs[k].identity)
+            cli_printf(stdout, "%s", n++ ? "," : ""), cli_json_str(stdout, im->sigs[k].identity);
+    cli_printf(stdout, "]");
+    if (im->identity_failure)
+        cli_printf(stdout, ",\"error\":"), cli_json_str(stdout, im->identity_failure);
+    cli_printf(stdout, ",\"platforms\":[");
+    for (size_t p = 0; p < im->n_platforms; p++) {
+        const struct airlock_sig_image *pl = &im->platforms[p];
+        cli_printf(stdout, "%s{\"platform\":", p ? "," : "");
+        cli_json_str(stdout, pl->platform ? pl->platform : "");
+        cli_printf(stdout, ",\"digest\":\"%s\",\"ok\":%s,\"needed\":", pl->digest,
+                   pl->ok ? "true" : "false");
+        cli_json_str(stdout, pl->needed ? pl->needed : "");
+        cli_printf(stdout, ",\"signedAs\":[");
+        for (size_t k = 0, n = 0; k < pl->n_sigs; k++)
+            if (pl->sigs[k].identity)
+                cli_printf(stdout, "%s", n++ ? "," : ""), cli_json_str(stdout, pl->sigs[k].identity);
+        cli_printf(stdout, "]");
+        if (pl->identity_failure)
+            cli_printf(stdout, ",\"error\":"), cli_json_str(stdout, pl->identity_failure);
+        cli_printf(stdout, "}");
+    }
+    cli_printf(stdout, "]}");
+}
+
+/* the text report under --to: signed and needed, per image and platform (stderr) */
+static void text_identity(const struct airlock_sig_image *im, const char *lead)
+{
+    const char *signed_as = NULL;
+    for (size_t k = 0; k < im->n_sigs && !signed_as; k++)
+        signed_as = im->sigs[k].identity;
+    for (size_t k = 0; k < im->n_sigs; k++)
+        if (im->sigs[k].identity && im->needed &&
+            airlock_identity_match_pulled(im->sigs[k].identity, im->needed))
+            signed_as = im->sigs[k].identity;
+    if (im->needed)
+        cli_printf(stderr, "%s%s%s: signed as '%s', needed '%s': %s\n", lead,
+                   im->platform ? "platform " : "image", im->platform ? im->platform : "",
+                   signed_as ? signed_as : "(no docker-reference)", im->needed,
+                   im->identity_failure ? "REFUSED" : "ok");
+    for (size_t p = 0; p < im->n_platforms; p++)
+        text_identity(&im->platforms[p], lead);
+}
+
 /* verify REF: the image in a registry, as cosign verify --key does */
 static int verify_registry_report(const struct airlock_sig_report *sr, const char *ref,
                                   const struct airlock_sig_check_opts *so, int json, int quiet)
@@ -178,10 +246,11 @@ int cmd_verify(int argc, char **argv)
                                          {"identity", required_argument, NULL, 'i'},
                                          {"annotation", required_argument, NULL, 'a'},
                                          {"allow-unsigned", no_argument, NULL, 'U'},
+                                         {"to", required_argument, NULL, 't'},
+                                         {"map", required_argument, NULL, 'm'},
+                                         {"identity-check", required_argument, NULL, 'I'},
                                          {"part-only", no_argument, NULL, 'P'},
                                          {"policy", required_argument, NULL, 'Y'},
-                                         {"to", required_argument, NULL, 'T'},
-                                         {"map", required_argument, NULL, 'm'},
                                          CLI_REGISTRY_OPTIONS,
                                          {"threads", required_argument, NULL, 'j'},
                                          {"quiet", no_argument, NULL, 'q'},
@@ -189,14 +258,15 @@ int cmd_verify(int argc, char **argv)
                                          {NULL, 0, NULL, 0}};
     int json = 0, quiet = 0, allow_unsigned = 0, part_only = 0, c;
     struct airlock_verify_opts vo = AIRLOCK_VERIFY_OPTS_INIT;
-    struct airlock_sig_check_opts so = {NULL, NULL, NULL, 0, 0};
+    struct airlock_sig_check_opts so = {NULL, NULL, NULL, 0, 0, NULL, NULL, 0};
+    const char *maps[64], *identity_check = NULL;
+    size_t n_maps = 0;
     struct airlock_annotation *ann = NULL;
     size_t n_ann = 0;
     const char *keyfile = NULL;
     /* --policy FILE [--to DEST [--map SRC=DST]...] */
     const char *policyfile = NULL;
     struct airlock_policy_check_opts pco = AIRLOCK_POLICY_CHECK_OPTS_INIT;
-    const char **map = NULL;
     struct cli_registry cr;
     cli_registry_init(&cr, 1);
     optind = 1;
@@ -222,26 +292,27 @@ int cmd_verify(int argc, char **argv)
         case 'U':
             allow_unsigned = 1;
             break;
+        case 't':
+            so.dest = optarg;
+            break;
+        case 'm':
+            if (n_maps == 64 || !strchr(optarg, '='))
+                return cli_usage_error("verify", n_maps == 64 ? "at most 64 --map"
+                                                              : "--map wants SRC=DST");
+            maps[n_maps++] = optarg;
+            break;
+        case 'I':
+            if (strcmp(optarg, "any") && strcmp(optarg, "destination"))
+                return cli_usage_error("verify", "bad value '%s' for --identity-check "
+                                                 "(destination or any)", optarg);
+            identity_check = optarg;
+            break;
         case 'P':
             part_only = 1;
             break;
         case 'Y':
             policyfile = optarg;
             break;
-        case 'T':
-            pco.dest = optarg;
-            break;
-        case 'm': {
-            const char **nm = realloc(map, (pco.n_map + 1) * sizeof(*nm));
-            if (!nm || !strchr(optarg, '=')) {
-                free(nm ? nm : map);
-                return cli_usage_error("verify", "--map wants SRC=DST");
-            }
-            map = nm;
-            map[pco.n_map++] = optarg;
-            pco.map = map;
-            break;
-        }
         case 'J':
             json = 1;
             break;
@@ -267,18 +338,34 @@ int cmd_verify(int argc, char **argv)
         return cli_usage_error("verify", "expected a BUNDLE (or the parts of one split set)");
     if (part_only && optind < argc - 1)
         return cli_usage_error("verify", "--part-only checks one part: name only that part");
-    if ((pco.dest || pco.n_map) && !policyfile) {
-        free(map);
-        return cli_usage_error("verify", "--to and --map go with --policy");
-    }
-    if (pco.n_map && !pco.dest) {
-        free(map);
-        return cli_usage_error("verify", "--map needs --to");
-    }
-    if (!keyfile && (so.identity || n_ann || allow_unsigned)) {
-        free(map);
+    if (!keyfile && (so.identity || n_ann || allow_unsigned || (so.dest && !policyfile))) {
         cli_annotations_free(ann, n_ann);
-        return cli_usage_error("verify", "--identity, -a and --allow-unsigned need --key");
+        return cli_usage_error("verify", "--identity, -a and --allow-unsigned need --key, --to "
+                                         "needs --key or --policy");
+    }
+    if ((n_maps || identity_check) && !so.dest) {
+        cli_annotations_free(ann, n_ann);
+        return cli_usage_error("verify", "--map and --identity-check apply to --to DEST: give --to");
+    }
+    so.map = maps;
+    so.n_map = n_maps;
+    pco.dest = so.dest; /* the policy is judged at DEST whatever the key's rule */
+    pco.map = maps;
+    pco.n_map = n_maps;
+    if (so.dest && !keyfile)
+        so.dest = NULL;
+    else if (so.dest && so.identity) {
+        if (!quiet)
+            cli_printf(stderr, "airlock: warning: --identity '%s' is checked instead of each "
+                               "image's reference at '%s'\n", so.identity, so.dest);
+        so.dest = NULL;
+    } else if (so.dest && identity_check && !strcmp(identity_check, "any")) {
+        if (!quiet)
+            cli_printf(stderr, "airlock: warning: --identity-check any: signatures are not "
+                               "checked to name each image's reference at '%s'; consumers "
+                               "with containers/image's default policy may refuse them\n",
+                       so.dest);
+        so.dest = NULL;
     }
     const char *path = argv[optind];
     struct airlock_error *err = NULL;
@@ -290,7 +377,6 @@ int cmd_verify(int argc, char **argv)
     struct airlock_policy_report *pr = NULL;
     int rc = EXIT_OK, sig_ok = 1;
     if (policyfile && (rc = cli_policy_load(&pol, policyfile))) {
-        free(map);
         cli_annotations_free(ann, n_ann);
         return rc;
     }
@@ -387,6 +473,7 @@ int cmd_verify(int argc, char **argv)
                                im->unsigned_allowed ? "true" : "false");
                 cli_printf(stdout, ",\"signatures\":[");
                 print_signatures(im);
+                json_identity(im);
             }
             cli_printf(stdout, "}");
         }
@@ -428,9 +515,19 @@ int cmd_verify(int argc, char **argv)
                 for (size_t a = 0; a < so.n_annotations; a++)
                     cli_printf(stderr, "  - The signed annotation %s=%s was present\n",
                             so.annotations[a].key, so.annotations[a].value);
+                if (im->needed)
+                    cli_printf(stderr, "  - The signed docker-reference matched '%s' (its "
+                                       "reference at '%s') for the image and each platform\n",
+                               im->needed, so.dest);
                 print_formats(im);
+                text_identity(im, "  - ");
             } else if (im->ok) {
                 cli_printf(stderr, "airlock: warning: image '%s' is not signed (allowed)\n", name);
+            } else if (im->identity_failure) {
+                cli_printf(stderr, "airlock: error: image '%s': no verified signature names its "
+                                   "reference at '%s': %s\n",
+                           name, so.dest, im->identity_failure);
+                text_identity(im, "airlock: error:   ");
             } else {
                 cli_printf(stderr, "airlock: error: image '%s': no signature verified\n", name);
                 for (size_t k = 0; k < im->n_failures; k++)
@@ -480,7 +577,6 @@ out:
     airlock_pubkey_free(pub);
     airlock_policy_report_free(pr);
     airlock_policy_free(pol);
-    free(map);
     cli_annotations_free(ann, n_ann);
     return rc;
 }

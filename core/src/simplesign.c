@@ -287,6 +287,49 @@ int airlock_identity_matches(const char *payload_ref, const char *want)
     return ok;
 }
 
+/* The parts of s that were written, not defaulted: a tag after the last '/' (before any '@'),
+ * a digest after '@'. */
+static void written_parts(const char *s, int *tag, int *digest)
+{
+    const char *at = strchr(s, '@');
+    size_t n = at ? (size_t)(at - s) : strlen(s);
+    const char *slash = NULL;
+    for (size_t i = 0; i < n; i++)
+        if (s[i] == '/')
+            slash = s + i;
+    const char *from = slash ? slash : s;
+    *tag = memchr(from, ':', n - (size_t)(from - s)) != NULL;
+    *digest = at != NULL;
+}
+
+int airlock_identity_match_pulled(const char *payload_ref, const char *pulled)
+{
+    if (!payload_ref || !pulled)
+        return 0;
+    int ptag, pdig, wtag, wdig;
+    written_parts(payload_ref, &ptag, &pdig);
+    written_parts(pulled, &wtag, &wdig);
+    if (!wtag && !wdig)
+        return 0; /* a name only: containers/image refuses to match it */
+    struct airlock_ref a, b;
+    if (airlock_ref_parse(&a, payload_ref, NULL))
+        return 0;
+    if (airlock_ref_parse(&b, pulled, NULL)) {
+        airlock_ref_release(&a);
+        return 0;
+    }
+    int ok = !strcmp(a.domain, b.domain) && !strcmp(a.path, b.path);
+    if (ok && wtag) {
+        /* reference.Tagged (also with a digest): the same string, nothing defaulted */
+        const char *at = ptag ? a.tag : NULL, *ad = pdig ? a.digest : NULL;
+        ok = at && !strcmp(at, b.tag) &&
+             (ad ? (wdig && !strcmp(ad, b.digest)) : !wdig);
+    }
+    airlock_ref_release(&a);
+    airlock_ref_release(&b);
+    return ok;
+}
+
 static int go_descriptor(struct airlock_buf *b, const char *mt, uint64_t size, const char *digest,
                          const struct airlock_annotation *ann, size_t n_ann)
 {

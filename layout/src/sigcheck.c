@@ -11,6 +11,12 @@
 void airlock_sig_image_release(struct airlock_sig_image *im)
 {
     free(im->ref);
+    free(im->needed);
+    free(im->identity_failure);
+    free(im->platform);
+    for (size_t k = 0; k < im->n_platforms; k++)
+        airlock_sig_image_release(&im->platforms[k]);
+    free(im->platforms);
     for (size_t k = 0; k < im->n_sigs; k++) {
         free(im->sigs[k].identity);
         for (size_t a = 0; a < im->sigs[k].n_optional; a++) {
@@ -571,6 +577,129 @@ static void check_image(struct trust *t, struct airlock_sig_image *im, size_t i,
         airlock_sig_image_fail(im, "no signatures found");
 }
 
+int airlock_sig_image_judge_identity(struct airlock_sig_image *im, const char *pulled,
+                                     const char *what)
+{
+    free(im->needed);
+    free(im->identity_failure);
+    im->identity_failure = NULL;
+    im->needed = core_strdup0(pulled);
+    for (size_t k = 0; k < im->n_sigs; k++)
+        if (im->sigs[k].identity && airlock_identity_match_pulled(im->sigs[k].identity, pulled))
+            return 1;
+    struct airlock_buf b = AIRLOCK_BUF_INIT(1u << 16);
+    size_t named = 0;
+    for (size_t k = 0; k < im->n_sigs; k++) {
+        const char *id = im->sigs[k].identity;
+        int dup = 0;
+        for (size_t j = 0; id && j < k && !dup; j++)
+            dup = im->sigs[j].identity && !strcmp(im->sigs[j].identity, id);
+        if (id && !dup && named < 8)
+            airlock_buf_printf(&b, "%s'%s'", named++ ? ", " : "", id);
+    }
+    if (!named && !im->n_sigs && im->n_failures)
+        airlock_buf_printf(&b, "nothing: no signature verified with the key (%s)",
+                           im->failures[0]);
+    const char *signed_as = (named || b.len) && b.data ? (const char *)b.data
+                            : im->n_sigs ? "nothing: its verified signatures are sigstore bundles, "
+                                           "which name no docker-reference"
+                                         : "nothing: no signature verified with the key";
+    if (asprintf(&im->identity_failure,
+                 "%s%ssigned as %s, but a pull of '%s' needs a signature naming it "
+                 "(containers/image's matchRepoDigestOrExact)",
+                 what ? what : "", what ? ": " : "", signed_as, pulled) < 0)
+        im->identity_failure = NULL;
+    airlock_buf_release(&b);
+    return 0;
+}
+
+static char *platform_name(const struct airlock_descriptor *d)
+{
+    char *s = NULL;
+    if (asprintf(&s, "%s/%s%s%s", d->platform_os ? d->platform_os : "?",
+                 d->platform_arch ? d->platform_arch : "?", d->platform_variant ? "/" : "",
+                 d->platform_variant ? d->platform_variant : "") < 0)
+        return NULL;
+    return s;
+}
+
+/* The destination rule for image entry i (opts dest): its own signatures, then each platform
+ * manifest of its index that the bundle holds, checked in its repository as a pull there
+ * checks it. A failure takes the image out (im->ok 0), naming what was signed and needed. */
+static int dest_rule(struct trust *t, struct airlock_sig_image *im, size_t i,
+                     const struct airlock_sig_check_opts *o, struct airlock_error **err)
+{
+    struct airlock_ref d;
+    struct airlock_error *e = NULL;
+    char *pulled = NULL, *repo = NULL;
+    if (!im->ref || airlock_ref_destination(&d, im->ref, o->dest, o->map, o->n_map, &e)) {
+        im->ok = 0;
+        if (asprintf(&im->identity_failure, "no reference at '%s': %s", o->dest,
+                     e ? e->msg : "the entry has no name") < 0)
+            im->identity_failure = NULL;
+        airlock_error_free(e);
+        return 0;
+    }
+    free(d.digest);
+    d.digest = NULL;
+    repo = airlock_ref_repository(&d);
+    int tagged = d.tag != NULL;
+    if (d.tag)
+        pulled = airlock_ref_format(&d); /* pulled by tag: DEST/...:tag, exactly */
+    else if (repo && asprintf(&pulled, "%s@%s", repo, im->digest) < 0)
+        pulled = NULL; /* no tag pushed: pulled by digest, the repository must match */
+    airlock_ref_release(&d);
+    if (!pulled || !repo) {
+        free(repo);
+        free(pulled);
+        return airlock_error_set(err, AIRLOCK_EOS, "out of memory");
+    }
+    int ok = airlock_sig_image_judge_identity(im, pulled, NULL);
+    const struct airlock_graph_node *nd = airlock_graph_node(t->g, im->node);
+    struct airlock_sig_check_opts po = *o;
+    po.allow_unsigned = 0; /* a signed image's platforms are signed too, or it fails */
+    size_t n = nd && nd->kind == AIRLOCK_NODE_INDEX && nd->doc ? nd->doc->n_layers : 0;
+    if (n && !(im->platforms = calloc(n, sizeof(*im->platforms)))) {
+        free(repo);
+        free(pulled);
+        return airlock_error_set(err, AIRLOCK_EOS, "out of memory");
+    }
+    for (size_t k = 0; k < n; k++) {
+        const struct airlock_descriptor *c = &nd->doc->layers[k];
+        size_t cn = airlock_graph_find(t->g, c->digest);
+        const struct airlock_graph_node *cnd = cn == SIZE_MAX ? NULL : airlock_graph_node(t->g, cn);
+        if ((c->platform_os && !strcmp(c->platform_os, "unknown")) || !cnd ||
+            cnd->kind != AIRLOCK_NODE_MANIFEST)
+            continue; /* attestation manifests are no platforms; absent ones are never pulled */
+        struct airlock_sig_image *pl = &im->platforms[im->n_platforms++];
+        memcpy(pl->digest, c->digest, AIRLOCK_DIGEST_SIZE);
+        pl->role = AIRLOCK_ROLE_IMAGE;
+        pl->node = cn;
+        pl->platform = platform_name(c);
+        if (asprintf(&pl->ref, "%s@%s", repo, c->digest) < 0)
+            pl->ref = NULL;
+        check_image(t, pl, i, &po);
+        char *what = NULL, *pp = NULL;
+        if (asprintf(&what, "platform %s (%s)", pl->platform ? pl->platform : "?", c->digest) < 0)
+            what = NULL;
+        if (!tagged && asprintf(&pp, "%s@%s", repo, c->digest) < 0) /* by digest */
+            pp = NULL;
+        pl->ok = airlock_sig_image_judge_identity(pl, pp ? pp : pulled, what ? what : "platform");
+        free(what);
+        free(pp);
+        if (!pl->ok && ok) {
+            ok = 0;
+            free(im->identity_failure);
+            im->identity_failure = core_strdup0(pl->identity_failure);
+        }
+    }
+    if (!ok)
+        im->ok = 0;
+    free(repo);
+    free(pulled);
+    return 0;
+}
+
 int airlock_bundle_verify_signatures(struct airlock_sig_report **out, struct airlock_bundle *b,
                                      const struct airlock_sig_check_opts *o,
                                      struct airlock_error **err)
@@ -647,6 +776,11 @@ int airlock_bundle_verify_signatures(struct airlock_sig_report **out, struct air
             if ((rc = airlock_graph_postorder(t.g, im->node, admit_node, &t, err)))
                 goto out;
         }
+        /* after admission: a signature naming another identity fails the image, not its
+         * attachments (they are what they say; the image's verdict stops a push) */
+        if (im->ok && !im->unsigned_allowed && o->key && o->dest && !o->identity &&
+            (rc = dest_rule(&t, im, i, o, err)))
+            goto out;
     }
     /* 3: attachments, only to an image (or a platform manifest of one) admitted in the same
      * repository; any other is an image of its own and needs a signature like one */

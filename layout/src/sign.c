@@ -14,7 +14,9 @@
 struct target {
     char *ref;      /* shown to the user */
     char *repo;     /* where the .sig tag lives: domain/path */
-    char *identity; /* docker-reference in the payload */
+    char **ids;     /* docker-references in the payloads: one layer each (two tags of one
+                       image in one repository are two identities of one manifest) */
+    size_t n_ids;
     char digest[AIRLOCK_DIGEST_SIZE];
     char *media_type; /* the signed manifest's, for a referrer's subject */
     uint64_t size;
@@ -34,15 +36,21 @@ struct signer {
     struct airlock_pubkey *pub;
     const struct airlock_sign_opts *o;
     struct target *t;
-    size_t n_t;
+    size_t n_t, cap_t;
+    struct core_dmap t_at;    /* pair key (repository, digest) -> index in t, plus one */
+    size_t n_images;          /* index.json entries being signed (not platforms) */
+    const char *first_image;
+    struct core_dmap nb_at;   /* digests of the new blobs */
     struct newblob *nb;
-    size_t n_nb;
+    size_t n_nb, cap_nb;
     cJSON *index;
     char created[32]; /* RFC 3339 UTC, for the bundle referrers */
     /* names compared as Docker normalizes them, each parsed once: the catalog's entries, and
      * index.json's items chained by name (a key: sha256 of the normalized name) */
     char **cat_norm;
     struct core_dmap idx_head;
+    struct core_dmap cat_head, sub_head; /* catalog chains: by name key, by subject digest */
+    size_t *cat_next, *sub_next;
     cJSON **idx_item;
     size_t *idx_next, n_idx, cap_idx;
 };
@@ -61,34 +69,95 @@ void airlock_sign_result_free(struct airlock_sign_result *r)
     free(r);
 }
 
-static int add_target(struct signer *s, const char *ref, const char *repo,
-                      const struct airlock_descriptor *d, struct airlock_error **err)
+/* A (repository, digest) pair as one digest-shaped key. */
+static int pair_key(char key[AIRLOCK_DIGEST_SIZE], const char *repo, const char *digest)
 {
-    const char *digest = d->digest;
-    for (size_t i = 0; i < s->n_t; i++)
-        if (!strcmp(s->t[i].digest, digest) && !strcmp(s->t[i].repo, repo))
+    struct airlock_buf t = AIRLOCK_BUF_INIT(1u << 20);
+    int rc = airlock_buf_printf(&t, "%s@%s", repo, digest);
+    if (!rc)
+        rc = airlock_sha256_digest(key, t.data, t.len, NULL);
+    airlock_buf_release(&t);
+    return rc ? -1 : 0;
+}
+
+static int add_identity(struct target *t, const char *identity)
+{
+    for (size_t i = 0; i < t->n_ids; i++)
+        if (!strcmp(t->ids[i], identity))
             return 0;
-    struct target *t = realloc(s->t, (s->n_t + 1) * sizeof(*t));
-    if (!t)
+    char **v = realloc(t->ids, (t->n_ids + 1) * sizeof(*v));
+    if (!v)
+        return -1;
+    t->ids = v;
+    if (!(v[t->n_ids] = strdup(identity)))
+        return -1;
+    t->n_ids++;
+    return 0;
+}
+
+/* The manifest d in repo, to be signed with identity: one target per (repository, digest),
+ * found through a map (signing N manifests costs N). */
+static int add_target(struct signer *s, const char *ref, const char *repo,
+                      const struct airlock_descriptor *d, const char *identity,
+                      struct airlock_error **err)
+{
+    char key[AIRLOCK_DIGEST_SIZE];
+    if (pair_key(key, repo, d->digest))
         return airlock_error_set(err, AIRLOCK_EOS, "out of memory");
-    s->t = t;
-    t += s->n_t;
+    size_t *at = core_dmap_get(&s->t_at, key);
+    if (at)
+        return add_identity(&s->t[*at - 1], identity)
+                   ? airlock_error_set(err, AIRLOCK_EOS, "out of memory")
+                   : 0;
+    if (s->n_t == s->cap_t) {
+        size_t cap = s->cap_t ? s->cap_t * 2 : 16;
+        struct target *t = realloc(s->t, cap * sizeof(*t));
+        if (!t)
+            return airlock_error_set(err, AIRLOCK_EOS, "out of memory");
+        s->t = t;
+        s->cap_t = cap;
+    }
+    struct target *t = &s->t[s->n_t];
     memset(t, 0, sizeof(*t));
-    memcpy(t->digest, digest, AIRLOCK_DIGEST_SIZE);
+    memcpy(t->digest, d->digest, AIRLOCK_DIGEST_SIZE);
     t->ref = strdup(ref);
     t->repo = strdup(repo);
     t->media_type = strdup(d->media_type ? d->media_type : AIRLOCK_MT_OCI_MANIFEST);
     t->size = d->size;
-    if (s->o->identity)
-        t->identity = strdup(s->o->identity);
-    else if (!strncmp(repo, "docker.io/", 10)) /* cosign names Docker Hub this way */
-        (void)!asprintf(&t->identity, "index.docker.io/%s", repo + 10);
-    else
-        t->identity = strdup(repo);
     s->n_t++;
-    if (!t->ref || !t->repo || !t->identity || !t->media_type)
+    if (!t->ref || !t->repo || !t->media_type || add_identity(t, identity) ||
+        core_dmap_put(&s->t_at, key, s->n_t))
         return airlock_error_set(err, AIRLOCK_EOS, "out of memory");
     return 0;
+}
+
+/* The docker-reference the payloads of entry e name: --identity; with --to, its reference
+ * at the destination (the one mapping push uses), with its tag, or for a digest-only entry
+ * its repository (a by-digest pull matches the repository); else cosign's default, the
+ * repository the bundle names. */
+static int identity_of(char **out, struct signer *s, const struct airlock_entry *e,
+                       const char *repo, struct airlock_error **err)
+{
+    *out = NULL;
+    if (s->o->identity)
+        *out = strdup(s->o->identity);
+    else if (s->o->to) {
+        struct airlock_ref d;
+        int rc = airlock_ref_destination(&d, e->ref, s->o->to, s->o->map, s->o->n_map, err);
+        if (rc) {
+            airlock_error_wrap(err, "'%s': image '%s'", s->path, e->ref);
+            return rc;
+        }
+        free(d.digest);
+        d.digest = NULL;
+        *out = airlock_ref_format(&d);
+        airlock_ref_release(&d);
+    } else if (!strncmp(repo, "docker.io/", 10)) { /* cosign names Docker Hub this way */
+        if (asprintf(out, "index.docker.io/%s", repo + 10) < 0)
+            *out = NULL;
+    } else
+        *out = strdup(repo);
+    return *out ? 0 : airlock_error_set(err, AIRLOCK_EOS, "out of memory");
 }
 
 static int entry_repo(char **repo, const struct airlock_entry *e, const char *path,
@@ -105,34 +174,40 @@ static int entry_repo(char **repo, const struct airlock_entry *e, const char *pa
     return *repo ? 0 : airlock_error_set(err, AIRLOCK_EOS, "out of memory");
 }
 
-/* An image and, with --recursive, each platform manifest of its index. */
+/* An image and, with --recursive, each platform manifest of its index, with the image's
+ * identity: a pull by tag checks the platform manifest's signature against the tag. The
+ * index comes parsed from the catalog's graph (read once for the whole bundle); nothing is
+ * walked again. An entry that could not be read is signed as it is; verify names why. */
 static int add_image(struct signer *s, const struct airlock_entry *e, struct airlock_error **err)
 {
     _cleanup_free_ char *repo = NULL;
+    _cleanup_free_ char *id = NULL;
     int rc = entry_repo(&repo, e, s->path, err);
-    if (rc || (rc = add_target(s, e->ref, repo, &e->desc, err)))
+    if (rc || (rc = identity_of(&id, s, e, repo, err)) ||
+        (rc = add_target(s, e->ref, repo, &e->desc, id, err)))
         return rc;
-    if (!s->o->recursive || !airlock_media_type_is_index(e->desc.media_type))
+    s->n_images++;
+    if (!s->first_image)
+        s->first_image = e->ref;
+    const struct airlock_graph_node *nd = airlock_graph_node(s->cat->graph, e->node);
+    if (!s->o->recursive || !nd || nd->kind != AIRLOCK_NODE_INDEX || !nd->doc)
         return 0;
-    struct airlock_buf raw = AIRLOCK_BUF_INIT(0);
-    struct airlock_oci *m = NULL;
-    if ((rc = airlock_bundle_blob_read(s->b, e->desc.digest, AIRLOCK_MAX_MANIFEST, &raw, err)) ||
-        (rc = airlock_oci_parse(&m, raw.data, raw.len, "index", err))) {
-        airlock_buf_release(&raw);
-        return rc;
-    }
-    airlock_buf_release(&raw);
+    const struct airlock_oci *m = nd->doc;
     for (size_t i = 0; i < m->n_layers && !rc; i++) {
         const struct airlock_descriptor *c = &m->layers[i];
+        size_t cn = airlock_graph_find(s->cat->graph, c->digest);
+        const struct airlock_graph_node *cnd =
+            cn == SIZE_MAX ? NULL : airlock_graph_node(s->cat->graph, cn);
         if (c->platform_os && !strcmp(c->platform_os, "unknown"))
             continue; /* attestation manifests are not platforms */
+        if (!cnd || (cnd->kind != AIRLOCK_NODE_MANIFEST && cnd->kind != AIRLOCK_NODE_INDEX))
+            continue; /* not in the bundle (exported with --platform): never pushed */
         char *ref = NULL;
         if (asprintf(&ref, "%s@%s", repo, c->digest) < 0)
             return airlock_error_set(err, AIRLOCK_EOS, "out of memory");
-        rc = add_target(s, ref, repo, c, err);
+        rc = add_target(s, ref, repo, c, id, err);
         free(ref);
     }
-    airlock_oci_free(m);
     return rc;
 }
 
@@ -169,7 +244,6 @@ static int collect(struct signer *s, struct airlock_error **err)
                 rc = add_image(s, &s->cat->entries[i], err);
         if (!rc && !s->n_t)
             rc = airlock_error_set(err, AIRLOCK_EUSAGE, "'%s': no images to sign", s->path);
-        return rc;
     }
     for (size_t k = 0; k < s->o->n_refs && !rc; k++) {
         int found = 0;
@@ -184,6 +258,13 @@ static int collect(struct signer *s, struct airlock_error **err)
             rc = airlock_error_set(err, AIRLOCK_ENOTFOUND, "'%s': no image '%s' in the bundle",
                                    s->path, s->o->refs[k]);
     }
+    if (!rc && s->o->identity && s->n_images > 1)
+        rc = airlock_error_set(err, AIRLOCK_EUSAGE,
+                               "'%s': --identity '%s' would name all %zu images being signed "
+                               "('%s' and others), and each is pulled under its own name: sign "
+                               "with --to DEST [--map SRC=DST] to give each image its "
+                               "destination, or name the one image to sign",
+                               s->path, s->o->identity, s->n_images, s->first_image);
     return rc;
 }
 
@@ -195,14 +276,19 @@ static int queue_blob(struct signer *s, const char *data, size_t len, char diges
         return rc;
     if (airlock_bundle_blob_stat(s->b, digest, NULL) == 0)
         return 0;
-    for (size_t i = 0; i < s->n_nb; i++)
-        if (!strcmp(s->nb[i].digest, digest))
-            return 0;
-    struct newblob *n = realloc(s->nb, (s->n_nb + 1) * sizeof(*n));
-    if (!n)
+    if (core_dmap_get(&s->nb_at, digest))
+        return 0;
+    if (s->n_nb == s->cap_nb) {
+        size_t cap = s->cap_nb ? s->cap_nb * 2 : 32;
+        struct newblob *v = realloc(s->nb, cap * sizeof(*v));
+        if (!v)
+            return airlock_error_set(err, AIRLOCK_EOS, "out of memory");
+        s->nb = v;
+        s->cap_nb = cap;
+    }
+    if (core_dmap_put(&s->nb_at, digest, s->n_nb + 1))
         return airlock_error_set(err, AIRLOCK_EOS, "out of memory");
-    s->nb = n;
-    n += s->n_nb;
+    struct newblob *n = s->nb + s->n_nb;
     memcpy(n->digest, digest, AIRLOCK_DIGEST_SIZE);
     n->data = malloc(len ? len : 1);
     if (!n->data)
@@ -270,6 +356,31 @@ static int names_index(struct signer *s, struct airlock_error **err)
     for (size_t i = 0; i < s->cat->n; i++)
         if (s->cat->entries[i].ref && !(s->cat_norm[i] = norm_ref(s->cat->entries[i].ref)))
             return airlock_error_set(err, AIRLOCK_EOS, "out of memory");
+    /* the catalog chained by name and by subject, each chain in index.json order, so that
+     * each target finds what is attached to it without a scan of every entry */
+    if (!(s->cat_next = calloc(s->cat->n + 1, sizeof(size_t))) ||
+        !(s->sub_next = calloc(s->cat->n + 1, sizeof(size_t))))
+        return airlock_error_set(err, AIRLOCK_EOS, "out of memory");
+    for (size_t i = s->cat->n; i-- > 0;) {
+        char key[AIRLOCK_DIGEST_SIZE];
+        const char *sub = s->cat->entries[i].subject;
+        s->cat_next[i] = s->sub_next[i] = SIZE_MAX;
+        if (s->cat_norm[i]) {
+            size_t *h;
+            if (norm_key(key, s->cat_norm[i]))
+                return airlock_error_set(err, AIRLOCK_EOS, "out of memory");
+            h = core_dmap_get(&s->cat_head, key);
+            s->cat_next[i] = h ? *h - 1 : SIZE_MAX;
+            if (core_dmap_put(&s->cat_head, key, i + 1))
+                return airlock_error_set(err, AIRLOCK_EOS, "out of memory");
+        }
+        if (sub[0]) {
+            size_t *h = core_dmap_get(&s->sub_head, sub);
+            s->sub_next[i] = h ? *h - 1 : SIZE_MAX;
+            if (core_dmap_put(&s->sub_head, sub, i + 1))
+                return airlock_error_set(err, AIRLOCK_EOS, "out of memory");
+        }
+    }
     cJSON *it;
     cJSON_ArrayForEach(it, cJSON_GetObjectItemCaseSensitive(s->index, "manifests"))
     {
@@ -277,6 +388,21 @@ static int names_index(struct signer *s, struct airlock_error **err)
             return airlock_error_set(err, AIRLOCK_EOS, "out of memory");
     }
     return 0;
+}
+
+/* The first catalog entry named norm (then s->cat_next), or SIZE_MAX. */
+static size_t cat_first(const struct signer *s, const char *norm)
+{
+    char key[AIRLOCK_DIGEST_SIZE];
+    size_t *h = norm && !norm_key(key, norm) ? core_dmap_get(&s->cat_head, key) : NULL;
+    return h ? *h - 1 : SIZE_MAX;
+}
+
+/* The first catalog entry attached to digest (then s->sub_next), or SIZE_MAX. */
+static size_t sub_first(const struct signer *s, const char *digest)
+{
+    size_t *h = core_dmap_get(&s->sub_head, digest);
+    return h ? *h - 1 : SIZE_MAX;
 }
 
 /* Catalog entry i is named ref (any spelling of it). */
@@ -329,23 +455,25 @@ static int index_set(struct signer *s, const char *sigref, const char *mt, const
     return idx_track(s, d) ? airlock_error_set(err, AIRLOCK_EOS, "out of memory") : 0;
 }
 
-/* Signs one target with a .sig layer: returns 1 in *added if a layer was added. */
+/* Signs one target with a .sig layer per identity: returns 1 in *added if a layer was
+ * added. Every layer already under its tag is kept; one manifest holds them all. */
 static int sign_sig(struct signer *s, const struct target *t, int *added, struct airlock_error **err)
 {
-    char *payload = NULL, *sig = NULL, *man = NULL, *cfg = NULL, *sigref = NULL, *signorm = NULL;
-    size_t plen = 0, mlen = 0, clen = 0;
-    char pdigest[AIRLOCK_DIGEST_SIZE], cdigest[AIRLOCK_DIGEST_SIZE], mdigest[AIRLOCK_DIGEST_SIZE];
+    char *man = NULL, *cfg = NULL, *sigref = NULL, *signorm = NULL;
+    size_t mlen = 0, clen = 0, n_new = 0;
+    char cdigest[AIRLOCK_DIGEST_SIZE], mdigest[AIRLOCK_DIGEST_SIZE];
     struct airlock_descriptor *layers = NULL;
     size_t n_layers = 0, n_olds = 0, total = 0;
     struct airlock_oci *olds[8];
-    struct airlock_annotation sig_ann = {(char *)AIRLOCK_ANN_SIGNATURE, NULL};
+    char **payloads = calloc(t->n_ids + 1, sizeof(char *));
+    char **sigs = calloc(t->n_ids + 1, sizeof(char *));
+    struct airlock_annotation *sig_ann = calloc(t->n_ids + 1, sizeof(*sig_ann));
     *added = 0;
-    int rc = airlock_sig_payload_build(&payload, &plen, t->identity, t->digest,
-                                       s->o->annotations, s->o->n_annotations, err);
-    if (rc)
+    int rc = 0;
+    if (!payloads || !sigs || !sig_ann) {
+        rc = airlock_error_set(err, AIRLOCK_EOS, "out of memory");
         goto out;
-    if ((rc = airlock_sha256_digest(pdigest, payload, plen, err)))
-        goto out;
+    }
     if (asprintf(&sigref, "%s:sha256-%s.sig", t->repo, airlock_digest_hex(t->digest)) < 0) {
         sigref = NULL;
         rc = airlock_error_set(err, AIRLOCK_EOS, "out of memory");
@@ -354,7 +482,7 @@ static int sign_sig(struct signer *s, const struct target *t, int *added, struct
     /* the signature manifests already in the bundle under that tag (under any spelling of
      * its name): their layers are all kept */
     signorm = norm_ref(sigref);
-    for (size_t i = 0; i < s->cat->n && n_olds < 8; i++) {
+    for (size_t i = cat_first(s, signorm); i != SIZE_MAX && n_olds < 8; i = s->cat_next[i]) {
         const struct airlock_entry *e = &s->cat->entries[i];
         if (e->role != AIRLOCK_ROLE_SIGNATURE || !entry_named(s, i, signorm))
             continue;
@@ -369,7 +497,7 @@ static int sign_sig(struct signer *s, const struct target *t, int *added, struct
     }
     for (size_t k = 0; k < n_olds; k++)
         total += olds[k]->n_layers;
-    layers = calloc(total + 1, sizeof(*layers));
+    layers = calloc(total + t->n_ids + 1, sizeof(*layers));
     if (!layers) {
         rc = airlock_error_set(err, AIRLOCK_EOS, "out of memory");
         goto out;
@@ -389,24 +517,39 @@ static int sign_sig(struct signer *s, const struct target *t, int *added, struct
             if (!dup)
                 layers[n_layers++] = *l; /* shallow: olds own them */
         }
-    for (size_t i = 0; i < n_layers; i++) {
-        const struct airlock_descriptor *l = &layers[i];
-        const char *osig = airlock_annotation_get(l->annotations, l->n_annotations,
-                                                  AIRLOCK_ANN_SIGNATURE);
-        if (!strcmp(l->digest, pdigest) && osig &&
-            airlock_pubkey_verify(s->pub, payload, plen, osig, NULL) == 0)
-            goto out; /* this key signed this payload already: nothing to add */
+    for (size_t id = 0; id < t->n_ids; id++) {
+        size_t plen = 0;
+        char pdigest[AIRLOCK_DIGEST_SIZE];
+        int have = 0;
+        if ((rc = airlock_sig_payload_build(&payloads[id], &plen, t->ids[id], t->digest,
+                                            s->o->annotations, s->o->n_annotations, err)) ||
+            (rc = airlock_sha256_digest(pdigest, payloads[id], plen, err)))
+            goto out;
+        for (size_t i = 0; i < n_layers && !have; i++) {
+            const struct airlock_descriptor *l = &layers[i];
+            const char *osig = airlock_annotation_get(l->annotations, l->n_annotations,
+                                                      AIRLOCK_ANN_SIGNATURE);
+            have = !strcmp(l->digest, pdigest) && osig &&
+                   airlock_pubkey_verify(s->pub, payloads[id], plen, osig, NULL) == 0;
+        }
+        if (have)
+            continue; /* this key signed this payload already: nothing to add */
+        if ((rc = airlock_key_sign(&sigs[id], s->key, payloads[id], plen, err)) ||
+            (rc = queue_blob(s, payloads[id], plen, pdigest, err)))
+            goto out;
+        sig_ann[id].key = (char *)AIRLOCK_ANN_SIGNATURE;
+        sig_ann[id].value = sigs[id];
+        struct airlock_descriptor *l = &layers[n_layers++];
+        l->media_type = (char *)AIRLOCK_MT_SIMPLESIGNING;
+        memcpy(l->digest, pdigest, sizeof(pdigest));
+        l->size = plen;
+        l->annotations = &sig_ann[id];
+        l->n_annotations = 1;
+        n_new++;
     }
-    if ((rc = airlock_key_sign(&sig, s->key, payload, plen, err)))
+    if (!n_new)
         goto out;
-    sig_ann.value = sig;
-    layers[n_layers].media_type = (char *)AIRLOCK_MT_SIMPLESIGNING;
-    memcpy(layers[n_layers].digest, pdigest, sizeof(pdigest));
-    layers[n_layers].size = plen;
-    layers[n_layers].annotations = &sig_ann;
-    layers[n_layers].n_annotations = 1;
-    if ((rc = airlock_sig_manifest_build(&man, &mlen, &cfg, &clen, layers, n_layers + 1, err)) ||
-        (rc = queue_blob(s, payload, plen, pdigest, err)) ||
+    if ((rc = airlock_sig_manifest_build(&man, &mlen, &cfg, &clen, layers, n_layers, err)) ||
         (rc = queue_blob(s, cfg, clen, cdigest, err)) ||
         (rc = queue_blob(s, man, mlen, mdigest, err)) ||
         (rc = index_set(s, sigref, AIRLOCK_MT_OCI_MANIFEST, AIRLOCK_KIND_SIGS, mdigest, mlen,
@@ -417,8 +560,13 @@ out:
     free(layers);
     for (size_t k = 0; k < n_olds; k++)
         airlock_oci_free(olds[k]);
-    free(payload);
-    free(sig);
+    for (size_t id = 0; payloads && sigs && id < t->n_ids; id++) {
+        free(payloads[id]);
+        free(sigs[id]);
+    }
+    free(payloads);
+    free(sigs);
+    free(sig_ann);
     free(man);
     free(cfg);
     free(sigref);
@@ -527,7 +675,18 @@ static int sign_bundle(struct signer *s, const struct target *t, int *added,
      * name), and referrers of the image listed in index.json on their own */
     if (!(refnorm = norm_ref(ref)))
         rc = airlock_error_set(err, AIRLOCK_EOS, "out of memory");
-    for (size_t i = 0; i < s->cat->n && !rc && !ours; i++) {
+    size_t ca = refnorm ? cat_first(s, refnorm) : SIZE_MAX, sb = sub_first(s, t->digest);
+    while ((ca != SIZE_MAX || sb != SIZE_MAX) && !rc && !ours) {
+        size_t i; /* the next of both chains, in index.json order */
+        if (sb == SIZE_MAX || (ca != SIZE_MAX && ca <= sb)) {
+            i = ca;
+            if (sb == ca)
+                sb = s->sub_next[sb];
+            ca = s->cat_next[ca];
+        } else {
+            i = sb;
+            sb = s->sub_next[sb];
+        }
         const struct airlock_entry *e = &s->cat->entries[i];
         const struct airlock_graph_node *nd = airlock_graph_node(s->cat->graph, e->node);
         if (entry_named(s, i, refnorm)) {
@@ -918,10 +1077,18 @@ out:
     free(s.idx_item);
     free(s.idx_next);
     core_dmap_release(&s.idx_head);
+    free(s.cat_next);
+    free(s.sub_next);
+    core_dmap_release(&s.cat_head);
+    core_dmap_release(&s.sub_head);
+    core_dmap_release(&s.t_at);
+    core_dmap_release(&s.nb_at);
     for (size_t i = 0; i < s.n_t; i++) {
         free(s.t[i].ref);
         free(s.t[i].repo);
-        free(s.t[i].identity);
+        for (size_t k = 0; k < s.t[i].n_ids; k++)
+            free(s.t[i].ids[k]);
+        free(s.t[i].ids);
         free(s.t[i].media_type);
     }
     free(s.t);

@@ -88,7 +88,7 @@ case_both_formats_are_counted_and_reported() {
 case_push_refuses_an_image_signed_only_by_an_unlisted_referrer() {
     ec_key up
     ADD=--bare signed_bundle b
-    airlock push --key up.pub --plain-http b "$PLAIN/$CASE"
+    airlock push --identity-check any --key up.pub --plain-http b "$PLAIN/$CASE"
     expect_rc 3
     err_has "referrer manifests that index.json does not list"
     err_has "nothing was pushed"
@@ -136,7 +136,7 @@ case_import_lists_a_bare_referrer_under_the_fallback_tag() {
     expect_rc 0
     json '.images[0].signatures | length == 2'
     # and push carries it: cosign 3 finds it at the registry's fallback tag
-    airlock push --key up.pub --plain-http i-b "$PLAIN/$CASE"
+    airlock push --identity-check any --key up.pub --plain-http i-b "$PLAIN/$CASE"
     expect_rc 0
     airlock verify --key up.pub --plain-http --json "$PLAIN/$CASE/test/busybox:1.0"
     expect_rc 0
@@ -415,7 +415,7 @@ case_referrers_answer_of_another_type_is_not_the_api() {
 case_bundle_signed_only_by_a_bundle_referrer_pushes_and_verifies_there() {
     ec_key up
     signed_bundle b -a env=prod
-    airlock push --key up.pub --plain-http --json b "$PLAIN/$CASE"
+    airlock push --identity-check any --key up.pub --plain-http --json b "$PLAIN/$CASE"
     expect_rc 0
     airlock verify --key up.pub --plain-http -a env=prod --json "$PLAIN/$CASE/test/busybox:1.0"
     expect_rc 0
@@ -459,7 +459,7 @@ case_push_through_the_referrers_api_writes_no_fallback_tag() {
     ec_key up
     signed_bundle b -a env=prod
     front
-    airlock push --key up.pub --plain-http --json b "$FRONT/$CASE"
+    airlock push --identity-check any --key up.pub --plain-http --json b "$FRONT/$CASE"
     expect_rc 0
     repo=$CASE/test/busybox
     man=$(jq -r '.manifests[0].digest' "b/blobs/sha256/$(jq -r '.manifests[1].digest' b/index.json | cut -c8-)")
@@ -502,7 +502,7 @@ EOF
     airlock verify --key up.pub b
     expect_rc 0
     ours=$(jq -r '.manifests[0].digest' "b/blobs/sha256/$(jq -r '.manifests[1].digest' b/index.json | cut -c8-)")
-    airlock push --key up.pub --plain-http b "$PLAIN/$CASE"
+    airlock push --identity-check any --key up.pub --plain-http b "$PLAIN/$CASE"
     expect_rc 0
     skopeo inspect --tls-verify=false --raw "docker://$PLAIN/$repo:sha256-${IMG#sha256:}" >idx.json ||
         fail "no fallback index"
@@ -558,7 +558,7 @@ case_push_behind_an_api_that_never_lists_the_referrer_fails() {
     signed_bundle b
     front application/vnd.oci.image.index.v1+json forget
     repo=$CASE/test/busybox
-    airlock push --key up.pub --plain-http b "$FRONT/$CASE"
+    airlock push --identity-check any --key up.pub --plain-http b "$FRONT/$CASE"
     expect_rc 1
     err_has "serves the referrers API but does not list the referrer"
     ! skopeo inspect --tls-verify=false --raw "docker://$PLAIN/$repo:sha256-${IMG#sha256:}" \
@@ -796,7 +796,7 @@ case_airlock_signed_bundle_pushes_both_formats() {
     img_bundle b
     asign --key up.key b
     expect_rc 0
-    airlock push --key up.pub --plain-http b "$PLAIN/$CASE"
+    airlock push --identity-check any --key up.pub --plain-http b "$PLAIN/$CASE"
     expect_rc 0
     airlock verify --key up.pub --plain-http --json "$PLAIN/$CASE/test/busybox:1.0"
     expect_rc 0
@@ -812,7 +812,7 @@ case_airlock_signed_bundle_pushes_both_formats() {
     # a second key signs the bundle and pushes again: the registry keeps both referrers
     our_key k2
     asign --key k2.key b
-    airlock push --key k2.pub --plain-http b "$PLAIN/$CASE"
+    airlock push --identity-check any --key k2.pub --plain-http b "$PLAIN/$CASE"
     expect_rc 0
     for k in up k2; do
         airlock verify --key $k.pub --plain-http --json "$PLAIN/$CASE/test/busybox:1.0"
@@ -822,7 +822,7 @@ case_airlock_signed_bundle_pushes_both_formats() {
     # signed by the bundle referrer alone: push admits it and the registry verifies it
     img_bundle c
     asign --key up.key --signature-format bundle c
-    airlock push --key up.pub --plain-http c "$PLAIN/$CASE/bo"
+    airlock push --identity-check any --key up.pub --plain-http c "$PLAIN/$CASE/bo"
     expect_rc 0
     airlock verify --key up.pub --plain-http --json "$PLAIN/$CASE/bo/test/busybox:1.0"
     expect_rc 0

@@ -9,7 +9,7 @@ signed() {
     "$AIRLOCK" keygen --output-key-prefix cosign 2>/dev/null
     make_bundle "$1"
     "$AIRLOCK" import -q "$F/multi" -o "$1"
-    "$AIRLOCK" sign --key cosign.key ${SIGN_FORMAT:+--signature-format "$SIGN_FORMAT"} "$1" >/dev/null
+    "$AIRLOCK" sign --key cosign.key --no-recursive ${SIGN_FORMAT:+--signature-format "$SIGN_FORMAT"} "$1" >/dev/null
 }
 nparts() { ls "$1".[0-9][0-9][0-9] 2>/dev/null | wc -l; }
 

@@ -20,7 +20,7 @@ sk() { skopeo inspect --tls-verify=false --raw "docker://$1"; }
 
 case_push_plain_and_again_uploads_nothing() {
     signed b.tar
-    airlock push --key cosign.pub --plain-http --json b.tar "$PLAIN/$CASE"
+    airlock push --identity-check any --key cosign.pub --plain-http --json b.tar "$PLAIN/$CASE"
     expect_rc 0
     json ".images | length == 2"
     json ".signatures_verified == 4 and .uploaded > 0"
@@ -30,7 +30,7 @@ case_push_plain_and_again_uploads_nothing() {
         fail "index digest differs"
     sk "$PLAIN/$CASE/test/busybox:sha256-$(cat "$F/L.digest").sig" |
         jq -e '.layers[0].annotations."dev.cosignproject.cosign/signature"' >/dev/null || fail "no signature"
-    airlock push --key cosign.pub --plain-http --json b.tar "$PLAIN/$CASE"
+    airlock push --identity-check any --key cosign.pub --plain-http --json b.tar "$PLAIN/$CASE"
     expect_rc 0
     json '.uploaded == 0 and .bytes == 0'
     airlock verify --key cosign.pub --plain-http "$PLAIN/$CASE/test/busybox:1.0"
@@ -42,21 +42,21 @@ case_push_from_tar_zst() {
     signed b.tar.zst
     # read once, in order: each missing blob goes up as it is decompressed, the other
     # repository's copies are mounted
-    airlock push --key cosign.pub --plain-http --json b.tar.zst "$PLAIN/$CASE"
+    airlock push --identity-check any --key cosign.pub --plain-http --json b.tar.zst "$PLAIN/$CASE"
     expect_rc 0
     json '.signatures_verified == 4 and .uploaded > 0 and .mounted > 0'
     [ "$(sk "$PLAIN/$CASE/multi:1" | sha256sum | cut -d' ' -f1)" = "$(cat "$F/multi.digest")" ] ||
         fail "index digest differs"
     airlock verify --key cosign.pub --plain-http "$PLAIN/$CASE/test/busybox:1.0"
     expect_rc 0
-    airlock push --key cosign.pub --plain-http --json b.tar.zst "$PLAIN/$CASE"
+    airlock push --identity-check any --key cosign.pub --plain-http --json b.tar.zst "$PLAIN/$CASE"
     expect_rc 0
     json '.uploaded == 0'
 }
 
 case_split_set_export_and_push() {
     signed b.tar
-    "$AIRLOCK" push --key cosign.pub --plain-http -q b.tar "$PLAIN/$CASE-src" >/dev/null
+    "$AIRLOCK" push --identity-check any --key cosign.pub --plain-http -q b.tar "$PLAIN/$CASE-src" >/dev/null
     # exported straight into parts for small media, then pushed from any part
     airlock export --plain-http --split 400K "$PLAIN/$CASE-src/multi:1" "$PLAIN/$CASE-src/test/busybox:1.0" -o s.tar
     expect_rc 0
@@ -64,7 +64,7 @@ case_split_set_export_and_push() {
     no_leftovers .
     airlock verify --key cosign.pub s.tar.002
     expect_rc 0
-    airlock push --key cosign.pub --plain-http --json s.tar.003 "$PLAIN/$CASE"
+    airlock push --identity-check any --key cosign.pub --plain-http --json s.tar.003 "$PLAIN/$CASE"
     expect_rc 0
     json '.signatures_verified == 4'
     [ "$(sk "$PLAIN/$CASE/$CASE-src/multi:1" | sha256sum | cut -d' ' -f1)" = "$(cat "$F/multi.digest")" ] ||
@@ -73,11 +73,11 @@ case_split_set_export_and_push() {
 
 case_push_map_and_mount() {
     signed b.tar
-    airlock push --key cosign.pub --plain-http --map example.com/test/busybox=$CASE/mirror/bb b.tar "$PLAIN/$CASE"
+    airlock push --identity-check any --key cosign.pub --plain-http --map example.com/test/busybox=$CASE/mirror/bb b.tar "$PLAIN/$CASE"
     expect_rc 0
     out_has "$PLAIN/$CASE/mirror/bb:1.0"
     # the image and the index share blobs: uploaded into one repository, mounted into the other
-    airlock push --key cosign.pub --plain-http --json b.tar "$PLAIN/$CASE-other"
+    airlock push --identity-check any --key cosign.pub --plain-http --json b.tar "$PLAIN/$CASE-other"
     expect_rc 0
     json '.mounted > 0'
     [ "$(sk "$PLAIN/$CASE-other/test/busybox:1.0" | sha256sum | cut -d' ' -f1)" = "$(cat "$F/L.digest")" ] ||
@@ -86,16 +86,16 @@ case_push_map_and_mount() {
 
 case_tls_htpasswd() {
     signed b.tar
-    run "$AIRLOCK" push --key cosign.pub --ca-file "$CA" --username tester --password-stdin b.tar "$TLSREG/$CASE" <<< tester-pass
+    run "$AIRLOCK" push --identity-check any --key cosign.pub --ca-file "$CA" --username tester --password-stdin b.tar "$TLSREG/$CASE" <<< tester-pass
     expect_rc 0
-    airlock push --key cosign.pub b.tar "$TLSREG/$CASE"
+    airlock push --identity-check any --key cosign.pub b.tar "$TLSREG/$CASE"
     expect_rc 1
     err_has "is the registry's CA trusted? see --ca-file"
-    airlock push --key cosign.pub --ca-file "$CA" b.tar "$TLSREG/$CASE-noauth"
+    airlock push --identity-check any --key cosign.pub --ca-file "$CA" b.tar "$TLSREG/$CASE-noauth"
     expect_rc 2
     err_has "HTTP 401 unauthorized"
     err_has "no manifest was pushed"
-    run "$AIRLOCK" push --key cosign.pub --ca-file "$CA" --username tester --password-stdin b.tar "$TLSREG/$CASE-bad" <<< wrong
+    run "$AIRLOCK" push --identity-check any --key cosign.pub --ca-file "$CA" --username tester --password-stdin b.tar "$TLSREG/$CASE-bad" <<< wrong
     expect_rc 2
     # credentials from an auth file (docker config.json format) and from a credential helper
     printf '{"auths":{"%s":{"auth":"%s"}}}' "$TLSREG" "$(printf tester:tester-pass | base64)" > auth.json
@@ -115,7 +115,7 @@ case_tls_htpasswd() {
 case_mtls_every_code_path() {
     signed b.tar
     local tls="--ca-file $CA --client-cert $CLIENT_CERT --client-key $CLIENT_KEY"
-    airlock push --key cosign.pub $tls b.tar "$MTLSREG/$CASE"
+    airlock push --identity-check any --key cosign.pub $tls b.tar "$MTLSREG/$CASE"
     expect_rc 0
     airlock verify --key cosign.pub $tls "$MTLSREG/$CASE/multi:1"
     expect_rc 0
@@ -127,7 +127,7 @@ case_mtls_every_code_path() {
     airlock verify --key cosign.pub --ca-file "$CA" "$MTLSREG/$CASE/multi:1"
     expect_rc 1
     err_has "$MTLSREG"
-    airlock push --key cosign.pub --ca-file "$CA" --client-cert "$CLIENT_CERT" --client-key nothere.key b.tar "$MTLSREG/$CASE"
+    airlock push --identity-check any --key cosign.pub --ca-file "$CA" --client-cert "$CLIENT_CERT" --client-key nothere.key b.tar "$MTLSREG/$CASE"
     expect_rc 1
     err_has "nothere.key"
 }
@@ -135,16 +135,16 @@ case_mtls_every_code_path() {
 case_token_auth_writer_and_reader() {
     signed b.tar
     # the token server is another origin (its own port): credentials go there only when asked
-    run "$AIRLOCK" push --key cosign.pub --ca-file "$CA" --username writer --password-stdin b.tar "$TOKENREG/$CASE" <<< writer-pass
+    run "$AIRLOCK" push --identity-check any --key cosign.pub --ca-file "$CA" --username writer --password-stdin b.tar "$TOKENREG/$CASE" <<< writer-pass
     expect_rc 2
     err_has "pass --trust-realm $TOKENREALM"
-    run "$AIRLOCK" push --key cosign.pub --ca-file "$CA" --trust-realm "$TOKENREALM" --username writer --password-stdin b.tar "$TOKENREG/$CASE" <<< writer-pass
+    run "$AIRLOCK" push --identity-check any --key cosign.pub --ca-file "$CA" --trust-realm "$TOKENREALM" --username writer --password-stdin b.tar "$TOKENREG/$CASE" <<< writer-pass
     expect_rc 0
     # blobs shared by the two images are mounted (the token then covers both repositories)
-    run "$AIRLOCK" push --json --key cosign.pub --ca-file "$CA" --trust-realm "$TOKENREALM" --username writer --password-stdin b.tar "$TOKENREG/$CASE-two" <<< writer-pass
+    run "$AIRLOCK" push --identity-check any --json --key cosign.pub --ca-file "$CA" --trust-realm "$TOKENREALM" --username writer --password-stdin b.tar "$TOKENREG/$CASE-two" <<< writer-pass
     expect_rc 0
     json '.mounted > 0'
-    run "$AIRLOCK" push --key cosign.pub --ca-file "$CA" --trust-realm "$TOKENREALM" --username reader --password-stdin b.tar "$TOKENREG/$CASE-ro" <<< reader-pass
+    run "$AIRLOCK" push --identity-check any --key cosign.pub --ca-file "$CA" --trust-realm "$TOKENREALM" --username reader --password-stdin b.tar "$TOKENREG/$CASE-ro" <<< reader-pass
     expect_rc 2
     err_has "insufficient_scope"
     err_has "no manifest was pushed"
@@ -165,7 +165,7 @@ with tarfile.open('b.tar') as t:
     m=[m for m in t.getmembers() if m.name=='blobs/sha256/${layer#sha256:}'][-1]
     print(m.offset_data + m.size//2)")
     printf 'X' | dd of=b.tar bs=1 seek="$off" conv=notrunc 2>/dev/null
-    airlock push --key cosign.pub --plain-http b.tar "$PLAIN/$CASE"
+    airlock push --identity-check any --key cosign.pub --plain-http b.tar "$PLAIN/$CASE"
     expect_rc 4
     err_has "content does not match its digest"
     err_has "no manifest was pushed"
@@ -176,7 +176,7 @@ with tarfile.open('b.tar') as t:
 case_bad_signature_pushes_nothing() {
     signed b.tar
     "$AIRLOCK" keygen --output-key-prefix other 2>/dev/null
-    airlock push --key other.pub --plain-http b.tar "$PLAIN/$CASE"
+    airlock push --identity-check any --key other.pub --plain-http b.tar "$PLAIN/$CASE"
     expect_rc 3
     err_has "no signature verified with the key"
     err_has "nothing was pushed"
@@ -191,10 +191,10 @@ case_bad_signature_pushes_nothing() {
 
 case_signatures_merge_never_drop_theirs() {
     signed a.tar "" cosign
-    airlock push --key cosign.pub --plain-http -q a.tar "$PLAIN/$CASE"
+    airlock push --identity-check any --key cosign.pub --plain-http -q a.tar "$PLAIN/$CASE"
     expect_rc 0
     signed b.tar "" second
-    airlock push --key second.pub --plain-http -q b.tar "$PLAIN/$CASE"
+    airlock push --identity-check any --key second.pub --plain-http -q b.tar "$PLAIN/$CASE"
     expect_rc 0
     n=$(sk "$PLAIN/$CASE/test/busybox:sha256-$(cat "$F/L.digest").sig" | jq '.layers | length')
     [ "$n" = 2 ] || fail "expected 2 signature layers, got $n"
@@ -203,7 +203,7 @@ case_signatures_merge_never_drop_theirs() {
         expect_rc 0
     done
     # pushing the first bundle again adds nothing and drops nothing
-    airlock push --key cosign.pub --plain-http -q a.tar "$PLAIN/$CASE"
+    airlock push --identity-check any --key cosign.pub --plain-http -q a.tar "$PLAIN/$CASE"
     n=$(sk "$PLAIN/$CASE/test/busybox:sha256-$(cat "$F/L.digest").sig" | jq '.layers | length')
     [ "$n" = 2 ] || fail "signature layers: $n"
 }
@@ -227,7 +227,7 @@ case_export_judges_manifests_by_content_not_descriptor() {
 
 case_export_roundtrip_and_platform() {
     signed b.tar
-    "$AIRLOCK" push --key cosign.pub --plain-http -q b.tar "$PLAIN/$CASE" >/dev/null
+    "$AIRLOCK" push --identity-check any --key cosign.pub --plain-http -q b.tar "$PLAIN/$CASE" >/dev/null
     airlock export --plain-http "$PLAIN/$CASE/multi:1" "$PLAIN/$CASE/test/busybox:1.0" -o e.tar
     expect_rc 0
     out_has "sha256:$(cat "$F/multi.digest")	$PLAIN/$CASE/multi:1"
@@ -238,9 +238,11 @@ case_export_roundtrip_and_platform() {
     # one platform only
     airlock export --plain-http --platform linux/arm64 "$PLAIN/$CASE/multi:1" -o arm.tar
     expect_rc 0
-    # the index is signed, its arm64 manifest is not: said, not silently dropped
-    err_has "is signed as an index"
-    err_has "has no signature of its own"
+    # sign signs the platform manifests too (the default): the arm64 manifest's own
+    # signature comes along, and the manifest alone verifies
+    out_has "$PLAIN/$CASE/multi:sha256-$(jq -r '.manifests[] | select(.platform.architecture == "arm64") | .digest' "$F/multi/blobs/sha256/$(cat "$F/multi.digest")" | cut -c8-).sig"
+    run "$AIRLOCK" verify --key cosign.pub arm.tar
+    expect_rc 0
     airlock inspect --json arm.tar
     json '.images[0].platforms == ["linux/arm64"] and .images[0].mediaType == "application/vnd.oci.image.manifest.v1+json"'
     airlock export --plain-http --platform linux/s390x "$PLAIN/$CASE/multi:1" -o none.tar
@@ -258,7 +260,7 @@ case_export_roundtrip_and_platform() {
 
 case_export_into_a_locked_bundle_refused() {
     signed b.tar
-    airlock push --key cosign.pub --plain-http -q b.tar "$PLAIN/$CASE"
+    airlock push --identity-check any --key cosign.pub --plain-http -q b.tar "$PLAIN/$CASE"
     expect_rc 0
     make_bundle dest.tar
     sum=$(sha256sum dest.tar)
@@ -306,7 +308,7 @@ case_bar_200mb_two_layers() {
     chmod a-w e.tar
     airlock verify --key cosign.pub e.tar
     expect_rc 0
-    TMPDIR=/nonexistent airlock push --key cosign.pub --plain-http --json e.tar "$PLAIN/$CASE-dst"
+    TMPDIR=/nonexistent airlock push --identity-check any --key cosign.pub --plain-http --json e.tar "$PLAIN/$CASE-dst"
     expect_rc 0
     json ".bytes > 200000000 and .signatures_verified == 2"
     [ "$(sk "$PLAIN/$CASE-dst/$CASE-src/big:1" | sha256sum | cut -d' ' -f1)" = "${digest#sha256:}" ] ||
@@ -318,7 +320,7 @@ case_bar_200mb_two_layers() {
     skopeo copy -q --src-tls-verify=false "docker://$PLAIN/$CASE-dst/$CASE-src/big:$sigtag" \
         "oci:sig:big:$sigtag" || fail "skopeo cannot read the signature"
     "$PY" "$E2E_SRC/cosign_check.py" sig cosign.pub >/dev/null || fail "independent verifier"
-    airlock push --key cosign.pub --plain-http --json e.tar "$PLAIN/$CASE-dst"
+    airlock push --identity-check any --key cosign.pub --plain-http --json e.tar "$PLAIN/$CASE-dst"
     expect_rc 0
     json ".uploaded == 0 and .bytes == 0"
     chmod u+w e.tar
@@ -348,7 +350,7 @@ with tarfile.open("bad.tar") as t:
     "$AIRLOCK" split -q --size 400K parts.tar -o half.tar
     mv half.tar.001 half.tar.002 inbox/
     touch -d '-5 minutes' inbox/good.tar inbox/tampered.tar inbox/set.tar.* inbox/half.tar.*
-    airlock sync --json --key cosign.pub --to "$PLAIN/$CASE" --plain-http inbox
+    airlock sync --identity-check any --json --key cosign.pub --to "$PLAIN/$CASE" --plain-http inbox
     expect_rc 1
     json '.pushed == 2 and .failed == 1 and .waiting == 2'
     json '[.bundles[] | select(.bundle == "good.tar")][0].status == "pushed"'
@@ -374,11 +376,11 @@ with tarfile.open("bad.tar") as t:
     jq -e 'select(.event == "failed" and .bundle == "tampered.tar")' inbox/airlock-audit.log >/dev/null ||
         fail "no failure in the audit log"
     # a second run: nothing new, so nothing done; the set's last part arrives: pushed
-    airlock sync --key cosign.pub --to "$PLAIN/$CASE" --plain-http inbox
+    airlock sync --identity-check any --key cosign.pub --to "$PLAIN/$CASE" --plain-http inbox
     expect_rc 0
     err_has "0 pushed, 0 failed, 2 waiting"
     cp half.tar.003 inbox/ && touch -d '-5 minutes' inbox/half.tar.003
-    airlock sync --key cosign.pub --to "$PLAIN/$CASE" --plain-http inbox
+    airlock sync --identity-check any --key cosign.pub --to "$PLAIN/$CASE" --plain-http inbox
     expect_rc 0
     err_has "1 pushed, 0 failed, 1 waiting"
 }
@@ -393,14 +395,14 @@ case_sync_runs_at_once_and_config() {
     flock inbox/.airlock-sync.lock sleep 3 &
     holder=$!
     sleep 0.5
-    airlock sync --key cosign.pub --to "$PLAIN/$CASE" --plain-http inbox
+    airlock sync --identity-check any --key cosign.pub --to "$PLAIN/$CASE" --plain-http inbox
     expect_rc 0
     err_has "another run holds the inbox"
     [ -f inbox/one.tar ] || fail "moved by a run without the lock"
     wait $holder
     # two runs started together: exactly one pushes
-    "$AIRLOCK" sync --json --key cosign.pub --to "$PLAIN/$CASE" --plain-http inbox > a.json 2>/dev/null &
-    "$AIRLOCK" sync --json --key cosign.pub --to "$PLAIN/$CASE" --plain-http inbox > b.json 2>/dev/null
+    "$AIRLOCK" sync --identity-check any --json --key cosign.pub --to "$PLAIN/$CASE" --plain-http inbox > a.json 2>/dev/null &
+    "$AIRLOCK" sync --identity-check any --json --key cosign.pub --to "$PLAIN/$CASE" --plain-http inbox > b.json 2>/dev/null
     wait
     [ "$(cat a.json b.json | jq -s '[.[].pushed // 0] | add')" = 1 ] || fail "pushed twice or never"
     [ "$(jq -r 'select(.event == "pushed") | .bundle' inbox/airlock-audit.log | wc -l)" = 1 ] ||
@@ -411,7 +413,7 @@ case_sync_runs_at_once_and_config() {
     "$AIRLOCK" sign --key cosign.key in2/two.tar >/dev/null
     cat > sync.json <<EOC
 {"inbox": "$PWD/in2", "settleSeconds": 0, "report": "$PWD/run.json", "keepDays": 30,
- "rules": [{"match": "*.tar", "to": "$PLAIN/$CASE/cfg", "keys": ["$PWD/cosign.pub"],
+ "rules": [{"match": "*.tar", "to": "$PLAIN/$CASE/cfg", "keys": ["$PWD/cosign.pub"], "identityCheck": "any",
             "map": {"example.com/two/bb": "$CASE-renamed/bb"}, "registry": {"plainHttp": true}}]}
 EOC
     airlock sync --config sync.json
@@ -424,7 +426,7 @@ EOC
     expect_rc 2
     err_has "bad.json"
     err_has "no \"keys\""
-    airlock sync --key cosign.pub --to "$PLAIN/x" nothere
+    airlock sync --identity-check any --key cosign.pub --to "$PLAIN/x" nothere
     expect_rc 2
     err_has "nothere"
 }
@@ -460,7 +462,7 @@ case_faults_push_retries_and_resumes() {
             {"method":"PUT","path":"/manifests/sha256:","nth":[1],"action":"status","code":500},
             {"method":"HEAD","path":"/blobs/","nth":[2],"action":"status","code":429},
             {"method":"PUT","path":"/blobs/uploads/.*digest=","nth":[1],"action":"drop","after":10}]'
-    airlock push --key cosign.pub --plain-http --chunk-size 256K --parallel 1 --json b.tar "$PROXY/$CASE"
+    airlock push --identity-check any --key cosign.pub --plain-http --chunk-size 256K --parallel 1 --json b.tar "$PROXY/$CASE"
     expect_rc 0
     json '.signatures_verified == 4'
     [ "$(logged 'action=drop')" = 3 ] || fail "the drops did not happen: $(cat proxy.log)"
@@ -483,7 +485,7 @@ case_faults_push_from_tar_zst_sends_again() {
             {"method":"PATCH","path":"/blobs/uploads/","nth":[2],"action":"status","code":401,"www_authenticate":"Basic realm=\"t\""},
             {"method":"PATCH","path":"/blobs/uploads/","nth":[3],"action":"drop","after":0},
             {"method":"PATCH","path":"/blobs/uploads/","nth":[5],"action":"status","code":503}]'
-    run "$AIRLOCK" push --key cosign.pub --plain-http --chunk-size 256K --json --username u --password-stdin b.tar.zst "$PROXY/$CASE" <<< p
+    run "$AIRLOCK" push --identity-check any --key cosign.pub --plain-http --chunk-size 256K --json --username u --password-stdin b.tar.zst "$PROXY/$CASE" <<< p
     expect_rc 0
     json '.signatures_verified == 4'
     [ "$(logged 'action=(drop|status)')" = 4 ] || fail "the faults did not happen: $(cat proxy.log)"
@@ -495,13 +497,13 @@ case_faults_push_gives_up_cleanly() {
     signed b.tar
     # every chunk upload of the layer drops: push fails, names the blob, and tags nothing
     proxy '[{"method":"PATCH","path":"/blobs/uploads/","action":"drop","after":1000}]'
-    airlock push --key cosign.pub --plain-http --chunk-size 256K --retries 3 b.tar "$PROXY/$CASE"
+    airlock push --identity-check any --key cosign.pub --plain-http --chunk-size 256K --retries 3 b.tar "$PROXY/$CASE"
     expect_rc 1
     err_has "upload blob 'sha256:"
     sk "$PLAIN/$CASE/test/busybox:1.0" >/dev/null 2>&1 && fail "a tag was pushed"
     sk "$PLAIN/$CASE/test/busybox@sha256:$(cat "$F/L.digest")" >/dev/null 2>&1 && fail "a manifest was pushed"
     # and the same push through a healthy path afterwards completes
-    airlock push --key cosign.pub --plain-http -q b.tar "$PLAIN/$CASE"
+    airlock push --identity-check any --key cosign.pub --plain-http -q b.tar "$PLAIN/$CASE"
     expect_rc 0
 }
 
@@ -510,14 +512,14 @@ case_faults_reauth_resends_streamed_body() {
     # the first blob PUT is refused with a Basic challenge (as when a token expires): airlock
     # authenticates and sends the same bytes again
     proxy '[{"method":"PUT","path":"/blobs/uploads/","nth":[1],"action":"status","code":401,"www_authenticate":"Basic realm=\"test\""}]'
-    run "$AIRLOCK" push --key cosign.pub --plain-http --username u --password-stdin b.tar "$PROXY/$CASE" <<< p
+    run "$AIRLOCK" push --identity-check any --key cosign.pub --plain-http --username u --password-stdin b.tar "$PROXY/$CASE" <<< p
     expect_rc 0
     [ "$(logged 'PUT /v2/.*/blobs/uploads/')" -ge 2 ] || fail "no resend"
 }
 
 case_faults_export_resumes_with_range() {
     signed b.tar
-    "$AIRLOCK" push --key cosign.pub --plain-http -q b.tar "$PLAIN/$CASE" >/dev/null
+    "$AIRLOCK" push --identity-check any --key cosign.pub --plain-http -q b.tar "$PLAIN/$CASE" >/dev/null
     layer=$(jq -r '.layers[0].digest' "$F/L/blobs/sha256/$(cat "$F/L.digest")")
     # the layer download is cut after 300 kB, then after 600 kB: it continues with Range
     proxy '[{"method":"GET","path":"/blobs/'"$layer"'","nth":[1],"action":"cut","after":300000},
@@ -535,7 +537,7 @@ case_faults_export_resumes_with_range() {
 
 case_faults_export_resumes_across_runs() {
     signed b.tar
-    "$AIRLOCK" push --key cosign.pub --plain-http -q b.tar "$PLAIN/$CASE" >/dev/null
+    "$AIRLOCK" push --identity-check any --key cosign.pub --plain-http -q b.tar "$PLAIN/$CASE" >/dev/null
     layer=$(jq -r '.layers[0].digest' "$F/L/blobs/sha256/$(cat "$F/L.digest")")
     # every download of the big layer breaks: export gives up but keeps what it has
     proxy '[{"method":"GET","path":"/blobs/'"$layer"'","action":"cut","after":300000}]'
@@ -584,7 +586,7 @@ case_faults_export_resumes_across_runs() {
 
 case_faults_stall_caught_slow_kept() {
     signed b.tar
-    "$AIRLOCK" push --key cosign.pub --plain-http -q b.tar "$PLAIN/$CASE" >/dev/null
+    "$AIRLOCK" push --identity-check any --key cosign.pub --plain-http -q b.tar "$PLAIN/$CASE" >/dev/null
     layer=$(jq -r '.layers[0].digest' "$F/L/blobs/sha256/$(cat "$F/L.digest")")
     # a stalled download is abandoned after --stall-timeout and retried; a slow one (about
     # 4 s at 256 kB/s, longer than the timeout) is left to finish
@@ -604,13 +606,13 @@ case_faults_stall_caught_slow_kept() {
 case_signatures_merge_with_docker_typed_sig() {
     signed a/ "" cosign
     "$PY" "$E2E_SRC/mkdockersig.py" a docker >/dev/null
-    airlock push --key cosign.pub --plain-http -q a "$PLAIN/$CASE"
+    airlock push --identity-check any --key cosign.pub --plain-http -q a "$PLAIN/$CASE"
     expect_rc 0
     sig="$PLAIN/$CASE/test/busybox:sha256-$(cat "$F/L.digest").sig"
     sk "$sig" | jq -e '.mediaType == "application/vnd.docker.distribution.manifest.v2+json"' \
         >/dev/null || fail "the registry does not hold the Docker-typed .sig"
     signed b.tar "" second
-    airlock push --key second.pub --plain-http -q b.tar "$PLAIN/$CASE"
+    airlock push --identity-check any --key second.pub --plain-http -q b.tar "$PLAIN/$CASE"
     expect_rc 0
     sk "$sig" | jq -e '.mediaType == "application/vnd.oci.image.manifest.v1+json" and (.layers | length) == 2' \
         >/dev/null || fail "not merged into an OCI manifest of both layers: $(sk "$sig")"

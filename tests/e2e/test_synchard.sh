@@ -11,7 +11,7 @@ keys() { "$AIRLOCK" keygen --output-key-prefix cosign 2>/dev/null; }
 # signed NAME IN: a signed bundle IN/NAME of the fixture image, settled
 signed() {
     "$AIRLOCK" import -q --name "example.com/$CASE/${1%%.*}:1" "$F/o.tar" -o "$2/$1"
-    "$AIRLOCK" sign --key cosign.key "$2/$1" >/dev/null
+    "$AIRLOCK" sign --key cosign.key --to "$PLAIN/$CASE" "$2/$1" >/dev/null
     touch -h -d '-5 minutes' "$2/$1"
 }
 # an unsigned (so failing) bundle, settled

@@ -32,7 +32,7 @@ case_relabelled_unsigned_image_refused() {
         expect_rc 3
         out_has "UNSIGNED $dg example.com/test/evil:latest"
         out_has "ok       sha256:$(cat "$F/L.digest") example.com/test/busybox:1.0"
-        airlock push --key cosign.pub --plain-http b "$PLAIN/$CASE"
+        airlock push --identity-check any --key cosign.pub --plain-http b "$PLAIN/$CASE"
         expect_rc 3
         err_has "example.com/test/evil:latest"
         err_has "nothing was pushed"
@@ -48,7 +48,7 @@ case_image_under_a_sig_tag_refused() {
     airlock verify --key cosign.pub b
     expect_rc 3
     out_has "UNSIGNED $dg"
-    airlock push --key cosign.pub --plain-http b "$PLAIN/$CASE"
+    airlock push --identity-check any --key cosign.pub --plain-http b "$PLAIN/$CASE"
     expect_rc 3
     not_pushed "$CASE/test/busybox" "$dg"
 }
@@ -58,7 +58,7 @@ case_extra_layer_in_a_sig_manifest_never_pushed() {
     dg=$(SMUGGLE b extralayer)
     airlock verify --key cosign.pub b
     expect_rc 3
-    airlock push --key cosign.pub --plain-http b "$PLAIN/$CASE"
+    airlock push --identity-check any --key cosign.pub --plain-http b "$PLAIN/$CASE"
     expect_rc 3
     not_pushed "$CASE/test/busybox" "$dg"
     ! sk "$PLAIN/$CASE/test/busybox:1.0" >/dev/null 2>&1 || fail "pushed part of a refused bundle"
@@ -73,7 +73,7 @@ case_content_go_reads_otherwise_never_pushed() {
         SMUGGLE b $c >/dev/null
         airlock verify --key cosign.pub b
         [ "$rc" = 3 ] || [ "$rc" = 4 ] || fail "$c: verify exit $rc"
-        airlock push --key cosign.pub --plain-http b "$PLAIN/$CASE/$c"
+        airlock push --identity-check any --key cosign.pub --plain-http b "$PLAIN/$CASE/$c"
         [ "$rc" = 3 ] || [ "$rc" = 4 ] || fail "$c: push exit $rc"
         ! sk "$PLAIN/$CASE/$c/test/busybox:1.0" >/dev/null 2>&1 || fail "$c: pushed"
         for t in $(jq -r '.manifests[].annotations["org.opencontainers.image.ref.name"]' b/index.json | sed 's/.*://'); do
@@ -91,7 +91,7 @@ case_registry_sig_tag_holding_an_image_left_alone() {
         skopeo copy -q --dest-tls-verify=false "oci:b:example.com/test/busybox:1.0" \
             "docker://$PLAIN/$CASE/test/busybox:sha256-${d#sha256:}.sig"
     before=$(sk "$PLAIN/$CASE/test/busybox:sha256-${d#sha256:}.sig" | sha256sum)
-    airlock push --key cosign.pub --plain-http b "$PLAIN/$CASE"
+    airlock push --identity-check any --key cosign.pub --plain-http b "$PLAIN/$CASE"
     [ "$rc" != 0 ] || fail "merged into an image"
     err_has "holds something other than a cosign signature manifest"
     [ "$(sk "$PLAIN/$CASE/test/busybox:sha256-${d#sha256:}.sig" | sha256sum)" = "$before" ] ||
@@ -103,17 +103,17 @@ case_registry_sig_tag_holding_an_image_left_alone() {
 case_attestations_merge_never_drop_theirs() {
     signed_dir a
     SMUGGLE a att first >/dev/null
-    airlock push --key cosign.pub --plain-http -q a "$PLAIN/$CASE"
+    airlock push --identity-check any --key cosign.pub --plain-http -q a "$PLAIN/$CASE"
     expect_rc 0
     signed_dir b
     SMUGGLE b att second >/dev/null
-    airlock push --key cosign.pub --plain-http -q b "$PLAIN/$CASE"
+    airlock push --identity-check any --key cosign.pub --plain-http -q b "$PLAIN/$CASE"
     expect_rc 0
     d=$(cat "$F/L.digest")
     n=$(sk "$PLAIN/$CASE/test/busybox:sha256-$d.att" | jq '.layers | length')
     [ "$n" = 2 ] || fail "expected 2 attestation layers, got $n"
     # the first again adds nothing and drops nothing
-    airlock push --key cosign.pub --plain-http -q a "$PLAIN/$CASE"
+    airlock push --identity-check any --key cosign.pub --plain-http -q a "$PLAIN/$CASE"
     expect_rc 0
     n=$(sk "$PLAIN/$CASE/test/busybox:sha256-$d.att" | jq '.layers | length')
     [ "$n" = 2 ] || fail "attestation layers: $n"
@@ -126,16 +126,16 @@ case_allow_unsigned_names_what_went_up_unsigned() {
     expect_rc 0
     out_has "unsigned $dg example.com/test/evil:latest"
     err_has "image 'example.com/test/evil:latest' is not signed (allowed)"
-    airlock push --key cosign.pub --allow-unsigned --plain-http b "$PLAIN/$CASE"
+    airlock push --identity-check any --key cosign.pub --allow-unsigned --plain-http b "$PLAIN/$CASE"
     expect_rc 0
     err_has "UNSIGNED: $PLAIN/$CASE/test/evil:latest"
-    airlock push --key cosign.pub --allow-unsigned --plain-http --json b "$PLAIN/$CASE"
+    airlock push --identity-check any --key cosign.pub --allow-unsigned --plain-http --json b "$PLAIN/$CASE"
     expect_rc 0
     json '.images[] | select(.ref | endswith("evil:latest")) | .verified == false'
     json '.images[] | select(.ref | endswith("busybox:1.0")) | .verified == true'
     # a bad signature is not "unsigned": it still stops the push
     "$AIRLOCK" keygen --output-key-prefix other 2>/dev/null
-    airlock push --key other.pub --allow-unsigned --plain-http b "$PLAIN/$CASE/x"
+    airlock push --identity-check any --key other.pub --allow-unsigned --plain-http b "$PLAIN/$CASE/x"
     expect_rc 3
 }
 
@@ -145,7 +145,7 @@ case_sync_refuses_relabelled_unsigned_image() {
     signed_dir inbox/drop
     dg=$(SMUGGLE inbox/drop relabel dev.cosignproject.cosign/sboms)
     find inbox/drop -exec touch -h -d '-5 minutes' {} +
-    airlock sync --json --key cosign.pub --to "$PLAIN/$CASE" --plain-http inbox
+    airlock sync --identity-check any --json --key cosign.pub --to "$PLAIN/$CASE" --plain-http inbox
     expect_rc 1
     [ -d inbox/failed/drop ] || fail "not filed as failed"
     grep -qF "example.com/test/evil:latest" inbox/failed/drop.report.json ||
@@ -163,7 +163,7 @@ case_push_plan_is_linear_in_the_graph() {
     airlock verify --key cosign.pub b
     expect_rc 0
     start=$(date +%s)
-    run timeout 120 "$AIRLOCK" push --key cosign.pub --plain-http -q b "$PLAIN/$CASE"
+    run timeout 120 "$AIRLOCK" push --identity-check any --key cosign.pub --plain-http -q b "$PLAIN/$CASE"
     expect_rc 0
     [ $(($(date +%s) - start)) -lt 30 ] || fail "push took $(($(date +%s) - start)) s"
     sk "$PLAIN/$CASE/test/nest:1" >/dev/null || fail "nested index not tagged"
@@ -178,8 +178,8 @@ case_concurrent_pushes_keep_every_signature() {
     "$AIRLOCK" sign --key two.key b.tar >/dev/null
     for round in 1 2 3 4 5 6; do
         dest="$PLAIN/$CASE/r$round"
-        "$AIRLOCK" push --key one.pub --plain-http -q a.tar "$dest" 2>a.err &
-        "$AIRLOCK" push --key two.pub --plain-http -q b.tar "$dest" 2>b.err &
+        "$AIRLOCK" push --identity-check any --key one.pub --plain-http -q a.tar "$dest" 2>a.err &
+        "$AIRLOCK" push --identity-check any --key two.pub --plain-http -q b.tar "$dest" 2>b.err &
         wait %1 || fail "push one failed: $(cat a.err)"
         wait %2 || fail "push two failed: $(cat b.err)"
         for k in one two; do

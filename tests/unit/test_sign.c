@@ -300,6 +300,57 @@ TEST(identity_matching)
     CHECK(!airlock_identity_matches(NULL, "nginx"));
 }
 
+/* containers/image's matchRepoDigestOrExact, as a pull at the destination applies it */
+TEST(identity_pulled_rule)
+{
+    /* by tag: the same reference, exactly; nothing defaulted on the payload's side */
+    CHECK(airlock_identity_match_pulled("registry.internal/devops/library/nginx:1.27",
+                                        "registry.internal/devops/library/nginx:1.27"));
+    CHECK(!airlock_identity_match_pulled("registry.internal/devops/library/nginx",
+                                         "registry.internal/devops/library/nginx:1.27"));
+    CHECK(!airlock_identity_match_pulled("registry.internal/devops/library/nginx",
+                                         "registry.internal/devops/library/nginx:latest"));
+    CHECK(!airlock_identity_match_pulled("registry.internal/devops/library/nginx:1.26",
+                                         "registry.internal/devops/library/nginx:1.27"));
+    /* nested repositories: a parent or a child repository is another repository */
+    CHECK(!airlock_identity_match_pulled("registry.internal/devops/nginx:1.27",
+                                         "registry.internal/devops/library/nginx:1.27"));
+    CHECK(!airlock_identity_match_pulled("registry.internal/devops/library/nginx/x:1.27",
+                                         "registry.internal/devops/library/nginx:1.27"));
+    CHECK(!airlock_identity_match_pulled("registry.internal/devops/library/nginx@sha256:abababababababababababababababababababababababababababababababab",
+                                         "registry.internal/devops/library/nginx:1.27"));
+    /* another registry (the upstream name cosign signs by default) */
+    CHECK(!airlock_identity_match_pulled("index.docker.io/library/nginx",
+                                         "registry.internal/devops/library/nginx:1.27"));
+    CHECK(!airlock_identity_match_pulled("registry.internal:5000/devops/library/nginx:1.27",
+                                         "registry.internal/devops/library/nginx:1.27"));
+    /* Docker Hub: every spelling normalizes to docker.io/library/x */
+    CHECK(airlock_identity_match_pulled("nginx:1.27", "docker.io/library/nginx:1.27"));
+    CHECK(airlock_identity_match_pulled("index.docker.io/library/nginx:1.27", "nginx:1.27"));
+    CHECK(airlock_identity_match_pulled("docker.io/nginx:1.27", "library/nginx:1.27"));
+    CHECK(!airlock_identity_match_pulled("docker.io/nginx", "nginx:latest"));
+    CHECK(!airlock_identity_match_pulled("docker.io/other/nginx:1.27", "nginx:1.27"));
+    /* by digest: the same repository, with or without a tag signed */
+    CHECK(airlock_identity_match_pulled("registry.internal/devops/library/nginx",
+                                        "registry.internal/devops/library/nginx@sha256:abababababababababababababababababababababababababababababababab"));
+    CHECK(airlock_identity_match_pulled("registry.internal/devops/library/nginx:1.27",
+                                        "registry.internal/devops/library/nginx@sha256:abababababababababababababababababababababababababababababababab"));
+    CHECK(!airlock_identity_match_pulled("registry.internal/devops/nginx",
+                                         "registry.internal/devops/library/nginx@sha256:abababababababababababababababababababababababababababababababab"));
+    CHECK(airlock_identity_match_pulled("index.docker.io/library/nginx", "nginx@sha256:abababababababababababababababababababababababababababababababab"));
+    /* by tag and digest: the payload's string must be the same, digest included */
+    CHECK(airlock_identity_match_pulled("r.io/a/b:1@sha256:abababababababababababababababababababababababababababababababab", "r.io/a/b:1@sha256:abababababababababababababababababababababababababababababababab"));
+    CHECK(!airlock_identity_match_pulled("r.io/a/b:1", "r.io/a/b:1@sha256:abababababababababababababababababababababababababababababababab"));
+    CHECK(!airlock_identity_match_pulled("r.io/a/b:1@sha256:cdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcd", "r.io/a/b:1@sha256:abababababababababababababababababababababababababababababababab"));
+    CHECK(!airlock_identity_match_pulled("r.io/a/b:1@sha256:abababababababababababababababababababababababababababababababab", "r.io/a/b:1"));
+    /* a port is no tag; a name alone or garbage matches nothing */
+    CHECK(airlock_identity_match_pulled("localhost:5000/a/b:1", "localhost:5000/a/b:1"));
+    CHECK(!airlock_identity_match_pulled("localhost:5000/a/b", "localhost:5000/a/b:5000"));
+    CHECK(!airlock_identity_match_pulled("r.io/a/b", "r.io/a/b"));
+    CHECK(!airlock_identity_match_pulled("R.io/A/b:1", "r.io/a/b:1"));
+    CHECK(!airlock_identity_match_pulled(NULL, "r.io/a/b:1"));
+}
+
 TEST(payload_duplicate_keys_refused)
 {
     struct airlock_sig_payload sp;

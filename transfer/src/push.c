@@ -1048,6 +1048,11 @@ int airlock_push(struct airlock_push_result **res, struct airlock_bundle *b, con
     so.annotations = po->annotations;
     so.n_annotations = po->n_annotations;
     so.allow_unsigned = po->allow_unsigned || !po->key;
+    if (po->key && !po->identity && !po->identity_any) { /* what a pull at dest checks */
+        so.dest = dest;
+        so.map = po->map;
+        so.n_map = po->n_map;
+    }
     if ((rc = airlock_bundle_verify_signatures(&pre, b, &so, err)))
         goto done;
     p.pre = pre;
@@ -1070,6 +1075,19 @@ int airlock_push(struct airlock_push_result **res, struct airlock_bundle *b, con
             goto done;
         }
     }
+    for (size_t i = 0; i < pre->n_images; i++)
+        if (!pre->images[i].ok && pre->images[i].identity_failure) {
+            /* signed, but not as the destination's consumers pull it */
+            const struct airlock_sig_image *im = &pre->images[i];
+            rc = airlock_error_set(err, AIRLOCK_ESIGNATURE,
+                                   "image '%s' (%s): no verified signature names its "
+                                   "destination: %s; nothing was pushed (sign with --to '%s' "
+                                   "and the same --map, or push with --identity-check any to "
+                                   "accept any identity on purpose)",
+                                   im->ref ? im->ref : "?", im->digest, im->identity_failure,
+                                   dest);
+            goto done;
+        }
     for (size_t i = 0; i < pre->n_images; i++)
         if (!pre->images[i].ok) {
             const struct airlock_sig_image *im = &pre->images[i];
@@ -1180,7 +1198,8 @@ int airlock_push(struct airlock_push_result **res, struct airlock_bundle *b, con
             continue;
         int check = po->key && !pe->trust->unsigned_allowed;
         struct airlock_sig_check_opts there = {check ? po->key : NULL, po->identity,
-                                               po->annotations, po->n_annotations, 0};
+                                               po->annotations, po->n_annotations, 0,
+                                               NULL, NULL, 0};
         struct airlock_sig_image im;
         memset(&im, 0, sizeof(im));
         rc = verify_there(p.r, pe->repo, pe->trust->digest, &there, &im, err);
@@ -1210,8 +1229,33 @@ int airlock_push(struct airlock_push_result **res, struct airlock_bundle *b, con
                                    "'%s/%s@%s': the signature does not verify in the registry%s%s",
                                    p.host, pe->repo, pe->trust->digest, im.n_failures ? ": " : "",
                                    im.n_failures ? im.failures[0] : "");
+        /* the destination rule again, on what the registry now serves: the image's .sig and
+         * each platform manifest's own sha256-<hex>.sig, as a pull checks them */
+        if (!rc && check && pe->trust->needed &&
+            !airlock_sig_image_judge_identity(&im, pe->trust->needed, NULL))
+            rc = airlock_error_set(err, AIRLOCK_ESIGNATURE, "'%s/%s@%s' in the registry: %s",
+                                   p.host, pe->repo, pe->trust->digest,
+                                   im.identity_failure ? im.identity_failure : "identity");
         if (!rc && check)
             out->signatures_verified += im.n_sigs;
+        for (size_t k = 0; !rc && check && k < pe->trust->n_platforms; k++) {
+            const struct airlock_sig_image *pl = &pe->trust->platforms[k];
+            struct airlock_sig_image pim;
+            memset(&pim, 0, sizeof(pim));
+            rc = verify_there(p.r, pe->repo, pl->digest, &there, &pim, err);
+            if (!rc && (!pim.ok || !airlock_sig_image_judge_identity(&pim, pl->needed, NULL)))
+                rc = airlock_error_set(err, AIRLOCK_ESIGNATURE,
+                                       "'%s/%s@%s' (platform %s of '%s') in the registry: %s",
+                                       p.host, pe->repo, pl->digest,
+                                       pl->platform ? pl->platform : "?", pe->trust->digest,
+                                       !pim.ok ? (pim.n_failures ? pim.failures[0]
+                                                                 : "no signature verified")
+                                       : pim.identity_failure ? pim.identity_failure
+                                                              : "identity");
+            if (!rc)
+                out->signatures_verified += pim.n_sigs;
+            airlock_sig_image_release(&pim);
+        }
         airlock_sig_image_release(&im);
         if (rc)
             break;

@@ -35,6 +35,7 @@ struct sync_rule {
     char **key_paths;
     size_t n_keys;
     char *identity;
+    int identity_any; /* "identityCheck": "any": the destination rule is off */
     struct airlock_annotation *ann;
     size_t n_ann;
     struct airlock_registry_opts ro;
@@ -165,6 +166,20 @@ static int simple_rule(struct sync_rule *r, const char *to, const char *identity
     return 0;
 }
 
+const char *airlock_sync_config_relaxed(const struct airlock_sync_config *c)
+{
+    for (size_t i = 0; c && i < c->n_rules; i++)
+        if (c->rules[i].identity_any)
+            return c->rules[i].to;
+    return NULL;
+}
+
+void airlock_sync_config_identity_any(struct airlock_sync_config *c)
+{
+    for (size_t i = 0; c && i < c->n_rules; i++)
+        c->rules[i].identity_any = 1;
+}
+
 int airlock_sync_config_simple(struct airlock_sync_config **out, const char *inbox,
                                const char *to, const char *const *keys, size_t n_keys,
                                const char *identity, const char *const *map, size_t n_map,
@@ -230,7 +245,7 @@ static const struct member top_members[] = {
 static const struct member rule_members[] = {
     {"match", M_STR, 0, 0},       {"to", M_STR, 0, 0},          {"keys", M_STRLIST, 1, 16},
     {"identity", M_STR, 0, 0},    {"annotations", M_STRMAP, 0, 0}, {"map", M_STRMAP, 0, 0},
-    {"registry", M_OBJ, 0, 0},    {"policy", M_STR, 0, 0},
+    {"registry", M_OBJ, 0, 0},    {"policy", M_STR, 0, 0},    {"identityCheck", M_STR, 0, 0},
 };
 static const struct member registry_members[] = {
     {"caFile", M_STR, 0, 0},     {"clientCert", M_STR, 0, 0}, {"clientKey", M_STR, 0, 0},
@@ -397,6 +412,16 @@ int sync_config_parse(struct airlock_sync_config **out, const char *text, size_t
         r->match = strdup(jstr(it, "match") ? jstr(it, "match") : "*");
         r->to = jdup(it, "to");
         r->identity = jdup(it, "identity");
+        const char *ic = jstr(it, "identityCheck");
+        if (ic && strcmp(ic, "destination") && strcmp(ic, "any")) {
+            rc = airlock_error_set(err, AIRLOCK_EUSAGE,
+                                   "config '%s': rule %zu: \"identityCheck\" must be "
+                                   "\"destination\" (the default: signatures must name each "
+                                   "image's reference at \"to\") or \"any\", not '%s'",
+                                   path, c->n_rules, ic);
+            goto out;
+        }
+        r->identity_any = ic && !strcmp(ic, "any");
         if (!r->to) {
             rc = airlock_error_set(err, AIRLOCK_EUSAGE, "config '%s': rule %zu has no \"to\"",
                                    path, c->n_rules);
@@ -884,7 +909,13 @@ static int process(const struct sync_run *rn, const struct sync_rule *r,
     cJSON *sigs = cJSON_AddArrayToObject(rep, "signatures");
     for (size_t k = 0; !rc && k < r->n_keys; k++) {
         struct airlock_sig_report *sr = NULL;
-        struct airlock_sig_check_opts so = {r->keys[k], r->identity, r->ann, r->n_ann, 0};
+        struct airlock_sig_check_opts so = {r->keys[k], r->identity, r->ann, r->n_ann, 0,
+                                            NULL, NULL, 0};
+        if (!r->identity && !r->identity_any) { /* the rule push applies, per key */
+            so.dest = r->to;
+            so.map = (const char *const *)r->map;
+            so.n_map = r->n_map;
+        }
         rc = airlock_bundle_verify_signatures(&sr, b, &so, err);
         if (rc)
             break;
@@ -893,7 +924,15 @@ static int process(const struct sync_run *rn, const struct sync_rule *r,
         cJSON_AddBoolToObject(o, "ok", sr->ok);
         cJSON_AddItemToArray(sigs, o);
         for (size_t i = 0; i < sr->n_images && !rc; i++)
-            if (!sr->images[i].ok)
+            if (!sr->images[i].ok && sr->images[i].identity_failure)
+                rc = airlock_error_set(err, AIRLOCK_ESIGNATURE,
+                                       "'%s': image '%s': no signature by '%s' names its "
+                                       "destination: %s (sign with --to '%s', or set the rule's "
+                                       "\"identityCheck\": \"any\")",
+                                       cd->name, sr->images[i].ref ? sr->images[i].ref
+                                                                   : sr->images[i].digest,
+                                       r->key_paths[k], sr->images[i].identity_failure, r->to);
+            else if (!sr->images[i].ok)
                 rc = airlock_error_set(err, AIRLOCK_ESIGNATURE,
                                        "'%s': image '%s' has no signature that verifies with '%s'%s%s",
                                        cd->name, sr->images[i].ref ? sr->images[i].ref
@@ -905,7 +944,7 @@ static int process(const struct sync_run *rn, const struct sync_rule *r,
     if (!rc) {
         struct airlock_push_opts po = {r->n_keys ? r->keys[0] : NULL, r->identity, r->ann,
                                        r->n_ann, (const char *const *)r->map, r->n_map, 0,
-                                       r->policy};
+                                       r->identity_any, r->policy};
         if (r->policy)
             cJSON_AddStringToObject(rep, "policy", r->policy_path);
         rc = airlock_push(&pr, b, r->to, &r->ro, &po, err);

@@ -95,6 +95,14 @@ void airlock_sig_payload_release(struct airlock_sig_payload *p);
  * Both sides are normalized as Docker does. */
 int airlock_identity_matches(const char *payload_ref, const char *want);
 
+/* containers/image's matchRepoDigestOrExact (FORMATS.md section 3): does a payload's
+ * docker-reference accept the image pulled as pulled ("name:tag", "name@digest" or
+ * "name:tag@digest")? Both are normalized as Docker does (docker.io/library/x), but no tag is
+ * added to the payload's: pulled with a tag, the payload's reference must be the same
+ * reference (a payload without a tag never matches); pulled by digest alone, the same
+ * repository. A pulled name with neither tag nor digest matches nothing. */
+int airlock_identity_match_pulled(const char *payload_ref, const char *pulled);
+
 /* ---- the .sig manifest ------------------------------------------------------------------- */
 
 /* Builds the config and the manifest of a legacy cosign signature image holding the given

@@ -360,15 +360,24 @@ struct airlock_key;
 struct airlock_pubkey;
 
 struct airlock_sign_opts {
-    const char *identity; /* docker-reference to sign; NULL: each image's repository */
+    const char *identity; /* docker-reference to sign, for one image only (more than one
+                             image: AIRLOCK_EUSAGE, pointing to to); NULL: see to */
     const struct airlock_annotation *annotations; /* -a k=v, into "optional" */
     size_t n_annotations;
-    int recursive;        /* also sign each platform manifest of an index */
+    int recursive;        /* also sign each platform manifest of an index (same identity) */
     const char *const *refs; /* the images to sign (references or digests); none: all */
     size_t n_refs;
     unsigned formats; /* AIRLOCK_SIGN_WRITE_* bits; 0: both */
+    /* to, "host[/prefix]": each image is signed with its reference after `push to` with the
+     * same map (airlock_ref_destination), with its tag (a digest-only entry: its
+     * repository), so both by-tag and by-digest pulls there pass containers/image's
+     * matchRepoDigestOrExact. NULL (and no identity): cosign's default, the repository the
+     * bundle names. */
+    const char *to;
+    const char *const *map; /* "SRC=DST" renames, as push --map */
+    size_t n_map;
 };
-#define AIRLOCK_SIGN_OPTS_INIT {NULL, NULL, 0, 0, NULL, 0, 0}
+#define AIRLOCK_SIGN_OPTS_INIT {NULL, NULL, 0, 0, NULL, 0, 0, NULL, NULL, 0}
 #define AIRLOCK_SIGN_WRITE_SIMPLESIGNING 1u /* the .sig layer (cosign 1, 2, containers/image) */
 #define AIRLOCK_SIGN_WRITE_BUNDLE 2u        /* the sigstore bundle referrer (cosign 3) */
 
@@ -405,6 +414,15 @@ struct airlock_sig_check_opts {
     int allow_unsigned;   /* an image with no signature at all is admitted, marked so (a
                              bad signature still fails); with key NULL nothing is checked
                              and every image is admitted unsigned */
+    /* The destination rule (push DEST, verify --to DEST), with key set and identity NULL:
+     * each image, and each platform manifest of it that the bundle holds, needs a verified
+     * .sig whose docker-reference containers/image's matchRepoDigestOrExact accepts for its
+     * pull at the destination (airlock_ref_destination with map): by tag, DEST/...:tag
+     * exactly; an entry without a tag, by digest: the same repository. A sigstore bundle
+     * names no reference and does not count for it. NULL: no such rule (cosign's). */
+    const char *dest;
+    const char *const *map;
+    size_t n_map;
 };
 
 #define AIRLOCK_SIG_FORMAT_SIMPLESIGNING "simplesigning"     /* a .sig layer (cosign 1, 2) */
@@ -437,7 +455,22 @@ struct airlock_sig_image {
     int unsigned_allowed;          /* ok only because unsigned images were allowed (no key,
                                       or allow_unsigned and no signature at all) */
     size_t node;                   /* its root in the report's graph */
+    /* the destination rule (opts dest): */
+    char *needed;           /* the reference it is pulled by at the destination */
+    char *identity_failure; /* why no verified signature names it (signed as ..., needed ...),
+                               or NULL when one does */
+    struct airlock_sig_image *platforms; /* an index: each platform manifest the bundle
+                                            holds, its own signatures and verdict */
+    size_t n_platforms;
+    char *platform;         /* a platform record: "os/arch[/variant]" */
 };
+
+/* The destination rule for one checked image (or platform manifest) im: 1 when one of its
+ * verified signatures names a reference a pull by pulled accepts (airlock_identity_match_
+ * pulled); else 0, with im->identity_failure naming the identities signed and the one
+ * needed (what, when not NULL, names im in it). Sets im->needed. */
+int airlock_sig_image_judge_identity(struct airlock_sig_image *im, const char *pulled,
+                                     const char *what);
 
 /* One record per index.json entry, in its order. An entry may go in (ok) when it is an image
  * whose signature verified (or an allowed unsigned one), or an attachment of such an image in

@@ -86,6 +86,11 @@ struct airlock_push_opts {
     size_t n_map;
     int allow_unsigned;     /* images with no signature at all go up too (marked unverified
                                in the result); a bad signature still stops the push */
+    int identity_any;       /* --identity-check any: a verified signature may name any
+                               reference (cosign's rule). Otherwise, with a key and no
+                               identity, the destination rule (struct airlock_sig_check_opts
+                               dest) holds for every image and platform manifest, before
+                               anything goes up and again in the registry */
     const struct airlock_policy *policy; /* a containers/image policy every image and platform
                                manifest must pass at its reference in dest before any manifest
                                is pushed (airlock_bundle_check_policy); NULL: none */
@@ -147,7 +152,9 @@ struct airlock_sync_config;
  *    "rules": [{"match": GLOB (default "*"), "to": "host[/prefix]",
  *               "keys": [PUB...] (all required), "identity": REF, "annotations": {K: V},
  *               "map": {SRC: DST}, "registry": {"caFile", "clientCert", "clientKey",
- *               "authFile", "plainHttp", "insecure", "parallel", "retries", "trustRealm"}}]}
+ *               "authFile", "plainHttp", "insecure", "parallel", "retries", "trustRealm"},
+ *               "identityCheck": "destination" (default: push's destination rule, for
+ *               every key) or "any" (a signature may name any reference)}]}
  *   "lockTimeoutSeconds": 21600: a lock held longer is reported (see airlock_sync_run).
  * Every member is checked for its type and range; an unknown or repeated member (a typo such
  * as "keepdays") is an error too. Problems in it are AIRLOCK_EUSAGE naming the file, the
@@ -161,6 +168,10 @@ int airlock_sync_config_simple(struct airlock_sync_config **out, const char *inb
                                const struct airlock_registry_opts *ro, int settle,
                                struct airlock_error **err);
 void airlock_sync_config_free(struct airlock_sync_config *c);
+/* --identity-check any: every rule's signatures may name any reference. */
+void airlock_sync_config_identity_any(struct airlock_sync_config *c);
+/* The "to" of the first rule that accepts any identity ("identityCheck": "any"), or NULL. */
+const char *airlock_sync_config_relaxed(const struct airlock_sync_config *c);
 
 struct airlock_sync_result {
     size_t pushed, failed, waiting, skipped;
