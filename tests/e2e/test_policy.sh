@@ -16,13 +16,14 @@ bundle() {
     make_bundle "$1"
     "$AIRLOCK" import -q "$F/multi" -o "$1"
 }
-# signed_for B DEST [--recursive]: each image signed with the identity it has in DEST
+# signed_for B DEST [--recursive]: each image signed with the identity it has in DEST (the
+# index only unless --recursive, as cosign signs by default)
 signed_for() {
     keys
     bundle "$1"
     "$AIRLOCK" sign --key cosign.key --identity "$2/test/busybox:1.0" "$1" \
         example.com/test/busybox:1.0 >/dev/null
-    "$AIRLOCK" sign --key cosign.key ${3:-} --identity "$2/multi:1" "$1" example.com/multi:1 >/dev/null
+    "$AIRLOCK" sign --key cosign.key ${3:---no-recursive} --identity "$2/multi:1" "$1" example.com/multi:1 >/dev/null
 }
 # policy FILE SCOPE REQUIREMENT-JSON: default reject, SCOPE gets the requirement
 policy() {

@@ -213,7 +213,7 @@ case_signatures_merge_never_drop_theirs() {
 # come along and the bundle verifies, instead of the manifest travelling as a bare blob.
 case_export_judges_manifests_by_content_not_descriptor() {
     signed b.tar
-    "$AIRLOCK" push --key cosign.pub --plain-http -q b.tar "$PLAIN/$CASE" >/dev/null
+    "$AIRLOCK" push --key cosign.pub --identity-check any --plain-http -q b.tar "$PLAIN/$CASE" >/dev/null
     sk "$PLAIN/$CASE/multi:1" |
         jq -c '.manifests[0].mediaType = "application/octet-stream"' >odd.json
     curl -sf -X PUT -H "Content-Type: application/vnd.oci.image.index.v1+json" \
