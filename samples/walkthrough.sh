@@ -64,19 +64,28 @@ step "connected side: airlock export the image into a bundle"
 "$AIRLOCK" export --plain-http "$UPSTREAM/team/app:1.0" -o release.tar
 "$AIRLOCK" inspect release.tar
 
-step "airlock sign, offline (networking disabled where the kernel allows it)"
-IDENTITY=$PRIVATE/devops/team/app
+step "airlock sign, offline (networking disabled where the kernel allows it), for the name"
+echo "each image will have after the push: podman inside checks exactly that name"
+DEST=$PRIVATE/devops
 if unshare -n true 2>/dev/null; then
-    unshare -n "$AIRLOCK" sign --key cosign.key --identity "$IDENTITY" release.tar
+    unshare -n "$AIRLOCK" sign --key cosign.key --to "$DEST" release.tar
 else
-    "$AIRLOCK" sign --key cosign.key --identity "$IDENTITY" release.tar
+    "$AIRLOCK" sign --key cosign.key --to "$DEST" release.tar
 fi
 
 step "at the gap: airlock verify on a read-only copy, as on a USB stick"
 mkdir usb
 cp release.tar cosign.pub usb/
 chmod -R a-w usb
-"$AIRLOCK" verify --key usb/cosign.pub --identity "$IDENTITY" usb/release.tar
+"$AIRLOCK" verify --key usb/cosign.pub --to "$DEST" usb/release.tar
+
+step "the same check podman and CRI-O will make inside: their containers policy.json"
+cat >policy.json <<EOF
+{"default": [{"type": "reject"}],
+ "transports": {"docker": {"$DEST": [{"type": "sigstoreSigned",
+   "keyPath": "$PWD/usb/cosign.pub", "signedIdentity": {"type": "matchRepoDigestOrExact"}}]}}}
+EOF
+"$AIRLOCK" verify --policy policy.json --to "$DEST" usb/release.tar
 
 step "a damaged copy: one flipped byte in a layer"
 cp release.tar damaged.tar
@@ -89,25 +98,26 @@ set -e
 echo "verify of the damaged copy: exit code $rc (4 = integrity failure)"
 
 step "private side: airlock push the bundle, images and signatures together"
-"$AIRLOCK" push --key cosign.pub --identity "$IDENTITY" --plain-http usb/release.tar "$PRIVATE/devops"
+echo "(refused before anything goes up if a signature does not name its destination)"
+"$AIRLOCK" push --key cosign.pub --plain-http usb/release.tar "$DEST"
 
 step "airlock verify in the private registry, as cosign verify --key would"
-"$AIRLOCK" verify --key cosign.pub --identity "$IDENTITY" --plain-http "$PRIVATE/devops/team/app:1.0"
+"$AIRLOCK" verify --key cosign.pub --identity "$DEST/team/app:1.0" --plain-http "$DEST/team/app:1.0"
 
 step "a second push uploads nothing"
-"$AIRLOCK" push --key cosign.pub --plain-http --json usb/release.tar "$PRIVATE/devops" |
+"$AIRLOCK" push --key cosign.pub --plain-http --json usb/release.tar "$DEST" |
     python3 -c 'import json,sys; r=json.load(sys.stdin); print("uploaded", r["uploaded"], "blobs, skipped", r["skipped"])'
 
 step "small media: airlock split the bundle into parts, each one a bundle that verifies alone"
 mkdir stick
 "$AIRLOCK" split --size 400K release.tar -o stick/release.tar
 "$AIRLOCK" verify --part-only stick/release.tar.002
-"$AIRLOCK" verify --key cosign.pub --identity "$IDENTITY" stick/release.tar.001
+"$AIRLOCK" verify --key cosign.pub --to "$DEST" stick/release.tar.001
 
 step "the unattended job: airlock sync takes what arrives in an inbox, verifies, pushes, files it"
 mkdir inbox
 cp stick/release.tar.* inbox/
-"$AIRLOCK" sync --key cosign.pub --identity "$IDENTITY" --to "$PRIVATE/devops" --plain-http \
+"$AIRLOCK" sync --key cosign.pub --to "$DEST" --plain-http \
     --settle 0 inbox
 ls inbox/done
 tail -1 inbox/airlock-audit.log
