@@ -163,6 +163,13 @@ static int serve_entry(struct site *s, const struct airlock_serve_opts *o,
     if (!rc)
         rc = airlock_graph_postorder((struct airlock_graph *)s->g, im->node, reach_node, &w, err);
     const struct airlock_graph_node *nd = airlock_graph_node(s->g, im->node);
+    /* a referrer manifest is never tagged by push (it goes up by digest and into its
+     * subject's referrers index), whatever name index.json gives it: under an image's tag it
+     * would hand out an unsigned artifact for the signed image */
+    if (im->role == AIRLOCK_ROLE_REFERRERS && nd->kind == AIRLOCK_NODE_MANIFEST) {
+        free(tag);
+        tag = NULL;
+    }
     if (!rc && tag) {
         size_t i = 0;
         while (i < r->n_tags && strcmp(r->tags[i].tag, tag))
@@ -178,8 +185,8 @@ static int serve_entry(struct site *s, const struct airlock_serve_opts *o,
             }
         }
     }
-    if (!rc && im->role == AIRLOCK_ROLE_REFERRERS && nd->kind == AIRLOCK_NODE_INDEX &&
-        im->subject[0]) {
+    if (!rc && im->role == AIRLOCK_ROLE_REFERRERS &&
+        (nd->kind == AIRLOCK_NODE_INDEX || nd->kind == AIRLOCK_NODE_MANIFEST) && im->subject[0]) {
         struct site_referrers *x = realloc(r->refs, (r->n_refs + 1) * sizeof(*x));
         if (!x)
             rc = airlock_error_set(err, AIRLOCK_EOS, "out of memory");
@@ -400,8 +407,19 @@ int site_referrers(const struct site *s, const struct site_repo *r, const char *
         if (strcmp(r->refs[i].subject, subject))
             continue;
         const struct airlock_graph_node *ix = airlock_graph_node(s->g, r->refs[i].node);
-        for (size_t k = 0; !rc && ix->doc && k < ix->doc->n_layers; k++) {
-            const struct airlock_descriptor *d = &ix->doc->layers[k];
+        /* a referrers index lists them; a referrer manifest listed itself is one */
+        struct airlock_descriptor self;
+        memset(&self, 0, sizeof(self));
+        memcpy(self.digest, ix->digest, AIRLOCK_DIGEST_SIZE);
+        self.size = ix->size;
+        self.media_type = ix->media_type;
+        if (ix->doc) {
+            self.annotations = ix->doc->annotations;
+            self.n_annotations = ix->doc->n_annotations;
+        }
+        int one = ix->kind == AIRLOCK_NODE_MANIFEST;
+        for (size_t k = 0; !rc && ix->doc && k < (one ? 1 : ix->doc->n_layers); k++) {
+            const struct airlock_descriptor *d = one ? &self : &ix->doc->layers[k];
             size_t node = airlock_graph_find(s->g, d->digest);
             const struct airlock_graph_node *m = node == SIZE_MAX ? NULL
                                                                   : airlock_graph_node(s->g, node);

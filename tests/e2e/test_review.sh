@@ -1,0 +1,97 @@
+# An attacker's review of serve, policy and the destination rule: crafted bundles, requests and
+# policies that once got past a claim, each kept as a case.
+. "$(dirname "$0")/lib.sh"
+F=$FIXTURES
+export COSIGN_PASSWORD=test-password
+SPID=""
+review_cleanup() {
+    [ -n "$SPID" ] && kill "$SPID" 2>/dev/null && wait "$SPID" 2>/dev/null
+    return 0
+}
+trap 'review_cleanup; cleanup' EXIT
+
+# serve_up ARGS...: airlock serve in the background; $ADDR host:port, $SPID, log in serve.log
+serve_up() {
+    : >"$T/serve.log"
+    "$AIRLOCK" serve --listen 127.0.0.1:0 "$@" 2>>"$T/serve.log" &
+    SPID=$!
+    ADDR=""
+    for _ in $(seq 300); do
+        ADDR=$(sed -n 's|^listening on https\{0,1\}://\(127\.0\.0\.1:[0-9]*\) (bundle .*|\1|p' "$T/serve.log")
+        [ -n "$ADDR" ] && return 0
+        if ! kill -0 "$SPID" 2>/dev/null; then
+            SPID=""
+            fail "serve did not start: $(cat "$T/serve.log")"
+        fi
+        sleep 0.1
+    done
+    fail "serve did not start in time: $(cat "$T/serve.log")"
+}
+serve_down() {
+    kill -TERM "$SPID"
+    wait "$SPID" || true
+    SPID=""
+}
+code() { curl -s -o /dev/null -w '%{http_code}' "$@"; }
+
+# a blob damaged after the start, asked for in Range pieces one block and a byte long, each
+# starting where the last one's delivered bytes ended: the pieces must never add up to the
+# whole damaged blob (each response holds back only its own last block)
+case_damaged_blob_by_ranges() {
+    mkdir media
+    "$AIRLOCK" import -q --format dir --name example.com/test/busybox:1.0 "$F/o.tar" -o media/drop
+    serve_up media/drop
+    local d f size at=0 n got
+    d=$(curl -sf "http://$ADDR/v2/test/busybox/manifests/1.0" | jq -r '.layers | max_by(.size) | .digest')
+    f="media/drop/blobs/sha256/${d#sha256:}"
+    size=$(stat -c %s "$f")
+    [ "$size" -gt $((3 * 262144)) ] || fail "the fixture layer is too small for this case ($size)"
+    printf 'X' | dd of="$f" bs=1 seek=$((size / 2)) conv=notrunc 2>/dev/null
+    : >assembled
+    for _ in $(seq 40); do
+        [ "$at" -lt "$size" ] || break
+        rm -f piece
+        curl -s -o piece -r "$at-$((at + 262144))" "http://$ADDR/v2/test/busybox/blobs/$d" || true
+        n=$(stat -c %s piece 2>/dev/null || echo 0)
+        [ "$n" -gt 0 ] || break
+        cat piece >>assembled
+        at=$((at + n))
+    done
+    got=$(stat -c %s assembled)
+    ! cmp -s assembled "$f" || fail "the damaged blob was delivered whole in Range pieces ($got bytes)"
+    [ "$got" -lt "$size" ] || fail "$got of $size bytes of a damaged blob delivered through ranges"
+    rm -f piece
+    curl -s -o piece -r "$((size - 1))-" "http://$ADDR/v2/test/busybox/blobs/$d" || true
+    [ ! -s piece ] || fail "the last byte of a damaged blob was delivered"
+    serve_down
+}
+
+# signed_dir: media/drop, the busybox image at example.com/test/busybox:1.0 signed with cosign.key
+signed_dir() {
+    mkdir -p media
+    "$AIRLOCK" keygen --output-key-prefix cosign 2>/dev/null
+    "$AIRLOCK" import -q --format dir --name example.com/test/busybox:1.0 "$F/o.tar" -o media/drop
+    "$AIRLOCK" sign --key cosign.key media/drop >/dev/null 2>&1
+    BB=$(jq -r '.manifests[] | select(.annotations["org.opencontainers.image.ref.name"]=="example.com/test/busybox:1.0") | .digest' media/drop/index.json)
+}
+
+# an OCI 1.1 referrer of the signed image (admitted as its attachment, with no signature of
+# its own) listed first in index.json under the image's own name: serve must not hand it out
+# for the tag 1.0 (push never tags a referrer: it goes up by digest and in the referrers
+# index), and it is found through the referrers API as push would list it
+case_referrer_under_image_tag() {
+    signed_dir
+    local rd
+    rd=$($PY "$E2E_SRC/mkreview.py" media/drop tagreferrer example.com/test/busybox:1.0)
+    serve_up --key cosign.pub media/drop
+    [ "$(curl -sf -D - -o /dev/null "http://$ADDR/v2/test/busybox/manifests/1.0" | tr -d '\r' |
+        sed -n 's/^docker-content-digest: //Ip')" = "$BB" ] ||
+        fail "the tag 1.0 is not the signed image's (the referrer $rd took it)"
+    [ "$(code "http://$ADDR/v2/test/busybox/manifests/$rd")" = 200 ] || fail "the referrer is not served by digest"
+    curl -sf "http://$ADDR/v2/test/busybox/referrers/$BB" |
+        jq -e --arg d "$rd" '[.manifests[].digest] | index($d) != null' >/dev/null ||
+        fail "the referrer is not in the referrers API: $(curl -s "http://$ADDR/v2/test/busybox/referrers/$BB")"
+    serve_down
+}
+
+main "$@"
