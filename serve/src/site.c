@@ -174,7 +174,9 @@ static int serve_entry(struct site *s, const struct airlock_serve_opts *o,
         size_t i = 0;
         while (i < r->n_tags && strcmp(r->tags[i].tag, tag))
             i++;
-        if (i == r->n_tags) { /* the first entry under a name wins, as in index.json order */
+        if (i < r->n_tags && im->role == AIRLOCK_ROLE_IMAGE) /* push tags images in */
+            r->tags[i].node = im->node; /* index.json order: the last one is what stays */
+        else if (i == r->n_tags) {
             struct site_tag *t = realloc(r->tags, (r->n_tags + 1) * sizeof(*t));
             if (!t)
                 rc = airlock_error_set(err, AIRLOCK_EOS, "out of memory");

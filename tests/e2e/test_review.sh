@@ -94,4 +94,24 @@ case_referrer_under_image_tag() {
     serve_down
 }
 
+# two signed images listed under the same name: push puts the tags in index.json order, so
+# the registry ends with the last one; serve gives the tag the same image
+case_same_name_twice() {
+    mkdir -p media
+    "$AIRLOCK" keygen --output-key-prefix cosign 2>/dev/null
+    "$AIRLOCK" import -q --format dir --name example.com/test/busybox:1.0 "$F/o.tar" -o media/drop
+    local second
+    second=$($PY "$E2E_SRC/mkreview.py" media/drop unsignedfirst example.com/test/busybox:1.0)
+    # the crafted one first, the imported one last
+    "$AIRLOCK" sign --key cosign.key media/drop >/dev/null 2>&1
+    local last
+    last=$(jq -r '[.manifests[] | select(.annotations["org.opencontainers.image.ref.name"]=="example.com/test/busybox:1.0") | .digest] | last' media/drop/index.json)
+    [ "$last" != "$second" ] || fail "the crafted image is not first"
+    serve_up --key cosign.pub media/drop
+    [ "$(curl -sf -D - -o /dev/null "http://$ADDR/v2/test/busybox/manifests/1.0" | tr -d '\r' |
+        sed -n 's/^docker-content-digest: //Ip')" = "$last" ] ||
+        fail "serve's 1.0 is not the last entry under that name (push's)"
+    serve_down
+}
+
 main "$@"
