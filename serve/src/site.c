@@ -212,6 +212,28 @@ static int serve_entry(struct site *s, const struct airlock_serve_opts *o,
     return rc;
 }
 
+/* 1 when attachment im's subject is served in the repository im is served in (*rc set on
+ * running out of memory) */
+static int subject_served(struct site *s, const struct airlock_serve_opts *o,
+                          const struct airlock_sig_image *im, int *rc, struct airlock_error **err)
+{
+    char *repo = NULL, *tag = NULL;
+    struct airlock_error *e = NULL;
+    int nrc = name_of(o, im->ref, &repo, &tag, &e), yes = 0;
+    if (nrc == AIRLOCK_EOS) {
+        *rc = nrc;
+        if (err && !*err)
+            *err = steal_pointer(&e);
+    }
+    airlock_error_free(e);
+    for (size_t i = 0; !nrc && i < s->n_repos && !yes; i++)
+        yes = !strcmp(s->repos[i].name, repo) && im->subject[0] &&
+              core_dmap_get(&s->repos[i].nodes, im->subject);
+    free(repo);
+    free(tag);
+    return yes;
+}
+
 /* The policy judged at the served names: HOST/PREFIX/path, mapped as push maps. */
 static int policy_check(struct airlock_policy_report **out, struct airlock_bundle *b,
                         const struct airlock_serve_opts *o, struct airlock_error **err)
@@ -280,9 +302,13 @@ int site_build(struct site *s, struct airlock_bundle *b, const struct airlock_se
     struct airlock_policy_report *pr = NULL;
     if (o->policy && (rc = policy_check(&pr, b, o, err)))
         return rc;
+    /* images first; then attachments, each only where its subject is served (the signature
+     * check admits them with their image, before the policy refuses that image) */
     for (size_t i = 0; i < s->sr->n_images && !rc; i++) {
         const struct airlock_sig_image *im = &s->sr->images[i];
         char refused[600];
+        if (im->role != AIRLOCK_ROLE_IMAGE)
+            continue;
         if (im->ok && policy_refusal(pr, im, refused, sizeof(refused))) {
             if (add_image(s, im, NULL, 0, refused))
                 rc = airlock_error_set(err, AIRLOCK_EOS, "out of memory");
@@ -297,6 +323,11 @@ int site_build(struct site *s, struct airlock_bundle *b, const struct airlock_se
             if (add_image(s, im, NULL, 0, why))
                 rc = airlock_error_set(err, AIRLOCK_EOS, "out of memory");
         }
+    }
+    for (size_t i = 0; i < s->sr->n_images && !rc; i++) {
+        const struct airlock_sig_image *im = &s->sr->images[i];
+        if (im->role != AIRLOCK_ROLE_IMAGE && im->ok && subject_served(s, o, im, &rc, err))
+            rc = serve_entry(s, o, im, err);
     }
     airlock_policy_report_free(pr);
     if (rc)

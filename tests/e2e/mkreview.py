@@ -2,9 +2,9 @@
 """Crafted additions to a directory bundle made (and signed) by airlock, for the review
 cases: mkreview.py DIR CASE [ARG].
 
-  tagreferrer REF   an OCI 1.1 referrer (an artifact, not runnable) of the image listed as
-                    example.com/test/busybox:1.0, listed FIRST in index.json under REF
-                    (e.g. that same example.com/test/busybox:1.0)
+  tagreferrer REF [SUBJ]  an OCI 1.1 referrer (an artifact, not runnable) of the image listed
+                    as SUBJ (example.com/test/busybox:1.0), listed FIRST in index.json under
+                    REF (e.g. that same example.com/test/busybox:1.0)
   unsignedfirst REF an unsigned image listed FIRST in index.json under REF
 Prints the digest of what it added."""
 import hashlib, json, os, sys
@@ -43,8 +43,9 @@ def first(mt, dg, size, ref):
                         annotations={"org.opencontainers.image.ref.name": ref}))
 
 
-img = [e for e in ents if ref_of(e) == "example.com/test/busybox:1.0"]
 if case == "tagreferrer":
+    subj = sys.argv[4] if len(sys.argv) > 4 else "example.com/test/busybox:1.0"
+    img = [e for e in ents if ref_of(e) == subj]
     img = img[0]
     blob, bs = put(b'{"note":"not the image"}')
     cfg, cs = put(b"{}")

@@ -114,4 +114,33 @@ case_same_name_twice() {
     serve_down
 }
 
+# --policy refuses an image: its attachments (here an OCI 1.1 referrer listed under the
+# referrers schema's tag) are not served either, by digest, tag or the referrers API
+case_policy_refused_attachment() {
+    mkdir media
+    "$AIRLOCK" keygen --output-key-prefix cosign 2>/dev/null
+    "$AIRLOCK" import -q --format dir --name example.com/test/busybox:1.0 "$F/o.tar" -o media/drop
+    "$AIRLOCK" sign --key cosign.key --identity registry.lan:5000/test/busybox:1.0 media/drop >/dev/null 2>&1
+    "$AIRLOCK" import -q "$F/multi" -o media/drop
+    local md rd
+    md=$(jq -r '.manifests[] | select(.annotations["org.opencontainers.image.ref.name"]=="example.com/multi:1") | .digest' media/drop/index.json)
+    rd=$($PY "$E2E_SRC/mkreview.py" media/drop tagreferrer "example.com/multi:sha256-${md#sha256:}" example.com/multi:1)
+    cat >policy.json <<EOF
+{"default": [{"type": "reject"}],
+ "transports": {"docker": {"registry.lan:5000": [{"type": "sigstoreSigned",
+   "keyPath": "$PWD/cosign.pub", "signedIdentity": {"type": "matchRepoDigestOrExact"}}]}}}
+EOF
+    serve_up --policy policy.json --registry-name registry.lan:5000 media/drop
+    [ "$(code "http://$ADDR/v2/multi/manifests/1")" = 404 ] || fail "the refused image is served"
+    [ "$(code "http://$ADDR/v2/multi/manifests/$rd")" = 404 ] ||
+        fail "a referrer of the refused image is served by digest"
+    [ "$(code "http://$ADDR/v2/multi/manifests/sha256-${md#sha256:}")" = 404 ] ||
+        fail "a referrer of the refused image is served by its tag"
+    ! curl -s "http://$ADDR/v2/multi/referrers/$md" | grep -q "$rd" ||
+        fail "a referrer of the refused image is in the referrers API"
+    curl -s "http://$ADDR/v2/_catalog" | jq -e '.repositories == ["test/busybox"]' >/dev/null ||
+        fail "_catalog: $(curl -s "http://$ADDR/v2/_catalog")"
+    serve_down
+}
+
 main "$@"
