@@ -143,4 +143,36 @@ EOF
     serve_down
 }
 
+# a digest-only entry signed with sign --to: the destination rule (verify --to, as push
+# applies it) and containers/image's own rule (verify --policy, matchRepoDigestOrExact, which
+# never matches a signature naming a repository alone, pulled by digest or not) must agree;
+# a signature naming only the repository must not pass the destination rule either
+case_digest_only_entry_identity() {
+    "$AIRLOCK" keygen --output-key-prefix cosign 2>/dev/null
+    "$AIRLOCK" import -q "$F/multi" -o b/
+    local m="sha256:$(cat "$F/multi.digest")" D=registry.lan:5000/mirror
+    jq -c --arg r "example.com/multi@$m" '(.manifests[] | select(.digest == "'"$m"'") |
+        .annotations["org.opencontainers.image.ref.name"]) = $r' b/index.json >i && mv i b/index.json
+    cp -r b nameonly
+    airlock sign --key cosign.key --to "$D" b/
+    expect_rc 0
+    airlock verify --key cosign.pub --to "$D" b/
+    expect_rc 0
+    cat >policy.json <<EOF
+{"default": [{"type": "reject"}],
+ "transports": {"docker": {"registry.lan:5000": [{"type": "sigstoreSigned",
+   "keyPath": "$PWD/cosign.pub", "signedIdentity": {"type": "matchRepoDigestOrExact"}}]}}}
+EOF
+    airlock verify --policy policy.json --to "$D" b/
+    [ "$rc" = 0 ] || fail "sign --to wrote an identity containers/image refuses by digest: $(cat "$T/out" "$T/err")"
+    # signed naming the repository alone
+    airlock sign --key cosign.key --identity "$D/multi" nameonly/
+    expect_rc 0
+    airlock verify --policy policy.json --to "$D" nameonly/
+    expect_rc 3
+    airlock verify --key cosign.pub --to "$D" nameonly/
+    expect_rc 3
+    err_has "matchRepoDigestOrExact"
+}
+
 main "$@"
