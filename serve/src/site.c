@@ -254,15 +254,18 @@ static int policy_check(struct airlock_policy_report **out, struct airlock_bundl
     return rc;
 }
 
-/* 1 with why (its first failing check) when the policy refuses image im. */
+/* 1 with why (its first failing check) when the policy refuses image im, or never judged it
+ * (an entry the policy check took for an attachment) */
 static int policy_refusal(const struct airlock_policy_report *pr,
                           const struct airlock_sig_image *im, char *why, size_t cap)
 {
+    int judged = 0;
     for (size_t i = 0; pr && i < pr->n; i++) {
         const struct airlock_policy_target *t = &pr->targets[i];
-        if (t->result.ok && !t->error)
-            continue;
         if (strcmp(t->digest, im->digest) || (t->image && im->ref && strcmp(t->image, im->ref)))
+            continue;
+        judged = 1;
+        if (t->result.ok && !t->error)
             continue;
         const struct airlock_policy_check *c = NULL;
         for (size_t k = 0; k < t->result.n_checks && !c; k++)
@@ -272,6 +275,11 @@ static int policy_refusal(const struct airlock_policy_report *pr,
                  t->platform ? " platform " : "", t->platform ? t->platform : "",
                  t->error ? t->error : c && c->requirement ? c->requirement : "refused",
                  c && c->reason ? ": " : "", c && c->reason ? c->reason : "");
+        return 1;
+    }
+    if (pr && !judged) {
+        snprintf(why, cap, "policy: '%s' was not judged by the policy as an image",
+                 im->ref ? im->ref : im->digest);
         return 1;
     }
     return 0;

@@ -5,6 +5,7 @@ cases: mkreview.py DIR CASE [ARG].
   tagreferrer REF [SUBJ]  an OCI 1.1 referrer (an artifact, not runnable) of the image listed
                     as SUBJ (example.com/test/busybox:1.0), listed FIRST in index.json under
                     REF (e.g. that same example.com/test/busybox:1.0)
+  orphan REF        an OCI 1.1 referrer of a digest the bundle does not hold, listed under REF
   unsignedfirst REF an unsigned image listed FIRST in index.json under REF
 Prints the digest of what it added."""
 import hashlib, json, os, sys
@@ -53,6 +54,15 @@ if case == "tagreferrer":
          "config": desc("application/vnd.oci.empty.v1+json", cfg, cs),
          "layers": [desc("application/x-review-note", blob, bs)],
          "subject": desc(img["mediaType"], img["digest"], img["size"])}
+    dg, size = put(json.dumps(m))
+    first(OCI_M, dg, size, arg)
+elif case == "orphan":
+    blob, bs = put(b'{"note":"attached to nothing here"}')
+    cfg, cs = put(b"{}")
+    m = {"schemaVersion": 2, "mediaType": OCI_M, "artifactType": "application/x-review",
+         "config": desc("application/vnd.oci.empty.v1+json", cfg, cs),
+         "layers": [desc("application/x-review-note", blob, bs)],
+         "subject": desc(OCI_M, "sha256:" + "ab" * 32, 100)}
     dg, size = put(json.dumps(m))
     first(OCI_M, dg, size, arg)
 elif case == "unsignedfirst":

@@ -175,4 +175,29 @@ EOF
     err_has "matchRepoDigestOrExact"
 }
 
+# an entry shaped like an attachment of nothing the bundle holds is an image of its own to the
+# signature check; the policy must judge it as one: --policy (no key) must not serve it, and
+# verify --policy names it
+case_policy_judges_orphan_attachment() {
+    mkdir media
+    "$AIRLOCK" keygen --output-key-prefix cosign 2>/dev/null
+    "$AIRLOCK" import -q --format dir --name example.com/test/busybox:1.0 "$F/o.tar" -o media/drop
+    "$AIRLOCK" sign --key cosign.key --identity registry.lan:5000/test/busybox:1.0 media/drop >/dev/null 2>&1
+    local od
+    od=$($PY "$E2E_SRC/mkreview.py" media/drop orphan example.com/junk/thing:1)
+    cat >policy.json <<EOF
+{"default": [{"type": "reject"}],
+ "transports": {"docker": {"registry.lan:5000": [{"type": "sigstoreSigned",
+   "keyPath": "$PWD/cosign.pub", "signedIdentity": {"type": "matchRepoDigestOrExact"}}]}}}
+EOF
+    airlock verify --policy policy.json --to registry.lan:5000 media/drop
+    expect_rc 3
+    grep -q "policy FAILED $od" "$T/out" || fail "verify --policy does not judge the orphan: $(cat "$T/out")"
+    serve_up --policy policy.json --registry-name registry.lan:5000 media/drop
+    [ "$(code "http://$ADDR/v2/junk/thing/manifests/1")" = 404 ] || fail "an entry the policy never judged is served"
+    [ "$(code "http://$ADDR/v2/junk/thing/manifests/$od")" = 404 ] || fail "an entry the policy never judged is served by digest"
+    [ "$(code "http://$ADDR/v2/test/busybox/manifests/1.0")" = 200 ] || fail "the signed image is not served"
+    serve_down
+}
+
 main "$@"
