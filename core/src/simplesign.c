@@ -309,8 +309,9 @@ int airlock_identity_match_pulled(const char *payload_ref, const char *pulled)
     int ptag, pdig, wtag, wdig;
     written_parts(payload_ref, &ptag, &pdig);
     written_parts(pulled, &wtag, &wdig);
-    if (!wtag && !wdig)
-        return 0; /* a name only: containers/image refuses to match it */
+    if ((!wtag && !wdig) || (!ptag && !pdig))
+        return 0; /* a name only, pulled or signed: containers/image refuses to match it
+                   * (reference.IsNameOnly(signature), also for a pull by digest) */
     struct airlock_ref a, b;
     if (airlock_ref_parse(&a, payload_ref, NULL))
         return 0;

@@ -295,13 +295,43 @@ static int check_platforms(struct pcheck *c, const struct airlock_policy *p,
     return 0;
 }
 
+struct reach {
+    struct pcheck *c;
+    const char *repo;
+    struct core_dmap *held; /* pair keys: the manifests images of a repository reach */
+};
+
+static int reach_node(void *ctx, size_t node, struct airlock_error **err)
+{
+    struct reach *w = ctx;
+    char key[AIRLOCK_DIGEST_SIZE];
+    if (pair_key(key, w->repo, airlock_graph_node(w->c->cat->graph, node)->digest) ||
+        core_dmap_put(w->held, key, 1))
+        return airlock_error_set(err, AIRLOCK_EOS, "out of memory");
+    return 0;
+}
+
+/* An entry the policy judges as an image: an image by content, and an attachment of nothing
+ * an image of its repository holds, which the signature check takes as an image of its own
+ * (and push, verify and serve then handle as one) */
+static int judged_as_image(const struct pcheck *c, const struct core_dmap *held, size_t i)
+{
+    const struct airlock_entry *e = &c->cat->entries[i];
+    char key[AIRLOCK_DIGEST_SIZE];
+    if (e->role == AIRLOCK_ROLE_IMAGE || !c->repos[i] || !e->subject[0])
+        return 1;
+    return pair_key(key, c->repos[i], e->subject) || !core_dmap_get(held, key);
+}
+
 int airlock_bundle_check_policy(struct airlock_policy_report **out, struct airlock_bundle *b,
                                 const struct airlock_policy *p,
                                 const struct airlock_policy_check_opts *o,
                                 struct airlock_error **err)
 {
     struct pcheck c;
+    struct core_dmap held;
     memset(&c, 0, sizeof(c));
+    memset(&held, 0, sizeof(held));
     c.b = b;
     int rc = airlock_catalog_load(&c.cat, b, err);
     if (rc)
@@ -334,8 +364,14 @@ int airlock_bundle_check_policy(struct airlock_policy_report **out, struct airlo
         }
     }
     for (size_t i = 0; i < c.cat->n && !rc; i++) {
+        struct reach w = {&c, c.repos[i], &held};
+        if (c.cat->entries[i].role == AIRLOCK_ROLE_IMAGE && c.repos[i])
+            rc = airlock_graph_postorder(c.cat->graph, c.cat->entries[i].node, reach_node, &w,
+                                         err);
+    }
+    for (size_t i = 0; i < c.cat->n && !rc; i++) {
         const struct airlock_entry *e = &c.cat->entries[i];
-        if (e->role != AIRLOCK_ROLE_IMAGE)
+        if (!judged_as_image(&c, &held, i))
             continue;
         struct airlock_ref dst;
         struct airlock_error *de = NULL;
@@ -370,6 +406,7 @@ int airlock_bundle_check_policy(struct airlock_policy_report **out, struct airlo
         airlock_ref_release(&dst);
     }
 out:
+    core_dmap_release(&held);
     drop_cache(&c);
     for (size_t i = 0; c.repos && i < c.cat->n; i++)
         free(c.repos[i]);

@@ -133,8 +133,9 @@ static int add_target(struct signer *s, const char *ref, const char *repo,
 
 /* The docker-reference the payloads of entry e name: --identity; with --to, its reference
  * at the destination (the one mapping push uses), with its tag, or for a digest-only entry
- * its repository (a by-digest pull matches the repository); else cosign's default, the
- * repository the bundle names. */
+ * its repository with the entry's digest (a by-digest pull matches the repository, but
+ * containers/image never matches a reference that is a name alone); else cosign's default,
+ * the repository the bundle names. */
 static int identity_of(char **out, struct signer *s, const struct airlock_entry *e,
                        const char *repo, struct airlock_error **err)
 {
@@ -150,7 +151,8 @@ static int identity_of(char **out, struct signer *s, const struct airlock_entry 
         }
         free(d.digest);
         d.digest = NULL;
-        *out = airlock_ref_format(&d);
+        if (d.tag || (d.digest = strdup(e->desc.digest)))
+            *out = airlock_ref_format(&d);
         airlock_ref_release(&d);
     } else if (!strncmp(repo, "docker.io/", 10)) { /* cosign names Docker Hub this way */
         if (asprintf(out, "index.docker.io/%s", repo + 10) < 0)

@@ -163,11 +163,20 @@ static int serve_entry(struct site *s, const struct airlock_serve_opts *o,
     if (!rc)
         rc = airlock_graph_postorder((struct airlock_graph *)s->g, im->node, reach_node, &w, err);
     const struct airlock_graph_node *nd = airlock_graph_node(s->g, im->node);
+    /* a referrer manifest is never tagged by push (it goes up by digest and into its
+     * subject's referrers index), whatever name index.json gives it: under an image's tag it
+     * would hand out an unsigned artifact for the signed image */
+    if (im->role == AIRLOCK_ROLE_REFERRERS && nd->kind == AIRLOCK_NODE_MANIFEST) {
+        free(tag);
+        tag = NULL;
+    }
     if (!rc && tag) {
         size_t i = 0;
         while (i < r->n_tags && strcmp(r->tags[i].tag, tag))
             i++;
-        if (i == r->n_tags) { /* the first entry under a name wins, as in index.json order */
+        if (i < r->n_tags && im->role == AIRLOCK_ROLE_IMAGE) /* push tags images in */
+            r->tags[i].node = im->node; /* index.json order: the last one is what stays */
+        else if (i == r->n_tags) {
             struct site_tag *t = realloc(r->tags, (r->n_tags + 1) * sizeof(*t));
             if (!t)
                 rc = airlock_error_set(err, AIRLOCK_EOS, "out of memory");
@@ -178,8 +187,8 @@ static int serve_entry(struct site *s, const struct airlock_serve_opts *o,
             }
         }
     }
-    if (!rc && im->role == AIRLOCK_ROLE_REFERRERS && nd->kind == AIRLOCK_NODE_INDEX &&
-        im->subject[0]) {
+    if (!rc && im->role == AIRLOCK_ROLE_REFERRERS &&
+        (nd->kind == AIRLOCK_NODE_INDEX || nd->kind == AIRLOCK_NODE_MANIFEST) && im->subject[0]) {
         struct site_referrers *x = realloc(r->refs, (r->n_refs + 1) * sizeof(*x));
         if (!x)
             rc = airlock_error_set(err, AIRLOCK_EOS, "out of memory");
@@ -203,6 +212,28 @@ static int serve_entry(struct site *s, const struct airlock_serve_opts *o,
     return rc;
 }
 
+/* 1 when attachment im's subject is served in the repository im is served in (*rc set on
+ * running out of memory) */
+static int subject_served(struct site *s, const struct airlock_serve_opts *o,
+                          const struct airlock_sig_image *im, int *rc, struct airlock_error **err)
+{
+    char *repo = NULL, *tag = NULL;
+    struct airlock_error *e = NULL;
+    int nrc = name_of(o, im->ref, &repo, &tag, &e), yes = 0;
+    if (nrc == AIRLOCK_EOS) {
+        *rc = nrc;
+        if (err && !*err)
+            *err = steal_pointer(&e);
+    }
+    airlock_error_free(e);
+    for (size_t i = 0; !nrc && i < s->n_repos && !yes; i++)
+        yes = !strcmp(s->repos[i].name, repo) && im->subject[0] &&
+              core_dmap_get(&s->repos[i].nodes, im->subject);
+    free(repo);
+    free(tag);
+    return yes;
+}
+
 /* The policy judged at the served names: HOST/PREFIX/path, mapped as push maps. */
 static int policy_check(struct airlock_policy_report **out, struct airlock_bundle *b,
                         const struct airlock_serve_opts *o, struct airlock_error **err)
@@ -223,15 +254,18 @@ static int policy_check(struct airlock_policy_report **out, struct airlock_bundl
     return rc;
 }
 
-/* 1 with why (its first failing check) when the policy refuses image im. */
+/* 1 with why (its first failing check) when the policy refuses image im, or never judged it
+ * (an entry the policy check took for an attachment) */
 static int policy_refusal(const struct airlock_policy_report *pr,
                           const struct airlock_sig_image *im, char *why, size_t cap)
 {
+    int judged = 0;
     for (size_t i = 0; pr && i < pr->n; i++) {
         const struct airlock_policy_target *t = &pr->targets[i];
-        if (t->result.ok && !t->error)
-            continue;
         if (strcmp(t->digest, im->digest) || (t->image && im->ref && strcmp(t->image, im->ref)))
+            continue;
+        judged = 1;
+        if (t->result.ok && !t->error)
             continue;
         const struct airlock_policy_check *c = NULL;
         for (size_t k = 0; k < t->result.n_checks && !c; k++)
@@ -241,6 +275,11 @@ static int policy_refusal(const struct airlock_policy_report *pr,
                  t->platform ? " platform " : "", t->platform ? t->platform : "",
                  t->error ? t->error : c && c->requirement ? c->requirement : "refused",
                  c && c->reason ? ": " : "", c && c->reason ? c->reason : "");
+        return 1;
+    }
+    if (pr && !judged) {
+        snprintf(why, cap, "policy: '%s' was not judged by the policy as an image",
+                 im->ref ? im->ref : im->digest);
         return 1;
     }
     return 0;
@@ -271,9 +310,13 @@ int site_build(struct site *s, struct airlock_bundle *b, const struct airlock_se
     struct airlock_policy_report *pr = NULL;
     if (o->policy && (rc = policy_check(&pr, b, o, err)))
         return rc;
+    /* images first; then attachments, each only where its subject is served (the signature
+     * check admits them with their image, before the policy refuses that image) */
     for (size_t i = 0; i < s->sr->n_images && !rc; i++) {
         const struct airlock_sig_image *im = &s->sr->images[i];
         char refused[600];
+        if (im->role != AIRLOCK_ROLE_IMAGE)
+            continue;
         if (im->ok && policy_refusal(pr, im, refused, sizeof(refused))) {
             if (add_image(s, im, NULL, 0, refused))
                 rc = airlock_error_set(err, AIRLOCK_EOS, "out of memory");
@@ -288,6 +331,11 @@ int site_build(struct site *s, struct airlock_bundle *b, const struct airlock_se
             if (add_image(s, im, NULL, 0, why))
                 rc = airlock_error_set(err, AIRLOCK_EOS, "out of memory");
         }
+    }
+    for (size_t i = 0; i < s->sr->n_images && !rc; i++) {
+        const struct airlock_sig_image *im = &s->sr->images[i];
+        if (im->role != AIRLOCK_ROLE_IMAGE && im->ok && subject_served(s, o, im, &rc, err))
+            rc = serve_entry(s, o, im, err);
     }
     airlock_policy_report_free(pr);
     if (rc)
@@ -400,8 +448,19 @@ int site_referrers(const struct site *s, const struct site_repo *r, const char *
         if (strcmp(r->refs[i].subject, subject))
             continue;
         const struct airlock_graph_node *ix = airlock_graph_node(s->g, r->refs[i].node);
-        for (size_t k = 0; !rc && ix->doc && k < ix->doc->n_layers; k++) {
-            const struct airlock_descriptor *d = &ix->doc->layers[k];
+        /* a referrers index lists them; a referrer manifest listed itself is one */
+        struct airlock_descriptor self;
+        memset(&self, 0, sizeof(self));
+        memcpy(self.digest, ix->digest, AIRLOCK_DIGEST_SIZE);
+        self.size = ix->size;
+        self.media_type = ix->media_type;
+        if (ix->doc) {
+            self.annotations = ix->doc->annotations;
+            self.n_annotations = ix->doc->n_annotations;
+        }
+        int one = ix->kind == AIRLOCK_NODE_MANIFEST;
+        for (size_t k = 0; !rc && ix->doc && k < (one ? 1 : ix->doc->n_layers); k++) {
+            const struct airlock_descriptor *d = one ? &self : &ix->doc->layers[k];
             size_t node = airlock_graph_find(s->g, d->digest);
             const struct airlock_graph_node *m = node == SIZE_MAX ? NULL
                                                                   : airlock_graph_node(s->g, node);

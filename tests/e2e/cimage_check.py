@@ -68,6 +68,8 @@ def match_repo_digest_or_exact(signed, intended):
         s = Ref(signed)
     except ValueError:
         return False
+    if s.tag is None and s.digest is None:  # reference.IsNameOnly(signature): never
+        return False
     if intended.tag is not None:  # reference.Tagged, also with a digest
         return str(s) == str(intended)
     if intended.digest is not None:  # reference.Canonical
@@ -170,10 +172,11 @@ TABLE = [
     ("docker.io/nginx:1.27", "library/nginx:1.27", True),
     ("docker.io/nginx", "nginx:latest", False),
     ("docker.io/other/nginx:1.27", "nginx:1.27", False),
-    ("registry.internal/devops/library/nginx", "registry.internal/devops/library/nginx@" + D1, True),
+    ("registry.internal/devops/library/nginx", "registry.internal/devops/library/nginx@" + D1, False),
+    ("registry.internal/devops/library/nginx@" + D2, "registry.internal/devops/library/nginx@" + D1, True),
     ("registry.internal/devops/library/nginx:1.27", "registry.internal/devops/library/nginx@" + D1, True),
     ("registry.internal/devops/nginx", "registry.internal/devops/library/nginx@" + D1, False),
-    ("index.docker.io/library/nginx", "nginx@" + D1, True),
+    ("index.docker.io/library/nginx", "nginx@" + D1, False),
     ("r.io/a/b:1@" + D1, "r.io/a/b:1@" + D1, True),
     ("r.io/a/b:1", "r.io/a/b:1@" + D1, False),
     ("r.io/a/b:1@" + D2, "r.io/a/b:1@" + D1, False),

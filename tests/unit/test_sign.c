@@ -330,14 +330,15 @@ TEST(identity_pulled_rule)
     CHECK(airlock_identity_match_pulled("docker.io/nginx:1.27", "library/nginx:1.27"));
     CHECK(!airlock_identity_match_pulled("docker.io/nginx", "nginx:latest"));
     CHECK(!airlock_identity_match_pulled("docker.io/other/nginx:1.27", "nginx:1.27"));
-    /* by digest: the same repository, with or without a tag signed */
-    CHECK(airlock_identity_match_pulled("registry.internal/devops/library/nginx",
+    /* by digest: the same repository, with a tag or a digest signed; a name alone never
+     * (containers/image: reference.IsNameOnly(signature) fails every pull) */
+    CHECK(!airlock_identity_match_pulled("registry.internal/devops/library/nginx",
                                         "registry.internal/devops/library/nginx@sha256:abababababababababababababababababababababababababababababababab"));
     CHECK(airlock_identity_match_pulled("registry.internal/devops/library/nginx:1.27",
                                         "registry.internal/devops/library/nginx@sha256:abababababababababababababababababababababababababababababababab"));
     CHECK(!airlock_identity_match_pulled("registry.internal/devops/nginx",
                                          "registry.internal/devops/library/nginx@sha256:abababababababababababababababababababababababababababababababab"));
-    CHECK(airlock_identity_match_pulled("index.docker.io/library/nginx", "nginx@sha256:abababababababababababababababababababababababababababababababab"));
+    CHECK(!airlock_identity_match_pulled("index.docker.io/library/nginx", "nginx@sha256:abababababababababababababababababababababababababababababababab"));
     /* by tag and digest: the payload's string must be the same, digest included */
     CHECK(airlock_identity_match_pulled("r.io/a/b:1@sha256:abababababababababababababababababababababababababababababababab", "r.io/a/b:1@sha256:abababababababababababababababababababababababababababababababab"));
     CHECK(!airlock_identity_match_pulled("r.io/a/b:1", "r.io/a/b:1@sha256:abababababababababababababababababababababababababababababababab"));
