@@ -674,12 +674,14 @@ static int attr_get(unsigned char **out, size_t *len, struct p11 *m, CK_SESSION_
         return airlock_error_set(err, AIRLOCK_EOS,
                                  "%s: attribute 0x%lx of %lu bytes (at most %d)", what, type,
                                  a.ulValueLen, MAX_ATTR);
-    unsigned char *v = calloc(1, a.ulValueLen + 1);
+    CK_ULONG cap = a.ulValueLen;
+    unsigned char *v = calloc(1, cap + 1);
     if (!v)
         return airlock_error_set(err, AIRLOCK_EOS, "out of memory");
     a.pValue = v;
     rv = m->f->C_GetAttributeValue(s, o, &a, 1);
-    if (rv != CKR_OK || a.ulValueLen > MAX_ATTR) {
+    /* a module must not report more than the buffer it was given: never trusted to */
+    if (rv != CKR_OK || a.ulValueLen > cap) {
         free(v);
         return rv == CKR_OK ? airlock_error_set(err, AIRLOCK_EOS, "%s: attribute changed size", what)
                             : rv_fail(err, rv, what, "C_GetAttributeValue");
