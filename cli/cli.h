@@ -116,5 +116,7 @@ int cmd_import_key_pair(int argc, char **argv);
 int cmd_sign(int argc, char **argv);
 int cmd_inspect(int argc, char **argv);
 int cmd_verify(int argc, char **argv);
+int cmd_tags(int argc, char **argv);
+int cmd_digest(int argc, char **argv);
 
 #endif

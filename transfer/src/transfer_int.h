@@ -39,6 +39,7 @@ struct http_response {
     char *location, *www_authenticate, *content_type, *docker_digest, *range, *retry_after;
     char *content_range;
     char *oci_subject; /* OCI-Subject: a registry with the referrers API indexed this subject */
+    char *link;        /* Link (RFC 5988): tags/list's next page */
     uint64_t content_length;
     int have_length;
     int local_failure; /* the body source or sink failed, not the connection */
@@ -143,6 +144,9 @@ int registry_status_error(struct airlock_error **err, const struct http_response
 int registry_blob_upload(struct airlock_registry *r, const char *repo, const char *digest,
                          uint64_t size, airlock_read_fn read, airlock_seek_fn seek,
                          void *read_ctx, struct airlock_error **err);
+/* Parser (fuzz target): the target of the rel="next" link of a Link header value
+ * ('<url>; rel="next"', possibly among other links), malloc'd, or NULL when there is none. */
+char *registry_link_next(const char *link);
 /* GET /v2/<repo>/referrers/<digest>: 0 and the index body (capped) only when the registry
  * answers 200 with Content-Type application/vnd.oci.image.index.v1+json, as cosign 3
  * (go-containerregistry) decides; any other answer is AIRLOCK_ENOTFOUND, no error set: the

@@ -75,6 +75,22 @@ int airlock_registry_blob_exists(struct airlock_registry *r, const char *repo, c
 int airlock_registry_blob_get(struct airlock_registry *r, const char *repo, const char *digest,
                               size_t max, struct airlock_buf *out, struct airlock_error **err);
 
+/* The tags of repo in the registry's order, following tags/list pagination: page > 0 asks
+ * for pages of that many (?n=), and every Link rel="next" is followed (RFC 5988; the
+ * distribution spec's n/last). A Link to another origin than the registry's is refused, and
+ * so is a listing past 100000 tags or 10000 pages, a page that adds nothing, or one that
+ * repeats tags (a loop). AIRLOCK_ENOTFOUND naming the repository when it does not exist.
+ * *tags (*n strings and a NULL) is malloc'd: free each and the array. */
+int airlock_registry_tags_list(struct airlock_registry *r, const char *repo, size_t page,
+                               char ***tags, size_t *n, struct airlock_error **err);
+
+/* The tags of repo that f admits (airlock_tags_filter over airlock_registry_tags_list).
+ * A filter that admits nothing is AIRLOCK_ENOTFOUND naming the repository, not an empty
+ * list. Free *out as airlock_tags_filter's. */
+int airlock_tags_select(char ***out, size_t *n, int *by_semver, struct airlock_registry *r,
+                        const char *repo, size_t page, const struct airlock_tag_filter *f,
+                        struct airlock_error **err);
+
 /* ---- push ----------------------------------------------------------------------------------- */
 
 struct airlock_push_opts {
