@@ -6,7 +6,7 @@
 GET /v2/ answers 200; GET /v2/<repo>/tags/list answers pages of two tags with a Link header:
   offhost  the second page's Link points to another host (http://127.0.0.2:PORT/...)
   loop     the third page links back to the first
-  empty    a page with no tag links to itself
+  empty    a page with no tag links to itself"""
 import http.server
 import json
 import sys

@@ -82,10 +82,11 @@ paging() {
     "$PY" "$E2E_SRC/pagingserver.py" "$port" "$1" 2>paging.err &
     PAGING_PID=$!
     trap 'kill $PAGING_PID 2>/dev/null; cleanup' EXIT
-    for _ in $(seq 1 50); do
+    for _ in $(seq 1 300); do
         curl -s -o /dev/null "http://127.0.0.1:$port/v2/" && break
         sleep 0.1
     done
+    curl -s -o /dev/null "http://127.0.0.1:$port/v2/" || fail "pagingserver.py did not start"
     PAGING=127.0.0.1:$port
 }
 
@@ -107,6 +108,178 @@ case_tags_hostile_pagination() {
     airlock tags --plain-http "$PAGING/r"
     expect_rc 4
     err_has "a page lists no tag but links to another"
+}
+
+# digests of a bundle's image entries, "NAME DIGEST" sorted
+entries() { "$AIRLOCK" inspect --json "$1" | jq -r '.images[] | "\(.ref) \(.digest)"' | sort; }
+
+case_set_semver_regex_latest_digests_and_lock() {
+    cd "$T"
+    fill kube $(k8s_tags)
+    fill app 1.0.0 2.0.0 2.1.0 2.2.0-beta 2.3.0 3.0.0
+    cat > site.yaml <<EOS
+# what the site needs
+apiVersion: airlock.dev/v1
+kind: ImageSet
+registries:
+  - host: $PLAIN
+    repositories:
+      - name: $CASE/kube
+        semver: '>=1.29 <1.30'
+        latest: 3
+      - name: $CASE/app
+        allow: ['^2\.']
+        deny: [beta]
+        digests: ['$(want app 1.0.0)']
+        attachments: false
+images:
+  - $PLAIN/$CASE/kube:v1.27.1
+  - ref: $PLAIN/$CASE/app:3.0.0
+    attachments: false
+EOS
+    airlock export --plain-http --set site.yaml -o drop.tar
+    expect_rc 0
+    # the plan came first, on stderr
+    err_has "plan: 9 images"
+    err_has "$PLAIN/$CASE/kube:v1.29.10 ($PLAIN/$CASE/kube semver '>=1.29 <1.30' latest 3)"
+    entries drop.tar > got
+    { for t in v1.29.8 v1.29.9 v1.29.10 v1.27.1; do echo "$PLAIN/$CASE/kube:$t $(want kube $t)"; done
+      for t in 2.0.0 2.1.0 2.3.0 3.0.0; do echo "$PLAIN/$CASE/app:$t $(want app $t)"; done
+      echo "$PLAIN/$CASE/app@$(want app 1.0.0) $(want app 1.0.0)"; } | sort > expected
+    diff expected got >&2 || fail "the set took other images"
+    # the filters applied by hand with skopeo give the same digests
+    for t in $(skopeo list-tags --tls-verify=false "docker://$PLAIN/$CASE/app" | jq -r '.Tags[]' |
+               grep '^2\.' | grep -v beta); do
+        echo "$PLAIN/$CASE/app:$t $(skopeo inspect --tls-verify=false --format '{{.Digest}}' "docker://$PLAIN/$CASE/app:$t")"
+    done | sort > by-hand
+    grep "/app:2" got > ours
+    diff by-hand ours >&2 || fail "skopeo's filter differs"
+    # the record: which set, which resolution
+    jq -r '.annotations."dev.airlock.set.record"' < <(tar -xOf drop.tar index.json) > record.json
+    jq -e --arg d "sha256:$(sha256sum < site.yaml | cut -d' ' -f1)" \
+        '.exports | length == 1 and .[0].set.path == "site.yaml" and .[0].set.digest == $d and
+         (.[0].images | length == 9) and (.[0].time | test("Z$"))' record.json >/dev/null ||
+        fail "record lacks the set"
+    jq -e '.exports[0].images[] | select(.tag == "v1.29.9") | .requested | test("semver")' record.json >/dev/null ||
+        fail "record lacks the request"
+    # verify and push leave the record alone; it never becomes an image or a repository
+    airlock verify drop.tar
+    expect_rc 0
+    airlock push --plain-http --no-verify drop.tar "$PLAIN/$CASE-dst"
+    expect_rc 0
+    curl -s "http://$PLAIN/v2/_catalog?n=1000" | jq -r '.repositories[]' | grep "^$CASE-dst/" | sort > repos
+    printf '%s\n' "$CASE-dst/$CASE/app" "$CASE-dst/$CASE/kube" > want-repos
+    diff want-repos repos >&2 || fail "push made other repositories"
+    # the lock round trip: the same digests, whatever the tags do meanwhile
+    airlock inspect --lock drop.tar
+    expect_rc 0
+    cp "$T/out" drop.lock.json
+    json '.kind == "ImageSetLock" and (.images | length == 9) and (.images | all(.ref | test("@sha256:")))'
+    "$PY" "$E2E_SRC/fill_tags.py" "$PLAIN" "$CASE/kube" seed v1.29.10-moved > /dev/null
+    "$PY" - "$PLAIN" "$CASE/kube" <<'EOP'
+import http.client, json, sys
+c = http.client.HTTPConnection(sys.argv[1])
+mt = "application/vnd.oci.image.manifest.v1+json"
+c.request("GET", f"/v2/{sys.argv[2]}/manifests/v1.29.10-moved", headers={"Accept": mt})
+b = c.getresponse().read()
+c.request("PUT", f"/v2/{sys.argv[2]}/manifests/v1.29.10", body=b, headers={"Content-Type": mt})
+assert c.getresponse().status == 201
+EOP
+    airlock export --plain-http --set drop.lock.json -o again.tar
+    expect_rc 0
+    err_has "tag 'v1.29.10' now points to"
+    err_has "not $(want kube v1.29.10): exported by digest $(want kube v1.29.10)"
+    entries again.tar > again
+    diff got again >&2 || fail "the lock took other digests"
+}
+
+case_set_json_equals_yaml_and_dry_run() {
+    cd "$T"
+    fill app 1.0.0 1.1.0 1.2.0
+    printf 'registries:\n  - host: %s\n    repositories:\n      - {name: %s/app, semver: "^1.1"}\n' "$PLAIN" "$CASE" > s.yaml
+    printf '{"registries": [{"host": "%s", "repositories": [{"name": "%s/app", "semver": "^1.1"}]}]}\n' "$PLAIN" "$CASE" > s.json
+    airlock export --plain-http --set s.yaml --dry-run -o y.tar
+    expect_rc 0
+    [ ! -e y.tar ] || fail "dry run wrote the bundle"
+    no_leftovers .
+    out_has "$(want app 1.1.0)"
+    out_has "plan: 2 images"
+    airlock export --plain-http --set s.json --dry-run --json -o j.tar
+    expect_rc 0
+    jq -e --arg d "$(want app 1.1.0) $(want app 1.2.0)" '[.images[].digest] | sort == ($d | split(" ") | sort)' "$T/out" >/dev/null ||
+        fail "JSON set differs"
+    airlock export --plain-http --set s.json -o j.tar -q
+    expect_rc 0
+    airlock export --plain-http --set s.yaml -o j.tar --dry-run
+    expect_rc 0
+    out_has "[in bundle]"
+    out_has "plan: 2 images, 0 blobs to fetch"
+    # --images: one reference a line, comments
+    printf '# a drop\n%s  # pinned below\n\n  %s\n' "$PLAIN/$CASE/app:1.0.0" "$PLAIN/$CASE/app@$(want app 1.2.0)" > list.txt
+    airlock export --plain-http --images list.txt -o l.tar --json
+    expect_rc 0
+    json '.images | length == 2'
+    tar -xOf l.tar index.json | jq -r '.annotations."dev.airlock.set.record"' | jq -e '.exports[0].set.path == "list.txt"' >/dev/null ||
+        fail "no record for --images"
+}
+
+case_set_errors_name_the_repository() {
+    cd "$T"
+    fill app 1.0.0
+    printf 'registries:\n  - host: %s\n    repositories:\n      - {name: %s/app, semver: ">=5"}\n' "$PLAIN" "$CASE" > none.yaml
+    airlock export --plain-http --set none.yaml -o x.tar
+    expect_rc 1
+    err_has "no tag of '$PLAIN/$CASE/app' (2 listed) passes the filters: semver '>=5'"
+    [ ! -e x.tar ] || fail "wrote a bundle"
+    printf 'registries:\n  - host: %s\n    repositories:\n      - {name: %s/gone, allow: ".*"}\n' "$PLAIN" "$CASE" > gone.yaml
+    airlock export --plain-http --set gone.yaml -o x.tar
+    expect_rc 1
+    err_has "repository '$PLAIN/$CASE/gone' does not exist"
+    printf 'registries:\n  - host: %s\n    repositories:\n      - {name: %s/app, semvr: "1"}\n' "$PLAIN" "$CASE" > typo.yaml
+    airlock export --plain-http --set typo.yaml -o x.tar
+    expect_rc 2
+    err_has "'typo.yaml': repository '$PLAIN/$CASE/app': unknown member 'semvr'"
+    printf 'registries:\n  - host: %s\n    repositories:\n      - {name: %s/app}\n' "$PLAIN" "$CASE" > bare.yaml
+    airlock export --plain-http --set bare.yaml -o x.tar
+    expect_rc 2
+    err_has "names no tags, digests, semver, allow or latest"
+    printf 'images: [*a]\n' > alias.yaml
+    airlock export --plain-http --set alias.yaml -o x.tar
+    expect_rc 2
+    err_has "'alias.yaml': line 1:"
+    printf '{"kind": "ImageSetLock", "images": ["%s"]}\n' "$PLAIN/$CASE/app:1.0.0" > lock.json
+    airlock export --plain-http --set lock.json -o x.tar
+    expect_rc 2
+    err_has "has no digest: a lock pins every image"
+}
+
+case_set_200_images_one_run() {
+    cd "$T"
+    local tags
+    tags=$(seq -f '1.%g.0' 0 49)
+    for r in a b c d; do fill "r$r" $tags; done
+    {
+        echo "registries:"
+        echo "  - host: $PLAIN"
+        echo "    repositories:"
+        for r in a b; do echo "      - {name: $CASE/r$r, semver: '>=1.0 <2'}"; done
+        for r in c d; do echo "      - {name: $CASE/r$r, allow: ['^1\\.'], attachments: false}"; done
+    } > big.yaml
+    local t0=$SECONDS
+    airlock export --plain-http --set big.yaml -o big.tar -q --json
+    expect_rc 0
+    json '.images | length == 200'
+    echo "200 images in $((SECONDS - t0)) s" >&2
+    jq -r '.images[] | "\(.ref) \(.digest)"' "$T/out" | sed "s|^$PLAIN/$CASE/||; s|:| |" | sort > got
+    sed 's/^/r/' /dev/null > /dev/null
+    awk '$2 != "seed" {print}' "$T/digests" | sort > expected
+    diff expected got >&2 || fail "200-image set took other digests"
+    airlock inspect --lock big.tar
+    expect_rc 0
+    cp "$T/out" big.lock.json
+    airlock export --plain-http --set big.lock.json -o again.tar -q
+    expect_rc 0
+    [ "$(entries big.tar)" = "$(entries again.tar)" ] || fail "lock round trip differs"
 }
 
 main "$@"

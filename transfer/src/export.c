@@ -9,7 +9,10 @@
 #include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
+
+#define RECORD_MAX (8u << 20) /* the record's JSON text in index.json */
 
 struct xmeta { /* a manifest or index fetched */
     char digest[AIRLOCK_DIGEST_SIZE];
@@ -32,6 +35,13 @@ struct xentry { /* a new index.json entry */
     char digest[AIRLOCK_DIGEST_SIZE];
     size_t size;
     int image;
+};
+
+struct xrec { /* an image taken for an item */
+    const struct airlock_export_item *item;
+    char *name, *tag, *media_type;
+    char digest[AIRLOCK_DIGEST_SIZE];
+    size_t blob_from, blob_to; /* the blobs it brought first: blobs[blob_from..blob_to) */
 };
 
 struct exporter {
@@ -59,6 +69,8 @@ struct exporter {
     struct airlock_split_writer *sw; /* --split: parts written straight away instead */
     char **warnings;
     size_t n_warnings;
+    struct xrec *recs; /* per item taken: what the record and the plan say */
+    size_t n_recs;
 };
 
 static void warn(struct exporter *x, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -510,14 +522,34 @@ static int has_bundle_referrer(const struct exporter *x, const char *digest)
     return 0;
 }
 
-static int export_one(struct exporter *x, const char *refstr, struct airlock_error **err)
+/* 1 if every platform manifest of the index m is one of the platforms listed (attestation
+ * manifests, platform unknown/unknown, travel with them) */
+static int all_listed(const struct airlock_oci *m, const char *const *platforms, size_t n)
 {
+    for (size_t i = 0; i < m->n_layers; i++) {
+        const struct airlock_descriptor *c = &m->layers[i];
+        int ok = c->platform_os && !strcmp(c->platform_os, "unknown");
+        for (size_t k = 0; k < n && !ok; k++)
+            ok = platform_matches(c, platforms[k]);
+        if (!ok)
+            return 0;
+    }
+    return 1;
+}
+
+static int export_one(struct exporter *x, const struct airlock_export_item *it,
+                      struct airlock_error **err)
+{
+    const char *refstr = it->ref;
     struct airlock_ref ref;
     int rc = airlock_ref_parse(&ref, refstr, err);
     if (rc)
         return rc;
     struct airlock_registry *r = NULL;
-    char *name = airlock_ref_format(&ref), *repo_full = airlock_ref_repository(&ref);
+    char *name = it->name ? strdup(it->name) : airlock_ref_format(&ref),
+         *repo_full = airlock_ref_repository(&ref);
+    const char *platform = x->eo ? x->eo->platform : NULL;
+    size_t blob_from = x->n_blobs;
     struct airlock_buf raw = AIRLOCK_BUF_INIT(0);
     char dg[AIRLOCK_DIGEST_SIZE];
     char *mt = NULL;
@@ -539,19 +571,42 @@ static int export_one(struct exporter *x, const char *refstr, struct airlock_err
         rc = airlock_error_set(err, AIRLOCK_EOS, "out of memory");
         goto out;
     }
+    if (ref.tag && ref.digest) { /* pinned: taken by digest; the tag is only compared */
+        struct airlock_buf traw = AIRLOCK_BUF_INIT(0);
+        char tdg[AIRLOCK_DIGEST_SIZE];
+        int trc = airlock_registry_manifest_get(r, ref.path, ref.tag, &traw, NULL, tdg, NULL);
+        if (trc == AIRLOCK_ENOTFOUND)
+            warn(x, "'%s': tag '%s' is no longer in the registry: exported by digest %s",
+                 refstr, ref.tag, ref.digest);
+        else if (!trc && strcmp(tdg, ref.digest))
+            warn(x, "'%s': tag '%s' now points to %s, not %s: exported by digest %s", refstr,
+                 ref.tag, tdg, ref.digest, ref.digest);
+        airlock_buf_release(&traw);
+    }
+    if (it->n_platforms > 1 && m->kind == AIRLOCK_OCI_INDEX) {
+        if (!all_listed(m, it->platforms, it->n_platforms)) {
+            rc = airlock_error_set(err, AIRLOCK_EUSAGE,
+                                   "'%s' has platforms besides the %zu listed: keeping some of an "
+                                   "index would change its digest and void its signatures (list "
+                                   "one platform, or all of them)",
+                                   refstr, it->n_platforms);
+            goto out;
+        }
+    } else if (it->n_platforms == 1)
+        platform = it->platforms[0];
     memcpy(d.digest, dg, sizeof(dg));
     d.size = raw.len;
     d.media_type = mt ? mt
                       : (char *)(m->kind == AIRLOCK_OCI_INDEX ? AIRLOCK_MT_OCI_INDEX
                                                                 : AIRLOCK_MT_OCI_MANIFEST);
-    if (x->eo && x->eo->platform && m->kind == AIRLOCK_OCI_INDEX) {
+    if (platform && !(it->n_platforms > 1) && m->kind == AIRLOCK_OCI_INDEX) {
         const struct airlock_descriptor *pick = NULL;
         for (size_t i = 0; i < m->n_layers && !pick; i++)
-            if (platform_matches(&m->layers[i], x->eo->platform))
+            if (platform_matches(&m->layers[i], platform))
                 pick = &m->layers[i];
         if (!pick) {
             rc = airlock_error_set(err, AIRLOCK_ENOTFOUND, "'%s' has no platform '%s'", refstr,
-                                   x->eo->platform);
+                                   platform);
             goto out;
         }
         memcpy(d.digest, pick->digest, AIRLOCK_DIGEST_SIZE);
@@ -566,6 +621,8 @@ static int export_one(struct exporter *x, const char *refstr, struct airlock_err
         rc = airlock_error_set(err, AIRLOCK_EOS, "out of memory");
         goto out;
     }
+    if (it->no_attachments)
+        goto record;
     rc = attachments(x, r, ref.path, repo_full, d.digest, err);
     if (!rc && strcmp(d.digest, dg) && !has_attachment(x, d.digest, AIRLOCK_KIND_SIGS) &&
         !has_bundle_referrer(x, d.digest)) {
@@ -580,13 +637,33 @@ static int export_one(struct exporter *x, const char *refstr, struct airlock_err
                     "of its own: the bundle holds it unsigned, so verify --key will refuse it "
                     "(export without --platform, sign the bundle, or sign with cosign sign "
                     "--recursive)",
-                 refstr, dg, x->eo->platform, d.digest);
+                 refstr, dg, platform, d.digest);
         airlock_buf_release(&sraw);
     }
     /* signatures of the platform manifests (cosign sign --recursive) */
     if (!rc && airlock_media_type_is_index(d.media_type) && m->kind == AIRLOCK_OCI_INDEX)
         for (size_t i = 0; i < m->n_layers && !rc; i++)
             rc = attachments(x, r, ref.path, repo_full, m->layers[i].digest, err);
+record:
+    if (!rc) {
+        struct xrec *nr = realloc(x->recs, (x->n_recs + 1) * sizeof(*nr));
+        if (!nr) {
+            rc = airlock_error_set(err, AIRLOCK_EOS, "out of memory");
+            goto out;
+        }
+        x->recs = nr;
+        nr += x->n_recs++;
+        memset(nr, 0, sizeof(*nr));
+        nr->item = it;
+        nr->name = strdup(name);
+        nr->tag = ref.tag ? strdup(ref.tag) : NULL;
+        nr->media_type = strdup(d.media_type);
+        memcpy(nr->digest, d.digest, AIRLOCK_DIGEST_SIZE);
+        nr->blob_from = blob_from;
+        nr->blob_to = x->n_blobs;
+        if (!nr->name || !nr->media_type || (ref.tag && !nr->tag))
+            rc = airlock_error_set(err, AIRLOCK_EOS, "out of memory");
+    }
 out:
     if (rc)
         airlock_error_wrap(err, "export '%s'", refstr);
@@ -778,6 +855,8 @@ static int want_old(void *ctx, const char *digest, uint64_t size)
     return !airlock_writer_has(w, digest);
 }
 
+static cJSON *record_json(const struct exporter *x, struct airlock_bundle *old);
+
 /* index.json: the old bundle's entries that keep their names, then the new ones */
 static char *index_text(const struct exporter *x, struct airlock_bundle *old)
 {
@@ -816,14 +895,191 @@ static char *index_text(const struct exporter *x, struct airlock_bundle *old)
             cJSON_AddStringToObject(ann, AIRLOCK_ANN_KIND, e->kind);
         cJSON_AddItemToArray(arr, d);
     }
+    /* the record: a top-level annotation (others the old bundle had are kept) */
+    cJSON *ann = NULL;
+    if (old) {
+        size_t len;
+        const char *oi = airlock_bundle_index(old, &len);
+        cJSON *oj = cJSON_ParseWithLength(oi, len);
+        cJSON *oa = cJSON_GetObjectItemCaseSensitive(oj, "annotations");
+        if (cJSON_IsObject(oa))
+            ann = cJSON_Duplicate(oa, 1);
+        cJSON_Delete(oj);
+    }
+    if (!ann)
+        ann = cJSON_CreateObject();
+    cJSON *rec = record_json(x, old);
+    char *rtext = rec ? cJSON_PrintUnformatted(rec) : NULL;
+    cJSON_Delete(rec);
+    if (!ann || !rtext || strlen(rtext) > RECORD_MAX) {
+        free(rtext);
+        cJSON_Delete(ann);
+        cJSON_Delete(index);
+        return NULL;
+    }
+    cJSON_DeleteItemFromObjectCaseSensitive(ann, AIRLOCK_ANN_SET_RECORD);
+    cJSON_AddStringToObject(ann, AIRLOCK_ANN_SET_RECORD, rtext);
+    free(rtext);
+    cJSON_AddItemToObject(index, "annotations", ann);
     char *text = cJSON_PrintUnformatted(index);
     cJSON_Delete(index);
     return text;
 }
 
+static char *utc_now(void)
+{
+    char buf[40];
+    time_t t = time(NULL);
+    struct tm tm;
+    gmtime_r(&t, &tm);
+    strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%SZ", &tm);
+    return strdup(buf);
+}
+
+/* The record of this export (and of earlier ones into the same bundle, whose images it does
+ * not replace): {"exports": [{"set": {"path", "digest"}, "time", "images": [{"name",
+ * "requested", "ref", "tag", "digest", "mediaType", "attachments"}]}]}. NULL: no memory. */
+static cJSON *record_json(const struct exporter *x, struct airlock_bundle *old)
+{
+    cJSON *rec = cJSON_CreateObject(), *exports = cJSON_AddArrayToObject(rec, "exports");
+    if (!exports) {
+        cJSON_Delete(rec);
+        return NULL;
+    }
+    if (old) {
+        size_t len;
+        const char *oi = airlock_bundle_index(old, &len);
+        cJSON *oj = cJSON_ParseWithLength(oi, len);
+        const char *text = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(
+            cJSON_GetObjectItemCaseSensitive(oj, "annotations"), AIRLOCK_ANN_SET_RECORD));
+        cJSON *orec = text && strlen(text) <= RECORD_MAX ? cJSON_Parse(text) : NULL, *e;
+        cJSON_ArrayForEach(e, cJSON_GetObjectItemCaseSensitive(orec, "exports"))
+        {
+            cJSON *imgs = cJSON_GetObjectItemCaseSensitive(e, "images");
+            if (!cJSON_IsObject(e) || !cJSON_IsArray(imgs))
+                continue;
+            cJSON *keep = cJSON_Duplicate(e, 1), *kimgs = cJSON_CreateArray(), *im;
+            cJSON_ArrayForEach(im, imgs)
+            {
+                const char *n = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(im, "name"));
+                int replaced = !n;
+                for (size_t k = 0; n && k < x->n_recs && !replaced; k++)
+                    replaced = !strcmp(n, x->recs[k].name);
+                if (!replaced)
+                    cJSON_AddItemToArray(kimgs, cJSON_Duplicate(im, 1));
+            }
+            if (keep && kimgs && cJSON_GetArraySize(kimgs)) {
+                cJSON_ReplaceItemInObjectCaseSensitive(keep, "images", kimgs);
+                cJSON_AddItemToArray(exports, keep);
+            } else {
+                cJSON_Delete(keep);
+                cJSON_Delete(kimgs);
+            }
+        }
+        cJSON_Delete(orec);
+        cJSON_Delete(oj);
+    }
+    cJSON *ex = cJSON_CreateObject(), *set = cJSON_AddObjectToObject(ex, "set");
+    char *now = utc_now();
+    if (x->eo && x->eo->set_path)
+        cJSON_AddStringToObject(set, "path", x->eo->set_path);
+    if (x->eo && x->eo->set_digest)
+        cJSON_AddStringToObject(set, "digest", x->eo->set_digest);
+    cJSON_AddStringToObject(ex, "time", now ? now : "");
+    free(now);
+    cJSON *imgs = cJSON_AddArrayToObject(ex, "images");
+    for (size_t i = 0; imgs && i < x->n_recs; i++) {
+        const struct xrec *r = &x->recs[i];
+        cJSON *im = cJSON_CreateObject();
+        cJSON_AddStringToObject(im, "name", r->name);
+        cJSON_AddStringToObject(im, "requested",
+                                r->item->requested ? r->item->requested : r->item->ref);
+        cJSON_AddStringToObject(im, "ref", r->item->ref);
+        if (r->tag)
+            cJSON_AddStringToObject(im, "tag", r->tag);
+        cJSON_AddStringToObject(im, "digest", r->digest);
+        cJSON_AddStringToObject(im, "mediaType", r->media_type);
+        cJSON_AddBoolToObject(im, "attachments", !r->item->no_attachments);
+        cJSON_AddItemToArray(imgs, im);
+    }
+    cJSON_AddItemToArray(exports, ex);
+    return rec;
+}
+
+/* Tells the plan: per image what it brings first that the bundle lacks, and the totals. */
+static int tell_plan(const struct exporter *x, struct airlock_bundle *old,
+                     struct airlock_error **err)
+{
+    if (!x->eo || !x->eo->plan)
+        return 0;
+    struct airlock_export_plan p;
+    memset(&p, 0, sizeof(p));
+    struct airlock_export_plan_image *im = calloc(x->n_recs + 1, sizeof(*im));
+    if (!im)
+        return airlock_error_set(err, AIRLOCK_EOS, "out of memory");
+    struct core_dmap in_old = {0};
+    if (old) { /* the digests old's index.json lists */
+        size_t len;
+        const char *oi = airlock_bundle_index(old, &len);
+        cJSON *oj = cJSON_ParseWithLength(oi, len), *e;
+        cJSON_ArrayForEach(e, cJSON_GetObjectItemCaseSensitive(oj, "manifests"))
+        {
+            const char *dg = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(e, "digest"));
+            if (dg && !airlock_digest_check(dg, NULL))
+                core_dmap_put(&in_old, dg, 1);
+        }
+        cJSON_Delete(oj);
+    }
+    for (size_t i = 0; i < x->n_recs; i++) {
+        const struct xrec *r = &x->recs[i];
+        im[i].name = r->name;
+        im[i].requested = r->item->requested ? r->item->requested : r->item->ref;
+        im[i].digest = r->digest;
+        im[i].in_bundle = core_dmap_get(&in_old, r->digest) != NULL;
+        for (size_t k = r->blob_from; k < r->blob_to; k++) {
+            uint64_t sz;
+            if (old && !airlock_bundle_blob_stat(old, x->blobs[k].digest, &sz))
+                continue;
+            im[i].new_bytes += x->blobs[k].size;
+            im[i].new_blobs++;
+        }
+    }
+    for (size_t k = 0; k < x->n_blobs; k++) {
+        uint64_t sz;
+        if (old && !airlock_bundle_blob_stat(old, x->blobs[k].digest, &sz)) {
+            p.blobs_reused++;
+            p.bytes_reused += x->blobs[k].size;
+        } else {
+            p.blobs_fetch++;
+            p.bytes_fetch += x->blobs[k].size;
+        }
+    }
+    p.images = im;
+    p.n = x->n_recs;
+    x->eo->plan(x->eo->plan_ctx, &p);
+    core_dmap_release(&in_old);
+    free(im);
+    return 0;
+}
+
 int airlock_export(struct airlock_import_result **res, const char *const *refs, size_t n_refs,
                    const char *out, const struct airlock_registry_opts *ro,
                    const struct airlock_export_opts *eo, struct airlock_error **err)
+{
+    struct airlock_export_item *items = calloc(n_refs + 1, sizeof(*items));
+    if (!items)
+        return airlock_error_set(err, AIRLOCK_EOS, "out of memory");
+    for (size_t i = 0; i < n_refs; i++)
+        items[i].ref = refs[i];
+    int rc = airlock_export_items(res, items, n_refs, out, ro, eo, err);
+    free(items);
+    return rc;
+}
+
+int airlock_export_items(struct airlock_import_result **res,
+                         const struct airlock_export_item *items, size_t n_items, const char *out,
+                         const struct airlock_registry_opts *ro,
+                         const struct airlock_export_opts *eo, struct airlock_error **err)
 {
     struct exporter x;
     memset(&x, 0, sizeof(x));
@@ -838,8 +1094,8 @@ int airlock_export(struct airlock_import_result **res, const char *const *refs, 
     uint64_t bytes = 0, fetched = 0, recovered = 0, recovered_bytes = 0;
     uint64_t split = eo ? eo->split_size : 0;
     int rc = 0;
-    for (size_t i = 0; i < n_refs && !rc; i++)
-        rc = export_one(&x, refs[i], err);
+    for (size_t i = 0; i < n_items && !rc; i++)
+        rc = export_one(&x, &items[i], err);
     if (rc)
         goto out;
     {
@@ -866,6 +1122,12 @@ int airlock_export(struct airlock_import_result **res, const char *const *refs, 
             free(why);
             goto out;
         }
+    }
+    if (split || (eo && eo->dry_run && access(out, F_OK) != 0)) {
+        if ((rc = tell_plan(&x, NULL, err)))
+            goto out;
+        if (eo && eo->dry_run)
+            goto result;
     }
     if (split) { /* straight into parts: planned now, written as the blobs arrive */
         if (!(text = index_text(&x, NULL)) ||
@@ -909,6 +1171,10 @@ int airlock_export(struct airlock_import_result **res, const char *const *refs, 
             airlock_error_wrap(err, "'%s' exists and is not a bundle airlock can add to", out);
             goto out;
         }
+        if ((rc = tell_plan(&x, old, err)))
+            goto out;
+        if (eo && eo->dry_run)
+            goto result;
         if (!(text = index_text(&x, old))) {
             rc = airlock_error_set(err, AIRLOCK_EOS, "out of memory");
             goto out;
@@ -946,6 +1212,7 @@ int airlock_export(struct airlock_import_result **res, const char *const *refs, 
         parts = sr;
     } else if ((rc = airlock_writer_commit(x.w, text, strlen(text), err)))
         goto out;
+result:
     r = calloc(1, sizeof(*r));
     if (!r || !(r->refs = calloc(x.n_ents + 1, sizeof(char *))) ||
         !(r->digests = calloc(x.n_ents + 1, sizeof(char *)))) {
@@ -1019,6 +1286,12 @@ out:
         free(x.ents[i].media_type);
     }
     free(x.ents);
+    for (size_t i = 0; i < x.n_recs; i++) {
+        free(x.recs[i].name);
+        free(x.recs[i].tag);
+        free(x.recs[i].media_type);
+    }
+    free(x.recs);
     for (size_t i = 0; i < x.n_warnings; i++)
         free(x.warnings[i]);
     free(x.warnings);

@@ -96,6 +96,14 @@ char *auth_param(const char *challenge, const char *name);
  * none or it holds a byte that cannot go into an HTTP header (controls, spaces, non-ASCII). */
 int auth_token_parse(char **token, const char *body, size_t len);
 
+/* ---- yaml.c: the only file that touches libyaml ------------------------------------------- */
+
+/* A YAML document of len bytes as the cJSON tree of its JSON form (plain null, true, false
+ * and integers typed, anything else a string); aliases, repeated keys, more than one
+ * document, nesting past 32 levels are AIRLOCK_EUSAGE naming what and the line. */
+int transfer_yaml_parse(struct cJSON **out, const char *text, size_t len, const char *what,
+                        struct airlock_error **err);
+
 /* ---- sync.c ------------------------------------------------------------------------------- */
 
 /* airlock_sync_config_load on the text of the file path (named in messages). */
