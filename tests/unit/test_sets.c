@@ -183,3 +183,136 @@ TEST(tags_filter_semver_regex_latest)
     CHECK(e && strstr(e->msg, "(unclosed"));
     airlock_error_free(e);
 }
+
+/* ---- the set file ------------------------------------------------------------------------ */
+
+#include "airlock/transfer.h"
+
+static struct airlock_image_set *parse(const char *text, struct airlock_error **e)
+{
+    struct airlock_image_set *s = NULL;
+    if (airlock_image_set_parse(&s, text, strlen(text), "t.yaml", e))
+        return NULL;
+    return s;
+}
+
+/* samples/site.yaml and samples/site.json are the same set */
+TEST(set_samples_yaml_and_json_agree)
+{
+    const char *names[] = {"/../../samples/site.yaml", "/../../samples/site.json"};
+    struct airlock_image_set *s[2] = {NULL, NULL};
+    for (int i = 0; i < 2; i++) {
+        size_t len = 0;
+        char *text = harness_fixture(names[i], &len);
+        struct airlock_error *e = NULL;
+        CHECK(text && !airlock_image_set_parse(&s[i], text, len, names[i], &e));
+        if (e)
+            fprintf(stderr, "%s\n", e->msg);
+        airlock_error_free(e);
+        free(text);
+    }
+    if (!s[0] || !s[1])
+        return;
+    CHECK(s[0]->n_repos == 4 && s[1]->n_repos == 4 && s[0]->n_images == 2 && s[1]->n_images == 2);
+    for (size_t i = 0; i < 4 && i < s[0]->n_repos; i++) {
+        const struct airlock_set_repo *a = &s[0]->repos[i], *b = &s[1]->repos[i];
+        CHECK(!strcmp(a->registry, b->registry) && !strcmp(a->name, b->name));
+        CHECK((!a->semver && !b->semver) || (a->semver && b->semver && !strcmp(a->semver, b->semver)));
+        CHECK(a->n_allow == b->n_allow && a->n_deny == b->n_deny && a->latest == b->latest);
+        CHECK(a->n_tags == b->n_tags && a->n_digests == b->n_digests);
+        CHECK(a->n_platforms == b->n_platforms && a->attachments == b->attachments);
+        for (size_t k = 0; k < a->n_allow && k < b->n_allow; k++)
+            CHECK(!strcmp(a->allow[k], b->allow[k]));
+    }
+    CHECK(s[0]->repos[0].latest == 3 && !strcmp(s[0]->repos[0].semver, ">=1.29 <1.30"));
+    CHECK(s[0]->repos[3].attachments == 0 && s[0]->repos[2].attachments == 1);
+    CHECK(!strcmp(s[0]->repos[3].allow[0], "^v1\\.[0-9]+\\.[0-9]+$"));
+    CHECK(s[0]->images[1].n_platforms == 2 && s[0]->images[0].attachments == 1);
+    CHECK(strcmp(s[0]->digest, s[1]->digest)); /* the file's digest, recorded */
+    airlock_image_set_free(s[0]);
+    airlock_image_set_free(s[1]);
+}
+
+TEST(set_rejects_table)
+{
+    static const struct {
+        const char *text, *msg;
+    } t[] = {
+        {"registries: [{host: r.example, repositories: [{name: a, semvr: '1'}]}]",
+         "repository 'r.example/a': unknown member 'semvr'"},
+        {"registries: [{host: r.example, repositories: [{name: a}]}]", "names no tags, digests"},
+        {"registries: [{host: r.example, repositories: [{name: a, semver: '>=1 <'}]}]",
+         "bad semver range '>=1 <'"},
+        {"registries: [{host: r.example, repositories: [{name: a, allow: '('}]}]", "bad allow regex"},
+        {"registries: [{host: r.example, repositories: [{name: a, latest: 0}]}]", "'latest' is not a whole"},
+        {"registries: [{host: r.example, repositories: [{name: a, latest: 2.5}]}]", "'latest' is not a whole"},
+        {"registries: [{host: r.example, repositories: [{name: a, tags: [1, 2]}]}]", "'tags' item 1"},
+        {"registries: [{host: r.example, repositories: [{name: a, digests: [sha256:00]}]}]",
+         "is not a sha256 digest"},
+        {"registries: [{host: r.example, repositories: [{name: 'A:b', tags: [x]}]}]", "not a repository"},
+        {"registries: [{host: r.example, repositories: [{name: a, tags: ['x:y']}]}]", "is not a tag"},
+        {"registries: [{host: r.example, repositories: [{name: a, tags: [x], platforms: [amd64]}]}]",
+         "platform 'amd64' is not os/arch"},
+        {"registries: [{host: r.example, repositories: [{name: a, tags: [x], attachments: 'no'}]}]",
+         "'attachments' is not true or false"},
+        {"registries: [{host: r.example}]", "'repositories' is not a list"},
+        {"registries: [{repositories: [{name: a, tags: [x]}]}]", "'host' is missing"},
+        {"images: ['r.example/a::b']", "is not an image reference"},
+        {"registries: [{host: team, repositories: [{name: a, tags: [x]}]}]",
+         "'team' is not a registry host"},
+        {"kind: ImageSetLock\nimages: [r/a:1]", "has no digest: a lock pins every image"},
+        {"kind: Pod\nimages: [r/a:1]", "kind 'Pod' is not ImageSet"},
+        {"apiVersion: v2\nimages: [r/a:1]", "apiVersion 'v2'"},
+        {"images: []", "names no repository and no image"},
+        {"colour: red\nimages: [r/a:1]", "unknown member 'colour'"},
+        {"base: &b r/a:1\nimages: [*b]", "aliases"},
+        {"images: [r/a:1]\nimages: [r/b:1]", "'images' is given twice"},
+        {"images: [r/a:1]\n---\nimages: [r/b:1]\n", "more than one YAML document"},
+        {"images: [r/a:1", "line"},
+        {"[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]",
+         "nested too deeply"},
+        {"{\"images\": [\"r/a:1\"], \"images\": [\"r/b:1\"]}", "JSON"},
+        {"- a\n- b\n", "not a mapping"},
+    };
+    for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
+        struct airlock_error *e = NULL;
+        struct airlock_image_set *s = parse(t[i].text, &e);
+        CHECK(!s);
+        if (!e || !strstr(e->msg, t[i].msg))
+            fprintf(stderr, "set %zu: '%s': got '%s', want '%s'\n", i, t[i].text,
+                    e ? e->msg : "(parsed)", t[i].msg);
+        CHECK(e && strstr(e->msg, t[i].msg) && e->code == AIRLOCK_EUSAGE);
+        CHECK(e && strstr(e->msg, "'t.yaml'"));
+        airlock_error_free(e);
+        airlock_image_set_free(s);
+    }
+}
+
+TEST(set_yaml_types_and_defaults)
+{
+    struct airlock_error *e = NULL;
+    struct airlock_image_set *s =
+        parse("registries:\n"
+              "  - host: r.example:5000\n"
+              "    repositories:\n"
+              "      - name: team/app\n"
+              "        tags: \"1.0\"          # a single string is a list of one\n"
+              "        latest: 2\n"
+              "        allow: [\"^1\\\\.\"]\n"
+              "images:\n"
+              "  - r.example:5000/x:true\n"
+              "  - {ref: 'r.example:5000/y@sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef', attachments: false}\n",
+              &e);
+    if (e)
+        fprintf(stderr, "%s\n", e->msg);
+    CHECK(s);
+    if (!s)
+        return;
+    CHECK(s->n_repos == 1 && !strcmp(s->repos[0].registry, "r.example:5000"));
+    CHECK(s->repos[0].n_tags == 1 && !strcmp(s->repos[0].tags[0], "1.0"));
+    CHECK(s->repos[0].latest == 2 && !strcmp(s->repos[0].allow[0], "^1\\."));
+    CHECK(s->repos[0].attachments == 1);
+    CHECK(s->n_images == 2 && !strcmp(s->images[0].ref, "r.example:5000/x:true"));
+    CHECK(s->images[1].attachments == 0 && !s->lock);
+    airlock_image_set_free(s);
+}

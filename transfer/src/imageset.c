@@ -280,6 +280,10 @@ int airlock_image_set_parse(struct airlock_image_set **out, const char *text, si
             return airlock_error_set(err, AIRLOCK_EUSAGE, "'%s': not a JSON set file", path);
         if (!(doc = cJSON_ParseWithLength(text, len)))
             return bad(&p, NULL, "not JSON");
+        if (core_json_has_duplicate_keys(doc)) {
+            cJSON_Delete(doc);
+            return bad(&p, NULL, "a JSON member is given twice (or nested too deeply)");
+        }
     } else if ((rc = transfer_yaml_parse(&doc, text, len, path, err)))
         return rc;
     if (!(s = calloc(1, sizeof(*s)))) {
@@ -330,10 +334,6 @@ kinds:
                  SET_MAX_IMAGES);
         goto out;
     }
-    if (!n_repos && !n_imgs) {
-        rc = bad(&p, NULL, "names no repository and no image");
-        goto out;
-    }
     if (!(s->repos = calloc(n_repos + 1, sizeof(*s->repos))) ||
         !(s->images = calloc(n_imgs + 1, sizeof(*s->images)))) {
         rc = airlock_error_set(err, AIRLOCK_EOS, "out of memory");
@@ -352,6 +352,16 @@ kinds:
         if ((rc = known_keys(&p, reg, where, rkeys)) ||
             (rc = get_string(&p, reg, "host", where, 1, &host)))
             goto out;
+        /* a host as references read it: a dot, a port, or localhost (else "team/app" would
+         * silently mean docker.io/team/app) */
+        if ((!strchr(host, '.') && !strchr(host, ':') && strcmp(host, "localhost")) ||
+            strchr(host, '/') || strspn(host, "abcdefghijklmnopqrstuvwxyz0123456789.-:[]") !=
+                                     strlen(host)) {
+            rc = bad(&p, where, "'%.200s' is not a registry host (a name with a dot or a port, "
+                                "or localhost)", host);
+            free(host);
+            goto out;
+        }
         const cJSON *repos = cJSON_GetObjectItemCaseSensitive(reg, "repositories"), *ro;
         if (!cJSON_IsArray(repos) || !cJSON_GetArraySize(repos)) {
             rc = bad(&p, where, "'repositories' is not a list of at least one");
@@ -370,6 +380,10 @@ kinds:
         free(host);
         if (rc)
             goto out;
+    }
+    if (!n_repos && !n_imgs && !cJSON_GetArraySize(regs)) {
+        rc = bad(&p, NULL, "names no repository and no image");
+        goto out;
     }
     cJSON_ArrayForEach(img, imgs)
     {
