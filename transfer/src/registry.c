@@ -625,6 +625,33 @@ int airlock_registry_blob_exists(struct airlock_registry *r, const char *repo, c
     return rc;
 }
 
+int registry_manifest_head(struct airlock_registry *r, const char *repo, const char *ref,
+                           const char *actions, char digest[AIRLOCK_DIGEST_SIZE],
+                           struct airlock_error **err)
+{
+    char what[600];
+    snprintf(what, sizeof(what), "check manifest '%s/%s%s%s'", r->host, repo,
+             strncmp(ref, "sha256:", 7) ? ":" : "@", ref);
+    struct http_request q = {0};
+    q.method = "HEAD";
+    q.accept = MANIFEST_ACCEPT;
+    struct http_response resp;
+    digest[0] = '\0';
+    int rc = request_path(r, repo, actions, &q, &resp, err, "/v2/%s/manifests/%s", repo, ref);
+    if (rc)
+        return rc;
+    if (resp.status == 200) {
+        rc = 1;
+        if (resp.docker_digest && !airlock_digest_check(resp.docker_digest, NULL))
+            snprintf(digest, AIRLOCK_DIGEST_SIZE, "%s", resp.docker_digest);
+    } else if (resp.status == 404)
+        rc = 0;
+    else
+        rc = registry_status_error(err, &resp, what);
+    http_response_release(&resp);
+    return rc;
+}
+
 int registry_blob_mount(struct airlock_registry *r, const char *repo, const char *digest,
                         const char *from, struct airlock_error **err)
 {

@@ -174,6 +174,11 @@ int registry_referrer_put(struct airlock_registry *r, const char *repo, const ch
 struct cJSON *transfer_referrer_descriptor(const char *raw, size_t len, const char *digest,
                                            const char *mt);
 /* Cross-repository mount: 1 mounted, 0 not (the caller uploads). */
+/* HEAD /v2/<repo>/manifests/<ref>: 1 when it is there (digest: its Docker-Content-Digest, or
+ * "" when the registry sends none), 0 when not, or an error. */
+int registry_manifest_head(struct airlock_registry *r, const char *repo, const char *ref,
+                           const char *actions, char digest[AIRLOCK_DIGEST_SIZE],
+                           struct airlock_error **err);
 int registry_blob_mount(struct airlock_registry *r, const char *repo, const char *digest,
                         const char *from, struct airlock_error **err);
 /* A small blob of known size into memory (GET, redirects followed), size and digest checked. */
