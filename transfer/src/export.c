@@ -44,6 +44,14 @@ struct xrec { /* an image taken for an item */
     size_t blob_from, blob_to; /* the blobs it brought first: blobs[blob_from..blob_to) */
 };
 
+struct xahead { /* a manifest GET (or a referrers API answer) done ahead of the walk */
+    char key[AIRLOCK_DIGEST_SIZE];
+    int rc; /* 0 or AIRLOCK_ENOTFOUND; other failures are not kept (the walk asks again) */
+    struct airlock_buf body;
+    char *mt;
+    char digest[AIRLOCK_DIGEST_SIZE];
+};
+
 struct exporter {
     const struct airlock_registry_opts *ro;
     const struct airlock_export_opts *eo;
@@ -71,6 +79,9 @@ struct exporter {
     size_t n_warnings;
     struct xrec *recs; /* per item taken: what the record and the plan say */
     size_t n_recs;
+    struct xahead *ahead; /* requests done ahead, in parallel across the items */
+    size_t n_ahead;
+    struct core_dmap ahead_at; /* key (see ahead_key) -> index+1 in ahead */
 };
 
 static void warn(struct exporter *x, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -89,6 +100,64 @@ static void warn(struct exporter *x, const char *fmt, ...)
 
 /* 1 if an entry of this kind for digest was taken along */
 static int has_attachment(const struct exporter *x, const char *digest, const char *kind);
+
+/* The key of a request: what ('M' manifest, 'R' referrers API), host, repository, ref. */
+static void ahead_key(char key[AIRLOCK_DIGEST_SIZE], char what, const struct airlock_registry *r,
+                      const char *repo, const char *ref)
+{
+    char buf[1600];
+    snprintf(buf, sizeof(buf), "%c\n%s\n%s\n%s", what, r->host, repo, ref);
+    airlock_sha256_digest(key, buf, strlen(buf), NULL);
+}
+
+static const struct xahead *ahead_of(const struct exporter *x, char what,
+                                     const struct airlock_registry *r, const char *repo,
+                                     const char *ref)
+{
+    if (!x->n_ahead)
+        return NULL;
+    char key[AIRLOCK_DIGEST_SIZE];
+    ahead_key(key, what, r, repo, ref);
+    size_t *at = core_dmap_get(&x->ahead_at, key);
+    return at ? &x->ahead[*at - 1] : NULL;
+}
+
+/* airlock_registry_manifest_get, answered from what was fetched ahead when it was */
+static int xmanifest_get(struct exporter *x, struct airlock_registry *r, const char *repo,
+                         const char *ref, struct airlock_buf *out, char **mt,
+                         char digest[AIRLOCK_DIGEST_SIZE], struct airlock_error **err)
+{
+    const struct xahead *a = ahead_of(x, 'M', r, repo, ref);
+    if (!a)
+        return airlock_registry_manifest_get(r, repo, ref, out, mt, digest, err);
+    if (a->rc)
+        return a->rc;
+    size_t max = out->max ? out->max : AIRLOCK_MAX_MANIFEST;
+    *out = (struct airlock_buf)AIRLOCK_BUF_INIT(max);
+    if (airlock_buf_append(out, a->body.data ? a->body.data : "", a->body.len) ||
+        (mt && a->mt && !(*mt = strdup(a->mt)))) {
+        airlock_buf_release(out);
+        return airlock_error_set(err, AIRLOCK_EOS, "out of memory");
+    }
+    if (mt && !a->mt)
+        *mt = NULL;
+    memcpy(digest, a->digest, AIRLOCK_DIGEST_SIZE);
+    return 0;
+}
+
+static int xreferrers_get(struct exporter *x, struct airlock_registry *r, const char *repo,
+                          const char *digest, struct airlock_buf *out, struct airlock_error **err)
+{
+    const struct xahead *a = ahead_of(x, 'R', r, repo, digest);
+    if (!a)
+        return registry_referrers_get(r, repo, digest, out, err);
+    if (a->rc)
+        return a->rc;
+    *out = (struct airlock_buf)AIRLOCK_BUF_INIT(AIRLOCK_MAX_MANIFEST);
+    if (airlock_buf_append(out, a->body.data ? a->body.data : "", a->body.len))
+        return airlock_error_set(err, AIRLOCK_EOS, "out of memory");
+    return 0;
+}
 
 static int get_registry(struct exporter *x, const char *host, struct airlock_registry **out,
                         struct airlock_error **err)
@@ -224,7 +293,7 @@ static int graph_read(void *ctx, const char *digest, size_t max, struct airlock_
     struct airlock_buf raw = AIRLOCK_BUF_INIT(0);
     char dg[AIRLOCK_DIGEST_SIZE];
     char *mt = NULL;
-    int rc = airlock_registry_manifest_get(x->cur_r, x->cur_repo, digest, &raw, &mt, dg, err);
+    int rc = xmanifest_get(x, x->cur_r, x->cur_repo, digest, &raw, &mt, dg, err);
     free(mt);
     if (rc == AIRLOCK_ENOTFOUND)
         rc = airlock_error_set(err, AIRLOCK_EINTEGRITY, "'%s/%s@%s' is missing in the registry",
@@ -333,11 +402,12 @@ static int add_entry(struct exporter *x, const char *ref, const char *kind, cons
 /* The referrers index of digest as cosign 3 reads it: the referrers API when the source serves
  * it, else the fallback tag sha256-<hex>. 0 with its bytes and what names it, AIRLOCK_ENOTFOUND
  * when there is none, or an error. */
-static int referrers_index(struct airlock_registry *r, const char *repo, const char *digest,
+static int referrers_index(struct exporter *x, struct airlock_registry *r, const char *repo,
+                           const char *digest,
                            struct airlock_buf *idx, char *what, size_t what_len,
                            struct airlock_error **err)
 {
-    int rc = registry_referrers_get(r, repo, digest, idx, err);
+    int rc = xreferrers_get(x, r, repo, digest, idx, err);
     if (rc != AIRLOCK_ENOTFOUND) {
         snprintf(what, what_len, "'%s/v2/%s/referrers/%s'", r->host, repo, digest);
         return rc;
@@ -346,7 +416,7 @@ static int referrers_index(struct airlock_registry *r, const char *repo, const c
     char *mt = NULL;
     snprintf(tag, sizeof(tag), "sha256-%s", airlock_digest_hex(digest));
     snprintf(what, what_len, "'%s/%s:%s'", r->host, repo, tag);
-    rc = airlock_registry_manifest_get(r, repo, tag, idx, &mt, dg, NULL);
+    rc = xmanifest_get(x, r, repo, tag, idx, &mt, dg, NULL);
     free(mt);
     if (rc && rc != AIRLOCK_ENOTFOUND)
         return airlock_error_set(err, AIRLOCK_EOS, "%s: cannot be read", what);
@@ -366,7 +436,7 @@ static int referrers(struct exporter *x, struct airlock_registry *r, const char 
     cJSON *index = NULL, *list = NULL;
     char what[700], ref[800], dg[AIRLOCK_DIGEST_SIZE];
     char *text = NULL;
-    int rc = referrers_index(r, repo, digest, &idx, what, sizeof(what), err);
+    int rc = referrers_index(x, r, repo, digest, &idx, what, sizeof(what), err);
     if (rc == AIRLOCK_ENOTFOUND)
         return 0;
     if (rc)
@@ -448,7 +518,7 @@ static int attachments(struct exporter *x, struct airlock_registry *r, const cha
         struct airlock_buf raw = AIRLOCK_BUF_INIT(0);
         char dg[AIRLOCK_DIGEST_SIZE];
         char *mt = NULL;
-        rc = airlock_registry_manifest_get(r, repo, tag, &raw, &mt, dg, NULL);
+        rc = xmanifest_get(x, r, repo, tag, &raw, &mt, dg, NULL);
         if (rc == AIRLOCK_ENOTFOUND) {
             rc = 0;
             free(mt);
@@ -481,13 +551,14 @@ static int attachments(struct exporter *x, struct airlock_registry *r, const cha
 }
 
 /* 1 if the referrers of digest (API or fallback tag) list a sigstore bundle */
-static int signed_by_bundle(struct airlock_registry *r, const char *repo, const char *digest)
+static int signed_by_bundle(struct exporter *x, struct airlock_registry *r, const char *repo,
+                            const char *digest)
 {
     struct airlock_buf idx = AIRLOCK_BUF_INIT(0);
     struct airlock_oci *ix = NULL;
     char what[700];
     int found = 0;
-    if (!referrers_index(r, repo, digest, &idx, what, sizeof(what), NULL) &&
+    if (!referrers_index(x, r, repo, digest, &idx, what, sizeof(what), NULL) &&
         !airlock_oci_parse(&ix, idx.data, idx.len, what, NULL) && ix->kind == AIRLOCK_OCI_INDEX)
         for (size_t i = 0; i < ix->n_layers && !found; i++)
             found = ix->layers[i].artifact_type &&
@@ -561,8 +632,7 @@ static int export_one(struct exporter *x, const struct airlock_export_item *it,
     }
     if ((rc = get_registry(x, ref.domain, &r, err)))
         goto out;
-    rc = airlock_registry_manifest_get(r, ref.path, ref.digest ? ref.digest : ref.tag, &raw, &mt,
-                                       dg, err);
+    rc = xmanifest_get(x, r, ref.path, ref.digest ? ref.digest : ref.tag, &raw, &mt, dg, err);
     if (rc == AIRLOCK_ENOTFOUND)
         rc = airlock_error_set(err, AIRLOCK_ENOTFOUND, "'%s' is not in the registry", refstr);
     if (rc || (rc = airlock_oci_parse(&m, raw.data, raw.len, refstr, err)))
@@ -574,7 +644,7 @@ static int export_one(struct exporter *x, const struct airlock_export_item *it,
     if (ref.tag && ref.digest) { /* pinned: taken by digest; the tag is only compared */
         struct airlock_buf traw = AIRLOCK_BUF_INIT(0);
         char tdg[AIRLOCK_DIGEST_SIZE];
-        int trc = airlock_registry_manifest_get(r, ref.path, ref.tag, &traw, NULL, tdg, NULL);
+        int trc = xmanifest_get(x, r, ref.path, ref.tag, &traw, NULL, tdg, NULL);
         if (trc == AIRLOCK_ENOTFOUND)
             warn(x, "'%s': tag '%s' is no longer in the registry: exported by digest %s",
                  refstr, ref.tag, ref.digest);
@@ -631,8 +701,8 @@ static int export_one(struct exporter *x, const struct airlock_export_item *it,
         char tag[100], idg[AIRLOCK_DIGEST_SIZE];
         struct airlock_buf sraw = AIRLOCK_BUF_INIT(0);
         snprintf(tag, sizeof(tag), "sha256-%s.sig", airlock_digest_hex(dg));
-        if (!airlock_registry_manifest_get(r, ref.path, tag, &sraw, NULL, idg, NULL) ||
-            signed_by_bundle(r, ref.path, dg))
+        if (!xmanifest_get(x, r, ref.path, tag, &sraw, NULL, idg, NULL) ||
+            signed_by_bundle(x, r, ref.path, dg))
             warn(x, "'%s' is signed as an index (%s), but its %s manifest %s has no signature "
                     "of its own: the bundle holds it unsigned, so verify --key will refuse it "
                     "(export without --platform, sign the bundle, or sign with cosign sign "
@@ -673,6 +743,190 @@ out:
     free(name);
     free(repo_full);
     airlock_ref_release(&ref);
+    return rc;
+}
+
+
+/* ---- requests ahead, in parallel across the items ------------------------------------------- */
+/* What each item's walk will ask first is asked for every item at once over a bounded pool
+ * (twice --parallel, at most 64): the reference, its tag when pinned, an index's platform
+ * manifests, and for each of these the .sig/.att/.sbom tags and the referrers (API, else the
+ * fallback tag). The walk then runs in order as before, reading these answers instead of
+ * waiting for one round trip at a time; anything not asked ahead, or that failed, it asks
+ * itself (and reports). */
+
+struct ahead_list {
+    struct xahead *v;
+    size_t n;
+};
+
+struct ahead_job {
+    const struct airlock_export_item *items;
+    struct airlock_registry **regs; /* per item, or NULL */
+    struct ahead_list *lists;       /* per item: only its worker writes it */
+    size_t n;
+    atomic_size_t next;
+};
+
+/* Keeps one answer in l (rc 0 or AIRLOCK_ENOTFOUND; body taken). -1: not kept. */
+static int ahead_keep(struct ahead_list *l, char what, const struct airlock_registry *r,
+                      const char *repo, const char *ref, int rc, struct airlock_buf *body,
+                      char **mt, const char *digest)
+{
+    if (rc && rc != AIRLOCK_ENOTFOUND)
+        return -1;
+    struct xahead *v = realloc(l->v, (l->n + 1) * sizeof(*v));
+    if (!v)
+        return -1;
+    l->v = v;
+    v += l->n++;
+    memset(v, 0, sizeof(*v));
+    ahead_key(v->key, what, r, repo, ref);
+    v->rc = rc;
+    if (!rc) {
+        v->body = *body;
+        *body = (struct airlock_buf)AIRLOCK_BUF_INIT(0);
+        v->mt = mt ? *mt : NULL;
+        if (mt)
+            *mt = NULL;
+        if (digest)
+            memcpy(v->digest, digest, AIRLOCK_DIGEST_SIZE);
+    }
+    return 0;
+}
+
+static void ahead_manifest(struct ahead_list *l, struct airlock_registry *r, const char *repo,
+                           const char *ref, struct airlock_buf *keep_body, char *keep_dg)
+{
+    struct airlock_buf raw = AIRLOCK_BUF_INIT(0);
+    char dg[AIRLOCK_DIGEST_SIZE] = "";
+    char *mt = NULL;
+    int rc = airlock_registry_manifest_get(r, repo, ref, &raw, &mt, dg, NULL);
+    if (!rc && keep_body && airlock_buf_append(keep_body, raw.data ? raw.data : "", raw.len))
+        rc = -1; /* not kept, and no digest: the item is not looked into further */
+    if (!rc && keep_dg)
+        memcpy(keep_dg, dg, AIRLOCK_DIGEST_SIZE);
+    ahead_keep(l, 'M', r, repo, ref, rc, &raw, &mt, dg);
+    airlock_buf_release(&raw);
+    free(mt);
+}
+
+static void ahead_attachments(struct ahead_list *l, struct airlock_registry *r, const char *repo,
+                              const char *digest)
+{
+    static const char *suffix[] = {".sig", ".att", ".sbom", ""};
+    struct airlock_buf idx = AIRLOCK_BUF_INIT(0);
+    int rc = registry_referrers_get(r, repo, digest, &idx, NULL);
+    ahead_keep(l, 'R', r, repo, digest, rc, &idx, NULL, NULL);
+    airlock_buf_release(&idx);
+    for (int k = 0; k < 4; k++) {
+        if (!*suffix[k] && rc != AIRLOCK_ENOTFOUND) /* the fallback tag only without the API */
+            continue;
+        char tag[100];
+        snprintf(tag, sizeof(tag), "sha256-%s%s", airlock_digest_hex(digest), suffix[k]);
+        ahead_manifest(l, r, repo, tag, NULL, NULL);
+    }
+}
+
+static void ahead_item(struct ahead_job *j, size_t i)
+{
+    const struct airlock_export_item *it = &j->items[i];
+    struct airlock_registry *r = j->regs[i];
+    struct ahead_list *l = &j->lists[i];
+    struct airlock_ref ref;
+    if (!r || airlock_ref_parse(&ref, it->ref, NULL))
+        return;
+    struct airlock_buf body = AIRLOCK_BUF_INIT(AIRLOCK_MAX_MANIFEST);
+    char dg[AIRLOCK_DIGEST_SIZE] = "";
+    struct airlock_oci *m = NULL;
+    ahead_manifest(l, r, ref.path, ref.digest ? ref.digest : ref.tag, &body, dg);
+    if (ref.tag && ref.digest)
+        ahead_manifest(l, r, ref.path, ref.tag, NULL, NULL);
+    if (*dg && !airlock_oci_parse(&m, body.data, body.len, it->ref, NULL)) {
+        if (!it->no_attachments)
+            ahead_attachments(l, r, ref.path, dg);
+        for (size_t k = 0; m->kind == AIRLOCK_OCI_INDEX && k < m->n_layers && k < 64; k++) {
+            ahead_manifest(l, r, ref.path, m->layers[k].digest, NULL, NULL);
+            if (!it->no_attachments)
+                ahead_attachments(l, r, ref.path, m->layers[k].digest);
+        }
+    }
+    airlock_oci_free(m);
+    airlock_buf_release(&body);
+    airlock_ref_release(&ref);
+}
+
+static void *ahead_worker(void *arg)
+{
+    struct ahead_job *j = arg;
+    for (;;) {
+        size_t i = atomic_fetch_add(&j->next, 1);
+        if (i >= j->n)
+            break;
+        ahead_item(j, i);
+    }
+    return NULL;
+}
+
+/* Asks ahead for every item; the answers land in x->ahead. Only memory can fail here. */
+static int ask_ahead(struct exporter *x, const struct airlock_export_item *items, size_t n,
+                     struct airlock_error **err)
+{
+    if (n < 2)
+        return 0;
+    struct ahead_job j;
+    memset(&j, 0, sizeof(j));
+    j.items = items;
+    j.n = n;
+    int rc = 0;
+    if (!(j.regs = calloc(n, sizeof(*j.regs))) || !(j.lists = calloc(n, sizeof(*j.lists)))) {
+        free(j.regs);
+        return airlock_error_set(err, AIRLOCK_EOS, "out of memory");
+    }
+    for (size_t i = 0; i < n; i++) { /* the clients, made here, in order */
+        struct airlock_ref ref;
+        if (airlock_ref_parse(&ref, items[i].ref, NULL))
+            continue; /* the walk reports it */
+        struct airlock_error *e = NULL;
+        if (get_registry(x, ref.domain, &j.regs[i], &e))
+            j.regs[i] = NULL;
+        airlock_error_free(e);
+        airlock_ref_release(&ref);
+    }
+    int threads = (x->ro && x->ro->parallel > 0 ? x->ro->parallel : 4) * 2;
+    if (threads > 64)
+        threads = 64;
+    if ((size_t)threads > n)
+        threads = (int)n;
+    pthread_t tid[64];
+    int started = 0;
+    for (int i = 1; i < threads; i++)
+        if (!pthread_create(&tid[started], NULL, ahead_worker, &j))
+            started++;
+    ahead_worker(&j);
+    for (int i = 0; i < started; i++)
+        pthread_join(tid[i], NULL);
+    for (size_t i = 0; i < n; i++) {
+        struct ahead_list *l = &j.lists[i];
+        for (size_t k = 0; k < l->n; k++) {
+            struct xahead *a = &l->v[k];
+            struct xahead *v = NULL;
+            if (!rc && !core_dmap_get(&x->ahead_at, a->key) &&
+                (v = realloc(x->ahead, (x->n_ahead + 1) * sizeof(*v))) &&
+                !core_dmap_put(&x->ahead_at, a->key, x->n_ahead + 1)) {
+                x->ahead = v;
+                x->ahead[x->n_ahead++] = *a;
+                continue;
+            }
+            if (v)
+                x->ahead = v;
+            airlock_buf_release(&a->body);
+            free(a->mt);
+        }
+        free(l->v);
+    }
+    free(j.lists);
+    free(j.regs);
     return rc;
 }
 
@@ -1094,6 +1348,7 @@ int airlock_export_items(struct airlock_import_result **res,
     uint64_t bytes = 0, fetched = 0, recovered = 0, recovered_bytes = 0;
     uint64_t split = eo ? eo->split_size : 0;
     int rc = 0;
+    rc = ask_ahead(&x, items, n_items, err);
     for (size_t i = 0; i < n_items && !rc; i++)
         rc = export_one(&x, &items[i], err);
     if (rc)
@@ -1292,6 +1547,12 @@ out:
         free(x.recs[i].media_type);
     }
     free(x.recs);
+    for (size_t i = 0; i < x.n_ahead; i++) {
+        airlock_buf_release(&x.ahead[i].body);
+        free(x.ahead[i].mt);
+    }
+    free(x.ahead);
+    core_dmap_release(&x.ahead_at);
     for (size_t i = 0; i < x.n_warnings; i++)
         free(x.warnings[i]);
     free(x.warnings);
