@@ -223,6 +223,41 @@ case_set_json_equals_yaml_and_dry_run() {
         fail "no record for --images"
 }
 
+case_set_record_survives_sign_split_and_verify() {
+    cd "$T"
+    fill app 1.0.0 1.1.0
+    printf 'images: [%s, %s]\n' "$PLAIN/$CASE/app:1.0.0" "$PLAIN/$CASE/app:1.1.0" > s.yaml
+    airlock export --plain-http --set s.yaml -o b.tar -q
+    expect_rc 0
+    "$AIRLOCK" inspect --lock b.tar > before.json
+    export COSIGN_PASSWORD=test-password
+    "$AIRLOCK" keygen --output-key-prefix k 2>/dev/null
+    airlock sign --key k.key b.tar
+    expect_rc 0
+    airlock verify --key k.pub b.tar
+    expect_rc 0
+    # signing added entries (signatures) but the record and the lock are the same
+    "$AIRLOCK" inspect --lock b.tar > after.json
+    diff <(jq .images before.json) <(jq .images after.json) >&2 || fail "sign changed the lock"
+    airlock split --size 400k b.tar -o parts
+    expect_rc 0
+    airlock inspect --lock parts.001
+    expect_rc 0
+    jq -e '.images | length == 2' "$T/out" >/dev/null || fail "the split set lost the record"
+    airlock verify --key k.pub parts.001
+    expect_rc 0
+    # export straight into parts records it too; a bundle without a record says so
+    airlock export --plain-http --set s.yaml --split 400k -o sp.tar -q
+    expect_rc 0
+    airlock inspect --lock sp.tar.001
+    expect_rc 0
+    json '.images | length == 2'
+    make_bundle plain.tar
+    airlock inspect --lock plain.tar
+    expect_rc 1
+    err_has "holds no record of an export"
+}
+
 case_set_errors_name_the_repository() {
     cd "$T"
     fill app 1.0.0
