@@ -13,7 +13,7 @@ static void tags_help(FILE *f)
             "Lists the tags of a repository, one a line, following the registry's tags/list\n"
             "pagination (n/last, Link headers). With filters, only the tags they admit; a\n"
             "filter that admits nothing is an error naming the repository. cosign's and the\n"
-            "referrers fallback's sha256-<hex> tags are left out when filtering. When every\n"
+            "referrers fallback's sha256-<hex>[.sig|.att|.sbom] tags are left out. When every\n"
             "admitted tag is a version the list is in version order (and --latest takes the\n"
             "highest), else in the registry's order (--latest takes the last ones).\n"
             "\n"
