@@ -9,7 +9,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define SEMVER_MAX_TEXT 256 /* a tag is at most 128 characters; a range as long */
+#define SEMVER_MAX_TEXT 256
+#define REGEX_MAX_LEN 256
+#define REGEX_MAX_REPS 16 /* a tag is at most 128 characters; a range as long */
 
 enum { OP_EQ, OP_LT, OP_LE, OP_GT, OP_GE };
 
@@ -305,6 +307,16 @@ static int compile_all(regex_t *re, const char *const *pat, size_t n, const char
                        size_t *done, struct airlock_error **err)
 {
     for (*done = 0; *done < n; (*done)++) {
+        /* glibc's regcomp and regexec have no time bound: a pattern with many nested
+         * repetitions takes exponential time (found by fuzz_imageset); a tag filter needs few */
+        size_t reps = 0, len = strlen(pat[*done]);
+        for (const char *c = pat[*done]; *c; c++)
+            reps += *c == '*' || *c == '+' || *c == '?' || *c == '{';
+        if (len > REGEX_MAX_LEN || reps > REGEX_MAX_REPS)
+            return airlock_error_set(err, AIRLOCK_EUSAGE,
+                                     "%s regex '%.300s' is longer than %d characters or has more "
+                                     "than %d repetitions (* + ? {})",
+                                     what, pat[*done], REGEX_MAX_LEN, REGEX_MAX_REPS);
         int rc = regcomp(&re[*done], pat[*done], REG_EXTENDED | REG_NOSUB);
         if (rc) {
             char msg[200];

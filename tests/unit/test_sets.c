@@ -182,6 +182,13 @@ TEST(tags_filter_semver_regex_latest)
     CHECK(airlock_tags_filter(&out, &got, &sv, tags, n, &b, &e) == AIRLOCK_EUSAGE);
     CHECK(e && strstr(e->msg, "(unclosed"));
     airlock_error_free(e);
+    /* exponential in glibc (fuzz_imageset found it): refused before regcomp */
+    const char *slow[] = {"^(v?[0-9]?????????????????????????????????\\.)+"};
+    struct airlock_tag_filter sl = {NULL, slow, 1, NULL, 0, 0};
+    e = NULL;
+    CHECK(airlock_tags_filter(&out, &got, &sv, tags, n, &sl, &e) == AIRLOCK_EUSAGE);
+    CHECK(e && strstr(e->msg, "repetitions"));
+    airlock_error_free(e);
 }
 
 /* ---- the set file ------------------------------------------------------------------------ */
