@@ -14,7 +14,12 @@
 # peak RSS, and what each leaves in TMPDIR.
 # split: the media bar: that 1 GB bundle cut for 300 MB media, each part verified alone, and
 # each part deleted in turn must be named by verify.
-# BENCH=verify, sign, transfer or split runs one part.
+# sets: image sets of 50, 200 and 500 small images (3 layers, a shared 1 MiB base; SET_SIZES
+# to choose) through a local registry: airlock export --set, verify, sign, split, push, and the
+# no-op re-push, side by side with skopeo sync (yaml -> dir, dir -> docker, again) and a
+# skopeo copy loop over the same images; one run each (the sizes are the repetition), with
+# the ratio skopeo / airlock and seconds per image to show the growth.
+# BENCH=verify, sign, transfer, split or sets runs one part.
 set -euo pipefail
 SIZE_MB=1024
 BIG_MB=10240
@@ -321,10 +326,84 @@ bench_split() {
     done
 }
 
+bench_sets() {
+    local t=sets
+    rm -rf "$t"
+    mkdir -p "$t/tmp"
+    local port
+    port=$(/usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+    cat > "$t/reg.yml" <<EOC
+version: 0.1
+log: {level: error}
+storage: {filesystem: {rootdirectory: $PWD/$t/data}, delete: {enabled: true}}
+http: {addr: 127.0.0.1:$port, secret: bench}
+EOC
+    docker-registry serve "$t/reg.yml" > "$t/reg.log" 2>&1 &
+    local regpid=$!
+    trap 'kill $regpid 2>/dev/null || true' RETURN
+    for _ in $(seq 1 100); do curl -fs "http://127.0.0.1:$port/v2/" >/dev/null && break; sleep 0.1; done
+    local R=127.0.0.1:$port
+    export COSIGN_PASSWORD=bench
+    "$AIRLOCK" keygen --output-key-prefix "$t/k" 2>/dev/null
+    # skopeo with an empty blob-info cache (as in bench_transfer)
+    cat > "$t/skopeo" <<EOS
+#!/bin/bash
+export HOME=$PWD/$t/home
+if [ "\$(id -u)" = 0 ] && [ -z "\${IN_NS:-}" ]; then
+    mkdir -p /var/lib/containers/cache
+    exec env IN_NS=1 unshare -m bash -c 'mount -t tmpfs tmpfs /var/lib/containers/cache && exec skopeo "\$@"' skopeo "\$@"
+fi
+exec skopeo "\$@"
+EOS
+    chmod +x "$t/skopeo"
+    local SK=$PWD/$t/skopeo
+    one() { # LABEL CMD...: one timed run; prints the seconds
+        local label=$1
+        shift
+        rm -rf "$t/home"; mkdir -p "$t/home"
+        TMPDIR=$PWD/$t/tmp timed "$@" > /dev/null
+        [ "$TIMED_RC" = 0 ] || { echo "$label failed: $(tail -3 cmd.err)" >&2; exit 1; }
+        cut -d' ' -f1 time.out
+    }
+    ratio() { echo "scale=1; $1 / $2" | bc; }
+    printf '\nimage sets: N small images (3 layers, shared base), local registry, %s cores\n' "$(nproc)"
+    printf '%-6s %-34s %9s %9s %9s %8s %8s\n' N work airlock "sk sync" "sk copy" "sync/al" "s/image"
+    for n in ${SET_SIZES:-50 200 500}; do
+        local d=$t/n$n
+        mkdir -p "$d"
+        /usr/bin/python3 "$ROOT/bench/mkset.py" "$d/L" "$n"
+        "$AIRLOCK" import -q "$d/L" -o "$d/src.tar"
+        "$AIRLOCK" push -q --no-verify --plain-http "$d/src.tar" "$R/src$n" >/dev/null 2>&1
+        { echo "images:"; for i in $(seq 0 $((n - 1))); do echo "  - $R/src$n/set/app-$i:1"; done; } > "$d/set.yaml"
+        { echo "$R:"; echo "  tls-verify: false"; echo "  images:";
+          for i in $(seq 0 $((n - 1))); do echo "    src$n/set/app-$i: ['1']"; done; } > "$d/sync.yaml"
+        local ae se ce av as asp ap sp cp ar sr
+        ae=$(one "airlock export" "$AIRLOCK" export -q --plain-http --set "$d/set.yaml" -o "$d/e.tar")
+        se=$(one "skopeo sync -> dir" "$SK" sync --src yaml --dest dir "$d/sync.yaml" "$d/sk")
+        ce=$(one "skopeo copy loop -> oci" bash -c "for i in \$(seq 0 $((n - 1))); do
+            $SK copy -q --src-tls-verify=false docker://$R/src$n/set/app-\$i:1 oci:$d/skc:app-\$i || exit 1; done")
+        av=$(one "airlock verify" "$AIRLOCK" verify "$d/e.tar")
+        as=$(one "airlock sign" "$AIRLOCK" sign --key "$t/k.key" "$d/e.tar")
+        asp=$(one "airlock split" "$AIRLOCK" split --size 8M "$d/e.tar" -o "$d/parts")
+        ap=$(one "airlock push" "$AIRLOCK" push -q --key "$t/k.pub" --plain-http "$d/e.tar" "$R/al$n")
+        sp=$(one "skopeo sync dir -> docker" "$SK" sync --src dir --dest docker --dest-tls-verify=false "$d/sk" "$R/sk$n")
+        cp=$(one "skopeo copy loop -> docker" bash -c "for i in \$(seq 0 $((n - 1))); do
+            $SK copy -q --dest-tls-verify=false oci:$d/skc:app-\$i docker://$R/skc$n/set/app-\$i:1 || exit 1; done")
+        ar=$(one "airlock push again" "$AIRLOCK" push -q --key "$t/k.pub" --plain-http "$d/e.tar" "$R/al$n")
+        sr=$(one "skopeo sync again" "$SK" sync --src dir --dest docker --dest-tls-verify=false "$d/sk" "$R/sk$n")
+        printf '%-6s %-34s %9s %9s %9s %8s %8s\n' "$n" "export (registry -> bundle/dir)" "$ae" "$se" "$ce" "$(ratio "$se" "$ae")" "$(echo "scale=4; $ae / $n" | bc)"
+        printf '%-6s %-34s %9s %9s %9s %8s %8s\n' "$n" "push (verify, push, verify there)" "$ap" "$sp" "$cp" "$(ratio "$sp" "$ap")" "$(echo "scale=4; $ap / $n" | bc)"
+        printf '%-6s %-34s %9s %9s %9s %8s %8s\n' "$n" "push again (everything there)" "$ar" "$sr" "-" "$(ratio "$sr" "$ar")" "$(echo "scale=4; $ar / $n" | bc)"
+        printf '%-6s %-34s %9s %9s %9s %8s %8s\n' "$n" "verify / sign / split 8M (airlock)" "$av/$as/$asp" "-" "-" "-" "$(echo "scale=4; $av / $n" | bc)"
+        rm -rf "$d/sk" "$d/skc" "$d/parts"*
+    done
+}
+
 case ${BENCH:-all} in
 verify) bench_verify ;;
+sets) bench_sets ;;
 sign) bench_sign ;;
 transfer) bench_transfer ;;
 split) bench_split ;;
-*) bench_verify; bench_sign; bench_transfer; bench_split ;;
+*) bench_verify; bench_sign; bench_transfer; bench_split; bench_sets ;;
 esac

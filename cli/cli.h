@@ -135,5 +135,7 @@ int cmd_inspect(int argc, char **argv);
 int cmd_verify(int argc, char **argv);
 int cmd_pkcs11(int argc, char **argv);
 int cmd_serve(int argc, char **argv);
+int cmd_tags(int argc, char **argv);
+int cmd_digest(int argc, char **argv);
 
 #endif

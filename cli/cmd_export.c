@@ -9,6 +9,8 @@ static void help(FILE *f)
 {
     fprintf(f,
             "usage: airlock export [options] REF... -o BUNDLE\n"
+            "       airlock export [options] --images FILE -o BUNDLE\n"
+            "       airlock export [options] --set SET.yaml|SET.json|LOCK.json -o BUNDLE\n"
             "\n"
             "Pulls images from registries into a bundle: tags are resolved to digests, the\n"
             "whole index (every platform) is kept unless --platform is given, and what travels\n"
@@ -22,8 +24,44 @@ static void help(FILE *f)
             "that fails or is killed keeps what it fetched in .BUNDLE.airlock-partial beside\n"
             "the destination: the same export again fetches only the rest.\n"
             "\n"
+            "Everything is resolved first (tags to digests, the filters of a set) and printed\n"
+            "as a plan before any blob moves: per image its digest, the bytes it brings that\n"
+            "the bundle does not have yet, and whether the bundle already holds it. The\n"
+            "bundle's index.json records which set (path, sha256) and which resolution (each\n"
+            "request, the tag and digest taken, the time) it came from; 'airlock inspect\n"
+            "--lock' turns that into a lock file that --set accepts (every image by digest).\n"
+            "A reference with a tag and a digest is taken by digest; a tag that now points\n"
+            "elsewhere is warned about, naming both.\n"
+            "\n"
+            "A set file (YAML, or the same in JSON; samples/site.yaml, samples/site.json):\n"
+            "  apiVersion: airlock.dev/v1          # optional\n"
+            "  kind: ImageSet                      # ImageSetLock: a lock (images by digest)\n"
+            "  registries:\n"
+            "    - host: registry.k8s.io\n"
+            "      repositories:\n"
+            "        - name: kube-apiserver\n"
+            "          semver: '>=1.29 <1.30'      # node-semver ranges: ~1.29 ^1.2 1.29.x\n"
+            "          allow: ['^v1\\.29\\.']       # POSIX extended regexes, unanchored\n"
+            "          deny: ['-rc']\n"
+            "          latest: 3                   # by version order when every admitted tag\n"
+            "                                      # is a version, else the registry's order\n"
+            "          tags: [v1.28.9]             # explicit tags and digests, too\n"
+            "          digests: ['sha256:...']\n"
+            "          platforms: [linux/amd64]    # one: that manifest; several: all of an\n"
+            "                                      # index's platforms, or an error\n"
+            "          attachments: true           # .sig/.att/.sbom and referrers (default)\n"
+            "  images:                             # plain references, or mappings:\n"
+            "    - docker.io/library/busybox:1.36\n"
+            "    - {ref: 'quay.io/x/y:1.0@sha256:...', platforms: [linux/arm64],\n"
+            "       attachments: false}\n"
+            "A repository with filters and nothing admitted is an error naming it; one with\n"
+            "neither filters nor tags nor digests too (say allow: '.*' for every tag).\n"
+            "\n"
             "options:\n"
             "  -o, --output BUNDLE     DIR/, FILE.tar or FILE.tar.zst (required)\n"
+            "      --images FILE       references, one a line ('#' starts a comment)\n"
+            "      --set FILE          a set file or a lock (see above)\n"
+            "      --dry-run           resolve and print the plan (on stdout), write nothing\n"
             "      --format FORMAT     dir, tar or tar.zst (default: from the path)\n"
             "      --platform P        keep only os/arch[/variant] of a multi-arch image\n"
             "      --split SIZE        write the bundle as parts BUNDLE.001, ... no larger than\n"
@@ -36,6 +74,99 @@ static void help(FILE *f)
             cli_registry_help);
 }
 
+#define IMAGES_MAX_FILE (4u << 20)
+#define IMAGES_MAX 20000
+
+/* The references of an --images file: *out holds them NUL-separated (comments, blanks and
+ * surrounding spaces gone); returns an exit code. */
+static int read_images(char **out, size_t *n, const char *path)
+{
+    char *text = NULL;
+    size_t len = 0;
+    int rc = cli_read_file(&text, &len, path, IMAGES_MAX_FILE);
+    if (rc)
+        return rc;
+    *n = 0;
+    size_t w = 0, line = 0;
+    for (char *p = text, *e; p < text + len; p = e + 1) {
+        e = memchr(p, '\n', (size_t)(text + len - p));
+        if (!e)
+            e = text + len;
+        line++;
+        char *h = memchr(p, '#', (size_t)(e - p)), *end = h ? h : e;
+        while (p < end && (*p == ' ' || *p == '\t'))
+            p++;
+        while (end > p && (end[-1] == ' ' || end[-1] == '\t' || end[-1] == '\r'))
+            end--;
+        if (end == p)
+            continue;
+        if (memchr(p, ' ', (size_t)(end - p)) || memchr(p, '\t', (size_t)(end - p)) ||
+            memchr(p, '\0', (size_t)(end - p))) {
+            free(text);
+            return cli_usage_error("export", "'%s' line %zu: one reference a line", path, line);
+        }
+        if (++*n > IMAGES_MAX) {
+            free(text);
+            return cli_usage_error("export", "'%s': more than %d references", path, IMAGES_MAX);
+        }
+        memmove(text + w, p, (size_t)(end - p));
+        w += (size_t)(end - p);
+        text[w++] = '\0';
+    }
+    if (!*n) {
+        free(text);
+        return cli_usage_error("export", "'%s' lists no reference", path);
+    }
+    char *t = realloc(text, w + 1);
+    if (t)
+        text = t;
+    text[w] = '\0';
+    *out = text;
+    return EXIT_OK;
+}
+
+struct plan_ctx {
+    int quiet, dry, json;
+};
+
+/* The plan: on stderr before the blobs move, on stdout as the result of --dry-run. */
+static void show_plan(void *ctx, const struct airlock_export_plan *p)
+{
+    struct plan_ctx *pc = ctx;
+    FILE *f = pc->dry ? stdout : stderr;
+    char sz[16];
+    if (!pc->dry && pc->quiet)
+        return;
+    if (pc->json && pc->dry) {
+        cli_printf(f, "{\"images\":[");
+        for (size_t i = 0; i < p->n; i++) {
+            cli_printf(f, "%s{\"name\":", i ? "," : "");
+            cli_json_str(f, p->images[i].name);
+            cli_printf(f, ",\"requested\":");
+            cli_json_str(f, p->images[i].requested);
+            cli_printf(f, ",\"digest\":\"%s\",\"newBytes\":%llu,\"newBlobs\":%zu,\"inBundle\":%s}",
+                       p->images[i].digest, (unsigned long long)p->images[i].new_bytes,
+                       p->images[i].new_blobs, p->images[i].in_bundle ? "true" : "false");
+        }
+        cli_printf(f, "],\"blobsFetch\":%zu,\"bytesFetch\":%llu,\"blobsReused\":%zu,\"bytesReused\":%llu}",
+                   p->blobs_fetch, (unsigned long long)p->bytes_fetch, p->blobs_reused,
+                   (unsigned long long)p->bytes_reused);
+        return;
+    }
+    for (size_t i = 0; i < p->n; i++) {
+        const struct airlock_export_plan_image *im = &p->images[i];
+        airlock_format_size(sz, im->new_bytes);
+        int same = !strcmp(im->name, im->requested);
+        cli_printf(f, "%s\t%s\t%s%s%s%s%s\n", im->digest, sz, im->name, same ? "" : " (",
+                   same ? "" : im->requested, same ? "" : ")", im->in_bundle ? " [in bundle]" : "");
+    }
+    airlock_format_size(sz, p->bytes_fetch);
+    char rs[16];
+    airlock_format_size(rs, p->bytes_reused);
+    cli_printf(f, "plan: %zu images, %zu blobs to fetch (%s), %zu already in the bundle (%s)\n",
+               p->n, p->blobs_fetch, sz, p->blobs_reused, rs);
+}
+
 int cmd_export(int argc, char **argv)
 {
     static const struct option opts[] = {{"output", required_argument, NULL, 'o'},
@@ -43,14 +174,19 @@ int cmd_export(int argc, char **argv)
                                          {"platform", required_argument, NULL, 'p'},
                                          {"split", required_argument, NULL, 'S'},
                                          {"json", no_argument, NULL, 'J'},
+                                         {"images", required_argument, NULL, 'I'},
+                                         {"set", required_argument, NULL, 'E'},
+                                         {"dry-run", no_argument, NULL, 'n'},
                                          {"quiet", no_argument, NULL, 'q'},
                                          {"help", no_argument, NULL, 'h'},
                                          CLI_REGISTRY_OPTIONS,
                                          {NULL, 0, NULL, 0}};
     struct cli_registry cr;
     cli_registry_init(&cr, 0);
-    struct airlock_export_opts eo = {NULL, AIRLOCK_FORMAT_AUTO, 0};
-    const char *out = NULL;
+    struct airlock_export_opts eo = {0};
+    eo.format = AIRLOCK_FORMAT_AUTO;
+    const char *out = NULL, *images_file = NULL, *set_file = NULL;
+    struct plan_ctx pc = {0};
     uint64_t split = 0;
     size_t n_parts = 0;
     char parts_label[64] = "";
@@ -81,6 +217,15 @@ int cmd_export(int argc, char **argv)
         case 'J':
             json = 1;
             break;
+        case 'I':
+            images_file = optarg;
+            break;
+        case 'E':
+            set_file = optarg;
+            break;
+        case 'n':
+            eo.dry_run = 1;
+            break;
         case 'q':
             cr.quiet = 1;
             break;
@@ -93,8 +238,10 @@ int cmd_export(int argc, char **argv)
     }
     if (!out)
         return cli_usage_error("export", "missing -o BUNDLE");
-    if (optind >= argc)
-        return cli_usage_error("export", "no image reference given");
+    if (optind >= argc && !images_file && !set_file)
+        return cli_usage_error("export", "no image reference given (REF..., --images or --set)");
+    if (set_file && (images_file || optind < argc))
+        return cli_usage_error("export", "--set takes no other references");
     if (json)
         cr.quiet = 1;
     if (split && airlock_format_for_path(out) == AIRLOCK_FORMAT_DIR)
@@ -102,9 +249,49 @@ int cmd_export(int argc, char **argv)
     if ((rc = cli_registry_finish(&cr, "export")))
         return rc;
     struct airlock_import_result *res = NULL;
+    struct airlock_image_set *set = NULL;
+    struct airlock_set_items *items = NULL;
+    struct airlock_export_item *list = NULL;
+    char *listed = NULL, set_digest[AIRLOCK_DIGEST_SIZE];
+    size_t n_items = 0;
     eo.split_size = split;
-    rc = airlock_export(&res, (const char *const *)argv + optind, (size_t)(argc - optind), out,
-                        &cr.o, &eo, &err);
+    pc.quiet = cr.quiet;
+    pc.dry = eo.dry_run;
+    pc.json = json;
+    eo.plan = show_plan;
+    eo.plan_ctx = &pc;
+    if (set_file) {
+        if (airlock_image_set_load(&set, set_file, &err) ||
+            airlock_image_set_resolve(&items, set, &cr.o, &err)) {
+            rc = cli_fail(err);
+            goto done;
+        }
+        const struct airlock_export_item *l = airlock_set_items_list(items, &n_items);
+        eo.set_path = set_file;
+        eo.set_digest = set->digest;
+        rc = airlock_export_items(&res, l, n_items, out, &cr.o, &eo, &err);
+    } else {
+        size_t n_file = 0;
+        if (images_file && (rc = read_images(&listed, &n_file, images_file)))
+            goto done;
+        if (images_file) {
+            eo.set_path = images_file;
+            airlock_sha256_digest(set_digest, listed, strlen(listed) ? strlen(listed) : 0, NULL);
+            eo.set_digest = set_digest;
+        }
+        n_items = n_file + (size_t)(argc - optind);
+        if (!(list = calloc(n_items + 1, sizeof(*list)))) {
+            rc = cli_fail(NULL);
+            goto done;
+        }
+        size_t k = 0;
+        for (int i = optind; i < argc; i++)
+            list[k++].ref = argv[i];
+        for (char *p = listed; p && k < n_items; p += strlen(p) + 1)
+            if (*p)
+                list[k++].ref = p;
+        rc = airlock_export_items(&res, list, k, out, &cr.o, &eo, &err);
+    }
     cli_registry_release(&cr);
     for (size_t i = 0; !rc && i < res->n_warnings; i++)
         cli_printf(stderr, "airlock: warning: %s\n", res->warnings[i]);
@@ -114,7 +301,10 @@ int cmd_export(int argc, char **argv)
     }
     if (rc)
         rc = cli_fail(err);
-    else if (json) {
+    else if (eo.dry_run) {
+        if (json)
+            cli_printf(stdout, "\n");
+    } else if (json) {
         cli_printf(stdout, "{\"bundle\":");
         cli_json_str(stdout, out);
         cli_printf(stdout, ",\"blobs\":%llu,\"bytes\":%llu,\"images\":[", (unsigned long long)res->blobs_written,
@@ -148,7 +338,12 @@ int cmd_export(int argc, char **argv)
                     (unsigned long long)res->blobs_written, sz);
         }
     }
+done:
     airlock_import_result_free(res);
+    airlock_set_items_free(items);
+    airlock_image_set_free(set);
+    free(list);
+    free(listed);
     cli_registry_release(&cr);
     return rc;
 }

@@ -8,6 +8,7 @@ static void help(FILE *f)
 {
     fprintf(f, "usage: airlock inspect [--json] BUNDLE\n"
                "       airlock inspect [--json] PART... (the parts of one split set)\n"
+               "       airlock inspect --lock BUNDLE > LOCK.json\n"
                "\n"
                "Lists the images of a bundle: reference, digest, type, platforms, total size,\n"
                "and the signatures, attestations and SBOMs that travel with each. Reads\n"
@@ -15,8 +16,14 @@ static void help(FILE *f)
                "of a split set opens the set (the others are found beside it, or named one\n"
                "by one in any order); a part not found is named on stderr.\n"
                "\n"
+               "With --lock, prints what the exports that made the bundle recorded, as a lock\n"
+               "file (kind ImageSetLock: each image the bundle still holds, by its name and\n"
+               "digest) that 'airlock export --set LOCK.json' takes to fetch exactly the same\n"
+               "digests again.\n"
+               "\n"
                "options:\n"
                "      --json     machine-readable output\n"
+               "      --lock     print the lock file of the bundle's export record\n"
                "  -h, --help     show this help\n");
 }
 
@@ -60,13 +67,16 @@ static struct counts attachments(struct airlock_bundle *b, const struct airlock_
 int cmd_inspect(int argc, char **argv)
 {
     static const struct option opts[] = {{"json", no_argument, NULL, 'j'},
+                                         {"lock", no_argument, NULL, 'L'},
                                          {"help", no_argument, NULL, 'h'},
                                          {NULL, 0, NULL, 0}};
-    int json = 0, c;
+    int json = 0, lock = 0, c;
     optind = 1;
     while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
         if (c == 'j')
             json = 1;
+        else if (c == 'L')
+            lock = 1;
         else if (c == 'h') {
             help(stdout);
             return EXIT_OK;
@@ -85,6 +95,19 @@ int cmd_inspect(int argc, char **argv)
         return cli_fail(err);
     }
     int rc = EXIT_OK;
+    if (lock) {
+        char *text = NULL;
+        if (airlock_set_record_lock(&text, b, &err))
+            rc = cli_fail(err);
+        else {
+            fputs(text, stdout);
+            fputs("\n", stdout);
+        }
+        free(text);
+        airlock_catalog_free(cat);
+        airlock_bundle_free(b);
+        return rc;
+    }
     if (json)
         cli_printf(stdout, "{\"bundle\":"), cli_json_str(stdout, argv[optind]),
             cli_printf(stdout, ",\"format\":\"%s\",\"images\":[", airlock_bundle_format_label(b));

@@ -31,6 +31,8 @@ static const struct command commands[] = {
     {"export", cmd_export, "pull images (with signatures) from registries into a bundle"},
     {"push", cmd_push, "push a bundle into a registry, verify the signatures there"},
     {"serve", cmd_serve, "serve a bundle as a read-only registry (no registry needed)"},
+    {"tags", cmd_tags, "list a repository's tags, filtered by semver, regex, latest N"},
+    {"digest", cmd_digest, "print the digest a reference names in its registry now"},
 };
 
 static void usage(FILE *f)

@@ -34,6 +34,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     reg.base = "https://registry.example:5000";
     char *u = abs_url(&reg, r.location);
     free(u);
+    if (r.link) /* tags/list pagination */
+        free(registry_link_next(r.link));
     if (r.www_authenticate) {
         free(auth_param(r.www_authenticate, "realm"));
         free(auth_param(r.www_authenticate, "error"));

@@ -9,7 +9,10 @@
 #include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
+
+#define RECORD_MAX (8u << 20) /* the record's JSON text in index.json */
 
 struct xmeta { /* a manifest or index fetched */
     char digest[AIRLOCK_DIGEST_SIZE];
@@ -32,6 +35,21 @@ struct xentry { /* a new index.json entry */
     char digest[AIRLOCK_DIGEST_SIZE];
     size_t size;
     int image;
+};
+
+struct xrec { /* an image taken for an item */
+    const struct airlock_export_item *item;
+    char *name, *tag, *media_type;
+    char digest[AIRLOCK_DIGEST_SIZE];
+    size_t blob_from, blob_to; /* the blobs it brought first: blobs[blob_from..blob_to) */
+};
+
+struct xahead { /* a manifest GET (or a referrers API answer) done ahead of the walk */
+    char key[AIRLOCK_DIGEST_SIZE];
+    int rc; /* 0 or AIRLOCK_ENOTFOUND; other failures are not kept (the walk asks again) */
+    struct airlock_buf body;
+    char *mt;
+    char digest[AIRLOCK_DIGEST_SIZE];
 };
 
 struct exporter {
@@ -59,6 +77,11 @@ struct exporter {
     struct airlock_split_writer *sw; /* --split: parts written straight away instead */
     char **warnings;
     size_t n_warnings;
+    struct xrec *recs; /* per item taken: what the record and the plan say */
+    size_t n_recs;
+    struct xahead *ahead; /* requests done ahead, in parallel across the items */
+    size_t n_ahead;
+    struct core_dmap ahead_at; /* key (see ahead_key) -> index+1 in ahead */
 };
 
 static void warn(struct exporter *x, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -77,6 +100,64 @@ static void warn(struct exporter *x, const char *fmt, ...)
 
 /* 1 if an entry of this kind for digest was taken along */
 static int has_attachment(const struct exporter *x, const char *digest, const char *kind);
+
+/* The key of a request: what ('M' manifest, 'R' referrers API), host, repository, ref. */
+static void ahead_key(char key[AIRLOCK_DIGEST_SIZE], char what, const struct airlock_registry *r,
+                      const char *repo, const char *ref)
+{
+    char buf[1600];
+    snprintf(buf, sizeof(buf), "%c\n%s\n%s\n%s", what, r->host, repo, ref);
+    airlock_sha256_digest(key, buf, strlen(buf), NULL);
+}
+
+static const struct xahead *ahead_of(const struct exporter *x, char what,
+                                     const struct airlock_registry *r, const char *repo,
+                                     const char *ref)
+{
+    if (!x->n_ahead)
+        return NULL;
+    char key[AIRLOCK_DIGEST_SIZE];
+    ahead_key(key, what, r, repo, ref);
+    size_t *at = core_dmap_get(&x->ahead_at, key);
+    return at ? &x->ahead[*at - 1] : NULL;
+}
+
+/* airlock_registry_manifest_get, answered from what was fetched ahead when it was */
+static int xmanifest_get(struct exporter *x, struct airlock_registry *r, const char *repo,
+                         const char *ref, struct airlock_buf *out, char **mt,
+                         char digest[AIRLOCK_DIGEST_SIZE], struct airlock_error **err)
+{
+    const struct xahead *a = ahead_of(x, 'M', r, repo, ref);
+    if (!a)
+        return airlock_registry_manifest_get(r, repo, ref, out, mt, digest, err);
+    if (a->rc)
+        return a->rc;
+    size_t max = out->max ? out->max : AIRLOCK_MAX_MANIFEST;
+    *out = (struct airlock_buf)AIRLOCK_BUF_INIT(max);
+    if (airlock_buf_append(out, a->body.data ? a->body.data : "", a->body.len) ||
+        (mt && a->mt && !(*mt = strdup(a->mt)))) {
+        airlock_buf_release(out);
+        return airlock_error_set(err, AIRLOCK_EOS, "out of memory");
+    }
+    if (mt && !a->mt)
+        *mt = NULL;
+    memcpy(digest, a->digest, AIRLOCK_DIGEST_SIZE);
+    return 0;
+}
+
+static int xreferrers_get(struct exporter *x, struct airlock_registry *r, const char *repo,
+                          const char *digest, struct airlock_buf *out, struct airlock_error **err)
+{
+    const struct xahead *a = ahead_of(x, 'R', r, repo, digest);
+    if (!a)
+        return registry_referrers_get(r, repo, digest, out, err);
+    if (a->rc)
+        return a->rc;
+    *out = (struct airlock_buf)AIRLOCK_BUF_INIT(AIRLOCK_MAX_MANIFEST);
+    if (airlock_buf_append(out, a->body.data ? a->body.data : "", a->body.len))
+        return airlock_error_set(err, AIRLOCK_EOS, "out of memory");
+    return 0;
+}
 
 static int get_registry(struct exporter *x, const char *host, struct airlock_registry **out,
                         struct airlock_error **err)
@@ -212,7 +293,7 @@ static int graph_read(void *ctx, const char *digest, size_t max, struct airlock_
     struct airlock_buf raw = AIRLOCK_BUF_INIT(0);
     char dg[AIRLOCK_DIGEST_SIZE];
     char *mt = NULL;
-    int rc = airlock_registry_manifest_get(x->cur_r, x->cur_repo, digest, &raw, &mt, dg, err);
+    int rc = xmanifest_get(x, x->cur_r, x->cur_repo, digest, &raw, &mt, dg, err);
     free(mt);
     if (rc == AIRLOCK_ENOTFOUND)
         rc = airlock_error_set(err, AIRLOCK_EINTEGRITY, "'%s/%s@%s' is missing in the registry",
@@ -321,11 +402,12 @@ static int add_entry(struct exporter *x, const char *ref, const char *kind, cons
 /* The referrers index of digest as cosign 3 reads it: the referrers API when the source serves
  * it, else the fallback tag sha256-<hex>. 0 with its bytes and what names it, AIRLOCK_ENOTFOUND
  * when there is none, or an error. */
-static int referrers_index(struct airlock_registry *r, const char *repo, const char *digest,
+static int referrers_index(struct exporter *x, struct airlock_registry *r, const char *repo,
+                           const char *digest,
                            struct airlock_buf *idx, char *what, size_t what_len,
                            struct airlock_error **err)
 {
-    int rc = registry_referrers_get(r, repo, digest, idx, err);
+    int rc = xreferrers_get(x, r, repo, digest, idx, err);
     if (rc != AIRLOCK_ENOTFOUND) {
         snprintf(what, what_len, "'%s/v2/%s/referrers/%s'", r->host, repo, digest);
         return rc;
@@ -334,7 +416,7 @@ static int referrers_index(struct airlock_registry *r, const char *repo, const c
     char *mt = NULL;
     snprintf(tag, sizeof(tag), "sha256-%s", airlock_digest_hex(digest));
     snprintf(what, what_len, "'%s/%s:%s'", r->host, repo, tag);
-    rc = airlock_registry_manifest_get(r, repo, tag, idx, &mt, dg, NULL);
+    rc = xmanifest_get(x, r, repo, tag, idx, &mt, dg, NULL);
     free(mt);
     if (rc && rc != AIRLOCK_ENOTFOUND)
         return airlock_error_set(err, AIRLOCK_EOS, "%s: cannot be read", what);
@@ -354,7 +436,7 @@ static int referrers(struct exporter *x, struct airlock_registry *r, const char 
     cJSON *index = NULL, *list = NULL;
     char what[700], ref[800], dg[AIRLOCK_DIGEST_SIZE];
     char *text = NULL;
-    int rc = referrers_index(r, repo, digest, &idx, what, sizeof(what), err);
+    int rc = referrers_index(x, r, repo, digest, &idx, what, sizeof(what), err);
     if (rc == AIRLOCK_ENOTFOUND)
         return 0;
     if (rc)
@@ -436,7 +518,7 @@ static int attachments(struct exporter *x, struct airlock_registry *r, const cha
         struct airlock_buf raw = AIRLOCK_BUF_INIT(0);
         char dg[AIRLOCK_DIGEST_SIZE];
         char *mt = NULL;
-        rc = airlock_registry_manifest_get(r, repo, tag, &raw, &mt, dg, NULL);
+        rc = xmanifest_get(x, r, repo, tag, &raw, &mt, dg, NULL);
         if (rc == AIRLOCK_ENOTFOUND) {
             rc = 0;
             free(mt);
@@ -469,13 +551,14 @@ static int attachments(struct exporter *x, struct airlock_registry *r, const cha
 }
 
 /* 1 if the referrers of digest (API or fallback tag) list a sigstore bundle */
-static int signed_by_bundle(struct airlock_registry *r, const char *repo, const char *digest)
+static int signed_by_bundle(struct exporter *x, struct airlock_registry *r, const char *repo,
+                            const char *digest)
 {
     struct airlock_buf idx = AIRLOCK_BUF_INIT(0);
     struct airlock_oci *ix = NULL;
     char what[700];
     int found = 0;
-    if (!referrers_index(r, repo, digest, &idx, what, sizeof(what), NULL) &&
+    if (!referrers_index(x, r, repo, digest, &idx, what, sizeof(what), NULL) &&
         !airlock_oci_parse(&ix, idx.data, idx.len, what, NULL) && ix->kind == AIRLOCK_OCI_INDEX)
         for (size_t i = 0; i < ix->n_layers && !found; i++)
             found = ix->layers[i].artifact_type &&
@@ -510,14 +593,34 @@ static int has_bundle_referrer(const struct exporter *x, const char *digest)
     return 0;
 }
 
-static int export_one(struct exporter *x, const char *refstr, struct airlock_error **err)
+/* 1 if every platform manifest of the index m is one of the platforms listed (attestation
+ * manifests, platform unknown/unknown, travel with them) */
+static int all_listed(const struct airlock_oci *m, const char *const *platforms, size_t n)
 {
+    for (size_t i = 0; i < m->n_layers; i++) {
+        const struct airlock_descriptor *c = &m->layers[i];
+        int ok = c->platform_os && !strcmp(c->platform_os, "unknown");
+        for (size_t k = 0; k < n && !ok; k++)
+            ok = platform_matches(c, platforms[k]);
+        if (!ok)
+            return 0;
+    }
+    return 1;
+}
+
+static int export_one(struct exporter *x, const struct airlock_export_item *it,
+                      struct airlock_error **err)
+{
+    const char *refstr = it->ref;
     struct airlock_ref ref;
     int rc = airlock_ref_parse(&ref, refstr, err);
     if (rc)
         return rc;
     struct airlock_registry *r = NULL;
-    char *name = airlock_ref_format(&ref), *repo_full = airlock_ref_repository(&ref);
+    char *name = it->name ? strdup(it->name) : airlock_ref_format(&ref),
+         *repo_full = airlock_ref_repository(&ref);
+    const char *platform = x->eo ? x->eo->platform : NULL;
+    size_t blob_from = x->n_blobs;
     struct airlock_buf raw = AIRLOCK_BUF_INIT(0);
     char dg[AIRLOCK_DIGEST_SIZE];
     char *mt = NULL;
@@ -529,8 +632,7 @@ static int export_one(struct exporter *x, const char *refstr, struct airlock_err
     }
     if ((rc = get_registry(x, ref.domain, &r, err)))
         goto out;
-    rc = airlock_registry_manifest_get(r, ref.path, ref.digest ? ref.digest : ref.tag, &raw, &mt,
-                                       dg, err);
+    rc = xmanifest_get(x, r, ref.path, ref.digest ? ref.digest : ref.tag, &raw, &mt, dg, err);
     if (rc == AIRLOCK_ENOTFOUND)
         rc = airlock_error_set(err, AIRLOCK_ENOTFOUND, "'%s' is not in the registry", refstr);
     if (rc || (rc = airlock_oci_parse(&m, raw.data, raw.len, refstr, err)))
@@ -539,19 +641,42 @@ static int export_one(struct exporter *x, const char *refstr, struct airlock_err
         rc = airlock_error_set(err, AIRLOCK_EOS, "out of memory");
         goto out;
     }
+    if (ref.tag && ref.digest) { /* pinned: taken by digest; the tag is only compared */
+        struct airlock_buf traw = AIRLOCK_BUF_INIT(0);
+        char tdg[AIRLOCK_DIGEST_SIZE];
+        int trc = xmanifest_get(x, r, ref.path, ref.tag, &traw, NULL, tdg, NULL);
+        if (trc == AIRLOCK_ENOTFOUND)
+            warn(x, "'%s': tag '%s' is no longer in the registry: exported by digest %s",
+                 refstr, ref.tag, ref.digest);
+        else if (!trc && strcmp(tdg, ref.digest))
+            warn(x, "'%s': tag '%s' now points to %s, not %s: exported by digest %s", refstr,
+                 ref.tag, tdg, ref.digest, ref.digest);
+        airlock_buf_release(&traw);
+    }
+    if (it->n_platforms > 1 && m->kind == AIRLOCK_OCI_INDEX) {
+        if (!all_listed(m, it->platforms, it->n_platforms)) {
+            rc = airlock_error_set(err, AIRLOCK_EUSAGE,
+                                   "'%s' has platforms besides the %zu listed: keeping some of an "
+                                   "index would change its digest and void its signatures (list "
+                                   "one platform, or all of them)",
+                                   refstr, it->n_platforms);
+            goto out;
+        }
+    } else if (it->n_platforms == 1)
+        platform = it->platforms[0];
     memcpy(d.digest, dg, sizeof(dg));
     d.size = raw.len;
     d.media_type = mt ? mt
                       : (char *)(m->kind == AIRLOCK_OCI_INDEX ? AIRLOCK_MT_OCI_INDEX
                                                                 : AIRLOCK_MT_OCI_MANIFEST);
-    if (x->eo && x->eo->platform && m->kind == AIRLOCK_OCI_INDEX) {
+    if (platform && !(it->n_platforms > 1) && m->kind == AIRLOCK_OCI_INDEX) {
         const struct airlock_descriptor *pick = NULL;
         for (size_t i = 0; i < m->n_layers && !pick; i++)
-            if (platform_matches(&m->layers[i], x->eo->platform))
+            if (platform_matches(&m->layers[i], platform))
                 pick = &m->layers[i];
         if (!pick) {
             rc = airlock_error_set(err, AIRLOCK_ENOTFOUND, "'%s' has no platform '%s'", refstr,
-                                   x->eo->platform);
+                                   platform);
             goto out;
         }
         memcpy(d.digest, pick->digest, AIRLOCK_DIGEST_SIZE);
@@ -566,6 +691,8 @@ static int export_one(struct exporter *x, const char *refstr, struct airlock_err
         rc = airlock_error_set(err, AIRLOCK_EOS, "out of memory");
         goto out;
     }
+    if (it->no_attachments)
+        goto record;
     rc = attachments(x, r, ref.path, repo_full, d.digest, err);
     if (!rc && strcmp(d.digest, dg) && !has_attachment(x, d.digest, AIRLOCK_KIND_SIGS) &&
         !has_bundle_referrer(x, d.digest)) {
@@ -574,19 +701,39 @@ static int export_one(struct exporter *x, const char *refstr, struct airlock_err
         char tag[100], idg[AIRLOCK_DIGEST_SIZE];
         struct airlock_buf sraw = AIRLOCK_BUF_INIT(0);
         snprintf(tag, sizeof(tag), "sha256-%s.sig", airlock_digest_hex(dg));
-        if (!airlock_registry_manifest_get(r, ref.path, tag, &sraw, NULL, idg, NULL) ||
-            signed_by_bundle(r, ref.path, dg))
+        if (!xmanifest_get(x, r, ref.path, tag, &sraw, NULL, idg, NULL) ||
+            signed_by_bundle(x, r, ref.path, dg))
             warn(x, "'%s' is signed as an index (%s), but its %s manifest %s has no signature "
                     "of its own: the bundle holds it unsigned, so verify --key will refuse it "
                     "(export without --platform, sign the bundle, or sign with cosign sign "
                     "--recursive)",
-                 refstr, dg, x->eo->platform, d.digest);
+                 refstr, dg, platform, d.digest);
         airlock_buf_release(&sraw);
     }
     /* signatures of the platform manifests (cosign sign --recursive) */
     if (!rc && airlock_media_type_is_index(d.media_type) && m->kind == AIRLOCK_OCI_INDEX)
         for (size_t i = 0; i < m->n_layers && !rc; i++)
             rc = attachments(x, r, ref.path, repo_full, m->layers[i].digest, err);
+record:
+    if (!rc) {
+        struct xrec *nr = realloc(x->recs, (x->n_recs + 1) * sizeof(*nr));
+        if (!nr) {
+            rc = airlock_error_set(err, AIRLOCK_EOS, "out of memory");
+            goto out;
+        }
+        x->recs = nr;
+        nr += x->n_recs++;
+        memset(nr, 0, sizeof(*nr));
+        nr->item = it;
+        nr->name = strdup(name);
+        nr->tag = ref.tag ? strdup(ref.tag) : NULL;
+        nr->media_type = strdup(d.media_type);
+        memcpy(nr->digest, d.digest, AIRLOCK_DIGEST_SIZE);
+        nr->blob_from = blob_from;
+        nr->blob_to = x->n_blobs;
+        if (!nr->name || !nr->media_type || (ref.tag && !nr->tag))
+            rc = airlock_error_set(err, AIRLOCK_EOS, "out of memory");
+    }
 out:
     if (rc)
         airlock_error_wrap(err, "export '%s'", refstr);
@@ -596,6 +743,190 @@ out:
     free(name);
     free(repo_full);
     airlock_ref_release(&ref);
+    return rc;
+}
+
+
+/* ---- requests ahead, in parallel across the items ------------------------------------------- */
+/* What each item's walk will ask first is asked for every item at once over a bounded pool
+ * (twice --parallel, at most 64): the reference, its tag when pinned, an index's platform
+ * manifests, and for each of these the .sig/.att/.sbom tags and the referrers (API, else the
+ * fallback tag). The walk then runs in order as before, reading these answers instead of
+ * waiting for one round trip at a time; anything not asked ahead, or that failed, it asks
+ * itself (and reports). */
+
+struct ahead_list {
+    struct xahead *v;
+    size_t n;
+};
+
+struct ahead_job {
+    const struct airlock_export_item *items;
+    struct airlock_registry **regs; /* per item, or NULL */
+    struct ahead_list *lists;       /* per item: only its worker writes it */
+    size_t n;
+    atomic_size_t next;
+};
+
+/* Keeps one answer in l (rc 0 or AIRLOCK_ENOTFOUND; body taken). -1: not kept. */
+static int ahead_keep(struct ahead_list *l, char what, const struct airlock_registry *r,
+                      const char *repo, const char *ref, int rc, struct airlock_buf *body,
+                      char **mt, const char *digest)
+{
+    if (rc && rc != AIRLOCK_ENOTFOUND)
+        return -1;
+    struct xahead *v = realloc(l->v, (l->n + 1) * sizeof(*v));
+    if (!v)
+        return -1;
+    l->v = v;
+    v += l->n++;
+    memset(v, 0, sizeof(*v));
+    ahead_key(v->key, what, r, repo, ref);
+    v->rc = rc;
+    if (!rc) {
+        v->body = *body;
+        *body = (struct airlock_buf)AIRLOCK_BUF_INIT(0);
+        v->mt = mt ? *mt : NULL;
+        if (mt)
+            *mt = NULL;
+        if (digest)
+            memcpy(v->digest, digest, AIRLOCK_DIGEST_SIZE);
+    }
+    return 0;
+}
+
+static void ahead_manifest(struct ahead_list *l, struct airlock_registry *r, const char *repo,
+                           const char *ref, struct airlock_buf *keep_body, char *keep_dg)
+{
+    struct airlock_buf raw = AIRLOCK_BUF_INIT(0);
+    char dg[AIRLOCK_DIGEST_SIZE] = "";
+    char *mt = NULL;
+    int rc = airlock_registry_manifest_get(r, repo, ref, &raw, &mt, dg, NULL);
+    if (!rc && keep_body && airlock_buf_append(keep_body, raw.data ? raw.data : "", raw.len))
+        rc = -1; /* not kept, and no digest: the item is not looked into further */
+    if (!rc && keep_dg)
+        memcpy(keep_dg, dg, AIRLOCK_DIGEST_SIZE);
+    ahead_keep(l, 'M', r, repo, ref, rc, &raw, &mt, dg);
+    airlock_buf_release(&raw);
+    free(mt);
+}
+
+static void ahead_attachments(struct ahead_list *l, struct airlock_registry *r, const char *repo,
+                              const char *digest)
+{
+    static const char *suffix[] = {".sig", ".att", ".sbom", ""};
+    struct airlock_buf idx = AIRLOCK_BUF_INIT(0);
+    int rc = registry_referrers_get(r, repo, digest, &idx, NULL);
+    ahead_keep(l, 'R', r, repo, digest, rc, &idx, NULL, NULL);
+    airlock_buf_release(&idx);
+    for (int k = 0; k < 4; k++) {
+        if (!*suffix[k] && rc != AIRLOCK_ENOTFOUND) /* the fallback tag only without the API */
+            continue;
+        char tag[100];
+        snprintf(tag, sizeof(tag), "sha256-%s%s", airlock_digest_hex(digest), suffix[k]);
+        ahead_manifest(l, r, repo, tag, NULL, NULL);
+    }
+}
+
+static void ahead_item(struct ahead_job *j, size_t i)
+{
+    const struct airlock_export_item *it = &j->items[i];
+    struct airlock_registry *r = j->regs[i];
+    struct ahead_list *l = &j->lists[i];
+    struct airlock_ref ref;
+    if (!r || airlock_ref_parse(&ref, it->ref, NULL))
+        return;
+    struct airlock_buf body = AIRLOCK_BUF_INIT(AIRLOCK_MAX_MANIFEST);
+    char dg[AIRLOCK_DIGEST_SIZE] = "";
+    struct airlock_oci *m = NULL;
+    ahead_manifest(l, r, ref.path, ref.digest ? ref.digest : ref.tag, &body, dg);
+    if (ref.tag && ref.digest)
+        ahead_manifest(l, r, ref.path, ref.tag, NULL, NULL);
+    if (*dg && !airlock_oci_parse(&m, body.data, body.len, it->ref, NULL)) {
+        if (!it->no_attachments)
+            ahead_attachments(l, r, ref.path, dg);
+        for (size_t k = 0; m->kind == AIRLOCK_OCI_INDEX && k < m->n_layers && k < 64; k++) {
+            ahead_manifest(l, r, ref.path, m->layers[k].digest, NULL, NULL);
+            if (!it->no_attachments)
+                ahead_attachments(l, r, ref.path, m->layers[k].digest);
+        }
+    }
+    airlock_oci_free(m);
+    airlock_buf_release(&body);
+    airlock_ref_release(&ref);
+}
+
+static void *ahead_worker(void *arg)
+{
+    struct ahead_job *j = arg;
+    for (;;) {
+        size_t i = atomic_fetch_add(&j->next, 1);
+        if (i >= j->n)
+            break;
+        ahead_item(j, i);
+    }
+    return NULL;
+}
+
+/* Asks ahead for every item; the answers land in x->ahead. Only memory can fail here. */
+static int ask_ahead(struct exporter *x, const struct airlock_export_item *items, size_t n,
+                     struct airlock_error **err)
+{
+    if (n < 2)
+        return 0;
+    struct ahead_job j;
+    memset(&j, 0, sizeof(j));
+    j.items = items;
+    j.n = n;
+    int rc = 0;
+    if (!(j.regs = calloc(n, sizeof(*j.regs))) || !(j.lists = calloc(n, sizeof(*j.lists)))) {
+        free(j.regs);
+        return airlock_error_set(err, AIRLOCK_EOS, "out of memory");
+    }
+    for (size_t i = 0; i < n; i++) { /* the clients, made here, in order */
+        struct airlock_ref ref;
+        if (airlock_ref_parse(&ref, items[i].ref, NULL))
+            continue; /* the walk reports it */
+        struct airlock_error *e = NULL;
+        if (get_registry(x, ref.domain, &j.regs[i], &e))
+            j.regs[i] = NULL;
+        airlock_error_free(e);
+        airlock_ref_release(&ref);
+    }
+    int threads = (x->ro && x->ro->parallel > 0 ? x->ro->parallel : 4) * 2;
+    if (threads > 64)
+        threads = 64;
+    if ((size_t)threads > n)
+        threads = (int)n;
+    pthread_t tid[64];
+    int started = 0;
+    for (int i = 1; i < threads; i++)
+        if (!pthread_create(&tid[started], NULL, ahead_worker, &j))
+            started++;
+    ahead_worker(&j);
+    for (int i = 0; i < started; i++)
+        pthread_join(tid[i], NULL);
+    for (size_t i = 0; i < n; i++) {
+        struct ahead_list *l = &j.lists[i];
+        for (size_t k = 0; k < l->n; k++) {
+            struct xahead *a = &l->v[k];
+            struct xahead *v = NULL;
+            if (!rc && !core_dmap_get(&x->ahead_at, a->key) &&
+                (v = realloc(x->ahead, (x->n_ahead + 1) * sizeof(*v))) &&
+                !core_dmap_put(&x->ahead_at, a->key, x->n_ahead + 1)) {
+                x->ahead = v;
+                x->ahead[x->n_ahead++] = *a;
+                continue;
+            }
+            if (v)
+                x->ahead = v;
+            airlock_buf_release(&a->body);
+            free(a->mt);
+        }
+        free(l->v);
+    }
+    free(j.lists);
+    free(j.regs);
     return rc;
 }
 
@@ -778,6 +1109,8 @@ static int want_old(void *ctx, const char *digest, uint64_t size)
     return !airlock_writer_has(w, digest);
 }
 
+static cJSON *record_json(const struct exporter *x, struct airlock_bundle *old);
+
 /* index.json: the old bundle's entries that keep their names, then the new ones */
 static char *index_text(const struct exporter *x, struct airlock_bundle *old)
 {
@@ -816,14 +1149,191 @@ static char *index_text(const struct exporter *x, struct airlock_bundle *old)
             cJSON_AddStringToObject(ann, AIRLOCK_ANN_KIND, e->kind);
         cJSON_AddItemToArray(arr, d);
     }
+    /* the record: a top-level annotation (others the old bundle had are kept) */
+    cJSON *ann = NULL;
+    if (old) {
+        size_t len;
+        const char *oi = airlock_bundle_index(old, &len);
+        cJSON *oj = cJSON_ParseWithLength(oi, len);
+        cJSON *oa = cJSON_GetObjectItemCaseSensitive(oj, "annotations");
+        if (cJSON_IsObject(oa))
+            ann = cJSON_Duplicate(oa, 1);
+        cJSON_Delete(oj);
+    }
+    if (!ann)
+        ann = cJSON_CreateObject();
+    cJSON *rec = record_json(x, old);
+    char *rtext = rec ? cJSON_PrintUnformatted(rec) : NULL;
+    cJSON_Delete(rec);
+    if (!ann || !rtext || strlen(rtext) > RECORD_MAX) {
+        free(rtext);
+        cJSON_Delete(ann);
+        cJSON_Delete(index);
+        return NULL;
+    }
+    cJSON_DeleteItemFromObjectCaseSensitive(ann, AIRLOCK_ANN_SET_RECORD);
+    cJSON_AddStringToObject(ann, AIRLOCK_ANN_SET_RECORD, rtext);
+    free(rtext);
+    cJSON_AddItemToObject(index, "annotations", ann);
     char *text = cJSON_PrintUnformatted(index);
     cJSON_Delete(index);
     return text;
 }
 
+static char *utc_now(void)
+{
+    char buf[40];
+    time_t t = time(NULL);
+    struct tm tm;
+    gmtime_r(&t, &tm);
+    strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%SZ", &tm);
+    return strdup(buf);
+}
+
+/* The record of this export (and of earlier ones into the same bundle, whose images it does
+ * not replace): {"exports": [{"set": {"path", "digest"}, "time", "images": [{"name",
+ * "requested", "ref", "tag", "digest", "mediaType", "attachments"}]}]}. NULL: no memory. */
+static cJSON *record_json(const struct exporter *x, struct airlock_bundle *old)
+{
+    cJSON *rec = cJSON_CreateObject(), *exports = cJSON_AddArrayToObject(rec, "exports");
+    if (!exports) {
+        cJSON_Delete(rec);
+        return NULL;
+    }
+    if (old) {
+        size_t len;
+        const char *oi = airlock_bundle_index(old, &len);
+        cJSON *oj = cJSON_ParseWithLength(oi, len);
+        const char *text = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(
+            cJSON_GetObjectItemCaseSensitive(oj, "annotations"), AIRLOCK_ANN_SET_RECORD));
+        cJSON *orec = text && strlen(text) <= RECORD_MAX ? cJSON_Parse(text) : NULL, *e;
+        cJSON_ArrayForEach(e, cJSON_GetObjectItemCaseSensitive(orec, "exports"))
+        {
+            cJSON *imgs = cJSON_GetObjectItemCaseSensitive(e, "images");
+            if (!cJSON_IsObject(e) || !cJSON_IsArray(imgs))
+                continue;
+            cJSON *keep = cJSON_Duplicate(e, 1), *kimgs = cJSON_CreateArray(), *im;
+            cJSON_ArrayForEach(im, imgs)
+            {
+                const char *n = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(im, "name"));
+                int replaced = !n;
+                for (size_t k = 0; n && k < x->n_recs && !replaced; k++)
+                    replaced = !strcmp(n, x->recs[k].name);
+                if (!replaced)
+                    cJSON_AddItemToArray(kimgs, cJSON_Duplicate(im, 1));
+            }
+            if (keep && kimgs && cJSON_GetArraySize(kimgs)) {
+                cJSON_ReplaceItemInObjectCaseSensitive(keep, "images", kimgs);
+                cJSON_AddItemToArray(exports, keep);
+            } else {
+                cJSON_Delete(keep);
+                cJSON_Delete(kimgs);
+            }
+        }
+        cJSON_Delete(orec);
+        cJSON_Delete(oj);
+    }
+    cJSON *ex = cJSON_CreateObject(), *set = cJSON_AddObjectToObject(ex, "set");
+    char *now = utc_now();
+    if (x->eo && x->eo->set_path)
+        cJSON_AddStringToObject(set, "path", x->eo->set_path);
+    if (x->eo && x->eo->set_digest)
+        cJSON_AddStringToObject(set, "digest", x->eo->set_digest);
+    cJSON_AddStringToObject(ex, "time", now ? now : "");
+    free(now);
+    cJSON *imgs = cJSON_AddArrayToObject(ex, "images");
+    for (size_t i = 0; imgs && i < x->n_recs; i++) {
+        const struct xrec *r = &x->recs[i];
+        cJSON *im = cJSON_CreateObject();
+        cJSON_AddStringToObject(im, "name", r->name);
+        cJSON_AddStringToObject(im, "requested",
+                                r->item->requested ? r->item->requested : r->item->ref);
+        cJSON_AddStringToObject(im, "ref", r->item->ref);
+        if (r->tag)
+            cJSON_AddStringToObject(im, "tag", r->tag);
+        cJSON_AddStringToObject(im, "digest", r->digest);
+        cJSON_AddStringToObject(im, "mediaType", r->media_type);
+        cJSON_AddBoolToObject(im, "attachments", !r->item->no_attachments);
+        cJSON_AddItemToArray(imgs, im);
+    }
+    cJSON_AddItemToArray(exports, ex);
+    return rec;
+}
+
+/* Tells the plan: per image what it brings first that the bundle lacks, and the totals. */
+static int tell_plan(const struct exporter *x, struct airlock_bundle *old,
+                     struct airlock_error **err)
+{
+    if (!x->eo || !x->eo->plan)
+        return 0;
+    struct airlock_export_plan p;
+    memset(&p, 0, sizeof(p));
+    struct airlock_export_plan_image *im = calloc(x->n_recs + 1, sizeof(*im));
+    if (!im)
+        return airlock_error_set(err, AIRLOCK_EOS, "out of memory");
+    struct core_dmap in_old = {0};
+    if (old) { /* the digests old's index.json lists */
+        size_t len;
+        const char *oi = airlock_bundle_index(old, &len);
+        cJSON *oj = cJSON_ParseWithLength(oi, len), *e;
+        cJSON_ArrayForEach(e, cJSON_GetObjectItemCaseSensitive(oj, "manifests"))
+        {
+            const char *dg = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(e, "digest"));
+            if (dg && !airlock_digest_check(dg, NULL))
+                core_dmap_put(&in_old, dg, 1);
+        }
+        cJSON_Delete(oj);
+    }
+    for (size_t i = 0; i < x->n_recs; i++) {
+        const struct xrec *r = &x->recs[i];
+        im[i].name = r->name;
+        im[i].requested = r->item->requested ? r->item->requested : r->item->ref;
+        im[i].digest = r->digest;
+        im[i].in_bundle = core_dmap_get(&in_old, r->digest) != NULL;
+        for (size_t k = r->blob_from; k < r->blob_to; k++) {
+            uint64_t sz;
+            if (old && !airlock_bundle_blob_stat(old, x->blobs[k].digest, &sz))
+                continue;
+            im[i].new_bytes += x->blobs[k].size;
+            im[i].new_blobs++;
+        }
+    }
+    for (size_t k = 0; k < x->n_blobs; k++) {
+        uint64_t sz;
+        if (old && !airlock_bundle_blob_stat(old, x->blobs[k].digest, &sz)) {
+            p.blobs_reused++;
+            p.bytes_reused += x->blobs[k].size;
+        } else {
+            p.blobs_fetch++;
+            p.bytes_fetch += x->blobs[k].size;
+        }
+    }
+    p.images = im;
+    p.n = x->n_recs;
+    x->eo->plan(x->eo->plan_ctx, &p);
+    core_dmap_release(&in_old);
+    free(im);
+    return 0;
+}
+
 int airlock_export(struct airlock_import_result **res, const char *const *refs, size_t n_refs,
                    const char *out, const struct airlock_registry_opts *ro,
                    const struct airlock_export_opts *eo, struct airlock_error **err)
+{
+    struct airlock_export_item *items = calloc(n_refs + 1, sizeof(*items));
+    if (!items)
+        return airlock_error_set(err, AIRLOCK_EOS, "out of memory");
+    for (size_t i = 0; i < n_refs; i++)
+        items[i].ref = refs[i];
+    int rc = airlock_export_items(res, items, n_refs, out, ro, eo, err);
+    free(items);
+    return rc;
+}
+
+int airlock_export_items(struct airlock_import_result **res,
+                         const struct airlock_export_item *items, size_t n_items, const char *out,
+                         const struct airlock_registry_opts *ro,
+                         const struct airlock_export_opts *eo, struct airlock_error **err)
 {
     struct exporter x;
     memset(&x, 0, sizeof(x));
@@ -838,8 +1348,9 @@ int airlock_export(struct airlock_import_result **res, const char *const *refs, 
     uint64_t bytes = 0, fetched = 0, recovered = 0, recovered_bytes = 0;
     uint64_t split = eo ? eo->split_size : 0;
     int rc = 0;
-    for (size_t i = 0; i < n_refs && !rc; i++)
-        rc = export_one(&x, refs[i], err);
+    rc = ask_ahead(&x, items, n_items, err);
+    for (size_t i = 0; i < n_items && !rc; i++)
+        rc = export_one(&x, &items[i], err);
     if (rc)
         goto out;
     {
@@ -866,6 +1377,12 @@ int airlock_export(struct airlock_import_result **res, const char *const *refs, 
             free(why);
             goto out;
         }
+    }
+    if (split || (eo && eo->dry_run && access(out, F_OK) != 0)) {
+        if ((rc = tell_plan(&x, NULL, err)))
+            goto out;
+        if (eo && eo->dry_run)
+            goto result;
     }
     if (split) { /* straight into parts: planned now, written as the blobs arrive */
         if (!(text = index_text(&x, NULL)) ||
@@ -909,6 +1426,10 @@ int airlock_export(struct airlock_import_result **res, const char *const *refs, 
             airlock_error_wrap(err, "'%s' exists and is not a bundle airlock can add to", out);
             goto out;
         }
+        if ((rc = tell_plan(&x, old, err)))
+            goto out;
+        if (eo && eo->dry_run)
+            goto result;
         if (!(text = index_text(&x, old))) {
             rc = airlock_error_set(err, AIRLOCK_EOS, "out of memory");
             goto out;
@@ -946,6 +1467,7 @@ int airlock_export(struct airlock_import_result **res, const char *const *refs, 
         parts = sr;
     } else if ((rc = airlock_writer_commit(x.w, text, strlen(text), err)))
         goto out;
+result:
     r = calloc(1, sizeof(*r));
     if (!r || !(r->refs = calloc(x.n_ents + 1, sizeof(char *))) ||
         !(r->digests = calloc(x.n_ents + 1, sizeof(char *)))) {
@@ -1019,6 +1541,18 @@ out:
         free(x.ents[i].media_type);
     }
     free(x.ents);
+    for (size_t i = 0; i < x.n_recs; i++) {
+        free(x.recs[i].name);
+        free(x.recs[i].tag);
+        free(x.recs[i].media_type);
+    }
+    free(x.recs);
+    for (size_t i = 0; i < x.n_ahead; i++) {
+        airlock_buf_release(&x.ahead[i].body);
+        free(x.ahead[i].mt);
+    }
+    free(x.ahead);
+    core_dmap_release(&x.ahead_at);
     for (size_t i = 0; i < x.n_warnings; i++)
         free(x.warnings[i]);
     free(x.warnings);

@@ -122,6 +122,7 @@ void http_response_release(struct http_response *r)
     free(r->retry_after);
     free(r->content_range);
     free(r->oci_subject);
+    free(r->link);
     memset(r, 0, sizeof(*r));
 }
 
@@ -194,6 +195,8 @@ void http_header_line(struct http_response *r, const char *buf, size_t len)
         slot = &r->content_range;
     else if (kl == 11 && !strncasecmp(buf, "oci-subject", 11))
         slot = &r->oci_subject;
+    else if (kl == 4 && !strncasecmp(buf, "link", 4))
+        slot = &r->link;
     else if (kl == 14 && !strncasecmp(buf, "content-length", 14)) {
         char tmp[32];
         size_t m = vl < sizeof(tmp) - 1 ? vl : sizeof(tmp) - 1;

@@ -438,6 +438,7 @@ static int push_streamed(struct pusher *p, struct airlock_error **err)
 }
 
 static void merge_backoff(int attempt);
+static int already_there(struct pusher *p, const char *repo, const char *ref, const char *digest);
 
 /* A manifest by digest. Two pushes of one image at once PUT the same manifest together, and
  * Distribution's storage may then refuse one (DIGEST_INVALID: the other writer's copy of the
@@ -447,6 +448,8 @@ static int put_by_digest(struct pusher *p, const char *repo, const char *digest,
                          const void *data, size_t len, struct airlock_error **err)
 {
     struct airlock_error *e = NULL;
+    if (already_there(p, repo, digest, digest))
+        return 0;
     int rc = airlock_registry_manifest_put(p->r, repo, digest, mt, data, len, &e);
     for (int again = 1; rc && rc != AIRLOCK_EUSAGE && again <= 3; again++) {
         struct airlock_buf m = AIRLOCK_BUF_INIT(0);
@@ -480,7 +483,7 @@ static int push_manifests(struct pusher *p, struct pentry *pe, int with_tag,
         int last = i + 1 == pe->n_manifests;
         /* by digest first; the tag only once everything below it is there */
         rc = put_by_digest(p, pe->repo, pe->manifests[i], pe->mtypes[i], raw.data, raw.len, err);
-        if (!rc && last && pe->tag && with_tag)
+        if (!rc && last && pe->tag && with_tag && !already_there(p, pe->repo, pe->tag, pe->manifests[i]))
             rc = airlock_registry_manifest_put(p->r, pe->repo, pe->tag, pe->mtypes[i], raw.data,
                                                raw.len, err);
         progress(p, "manifest", pe->manifests[i], 1, 1);
@@ -669,17 +672,34 @@ cJSON *transfer_referrer_descriptor(const char *raw, size_t len, const char *dig
 /* Whether repo serves the OCI 1.1 referrers API, asked once per repository (a registry may
  * route repositories to different backends, and a front may serve it for some only) with the
  * subject that is about to get referrers: 1 yes, 0 no (the fallback tag), or an error. */
+static int referrers_api_keep(struct pusher *p, const char *repo, int has);
 static int referrers_api(struct pusher *p, const char *repo, const char *subject,
                          struct airlock_error **err)
 {
+    pthread_mutex_lock(&p->lock); /* the phases run in parallel */
     for (size_t i = 0; i < p->n_api; i++)
-        if (!strcmp(p->api_repo[i], repo))
-            return p->api_has[i];
+        if (!strcmp(p->api_repo[i], repo)) {
+            int has = p->api_has[i];
+            pthread_mutex_unlock(&p->lock);
+            return has;
+        }
+    pthread_mutex_unlock(&p->lock);
     struct airlock_buf idx = AIRLOCK_BUF_INIT(0);
     int rc = registry_referrers_get(p->r, repo, subject, &idx, err);
     airlock_buf_release(&idx);
     if (rc && rc != AIRLOCK_ENOTFOUND)
         return rc;
+    pthread_mutex_lock(&p->lock);
+    int ok = referrers_api_keep(p, repo, rc == 0);
+    pthread_mutex_unlock(&p->lock);
+    if (ok < 0)
+        return airlock_error_set(err, AIRLOCK_EOS, "out of memory");
+    return rc == 0;
+}
+
+/* Keeps what repo answered (under p->lock); -1: no memory. */
+static int referrers_api_keep(struct pusher *p, const char *repo, int has)
+{
     char **nr = realloc(p->api_repo, (p->n_api + 1) * sizeof(*nr));
     if (nr)
         p->api_repo = nr;
@@ -687,9 +707,9 @@ static int referrers_api(struct pusher *p, const char *repo, const char *subject
     if (nh)
         p->api_has = nh;
     if (!nh || !(p->api_repo[p->n_api] = strdup(repo)))
-        return airlock_error_set(err, AIRLOCK_EOS, "out of memory");
-    p->api_has[p->n_api++] = rc == 0;
-    return rc == 0;
+        return -1;
+    p->api_has[p->n_api++] = has;
+    return 0;
 }
 
 /* With the referrers API: each referrer the registry did not confirm with OCI-Subject is
@@ -1007,6 +1027,157 @@ out:
     return 0;
 }
 
+/* ---- the manifest-put and verify-there phases, in parallel across images ------------------ */
+/* A re-push of many small images where everything is there already is bound by round trips
+ * (a sync job does it all the time): the manifests of different images, their attachments,
+ * the read-back verification and the final tags are independent of each other, so each of
+ * these phases runs over a bounded pool of workers across the entries (twice --parallel,
+ * at most 64), and a manifest or tag the registry already holds as ours is compared by HEAD
+ * and not PUT again. Order between the phases is kept: images' manifests, then attachments,
+ * then verification, then the images' tags. */
+
+typedef int (*pool_fn)(struct pusher *p, size_t i, void *ctx, struct airlock_error **err);
+
+struct pool {
+    struct pusher *p;
+    pool_fn fn;
+    void *ctx;
+    size_t n;
+    atomic_size_t next;
+    atomic_int failed;
+    pthread_mutex_t lock;
+    struct airlock_error *first; /* of the lowest index that failed */
+    size_t first_at;
+};
+
+static void *pool_worker(void *arg)
+{
+    struct pool *q = arg;
+    for (;;) {
+        size_t i = atomic_fetch_add(&q->next, 1);
+        if (i >= q->n || atomic_load(&q->failed))
+            break;
+        struct airlock_error *e = NULL;
+        int rc = q->fn(q->p, i, q->ctx, &e);
+        if (!rc) {
+            airlock_error_free(e);
+            continue;
+        }
+        if (!e)
+            airlock_error_set(&e, rc, "a request failed without saying why");
+        pthread_mutex_lock(&q->lock);
+        if (!q->first || i < q->first_at) {
+            airlock_error_free(q->first);
+            q->first = e;
+            q->first_at = i;
+        } else
+            airlock_error_free(e);
+        pthread_mutex_unlock(&q->lock);
+        atomic_store(&q->failed, 1);
+    }
+    return NULL;
+}
+
+/* fn(p, i, ctx) for every i < n over the pool; the first error (by index) is returned. */
+static int pool_run(struct pusher *p, size_t n, pool_fn fn, void *ctx, struct airlock_error **err)
+{
+    struct pool q;
+    memset(&q, 0, sizeof(q));
+    q.p = p;
+    q.fn = fn;
+    q.ctx = ctx;
+    q.n = n;
+    pthread_mutex_init(&q.lock, NULL);
+    int threads = (p->ro && p->ro->parallel > 0 ? p->ro->parallel : 4) * 2;
+    if (threads > 64)
+        threads = 64;
+    if ((size_t)threads > n)
+        threads = (int)n;
+    pthread_t tid[64];
+    int started = 0;
+    for (int i = 1; i < threads; i++)
+        if (!pthread_create(&tid[started], NULL, pool_worker, &q))
+            started++;
+    pool_worker(&q);
+    for (int i = 0; i < started; i++)
+        pthread_join(tid[i], NULL);
+    int rc = 0;
+    if (q.failed) {
+        rc = q.first ? q.first->code : AIRLOCK_EOS;
+        if (err && !*err)
+            *err = steal_pointer(&q.first);
+    }
+    airlock_error_free(q.first);
+    pthread_mutex_destroy(&q.lock);
+    return rc;
+}
+
+/* 1 when repo already holds ref as the manifest digest (by digest: it is there; a tag: it
+ * points there), 0 otherwise, also when the registry does not say (then it is PUT) */
+static int already_there(struct pusher *p, const char *repo, const char *ref, const char *digest)
+{
+    char got[AIRLOCK_DIGEST_SIZE];
+    int rc = registry_manifest_head(p->r, repo, ref, "pull,push", got, NULL);
+    if (rc != 1)
+        return 0;
+    if (!strncmp(ref, "sha256:", 7))
+        return !*got || !strcmp(got, digest);
+    return !strcmp(got, digest);
+}
+
+struct phase_ctx {
+    size_t *at; /* the entries this phase works on: indexes into p->pe */
+    struct airlock_sig_image *ims; /* verify: per entry of at */
+    int *checks;
+};
+
+static int phase_image_manifests(struct pusher *p, size_t i, void *ctx, struct airlock_error **err)
+{
+    struct phase_ctx *c = ctx;
+    return push_manifests(p, &p->pe[c->at[i]], 0, err);
+}
+
+static int phase_attachment(struct pusher *p, size_t i, void *ctx, struct airlock_error **err)
+{
+    struct phase_ctx *c = ctx;
+    struct pentry *pe = &p->pe[c->at[i]];
+    if (pe->trust->role == AIRLOCK_ROLE_SIGNATURE ||
+        pe->trust->role == AIRLOCK_ROLE_ATTESTATION) /* merged: theirs are kept */
+        return push_signature(p, pe, err);
+    if (pe->trust->role == AIRLOCK_ROLE_REFERRERS)
+        return push_referrers(p, pe, err);
+    return push_manifests(p, pe, 1, err); /* .sbom under its tag */
+}
+
+static int phase_verify(struct pusher *p, size_t i, void *ctx, struct airlock_error **err)
+{
+    struct phase_ctx *c = ctx;
+    struct pentry *pe = &p->pe[c->at[i]];
+    const struct airlock_push_opts *po = p->po;
+    int check = po->key && !pe->trust->unsigned_allowed;
+    struct airlock_sig_check_opts there = {check ? po->key : NULL, po->identity,
+                                           po->annotations, po->n_annotations, 0,
+                                           NULL, NULL, 0};
+    c->checks[i] = check;
+    return verify_there(p->r, pe->repo, pe->trust->digest, &there, &c->ims[i], err);
+}
+
+static int phase_tag(struct pusher *p, size_t i, void *ctx, struct airlock_error **err)
+{
+    struct phase_ctx *c = ctx;
+    struct pentry *pe = &p->pe[c->at[i]];
+    size_t last = pe->n_manifests - 1;
+    if (already_there(p, pe->repo, pe->tag, pe->manifests[last]))
+        return 0;
+    struct airlock_buf raw = AIRLOCK_BUF_INIT(0);
+    int rc = airlock_bundle_blob_read(p->b, pe->manifests[last], AIRLOCK_MAX_MANIFEST, &raw, err);
+    if (!rc)
+        rc = airlock_registry_manifest_put(p->r, pe->repo, pe->tag, pe->mtypes[last], raw.data,
+                                           raw.len, err);
+    airlock_buf_release(&raw);
+    return rc;
+}
+
 /* ---- push ----------------------------------------------------------------------------------- */
 
 /* --policy: containers/image's check of every image and platform manifest at its reference in
@@ -1039,6 +1210,8 @@ int airlock_push(struct airlock_push_result **res, struct airlock_bundle *b, con
     memset(&so, 0, sizeof(so));
     pthread_t tid[64];
     int threads = ro && ro->parallel > 0 ? ro->parallel : 4, started = 0;
+    struct phase_ctx pc = {NULL, NULL, NULL};
+    size_t *at = NULL, n_at = 0, n_ims = 0;
     int rc = split_dest(&p, dest, err);
     if (rc)
         goto done;
@@ -1166,22 +1339,23 @@ int airlock_push(struct airlock_push_result **res, struct airlock_bundle *b, con
         goto done;
     }
     /* 4: manifests child-first, images by digest only (their tags come once signatures are
-     * there and verified), then the attachments */
-    for (size_t i = 0; i < p.n_pe && !rc; i++)
-        if (p.pe[i].trust->role == AIRLOCK_ROLE_IMAGE)
-            rc = push_manifests(&p, &p.pe[i], 0, err);
-    for (size_t i = 0; i < p.n_pe && !rc; i++) {
-        struct pentry *pe = &p.pe[i];
-        if (pe->trust->role == AIRLOCK_ROLE_IMAGE)
-            continue;
-        if (pe->trust->role == AIRLOCK_ROLE_SIGNATURE ||
-            pe->trust->role == AIRLOCK_ROLE_ATTESTATION) /* merged: theirs are kept */
-            rc = push_signature(&p, pe, err);
-        else if (pe->trust->role == AIRLOCK_ROLE_REFERRERS)
-            rc = push_referrers(&p, pe, err);
-        else /* .sbom under its tag */
-            rc = push_manifests(&p, pe, 1, err);
+     * there and verified), then the attachments; each across the entries in parallel */
+    if (!(at = calloc(p.n_pe + 1, sizeof(*at)))) {
+        rc = airlock_error_set(err, AIRLOCK_EOS, "out of memory");
+        goto done;
     }
+    pc.at = at;
+    n_at = 0;
+    for (size_t i = 0; i < p.n_pe; i++)
+        if (p.pe[i].trust->role == AIRLOCK_ROLE_IMAGE)
+            at[n_at++] = i;
+    rc = pool_run(&p, n_at, phase_image_manifests, &pc, err);
+    n_at = 0;
+    for (size_t i = 0; !rc && i < p.n_pe; i++)
+        if (p.pe[i].trust->role != AIRLOCK_ROLE_IMAGE)
+            at[n_at++] = i;
+    if (!rc)
+        rc = pool_run(&p, n_at, phase_attachment, &pc, err);
     if (rc)
         goto done;
     /* 5: verify what is now in the registry */
@@ -1192,17 +1366,26 @@ int airlock_push(struct airlock_push_result **res, struct airlock_bundle *b, con
         rc = airlock_error_set(err, AIRLOCK_EOS, "out of memory");
         goto done;
     }
-    for (size_t i = 0; i < p.n_pe && !rc; i++) {
-        struct pentry *pe = &p.pe[i];
-        if (pe->trust->role != AIRLOCK_ROLE_IMAGE)
-            continue;
-        int check = po->key && !pe->trust->unsigned_allowed;
+    /* the read-back of every image at once, then judged in order */
+    n_at = 0;
+    for (size_t i = 0; i < p.n_pe; i++)
+        if (p.pe[i].trust->role == AIRLOCK_ROLE_IMAGE)
+            at[n_at++] = i;
+    if (!(pc.ims = calloc(n_at + 1, sizeof(*pc.ims))) ||
+        !(pc.checks = calloc(n_at + 1, sizeof(*pc.checks)))) {
+        rc = airlock_error_set(err, AIRLOCK_EOS, "out of memory");
+        goto done;
+    }
+    n_ims = n_at;
+    rc = pool_run(&p, n_at, phase_verify, &pc, err);
+    for (size_t j = 0; j < n_at && !rc; j++) {
+        struct pentry *pe = &p.pe[at[j]];
+        int check = pc.checks[j];
         struct airlock_sig_check_opts there = {check ? po->key : NULL, po->identity,
                                                po->annotations, po->n_annotations, 0,
                                                NULL, NULL, 0};
-        struct airlock_sig_image im;
-        memset(&im, 0, sizeof(im));
-        rc = verify_there(p.r, pe->repo, pe->trust->digest, &there, &im, err);
+        struct airlock_sig_image im = pc.ims[j];
+        memset(&pc.ims[j], 0, sizeof(pc.ims[j]));
         /* a concurrent push may have replaced the .sig tag after our read-back: merge ours in
          * again and look once more (bounded) */
         for (int again = 0; !rc && check && !im.ok && again < 3; again++) {
@@ -1266,19 +1449,13 @@ int airlock_push(struct airlock_push_result **res, struct airlock_bundle *b, con
         out->verified[out->n] = check;
         out->n++;
     }
-    /* 6: only now the images' tags */
-    for (size_t i = 0; i < p.n_pe && !rc; i++) {
-        struct pentry *pe = &p.pe[i];
-        if (pe->trust->role != AIRLOCK_ROLE_IMAGE || !pe->tag || !pe->n_manifests)
-            continue;
-        struct airlock_buf raw = AIRLOCK_BUF_INIT(0);
-        size_t last = pe->n_manifests - 1;
-        rc = airlock_bundle_blob_read(p.b, pe->manifests[last], AIRLOCK_MAX_MANIFEST, &raw, err);
-        if (!rc)
-            rc = airlock_registry_manifest_put(p.r, pe->repo, pe->tag, pe->mtypes[last], raw.data,
-                                               raw.len, err);
-        airlock_buf_release(&raw);
-    }
+    /* 6: only now the images' tags (compared first: a tag already there is not PUT) */
+    n_at = 0;
+    for (size_t i = 0; !rc && i < p.n_pe; i++)
+        if (p.pe[i].trust->role == AIRLOCK_ROLE_IMAGE && p.pe[i].tag && p.pe[i].n_manifests)
+            at[n_at++] = i;
+    if (!rc)
+        rc = pool_run(&p, n_at, phase_tag, &pc, err);
     if (rc)
         goto done;
     out->blobs_uploaded = p.uploaded;
@@ -1287,6 +1464,11 @@ int airlock_push(struct airlock_push_result **res, struct airlock_bundle *b, con
     out->bytes_uploaded = p.bytes;
     *res = steal_pointer(&out);
 done:
+    for (size_t j = 0; pc.ims && j < n_ims; j++)
+        airlock_sig_image_release(&pc.ims[j]);
+    free(pc.ims);
+    free(pc.checks);
+    free(at);
     airlock_push_result_free(out);
     airlock_sig_report_free(pre);
     airlock_error_free(p.first_err);

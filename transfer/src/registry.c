@@ -625,6 +625,33 @@ int airlock_registry_blob_exists(struct airlock_registry *r, const char *repo, c
     return rc;
 }
 
+int registry_manifest_head(struct airlock_registry *r, const char *repo, const char *ref,
+                           const char *actions, char digest[AIRLOCK_DIGEST_SIZE],
+                           struct airlock_error **err)
+{
+    char what[600];
+    snprintf(what, sizeof(what), "check manifest '%s/%s%s%s'", r->host, repo,
+             strncmp(ref, "sha256:", 7) ? ":" : "@", ref);
+    struct http_request q = {0};
+    q.method = "HEAD";
+    q.accept = MANIFEST_ACCEPT;
+    struct http_response resp;
+    digest[0] = '\0';
+    int rc = request_path(r, repo, actions, &q, &resp, err, "/v2/%s/manifests/%s", repo, ref);
+    if (rc)
+        return rc;
+    if (resp.status == 200) {
+        rc = 1;
+        if (resp.docker_digest && !airlock_digest_check(resp.docker_digest, NULL))
+            snprintf(digest, AIRLOCK_DIGEST_SIZE, "%s", resp.docker_digest);
+    } else if (resp.status == 404)
+        rc = 0;
+    else
+        rc = registry_status_error(err, &resp, what);
+    http_response_release(&resp);
+    return rc;
+}
+
 int registry_blob_mount(struct airlock_registry *r, const char *repo, const char *digest,
                         const char *from, struct airlock_error **err)
 {
@@ -1130,5 +1157,238 @@ int airlock_registry_blob_get(struct airlock_registry *r, const char *repo, cons
     }
     airlock_buf_append(&b, "", 0);
     *out = b;
+    return 0;
+}
+
+/* ---- tags/list -------------------------------------------------------------------------- */
+
+#define TAGS_MAX 100000       /* of one repository */
+#define TAGS_MAX_PAGES 10000
+#define TAGS_PAGE_MAX (8u << 20) /* bytes of one page */
+
+char *registry_link_next(const char *link)
+{
+    const char *p = link;
+    while (p && *p) {
+        while (*p == ' ' || *p == '\t' || *p == ',')
+            p++;
+        if (*p != '<')
+            return NULL;
+        const char *u = ++p, *e = strchr(p, '>');
+        if (!e)
+            return NULL;
+        p = e + 1;
+        /* the parameters up to the next link: ';' separated, rel="next" or rel=next */
+        int next = 0;
+        while (*p && *p != ',') {
+            while (*p == ' ' || *p == '\t' || *p == ';')
+                p++;
+            const char *k = p;
+            while (*p && *p != '=' && *p != ';' && *p != ',')
+                p++;
+            size_t kl = (size_t)(p - k);
+            while (kl && (k[kl - 1] == ' ' || k[kl - 1] == '\t'))
+                kl--;
+            const char *v = NULL;
+            size_t vl = 0;
+            if (*p == '=') {
+                p++;
+                while (*p == ' ')
+                    p++;
+                if (*p == '"') {
+                    v = ++p;
+                    while (*p && *p != '"')
+                        p++;
+                    vl = (size_t)(p - v);
+                    if (*p == '"')
+                        p++;
+                } else {
+                    v = p;
+                    while (*p && *p != ';' && *p != ',' && *p != ' ')
+                        p++;
+                    vl = (size_t)(p - v);
+                }
+            }
+            if (kl == 3 && !strncasecmp(k, "rel", 3) && v) {
+                /* rel may list several relation types */
+                for (const char *t = v; t < v + vl;) {
+                    size_t tl = strcspn(t, " \"");
+                    if (t + tl > v + vl)
+                        tl = (size_t)(v + vl - t);
+                    if (tl == 4 && !strncasecmp(t, "next", 4))
+                        next = 1;
+                    t += tl + 1;
+                }
+            }
+            while (*p && *p != ';' && *p != ',')
+                p++;
+        }
+        if (next)
+            return e > u ? strndup(u, (size_t)(e - u)) : NULL;
+    }
+    return NULL;
+}
+
+/* The next page's URL from a Link target: a path on the registry, or an absolute URL of the
+ * registry's own origin; anything else is refused (a hostile registry must not send the
+ * client, with its credentials, elsewhere). */
+static int next_url(struct airlock_registry *r, const char *target, const char *what, char **out,
+                    struct airlock_error **err)
+{
+    *out = NULL;
+    if (target[0] == '/' && target[1] != '/') {
+        if (asprintf(out, "%s%s", r->base, target) < 0)
+            return airlock_error_set(err, AIRLOCK_EOS, "out of memory");
+        return 0;
+    }
+    char *o = http_url_origin(target);
+    int same = o && r->origin && !strcmp(o, r->origin);
+    free(o);
+    if (!same)
+        return airlock_error_set(err, AIRLOCK_EINTEGRITY,
+                                 "%s: the registry's Link header points to '%.200s', not to "
+                                 "this registry: refused",
+                                 what, target);
+    if (!(*out = strdup(target)))
+        return airlock_error_set(err, AIRLOCK_EOS, "out of memory");
+    return 0;
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* AIRLOCK_EINTEGRITY when a tag of list is there twice */
+static int repeated_tag(char **list, size_t count, const char *what, struct airlock_error **err)
+{
+    if (count < 2)
+        return 0;
+    char **sorted = malloc(count * sizeof(*sorted));
+    int rc = 0;
+    if (!sorted)
+        return airlock_error_set(err, AIRLOCK_EOS, "out of memory");
+    memcpy(sorted, list, count * sizeof(*sorted));
+    qsort(sorted, count, sizeof(*sorted), cmp_str);
+    for (size_t i = 1; i < count && !rc; i++)
+        if (!strcmp(sorted[i - 1], sorted[i]))
+            rc = airlock_error_set(err, AIRLOCK_EINTEGRITY,
+                                   "%s: tag '%.200s' is listed twice (the pages loop)", what,
+                                   sorted[i]);
+    free(sorted);
+    return rc;
+}
+
+int airlock_registry_tags_list(struct airlock_registry *r, const char *repo, size_t page,
+                               char ***tags, size_t *n, struct airlock_error **err)
+{
+    char what[600];
+    snprintf(what, sizeof(what), "list tags of '%s/%s'", r->host, repo);
+    char **list = NULL, *url = NULL;
+    size_t count = 0, cap = 0;
+    int rc = 0;
+    *tags = NULL;
+    *n = 0;
+    if (page > 0 ? asprintf(&url, "%s/v2/%s/tags/list?n=%zu", r->base, repo, page) < 0
+                 : asprintf(&url, "%s/v2/%s/tags/list", r->base, repo) < 0) {
+        url = NULL;
+        return airlock_error_set(err, AIRLOCK_EOS, "out of memory");
+    }
+    size_t next_check = 16;
+    for (size_t pages = 0; url && !rc; pages++) {
+        if (pages == TAGS_MAX_PAGES) {
+            rc = airlock_error_set(err, AIRLOCK_EINTEGRITY, "%s: more than %d pages", what,
+                                   TAGS_MAX_PAGES);
+            break;
+        }
+        struct http_request q = {0};
+        struct http_response resp;
+        memset(&resp, 0, sizeof(resp));
+        q.method = "GET";
+        q.accept = "application/json";
+        q.max_body = TAGS_PAGE_MAX;
+        q.url = url;
+        if ((rc = registry_request(r, repo, "pull", &q, &resp, err)))
+            break;
+        if (resp.status == 404) {
+            rc = airlock_error_set(err, AIRLOCK_ENOTFOUND,
+                                   "repository '%s/%s' does not exist in the registry", r->host,
+                                   repo);
+            http_response_release(&resp);
+            break;
+        }
+        if (resp.status != 200) {
+            rc = registry_status_error(err, &resp, what);
+            http_response_release(&resp);
+            break;
+        }
+        cJSON *j = resp.body.len ? cJSON_ParseWithLength(resp.body.data, resp.body.len) : NULL;
+        const cJSON *arr = cJSON_GetObjectItemCaseSensitive(j, "tags"), *it;
+        size_t added = 0;
+        if (!cJSON_IsObject(j) || (!cJSON_IsArray(arr) && !cJSON_IsNull(arr) && arr))
+            rc = airlock_error_set(err, AIRLOCK_EINTEGRITY, "%s: the answer is not a tag list",
+                                   what);
+        const cJSON *items = cJSON_IsArray(arr) ? arr : NULL;
+        cJSON_ArrayForEach(it, items)
+        {
+            if (rc)
+                break;
+            const char *t = cJSON_GetStringValue(it);
+            if (!t || !*t || strlen(t) > 128) {
+                rc = airlock_error_set(err, AIRLOCK_EINTEGRITY,
+                                       "%s: the answer lists something that is no tag", what);
+                break;
+            }
+            if (count == TAGS_MAX) {
+                rc = airlock_error_set(err, AIRLOCK_EINTEGRITY, "%s: more than %d tags", what,
+                                       TAGS_MAX);
+                break;
+            }
+            if (count + 1 >= cap) {
+                size_t nc = cap ? cap * 2 : 256;
+                char **nl = realloc(list, nc * sizeof(*nl));
+                if (!nl) {
+                    rc = airlock_error_set(err, AIRLOCK_EOS, "out of memory");
+                    break;
+                }
+                list = nl;
+                cap = nc;
+            }
+            if (!(list[count] = strdup(t))) {
+                rc = airlock_error_set(err, AIRLOCK_EOS, "out of memory");
+                break;
+            }
+            count++;
+            added++;
+        }
+        cJSON_Delete(j);
+        char *target = !rc && resp.link ? registry_link_next(resp.link) : NULL;
+        free(url);
+        url = NULL;
+        if (target && !added)
+            rc = airlock_error_set(err, AIRLOCK_EINTEGRITY,
+                                   "%s: a page lists no tag but links to another", what);
+        if (target && !rc)
+            rc = next_url(r, target, what, &url, err);
+        free(target);
+        http_response_release(&resp);
+        /* a loop of pages repeats tags: checked whenever the list has doubled, and at the end */
+        if (!rc && (count >= next_check || !url)) {
+            rc = repeated_tag(list, count, what, err);
+            next_check = count * 2;
+        }
+    }
+    free(url);
+    if (rc) {
+        for (size_t i = 0; i < count; i++)
+            free(list[i]);
+        free(list);
+        return rc;
+    }
+    if (!list && !(list = calloc(1, sizeof(*list))))
+        return airlock_error_set(err, AIRLOCK_EOS, "out of memory");
+    list[count] = NULL;
+    *tags = list;
+    *n = count;
     return 0;
 }

@@ -39,6 +39,7 @@ struct http_response {
     char *location, *www_authenticate, *content_type, *docker_digest, *range, *retry_after;
     char *content_range;
     char *oci_subject; /* OCI-Subject: a registry with the referrers API indexed this subject */
+    char *link;        /* Link (RFC 5988): tags/list's next page */
     uint64_t content_length;
     int have_length;
     int local_failure; /* the body source or sink failed, not the connection */
@@ -95,6 +96,14 @@ char *auth_param(const char *challenge, const char *name);
  * none or it holds a byte that cannot go into an HTTP header (controls, spaces, non-ASCII). */
 int auth_token_parse(char **token, const char *body, size_t len);
 
+/* ---- yaml.c: the only file that touches libyaml ------------------------------------------- */
+
+/* A YAML document of len bytes as the cJSON tree of its JSON form (plain null, true, false
+ * and integers typed, anything else a string); aliases, repeated keys, more than one
+ * document, nesting past 32 levels are AIRLOCK_EUSAGE naming what and the line. */
+int transfer_yaml_parse(struct cJSON **out, const char *text, size_t len, const char *what,
+                        struct airlock_error **err);
+
 /* ---- sync.c ------------------------------------------------------------------------------- */
 
 /* airlock_sync_config_load on the text of the file path (named in messages). */
@@ -143,6 +152,9 @@ int registry_status_error(struct airlock_error **err, const struct http_response
 int registry_blob_upload(struct airlock_registry *r, const char *repo, const char *digest,
                          uint64_t size, airlock_read_fn read, airlock_seek_fn seek,
                          void *read_ctx, struct airlock_error **err);
+/* Parser (fuzz target): the target of the rel="next" link of a Link header value
+ * ('<url>; rel="next"', possibly among other links), malloc'd, or NULL when there is none. */
+char *registry_link_next(const char *link);
 /* GET /v2/<repo>/referrers/<digest>: 0 and the index body (capped) only when the registry
  * answers 200 with Content-Type application/vnd.oci.image.index.v1+json, as cosign 3
  * (go-containerregistry) decides; any other answer is AIRLOCK_ENOTFOUND, no error set: the
@@ -162,6 +174,11 @@ int registry_referrer_put(struct airlock_registry *r, const char *repo, const ch
 struct cJSON *transfer_referrer_descriptor(const char *raw, size_t len, const char *digest,
                                            const char *mt);
 /* Cross-repository mount: 1 mounted, 0 not (the caller uploads). */
+/* HEAD /v2/<repo>/manifests/<ref>: 1 when it is there (digest: its Docker-Content-Digest, or
+ * "" when the registry sends none), 0 when not, or an error. */
+int registry_manifest_head(struct airlock_registry *r, const char *repo, const char *ref,
+                           const char *actions, char digest[AIRLOCK_DIGEST_SIZE],
+                           struct airlock_error **err);
 int registry_blob_mount(struct airlock_registry *r, const char *repo, const char *digest,
                         const char *from, struct airlock_error **err);
 /* A small blob of known size into memory (GET, redirects followed), size and digest checked. */

@@ -270,6 +270,60 @@ char *airlock_ref_repository(const struct airlock_ref *r);
 int airlock_ref_destination(struct airlock_ref *out, const char *src, const char *dest,
                             const char *const *map, size_t n_map, struct airlock_error **err);
 
+/* ---- semantic versions and tag filters (semver.c) ------------------------------------- */
+
+/* A tag read as a semantic version: "v1.29.3", "1.29" (1.29.0), "3.19.1-rc.1+build". */
+struct airlock_semver {
+    unsigned long long v[3];
+    char pre[64]; /* the pre-release ("rc.1"), or "" */
+};
+/* 0, or -1 when tag is not a version (leading 'v' allowed; 1 to 3 parts; no leading zeros). */
+int airlock_semver_parse(struct airlock_semver *out, const char *tag);
+/* <0, 0, >0 in semver precedence (build metadata ignored). */
+int airlock_semver_cmp(const struct airlock_semver *a, const struct airlock_semver *b);
+
+#define AIRLOCK_SEMVER_MAX_CMP 8
+#define AIRLOCK_SEMVER_MAX_SETS 8
+struct airlock_semver_set { /* comparators that must all hold */
+    size_t n;
+    struct {
+        int op;
+        struct airlock_semver v;
+    } cmp[AIRLOCK_SEMVER_MAX_CMP];
+};
+/* A range in node-semver's grammar: comparators (>=, >, <=, <, =) joined by spaces (all must
+ * hold), '~1.29' (>=1.29.0 <1.30.0), '^1.2' (>=1.2.0 <2.0.0), wildcards '1.29.x', '1.x', '*',
+ * partial versions ('1.29' = '1.29.x'), alternatives joined with '||'. Hyphen ranges
+ * ('1.2 - 1.4') are not supported. */
+struct airlock_semver_range {
+    size_t n_sets;
+    struct airlock_semver_set sets[AIRLOCK_SEMVER_MAX_SETS];
+};
+/* AIRLOCK_EUSAGE naming text when it is not such a range. */
+int airlock_semver_range_parse(struct airlock_semver_range *out, const char *text,
+                               struct airlock_error **err);
+/* 1 if v is in r. A pre-release (1.30.0-rc.1) matches only an alternative one of whose
+ * comparators names a pre-release of the same version (as node-semver and regsync do). */
+int airlock_semver_range_match(const struct airlock_semver_range *r,
+                               const struct airlock_semver *v);
+
+/* Which tags of a repository a set takes. */
+struct airlock_tag_filter {
+    const char *semver;         /* a range, or NULL */
+    const char *const *allow;   /* POSIX extended regexes (regcomp REG_EXTENDED), unanchored: */
+    size_t n_allow;             /* a tag must match one of them (when any is given) */
+    const char *const *deny;    /* and none of these */
+    size_t n_deny;
+    size_t latest;              /* > 0: only the last N after the others */
+};
+/* The tags of tags (in the registry's order) that f admits; cosign's and the referrers
+ * fallback's sha256-<hex>[.suffix] tags never. When every admitted tag is a version they are
+ * returned in ascending version order and latest takes the highest (*by_semver = 1), else in
+ * the registry's order and latest takes the last ones (*by_semver = 0). *out (n_out strings
+ * and a NULL) is malloc'd: free each and the array. AIRLOCK_EUSAGE for a bad range or regex. */
+int airlock_tags_filter(char ***out, size_t *n_out, int *by_semver, const char *const *tags,
+                        size_t n, const struct airlock_tag_filter *f, struct airlock_error **err);
+
 /* ---- streams -------------------------------------------------------------------------- */
 
 /* A pull stream: fills buf with up to cap bytes, sets *got (0 at the end). */

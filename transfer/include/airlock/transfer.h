@@ -75,6 +75,22 @@ int airlock_registry_blob_exists(struct airlock_registry *r, const char *repo, c
 int airlock_registry_blob_get(struct airlock_registry *r, const char *repo, const char *digest,
                               size_t max, struct airlock_buf *out, struct airlock_error **err);
 
+/* The tags of repo in the registry's order, following tags/list pagination: page > 0 asks
+ * for pages of that many (?n=), and every Link rel="next" is followed (RFC 5988; the
+ * distribution spec's n/last). A Link to another origin than the registry's is refused, and
+ * so is a listing past 100000 tags or 10000 pages, a page that adds nothing, or one that
+ * repeats tags (a loop). AIRLOCK_ENOTFOUND naming the repository when it does not exist.
+ * *tags (*n strings and a NULL) is malloc'd: free each and the array. */
+int airlock_registry_tags_list(struct airlock_registry *r, const char *repo, size_t page,
+                               char ***tags, size_t *n, struct airlock_error **err);
+
+/* The tags of repo that f admits (airlock_tags_filter over airlock_registry_tags_list).
+ * A filter that admits nothing is AIRLOCK_ENOTFOUND naming the repository, not an empty
+ * list. Free *out as airlock_tags_filter's. */
+int airlock_tags_select(char ***out, size_t *n, int *by_semver, struct airlock_registry *r,
+                        const char *repo, size_t page, const struct airlock_tag_filter *f,
+                        struct airlock_error **err);
+
 /* ---- push ----------------------------------------------------------------------------------- */
 
 struct airlock_push_opts {
@@ -129,17 +145,122 @@ int airlock_registry_verify(struct airlock_sig_report **out, const char *ref,
 
 /* ---- export --------------------------------------------------------------------------------- */
 
+/* One image an export takes. */
+struct airlock_export_item {
+    const char *ref;       /* "host/repo:tag", "host/repo@sha256:...", or both: then the image
+                              is fetched by digest, and a tag that now points elsewhere is
+                              warned about, naming both */
+    const char *name;      /* its name in the bundle; NULL: ref as given, normalized */
+    const char *const *platforms; /* "os/arch[/variant]" of an index to keep; NULL: the
+                              export's platform. One: that manifest alone; several: the whole
+                              index when its platforms are all listed (a partial index would
+                              have another digest than the one signed), else an error */
+    size_t n_platforms;
+    int no_attachments;    /* leave its .sig/.att/.sbom tags and referrers behind */
+    const char *requested; /* what asked for it (a set's rule), for the record; NULL: ref */
+};
+
+/* What an export is about to do, told before any blob moves. */
+struct airlock_export_plan_image {
+    const char *name, *requested, *digest;
+    uint64_t new_bytes;  /* of blobs this image brings first, not in the bundle yet */
+    size_t new_blobs;
+    int in_bundle;       /* the bundle being added to already has this digest */
+};
+struct airlock_export_plan {
+    const struct airlock_export_plan_image *images;
+    size_t n;
+    size_t blobs_fetch, blobs_reused;   /* blobs to download, blobs the bundle already has */
+    uint64_t bytes_fetch, bytes_reused;
+};
+typedef void (*airlock_export_plan_fn)(void *ctx, const struct airlock_export_plan *p);
+
 struct airlock_export_opts {
     const char *platform; /* "os/arch[/variant]": keep only that manifest; NULL: everything */
     enum airlock_format format;
     uint64_t split_size;  /* > 0: write a split set out.001, ... of parts this large instead */
+    airlock_export_plan_fn plan; /* called once everything is resolved, before any blob */
+    void *plan_ctx;
+    int dry_run;          /* stop after the plan: nothing is written (res lists the images) */
+    const char *set_path; /* the set file the items came from (recorded), or NULL */
+    const char *set_digest;
 };
 
 /* Pulls images (with their .sig/.att/.sbom tags and OCI referrers) into the bundle at out,
- * adding to it if it exists. Written atomically, like import. */
+ * adding to it if it exists. Written atomically, like import. Everything is resolved first;
+ * blobs shared by several images are fetched once. The bundle's index.json records, in its
+ * annotation AIRLOCK_ANN_SET_RECORD, each export: the set file (path and digest), the time,
+ * and per image what was requested, the tag it had and the digest taken (see
+ * airlock_set_record_lock); entries of earlier exports that this one does not replace are
+ * kept. */
+int airlock_export_items(struct airlock_import_result **res,
+                         const struct airlock_export_item *items, size_t n_items, const char *out,
+                         const struct airlock_registry_opts *ro,
+                         const struct airlock_export_opts *eo, struct airlock_error **err);
+/* airlock_export_items with one item per reference. */
 int airlock_export(struct airlock_import_result **res, const char *const *refs, size_t n_refs,
                    const char *out, const struct airlock_registry_opts *ro,
                    const struct airlock_export_opts *eo, struct airlock_error **err);
+
+/* ---- image sets ----------------------------------------------------------------------------- */
+
+/* index.json's top-level annotation holding the export record (JSON text). A top-level
+ * annotation, not an entry of "manifests": verify, sign, push and split judge and move
+ * entries only, so the record can never be taken for an image; split copies index.json
+ * whole into every part, sign edits only "manifests", import writes a new bundle (and so a
+ * new record only when it exports). */
+#define AIRLOCK_ANN_SET_RECORD "dev.airlock.set.record"
+
+struct airlock_set_repo {
+    char *registry, *name; /* host, repository path */
+    char **tags, **digests, **allow, **deny, **platforms; /* NULL-terminated */
+    size_t n_tags, n_digests, n_allow, n_deny, n_platforms, latest;
+    char *semver;
+    int attachments;       /* default 1 */
+};
+struct airlock_set_image {
+    char *ref;
+    char *name;            /* a lock's bundle name, or NULL */
+    char **platforms;      /* NULL-terminated */
+    size_t n_platforms;
+    int attachments;
+};
+struct airlock_image_set {
+    char *path;
+    char digest[AIRLOCK_DIGEST_SIZE]; /* of the file as read */
+    int lock;                         /* kind ImageSetLock: every image pinned by digest */
+    struct airlock_set_repo *repos;
+    size_t n_repos;
+    struct airlock_set_image *images;
+    size_t n_images;
+};
+/* Reads a set file (YAML, or JSON when it starts with '{'; at most 4 MiB; format in
+ * samples/site.yaml and `airlock export --help`). Every member is checked for its type; an
+ * unknown member, a bad range or regex, a repository that names no tag, digest or filter is
+ * AIRLOCK_EUSAGE naming the file and the repository. */
+int airlock_image_set_load(struct airlock_image_set **out, const char *path,
+                           struct airlock_error **err);
+/* The same on text (the fuzz target). */
+int airlock_image_set_parse(struct airlock_image_set **out, const char *text, size_t len,
+                            const char *path, struct airlock_error **err);
+void airlock_image_set_free(struct airlock_image_set *s);
+
+/* The images a set names now: each repository's tags listed and filtered (a filter that
+ * admits nothing is an error naming the repository), explicit tags and digests, then the
+ * images list; each image once. *items and the strings they point to live in *arena: free
+ * with airlock_export_items_free. */
+struct airlock_set_items;
+int airlock_image_set_resolve(struct airlock_set_items **out, const struct airlock_image_set *s,
+                              const struct airlock_registry_opts *ro, struct airlock_error **err);
+const struct airlock_export_item *airlock_set_items_list(const struct airlock_set_items *it,
+                                                         size_t *n);
+void airlock_set_items_free(struct airlock_set_items *it);
+
+/* The lock file of a bundle: its index.json's record as a set file of kind ImageSetLock (JSON)
+ * naming each image the bundle still holds as "host/repo:tag@digest", with its platform and
+ * attachments choice, so that export --set LOCK takes exactly the same digests again.
+ * AIRLOCK_ENOTFOUND when the bundle holds no record (not made by export). *out malloc'd. */
+int airlock_set_record_lock(char **out, struct airlock_bundle *b, struct airlock_error **err);
 
 /* ---- sync ----------------------------------------------------------------------------------- */
 
