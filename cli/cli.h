@@ -2,6 +2,7 @@
 #ifndef AIRLOCK_CLI_H
 #define AIRLOCK_CLI_H
 
+#include "args.h"
 #include "airlock/layout.h"
 #include "airlock/transfer.h"
 
@@ -89,7 +90,7 @@ enum {
         {"trust-realm", required_argument, NULL, CLI_OPT_TRUST_REALM}
 struct cli_registry {
     struct airlock_registry_opts o;
-    const char *cmd; /* the command parsing into it (for messages) */
+    struct cli_opt table[16]; /* the options bound to this struct (cli_registry_table) */
     int password_stdin, quiet, shown;
     char *password;
     /* the progress line */
