@@ -173,7 +173,10 @@ int cli_parse(const char *cmd, int argc, char **argv, const struct cli_opt *cons
 }
 
 #define HELP_COLUMN 24
+#define HELP_WIDTH 80
 
+/* "  -k, --key FILE" and the text beside it from column HELP_COLUMN, its words wrapped to
+ * lines of HELP_WIDTH ("\n" in the text: a new line here) */
 static void help_line(FILE *f, char letter, const char *name, const char *arg, const char *text)
 {
     char head[128];
@@ -186,10 +189,26 @@ static void help_line(FILE *f, char letter, const char *name, const char *arg, c
         w = 0;
     }
     fprintf(f, "%*s", HELP_COLUMN - w, "");
-    for (const char *p = text; *p; p++) {
-        fputc(*p, f);
-        if (*p == '\n' && p[1])
-            fprintf(f, "%*s", HELP_COLUMN, "");
+    int col = HELP_COLUMN;
+    for (const char *p = text; *p;) {
+        if (*p == '\n' || *p == ' ') {
+            if (*p == '\n' && p[1]) {
+                fprintf(f, "\n%*s", HELP_COLUMN, "");
+                col = HELP_COLUMN;
+            }
+            p++;
+            continue;
+        }
+        int l = (int)strcspn(p, " \n");
+        if (col > HELP_COLUMN && col + 1 + l > HELP_WIDTH) {
+            fprintf(f, "\n%*s", HELP_COLUMN, "");
+            col = HELP_COLUMN;
+        }
+        if (col > HELP_COLUMN)
+            fputc(' ', f), col++;
+        fprintf(f, "%.*s", l, p);
+        col += l;
+        p += l;
     }
     fputc('\n', f);
 }

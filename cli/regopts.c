@@ -45,25 +45,25 @@ static const struct cli_opt reg_table[] = {
     REG("plain-http", NULL, "talk HTTP, not HTTPS"),
     REG("insecure", NULL, "do not verify TLS certificates"),
     REG("username", "USER",
-        "with --password-stdin: credentials (otherwise: $REGISTRY_AUTH_FILE,\ncontainers "
+        "with --password-stdin: credentials (otherwise: $REGISTRY_AUTH_FILE, containers "
         "auth.json, ~/.docker/config.json and their helpers)"),
     REG("password-stdin", NULL, "read the password from stdin"),
     REG("auth-file", "FILE", "read credentials from FILE only"),
     REG("trust-realm", "ORIGIN",
-        "also send the credentials to the token server (Bearer realm)\nat ORIGIN "
-        "(scheme://host[:port]); otherwise they go to the\nregistry's own scheme, host and port "
-        "only (docker.io: also\nhttps://auth.docker.io), and realms other than http(s) are "
+        "also send the credentials to the token server (Bearer realm) at ORIGIN "
+        "(scheme://host[:port]); otherwise they go to the registry's own scheme, host and port "
+        "only (docker.io: also https://auth.docker.io), and realms other than http(s) are "
         "refused"),
     REG("parallel", "N", "concurrent blob transfers (default 4)"),
     REG("retries", "N",
-        "attempts per request on dropped connections, 408, 429 and 5xx,\nwith backoff and "
+        "attempts per request on dropped connections, 408, 429 and 5xx, with backoff and "
         "Retry-After (default 5)"),
     REG("stall-timeout", "SECS",
-        "a transfer that moves no byte for SECS fails and is retried;\na slow one that moves "
-        "goes on (default 60); a request must be\ncomplete within twice SECS (a blob: plus its "
+        "a transfer that moves no byte for SECS fails and is retried; a slow one that moves "
+        "goes on (default 60); a request must be complete within twice SECS (a blob: plus its "
         "size at 16 KiB/s)"),
     REG("chunk-size", "SIZE",
-        "larger blobs go up in chunks of SIZE that resume after a drop\n(default 32M)"),
+        "larger blobs go up in chunks of SIZE that resume after a drop (default 32M)"),
     CLI_OPT_END};
 
 /* an option of the table: the same check and message as cli_registry_opt's users */
