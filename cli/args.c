@@ -148,6 +148,9 @@ int cli_parse(const char *cmd, int argc, char **argv, const struct cli_opt *cons
         } else if (c == ':') {
             return cli_usage_error(cmd, "option '%s' needs an argument", argv[optind - 1]);
         } else if (c == '?') {
+            if (optopt >= 256 && (size_t)(optopt - 256) < n) /* "--json=1" */
+                return cli_usage_error(cmd, "option '--%s' takes no argument",
+                                       all[optopt - 256]->name);
             if (optopt && optopt < 256)
                 return cli_usage_error(cmd, "unknown option '-%c'", optopt);
             return cli_usage_error(cmd, "unknown option '%s'", argv[optind - 1]);
