@@ -43,6 +43,9 @@ int cli_password(struct airlock_buf *out, const char *file, int confirm, const c
 void cli_password_release(struct airlock_buf *b);
 /* Reads a whole small file (keys); returns an exit code, printing the error. */
 int cli_read_file(char **out, size_t *len, const char *path, size_t max);
+/* Reads a cosign public key file (cosign.pub); returns an exit code, printing the error. */
+struct airlock_pubkey;
+int cli_load_pubkey(struct airlock_pubkey **out, const char *path);
 /* Loads a cosign private key file, asking for its password; returns an exit code. */
 struct airlock_key;
 int cli_load_key(struct airlock_key **out, const char *path, const char *password_file);

@@ -45,6 +45,20 @@ int cli_read_file(char **out, size_t *len, const char *path, size_t max)
     return EXIT_OK;
 }
 
+int cli_load_pubkey(struct airlock_pubkey **out, const char *path)
+{
+    char *pem = NULL;
+    size_t len;
+    int rc = cli_read_file(&pem, &len, path, 65536);
+    if (rc)
+        return rc;
+    struct airlock_error *err = NULL;
+    if (airlock_pubkey_parse(out, pem, len, path, &err))
+        rc = cli_fail(err);
+    free(pem);
+    return rc;
+}
+
 int cli_load_key(struct airlock_key **out, const char *path, const char *password_file)
 {
     if (airlock_pkcs11_uri_is(path)) {

@@ -112,16 +112,8 @@ static int push_run(const struct cli_list *ins)
     if ((rc = cli_registry_finish(&cr, "push")))
         goto out;
     if (keyfile) {
-        char *pem = NULL;
-        size_t len;
-        if ((rc = cli_read_file(&pem, &len, keyfile, 65536)))
+        if ((rc = cli_load_pubkey(&pub, keyfile)))
             goto out;
-        int r = airlock_pubkey_parse(&pub, pem, len, keyfile, &err);
-        free(pem);
-        if (r) {
-            rc = cli_fail(err);
-            goto out;
-        }
     } else if (!policyfile)
         cli_printf(stderr, "airlock: WARNING: --no-verify: signatures are NOT checked, before or "
                         "after the push\n");

@@ -185,16 +185,8 @@ static int serve_run(const struct cli_list *ins)
             goto out;
         }
     if (keyfile) {
-        char *pem = NULL;
-        size_t len;
-        if ((rc = cli_read_file(&pem, &len, keyfile, 65536)))
+        if ((rc = cli_load_pubkey(&pub, keyfile)))
             goto out;
-        int pr = airlock_pubkey_parse(&pub, pem, len, keyfile, &err);
-        free(pem);
-        if (pr) {
-            rc = cli_fail(err);
-            goto out;
-        }
         sc.key = pub;
         sc.annotations = anns.v;
         sc.n_annotations = n_ann;

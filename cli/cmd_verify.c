@@ -307,16 +307,8 @@ static int verify_run(const struct cli_list *ins, struct cli_registry *cr)
     if (policyfile && (rc = cli_policy_load(&pol, policyfile)))
         return rc;
     if (keyfile) {
-        char *pem = NULL;
-        size_t len;
-        if ((rc = cli_read_file(&pem, &len, keyfile, 65536)))
+        if ((rc = cli_load_pubkey(&pub, keyfile)))
             goto out;
-        rc = airlock_pubkey_parse(&pub, pem, len, keyfile, &err);
-        free(pem);
-        if (rc) {
-            rc = cli_fail(err);
-            goto out;
-        }
         so.key = pub;
         so.annotations = anns.v;
         so.n_annotations = anns.n;
