@@ -194,6 +194,9 @@ case_every_command_takes_opt_equals_value_and_dashdash() {
     expect_rc 0
     out_has "example.com/test/busybox:1.0"
     ! grep -qF "cosign's default identity" "$T/err" || fail "sign did not take --to=reg.example/m"
+    airlock sign --key=k.key --signature-format=cms b.tar
+    expect_rc 2
+    err_has "bad value 'cms' for --signature-format (simplesigning, bundle or both)"
     airlock verify --key=k.pub --to=reg.example/m --map=example.com/test/busybox=x/bb --threads=2 -- -b.tar
     expect_rc 0
     out_has "ok "
