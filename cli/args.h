@@ -34,9 +34,11 @@ struct cli_opt {
     const char *name; /* the long name, without "--" */
     char letter;      /* the short option, or 0 */
     void *dest;       /* where the value goes (by kind); CLI_CALL: its ctx */
-    const char *arg;  /* the argument's name in --help ("SIZE"); NULL for a flag */
-    const char *help; /* the help text ("\n" starts a continuation line); NULL: not shown */
-    long long min, max; /* CLI_INT, CLI_SIZE bounds (max 0: none) */
+    const char *arg;  /* the argument's name in --help ("SIZE"); NULL: it takes none (a flag,
+                       * a CALL without argument); CLI_CHOICE: the choices, "a|b|c" */
+    const char *help; /* the help text, its words wrapped to 80 columns ("\n": a new line
+                       * here); NULL: not shown */
+    long long min, max; /* CLI_INT, CLI_SIZE bounds (max 0: none); CLI_LIST: max occurrences */
     int (*call)(void *ctx, const char *arg, const char *name, const char *cmd);
 };
 #define CLI_OPT_END {CLI_END, NULL, 0, NULL, NULL, NULL, 0, 0, NULL}

@@ -95,9 +95,9 @@ static int sign_run(const struct cli_list *ins)
     struct airlock_error *err = NULL;
     struct airlock_key *k = NULL;
     struct airlock_sign_result *res = NULL;
-    static const unsigned formats[] = {0, AIRLOCK_SIGN_WRITE_SIMPLESIGNING,
-                                       AIRLOCK_SIGN_WRITE_BUNDLE,
-                                       AIRLOCK_SIGN_WRITE_SIMPLESIGNING | AIRLOCK_SIGN_WRITE_BUNDLE};
+    static const unsigned formats[] = { /* by --signature-format's choice */
+        0, AIRLOCK_SIGN_WRITE_SIMPLESIGNING, AIRLOCK_SIGN_WRITE_BUNDLE,
+        AIRLOCK_SIGN_WRITE_SIMPLESIGNING | AIRLOCK_SIGN_WRITE_BUNDLE};
     so.recursive = recursive;
     so.identity = identity;
     so.to = to;

@@ -12,8 +12,8 @@ static struct cli_list maps;
 static struct cli_annotations anns;
 
 static const struct cli_opt opts[] = {
-    {CLI_STR, "key", 'k', &keyfile, "FILE", "cosign public key (cosign.pub) to check signatures with",
-     0, 0, NULL},
+    {CLI_STR, "key", 'k', &keyfile, "FILE",
+     "cosign public key (cosign.pub) to check signatures with", 0, 0, NULL},
     {CLI_STR, "identity", 0, &identity, "REF",
      "the signed docker-reference must be REF (with a tag or "
      "digest: exactly; without: the same repository), checked "
