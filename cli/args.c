@@ -40,6 +40,11 @@ static size_t gather(const struct cli_opt *const *tables, const struct cli_opt *
 
 #define MAX_OPTS 96
 
+static int takes_arg(const struct cli_opt *o)
+{
+    return o->kind != CLI_FLAG && !(o->kind == CLI_CALL && !o->arg);
+}
+
 static int take(const char *cmd, const struct cli_opt *o, const char *arg)
 {
     switch (o->kind) {
@@ -50,6 +55,8 @@ static int take(const char *cmd, const struct cli_opt *o, const char *arg)
         *(const char **)o->dest = arg;
         return 0;
     case CLI_LIST:
+        if (o->max && ((struct cli_list *)o->dest)->n >= (size_t)o->max)
+            return cli_usage_error(cmd, "at most %lld --%s", o->max, o->name);
         if (list_add(o->dest, arg)) {
             cli_printf(stderr, "airlock: error: out of memory\n");
             return EXIT_FAILURE_OP;
@@ -73,8 +80,29 @@ static int take(const char *cmd, const struct cli_opt *o, const char *arg)
         *(int *)o->dest = (int)v;
         return 0;
     }
+    case CLI_CHOICE: {
+        int i = 1;
+        for (const char *p = o->arg; *p; i++) {
+            size_t l = strcspn(p, "|");
+            if (strlen(arg) == l && !strncmp(p, arg, l)) {
+                *(int *)o->dest = i;
+                return 0;
+            }
+            p += l + (p[l] == '|');
+        }
+        char list[200] = ""; /* "a, b or c" */
+        size_t ll = 0;
+        for (const char *p = o->arg; *p && ll < sizeof(list);) {
+            size_t l = strcspn(p, "|");
+            int last = !p[l], next_last = !last && !strchr(p + l + 1, '|');
+            ll += (size_t)snprintf(list + ll, sizeof(list) - ll, "%.*s%s", (int)l, p,
+                                   last ? "" : next_last ? " or " : ", ");
+            p += l + !last;
+        }
+        return cli_usage_error(cmd, "bad value '%s' for --%s (%s)", arg, o->name, list);
+    }
     case CLI_CALL:
-        return o->call(o->dest, arg, o->name);
+        return o->call(o->dest, arg, o->name, cmd);
     case CLI_END:
         break;
     }
@@ -91,12 +119,12 @@ int cli_parse(const char *cmd, int argc, char **argv, const struct cli_opt *cons
     size_t sl = strlen(shorts);
     for (size_t i = 0; i < n; i++) {
         longopts[i].name = all[i]->name;
-        longopts[i].has_arg = all[i]->kind == CLI_FLAG ? no_argument : required_argument;
+        longopts[i].has_arg = takes_arg(all[i]) ? required_argument : no_argument;
         longopts[i].flag = NULL;
         longopts[i].val = 256 + (int)i;
         if (all[i]->letter) {
             shorts[sl++] = all[i]->letter;
-            if (all[i]->kind != CLI_FLAG)
+            if (takes_arg(all[i]))
                 shorts[sl++] = ':';
         }
     }
@@ -120,6 +148,9 @@ int cli_parse(const char *cmd, int argc, char **argv, const struct cli_opt *cons
         } else if (c == ':') {
             return cli_usage_error(cmd, "option '%s' needs an argument", argv[optind - 1]);
         } else if (c == '?') {
+            if (optopt >= 256 && (size_t)(optopt - 256) < n) /* "--json=1" */
+                return cli_usage_error(cmd, "option '--%s' takes no argument",
+                                       all[optopt - 256]->name);
             if (optopt && optopt < 256)
                 return cli_usage_error(cmd, "unknown option '-%c'", optopt);
             return cli_usage_error(cmd, "unknown option '%s'", argv[optind - 1]);
@@ -145,7 +176,10 @@ int cli_parse(const char *cmd, int argc, char **argv, const struct cli_opt *cons
 }
 
 #define HELP_COLUMN 24
+#define HELP_WIDTH 80
 
+/* "  -k, --key FILE" and the text beside it from column HELP_COLUMN, its words wrapped to
+ * lines of HELP_WIDTH ("\n" in the text: a new line here) */
 static void help_line(FILE *f, char letter, const char *name, const char *arg, const char *text)
 {
     char head[128];
@@ -158,10 +192,26 @@ static void help_line(FILE *f, char letter, const char *name, const char *arg, c
         w = 0;
     }
     fprintf(f, "%*s", HELP_COLUMN - w, "");
-    for (const char *p = text; *p; p++) {
-        fputc(*p, f);
-        if (*p == '\n' && p[1])
-            fprintf(f, "%*s", HELP_COLUMN, "");
+    int col = HELP_COLUMN;
+    for (const char *p = text; *p;) {
+        if (*p == '\n' || *p == ' ') {
+            if (*p == '\n' && p[1]) {
+                fprintf(f, "\n%*s", HELP_COLUMN, "");
+                col = HELP_COLUMN;
+            }
+            p++;
+            continue;
+        }
+        int l = (int)strcspn(p, " \n");
+        if (col > HELP_COLUMN && col + 1 + l > HELP_WIDTH) {
+            fprintf(f, "\n%*s", HELP_COLUMN, "");
+            col = HELP_COLUMN;
+        }
+        if (col > HELP_COLUMN)
+            fputc(' ', f), col++;
+        fprintf(f, "%.*s", l, p);
+        col += l;
+        p += l;
     }
     fputc('\n', f);
 }
@@ -179,4 +229,35 @@ void cli_opts_help(FILE *f, const struct cli_opt *const *tables)
 {
     cli_opts_lines(f, tables);
     help_line(f, 'h', "help", NULL, "show this help");
+}
+
+/* ---- shared options ---- */
+
+int cli_map_opt(void *ctx, const char *arg, const char *name, const char *cmd)
+{
+    struct cli_list *l = ctx;
+    const char *eq = strchr(arg, '=');
+    if (!eq || eq == arg || !eq[1])
+        return cli_usage_error(cmd, "--%s wants SRC=DST, not '%s'", name, arg);
+    if (l->n >= CLI_MAP_MAX)
+        return cli_usage_error(cmd, "at most %d --%s", CLI_MAP_MAX, name);
+    if (list_add(l, arg)) {
+        cli_printf(stderr, "airlock: error: out of memory\n");
+        return EXIT_FAILURE_OP;
+    }
+    return 0;
+}
+
+int cli_annotation_opt(void *ctx, const char *arg, const char *name, const char *cmd)
+{
+    (void)name;
+    struct cli_annotations *a = ctx;
+    return cli_annotation_add(&a->v, &a->n, arg, cmd);
+}
+
+void cli_annotations_release(struct cli_annotations *a)
+{
+    cli_annotations_free(a->v, a->n);
+    a->v = NULL;
+    a->n = 0;
 }

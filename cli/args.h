@@ -14,10 +14,12 @@ enum cli_opt_kind {
     CLI_END = 0, /* ends a table */
     CLI_FLAG,    /* int *: set to 1 */
     CLI_STR,     /* const char **: the argument; given again, the last one wins */
-    CLI_LIST,    /* struct cli_list *: every occurrence, in order */
+    CLI_LIST,    /* struct cli_list *: every occurrence, in order (at most max, 0: any) */
     CLI_SIZE,    /* uint64_t *: "4095M", "25G" (k, M, G, T: powers of 1024), at least min */
     CLI_INT,     /* int *: decimal in [min, max] */
-    CLI_CALL,    /* call(ctx, arg, name): 0, or an exit code after printing why */
+    CLI_CHOICE,  /* int *: 1 + the index of the argument among arg's "a|b|c" (0: not given) */
+    CLI_CALL,    /* call(ctx, arg, name, cmd): 0, or an exit code after printing why; arg
+                  * NULL in the table: the option takes no argument (call gets NULL) */
 };
 
 /* A growing list of arguments (pointers into argv). Release with cli_list_release. */
@@ -32,11 +34,14 @@ struct cli_opt {
     const char *name; /* the long name, without "--" */
     char letter;      /* the short option, or 0 */
     void *dest;       /* where the value goes (by kind); CLI_CALL: its ctx */
-    const char *arg;  /* the argument's name in --help ("SIZE"); NULL for a flag */
-    const char *help; /* the help text ("\n" starts a continuation line); NULL: not shown */
-    long long min, max; /* CLI_INT, CLI_SIZE bounds (max 0: none) */
-    int (*call)(void *ctx, const char *arg, const char *name);
+    const char *arg;  /* the argument's name in --help ("SIZE"); NULL: it takes none (a flag,
+                       * a CALL without argument); CLI_CHOICE: the choices, "a|b|c" */
+    const char *help; /* the help text, its words wrapped to 80 columns ("\n": a new line
+                       * here); NULL: not shown */
+    long long min, max; /* CLI_INT, CLI_SIZE bounds (max 0: none); CLI_LIST: max occurrences */
+    int (*call)(void *ctx, const char *arg, const char *name, const char *cmd);
 };
+#define CLI_OPT_END {CLI_END, NULL, 0, NULL, NULL, NULL, 0, 0, NULL}
 
 /* Parses argv[1..argc-1] for command cmd with the tables (a NULL-terminated list, each table
  * ending with kind CLI_END; an option name in an earlier table wins). Options and operands
@@ -52,10 +57,40 @@ void cli_opts_help(FILE *f, const struct cli_opt *const *tables);
 /* The same without the "-h, --help" line. */
 void cli_opts_lines(FILE *f, const struct cli_opt *const *tables);
 
-/* The registry options (regopts.c) as a table that fills cr, for command cmd. */
+/* ---- the options several commands share: one meaning, one check, one message ---- */
+
+/* --map SRC=DST (repeatable, at most CLI_MAP_MAX): ctx a struct cli_list; SRC and DST must
+ * both be there ("--map wants SRC=DST, not '...'"). */
+#define CLI_MAP_MAX 64
+int cli_map_opt(void *ctx, const char *arg, const char *name, const char *cmd);
+#define CLI_OPT_MAP(list, help) {CLI_CALL, "map", 0, list, "SRC=DST", help, 0, 0, cli_map_opt}
+
+/* -a, --annotation K=V (repeatable; a key given again replaces its value) into ctx, a
+ * struct cli_annotations (cli_annotation_add). Release with cli_annotations_release. */
+struct airlock_annotation;
+struct cli_annotations {
+    struct airlock_annotation *v;
+    size_t n;
+};
+int cli_annotation_opt(void *ctx, const char *arg, const char *name, const char *cmd);
+void cli_annotations_release(struct cli_annotations *a);
+#define CLI_OPT_ANNOTATION(anns, help)                                                            \
+    {CLI_CALL, "annotation", 'a', anns, "K=V", help, 0, 0, cli_annotation_opt}
+
+/* --json, -q/--quiet, -j/--threads N (1 to 64), --identity-check destination|any (int *:
+ * 0 not given, 1 destination, 2 any). */
+#define CLI_OPT_JSON(flag, help) {CLI_FLAG, "json", 0, flag, NULL, help, 0, 0, NULL}
+#define CLI_OPT_QUIET(flag, help) {CLI_FLAG, "quiet", 'q', flag, NULL, help, 0, 0, NULL}
+#define CLI_OPT_THREADS(n, help) {CLI_INT, "threads", 'j', n, "N", help, 1, 64, NULL}
+enum { CLI_IDENTITY_DESTINATION = 1, CLI_IDENTITY_ANY = 2 };
+#define CLI_OPT_IDENTITY_CHECK(v, help)                                                           \
+    {CLI_CHOICE, "identity-check", 0, v, "destination|any", help, 0, 0, NULL}
+
+/* The registry options (regopts.c) as a table bound to cr (kept in cr: call after
+ * cli_registry_init). */
 struct cli_registry;
-const struct cli_opt *cli_registry_table(struct cli_registry *cr, const char *cmd);
-/* Their "registry connection:" block of --help. */
+const struct cli_opt *cli_registry_table(struct cli_registry *cr);
+/* Their "registry connection:" block of --help, from the same table. */
 void cli_registry_help_print(FILE *f);
 
 #endif

@@ -2,6 +2,7 @@
 #ifndef AIRLOCK_CLI_H
 #define AIRLOCK_CLI_H
 
+#include "args.h"
 #include "airlock/layout.h"
 #include "airlock/transfer.h"
 
@@ -42,6 +43,9 @@ int cli_password(struct airlock_buf *out, const char *file, int confirm, const c
 void cli_password_release(struct airlock_buf *b);
 /* Reads a whole small file (keys); returns an exit code, printing the error. */
 int cli_read_file(char **out, size_t *len, const char *path, size_t max);
+/* Reads a cosign public key file (cosign.pub); returns an exit code, printing the error. */
+struct airlock_pubkey;
+int cli_load_pubkey(struct airlock_pubkey **out, const char *path);
 /* Loads a cosign private key file, asking for its password; returns an exit code. */
 struct airlock_key;
 int cli_load_key(struct airlock_key **out, const char *path, const char *password_file);
@@ -89,7 +93,7 @@ enum {
         {"trust-realm", required_argument, NULL, CLI_OPT_TRUST_REALM}
 struct cli_registry {
     struct airlock_registry_opts o;
-    const char *cmd; /* the command parsing into it (for messages) */
+    struct cli_opt table[16]; /* the options bound to this struct (cli_registry_table) */
     int password_stdin, quiet, shown;
     char *password;
     /* the progress line */

@@ -8,9 +8,10 @@ static struct airlock_import_opts io = AIRLOCK_IMPORT_OPTS_INIT;
 static const char *out;
 static int quiet, json;
 
-static int format_opt(void *ctx, const char *arg, const char *name)
+static int format_opt(void *ctx, const char *arg, const char *name, const char *cmd)
 {
     (void)name;
+    (void)cmd;
     struct airlock_error *err = NULL;
     return airlock_format_parse(ctx, arg, &err) ? cli_fail(err) : 0;
 }

@@ -1,11 +1,11 @@
 /* keygen (generate-key-pair), public-key, import-key-pair. */
+#include "args.h"
 #include "cli.h"
 #include "airlock/sign.h"
 #include "airlock/pkcs11.h"
 
 #include <errno.h>
 #include <fcntl.h>
-#include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -43,6 +43,20 @@ int cli_read_file(char **out, size_t *len, const char *path, size_t max)
     }
     *out = airlock_buf_detach(&b, len);
     return EXIT_OK;
+}
+
+int cli_load_pubkey(struct airlock_pubkey **out, const char *path)
+{
+    char *pem = NULL;
+    size_t len;
+    int rc = cli_read_file(&pem, &len, path, 65536);
+    if (rc)
+        return rc;
+    struct airlock_error *err = NULL;
+    if (airlock_pubkey_parse(out, pem, len, path, &err))
+        rc = cli_fail(err);
+    free(pem);
+    return rc;
 }
 
 int cli_load_key(struct airlock_key **out, const char *path, const char *password_file)
@@ -244,18 +258,52 @@ out:
     return rc;
 }
 
-static int parse_scrypt_n(const char *s, unsigned *out, const char *cmd)
+/* the options of keygen, import-key-pair and public-key (one command runs at a time) */
+static const char *key, *prefix, *pwfile, *cmd_name;
+static int force;
+static unsigned scrypt_n = 65536;
+
+static int scrypt_n_opt(void *ctx, const char *arg, const char *name, const char *cmd)
 {
+    (void)name;
     char *end;
-    unsigned long v = strtoul(s, &end, 10);
+    unsigned long v = strtoul(arg, &end, 10);
     if (*end || (v != 32768 && v != 65536 && v != 131072))
         return cli_usage_error(cmd, "--scrypt-n must be 32768, 65536 or 131072");
-    *out = (unsigned)v;
+    *(unsigned *)ctx = (unsigned)v;
     return EXIT_OK;
 }
 
-static void keygen_help(FILE *f, const char *name)
+#define KEY_PASSWORD_FILE                                                                         \
+    {CLI_STR, "password-file", 0, &pwfile, "FILE", "read the password from FILE", 0, 0, NULL}
+#define KEY_PAIR_OPTS(dflt)                                                                       \
+    {CLI_STR, "output-key-prefix", 0, &prefix, "PREFIX", "file names (default: " dflt ")", 0,    \
+     0, NULL},                                                                                   \
+        {CLI_FLAG, "force", 'f', &force, NULL, "replace existing files", 0, 0, NULL},           \
+        {CLI_CALL, "scrypt-n", 0, &scrypt_n, "N",                                               \
+         "65536 (default, cosign >= 2.2), 131072, or 32768: the form every cosign and "          \
+         "containers/image reads",                                                               \
+         0, 0, scrypt_n_opt},                                                                    \
+        KEY_PASSWORD_FILE
+
+static const struct cli_opt keygen_opts[] = {
+    {CLI_STR, "key", 'k', &key, "pkcs11:URI", "generate on this token (RFC 7512 URI)", 0, 0, NULL},
+    KEY_PAIR_OPTS("cosign"), CLI_OPT_END};
+static const struct cli_opt *const keygen_tables[] = {keygen_opts, NULL};
+static const struct cli_opt import_opts[] = {
+    {CLI_STR, "key", 'k', &key, "KEY.pem",
+     "the unencrypted PEM EC P-256 private key (required)", 0, 0, NULL},
+    KEY_PAIR_OPTS("import-cosign"), CLI_OPT_END};
+static const struct cli_opt *const import_tables[] = {import_opts, NULL};
+static const struct cli_opt pub_opts[] = {
+    {CLI_STR, "key", 'k', &key, "FILE",
+     "the cosign private key file, or a pkcs11: URI of a key on a token", 0, 0, NULL},
+    KEY_PASSWORD_FILE, CLI_OPT_END};
+static const struct cli_opt *const pub_tables[] = {pub_opts, NULL};
+
+static void keygen_help(FILE *f)
 {
+    const char *name = cmd_name;
     fprintf(f,
             "usage: airlock %s [--output-key-prefix PREFIX] [--force] [--scrypt-n N]\n"
             "       airlock %s --key 'pkcs11:token=T;object=LABEL?module-path=M' [--output-key-prefix P]\n"
@@ -268,166 +316,103 @@ static void keygen_help(FILE *f, const char *name)
             "object=, with id= or a random id) and only PREFIX.pub is written; an object\n"
             "with the same label or id is never replaced. The PIN: see 'airlock pkcs11 --help'.\n"
             "\n"
-            "options:\n"
-            "  -k, --key pkcs11:URI            generate on this token (RFC 7512 URI)\n"
-            "      --output-key-prefix PREFIX  file names (default: cosign)\n"
-            "  -f, --force                     replace existing files\n"
-            "      --scrypt-n N                65536 (default, cosign >= 2.2), 131072, or 32768:\n"
-            "                                  the form every cosign and containers/image reads\n"
-            "      --password-file FILE        read the password from FILE\n"
-            "  -h, --help                      show this help\n",
+            "options:\n",
             name, name);
+    cli_opts_help(f, keygen_tables);
+}
+
+static int keygen_run(void)
+{
+    struct airlock_key *k = NULL;
+    struct airlock_error *err = NULL;
+    if (!prefix)
+        prefix = "cosign";
+    if (key) {
+        if (!airlock_pkcs11_uri_is(key))
+            return cli_usage_error(cmd_name, "--key takes a pkcs11: URI (a key on a token)");
+        if (pwfile)
+            return cli_usage_error(cmd_name, "--password-file is for key files, not tokens");
+        return keygen_token(key, prefix, force);
+    }
+    if (airlock_key_generate(&k, &err))
+        return cli_fail(err);
+    int rc = write_pair(k, prefix, force, scrypt_n, pwfile);
+    airlock_key_free(k);
+    return rc;
 }
 
 int cmd_keygen(int argc, char **argv)
 {
-    static const struct option opts[] = {{"output-key-prefix", required_argument, NULL, 'p'},
-                                         {"force", no_argument, NULL, 'f'},
-                                         {"scrypt-n", required_argument, NULL, 'N'},
-                                         {"password-file", required_argument, NULL, 'P'},
-                                         {"key", required_argument, NULL, 'k'},
-                                         {"help", no_argument, NULL, 'h'},
-                                         {NULL, 0, NULL, 0}};
-    const char *prefix = "cosign", *pwfile = NULL, *uri = NULL;
-    int force = 0, c, rc;
-    unsigned n = 65536;
-    optind = 1;
-    while ((c = getopt_long(argc, argv, "k:fh", opts, NULL)) != -1) {
-        switch (c) {
-        case 'k':
-            uri = optarg;
-            break;
-        case 'p':
-            prefix = optarg;
-            break;
-        case 'f':
-            force = 1;
-            break;
-        case 'N':
-            if ((rc = parse_scrypt_n(optarg, &n, argv[0])))
-                return rc;
-            break;
-        case 'P':
-            pwfile = optarg;
-            break;
-        case 'h':
-            keygen_help(stdout, argv[0]);
-            return EXIT_OK;
-        default:
-            return cli_usage_error(argv[0], "invalid option");
-        }
-    }
-    if (optind != argc)
-        return cli_usage_error(argv[0], "unexpected argument '%s'", argv[optind]);
+    cmd_name = argv[0]; /* keygen or generate-key-pair */
+    int rc = cli_parse(cmd_name, argc, argv, keygen_tables, NULL, keygen_help);
+    if (!rc)
+        rc = keygen_run();
+    return rc == CLI_PARSE_HELP ? EXIT_OK : rc;
+}
+
+static void import_help(FILE *f)
+{
+    cli_printf(f, "usage: airlock import-key-pair --key KEY.pem [--output-key-prefix PREFIX]\n"
+                  "                               [--force] [--scrypt-n N] [--password-file F]\n"
+                  "\n"
+                  "Encrypts an unencrypted PEM EC P-256 private key (PKCS#8 or SEC1) into a\n"
+                  "cosign key pair: PREFIX.key and PREFIX.pub (default prefix: import-cosign).\n"
+                  "RSA and Ed25519 keys are refused: airlock signs with ECDSA P-256.\n"
+                  "\n"
+                  "options:\n");
+    cli_opts_help(f, import_tables);
+}
+
+static int import_key_pair_run(void)
+{
+    if (!key)
+        return cli_usage_error("import-key-pair", "missing --key KEY.pem");
+    if (!prefix)
+        prefix = "import-cosign";
+    char *pem = NULL;
+    size_t len;
+    int rc;
+    if ((rc = cli_read_file(&pem, &len, key, 65536)))
+        return rc;
     struct airlock_key *k = NULL;
     struct airlock_error *err = NULL;
-    if (uri) {
-        if (!airlock_pkcs11_uri_is(uri))
-            return cli_usage_error(argv[0], "--key takes a pkcs11: URI (a key on a token)");
-        if (pwfile)
-            return cli_usage_error(argv[0], "--password-file is for key files, not tokens");
-        return keygen_token(uri, prefix, force);
-    }
-    if (airlock_key_generate(&k, &err))
+    rc = airlock_key_import_pem(&k, pem, len, key, &err);
+    airlock_wipe(pem, len);
+    free(pem);
+    if (rc)
         return cli_fail(err);
-    rc = write_pair(k, prefix, force, n, pwfile);
+    rc = write_pair(k, prefix, force, scrypt_n, pwfile);
     airlock_key_free(k);
     return rc;
 }
 
 int cmd_import_key_pair(int argc, char **argv)
 {
-    static const struct option opts[] = {{"key", required_argument, NULL, 'k'},
-                                         {"output-key-prefix", required_argument, NULL, 'p'},
-                                         {"force", no_argument, NULL, 'f'},
-                                         {"scrypt-n", required_argument, NULL, 'N'},
-                                         {"password-file", required_argument, NULL, 'P'},
-                                         {"help", no_argument, NULL, 'h'},
-                                         {NULL, 0, NULL, 0}};
-    const char *prefix = "import-cosign", *pwfile = NULL, *in = NULL;
-    int force = 0, c, rc;
-    unsigned n = 65536;
-    optind = 1;
-    while ((c = getopt_long(argc, argv, "k:fh", opts, NULL)) != -1) {
-        switch (c) {
-        case 'k':
-            in = optarg;
-            break;
-        case 'p':
-            prefix = optarg;
-            break;
-        case 'f':
-            force = 1;
-            break;
-        case 'N':
-            if ((rc = parse_scrypt_n(optarg, &n, "import-key-pair")))
-                return rc;
-            break;
-        case 'P':
-            pwfile = optarg;
-            break;
-        case 'h':
-            cli_printf(stdout, "usage: airlock import-key-pair --key KEY.pem [--output-key-prefix PREFIX]\n"
-                   "                               [--force] [--scrypt-n N] [--password-file F]\n"
-                   "\n"
-                   "Encrypts an unencrypted PEM EC P-256 private key (PKCS#8 or SEC1) into a\n"
-                   "cosign key pair: PREFIX.key and PREFIX.pub (default prefix: import-cosign).\n"
-                   "RSA and Ed25519 keys are refused: airlock signs with ECDSA P-256.\n");
-            return EXIT_OK;
-        default:
-            return cli_usage_error("import-key-pair", "invalid option");
-        }
-    }
-    if (!in)
-        return cli_usage_error("import-key-pair", "missing --key KEY.pem");
-    char *pem = NULL;
-    size_t len;
-    if ((rc = cli_read_file(&pem, &len, in, 65536)))
-        return rc;
-    struct airlock_key *k = NULL;
-    struct airlock_error *err = NULL;
-    rc = airlock_key_import_pem(&k, pem, len, in, &err);
-    airlock_wipe(pem, len);
-    free(pem);
-    if (rc)
-        return cli_fail(err);
-    rc = write_pair(k, prefix, force, n, pwfile);
-    airlock_key_free(k);
-    return rc;
+    int rc = cli_parse("import-key-pair", argc, argv, import_tables, NULL, import_help);
+    if (!rc)
+        rc = import_key_pair_run();
+    return rc == CLI_PARSE_HELP ? EXIT_OK : rc;
 }
 
-int cmd_public_key(int argc, char **argv)
+static void pub_help(FILE *f)
 {
-    static const struct option opts[] = {{"key", required_argument, NULL, 'k'},
-                                         {"password-file", required_argument, NULL, 'P'},
-                                         {"help", no_argument, NULL, 'h'},
-                                         {NULL, 0, NULL, 0}};
-    const char *keyfile = NULL, *pwfile = NULL;
-    int c, rc;
-    optind = 1;
-    while ((c = getopt_long(argc, argv, "k:h", opts, NULL)) != -1) {
-        switch (c) {
-        case 'k':
-            keyfile = optarg;
-            break;
-        case 'P':
-            pwfile = optarg;
-            break;
-        case 'h':
-            cli_printf(stdout, "usage: airlock public-key --key cosign.key [--password-file F]\n"
-                   "       airlock public-key --key 'pkcs11:token=T;object=LABEL?module-path=M'\n"
-                   "\n"
-                   "Prints the PEM public key of a cosign private key file, or of an ECDSA\n"
-                   "P-256 key on a PKCS#11 token (the PIN: see 'airlock pkcs11 --help').\n");
-            return EXIT_OK;
-        default:
-            return cli_usage_error("public-key", "invalid option");
-        }
-    }
-    if (!keyfile)
+    cli_printf(f, "usage: airlock public-key --key cosign.key [--password-file F]\n"
+                  "       airlock public-key --key 'pkcs11:token=T;object=LABEL?module-path=M'\n"
+                  "\n"
+                  "Prints the PEM public key of a cosign private key file, or of an ECDSA\n"
+                  "P-256 key on a PKCS#11 token (the PIN: see 'airlock pkcs11 --help').\n"
+                  "\n"
+                  "options:\n");
+    cli_opts_help(f, pub_tables);
+}
+
+static int public_key_run(void)
+{
+    if (!key)
         return cli_usage_error("public-key", "missing --key");
     struct airlock_key *k = NULL;
-    if ((rc = cli_load_key(&k, keyfile, pwfile)))
+    int rc;
+    if ((rc = cli_load_key(&k, key, pwfile)))
         return rc;
     char *pem = NULL;
     struct airlock_error *err = NULL;
@@ -438,4 +423,12 @@ int cmd_public_key(int argc, char **argv)
     free(pem);
     airlock_key_free(k);
     return rc;
+}
+
+int cmd_public_key(int argc, char **argv)
+{
+    int rc = cli_parse("public-key", argc, argv, pub_tables, NULL, pub_help);
+    if (!rc)
+        rc = public_key_run();
+    return rc == CLI_PARSE_HELP ? EXIT_OK : rc;
 }

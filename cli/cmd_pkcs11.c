@@ -1,9 +1,9 @@
 /* pkcs11 tokens|keys, and loading token keys for every command that takes --key. */
+#include "args.h"
 #include "cli.h"
 #include "airlock/pkcs11.h"
 #include "airlock/sign.h"
 
-#include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -33,6 +33,17 @@ out:
     return rc;
 }
 
+static const char *o_module, *o_token, *o_slot;
+static int o_json;
+
+static const struct cli_opt opts[] = {
+    {CLI_STR, "module", 0, &o_module, "MODULE", "the PKCS#11 module (.so) to load", 0, 0, NULL},
+    {CLI_STR, "token", 0, &o_token, "LABEL", "the token (keys)", 0, 0, NULL},
+    {CLI_STR, "slot-id", 0, &o_slot, "N", "the slot (keys)", 0, 0, NULL},
+    CLI_OPT_JSON(&o_json, "print JSON"),
+    CLI_OPT_END};
+static const struct cli_opt *const tables[] = {opts, NULL};
+
 static void help(FILE *f)
 {
     fprintf(f,
@@ -56,12 +67,9 @@ static void help(FILE *f)
             "pin-source, else AIRLOCK_PKCS11_PIN, else a prompt on a terminal; it is never\n"
             "printed. 'keys' logs in when it has a PIN (private keys are listed only then).\n"
             "\n"
-            "options:\n"
-            "      --module MODULE   the PKCS#11 module (.so) to load\n"
-            "      --token LABEL     the token (keys)\n"
-            "      --slot-id N       the slot (keys)\n"
-            "      --json            print JSON\n"
-            "  -h, --help            show this help\n"
+            "options:\n");
+    cli_opts_help(f, tables);
+    fprintf(f,
             "\n"
             "exit codes: 0 listed; 1 the module cannot be loaded, no such token, a token\n"
             "error; 2 bad usage or URI, a wrong or locked PIN (CKR_PIN_INCORRECT,\n"
@@ -161,78 +169,58 @@ static int keys(struct airlock_pkcs11_uri *u, int json)
     return EXIT_OK;
 }
 
-int cmd_pkcs11(int argc, char **argv)
+static int pkcs11_run(const struct cli_list *ins)
 {
-    static const struct option opts[] = {{"module", required_argument, NULL, 'm'},
-                                         {"token", required_argument, NULL, 't'},
-                                         {"slot-id", required_argument, NULL, 's'},
-                                         {"json", no_argument, NULL, 'J'},
-                                         {"help", no_argument, NULL, 'h'},
-                                         {NULL, 0, NULL, 0}};
-    const char *module = NULL, *token = NULL, *slot = NULL;
-    int json = 0, c;
-    optind = 1;
-    while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-        switch (c) {
-        case 'm':
-            module = optarg;
-            break;
-        case 't':
-            token = optarg;
-            break;
-        case 's':
-            slot = optarg;
-            break;
-        case 'J':
-            json = 1;
-            break;
-        case 'h':
-            help(stdout);
-            return EXIT_OK;
-        default:
-            return cli_usage_error("pkcs11", "invalid option");
-        }
-    }
-    if (optind >= argc)
+    if (!ins->n)
         return cli_usage_error("pkcs11", "missing 'tokens' or 'keys'");
-    const char *sub = argv[optind++];
+    const char *sub = ins->v[0];
     if (!strcmp(sub, "tokens")) {
-        if (optind != argc)
-            return cli_usage_error("pkcs11", "unexpected argument '%s'", argv[optind]);
-        if (token || slot)
+        if (ins->n > 1)
+            return cli_usage_error("pkcs11", "unexpected argument '%s'", ins->v[1]);
+        if (o_token || o_slot)
             return cli_usage_error("pkcs11", "--token and --slot-id are for 'keys'");
-        return tokens(module ? module : airlock_pkcs11_module_of(NULL), json);
+        return tokens(o_module ? o_module : airlock_pkcs11_module_of(NULL), o_json);
     }
     if (strcmp(sub, "keys"))
         return cli_usage_error("pkcs11", "unknown subcommand '%s' (tokens or keys)", sub);
-    if (argc - optind > 1)
-        return cli_usage_error("pkcs11", "unexpected argument '%s'", argv[optind + 1]);
+    if (ins->n > 2)
+        return cli_usage_error("pkcs11", "unexpected argument '%s'", ins->v[2]);
     struct airlock_pkcs11_uri u;
     struct airlock_error *err = NULL;
     int rc = EXIT_OK;
-    if (airlock_pkcs11_uri_parse(&u, optind < argc ? argv[optind] : "pkcs11:", &err)) {
+    if (airlock_pkcs11_uri_parse(&u, ins->n > 1 ? ins->v[1] : "pkcs11:", &err)) {
         rc = cli_fail(err);
         goto out;
     }
     /* options fill in what the URI leaves open; the URI wins otherwise */
-    if (module && !u.module_path && !(u.module_path = strdup(module)))
+    if (o_module && !u.module_path && !(u.module_path = strdup(o_module)))
         goto oom;
-    if (token && !u.token && !(u.token = strdup(token)))
+    if (o_token && !u.token && !(u.token = strdup(o_token)))
         goto oom;
-    if (slot && !u.has_slot_id) {
+    if (o_slot && !u.has_slot_id) {
         char *end;
-        u.slot_id = strtoul(slot, &end, 10);
-        if (!*slot || *end || *slot < '0' || *slot > '9') {
-            rc = cli_usage_error("pkcs11", "--slot-id '%s' is not a slot number", slot);
+        u.slot_id = strtoul(o_slot, &end, 10);
+        if (!*o_slot || *end || *o_slot < '0' || *o_slot > '9') {
+            rc = cli_usage_error("pkcs11", "--slot-id '%s' is not a slot number", o_slot);
             goto out;
         }
         u.has_slot_id = 1;
     }
-    rc = keys(&u, json);
+    rc = keys(&u, o_json);
     goto out;
 oom:
     rc = EXIT_FAILURE_OP;
 out:
     airlock_pkcs11_uri_release(&u);
     return rc;
+}
+
+int cmd_pkcs11(int argc, char **argv)
+{
+    struct cli_list ins = {0};
+    int rc = cli_parse("pkcs11", argc, argv, tables, &ins, help);
+    if (!rc)
+        rc = pkcs11_run(&ins);
+    cli_list_release(&ins);
+    return rc == CLI_PARSE_HELP ? EXIT_OK : rc;
 }

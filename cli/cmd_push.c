@@ -1,9 +1,46 @@
+#include "args.h"
 #include "cli.h"
 #include "airlock/sign.h"
 
-#include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
+
+static int no_verify, allow_unsigned, json, identity_check;
+static const char *keyfile, *identity, *policyfile;
+static struct cli_list maps;
+static struct cli_annotations anns;
+static struct cli_registry cr;
+
+static const struct cli_opt opts[] = {
+    {CLI_STR, "key", 'k', &keyfile, "FILE", "cosign public key the images must be signed with",
+     0, 0, NULL},
+    {CLI_FLAG, "allow-unsigned", 0, &allow_unsigned, NULL,
+     "images with no signature at all go up too, each named UNSIGNED on stderr and "
+     "\"verified\": false in --json; a bad signature still stops the push",
+     0, 0, NULL},
+    {CLI_FLAG, "no-verify", 0, &no_verify, NULL, "push without checking signatures (says so "
+     "loudly)", 0, 0, NULL},
+    {CLI_STR, "identity", 0, &identity, "REF",
+     "required signed docker-reference (as verify --identity), instead of each image's "
+     "reference at DEST",
+     0, 0, NULL},
+    CLI_OPT_IDENTITY_CHECK(&identity_check,
+                           "destination (default): signatures must name each image's reference "
+                           "at DEST; any: cosign's rule, a signature may name anything (said on "
+                           "stderr)"),
+    CLI_OPT_ANNOTATION(&anns, "required signed annotation (repeatable)"),
+    {CLI_STR, "policy", 0, &policyfile, "FILE",
+     "check a containers/image policy.json first instead of --key's check (as verify --policy "
+     "--to DEST does): every image and platform manifest at its reference in DEST, by tag and "
+     "by digest; any failing requirement stops the push before any manifest (exit 3, naming "
+     "image, platform, requirement and reason)",
+     0, 0, NULL},
+    CLI_OPT_MAP(&maps, "push repository SRC (docker.io/library/nginx) to DST (a path on DEST's "
+                       "registry, e.g. mirror/nginx)"),
+    CLI_OPT_JSON(&json, "print pushed references and digests as JSON"),
+    CLI_OPT_QUIET(&cr.quiet, "no progress"),
+    CLI_OPT_END};
+static const struct cli_opt *const own[] = {opts, NULL};
 
 static void help(FILE *f)
 {
@@ -42,154 +79,41 @@ static void help(FILE *f)
             "registry. --identity-check any accepts any identity on purpose (upstream vendor\n"
             "signatures), and --identity REF requires REF instead.\n"
             "\n"
-            "options:\n"
-            "  -k, --key FILE          cosign public key the images must be signed with\n"
-            "      --allow-unsigned    images with no signature at all go up too, each named\n"
-            "                          UNSIGNED on stderr and \"verified\": false in --json; a\n"
-            "                          bad signature still stops the push\n"
-            "      --no-verify         push without checking signatures (says so loudly)\n"
-            "      --identity REF      required signed docker-reference (as verify --identity),\n"
-            "                          instead of each image's reference at DEST\n"
-            "      --identity-check destination|any\n"
-            "                          destination (default): signatures must name each\n"
-            "                          image's reference at DEST; any: cosign's rule, a\n"
-            "                          signature may name anything (said on stderr)\n"
-            "  -a, --annotation K=V    required signed annotation (repeatable)\n"
-            "      --policy FILE       check a containers/image policy.json first instead of\n"
-            "                          --key's check (as verify --policy --to DEST does):\n"
-            "                          every image and platform manifest at its reference in\n"
-            "                          DEST, by tag and by digest; any failing requirement\n"
-            "                          stops the push before any manifest (exit 3, naming\n"
-            "                          image, platform, requirement and reason)\n"
-            "      --map SRC=DST       push repository SRC (docker.io/library/nginx) to DST\n"
-            "                          (a path on DEST's registry, e.g. mirror/nginx)\n"
-            "      --json              print pushed references and digests as JSON\n"
-            "  -q, --quiet             no progress\n"
-            "%s"
+            "options:\n");
+    cli_opts_help(f, own);
+    cli_registry_help_print(f);
+    fprintf(f,
             "\n"
             "exit codes: 0 pushed and verified, 1 operational error (I/O, network, registry),\n"
             "2 usage, 3 a signature did not verify or names another identity than the\n"
-            "destination's (nothing pushed), 4 missing, corrupt or unsafe content\n",
-            cli_registry_help);
+            "destination's (nothing pushed), 4 missing, corrupt or unsafe content\n");
 }
 
-int cmd_push(int argc, char **argv)
+static int push_run(const struct cli_list *ins)
 {
-    static const struct option opts[] = {{"key", required_argument, NULL, 'k'},
-                                         {"no-verify", no_argument, NULL, 'N'},
-                                         {"allow-unsigned", no_argument, NULL, 'U'},
-                                         {"identity", required_argument, NULL, 'i'},
-                                         {"annotation", required_argument, NULL, 'a'},
-                                         {"map", required_argument, NULL, 'm'},
-                                         {"policy", required_argument, NULL, 'Y'},
-                                         {"identity-check", required_argument, NULL, 'I'},
-                                         {"json", no_argument, NULL, 'J'},
-                                         {"quiet", no_argument, NULL, 'q'},
-                                         {"help", no_argument, NULL, 'h'},
-                                         CLI_REGISTRY_OPTIONS,
-                                         {NULL, 0, NULL, 0}};
-    struct cli_registry cr;
-    cli_registry_init(&cr, 0);
     struct airlock_push_opts po;
     memset(&po, 0, sizeof(po));
-    struct airlock_annotation *ann = NULL;
-    size_t n_ann = 0, n_map = 0;
-    const char **map = NULL;
-    const char *keyfile = NULL;
-    const char *policyfile = NULL; /* --policy */
     struct airlock_policy *pol = NULL;
-    int no_verify = 0, allow_unsigned = 0, json = 0, c, rc = EXIT_OK;
+    int rc = EXIT_OK;
     struct airlock_error *err = NULL;
     struct airlock_pubkey *pub = NULL;
     struct airlock_bundle *b = NULL;
     struct airlock_push_result *res = NULL;
-    optind = 1;
-    while ((c = getopt_long(argc, argv, "k:a:qh", opts, NULL)) != -1) {
-        int r = cli_registry_opt(c, optarg, &cr);
-        if (r < 0) {
-            rc = cli_usage_error("push", "bad value '%s' for --%s", optarg, cli_registry_optname(c));
-            goto out;
-        }
-        if (r)
-            continue;
-        switch (c) {
-        case 'k':
-            keyfile = optarg;
-            break;
-        case 'N':
-            no_verify = 1;
-            break;
-        case 'U':
-            allow_unsigned = 1;
-            break;
-        case 'i':
-            po.identity = optarg;
-            break;
-        case 'a':
-            if ((rc = cli_annotation_add(&ann, &n_ann, optarg, "push")))
-                goto out;
-            break;
-        case 'm': {
-            const char **m = realloc(map, (n_map + 1) * sizeof(*m));
-            if (!m || !strchr(optarg, '=')) {
-                free(m ? m : map);
-                map = NULL;
-                rc = cli_usage_error("push", "--map wants SRC=DST");
-                goto out;
-            }
-            map = m;
-            map[n_map++] = optarg;
-            break;
-        }
-        case 'Y':
-            policyfile = optarg;
-            break;
-        case 'I':
-            if (strcmp(optarg, "any") && strcmp(optarg, "destination")) {
-                rc = cli_usage_error("push", "bad value '%s' for --identity-check "
-                                             "(destination or any)", optarg);
-                goto out;
-            }
-            po.identity_any = !strcmp(optarg, "any");
-            break;
-        case 'J':
-            json = 1;
-            break;
-        case 'q':
-            cr.quiet = 1;
-            break;
-        case 'h':
-            help(stdout);
-            goto out;
-        default:
-            rc = cli_usage_error("push", "invalid option");
-            goto out;
-        }
-    }
-    if (optind > argc - 2) {
-        rc = cli_usage_error("push", "expected BUNDLE and DEST");
-        goto out;
-    }
-    if (!keyfile && !no_verify && !policyfile) {
-        rc = cli_usage_error("push", "--key is required (or --policy FILE, or --no-verify to "
-                                     "push unverified)");
-        goto out;
-    }
+    po.identity = identity;
+    po.identity_any = identity_check == CLI_IDENTITY_ANY;
+    if (ins->n < 2)
+        return cli_usage_error("push", "expected BUNDLE and DEST");
+    const char *dest = ins->v[ins->n - 1];
+    if (!keyfile && !no_verify && !policyfile)
+        return cli_usage_error("push", "--key is required (or --policy FILE, or --no-verify to "
+                                       "push unverified)");
     if (json)
         cr.quiet = 1;
     if ((rc = cli_registry_finish(&cr, "push")))
         goto out;
     if (keyfile) {
-        char *pem = NULL;
-        size_t len;
-        if ((rc = cli_read_file(&pem, &len, keyfile, 65536)))
+        if ((rc = cli_load_pubkey(&pub, keyfile)))
             goto out;
-        int r = airlock_pubkey_parse(&pub, pem, len, keyfile, &err);
-        free(pem);
-        if (r) {
-            rc = cli_fail(err);
-            goto out;
-        }
     } else if (!policyfile)
         cli_printf(stderr, "airlock: WARNING: --no-verify: signatures are NOT checked, before or "
                         "after the push\n");
@@ -200,17 +124,16 @@ int cmd_push(int argc, char **argv)
         cli_printf(stderr, "airlock: warning: --identity-check any: signatures are not checked "
                            "to name each image's reference at '%s'; consumers with "
                            "containers/image's default policy may refuse them\n",
-                   argv[argc - 1]);
+                   dest);
     po.key = pub;
-    po.annotations = ann;
-    po.n_annotations = n_ann;
-    po.map = map;
-    po.n_map = n_map;
+    po.annotations = anns.v;
+    po.n_annotations = anns.n;
+    po.map = maps.v;
+    po.n_map = maps.n;
     po.allow_unsigned = allow_unsigned;
     /* several bundles: the parts of one split set, named one by one */
-    if (airlock_bundle_open_set(&b, (const char *const *)argv + optind,
-                                (size_t)(argc - 1 - optind), 0, &err) ||
-        airlock_push(&res, b, argv[argc - 1], &cr.o, &po, &err)) {
+    if (airlock_bundle_open_set(&b, ins->v, ins->n - 1, 0, &err) ||
+        airlock_push(&res, b, dest, &cr.o, &po, &err)) {
         cli_registry_release(&cr);
         rc = cli_fail(err);
         goto out;
@@ -218,7 +141,7 @@ int cmd_push(int argc, char **argv)
     cli_registry_release(&cr);
     if (json) {
         cli_printf(stdout, "{\"bundle\":");
-        cli_json_str(stdout, argv[optind]);
+        cli_json_str(stdout, ins->v[0]);
         cli_printf(stdout, ",\"uploaded\":%llu,\"skipped\":%llu,\"mounted\":%llu,\"bytes\":%llu,"
                "\"signatures_verified\":%zu,\"images\":[",
                (unsigned long long)res->blobs_uploaded, (unsigned long long)res->blobs_skipped,
@@ -254,8 +177,20 @@ out:
     airlock_bundle_free(b);
     airlock_pubkey_free(pub);
     airlock_policy_free(pol);
-    cli_annotations_free(ann, n_ann);
-    free(map);
-    cli_registry_release(&cr);
     return rc;
+}
+
+int cmd_push(int argc, char **argv)
+{
+    struct cli_list ins = {0};
+    cli_registry_init(&cr, 0);
+    const struct cli_opt *const tables[] = {opts, cli_registry_table(&cr), NULL};
+    int rc = cli_parse("push", argc, argv, tables, &ins, help);
+    if (!rc)
+        rc = push_run(&ins);
+    cli_registry_release(&cr);
+    cli_list_release(&ins);
+    cli_list_release(&maps);
+    cli_annotations_release(&anns);
+    return rc == CLI_PARSE_HELP ? EXIT_OK : rc;
 }

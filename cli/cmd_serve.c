@@ -1,14 +1,56 @@
 /* airlock serve: a bundle as a read-only registry, for the first registry inside an air gap. */
+#include "args.h"
 #include "cli.h"
 #include "airlock/serve.h"
 #include "airlock/sign.h"
 
-#include <getopt.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+
+static struct airlock_serve_opts so = AIRLOCK_SERVE_OPTS_INIT;
+static struct airlock_sig_check_opts sc;
+static struct cli_list maps;
+static struct cli_annotations anns;
+static const char *keyfile, *policyfile;
+static int read_timeout, max_clients, allow_unsigned, json, quiet;
+
+static const struct cli_opt opts[] = {
+    {CLI_STR, "listen", 'l', &so.listen, "HOST:PORT",
+     "address to listen on (default 127.0.0.1:5000; port 0 picks a free one; the address is "
+     "printed on stderr)",
+     0, 0, NULL},
+    {CLI_STR, "tls-cert", 0, &so.tls_cert, "FILE",
+     "serve HTTPS with this PEM certificate (chain)", 0, 0, NULL},
+    {CLI_STR, "tls-key", 0, &so.tls_key, "FILE", "and this PEM private key", 0, 0, NULL},
+    {CLI_STR, "prefix", 0, &so.prefix, "P", "serve every repository under P/ (as push DEST/P)",
+     0, 0, NULL},
+    CLI_OPT_MAP(&maps, "serve repository SRC (docker.io/library/nginx) as DST"),
+    {CLI_STR, "key", 'k', &keyfile, "FILE",
+     "cosign public key: serve only images whose signature verifies (as verify --key)", 0, 0,
+     NULL},
+    {CLI_STR, "policy", 0, &policyfile, "FILE",
+     "a containers/image policy.json: serve only images that pass it, each platform, by tag "
+     "and by digest, at --registry-name/PREFIX/path (as verify --policy)",
+     0, 0, NULL},
+    {CLI_STR, "registry-name", 0, &so.policy_host, "HOST[:PORT]",
+     "the name clients pull from (with --policy)", 0, 0, NULL},
+    {CLI_STR, "identity", 0, &sc.identity, "REF",
+     "required signed docker-reference (as verify --identity)", 0, 0, NULL},
+    CLI_OPT_ANNOTATION(&anns, "required signed annotation (repeatable)"),
+    {CLI_FLAG, "allow-unsigned", 0, &allow_unsigned, NULL,
+     "with --key: serve images with no signature at all too", 0, 0, NULL},
+    {CLI_INT, "read-timeout", 0, &read_timeout, "SEC",
+     "close a connection idle this long (default 60)", 1, 86400, NULL},
+    {CLI_INT, "max-clients", 0, &max_clients, "N",
+     "connections served at once, more wait (default 64)", 1, 86400, NULL},
+    CLI_OPT_THREADS(&so.verify_threads, "hashing threads for the start check"),
+    CLI_OPT_JSON(&json, "access log and start report as JSON lines"),
+    CLI_OPT_QUIET(&quiet, "no access log (errors and cut-off responses still)"),
+    CLI_OPT_END};
+static const struct cli_opt *const tables[] = {opts, NULL};
 
 static void help(FILE *f)
 {
@@ -34,28 +76,9 @@ static void help(FILE *f)
             "One access log line per request on stderr (JSON with --json). SIGTERM or SIGINT\n"
             "stops it: no new connections, requests in flight get 10 seconds to finish.\n"
             "\n"
-            "options:\n"
-            "  -l, --listen HOST:PORT  address to listen on (default 127.0.0.1:5000; port 0\n"
-            "                          picks a free one; the address is printed on stderr)\n"
-            "      --tls-cert FILE     serve HTTPS with this PEM certificate (chain)\n"
-            "      --tls-key FILE      and this PEM private key\n"
-            "      --prefix P          serve every repository under P/ (as push DEST/P)\n"
-            "      --map SRC=DST       serve repository SRC (docker.io/library/nginx) as DST\n"
-            "  -k, --key FILE          cosign public key: serve only images whose signature\n"
-            "                          verifies (as verify --key)\n"
-            "      --policy FILE       a containers/image policy.json: serve only images that\n"
-            "                          pass it, each platform, by tag and by digest, at\n"
-            "                          --registry-name/PREFIX/path (as verify --policy)\n"
-            "      --registry-name HOST[:PORT]  the name clients pull from (with --policy)\n"
-            "      --identity REF      required signed docker-reference (as verify --identity)\n"
-            "  -a, --annotation K=V    required signed annotation (repeatable)\n"
-            "      --allow-unsigned    with --key: serve images with no signature at all too\n"
-            "      --read-timeout SEC  close a connection idle this long (default 60)\n"
-            "      --max-clients N     connections served at once, more wait (default 64)\n"
-            "  -j, --threads N         hashing threads for the start check\n"
-            "      --json              access log and start report as JSON lines\n"
-            "  -q, --quiet             no access log (errors and cut-off responses still)\n"
-            "  -h, --help              show this help\n"
+            "options:\n");
+    cli_opts_help(f, tables);
+    fprintf(f,
             "\n"
             "exit codes: 0 stopped by a signal, 1 operational error (cannot listen, a TLS\n"
             "file), 2 usage error (a .tar.zst), 3 no image has a verifying signature (or\n"
@@ -110,129 +133,18 @@ static void on_log(void *ctx, const struct airlock_serve_event *ev)
     fflush(stderr);
 }
 
-int cmd_serve(int argc, char **argv)
+static int serve_run(const struct cli_list *ins)
 {
-    enum { O_TLSCERT = 1, O_TLSKEY, O_PREFIX, O_MAP, O_IDENT, O_UNSIGNED, O_TIMEOUT, O_MAXCL,
-           O_JSON, O_POLICY, O_PHOST };
-    static const struct option opts[] = {{"listen", required_argument, NULL, 'l'},
-                                         {"tls-cert", required_argument, NULL, O_TLSCERT},
-                                         {"tls-key", required_argument, NULL, O_TLSKEY},
-                                         {"prefix", required_argument, NULL, O_PREFIX},
-                                         {"map", required_argument, NULL, O_MAP},
-                                         {"key", required_argument, NULL, 'k'},
-                                         {"policy", required_argument, NULL, O_POLICY},
-                                         {"registry-name", required_argument, NULL, O_PHOST},
-                                         {"identity", required_argument, NULL, O_IDENT},
-                                         {"annotation", required_argument, NULL, 'a'},
-                                         {"allow-unsigned", no_argument, NULL, O_UNSIGNED},
-                                         {"read-timeout", required_argument, NULL, O_TIMEOUT},
-                                         {"max-clients", required_argument, NULL, O_MAXCL},
-                                         {"threads", required_argument, NULL, 'j'},
-                                         {"json", no_argument, NULL, O_JSON},
-                                         {"quiet", no_argument, NULL, 'q'},
-                                         {"help", no_argument, NULL, 'h'},
-                                         {NULL, 0, NULL, 0}};
-    struct airlock_serve_opts so = AIRLOCK_SERVE_OPTS_INIT;
-    struct airlock_sig_check_opts sc;
-    memset(&sc, 0, sizeof(sc));
-    struct airlock_annotation *ann = NULL;
-    size_t n_ann = 0, n_map = 0;
-    const char **map = NULL;
-    const char *keyfile = NULL, *policyfile = NULL;
+    struct logctx lc = {json, quiet};
     struct airlock_policy *pol = NULL;
-    struct logctx lc = {0, 0};
-    int c, rc = EXIT_OK;
-    optind = 1;
-    while ((c = getopt_long(argc, argv, "l:k:a:j:qh", opts, NULL)) != -1) {
-        char *end;
-        long v;
-        switch (c) {
-        case 'l':
-            so.listen = optarg;
-            break;
-        case O_TLSCERT:
-            so.tls_cert = optarg;
-            break;
-        case O_TLSKEY:
-            so.tls_key = optarg;
-            break;
-        case O_PREFIX:
-            so.prefix = optarg;
-            break;
-        case O_MAP: {
-            if (!strchr(optarg, '=') || optarg[0] == '=' || !strchr(optarg, '=')[1]) {
-                free(map);
-                cli_annotations_free(ann, n_ann);
-                return cli_usage_error("serve", "--map wants SRC=DST, not '%s'", optarg);
-            }
-            const char **m = realloc(map, (n_map + 1) * sizeof(*m));
-            if (!m) {
-                free(map);
-                cli_annotations_free(ann, n_ann);
-                return EXIT_FAILURE_OP;
-            }
-            map = m;
-            map[n_map++] = optarg;
-            break;
-        }
-        case 'k':
-            keyfile = optarg;
-            break;
-        case O_POLICY:
-            policyfile = optarg;
-            break;
-        case O_PHOST:
-            so.policy_host = optarg;
-            break;
-        case O_IDENT:
-            sc.identity = optarg;
-            break;
-        case 'a': {
-            int ar = cli_annotation_add(&ann, &n_ann, optarg, "serve");
-            if (ar) {
-                free(map);
-                return ar;
-            }
-            break;
-        }
-        case O_UNSIGNED:
-            sc.allow_unsigned = 1;
-            break;
-        case O_TIMEOUT:
-        case O_MAXCL:
-        case 'j':
-            v = strtol(optarg, &end, 10);
-            if (*end || v < 1 || v > (c == 'j' ? 64 : 86400)) {
-                free(map);
-                cli_annotations_free(ann, n_ann);
-                return cli_usage_error("serve", "bad value '%s' for --%s", optarg,
-                                       c == 'j' ? "threads" : c == O_MAXCL ? "max-clients"
-                                                                           : "read-timeout");
-            }
-            if (c == O_TIMEOUT)
-                so.read_timeout = (unsigned)v;
-            else if (c == O_MAXCL)
-                so.max_clients = (unsigned)v;
-            else
-                so.verify_threads = (int)v;
-            break;
-        case O_JSON:
-            lc.json = 1;
-            break;
-        case 'q':
-            lc.quiet = 1;
-            break;
-        case 'h':
-            free(map);
-            cli_annotations_free(ann, n_ann);
-            help(stdout);
-            return EXIT_OK;
-        default:
-            free(map);
-            cli_annotations_free(ann, n_ann);
-            return cli_usage_error("serve", "invalid option");
-        }
-    }
+    const char **map = maps.v;
+    size_t n_map = maps.n, n_ann = anns.n;
+    int rc = EXIT_OK;
+    sc.allow_unsigned = allow_unsigned;
+    if (read_timeout)
+        so.read_timeout = (unsigned)read_timeout;
+    if (max_clients)
+        so.max_clients = (unsigned)max_clients;
     struct airlock_error *err = NULL;
     struct airlock_pubkey *pub = NULL;
     struct airlock_bundle *b = NULL;
@@ -242,7 +154,7 @@ int cmd_serve(int argc, char **argv)
     sigset_t set;
     int sig = 0;
     sigemptyset(&set);
-    if (optind >= argc) {
+    if (!ins->n) {
         rc = cli_usage_error("serve", "expected a BUNDLE (or the parts of one split set)");
         goto out;
     }
@@ -262,29 +174,21 @@ int cmd_serve(int argc, char **argv)
         rc = cli_usage_error("serve", "--tls-cert and --tls-key go together");
         goto out;
     }
-    for (int i = optind; i < argc; i++)
-        if (airlock_format_for_path(argv[i]) == AIRLOCK_FORMAT_TAR_ZST) {
+    for (size_t i = 0; i < ins->n; i++)
+        if (airlock_format_for_path(ins->v[i]) == AIRLOCK_FORMAT_TAR_ZST) {
             cli_printf(stderr,
                        "airlock: error: '%s' is a compressed bundle, read only as a stream and "
                        "never by offset as a registry serves blobs; make a .tar of it first: "
                        "airlock import '%s' -o drop.tar\n",
-                       argv[i], argv[i]);
+                       ins->v[i], ins->v[i]);
             rc = EXIT_USAGE;
             goto out;
         }
     if (keyfile) {
-        char *pem = NULL;
-        size_t len;
-        if ((rc = cli_read_file(&pem, &len, keyfile, 65536)))
+        if ((rc = cli_load_pubkey(&pub, keyfile)))
             goto out;
-        int pr = airlock_pubkey_parse(&pub, pem, len, keyfile, &err);
-        free(pem);
-        if (pr) {
-            rc = cli_fail(err);
-            goto out;
-        }
         sc.key = pub;
-        sc.annotations = ann;
+        sc.annotations = anns.v;
         sc.n_annotations = n_ann;
         so.sig = &sc;
     }
@@ -295,8 +199,7 @@ int cmd_serve(int argc, char **argv)
     so.n_map = n_map;
     so.log = on_log;
     so.log_ctx = &lc;
-    if (airlock_bundle_open_set(&b, (const char *const *)argv + optind, (size_t)(argc - optind),
-                                0, &err) ||
+    if (airlock_bundle_open_set(&b, ins->v, ins->n, 0, &err) ||
         airlock_server_new(&s, b, &so, &err)) {
         rc = cli_fail(err);
         goto out;
@@ -353,7 +256,17 @@ out:
     airlock_bundle_free(b);
     airlock_pubkey_free(pub);
     airlock_policy_free(pol);
-    cli_annotations_free(ann, n_ann);
-    free(map);
     return rc;
+}
+
+int cmd_serve(int argc, char **argv)
+{
+    struct cli_list ins = {0};
+    int rc = cli_parse("serve", argc, argv, tables, &ins, help);
+    if (!rc)
+        rc = serve_run(&ins);
+    cli_list_release(&ins);
+    cli_list_release(&maps);
+    cli_annotations_release(&anns);
+    return rc == CLI_PARSE_HELP ? EXIT_OK : rc;
 }

@@ -1,9 +1,50 @@
+#include "args.h"
 #include "cli.h"
 #include "airlock/sign.h"
 
-#include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
+
+static const char *keyfile, *pwfile, *identity, *to;
+static int json, format, recursive = 1;
+static struct cli_list maps;
+static struct cli_annotations anns;
+
+/* --recursive, --no-recursive: the last one given wins */
+static int recursive_opt(void *ctx, const char *arg, const char *name, const char *cmd)
+{
+    (void)arg;
+    (void)cmd;
+    *(int *)ctx = strcmp(name, "no-recursive") != 0;
+    return 0;
+}
+
+static const struct cli_opt opts[] = {
+    {CLI_STR, "key", 'k', &keyfile, "FILE",
+     "cosign private key (password: COSIGN_PASSWORD, --password-file, a prompt, or stdin), or a "
+     "key on a PKCS#11 token: 'pkcs11:token=T;object=L?module-path=M' (PIN: pin-value/pin-source "
+     "in the URI, AIRLOCK_PKCS11_PIN, or a prompt; 'airlock pkcs11 --help')",
+     0, 0, NULL},
+    {CLI_STR, "to", 0, &to, "DEST",
+     "sign each image as it will be named at DEST (\"host[/prefix]\", as for push)", 0, 0, NULL},
+    CLI_OPT_MAP(&maps, "rename repository SRC to DST in DEST's registry, as push --map "
+                       "(repeatable)"),
+    {CLI_STR, "identity", 0, &identity, "REF",
+     "docker-reference to sign, for one image only (a bundle of several images is refused: use "
+     "--to)",
+     0, 0, NULL},
+    CLI_OPT_ANNOTATION(&anns, "add to the payload's \"optional\" and the statement subject's "
+                              "annotations (repeatable)"),
+    {CLI_CHOICE, "signature-format", 0, &format, "simplesigning|bundle|both",
+     "which formats to write (default both)", 0, 0, NULL},
+    {CLI_CALL, "no-recursive", 0, &recursive, NULL,
+     "sign an index only, not its platform manifests", 0, 0, recursive_opt},
+    {CLI_CALL, "recursive", 0, &recursive, NULL,
+     "sign the platform manifests too (the default)", 0, 0, recursive_opt},
+    {CLI_STR, "password-file", 0, &pwfile, "F", "read the key's password from F", 0, 0, NULL},
+    CLI_OPT_JSON(&json, "print what was signed as JSON"),
+    CLI_OPT_END};
+static const struct cli_opt *const own[] = {opts, NULL};
 
 static void help(FILE *f)
 {
@@ -39,119 +80,34 @@ static void help(FILE *f)
             "of a split set is refused (every part carries the signatures): sign before\n"
             "splitting, or import the parts into one bundle, sign it and split it again.\n"
             "\n"
-            "options:\n"
-            "  -k, --key FILE          cosign private key (password: COSIGN_PASSWORD,\n"
-            "                          --password-file, a prompt, or stdin), or a key on a\n"
-            "                          PKCS#11 token: 'pkcs11:token=T;object=L?module-path=M'\n"
-            "                          (PIN: pin-value/pin-source in the URI,\n"
-            "                          AIRLOCK_PKCS11_PIN, or a prompt; 'airlock pkcs11 --help')\n"
-            "      --to DEST           sign each image as it will be named at DEST\n"
-            "                          (\"host[/prefix]\", as for push)\n"
-            "      --map SRC=DST       rename repository SRC to DST in DEST's registry, as\n"
-            "                          push --map (repeatable)\n"
-            "      --identity REF      docker-reference to sign, for one image only (a\n"
-            "                          bundle of several images is refused: use --to)\n"
-            "  -a, --annotation K=V    add to the payload's \"optional\" and the statement\n"
-            "                          subject's annotations (repeatable)\n"
-            "      --signature-format F\n"
-            "                          simplesigning, bundle or both (default both)\n"
-            "      --no-recursive      sign an index only, not its platform manifests\n"
-            "      --recursive         sign the platform manifests too (the default)\n"
-            "      --password-file F   read the key's password from F\n"
-            "      --json              print what was signed as JSON\n"
-            "  -h, --help              show this help\n"
+            "options:\n");
+    cli_opts_help(f, own);
+    fprintf(f,
             "\n"
             "exit codes: 0 signed, 1 operational error, 2 usage (also --identity for several\n"
             "images), 4 the bundle is missing, corrupt or malformed\n");
 }
 
-int cmd_sign(int argc, char **argv)
+static int sign_run(const struct cli_list *ins)
 {
-    static const struct option opts[] = {{"key", required_argument, NULL, 'k'},
-                                         {"identity", required_argument, NULL, 'i'},
-                                         {"annotation", required_argument, NULL, 'a'},
-                                         {"recursive", no_argument, NULL, 'r'},
-                                         {"no-recursive", no_argument, NULL, 'R'},
-                                         {"to", required_argument, NULL, 't'},
-                                         {"map", required_argument, NULL, 'm'},
-                                         {"signature-format", required_argument, NULL, 'F'},
-                                         {"password-file", required_argument, NULL, 'P'},
-                                         {"json", no_argument, NULL, 'J'},
-                                         {"help", no_argument, NULL, 'h'},
-                                         {NULL, 0, NULL, 0}};
     struct airlock_sign_opts so = AIRLOCK_SIGN_OPTS_INIT;
-    struct airlock_annotation *ann = NULL;
-    size_t n_ann = 0;
-    const char *keyfile = NULL, *pwfile = NULL;
-    int json = 0, c, rc = EXIT_OK;
+    int rc = EXIT_OK;
     struct airlock_error *err = NULL;
     struct airlock_key *k = NULL;
     struct airlock_sign_result *res = NULL;
-    const char *maps[64];
-    size_t n_maps = 0;
-    so.recursive = 1;
-    optind = 1;
-    while ((c = getopt_long(argc, argv, "k:a:h", opts, NULL)) != -1) {
-        switch (c) {
-        case 'k':
-            keyfile = optarg;
-            break;
-        case 'i':
-            so.identity = optarg;
-            break;
-        case 'a':
-            if ((rc = cli_annotation_add(&ann, &n_ann, optarg, "sign")))
-                goto out;
-            break;
-        case 'r':
-            so.recursive = 1;
-            break;
-        case 'R':
-            so.recursive = 0;
-            break;
-        case 't':
-            so.to = optarg;
-            break;
-        case 'm':
-            if (n_maps == 64 || !strchr(optarg, '=')) {
-                rc = cli_usage_error("sign", n_maps == 64 ? "at most 64 --map" : "--map wants SRC=DST");
-                goto out;
-            }
-            maps[n_maps++] = optarg;
-            break;
-        case 'F':
-            if (!strcmp(optarg, "simplesigning"))
-                so.formats = AIRLOCK_SIGN_WRITE_SIMPLESIGNING;
-            else if (!strcmp(optarg, "bundle"))
-                so.formats = AIRLOCK_SIGN_WRITE_BUNDLE;
-            else if (!strcmp(optarg, "both"))
-                so.formats = AIRLOCK_SIGN_WRITE_SIMPLESIGNING | AIRLOCK_SIGN_WRITE_BUNDLE;
-            else {
-                rc = cli_usage_error("sign", "bad value '%s' for --signature-format "
-                                             "(simplesigning, bundle or both)",
-                                     optarg);
-                goto out;
-            }
-            break;
-        case 'P':
-            pwfile = optarg;
-            break;
-        case 'J':
-            json = 1;
-            break;
-        case 'h':
-            help(stdout);
-            goto out;
-        default:
-            rc = cli_usage_error("sign", "invalid option");
-            goto out;
-        }
-    }
+    static const unsigned formats[] = { /* by --signature-format's choice */
+        0, AIRLOCK_SIGN_WRITE_SIMPLESIGNING, AIRLOCK_SIGN_WRITE_BUNDLE,
+        AIRLOCK_SIGN_WRITE_SIMPLESIGNING | AIRLOCK_SIGN_WRITE_BUNDLE};
+    so.recursive = recursive;
+    so.identity = identity;
+    so.to = to;
+    if (format)
+        so.formats = formats[format];
     if (!keyfile) {
         rc = cli_usage_error("sign", "missing --key");
         goto out;
     }
-    if (optind >= argc) {
+    if (!ins->n) {
         rc = cli_usage_error("sign", "missing BUNDLE");
         goto out;
     }
@@ -159,12 +115,12 @@ int cmd_sign(int argc, char **argv)
         rc = cli_usage_error("sign", "--identity and --to both name what to sign: give one");
         goto out;
     }
-    if (n_maps && !so.to) {
+    if (maps.n && !so.to) {
         rc = cli_usage_error("sign", "--map renames repositories at --to DEST: give --to");
         goto out;
     }
-    so.map = maps;
-    so.n_map = n_maps;
+    so.map = maps.v;
+    so.n_map = maps.n;
     if (so.identity) {
         struct airlock_ref r;
         if (airlock_ref_parse(&r, so.identity, &err)) {
@@ -173,17 +129,17 @@ int cmd_sign(int argc, char **argv)
         }
         airlock_ref_release(&r);
     }
-    so.annotations = ann;
-    so.n_annotations = n_ann;
-    so.refs = (const char *const *)argv + optind + 1;
-    so.n_refs = (size_t)(argc - optind - 1);
-    if (airlock_bundle_sign_check(argv[optind], &err)) { /* before asking for a password */
+    so.annotations = anns.v;
+    so.n_annotations = anns.n;
+    so.refs = ins->v + 1;
+    so.n_refs = ins->n - 1;
+    if (airlock_bundle_sign_check(ins->v[0], &err)) { /* before asking for a password */
         rc = cli_fail(err);
         goto out;
     }
     if ((rc = cli_load_key(&k, keyfile, pwfile)))
         goto out;
-    if (airlock_bundle_sign(&res, argv[optind], k, &so, &err))
+    if (airlock_bundle_sign(&res, ins->v[0], k, &so, &err))
         rc = cli_fail(err);
     airlock_key_free(k);
     if (rc)
@@ -194,7 +150,7 @@ int cmd_sign(int argc, char **argv)
                            "default policy (podman, CRI-O) will refuse these images at the "
                            "registry they are pushed to; sign with --to DEST [--map SRC=DST]\n");
     if (json)
-        cli_printf(stdout, "{\"bundle\":"), cli_json_str(stdout, argv[optind]), cli_printf(stdout, ",\"signed\":[");
+        cli_printf(stdout, "{\"bundle\":"), cli_json_str(stdout, ins->v[0]), cli_printf(stdout, ",\"signed\":[");
     for (size_t i = 0; i < res->n; i++) {
         if (json) {
             cli_printf(stdout, "%s{\"ref\":", i ? "," : "");
@@ -211,6 +167,17 @@ int cmd_sign(int argc, char **argv)
         cli_printf(stdout, "]}\n");
     airlock_sign_result_free(res);
 out:
-    cli_annotations_free(ann, n_ann);
     return rc;
+}
+
+int cmd_sign(int argc, char **argv)
+{
+    struct cli_list ins = {0};
+    int rc = cli_parse("sign", argc, argv, own, &ins, help);
+    if (!rc)
+        rc = sign_run(&ins);
+    cli_list_release(&ins);
+    cli_list_release(&maps);
+    cli_annotations_release(&anns);
+    return rc == CLI_PARSE_HELP ? EXIT_OK : rc;
 }

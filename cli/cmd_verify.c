@@ -1,15 +1,74 @@
+#include "args.h"
 #include "cli.h"
 #include "airlock/sign.h"
 
-#include <getopt.h>
 #include <sys/stat.h>
 #include <stdlib.h>
 #include <string.h>
+
+static int json, quiet, allow_unsigned, part_only, identity_check, threads;
+static const char *keyfile, *identity, *to, *policyfile;
+static struct cli_list maps;
+static struct cli_annotations anns;
+
+static const struct cli_opt opts[] = {
+    {CLI_STR, "key", 'k', &keyfile, "FILE",
+     "cosign public key (cosign.pub) to check signatures with", 0, 0, NULL},
+    {CLI_STR, "identity", 0, &identity, "REF",
+     "the signed docker-reference must be REF (with a tag or "
+     "digest: exactly; without: the same repository), checked "
+     "strictly as containers/image does (a sigstore bundle "
+     "names no reference: only .sig layers count)",
+     0, 0, NULL},
+    {CLI_STR, "to", 0, &to, "DEST",
+     "check each image as it will be pulled after 'airlock push "
+     "BUNDLE DEST' (\"host[/prefix]\"): it and each platform "
+     "manifest of it in the bundle need a verified .sig whose "
+     "docker-reference containers/image's default rule "
+     "(matchRepoDigestOrExact) accepts there: by tag, exactly "
+     "DEST/...:tag; an entry without a tag, by digest: the same "
+     "repository. Reports per image and platform what was "
+     "signed and what was needed",
+     0, 0, NULL},
+    CLI_OPT_MAP(&maps, "rename repository SRC to DST at DEST, as push --map"),
+    CLI_OPT_IDENTITY_CHECK(&identity_check, "any: skip the --to identity rule on purpose (said on "
+                                            "stderr); --identity REF replaces it"),
+    CLI_OPT_ANNOTATION(&anns, "the signature must carry K=V (repeatable): in "
+                              "\"optional\", or in the bundle statement subject's "
+                              "annotations"),
+    {CLI_FLAG, "allow-unsigned", 0, &allow_unsigned, NULL,
+     "images without any signature pass (bad ones still fail)", 0, 0, NULL},
+    {CLI_FLAG, "part-only", 0, &part_only, NULL,
+     "BUNDLE is one part of a split set (NAME.001...): check "
+     "only that part (its blobs, every manifest and signature), "
+     "not the others; without it the other parts are found "
+     "beside it (and beside each PART named: any order, any "
+     "media) and a missing or damaged part is named",
+     0, 0, NULL},
+    {CLI_STR, "policy", 0, &policyfile, "FILE",
+     "a containers/image policy.json (containers-policy.json(5)): "
+     "every image, and every platform manifest of an index, is "
+     "checked at its destination reference (--to), by tag and "
+     "by digest, against the requirements of the docker scope "
+     "containers/image picks (insecureAcceptAnything, reject, "
+     "sigstoreSigned with keyPath/keyPaths/keyData/keyDatas and "
+     "any signedIdentity); fulcio, pki, rekorPublicKey* and "
+     "signedBy (GPG) are reported as not checkable, failing. "
+     "One line per image, platform and pull: policy ok|FAILED "
+     "With --to DEST (and --map), at DEST; without, each image "
+     "at the reference the bundle gives it",
+     0, 0, NULL},
+    CLI_OPT_JSON(&json, "machine-readable report on stdout"),
+    CLI_OPT_THREADS(&threads, "hashing threads (default: one per core)"),
+    CLI_OPT_QUIET(&quiet, "print nothing; the exit code tells"),
+    CLI_OPT_END};
+static const struct cli_opt *const own[] = {opts, NULL};
 
 static void help(FILE *f)
 {
     fprintf(f, "usage: airlock verify [options] BUNDLE\n"
                "       airlock verify [options] PART... (the parts of one split set)\n"
+               "       airlock verify --key cosign.pub [options] REGISTRY/REPO:TAG\n"
                "\n"
                "Checks, offline and without writing anything, that every blob referenced from\n"
                "index.json down (indexes, manifests, configs, layers) is present with the\n"
@@ -26,58 +85,17 @@ static void help(FILE *f)
                "to a verified image in the same repository; anything else is an image and\n"
                "needs a signature. push puts up exactly what this admits. Each entry gets its\n"
                "own status: ok, unsigned (allowed), UNSIGNED, BADSIG or FAILED.\n"
+               "A reference instead of a bundle checks the image in its registry as\n"
+               "cosign verify --key does (with the registry connection options below):\n"
+               "the .sig tag, and the referrers API (when it answers with an OCI index)\n"
+               "or else the sha256-<hex> fallback tag.\n"
                "Exit codes: 0 verified, 1 operational error, 2 usage, 3 a signature or policy\n"
                "check failed (also a signed identity that is not the one --to needs), 4\n"
                "anything missing, corrupt, malformed or unsafe.\n"
                "\n"
-               "options:\n"
-               "  -k, --key FILE     cosign public key (cosign.pub) to check signatures with\n"
-               "      --identity REF the signed docker-reference must be REF (with a tag or\n"
-               "                     digest: exactly; without: the same repository), checked\n"
-               "                     strictly as containers/image does (a sigstore\n"
-               "                     bundle names no reference: only .sig layers count)\n"
-               "      --to DEST      check each image as it will be pulled after 'airlock\n"
-               "                     push BUNDLE DEST' (\"host[/prefix]\"): it and each\n"
-               "                     platform manifest of it in the bundle need a verified\n"
-               "                     .sig whose docker-reference containers/image's default\n"
-               "                     rule (matchRepoDigestOrExact) accepts there: by tag,\n"
-               "                     exactly DEST/...:tag; an entry without a tag, by\n"
-               "                     digest: the same repository. Reports per image and\n"
-               "                     platform what was signed and what was needed\n"
-               "      --map SRC=DST  rename repository SRC to DST at DEST, as push --map\n"
-               "      --identity-check destination|any\n"
-               "                     any: skip the --to identity rule on purpose (said on\n"
-               "                     stderr); --identity REF replaces it\n"
-               "  -a, --annotation K=V  the signature must carry K=V (repeatable): in\n"
-               "                     \"optional\", or in the bundle statement subject's\n"
-               "                     annotations\n"
-               "      --allow-unsigned   images without any signature pass (bad ones still fail)\n"
-               "      --part-only   BUNDLE is one part of a split set (NAME.001...): check only\n"
-               "                    that part (its blobs, every manifest and signature), not\n"
-               "                    the others; without it the other parts are found beside\n"
-               "                    it (and beside each PART named: any order, any media)\n"
-               "                    and a missing or damaged part is named\n"
-               "      --policy FILE a containers/image policy.json (containers-policy.json(5)):\n"
-               "                    every image, and every platform manifest of an index, is\n"
-               "                    checked at its destination reference (--to), by tag and\n"
-               "                    by digest, against the requirements of the docker scope\n"
-               "                    containers/image picks (insecureAcceptAnything, reject,\n"
-               "                    sigstoreSigned with keyPath/keyPaths/keyData/keyDatas and\n"
-               "                    any signedIdentity); fulcio, pki, rekorPublicKey* and\n"
-               "                    signedBy (GPG) are reported as not checkable, failing.\n"
-               "                    One line per image, platform and pull: policy ok|FAILED\n"
-               "                    With --to DEST (and --map), at DEST; without, each image\n"
-               "                    at the reference the bundle gives it\n"
-               "      --json        machine-readable report on stdout\n"
-               "\n"
-               "usage: airlock verify --key cosign.pub [options] REGISTRY/REPO:TAG\n"
-               "A reference instead of a bundle checks the image in its registry as\n"
-               "cosign verify --key does (with the registry options of 'airlock push'):\n"
-               "the .sig tag, and the referrers API (when it answers with an OCI index)\n"
-               "or else the sha256-<hex> fallback tag.\n"
-               "  -j, --threads N   hashing threads (default: one per core)\n"
-               "  -q, --quiet       print nothing; the exit code tells\n"
-               "  -h, --help        show this help\n");
+               "options:\n");
+    cli_opts_help(f, own);
+    cli_registry_help_print(f);
 }
 
 static const char *role_name(enum airlock_role r)
@@ -204,7 +222,7 @@ static void text_identity(const struct airlock_sig_image *im, const char *lead)
 
 /* verify REF: the image in a registry, as cosign verify --key does */
 static int verify_registry_report(const struct airlock_sig_report *sr, const char *ref,
-                                  const struct airlock_sig_check_opts *so, int json, int quiet)
+                                  const struct airlock_sig_check_opts *so)
 {
     const struct airlock_sig_image *im = &sr->images[0];
     if (json) {
@@ -239,119 +257,29 @@ static int verify_registry_report(const struct airlock_sig_report *sr, const cha
     return im->ok ? EXIT_OK : EXIT_SIGNATURE;
 }
 
-int cmd_verify(int argc, char **argv)
+static int verify_run(const struct cli_list *ins, struct cli_registry *cr)
 {
-    static const struct option opts[] = {{"json", no_argument, NULL, 'J'},
-                                         {"key", required_argument, NULL, 'k'},
-                                         {"identity", required_argument, NULL, 'i'},
-                                         {"annotation", required_argument, NULL, 'a'},
-                                         {"allow-unsigned", no_argument, NULL, 'U'},
-                                         {"to", required_argument, NULL, 't'},
-                                         {"map", required_argument, NULL, 'm'},
-                                         {"identity-check", required_argument, NULL, 'I'},
-                                         {"part-only", no_argument, NULL, 'P'},
-                                         {"policy", required_argument, NULL, 'Y'},
-                                         CLI_REGISTRY_OPTIONS,
-                                         {"threads", required_argument, NULL, 'j'},
-                                         {"quiet", no_argument, NULL, 'q'},
-                                         {"help", no_argument, NULL, 'h'},
-                                         {NULL, 0, NULL, 0}};
-    int json = 0, quiet = 0, allow_unsigned = 0, part_only = 0, c;
     struct airlock_verify_opts vo = AIRLOCK_VERIFY_OPTS_INIT;
     struct airlock_sig_check_opts so = {NULL, NULL, NULL, 0, 0, NULL, NULL, 0};
-    const char *maps[64], *identity_check = NULL;
-    size_t n_maps = 0;
-    struct airlock_annotation *ann = NULL;
-    size_t n_ann = 0;
-    const char *keyfile = NULL;
     /* --policy FILE [--to DEST [--map SRC=DST]...] */
-    const char *policyfile = NULL;
     struct airlock_policy_check_opts pco = AIRLOCK_POLICY_CHECK_OPTS_INIT;
-    struct cli_registry cr;
-    cli_registry_init(&cr, 1);
-    optind = 1;
-    while ((c = getopt_long(argc, argv, "j:qhk:a:", opts, NULL)) != -1) {
-        int r = cli_registry_opt(c, optarg, &cr);
-        if (r < 0)
-            return cli_usage_error("verify", "bad value '%s' for --%s", optarg, cli_registry_optname(c));
-        if (r)
-            continue;
-        switch (c) {
-        case 'k':
-            keyfile = optarg;
-            break;
-        case 'i':
-            so.identity = optarg;
-            break;
-        case 'a': {
-            int ar = cli_annotation_add(&ann, &n_ann, optarg, "verify");
-            if (ar)
-                return ar;
-            break;
-        }
-        case 'U':
-            allow_unsigned = 1;
-            break;
-        case 't':
-            so.dest = optarg;
-            break;
-        case 'm':
-            if (n_maps == 64 || !strchr(optarg, '='))
-                return cli_usage_error("verify", n_maps == 64 ? "at most 64 --map"
-                                                              : "--map wants SRC=DST");
-            maps[n_maps++] = optarg;
-            break;
-        case 'I':
-            if (strcmp(optarg, "any") && strcmp(optarg, "destination"))
-                return cli_usage_error("verify", "bad value '%s' for --identity-check "
-                                                 "(destination or any)", optarg);
-            identity_check = optarg;
-            break;
-        case 'P':
-            part_only = 1;
-            break;
-        case 'Y':
-            policyfile = optarg;
-            break;
-        case 'J':
-            json = 1;
-            break;
-        case 'j': {
-            char *end;
-            long t = strtol(optarg, &end, 10);
-            if (*end || t < 1 || t > 64)
-                return cli_usage_error("verify", "--threads wants a number from 1 to 64");
-            vo.threads = (int)t;
-            break;
-        }
-        case 'q':
-            quiet = 1;
-            break;
-        case 'h':
-            help(stdout);
-            return EXIT_OK;
-        default:
-            return cli_usage_error("verify", "invalid option");
-        }
-    }
-    if (optind >= argc)
+    vo.threads = threads;
+    so.identity = identity;
+    so.dest = to;
+    if (!ins->n)
         return cli_usage_error("verify", "expected a BUNDLE (or the parts of one split set)");
-    if (part_only && optind < argc - 1)
+    if (part_only && ins->n > 1)
         return cli_usage_error("verify", "--part-only checks one part: name only that part");
-    if (!keyfile && (so.identity || n_ann || allow_unsigned || (so.dest && !policyfile))) {
-        cli_annotations_free(ann, n_ann);
+    if (!keyfile && (so.identity || anns.n || allow_unsigned || (so.dest && !policyfile)))
         return cli_usage_error("verify", "--identity, -a and --allow-unsigned need --key, --to "
                                          "needs --key or --policy");
-    }
-    if ((n_maps || identity_check) && !so.dest) {
-        cli_annotations_free(ann, n_ann);
+    if ((maps.n || identity_check) && !so.dest)
         return cli_usage_error("verify", "--map and --identity-check apply to --to DEST: give --to");
-    }
-    so.map = maps;
-    so.n_map = n_maps;
+    so.map = maps.v;
+    so.n_map = maps.n;
     pco.dest = so.dest; /* the policy is judged at DEST whatever the key's rule */
-    pco.map = maps;
-    pco.n_map = n_maps;
+    pco.map = maps.v;
+    pco.n_map = maps.n;
     if (so.dest && !keyfile)
         so.dest = NULL;
     else if (so.dest && so.identity) {
@@ -359,7 +287,7 @@ int cmd_verify(int argc, char **argv)
             cli_printf(stderr, "airlock: warning: --identity '%s' is checked instead of each "
                                "image's reference at '%s'\n", so.identity, so.dest);
         so.dest = NULL;
-    } else if (so.dest && identity_check && !strcmp(identity_check, "any")) {
+    } else if (so.dest && identity_check == CLI_IDENTITY_ANY) {
         if (!quiet)
             cli_printf(stderr, "airlock: warning: --identity-check any: signatures are not "
                                "checked to name each image's reference at '%s'; consumers "
@@ -367,7 +295,7 @@ int cmd_verify(int argc, char **argv)
                        so.dest);
         so.dest = NULL;
     }
-    const char *path = argv[optind];
+    const char *path = ins->v[0];
     struct airlock_error *err = NULL;
     struct airlock_bundle *b = NULL;
     struct airlock_verify_report *r = NULL;
@@ -376,45 +304,33 @@ int cmd_verify(int argc, char **argv)
     struct airlock_policy *pol = NULL;
     struct airlock_policy_report *pr = NULL;
     int rc = EXIT_OK, sig_ok = 1;
-    if (policyfile && (rc = cli_policy_load(&pol, policyfile))) {
-        cli_annotations_free(ann, n_ann);
+    if (policyfile && (rc = cli_policy_load(&pol, policyfile)))
         return rc;
-    }
     if (keyfile) {
-        char *pem = NULL;
-        size_t len;
-        if ((rc = cli_read_file(&pem, &len, keyfile, 65536))) {
-            cli_annotations_free(ann, n_ann);
-            return rc;
-        }
-        rc = airlock_pubkey_parse(&pub, pem, len, keyfile, &err);
-        free(pem);
-        if (rc) {
-            cli_annotations_free(ann, n_ann);
-            return cli_fail(err);
-        }
+        if ((rc = cli_load_pubkey(&pub, keyfile)))
+            goto out;
         so.key = pub;
-        so.annotations = ann;
-        so.n_annotations = n_ann;
+        so.annotations = anns.v;
+        so.n_annotations = anns.n;
         so.allow_unsigned = allow_unsigned;
     }
     struct stat st;
-    if (optind == argc - 1 && stat(path, &st) != 0 && strchr(path, '/') && pub) {
+    if (ins->n == 1 && stat(path, &st) != 0 && strchr(path, '/') && pub) {
         /* not a file: an image in a registry */
         if (pol) {
             rc = cli_usage_error("verify", "--policy checks a bundle, not an image in a registry");
             goto out;
         }
-        if ((rc = cli_registry_finish(&cr, "verify")))
+        if ((rc = cli_registry_finish(cr, "verify")))
             goto out;
-        if (airlock_registry_verify(&sr, path, &cr.o, &so, &err)) {
+        if (airlock_registry_verify(&sr, path, &cr->o, &so, &err)) {
             rc = cli_fail(err);
             goto out;
         }
-        rc = verify_registry_report(sr, path, &so, json, quiet);
+        rc = verify_registry_report(sr, path, &so);
         goto out;
     }
-    if (airlock_bundle_open_set(&b, (const char *const *)argv + optind, (size_t)(argc - optind),
+    if (airlock_bundle_open_set(&b, ins->v, ins->n,
                                 AIRLOCK_OPEN_HASH | (part_only ? AIRLOCK_OPEN_PART : 0), &err) ||
         airlock_bundle_verify(&r, b, &vo, &err) ||
         (pub && airlock_bundle_verify_signatures(&sr, b, &so, &err)) ||
@@ -570,13 +486,27 @@ int cmd_verify(int argc, char **argv)
     }
     rc = !sig_ok ? EXIT_SIGNATURE : !r->ok ? EXIT_INTEGRITY : EXIT_OK;
 out:
-    cli_registry_release(&cr);
     airlock_sig_report_free(sr);
     airlock_verify_report_free(r);
     airlock_bundle_free(b);
     airlock_pubkey_free(pub);
     airlock_policy_report_free(pr);
     airlock_policy_free(pol);
-    cli_annotations_free(ann, n_ann);
     return rc;
+}
+
+int cmd_verify(int argc, char **argv)
+{
+    struct cli_list ins = {0};
+    struct cli_registry cr;
+    cli_registry_init(&cr, 1);
+    const struct cli_opt *const tables[] = {opts, cli_registry_table(&cr), NULL};
+    int rc = cli_parse("verify", argc, argv, tables, &ins, help);
+    if (!rc)
+        rc = verify_run(&ins, &cr);
+    cli_registry_release(&cr);
+    cli_list_release(&ins);
+    cli_list_release(&maps);
+    cli_annotations_release(&anns);
+    return rc == CLI_PARSE_HELP ? EXIT_OK : rc;
 }

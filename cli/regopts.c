@@ -36,57 +36,56 @@ static double now(void);
 
 /* ---- the same options as a cli_parse table (args.h), help from the same lines ---- */
 
-static int reg_call(void *ctx, const char *arg, const char *name);
+static int reg_call(void *ctx, const char *arg, const char *name, const char *cmd);
 #define REG(n, a, h) {CLI_CALL, n, 0, NULL, a, h, 0, 0, reg_call}
 static const struct cli_opt reg_table[] = {
     REG("ca-file", "FILE", "trust the CAs in FILE (for the registry and its token server)"),
     REG("client-cert", "FILE", "client certificate for mutual TLS"),
     REG("client-key", "FILE", "its key"),
-    {CLI_CALL, "plain-http", 0, NULL, NULL, "talk HTTP, not HTTPS", 0, 0, reg_call},
-    {CLI_CALL, "insecure", 0, NULL, NULL, "do not verify TLS certificates", 0, 0, reg_call},
+    REG("plain-http", NULL, "talk HTTP, not HTTPS"),
+    REG("insecure", NULL, "do not verify TLS certificates"),
     REG("username", "USER",
-        "with --password-stdin: credentials (otherwise: $REGISTRY_AUTH_FILE,\ncontainers "
+        "with --password-stdin: credentials (otherwise: $REGISTRY_AUTH_FILE, containers "
         "auth.json, ~/.docker/config.json and their helpers)"),
-    {CLI_CALL, "password-stdin", 0, NULL, NULL, "read the password from stdin", 0, 0, reg_call},
+    REG("password-stdin", NULL, "read the password from stdin"),
     REG("auth-file", "FILE", "read credentials from FILE only"),
     REG("trust-realm", "ORIGIN",
-        "also send the credentials to the token server (Bearer realm)\nat ORIGIN "
-        "(scheme://host[:port]); otherwise they go to the\nregistry's own scheme, host and port "
-        "only (docker.io: also\nhttps://auth.docker.io), and realms other than http(s) are "
+        "also send the credentials to the token server (Bearer realm) at ORIGIN "
+        "(scheme://host[:port]); otherwise they go to the registry's own scheme, host and port "
+        "only (docker.io: also https://auth.docker.io), and realms other than http(s) are "
         "refused"),
     REG("parallel", "N", "concurrent blob transfers (default 4)"),
     REG("retries", "N",
-        "attempts per request on dropped connections, 408, 429 and 5xx,\nwith backoff and "
+        "attempts per request on dropped connections, 408, 429 and 5xx, with backoff and "
         "Retry-After (default 5)"),
     REG("stall-timeout", "SECS",
-        "a transfer that moves no byte for SECS fails and is retried;\na slow one that moves "
-        "goes on (default 60); a request must be\ncomplete within twice SECS (a blob: plus its "
+        "a transfer that moves no byte for SECS fails and is retried; a slow one that moves "
+        "goes on (default 60); a request must be complete within twice SECS (a blob: plus its "
         "size at 16 KiB/s)"),
     REG("chunk-size", "SIZE",
-        "larger blobs go up in chunks of SIZE that resume after a drop\n(default 32M)"),
-    {CLI_END, NULL, 0, NULL, NULL, NULL, 0, 0, NULL}};
+        "larger blobs go up in chunks of SIZE that resume after a drop (default 32M)"),
+    CLI_OPT_END};
 
-/* one command parses at a time: the registry settings being filled */
-static struct cli_registry *bound;
-
-static int reg_call(void *ctx, const char *arg, const char *name)
+/* an option of the table: the same check and message as cli_registry_opt's users */
+static int reg_call(void *ctx, const char *arg, const char *name, const char *cmd)
 {
-    (void)ctx;
     static const struct option opts[] = {CLI_REGISTRY_OPTIONS};
     for (size_t i = 0; i < sizeof(opts) / sizeof(opts[0]); i++)
         if (!strcmp(opts[i].name, name)) {
-            if (cli_registry_opt(opts[i].val, arg, bound) >= 0)
+            if (cli_registry_opt(opts[i].val, arg, ctx) >= 0)
                 return 0;
-            return cli_usage_error(bound->cmd, "bad value '%s' for --%s", arg, name);
+            return cli_usage_error(cmd, "bad value '%s' for --%s", arg, name);
         }
-    return cli_usage_error(bound->cmd, "invalid option");
+    return cli_usage_error(cmd, "unknown option '--%s'", name);
 }
 
-const struct cli_opt *cli_registry_table(struct cli_registry *cr, const char *cmd)
+const struct cli_opt *cli_registry_table(struct cli_registry *cr)
 {
-    bound = cr;
-    cr->cmd = cmd;
-    return reg_table;
+    _Static_assert(sizeof(reg_table) <= sizeof(cr->table), "cli_registry.table is too small");
+    memcpy(cr->table, reg_table, sizeof(reg_table));
+    for (struct cli_opt *o = cr->table; o->kind != CLI_END; o++)
+        o->dest = cr;
+    return cr->table;
 }
 
 void cli_registry_help_print(FILE *f)
