@@ -61,36 +61,7 @@ int cli_annotation_add(struct airlock_annotation **list, size_t *n, const char *
                        const char *cmd);
 void cli_annotations_free(struct airlock_annotation *list, size_t n);
 
-/* ---- registry options (regopts.c) ---- */
-enum {
-    CLI_OPT_CA = 1000,
-    CLI_OPT_CERT,
-    CLI_OPT_KEY,
-    CLI_OPT_PLAIN,
-    CLI_OPT_INSECURE,
-    CLI_OPT_USER,
-    CLI_OPT_PWSTDIN,
-    CLI_OPT_AUTHFILE,
-    CLI_OPT_PARALLEL,
-    CLI_OPT_RETRIES,
-    CLI_OPT_STALL,
-    CLI_OPT_CHUNK,
-    CLI_OPT_TRUST_REALM,
-};
-#define CLI_REGISTRY_OPTIONS                                                                       \
-    {"ca-file", required_argument, NULL, CLI_OPT_CA},                                              \
-        {"client-cert", required_argument, NULL, CLI_OPT_CERT},                                    \
-        {"client-key", required_argument, NULL, CLI_OPT_KEY},                                      \
-        {"plain-http", no_argument, NULL, CLI_OPT_PLAIN},                                          \
-        {"insecure", no_argument, NULL, CLI_OPT_INSECURE},                                         \
-        {"username", required_argument, NULL, CLI_OPT_USER},                                       \
-        {"password-stdin", no_argument, NULL, CLI_OPT_PWSTDIN},                                    \
-        {"auth-file", required_argument, NULL, CLI_OPT_AUTHFILE},                                  \
-        {"parallel", required_argument, NULL, CLI_OPT_PARALLEL},                                   \
-        {"retries", required_argument, NULL, CLI_OPT_RETRIES},                                     \
-        {"stall-timeout", required_argument, NULL, CLI_OPT_STALL},                                 \
-        {"chunk-size", required_argument, NULL, CLI_OPT_CHUNK},                                    \
-        {"trust-realm", required_argument, NULL, CLI_OPT_TRUST_REALM}
+/* ---- registry options (regopts.c; their parser table: args.h cli_registry_table) ---- */
 struct cli_registry {
     struct airlock_registry_opts o;
     struct cli_opt table[16]; /* the options bound to this struct (cli_registry_table) */
@@ -106,14 +77,9 @@ struct cli_registry {
     } active[64];
     size_t n_active;
 };
-extern const char cli_registry_help[];
 /* Defaults for every registry setting; quiet: no progress line. */
 void cli_registry_init(struct cli_registry *cr, int quiet);
-/* 1: handled, 0: not a registry option, -1: bad value */
-int cli_registry_opt(int c, const char *arg, struct cli_registry *cr);
 int cli_registry_finish(struct cli_registry *cr, const char *cmd);
-/* The long name of a registry option, for messages. */
-const char *cli_registry_optname(int c);
 void cli_registry_release(struct cli_registry *cr);
 void cli_progress(void *ctx, const struct airlock_progress *p);
 

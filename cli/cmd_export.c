@@ -1,9 +1,45 @@
+#include "args.h"
 #include "cli.h"
 
-#include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+
+static struct cli_registry cr;
+static struct airlock_export_opts eo = {.format = AIRLOCK_FORMAT_AUTO};
+static const char *out, *images_file, *set_file;
+static uint64_t split;
+static int json;
+
+static int format_opt(void *ctx, const char *arg, const char *name, const char *cmd)
+{
+    (void)name;
+    (void)cmd;
+    struct airlock_error *err = NULL;
+    return airlock_format_parse(ctx, arg, &err) ? cli_fail(err) : 0;
+}
+
+static const struct cli_opt opts[] = {
+    {CLI_STR, "output", 'o', &out, "BUNDLE", "DIR/, FILE.tar or FILE.tar.zst (required)", 0, 0,
+     NULL},
+    {CLI_STR, "images", 0, &images_file, "FILE", "references, one a line ('#' starts a comment)",
+     0, 0, NULL},
+    {CLI_STR, "set", 0, &set_file, "FILE", "a set file or a lock (see above)", 0, 0, NULL},
+    {CLI_FLAG, "dry-run", 0, &eo.dry_run, NULL,
+     "resolve and print the plan (on stdout), write nothing", 0, 0, NULL},
+    {CLI_CALL, "format", 0, &eo.format, "FORMAT", "dir, tar or tar.zst (default: from the path)",
+     0, 0, format_opt},
+    {CLI_STR, "platform", 0, &eo.platform, "P",
+     "keep only os/arch[/variant] of a multi-arch image", 0, 0, NULL},
+    {CLI_SIZE, "split", 0, &split, "SIZE",
+     "write the bundle as parts BUNDLE.001, ... no larger than SIZE (as 'airlock split' cuts "
+     "them), straight away: no whole copy is ever made (a split export does not resume: an "
+     "interrupted one starts again)",
+     65536, 0, NULL},
+    CLI_OPT_JSON(&json, "print the result as JSON"),
+    CLI_OPT_QUIET(&cr.quiet, "no progress"),
+    CLI_OPT_END};
+static const struct cli_opt *const own[] = {opts, NULL};
 
 static void help(FILE *f)
 {
@@ -57,29 +93,17 @@ static void help(FILE *f)
             "A repository with filters and nothing admitted is an error naming it; one with\n"
             "neither filters nor tags nor digests too (say allow: '.*' for every tag).\n"
             "\n"
-            "options:\n"
-            "  -o, --output BUNDLE     DIR/, FILE.tar or FILE.tar.zst (required)\n"
-            "      --images FILE       references, one a line ('#' starts a comment)\n"
-            "      --set FILE          a set file or a lock (see above)\n"
-            "      --dry-run           resolve and print the plan (on stdout), write nothing\n"
-            "      --format FORMAT     dir, tar or tar.zst (default: from the path)\n"
-            "      --platform P        keep only os/arch[/variant] of a multi-arch image\n"
-            "      --split SIZE        write the bundle as parts BUNDLE.001, ... no larger than\n"
-            "                          SIZE (as 'airlock split' cuts them), straight away: no\n"
-            "                          whole copy is ever made (a split export does not\n"
-            "                          resume: an interrupted one starts again)\n"
-            "      --json              print the result as JSON\n"
-            "  -q, --quiet             no progress\n"
-            "%s",
-            cli_registry_help);
+            "options:\n");
+    cli_opts_help(f, own);
+    cli_registry_help_print(f);
 }
 
 #define IMAGES_MAX_FILE (4u << 20)
 #define IMAGES_MAX 20000
 
-/* The references of an --images file: *out holds them NUL-separated (comments, blanks and
+/* The references of an --images file: *refs holds them NUL-separated (comments, blanks and
  * surrounding spaces gone); returns an exit code. */
-static int read_images(char **out, size_t *n, const char *path)
+static int read_images(char **refs, size_t *n, const char *path)
 {
     char *text = NULL;
     size_t len = 0;
@@ -121,7 +145,7 @@ static int read_images(char **out, size_t *n, const char *path)
     if (t)
         text = t;
     text[w] = '\0';
-    *out = text;
+    *refs = text;
     return EXIT_OK;
 }
 
@@ -167,80 +191,18 @@ static void show_plan(void *ctx, const struct airlock_export_plan *p)
                p->n, p->blobs_fetch, sz, p->blobs_reused, rs);
 }
 
-int cmd_export(int argc, char **argv)
+static int export_run(const struct cli_list *refs)
 {
-    static const struct option opts[] = {{"output", required_argument, NULL, 'o'},
-                                         {"format", required_argument, NULL, 'f'},
-                                         {"platform", required_argument, NULL, 'p'},
-                                         {"split", required_argument, NULL, 'S'},
-                                         {"json", no_argument, NULL, 'J'},
-                                         {"images", required_argument, NULL, 'I'},
-                                         {"set", required_argument, NULL, 'E'},
-                                         {"dry-run", no_argument, NULL, 'n'},
-                                         {"quiet", no_argument, NULL, 'q'},
-                                         {"help", no_argument, NULL, 'h'},
-                                         CLI_REGISTRY_OPTIONS,
-                                         {NULL, 0, NULL, 0}};
-    struct cli_registry cr;
-    cli_registry_init(&cr, 0);
-    struct airlock_export_opts eo = {0};
-    eo.format = AIRLOCK_FORMAT_AUTO;
-    const char *out = NULL, *images_file = NULL, *set_file = NULL;
     struct plan_ctx pc = {0};
-    uint64_t split = 0;
     size_t n_parts = 0;
     char parts_label[64] = "";
-    int json = 0, c, rc = EXIT_OK;
+    int rc = EXIT_OK;
     struct airlock_error *err = NULL;
-    optind = 1;
-    while ((c = getopt_long(argc, argv, "o:qh", opts, NULL)) != -1) {
-        int r = cli_registry_opt(c, optarg, &cr);
-        if (r < 0)
-            return cli_usage_error("export", "bad value '%s' for --%s", optarg, cli_registry_optname(c));
-        if (r)
-            continue;
-        switch (c) {
-        case 'o':
-            out = optarg;
-            break;
-        case 'f':
-            if (airlock_format_parse(&eo.format, optarg, &err))
-                return cli_fail(err);
-            break;
-        case 'p':
-            eo.platform = optarg;
-            break;
-        case 'S':
-            if (airlock_parse_size(optarg, &split) || split < 65536)
-                return cli_usage_error("export", "bad --split '%s' (at least 64k)", optarg);
-            break;
-        case 'J':
-            json = 1;
-            break;
-        case 'I':
-            images_file = optarg;
-            break;
-        case 'E':
-            set_file = optarg;
-            break;
-        case 'n':
-            eo.dry_run = 1;
-            break;
-        case 'q':
-            cr.quiet = 1;
-            break;
-        case 'h':
-            help(stdout);
-            return EXIT_OK;
-        default:
-            return cli_usage_error("export", "invalid option");
-        }
-    }
     if (!out)
         return cli_usage_error("export", "missing -o BUNDLE");
-    if (optind >= argc && !images_file && !set_file)
+    if (!refs->n && !images_file && !set_file)
         return cli_usage_error("export", "no image reference given (REF..., --images or --set)");
-    if (set_file && (images_file || optind < argc))
+    if (set_file && (images_file || refs->n))
         return cli_usage_error("export", "--set takes no other references");
     if (json)
         cr.quiet = 1;
@@ -279,14 +241,14 @@ int cmd_export(int argc, char **argv)
             airlock_sha256_digest(set_digest, listed, strlen(listed) ? strlen(listed) : 0, NULL);
             eo.set_digest = set_digest;
         }
-        n_items = n_file + (size_t)(argc - optind);
+        n_items = n_file + refs->n;
         if (!(list = calloc(n_items + 1, sizeof(*list)))) {
             rc = cli_fail(NULL);
             goto done;
         }
         size_t k = 0;
-        for (int i = optind; i < argc; i++)
-            list[k++].ref = argv[i];
+        for (size_t i = 0; i < refs->n; i++)
+            list[k++].ref = refs->v[i];
         for (char *p = listed; p && k < n_items; p += strlen(p) + 1)
             if (*p)
                 list[k++].ref = p;
@@ -346,4 +308,16 @@ done:
     free(listed);
     cli_registry_release(&cr);
     return rc;
+}
+
+int cmd_export(int argc, char **argv)
+{
+    cli_registry_init(&cr, 0);
+    const struct cli_opt *const tables[] = {opts, cli_registry_table(&cr), NULL};
+    struct cli_list refs = {0};
+    int rc = cli_parse("export", argc, argv, tables, &refs, help);
+    if (!rc)
+        rc = export_run(&refs);
+    cli_list_release(&refs);
+    return rc == CLI_PARSE_HELP ? EXIT_OK : rc;
 }

@@ -1,8 +1,17 @@
+#include "args.h"
 #include "cli.h"
 
-#include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
+
+static int json, lock;
+
+static const struct cli_opt opts[] = {
+    CLI_OPT_JSON(&json, "machine-readable output"),
+    {CLI_FLAG, "lock", 0, &lock, NULL, "print the lock file of the bundle's export record", 0, 0,
+     NULL},
+    CLI_OPT_END};
+static const struct cli_opt *const own[] = {opts, NULL};
 
 static void help(FILE *f)
 {
@@ -21,10 +30,8 @@ static void help(FILE *f)
                "digest) that 'airlock export --set LOCK.json' takes to fetch exactly the same\n"
                "digests again.\n"
                "\n"
-               "options:\n"
-               "      --json     machine-readable output\n"
-               "      --lock     print the lock file of the bundle's export record\n"
-               "  -h, --help     show this help\n");
+               "options:\n");
+    cli_opts_help(f, own);
 }
 
 struct counts {
@@ -64,31 +71,14 @@ static struct counts attachments(struct airlock_bundle *b, const struct airlock_
     return k;
 }
 
-int cmd_inspect(int argc, char **argv)
+static int inspect_run(const struct cli_list *ins)
 {
-    static const struct option opts[] = {{"json", no_argument, NULL, 'j'},
-                                         {"lock", no_argument, NULL, 'L'},
-                                         {"help", no_argument, NULL, 'h'},
-                                         {NULL, 0, NULL, 0}};
-    int json = 0, lock = 0, c;
-    optind = 1;
-    while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-        if (c == 'j')
-            json = 1;
-        else if (c == 'L')
-            lock = 1;
-        else if (c == 'h') {
-            help(stdout);
-            return EXIT_OK;
-        } else
-            return cli_usage_error("inspect", "invalid option");
-    }
-    if (optind >= argc)
+    if (!ins->n)
         return cli_usage_error("inspect", "expected a BUNDLE (or the parts of one split set)");
     struct airlock_error *err = NULL;
     struct airlock_bundle *b = NULL;
     struct airlock_catalog *cat = NULL;
-    if (airlock_bundle_open_set(&b, (const char *const *)argv + optind, (size_t)(argc - optind), 0,
+    if (airlock_bundle_open_set(&b, ins->v, ins->n, 0,
                                 &err) ||
         airlock_catalog_load(&cat, b, &err)) {
         airlock_bundle_free(b);
@@ -109,7 +99,7 @@ int cmd_inspect(int argc, char **argv)
         return rc;
     }
     if (json)
-        cli_printf(stdout, "{\"bundle\":"), cli_json_str(stdout, argv[optind]),
+        cli_printf(stdout, "{\"bundle\":"), cli_json_str(stdout, ins->v[0]),
             cli_printf(stdout, ",\"format\":\"%s\",\"images\":[", airlock_bundle_format_label(b));
     else
         cli_printf(stdout, "%-50s %-19s %-6s %-24s %10s  %s\n", "REFERENCE", "DIGEST", "TYPE", "PLATFORMS",
@@ -192,4 +182,14 @@ int cmd_inspect(int argc, char **argv)
     airlock_catalog_free(cat);
     airlock_bundle_free(b);
     return rc;
+}
+
+int cmd_inspect(int argc, char **argv)
+{
+    struct cli_list ins = {0};
+    int rc = cli_parse("inspect", argc, argv, own, &ins, help);
+    if (!rc)
+        rc = inspect_run(&ins);
+    cli_list_release(&ins);
+    return rc == CLI_PARSE_HELP ? EXIT_OK : rc;
 }

@@ -2,35 +2,10 @@
 #include "args.h"
 #include "cli.h"
 
-#include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
-
-const char cli_registry_help[] =
-    "registry connection:\n"
-    "      --ca-file FILE       trust the CAs in FILE (for the registry and its token server)\n"
-    "      --client-cert FILE   client certificate for mutual TLS\n"
-    "      --client-key FILE    its key\n"
-    "      --plain-http         talk HTTP, not HTTPS\n"
-    "      --insecure           do not verify TLS certificates\n"
-    "      --username USER      with --password-stdin: credentials (otherwise: $REGISTRY_AUTH_FILE,\n"
-    "                           containers auth.json, ~/.docker/config.json and their helpers)\n"
-    "      --password-stdin     read the password from stdin\n"
-    "      --auth-file FILE     read credentials from FILE only\n"
-    "      --trust-realm ORIGIN also send the credentials to the token server (Bearer realm)\n"
-    "                           at ORIGIN (scheme://host[:port]); otherwise they go to the\n"
-    "                           registry's own scheme, host and port only (docker.io: also\n"
-    "                           https://auth.docker.io), and realms other than http(s) are refused\n"
-    "      --parallel N         concurrent blob transfers (default 4)\n"
-    "      --retries N          attempts per request on dropped connections, 408, 429 and 5xx,\n"
-    "                           with backoff and Retry-After (default 5)\n"
-    "      --stall-timeout SECS a transfer that moves no byte for SECS fails and is retried;\n"
-    "                           a slow one that moves goes on (default 60); a request must be\n"
-    "                           complete within twice SECS (a blob: plus its size at 16 KiB/s)\n"
-    "      --chunk-size SIZE    larger blobs go up in chunks of SIZE that resume after a drop\n"
-    "                           (default 32M)\n";
 
 static double now(void);
 
@@ -66,17 +41,55 @@ static const struct cli_opt reg_table[] = {
         "larger blobs go up in chunks of SIZE that resume after a drop (default 32M)"),
     CLI_OPT_END};
 
-/* an option of the table: the same check and message as cli_registry_opt's users */
+/* A whole decimal number in [lo, hi], or -1. */
+static long number(const char *arg, long lo, long hi)
+{
+    char *end = NULL;
+    long v = strtol(arg, &end, 10);
+    return *arg && !*end && v >= lo && v <= hi ? v : -1;
+}
+
+/* Sets the registry option name (as in the table) to arg: 0, or -1 for a bad value. */
+static int registry_set(struct cli_registry *cr, const char *name, const char *arg)
+{
+    struct airlock_registry_opts *o = &cr->o;
+    long v;
+    if (!strcmp(name, "ca-file"))
+        o->ca_file = arg;
+    else if (!strcmp(name, "client-cert"))
+        o->client_cert = arg;
+    else if (!strcmp(name, "client-key"))
+        o->client_key = arg;
+    else if (!strcmp(name, "plain-http"))
+        o->plain_http = 1;
+    else if (!strcmp(name, "insecure"))
+        o->insecure = 1;
+    else if (!strcmp(name, "username"))
+        o->username = arg;
+    else if (!strcmp(name, "password-stdin"))
+        cr->password_stdin = 1;
+    else if (!strcmp(name, "auth-file"))
+        o->auth_file = arg;
+    else if (!strcmp(name, "trust-realm"))
+        o->trust_realm = arg;
+    else if (!strcmp(name, "parallel"))
+        return (v = number(arg, 1, 64)) < 0 ? -1 : (o->parallel = (int)v, 0);
+    else if (!strcmp(name, "retries"))
+        return (v = number(arg, 1, 100)) < 0 ? -1 : (o->retries = (int)v, 0);
+    else if (!strcmp(name, "stall-timeout"))
+        return (v = number(arg, 1, 86400)) < 0 ? -1 : (o->stall_seconds = (int)v, 0);
+    else if (!strcmp(name, "chunk-size"))
+        return !airlock_parse_size(arg, &o->chunk_size) && o->chunk_size >= 4096 ? 0 : -1;
+    else
+        return -1;
+    return 0;
+}
+
+/* an option of the table */
 static int reg_call(void *ctx, const char *arg, const char *name, const char *cmd)
 {
-    static const struct option opts[] = {CLI_REGISTRY_OPTIONS};
-    for (size_t i = 0; i < sizeof(opts) / sizeof(opts[0]); i++)
-        if (!strcmp(opts[i].name, name)) {
-            if (cli_registry_opt(opts[i].val, arg, ctx) >= 0)
-                return 0;
-            return cli_usage_error(cmd, "bad value '%s' for --%s", arg, name);
-        }
-    return cli_usage_error(cmd, "unknown option '--%s'", name);
+    return registry_set(ctx, name, arg) ? cli_usage_error(cmd, "bad value '%s' for --%s", arg, name)
+                                        : 0;
 }
 
 const struct cli_opt *cli_registry_table(struct cli_registry *cr)
@@ -93,64 +106,6 @@ void cli_registry_help_print(FILE *f)
     const struct cli_opt *const t[] = {reg_table, NULL};
     fputs("registry connection:\n", f);
     cli_opts_lines(f, t);
-}
-
-const char *cli_registry_optname(int c)
-{
-    static const struct option opts[] = {CLI_REGISTRY_OPTIONS};
-    for (size_t i = 0; i < sizeof(opts) / sizeof(opts[0]); i++)
-        if (opts[i].val == c)
-            return opts[i].name;
-    return "?";
-}
-
-int cli_registry_opt(int c, const char *arg, struct cli_registry *cr)
-{
-    struct airlock_registry_opts *o = &cr->o;
-    switch (c) {
-    case CLI_OPT_CA:
-        o->ca_file = arg;
-        return 1;
-    case CLI_OPT_CERT:
-        o->client_cert = arg;
-        return 1;
-    case CLI_OPT_KEY:
-        o->client_key = arg;
-        return 1;
-    case CLI_OPT_PLAIN:
-        o->plain_http = 1;
-        return 1;
-    case CLI_OPT_INSECURE:
-        o->insecure = 1;
-        return 1;
-    case CLI_OPT_USER:
-        o->username = arg;
-        return 1;
-    case CLI_OPT_PWSTDIN:
-        cr->password_stdin = 1;
-        return 1;
-    case CLI_OPT_AUTHFILE:
-        o->auth_file = arg;
-        return 1;
-    case CLI_OPT_TRUST_REALM:
-        o->trust_realm = arg;
-        return 1;
-    case CLI_OPT_PARALLEL:
-        o->parallel = atoi(arg);
-        if (o->parallel < 1 || o->parallel > 64)
-            return -1;
-        return 1;
-    case CLI_OPT_RETRIES:
-        o->retries = atoi(arg);
-        return o->retries >= 1 && o->retries <= 100 ? 1 : -1;
-    case CLI_OPT_STALL:
-        o->stall_seconds = atoi(arg);
-        return o->stall_seconds >= 1 && o->stall_seconds <= 86400 ? 1 : -1;
-    case CLI_OPT_CHUNK:
-        return !airlock_parse_size(arg, &o->chunk_size) && o->chunk_size >= 4096 ? 1 : -1;
-    default:
-        return 0;
-    }
 }
 
 void cli_registry_init(struct cli_registry *cr, int quiet)
