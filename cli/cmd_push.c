@@ -73,7 +73,7 @@ static void help(FILE *f)
             "also carry a verified .sig whose docker-reference is what the consumers at DEST\n"
             "(podman, CRI-O, containerd with containers/image's default identity rule,\n"
             "matchRepoDigestOrExact) accept for it: its reference at DEST with its tag, as\n"
-            "'airlock sign --to DEST' writes it (an entry without a tag: its repository).\n"
+            "'airlock sign --to DEST' writes it (an entry without a tag: DEST/repo@digest).\n"
             "An image that fails is refused with exit 3 before any manifest goes up, naming\n"
             "the identities signed and the one needed; the same is checked again in the\n"
             "registry. --identity-check any accepts any identity on purpose (upstream vendor\n"

@@ -57,7 +57,7 @@ static void help(FILE *f)
             "reference it will have after 'airlock push BUNDLE DEST' with the same --map\n"
             "(one mapping computes both), with its tag: registry.internal/devops/library/\n"
             "nginx:1.27 for docker.io/library/nginx:1.27 and DEST registry.internal/devops;\n"
-            "an entry without a tag gets its repository. That is what podman, CRI-O and\n"
+            "an entry without a tag gets DEST/repo@digest. That is what podman, CRI-O and\n"
             "containerd with containers/image's default identity rule (matchRepoDigestOrExact)\n"
             "accept, pulled by tag or by digest. Without --to and --identity, cosign's\n"
             "default (the bundle's repository, e.g. index.docker.io/library/nginx) is\n"

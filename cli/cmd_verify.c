@@ -27,7 +27,8 @@ static const struct cli_opt opts[] = {
      "docker-reference containers/image's default rule "
      "(matchRepoDigestOrExact) accepts there: by tag, exactly "
      "DEST/...:tag; an entry without a tag, by digest: the same "
-     "repository. Reports per image and platform what was "
+     "repository, signed with a tag or a digest (a bare repository name matches nothing). "
+     "Reports per image and platform what was "
      "signed and what was needed",
      0, 0, NULL},
     CLI_OPT_MAP(&maps, "rename repository SRC to DST at DEST, as push --map"),
