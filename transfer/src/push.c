@@ -550,6 +550,43 @@ static void merge_backoff(int attempt)
     nanosleep(&ts, NULL);
 }
 
+/* Whether tag still holds what we merged from (seen: its digest, "" when it was not there)
+ * right before our PUT: 0 yes, 1 it moved (another writer landed since our GET: merge again
+ * instead of replacing theirs), also when the registry does not say. Distribution has no
+ * conditional PUT, so this narrows the window between our GET and our PUT to this one round
+ * trip; it cannot close it. */
+static int tag_moved(struct pusher *p, const char *repo, const char *tag, const char *seen)
+{
+    char got[AIRLOCK_DIGEST_SIZE] = "";
+    int rc = registry_manifest_head(p->r, repo, tag, "pull,push", got, NULL);
+    if (rc == 0)
+        return *seen != '\0';
+    if (rc != 1)
+        return 1;
+    if (!*got) { /* no Docker-Content-Digest on HEAD: the digest of what a GET serves */
+        struct airlock_buf m = AIRLOCK_BUF_INIT(0);
+        char *mt = NULL;
+        if (airlock_registry_manifest_get(p->r, repo, tag, &m, &mt, got, NULL))
+            *got = '\0';
+        airlock_buf_release(&m);
+        free(mt);
+    }
+    return !*got || strcmp(got, seen) != 0;
+}
+
+/* A PUT of a merged tag that failed for a reason other than the caller's (credentials, scope):
+ * with concurrent writers Distribution may refuse one of two PUTs at once (DIGEST_INVALID, a
+ * 5xx): the merge goes round again, reading what is there now; the error is kept for when the
+ * tries run out. */
+static int merge_put_failed(int rc, struct airlock_error **err, struct airlock_error **last)
+{
+    if (!rc || rc == AIRLOCK_EUSAGE)
+        return 0;
+    airlock_error_free(*last);
+    *last = err ? steal_pointer(err) : NULL;
+    return 1;
+}
+
 /* Signatures (.sig) and attestations (.att, the same manifest shape with DSSE layers): merged
  * with those already at the tag, never dropping theirs, and read back until every one of ours
  * is there. */
@@ -557,6 +594,7 @@ static int push_signature(struct pusher *p, struct pentry *pe, struct airlock_er
 {
     struct airlock_buf ours = AIRLOCK_BUF_INIT(0);
     struct airlock_oci *mo = NULL;
+    struct airlock_error *last = NULL; /* of a PUT that lost to another writer */
     int rc = airlock_bundle_blob_read(p->b, pe->trust->digest, AIRLOCK_MAX_MANIFEST, &ours, err);
     if (!rc)
         rc = airlock_oci_parse(&mo, ours.data, ours.len, pe->trust->ref, err);
@@ -569,8 +607,9 @@ static int push_signature(struct pusher *p, struct pentry *pe, struct airlock_er
         if (attempt == MERGE_TRIES) {
             rc = airlock_error_set(err, AIRLOCK_EOS,
                                    "'%s/%s:%s': the signatures there kept being replaced by "
-                                   "another writer (%d tries); ours are not all there",
-                                   p->host, pe->repo, pe->tag, MERGE_TRIES);
+                                   "another writer (%d tries); ours are not all there%s%s",
+                                   p->host, pe->repo, pe->tag, MERGE_TRIES,
+                                   last ? "; last: " : "", last ? last->msg : "");
             break;
         }
         if (attempt) /* read back what we PUT, once other writers had a moment to land */
@@ -580,7 +619,13 @@ static int push_signature(struct pusher *p, struct pentry *pe, struct airlock_er
             airlock_error_free(err ? *err : NULL);
             if (err)
                 *err = NULL;
-            rc = push_manifests(p, pe, 1, err);
+            rc = push_manifests(p, pe, 0, err);
+            if (!rc && !tag_moved(p, pe->repo, pe->tag, "")) /* else: merge with theirs */
+                rc = airlock_registry_manifest_put(p->r, pe->repo, pe->tag,
+                                                   pe->mtypes[pe->n_manifests - 1], ours.data,
+                                                   ours.len, err);
+            if (merge_put_failed(rc, err, &last))
+                rc = 0;
             goto next;
         }
         if (rc || (rc = airlock_oci_parse(&mt, theirs.data, theirs.len, "registry signature", err)))
@@ -618,9 +663,12 @@ static int push_signature(struct pusher *p, struct pentry *pe, struct airlock_er
             break;
         }
         if (!(rc = airlock_sig_manifest_build(&man, &ml, &cfg, &cl, layers, n, err)) &&
-            !(rc = put_small_blob(p, pe->repo, cfg, cl, err)))
+            !(rc = put_small_blob(p, pe->repo, cfg, cl, err)) &&
+            !tag_moved(p, pe->repo, pe->tag, dg)) /* else: merge again with what landed */
             rc = airlock_registry_manifest_put(p->r, pe->repo, pe->tag, AIRLOCK_MT_OCI_MANIFEST,
                                                man, ml, err);
+        if (merge_put_failed(rc, err, &last))
+            rc = 0;
         progress(p, "manifest", pe->tag, 1, 1);
     next:
         free(layers);
@@ -630,6 +678,7 @@ static int push_signature(struct pusher *p, struct pentry *pe, struct airlock_er
         free(cfg);
         free(mtype);
     }
+    airlock_error_free(last);
     airlock_oci_free(mo);
     airlock_buf_release(&ours);
     return rc;
@@ -770,6 +819,7 @@ static int push_referrers(struct pusher *p, struct pentry *pe, struct airlock_er
     snprintf(tag, sizeof(tag), "sha256-%s", airlock_digest_hex(subject));
     int api = referrers_api(p, pe->repo, subject, err), rc = api < 0 ? api : 0;
     int *indexed = calloc(n_ref + 1, sizeof(*indexed));
+    struct airlock_error *last = NULL; /* of a PUT that lost to another writer */
     cJSON *ours = cJSON_CreateArray();
     if (!rc && (!indexed || !ours))
         rc = airlock_error_set(err, AIRLOCK_EOS, "out of memory");
@@ -804,13 +854,14 @@ static int push_referrers(struct pusher *p, struct pentry *pe, struct airlock_er
         struct airlock_oci *mt = NULL;
         cJSON *jt = NULL, *tm = NULL;
         const cJSON *d = NULL;
-        char *mtype = NULL, *merged = NULL, dg[AIRLOCK_DIGEST_SIZE];
+        char *mtype = NULL, *merged = NULL, dg[AIRLOCK_DIGEST_SIZE] = "";
         size_t added = 0;
         if (attempt == MERGE_TRIES) {
             rc = airlock_error_set(err, AIRLOCK_EOS,
                                    "'%s/%s:%s': the referrers index there kept being replaced by "
-                                   "another writer (%d tries); ours are not all there",
-                                   p->host, pe->repo, tag, MERGE_TRIES);
+                                   "another writer (%d tries); ours are not all there%s%s",
+                                   p->host, pe->repo, tag, MERGE_TRIES,
+                                   last ? "; last: " : "", last ? last->msg : "");
             break;
         }
         if (attempt)
@@ -821,6 +872,7 @@ static int push_referrers(struct pusher *p, struct pentry *pe, struct airlock_er
             if (err)
                 *err = NULL;
             rc = 0;
+            *dg = '\0';
             if (!(jt = cJSON_CreateObject()) ||
                 !cJSON_AddNumberToObject(jt, "schemaVersion", 2) ||
                 !cJSON_AddStringToObject(jt, "mediaType", AIRLOCK_MT_OCI_INDEX) ||
@@ -858,11 +910,13 @@ static int push_referrers(struct pusher *p, struct pentry *pe, struct airlock_er
             goto next;
         if (!(merged = cJSON_PrintUnformatted(jt)))
             rc = airlock_error_set(err, AIRLOCK_EOS, "out of memory");
-        else
+        else if (!tag_moved(p, pe->repo, tag, dg)) /* else: merge again with what landed */
             rc = airlock_registry_manifest_put(p->r, pe->repo, tag,
                                                mt && mt->media_type ? mt->media_type
                                                                     : AIRLOCK_MT_OCI_INDEX,
                                                merged, strlen(merged), err);
+        if (merge_put_failed(rc, err, &last))
+            rc = 0;
         progress(p, "manifest", tag, 1, 1);
     next:
         free(merged);
@@ -873,6 +927,7 @@ static int push_referrers(struct pusher *p, struct pentry *pe, struct airlock_er
         if (!rc && !added)
             break;
     }
+    airlock_error_free(last);
     cJSON_Delete(ours);
     free(indexed);
     return rc;
@@ -1025,6 +1080,22 @@ out:
     }
     *out = rep;
     return 0;
+}
+
+/* The formats of verified signatures in im (1: a .sig layer, 2: a bundle referrer), those of
+ * the bundle's that push carries (listed) when offline */
+static int sig_formats(const struct airlock_sig_image *im, int offline)
+{
+    int f = 0;
+    for (size_t k = 0; k < im->n_sigs; k++) {
+        const char *fmt = im->sigs[k].format;
+        if (!fmt || (offline && im->sigs[k].unlisted))
+            continue;
+        f |= !strcmp(fmt, AIRLOCK_SIG_FORMAT_SIMPLESIGNING) ? 1
+             : !strcmp(fmt, AIRLOCK_SIG_FORMAT_BUNDLE)      ? 2
+                                                            : 0;
+    }
+    return f;
 }
 
 /* ---- the manifest-put and verify-there phases, in parallel across images ------------------ */
@@ -1386,9 +1457,12 @@ int airlock_push(struct airlock_push_result **res, struct airlock_bundle *b, con
                                                NULL, NULL, 0};
         struct airlock_sig_image im = pc.ims[j];
         memset(&pc.ims[j], 0, sizeof(pc.ims[j]));
-        /* a concurrent push may have replaced the .sig tag after our read-back: merge ours in
-         * again and look once more (bounded) */
-        for (int again = 0; !rc && check && !im.ok && again < 3; again++) {
+        /* a concurrent push may have replaced the .sig tag or the referrers index after our
+         * read-back: merge ours in again and look once more (bounded); every format of
+         * signature that verified in the bundle must verify in the registry too, not just one */
+        int want = check ? sig_formats(pe->trust, 1) : 0;
+        for (int again = 0; !rc && check && (!im.ok || (want & ~sig_formats(&im, 0))) && again < 3;
+             again++) {
             int merged = 0;
             for (size_t k = 0; k < p.n_pe && !rc; k++) {
                 struct pentry *s = &p.pe[k];
@@ -1412,6 +1486,14 @@ int airlock_push(struct airlock_push_result **res, struct airlock_bundle *b, con
                                    "'%s/%s@%s': the signature does not verify in the registry%s%s",
                                    p.host, pe->repo, pe->trust->digest, im.n_failures ? ": " : "",
                                    im.n_failures ? im.failures[0] : "");
+        if (!rc && check && (want & ~sig_formats(&im, 0)))
+            rc = airlock_error_set(err, AIRLOCK_ESIGNATURE,
+                                   "'%s/%s@%s': our %s does not verify in the registry (another "
+                                   "writer replaced it, also after merging ours in again)",
+                                   p.host, pe->repo, pe->trust->digest,
+                                   (want & ~sig_formats(&im, 0) & 1)
+                                       ? "signature at the .sig tag"
+                                       : "sigstore bundle referrer at the fallback tag");
         /* the destination rule again, on what the registry now serves: the image's .sig and
          * each platform manifest's own sha256-<hex>.sig, as a pull checks them */
         if (!rc && check && pe->trust->needed &&
