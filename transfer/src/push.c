@@ -15,6 +15,8 @@ struct pentry {                  /* one index.json entry of the bundle */
     char **manifests;            /* child-first: digests of manifests/indexes to PUT */
     char **mtypes;
     size_t n_manifests;
+    int fresh; /* a blob of its repository was missing before this push: its manifests are PUT
+                * without asking first whether they are there (a PUT is right either way) */
 };
 
 struct pblob {
@@ -22,6 +24,7 @@ struct pblob {
     uint64_t size;
     char *repo;
     int pending; /* a .tar.zst's blob waiting for its turn in the stream */
+    int absent;  /* not in its repository when this push began */
 };
 
 struct pusher {
@@ -296,6 +299,7 @@ static int blob_present(struct pusher *p, struct pblob *b, struct airlock_error 
         pthread_mutex_unlock(&p->lock);
         return 1;
     }
+    b->absent = 1;
     const char *from = NULL;
     pthread_mutex_lock(&p->lock);
     size_t *w = core_dmap_get(&p->where, b->digest);
@@ -445,10 +449,10 @@ static int already_there(struct pusher *p, const char *repo, const char *ref, co
  * same bytes was being written): a PUT that failed while the registry holds exactly that
  * manifest has done its job; otherwise it is tried again, a few times. */
 static int put_by_digest(struct pusher *p, const char *repo, const char *digest, const char *mt,
-                         const void *data, size_t len, struct airlock_error **err)
+                         const void *data, size_t len, int fresh, struct airlock_error **err)
 {
     struct airlock_error *e = NULL;
-    if (already_there(p, repo, digest, digest))
+    if (!fresh && already_there(p, repo, digest, digest))
         return 0;
     int rc = airlock_registry_manifest_put(p->r, repo, digest, mt, data, len, &e);
     for (int again = 1; rc && rc != AIRLOCK_EUSAGE && again <= 3; again++) {
@@ -482,8 +486,10 @@ static int push_manifests(struct pusher *p, struct pentry *pe, int with_tag,
             break;
         int last = i + 1 == pe->n_manifests;
         /* by digest first; the tag only once everything below it is there */
-        rc = put_by_digest(p, pe->repo, pe->manifests[i], pe->mtypes[i], raw.data, raw.len, err);
-        if (!rc && last && pe->tag && with_tag && !already_there(p, pe->repo, pe->tag, pe->manifests[i]))
+        rc = put_by_digest(p, pe->repo, pe->manifests[i], pe->mtypes[i], raw.data, raw.len,
+                           pe->fresh, err);
+        if (!rc && last && pe->tag && with_tag &&
+            (pe->fresh || !already_there(p, pe->repo, pe->tag, pe->manifests[i])))
             rc = airlock_registry_manifest_put(p->r, pe->repo, pe->tag, pe->mtypes[i], raw.data,
                                                raw.len, err);
         progress(p, "manifest", pe->manifests[i], 1, 1);
@@ -619,13 +625,14 @@ static int push_signature(struct pusher *p, struct pentry *pe, struct airlock_er
             airlock_error_free(err ? *err : NULL);
             if (err)
                 *err = NULL;
-            rc = push_manifests(p, pe, 0, err);
-            if (!rc && !tag_moved(p, pe->repo, pe->tag, "")) /* else: merge with theirs */
-                rc = airlock_registry_manifest_put(p->r, pe->repo, pe->tag,
-                                                   pe->mtypes[pe->n_manifests - 1], ours.data,
-                                                   ours.len, err);
+            /* right after the GET (nothing in between to widen the window); the PUT by tag
+             * stores it by digest too */
+            rc = airlock_registry_manifest_put(p->r, pe->repo, pe->tag,
+                                               pe->mtypes[pe->n_manifests - 1], ours.data,
+                                               ours.len, err);
             if (merge_put_failed(rc, err, &last))
                 rc = 0;
+            progress(p, "manifest", pe->tag, 1, 1);
             goto next;
         }
         if (rc || (rc = airlock_oci_parse(&mt, theirs.data, theirs.len, "registry signature", err)))
@@ -835,7 +842,7 @@ static int push_referrers(struct pusher *p, struct pentry *pe, struct airlock_er
             rc = 0;
         else /* without the API, or a PUT to try again (concurrent writers) */
             rc = put_by_digest(p, pe->repo, pe->manifests[i], pe->mtypes[i], raw.data, raw.len,
-                               err);
+                               pe->fresh, err);
         airlock_error_free(e);
         progress(p, "manifest", pe->manifests[i], 1, 1);
         if (!rc && (!(d = transfer_referrer_descriptor(raw.data, raw.len, pe->manifests[i],
@@ -910,11 +917,12 @@ static int push_referrers(struct pusher *p, struct pentry *pe, struct airlock_er
             goto next;
         if (!(merged = cJSON_PrintUnformatted(jt)))
             rc = airlock_error_set(err, AIRLOCK_EOS, "out of memory");
-        else if (!tag_moved(p, pe->repo, tag, dg)) /* else: merge again with what landed */
+        else { /* right after the GET: nothing in between to widen the window */
             rc = airlock_registry_manifest_put(p->r, pe->repo, tag,
                                                mt && mt->media_type ? mt->media_type
                                                                     : AIRLOCK_MT_OCI_INDEX,
                                                merged, strlen(merged), err);
+        }
         if (merge_put_failed(rc, err, &last))
             rc = 0;
         progress(p, "manifest", tag, 1, 1);
@@ -1238,7 +1246,7 @@ static int phase_tag(struct pusher *p, size_t i, void *ctx, struct airlock_error
     struct phase_ctx *c = ctx;
     struct pentry *pe = &p->pe[c->at[i]];
     size_t last = pe->n_manifests - 1;
-    if (already_there(p, pe->repo, pe->tag, pe->manifests[last]))
+    if (!pe->fresh && already_there(p, pe->repo, pe->tag, pe->manifests[last]))
         return 0;
     struct airlock_buf raw = AIRLOCK_BUF_INIT(0);
     int rc = airlock_bundle_blob_read(p->b, pe->manifests[last], AIRLOCK_MAX_MANIFEST, &raw, err);
@@ -1409,6 +1417,9 @@ int airlock_push(struct airlock_push_result **res, struct airlock_bundle *b, con
         airlock_error_wrap(err, "push to '%s' (no manifest was pushed)", dest);
         goto done;
     }
+    for (size_t i = 0; i < p.n_blobs; i++) /* repositories that were missing a blob */
+        for (size_t k = 0; p.blobs[i].absent && k < p.n_pe; k++)
+            p.pe[k].fresh |= !strcmp(p.blobs[i].repo, p.pe[k].repo);
     /* 4: manifests child-first, images by digest only (their tags come once signatures are
      * there and verified), then the attachments; each across the entries in parallel */
     if (!(at = calloc(p.n_pe + 1, sizeof(*at)))) {
