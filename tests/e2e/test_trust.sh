@@ -5,7 +5,7 @@
 F=$FIXTURES
 . "$REGROOT/env"
 export COSIGN_PASSWORD=test-password
-CASE=$(basename "$T" | tr -cd 'a-z0-9' | tr 'A-Z' 'a-z')
+CASE=$(basename "$T" | tr 'A-Z' 'a-z' | tr -cd 'a-z0-9')
 SMUGGLE() { "$PY" "$E2E_SRC/mksmuggle.py" "$@"; }
 sk() { skopeo inspect --tls-verify=false --raw "docker://$1"; }
 keys() { [ -f "${1:-cosign}.key" ] || "$AIRLOCK" keygen --output-key-prefix "${1:-cosign}" 2>/dev/null; }
