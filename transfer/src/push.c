@@ -39,6 +39,7 @@ struct pusher {
     size_t n_blobs, cap_blobs;
     struct core_dmap seen; /* "repo digest" pairs already planned (key: digest hash of both) */
     struct core_dmap where; /* digest -> index+1 of a blob known to be in some repository */
+    struct core_dmap missing; /* repositories a blob was missing from (key: digest of the name) */
     atomic_size_t next;
     size_t phase_end; /* workers take blobs up to here */
     int streamed;     /* a .tar.zst: no random access, uploads happen in push_streamed */
@@ -283,12 +284,29 @@ static int counting_seek(void *ctx, uint64_t offset, struct airlock_error **err)
     return c->rd ? airlock_blob_reader_seek(c->rd, offset, err) : 0;
 }
 
+/* A small blob into a repository that was already missing one is sent without asking first
+ * whether it is there (a fresh repository, a push of many small images: the HEAD was one round
+ * trip of three for nothing; if it was there after all, a few KiB went again). Bigger blobs,
+ * and every blob of a repository that lacked none so far (a re-push), are asked about. */
+#define SMALL_BLOB (64u << 10)
+
+static int repo_key(const char *repo, char key[AIRLOCK_DIGEST_SIZE])
+{
+    return airlock_sha256_digest(key, repo, strlen(repo), NULL);
+}
+
 /* 1 if the blob needs no upload: already there, or mounted from another repository. */
 static int blob_present(struct pusher *p, struct pblob *b, struct airlock_error **err)
 {
     uint64_t have = 0;
-    int rc = airlock_registry_blob_exists(p->r, b->repo, b->digest, &have, err);
-    if (rc < 0)
+    char key[AIRLOCK_DIGEST_SIZE];
+    int keyed = !repo_key(b->repo, key), ask = 1, rc = 0;
+    if (keyed && b->size <= SMALL_BLOB) {
+        pthread_mutex_lock(&p->lock);
+        ask = !core_dmap_get(&p->missing, key);
+        pthread_mutex_unlock(&p->lock);
+    }
+    if (ask && (rc = airlock_registry_blob_exists(p->r, b->repo, b->digest, &have, err)) < 0)
         return rc;
     if (rc == 1) {
         p->skipped++;
@@ -299,7 +317,13 @@ static int blob_present(struct pusher *p, struct pblob *b, struct airlock_error 
         pthread_mutex_unlock(&p->lock);
         return 1;
     }
-    b->absent = 1;
+    if (ask) {
+        b->absent = 1;
+        pthread_mutex_lock(&p->lock);
+        if (keyed && !core_dmap_get(&p->missing, key) && core_dmap_put(&p->missing, key, 1) < 0)
+            keyed = 0; /* no memory: the next ones ask */
+        pthread_mutex_unlock(&p->lock);
+    }
     const char *from = NULL;
     pthread_mutex_lock(&p->lock);
     size_t *w = core_dmap_get(&p->where, b->digest);
@@ -1584,6 +1608,7 @@ done:
         free(p.blobs[i].repo);
     free(p.blobs);
     core_dmap_release(&p.where);
+    core_dmap_release(&p.missing);
     core_dmap_release(&p.seen);
     airlock_registry_free(p.r);
     free(p.host);
