@@ -6,7 +6,7 @@
 . "$(dirname "$0")/lib.sh"
 F=$FIXTURES
 . "$REGROOT/env"
-CASE=$(basename "$T" | tr -cd 'a-z0-9' | tr 'A-Z' 'a-z')
+CASE=$(basename "$T" | tr 'A-Z' 'a-z' | tr -cd 'a-z0-9')
 SG=$E2E_SRC/sigstore
 [ -d "$E2E_SRC/../node_modules/@sigstore/sign" ] ||
     fail "the sigstore JavaScript libraries are not installed: run .ci/install-deps (npm ci --prefix tests)"

@@ -8,7 +8,7 @@
 F=$FIXTURES
 . "$REGROOT/env"
 export COSIGN_PASSWORD=test-password
-CASE=$(basename "$T" | tr -cd 'a-z0-9' | tr 'A-Z' 'a-z')
+CASE=$(basename "$T" | tr 'A-Z' 'a-z' | tr -cd 'a-z0-9')
 D="$PLAIN/$CASE"
 
 # three images, one multi-arch, one under a Docker Hub name (normalized docker.io/library/x)

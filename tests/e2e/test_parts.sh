@@ -70,7 +70,7 @@ case_import_parts_in_two_dirs() {
 case_push_parts_in_two_dirs() {
     . "$REGROOT/env"
     local case_repo
-    case_repo=parts$(basename "$T" | tr -cd 'a-z0-9' | tr 'A-Z' 'a-z')
+    case_repo=parts$(basename "$T" | tr 'A-Z' 'a-z' | tr -cd 'a-z0-9')
     two_sticks
     airlock push --identity-check any --key cosign.pub --plain-http --json a/drop.tar.001 b/drop.tar.002 "$PLAIN/$case_repo"
     expect_rc 0

@@ -6,7 +6,7 @@
 F=$FIXTURES
 . "$REGROOT/env"
 export COSIGN_PASSWORD=test-password
-CASE=$(basename "$T" | tr -cd 'a-z0-9' | tr 'A-Z' 'a-z')
+CASE=$(basename "$T" | tr 'A-Z' 'a-z' | tr -cd 'a-z0-9')
 D=registry.internal/devops
 
 keys() { [ -f cosign.key ] || "$AIRLOCK" keygen --output-key-prefix cosign 2>/dev/null; }

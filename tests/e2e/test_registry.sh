@@ -5,7 +5,7 @@
 F=$FIXTURES
 . "$REGROOT/env"
 export COSIGN_PASSWORD=test-password
-CASE=$(basename "$T" | tr -cd 'a-z0-9' | tr 'A-Z' 'a-z')
+CASE=$(basename "$T" | tr 'A-Z' 'a-z' | tr -cd 'a-z0-9')
 
 # a signed bundle: the fixture image and the multi-arch index, identity set for DEST; each
 # image signed in both formats (a .sig layer and a bundle referrer: 2 signatures verified)

@@ -6,7 +6,7 @@
 . "$(dirname "$0")/lib.sh"
 F=$FIXTURES
 . "$REGROOT/env"
-CASE=$(basename "$T" | tr -cd 'a-z0-9' | tr 'A-Z' 'a-z')
+CASE=$(basename "$T" | tr 'A-Z' 'a-z' | tr -cd 'a-z0-9')
 
 # fill REPO TAG...: the fixture image under each tag of $PLAIN/$CASE/REPO; "TAG DIGEST" lines
 # appended to $T/digests

@@ -5,7 +5,7 @@
 F=$FIXTURES
 . "$REGROOT/env"
 export COSIGN_PASSWORD=test-password
-CASE=$(basename "$T" | tr -cd 'a-z0-9' | tr 'A-Z' 'a-z')
+CASE=$(basename "$T" | tr 'A-Z' 'a-z' | tr -cd 'a-z0-9')
 
 keys() { "$AIRLOCK" keygen --output-key-prefix cosign 2>/dev/null; }
 # signed NAME IN: a signed bundle IN/NAME of the fixture image, settled

@@ -5,7 +5,7 @@
 F=$FIXTURES
 . "$REGROOT/env"
 export COSIGN_PASSWORD=test-password
-CASE=$(basename "$T" | tr -cd 'a-z0-9' | tr 'A-Z' 'a-z')
+CASE=$(basename "$T" | tr 'A-Z' 'a-z' | tr -cd 'a-z0-9')
 SMUGGLE() { "$PY" "$E2E_SRC/mksmuggle.py" "$@"; }
 sk() { skopeo inspect --tls-verify=false --raw "docker://$1"; }
 keys() { [ -f "${1:-cosign}.key" ] || "$AIRLOCK" keygen --output-key-prefix "${1:-cosign}" 2>/dev/null; }
@@ -170,22 +170,40 @@ case_push_plan_is_linear_in_the_graph() {
 }
 
 case_concurrent_pushes_keep_every_signature() {
-    keys one
-    keys two
+    # three pushers of one image at once, each signed with its own key, into one repository:
+    # every one must keep the others' signatures (.sig and the sigstore bundle referrers)
+    local ks="one two three" k round
     make_bundle a.tar
-    cp a.tar b.tar
-    "$AIRLOCK" sign --key one.key a.tar >/dev/null
-    "$AIRLOCK" sign --key two.key b.tar >/dev/null
-    for round in 1 2 3 4 5 6; do
+    for k in $ks; do
+        keys $k
+        cp a.tar $k.tar
+        "$AIRLOCK" sign --key $k.key $k.tar >/dev/null
+    done
+    for round in 1 2 3 4 5 6 7 8 9 10; do
         dest="$PLAIN/$CASE/r$round"
-        "$AIRLOCK" push --identity-check any --key one.pub --plain-http -q a.tar "$dest" 2>a.err &
-        "$AIRLOCK" push --identity-check any --key two.pub --plain-http -q b.tar "$dest" 2>b.err &
-        wait %1 || fail "push one failed: $(cat a.err)"
-        wait %2 || fail "push two failed: $(cat b.err)"
-        for k in one two; do
-            airlock verify --key $k.pub --plain-http "$dest/test/busybox:1.0"
-            expect_rc 0
+        local pids=""
+        for k in $ks; do
+            "$AIRLOCK" push --identity-check any --key $k.pub --plain-http -q $k.tar "$dest" \
+                2>$k.err &
+            pids="$pids $!"
         done
+        for k in $pids; do
+            wait $k || fail "round $round: a push failed: $(cat *.err)"
+        done
+        for k in $ks; do
+            airlock verify --key $k.pub --plain-http "$dest/test/busybox:1.0"
+            [ "$rc" = 0 ] || fail "round $round: the signature of $k is gone: $(cat $T/out $T/err) (push: $(cat $k.err))"
+        done
+        # each format on its own: three simple-signing layers, three bundle referrers
+        local base="http://$PLAIN/v2/$CASE/r$round/test/busybox" dg n
+        dg=$(curl -sfI -H 'Accept: application/vnd.oci.image.manifest.v1+json' "$base/manifests/1.0" |
+            tr -d '\r' | sed -n 's/^[Dd]ocker-[Cc]ontent-[Dd]igest: //p')
+        n=$(curl -sf -H 'Accept: application/vnd.oci.image.manifest.v1+json' \
+            "$base/manifests/sha256-${dg#sha256:}.sig" | python3 -c 'import json,sys; print(len(json.load(sys.stdin)["layers"]))')
+        [ "$n" = 3 ] || fail "round $round: $n signatures at the .sig tag, not 3"
+        n=$(curl -sf -H 'Accept: application/vnd.oci.image.index.v1+json' \
+            "$base/manifests/sha256-${dg#sha256:}" | python3 -c 'import json,sys; print(len(json.load(sys.stdin)["manifests"]))')
+        [ "$n" = 3 ] || fail "round $round: $n bundle referrers at the fallback tag, not 3"
     done
 }
 

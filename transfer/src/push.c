@@ -15,6 +15,8 @@ struct pentry {                  /* one index.json entry of the bundle */
     char **manifests;            /* child-first: digests of manifests/indexes to PUT */
     char **mtypes;
     size_t n_manifests;
+    int fresh; /* a blob of its repository was missing before this push: its manifests are PUT
+                * without asking first whether they are there (a PUT is right either way) */
 };
 
 struct pblob {
@@ -22,6 +24,7 @@ struct pblob {
     uint64_t size;
     char *repo;
     int pending; /* a .tar.zst's blob waiting for its turn in the stream */
+    int absent;  /* not in its repository when this push began */
 };
 
 struct pusher {
@@ -36,6 +39,7 @@ struct pusher {
     size_t n_blobs, cap_blobs;
     struct core_dmap seen; /* "repo digest" pairs already planned (key: digest hash of both) */
     struct core_dmap where; /* digest -> index+1 of a blob known to be in some repository */
+    struct core_dmap missing; /* repositories a blob was missing from (key: digest of the name) */
     atomic_size_t next;
     size_t phase_end; /* workers take blobs up to here */
     int streamed;     /* a .tar.zst: no random access, uploads happen in push_streamed */
@@ -280,12 +284,29 @@ static int counting_seek(void *ctx, uint64_t offset, struct airlock_error **err)
     return c->rd ? airlock_blob_reader_seek(c->rd, offset, err) : 0;
 }
 
+/* A small blob into a repository that was already missing one is sent without asking first
+ * whether it is there (a fresh repository, a push of many small images: the HEAD was one round
+ * trip of three for nothing; if it was there after all, a few KiB went again). Bigger blobs,
+ * and every blob of a repository that lacked none so far (a re-push), are asked about. */
+#define SMALL_BLOB (64u << 10)
+
+static int repo_key(const char *repo, char key[AIRLOCK_DIGEST_SIZE])
+{
+    return airlock_sha256_digest(key, repo, strlen(repo), NULL);
+}
+
 /* 1 if the blob needs no upload: already there, or mounted from another repository. */
 static int blob_present(struct pusher *p, struct pblob *b, struct airlock_error **err)
 {
     uint64_t have = 0;
-    int rc = airlock_registry_blob_exists(p->r, b->repo, b->digest, &have, err);
-    if (rc < 0)
+    char key[AIRLOCK_DIGEST_SIZE];
+    int keyed = !repo_key(b->repo, key), ask = 1, rc = 0;
+    if (keyed && b->size <= SMALL_BLOB) {
+        pthread_mutex_lock(&p->lock);
+        ask = !core_dmap_get(&p->missing, key);
+        pthread_mutex_unlock(&p->lock);
+    }
+    if (ask && (rc = airlock_registry_blob_exists(p->r, b->repo, b->digest, &have, err)) < 0)
         return rc;
     if (rc == 1) {
         p->skipped++;
@@ -295,6 +316,13 @@ static int blob_present(struct pusher *p, struct pblob *b, struct airlock_error 
             core_dmap_put(&p->where, b->digest, (size_t)(b - p->blobs) + 1);
         pthread_mutex_unlock(&p->lock);
         return 1;
+    }
+    if (ask) {
+        b->absent = 1;
+        pthread_mutex_lock(&p->lock);
+        if (keyed && !core_dmap_get(&p->missing, key) && core_dmap_put(&p->missing, key, 1) < 0)
+            keyed = 0; /* no memory: the next ones ask */
+        pthread_mutex_unlock(&p->lock);
     }
     const char *from = NULL;
     pthread_mutex_lock(&p->lock);
@@ -445,10 +473,10 @@ static int already_there(struct pusher *p, const char *repo, const char *ref, co
  * same bytes was being written): a PUT that failed while the registry holds exactly that
  * manifest has done its job; otherwise it is tried again, a few times. */
 static int put_by_digest(struct pusher *p, const char *repo, const char *digest, const char *mt,
-                         const void *data, size_t len, struct airlock_error **err)
+                         const void *data, size_t len, int fresh, struct airlock_error **err)
 {
     struct airlock_error *e = NULL;
-    if (already_there(p, repo, digest, digest))
+    if (!fresh && already_there(p, repo, digest, digest))
         return 0;
     int rc = airlock_registry_manifest_put(p->r, repo, digest, mt, data, len, &e);
     for (int again = 1; rc && rc != AIRLOCK_EUSAGE && again <= 3; again++) {
@@ -482,8 +510,10 @@ static int push_manifests(struct pusher *p, struct pentry *pe, int with_tag,
             break;
         int last = i + 1 == pe->n_manifests;
         /* by digest first; the tag only once everything below it is there */
-        rc = put_by_digest(p, pe->repo, pe->manifests[i], pe->mtypes[i], raw.data, raw.len, err);
-        if (!rc && last && pe->tag && with_tag && !already_there(p, pe->repo, pe->tag, pe->manifests[i]))
+        rc = put_by_digest(p, pe->repo, pe->manifests[i], pe->mtypes[i], raw.data, raw.len,
+                           pe->fresh, err);
+        if (!rc && last && pe->tag && with_tag &&
+            (pe->fresh || !already_there(p, pe->repo, pe->tag, pe->manifests[i])))
             rc = airlock_registry_manifest_put(p->r, pe->repo, pe->tag, pe->mtypes[i], raw.data,
                                                raw.len, err);
         progress(p, "manifest", pe->manifests[i], 1, 1);
@@ -550,6 +580,43 @@ static void merge_backoff(int attempt)
     nanosleep(&ts, NULL);
 }
 
+/* Whether tag still holds what we merged from (seen: its digest, "" when it was not there)
+ * right before our PUT: 0 yes, 1 it moved (another writer landed since our GET: merge again
+ * instead of replacing theirs), also when the registry does not say. Distribution has no
+ * conditional PUT, so this narrows the window between our GET and our PUT to this one round
+ * trip; it cannot close it. */
+static int tag_moved(struct pusher *p, const char *repo, const char *tag, const char *seen)
+{
+    char got[AIRLOCK_DIGEST_SIZE] = "";
+    int rc = registry_manifest_head(p->r, repo, tag, "pull,push", got, NULL);
+    if (rc == 0)
+        return *seen != '\0';
+    if (rc != 1)
+        return 1;
+    if (!*got) { /* no Docker-Content-Digest on HEAD: the digest of what a GET serves */
+        struct airlock_buf m = AIRLOCK_BUF_INIT(0);
+        char *mt = NULL;
+        if (airlock_registry_manifest_get(p->r, repo, tag, &m, &mt, got, NULL))
+            *got = '\0';
+        airlock_buf_release(&m);
+        free(mt);
+    }
+    return !*got || strcmp(got, seen) != 0;
+}
+
+/* A PUT of a merged tag that failed for a reason other than the caller's (credentials, scope):
+ * with concurrent writers Distribution may refuse one of two PUTs at once (DIGEST_INVALID, a
+ * 5xx): the merge goes round again, reading what is there now; the error is kept for when the
+ * tries run out. */
+static int merge_put_failed(int rc, struct airlock_error **err, struct airlock_error **last)
+{
+    if (!rc || rc == AIRLOCK_EUSAGE)
+        return 0;
+    airlock_error_free(*last);
+    *last = err ? steal_pointer(err) : NULL;
+    return 1;
+}
+
 /* Signatures (.sig) and attestations (.att, the same manifest shape with DSSE layers): merged
  * with those already at the tag, never dropping theirs, and read back until every one of ours
  * is there. */
@@ -557,6 +624,7 @@ static int push_signature(struct pusher *p, struct pentry *pe, struct airlock_er
 {
     struct airlock_buf ours = AIRLOCK_BUF_INIT(0);
     struct airlock_oci *mo = NULL;
+    struct airlock_error *last = NULL; /* of a PUT that lost to another writer */
     int rc = airlock_bundle_blob_read(p->b, pe->trust->digest, AIRLOCK_MAX_MANIFEST, &ours, err);
     if (!rc)
         rc = airlock_oci_parse(&mo, ours.data, ours.len, pe->trust->ref, err);
@@ -569,8 +637,9 @@ static int push_signature(struct pusher *p, struct pentry *pe, struct airlock_er
         if (attempt == MERGE_TRIES) {
             rc = airlock_error_set(err, AIRLOCK_EOS,
                                    "'%s/%s:%s': the signatures there kept being replaced by "
-                                   "another writer (%d tries); ours are not all there",
-                                   p->host, pe->repo, pe->tag, MERGE_TRIES);
+                                   "another writer (%d tries); ours are not all there%s%s",
+                                   p->host, pe->repo, pe->tag, MERGE_TRIES,
+                                   last ? "; last: " : "", last ? last->msg : "");
             break;
         }
         if (attempt) /* read back what we PUT, once other writers had a moment to land */
@@ -580,7 +649,14 @@ static int push_signature(struct pusher *p, struct pentry *pe, struct airlock_er
             airlock_error_free(err ? *err : NULL);
             if (err)
                 *err = NULL;
-            rc = push_manifests(p, pe, 1, err);
+            /* right after the GET (nothing in between to widen the window); the PUT by tag
+             * stores it by digest too */
+            rc = airlock_registry_manifest_put(p->r, pe->repo, pe->tag,
+                                               pe->mtypes[pe->n_manifests - 1], ours.data,
+                                               ours.len, err);
+            if (merge_put_failed(rc, err, &last))
+                rc = 0;
+            progress(p, "manifest", pe->tag, 1, 1);
             goto next;
         }
         if (rc || (rc = airlock_oci_parse(&mt, theirs.data, theirs.len, "registry signature", err)))
@@ -618,9 +694,12 @@ static int push_signature(struct pusher *p, struct pentry *pe, struct airlock_er
             break;
         }
         if (!(rc = airlock_sig_manifest_build(&man, &ml, &cfg, &cl, layers, n, err)) &&
-            !(rc = put_small_blob(p, pe->repo, cfg, cl, err)))
+            !(rc = put_small_blob(p, pe->repo, cfg, cl, err)) &&
+            !tag_moved(p, pe->repo, pe->tag, dg)) /* else: merge again with what landed */
             rc = airlock_registry_manifest_put(p->r, pe->repo, pe->tag, AIRLOCK_MT_OCI_MANIFEST,
                                                man, ml, err);
+        if (merge_put_failed(rc, err, &last))
+            rc = 0;
         progress(p, "manifest", pe->tag, 1, 1);
     next:
         free(layers);
@@ -630,6 +709,7 @@ static int push_signature(struct pusher *p, struct pentry *pe, struct airlock_er
         free(cfg);
         free(mtype);
     }
+    airlock_error_free(last);
     airlock_oci_free(mo);
     airlock_buf_release(&ours);
     return rc;
@@ -770,6 +850,7 @@ static int push_referrers(struct pusher *p, struct pentry *pe, struct airlock_er
     snprintf(tag, sizeof(tag), "sha256-%s", airlock_digest_hex(subject));
     int api = referrers_api(p, pe->repo, subject, err), rc = api < 0 ? api : 0;
     int *indexed = calloc(n_ref + 1, sizeof(*indexed));
+    struct airlock_error *last = NULL; /* of a PUT that lost to another writer */
     cJSON *ours = cJSON_CreateArray();
     if (!rc && (!indexed || !ours))
         rc = airlock_error_set(err, AIRLOCK_EOS, "out of memory");
@@ -785,7 +866,7 @@ static int push_referrers(struct pusher *p, struct pentry *pe, struct airlock_er
             rc = 0;
         else /* without the API, or a PUT to try again (concurrent writers) */
             rc = put_by_digest(p, pe->repo, pe->manifests[i], pe->mtypes[i], raw.data, raw.len,
-                               err);
+                               pe->fresh, err);
         airlock_error_free(e);
         progress(p, "manifest", pe->manifests[i], 1, 1);
         if (!rc && (!(d = transfer_referrer_descriptor(raw.data, raw.len, pe->manifests[i],
@@ -804,13 +885,14 @@ static int push_referrers(struct pusher *p, struct pentry *pe, struct airlock_er
         struct airlock_oci *mt = NULL;
         cJSON *jt = NULL, *tm = NULL;
         const cJSON *d = NULL;
-        char *mtype = NULL, *merged = NULL, dg[AIRLOCK_DIGEST_SIZE];
+        char *mtype = NULL, *merged = NULL, dg[AIRLOCK_DIGEST_SIZE] = "";
         size_t added = 0;
         if (attempt == MERGE_TRIES) {
             rc = airlock_error_set(err, AIRLOCK_EOS,
                                    "'%s/%s:%s': the referrers index there kept being replaced by "
-                                   "another writer (%d tries); ours are not all there",
-                                   p->host, pe->repo, tag, MERGE_TRIES);
+                                   "another writer (%d tries); ours are not all there%s%s",
+                                   p->host, pe->repo, tag, MERGE_TRIES,
+                                   last ? "; last: " : "", last ? last->msg : "");
             break;
         }
         if (attempt)
@@ -821,6 +903,7 @@ static int push_referrers(struct pusher *p, struct pentry *pe, struct airlock_er
             if (err)
                 *err = NULL;
             rc = 0;
+            *dg = '\0';
             if (!(jt = cJSON_CreateObject()) ||
                 !cJSON_AddNumberToObject(jt, "schemaVersion", 2) ||
                 !cJSON_AddStringToObject(jt, "mediaType", AIRLOCK_MT_OCI_INDEX) ||
@@ -858,11 +941,14 @@ static int push_referrers(struct pusher *p, struct pentry *pe, struct airlock_er
             goto next;
         if (!(merged = cJSON_PrintUnformatted(jt)))
             rc = airlock_error_set(err, AIRLOCK_EOS, "out of memory");
-        else
+        else { /* right after the GET: nothing in between to widen the window */
             rc = airlock_registry_manifest_put(p->r, pe->repo, tag,
                                                mt && mt->media_type ? mt->media_type
                                                                     : AIRLOCK_MT_OCI_INDEX,
                                                merged, strlen(merged), err);
+        }
+        if (merge_put_failed(rc, err, &last))
+            rc = 0;
         progress(p, "manifest", tag, 1, 1);
     next:
         free(merged);
@@ -873,6 +959,7 @@ static int push_referrers(struct pusher *p, struct pentry *pe, struct airlock_er
         if (!rc && !added)
             break;
     }
+    airlock_error_free(last);
     cJSON_Delete(ours);
     free(indexed);
     return rc;
@@ -1027,6 +1114,22 @@ out:
     return 0;
 }
 
+/* The formats of verified signatures in im (1: a .sig layer, 2: a bundle referrer), those of
+ * the bundle's that push carries (listed) when offline */
+static int sig_formats(const struct airlock_sig_image *im, int offline)
+{
+    int f = 0;
+    for (size_t k = 0; k < im->n_sigs; k++) {
+        const char *fmt = im->sigs[k].format;
+        if (!fmt || (offline && im->sigs[k].unlisted))
+            continue;
+        f |= !strcmp(fmt, AIRLOCK_SIG_FORMAT_SIMPLESIGNING) ? 1
+             : !strcmp(fmt, AIRLOCK_SIG_FORMAT_BUNDLE)      ? 2
+                                                            : 0;
+    }
+    return f;
+}
+
 /* ---- the manifest-put and verify-there phases, in parallel across images ------------------ */
 /* A re-push of many small images where everything is there already is bound by round trips
  * (a sync job does it all the time): the manifests of different images, their attachments,
@@ -1167,7 +1270,7 @@ static int phase_tag(struct pusher *p, size_t i, void *ctx, struct airlock_error
     struct phase_ctx *c = ctx;
     struct pentry *pe = &p->pe[c->at[i]];
     size_t last = pe->n_manifests - 1;
-    if (already_there(p, pe->repo, pe->tag, pe->manifests[last]))
+    if (!pe->fresh && already_there(p, pe->repo, pe->tag, pe->manifests[last]))
         return 0;
     struct airlock_buf raw = AIRLOCK_BUF_INIT(0);
     int rc = airlock_bundle_blob_read(p->b, pe->manifests[last], AIRLOCK_MAX_MANIFEST, &raw, err);
@@ -1338,6 +1441,9 @@ int airlock_push(struct airlock_push_result **res, struct airlock_bundle *b, con
         airlock_error_wrap(err, "push to '%s' (no manifest was pushed)", dest);
         goto done;
     }
+    for (size_t i = 0; i < p.n_blobs; i++) /* repositories that were missing a blob */
+        for (size_t k = 0; p.blobs[i].absent && k < p.n_pe; k++)
+            p.pe[k].fresh |= !strcmp(p.blobs[i].repo, p.pe[k].repo);
     /* 4: manifests child-first, images by digest only (their tags come once signatures are
      * there and verified), then the attachments; each across the entries in parallel */
     if (!(at = calloc(p.n_pe + 1, sizeof(*at)))) {
@@ -1386,9 +1492,12 @@ int airlock_push(struct airlock_push_result **res, struct airlock_bundle *b, con
                                                NULL, NULL, 0};
         struct airlock_sig_image im = pc.ims[j];
         memset(&pc.ims[j], 0, sizeof(pc.ims[j]));
-        /* a concurrent push may have replaced the .sig tag after our read-back: merge ours in
-         * again and look once more (bounded) */
-        for (int again = 0; !rc && check && !im.ok && again < 3; again++) {
+        /* a concurrent push may have replaced the .sig tag or the referrers index after our
+         * read-back: merge ours in again and look once more (bounded); every format of
+         * signature that verified in the bundle must verify in the registry too, not just one */
+        int want = check ? sig_formats(pe->trust, 1) : 0;
+        for (int again = 0; !rc && check && (!im.ok || (want & ~sig_formats(&im, 0))) && again < 3;
+             again++) {
             int merged = 0;
             for (size_t k = 0; k < p.n_pe && !rc; k++) {
                 struct pentry *s = &p.pe[k];
@@ -1412,6 +1521,14 @@ int airlock_push(struct airlock_push_result **res, struct airlock_bundle *b, con
                                    "'%s/%s@%s': the signature does not verify in the registry%s%s",
                                    p.host, pe->repo, pe->trust->digest, im.n_failures ? ": " : "",
                                    im.n_failures ? im.failures[0] : "");
+        if (!rc && check && (want & ~sig_formats(&im, 0)))
+            rc = airlock_error_set(err, AIRLOCK_ESIGNATURE,
+                                   "'%s/%s@%s': our %s does not verify in the registry (another "
+                                   "writer replaced it, also after merging ours in again)",
+                                   p.host, pe->repo, pe->trust->digest,
+                                   (want & ~sig_formats(&im, 0) & 1)
+                                       ? "signature at the .sig tag"
+                                       : "sigstore bundle referrer at the fallback tag");
         /* the destination rule again, on what the registry now serves: the image's .sig and
          * each platform manifest's own sha256-<hex>.sig, as a pull checks them */
         if (!rc && check && pe->trust->needed &&
@@ -1491,6 +1608,7 @@ done:
         free(p.blobs[i].repo);
     free(p.blobs);
     core_dmap_release(&p.where);
+    core_dmap_release(&p.missing);
     core_dmap_release(&p.seen);
     airlock_registry_free(p.r);
     free(p.host);
