@@ -765,7 +765,6 @@ struct ahead_job {
     struct airlock_registry **regs; /* per item, or NULL */
     struct ahead_list *lists;       /* per item: only its worker writes it */
     size_t n;
-    atomic_size_t next;
 };
 
 /* Keeps one answer in l (rc 0 or AIRLOCK_ENOTFOUND; body taken). -1: not kept. */
@@ -856,16 +855,11 @@ static void ahead_item(struct ahead_job *j, size_t i)
     airlock_ref_release(&ref);
 }
 
-static void *ahead_worker(void *arg)
+static int ahead_one(void *ctx, size_t i, struct airlock_error **err)
 {
-    struct ahead_job *j = arg;
-    for (;;) {
-        size_t i = atomic_fetch_add(&j->next, 1);
-        if (i >= j->n)
-            break;
-        ahead_item(j, i);
-    }
-    return NULL;
+    (void)err; /* an answer that cannot be had is asked again by the walk */
+    ahead_item(ctx, i);
+    return 0;
 }
 
 /* Asks ahead for every item; the answers land in x->ahead. Only memory can fail here. */
@@ -893,19 +887,7 @@ static int ask_ahead(struct exporter *x, const struct airlock_export_item *items
         airlock_error_free(e);
         airlock_ref_release(&ref);
     }
-    int threads = (x->ro && x->ro->parallel > 0 ? x->ro->parallel : 4) * 2;
-    if (threads > 64)
-        threads = 64;
-    if ((size_t)threads > n)
-        threads = (int)n;
-    pthread_t tid[64];
-    int started = 0;
-    for (int i = 1; i < threads; i++)
-        if (!pthread_create(&tid[started], NULL, ahead_worker, &j))
-            started++;
-    ahead_worker(&j);
-    for (int i = 0; i < started; i++)
-        pthread_join(tid[i], NULL);
+    transfer_pool_run(n, transfer_pool_threads(x->ro), ahead_one, &j, NULL);
     for (size_t i = 0; i < n; i++) {
         struct ahead_list *l = &j.lists[i];
         for (size_t k = 0; k < l->n; k++) {

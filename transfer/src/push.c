@@ -1141,78 +1141,23 @@ static int sig_formats(const struct airlock_sig_image *im, int offline)
 
 typedef int (*pool_fn)(struct pusher *p, size_t i, void *ctx, struct airlock_error **err);
 
-struct pool {
+struct pool_call {
     struct pusher *p;
     pool_fn fn;
     void *ctx;
-    size_t n;
-    atomic_size_t next;
-    atomic_int failed;
-    pthread_mutex_t lock;
-    struct airlock_error *first; /* of the lowest index that failed */
-    size_t first_at;
 };
 
-static void *pool_worker(void *arg)
+static int pool_call(void *ctx, size_t i, struct airlock_error **err)
 {
-    struct pool *q = arg;
-    for (;;) {
-        size_t i = atomic_fetch_add(&q->next, 1);
-        if (i >= q->n || atomic_load(&q->failed))
-            break;
-        struct airlock_error *e = NULL;
-        int rc = q->fn(q->p, i, q->ctx, &e);
-        if (!rc) {
-            airlock_error_free(e);
-            continue;
-        }
-        if (!e)
-            airlock_error_set(&e, rc, "a request failed without saying why");
-        pthread_mutex_lock(&q->lock);
-        if (!q->first || i < q->first_at) {
-            airlock_error_free(q->first);
-            q->first = e;
-            q->first_at = i;
-        } else
-            airlock_error_free(e);
-        pthread_mutex_unlock(&q->lock);
-        atomic_store(&q->failed, 1);
-    }
-    return NULL;
+    struct pool_call *c = ctx;
+    return c->fn(c->p, i, c->ctx, err);
 }
 
 /* fn(p, i, ctx) for every i < n over the pool; the first error (by index) is returned. */
 static int pool_run(struct pusher *p, size_t n, pool_fn fn, void *ctx, struct airlock_error **err)
 {
-    struct pool q;
-    memset(&q, 0, sizeof(q));
-    q.p = p;
-    q.fn = fn;
-    q.ctx = ctx;
-    q.n = n;
-    pthread_mutex_init(&q.lock, NULL);
-    int threads = (p->ro && p->ro->parallel > 0 ? p->ro->parallel : 4) * 2;
-    if (threads > 64)
-        threads = 64;
-    if ((size_t)threads > n)
-        threads = (int)n;
-    pthread_t tid[64];
-    int started = 0;
-    for (int i = 1; i < threads; i++)
-        if (!pthread_create(&tid[started], NULL, pool_worker, &q))
-            started++;
-    pool_worker(&q);
-    for (int i = 0; i < started; i++)
-        pthread_join(tid[i], NULL);
-    int rc = 0;
-    if (q.failed) {
-        rc = q.first ? q.first->code : AIRLOCK_EOS;
-        if (err && !*err)
-            *err = steal_pointer(&q.first);
-    }
-    airlock_error_free(q.first);
-    pthread_mutex_destroy(&q.lock);
-    return rc;
+    struct pool_call c = {p, fn, ctx};
+    return transfer_pool_run(n, transfer_pool_threads(p->ro), pool_call, &c, err);
 }
 
 /* 1 when repo already holds ref as the manifest digest (by digest: it is there; a tag: it

@@ -190,4 +190,15 @@ int registry_blob_fetch_mem(struct airlock_registry *r, const char *repo, const 
 int registry_blob_fetch(struct airlock_registry *r, const char *repo, const char *digest,
                         uint64_t size, http_sink_fn sink, void *ctx, struct airlock_error **err);
 
+/* ---- the bounded pool (pool.c) ---- */
+
+/* fn(ctx, i, err) for every i < n over at most threads threads (the caller's one of them); no
+ * new item starts after a failure, and the error of the lowest failing index is returned. */
+#define TRANSFER_POOL_MAX 64
+typedef int (*transfer_pool_fn)(void *ctx, size_t i, struct airlock_error **err);
+int transfer_pool_run(size_t n, int threads, transfer_pool_fn fn, void *ctx,
+                      struct airlock_error **err);
+/* The pool's size for requests across images: twice --parallel, at most TRANSFER_POOL_MAX. */
+int transfer_pool_threads(const struct airlock_registry_opts *ro);
+
 #endif
