@@ -80,4 +80,8 @@ size_t *core_dmap_get(const struct core_dmap *m, const char *digest);
 int core_dmap_put(struct core_dmap *m, const char *digest, size_t value); /* -1: no memory */
 void core_dmap_release(struct core_dmap *m);
 
+/* A repository path component as Docker's reference grammar has it:
+ * [a-z0-9]+ ((?:[._]|__|-+) [a-z0-9]+)* (ref.c; the policy reader uses the same). */
+int core_ref_valid_component(const char *s, size_t n);
+
 #endif

@@ -77,7 +77,6 @@ static int match_repo_digest_or_exact(const struct airlock_ref *in, const struct
 /* ---- remapIdentity prefixes ---------------------------------------------------------------- */
 
 static int is_alnum(char c) { return isalnum((unsigned char)c) != 0; }
-static int is_lower_alnum(char c) { return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9'); }
 
 /* domain-name-component ('.' domain-name-component)*, or [IPv6], then optional ':' digits */
 static int valid_domain(const char *s, size_t n)
@@ -114,31 +113,6 @@ static int valid_domain(const char *s, size_t n)
     return i == n;
 }
 
-/* alphanumeric (separator alphanumeric)*, separator [._] | __ | -+ */
-static int valid_path_component(const char *s, size_t n)
-{
-    size_t i = 0;
-    if (!n || !is_lower_alnum(s[0]))
-        return 0;
-    while (i < n) {
-        while (i < n && is_lower_alnum(s[i]))
-            i++;
-        if (i == n)
-            return 1;
-        size_t sep = i;
-        if (s[i] == '.')
-            i++;
-        else if (s[i] == '_')
-            i += (i + 1 < n && s[i + 1] == '_') ? 2 : 1;
-        else
-            while (i < n && s[i] == '-')
-                i++;
-        if (i == sep || i == n || !is_lower_alnum(s[i]))
-            return 0;
-    }
-    return 1;
-}
-
 int airlock_policy_prefix_valid(const char *s)
 {
     if (!s)
@@ -152,7 +126,7 @@ int airlock_policy_prefix_valid(const char *s)
     for (const char *p = slash + 1;;) {
         const char *e = strchr(p, '/');
         size_t l = e ? (size_t)(e - p) : strlen(p);
-        if (!valid_path_component(p, l))
+        if (!core_ref_valid_component(p, l))
             return 0;
         if (!e)
             return 1;

@@ -9,7 +9,7 @@
 static int is_alnum_lower(char c) { return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9'); }
 
 /* path-component := [a-z0-9]+ ((?:[._]|__|-+) [a-z0-9]+)* */
-static int valid_component(const char *s, size_t n)
+int core_ref_valid_component(const char *s, size_t n)
 {
     size_t i = 0;
     if (n == 0 || !is_alnum_lower(s[0]))
@@ -157,7 +157,7 @@ int airlock_ref_parse(struct airlock_ref *out, const char *s, struct airlock_err
     while (1) {
         const char *e = strchr(p, '/');
         size_t n = e ? (size_t)(e - p) : strlen(p);
-        if (!valid_component(p, n)) {
+        if (!core_ref_valid_component(p, n)) {
             int upper = 0;
             for (size_t i = 0; i < n; i++)
                 upper |= isupper((unsigned char)p[i]) != 0;

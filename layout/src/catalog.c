@@ -375,3 +375,23 @@ int airlock_image_summarize(struct airlock_image_summary *out, struct airlock_bu
     *out = s;
     return 0;
 }
+
+int layout_pair_key(char key[AIRLOCK_DIGEST_SIZE], const char *repo, const char *digest)
+{
+    struct airlock_buf t = AIRLOCK_BUF_INIT(1u << 20);
+    int rc = airlock_buf_printf(&t, "%s@%s", repo, digest);
+    if (!rc)
+        rc = airlock_sha256_digest(key, t.data, t.len, NULL);
+    airlock_buf_release(&t);
+    return rc ? -1 : 0;
+}
+
+char *layout_repo_of(const char *ref)
+{
+    struct airlock_ref r;
+    if (!ref || airlock_ref_parse(&r, ref, NULL))
+        return NULL;
+    char *repo = airlock_ref_repository(&r);
+    airlock_ref_release(&r);
+    return repo;
+}

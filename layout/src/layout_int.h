@@ -260,4 +260,9 @@ int docker_src_blob_stream(struct docker_src *d, airlock_blob_want_fn want,
  * subject, no config or layer a runtime would run or unpack); 0 and *m NULL otherwise. */
 int layout_bare_referrer_parse(struct airlock_oci **m, const char *raw, size_t len);
 
+/* A (repository, digest) pair as one digest-shaped key for a core_dmap. -1: no memory. */
+int layout_pair_key(char key[AIRLOCK_DIGEST_SIZE], const char *repo, const char *digest);
+/* The repository ("domain/path") a reference names, malloc'd; NULL if it is none. */
+char *layout_repo_of(const char *ref);
+
 #endif

@@ -52,26 +52,6 @@ struct sigset {
     size_t n;
 };
 
-static int pair_key(char key[AIRLOCK_DIGEST_SIZE], const char *repo, const char *digest)
-{
-    struct airlock_buf t = AIRLOCK_BUF_INIT(1u << 20);
-    int rc = airlock_buf_printf(&t, "%s@%s", repo, digest);
-    if (!rc)
-        rc = airlock_sha256_digest(key, t.data, t.len, NULL);
-    airlock_buf_release(&t);
-    return rc ? -1 : 0;
-}
-
-static char *repo_of(const char *ref)
-{
-    struct airlock_ref r;
-    if (!ref || airlock_ref_parse(&r, ref, NULL))
-        return NULL;
-    char *repo = airlock_ref_repository(&r);
-    airlock_ref_release(&r);
-    return repo;
-}
-
 static void drop_cache(struct pcheck *c)
 {
     for (size_t i = 0; i < c->n_owned; i++)
@@ -165,7 +145,7 @@ static int sigs_for(void *ctx, const char *digest, const struct airlock_policy_s
     *n = 0;
     if (!c->repo)
         return 0;
-    if (pair_key(key, c->repo, digest))
+    if (layout_pair_key(key, c->repo, digest))
         return airlock_error_set(err, AIRLOCK_EOS, "out of memory");
     size_t *m = core_dmap_get(&c->memo, key);
     if (!m) {
@@ -305,7 +285,7 @@ static int reach_node(void *ctx, size_t node, struct airlock_error **err)
 {
     struct reach *w = ctx;
     char key[AIRLOCK_DIGEST_SIZE];
-    if (pair_key(key, w->repo, airlock_graph_node(w->c->cat->graph, node)->digest) ||
+    if (layout_pair_key(key, w->repo, airlock_graph_node(w->c->cat->graph, node)->digest) ||
         core_dmap_put(w->held, key, 1))
         return airlock_error_set(err, AIRLOCK_EOS, "out of memory");
     return 0;
@@ -320,7 +300,7 @@ static int judged_as_image(const struct pcheck *c, const struct core_dmap *held,
     char key[AIRLOCK_DIGEST_SIZE];
     if (e->role == AIRLOCK_ROLE_IMAGE || !c->repos[i] || !e->subject[0])
         return 1;
-    return pair_key(key, c->repos[i], e->subject) || !core_dmap_get(held, key);
+    return layout_pair_key(key, c->repos[i], e->subject) || !core_dmap_get(held, key);
 }
 
 int airlock_bundle_check_policy(struct airlock_policy_report **out, struct airlock_bundle *b,
@@ -347,12 +327,12 @@ int airlock_bundle_check_policy(struct airlock_policy_report **out, struct airlo
     /* one pass: the .sig entries chained by (repository, subject) */
     for (size_t i = c.cat->n; i-- > 0;) {
         const struct airlock_entry *e = &c.cat->entries[i];
-        c.repos[i] = repo_of(e->ref);
+        c.repos[i] = layout_repo_of(e->ref);
         c.sig_next[i] = SIZE_MAX;
         char key[AIRLOCK_DIGEST_SIZE];
         if (e->role != AIRLOCK_ROLE_SIGNATURE || !c.repos[i] || !e->subject[0])
             continue;
-        if (pair_key(key, c.repos[i], e->subject)) {
+        if (layout_pair_key(key, c.repos[i], e->subject)) {
             rc = airlock_error_set(err, AIRLOCK_EOS, "out of memory");
             goto out;
         }

@@ -261,27 +261,6 @@ static int bundle_read(void *ctx, const char *digest, size_t max, struct airlock
 
 /* Signatures count for an image only in its own repository, as in a registry, where cosign
  * looks for REPO:sha256-<hex>.sig next to the image. NULL: unnamed or not a reference. */
-static char *repo_of(const char *ref)
-{
-    struct airlock_ref r;
-    if (!ref || airlock_ref_parse(&r, ref, NULL))
-        return NULL;
-    char *repo = airlock_ref_repository(&r);
-    airlock_ref_release(&r);
-    return repo;
-}
-
-/* A (repository, digest) pair as one digest-shaped key. */
-static int pair_key(char key[AIRLOCK_DIGEST_SIZE], const char *repo, const char *digest)
-{
-    struct airlock_buf t = AIRLOCK_BUF_INIT(1u << 20);
-    int rc = airlock_buf_printf(&t, "%s@%s", repo, digest);
-    if (!rc)
-        rc = airlock_sha256_digest(key, t.data, t.len, NULL);
-    airlock_buf_release(&t);
-    return rc ? -1 : 0;
-}
-
 struct trust {
     struct airlock_bundle *b;
     struct airlock_graph *g;
@@ -458,7 +437,7 @@ static int admit_node(void *ctx, size_t node, struct airlock_error **err)
 {
     struct trust *t = ctx;
     char key[AIRLOCK_DIGEST_SIZE];
-    if (pair_key(key, t->repo, airlock_graph_node(t->g, node)->digest) ||
+    if (layout_pair_key(key, t->repo, airlock_graph_node(t->g, node)->digest) ||
         core_dmap_put(&t->admitted, key, 1))
         return airlock_error_set(err, AIRLOCK_EOS, "out of memory");
     return 0;
@@ -725,7 +704,7 @@ int airlock_bundle_verify_signatures(struct airlock_sig_report **out, struct air
         struct airlock_sig_image *im = &t.r->images[t.r->n_images++];
         im->ref = core_strdup0(e->ref);
         memcpy(im->digest, e->desc.digest, AIRLOCK_DIGEST_SIZE);
-        t.repos[i] = repo_of(e->ref);
+        t.repos[i] = layout_repo_of(e->ref);
         im->node = e->node;
         im->role = e->role;
         memcpy(im->subject, e->subject, AIRLOCK_DIGEST_SIZE);
@@ -790,7 +769,7 @@ int airlock_bundle_verify_signatures(struct airlock_sig_report **out, struct air
             continue;
         char key[AIRLOCK_DIGEST_SIZE];
         const char *holds = attachment_holds(&t, im);
-        if (!holds && t.repos[i] && !pair_key(key, t.repos[i], im->subject) &&
+        if (!holds && t.repos[i] && !layout_pair_key(key, t.repos[i], im->subject) &&
             core_dmap_get(&t.admitted, key)) {
             im->ok = 1;
             continue;

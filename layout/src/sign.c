@@ -69,17 +69,6 @@ void airlock_sign_result_free(struct airlock_sign_result *r)
     free(r);
 }
 
-/* A (repository, digest) pair as one digest-shaped key. */
-static int pair_key(char key[AIRLOCK_DIGEST_SIZE], const char *repo, const char *digest)
-{
-    struct airlock_buf t = AIRLOCK_BUF_INIT(1u << 20);
-    int rc = airlock_buf_printf(&t, "%s@%s", repo, digest);
-    if (!rc)
-        rc = airlock_sha256_digest(key, t.data, t.len, NULL);
-    airlock_buf_release(&t);
-    return rc ? -1 : 0;
-}
-
 static int add_identity(struct target *t, const char *identity)
 {
     for (size_t i = 0; i < t->n_ids; i++)
@@ -102,7 +91,7 @@ static int add_target(struct signer *s, const char *ref, const char *repo,
                       struct airlock_error **err)
 {
     char key[AIRLOCK_DIGEST_SIZE];
-    if (pair_key(key, repo, d->digest))
+    if (layout_pair_key(key, repo, d->digest))
         return airlock_error_set(err, AIRLOCK_EOS, "out of memory");
     size_t *at = core_dmap_get(&s->t_at, key);
     if (at)
