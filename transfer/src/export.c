@@ -73,6 +73,7 @@ struct exporter {
     struct core_dmap fetched_at;
     struct xentry *ents;
     size_t n_ents;
+    struct core_dmap ent_at; /* sha256 of an entry's name -> index+1 in ents */
     struct airlock_writer *w;
     struct airlock_split_writer *sw; /* --split: parts written straight away instead */
     char **warnings;
@@ -377,16 +378,29 @@ static int walk(struct exporter *x, struct airlock_registry *r, const char *repo
     return airlock_graph_postorder(x->g, node, take_node, &t, err);
 }
 
+/* The entry named ref, or NULL: one hashed lookup, however many images the bundle gets. */
+static const struct xentry *entry_named(const struct exporter *x, const char *ref)
+{
+    char key[AIRLOCK_DIGEST_SIZE];
+    if (airlock_sha256_digest(key, ref, strlen(ref), NULL))
+        return NULL;
+    size_t *at = core_dmap_get(&x->ent_at, key);
+    return at && !strcmp(x->ents[*at - 1].ref, ref) ? &x->ents[*at - 1] : NULL;
+}
+
 static int add_entry(struct exporter *x, const char *ref, const char *kind, const char *mt,
                      const char *digest, size_t size, int image)
 {
-    for (size_t i = 0; i < x->n_ents; i++)
-        if (!strcmp(x->ents[i].ref, ref))
-            return 0;
+    if (entry_named(x, ref))
+        return 0;
+    char key[AIRLOCK_DIGEST_SIZE];
     struct xentry *e = realloc(x->ents, (x->n_ents + 1) * sizeof(*e));
     if (!e)
         return -1;
     x->ents = e;
+    if (airlock_sha256_digest(key, ref, strlen(ref), NULL) ||
+        core_dmap_put(&x->ent_at, key, x->n_ents + 1))
+        return -1;
     e += x->n_ents++;
     e->ref = strdup(ref);
     e->kind = kind ? strdup(kind) : NULL;
@@ -1109,10 +1123,7 @@ static char *index_text(const struct exporter *x, struct airlock_bundle *old)
         {
             const char *n = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(
                 cJSON_GetObjectItemCaseSensitive(it, "annotations"), AIRLOCK_ANN_REF_NAME));
-            int replaced = 0;
-            for (size_t k = 0; n && k < x->n_ents && !replaced; k++)
-                replaced = !strcmp(n, x->ents[k].ref);
-            if (!replaced)
+            if (!n || !entry_named(x, n))
                 cJSON_AddItemToArray(arr, cJSON_Duplicate(it, 1));
         }
         cJSON_Delete(oj);
@@ -1523,6 +1534,7 @@ out:
         free(x.ents[i].media_type);
     }
     free(x.ents);
+    core_dmap_release(&x.ent_at);
     for (size_t i = 0; i < x.n_recs; i++) {
         free(x.recs[i].name);
         free(x.recs[i].tag);
