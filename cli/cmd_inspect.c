@@ -38,14 +38,49 @@ struct counts {
     int sigs, atts, sboms, referrers;
 };
 
-static struct counts attachments(struct airlock_bundle *b, const struct airlock_catalog *c,
+/* The catalog's attachments sorted by subject, so each image finds its own by a binary
+ * search instead of a scan of every entry (linear in the images, not quadratic). */
+struct by_subject {
+    const struct airlock_catalog *c;
+    size_t *v; /* entry numbers of the attachments */
+    size_t n;
+};
+
+static const struct airlock_catalog *sort_cat;
+static int subject_cmp(const void *a, const void *b)
+{
+    return strcmp(sort_cat->entries[*(const size_t *)a].subject,
+                  sort_cat->entries[*(const size_t *)b].subject);
+}
+
+static int by_subject_make(struct by_subject *bs, const struct airlock_catalog *c)
+{
+    bs->c = c;
+    bs->n = 0;
+    if (!(bs->v = malloc((c->n + 1) * sizeof(*bs->v))))
+        return -1;
+    for (size_t i = 0; i < c->n; i++)
+        if (c->entries[i].role != AIRLOCK_ROLE_IMAGE)
+            bs->v[bs->n++] = i;
+    sort_cat = c;
+    qsort(bs->v, bs->n, sizeof(*bs->v), subject_cmp);
+    return 0;
+}
+
+static struct counts attachments(struct airlock_bundle *b, const struct by_subject *bs,
                                  const char *digest)
 {
     struct counts k = {0, 0, 0, 0};
-    for (size_t i = 0; i < c->n; i++) {
-        const struct airlock_entry *e = &c->entries[i];
-        if (e->role == AIRLOCK_ROLE_IMAGE || strcmp(e->subject, digest))
-            continue;
+    size_t lo = 0, hi = bs->n;
+    while (lo < hi) { /* the first attachment whose subject is not below digest */
+        size_t mid = lo + (hi - lo) / 2;
+        if (strcmp(bs->c->entries[bs->v[mid]].subject, digest) < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    for (size_t i = lo; i < bs->n && !strcmp(bs->c->entries[bs->v[i]].subject, digest); i++) {
+        const struct airlock_entry *e = &bs->c->entries[bs->v[i]];
         int layers = 1;
         struct airlock_buf raw = AIRLOCK_BUF_INIT(0);
         struct airlock_oci *m = NULL;
@@ -105,6 +140,14 @@ static int inspect_run(const struct cli_list *ins)
         cli_printf(stdout, "%-50s %-19s %-6s %-24s %10s  %s\n", "REFERENCE", "DIGEST", "TYPE", "PLATFORMS",
                "SIZE", "SIGNED");
     int first = 1;
+    struct by_subject bs = {cat, NULL, 0};
+    if (by_subject_make(&bs, cat)) {
+        free(bs.v);
+        free(bs.v);
+    airlock_catalog_free(cat);
+        airlock_bundle_free(b);
+        return cli_fail(NULL);
+    }
     for (size_t i = 0; i < cat->n; i++) {
         const struct airlock_entry *e = &cat->entries[i];
         if (e->role != AIRLOCK_ROLE_IMAGE)
@@ -115,7 +158,7 @@ static int inspect_run(const struct cli_list *ins)
             err = NULL;
             break;
         }
-        struct counts k = attachments(b, cat, e->desc.digest);
+        struct counts k = attachments(b, &bs, e->desc.digest);
         int is_index = airlock_media_type_is_index(e->desc.media_type);
         if (json) {
             cli_printf(stdout, "%s{\"ref\":", first ? "" : ",");
@@ -179,6 +222,7 @@ static int inspect_run(const struct cli_list *ins)
                        "airlock: warning: part %u of %u '%s' is missing: the layers it holds are "
                        "not here\n",
                        k, si.parts, airlock_bundle_split_part_path(b, k));
+    free(bs.v);
     airlock_catalog_free(cat);
     airlock_bundle_free(b);
     return rc;
