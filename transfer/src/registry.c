@@ -500,13 +500,20 @@ static int request_path(struct airlock_registry *r, const char *repo, const char
     return rc;
 }
 
+/* "VERB manifest 'host/repo:tag'" (or "@digest"), for messages about a manifest request. */
+static void manifest_what(char *what, size_t cap, const char *verb,
+                          const struct airlock_registry *r, const char *repo, const char *ref)
+{
+    snprintf(what, cap, "%s manifest '%s/%s%s%s'", verb, r->host, repo,
+             strncmp(ref, "sha256:", 7) ? ":" : "@", ref);
+}
+
 int airlock_registry_manifest_get(struct airlock_registry *r, const char *repo, const char *ref,
                                   struct airlock_buf *out, char **media_type,
                                   char digest[AIRLOCK_DIGEST_SIZE], struct airlock_error **err)
 {
     char what[600];
-    snprintf(what, sizeof(what), "get manifest '%s/%s%s%s'", r->host, repo,
-             strncmp(ref, "sha256:", 7) ? ":" : "@", ref);
+    manifest_what(what, sizeof(what), "get", r, repo, ref);
     struct http_request q = {0};
     q.method = "GET";
     q.accept = MANIFEST_ACCEPT;
@@ -570,8 +577,7 @@ static int manifest_put(struct airlock_registry *r, const char *repo, const char
                         const char *subject, int *indexed, struct airlock_error **err)
 {
     char what[600];
-    snprintf(what, sizeof(what), "put manifest '%s/%s%s%s'", r->host, repo,
-             strncmp(ref, "sha256:", 7) ? ":" : "@", ref);
+    manifest_what(what, sizeof(what), "put", r, repo, ref);
     struct http_request q = {0};
     q.method = "PUT";
     q.content_type = media_type;
@@ -630,8 +636,7 @@ int registry_manifest_head(struct airlock_registry *r, const char *repo, const c
                            struct airlock_error **err)
 {
     char what[600];
-    snprintf(what, sizeof(what), "check manifest '%s/%s%s%s'", r->host, repo,
-             strncmp(ref, "sha256:", 7) ? ":" : "@", ref);
+    manifest_what(what, sizeof(what), "check", r, repo, ref);
     struct http_request q = {0};
     q.method = "HEAD";
     q.accept = MANIFEST_ACCEPT;
