@@ -17,11 +17,6 @@ enum cli_exit {
     EXIT_INTEGRITY = 4,   /* missing, corrupt, malformed or unsafe content */
 };
 
-struct cli_global {
-    int quiet;
-    int json;
-};
-
 /* Prints "airlock: error: <msg>" to stderr and returns the exit code for err. Frees err. */
 int cli_fail(struct airlock_error *err);
 /* Prints a usage error for cmd and returns EXIT_USAGE. */
