@@ -40,9 +40,35 @@ static size_t gather(const struct cli_opt *const *tables, const struct cli_opt *
 
 #define MAX_OPTS 96
 
+/* The option an alias names (itself for the others); NULL when no table has it. */
+static const struct cli_opt *resolve(const struct cli_opt *o, const struct cli_opt *const *all,
+                                     size_t n)
+{
+    if (o->kind != CLI_ALIAS)
+        return o;
+    for (size_t i = 0; o->arg && i < n; i++)
+        if (all[i]->kind != CLI_ALIAS && !strcmp(all[i]->name, o->arg))
+            return all[i];
+    return NULL;
+}
+
 static int takes_arg(const struct cli_opt *o)
 {
-    return o->kind != CLI_FLAG && !(o->kind == CLI_CALL && !o->arg);
+    return o->kind != CLI_FLAG && o->kind != CLI_BOOL && !(o->kind == CLI_CALL && !o->arg);
+}
+
+/* Go's strconv.ParseBool, which cosign's and skopeo's flags use: 1 true, 0 false, -1 neither */
+static int parse_bool(const char *s)
+{
+    static const char *const yes[] = {"1", "t", "T", "TRUE", "true", "True"};
+    static const char *const no[] = {"0", "f", "F", "FALSE", "false", "False"};
+    for (size_t i = 0; i < sizeof(yes) / sizeof(yes[0]); i++) {
+        if (!strcmp(s, yes[i]))
+            return 1;
+        if (!strcmp(s, no[i]))
+            return 0;
+    }
+    return -1;
 }
 
 static int take(const char *cmd, const struct cli_opt *o, const char *arg)
@@ -103,6 +129,16 @@ static int take(const char *cmd, const struct cli_opt *o, const char *arg)
     }
     case CLI_CALL:
         return o->call(o->dest, arg, o->name, cmd);
+    case CLI_BOOL: {
+        int v = arg ? parse_bool(arg) : 1;
+        if (v < 0)
+            return cli_usage_error(cmd, "bad value '%s' for --%s (true or false)", arg, o->name);
+        if (o->call)
+            return o->call(o->dest, v ? "true" : "false", o->name, cmd);
+        *(int *)o->dest = v;
+        return 0;
+    }
+    case CLI_ALIAS: /* resolved before */
     case CLI_END:
         break;
     }
@@ -112,17 +148,25 @@ static int take(const char *cmd, const struct cli_opt *o, const char *arg)
 int cli_parse(const char *cmd, int argc, char **argv, const struct cli_opt *const *tables,
               struct cli_list *operands, void (*help)(FILE *f))
 {
-    const struct cli_opt *all[MAX_OPTS];
-    size_t n = gather(tables, all, MAX_OPTS);
+    const struct cli_opt *all[MAX_OPTS], *named[MAX_OPTS];
+    size_t n = gather(tables, named, MAX_OPTS);
+    for (size_t i = 0; i < n; i++) /* an alias is parsed as what it names */
+        all[i] = resolve(named[i], named, n);
     struct option longopts[MAX_OPTS + 2];
     char shorts[2 * MAX_OPTS + 8] = "-:h";
     size_t sl = strlen(shorts);
     for (size_t i = 0; i < n; i++) {
-        longopts[i].name = all[i]->name;
-        longopts[i].has_arg = takes_arg(all[i]) ? required_argument : no_argument;
+        if (!all[i]) { /* an alias of nothing: a table's mistake, shown as unknown */
+            all[i] = named[i];
+            longopts[i].name = "";
+        } else
+            longopts[i].name = named[i]->name;
+        longopts[i].has_arg = all[i]->kind == CLI_BOOL ? optional_argument
+                              : takes_arg(all[i])     ? required_argument
+                                                      : no_argument;
         longopts[i].flag = NULL;
         longopts[i].val = 256 + (int)i;
-        if (all[i]->letter) {
+        if (all[i] == named[i] && all[i]->letter) {
             shorts[sl++] = all[i]->letter;
             if (takes_arg(all[i]))
                 shorts[sl++] = ':';
@@ -150,7 +194,7 @@ int cli_parse(const char *cmd, int argc, char **argv, const struct cli_opt *cons
         } else if (c == '?') {
             if (optopt >= 256 && (size_t)(optopt - 256) < n) /* "--json=1" */
                 return cli_usage_error(cmd, "option '--%s' takes no argument",
-                                       all[optopt - 256]->name);
+                                       named[optopt - 256]->name);
             if (optopt && optopt < 256)
                 return cli_usage_error(cmd, "unknown option '-%c'", optopt);
             return cli_usage_error(cmd, "unknown option '%s'", argv[optind - 1]);
@@ -159,7 +203,7 @@ int cli_parse(const char *cmd, int argc, char **argv, const struct cli_opt *cons
         } else {
             const struct cli_opt *hit = NULL;
             for (size_t i = 0; i < n && !hit; i++)
-                if (all[i]->letter == c)
+                if (all[i] == named[i] && all[i]->letter == c)
                     hit = all[i];
             rc = hit ? take(cmd, hit, optarg) : cli_usage_error(cmd, "invalid option");
         }
@@ -184,8 +228,8 @@ static void help_line(FILE *f, char letter, const char *name, const char *arg, c
 {
     char head[128];
     int w = snprintf(head, sizeof(head), "  %c%c%s--%s%s%s", letter ? '-' : ' ',
-                     letter ? letter : ' ', letter ? ", " : "  ", name, arg ? " " : "",
-                     arg ? arg : "");
+                     letter ? letter : ' ', letter ? ", " : "  ", name,
+                     arg && *arg != '[' ? " " : "", arg ? arg : "");
     fputs(head, f);
     if (w >= HELP_COLUMN - 1) { /* too long for the column: the text on the next line */
         fputc('\n', f);
@@ -220,9 +264,16 @@ void cli_opts_lines(FILE *f, const struct cli_opt *const *tables)
 {
     const struct cli_opt *all[MAX_OPTS];
     size_t n = gather(tables, all, MAX_OPTS);
-    for (size_t i = 0; i < n; i++)
-        if (all[i]->help)
-            help_line(f, all[i]->letter, all[i]->name, all[i]->arg, all[i]->help);
+    for (size_t i = 0; i < n; i++) {
+        const struct cli_opt *o = all[i], *t = resolve(o, all, n);
+        if (o->kind == CLI_ALIAS && t) { /* "--allow-http-registry  the same as --plain-http" */
+            char text[400];
+            snprintf(text, sizeof(text), "the same as --%s%s%s%s", t->name, o->help ? " (" : "",
+                     o->help ? o->help : "", o->help ? ")" : "");
+            help_line(f, 0, o->name, t->kind == CLI_BOOL ? "[=BOOL]" : t->arg, text);
+        } else if (o->help && o->kind != CLI_ALIAS)
+            help_line(f, o->letter, o->name, o->kind == CLI_BOOL ? "[=BOOL]" : o->arg, o->help);
+    }
 }
 
 void cli_opts_help(FILE *f, const struct cli_opt *const *tables)
@@ -260,4 +311,20 @@ void cli_annotations_release(struct cli_annotations *a)
     cli_annotations_free(a->v, a->n);
     a->v = NULL;
     a->n = 0;
+}
+
+int cli_no_tlog_opt(void *ctx, const char *arg, const char *name, const char *cmd)
+{
+    (void)ctx;
+    const char *want = !strcmp(name, "insecure-ignore-tlog") ? "true" : "false";
+    if (strcmp(arg, want))
+        return cli_usage_error(cmd,
+                               "--%s=%s: airlock never uses a transparency log (Rekor) or a "
+                               "signing config (Fulcio, Rekor, TSA): it signs and verifies "
+                               "offline with a key; only --%s=%s is accepted",
+                               name, arg, name, want);
+    cli_printf(stderr, "airlock: note: --%s=%s: accepted as cosign's; airlock never uses a "
+                       "transparency log or a signing config (offline keys only)\n",
+               name, arg);
+    return 0;
 }

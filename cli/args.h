@@ -20,6 +20,12 @@ enum cli_opt_kind {
     CLI_CHOICE,  /* int *: 1 + the index of the argument among arg's "a|b|c" (0: not given) */
     CLI_CALL,    /* call(ctx, arg, name, cmd): 0, or an exit code after printing why; arg
                   * NULL in the table: the option takes no argument (call gets NULL) */
+    CLI_BOOL,    /* int *: "--x" and "--x=true" set 1, "--x=false" 0 (also 1/0, t/f, TRUE/
+                  * FALSE, True/False, as Go's strconv.ParseBool: cosign's and skopeo's
+                  * flags); "--x false" is not a value. With call: call(ctx, "true" or
+                  * "false", name, cmd) instead. Shown as "--x[=BOOL]" */
+    CLI_ALIAS,   /* another name of the option named by arg (in any of the tables): parsed
+                  * as that one, listed in --help as "the same as --arg" plus help */
 };
 
 /* A growing list of arguments (pointers into argv). Release with cli_list_release. */
@@ -42,6 +48,8 @@ struct cli_opt {
     int (*call)(void *ctx, const char *arg, const char *name, const char *cmd);
 };
 #define CLI_OPT_END {CLI_END, NULL, 0, NULL, NULL, NULL, 0, 0, NULL}
+/* --name as another name of --target (why: "cosign's name"; may be NULL) */
+#define CLI_OPT_ALIAS(name, target, why) {CLI_ALIAS, name, 0, NULL, target, why, 0, 0, NULL}
 
 /* Parses argv[1..argc-1] for command cmd with the tables (a NULL-terminated list, each table
  * ending with kind CLI_END; an option name in an earlier table wins). Options and operands
@@ -85,6 +93,14 @@ void cli_annotations_release(struct cli_annotations *a);
 enum { CLI_IDENTITY_DESTINATION = 1, CLI_IDENTITY_ANY = 2 };
 #define CLI_OPT_IDENTITY_CHECK(v, help)                                                           \
     {CLI_CHOICE, "identity-check", 0, v, "destination|any", help, 0, 0, NULL}
+
+/* cosign's transparency-log and signing-config flags, which airlock accepts for habit's sake
+ * and explains in one line on stderr (it never uses a transparency log, a signing config,
+ * Fulcio or a TSA: keys only, offline): --tlog-upload=false, --use-signing-config=false,
+ * --insecure-ignore-tlog[=true]. The value that would ask for the log or the services is
+ * refused (exit 2) with that reason. */
+int cli_no_tlog_opt(void *ctx, const char *arg, const char *name, const char *cmd);
+#define CLI_OPT_NO_TLOG(name, help) {CLI_BOOL, name, 0, NULL, NULL, help, 0, 0, cli_no_tlog_opt}
 
 /* The registry options (regopts.c) as a table bound to cr (kept in cr: call after
  * cli_registry_init). */

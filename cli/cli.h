@@ -36,8 +36,17 @@ void cli_json_str(FILE *f, const char *s);
  * cli_password_release, which wipes it. */
 int cli_password(struct airlock_buf *out, const char *file, int confirm, const char *what);
 void cli_password_release(struct airlock_buf *b);
+/* Asks for a secret on the terminal without echo (text: the prompt); 0 and *out (release with
+ * cli_password_release), or an exit code after printing why. */
+int cli_secret_prompt(struct airlock_buf *out, const char *text);
 /* Reads a whole small file (keys); returns an exit code, printing the error. */
 int cli_read_file(char **out, size_t *len, const char *path, size_t max);
+/* cosign's default key file (cosign.key, cosign.pub) when --key is not given: file if it
+ * exists in the current directory (said on stderr), else NULL. */
+const char *cli_default_key(const char *cmd, const char *file);
+/* True when arg, which is no file here, reads as an image in a registry (docker://..., a
+ * digest, a tag, a host with a port or a dot) rather than a bundle path. */
+int cli_looks_like_registry_ref(const char *arg);
 /* Reads a cosign public key file (cosign.pub); returns an exit code, printing the error. */
 struct airlock_pubkey;
 int cli_load_pubkey(struct airlock_pubkey **out, const char *path);
@@ -59,9 +68,10 @@ void cli_annotations_free(struct airlock_annotation *list, size_t n);
 /* ---- registry options (regopts.c; their parser table: args.h cli_registry_table) ---- */
 struct cli_registry {
     struct airlock_registry_opts o;
-    struct cli_opt table[16]; /* the options bound to this struct (cli_registry_table) */
-    int password_stdin, quiet, shown;
+    struct cli_opt table[24]; /* the options bound to this struct (cli_registry_table) */
+    int password_stdin, quiet, shown, creds;
     char *password;
+    char *creds_user; /* --creds USER[:PASS] */
     /* the progress line */
     double start, drawn;
     uint64_t bytes_total, bytes_done, bytes_skipped;
@@ -76,6 +86,9 @@ struct cli_registry {
 void cli_registry_init(struct cli_registry *cr, int quiet);
 int cli_registry_finish(struct cli_registry *cr, const char *cmd);
 void cli_registry_release(struct cli_registry *cr);
+/* A registry reference or DEST as given on the command line, without the "docker://" that
+ * skopeo and podman write before one (the one place the CLI takes it off). */
+const char *cli_registry_ref(const char *arg);
 void cli_progress(void *ctx, const struct airlock_progress *p);
 
 /* ---- --policy (policy_out.c) ---- */

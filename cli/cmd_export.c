@@ -248,7 +248,7 @@ static int export_run(const struct cli_list *refs)
         }
         size_t k = 0;
         for (size_t i = 0; i < refs->n; i++)
-            list[k++].ref = refs->v[i];
+            list[k++].ref = cli_registry_ref(refs->v[i]);
         for (char *p = listed; p && k < n_items; p += strlen(p) + 1)
             if (*p)
                 list[k++].ref = p;

@@ -103,7 +103,7 @@ static int push_run(const struct cli_list *ins)
     po.identity_any = identity_check == CLI_IDENTITY_ANY;
     if (ins->n < 2)
         return cli_usage_error("push", "expected BUNDLE and DEST");
-    const char *dest = ins->v[ins->n - 1];
+    const char *dest = cli_registry_ref(ins->v[ins->n - 1]);
     if (!keyfile && !no_verify && !policyfile)
         return cli_usage_error("push", "--key is required (or --policy FILE, or --no-verify to "
                                        "push unverified)");

@@ -6,7 +6,7 @@
 #include <string.h>
 
 static const char *keyfile, *pwfile, *identity, *to;
-static int json, format, recursive = 1;
+static int json, format, recursive = 1, yes;
 static struct cli_list maps;
 static struct cli_annotations anns;
 
@@ -16,6 +16,19 @@ static int recursive_opt(void *ctx, const char *arg, const char *name, const cha
     (void)arg;
     (void)cmd;
     *(int *)ctx = strcmp(name, "no-recursive") != 0;
+    return 0;
+}
+
+/* cosign 3's --new-bundle-format[=BOOL]: true writes the sigstore bundle only, false the .sig
+ * only, as cosign does (airlock's default writes both) */
+static int new_bundle_opt(void *ctx, const char *arg, const char *name, const char *cmd)
+{
+    (void)cmd;
+    int bundle = !strcmp(arg, "true");
+    *(int *)ctx = bundle ? 2 : 1; /* --signature-format bundle, simplesigning */
+    cli_printf(stderr, "airlock: note: --%s=%s: writing only the %s, as cosign does (without it "
+                       "airlock writes both formats; see --signature-format)\n",
+               name, arg, bundle ? "sigstore bundle (referrer)" : ".sig (simplesigning) format");
     return 0;
 }
 
@@ -33,6 +46,7 @@ static const struct cli_opt opts[] = {
      "docker-reference to sign, for one image only (a bundle of several images is refused: use "
      "--to)",
      0, 0, NULL},
+    CLI_OPT_ALIAS("sign-container-identity", "identity", "cosign's name"),
     CLI_OPT_ANNOTATION(&anns, "add to the payload's \"optional\" and the statement subject's "
                               "annotations (repeatable)"),
     {CLI_CHOICE, "signature-format", 0, &format, "simplesigning|bundle|both",
@@ -42,6 +56,15 @@ static const struct cli_opt opts[] = {
     {CLI_CALL, "recursive", 0, &recursive, NULL,
      "sign the platform manifests too (the default)", 0, 0, recursive_opt},
     {CLI_STR, "password-file", 0, &pwfile, "F", "read the key's password from F", 0, 0, NULL},
+    {CLI_BOOL, "new-bundle-format", 0, &format, NULL,
+     "cosign's: true writes only the sigstore bundle, false only the .sig (said on stderr)", 0, 0,
+     new_bundle_opt},
+    CLI_OPT_NO_TLOG("tlog-upload", "cosign's; only =false (airlock never uses a transparency log)"),
+    CLI_OPT_NO_TLOG("use-signing-config",
+                    "cosign's; only =false (airlock uses no signing config: no Fulcio, Rekor, "
+                    "TSA)"),
+    {CLI_FLAG, "yes", 'y', &yes, NULL, "cosign's; airlock never asks for a confirmation", 0, 0,
+     NULL},
     CLI_OPT_JSON(&json, "print what was signed as JSON"),
     CLI_OPT_END};
 static const struct cli_opt *const own[] = {opts, NULL};
@@ -100,11 +123,22 @@ static int sign_run(const struct cli_list *ins)
         AIRLOCK_SIGN_WRITE_SIMPLESIGNING | AIRLOCK_SIGN_WRITE_BUNDLE};
     so.recursive = recursive;
     so.identity = identity;
-    so.to = to;
+    so.to = cli_registry_ref(to);
     if (format)
         so.formats = formats[format];
-    if (!keyfile) {
-        rc = cli_usage_error("sign", "missing --key");
+    if (ins->n && cli_looks_like_registry_ref(ins->v[0])) {
+        cli_printf(stderr,
+                   "airlock sign: '%s' is a registry reference, not a bundle here: airlock signs "
+                   "bundles, offline, and push carries the signatures:\n"
+                   "  airlock export %s -o b.tar\n"
+                   "  airlock sign --key cosign.key --to DEST b.tar\n"
+                   "  airlock push --key cosign.pub b.tar DEST\n",
+                   ins->v[0], cli_registry_ref(ins->v[0]));
+        rc = EXIT_USAGE;
+        goto out;
+    }
+    if (!keyfile && !(keyfile = cli_default_key("sign", "cosign.key"))) {
+        rc = cli_usage_error("sign", "missing --key (and no cosign.key here)");
         goto out;
     }
     if (!ins->n) {

@@ -85,7 +85,7 @@ static int sync_run(const struct cli_list *ins, struct cli_registry *cr)
                                            "signed)");
         if ((rc = cli_registry_finish(cr, "sync")))
             return rc;
-        rc = airlock_sync_config_simple(&cfg, ins->v[0], to, keys.v, keys.n, identity, maps.v,
+        rc = airlock_sync_config_simple(&cfg, ins->v[0], cli_registry_ref(to), keys.v, keys.n, identity, maps.v,
                                         maps.n, &cr->o, settle, &err);
         if (rc)
             return cli_fail(err);

@@ -48,7 +48,7 @@ static int tags_run(const struct cli_list *ops)
     int rc = EXIT_OK;
     if (ops->n != 1)
         return cli_usage_error("tags", "give one REGISTRY/REPO");
-    const char *arg = ops->v[0];
+    const char *arg = cli_registry_ref(ops->v[0]);
     const char *last = strrchr(arg, '/');
     if (strchr(arg, '@') || strchr(last ? last : arg, ':'))
         return cli_usage_error("tags", "'%s': give a repository, without tag or digest", arg);
@@ -134,7 +134,7 @@ static int digest_run(const struct cli_list *ops)
     if (json)
         cli_printf(stdout, "[");
     for (size_t i = 0; i < ops->n && !rc; i++) {
-        const char *arg = ops->v[i];
+        const char *arg = cli_registry_ref(ops->v[i]);
         struct airlock_ref ref = {0};
         struct airlock_error *err = NULL;
         struct airlock_registry *reg = NULL;

@@ -6,10 +6,21 @@
 #include <stdlib.h>
 #include <string.h>
 
-static int json, quiet, allow_unsigned, part_only, identity_check, threads;
+static int json, quiet, allow_unsigned, part_only, identity_check, threads, output;
+enum { OUTPUT_JSON = 1, OUTPUT_TEXT = 2 }; /* -o */
 static const char *keyfile, *identity, *to, *policyfile;
 static struct cli_list maps;
 static struct cli_annotations anns;
+
+/* cosign 3's --new-bundle-format[=BOOL]: airlock reads both formats whatever it says */
+static int new_bundle_opt(void *ctx, const char *arg, const char *name, const char *cmd)
+{
+    (void)ctx;
+    (void)cmd;
+    cli_printf(stderr, "airlock: note: --%s=%s: accepted as cosign's; airlock checks both "
+                       "formats (.sig and sigstore bundles) always\n", name, arg);
+    return 0;
+}
 
 static const struct cli_opt opts[] = {
     {CLI_STR, "key", 'k', &keyfile, "FILE",
@@ -60,6 +71,16 @@ static const struct cli_opt opts[] = {
      "at the reference the bundle gives it",
      0, 0, NULL},
     CLI_OPT_JSON(&json, "machine-readable report on stdout"),
+    {CLI_CHOICE, "output", 'o', &output, "json|text",
+     "cosign's output instead of airlock's: on stdout, per image, a blank line and the JSON "
+     "array of its verified .sig payloads as cosign re-marshals them (json), or each payload "
+     "as signed (text); cosign's header on stderr. Sigstore bundle signatures are checked and "
+     "counted but print no payload",
+     0, 0, NULL},
+    CLI_OPT_NO_TLOG("insecure-ignore-tlog",
+                    "cosign's; only =true (airlock never checks a transparency log)"),
+    {CLI_BOOL, "new-bundle-format", 0, NULL, NULL,
+     "cosign's; both formats are always checked (said on stderr)", 0, 0, new_bundle_opt},
     CLI_OPT_THREADS(&threads, "hashing threads (default: one per core)"),
     CLI_OPT_QUIET(&quiet, "print nothing; the exit code tells"),
     CLI_OPT_END};
@@ -221,11 +242,65 @@ static void text_identity(const struct airlock_sig_image *im, const char *lead)
         text_identity(&im->platforms[p], lead);
 }
 
+/* -o json|text: what cosign verify prints for one verified image: its header on stderr, its
+ * payloads on stdout (cmd/cosign/cli/verify: PrintVerificationHeader, PrintVerification) */
+static int print_cosign(const struct airlock_sig_image *im, const char *ref,
+                        const struct airlock_sig_check_opts *so)
+{
+    cli_printf(stderr, "\nVerification for %s --\n"
+                       "The following checks were performed on each of these signatures:\n",
+               ref);
+    if (so->n_annotations)
+        cli_printf(stderr, "  - The specified annotations were verified.\n");
+    cli_printf(stderr, "  - The cosign claims were validated\n"
+                       "  - The signatures were verified against the specified public key\n");
+    struct airlock_buf b = AIRLOCK_BUF_INIT(64u << 20);
+    struct airlock_error *err = NULL;
+    int rc = airlock_buf_append(&b, "\n[", output == OUTPUT_JSON ? 2 : 0);
+    for (size_t k = 0, n = 0; !rc && k < im->n_sigs; k++) {
+        const struct airlock_sig_found *f = &im->sigs[k];
+        if (!f->payload)
+            continue; /* a sigstore bundle: cosign's output has no place for it */
+        if (output == OUTPUT_TEXT) /* the payload as signed, one a line */
+            rc = airlock_buf_append(&b, f->payload, f->payload_len) ||
+                 airlock_buf_append(&b, "\n", 1);
+        else
+            rc = (n++ ? airlock_buf_append(&b, ",", 1) : 0) ||
+                 airlock_sig_payload_cosign_json(&b, f->payload, f->payload_len, &err);
+    }
+    if (!rc && output == OUTPUT_JSON)
+        rc = airlock_buf_append(&b, "]\n", 2);
+    if (!rc && b.len)
+        fwrite(b.data, 1, b.len, stdout); /* JSON already escaped as Go does; raw payloads */
+    airlock_buf_release(&b);
+    if (rc) {
+        if (!err)
+            airlock_error_set(&err, AIRLOCK_EOS, "out of memory");
+        return cli_fail(err);
+    }
+    return EXIT_OK;
+}
+
+/* cosign's name for the image: the reference as given, ":latest" when it has no tag or
+ * digest (go-containerregistry's name.ParseReference) */
+static void cosign_name(char *out, size_t cap, const char *ref)
+{
+    const char *last = strrchr(ref, '/');
+    last = last ? last + 1 : ref;
+    snprintf(out, cap, "%s%s", ref, strchr(last, ':') || strchr(last, '@') ? "" : ":latest");
+}
+
 /* verify REF: the image in a registry, as cosign verify --key does */
 static int verify_registry_report(const struct airlock_sig_report *sr, const char *ref,
                                   const struct airlock_sig_check_opts *so)
 {
     const struct airlock_sig_image *im = &sr->images[0];
+    if (output && im->ok) {
+        char name[2048];
+        cosign_name(name, sizeof(name), ref);
+        int rc = print_cosign(im, name, so);
+        return rc ? rc : EXIT_OK;
+    }
     if (json) {
         cli_printf(stdout, "{\"ok\":%s,\"ref\":", im->ok ? "true" : "false");
         cli_json_str(stdout, ref);
@@ -266,11 +341,19 @@ static int verify_run(const struct cli_list *ins, struct cli_registry *cr)
     struct airlock_policy_check_opts pco = AIRLOCK_POLICY_CHECK_OPTS_INIT;
     vo.threads = threads;
     so.identity = identity;
-    so.dest = to;
+    so.dest = cli_registry_ref(to);
     if (!ins->n)
         return cli_usage_error("verify", "expected a BUNDLE (or the parts of one split set)");
     if (part_only && ins->n > 1)
         return cli_usage_error("verify", "--part-only checks one part: name only that part");
+    struct stat st0;
+    if (!keyfile && (so.identity || anns.n || allow_unsigned || output ||
+                     (so.dest && !policyfile) ||
+                     (ins->n == 1 && stat(ins->v[0], &st0) != 0 && strchr(ins->v[0], '/'))))
+        keyfile = cli_default_key("verify", "cosign.pub"); /* where a key is needed */
+    if (output && (json || !keyfile))
+        return cli_usage_error("verify", "-o prints cosign's output of a signature check: it "
+                                         "needs --key, and not --json");
     if (!keyfile && (so.identity || anns.n || allow_unsigned || (so.dest && !policyfile)))
         return cli_usage_error("verify", "--identity, -a and --allow-unsigned need --key, --to "
                                          "needs --key or --policy");
@@ -297,6 +380,8 @@ static int verify_run(const struct cli_list *ins, struct cli_registry *cr)
         so.dest = NULL;
     }
     const char *path = ins->v[0];
+    if (ins->n == 1 && !strncmp(path, "docker://", 9))
+        path = cli_registry_ref(path); /* an image in a registry, as skopeo names it */
     struct airlock_error *err = NULL;
     struct airlock_bundle *b = NULL;
     struct airlock_verify_report *r = NULL;
@@ -420,7 +505,12 @@ static int verify_run(const struct cli_list *ins, struct cli_registry *cr)
             const char *name = im->ref ? im->ref : im->digest;
             if (im->role != AIRLOCK_ROLE_IMAGE && im->ok)
                 continue; /* an attachment of an admitted image */
-            if (im->ok && !im->unsigned_allowed) {
+            if (im->ok && !im->unsigned_allowed && output) {
+                char cname[2048];
+                cosign_name(cname, sizeof(cname), name);
+                if ((rc = print_cosign(im, cname, &so)))
+                    goto out;
+            } else if (im->ok && !im->unsigned_allowed) {
                 cli_printf(stderr,
                         "\nVerification for %s@%s --\n"
                         "The following checks were performed on each of these signatures:\n"
@@ -451,7 +541,7 @@ static int verify_run(const struct cli_list *ins, struct cli_registry *cr)
                     cli_printf(stderr, "airlock: error:   %s\n", im->failures[k]);
             }
         }
-        for (size_t i = 0; i < r->n_images; i++) {
+        for (size_t i = 0; !output && i < r->n_images; i++) { /* -o: cosign's stdout only */
             int ok = r->images[i].ok;
             const char *tag = ok ? "ok" : "FAILED";
             const struct airlock_sig_image *im = sr && i < sr->n_images ? &sr->images[i] : NULL;
@@ -462,7 +552,7 @@ static int verify_run(const struct cli_list *ins, struct cli_registry *cr)
             cli_printf(stdout, "%-8s %s %s\n", tag, r->images[i].digest,
                    r->images[i].ref ? r->images[i].ref : "(unnamed)");
         }
-        if (pr)
+        if (pr && !output)
             cli_policy_text(pr);
         char sz[16], part[200] = "";
         airlock_format_size(sz, r->bytes);

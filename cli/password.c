@@ -82,6 +82,41 @@ static int secret_buf(struct airlock_buf *b)
     return b->data ? 0 : -1;
 }
 
+/* Two empty entries at the prompt: is an unprotected key meant? y/yes on the terminal. */
+static int confirm_empty(const char *what)
+{
+    int tty = open("/dev/tty", O_RDWR | O_CLOEXEC);
+    if (tty < 0)
+        return 0;
+    char text[300], ans[8] = "";
+    snprintf(text, sizeof(text), "The password is empty: anyone who copies %s can sign with it. "
+                                 "Create it anyway? [y/N] ", what);
+    (void)!write(tty, text, strlen(text));
+    size_t n = 0;
+    char c;
+    while (read(tty, &c, 1) == 1 && c != '\n')
+        if (n < sizeof(ans) - 1)
+            ans[n++] = c;
+    close(tty);
+    return !strcmp(ans, "y") || !strcmp(ans, "Y") || !strcmp(ans, "yes");
+}
+
+int cli_secret_prompt(struct airlock_buf *out, const char *text)
+{
+    struct airlock_buf b = AIRLOCK_BUF_INIT(MAX_PASSWORD);
+    if (secret_buf(&b)) {
+        cli_printf(stderr, "airlock: error: out of memory\n");
+        return EXIT_FAILURE_OP;
+    }
+    if (prompt(&b, text) || airlock_buf_append(&b, "", 0)) {
+        cli_printf(stderr, "airlock: error: cannot read a password from the terminal\n");
+        cli_password_release(&b);
+        return EXIT_FAILURE_OP;
+    }
+    *out = b;
+    return EXIT_OK;
+}
+
 int cli_password(struct airlock_buf *out, const char *file, int confirm, const char *what)
 {
     struct airlock_buf b = AIRLOCK_BUF_INIT(MAX_PASSWORD);
@@ -131,6 +166,12 @@ int cli_password(struct airlock_buf *out, const char *file, int confirm, const c
                 cli_printf(stderr, "airlock: error: the passwords do not match\n");
                 return EXIT_USAGE;
             }
+            if (!b.len && !confirm_empty(what)) {
+                cli_password_release(&b);
+                cli_printf(stderr, "airlock: error: no key written: an empty password was not "
+                                   "confirmed\n");
+                return EXIT_USAGE;
+            }
         }
     } else if (read_all(STDIN_FILENO, &b)) {
         cli_printf(stderr, "airlock: error: cannot read the password from stdin (longer than %d "
@@ -138,6 +179,12 @@ int cli_password(struct airlock_buf *out, const char *file, int confirm, const c
                 MAX_PASSWORD);
         cli_password_release(&b);
         return EXIT_FAILURE_OP;
+    } else if (confirm && !b.len) { /* cosign's rule: an empty password only on purpose */
+        cli_password_release(&b);
+        cli_printf(stderr, "airlock: error: refusing to encrypt '%s' with an empty password read "
+                           "from stdin (no terminal, no COSIGN_PASSWORD): set COSIGN_PASSWORD= "
+                           "(empty) to mean it\n", what);
+        return EXIT_USAGE;
     }
     if (airlock_buf_append(&b, "", 0)) /* make sure data is allocated */
         return EXIT_FAILURE_OP;

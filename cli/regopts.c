@@ -19,11 +19,21 @@ static const struct cli_opt reg_table[] = {
     REG("client-key", "FILE", "its key"),
     REG("plain-http", NULL, "talk HTTP, not HTTPS"),
     REG("insecure", NULL, "do not verify TLS certificates"),
+    CLI_OPT_ALIAS("allow-insecure-registry", "insecure", "cosign's name"),
+    CLI_OPT_ALIAS("allow-http-registry", "plain-http", "cosign's name"),
+    {CLI_BOOL, "tls-verify", 0, NULL, NULL,
+     "skopeo's and podman's: =false is --insecure (certificates not verified; a plain-HTTP "
+     "registry still needs --plain-http)",
+     0, 0, reg_call},
     REG("username", "USER",
         "with --password-stdin: credentials (otherwise: $REGISTRY_AUTH_FILE, containers "
         "auth.json, ~/.docker/config.json and their helpers)"),
     REG("password-stdin", NULL, "read the password from stdin"),
+    REG("creds", "USER[:PASS]",
+        "credentials, as skopeo's --creds (without :PASS: from --password-stdin or a prompt); "
+        "a password in the arguments is visible to other users of this machine"),
     REG("auth-file", "FILE", "read credentials from FILE only"),
+    CLI_OPT_ALIAS("authfile", "auth-file", "skopeo's and podman's name"),
     REG("trust-realm", "ORIGIN",
         "also send the credentials to the token server (Bearer realm) at ORIGIN "
         "(scheme://host[:port]); otherwise they go to the registry's own scheme, host and port "
@@ -33,6 +43,7 @@ static const struct cli_opt reg_table[] = {
     REG("retries", "N",
         "attempts per request on dropped connections, 408, 429 and 5xx, with backoff and "
         "Retry-After (default 5)"),
+    REG("retry-times", "N", "skopeo's: N retries after the first attempt (--retries N+1)"),
     REG("stall-timeout", "SECS",
         "a transfer that moves no byte for SECS fails and is retried; a slow one that moves "
         "goes on (default 60); a request must be complete within twice SECS (a blob: plus its "
@@ -68,7 +79,25 @@ static int registry_set(struct cli_registry *cr, const char *name, const char *a
         o->username = arg;
     else if (!strcmp(name, "password-stdin"))
         cr->password_stdin = 1;
-    else if (!strcmp(name, "auth-file"))
+    else if (!strcmp(name, "tls-verify"))
+        o->insecure = !strcmp(arg, "false");
+    else if (!strcmp(name, "creds")) {
+        if (!*arg || *arg == ':')
+            return -1;
+        const char *colon = strchr(arg, ':');
+        free(cr->creds_user);
+        cr->creds_user = colon ? strndup(arg, (size_t)(colon - arg)) : strdup(arg);
+        if (cr->password) {
+            airlock_wipe(cr->password, strlen(cr->password));
+            free(cr->password);
+        }
+        cr->password = colon ? strdup(colon + 1) : NULL;
+        if (!cr->creds_user || (colon && !cr->password))
+            return -1;
+        o->username = cr->creds_user;
+        o->password = cr->password;
+        cr->creds = 1;
+    } else if (!strcmp(name, "auth-file"))
         o->auth_file = arg;
     else if (!strcmp(name, "trust-realm"))
         o->trust_realm = arg;
@@ -76,6 +105,8 @@ static int registry_set(struct cli_registry *cr, const char *name, const char *a
         return (v = number(arg, 1, 64)) < 0 ? -1 : (o->parallel = (int)v, 0);
     else if (!strcmp(name, "retries"))
         return (v = number(arg, 1, 100)) < 0 ? -1 : (o->retries = (int)v, 0);
+    else if (!strcmp(name, "retry-times"))
+        return (v = number(arg, 0, 99)) < 0 ? -1 : (o->retries = (int)v + 1, 0);
     else if (!strcmp(name, "stall-timeout"))
         return (v = number(arg, 1, 86400)) < 0 ? -1 : (o->stall_seconds = (int)v, 0);
     else if (!strcmp(name, "chunk-size"))
@@ -88,8 +119,11 @@ static int registry_set(struct cli_registry *cr, const char *name, const char *a
 /* an option of the table */
 static int reg_call(void *ctx, const char *arg, const char *name, const char *cmd)
 {
-    return registry_set(ctx, name, arg) ? cli_usage_error(cmd, "bad value '%s' for --%s", arg, name)
-                                        : 0;
+    if (!registry_set(ctx, name, arg))
+        return 0;
+    if (!strcmp(name, "creds")) /* never echo what may hold a password */
+        return cli_usage_error(cmd, "--creds wants USER[:PASS]");
+    return cli_usage_error(cmd, "bad value '%s' for --%s", arg, name);
 }
 
 const struct cli_opt *cli_registry_table(struct cli_registry *cr)
@@ -108,6 +142,11 @@ void cli_registry_help_print(FILE *f)
     cli_opts_lines(f, t);
 }
 
+const char *cli_registry_ref(const char *arg)
+{
+    return arg && !strncmp(arg, "docker://", 9) ? arg + 9 : arg;
+}
+
 void cli_registry_init(struct cli_registry *cr, int quiet)
 {
     struct airlock_registry_opts def = AIRLOCK_REGISTRY_OPTS_INIT;
@@ -118,9 +157,14 @@ void cli_registry_init(struct cli_registry *cr, int quiet)
 
 int cli_registry_finish(struct cli_registry *cr, const char *cmd)
 {
+    if (cr->creds && cr->o.username != cr->creds_user)
+        return cli_usage_error(cmd, "--creds and --username both give a user: give one");
     if (cr->password_stdin) {
         if (!cr->o.username)
-            return cli_usage_error(cmd, "--password-stdin needs --username");
+            return cli_usage_error(cmd, "--password-stdin needs --username (or --creds USER)");
+        if (cr->password)
+            return cli_usage_error(cmd, "--creds USER:PASS and --password-stdin both give the "
+                                        "password: give one");
         struct airlock_buf b = AIRLOCK_BUF_SECRET(65536);
         char chunk[1024];
         ssize_t n;
@@ -132,7 +176,18 @@ int cli_registry_finish(struct cli_registry *cr, const char *cmd)
         airlock_buf_append(&b, "", 0);
         cr->password = b.data;
         cr->o.password = cr->password;
-    } else if (cr->o.username)
+    } else if (cr->creds && !cr->password) {
+        if (!isatty(0))
+            return cli_usage_error(cmd, "--creds USER without :PASS: give the password with "
+                                        "--password-stdin (no terminal to ask on)");
+        struct airlock_buf b;
+        char text[300];
+        snprintf(text, sizeof(text), "Password for %s: ", cr->creds_user);
+        if (cli_secret_prompt(&b, text))
+            return EXIT_FAILURE_OP;
+        cr->password = b.data;
+        cr->o.password = cr->password;
+    } else if (cr->o.username && !cr->creds)
         return cli_usage_error(cmd, "--username needs --password-stdin");
     if (isatty(2) && !cr->quiet) {
         cr->o.progress = cli_progress;
@@ -149,6 +204,8 @@ void cli_registry_release(struct cli_registry *cr)
         free(cr->password);
     }
     cr->password = NULL;
+    free(cr->creds_user);
+    cr->creds_user = NULL;
     if (cr->o.progress && cr->shown)
         fputc('\n', stderr);
     cr->shown = 0; /* (safe to call again) */

@@ -5,6 +5,7 @@
 
 #include <cjson/cJSON.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 /* A JSON string as Go's encoding/json writes it (HTML-safe escaping, U+2028/2029 escaped,
@@ -392,4 +393,187 @@ int airlock_sig_manifest_build(char **manifest, size_t *manifest_len, char **con
     *config = airlock_buf_detach(&c, config_len);
     *manifest = airlock_buf_detach(&m, manifest_len);
     return 0;
+}
+
+/* ---- cosign verify -o json: Go's encoding/json of payload.SimpleContainerImage ---- */
+
+/* One code point of strict UTF-8 at p (Go's utf8.DecodeRune: shortest form, no surrogates,
+ * at most U+10FFFF): its length, or 0 when the byte starts no valid sequence. */
+static size_t go_rune(const unsigned char *p, size_t left, unsigned *cp)
+{
+    if (p[0] < 0x80)
+        return *cp = p[0], 1;
+    size_t n = (p[0] & 0xe0) == 0xc0 ? 2 : (p[0] & 0xf0) == 0xe0 ? 3 : (p[0] & 0xf8) == 0xf0 ? 4 : 0;
+    if (!n || n > left)
+        return 0;
+    unsigned c = p[0] & (0x7f >> n);
+    for (size_t i = 1; i < n; i++) {
+        if ((p[i] & 0xc0) != 0x80)
+            return 0;
+        c = (c << 6) | (p[i] & 0x3f);
+    }
+    static const unsigned min[] = {0, 0, 0x80, 0x800, 0x10000};
+    if (c < min[n] || c > 0x10ffff || (c >= 0xd800 && c <= 0xdfff))
+        return 0;
+    *cp = c;
+    return n;
+}
+
+/* A string as Go's json.Marshal writes it after json.Unmarshal read it: invalid UTF-8 became
+ * U+FFFD (written as is); <, >, & and U+2028/9 as \u escapes (HTML-safe); \b \f \n \r \t
+ * short (Go >= 1.22); other control characters \u00xx. */
+static int go_string(struct airlock_buf *b, const char *s)
+{
+    static const char hex[] = "0123456789abcdef";
+    int rc = airlock_buf_append(b, "\"", 1);
+    const unsigned char *p = (const unsigned char *)s;
+    size_t left = strlen(s);
+    while (!rc && left) {
+        unsigned c = 0;
+        size_t n = go_rune(p, left, &c);
+        if (!n) {
+            rc = airlock_buf_append(b, "\xef\xbf\xbd", 3);
+            p++, left--;
+            continue;
+        }
+        char e[8];
+        const char *short_esc = c == '"' ? "\\\"" : c == '\\' ? "\\\\" : c == '\b' ? "\\b"
+                                : c == '\f' ? "\\f" : c == '\n' ? "\\n" : c == '\r' ? "\\r"
+                                : c == '\t' ? "\\t" : NULL;
+        if (short_esc)
+            rc = airlock_buf_append(b, short_esc, 2);
+        else if (c < 0x20 || c == '<' || c == '>' || c == '&' || c == 0x2028 || c == 0x2029) {
+            e[0] = '\\', e[1] = 'u', e[2] = hex[(c >> 12) & 15], e[3] = hex[(c >> 8) & 15];
+            e[4] = hex[(c >> 4) & 15], e[5] = hex[c & 15];
+            rc = airlock_buf_append(b, e, 6);
+        } else
+            rc = airlock_buf_append(b, p, n);
+        p += n, left -= n;
+    }
+    return rc ? rc : airlock_buf_append(b, "\"", 1);
+}
+
+/* A float64 as Go's json.Marshal writes it: the shortest digits that read back the same,
+ * fixed notation from 1e-6 up to 1e21, else d.ddde±XX with a one-digit negative exponent
+ * unpadded. */
+static int go_number(struct airlock_buf *b, double x)
+{
+    char e[40];
+    for (int p = 1; p <= 17; p++) {
+        snprintf(e, sizeof(e), "%.*e", p - 1, x);
+        if (strtod(e, NULL) == x)
+            break;
+    }
+    char digits[24] = "";
+    size_t nd = 0;
+    const char *q = e;
+    int neg = *q == '-';
+    q += neg;
+    for (; *q && *q != 'e'; q++)
+        if (*q >= '0' && *q <= '9' && nd < sizeof(digits) - 1)
+            digits[nd++] = *q;
+    while (nd > 1 && digits[nd - 1] == '0')
+        digits[--nd] = '\0';
+    int exp = *q == 'e' ? atoi(q + 1) : 0;
+    double ax = x < 0 ? -x : x;
+    int rc = neg ? airlock_buf_append(b, "-", 1) : 0;
+    if (ax != 0 && (ax < 1e-6 || ax >= 1e21)) {
+        rc = rc ? rc : airlock_buf_printf(b, "%c%s%s", digits[0], nd > 1 ? "." : "", digits + 1);
+        return rc ? rc
+                  : airlock_buf_printf(b, "e%c%0*d", exp < 0 ? '-' : '+', exp < 0 && exp > -10 ? 1 : 2,
+                                       exp < 0 ? -exp : exp);
+    }
+    if (exp < 0) { /* 0.000ddd */
+        rc = rc ? rc : airlock_buf_append(b, "0.", 2);
+        for (int i = -1; !rc && i > exp; i--)
+            rc = airlock_buf_append(b, "0", 1);
+        return rc ? rc : airlock_buf_append(b, digits, nd);
+    }
+    for (int i = 0; !rc && i <= exp; i++) /* the integer part */
+        rc = airlock_buf_append(b, (size_t)i < nd ? &digits[i] : "0", 1);
+    if (!rc && nd > (size_t)exp + 1) {
+        rc = airlock_buf_append(b, ".", 1);
+        rc = rc ? rc : airlock_buf_append(b, digits + exp + 1, nd - (size_t)exp - 1);
+    }
+    return rc;
+}
+
+static int key_cmp(const void *a, const void *b)
+{
+    return strcmp((*(const cJSON *const *)a)->string, (*(const cJSON *const *)b)->string);
+}
+
+/* An interface{} value: objects with their keys sorted (Go's maps), arrays in order. */
+static int go_value(struct airlock_buf *b, const cJSON *v, int depth)
+{
+    if (depth > 64)
+        return -1;
+    if (cJSON_IsString(v))
+        return go_string(b, v->valuestring);
+    if (cJSON_IsNumber(v))
+        return go_number(b, v->valuedouble);
+    if (cJSON_IsBool(v))
+        return airlock_buf_printf(b, "%s", cJSON_IsTrue(v) ? "true" : "false");
+    if (cJSON_IsNull(v))
+        return airlock_buf_append(b, "null", 4);
+    int n = cJSON_GetArraySize(v), rc = 0;
+    if (cJSON_IsArray(v)) {
+        rc = airlock_buf_append(b, "[", 1);
+        int i = 0;
+        for (const cJSON *it = v->child; !rc && it; it = it->next, i++)
+            rc = (i ? airlock_buf_append(b, ",", 1) : 0) || go_value(b, it, depth + 1);
+        return rc ? -1 : airlock_buf_append(b, "]", 1);
+    }
+    if (!cJSON_IsObject(v))
+        return -1;
+    const cJSON **keys = calloc(n ? (size_t)n : 1, sizeof(*keys));
+    if (!keys)
+        return -1;
+    int k = 0;
+    for (const cJSON *it = v->child; it && k < n; it = it->next)
+        keys[k++] = it;
+    qsort(keys, (size_t)k, sizeof(*keys), key_cmp);
+    rc = airlock_buf_append(b, "{", 1);
+    for (int i = 0; !rc && i < k; i++)
+        rc = (i ? airlock_buf_append(b, ",", 1) : 0) || go_string(b, keys[i]->string) ||
+             airlock_buf_append(b, ":", 1) || go_value(b, keys[i], depth + 1);
+    free(keys);
+    return rc ? -1 : airlock_buf_append(b, "}", 1);
+}
+
+/* a string member of a struct field (Go matches names case-insensitively; null or absent:
+ * ""), or NULL when it is there with another type (json.Unmarshal fails) */
+static const char *go_field(const cJSON *o, const char *name)
+{
+    const cJSON *v = cJSON_IsObject(o) ? cJSON_GetObjectItem(o, name) : NULL;
+    return !v || cJSON_IsNull(v) ? "" : cJSON_IsString(v) ? v->valuestring : NULL;
+}
+
+static int go_struct_ok(const cJSON *o) { return !o || cJSON_IsNull(o) || cJSON_IsObject(o); }
+
+int airlock_sig_payload_cosign_json(struct airlock_buf *out, const char *p, size_t n,
+                                    struct airlock_error **err)
+{
+    cJSON *j = n <= AIRLOCK_MAX_MANIFEST ? cJSON_ParseWithLength(p, n) : NULL;
+    const cJSON *crit = cJSON_GetObjectItem(j, "critical");
+    const cJSON *id = cJSON_IsObject(crit) ? cJSON_GetObjectItem(crit, "identity") : NULL;
+    const cJSON *im = cJSON_IsObject(crit) ? cJSON_GetObjectItem(crit, "image") : NULL;
+    const cJSON *opt = cJSON_GetObjectItem(j, "optional");
+    const char *ref = go_field(id, "docker-reference"), *dg = go_field(im, "docker-manifest-digest");
+    const char *ty = go_field(crit, "type");
+    int rc = -1;
+    if (cJSON_IsObject(j) && go_struct_ok(crit) && go_struct_ok(id) && go_struct_ok(im) && ref &&
+        dg && ty && go_struct_ok(opt)) {
+        rc = airlock_buf_append(out, "{\"critical\":{\"identity\":{\"docker-reference\":", 44) ||
+             go_string(out, ref) ||
+             airlock_buf_append(out, "},\"image\":{\"docker-manifest-digest\":", 36) ||
+             go_string(out, dg) || airlock_buf_append(out, "},\"type\":", 9) ||
+             go_string(out, ty) || airlock_buf_append(out, "},\"optional\":", 13) ||
+             (opt ? go_value(out, opt, 0) : airlock_buf_append(out, "null", 4)) ||
+             airlock_buf_append(out, "}", 1);
+    }
+    cJSON_Delete(j);
+    return rc ? airlock_error_set(err, AIRLOCK_ESIGNATURE,
+                                  "signature payload: cannot be decoded as cosign decodes it")
+              : 0;
 }

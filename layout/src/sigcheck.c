@@ -25,6 +25,7 @@ void airlock_sig_image_release(struct airlock_sig_image *im)
         }
         free(im->sigs[k].optional);
         free(im->sigs[k].predicate_type);
+        free(im->sigs[k].payload);
     }
     free(im->sigs);
     for (size_t k = 0; k < im->n_failures; k++)
@@ -110,6 +111,8 @@ static void check_layer(struct airlock_sig_image *im, airlock_blob_read_fn read,
         s[im->n_sigs].format = AIRLOCK_SIG_FORMAT_SIMPLESIGNING;
         s[im->n_sigs].predicate_type = NULL;
         s[im->n_sigs].unlisted = 0;
+        s[im->n_sigs].payload_len = payload.len;
+        s[im->n_sigs].payload = airlock_buf_detach(&payload, NULL);
         p.n_optional = 0;
         im->n_sigs++;
     }
@@ -213,6 +216,8 @@ static void check_bundle_layer(struct airlock_sig_image *im, airlock_blob_read_f
         s[im->n_sigs].format = AIRLOCK_SIG_FORMAT_BUNDLE;
         s[im->n_sigs].predicate_type = steal_pointer(&c.predicate_type);
         s[im->n_sigs].unlisted = 0;
+        s[im->n_sigs].payload = NULL;
+        s[im->n_sigs].payload_len = 0;
         im->n_sigs++;
     }
 out:

@@ -89,6 +89,12 @@ struct airlock_sig_payload {
 int airlock_sig_payload_parse(struct airlock_sig_payload *out, const char *p, size_t n,
                               int strict, struct airlock_error **err);
 void airlock_sig_payload_release(struct airlock_sig_payload *p);
+/* Appends to out the payload p as `cosign verify -o json` prints it: Go's json.Unmarshal
+ * into payload.SimpleContainerImage, then json.Marshal (critical{identity{docker-reference},
+ * image{docker-manifest-digest},type},optional; optional's keys sorted, floats in Go's
+ * shortest form, <>& escaped). Fails where cosign's decoding fails. */
+int airlock_sig_payload_cosign_json(struct airlock_buf *out, const char *p, size_t n,
+                                    struct airlock_error **err);
 
 /* Does a payload's docker-reference satisfy the identity asked for? With a tag or digest in
  * want: the same reference; without: the same repository (containers/image matchRepository).

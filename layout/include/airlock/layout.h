@@ -437,6 +437,9 @@ struct airlock_sig_found {
     char *predicate_type; /* sigstore bundles: the statement's predicateType, else NULL */
     int unlisted;         /* a referrer in blobs/ that index.json does not list (cosign save):
                              it counts here, but push carries only what index.json lists */
+    char *payload;        /* simplesigning: the verified payload's bytes (payload_len),
+                             else NULL */
+    size_t payload_len;
 };
 
 struct airlock_sig_image {
