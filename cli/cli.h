@@ -89,6 +89,10 @@ void cli_registry_release(struct cli_registry *cr);
 /* A registry reference or DEST as given on the command line, without the "docker://" that
  * skopeo and podman write before one (the one place the CLI takes it off). */
 const char *cli_registry_ref(const char *arg);
+/* A push/sync DEST is "host[:port][/prefix]": one with a tag or a digest names an image, and
+ * would push every repository below a nonsense path; refused (exit 2, printed) explaining
+ * --map. 0 when it is fine. */
+int cli_dest_check(const char *cmd, const char *dest);
 void cli_progress(void *ctx, const struct airlock_progress *p);
 
 /* ---- --policy (policy_out.c) ---- */
@@ -115,5 +119,7 @@ int cmd_pkcs11(int argc, char **argv);
 int cmd_serve(int argc, char **argv);
 int cmd_tags(int argc, char **argv);
 int cmd_digest(int argc, char **argv);
+int cmd_login(int argc, char **argv);
+int cmd_logout(int argc, char **argv);
 
 #endif

@@ -104,7 +104,9 @@ static int push_run(const struct cli_list *ins)
     if (ins->n < 2)
         return cli_usage_error("push", "expected BUNDLE and DEST");
     const char *dest = cli_registry_ref(ins->v[ins->n - 1]);
-    if (!keyfile && !no_verify && !policyfile)
+    if ((rc = cli_dest_check("push", dest)))
+        return rc;
+    if (!keyfile && !no_verify && !policyfile && !(keyfile = cli_default_key("push", "cosign.pub")))
         return cli_usage_error("push", "--key is required (or --policy FILE, or --no-verify to "
                                        "push unverified)");
     if (json)

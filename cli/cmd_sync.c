@@ -83,10 +83,11 @@ static int sync_run(const struct cli_list *ins, struct cli_registry *cr)
         if (!to || !keys.n)
             return cli_usage_error("sync", "needs --to DEST and --key (every bundle must be "
                                            "signed)");
-        if ((rc = cli_registry_finish(cr, "sync")))
+        if ((rc = cli_dest_check("sync", cli_registry_ref(to))) ||
+            (rc = cli_registry_finish(cr, "sync")))
             return rc;
-        rc = airlock_sync_config_simple(&cfg, ins->v[0], cli_registry_ref(to), keys.v, keys.n, identity, maps.v,
-                                        maps.n, &cr->o, settle, &err);
+        rc = airlock_sync_config_simple(&cfg, ins->v[0], cli_registry_ref(to), keys.v, keys.n,
+                                        identity, maps.v, maps.n, &cr->o, settle, &err);
         if (rc)
             return cli_fail(err);
         if (any) {

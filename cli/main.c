@@ -33,6 +33,8 @@ static const struct command commands[] = {
     {"serve", cmd_serve, "serve a bundle as a read-only registry (no registry needed)"},
     {"tags", cmd_tags, "list a repository's tags, filtered by semver, regex, latest N"},
     {"digest", cmd_digest, "print the digest a reference names in its registry now"},
+    {"login", cmd_login, "check credentials with a registry, keep them in containers auth.json"},
+    {"logout", cmd_logout, "remove a registry's credentials from containers auth.json"},
 };
 
 static void usage(FILE *f)

@@ -147,6 +147,21 @@ const char *cli_registry_ref(const char *arg)
     return arg && !strncmp(arg, "docker://", 9) ? arg + 9 : arg;
 }
 
+int cli_dest_check(const char *cmd, const char *dest)
+{
+    const char *path = dest ? strchr(dest, '/') : NULL;
+    if (!path || (!strchr(path, ':') && !strchr(path, '@')))
+        return 0;
+    size_t host = (size_t)(path - dest);
+    cli_printf(stderr,
+               "airlock %s: DEST '%s' names an image (a tag or digest); DEST is a registry "
+               "host with an optional path prefix ('%.*s' or '%.*s/team'), and each image of "
+               "the bundle keeps its repository and tag below it. To give an image another "
+               "name there, use --map SRC=DST (e.g. --map docker.io/library/nginx=team/nginx)\n",
+               cmd, dest, (int)host, dest, (int)host, dest);
+    return EXIT_USAGE;
+}
+
 void cli_registry_init(struct cli_registry *cr, int quiet)
 {
     struct airlock_registry_opts def = AIRLOCK_REGISTRY_OPTS_INIT;

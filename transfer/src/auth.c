@@ -10,6 +10,7 @@
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -274,10 +275,17 @@ int auth_lookup(char **user, char **pass, const char *host, const struct airlock
     else {
         if ((e = getenv("REGISTRY_AUTH_FILE")))
             snprintf(paths[n++], sizeof(paths[0]), "%s", e);
-        if ((e = getenv("XDG_RUNTIME_DIR")))
+        /* containers-auth.json(5), containers/image getAuthFilePaths: the runtime dir's file
+         * (/run/containers/$UID without XDG_RUNTIME_DIR), then the config dir's */
+        if ((e = getenv("XDG_RUNTIME_DIR")) && *e)
             snprintf(paths[n++], sizeof(paths[0]), "%s/containers/auth.json", e);
+        else
+            snprintf(paths[n++], sizeof(paths[0]), "/run/containers/%u/auth.json",
+                     (unsigned)getuid());
         const char *home = getenv("HOME");
-        if (home)
+        if ((e = getenv("XDG_CONFIG_HOME")) && *e)
+            snprintf(paths[n++], sizeof(paths[0]), "%s/containers/auth.json", e);
+        else if (home)
             snprintf(paths[n++], sizeof(paths[0]), "%s/.config/containers/auth.json", home);
         if ((e = getenv("DOCKER_CONFIG")))
             snprintf(paths[n++], sizeof(paths[0]), "%s/config.json", e);
@@ -290,4 +298,168 @@ int auth_lookup(char **user, char **pass, const char *host, const struct airlock
             return rc;
     }
     return AIRLOCK_ENOTFOUND;
+}
+
+/* ---- login, logout: the containers auth.json that skopeo and podman read ---- */
+
+int airlock_auth_file_path(char **out, const char *path, struct airlock_error **err)
+{
+    const char *e;
+    int n;
+    if (path)
+        n = asprintf(out, "%s", path);
+    else if ((e = getenv("REGISTRY_AUTH_FILE")) && *e)
+        n = asprintf(out, "%s", e);
+    else if ((e = getenv("XDG_RUNTIME_DIR")) && *e)
+        n = asprintf(out, "%s/containers/auth.json", e);
+    else
+        n = asprintf(out, "/run/containers/%u/auth.json", (unsigned)getuid());
+    if (n < 0) {
+        *out = NULL;
+        return airlock_error_set(err, AIRLOCK_EOS, "out of memory");
+    }
+    return 0;
+}
+
+/* The auth file as JSON (an empty object when it is not there), or an error: a file that is
+ * not a JSON object is never replaced. */
+static int auth_file_load(cJSON **out, const char *path, struct airlock_error **err)
+{
+    char *text = NULL;
+    size_t len = 0;
+    struct airlock_error *e = NULL;
+    if (transfer_read_file(path, 1 << 20, 1, AIRLOCK_EOS, &text, &len, &e)) {
+        if (e && e->sys_errno == ENOENT) {
+            airlock_error_free(e);
+            *out = cJSON_CreateObject();
+            return *out ? 0 : airlock_error_set(err, AIRLOCK_EOS, "out of memory");
+        }
+        if (err && !*err)
+            *err = e;
+        else
+            airlock_error_free(e);
+        return AIRLOCK_EOS;
+    }
+    cJSON *j = cJSON_ParseWithLength(text, len);
+    airlock_wipe(text, len);
+    free(text);
+    if (!cJSON_IsObject(j) || core_json_has_duplicate_keys(j)) {
+        json_wipe_delete(j);
+        return airlock_error_set(err, AIRLOCK_EUSAGE,
+                                 "auth file '%s' is not a JSON object: not touched", path);
+    }
+    *out = j;
+    return 0;
+}
+
+/* Makes the directories above path (mode 0700), as podman does for its runtime dir. */
+static int make_parents(const char *path, struct airlock_error **err)
+{
+    char dir[4096];
+    if (snprintf(dir, sizeof(dir), "%s", path) >= (int)sizeof(dir))
+        return airlock_error_set(err, AIRLOCK_EUSAGE, "auth file path '%.100s...' is too long",
+                                 path);
+    for (char *p = dir + 1; (p = strchr(p, '/')); p++) {
+        *p = '\0';
+        if (mkdir(dir, 0700) < 0 && errno != EEXIST)
+            return airlock_error_set_errno(err, AIRLOCK_EOS, errno, "create directory '%s'", dir);
+        *p = '/';
+    }
+    return 0;
+}
+
+/* Writes j to path atomically: a temporary file of mode 0600 beside it, fsync, rename. */
+static int auth_file_write(const char *path, cJSON *j, struct airlock_error **err)
+{
+    int rc = make_parents(path, err);
+    if (rc)
+        return rc;
+    char *text = cJSON_Print(j), *tmp = NULL;
+    if (!text || asprintf(&tmp, "%s.airlock-XXXXXX", path) < 0) {
+        if (text) {
+            airlock_wipe(text, strlen(text));
+            free(text);
+        }
+        return airlock_error_set(err, AIRLOCK_EOS, "out of memory");
+    }
+    int fd = mkostemp(tmp, O_CLOEXEC);
+    if (fd < 0)
+        rc = airlock_error_set_errno(err, AIRLOCK_EOS, errno, "create '%s'", tmp);
+    else {
+        size_t len = strlen(text);
+        if (fchmod(fd, 0600) < 0 || write(fd, text, len) != (ssize_t)len ||
+            write(fd, "\n", 1) != 1 || fsync(fd) < 0)
+            rc = airlock_error_set_errno(err, AIRLOCK_EOS, errno, "write '%s'", tmp);
+        close(fd);
+        if (!rc && rename(tmp, path) < 0)
+            rc = airlock_error_set_errno(err, AIRLOCK_EOS, errno, "rename into '%s'", path);
+        if (rc)
+            unlink(tmp);
+    }
+    airlock_wipe(text, strlen(text));
+    free(text);
+    free(tmp);
+    return rc;
+}
+
+int airlock_auth_file_store(const char *path, const char *host, const char *user,
+                            const char *pass, struct airlock_error **err)
+{
+    cJSON *j = NULL;
+    int rc = auth_file_load(&j, path, err);
+    if (rc)
+        return rc;
+    char *plain = NULL, *b64 = NULL;
+    int pl = asprintf(&plain, "%s:%s", user, pass);
+    if (pl >= 0)
+        b64 = airlock_b64_encode(plain, (size_t)pl);
+    cJSON *auths = cJSON_GetObjectItemCaseSensitive(j, "auths");
+    if (!auths || !cJSON_IsObject(auths)) {
+        cJSON_DeleteItemFromObjectCaseSensitive(j, "auths");
+        auths = cJSON_AddObjectToObject(j, "auths");
+    }
+    cJSON *entry = cJSON_CreateObject();
+    if (!b64 || !auths || !entry || !cJSON_AddStringToObject(entry, "auth", b64)) {
+        cJSON_Delete(entry);
+        rc = airlock_error_set(err, AIRLOCK_EOS, "out of memory");
+    } else {
+        cJSON_DeleteItemFromObjectCaseSensitive(auths, host);
+        cJSON_AddItemToObject(auths, host, entry);
+        rc = auth_file_write(path, j, err);
+    }
+    if (plain) {
+        airlock_wipe(plain, strlen(plain));
+        free(plain);
+    }
+    if (b64) {
+        airlock_wipe(b64, strlen(b64));
+        free(b64);
+    }
+    json_wipe_delete(j);
+    return rc;
+}
+
+int airlock_auth_file_erase(const char *path, const char *host, struct airlock_error **err)
+{
+    cJSON *j = NULL;
+    int rc = auth_file_load(&j, path, err);
+    if (rc)
+        return rc;
+    cJSON *auths = cJSON_GetObjectItemCaseSensitive(j, "auths");
+    char keys[3][300];
+    snprintf(keys[0], sizeof(keys[0]), "%s", host);
+    snprintf(keys[1], sizeof(keys[1]), "https://%s", host);
+    snprintf(keys[2], sizeof(keys[2]), "http://%s", host);
+    int found = 0;
+    for (int i = 0; i < 3; i++)
+        if (cJSON_IsObject(auths) && cJSON_GetObjectItemCaseSensitive(auths, keys[i])) {
+            cJSON *gone = cJSON_DetachItemFromObjectCaseSensitive(auths, keys[i]);
+            json_wipe_delete(gone);
+            found = 1;
+        }
+    rc = found ? auth_file_write(path, j, err)
+               : airlock_error_set(err, AIRLOCK_ENOTFOUND, "not logged in to '%s' in '%s'", host,
+                                   path);
+    json_wipe_delete(j);
+    return rc;
 }

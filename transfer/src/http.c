@@ -391,6 +391,15 @@ int http_perform(struct http_client *c, const struct http_request *q, struct htt
             hint = " (is the registry's CA trusted? see --ca-file, --insecure, --plain-http)";
             r->permanent = 1;
         }
+        if (cc == CURLE_SSL_CONNECT_ERROR &&
+            (strstr(msg, "wrong version number") || strstr(msg, "packet length too long") ||
+             strstr(msg, "record layer failure"))) {
+            /* TLS spoken to a server that answered in plain text: what a plain-HTTP registry
+             * does; --insecure (certificates) cannot help there */
+            hint = " (the server speaks plain HTTP, not TLS: use --plain-http; --insecure only "
+                   "skips certificate checks)";
+            r->permanent = 1;
+        }
         if (strstr(msg, "alert bad certificate") || strstr(msg, "alert certificate required") ||
             strstr(msg, "alert unknown ca")) {
             hint = " (the registry refused our client certificate or wants one: see "

@@ -315,8 +315,11 @@ int registry_request(struct airlock_registry *r, const char *repo, const char *a
                      struct airlock_error **err)
 {
     char scope[1200];
-    snprintf(scope, sizeof(scope), "repository:%s:%s%s%s", repo ? repo : "", actions,
-             q->extra_scope ? " " : "", q->extra_scope ? q->extra_scope : "");
+    if (!actions) /* the /v2/ check: a token for no repository */
+        scope[0] = '\0';
+    else
+        snprintf(scope, sizeof(scope), "repository:%s:%s%s%s", repo ? repo : "", actions,
+                 q->extra_scope ? " " : "", q->extra_scope ? q->extra_scope : "");
     struct http_client *c = NULL;
     int rc = take_client(r, &c, err);
     if (rc)
@@ -1396,4 +1399,28 @@ int airlock_registry_tags_list(struct airlock_registry *r, const char *repo, siz
     *tags = list;
     *n = count;
     return 0;
+}
+
+int airlock_registry_ping(struct airlock_registry *r, struct airlock_error **err)
+{
+    char *url = NULL;
+    if (asprintf(&url, "%s/v2/", r->base) < 0)
+        return airlock_error_set(err, AIRLOCK_EOS, "out of memory");
+    struct http_request q = {0};
+    q.method = "GET";
+    q.url = url;
+    struct http_response resp;
+    memset(&resp, 0, sizeof(resp));
+    int rc = registry_request(r, NULL, NULL, &q, &resp, err);
+    if (!rc && resp.status != 200)
+        rc = airlock_error_set(err,
+                               resp.status == 401 || resp.status == 403 ? AIRLOCK_EUSAGE
+                                                                        : AIRLOCK_EOS,
+                               "registry '%s': HTTP %ld for '%s'%s", r->host, resp.status, url,
+                               resp.status == 401 || resp.status == 403
+                                   ? " (the credentials were refused)"
+                                   : "");
+    http_response_release(&resp);
+    free(url);
+    return rc;
 }

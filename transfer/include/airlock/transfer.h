@@ -59,6 +59,22 @@ struct airlock_registry;
 int airlock_registry_new(struct airlock_registry **out, const char *host,
                          const struct airlock_registry_opts *opts, struct airlock_error **err);
 void airlock_registry_free(struct airlock_registry *r);
+/* GET /v2/ with the auth flow (Basic, or a Bearer token for no repository), as docker login
+ * checks credentials: 0 when the registry answers 200; AIRLOCK_EUSAGE when it refuses them. */
+int airlock_registry_ping(struct airlock_registry *r, struct airlock_error **err);
+
+/* The containers auth.json (containers-auth.json(5)) that login writes: path if given, else
+ * $REGISTRY_AUTH_FILE, else $XDG_RUNTIME_DIR/containers/auth.json, else
+ * /run/containers/$UID/auth.json. *out is malloc'd. */
+int airlock_auth_file_path(char **out, const char *path, struct airlock_error **err);
+/* Sets auths.<host>.auth to base64(user:pass) in the auth file at path, keeping every other
+ * member and entry; written atomically (temporary file, fsync, rename), mode 0600, parent
+ * directories made 0700. A file that is not a JSON object is refused, not replaced. */
+int airlock_auth_file_store(const char *path, const char *host, const char *user,
+                            const char *pass, struct airlock_error **err);
+/* Removes host's entries (host, https://host, http://host) the same way; AIRLOCK_ENOTFOUND
+ * when there is none. */
+int airlock_auth_file_erase(const char *path, const char *host, struct airlock_error **err);
 
 /* Fetches a manifest or index by tag or digest. *media_type and *digest describe it; the raw
  * bytes are kept as served. AIRLOCK_ENOTFOUND if it does not exist. */
