@@ -4,6 +4,12 @@
 
 #include <curl/curl.h>
 #include <ctype.h>
+#include <dirent.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <ctype.h>
 #include <limits.h>
 #include <stdio.h>
 #include <string.h>
@@ -11,6 +17,7 @@
 struct http_client {
     CURL *curl;
     const struct airlock_registry_opts *o;
+    const struct http_tls *tls;
     char errbuf[CURL_ERROR_SIZE];
 };
 
@@ -64,8 +71,16 @@ static CURLcode apply_settings(struct http_client *c)
     curl_easy_setopt(h, CURLOPT_BUFFERSIZE, 256L << 10);
     if (o->ca_file)
         curl_easy_setopt(h, CURLOPT_CAINFO, o->ca_file);
+    else if (c->tls && c->tls->ca_blob) {
+        struct curl_blob blob = {c->tls->ca_blob, c->tls->ca_len, CURL_BLOB_NOCOPY};
+        curl_easy_setopt(h, CURLOPT_CAINFO_BLOB, &blob);
+    }
     if (o->client_cert)
         curl_easy_setopt(h, CURLOPT_SSLCERT, o->client_cert);
+    else if (c->tls && c->tls->cert) {
+        curl_easy_setopt(h, CURLOPT_SSLCERT, c->tls->cert);
+        curl_easy_setopt(h, CURLOPT_SSLKEY, c->tls->key);
+    }
     if (o->client_key)
         curl_easy_setopt(h, CURLOPT_SSLKEY, o->client_key);
     if (o->insecure) {
@@ -101,6 +116,168 @@ int http_client_new(struct http_client **out, const struct airlock_registry_opts
     }
     *out = c;
     return 0;
+}
+
+void http_client_set_tls(struct http_client *c, const struct http_tls *tls) { c->tls = tls; }
+
+void http_tls_release(struct http_tls *t)
+{
+    free(t->dir);
+    free(t->ca_blob);
+    free(t->cert);
+    free(t->key);
+    memset(t, 0, sizeof(*t));
+}
+
+#define CERTS_MAX_FILES 64
+#define CERTS_MAX_FILE (1u << 20)
+
+static int name_cmp(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static int ends_with(const char *s, const char *suf)
+{
+    size_t l = strlen(s), n = strlen(suf);
+    return l > n && !strcmp(s + l - n, suf);
+}
+
+/* Appends the file at path (at most CERTS_MAX_FILE bytes) and a newline to b. */
+static int append_file(struct airlock_buf *b, const char *path, struct airlock_error **err)
+{
+    char *text = NULL;
+    size_t len = 0;
+    int rc = transfer_read_file(path, CERTS_MAX_FILE, 0, AIRLOCK_EUSAGE, &text, &len, err);
+    if (!rc && (airlock_buf_append(b, text, len) || airlock_buf_append(b, "\n", 1)))
+        rc = airlock_error_set(err, AIRLOCK_EUSAGE, "certificates for the registry are larger "
+                                                    "than %zu bytes", b->max);
+    free(text);
+    return rc;
+}
+
+/* The names in dir (at most CERTS_MAX_FILES of them), sorted as Go's os.ReadDir sorts. */
+static int list_dir(char ***names, size_t *n, const char *dir, struct airlock_error **err)
+{
+    DIR *d = opendir(dir);
+    *names = NULL;
+    *n = 0;
+    if (!d)
+        return airlock_error_set_errno(err, AIRLOCK_EOS, errno, "open certificates directory "
+                                       "'%s'", dir);
+    struct dirent *e;
+    int rc = 0;
+    char **v = calloc(CERTS_MAX_FILES, sizeof(*v));
+    while (!rc && v && (e = readdir(d)))
+        if (e->d_name[0] != '.' && *n >= CERTS_MAX_FILES)
+            rc = airlock_error_set(err, AIRLOCK_EUSAGE, "certificates directory '%s' holds more "
+                                   "than %d files", dir, CERTS_MAX_FILES);
+        else if (e->d_name[0] != '.' && !(v[(*n)++] = strdup(e->d_name)))
+            rc = airlock_error_set(err, AIRLOCK_EOS, "out of memory");
+    closedir(d);
+    if (!v)
+        return airlock_error_set(err, AIRLOCK_EOS, "out of memory");
+    qsort(v, *n, sizeof(*v), name_cmp);
+    *names = v;
+    return rc;
+}
+
+/* The certs.d directory for host: the first root that has one (containers/image's
+ * dockerCertDir), or NULL. */
+static char *certs_dir_for(const char *host)
+{
+    char roots[4096];
+    const char *env = getenv("AIRLOCK_CERTS_DIRS"), *home = getenv("HOME");
+    if (env)
+        snprintf(roots, sizeof(roots), "%s", env);
+    else if (geteuid() != 0 && home)
+        snprintf(roots, sizeof(roots), "%s/.config/containers/certs.d:/etc/containers/certs.d:"
+                                       "/etc/docker/certs.d", home);
+    else
+        snprintf(roots, sizeof(roots), "/etc/containers/certs.d:/etc/docker/certs.d");
+    for (char *save = NULL, *r = strtok_r(roots, ":", &save); r; r = strtok_r(NULL, ":", &save)) {
+        char *dir = NULL;
+        struct stat st;
+        if (asprintf(&dir, "%s/%s", r, host) < 0)
+            return NULL;
+        if (stat(dir, &st) == 0 && S_ISDIR(st.st_mode))
+            return dir;
+        free(dir);
+    }
+    return NULL;
+}
+
+int http_tls_certs_d(struct http_tls *t, const char *host, struct airlock_error **err)
+{
+    memset(t, 0, sizeof(*t));
+    if (strchr(host, '/') || !strcmp(host, "..") || !strcmp(host, "."))
+        return 0; /* not a host name: no directory of that name is looked for */
+    if (!(t->dir = certs_dir_for(host)))
+        return 0;
+    char **names = NULL;
+    size_t n = 0;
+    struct airlock_buf ca = AIRLOCK_BUF_INIT(16u << 20);
+    int rc = list_dir(&names, &n, t->dir, err), cas = 0;
+    for (size_t i = 0; !rc && i < n; i++) {
+        const char *f = names[i];
+        char *path = NULL, *other = NULL;
+        size_t base = strlen(f) - (ends_with(f, ".cert") ? 5 : 4);
+        if (asprintf(&path, "%s/%s", t->dir, f) < 0) {
+            path = NULL;
+            rc = airlock_error_set(err, AIRLOCK_EOS, "out of memory");
+        }
+        else if (ends_with(f, ".crt")) {
+            if (!cas++) { /* the system's CAs first: certs.d adds to them */
+                const char *sys = NULL;
+#if LIBCURL_VERSION_NUM >= 0x075400 /* 7.84.0: CURLINFO_CAINFO */
+                pthread_once(&global_once, global_init);
+                CURL *h = curl_easy_init();
+                char *p = NULL;
+                if (h && !curl_easy_getinfo(h, CURLINFO_CAINFO, &p) && p)
+                    sys = strdup(p);
+                curl_easy_cleanup(h);
+#endif
+                struct airlock_error *e = NULL;
+                append_file(&ca, sys ? sys : "/etc/ssl/certs/ca-certificates.crt", &e);
+                airlock_error_free(e); /* no system store: the directory's CAs only */
+                free((char *)sys);
+            }
+            rc = append_file(&ca, path, err);
+        } else if (ends_with(f, ".cert") || ends_with(f, ".key")) {
+            int cert = ends_with(f, ".cert");
+            struct stat st;
+            if (asprintf(&other, "%s/%.*s%s", t->dir, (int)base, f, cert ? ".key" : ".cert") < 0) {
+                other = NULL;
+                rc = airlock_error_set(err, AIRLOCK_EOS, "out of memory");
+            }
+            else if (stat(other, &st) != 0)
+                rc = airlock_error_set(err, AIRLOCK_EUSAGE,
+                                       cert ? "certificates directory '%s': client certificate "
+                                              "'%s' has no key '%.*s.key' (CA certificates end "
+                                              "in .crt)"
+                                            : "certificates directory '%s': key '%s' has no "
+                                              "client certificate '%.*s.cert'",
+                                       t->dir, f, (int)base, f);
+            else if (cert && !t->cert) {
+                t->cert = path;
+                t->key = other;
+                path = other = NULL;
+            }
+        }
+        free(path);
+        free(other);
+    }
+    for (size_t i = 0; i < n; i++)
+        free(names[i]);
+    free(names);
+    if (!rc && cas) {
+        t->ca_len = ca.len;
+        t->ca_blob = airlock_buf_detach(&ca, NULL);
+    }
+    airlock_buf_release(&ca);
+    if (rc)
+        http_tls_release(t);
+    return rc;
 }
 
 void http_client_free(struct http_client *c)

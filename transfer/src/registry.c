@@ -57,6 +57,17 @@ int airlock_registry_new(struct airlock_registry **out, const char *host,
         free(r);
         return rc;
     }
+    if (!r->o.plain_http) { /* containers-certs.d(5), as skopeo and podman read it */
+        int rc = http_tls_certs_d(&r->tls, host, err);
+        if (rc) {
+            free(r->origin);
+            free(r->realm_origin);
+            free(r->host);
+            free(r->base);
+            free(r);
+            return rc;
+        }
+    }
     pthread_mutex_init(&r->lock, NULL);
     *out = r;
     return 0;
@@ -87,6 +98,7 @@ void airlock_registry_free(struct airlock_registry *r)
     free(r->base);
     free(r->origin);
     free(r->realm_origin);
+    http_tls_release(&r->tls);
     pthread_mutex_destroy(&r->lock);
     free(r);
 }
@@ -96,7 +108,12 @@ static int take_client(struct airlock_registry *r, struct http_client **c, struc
     pthread_mutex_lock(&r->lock);
     *c = r->n_idle ? r->idle[--r->n_idle] : NULL;
     pthread_mutex_unlock(&r->lock);
-    return *c ? 0 : http_client_new(c, &r->o, err);
+    if (*c)
+        return 0;
+    int rc = http_client_new(c, &r->o, err);
+    if (!rc)
+        http_client_set_tls(*c, &r->tls);
+    return rc;
 }
 
 static void give_client(struct airlock_registry *r, struct http_client *c)

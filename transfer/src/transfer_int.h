@@ -47,7 +47,24 @@ struct http_response {
     int resend;        /* registry_request: authenticated now, send the streamed body again */
 };
 
+/* The TLS files containers/image takes from certs.d for a registry host (containers-certs.d(5),
+ * pkg/tlsclientconfig): in the first of $AIRLOCK_CERTS_DIRS (colon-separated; default
+ * [~/.config/containers/certs.d when not root,] /etc/containers/certs.d, /etc/docker/certs.d)
+ * that has a HOST[:PORT] directory, every *.crt is a CA (added to the system's), each *.cert
+ * needs its *.key and the reverse; the first pair is the client certificate. */
+struct http_tls {
+    char *dir;          /* the directory used, or NULL when there is none */
+    char *ca_blob;      /* the system CA bundle followed by the *.crt files, or NULL */
+    size_t ca_len;
+    char *cert, *key;   /* the first *.cert and its *.key, or NULL */
+};
+int http_tls_certs_d(struct http_tls *t, const char *host, struct airlock_error **err);
+void http_tls_release(struct http_tls *t);
+
 struct http_client;
+/* tls: certs.d settings for what o does not set itself (--ca-file, --client-cert win); may be
+ * NULL; kept by reference. */
+void http_client_set_tls(struct http_client *c, const struct http_tls *tls);
 int http_client_new(struct http_client **out, const struct airlock_registry_opts *o,
                     struct airlock_error **err);
 void http_client_free(struct http_client *c);
@@ -118,6 +135,7 @@ struct airlock_registry {
     char *origin;        /* http_url_origin(base): where credentials may go */
     char *realm_origin;  /* and the origin of a token realm that may have them too (or NULL) */
     struct airlock_registry_opts o;
+    struct http_tls tls; /* certs.d for this host */
     pthread_mutex_t lock; /* guards everything below */
     struct http_client **idle;
     size_t n_idle, cap_idle;
