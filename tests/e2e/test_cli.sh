@@ -81,16 +81,18 @@ case_version() {
 # options the command had (the lists below: its options before the parser came) and each
 # listed one is parsed as listed (an argument or none, its short letter).
 REGOPTS="ca-file client-cert client-key plain-http insecure username password-stdin auth-file
- parallel retries stall-timeout chunk-size trust-realm"
+ parallel retries stall-timeout chunk-size trust-realm
+ allow-insecure-registry allow-http-registry tls-verify creds authfile retry-times"
 opts_of() {
     case $1 in
     verify) echo "key identity to map identity-check annotation allow-unsigned part-only policy
-        json threads quiet help $REGOPTS" ;;
+        json threads quiet help $REGOPTS output insecure-ignore-tlog new-bundle-format" ;;
     push) echo "key allow-unsigned no-verify identity identity-check annotation policy map json
         quiet help $REGOPTS" ;;
     sync) echo "key to identity identity-check map settle config json quiet help $REGOPTS" ;;
     sign) echo "key to map identity annotation signature-format no-recursive recursive
-        password-file json help" ;;
+        password-file json help sign-container-identity new-bundle-format tlog-upload
+        use-signing-config yes" ;;
     keygen | generate-key-pair) echo "key output-key-prefix force scrypt-n password-file help" ;;
     import-key-pair) echo "key output-key-prefix force scrypt-n password-file help" ;;
     public-key) echo "key password-file help" ;;
@@ -103,18 +105,20 @@ opts_of() {
     inspect) echo "json lock help" ;;
     tags) echo "semver filter deny latest page-size json help $REGOPTS" ;;
     digest) echo "json help $REGOPTS" ;;
+    login) echo "help $REGOPTS" ;;
+    logout) echo "auth-file authfile help" ;;
     esac
 }
 letters_of() {
     case $1 in
-    verify) echo "k a j q h" ;; push) echo "k a q h" ;; sync) echo "k q h" ;; sign) echo "k a h" ;;
+    verify) echo "k a j q o h" ;; push) echo "k a q h" ;; sync) echo "k q h" ;; sign) echo "k a y h" ;;
     keygen | generate-key-pair | import-key-pair) echo "k f h" ;; public-key) echo "k h" ;;
     pkcs11) echo "h" ;; serve) echo "l k a j q h" ;; split) echo "o q h" ;; import) echo "o q h" ;;
-    export) echo "o q h" ;; inspect | tags | digest) echo "h" ;;
+    export) echo "o q h" ;; inspect | tags | digest | login | logout) echo "h" ;;
     esac
 }
 ALL_CMDS="verify push sync sign keygen generate-key-pair import-key-pair public-key pkcs11 serve
- split import export inspect tags digest"
+ split import export inspect tags digest login logout"
 
 case_every_command_refuses_unknown_options_alike() {
     for c in $ALL_CMDS; do
@@ -129,7 +133,8 @@ case_every_command_refuses_unknown_options_alike() {
         airlock $c --json=1 x
         expect_rc 2
         [ "$c" = keygen ] || [ "$c" = generate-key-pair ] || [ "$c" = import-key-pair ] ||
-            [ "$c" = public-key ] || err_has "option '--json' takes no argument"
+            [ "$c" = public-key ] || [ "$c" = login ] || [ "$c" = logout ] ||
+            err_has "option '--json' takes no argument"
     done
 }
 
@@ -139,7 +144,9 @@ case_every_command_help_lists_what_it_parses() {
         expect_rc 0
         err_empty
         # the option lines: "  -k, --key FILE   text" or "      --json   text"
-        sed -nE 's/^  (-([A-Za-z]), |    )--([a-z0-9-]+)( ([^ ]+))?.*/\3 -\2 \5/p' "$T/out" >"$T/listed"
+        # (a boolean, "--x[=BOOL]": its arg column reads [=BOOL])
+        sed -nE 's/^  (-([A-Za-z]), |    )--([a-z0-9-]+)(\[=BOOL\])?( ([^ ]+))?.*/\3 -\2 \6\4/p' \
+            "$T/out" >"$T/listed"
         local want got
         want=$(opts_of $c | tr -s ' \n' '\n' | sed '/^$/d' | sort)
         got=$(cut -d' ' -f1 "$T/listed" | sort)
@@ -152,7 +159,11 @@ $(diff <(echo "$want") <(echo "$got"))"
         local name letter arg
         while read -r name letter arg; do
             [ "$name" = help ] && continue
-            if [ -n "$arg" ]; then # it takes an argument: without one, the parser says so
+            if [ "$arg" = "[=BOOL]" ]; then # --x, --x=true, --x=false; nothing else
+                airlock $c --$name=maybe
+                expect_rc 2
+                err_has "bad value 'maybe' for --$name (true or false)"
+            elif [ -n "$arg" ]; then # it takes an argument: without one, the parser says so
                 airlock $c --$name
                 expect_rc 2
                 err_has "option '--$name' needs an argument"

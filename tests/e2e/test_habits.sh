@@ -1,0 +1,368 @@
+# The habits of cosign, skopeo and podman users, honoured: their flags accepted with the same
+# effect (or refused with the reason), cosign's verify output, login/logout into containers
+# auth.json, certs.d, and the mistakes those habits lead to explained.
+. "$(dirname "$0")/lib.sh"
+F=$FIXTURES
+. "$REGROOT/env"
+export COSIGN_PASSWORD=test-password
+CASE=$(basename "$T" | tr 'A-Z' 'a-z' | tr -cd 'a-z0-9')
+unset REGISTRY_AUTH_FILE
+export XDG_RUNTIME_DIR=$T/run HOME=$T/home DOCKER_CONFIG=$T/home/.docker
+mkdir -p "$T/run" "$T/home"
+
+keys() { [ -f cosign.key ] || "$AIRLOCK" keygen 2>/dev/null; }
+
+# cosign's transparency-log and signing-config flags: the offline value accepted and said in
+# one line, the value that asks for the log or the services refused with the reason
+case_cosign_tlog_flags() {
+    keys
+    make_bundle b.tar
+    airlock sign --key cosign.key --tlog-upload=false --use-signing-config=false -y \
+        --identity reg.example/x:1 b.tar
+    expect_rc 0
+    [ "$(grep -c 'airlock never uses a transparency log' "$T/err")" = 2 ] ||
+        fail "not one line per flag"
+    for f in --tlog-upload --tlog-upload=true --use-signing-config=True; do
+        airlock sign --key cosign.key $f b.tar
+        expect_rc 2
+        err_has "airlock never uses a transparency log (Rekor) or a signing config"
+        err_has "only ${f%%=*}=false is accepted"
+    done
+    airlock sign --key cosign.key --tlog-upload=maybe b.tar
+    expect_rc 2
+    err_has "bad value 'maybe' for --tlog-upload (true or false)"
+    for f in --insecure-ignore-tlog --insecure-ignore-tlog=true --insecure-ignore-tlog=1; do
+        airlock verify --key cosign.pub $f b.tar
+        expect_rc 0
+        err_has "accepted as cosign's; airlock never uses a transparency log"
+    done
+    airlock verify --key cosign.pub --insecure-ignore-tlog=false b.tar
+    expect_rc 2
+    err_has "only --insecure-ignore-tlog=true is accepted"
+    airlock verify --key cosign.pub --new-bundle-format=false b.tar
+    expect_rc 0
+    err_has "airlock checks both formats"
+}
+
+# --new-bundle-format=false writes the .sig only, =true the bundle only, as cosign 3 does
+case_cosign_new_bundle_format() {
+    keys
+    for v in false true; do
+        make_bundle b$v.tar
+        airlock sign --key cosign.key --identity reg.example/x:1 --new-bundle-format=$v b$v.tar
+        expect_rc 0
+        err_has "--new-bundle-format=$v: writing only the"
+        airlock verify --key cosign.pub --json b$v.tar
+        expect_rc 0
+        local fmt
+        fmt=$(jq -r '[.images[] | select(.role == "image") | .signatures[].format] | unique | join(",")' "$T/out")
+        case $v in
+        false) [ "$fmt" = simplesigning ] || fail "--new-bundle-format=false wrote '$fmt'" ;;
+        true) [ "$fmt" = sigstore-bundle ] || fail "--new-bundle-format=true wrote '$fmt'" ;;
+        esac
+    done
+}
+
+# --sign-container-identity is --identity; cosign.key / cosign.pub when --key is not given
+case_cosign_identity_alias_and_default_keys() {
+    keys
+    make_bundle b.tar
+    airlock sign --sign-container-identity reg.example/team/bb:1.0 b.tar
+    expect_rc 0
+    err_has "no --key given: using 'cosign.key'"
+    airlock verify --identity reg.example/team/bb:1.0 b.tar
+    expect_rc 0
+    err_has "no --key given: using 'cosign.pub'"
+    err_has "signatures verified"
+    airlock verify --identity reg.example/team/other:1.0 b.tar
+    expect_rc 3
+    mkdir none && cd none
+    airlock sign ../b.tar
+    expect_rc 2
+    err_has "missing --key (and no cosign.key here)"
+}
+
+# verify -o json prints what cosign prints: a blank line, then the payloads as Go's
+# json.Marshal of payload.SimpleContainerImage writes them (HTML characters escaped, optional
+# keys sorted); cosign's header on stderr. -o text: the payloads as signed.
+case_verify_output_like_cosign() {
+    keys
+    make_bundle b.tar
+    airlock sign --key cosign.key --identity 'reg.example/x:1' -a 'z=<a&b>' -a 'a=1' b.tar
+    expect_rc 0
+    local d
+    d=$(cat "$F/L.digest")
+    airlock verify --key cosign.pub -o json -a a=1 b.tar
+    expect_rc 0
+    printf '\n[{"critical":{"identity":{"docker-reference":"reg.example/x:1"},"image":{"docker-manifest-digest":"sha256:%s"},"type":"cosign container image signature"},"optional":{"a":"1","z":"\\u003ca\\u0026b\\u003e"}}]\n' "$d" >want
+    cmp -s want "$T/out" || fail "-o json differs from cosign's: $(diff <(cat -A want) <(cat -A "$T/out"))"
+    jq -e '.[0].critical.image."docker-manifest-digest" == "sha256:'"$d"'"' "$T/out" >/dev/null ||
+        fail "jq cannot read it"
+    printf '\nVerification for example.com/test/busybox:1.0 --\nThe following checks were performed on each of these signatures:\n  - The specified annotations were verified.\n  - The cosign claims were validated\n  - The signatures were verified against the specified public key\n' >want.err
+    head -c "$(wc -c <want.err)" "$T/err" | cmp -s want.err - || fail "stderr header differs from cosign's"
+    airlock verify --key cosign.pub -o text b.tar
+    expect_rc 0
+    [ "$(head -c 15 "$T/out")" = '{"critical":{"i' ] || fail "-o text is not the payload"
+    jq -e '.optional.z == "<a&b>"' "$T/out" >/dev/null || fail "-o text: payload not as signed"
+    airlock verify -o json --json --key cosign.pub b.tar
+    expect_rc 2
+    # the same through a registry, with a docker:// prefix as skopeo writes it
+    airlock push --key cosign.pub --identity-check any --plain-http b.tar "docker://$PLAIN/$CASE"
+    expect_rc 0
+    airlock verify --key cosign.pub -o json --allow-http-registry "docker://$PLAIN/$CASE/test/busybox:1.0"
+    expect_rc 0
+    cmp -s want "$T/out" || fail "registry -o json differs: $(diff want "$T/out")"
+    err_has "Verification for $PLAIN/$CASE/test/busybox:1.0 --"
+}
+
+# sign given a registry reference says how airlock signs: export, sign, push
+case_sign_registry_ref_explains() {
+    keys
+    for r in "reg.example/repo@sha256:$(cat "$F/L.digest")" docker://reg.example/repo:1 \
+        127.0.0.1:5000/a/b; do
+        airlock sign --key cosign.key "$r"
+        expect_rc 2
+        err_has "is a registry reference, not a bundle here: airlock signs bundles"
+        err_has "airlock export ${r#docker://} -o b.tar"
+        err_has "airlock push --key cosign.pub b.tar DEST"
+        out_empty
+    done
+    airlock sign --key cosign.key nosuch.tar
+    expect_rc 1
+}
+
+# keygen with no terminal and no COSIGN_PASSWORD: an empty stdin is no password on purpose
+case_keygen_empty_password_rule() {
+    unset COSIGN_PASSWORD
+    run "$AIRLOCK" keygen --output-key-prefix a </dev/null
+    expect_rc 2
+    err_has "refusing to encrypt 'a.key' with an empty password read from stdin"
+    [ ! -e a.key ] && [ ! -e a.pub ] || fail "a key was written"
+    COSIGN_PASSWORD= run "$AIRLOCK" keygen --output-key-prefix b </dev/null
+    expect_rc 0
+    [ -f b.key ] || fail "COSIGN_PASSWORD= (empty, set) made no key"
+    run "$AIRLOCK" keygen --output-key-prefix c <<<"pw-from-stdin"
+    expect_rc 0
+    # at a prompt: two empty entries ask; no is no key, yes is one
+    cat >ptyrun.py <<'PY'
+import os, pty, sys, time
+pid, fd = pty.fork()
+if pid == 0:
+    os.environ.pop("COSIGN_PASSWORD", None)
+    os.execv(sys.argv[1], [sys.argv[1], "keygen", "--output-key-prefix", sys.argv[2]])
+out = b""
+for answer in (b"\n", b"\n", sys.argv[3].encode() + b"\n"):
+    deadline = time.time() + 10
+    while b"?" not in out[-40:] and b": " not in out[-3:] and time.time() < deadline:
+        try:
+            out += os.read(fd, 1024)
+        except OSError:
+            break
+    os.write(fd, answer)
+    out = b""
+try:
+    while True:
+        c = os.read(fd, 1024)
+        if not c:
+            break
+        out += c
+except OSError:
+    pass
+_, st = os.waitpid(pid, 0)
+sys.stdout.write(out.decode(errors="replace"))
+sys.exit(os.WEXITSTATUS(st))
+PY
+    run "$PY" ptyrun.py "$AIRLOCK" d n
+    expect_rc 2
+    out_has "no key written: an empty password was not confirmed"
+    [ ! -e d.key ] || fail "an unconfirmed empty password made a key"
+    run "$PY" ptyrun.py "$AIRLOCK" e y
+    expect_rc 0
+    [ -f e.key ] || fail "a confirmed empty password made no key"
+    COSIGN_PASSWORD= run "$AIRLOCK" public-key --key e.key
+    expect_rc 0
+}
+
+# skopeo's and podman's flags: --creds, --tls-verify=false, --authfile, --retry-times,
+# docker:// prefixes
+case_skopeo_flags() {
+    keys
+    make_bundle b.tar
+    airlock sign --key cosign.key --to "$TLSREG/$CASE" b.tar
+    expect_rc 0
+    airlock push --key cosign.pub --tls-verify=false --creds tester:tester-pass --retry-times 0 \
+        b.tar "docker://$TLSREG/$CASE"
+    expect_rc 0
+    airlock push --key cosign.pub --tls-verify=true --creds tester:tester-pass b.tar "$TLSREG/$CASE"
+    expect_rc 1
+    err_has "see --ca-file"
+    airlock push --key cosign.pub --ca-file "$CA" --creds tester:wrong b.tar "$TLSREG/$CASE"
+    expect_rc 2
+    ! grep -qF wrong "$T/err" || fail "the password was printed"
+    airlock push --key cosign.pub --ca-file "$CA" --creds tester b.tar "$TLSREG/$CASE" </dev/null
+    expect_rc 2
+    err_has "--creds USER without :PASS: give the password with --password-stdin"
+    run "$AIRLOCK" push --key cosign.pub --ca-file "$CA" --creds tester --password-stdin b.tar \
+        "$TLSREG/$CASE" <<<tester-pass
+    expect_rc 0
+    airlock push --key cosign.pub --ca-file "$CA" --creds tester:x --username y b.tar "$TLSREG/$CASE"
+    expect_rc 2
+    printf '{"auths":{"%s":{"auth":"%s"}}}' "$TLSREG" "$(printf tester:tester-pass | base64)" >a.json
+    airlock digest --ca-file "$CA" --authfile a.json "docker://$TLSREG/$CASE/test/busybox:1.0"
+    expect_rc 0
+    out_has "sha256:$(cat "$F/L.digest")"
+    airlock tags --ca-file "$CA" --authfile a.json "docker://$TLSREG/$CASE/test/busybox"
+    expect_rc 0
+    out_has "1.0"
+    airlock push --key cosign.pub --retry-times 100 b.tar "$TLSREG/$CASE"
+    expect_rc 2
+}
+
+# credentials where containers/image looks: $XDG_RUNTIME_DIR/containers/auth.json,
+# $XDG_CONFIG_HOME/containers/auth.json
+case_containers_auth_json_found() {
+    keys
+    make_bundle b.tar
+    airlock sign --key cosign.key --to "$TLSREG/$CASE" b.tar
+    airlock push --key cosign.pub --ca-file "$CA" b.tar "$TLSREG/$CASE"
+    expect_rc 2
+    mkdir -p "$XDG_RUNTIME_DIR/containers"
+    printf '{"auths":{"%s":{"auth":"%s"}}}' "$TLSREG" "$(printf tester:tester-pass | base64)" \
+        >"$XDG_RUNTIME_DIR/containers/auth.json"
+    airlock push --key cosign.pub --ca-file "$CA" b.tar "$TLSREG/$CASE"
+    expect_rc 0
+    mkdir -p cfg/containers
+    mv "$XDG_RUNTIME_DIR/containers/auth.json" cfg/containers/
+    XDG_CONFIG_HOME=$T/cfg airlock push --key cosign.pub --ca-file "$CA" b.tar "$TLSREG/$CASE"
+    expect_rc 0
+}
+
+# login / logout round trips against the htpasswd and the token registry; skopeo reads the
+# auth.json airlock wrote; other entries are kept; the secret is never printed
+case_login_logout_round_trip() {
+    keys
+    local f=$XDG_RUNTIME_DIR/containers/auth.json
+    mkdir -p "$(dirname "$f")"
+    printf '{"auths":{"other.example":{"auth":"b3RoZXI6eA=="}},"credHelpers":{"x.example":"none"}}' >"$f"
+    run "$AIRLOCK" login --ca-file "$CA" --username tester --password-stdin "$TLSREG" <<<wrong-pass
+    expect_rc 2
+    err_has "the credentials were refused"
+    ! grep -qF wrong-pass "$T/err" "$T/out" || fail "the password was printed"
+    jq -e ".auths | has(\"$TLSREG\") | not" "$f" >/dev/null || fail "refused credentials were written"
+    run "$AIRLOCK" login --ca-file "$CA" --username tester --password-stdin "docker://$TLSREG" <<<tester-pass
+    expect_rc 0
+    out_has "Login Succeeded!"
+    err_has "written to '$f'"
+    ! grep -qF tester-pass "$T/err" "$T/out" || fail "the password was printed"
+    [ "$(stat -c %a "$f")" = 600 ] || fail "auth.json mode $(stat -c %a "$f")"
+    jq -e '.auths."other.example".auth == "b3RoZXI6eA==" and .credHelpers."x.example" == "none"' "$f" \
+        >/dev/null || fail "other entries lost"
+    [ "$(jq -r ".auths.\"$TLSREG\".auth" "$f" | base64 -d)" = tester:tester-pass ] || fail "wrong entry"
+    no_leftovers "$(dirname "$f")"
+    make_bundle b.tar
+    airlock sign --key cosign.key --to "$TLSREG/$CASE" b.tar
+    airlock push --key cosign.pub --ca-file "$CA" b.tar "$TLSREG/$CASE"
+    expect_rc 0
+    # skopeo finds it where it looks by default ($XDG_RUNTIME_DIR/containers/auth.json)
+    skopeo inspect --tls-verify=false --raw "docker://$TLSREG/$CASE/test/busybox:1.0" >raw \
+        2>skopeo.err || fail "skopeo could not read with airlock's auth.json: $(cat skopeo.err)"
+    (unset XDG_RUNTIME_DIR; ! skopeo inspect --tls-verify=false --raw \
+        "docker://$TLSREG/$CASE/test/busybox:1.0" >/dev/null 2>&1) ||
+        fail "skopeo reads the registry without the credentials: the check above proves nothing"
+    # the token registry (credentials to its realm with --trust-realm, as for every command)
+    run "$AIRLOCK" login --ca-file "$CA" --trust-realm "$TOKENREALM" --username reader \
+        --password-stdin "$TOKENREG" <<<bad
+    expect_rc 2
+    run "$AIRLOCK" login --ca-file "$CA" --trust-realm "$TOKENREALM" --username writer \
+        --password-stdin "$TOKENREG" <<<writer-pass
+    expect_rc 0
+    airlock push --key cosign.pub --identity-check any --ca-file "$CA" --trust-realm "$TOKENREALM" \
+        b.tar "$TOKENREG/$CASE"
+    expect_rc 0
+    airlock logout "$TOKENREG"
+    expect_rc 0
+    out_has "Removed login credentials for $TOKENREG"
+    airlock logout "$TOKENREG"
+    expect_rc 1
+    err_has "not logged in to '$TOKENREG'"
+    airlock logout --authfile "$f" "$TLSREG"
+    expect_rc 0
+    jq -e '(.auths | keys) == ["other.example"]' "$f" >/dev/null || fail "logout left $(cat "$f")"
+    airlock push --key cosign.pub --identity-check any --ca-file "$CA" b.tar "$TLSREG/$CASE-again"
+    expect_rc 2
+    # --authfile and REGISTRY_AUTH_FILE choose the file
+    run "$AIRLOCK" login --ca-file "$CA" --creds tester:tester-pass --authfile mine.json "$TLSREG"
+    expect_rc 0
+    [ -f mine.json ] && [ "$(stat -c %a mine.json)" = 600 ] || fail "--authfile not written 0600"
+    REGISTRY_AUTH_FILE=$T/env.json run "$AIRLOCK" login --ca-file "$CA" --creds tester:tester-pass "$TLSREG"
+    expect_rc 0
+    [ -f env.json ] || fail "REGISTRY_AUTH_FILE not written"
+    echo 'not json' >bad.json
+    run "$AIRLOCK" login --ca-file "$CA" --creds tester:tester-pass --authfile bad.json "$TLSREG"
+    expect_rc 2
+    [ "$(cat bad.json)" = "not json" ] || fail "a broken auth file was replaced"
+    run "$AIRLOCK" login --ca-file "$CA" --username tester "$TLSREG" </dev/null
+    expect_rc 2
+    err_has "give it with --password-stdin"
+}
+
+# CA and client certificates from certs.d (AIRLOCK_CERTS_DIRS replaces the system roots
+# /etc/containers/certs.d:/etc/docker/certs.d for the test)
+case_certs_d_ca_and_client_cert() {
+    keys
+    make_bundle b.tar
+    airlock sign --key cosign.key --to "$MTLSREG/$CASE" b.tar
+    mkdir -p c1 c2/"$MTLSREG"
+    export AIRLOCK_CERTS_DIRS=$T/c1:$T/c2
+    airlock push --key cosign.pub b.tar "$MTLSREG/$CASE"
+    expect_rc 1
+    err_has "see --ca-file"
+    cp "$CA" c2/"$MTLSREG"/ca.crt
+    airlock push --key cosign.pub b.tar "$MTLSREG/$CASE"
+    expect_rc 1
+    err_has "client certificate"
+    cp "$CLIENT_CERT" c2/"$MTLSREG"/client.cert
+    airlock push --key cosign.pub b.tar "$MTLSREG/$CASE"
+    expect_rc 2
+    err_has "client certificate 'client.cert' has no key 'client.key' (CA certificates end in .crt)"
+    cp "$CLIENT_KEY" c2/"$MTLSREG"/client.key
+    airlock push --key cosign.pub b.tar "$MTLSREG/$CASE"
+    expect_rc 0
+    # the first root that has the host's directory is the one used, as containers/image does
+    mkdir -p c1/"$MTLSREG"
+    airlock push --key cosign.pub b.tar "$MTLSREG/$CASE"
+    expect_rc 1
+    rmdir c1/"$MTLSREG"
+    # the TLS+htpasswd registry: the CA from /etc/docker/certs.d-style dir, no --ca-file
+    mkdir -p c2/"$TLSREG" && cp "$CA" c2/"$TLSREG"/ca.crt
+    airlock tags --creds tester:tester-pass "$TLSREG/nosuch"
+    expect_rc 1
+    err_has "does not exist"
+}
+
+# DEST with a tag or digest explains --map; --insecure against plain HTTP says --plain-http
+case_dest_mistakes_explained() {
+    keys
+    make_bundle b.tar
+    airlock sign --key cosign.key --to "$PLAIN/$CASE" b.tar
+    for d in "$PLAIN/$CASE/busybox:1.0" "$PLAIN/$CASE/bb@sha256:$(cat "$F/L.digest")"; do
+        airlock push --key cosign.pub --plain-http b.tar "$d"
+        expect_rc 2
+        err_has "names an image (a tag or digest)"
+        err_has "use --map SRC=DST"
+    done
+    mkdir inbox
+    airlock sync --key cosign.pub --to "$PLAIN/x:1" --settle 0 inbox
+    expect_rc 2
+    err_has "use --map SRC=DST"
+    airlock push --key cosign.pub --insecure --retries 1 b.tar "$PLAIN/$CASE"
+    expect_rc 1
+    err_has "the server speaks plain HTTP, not TLS: use --plain-http"
+    airlock push --key cosign.pub --allow-insecure-registry --retries 1 b.tar "$PLAIN/$CASE"
+    expect_rc 1
+    err_has "use --plain-http"
+    airlock push --key cosign.pub --allow-http-registry b.tar "$PLAIN/$CASE"
+    expect_rc 0
+}
+
+main "$@"
