@@ -181,9 +181,11 @@ case_bad_signature_pushes_nothing() {
     err_has "no signature verified with the key"
     err_has "nothing was pushed"
     ! sk "$PLAIN/$CASE/multi:1" >/dev/null 2>&1 || fail "a manifest was pushed"
+    mv cosign.pub cosign.pub.away # (with cosign.pub here, it is the default key, as cosign's)
     airlock push --plain-http b.tar "$PLAIN/$CASE"
     expect_rc 2
     err_has "--key is required"
+    mv cosign.pub.away cosign.pub
     airlock push --no-verify --plain-http b.tar "$PLAIN/$CASE"
     expect_rc 0
     err_has "WARNING: --no-verify"

@@ -222,8 +222,10 @@ case_identity_and_annotations() {
     "$AIRLOCK" sign --key cosign.key -a env=a -a env=b c.tar >/dev/null
     airlock verify --key cosign.pub -a env=b c.tar
     expect_rc 0
+    mv cosign.pub cosign.pub.away # (with cosign.pub here, it is the default key, as cosign's)
     airlock verify --identity x b.tar
     expect_rc 2
+    mv cosign.pub.away cosign.pub
 }
 
 case_wrong_key_and_unsigned() {
