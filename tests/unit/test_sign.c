@@ -374,3 +374,49 @@ TEST(go_json_escaping)
         fprintf(stderr, "%s\n", p);
     free(p);
 }
+
+/* verify -o json: payloads re-marshalled as Go's encoding/json writes payload.SimpleContainerImage
+ * (the expected strings are what Go 1.22+ prints for these inputs) */
+static void cosign_json_is(const char *payload, const char *want)
+{
+    struct airlock_buf b = AIRLOCK_BUF_INIT(1 << 20);
+    struct airlock_error *err = NULL;
+    CHECK(airlock_sig_payload_cosign_json(&b, payload, strlen(payload), &err) == 0);
+    CHECK(airlock_buf_append(&b, "", 0) == 0);
+    CHECK_STR(b.data, want);
+    airlock_buf_release(&b);
+    airlock_error_free(err);
+}
+
+#define CRIT "{\"critical\":{\"identity\":{\"docker-reference\":\"r\"},\"image\":{\"docker-manifest-digest\":\"d\"},\"type\":\"t\"},\"optional\":"
+
+TEST(cosign_json_is_go_marshal_of_simple_container_image)
+{
+    /* member order of the struct, whatever the payload's; absent fields empty; null optional */
+    cosign_json_is("{\"optional\":null,\"critical\":{\"type\":\"t\",\"image\":{\"docker-manifest-digest\":\"d\"},\"identity\":{\"docker-reference\":\"r\"}}}",
+                   CRIT "null}");
+    cosign_json_is("{\"critical\":{}}",
+                   "{\"critical\":{\"identity\":{\"docker-reference\":\"\"},\"image\":{\"docker-manifest-digest\":\"\"},\"type\":\"\"},\"optional\":null}");
+    /* map keys sorted, nested too; HTML-safe escapes; short escapes; U+2028 */
+    cosign_json_is("{\"critical\":{\"identity\":{\"docker-reference\":\"r\"},\"image\":{\"docker-manifest-digest\":\"d\"},\"type\":\"t\"},"
+                   "\"optional\":{\"z\":\"<&>\",\"a\":{\"y\":[true,null,\"\\u0001\\b\\n\\u2028\"],\"b\":false}}}",
+                   CRIT "{\"a\":{\"b\":false,\"y\":[true,null,\"\\u0001\\b\\n\\u2028\"]},\"z\":\"\\u003c\\u0026\\u003e\"}}");
+    /* float64 as Go formats it */
+    cosign_json_is("{\"critical\":{\"identity\":{\"docker-reference\":\"r\"},\"image\":{\"docker-manifest-digest\":\"d\"},\"type\":\"t\"},"
+                   "\"optional\":{\"a\":1e21,\"b\":1e-7,\"c\":0.000001,\"d\":123456789012,\"e\":1.50,\"f\":-0,\"g\":100,\"h\":1.2345e-9,\"i\":12345678901234567890,\"j\":0.1}}",
+                   CRIT "{\"a\":1e+21,\"b\":1e-7,\"c\":0.000001,\"d\":123456789012,\"e\":1.5,\"f\":-0,\"g\":100,\"h\":1.2345e-9,\"i\":12345678901234567000,\"j\":0.1}}");
+    /* invalid UTF-8 became U+FFFD when Go read it */
+    cosign_json_is("{\"critical\":{\"identity\":{\"docker-reference\":\"a\xff" "b\"},\"image\":{\"docker-manifest-digest\":\"d\"},\"type\":\"t\"},\"optional\":null}",
+                   "{\"critical\":{\"identity\":{\"docker-reference\":\"a\xef\xbf\xbd" "b\"},\"image\":{\"docker-manifest-digest\":\"d\"},\"type\":\"t\"},\"optional\":null}");
+    /* where Go's Unmarshal fails, so does this */
+    struct airlock_buf b = AIRLOCK_BUF_INIT(1 << 20);
+    struct airlock_error *err = NULL;
+    const char *bad[] = {"[]", "{\"critical\":{\"type\":5}}", "{\"optional\":[1]}",
+                         "{\"critical\":{\"identity\":\"x\"}}"};
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        CHECK(airlock_sig_payload_cosign_json(&b, bad[i], strlen(bad[i]), &err) != 0);
+        airlock_error_free(err);
+        err = NULL;
+    }
+    airlock_buf_release(&b);
+}
