@@ -251,7 +251,7 @@ static int export_run(const struct cli_list *refs)
             list[k++].ref = cli_registry_ref(refs->v[i]);
         for (char *p = listed; p && k < n_items; p += strlen(p) + 1)
             if (*p)
-                list[k++].ref = p;
+                list[k++].ref = cli_registry_ref(p);
         rc = airlock_export_items(&res, list, k, out, &cr.o, &eo, &err);
     }
     cli_registry_release(&cr);
