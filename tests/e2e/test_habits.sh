@@ -351,6 +351,15 @@ case_dest_mistakes_explained() {
         err_has "names an image (a tag or digest)"
         err_has "use --map SRC=DST"
     done
+    # a DEST that is already the image's repository: it would land at DEST/test/busybox
+    airlock push --key cosign.pub --plain-http b.tar "$PLAIN/$CASE/busybox"
+    expect_rc 2
+    err_has "already ends with the repository of 'example.com/test/busybox:1.0': it would be pushed to '$PLAIN/$CASE/busybox/test/busybox'"
+    err_has "push to '$PLAIN' with --map example.com/test/busybox=$CASE/busybox"
+    airlock push --key cosign.pub --plain-http --identity-check any \
+        --map "example.com/test/busybox=$CASE/busybox" b.tar "$PLAIN"
+    expect_rc 0
+    out_has "$PLAIN/$CASE/busybox:1.0"
     mkdir inbox
     airlock sync --key cosign.pub --to "$PLAIN/x:1" --settle 0 inbox
     expect_rc 2
