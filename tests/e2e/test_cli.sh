@@ -103,6 +103,7 @@ opts_of() {
     inspect) echo "json lock help" ;;
     tags) echo "semver filter deny latest page-size json help $REGOPTS" ;;
     digest) echo "json help $REGOPTS" ;;
+    version) echo "json help" ;;
     esac
 }
 letters_of() {
@@ -110,11 +111,11 @@ letters_of() {
     verify) echo "k a j q h" ;; push) echo "k a q h" ;; sync) echo "k q h" ;; sign) echo "k a h" ;;
     keygen | generate-key-pair | import-key-pair) echo "k f h" ;; public-key) echo "k h" ;;
     pkcs11) echo "h" ;; serve) echo "l k a j q h" ;; split) echo "o q h" ;; import) echo "o q h" ;;
-    export) echo "o q h" ;; inspect | tags | digest) echo "h" ;;
+    export) echo "o q h" ;; inspect | tags | digest | version) echo "h" ;;
     esac
 }
 ALL_CMDS="verify push sync sign keygen generate-key-pair import-key-pair public-key pkcs11 serve
- split import export inspect tags digest"
+ split import export inspect tags digest version"
 
 case_every_command_refuses_unknown_options_alike() {
     for c in $ALL_CMDS; do
