@@ -48,8 +48,12 @@ Libs: -L\${libdir} -lairlock_${name} ${libs}
 " @ONLY)
   install(FILES ${PROJECT_BINARY_DIR}/pkgconfig/airlock-${name}.pc DESTINATION ${pcdir})
 endfunction()
+set(pc_dl "")
+foreach(l ${CMAKE_DL_LIBS})
+  string(APPEND pc_dl " -l${l}")
+endforeach()
 airlock_pc(core "airlock: errors, digests, the OCI model, keys and signatures"
-  "libcjson libcrypto libsodium" "-lmbedcrypto -lm ${CMAKE_DL_LIBS}")
+  "libcjson libcrypto libsodium" "-lmbedcrypto -lm${pc_dl}")
 airlock_pc(layout "airlock: bundles on disk (dir, tar, tar.zst, split sets)"
   "airlock-core libarchive libzstd libcjson libcrypto" "-pthread")
 airlock_pc(transfer "airlock: the registry client, push, pull (export) and sync"
