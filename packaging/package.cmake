@@ -2,6 +2,9 @@
 # computed by dpkg-shlibdeps) and `cmake --build build --target tarball` (the portable
 # airlock-VERSION-linux-ARCH.tar.gz: bin/airlock and every non-glibc library it needs in
 # lib/, found through the binary's $ORIGIN/../lib; packaging/portable.cmake).
+# cpack packages what was built (cmake --build first) and never builds itself: its
+# "preinstall" step would otherwise rebuild the tree under running tests or other users of it
+set(CMAKE_SKIP_INSTALL_ALL_DEPENDENCY ON)
 set(CPACK_PACKAGE_NAME airlock)
 set(CPACK_PACKAGE_VENDOR airlock)
 set(CPACK_PACKAGE_VERSION ${PROJECT_VERSION})

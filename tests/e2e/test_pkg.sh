@@ -83,7 +83,10 @@ find_package(airlock 0.1 REQUIRED)
 add_executable(consumer main.c)
 target_link_libraries(consumer PRIVATE airlock::transfer airlock::serve)
 EOF
-    run cmake -S "$T/consumer" -B "$T/cb" -DCMAKE_PREFIX_PATH="$T/p"
+    # a sanitizer build's libraries need the sanitizer runtime in the program too
+    local san=""
+    ! nm "$T/p/lib/libairlock_core.a" 2>/dev/null | grep -q __asan_ || san="-fsanitize=address,undefined"
+    run cmake -S "$T/consumer" -B "$T/cb" -DCMAKE_PREFIX_PATH="$T/p" -DCMAKE_C_FLAGS="$san"
     [ "$rc" = 0 ] || fail "find_package(airlock) against the install prefix failed"
     run cmake --build "$T/cb"
     [ "$rc" = 0 ] || fail "the consumer does not build with airlock::transfer"
@@ -93,7 +96,7 @@ EOF
     out_has "opened b.tar"
     # the same with pkg-config (the .pc files find their prefix from where they are)
     cp -a "$T/p" "$T/moved"
-    run sh -c "cc -o '$T/pc' '$T/consumer/main.c' \$(PKG_CONFIG_PATH='$T/moved/lib/pkgconfig' \
+    run sh -c "cc $san -o '$T/pc' '$T/consumer/main.c' \$(PKG_CONFIG_PATH='$T/moved/lib/pkgconfig' \
         pkg-config --cflags --libs airlock-transfer)"
     [ "$rc" = 0 ] || fail "the consumer does not build with pkg-config airlock-transfer"
     run "$T/pc" b.tar
