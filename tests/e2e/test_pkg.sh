@@ -352,6 +352,9 @@ assert vols[mounts[cfg]["name"]]["configMap"], "the config comes from a ConfigMa
 assert mounts[cfg].get("subPath") == "sync.json", "the ConfigMap's sync.json"
 assert "/inbox" in mounts and "persistentVolumeClaim" in vols[mounts["/inbox"]["name"]]
 assert c["securityContext"]["readOnlyRootFilesystem"] is True
+# the image the sample builds has airlock where the CronJob runs it
+cf = open(sys.argv[1].replace("airlock-sync-cronjob.yaml", "Containerfile")).read()
+assert 'ENTRYPOINT ["%s"]' % c["command"][0] in cf, "Containerfile and CronJob disagree"
 EOF
     # sync.json: accepted by sync's parser and run once over an empty inbox, with the paths
     # moved under $T; a misspelt member is refused (the parser checks)
