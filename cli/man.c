@@ -368,6 +368,25 @@ static size_t commands_of(struct lines *top, struct command *out, size_t cap)
         }
         n++;
     }
+    /* "'generate-key-pair' is another name for 'keygen', ...": a page and completion too */
+    size_t listed = n;
+    for (; i < top->n && n < cap; i++) {
+        char alias[64], of[64];
+        if (sscanf(top->v[i], "'%63[a-z0-9-]' is another name for '%63[a-z0-9-]'", alias, of) != 2)
+            continue;
+        for (size_t k = 0; k < listed; k++) {
+            if (strcmp(out[k].name, of))
+                continue;
+            out[n].name = strdup(alias);
+            out[n].summary = out[k].summary;
+            if (!out[n].name) {
+                fprintf(stderr, "airlock_doc: out of memory\n");
+                exit(1);
+            }
+            n++;
+            break;
+        }
+    }
     return n;
 }
 

@@ -31,7 +31,7 @@ case_install_tree_is_complete() {
         lib/pkgconfig/airlock-core.pc lib/pkgconfig/airlock-layout.pc \
         lib/pkgconfig/airlock-transfer.pc lib/pkgconfig/airlock-serve.pc \
         share/bash-completion/completions/airlock share/zsh/vendor-completions/_airlock \
-        share/man/man1/airlock.1; do
+        share/man/man1/airlock.1 share/man/man1/airlock-generate-key-pair.1; do
         [ -s "$p/$f" ] || fail "cmake --install did not install $f"
     done
     # every public header, and nothing private
