@@ -1,6 +1,7 @@
 /* The one option parser (args.h), on getopt_long. */
 #include "args.h"
 #include "cli.h"
+#include "examples.h"
 
 #include <getopt.h>
 #include <stdlib.h>
@@ -187,7 +188,7 @@ int cli_parse(const char *cmd, int argc, char **argv, const struct cli_opt *cons
                 return EXIT_FAILURE_OP;
             }
         } else if (c == 'h') {
-            help(stdout);
+            help(stdout), cli_examples_print(stdout, cmd);
             return CLI_PARSE_HELP;
         } else if (c == ':') {
             return cli_usage_error(cmd, "option '%s' needs an argument", argv[optind - 1]);

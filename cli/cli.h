@@ -121,5 +121,6 @@ int cmd_tags(int argc, char **argv);
 int cmd_digest(int argc, char **argv);
 int cmd_login(int argc, char **argv);
 int cmd_logout(int argc, char **argv);
+int cmd_version(int argc, char **argv);
 
 #endif

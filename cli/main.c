@@ -35,6 +35,7 @@ static const struct command commands[] = {
     {"digest", cmd_digest, "print the digest a reference names in its registry now"},
     {"login", cmd_login, "check credentials with a registry, keep them in containers auth.json"},
     {"logout", cmd_logout, "remove a registry's credentials from containers auth.json"},
+    {"version", cmd_version, "print the version, commit and library versions"},
 };
 
 static void usage(FILE *f)
@@ -48,7 +49,6 @@ static void usage(FILE *f)
     for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
         if (commands[i].summary)
             fprintf(f, "  %-16s %s\n", commands[i].name, commands[i].summary);
-    fprintf(f, "  %-16s %s\n", "version", "print the version");
     fprintf(f, "\n'generate-key-pair' is another name for 'keygen', as in cosign.\n");
     fprintf(f, "\n"
                "Run 'airlock <command> --help' for a command's options.\n"
@@ -90,10 +90,8 @@ int main(int argc, char **argv)
         usage(stdout);
         return EXIT_OK;
     }
-    if (!strcmp(cmd, "version") || !strcmp(cmd, "--version")) {
-        cli_printf(stdout, "airlock %s\n", AIRLOCK_VERSION);
-        return EXIT_OK;
-    }
+    if (!strcmp(cmd, "--version"))
+        return cmd_version(1, argv + 1);
     for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
         if (!strcmp(commands[i].name, cmd))
             return commands[i].fn(argc - 1, argv + 1);

@@ -107,6 +107,7 @@ opts_of() {
     digest) echo "json help $REGOPTS" ;;
     login) echo "help $REGOPTS" ;;
     logout) echo "auth-file authfile help" ;;
+    version) echo "json help" ;;
     esac
 }
 letters_of() {
@@ -114,11 +115,11 @@ letters_of() {
     verify) echo "k a j q o h" ;; push) echo "k a q h" ;; sync) echo "k q h" ;; sign) echo "k a y h" ;;
     keygen | generate-key-pair | import-key-pair) echo "k f h" ;; public-key) echo "k h" ;;
     pkcs11) echo "h" ;; serve) echo "l k a j q h" ;; split) echo "o q h" ;; import) echo "o q h" ;;
-    export) echo "o q h" ;; inspect | tags | digest | login | logout) echo "h" ;;
+    export) echo "o q h" ;; inspect | tags | digest | login | logout | version) echo "h" ;;
     esac
 }
 ALL_CMDS="verify push sync sign keygen generate-key-pair import-key-pair public-key pkcs11 serve
- split import export inspect tags digest login logout"
+ split import export inspect tags digest login logout version"
 
 case_every_command_refuses_unknown_options_alike() {
     for c in $ALL_CMDS; do
