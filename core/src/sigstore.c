@@ -313,14 +313,16 @@ int airlock_intoto_statement_parse(struct airlock_intoto_statement *out, const v
                                "in-toto statement: duplicate JSON keys (ambiguous)");
         goto out;
     }
-    if (!cJSON_IsString(type) || strcmp(type->valuestring, AIRLOCK_INTOTO_STATEMENT_V1)) {
+    if (!cJSON_IsString(type) || (strcmp(type->valuestring, AIRLOCK_INTOTO_STATEMENT_V1) &&
+                                  strcmp(type->valuestring, AIRLOCK_INTOTO_STATEMENT_V01))) {
         rc = airlock_error_set(err, AIRLOCK_ESIGNATURE,
-                               "in-toto statement: _type is not '%s'",
+                               "in-toto statement: _type is not '%s' (or cosign 2's v0.1)",
                                AIRLOCK_INTOTO_STATEMENT_V1);
         goto out;
     }
     if (!cJSON_IsString(pt) || !cJSON_IsArray(subj) ||
-        bad_type(member(j, "predicate"), cJSON_IsObject)) {
+        (member(j, "predicate") && !cJSON_IsObject(member(j, "predicate")) &&
+         !cJSON_IsString(member(j, "predicate")))) { /* a string: cosign's spdx */
         rc = airlock_error_set(err, AIRLOCK_ESIGNATURE,
                                "in-toto statement: needs a subject array and a string "
                                "predicateType");
@@ -369,7 +371,33 @@ void airlock_sigstore_claim_release(struct airlock_sigstore_claim *c)
         free(c->annotations[i].value);
     }
     free(c->annotations);
+    free(c->statement);
     memset(c, 0, sizeof(*c));
+}
+
+int airlock_dsse_envelope_parse(struct airlock_dsse *out, const char *p, size_t n,
+                                const char *what, struct airlock_error **err)
+{
+    memset(out, 0, sizeof(*out));
+    if (n > AIRLOCK_MAX_SIGSTORE_BUNDLE)
+        return airlock_error_set(err, AIRLOCK_ESIGNATURE,
+                                 "%s: DSSE envelope of %zu bytes (at most %u)", what, n,
+                                 AIRLOCK_MAX_SIGSTORE_BUNDLE);
+    if (json_guard(p, n, what, err))
+        return AIRLOCK_ESIGNATURE;
+    cJSON *j = cJSON_ParseWithLength(p, n);
+    int rc;
+    if (!cJSON_IsObject(j))
+        rc = airlock_error_set(err, AIRLOCK_ESIGNATURE, "%s: not a JSON object", what);
+    else if (core_json_has_duplicate_keys(j))
+        rc = airlock_error_set(err, AIRLOCK_ESIGNATURE, "%s: duplicate JSON keys (ambiguous)",
+                               what);
+    else
+        rc = parse_envelope(out, j, what, err);
+    cJSON_Delete(j);
+    if (rc)
+        airlock_dsse_release(out);
+    return rc;
 }
 
 int airlock_sigstore_verify(struct airlock_sigstore_claim *out, const char *bundle, size_t n,
@@ -377,6 +405,21 @@ int airlock_sigstore_verify(struct airlock_sigstore_claim *out, const char *bund
                             const char *what, struct airlock_error **err)
 {
     struct airlock_dsse d;
+    int rc;
+    memset(out, 0, sizeof(*out));
+    if ((rc = airlock_sigstore_bundle_parse(&d, bundle, n, what, err))) {
+        out->not_for_keys = d.not_for_keys;
+        return rc;
+    }
+    rc = airlock_dsse_verify(out, &d, key, digest, what, err);
+    airlock_dsse_release(&d);
+    return rc;
+}
+
+int airlock_dsse_verify(struct airlock_sigstore_claim *out, const struct airlock_dsse *d,
+                        const struct airlock_pubkey *key, const char *digest, const char *what,
+                        struct airlock_error **err)
+{
     struct airlock_intoto_statement st;
     unsigned char *pae = NULL;
     size_t pae_len = 0;
@@ -385,28 +428,24 @@ int airlock_sigstore_verify(struct airlock_sigstore_claim *out, const char *bund
     int rc;
     memset(out, 0, sizeof(*out));
     memset(&st, 0, sizeof(st));
-    if ((rc = airlock_sigstore_bundle_parse(&d, bundle, n, what, err))) {
-        out->not_for_keys = d.not_for_keys;
-        return rc;
-    }
-    if (strcmp(d.payload_type, AIRLOCK_DSSE_TYPE_INTOTO)) {
+    if (strcmp(d->payload_type, AIRLOCK_DSSE_TYPE_INTOTO)) {
         rc = airlock_error_set(err, AIRLOCK_ESIGNATURE,
-                               "%s: DSSE payloadType '%.200s' is not '%s'", what, d.payload_type,
+                               "%s: DSSE payloadType '%.200s' is not '%s'", what, d->payload_type,
                                AIRLOCK_DSSE_TYPE_INTOTO);
         goto out;
     }
-    if ((rc = airlock_dsse_pae(&pae, &pae_len, d.payload_type, d.payload, d.payload_len, err)))
+    if ((rc = airlock_dsse_pae(&pae, &pae_len, d->payload_type, d->payload, d->payload_len, err)))
         goto out;
     rc = AIRLOCK_ESIGNATURE;
-    for (size_t i = 0; rc && i < d.n_sigs; i++)
-        rc = airlock_pubkey_verify(key, pae, pae_len, d.sigs[i], NULL);
+    for (size_t i = 0; rc && i < d->n_sigs; i++)
+        rc = airlock_pubkey_verify(key, pae, pae_len, d->sigs[i], NULL);
     if (rc) {
         rc = airlock_error_set(err, AIRLOCK_ESIGNATURE,
                                "%s: no DSSE signature (of %zu) verifies with the key", what,
-                               d.n_sigs);
+                               d->n_sigs);
         goto out;
     }
-    if ((rc = airlock_intoto_statement_parse(&st, d.payload, d.payload_len, err))) {
+    if ((rc = airlock_intoto_statement_parse(&st, d->payload, d->payload_len, err))) {
         airlock_error_wrap(err, "%s", what);
         goto out;
     }
@@ -420,6 +459,12 @@ int airlock_sigstore_verify(struct airlock_sigstore_claim *out, const char *bund
                                st.n_subjects > 1 ? ", ..." : "");
         goto out;
     }
+    if (!(out->statement = malloc(d->payload_len + 1))) {
+        rc = airlock_error_set(err, AIRLOCK_EOS, "out of memory");
+        goto out;
+    }
+    memcpy(out->statement, d->payload, d->payload_len + 1);
+    out->statement_len = d->payload_len;
     out->predicate_type = steal_pointer(&st.predicate_type);
     out->annotations = steal_pointer(&match->annotations);
     out->n_annotations = match->n_annotations;
@@ -427,7 +472,6 @@ int airlock_sigstore_verify(struct airlock_sigstore_claim *out, const char *bund
     rc = 0;
 out:
     free(pae);
-    airlock_dsse_release(&d);
     airlock_intoto_statement_release(&st);
     return rc;
 }

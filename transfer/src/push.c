@@ -1205,7 +1205,7 @@ static int phase_verify(struct pusher *p, size_t i, void *ctx, struct airlock_er
     int check = po->key && !pe->trust->unsigned_allowed;
     struct airlock_sig_check_opts there = {check ? po->key : NULL, po->identity,
                                            po->annotations, po->n_annotations, 0,
-                                           NULL, NULL, 0};
+                                           NULL, NULL, 0, NULL, 0, 0, 0};
     c->checks[i] = check;
     return verify_there(p->r, pe->repo, pe->trust->digest, &there, &c->ims[i], err);
 }
@@ -1269,6 +1269,8 @@ int airlock_push(struct airlock_push_result **res, struct airlock_bundle *b, con
     so.annotations = po->annotations;
     so.n_annotations = po->n_annotations;
     so.allow_unsigned = po->allow_unsigned || !po->key;
+    so.attestations = po->attestations; /* push --attestation T: verify-attestation's rule */
+    so.n_attestations = po->n_attestations;
     if (po->key && !po->identity && !po->identity_any) { /* what a pull at dest checks */
         so.dest = dest;
         so.map = po->map;
@@ -1307,6 +1309,14 @@ int airlock_push(struct airlock_push_result **res, struct airlock_bundle *b, con
                                    "accept any identity on purpose)",
                                    im->ref ? im->ref : "?", im->digest, im->identity_failure,
                                    dest);
+            goto done;
+        }
+    for (size_t i = 0; i < pre->n_images; i++)
+        if (!pre->images[i].ok && pre->images[i].att_failure) { /* --attestation */
+            const struct airlock_sig_image *im = &pre->images[i];
+            rc = airlock_error_set(err, AIRLOCK_ESIGNATURE, "image '%s' (%s): %s; nothing was "
+                                                            "pushed",
+                                   im->ref ? im->ref : "?", im->digest, im->att_failure);
             goto done;
         }
     for (size_t i = 0; i < pre->n_images; i++)
@@ -1434,7 +1444,7 @@ int airlock_push(struct airlock_push_result **res, struct airlock_bundle *b, con
         int check = pc.checks[j];
         struct airlock_sig_check_opts there = {check ? po->key : NULL, po->identity,
                                                po->annotations, po->n_annotations, 0,
-                                               NULL, NULL, 0};
+                                               NULL, NULL, 0, NULL, 0, 0, 0};
         struct airlock_sig_image im = pc.ims[j];
         memset(&pc.ims[j], 0, sizeof(pc.ims[j]));
         /* a concurrent push may have replaced the .sig tag or the referrers index after our
