@@ -188,6 +188,8 @@ void cli_att_json(const struct airlock_sig_image *im, int predicates)
                            "\"layer\":\"%s\"",
                    a->format, a->verified ? "true" : "false", (unsigned long long)a->size,
                    a->manifest, a->layer);
+        if (a->unlisted)
+            cli_printf(stdout, ",\"unlisted\":true");
         if (a->why)
             cli_printf(stdout, ",\"error\":"), cli_json_str(stdout, a->why);
         if (predicates && a->verified)
@@ -243,7 +245,10 @@ static void list_help(FILE *f)
                "whether its DSSE signature verifies with the key over a statement about the\n"
                "image (cosign verify-attestation's checks; unverified types are what the\n"
                "attachment claims), and its size. One line per attestation on stdout:\n"
-               "  DIGEST REF TYPE FORMAT verified|UNVERIFIED SIZE\n"
+               "  DIGEST REF TYPE FORMAT verified|UNVERIFIED SIZE [unlisted]\n"
+               "(unlisted: a referrer in blobs/ that index.json does not list, as cosign save\n"
+               "leaves them or attest --replace leaves one in a plain tar; push does not carry\n"
+               "it).\n"
                "With --type and --key the verified predicates of that type are printed\n"
                "instead, exactly as signed.\n"
                "\n"
@@ -378,9 +383,9 @@ static int list_run(const struct cli_list *ins, int sbom)
             size_t unverified = 0;
             for (size_t k = 0; k < im->n_atts; k++)
                 if (airlock_predicate_is_sbom(im->atts[k].predicate_type)) {
-                    if (im->atts[k].verified)
-                        best = &im->atts[k]; /* the newest: the last one added */
-                    else
+                    if (im->atts[k].verified && (!best || best->unlisted || !im->atts[k].unlisted))
+                        best = &im->atts[k]; /* the newest listed: the last one added */
+                    else if (!im->atts[k].verified)
                         unverified++;
                 }
             if (best) {
@@ -451,9 +456,11 @@ static int list_run(const struct cli_list *ins, int sbom)
                 free(p);
                 continue;
             }
-            cli_printf(stdout, "%s %s %s %s %s %llu\n", im->digest, im->ref ? im->ref : "(unnamed)",
+            cli_printf(stdout, "%s %s %s %s %s %llu%s\n", im->digest,
+                       im->ref ? im->ref : "(unnamed)",
                        a->predicate_type ? a->predicate_type : "(no type)", a->format,
-                       a->verified ? "verified" : "UNVERIFIED", (unsigned long long)a->size);
+                       a->verified ? "verified" : "UNVERIFIED", (unsigned long long)a->size,
+                       a->unlisted ? " unlisted" : "");
             if (a->why && list_key)
                 cli_printf(stderr, "airlock: warning: %s: %s\n", a->layer, a->why);
         }

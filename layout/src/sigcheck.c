@@ -547,7 +547,10 @@ static void check_attestations(struct trust *t, struct airlock_sig_image *im, si
         if (strcmp(t->bare[k].subject, im->digest) || core_dmap_get(&seen, dg) ||
             core_dmap_put(&seen, dg, 1) || trust_read(t, dg, AIRLOCK_MAX_MANIFEST, &raw, NULL))
             continue;
+        size_t before = im->n_atts;
         airlock_att_check_referrer(im, raw.data, raw.len, dg, trust_read, t, o);
+        for (size_t n = before; n < im->n_atts; n++)
+            im->atts[n].unlisted = 1;
         airlock_buf_release(&raw);
     }
     core_dmap_release(&seen);

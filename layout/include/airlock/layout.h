@@ -467,6 +467,9 @@ struct airlock_att_found {
     char *why;            /* not verified: why (or "no key given") */
     char *statement;      /* verified, with keep_statements: the statement's exact bytes */
     size_t statement_len;
+    int unlisted;         /* a referrer in blobs/ that index.json does not list (cosign save,
+                             or one attest --replace dropped from a plain tar, which is only
+                             ever appended to): push does not carry it */
 };
 
 #define AIRLOCK_SIG_FORMAT_SIMPLESIGNING "simplesigning"     /* a .sig layer (cosign 1, 2) */
