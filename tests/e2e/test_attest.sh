@@ -276,4 +276,33 @@ EOF
     err_has "the SBOM of '$REF' is not signed"
 }
 
+# --recursive: each platform manifest gets its own attestation; push carries them, the
+# registry's referrers of the platform manifests verify, and export brings them back
+case_recursive_platform_attestations_travel_through_push_and_export() {
+    ec_key k
+    "$AIRLOCK" import -q "$F/multi" -o b.tar
+    "$AIRLOCK" sign --key k.key --to "$PLAIN/$CASE" b.tar >/dev/null
+    echo '{"spdxVersion":"SPDX-2.3","name":"multi"}' >s.json
+    airlock attest --key k.key --predicate s.json --type spdxjson --recursive b.tar
+    expect_rc 0
+    [ "$(wc -l <"$T/out")" = 3 ] || fail "expected the index and two platforms"
+    IDX=$("$AIRLOCK" inspect --json b.tar | jq -r '.images[0].digest')
+    PLAT=$(sed -n 2p "$T/out" | cut -f1)
+    [ "$PLAT" != "$IDX" ] || fail "no platform attested"
+    airlock push --key k.pub --attestation spdxjson --plain-http b.tar "$PLAIN/$CASE"
+    expect_rc 0
+    $PY "$E2E_SRC/regreferrer.py" "$PLAIN" "$CASE/multi" "$PLAT" "$SPDX" p.json >/dev/null ||
+        fail "no platform attestation referrer in the registry"
+    node "$SG/verify.js" p.json k.pub --digest "$PLAT" >/dev/null || fail "@sigstore/verify"
+    skopeo inspect --tls-verify=false --raw "docker://$PLAIN/$CASE/multi:sha256-${PLAT#sha256:}.att" |
+        jq -e '.layers[0].annotations.predicateType == "'$SPDX'"' >/dev/null || fail "no platform .att"
+    airlock export --plain-http "$PLAIN/$CASE/multi:1" -o e.tar
+    expect_rc 0
+    tar -xOf e.tar index.json | jq -r '.manifests[].annotations."org.opencontainers.image.ref.name"' |
+        grep -c '\.att$' | grep -x >/dev/null 3 || fail "export lacks the platform attestations"
+    airlock verify --key k.pub --attestation spdxjson e.tar
+    expect_rc 0
+    $PY "$E2E_SRC/dssecheck.py" p.json k.pub "$PLAT" >/dev/null || fail "dssecheck"
+}
+
 main "$@"
