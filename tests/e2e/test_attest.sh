@@ -305,4 +305,34 @@ case_recursive_platform_attestations_travel_through_push_and_export() {
     $PY "$E2E_SRC/dssecheck.py" p.json k.pub "$PLAT" >/dev/null || fail "dssecheck"
 }
 
+# a sync rule's "attestations": every image needs them, verified with the rule's keys
+case_sync_rule_requires_attestations() {
+    ec_key k
+    mkdir in
+    echo '{"spdxVersion":"SPDX-2.3","name":"x"}' >s.json
+    "$AIRLOCK" import -q --name example.com/good/bb:1 "$F/o.tar" -o in/good.tar
+    "$AIRLOCK" import -q --name example.com/bad/bb:1 "$F/o.tar" -o in/bad.tar
+    for b in good bad; do "$AIRLOCK" sign --key k.key in/$b.tar 2>/dev/null >/dev/null; done
+    "$AIRLOCK" attest --key k.key --predicate s.json --type spdxjson in/good.tar >/dev/null
+    cat >sync.json <<EOC
+{"inbox": "$PWD/in", "settleSeconds": 0, "report": "$PWD/run.json",
+ "rules": [{"match": "*.tar", "to": "$PLAIN/$CASE", "keys": ["$PWD/k.pub"], "identityCheck": "any",
+            "attestations": ["spdxjson"], "registry": {"plainHttp": true}}]}
+EOC
+    airlock sync --config sync.json
+    [ "$rc" != 0 ] || fail "a bundle without the attestation went through"
+    jq -e '.pushed == 1' run.json >/dev/null || fail "the attested bundle was not pushed"
+    jq -e '[.bundles[]? // .results[]? | tostring | select(test("no verified attestation of type .spdxjson."))] | length == 1' run.json >/dev/null ||
+        { cat run.json >&2; fail "the report does not say which attestation was missing"; }
+    skopeo inspect --tls-verify=false --raw "docker://$PLAIN/$CASE/good/bb:1" >/dev/null ||
+        fail "good not pushed"
+    ! skopeo inspect --tls-verify=false --raw "docker://$PLAIN/$CASE/bad/bb:1" >/dev/null 2>&1 ||
+        fail "bad pushed"
+    # configuration errors name the rule
+    sed 's/"spdxjson"/"no such type"/' sync.json >bad.json
+    airlock sync --config bad.json
+    expect_rc 2
+    err_has "\"attestations\": 'no such type' is neither a cosign predicate type"
+}
+
 main "$@"
