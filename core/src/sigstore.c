@@ -292,8 +292,9 @@ static int parse_subject(struct airlock_intoto_subject *x, const cJSON *o)
     return 0;
 }
 
-int airlock_intoto_statement_parse(struct airlock_intoto_statement *out, const void *p, size_t n,
-                                   struct airlock_error **err)
+/* allow_v01: cosign 2's in-toto v0.1 statements, as its legacy .att envelopes hold them */
+static int statement_parse(struct airlock_intoto_statement *out, const void *p, size_t n,
+                           int allow_v01, struct airlock_error **err)
 {
     memset(out, 0, sizeof(*out));
     if (n > AIRLOCK_MAX_SIGSTORE_BUNDLE)
@@ -314,10 +315,11 @@ int airlock_intoto_statement_parse(struct airlock_intoto_statement *out, const v
         goto out;
     }
     if (!cJSON_IsString(type) || (strcmp(type->valuestring, AIRLOCK_INTOTO_STATEMENT_V1) &&
-                                  strcmp(type->valuestring, AIRLOCK_INTOTO_STATEMENT_V01))) {
-        rc = airlock_error_set(err, AIRLOCK_ESIGNATURE,
-                               "in-toto statement: _type is not '%s' (or cosign 2's v0.1)",
-                               AIRLOCK_INTOTO_STATEMENT_V1);
+                                  (!allow_v01 ||
+                                   strcmp(type->valuestring, AIRLOCK_INTOTO_STATEMENT_V01)))) {
+        rc = airlock_error_set(err, AIRLOCK_ESIGNATURE, "in-toto statement: _type is not '%s'%s",
+                               AIRLOCK_INTOTO_STATEMENT_V1,
+                               allow_v01 ? " (or cosign 2's v0.1)" : "");
         goto out;
     }
     if (!cJSON_IsString(pt) || !cJSON_IsArray(subj) ||
@@ -360,6 +362,16 @@ out:
         airlock_intoto_statement_release(out);
     return rc;
 }
+
+int airlock_intoto_statement_parse(struct airlock_intoto_statement *out, const void *p, size_t n,
+                                   struct airlock_error **err)
+{
+    return statement_parse(out, p, n, 0, err);
+}
+
+static int verify_envelope(struct airlock_sigstore_claim *out, const struct airlock_dsse *d,
+                           const struct airlock_pubkey *key, const char *digest, const char *what,
+                           int allow_v01, struct airlock_error **err);
 
 void airlock_sigstore_claim_release(struct airlock_sigstore_claim *c)
 {
@@ -411,7 +423,7 @@ int airlock_sigstore_verify(struct airlock_sigstore_claim *out, const char *bund
         out->not_for_keys = d.not_for_keys;
         return rc;
     }
-    rc = airlock_dsse_verify(out, &d, key, digest, what, err);
+    rc = verify_envelope(out, &d, key, digest, what, 0, err); /* cosign 3: in-toto v1 */
     airlock_dsse_release(&d);
     return rc;
 }
@@ -419,6 +431,13 @@ int airlock_sigstore_verify(struct airlock_sigstore_claim *out, const char *bund
 int airlock_dsse_verify(struct airlock_sigstore_claim *out, const struct airlock_dsse *d,
                         const struct airlock_pubkey *key, const char *digest, const char *what,
                         struct airlock_error **err)
+{
+    return verify_envelope(out, d, key, digest, what, 1, err);
+}
+
+static int verify_envelope(struct airlock_sigstore_claim *out, const struct airlock_dsse *d,
+                           const struct airlock_pubkey *key, const char *digest, const char *what,
+                           int allow_v01, struct airlock_error **err)
 {
     struct airlock_intoto_statement st;
     unsigned char *pae = NULL;
@@ -445,7 +464,7 @@ int airlock_dsse_verify(struct airlock_sigstore_claim *out, const struct airlock
                                d->n_sigs);
         goto out;
     }
-    if ((rc = airlock_intoto_statement_parse(&st, d->payload, d->payload_len, err))) {
+    if ((rc = statement_parse(&st, d->payload, d->payload_len, allow_v01, err))) {
         airlock_error_wrap(err, "%s", what);
         goto out;
     }

@@ -288,7 +288,8 @@ int airlock_dsse_envelope_parse(struct airlock_dsse *out, const char *p, size_t 
                                 const char *what, struct airlock_error **err);
 /* Verifies a parsed envelope as cosign verify-attestation --key does (the checks of
  * airlock_sigstore_verify after parsing): one signature over the PAE verifies with key, the
- * payload is an in-toto statement with a subject of digest. *out as there, with the statement. */
+ * payload is an in-toto statement (v1, or cosign 2's v0.1) with a subject of digest. *out as
+ * there, with the statement. */
 int airlock_dsse_verify(struct airlock_sigstore_claim *out, const struct airlock_dsse *d,
                         const struct airlock_pubkey *key, const char *digest, const char *what,
                         struct airlock_error **err);
