@@ -58,6 +58,12 @@ case_bar_spdx_sbom_attested_offline_pushed_and_printed_exactly() {
     expect_rc 0
     cmp "$T/out" sbom.spdx.json || fail "sbom is not the attested file byte for byte"
     err_has "verified with 'k.pub'"
+    # inspect shows them by type, and that an SBOM travels
+    airlock inspect --json b.tar
+    expect_rc 0
+    json '.images[0].attestationTypes["'$SPDX'"] == 2 and .images[0].sbomAttestations == 2'
+    airlock inspect b.tar
+    out_has "  attested: $SPDX x2"
     # an independent DSSE verifier and @sigstore/verify accept what airlock wrote
     mkdir x && tar -xf b.tar -C x
     env=$(att_layer b.tar dsse-envelope)
