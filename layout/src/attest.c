@@ -8,10 +8,16 @@
 #include <stdio.h>
 #include <string.h>
 
+/* Attestations examined per image: each may cost an 8 MiB read and a verification, and a
+ * hostile 4 MiB .att manifest could list tens of thousands of layers. */
+#define ATTS_MAX 256
+
 static struct airlock_att_found *att_add(struct airlock_sig_image *im, const char *format,
                                          const char *manifest, const struct airlock_descriptor *l,
                                          const char *claimed)
 {
+    if (im->n_atts >= ATTS_MAX)
+        return NULL; /* the callers stop reading */
     struct airlock_att_found *a = realloc(im->atts, (im->n_atts + 1) * sizeof(*a));
     if (!a)
         return NULL;
