@@ -336,6 +336,11 @@ static int verify_run(const struct cli_list *ins, struct cli_registry *cr)
             rc = cli_usage_error("verify", "--policy checks a bundle, not an image in a registry");
             goto out;
         }
+        if (atts.n) { /* never a requirement silently left unchecked */
+            rc = cli_usage_error("verify", "--attestation checks a bundle, not an image in a "
+                                           "registry (export it, then verify the bundle)");
+            goto out;
+        }
         if ((rc = cli_registry_finish(cr, "verify")))
             goto out;
         if (airlock_registry_verify(&sr, path, &cr->o, &so, &err)) {
