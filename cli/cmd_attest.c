@@ -18,8 +18,7 @@ static const struct cli_opt attest_opts[] = {
      "key on a PKCS#11 token ('airlock pkcs11 --help')",
      0, 0, NULL},
     {CLI_STR, "predicate", 0, &predfile, "FILE",
-     "the predicate document: an SBOM (SPDX, CycloneDX), SLSA provenance, a scan, ...", 0, 0,
-     NULL},
+     "the predicate document: an SBOM (SPDX, CycloneDX), SLSA provenance, a scan, ...", 0, 0, NULL},
     {CLI_STR, "type", 0, &type, "TYPE",
      "its type, as cosign names it: slsaprovenance, slsaprovenance02, slsaprovenance1, link, "
      "spdx, spdxjson, cyclonedx, vuln, openvex, custom, or a predicateType URI (default custom)",
@@ -38,28 +37,27 @@ static const struct cli_opt *const attest_own[] = {attest_opts, NULL};
 
 static void attest_help(FILE *f)
 {
-    fprintf(f,
-            "usage: airlock attest --key cosign.key --predicate FILE --type TYPE [options]\n"
-            "                      BUNDLE [REF...]\n"
-            "\n"
-            "Attests images inside a bundle, offline, as cosign attest does: an in-toto\n"
-            "statement whose subject is the image's digest (with --recursive also each\n"
-            "platform manifest's, one statement each) and whose predicate is FILE, signed\n"
-            "as DSSE with the cosign key. Every image, or the REFs named (references or\n"
-            "digests). Two formats are written by default, as cosign would push them:\n"
-            "  simplesigning  the legacy .att manifest (REPO:sha256-<hex>.att): one DSSE\n"
-            "                 envelope layer per attestation, annotated with its\n"
-            "                 predicateType (cosign 1 and 2, Kyverno)\n"
-            "  bundle         a sigstore bundle (v0.3) as an OCI 1.1 referrer of the image,\n"
-            "                 dev.sigstore.bundle.predicateType the type, listed in the\n"
-            "                 referrers index REPO:sha256-<hex> (cosign 3, GitHub attest)\n"
-            "A JSON type's predicate goes into the statement byte for byte (it must be a JSON\n"
-            "object), so 'airlock sbom' and 'airlock attestations' give FILE back exactly;\n"
-            "spdx (tag-value) goes in as a string, custom wrapped as cosign does ({\"Data\":\n"
-            "..., \"Timestamp\": ...}). Each attest adds one; --replace first drops those of\n"
-            "the same type this key made. Written in place as 'airlock sign' writes.\n"
-            "\n"
-            "options:\n");
+    fprintf(f, "usage: airlock attest --key cosign.key --predicate FILE --type TYPE [options]\n"
+               "                      BUNDLE [REF...]\n"
+               "\n"
+               "Attests images inside a bundle, offline, as cosign attest does: an in-toto\n"
+               "statement whose subject is the image's digest (with --recursive also each\n"
+               "platform manifest's, one statement each) and whose predicate is FILE, signed\n"
+               "as DSSE with the cosign key. Every image, or the REFs named (references or\n"
+               "digests). Two formats are written by default, as cosign would push them:\n"
+               "  simplesigning  the legacy .att manifest (REPO:sha256-<hex>.att): one DSSE\n"
+               "                 envelope layer per attestation, annotated with its\n"
+               "                 predicateType (cosign 1 and 2, Kyverno)\n"
+               "  bundle         a sigstore bundle (v0.3) as an OCI 1.1 referrer of the image,\n"
+               "                 dev.sigstore.bundle.predicateType the type, listed in the\n"
+               "                 referrers index REPO:sha256-<hex> (cosign 3, GitHub attest)\n"
+               "A JSON type's predicate goes into the statement byte for byte (it must be a JSON\n"
+               "object), so 'airlock sbom' and 'airlock attestations' give FILE back exactly;\n"
+               "spdx (tag-value) goes in as a string, custom wrapped as cosign does ({\"Data\":\n"
+               "..., \"Timestamp\": ...}). Each attest adds one; --replace first drops those of\n"
+               "the same type this key made. Written in place as 'airlock sign' writes.\n"
+               "\n"
+               "options:\n");
     cli_opts_help(f, attest_own);
     fprintf(f, "\n"
                "exit codes: 0 attested, 1 operational error, 2 usage (also a predicate that\n"
@@ -69,9 +67,9 @@ static void attest_help(FILE *f)
 static int attest_run(const struct cli_list *ins)
 {
     struct airlock_sign_opts so = AIRLOCK_SIGN_OPTS_INIT;
-    static const unsigned formats[] = {0, AIRLOCK_SIGN_WRITE_SIMPLESIGNING,
-                                       AIRLOCK_SIGN_WRITE_BUNDLE,
-                                       AIRLOCK_SIGN_WRITE_SIMPLESIGNING | AIRLOCK_SIGN_WRITE_BUNDLE};
+    static const unsigned formats[] = {
+        0, AIRLOCK_SIGN_WRITE_SIMPLESIGNING, AIRLOCK_SIGN_WRITE_BUNDLE,
+        AIRLOCK_SIGN_WRITE_SIMPLESIGNING | AIRLOCK_SIGN_WRITE_BUNDLE};
     struct airlock_error *err = NULL;
     struct airlock_key *k = NULL;
     struct airlock_sign_result *res = NULL;
@@ -184,8 +182,9 @@ void cli_att_json(const struct airlock_sig_image *im, int predicates)
             cli_json_str(stdout, a->predicate_type);
         else
             cli_printf(stdout, "null");
-        cli_printf(stdout, ",\"format\":\"%s\",\"verified\":%s,\"size\":%llu,\"manifest\":\"%s\","
-                           "\"layer\":\"%s\"",
+        cli_printf(stdout,
+                   ",\"format\":\"%s\",\"verified\":%s,\"size\":%llu,\"manifest\":\"%s\","
+                   "\"layer\":\"%s\"",
                    a->format, a->verified ? "true" : "false", (unsigned long long)a->size,
                    a->manifest, a->layer);
         if (a->unlisted)
@@ -303,8 +302,7 @@ static int is_sbom_type(const char *t)
 
 /* A plain SBOM of digest in the bundle (.sbom, or an SBOM referrer): its first layer. */
 static int plain_sbom(struct airlock_bundle *b, const struct airlock_sig_report *sr,
-                      const struct airlock_sig_image *im, struct airlock_buf *out,
-                      const char **how)
+                      const struct airlock_sig_image *im, struct airlock_buf *out, const char **how)
 {
     for (size_t i = 0; i < sr->n_images; i++) {
         const struct airlock_sig_image *s = &sr->images[i];
@@ -400,8 +398,9 @@ static int list_run(const struct cli_list *ins, int sbom)
                 fwrite(p, 1, n, stdout);
                 free(p);
                 printed = 1;
-                cli_printf(stderr, "airlock: the SBOM of '%s' (%s), attested in %s '%s', verified "
-                                   "with '%s'\n",
+                cli_printf(stderr,
+                           "airlock: the SBOM of '%s' (%s), attested in %s '%s', verified "
+                           "with '%s'\n",
                            im->ref ? im->ref : im->digest, best->predicate_type, best->format,
                            best->layer, list_key);
                 break;
@@ -418,7 +417,8 @@ static int list_run(const struct cli_list *ins, int sbom)
                 break;
             }
             if (unverified) {
-                cli_printf(stderr, "airlock: error: '%s': %zu SBOM attestation%s, none verified%s%s\n",
+                cli_printf(stderr,
+                           "airlock: error: '%s': %zu SBOM attestation%s, none verified%s%s\n",
                            im->ref ? im->ref : im->digest, unverified, unverified == 1 ? "" : "s",
                            list_key ? "" : " (give --key cosign.pub)",
                            list_key && im->n_atts && im->atts[0].why ? "" : "");

@@ -64,8 +64,11 @@ static int text_ok(const unsigned char *p, size_t n)
 {
     for (size_t i = 0; i < n;) {
         unsigned c = p[i];
-        size_t k = c < 0x80 ? 0 : (c & 0xe0) == 0xc0 ? 1 : (c & 0xf0) == 0xe0 ? 2
-                                : (c & 0xf8) == 0xf0 ? 3 : 9;
+        size_t k = c < 0x80             ? 0
+                   : (c & 0xe0) == 0xc0 ? 1
+                   : (c & 0xf0) == 0xe0 ? 2
+                   : (c & 0xf8) == 0xf0 ? 3
+                                        : 9;
         if (!c || k == 9 || (k == 1 && c < 0xc2) || i + k >= n + (k ? 0 : 1))
             return 0;
         for (size_t j = 1; j <= k; j++)
@@ -105,9 +108,9 @@ int airlock_intoto_attestation_build(char **out, size_t *len, const char *statem
         int obj = cJSON_IsObject(j);
         cJSON_Delete(j);
         if (bad || !obj) {
-            int rc = airlock_error_set(err, AIRLOCK_EUSAGE,
-                                       "%s is not a JSON %s, as a predicate of type '%s' must be%s%s",
-                                       what, "object", type, e ? ": " : "", e ? e->msg : "");
+            int rc = airlock_error_set(
+                err, AIRLOCK_EUSAGE, "%s is not a JSON %s, as a predicate of type '%s' must be%s%s",
+                what, "object", type, e ? ": " : "", e ? e->msg : "");
             airlock_error_free(e);
             return rc;
         }
@@ -131,8 +134,8 @@ int airlock_intoto_attestation_build(char **out, size_t *len, const char *statem
             rc = airlock_buf_append(&b, ",", 1);
     }
     if (!rc)
-        rc = airlock_buf_printf(&b, "\"digest\":{\"sha256\":\"%s\"}}],\"predicateType\":",
-                                digest + 7);
+        rc = airlock_buf_printf(&b,
+                                "\"digest\":{\"sha256\":\"%s\"}}],\"predicateType\":", digest + 7);
     if (!rc)
         rc = core_json_go_str(&b, uri);
     if (!rc)

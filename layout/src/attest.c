@@ -80,11 +80,11 @@ void airlock_att_check_manifest(struct airlock_sig_image *im, const char *raw, s
         memset(&d, 0, sizeof(d));
         memset(&c, 0, sizeof(c));
         snprintf(label, sizeof(label), "DSSE envelope '%s'", l->digest);
-        int rc = l->size > AIRLOCK_MAX_SIGSTORE_BUNDLE
-                     ? airlock_error_set(&e, AIRLOCK_ESIGNATURE, "%s: %llu bytes (at most %u)",
-                                         label, (unsigned long long)l->size,
-                                         AIRLOCK_MAX_SIGSTORE_BUNDLE)
-                     : read(rctx, l->digest, AIRLOCK_MAX_SIGSTORE_BUNDLE, &env, &e);
+        int rc =
+            l->size > AIRLOCK_MAX_SIGSTORE_BUNDLE
+                ? airlock_error_set(&e, AIRLOCK_ESIGNATURE, "%s: %llu bytes (at most %u)", label,
+                                    (unsigned long long)l->size, AIRLOCK_MAX_SIGSTORE_BUNDLE)
+                : read(rctx, l->digest, AIRLOCK_MAX_SIGSTORE_BUNDLE, &env, &e);
         if (!rc)
             rc = airlock_dsse_envelope_parse(&d, env.data, env.len, label, &e);
         if (!rc)

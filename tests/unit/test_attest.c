@@ -42,13 +42,18 @@ TEST(attest_predicate_types_are_cosigns)
     CHECK(f == AIRLOCK_PREDICATE_JSON);
     CHECK_STR(airlock_predicate_type_uri("spdx", &f), "https://spdx.dev/Document");
     CHECK(f == AIRLOCK_PREDICATE_STRING);
-    CHECK_STR(airlock_predicate_type_uri("slsaprovenance", NULL), "https://slsa.dev/provenance/v0.2");
-    CHECK_STR(airlock_predicate_type_uri("slsaprovenance02", NULL), "https://slsa.dev/provenance/v0.2");
-    CHECK_STR(airlock_predicate_type_uri("slsaprovenance1", NULL), "https://slsa.dev/provenance/v1");
+    CHECK_STR(airlock_predicate_type_uri("slsaprovenance", NULL),
+              "https://slsa.dev/provenance/v0.2");
+    CHECK_STR(airlock_predicate_type_uri("slsaprovenance02", NULL),
+              "https://slsa.dev/provenance/v0.2");
+    CHECK_STR(airlock_predicate_type_uri("slsaprovenance1", NULL),
+              "https://slsa.dev/provenance/v1");
     CHECK_STR(airlock_predicate_type_uri("cyclonedx", NULL), "https://cyclonedx.org/bom");
-    CHECK_STR(airlock_predicate_type_uri("vuln", NULL), "https://cosign.sigstore.dev/attestation/vuln/v1");
+    CHECK_STR(airlock_predicate_type_uri("vuln", NULL),
+              "https://cosign.sigstore.dev/attestation/vuln/v1");
     CHECK_STR(airlock_predicate_type_uri("openvex", NULL), "https://openvex.dev/ns");
-    CHECK_STR(airlock_predicate_type_uri("custom", &f), "https://cosign.sigstore.dev/attestation/v1");
+    CHECK_STR(airlock_predicate_type_uri("custom", &f),
+              "https://cosign.sigstore.dev/attestation/v1");
     CHECK(f == AIRLOCK_PREDICATE_WRAPPED);
     CHECK_STR(airlock_predicate_type_uri("https://example.com/scan/v2", NULL),
               "https://example.com/scan/v2");
@@ -67,8 +72,8 @@ TEST(attest_predicate_types_are_cosigns)
 
 TEST(attest_json_predicate_comes_back_byte_for_byte)
 {
-    static const char *docs[] = {"{\"a\": 1,\n  \"b\": [1, {\"c\": \"}]\\\"\"}]}\n",
-                                 "{}", "{\"predicate\":{\"x\":\"predicate\"}}\n\n"};
+    static const char *docs[] = {"{\"a\": 1,\n  \"b\": [1, {\"c\": \"}]\\\"\"}]}\n", "{}",
+                                 "{\"predicate\":{\"x\":\"predicate\"}}\n\n"};
     for (size_t i = 0; i < sizeof(docs) / sizeof(docs[0]); i++) {
         int rc;
         char *st = build("spdxjson", docs[i], &rc, NULL), *p = NULL;
@@ -154,7 +159,8 @@ TEST(attest_envelope_verifies_and_refusals_name_why)
     char *st = build("spdxjson", "{\"spdxVersion\":\"SPDX-2.3\"}", &rc, NULL), *env = NULL;
     size_t el = 0;
     CHECK(airlock_dsse_envelope_build(&env, &el, k, st, strlen(st), NULL) == 0);
-    CHECK(strncmp(env, "{\"payloadType\":\"application/vnd.in-toto+json\",\"payload\":\"", 56) == 0);
+    CHECK(strncmp(env, "{\"payloadType\":\"application/vnd.in-toto+json\",\"payload\":\"", 56) ==
+          0);
     CHECK(strstr(env, "\"signatures\":[{\"keyid\":\"\",\"sig\":\"") != NULL);
     struct airlock_dsse d;
     struct airlock_sigstore_claim c;
@@ -177,14 +183,16 @@ TEST(attest_envelope_verifies_and_refusals_name_why)
     airlock_dsse_release(&d);
     /* the other key order cosign wrote (payload first, keyid), and two signatures of which one
      * is good: DSSE's threshold of one */
-    char *pae = NULL, *sig = NULL, *sig2 = NULL, *b64 = airlock_b64_encode(st, strlen(st)), *e2 = NULL;
+    char *pae = NULL, *sig = NULL, *sig2 = NULL, *b64 = airlock_b64_encode(st, strlen(st)),
+         *e2 = NULL;
     size_t pl = 0;
     CHECK(airlock_dsse_pae((unsigned char **)&pae, &pl, AIRLOCK_DSSE_TYPE_INTOTO, st, strlen(st),
                            NULL) == 0);
     CHECK(airlock_key_sign(&sig, k, pae, pl, NULL) == 0);
     CHECK(airlock_key_sign(&sig2, k2, pae, pl, NULL) == 0);
-    CHECK(asprintf(&e2, "{\"payload\":\"%s\",\"payloadType\":\"%s\",\"signatures\":[{\"keyid\":"
-                        "\"other\",\"sig\":\"%s\"},{\"keyid\":\"\",\"sig\":\"%s\"}]}",
+    CHECK(asprintf(&e2,
+                   "{\"payload\":\"%s\",\"payloadType\":\"%s\",\"signatures\":[{\"keyid\":"
+                   "\"other\",\"sig\":\"%s\"},{\"keyid\":\"\",\"sig\":\"%s\"}]}",
                    b64, AIRLOCK_DSSE_TYPE_INTOTO, sig2, sig) > 0);
     CHECK(airlock_dsse_envelope_parse(&d, e2, strlen(e2), "env", NULL) == 0);
     CHECK(d.n_sigs == 2);
@@ -197,20 +205,22 @@ TEST(attest_envelope_verifies_and_refusals_name_why)
     /* a signature over the raw payload, not the PAE, does not count */
     char *raw = NULL;
     CHECK(airlock_key_sign(&raw, k, st, strlen(st), NULL) == 0);
-    CHECK(asprintf(&e2, "{\"payloadType\":\"%s\",\"payload\":\"%s\",\"signatures\":[{\"sig\":"
-                        "\"%s\"}]}",
+    CHECK(asprintf(&e2,
+                   "{\"payloadType\":\"%s\",\"payload\":\"%s\",\"signatures\":[{\"sig\":"
+                   "\"%s\"}]}",
                    AIRLOCK_DSSE_TYPE_INTOTO, b64, raw) > 0);
     CHECK(airlock_dsse_envelope_parse(&d, e2, strlen(e2), "env", NULL) == 0);
     CHECK(airlock_dsse_verify(&c, &d, pk, IMG, "env", NULL) == AIRLOCK_ESIGNATURE);
     airlock_dsse_release(&d);
     free(e2);
     /* malformed envelopes */
-    static const char *bad[] = {"[]", "{\"payloadType\":\"t\",\"payload\":\"eA==\"}",
-                                "{\"payloadType\":\"t\",\"payload\":\"eA==\",\"signatures\":[]}",
-                                "{\"payloadType\":\"t\",\"payload\":\"eA==\",\"payload\":\"eA==\","
-                                "\"signatures\":[{\"sig\":\"eA==\"}]}",
-                                "{\"payloadType\":\"t\",\"payload\":\"!!\",\"signatures\":[{\"sig\":"
-                                "\"eA==\"}]}"};
+    static const char *bad[] = {
+        "[]", "{\"payloadType\":\"t\",\"payload\":\"eA==\"}",
+        "{\"payloadType\":\"t\",\"payload\":\"eA==\",\"signatures\":[]}",
+        "{\"payloadType\":\"t\",\"payload\":\"eA==\",\"payload\":\"eA==\","
+        "\"signatures\":[{\"sig\":\"eA==\"}]}",
+        "{\"payloadType\":\"t\",\"payload\":\"!!\",\"signatures\":[{\"sig\":"
+        "\"eA==\"}]}"};
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
         CHECK(airlock_dsse_envelope_parse(&d, bad[i], strlen(bad[i]), "env", NULL) ==
               AIRLOCK_ESIGNATURE);
