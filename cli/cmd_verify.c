@@ -241,6 +241,8 @@ static int verify_registry_report(const struct airlock_sig_report *sr, const cha
         cli_printf(stdout, ",\"digest\":\"%s\",\"signed\":%s,\"signatures\":[", im->digest,
                im->ok ? "true" : "false");
         print_signatures(im);
+        if (atts.n)
+            cli_att_json(im, 0);
         cli_printf(stdout, "}]}\n");
     } else if (!quiet) {
         if (im->ok) {
@@ -253,7 +255,11 @@ static int verify_registry_report(const struct airlock_sig_report *sr, const cha
             if (so->identity)
                 cli_printf(stderr, "  - The signed docker-reference matched '%s'\n", so->identity);
             print_formats(im);
+            cli_att_text(im, stderr);
             cli_printf(stdout, "ok       %s %s\n", im->digest, ref);
+        } else if (im->att_failure) {
+            cli_printf(stderr, "airlock: error: '%s': %s\n", ref, im->att_failure);
+            cli_printf(stdout, "BADSIG   %s %s\n", im->digest, ref);
         } else {
             cli_printf(stderr, "airlock: error: '%s': no signature verified\n", ref);
             for (size_t k = 0; k < im->n_failures; k++)
@@ -334,11 +340,6 @@ static int verify_run(const struct cli_list *ins, struct cli_registry *cr)
         /* not a file: an image in a registry */
         if (pol) {
             rc = cli_usage_error("verify", "--policy checks a bundle, not an image in a registry");
-            goto out;
-        }
-        if (atts.n) { /* never a requirement silently left unchecked */
-            rc = cli_usage_error("verify", "--attestation checks a bundle, not an image in a "
-                                           "registry (export it, then verify the bundle)");
             goto out;
         }
         if ((rc = cli_registry_finish(cr, "verify")))

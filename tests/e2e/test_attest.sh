@@ -89,10 +89,13 @@ case_bar_spdx_sbom_attested_offline_pushed_and_printed_exactly() {
     node "$SG/verify.js" reg.json k.pub --digest "$IMG" >/dev/null ||
         fail "@sigstore/verify refuses the registry's attestation referrer"
     cmp reg.json bun.json || fail "the referrer's bundle changed on the way"
-    # in the registry itself the requirement cannot be checked yet: refused, never skipped
-    airlock verify --key k.pub --attestation spdxjson --plain-http "$PLAIN/$CASE/test/busybox:1.0"
-    expect_rc 2
-    err_has "--attestation checks a bundle, not an image in a registry"
+    # verify-attestation in the registry itself: .att and referrers both read back
+    airlock verify --key k.pub --attestation spdxjson --plain-http --json "$PLAIN/$CASE/test/busybox:1.0"
+    expect_rc 0
+    json '[.images[0].attestations[] | select(.verified)] | map(.format) | sort == ["dsse-envelope", "sigstore-bundle"]'
+    airlock verify --key k.pub --attestation cyclonedx --plain-http "$PLAIN/$CASE/test/busybox:1.0"
+    expect_rc 3
+    err_has "no verified attestation of type 'cyclonedx'"
     # and back out of the registry, the SBOM is still the file
     airlock export --plain-http "$PLAIN/$CASE/test/busybox:1.0" -o e.tar
     expect_rc 0
