@@ -269,8 +269,9 @@ static void sbom_help(FILE *f)
                "\n"
                "options:\n");
     cli_opts_help(f, sbom_own);
-    fprintf(f, "\nexit codes: 0 printed, 1 operational error, 2 usage, 3 only unverified\n"
-               "SBOM attestations, 4 the bundle is damaged; no SBOM at all: 1\n");
+    fprintf(f, "\nexit codes: 0 printed, 1 operational error (also: no SBOM at all), 2 usage\n"
+               "(also: only SBOM attestations and no --key), 3 only SBOM attestations that do\n"
+               "not verify with the key, 4 the bundle is damaged\n");
 }
 
 static int ref_is(const char *want, const struct airlock_sig_image *im)
