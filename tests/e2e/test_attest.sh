@@ -219,6 +219,15 @@ case_negatives_wrong_type_key_subject_and_two_signatures() {
     airlock sbom --key k.pub o.tar $REF
     expect_rc 0
     cmp "$T/out" s.spdx || fail "the tag-value SBOM is not given back exactly"
+    # an SBOM attestation that does not verify is never printed
+    airlock sbom --key other.pub o.tar $REF
+    expect_rc 3
+    out_empty
+    err_has "none verified"
+    airlock sbom o.tar $REF
+    expect_rc 2
+    out_empty
+    err_has "(give --key cosign.pub)"
     airlock attest --key k.key --predicate s.json --type no-such-type o.tar
     expect_rc 2
     err_has "neither a cosign predicate type"
