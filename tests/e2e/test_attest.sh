@@ -357,4 +357,30 @@ EOC
     err_has "\"attestations\": 'no such type' is neither a cosign predicate type"
 }
 
+# a hostile .att manifest listing thousands of envelope layers: at most 256 are read
+case_attestations_read_per_image_are_capped() {
+    ec_key k
+    img_bundle b
+    "$AIRLOCK" sign --key k.key b 2>/dev/null >/dev/null
+    echo '{"spdxVersion":"SPDX-2.3","name":"x"}' >s.json
+    $PY "$E2E_SRC/mkatt.py" b $REF "$IMG" k.pem s.json $SPDX >/dev/null
+    $PY - b <<'EOF'
+import hashlib, json, os, sys
+d = sys.argv[1]
+idx = json.load(open(os.path.join(d, "index.json")))
+e = next(m for m in idx["manifests"]
+         if m["annotations"]["org.opencontainers.image.ref.name"].endswith(".att"))
+man = json.load(open(os.path.join(d, "blobs", "sha256", e["digest"][7:])))
+man["layers"] = man["layers"] * 5000
+raw = json.dumps(man).encode()
+h = hashlib.sha256(raw).hexdigest()
+open(os.path.join(d, "blobs", "sha256", h), "wb").write(raw)
+e.update(digest="sha256:" + h, size=len(raw))
+json.dump(idx, open(os.path.join(d, "index.json"), "w"))
+EOF
+    airlock verify --key k.pub --attestation spdxjson --json b
+    expect_rc 0
+    json '.images[0].attestations | length == 256'
+}
+
 main "$@"
