@@ -17,6 +17,12 @@ enum cli_exit {
     EXIT_INTEGRITY = 4,   /* missing, corrupt, malformed or unsafe content */
 };
 
+/* cmd_attest.c: an image's attestations in verify's reports: ,"attestations":[...] (with
+ * predicates: each verified one's predicate) for --json, and a checklist line per verified
+ * one (text). */
+void cli_att_json(const struct airlock_sig_image *im, int predicates);
+void cli_att_text(const struct airlock_sig_image *im, FILE *f);
+
 /* Prints "airlock: error: <msg>" to stderr and returns the exit code for err. Frees err. */
 int cli_fail(struct airlock_error *err);
 /* Prints a usage error for cmd and returns EXIT_USAGE. */
@@ -113,6 +119,9 @@ int cmd_keygen(int argc, char **argv);
 int cmd_public_key(int argc, char **argv);
 int cmd_import_key_pair(int argc, char **argv);
 int cmd_sign(int argc, char **argv);
+int cmd_attest(int argc, char **argv);
+int cmd_attestations(int argc, char **argv);
+int cmd_sbom(int argc, char **argv);
 int cmd_inspect(int argc, char **argv);
 int cmd_verify(int argc, char **argv);
 int cmd_pkcs11(int argc, char **argv);

@@ -1,5 +1,6 @@
 #include "args.h"
 #include "cli.h"
+#include "airlock/sign.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -34,9 +35,40 @@ static void help(FILE *f)
     cli_opts_help(f, own);
 }
 
+#define TYPES_MAX 16
 struct counts {
     int sigs, atts, sboms, referrers;
+    /* attestations by the predicateType their attachment claims (not verified: that is
+     * 'airlock attestations --key'); SBOM types also count in sbom_atts */
+    const char *types[TYPES_MAX];
+    int type_n[TYPES_MAX];
+    size_t n_types;
+    int sbom_atts;
+    char *owned[64]; /* the type strings (copies) */
+    size_t n_owned;
 };
+
+static void count_type(struct counts *k, const char *t)
+{
+    if (!t || !strcmp(t, AIRLOCK_PREDICATE_COSIGN_SIGN))
+        return;
+    k->sbom_atts += airlock_predicate_is_sbom(t);
+    for (size_t i = 0; i < k->n_types; i++)
+        if (!strcmp(k->types[i], t)) {
+            k->type_n[i]++;
+            return;
+        }
+    if (k->n_types == TYPES_MAX || k->n_owned == 64 || !(k->owned[k->n_owned] = strdup(t)))
+        return;
+    k->types[k->n_types] = k->owned[k->n_owned++];
+    k->type_n[k->n_types++] = 1;
+}
+
+static void counts_release(struct counts *k)
+{
+    for (size_t i = 0; i < k->n_owned; i++)
+        free(k->owned[i]);
+}
 
 /* The catalog's attachments sorted by subject, so each image finds its own by a binary
  * search instead of a scan of every entry (linear in the images, not quadratic). */
@@ -70,7 +102,8 @@ static int by_subject_make(struct by_subject *bs, const struct airlock_catalog *
 static struct counts attachments(struct airlock_bundle *b, const struct by_subject *bs,
                                  const char *digest)
 {
-    struct counts k = {0, 0, 0, 0};
+    struct counts k;
+    memset(&k, 0, sizeof(k));
     size_t lo = 0, hi = bs->n;
     while (lo < hi) { /* the first attachment whose subject is not below digest */
         size_t mid = lo + (hi - lo) / 2;
@@ -85,8 +118,17 @@ static struct counts attachments(struct airlock_bundle *b, const struct by_subje
         struct airlock_buf raw = AIRLOCK_BUF_INIT(0);
         struct airlock_oci *m = NULL;
         if (!airlock_bundle_blob_read(b, e->desc.digest, AIRLOCK_MAX_MANIFEST, &raw, NULL) &&
-            !airlock_oci_parse(&m, raw.data, raw.len, "attachment", NULL))
+            !airlock_oci_parse(&m, raw.data, raw.len, "attachment", NULL)) {
             layers = (int)m->n_layers;
+            for (size_t l = 0; l < m->n_layers; l++) /* .att layers; a referrers index's entries */
+                count_type(&k, airlock_annotation_get(
+                                   m->layers[l].annotations, m->layers[l].n_annotations,
+                                   e->role == AIRLOCK_ROLE_ATTESTATION ? AIRLOCK_ANN_PREDICATE_TYPE
+                                                                       : AIRLOCK_ANN_BUNDLE_PREDICATE));
+            if (e->role == AIRLOCK_ROLE_REFERRERS && m->kind == AIRLOCK_OCI_MANIFEST)
+                count_type(&k, airlock_annotation_get(m->annotations, m->n_annotations,
+                                                      AIRLOCK_ANN_BUNDLE_PREDICATE));
+        }
         airlock_oci_free(m);
         airlock_buf_release(&raw);
         switch (e->role) {
@@ -169,9 +211,13 @@ static int inspect_run(const struct cli_list *ins)
             for (size_t p = 0; p < s.n_platforms; p++)
                 cli_printf(stdout, "%s", p ? "," : ""), cli_json_str(stdout, s.platforms[p]);
             cli_printf(stdout, "],\"size\":%llu,\"complete\":%s,\"signatures\":%d,\"attestations\":%d,"
-                   "\"sboms\":%d,\"referrers\":%d}",
+                   "\"sboms\":%d,\"referrers\":%d,\"sbomAttestations\":%d,\"attestationTypes\":{",
                    (unsigned long long)s.size, s.complete ? "true" : "false", k.sigs, k.atts,
-                   k.sboms, k.referrers);
+                   k.sboms, k.referrers, k.sbom_atts);
+            for (size_t t = 0; t < k.n_types; t++)
+                cli_printf(stdout, "%s", t ? "," : ""), cli_json_str(stdout, k.types[t]),
+                    cli_printf(stdout, ":%d", k.type_n[t]);
+            cli_printf(stdout, "}}");
         } else {
             char plats[256] = "", sz[16], sig[64] = "";
             for (size_t p = 0; p < s.n_platforms; p++) {
@@ -184,7 +230,7 @@ static int inspect_run(const struct cli_list *ins)
                 snprintf(sig + strlen(sig), sizeof(sig) - strlen(sig), "%d sig ", k.sigs);
             if (k.atts)
                 snprintf(sig + strlen(sig), sizeof(sig) - strlen(sig), "%d att ", k.atts);
-            if (k.sboms)
+            if (k.sboms || k.sbom_atts)
                 snprintf(sig + strlen(sig), sizeof(sig) - strlen(sig), "sbom ");
             if (k.referrers)
                 snprintf(sig + strlen(sig), sizeof(sig) - strlen(sig), "%d referrer ",
@@ -193,6 +239,13 @@ static int inspect_run(const struct cli_list *ins)
                    e->desc.digest, is_index ? "index" : "image", plats[0] ? plats : "-", sz,
                    sig[0] ? sig : "no", s.complete ? "" : " (incomplete)");
         }
+        if (!json && k.n_types) { /* attestations by type: their own line, under the image */
+            cli_printf(stdout, "  attested:");
+            for (size_t t = 0; t < k.n_types; t++)
+                cli_printf(stdout, " %s x%d", k.types[t], k.type_n[t]);
+            cli_printf(stdout, " (claimed; verify: airlock attestations --key)\n");
+        }
+        counts_release(&k);
         first = 0;
         airlock_image_summary_release(&s);
     }

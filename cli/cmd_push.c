@@ -10,6 +10,7 @@ static const char *keyfile, *identity, *policyfile;
 static struct cli_list maps;
 static struct cli_annotations anns;
 static struct cli_registry cr;
+static struct cli_list atts; /* --attestation TYPE */
 
 static const struct cli_opt opts[] = {
     {CLI_STR, "key", 'k', &keyfile, "FILE", "cosign public key the images must be signed with",
@@ -29,6 +30,10 @@ static const struct cli_opt opts[] = {
                            "at DEST; any: cosign's rule, a signature may name anything (said on "
                            "stderr)"),
     CLI_OPT_ANNOTATION(&anns, "required signed annotation (repeatable)"),
+    {CLI_LIST, "attestation", 0, &atts, "TYPE",
+     "every image also needs an attestation of TYPE that verifies with --key (as verify "
+     "--attestation; repeatable), checked before anything goes up",
+     0, 16, NULL},
     {CLI_STR, "policy", 0, &policyfile, "FILE",
      "check a containers/image policy.json first instead of --key's check (as verify --policy "
      "--to DEST does): every image and platform manifest at its reference in DEST, by tag and "
@@ -148,6 +153,14 @@ static int push_run(const struct cli_list *ins)
     if (!keyfile && !no_verify && !policyfile && !(keyfile = cli_default_key("push", "cosign.pub")))
         return cli_usage_error("push", "--key is required (or --policy FILE, or --no-verify to "
                                        "push unverified)");
+    if (atts.n && !keyfile)
+        return cli_usage_error("push", "--attestation needs --key");
+    for (size_t a = 0; a < atts.n; a++)
+        if (!airlock_predicate_type_uri(atts.v[a], NULL))
+            return cli_usage_error("push", "--attestation '%s' is neither a cosign predicate "
+                                           "type nor a URI", atts.v[a]);
+    po.attestations = atts.v;
+    po.n_attestations = atts.n;
     if (json)
         cr.quiet = 1;
     if ((rc = cli_registry_finish(&cr, "push")))
@@ -237,5 +250,6 @@ int cmd_push(int argc, char **argv)
     cli_list_release(&ins);
     cli_list_release(&maps);
     cli_annotations_release(&anns);
+    cli_list_release(&atts);
     return rc == CLI_PARSE_HELP ? EXIT_OK : rc;
 }

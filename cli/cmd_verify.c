@@ -11,6 +11,7 @@ enum { OUTPUT_JSON = 1, OUTPUT_TEXT = 2 }; /* -o */
 static const char *keyfile, *identity, *to, *policyfile;
 static struct cli_list maps;
 static struct cli_annotations anns;
+static struct cli_list atts; /* --attestation TYPE */
 
 /* cosign 3's --new-bundle-format[=BOOL]: airlock reads both formats whatever it says */
 static int new_bundle_opt(void *ctx, const char *arg, const char *name, const char *cmd)
@@ -48,6 +49,11 @@ static const struct cli_opt opts[] = {
     CLI_OPT_ANNOTATION(&anns, "the signature must carry K=V (repeatable): in "
                               "\"optional\", or in the bundle statement subject's "
                               "annotations"),
+    {CLI_LIST, "attestation", 0, &atts, "TYPE",
+     "every image also needs an attestation of TYPE (a cosign type name: spdxjson, cyclonedx, "
+     "slsaprovenance1, ..., or a URI) that verifies with the key, as cosign verify-attestation "
+     "checks it (.att envelopes and sigstore bundle referrers; repeatable)",
+     0, 16, NULL},
     {CLI_FLAG, "allow-unsigned", 0, &allow_unsigned, NULL,
      "images without any signature pass (bad ones still fail)", 0, 0, NULL},
     {CLI_FLAG, "part-only", 0, &part_only, NULL,
@@ -310,6 +316,8 @@ static int verify_registry_report(const struct airlock_sig_report *sr, const cha
         cli_printf(stdout, ",\"digest\":\"%s\",\"signed\":%s,\"signatures\":[", im->digest,
                im->ok ? "true" : "false");
         print_signatures(im);
+        if (atts.n)
+            cli_att_json(im, 0);
         cli_printf(stdout, "}]}\n");
     } else if (!quiet) {
         if (im->ok) {
@@ -322,7 +330,11 @@ static int verify_registry_report(const struct airlock_sig_report *sr, const cha
             if (so->identity)
                 cli_printf(stderr, "  - The signed docker-reference matched '%s'\n", so->identity);
             print_formats(im);
+            cli_att_text(im, stderr);
             cli_printf(stdout, "ok       %s %s\n", im->digest, ref);
+        } else if (im->att_failure) {
+            cli_printf(stderr, "airlock: error: '%s': %s\n", ref, im->att_failure);
+            cli_printf(stdout, "BADSIG   %s %s\n", im->digest, ref);
         } else {
             cli_printf(stderr, "airlock: error: '%s': no signature verified\n", ref);
             for (size_t k = 0; k < im->n_failures; k++)
@@ -336,7 +348,7 @@ static int verify_registry_report(const struct airlock_sig_report *sr, const cha
 static int verify_run(const struct cli_list *ins, struct cli_registry *cr)
 {
     struct airlock_verify_opts vo = AIRLOCK_VERIFY_OPTS_INIT;
-    struct airlock_sig_check_opts so = {NULL, NULL, NULL, 0, 0, NULL, NULL, 0};
+    struct airlock_sig_check_opts so = {NULL, NULL, NULL, 0, 0, NULL, NULL, 0, NULL, 0, 0, 0};
     /* --policy FILE [--to DEST [--map SRC=DST]...] */
     struct airlock_policy_check_opts pco = AIRLOCK_POLICY_CHECK_OPTS_INIT;
     vo.threads = threads;
@@ -357,6 +369,14 @@ static int verify_run(const struct cli_list *ins, struct cli_registry *cr)
     if (!keyfile && (so.identity || anns.n || allow_unsigned || (so.dest && !policyfile)))
         return cli_usage_error("verify", "--identity, -a and --allow-unsigned need --key, --to "
                                          "needs --key or --policy");
+    if (atts.n && !keyfile)
+        return cli_usage_error("verify", "--attestation needs --key");
+    for (size_t a = 0; a < atts.n; a++)
+        if (!airlock_predicate_type_uri(atts.v[a], NULL))
+            return cli_usage_error("verify", "--attestation '%s' is neither a cosign predicate "
+                                             "type nor a URI", atts.v[a]);
+    so.attestations = atts.v;
+    so.n_attestations = atts.n;
     if ((maps.n || identity_check) && !so.dest)
         return cli_usage_error("verify", "--map and --identity-check apply to --to DEST: give --to");
     so.map = maps.v;
@@ -476,6 +496,8 @@ static int verify_run(const struct cli_list *ins, struct cli_registry *cr)
                 cli_printf(stdout, ",\"signatures\":[");
                 print_signatures(im);
                 json_identity(im);
+                if (im->role == AIRLOCK_ROLE_IMAGE && atts.n)
+                    cli_att_json(im, 0);
             }
             cli_printf(stdout, "}");
         }
@@ -527,6 +549,7 @@ static int verify_run(const struct cli_list *ins, struct cli_registry *cr)
                                        "reference at '%s') for the image and each platform\n",
                                im->needed, so.dest);
                 print_formats(im);
+                cli_att_text(im, stderr);
                 text_identity(im, "  - ");
             } else if (im->ok) {
                 cli_printf(stderr, "airlock: warning: image '%s' is not signed (allowed)\n", name);
@@ -535,6 +558,8 @@ static int verify_run(const struct cli_list *ins, struct cli_registry *cr)
                                    "reference at '%s': %s\n",
                            name, so.dest, im->identity_failure);
                 text_identity(im, "airlock: error:   ");
+            } else if (im->att_failure) {
+                cli_printf(stderr, "airlock: error: image '%s': %s\n", name, im->att_failure);
             } else {
                 cli_printf(stderr, "airlock: error: image '%s': no signature verified\n", name);
                 for (size_t k = 0; k < im->n_failures; k++)
@@ -599,5 +624,6 @@ int cmd_verify(int argc, char **argv)
     cli_list_release(&ins);
     cli_list_release(&maps);
     cli_annotations_release(&anns);
+    cli_list_release(&atts);
     return rc == CLI_PARSE_HELP ? EXIT_OK : rc;
 }

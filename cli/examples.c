@@ -28,6 +28,8 @@ static const struct example examples[] = {
                "  /media/usb2/bundle.001\n"
                "# an image already pushed, as cosign verify --key would\n"
                "airlock verify --key cosign.pub registry.internal/library/nginx:1.27\n"
+               "# also require a verified SPDX SBOM attestation for every image\n"
+               "airlock verify --key cosign.pub --attestation spdxjson bundle.tar\n"
                "# what cosign verify -o json prints, for the same jq pipelines\n"
                "airlock verify --key cosign.pub -o json \\\n"
                "  registry.internal/library/nginx:1.27 | jq -r '.[].critical.image'\n"},
@@ -82,6 +84,20 @@ static const struct example examples[] = {
               "airlock login --username ci --password-stdin registry.internal < pw.txt\n"},
     {"logout", "# forget the credentials of a registry\n"
                "airlock logout registry.internal\n"},
+    {"attest", "# an SPDX SBOM, signed offline, for every image of the bundle\n"
+               "airlock attest --key cosign.key --predicate nginx.spdx.json --type spdxjson \\\n"
+               "  bundle.tar\n"
+               "# SLSA provenance for one image and its platforms, replacing older ones\n"
+               "airlock attest --key cosign.key --predicate prov.json --type slsaprovenance1 \\\n"
+               "  --recursive --replace bundle.tar docker.io/library/nginx:1.27\n"},
+    {"attestations", "# what each image carries, and whether it verifies with the key\n"
+                     "airlock attestations --key cosign.pub bundle.tar\n"
+                     "# the verified SLSA provenance of one image, as JSON\n"
+                     "airlock attestations --key cosign.pub --type slsaprovenance1 --json \\\n"
+                     "  bundle.tar docker.io/library/nginx:1.27\n"},
+    {"sbom", "# the verified SPDX SBOM of an image, byte for byte as attested\n"
+             "airlock sbom --key cosign.pub bundle.tar docker.io/library/nginx:1.27 \\\n"
+             "  > nginx.spdx.json\n"},
     {"version", "# the version, commit and library versions, as JSON\n"
                 "airlock version --json\n"},
 };

@@ -292,8 +292,9 @@ static int parse_subject(struct airlock_intoto_subject *x, const cJSON *o)
     return 0;
 }
 
-int airlock_intoto_statement_parse(struct airlock_intoto_statement *out, const void *p, size_t n,
-                                   struct airlock_error **err)
+/* allow_v01: cosign 2's in-toto v0.1 statements, as its legacy .att envelopes hold them */
+static int statement_parse(struct airlock_intoto_statement *out, const void *p, size_t n,
+                           int allow_v01, struct airlock_error **err)
 {
     memset(out, 0, sizeof(*out));
     if (n > AIRLOCK_MAX_SIGSTORE_BUNDLE)
@@ -313,14 +314,17 @@ int airlock_intoto_statement_parse(struct airlock_intoto_statement *out, const v
                                "in-toto statement: duplicate JSON keys (ambiguous)");
         goto out;
     }
-    if (!cJSON_IsString(type) || strcmp(type->valuestring, AIRLOCK_INTOTO_STATEMENT_V1)) {
-        rc = airlock_error_set(err, AIRLOCK_ESIGNATURE,
-                               "in-toto statement: _type is not '%s'",
-                               AIRLOCK_INTOTO_STATEMENT_V1);
+    if (!cJSON_IsString(type) || (strcmp(type->valuestring, AIRLOCK_INTOTO_STATEMENT_V1) &&
+                                  (!allow_v01 ||
+                                   strcmp(type->valuestring, AIRLOCK_INTOTO_STATEMENT_V01)))) {
+        rc = airlock_error_set(err, AIRLOCK_ESIGNATURE, "in-toto statement: _type is not '%s'%s",
+                               AIRLOCK_INTOTO_STATEMENT_V1,
+                               allow_v01 ? " (or cosign 2's v0.1)" : "");
         goto out;
     }
     if (!cJSON_IsString(pt) || !cJSON_IsArray(subj) ||
-        bad_type(member(j, "predicate"), cJSON_IsObject)) {
+        (member(j, "predicate") && !cJSON_IsObject(member(j, "predicate")) &&
+         !cJSON_IsString(member(j, "predicate")))) { /* a string: cosign's spdx */
         rc = airlock_error_set(err, AIRLOCK_ESIGNATURE,
                                "in-toto statement: needs a subject array and a string "
                                "predicateType");
@@ -359,6 +363,16 @@ out:
     return rc;
 }
 
+int airlock_intoto_statement_parse(struct airlock_intoto_statement *out, const void *p, size_t n,
+                                   struct airlock_error **err)
+{
+    return statement_parse(out, p, n, 0, err);
+}
+
+static int verify_envelope(struct airlock_sigstore_claim *out, const struct airlock_dsse *d,
+                           const struct airlock_pubkey *key, const char *digest, const char *what,
+                           int allow_v01, struct airlock_error **err);
+
 void airlock_sigstore_claim_release(struct airlock_sigstore_claim *c)
 {
     if (!c)
@@ -369,7 +383,33 @@ void airlock_sigstore_claim_release(struct airlock_sigstore_claim *c)
         free(c->annotations[i].value);
     }
     free(c->annotations);
+    free(c->statement);
     memset(c, 0, sizeof(*c));
+}
+
+int airlock_dsse_envelope_parse(struct airlock_dsse *out, const char *p, size_t n,
+                                const char *what, struct airlock_error **err)
+{
+    memset(out, 0, sizeof(*out));
+    if (n > AIRLOCK_MAX_SIGSTORE_BUNDLE)
+        return airlock_error_set(err, AIRLOCK_ESIGNATURE,
+                                 "%s: DSSE envelope of %zu bytes (at most %u)", what, n,
+                                 AIRLOCK_MAX_SIGSTORE_BUNDLE);
+    if (json_guard(p, n, what, err))
+        return AIRLOCK_ESIGNATURE;
+    cJSON *j = cJSON_ParseWithLength(p, n);
+    int rc;
+    if (!cJSON_IsObject(j))
+        rc = airlock_error_set(err, AIRLOCK_ESIGNATURE, "%s: not a JSON object", what);
+    else if (core_json_has_duplicate_keys(j))
+        rc = airlock_error_set(err, AIRLOCK_ESIGNATURE, "%s: duplicate JSON keys (ambiguous)",
+                               what);
+    else
+        rc = parse_envelope(out, j, what, err);
+    cJSON_Delete(j);
+    if (rc)
+        airlock_dsse_release(out);
+    return rc;
 }
 
 int airlock_sigstore_verify(struct airlock_sigstore_claim *out, const char *bundle, size_t n,
@@ -377,6 +417,28 @@ int airlock_sigstore_verify(struct airlock_sigstore_claim *out, const char *bund
                             const char *what, struct airlock_error **err)
 {
     struct airlock_dsse d;
+    int rc;
+    memset(out, 0, sizeof(*out));
+    if ((rc = airlock_sigstore_bundle_parse(&d, bundle, n, what, err))) {
+        out->not_for_keys = d.not_for_keys;
+        return rc;
+    }
+    rc = verify_envelope(out, &d, key, digest, what, 0, err); /* cosign 3: in-toto v1 */
+    airlock_dsse_release(&d);
+    return rc;
+}
+
+int airlock_dsse_verify(struct airlock_sigstore_claim *out, const struct airlock_dsse *d,
+                        const struct airlock_pubkey *key, const char *digest, const char *what,
+                        struct airlock_error **err)
+{
+    return verify_envelope(out, d, key, digest, what, 1, err);
+}
+
+static int verify_envelope(struct airlock_sigstore_claim *out, const struct airlock_dsse *d,
+                           const struct airlock_pubkey *key, const char *digest, const char *what,
+                           int allow_v01, struct airlock_error **err)
+{
     struct airlock_intoto_statement st;
     unsigned char *pae = NULL;
     size_t pae_len = 0;
@@ -385,28 +447,24 @@ int airlock_sigstore_verify(struct airlock_sigstore_claim *out, const char *bund
     int rc;
     memset(out, 0, sizeof(*out));
     memset(&st, 0, sizeof(st));
-    if ((rc = airlock_sigstore_bundle_parse(&d, bundle, n, what, err))) {
-        out->not_for_keys = d.not_for_keys;
-        return rc;
-    }
-    if (strcmp(d.payload_type, AIRLOCK_DSSE_TYPE_INTOTO)) {
+    if (strcmp(d->payload_type, AIRLOCK_DSSE_TYPE_INTOTO)) {
         rc = airlock_error_set(err, AIRLOCK_ESIGNATURE,
-                               "%s: DSSE payloadType '%.200s' is not '%s'", what, d.payload_type,
+                               "%s: DSSE payloadType '%.200s' is not '%s'", what, d->payload_type,
                                AIRLOCK_DSSE_TYPE_INTOTO);
         goto out;
     }
-    if ((rc = airlock_dsse_pae(&pae, &pae_len, d.payload_type, d.payload, d.payload_len, err)))
+    if ((rc = airlock_dsse_pae(&pae, &pae_len, d->payload_type, d->payload, d->payload_len, err)))
         goto out;
     rc = AIRLOCK_ESIGNATURE;
-    for (size_t i = 0; rc && i < d.n_sigs; i++)
-        rc = airlock_pubkey_verify(key, pae, pae_len, d.sigs[i], NULL);
+    for (size_t i = 0; rc && i < d->n_sigs; i++)
+        rc = airlock_pubkey_verify(key, pae, pae_len, d->sigs[i], NULL);
     if (rc) {
         rc = airlock_error_set(err, AIRLOCK_ESIGNATURE,
                                "%s: no DSSE signature (of %zu) verifies with the key", what,
-                               d.n_sigs);
+                               d->n_sigs);
         goto out;
     }
-    if ((rc = airlock_intoto_statement_parse(&st, d.payload, d.payload_len, err))) {
+    if ((rc = statement_parse(&st, d->payload, d->payload_len, allow_v01, err))) {
         airlock_error_wrap(err, "%s", what);
         goto out;
     }
@@ -420,6 +478,12 @@ int airlock_sigstore_verify(struct airlock_sigstore_claim *out, const char *bund
                                st.n_subjects > 1 ? ", ..." : "");
         goto out;
     }
+    if (!(out->statement = malloc(d->payload_len + 1))) {
+        rc = airlock_error_set(err, AIRLOCK_EOS, "out of memory");
+        goto out;
+    }
+    memcpy(out->statement, d->payload, d->payload_len + 1);
+    out->statement_len = d->payload_len;
     out->predicate_type = steal_pointer(&st.predicate_type);
     out->annotations = steal_pointer(&match->annotations);
     out->n_annotations = match->n_annotations;
@@ -427,7 +491,6 @@ int airlock_sigstore_verify(struct airlock_sigstore_claim *out, const char *bund
     rc = 0;
 out:
     free(pae);
-    airlock_dsse_release(&d);
     airlock_intoto_statement_release(&st);
     return rc;
 }

@@ -31,6 +31,13 @@ void airlock_sig_image_release(struct airlock_sig_image *im)
     for (size_t k = 0; k < im->n_failures; k++)
         free(im->failures[k]);
     free(im->failures);
+    for (size_t k = 0; k < im->n_atts; k++) {
+        free(im->atts[k].predicate_type);
+        free(im->atts[k].why);
+        free(im->atts[k].statement);
+    }
+    free(im->atts);
+    free(im->att_failure);
     memset(im, 0, sizeof(*im));
 }
 
@@ -478,7 +485,7 @@ static const char *attachment_holds(struct trust *t, const struct airlock_sig_im
             return "a signature layer without a signature";
         if (airlock_bundle_blob_read(t->b, d->digest,
                                      im->role == AIRLOCK_ROLE_SIGNATURE ? MAX_PAYLOAD
-                                                                        : AIRLOCK_MAX_MANIFEST,
+                                                                        : AIRLOCK_MAX_SIGSTORE_BUNDLE,
                                      &raw, NULL))
             return im->role == AIRLOCK_ROLE_SIGNATURE ? "a signature payload that cannot be read "
                                                         "(missing, damaged or over 64 KiB)"
@@ -508,8 +515,67 @@ static const char *attachment_holds(struct trust *t, const struct airlock_sig_im
     return NULL;
 }
 
+/* The attestations of im in its repository: .att manifests, referrers listed in index.json
+ * (alone or in a referrers index) and unlisted ones, each read once. */
+static void check_attestations(struct trust *t, struct airlock_sig_image *im, size_t i,
+                               const struct airlock_sig_check_opts *o)
+{
+    struct core_dmap seen;
+    memset(&seen, 0, sizeof(seen));
+    size_t *head = core_dmap_get(&t->att_head, im->digest);
+    for (size_t k = head ? *head - 1 : SIZE_MAX; t->repos[i] && k != SIZE_MAX; k = t->att_next[k]) {
+        const struct airlock_sig_image *s = &t->r->images[k];
+        if ((s->role != AIRLOCK_ROLE_ATTESTATION && s->role != AIRLOCK_ROLE_REFERRERS) ||
+            strcmp(s->subject, im->digest) || !t->repos[k] || strcmp(t->repos[k], t->repos[i]))
+            continue;
+        const struct airlock_graph_node *rn = airlock_graph_node(t->g, s->node);
+        size_t n = rn->kind == AIRLOCK_NODE_INDEX ? rn->n_kids : 1;
+        for (size_t c = 0; c < n; c++) {
+            const char *dg =
+                rn->kind == AIRLOCK_NODE_INDEX ? airlock_graph_node(t->g, rn->kids[c])->digest
+                                               : rn->digest;
+            struct airlock_buf raw = AIRLOCK_BUF_INIT(0);
+            if (core_dmap_get(&seen, dg) || core_dmap_put(&seen, dg, 1) ||
+                trust_read(t, dg, AIRLOCK_MAX_MANIFEST, &raw, NULL))
+                continue;
+            if (s->role == AIRLOCK_ROLE_ATTESTATION)
+                airlock_att_check_manifest(im, raw.data, raw.len, dg, trust_read, t, o);
+            else
+                airlock_att_check_referrer(im, raw.data, raw.len, dg, trust_read, t, o);
+            airlock_buf_release(&raw);
+        }
+    }
+    head = core_dmap_get(&t->bare_head, im->digest);
+    for (size_t k = head ? *head - 1 : SIZE_MAX; k != SIZE_MAX; k = t->bare_next[k]) {
+        const char *dg = t->bare[k].digest;
+        struct airlock_buf raw = AIRLOCK_BUF_INIT(0);
+        if (strcmp(t->bare[k].subject, im->digest) || core_dmap_get(&seen, dg) ||
+            core_dmap_put(&seen, dg, 1) || trust_read(t, dg, AIRLOCK_MAX_MANIFEST, &raw, NULL))
+            continue;
+        size_t before = im->n_atts;
+        airlock_att_check_referrer(im, raw.data, raw.len, dg, trust_read, t, o);
+        for (size_t n = before; n < im->n_atts; n++)
+            im->atts[n].unlisted = 1;
+        airlock_buf_release(&raw);
+    }
+    core_dmap_release(&seen);
+}
+
+static void check_signatures(struct trust *t, struct airlock_sig_image *im, size_t i,
+                             const struct airlock_sig_check_opts *o);
+
 static void check_image(struct trust *t, struct airlock_sig_image *im, size_t i,
                         const struct airlock_sig_check_opts *o)
+{
+    if (o->n_attestations || o->list_attestations)
+        check_attestations(t, im, i, o);
+    check_signatures(t, im, i, o);
+    if (im->ok && o->key && o->n_attestations && !airlock_att_judge(im, o))
+        im->ok = 0; /* signed, but without a required attestation: it does not go in */
+}
+
+static void check_signatures(struct trust *t, struct airlock_sig_image *im, size_t i,
+                             const struct airlock_sig_check_opts *o)
 {
     if (!o->key) { /* not checked at all (push --no-verify) */
         im->ok = im->unsigned_allowed = 1;
@@ -642,6 +708,8 @@ static int dest_rule(struct trust *t, struct airlock_sig_image *im, size_t i,
     const struct airlock_graph_node *nd = airlock_graph_node(t->g, im->node);
     struct airlock_sig_check_opts po = *o;
     po.allow_unsigned = 0; /* a signed image's platforms are signed too, or it fails */
+    po.n_attestations = 0; /* attestations are the image's (verify-attestation's) */
+    po.list_attestations = 0;
     size_t n = nd && nd->kind == AIRLOCK_NODE_INDEX && nd->doc ? nd->doc->n_layers : 0;
     if (n && !(im->platforms = calloc(n, sizeof(*im->platforms)))) {
         free(repo);

@@ -45,6 +45,7 @@ struct signer {
     size_t n_nb, cap_nb;
     cJSON *index;
     char created[32]; /* RFC 3339 UTC, for the bundle referrers */
+    const char *uri;  /* attest: the predicateType; NULL: sign */
     /* names compared as Docker normalizes them, each parsed once: the catalog's entries, and
      * index.json's items chained by name (a key: sha256 of the normalized name) */
     char **cat_norm;
@@ -584,7 +585,8 @@ static void stamp(char out[32])
 
 /* Has this key already signed this statement in the referrer manifest at digest? ECDSA is
  * randomized: the bundle is verified with the key, never compared by bytes. */
-static int signed_already(struct signer *s, const struct target *t, const char *digest)
+static int signed_as(struct signer *s, const struct target *t, const char *digest,
+                     const char *ptype, int any_annotations)
 {
     struct airlock_sig_image im;
     struct airlock_sig_check_opts o;
@@ -599,13 +601,64 @@ static int signed_already(struct signer *s, const struct target *t, const char *
     if (!airlock_bundle_blob_read(s->b, digest, AIRLOCK_MAX_MANIFEST, &raw, NULL)) {
         airlock_sig_check_referrer(&im, raw.data, raw.len, digest, sign_read, s->b, &o);
         for (size_t i = 0; i < im.n_sigs && !same; i++) /* -a all matched: the same set? */
-            same = im.sigs[i].predicate_type &&
-                   !strcmp(im.sigs[i].predicate_type, AIRLOCK_PREDICATE_COSIGN_SIGN) &&
-                   im.sigs[i].n_optional == s->o->n_annotations;
+            same = im.sigs[i].predicate_type && !strcmp(im.sigs[i].predicate_type, ptype) &&
+                   (any_annotations || im.sigs[i].n_optional == s->o->n_annotations);
     }
     airlock_buf_release(&raw);
     airlock_sig_image_release(&im);
     return same;
+}
+
+static int signed_already(struct signer *s, const struct target *t, const char *digest)
+{
+    return signed_as(s, t, digest, AIRLOCK_PREDICATE_COSIGN_SIGN, 0);
+}
+
+/* The statement a target gets: cosign 3's signature statement, or (attest) the predicate's,
+ * in-toto v1 (bundles) or v0.1 (the legacy .att, as cosign 2 writes it). */
+static int target_statement(struct signer *s, const struct target *t, const char *stype,
+                            char **st, size_t *sl, struct airlock_error **err)
+{
+    if (!s->uri)
+        return airlock_intoto_statement_build(st, sl, t->digest, AIRLOCK_PREDICATE_COSIGN_SIGN,
+                                              s->o->annotations, s->o->n_annotations, err);
+    return airlock_intoto_attestation_build(st, sl, stype, t->digest, t->repo,
+                                            s->o->predicate_type, s->o->predicate,
+                                            s->o->predicate_len, s->created,
+                                            s->o->predicate_what ? s->o->predicate_what
+                                                                 : "the predicate",
+                                            err);
+}
+
+/* Drops from a referrers index (*idx) the descriptors of the digests in drop. */
+static int index_drop(char **idx, size_t *il, char (*drop)[AIRLOCK_DIGEST_SIZE], size_t n_drop,
+                      struct airlock_error **err)
+{
+    cJSON *j = n_drop ? cJSON_ParseWithLength(*idx, *il) : NULL;
+    cJSON *arr = cJSON_GetObjectItemCaseSensitive(j, "manifests");
+    if (!n_drop)
+        return 0;
+    if (!cJSON_IsArray(arr)) {
+        cJSON_Delete(j);
+        return airlock_error_set(err, AIRLOCK_EINTEGRITY, "the referrers index cannot be updated");
+    }
+    for (int k = cJSON_GetArraySize(arr); k-- > 0;) {
+        const char *dg = cJSON_GetStringValue(
+            cJSON_GetObjectItemCaseSensitive(cJSON_GetArrayItem(arr, k), "digest"));
+        for (size_t d = 0; dg && d < n_drop; d++)
+            if (!strcmp(dg, drop[d])) {
+                cJSON_DeleteItemFromArray(arr, k);
+                break;
+            }
+    }
+    char *o = cJSON_PrintUnformatted(j);
+    cJSON_Delete(j);
+    if (!o)
+        return airlock_error_set(err, AIRLOCK_EOS, "out of memory");
+    free(*idx);
+    *idx = o;
+    *il = strlen(o);
+    return 0;
 }
 
 /* The referrers index at digest as the start of ours (its bytes, every descriptor as it
@@ -656,6 +709,8 @@ static int sign_bundle(struct signer *s, const struct target *t, int *added,
     char dg[AIRLOCK_DIGEST_SIZE], idg[AIRLOCK_DIGEST_SIZE];
     struct airlock_descriptor bd, sd;
     int rc = 0, ours = 0, fresh = 0;
+    char drop[64][AIRLOCK_DIGEST_SIZE];
+    size_t n_drop = 0;
     *added = 0;
     if (asprintf(&ref, "%s:sha256-%s", t->repo, airlock_digest_hex(t->digest)) < 0 ||
         asprintf(&what, "'%s': referrers index '%s'", s->path, ref) < 0) {
@@ -697,20 +752,24 @@ static int sign_bundle(struct signer *s, const struct target *t, int *added,
                                        what, e->desc.digest);
                 break;
             }
-            for (size_t k = 0; k < nd->n_kids && !ours; k++)
-                ours = signed_already(s, t, airlock_graph_node(s->cat->graph, nd->kids[k])->digest);
+            for (size_t k = 0; k < nd->n_kids && !ours; k++) {
+                const char *kd = airlock_graph_node(s->cat->graph, nd->kids[k])->digest;
+                if (!s->uri)
+                    ours = signed_already(s, t, kd);
+                else if (s->o->replace && n_drop < 64 && signed_as(s, t, kd, s->uri, 1))
+                    memcpy(drop[n_drop++], kd, AIRLOCK_DIGEST_SIZE); /* attest --replace */
+            }
             if (!ours)
                 rc = merge_listed(s, &idx, &il, e->desc.digest, what, err);
         } else if (e->role == AIRLOCK_ROLE_REFERRERS && nd && nd->kind == AIRLOCK_NODE_MANIFEST &&
-                   !strcmp(e->subject, t->digest))
+                   !strcmp(e->subject, t->digest) && !s->uri)
             ours = signed_already(s, t, e->desc.digest);
     }
     if (rc || ours)
         goto out;
     memset(&bd, 0, sizeof(bd));
     memset(&sd, 0, sizeof(sd));
-    if ((rc = airlock_intoto_statement_build(&st, &sl, t->digest, AIRLOCK_PREDICATE_COSIGN_SIGN,
-                                             s->o->annotations, s->o->n_annotations, err)) ||
+    if ((rc = target_statement(s, t, AIRLOCK_INTOTO_STATEMENT_V1, &st, &sl, err)) ||
         (rc = airlock_sigstore_bundle_build(&bundle, &bl, s->key, st, sl, err)) ||
         (rc = queue_blob(s, bundle, bl, dg, err)))
         goto out;
@@ -720,7 +779,8 @@ static int sign_bundle(struct signer *s, const struct target *t, int *added,
     sd.media_type = t->media_type;
     sd.size = t->size;
     memcpy(sd.digest, t->digest, AIRLOCK_DIGEST_SIZE);
-    if ((rc = airlock_sigstore_referrer_build(&man, &ml, &bd, &sd, AIRLOCK_PREDICATE_COSIGN_SIGN,
+    if ((rc = airlock_sigstore_referrer_build(&man, &ml, &bd, &sd,
+                                              s->uri ? s->uri : AIRLOCK_PREDICATE_COSIGN_SIGN,
                                               s->created, err)) ||
         (rc = queue_blob(s, "{}", 2, dg, err)) || (rc = queue_blob(s, man, ml, dg, err)) ||
         (rc = airlock_referrers_index_add(&nidx, &nl, &fresh, idx, il, man, ml, what, err)))
@@ -728,6 +788,10 @@ static int sign_bundle(struct signer *s, const struct target *t, int *added,
     free(idx);
     idx = nidx;
     il = nl;
+    if ((rc = index_drop(&idx, &il, drop, n_drop, err))) {
+        airlock_error_wrap(err, "%s", what);
+        goto out;
+    }
     if ((rc = queue_blob(s, idx, il, idg, err)) ||
         (rc = index_set(s, ref, AIRLOCK_MT_OCI_INDEX, NULL, idg, il, err)))
         goto out;
@@ -740,6 +804,108 @@ out:
     free(bundle);
     free(man);
     free(idx);
+    return rc;
+}
+
+/* ---- attestations: the legacy .att (cosign 1, 2) ---------------------------------------------- */
+
+/* Is the .att layer l this key's attestation of t of the type being attested (--replace)? */
+static int att_layer_ours(struct signer *s, const struct target *t,
+                          const struct airlock_descriptor *l)
+{
+    struct airlock_buf raw = AIRLOCK_BUF_INIT(0);
+    struct airlock_dsse d;
+    struct airlock_sigstore_claim c;
+    int ours = 0;
+    memset(&d, 0, sizeof(d));
+    memset(&c, 0, sizeof(c));
+    if (!airlock_bundle_blob_read(s->b, l->digest, AIRLOCK_MAX_SIGSTORE_BUNDLE, &raw, NULL) &&
+        !airlock_dsse_envelope_parse(&d, raw.data, raw.len, l->digest, NULL) &&
+        !airlock_dsse_verify(&c, &d, s->pub, t->digest, l->digest, NULL))
+        ours = c.predicate_type && !strcmp(c.predicate_type, s->uri);
+    airlock_sigstore_claim_release(&c);
+    airlock_dsse_release(&d);
+    airlock_buf_release(&raw);
+    return ours;
+}
+
+/* Attests one target in REPO:sha256-<hex>.att: the layers already there kept (less this key's
+ * of the same type with --replace), one DSSE envelope layer added. */
+static int attest_att(struct signer *s, const struct target *t, int *added,
+                      struct airlock_error **err)
+{
+    char *man = NULL, *cfg = NULL, *attref = NULL, *norm = NULL, *st = NULL, *env = NULL;
+    size_t mlen = 0, clen = 0, sl = 0, el = 0, n_layers = 0, n_olds = 0, total = 0;
+    char cdigest[AIRLOCK_DIGEST_SIZE], mdigest[AIRLOCK_DIGEST_SIZE], edigest[AIRLOCK_DIGEST_SIZE];
+    struct airlock_descriptor *layers = NULL;
+    struct airlock_oci *olds[8];
+    struct airlock_annotation ann = {(char *)AIRLOCK_ANN_PREDICATE_TYPE, (char *)s->uri};
+    int rc = 0;
+    *added = 0;
+    if (asprintf(&attref, "%s:sha256-%s.att", t->repo, airlock_digest_hex(t->digest)) < 0) {
+        attref = NULL;
+        return airlock_error_set(err, AIRLOCK_EOS, "out of memory");
+    }
+    if (!(norm = norm_ref(attref))) {
+        rc = airlock_error_set(err, AIRLOCK_EOS, "out of memory");
+        goto out;
+    }
+    for (size_t i = cat_first(s, norm); i != SIZE_MAX && n_olds < 8; i = s->cat_next[i]) {
+        const struct airlock_entry *e = &s->cat->entries[i];
+        if (e->role != AIRLOCK_ROLE_ATTESTATION || !entry_named(s, i, norm))
+            continue;
+        struct airlock_buf raw = AIRLOCK_BUF_INIT(0);
+        rc = airlock_bundle_blob_read(s->b, e->desc.digest, AIRLOCK_MAX_MANIFEST, &raw, err);
+        if (!rc)
+            rc = airlock_oci_parse(&olds[n_olds], raw.data, raw.len, attref, err);
+        airlock_buf_release(&raw);
+        if (rc)
+            goto out;
+        n_olds++;
+    }
+    for (size_t k = 0; k < n_olds; k++)
+        total += olds[k]->n_layers;
+    if (!(layers = calloc(total + 1, sizeof(*layers)))) {
+        rc = airlock_error_set(err, AIRLOCK_EOS, "out of memory");
+        goto out;
+    }
+    for (size_t k = 0; k < n_olds; k++)
+        for (size_t i = 0; i < olds[k]->n_layers; i++) {
+            const struct airlock_descriptor *l = &olds[k]->layers[i];
+            int dup = 0;
+            for (size_t j = 0; j < n_layers && !dup; j++)
+                dup = !strcmp(layers[j].digest, l->digest);
+            if (!dup && !(s->o->replace && att_layer_ours(s, t, l)))
+                layers[n_layers++] = *l; /* shallow: olds own them */
+        }
+    if ((rc = target_statement(s, t, AIRLOCK_INTOTO_STATEMENT_V01, &st, &sl, err)) ||
+        (rc = airlock_dsse_envelope_build(&env, &el, s->key, st, sl, err)) ||
+        (rc = queue_blob(s, env, el, edigest, err)))
+        goto out;
+    memset(&layers[n_layers], 0, sizeof(layers[n_layers]));
+    layers[n_layers].media_type = (char *)AIRLOCK_MT_DSSE_ENVELOPE;
+    memcpy(layers[n_layers].digest, edigest, sizeof(edigest));
+    layers[n_layers].size = el;
+    layers[n_layers].annotations = &ann;
+    layers[n_layers].n_annotations = 1;
+    n_layers++;
+    if ((rc = airlock_sig_manifest_build(&man, &mlen, &cfg, &clen, layers, n_layers, err)) ||
+        (rc = queue_blob(s, cfg, clen, cdigest, err)) ||
+        (rc = queue_blob(s, man, mlen, mdigest, err)) ||
+        (rc = index_set(s, attref, AIRLOCK_MT_OCI_MANIFEST, AIRLOCK_KIND_ATTS, mdigest, mlen,
+                        err)))
+        goto out;
+    *added = 1;
+out:
+    free(layers);
+    for (size_t k = 0; k < n_olds; k++)
+        airlock_oci_free(olds[k]);
+    free(man);
+    free(cfg);
+    free(attref);
+    free(norm);
+    free(st);
+    free(env);
     return rc;
 }
 
@@ -1024,10 +1190,12 @@ int airlock_bundle_sign(struct airlock_sign_result **res, const char *path,
         goto out;
     }
     stamp(s.created);
+    s.uri = opts->predicate_type ? airlock_predicate_type_uri(opts->predicate_type, NULL) : NULL;
     for (size_t i = 0; i < s.n_t && !rc; i++) {
         int a = 0;
-        if (!opts->formats || (opts->formats & AIRLOCK_SIGN_WRITE_SIMPLESIGNING))
-            rc = sign_sig(&s, &s.t[i], &r->added[i], err);
+        if ((!opts->formats || (opts->formats & AIRLOCK_SIGN_WRITE_SIMPLESIGNING)))
+            rc = s.uri ? attest_att(&s, &s.t[i], &r->added[i], err)
+                       : sign_sig(&s, &s.t[i], &r->added[i], err);
         if (!rc && (!opts->formats || (opts->formats & AIRLOCK_SIGN_WRITE_BUNDLE)))
             rc = sign_bundle(&s, &s.t[i], &a, err);
         r->added[i] |= a;
@@ -1092,4 +1260,17 @@ out:
     close(lockfd);
     layout_dest_unlock(dest_fd, dest_lock);
     return rc;
+}
+
+int airlock_bundle_attest(struct airlock_sign_result **res, const char *path,
+                          const struct airlock_key *key, const struct airlock_sign_opts *opts,
+                          struct airlock_error **err)
+{
+    if (!opts->predicate_type || !airlock_predicate_type_uri(opts->predicate_type, NULL))
+        return airlock_error_set(err, AIRLOCK_EUSAGE, "predicate type '%s' is neither a cosign "
+                                                      "type name nor a URI",
+                                 opts->predicate_type ? opts->predicate_type : "");
+    if (!opts->predicate)
+        return airlock_error_set(err, AIRLOCK_EUSAGE, "no predicate to attest");
+    return airlock_bundle_sign(res, path, key, opts, err);
 }

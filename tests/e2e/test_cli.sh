@@ -85,10 +85,11 @@ REGOPTS="ca-file client-cert client-key plain-http insecure username password-st
  allow-insecure-registry allow-http-registry tls-verify creds authfile retry-times"
 opts_of() {
     case $1 in
-    verify) echo "key identity to map identity-check annotation allow-unsigned part-only policy
-        json threads quiet help $REGOPTS output insecure-ignore-tlog new-bundle-format" ;;
-    push) echo "key allow-unsigned no-verify identity identity-check annotation policy map json
-        quiet help $REGOPTS" ;;
+    verify) echo "key identity to map identity-check annotation attestation allow-unsigned
+        part-only policy json threads quiet help $REGOPTS output insecure-ignore-tlog
+        new-bundle-format" ;;
+    push) echo "key allow-unsigned no-verify identity identity-check annotation attestation policy
+        map json quiet help $REGOPTS" ;;
     sync) echo "key to identity identity-check map settle config json quiet help $REGOPTS" ;;
     sign) echo "key to map identity annotation signature-format no-recursive recursive
         password-file json help sign-container-identity new-bundle-format tlog-upload
@@ -108,6 +109,9 @@ opts_of() {
     login) echo "help $REGOPTS" ;;
     logout) echo "auth-file authfile help" ;;
     version) echo "json help" ;;
+    attest) echo "key predicate type replace recursive signature-format password-file json help" ;;
+    attestations) echo "key type json help" ;;
+    sbom) echo "key help" ;;
     esac
 }
 letters_of() {
@@ -116,10 +120,12 @@ letters_of() {
     keygen | generate-key-pair | import-key-pair) echo "k f h" ;; public-key) echo "k h" ;;
     pkcs11) echo "h" ;; serve) echo "l k a j q h" ;; split) echo "o q h" ;; import) echo "o q h" ;;
     export) echo "o q h" ;; inspect | tags | digest | login | logout | version) echo "h" ;;
+    attest | attestations | sbom) echo "k h" ;;
     esac
 }
 ALL_CMDS="verify push sync sign keygen generate-key-pair import-key-pair public-key pkcs11 serve
- split import export inspect tags digest login logout version"
+ split import export inspect tags digest login logout version
+ attest attestations sbom"
 
 case_every_command_refuses_unknown_options_alike() {
     for c in $ALL_CMDS; do
@@ -134,7 +140,7 @@ case_every_command_refuses_unknown_options_alike() {
         airlock $c --json=1 x
         expect_rc 2
         [ "$c" = keygen ] || [ "$c" = generate-key-pair ] || [ "$c" = import-key-pair ] ||
-            [ "$c" = public-key ] || [ "$c" = login ] || [ "$c" = logout ] ||
+            [ "$c" = public-key ] || [ "$c" = login ] || [ "$c" = logout ] || [ "$c" = sbom ] ||
             err_has "option '--json' takes no argument"
     done
 }

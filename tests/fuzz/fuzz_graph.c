@@ -138,7 +138,7 @@ static void walk(const char *dir)
     if (airlock_bundle_verify(&r, b, &o, NULL) == 0)
         airlock_verify_report_free(r);
     struct airlock_sig_report *sr = NULL;
-    struct airlock_sig_check_opts so = {NULL, NULL, NULL, 0, 1, NULL, NULL, 0};
+    struct airlock_sig_check_opts so = {NULL, NULL, NULL, 0, 1, NULL, NULL, 0, NULL, 0, 0, 0};
     if (airlock_bundle_verify_signatures(&sr, b, &so, NULL) == 0) {
         for (size_t i = 0; i < sr->n_images; i++)
             airlock_graph_postorder(sr->graph, sr->images[i].node, count_node, NULL, NULL);

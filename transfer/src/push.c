@@ -1025,8 +1025,11 @@ static int verify_referrers_there(struct airlock_registry *r, const char *repo,
             airlock_sig_image_fail(im, "referrer '%s' listed by %s: %s", e->digest, what,
                                    le ? le->msg : "not in the registry");
             im->has_signatures |= e->artifact_type != NULL; /* a bundle by its type */
-        } else
+        } else {
             airlock_sig_check_referrer(im, m.data, m.len, e->digest, reg_read, &rr, so);
+            if (so->n_attestations || so->list_attestations) /* verify-attestation's */
+                airlock_att_check_referrer(im, m.data, m.len, e->digest, reg_read, &rr, so);
+        }
         free(rmt);
         airlock_error_free(le);
         airlock_buf_release(&m);
@@ -1064,9 +1067,21 @@ static int verify_there(struct airlock_registry *r, const char *repo, const char
     airlock_buf_release(&m);
     if (rc && rc != AIRLOCK_ENOTFOUND)
         return rc;
+    if (so->n_attestations || so->list_attestations) { /* the legacy .att (cosign 1, 2) */
+        snprintf(tag, sizeof(tag), "sha256-%s.att", airlock_digest_hex(digest));
+        rc = airlock_registry_manifest_get(r, repo, tag, &m, &mt, d, err);
+        free(mt);
+        if (!rc)
+            airlock_att_check_manifest(im, m.data, m.len, d, reg_read, &rr, so);
+        airlock_buf_release(&m);
+        if (rc && rc != AIRLOCK_ENOTFOUND)
+            return rc;
+    }
     /* cosign 3 (and for airlock, both: either is accepted by the consumer) */
     rc = verify_referrers_there(r, repo, digest, so, im, err);
     im->ok = im->n_sigs > 0;
+    if (im->ok && so->n_attestations && !airlock_att_judge(im, so))
+        im->ok = 0; /* signed there, but a required attestation is not */
     return rc;
 }
 
@@ -1205,7 +1220,8 @@ static int phase_verify(struct pusher *p, size_t i, void *ctx, struct airlock_er
     int check = po->key && !pe->trust->unsigned_allowed;
     struct airlock_sig_check_opts there = {check ? po->key : NULL, po->identity,
                                            po->annotations, po->n_annotations, 0,
-                                           NULL, NULL, 0};
+                                           NULL, NULL, 0, po->attestations,
+                                           po->n_attestations, 0, 0};
     c->checks[i] = check;
     return verify_there(p->r, pe->repo, pe->trust->digest, &there, &c->ims[i], err);
 }
@@ -1269,6 +1285,8 @@ int airlock_push(struct airlock_push_result **res, struct airlock_bundle *b, con
     so.annotations = po->annotations;
     so.n_annotations = po->n_annotations;
     so.allow_unsigned = po->allow_unsigned || !po->key;
+    so.attestations = po->attestations; /* push --attestation T: verify-attestation's rule */
+    so.n_attestations = po->n_attestations;
     if (po->key && !po->identity && !po->identity_any) { /* what a pull at dest checks */
         so.dest = dest;
         so.map = po->map;
@@ -1307,6 +1325,14 @@ int airlock_push(struct airlock_push_result **res, struct airlock_bundle *b, con
                                    "accept any identity on purpose)",
                                    im->ref ? im->ref : "?", im->digest, im->identity_failure,
                                    dest);
+            goto done;
+        }
+    for (size_t i = 0; i < pre->n_images; i++)
+        if (!pre->images[i].ok && pre->images[i].att_failure) { /* --attestation */
+            const struct airlock_sig_image *im = &pre->images[i];
+            rc = airlock_error_set(err, AIRLOCK_ESIGNATURE, "image '%s' (%s): %s; nothing was "
+                                                            "pushed",
+                                   im->ref ? im->ref : "?", im->digest, im->att_failure);
             goto done;
         }
     for (size_t i = 0; i < pre->n_images; i++)
@@ -1434,7 +1460,8 @@ int airlock_push(struct airlock_push_result **res, struct airlock_bundle *b, con
         int check = pc.checks[j];
         struct airlock_sig_check_opts there = {check ? po->key : NULL, po->identity,
                                                po->annotations, po->n_annotations, 0,
-                                               NULL, NULL, 0};
+                                               NULL, NULL, 0, po->attestations,
+                                               po->n_attestations, 0, 0};
         struct airlock_sig_image im = pc.ims[j];
         memset(&pc.ims[j], 0, sizeof(pc.ims[j]));
         /* a concurrent push may have replaced the .sig tag or the referrers index after our
@@ -1461,6 +1488,9 @@ int airlock_push(struct airlock_push_result **res, struct airlock_bundle *b, con
             if (!rc)
                 rc = verify_there(p.r, pe->repo, pe->trust->digest, &there, &im, err);
         }
+        if (!rc && check && !im.ok && im.att_failure && im.n_sigs)
+            rc = airlock_error_set(err, AIRLOCK_ESIGNATURE, "'%s/%s@%s': in the registry: %s",
+                                   p.host, pe->repo, pe->trust->digest, im.att_failure);
         if (!rc && check && !im.ok)
             rc = airlock_error_set(err, AIRLOCK_ESIGNATURE,
                                    "'%s/%s@%s': the signature does not verify in the registry%s%s",

@@ -42,6 +42,8 @@ struct sync_rule {
     char *strings[8]; /* registry option strings owned here */
     struct airlock_policy *policy; /* "policy": a containers/image policy.json push checks */
     char *policy_path;
+    char **atts; /* "attestations": types each image needs a verified attestation of */
+    size_t n_atts;
 };
 
 struct airlock_sync_config {
@@ -70,6 +72,9 @@ void airlock_sync_config_free(struct airlock_sync_config *c)
         }
         free(r->keys);
         free(r->key_paths);
+        for (size_t k = 0; k < r->n_atts; k++)
+            free(r->atts[k]);
+        free(r->atts);
         free(r->identity);
         for (size_t k = 0; k < r->n_ann; k++) {
             free((char *)r->ann[k].key);
@@ -246,6 +251,7 @@ static const struct member rule_members[] = {
     {"match", M_STR, 0, 0},       {"to", M_STR, 0, 0},          {"keys", M_STRLIST, 1, 16},
     {"identity", M_STR, 0, 0},    {"annotations", M_STRMAP, 0, 0}, {"map", M_STRMAP, 0, 0},
     {"registry", M_OBJ, 0, 0},    {"policy", M_STR, 0, 0},    {"identityCheck", M_STR, 0, 0},
+    {"attestations", M_STRLIST, 1, 16},
 };
 static const struct member registry_members[] = {
     {"caFile", M_STR, 0, 0},     {"clientCert", M_STR, 0, 0}, {"clientKey", M_STR, 0, 0},
@@ -434,6 +440,34 @@ int sync_config_parse(struct airlock_sync_config **out, const char *text, size_t
             goto out;
         }
         const cJSON *keys = cJSON_GetObjectItemCaseSensitive(it, "keys"), *k;
+        /* "attestations": verify-attestation's rule, with the rule's keys */
+        const cJSON *atts = cJSON_GetObjectItemCaseSensitive(it, "attestations");
+        if (atts && !cJSON_GetArraySize(keys)) {
+            rc = airlock_error_set(err, AIRLOCK_EUSAGE,
+                                   "config '%s': rule %zu: \"attestations\" need \"keys\" to "
+                                   "verify them with",
+                                   path, c->n_rules);
+            goto out;
+        }
+        if (atts && !(r->atts = calloc((size_t)cJSON_GetArraySize(atts) + 1, sizeof(char *)))) {
+            rc = airlock_error_set(err, AIRLOCK_EOS, "out of memory");
+            goto out;
+        }
+        cJSON_ArrayForEach(k, atts)
+        {
+            if (!airlock_predicate_type_uri(k->valuestring, NULL)) {
+                rc = airlock_error_set(err, AIRLOCK_EUSAGE,
+                                       "config '%s': rule %zu: \"attestations\": '%s' is neither "
+                                       "a cosign predicate type (spdxjson, cyclonedx, "
+                                       "slsaprovenance1, ...) nor a URI",
+                                       path, c->n_rules, k->valuestring);
+                goto out;
+            }
+            if (!(r->atts[r->n_atts++] = strdup(k->valuestring))) {
+                rc = airlock_error_set(err, AIRLOCK_EOS, "out of memory");
+                goto out;
+            }
+        }
         if (!r->policy && (!cJSON_IsArray(keys) || !cJSON_GetArraySize(keys))) {
             rc = airlock_error_set(err, AIRLOCK_EUSAGE,
                                    "config '%s': rule %zu has no \"keys\" and no \"policy\" "
@@ -910,7 +944,8 @@ static int process(const struct sync_run *rn, const struct sync_rule *r,
     for (size_t k = 0; !rc && k < r->n_keys; k++) {
         struct airlock_sig_report *sr = NULL;
         struct airlock_sig_check_opts so = {r->keys[k], r->identity, r->ann, r->n_ann, 0,
-                                            NULL, NULL, 0};
+                                            NULL, NULL, 0, (const char *const *)r->atts,
+                                            r->n_atts, 0, 0};
         if (!r->identity && !r->identity_any) { /* the rule push applies, per key */
             so.dest = r->to;
             so.map = (const char *const *)r->map;
@@ -932,6 +967,13 @@ static int process(const struct sync_run *rn, const struct sync_rule *r,
                                        cd->name, sr->images[i].ref ? sr->images[i].ref
                                                                    : sr->images[i].digest,
                                        r->key_paths[k], sr->images[i].identity_failure, r->to);
+            else if (!sr->images[i].ok && sr->images[i].att_failure)
+                rc = airlock_error_set(err, AIRLOCK_ESIGNATURE,
+                                       "'%s': image '%s': %s with '%s' (the rule's "
+                                       "\"attestations\")",
+                                       cd->name, sr->images[i].ref ? sr->images[i].ref
+                                                                   : sr->images[i].digest,
+                                       sr->images[i].att_failure, r->key_paths[k]);
             else if (!sr->images[i].ok)
                 rc = airlock_error_set(err, AIRLOCK_ESIGNATURE,
                                        "'%s': image '%s' has no signature that verifies with '%s'%s%s",
@@ -944,7 +986,8 @@ static int process(const struct sync_run *rn, const struct sync_rule *r,
     if (!rc) {
         struct airlock_push_opts po = {r->n_keys ? r->keys[0] : NULL, r->identity, r->ann,
                                        r->n_ann, (const char *const *)r->map, r->n_map, 0,
-                                       r->identity_any, r->policy};
+                                       r->identity_any, r->policy,
+                                       (const char *const *)r->atts, r->n_atts};
         if (r->policy)
             cJSON_AddStringToObject(rep, "policy", r->policy_path);
         rc = airlock_push(&pr, b, r->to, &r->ro, &po, err);

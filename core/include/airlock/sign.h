@@ -125,7 +125,7 @@ int airlock_sig_manifest_build(char **manifest, size_t *manifest_len, char **con
 #define AIRLOCK_MT_SIGSTORE_BUNDLE_V03 "application/vnd.dev.sigstore.bundle.v0.3+json"
 #define AIRLOCK_DSSE_TYPE_INTOTO "application/vnd.in-toto+json"
 #define AIRLOCK_INTOTO_STATEMENT_V1 "https://in-toto.io/Statement/v1"
-#define AIRLOCK_MAX_SIGSTORE_BUNDLE (1u << 20) /* a bundle document */
+#define AIRLOCK_MAX_SIGSTORE_BUNDLE (8u << 20) /* a bundle or DSSE envelope (SBOMs are large) */
 #define AIRLOCK_MAX_DSSE_SIGNATURES 16
 #define AIRLOCK_MAX_INTOTO_SUBJECTS 1024
 
@@ -181,6 +181,8 @@ struct airlock_sigstore_claim {
     struct airlock_annotation *annotations; /* the matching subject's */
     size_t n_annotations;
     int not_for_keys; /* on failure: as in struct airlock_dsse */
+    char *statement;  /* the verified statement's exact bytes (NUL-terminated, not counted) */
+    size_t statement_len;
 };
 
 /* Verifies a sigstore bundle for the image digest ("sha256:<hex>") as cosign 3 verify --key
@@ -238,6 +240,65 @@ int airlock_sigstore_referrer_build(char **out, size_t *len,
 int airlock_referrers_index_add(char **out, size_t *len, int *added, const char *old,
                                 size_t old_len, const char *manifest, size_t manifest_len,
                                 const char *what, struct airlock_error **err);
+
+/* ---- attestations (cosign attest / verify-attestation) -------------------------------------- */
+
+#define AIRLOCK_MT_DSSE_ENVELOPE "application/vnd.dsse.envelope.v1+json" /* an .att layer */
+#define AIRLOCK_ANN_PREDICATE_TYPE "predicateType" /* an .att layer's annotation */
+#define AIRLOCK_INTOTO_STATEMENT_V01 "https://in-toto.io/Statement/v0.1" /* cosign 2's */
+#define AIRLOCK_PREDICATE_SPDX "https://spdx.dev/Document"
+#define AIRLOCK_PREDICATE_CYCLONEDX "https://cyclonedx.org/bom"
+#define AIRLOCK_PREDICATE_CUSTOM "https://cosign.sigstore.dev/attestation/v1"
+
+/* How a predicate file goes into the statement (as cosign attest puts it there). */
+enum airlock_predicate_form {
+    AIRLOCK_PREDICATE_JSON = 0, /* the document itself, byte for byte; it must be JSON */
+    AIRLOCK_PREDICATE_STRING,   /* spdx (tag-value): a JSON string of its bytes */
+    AIRLOCK_PREDICATE_WRAPPED,  /* custom: {"Data":"<its bytes>","Timestamp":"<RFC 3339>"} */
+};
+
+/* cosign's --type names (slsaprovenance, slsaprovenance02, slsaprovenance1, link, spdx,
+ * spdxjson, cyclonedx, vuln, openvex, custom) to their predicateType URI, a URI
+ * ("scheme:..." without spaces) to itself (form JSON); NULL for anything else. form may be
+ * NULL. The returned string is static, or name itself. */
+const char *airlock_predicate_type_uri(const char *name, enum airlock_predicate_form *form);
+/* Is the predicateType an SBOM's (SPDX or CycloneDX, any version suffix)? */
+int airlock_predicate_is_sbom(const char *uri);
+
+/* The in-toto statement cosign attest signs: _type statement_type (AIRLOCK_INTOTO_STATEMENT_V1
+ * or _V01), one subject (name when not NULL, digest.sha256 of digest "sha256:<hex>"), the
+ * predicateType of type (a name or URI, see airlock_predicate_type_uri) and, last, the
+ * predicate in its form: a JSON predicate is put in byte for byte (so airlock_intoto_predicate
+ * gives the file back exactly). A predicate that is not what its type needs (not JSON, not
+ * valid UTF-8 text for a string, over AIRLOCK_MAX_SIGSTORE_BUNDLE / 2 - 4096 bytes) fails with
+ * AIRLOCK_EUSAGE naming what. created: RFC 3339, for custom's Timestamp. *out malloc'd. */
+int airlock_intoto_attestation_build(char **out, size_t *len, const char *statement_type,
+                                     const char *digest, const char *name, const char *type,
+                                     const void *predicate, size_t n, const char *created,
+                                     const char *what, struct airlock_error **err);
+
+/* The predicate of a statement (malloc'd into *out, NUL-terminated, not counted): a string
+ * predicate decoded (*is_string 1), any other its exact bytes in the statement (leading
+ * whitespace left out). AIRLOCK_ENOTFOUND when the statement has none at its top level. */
+int airlock_intoto_predicate(char **out, size_t *len, int *is_string, const char *statement,
+                             size_t n, struct airlock_error **err);
+
+/* A bare DSSE envelope, an .att layer as cosign writes it: payloadType in-toto, the base64
+ * statement, one signature over the PAE with an empty keyid. *out malloc'd (NUL-terminated). */
+int airlock_dsse_envelope_build(char **out, size_t *len, const struct airlock_key *k,
+                                const void *statement, size_t n, struct airlock_error **err);
+/* Parses a bare DSSE envelope (members in any order, keyid optional), capped by
+ * AIRLOCK_MAX_SIGSTORE_BUNDLE; AIRLOCK_ESIGNATURE with the reason. Release with
+ * airlock_dsse_release. */
+int airlock_dsse_envelope_parse(struct airlock_dsse *out, const char *p, size_t n,
+                                const char *what, struct airlock_error **err);
+/* Verifies a parsed envelope as cosign verify-attestation --key does (the checks of
+ * airlock_sigstore_verify after parsing): one signature over the PAE verifies with key, the
+ * payload is an in-toto statement (v1, or cosign 2's v0.1) with a subject of digest. *out as
+ * there, with the statement. */
+int airlock_dsse_verify(struct airlock_sigstore_claim *out, const struct airlock_dsse *d,
+                        const struct airlock_pubkey *key, const char *digest, const char *what,
+                        struct airlock_error **err);
 
 #ifdef __cplusplus
 }

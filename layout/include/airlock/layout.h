@@ -376,8 +376,16 @@ struct airlock_sign_opts {
     const char *to;
     const char *const *map; /* "SRC=DST" renames, as push --map */
     size_t n_map;
+    /* airlock_bundle_attest: the predicate document and its type (a cosign type name or a
+     * URI, see airlock_predicate_type_uri); what names it in messages. replace: drop the
+     * attestations of the same predicateType this key made before (both formats). */
+    const char *predicate_type;
+    const void *predicate;
+    size_t predicate_len;
+    const char *predicate_what;
+    int replace;
 };
-#define AIRLOCK_SIGN_OPTS_INIT {NULL, NULL, 0, 0, NULL, 0, 0, NULL, NULL, 0}
+#define AIRLOCK_SIGN_OPTS_INIT {NULL, NULL, 0, 0, NULL, 0, 0, NULL, NULL, 0, NULL, NULL, 0, NULL, 0}
 #define AIRLOCK_SIGN_WRITE_SIMPLESIGNING 1u /* the .sig layer (cosign 1, 2, containers/image) */
 #define AIRLOCK_SIGN_WRITE_BUNDLE 2u        /* the sigstore bundle referrer (cosign 3) */
 
@@ -402,6 +410,18 @@ int airlock_bundle_sign(struct airlock_sign_result **res, const char *path,
                         const struct airlock_key *key, const struct airlock_sign_opts *opts,
                         struct airlock_error **err);
 void airlock_sign_result_free(struct airlock_sign_result *r);
+/* cosign attest, offline: each image (and with opts->recursive each platform manifest) gets an
+ * in-toto statement with opts->predicate about its digest, signed as DSSE with key, stored as
+ * cosign's legacy .att (REPO:sha256-<hex>.att, one DSSE envelope layer per attestation with a
+ * predicateType annotation, earlier layers kept) and as a cosign 3 sigstore bundle referrer
+ * (dev.sigstore.bundle.predicateType the type) listed in REPO:sha256-<hex>; opts->formats
+ * picks one. Every attest adds one (cosign's way) unless opts->replace drops this key's
+ * earlier ones of that type. Written in place as airlock_bundle_sign writes; a predicate
+ * its type cannot take (not JSON for a JSON type) fails with AIRLOCK_EUSAGE before anything
+ * is written. */
+int airlock_bundle_attest(struct airlock_sign_result **res, const char *path,
+                          const struct airlock_key *key, const struct airlock_sign_opts *opts,
+                          struct airlock_error **err);
 /* 0 when path may be signed in place as far as a cheap look tells (before a key is loaded);
  * a part of a split set fails with AIRLOCK_EUSAGE (airlock_bundle_sign refuses it too). */
 int airlock_bundle_sign_check(const char *path, struct airlock_error **err);
@@ -423,6 +443,33 @@ struct airlock_sig_check_opts {
     const char *dest;
     const char *const *map;
     size_t n_map;
+    /* cosign verify-attestation: each image needs, for every type here (a cosign type name
+     * or a URI), an attestation whose DSSE signature verifies with key, whose statement has
+     * the image's digest as a subject and that predicateType (.att layers and sigstore bundle
+     * referrers alike). The image's attestations are listed in its record (atts) whenever
+     * this is set or list_attestations is; keep_statements keeps each verified statement. */
+    const char *const *attestations;
+    size_t n_attestations;
+    int list_attestations;
+    int keep_statements;
+};
+
+#define AIRLOCK_ATT_FORMAT_DSSE "dsse-envelope" /* an .att layer (cosign 1, 2) */
+
+struct airlock_att_found {
+    char *predicate_type; /* verified: the statement's; else what the layer's or referrer's
+                             annotation claims (NULL when it claims none) */
+    const char *format;   /* AIRLOCK_ATT_FORMAT_DSSE or AIRLOCK_SIG_FORMAT_BUNDLE (static) */
+    char manifest[AIRLOCK_DIGEST_SIZE]; /* the .att manifest or the referrer manifest */
+    char layer[AIRLOCK_DIGEST_SIZE];    /* the envelope or the bundle blob */
+    uint64_t size;                      /* its size */
+    int verified;         /* signed by the key over a statement about this image */
+    char *why;            /* not verified: why (or "no key given") */
+    char *statement;      /* verified, with keep_statements: the statement's exact bytes */
+    size_t statement_len;
+    int unlisted;         /* a referrer in blobs/ that index.json does not list (cosign save,
+                             or one attest --replace dropped from a plain tar, which is only
+                             ever appended to): push does not carry it */
 };
 
 #define AIRLOCK_SIG_FORMAT_SIMPLESIGNING "simplesigning"     /* a .sig layer (cosign 1, 2) */
@@ -466,6 +513,9 @@ struct airlock_sig_image {
                                             holds, its own signatures and verdict */
     size_t n_platforms;
     char *platform;         /* a platform record: "os/arch[/variant]" */
+    struct airlock_att_found *atts; /* its attestations (opts attestations, list_attestations) */
+    size_t n_atts;
+    char *att_failure;      /* the first required attestation type it lacks, and why */
 };
 
 /* The destination rule for one checked image (or platform manifest) im: 1 when one of its
@@ -515,6 +565,21 @@ void airlock_sig_check_manifest(struct airlock_sig_image *im, const char *raw, s
 int airlock_sig_check_referrer(struct airlock_sig_image *im, const char *raw, size_t len,
                                const char *what, airlock_blob_read_fn read, void *rctx,
                                const struct airlock_sig_check_opts *o);
+
+/* Adds the attestations of im->digest in one .att manifest (raw bytes) to im->atts, each
+ * DSSE envelope layer verified with o->key when there is one. */
+void airlock_att_check_manifest(struct airlock_sig_image *im, const char *raw, size_t len,
+                                const char *what, airlock_blob_read_fn read, void *rctx,
+                                const struct airlock_sig_check_opts *o);
+/* Adds the attestation a sigstore bundle referrer (raw bytes) of im->digest holds to
+ * im->atts; a bundle whose predicateType is cosign's signature statement is a signature,
+ * not an attestation, and is left out. */
+void airlock_att_check_referrer(struct airlock_sig_image *im, const char *raw, size_t len,
+                                const char *what, airlock_blob_read_fn read, void *rctx,
+                                const struct airlock_sig_check_opts *o);
+/* The requirement o->attestations on im's atts: 1 when every type has a verified one, else 0
+ * with im->att_failure set. */
+int airlock_att_judge(struct airlock_sig_image *im, const struct airlock_sig_check_opts *o);
 
 /* ---- import ----------------------------------------------------------------------------- */
 

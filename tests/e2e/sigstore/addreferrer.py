@@ -7,6 +7,7 @@ does. --extra-layer gives the manifest a second layer (a malformed bundle referr
 Prints the referrer manifest's digest.
 
     addreferrer.py DIR IMAGE-REF sha256:IMAGE BUNDLE.json [--bare] [--extra-layer]
+                   [--predicate-type=URI]   (the annotation; default cosign's signature type)
 """
 import hashlib
 import json
@@ -37,7 +38,9 @@ def main():
     if "--extra-layer" in flags:
         layers.append({"mediaType": "application/vnd.example.extra", "size": 2, "digest": put(d, EMPTY)})
     ann = {"dev.sigstore.bundle.content": "dsse-envelope",
-           "dev.sigstore.bundle.predicateType": "https://sigstore.dev/cosign/sign/v1",
+           "dev.sigstore.bundle.predicateType": next(
+               (f.split("=", 1)[1] for f in flags if f.startswith("--predicate-type=")),
+               "https://sigstore.dev/cosign/sign/v1"),
            "org.opencontainers.image.created": "2026-12-03T12:00:00Z"}
     man = {"schemaVersion": 2, "mediaType": "application/vnd.oci.image.manifest.v1+json",
            "config": {"mediaType": "application/vnd.oci.empty.v1+json", "size": 2,

@@ -126,6 +126,9 @@ struct airlock_push_opts {
     const struct airlock_policy *policy; /* a containers/image policy every image and platform
                                manifest must pass at its reference in dest before any manifest
                                is pushed (airlock_bundle_check_policy); NULL: none */
+    const char *const *attestations; /* each image needs a verified attestation of each of
+                               these types (struct airlock_sig_check_opts attestations) */
+    size_t n_attestations;
 };
 
 struct airlock_push_result {

@@ -1,0 +1,328 @@
+/* Attestations as cosign attest writes them and verify-attestation reads them: the in-toto
+ * statement around a predicate document, the bare DSSE envelope of an .att layer, and the
+ * predicate taken back out of a verified statement byte for byte. The DSSE parser, PAE and
+ * verifier are sigstore.c's; the sigstore bundle writer is sigstore_build.c's. */
+#include "airlock/sign.h"
+#include "core_int.h"
+
+#include <cjson/cJSON.h>
+#include <stdio.h>
+#include <string.h>
+
+static const struct {
+    const char *name, *uri;
+    enum airlock_predicate_form form;
+} types[] = {
+    {"slsaprovenance", "https://slsa.dev/provenance/v0.2", AIRLOCK_PREDICATE_JSON},
+    {"slsaprovenance02", "https://slsa.dev/provenance/v0.2", AIRLOCK_PREDICATE_JSON},
+    {"slsaprovenance1", "https://slsa.dev/provenance/v1", AIRLOCK_PREDICATE_JSON},
+    {"link", "https://in-toto.io/Link/v1", AIRLOCK_PREDICATE_JSON},
+    {"spdx", AIRLOCK_PREDICATE_SPDX, AIRLOCK_PREDICATE_STRING},
+    {"spdxjson", AIRLOCK_PREDICATE_SPDX, AIRLOCK_PREDICATE_JSON},
+    {"cyclonedx", AIRLOCK_PREDICATE_CYCLONEDX, AIRLOCK_PREDICATE_JSON},
+    {"vuln", "https://cosign.sigstore.dev/attestation/vuln/v1", AIRLOCK_PREDICATE_JSON},
+    {"openvex", "https://openvex.dev/ns", AIRLOCK_PREDICATE_JSON},
+    {"custom", AIRLOCK_PREDICATE_CUSTOM, AIRLOCK_PREDICATE_WRAPPED},
+};
+
+const char *airlock_predicate_type_uri(const char *name, enum airlock_predicate_form *form)
+{
+    if (form)
+        *form = AIRLOCK_PREDICATE_JSON;
+    if (!name)
+        return NULL;
+    for (size_t i = 0; i < sizeof(types) / sizeof(types[0]); i++)
+        if (!strcmp(name, types[i].name)) {
+            if (form)
+                *form = types[i].form;
+            return types[i].uri;
+        }
+    /* a URI: a scheme ("https:", "urn:"), then no spaces or control characters */
+    size_t s = strspn(name, "abcdefghijklmnopqrstuvwxyz0123456789+.-");
+    if (!s || name[s] != ':' || !name[s + 1] || strlen(name) > 1024)
+        return NULL;
+    for (const unsigned char *p = (const unsigned char *)name; *p; p++)
+        if (*p <= ' ' || *p == 0x7f || *p == '"' || *p == '\\')
+            return NULL;
+    return name;
+}
+
+static int has_prefix_version(const char *uri, const char *base)
+{
+    size_t n = strlen(base);
+    return uri && !strncmp(uri, base, n) && (!uri[n] || uri[n] == '/');
+}
+
+int airlock_predicate_is_sbom(const char *uri)
+{
+    return has_prefix_version(uri, AIRLOCK_PREDICATE_SPDX) ||
+           has_prefix_version(uri, AIRLOCK_PREDICATE_CYCLONEDX);
+}
+
+/* Valid UTF-8 with no NUL (a string predicate must survive JSON both ways). */
+static int text_ok(const unsigned char *p, size_t n)
+{
+    for (size_t i = 0; i < n;) {
+        unsigned c = p[i];
+        size_t k = c < 0x80             ? 0
+                   : (c & 0xe0) == 0xc0 ? 1
+                   : (c & 0xf0) == 0xe0 ? 2
+                   : (c & 0xf8) == 0xf0 ? 3
+                                        : 9;
+        if (!c || k == 9 || (k == 1 && c < 0xc2) || i + k >= n + (k ? 0 : 1))
+            return 0;
+        for (size_t j = 1; j <= k; j++)
+            if ((p[i + j] & 0xc0) != 0x80)
+                return 0;
+        i += k + 1;
+    }
+    return 1;
+}
+
+int airlock_intoto_attestation_build(char **out, size_t *len, const char *statement_type,
+                                     const char *digest, const char *name, const char *type,
+                                     const void *predicate, size_t n, const char *created,
+                                     const char *what, struct airlock_error **err)
+{
+    enum airlock_predicate_form form;
+    const char *uri = airlock_predicate_type_uri(type, &form);
+    const size_t cap = AIRLOCK_MAX_SIGSTORE_BUNDLE / 2 - 4096;
+    if (!uri)
+        return airlock_error_set(err, AIRLOCK_EUSAGE,
+                                 "predicate type '%.100s' is neither a cosign type name "
+                                 "(slsaprovenance, slsaprovenance02, slsaprovenance1, link, spdx, "
+                                 "spdxjson, cyclonedx, vuln, openvex, custom) nor a URI",
+                                 type ? type : "");
+    if (!digest || strncmp(digest, "sha256:", 7) || strlen(digest) != 71 ||
+        strspn(digest + 7, "0123456789abcdef") != 64)
+        return airlock_error_set(err, AIRLOCK_EUSAGE, "'%.100s' is not a sha256 digest",
+                                 digest ? digest : "");
+    if (n > cap)
+        return airlock_error_set(err, AIRLOCK_EUSAGE, "%s: %zu bytes (a predicate is at most %zu)",
+                                 what, n, cap);
+    if (form == AIRLOCK_PREDICATE_JSON) {
+        struct airlock_error *e = NULL;
+        cJSON *j = NULL;
+        int bad = airlock_json_check(predicate, n, what, &e) ||
+                  !(j = cJSON_ParseWithLength(predicate, n));
+        int obj = cJSON_IsObject(j);
+        cJSON_Delete(j);
+        if (bad || !obj) {
+            int rc = airlock_error_set(
+                err, AIRLOCK_EUSAGE, "%s is not a JSON %s, as a predicate of type '%s' must be%s%s",
+                what, "object", type, e ? ": " : "", e ? e->msg : "");
+            airlock_error_free(e);
+            return rc;
+        }
+    } else if (!text_ok(predicate, n))
+        return airlock_error_set(err, AIRLOCK_EUSAGE,
+                                 "%s is not UTF-8 text (a predicate of type '%s' is put in as a "
+                                 "string)",
+                                 what, type);
+    struct airlock_buf b = AIRLOCK_BUF_INIT(AIRLOCK_MAX_SIGSTORE_BUNDLE);
+    char *text = NULL;
+    int rc = airlock_buf_append(&b, "{\"_type\":", 9);
+    if (!rc)
+        rc = core_json_go_str(&b, statement_type);
+    if (!rc)
+        rc = airlock_buf_append(&b, ",\"subject\":[{", 13);
+    if (!rc && name) {
+        rc = airlock_buf_append(&b, "\"name\":", 7);
+        if (!rc)
+            rc = core_json_go_str(&b, name);
+        if (!rc)
+            rc = airlock_buf_append(&b, ",", 1);
+    }
+    if (!rc)
+        rc = airlock_buf_printf(&b,
+                                "\"digest\":{\"sha256\":\"%s\"}}],\"predicateType\":", digest + 7);
+    if (!rc)
+        rc = core_json_go_str(&b, uri);
+    if (!rc)
+        rc = airlock_buf_append(&b, ",\"predicate\":", 13);
+    if (!rc && form != AIRLOCK_PREDICATE_JSON && !(text = malloc(n + 1)))
+        rc = -1;
+    if (text) {
+        memcpy(text, predicate, n);
+        text[n] = '\0';
+    }
+    if (!rc && form == AIRLOCK_PREDICATE_JSON)
+        rc = airlock_buf_append(&b, predicate, n);
+    else if (!rc && form == AIRLOCK_PREDICATE_STRING)
+        rc = core_json_go_str(&b, text);
+    else if (!rc) {
+        rc = airlock_buf_append(&b, "{\"Data\":", 8);
+        if (!rc)
+            rc = core_json_go_str(&b, text);
+        if (!rc)
+            rc = airlock_buf_append(&b, ",\"Timestamp\":", 13);
+        if (!rc)
+            rc = core_json_go_str(&b, created ? created : "1970-01-01T00:00:00Z");
+        if (!rc)
+            rc = airlock_buf_append(&b, "}", 1);
+    }
+    free(text);
+    if (!rc)
+        rc = airlock_buf_append(&b, "}", 2); /* with the NUL, not counted */
+    if (rc) {
+        airlock_buf_release(&b);
+        return airlock_error_set(err, AIRLOCK_EOS,
+                                 "cannot build the in-toto statement (out of memory or too large)");
+    }
+    *out = airlock_buf_detach(&b, len);
+    (*len)--;
+    return 0;
+}
+
+/* ---- the predicate's bytes, found in the statement ----------------------------------------- */
+
+static size_t skip_ws(const char *p, size_t i, size_t n)
+{
+    while (i < n && (p[i] == ' ' || p[i] == '\t' || p[i] == '\n' || p[i] == '\r'))
+        i++;
+    return i;
+}
+
+/* At a '"': past the closing quote. -1 when unterminated. */
+static int skip_string(const char *p, size_t *i, size_t n)
+{
+    for (size_t k = *i + 1; k < n; k++) {
+        if (p[k] == '\\')
+            k++;
+        else if (p[k] == '"') {
+            *i = k + 1;
+            return 0;
+        }
+    }
+    return -1;
+}
+
+/* Past one JSON value (the input was checked by airlock_json_check and cJSON already). */
+static int skip_value(const char *p, size_t *i, size_t n)
+{
+    if (*i >= n)
+        return -1;
+    if (p[*i] == '"')
+        return skip_string(p, i, n);
+    if (p[*i] == '{' || p[*i] == '[') {
+        size_t depth = 0;
+        for (size_t k = *i; k < n; k++) {
+            if (p[k] == '"') {
+                if (skip_string(p, &k, n))
+                    return -1;
+                k--;
+            } else if (p[k] == '{' || p[k] == '[')
+                depth++;
+            else if ((p[k] == '}' || p[k] == ']') && !--depth) {
+                *i = k + 1;
+                return 0;
+            }
+        }
+        return -1;
+    }
+    while (*i < n && !strchr(",}] \t\r\n", p[*i]))
+        (*i)++;
+    return 0;
+}
+
+int airlock_intoto_predicate(char **out, size_t *len, int *is_string, const char *statement,
+                             size_t n, struct airlock_error **err)
+{
+    cJSON *j = NULL;
+    const cJSON *pred;
+    *out = NULL;
+    *is_string = 0;
+    if (airlock_json_check(statement, n, "in-toto statement", err))
+        return AIRLOCK_EINTEGRITY;
+    if (!(j = cJSON_ParseWithLength(statement, n)) || !cJSON_IsObject(j)) {
+        cJSON_Delete(j);
+        return airlock_error_set(err, AIRLOCK_EINTEGRITY, "in-toto statement: not a JSON object");
+    }
+    pred = cJSON_GetObjectItemCaseSensitive(j, "predicate");
+    if (!pred) {
+        cJSON_Delete(j);
+        return airlock_error_set(err, AIRLOCK_ENOTFOUND, "the statement has no predicate");
+    }
+    if (cJSON_IsString(pred)) {
+        *is_string = 1;
+        *out = core_strdup0(pred->valuestring);
+        *len = *out ? strlen(*out) : 0;
+        cJSON_Delete(j);
+        return *out ? 0 : airlock_error_set(err, AIRLOCK_EOS, "out of memory");
+    }
+    cJSON_Delete(j);
+    /* the member's bytes: walk the top-level object, as cJSON just read it */
+    size_t i = skip_ws(statement, 0, n);
+    if (i >= n || statement[i] != '{')
+        return airlock_error_set(err, AIRLOCK_EINTEGRITY, "in-toto statement: not an object");
+    i++;
+    for (;;) {
+        i = skip_ws(statement, i, n);
+        if (i >= n || statement[i] != '"')
+            break;
+        size_t k0 = i;
+        if (skip_string(statement, &i, n))
+            break;
+        int hit = i - k0 == 11 && !memcmp(statement + k0, "\"predicate\"", 11);
+        i = skip_ws(statement, i, n);
+        if (i >= n || statement[i] != ':')
+            break;
+        size_t v0 = skip_ws(statement, i + 1, n);
+        i = v0;
+        if (skip_value(statement, &i, n))
+            break;
+        size_t v1 = skip_ws(statement, i, n); /* trailing whitespace is the file's own */
+        if (hit) {
+            if (!(*out = malloc(v1 - v0 + 1)))
+                return airlock_error_set(err, AIRLOCK_EOS, "out of memory");
+            memcpy(*out, statement + v0, v1 - v0);
+            (*out)[v1 - v0] = '\0';
+            *len = v1 - v0;
+            return 0;
+        }
+        i = v1;
+        if (i < n && statement[i] == ',') {
+            i++;
+            continue;
+        }
+        break;
+    }
+    /* spelled with escapes ("predic\u0061te"): cJSON found it, the raw walk did not */
+    return airlock_error_set(err, AIRLOCK_EINTEGRITY,
+                             "in-toto statement: the predicate member is not spelled plainly");
+}
+
+/* ---- the bare envelope of an .att layer --------------------------------------------------- */
+
+int airlock_dsse_envelope_build(char **out, size_t *len, const struct airlock_key *k,
+                                const void *statement, size_t n, struct airlock_error **err)
+{
+    _cleanup_free_ char *sig = NULL;
+    _cleanup_free_ char *payload = NULL;
+    _cleanup_free_ unsigned char *pae = NULL;
+    size_t pl = 0;
+    if (n > AIRLOCK_MAX_SIGSTORE_BUNDLE / 2)
+        return airlock_error_set(err, AIRLOCK_EUSAGE, "in-toto statement of %zu bytes (at most %u)",
+                                 n, AIRLOCK_MAX_SIGSTORE_BUNDLE / 2);
+    int rc = airlock_dsse_pae(&pae, &pl, AIRLOCK_DSSE_TYPE_INTOTO, statement, n, err);
+    if (rc || (rc = airlock_key_sign(&sig, k, pae, pl, err)))
+        return rc;
+    if (!(payload = airlock_b64_encode(statement, n)))
+        return airlock_error_set(err, AIRLOCK_EOS, "out of memory");
+    /* go-securesystemslib's dsse.Envelope, member for member */
+    struct airlock_buf b = AIRLOCK_BUF_INIT(AIRLOCK_MAX_SIGSTORE_BUNDLE);
+    rc = airlock_buf_printf(&b, "{\"payloadType\":\"%s\",\"payload\":\"", AIRLOCK_DSSE_TYPE_INTOTO);
+    if (!rc)
+        rc = airlock_buf_append(&b, payload, strlen(payload));
+    if (!rc)
+        rc = airlock_buf_printf(&b, "\",\"signatures\":[{\"keyid\":\"\",\"sig\":\"%s\"}]}", sig);
+    if (!rc)
+        rc = airlock_buf_append(&b, "", 1);
+    if (rc) {
+        airlock_buf_release(&b);
+        return airlock_error_set(err, AIRLOCK_EOS, "cannot build the DSSE envelope");
+    }
+    *out = airlock_buf_detach(&b, len);
+    (*len)--;
+    return 0;
+}

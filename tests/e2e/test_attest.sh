@@ -1,0 +1,386 @@
+# Attestations and SBOMs offline (issue 16): airlock attest writes in-toto statements signed as
+# DSSE, in cosign's legacy .att and as cosign 3 sigstore bundle referrers; verify --attestation
+# requires them per image; attestations and sbom show them. Checked against third parties: the
+# official @sigstore/sign and @sigstore/verify libraries, legacy .att envelopes made by a
+# python generator in both key orders cosign has written, and an independent DSSE verifier.
+. "$(dirname "$0")/lib.sh"
+F=$FIXTURES
+. "$REGROOT/env"
+CASE=$(basename "$T" | tr 'A-Z' 'a-z' | tr -cd 'a-z0-9')
+SG=$E2E_SRC/sigstore
+[ -d "$E2E_SRC/../node_modules/@sigstore/sign" ] ||
+    fail "the sigstore JavaScript libraries are not installed: run .ci/install-deps (npm ci --prefix tests)"
+export COSIGN_PASSWORD=test-password
+REF=example.com/test/busybox:1.0
+SPDX=https://spdx.dev/Document
+
+# an EC P-256 key NAME.pem (PKCS#8), the same key as a cosign key pair NAME.key, NAME.pub
+ec_key() {
+    openssl ecparam -name prime256v1 -genkey -noout 2>/dev/null |
+        openssl pkcs8 -topk8 -nocrypt -out "$1.pem"
+    "$AIRLOCK" import-key-pair --key "$1.pem" --output-key-prefix "$1" >/dev/null 2>&1 ||
+        fail "import-key-pair $1"
+}
+# a directory bundle of the fixture image; $IMG is its digest
+img_bundle() {
+    make_bundle "$1/"
+    IMG=$(jq -r '.manifests[0].digest' "$1/index.json")
+}
+blob() { cat "$1/blobs/sha256/${2#sha256:}"; }
+# the envelope (.att layer) and bundle blob digests of the attestations airlock lists
+att_layer() { # BUNDLE FORMAT
+    "$AIRLOCK" attestations --json --key k.pub "$1" $REF |
+        jq -r --arg f "$2" '.images[0].attestations[] | select(.format == $f) | .layer' | tail -1
+}
+
+# The bar: an SPDX SBOM attested offline in a bundle is required by verify --attestation
+# spdxjson, survives push, is found by @sigstore/verify in the registry's referrer, and
+# airlock sbom prints it byte for byte.
+case_bar_spdx_sbom_attested_offline_pushed_and_printed_exactly() {
+    ec_key k
+    $PY "$E2E_SRC/mksbom.py" spdx busybox 40 >sbom.spdx.json
+    make_bundle b.tar
+    IMG=$("$AIRLOCK" inspect --json b.tar | jq -r '.images[0].digest')
+    airlock attest --key k.key --predicate sbom.spdx.json --type spdxjson b.tar
+    expect_rc 0
+    out_has "$IMG	$REF	$SPDX"
+    airlock verify --key k.pub --attestation spdxjson b.tar
+    expect_rc 0
+    err_has "Attestation $SPDX (dsse-envelope) verified against the key"
+    err_has "Attestation $SPDX (sigstore-bundle) verified against the key"
+    airlock verify --key k.pub --attestation spdxjson --json b.tar
+    expect_rc 0
+    json '[.images[0].attestations[] | select(.verified and .predicateType == "'$SPDX'")] | length == 2'
+    airlock verify --key k.pub --attestation cyclonedx b.tar
+    expect_rc 3
+    err_has "no verified attestation of type 'cyclonedx' (https://cyclonedx.org/bom)"
+    airlock sbom --key k.pub b.tar $REF
+    expect_rc 0
+    cmp "$T/out" sbom.spdx.json || fail "sbom is not the attested file byte for byte"
+    err_has "verified with 'k.pub'"
+    # inspect shows them by type, and that an SBOM travels
+    airlock inspect --json b.tar
+    expect_rc 0
+    json '.images[0].attestationTypes["'$SPDX'"] == 2 and .images[0].sbomAttestations == 2'
+    airlock inspect b.tar
+    out_has "  attested: $SPDX x2"
+    # an independent DSSE verifier and @sigstore/verify accept what airlock wrote
+    mkdir x && tar -xf b.tar -C x
+    env=$(att_layer b.tar dsse-envelope)
+    bun=$(att_layer b.tar sigstore-bundle)
+    blob x "$env" >env.json
+    blob x "$bun" >bun.json
+    [ "$($PY "$E2E_SRC/dssecheck.py" env.json k.pub "$IMG")" = "$SPDX" ] || fail "dssecheck .att"
+    [ "$($PY "$E2E_SRC/dssecheck.py" bun.json k.pub "$IMG" --predicate-out=p.json)" = "$SPDX" ] ||
+        fail "dssecheck bundle"
+    jq -e --slurpfile a p.json --slurpfile b sbom.spdx.json -n '$a == $b' >/dev/null ||
+        fail "the signed predicate is not the SBOM"
+    node "$SG/verify.js" bun.json k.pub --digest "$IMG" >/dev/null ||
+        fail "@sigstore/verify refuses airlock's attestation bundle"
+    # push requires it too, and carries it; the registry's referrer verifies with @sigstore/verify
+    airlock push --key k.pub --identity-check any --attestation cyclonedx --plain-http b.tar "$PLAIN/$CASE"
+    expect_rc 3
+    err_has "no verified attestation of type 'cyclonedx'"
+    err_has "nothing was pushed"
+    airlock push --key k.pub --identity-check any --attestation spdxjson --plain-http b.tar "$PLAIN/$CASE"
+    expect_rc 0
+    $PY "$E2E_SRC/regreferrer.py" "$PLAIN" "$CASE/test/busybox" "$IMG" "$SPDX" reg.json >/dev/null ||
+        fail "no attestation referrer in the registry"
+    node "$SG/verify.js" reg.json k.pub --digest "$IMG" >/dev/null ||
+        fail "@sigstore/verify refuses the registry's attestation referrer"
+    cmp reg.json bun.json || fail "the referrer's bundle changed on the way"
+    # verify-attestation in the registry itself: .att and referrers both read back
+    airlock verify --key k.pub --attestation spdxjson --plain-http --json "$PLAIN/$CASE/test/busybox:1.0"
+    expect_rc 0
+    json '[.images[0].attestations[] | select(.verified)] | map(.format) | sort == ["dsse-envelope", "sigstore-bundle"]'
+    airlock verify --key k.pub --attestation cyclonedx --plain-http "$PLAIN/$CASE/test/busybox:1.0"
+    expect_rc 3
+    err_has "no verified attestation of type 'cyclonedx'"
+    # and back out of the registry, the SBOM is still the file
+    airlock export --plain-http "$PLAIN/$CASE/test/busybox:1.0" -o e.tar
+    expect_rc 0
+    airlock sbom --key k.pub e.tar "$PLAIN/$CASE/test/busybox:1.0"
+    expect_rc 0
+    cmp "$T/out" sbom.spdx.json || fail "the exported SBOM is not the file byte for byte"
+}
+
+case_sigstore_sign_attestation_bundle_is_verified_by_type() {
+    ec_key up
+    img_bundle b
+    $PY "$E2E_SRC/mksbom.py" cyclonedx busybox 5 >bom.json
+    node "$SG/attest.js" --key up.pem --digest "$IMG" --predicate bom.json \
+        --predicate-type https://cyclonedx.org/bom >sb.json || fail "@sigstore/sign"
+    node "$SG/verify.js" sb.json up.pub --digest "$IMG" >/dev/null || fail "@sigstore/verify"
+    $PY "$SG/addreferrer.py" b $REF "$IMG" sb.json --predicate-type=https://cyclonedx.org/bom >/dev/null
+    airlock verify --key up.pub --attestation cyclonedx b
+    expect_rc 0
+    airlock verify --key up.pub --attestation spdxjson b
+    expect_rc 3
+    airlock attestations --key up.pub b $REF
+    expect_rc 0
+    out_has "$IMG $REF https://cyclonedx.org/bom sigstore-bundle verified"
+    # the predicate @sigstore/sign signed (re-serialized by JSON.stringify): the same document
+    airlock sbom --key up.pub b $REF
+    expect_rc 0
+    jq -e --slurpfile a "$T/out" --slurpfile b bom.json -n '$a == $b' >/dev/null ||
+        fail "sbom is not the signed CycloneDX document"
+    airlock attestations --key up.pub --type cyclonedx b
+    expect_rc 0
+    jq -e --slurpfile a "$T/out" --slurpfile b bom.json -n '$a == $b' >/dev/null ||
+        fail "attestations --type does not print the predicate"
+    ec_key other
+    airlock verify --key other.pub --attestation cyclonedx b
+    expect_rc 3
+    err_has "no DSSE signature (of 1) verifies with the key"
+}
+
+# verify --key checks the signatures as cosign verify does, and --attestation adds cosign
+# verify-attestation's check: these images are signed (sign) and attested (mkatt.py)
+case_legacy_att_envelopes_in_both_key_orders_verify() {
+    ec_key k
+    img_bundle b
+    "$AIRLOCK" sign --key k.key b 2>/dev/null >/dev/null
+    echo '{"builder":{"id":"https://ci.example/builder"},"buildType":"x"}' >prov.json
+    $PY "$E2E_SRC/mkatt.py" b $REF "$IMG" k.pem prov.json https://slsa.dev/provenance/v0.2 \
+        --order=type-first >/dev/null
+    airlock verify --key k.pub --attestation slsaprovenance b
+    expect_rc 0
+    $PY "$E2E_SRC/mkatt.py" b $REF "$IMG" k.pem prov.json https://slsa.dev/provenance/v1 \
+        --order=payload-first >/dev/null
+    airlock verify --key k.pub --attestation slsaprovenance --attestation slsaprovenance1 --json b
+    expect_rc 0
+    json '[.images[0].attestations[] | select(.verified and .format == "dsse-envelope")] | length == 2'
+    airlock attestations --key k.pub b
+    expect_rc 0
+    out_has "https://slsa.dev/provenance/v0.2 dsse-envelope verified"
+    out_has "https://slsa.dev/provenance/v1 dsse-envelope verified"
+    # airlock's own .att next to them: their layers are kept
+    airlock attest --key k.key --predicate prov.json --type slsaprovenance1 \
+        --signature-format simplesigning b
+    expect_rc 0
+    airlock attestations --key k.pub --json b
+    json '[.images[0].attestations[] | select(.verified)] | length == 3'
+    # an SBOM attestation is not there: sbom says so
+    airlock sbom --key k.pub b $REF
+    expect_rc 1
+    err_has "carries no SBOM"
+}
+
+case_negatives_wrong_type_key_subject_and_two_signatures() {
+    ec_key k
+    ec_key other
+    make_bundle o.tar
+    "$AIRLOCK" sign --key k.key o.tar 2>/dev/null >/dev/null
+    echo '{"spdxVersion":"SPDX-2.3","name":"x"}' >s.json
+    # a signed image with one legacy attestation (mkatt.py ARGS...) in directory $1
+    att_bundle() {
+        local d=$1
+        shift
+        img_bundle "$d"
+        "$AIRLOCK" sign --key k.key "$d" 2>/dev/null >/dev/null
+        $PY "$E2E_SRC/mkatt.py" "$d" $REF "$IMG" k.pem s.json "$@" >/dev/null
+    }
+    # subject of another image: the statement is about another digest
+    att_bundle b1 $SPDX --subject=sha256:1111111111111111111111111111111111111111111111111111111111111111
+    airlock verify --key k.pub --attestation spdxjson b1
+    expect_rc 3
+    err_has "no verified attestation of type 'spdxjson'"
+    err_has "no statement subject is '$IMG'"
+    # wrong key: signed by another
+    att_bundle b2 $SPDX --only-key=other.pem
+    airlock verify --key k.pub --attestation spdxjson b2
+    expect_rc 3
+    err_has "no DSSE signature (of 1) verifies with the key"
+    # wrong type: the layer claims SPDX, the signed statement says CycloneDX
+    att_bundle b3 https://cyclonedx.org/bom --claim=$SPDX
+    airlock verify --key k.pub --attestation spdxjson b3
+    expect_rc 3
+    airlock verify --key k.pub --attestation cyclonedx b3
+    expect_rc 0
+    # two signatures of which one is good (DSSE's threshold of one, as cosign): it verifies,
+    # and only with the good key
+    att_bundle c $SPDX --also-key=other.pem
+    airlock verify --key k.pub --attestation spdxjson c
+    expect_rc 0
+    ec_key third
+    airlock verify --key third.pub --attestation spdxjson --json c
+    expect_rc 3
+    json '.images[0].attestations[0].error | test("no DSSE signature \\(of 2\\) verifies with the key")'
+    # a predicate that is not JSON for a JSON type: refused before anything is written
+    printf 'SPDXVersion: SPDX-2.3\nDocumentName: x\n' >s.spdx
+    cp o.tar o.before
+    airlock attest --key k.key --predicate s.spdx --type spdxjson o.tar
+    expect_rc 2
+    err_has "s.spdx is not a JSON object, as a predicate of type 'spdxjson' must be"
+    cmp o.tar o.before || fail "the bundle changed"
+    # as spdx (tag-value) it goes in as a string, and sbom gives it back exactly
+    airlock attest --key k.key --predicate s.spdx --type spdx o.tar
+    expect_rc 0
+    airlock sbom --key k.pub o.tar $REF
+    expect_rc 0
+    cmp "$T/out" s.spdx || fail "the tag-value SBOM is not given back exactly"
+    # an SBOM attestation that does not verify is never printed
+    airlock sbom --key other.pub o.tar $REF
+    expect_rc 3
+    out_empty
+    err_has "none verified"
+    airlock sbom o.tar $REF
+    expect_rc 2
+    out_empty
+    err_has "(give --key cosign.pub)"
+    airlock attest --key k.key --predicate s.json --type no-such-type o.tar
+    expect_rc 2
+    err_has "neither a cosign predicate type"
+    airlock verify --key k.pub --attestation no-such-type o.tar
+    expect_rc 2
+    airlock verify --attestation spdx o.tar
+    expect_rc 2
+    err_has "--attestation needs --key"
+}
+
+case_replace_drops_only_this_keys_attestations_of_the_type() {
+    ec_key k
+    ec_key other
+    make_bundle b.tar
+    echo '{"spdxVersion":"SPDX-2.3","name":"one"}' >one.json
+    echo '{"spdxVersion":"SPDX-2.3","name":"two"}' >two.json
+    echo '{"bomFormat":"CycloneDX","specVersion":"1.5"}' >bom.json
+    "$AIRLOCK" attest --key k.key --predicate one.json --type spdxjson b.tar >/dev/null
+    "$AIRLOCK" attest --key other.key --predicate one.json --type spdxjson b.tar >/dev/null
+    "$AIRLOCK" attest --key k.key --predicate bom.json --type cyclonedx b.tar >/dev/null
+    airlock attest --key k.key --predicate two.json --type spdxjson --replace b.tar
+    expect_rc 0
+    # a plain tar is only appended to: the dropped referrer stays in blobs/, unlisted (push
+    # does not carry it); the .att layer is gone
+    airlock attestations --json b.tar
+    expect_rc 0
+    json '[.images[0].attestations[] | select(.unlisted | not)] | length == 6'
+    airlock attestations --json --key k.pub --type spdxjson b.tar
+    json '[.images[0].attestations[] | select(.verified and (.unlisted | not))] | length == 2'
+    json '[.images[0].attestations[] | select(.verified and (.unlisted | not)) | .predicate.name] | unique == ["two"]'
+    json '[.images[0].attestations[] | select(.unlisted) | .predicate.name] == ["one"]'
+    airlock attestations --json --key other.pub --type spdxjson b.tar
+    json '[.images[0].attestations[] | select(.verified)] | length == 2'
+    airlock sbom --key k.pub b.tar $REF
+    cmp "$T/out" two.json || fail "sbom is not the newest SBOM"
+    airlock verify --key k.pub --attestation cyclonedx --attestation spdxjson b.tar
+    expect_rc 0
+}
+
+case_plain_sbom_is_printed_and_said_unsigned() {
+    img_bundle b
+    $PY "$E2E_SRC/mksbom.py" spdx busybox 3 >s.json
+    # a plain referrer artifact (an SBOM attached with oras, unsigned)
+    $PY - b "$IMG" s.json <<'EOF'
+import hashlib, json, os, sys
+d, image, path = sys.argv[1:4]
+def put(data):
+    h = hashlib.sha256(data).hexdigest()
+    open(os.path.join(d, "blobs", "sha256", h), "wb").write(data)
+    return "sha256:" + h
+doc = open(path, "rb").read()
+idx = json.load(open(os.path.join(d, "index.json")))
+subj = next(m for m in idx["manifests"] if m["digest"] == image)
+man = {"schemaVersion": 2, "mediaType": "application/vnd.oci.image.manifest.v1+json",
+       "artifactType": "application/spdx+json",
+       "config": {"mediaType": "application/vnd.oci.empty.v1+json", "size": 2, "digest": put(b"{}")},
+       "layers": [{"mediaType": "application/spdx+json", "size": len(doc), "digest": put(doc)}],
+       "subject": {"mediaType": subj["mediaType"], "size": subj["size"], "digest": image}}
+raw = json.dumps(man).encode()
+idx["manifests"].append({"mediaType": man["mediaType"], "size": len(raw), "digest": put(raw),
+                         "annotations": {"org.opencontainers.image.ref.name":
+                                         "example.com/test/busybox:sha256-" + image[7:] + ".spdx"}})
+json.dump(idx, open(os.path.join(d, "index.json"), "w"))
+EOF
+    airlock sbom b $REF
+    expect_rc 0
+    cmp "$T/out" s.json || fail "the plain SBOM is not printed exactly"
+    err_has "the SBOM of '$REF' is not signed"
+}
+
+# --recursive: each platform manifest gets its own attestation; push carries them, the
+# registry's referrers of the platform manifests verify, and export brings them back
+case_recursive_platform_attestations_travel_through_push_and_export() {
+    ec_key k
+    "$AIRLOCK" import -q "$F/multi" -o b.tar
+    "$AIRLOCK" sign --key k.key --to "$PLAIN/$CASE" b.tar >/dev/null
+    echo '{"spdxVersion":"SPDX-2.3","name":"multi"}' >s.json
+    airlock attest --key k.key --predicate s.json --type spdxjson --recursive b.tar
+    expect_rc 0
+    [ "$(wc -l <"$T/out")" = 3 ] || fail "expected the index and two platforms"
+    IDX=$("$AIRLOCK" inspect --json b.tar | jq -r '.images[0].digest')
+    PLAT=$(sed -n 2p "$T/out" | cut -f1)
+    [ "$PLAT" != "$IDX" ] || fail "no platform attested"
+    airlock push --key k.pub --attestation spdxjson --plain-http b.tar "$PLAIN/$CASE"
+    expect_rc 0
+    $PY "$E2E_SRC/regreferrer.py" "$PLAIN" "$CASE/multi" "$PLAT" "$SPDX" p.json >/dev/null ||
+        fail "no platform attestation referrer in the registry"
+    node "$SG/verify.js" p.json k.pub --digest "$PLAT" >/dev/null || fail "@sigstore/verify"
+    skopeo inspect --tls-verify=false --raw "docker://$PLAIN/$CASE/multi:sha256-${PLAT#sha256:}.att" |
+        jq -e '.layers[0].annotations.predicateType == "'$SPDX'"' >/dev/null || fail "no platform .att"
+    airlock export --plain-http "$PLAIN/$CASE/multi:1" -o e.tar
+    expect_rc 0
+    tar -xOf e.tar index.json | jq -r '.manifests[].annotations."org.opencontainers.image.ref.name"' |
+        grep -c '\.att$' | grep -x >/dev/null 3 || fail "export lacks the platform attestations"
+    airlock verify --key k.pub --attestation spdxjson e.tar
+    expect_rc 0
+    $PY "$E2E_SRC/dssecheck.py" p.json k.pub "$PLAT" >/dev/null || fail "dssecheck"
+}
+
+# a sync rule's "attestations": every image needs them, verified with the rule's keys
+case_sync_rule_requires_attestations() {
+    ec_key k
+    mkdir in
+    echo '{"spdxVersion":"SPDX-2.3","name":"x"}' >s.json
+    "$AIRLOCK" import -q --name example.com/good/bb:1 "$F/o.tar" -o in/good.tar
+    "$AIRLOCK" import -q --name example.com/bad/bb:1 "$F/o.tar" -o in/bad.tar
+    for b in good bad; do "$AIRLOCK" sign --key k.key in/$b.tar 2>/dev/null >/dev/null; done
+    "$AIRLOCK" attest --key k.key --predicate s.json --type spdxjson in/good.tar >/dev/null
+    cat >sync.json <<EOC
+{"inbox": "$PWD/in", "settleSeconds": 0, "report": "$PWD/run.json",
+ "rules": [{"match": "*.tar", "to": "$PLAIN/$CASE", "keys": ["$PWD/k.pub"], "identityCheck": "any",
+            "attestations": ["spdxjson"], "registry": {"plainHttp": true}}]}
+EOC
+    airlock sync --config sync.json
+    [ "$rc" != 0 ] || fail "a bundle without the attestation went through"
+    jq -e '.pushed == 1' run.json >/dev/null || fail "the attested bundle was not pushed"
+    jq -e '[.bundles[]? // .results[]? | tostring | select(test("no verified attestation of type .spdxjson."))] | length == 1' run.json >/dev/null ||
+        { cat run.json >&2; fail "the report does not say which attestation was missing"; }
+    skopeo inspect --tls-verify=false --raw "docker://$PLAIN/$CASE/good/bb:1" >/dev/null ||
+        fail "good not pushed"
+    ! skopeo inspect --tls-verify=false --raw "docker://$PLAIN/$CASE/bad/bb:1" >/dev/null 2>&1 ||
+        fail "bad pushed"
+    # configuration errors name the rule
+    sed 's/"spdxjson"/"no such type"/' sync.json >bad.json
+    airlock sync --config bad.json
+    expect_rc 2
+    err_has "\"attestations\": 'no such type' is neither a cosign predicate type"
+}
+
+# a hostile .att manifest listing thousands of envelope layers: at most 256 are read
+case_attestations_read_per_image_are_capped() {
+    ec_key k
+    img_bundle b
+    "$AIRLOCK" sign --key k.key b 2>/dev/null >/dev/null
+    echo '{"spdxVersion":"SPDX-2.3","name":"x"}' >s.json
+    $PY "$E2E_SRC/mkatt.py" b $REF "$IMG" k.pem s.json $SPDX >/dev/null
+    $PY - b <<'EOF'
+import hashlib, json, os, sys
+d = sys.argv[1]
+idx = json.load(open(os.path.join(d, "index.json")))
+e = next(m for m in idx["manifests"]
+         if m["annotations"]["org.opencontainers.image.ref.name"].endswith(".att"))
+man = json.load(open(os.path.join(d, "blobs", "sha256", e["digest"][7:])))
+man["layers"] = man["layers"] * 5000
+raw = json.dumps(man).encode()
+h = hashlib.sha256(raw).hexdigest()
+open(os.path.join(d, "blobs", "sha256", h), "wb").write(raw)
+e.update(digest="sha256:" + h, size=len(raw))
+json.dump(idx, open(os.path.join(d, "index.json"), "w"))
+EOF
+    airlock verify --key k.pub --attestation spdxjson --json b
+    expect_rc 0
+    json '.images[0].attestations | length == 256'
+}
+
+main "$@"
