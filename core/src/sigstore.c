@@ -106,8 +106,12 @@ static int b64_lenient(unsigned char **out, size_t *len, const char *s)
     return rc ? -1 : 0;
 }
 
+/* one_signature: the envelope of a sigstore bundle, which holds exactly one signature (the
+ * bundle spec; @sigstore/bundle and sigstore-go refuse others). A bare DSSE envelope (cosign's
+ * legacy .att layer) may hold several: one that verifies is enough, as cosign's threshold of
+ * one reads it. */
 static int parse_envelope(struct airlock_dsse *out, const cJSON *env, const char *what,
-                          struct airlock_error **err)
+                          int one_signature, struct airlock_error **err)
 {
     const cJSON *payload = member(env, "payload"), *type = member(env, "payloadType");
     const cJSON *sigs = member(env, "signatures");
@@ -121,6 +125,11 @@ static int parse_envelope(struct airlock_dsse *out, const cJSON *env, const char
     if (count < 1)
         return airlock_error_set(err, AIRLOCK_ESIGNATURE, "%s: dsseEnvelope has no signatures",
                                  what);
+    if (one_signature && count != 1)
+        return airlock_error_set(err, AIRLOCK_ESIGNATURE,
+                                 "%s: dsseEnvelope has %d signatures (a sigstore bundle's has "
+                                 "exactly one)",
+                                 what, count);
     if (count > AIRLOCK_MAX_DSSE_SIGNATURES)
         return airlock_error_set(err, AIRLOCK_ESIGNATURE,
                                  "%s: dsseEnvelope has %d signatures (at most %d)", what, count,
@@ -194,7 +203,7 @@ static int parse_bundle(struct airlock_dsse *out, const cJSON *j, const char *wh
     if (!env)
         return airlock_error_set(err, AIRLOCK_ESIGNATURE,
                                  "%s: no content (dsseEnvelope or messageSignature)", what);
-    return parse_envelope(out, env, what, err);
+    return parse_envelope(out, env, what, 1, err);
 }
 
 int airlock_sigstore_bundle_parse(struct airlock_dsse *out, const char *p, size_t n,
@@ -405,7 +414,7 @@ int airlock_dsse_envelope_parse(struct airlock_dsse *out, const char *p, size_t 
         rc = airlock_error_set(err, AIRLOCK_ESIGNATURE, "%s: duplicate JSON keys (ambiguous)",
                                what);
     else
-        rc = parse_envelope(out, j, what, err);
+        rc = parse_envelope(out, j, what, 0, err);
     cJSON_Delete(j);
     if (rc)
         airlock_dsse_release(out);
