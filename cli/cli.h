@@ -102,5 +102,6 @@ int cmd_pkcs11(int argc, char **argv);
 int cmd_serve(int argc, char **argv);
 int cmd_tags(int argc, char **argv);
 int cmd_digest(int argc, char **argv);
+int cmd_inventory(int argc, char **argv);
 
 #endif

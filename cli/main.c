@@ -33,6 +33,7 @@ static const struct command commands[] = {
     {"serve", cmd_serve, "serve a bundle as a read-only registry (no registry needed)"},
     {"tags", cmd_tags, "list a repository's tags, filtered by semver, regex, latest N"},
     {"digest", cmd_digest, "print the digest a reference names in its registry now"},
+    {"inventory", cmd_inventory, "list what a registry holds, for a delta export (--have)"},
 };
 
 static void usage(FILE *f)
