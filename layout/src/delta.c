@@ -303,7 +303,9 @@ int layout_verify_delta(struct airlock_verify_report *r, const struct airlock_de
     r->delta = 1;
     snprintf(r->delta_basis, sizeof(r->delta_basis), "%s", d->basis_kind);
     memcpy(r->delta_basis_digest, d->basis_digest, AIRLOCK_DIGEST_SIZE);
-    char **p = n ? realloc(r->problems, (r->n_problems + n) * sizeof(*p)) : r->problems;
+    if (!n)
+        return 0;
+    char **p = realloc(r->problems, (r->n_problems + n) * sizeof(*p));
     if (!p) {
         for (size_t i = 0; i < n; i++)
             free(found[i]);

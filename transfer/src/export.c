@@ -224,6 +224,8 @@ static int want_blob(struct exporter *x, struct airlock_registry *r, const char 
     memcpy(b->digest, d->digest, AIRLOCK_DIGEST_SIZE);
     b->size = d->size;
     b->meta = meta;
+    b->omitted = 0;
+    b->from = NULL;
     b->r = r;
     b->repo = strdup(repo);
     x->n_blobs++;

@@ -422,7 +422,7 @@ int airlock_inventory_take(struct airlock_inventory_result **res, const char *wh
     }
     pl = inv->prefix ? strlen(inv->prefix) : 0;
     for (size_t i = 0; i < n_listed; i++) {
-        if (i && !strcmp(listed[i - 1], listed[i]))
+        if (inv->n_repos && !strcmp(inv->repos[inv->n_repos - 1], listed[i]))
             continue;
         if (pl && (strncmp(listed[i], inv->prefix, pl) ||
                    (listed[i][pl] != '/' && listed[i][pl] != '\0')))
