@@ -444,7 +444,8 @@ int airlock_inventory_take(struct airlock_inventory_result **res, const char *wh
         out->tags += n_tags;
         for (size_t i = 0; i < n_tags && !rc; i++) {
             char *mt = NULL;
-            t.last_raw.len = 0;
+            airlock_buf_release(&t.last_raw); /* manifest_get fills a buffer of its own */
+            t.last_raw.max = AIRLOCK_MAX_MANIFEST;
             t.last[0] = '\0';
             rc = airlock_registry_manifest_get(r, t.repo, tags[i], &t.last_raw, &mt, t.last, err);
             if (rc == AIRLOCK_ENOTFOUND) { /* deleted between the listing and now */
