@@ -73,6 +73,13 @@ case_update_moves_only_what_changed() {
     airlock inventory --json "${DOPTS[@]}" "$TLSREG/$CASE" -o have.json
     expect_rc 0
     json '.repositories == 3 and .blobs >= 9'
+    # the catalog and tags in pages of one (Link headers followed): the same lists
+    local blobs
+    blobs=$(jq .blobs "$T/out")
+    airlock inventory --json --page-size 1 "${DOPTS[@]}" "$TLSREG/$CASE" -o paged.json
+    expect_rc 0
+    json ".repositories == 3 and .blobs == $blobs"
+    [ "$(jq -c .inventory.blobs paged.json)" = "$(jq -c .inventory.blobs have.json)" ] || fail "paged inventory differs"
     airlock export --json --plain-http --set s2.json --have have.json -o delta.tar
     expect_rc 0
     # fetched: the new layers a2, base3, c1 (288 KiB) and the configs; base1, base2, a1, b1, t1 stay
