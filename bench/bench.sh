@@ -19,7 +19,8 @@
 # no-op re-push, side by side with skopeo sync (yaml -> dir, dir -> docker, again) and a
 # skopeo copy loop over the same images; one run each (the sizes are the repetition), with
 # the ratio skopeo / airlock and seconds per image to show the growth.
-# BENCH=verify, sign, transfer, split or sets runs one part.
+# delta: see bench_delta (a monthly update of a 200-image set: delta bundle bytes vs full).
+# BENCH=verify, sign, transfer, split, sets or delta runs one part.
 set -euo pipefail
 SIZE_MB=1024
 BIG_MB=10240
@@ -399,11 +400,100 @@ EOS
     done
 }
 
+# delta: a monthly update of an image set through two local registries (upstream, and the
+# destination inside): 200 images on 25 shared base layers (DELTA_BASE_KB each, default 6 MiB)
+# with an own layer each (DELTA_APP_KB, default 256 KiB): about 200 MiB, the issue's 5 GB set
+# scaled down 25 times with the same proportions. Full export, sign, push; then 10 images
+# change (9 get a new own layer, 1 a new base layer too); inventory of the destination, export
+# --have, sign, push; bytes of the delta bundle against the full one, and the destination
+# checked against upstream digest by digest.
+bench_delta() {
+    local t=delta
+    rm -rf "$t"
+    mkdir -p "$t"
+    local n=${DELTA_IMAGES:-200} bases=${DELTA_BASES:-25} bkb=${DELTA_BASE_KB:-6144} akb=${DELTA_APP_KB:-256}
+    local pids=() ports=()
+    for r in up down; do
+        local port
+        port=$(/usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+        cat > "$t/$r.yml" <<EOC
+version: 0.1
+log: {level: error}
+storage: {filesystem: {rootdirectory: $PWD/$t/$r-data}, delete: {enabled: true}}
+http: {addr: 127.0.0.1:$port, secret: bench}
+EOC
+        docker-registry serve "$t/$r.yml" > "$t/$r.log" 2>&1 &
+        pids+=($!)
+        ports+=("$port")
+        for _ in $(seq 1 100); do curl -fs "http://127.0.0.1:$port/v2/" >/dev/null && break; sleep 0.1; done
+    done
+    trap 'kill ${pids[*]} 2>/dev/null || true' RETURN
+    local U=127.0.0.1:${ports[0]} D=127.0.0.1:${ports[1]}
+    export COSIGN_PASSWORD=bench
+    "$AIRLOCK" keygen --output-key-prefix "$t/k" 2>/dev/null
+    specs() { # VERSION: the image specs of mkdelta.py
+        for i in $(seq 0 $((n - 1))); do
+            local base=base$((i % bases)) app=app$i
+            if [ "$1" = 2 ] && [ "$i" -lt 10 ]; then
+                app=app$i-v2
+                [ "$i" = 9 ] && base=base9-v2
+            fi
+            echo "example.com/set/app-$i:1=$base:$bkb,$app:$akb"
+        done
+    }
+    one() { # LABEL CMD...: one timed run; prints the seconds
+        local label=$1
+        shift
+        timed "$@" > /dev/null
+        [ "$TIMED_RC" = 0 ] || { echo "$label failed: $(tail -3 cmd.err)" >&2; exit 1; }
+        cut -d' ' -f1 time.out
+    }
+    { echo "images:"; for i in $(seq 0 $((n - 1))); do echo "  - $U/up/set/app-$i:1"; done; } > "$t/set.yaml"
+    # month 1 upstream, exported whole and pushed inside
+    /usr/bin/python3 "$ROOT/tests/e2e/mkdelta.py" "$t/v1" $(specs 1)
+    "$AIRLOCK" import -q "$t/v1" -o "$t/v1.tar"
+    "$AIRLOCK" push -q --no-verify --plain-http "$t/v1.tar" "$U/up" >/dev/null 2>&1
+    local fe fp
+    fe=$(one "full export" "$AIRLOCK" export -q --plain-http --set "$t/set.yaml" -o "$t/full.tar")
+    "$AIRLOCK" sign --key "$t/k.key" --to "$D" "$t/full.tar" >/dev/null
+    fp=$(one "full push" "$AIRLOCK" push -q --key "$t/k.pub" --plain-http "$t/full.tar" "$D")
+    # month 2: 10 images changed upstream
+    /usr/bin/python3 "$ROOT/tests/e2e/mkdelta.py" "$t/v2" $(specs 2)
+    "$AIRLOCK" import -q "$t/v2" -o "$t/v2.tar"
+    "$AIRLOCK" push -q --no-verify --plain-http "$t/v2.tar" "$U/up" >/dev/null 2>&1
+    local inv de dp
+    inv=$(one "inventory" "$AIRLOCK" inventory --plain-http "$D/up" -o "$t/have.json")
+    de=$(one "delta export" "$AIRLOCK" export -q --plain-http --set "$t/set.yaml" --have "$t/have.json" -o "$t/delta.tar")
+    "$AIRLOCK" sign --key "$t/k.key" --to "$D" "$t/delta.tar" >/dev/null
+    dp=$(one "delta push" "$AIRLOCK" push -q --key "$t/k.pub" --plain-http "$t/delta.tar" "$D")
+    local bad=0
+    for i in $(seq 0 $((n - 1))); do
+        local a b
+        a=$("$AIRLOCK" digest --plain-http "$U/up/set/app-$i:1" | cut -f1)
+        b=$("$AIRLOCK" digest --plain-http "$D/up/set/app-$i:1" | cut -f1)
+        [ "$a" = "$b" ] || bad=$((bad + 1))
+    done
+    local full delta
+    full=$(stat -c %s "$t/full.tar")
+    delta=$(stat -c %s "$t/delta.tar")
+    printf '\ndelta: %s images on %s bases (%s KiB base, %s KiB own layer), 10 changed, %s cores\n' \
+        "$n" "$bases" "$bkb" "$akb" "$(nproc)"
+    printf '%-40s %12s %9s\n' work bytes seconds
+    printf '%-40s %12s %9s\n' "full export (bundle)" "$full" "$fe"
+    printf '%-40s %12s %9s\n' "full push" "-" "$fp"
+    printf '%-40s %12s %9s\n' "inventory of the destination (file)" "$(stat -c %s "$t/have.json")" "$inv"
+    printf '%-40s %12s %9s\n' "delta export --have (bundle)" "$delta" "$de"
+    printf '%-40s %12s %9s\n' "delta push" "-" "$dp"
+    printf 'delta / full: %s%%; destination digests differing from upstream: %s of %s\n' \
+        "$(echo "scale=2; 100 * $delta / $full" | bc)" "$bad" "$n"
+}
+
 case ${BENCH:-all} in
 verify) bench_verify ;;
 sets) bench_sets ;;
 sign) bench_sign ;;
 transfer) bench_transfer ;;
 split) bench_split ;;
-*) bench_verify; bench_sign; bench_transfer; bench_split; bench_sets ;;
+delta) bench_delta ;;
+*) bench_verify; bench_sign; bench_transfer; bench_split; bench_sets; bench_delta ;;
 esac

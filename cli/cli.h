@@ -131,5 +131,6 @@ int cmd_digest(int argc, char **argv);
 int cmd_login(int argc, char **argv);
 int cmd_logout(int argc, char **argv);
 int cmd_version(int argc, char **argv);
+int cmd_inventory(int argc, char **argv);
 
 #endif

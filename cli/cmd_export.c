@@ -7,7 +7,7 @@
 
 static struct cli_registry cr;
 static struct airlock_export_opts eo = {.format = AIRLOCK_FORMAT_AUTO};
-static const char *out, *images_file, *set_file;
+static const char *out, *images_file, *set_file, *have_file, *since_file;
 static uint64_t split;
 static int json;
 
@@ -36,6 +36,13 @@ static const struct cli_opt opts[] = {
      "them), straight away: no whole copy is ever made (a split export does not resume: an "
      "interrupted one starts again)",
      65536, 0, NULL},
+    {CLI_STR, "have", 0, &have_file, "INVENTORY",
+     "a delta: leave out the layers INVENTORY (airlock inventory of the destination) lists; "
+     "manifests, configs and signatures always travel",
+     0, 0, NULL},
+    {CLI_STR, "since", 0, &since_file, "LOCK",
+     "a delta: leave out the layers of the images LOCK (the last drop's lock file) pins", 0, 0,
+     NULL},
     CLI_OPT_JSON(&json, "print the result as JSON"),
     CLI_OPT_QUIET(&cr.quiet, "no progress"),
     CLI_OPT_END};
@@ -92,6 +99,12 @@ static void help(FILE *f)
             "       attachments: false}\n"
             "A repository with filters and nothing admitted is an error naming it; one with\n"
             "neither filters nor tags nor digests too (say allow: '.*' for every tag).\n"
+            "\n"
+            "A delta bundle (--have INVENTORY or --since LOCK) carries every manifest, config\n"
+            "and signature but leaves out the layers the destination already holds, and\n"
+            "records in its index.json which ones and on what basis (the inventory's or the\n"
+            "lock's digest). verify lists them as expected at the destination; push checks\n"
+            "that each one is there before anything moves. A delta is written as a new bundle.\n"
             "\n"
             "options:\n");
     cli_opts_help(f, own);
@@ -208,8 +221,17 @@ static int export_run(const struct cli_list *refs)
         cr.quiet = 1;
     if (split && airlock_format_for_path(out) == AIRLOCK_FORMAT_DIR)
         return cli_usage_error("export", "--split writes .tar parts: give -o NAME.tar");
+    if (have_file && since_file)
+        return cli_usage_error("export", "give --have or --since, not both");
     if ((rc = cli_registry_finish(&cr, "export")))
         return rc;
+    struct airlock_inventory *have = NULL;
+    if ((have_file && airlock_inventory_load(&have, have_file, &err)) ||
+        (since_file && airlock_inventory_from_lock(&have, since_file, &cr.o, &err))) {
+        cli_registry_release(&cr);
+        return cli_fail(err);
+    }
+    eo.have = have;
     struct airlock_import_result *res = NULL;
     struct airlock_image_set *set = NULL;
     struct airlock_set_items *items = NULL;
@@ -269,8 +291,13 @@ static int export_run(const struct cli_list *refs)
     } else if (json) {
         cli_printf(stdout, "{\"bundle\":");
         cli_json_str(stdout, out);
-        cli_printf(stdout, ",\"blobs\":%llu,\"bytes\":%llu,\"images\":[", (unsigned long long)res->blobs_written,
+        cli_printf(stdout, ",\"blobs\":%llu,\"bytes\":%llu,", (unsigned long long)res->blobs_written,
                (unsigned long long)res->bytes_written);
+        if (have)
+            cli_printf(stdout, "\"delta\":{\"basis\":\"%s\",\"omitted\":%llu,\"omittedBytes\":%llu},",
+                       res->delta_basis, (unsigned long long)res->blobs_omitted,
+                       (unsigned long long)res->bytes_omitted);
+        cli_printf(stdout, "\"images\":[");
         for (size_t i = 0; i < res->n; i++) {
             cli_printf(stdout, "%s{\"ref\":", i ? "," : "");
             cli_json_str(stdout, res->refs[i]);
@@ -298,9 +325,16 @@ static int export_run(const struct cli_list *refs)
             cli_printf(stderr, "wrote '%s'%s%s: %zu references, %llu blobs fetched (%s)\n", out,
                     n_parts ? " in parts " : "", n_parts ? parts_label : "", res->n,
                     (unsigned long long)res->blobs_written, sz);
+            if (have) {
+                airlock_format_size(sz, res->bytes_omitted);
+                cli_printf(stderr, "delta against %s: %llu layers (%s) left out, expected at the "
+                                   "destination\n",
+                           res->delta_basis, (unsigned long long)res->blobs_omitted, sz);
+            }
         }
     }
 done:
+    airlock_inventory_free(have);
     airlock_import_result_free(res);
     airlock_set_items_free(items);
     airlock_image_set_free(set);

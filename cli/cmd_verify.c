@@ -473,6 +473,8 @@ static int verify_run(const struct cli_list *ins, struct cli_registry *cr)
         json_list("missing", r->missing, r->n_missing);
         json_list("corrupt", r->corrupt, r->n_corrupt);
         json_list("unreferenced", r->unreferenced, r->n_unreferenced);
+        if (r->delta) /* a delta bundle: left out, expected at the destination (not missing) */
+            json_list("expected", r->expected, r->n_expected);
         cli_printf(stdout, "},\"images\":[");
         for (size_t i = 0; i < r->n_images; i++) {
             cli_printf(stdout, "%s{\"ref\":", i ? "," : "");
@@ -503,6 +505,11 @@ static int verify_run(const struct cli_list *ins, struct cli_registry *cr)
         }
         cli_printf(stdout, "]");
         json_list("problems", r->problems, r->n_problems);
+        if (r->delta)
+            cli_printf(stdout, ",\"delta\":{\"basis\":\"%s\",\"digest\":\"%s\",\"expected\":%zu,"
+                       "\"expectedBytes\":%llu}",
+                       r->delta_basis, r->delta_basis_digest, r->n_expected,
+                       (unsigned long long)r->expected_bytes);
         if (pr)
             cli_policy_json(policyfile, pr);
         struct airlock_split_info si;
@@ -579,6 +586,9 @@ static int verify_run(const struct cli_list *ins, struct cli_registry *cr)
         }
         if (pr && !output)
             cli_policy_text(pr);
+        for (size_t i = 0; i < r->n_expected; i++)
+            cli_printf(stdout, "%-8s %s (left out of this delta bundle)\n", "expected",
+                       r->expected[i]);
         char sz[16], part[200] = "";
         airlock_format_size(sz, r->bytes);
         struct airlock_split_info si;
@@ -595,6 +605,12 @@ static int verify_run(const struct cli_list *ins, struct cli_registry *cr)
                 r->ok ? "verified" : "FAILED", (unsigned long long)r->checked, sz, part,
                 r->n_missing, r->n_corrupt,
                 !sr ? "" : sr->ok ? "; signatures verified" : "; SIGNATURE CHECK FAILED");
+        if (r->delta) {
+            airlock_format_size(sz, r->expected_bytes);
+            cli_printf(stderr, "delta bundle (basis: %s %s): %zu blobs (%s) expected at the "
+                               "destination; push checks they are there before anything moves\n",
+                       r->delta_basis, r->delta_basis_digest, r->n_expected, sz);
+        }
         if (pr)
             cli_printf(stderr, "policy '%s'%s%s: %s\n", policyfile, pco.dest ? " at " : "",
                        pco.dest ? pco.dest : "", pr->ok ? "every image and platform passes"

@@ -64,7 +64,9 @@ static const struct example examples[] = {
                "  quay.io/prometheus/prometheus:v2.53.0\n"
                "# the images a set file names, only linux/amd64, cut for FAT32\n"
                "airlock export --set site.yaml --platform linux/amd64 --split 4095M \\\n"
-               "  -o site.tar\n"},
+               "  -o site.tar\n"
+               "# only what the registry inside does not hold yet (airlock inventory)\n"
+               "airlock export --set site.yaml --have have.json -o delta.tar\n"},
     {"push", "# push, verify the signatures in the registry\n"
              "airlock push --key cosign.pub bundle.tar registry.internal\n"
              "# under a path prefix, one repository renamed\n"
@@ -98,6 +100,11 @@ static const struct example examples[] = {
     {"sbom", "# the verified SPDX SBOM of an image, byte for byte as attested\n"
              "airlock sbom --key cosign.pub bundle.tar docker.io/library/nginx:1.27 \\\n"
              "  > nginx.spdx.json\n"},
+    {"inventory", "# what the registry inside holds below devops/, for export --have\n"
+                  "airlock inventory registry.internal/devops -o have.json\n"
+                  "# two repositories only\n"
+                  "airlock inventory --repo devops/nginx --repo devops/app \\\n"
+                  "  registry.internal -o have.json\n"},
     {"version", "# the version, commit and library versions, as JSON\n"
                 "airlock version --json\n"},
 };

@@ -39,6 +39,7 @@ static const struct command commands[] = {
     {"login", cmd_login, "check credentials with a registry, keep them in containers auth.json"},
     {"logout", cmd_logout, "remove a registry's credentials from containers auth.json"},
     {"version", cmd_version, "print the version, commit and library versions"},
+    {"inventory", cmd_inventory, "list what a registry holds, for a delta export (--have)"},
 };
 
 static void usage(FILE *f)

@@ -265,4 +265,12 @@ int layout_pair_key(char key[AIRLOCK_DIGEST_SIZE], const char *repo, const char 
 /* The repository ("domain/path") a reference names, malloc'd; NULL if it is none. */
 char *layout_repo_of(const char *ref);
 
+/* ---- delta.c ---------------------------------------------------------------------------- */
+
+/* Verify of a delta bundle: marks r as one (basis kind and digest) and adds what the record d
+ * says that is not true of b and its graph g (airlock_delta_check) to r->problems. */
+int layout_verify_delta(struct airlock_verify_report *r, const struct airlock_delta *d,
+                        struct airlock_bundle *b, const struct airlock_graph *g,
+                        struct airlock_error **err);
+
 #endif

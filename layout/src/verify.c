@@ -13,7 +13,7 @@
 #include <string.h>
 #include <unistd.h>
 
-enum node_state { N_PENDING, N_OK, N_MISSING, N_CORRUPT, N_EXTERNAL, N_ELSEWHERE };
+enum node_state { N_PENDING, N_OK, N_MISSING, N_CORRUPT, N_EXTERNAL, N_ELSEWHERE, N_EXPECTED };
 
 /* A node's check: graph nodes first (same numbers), then blobs nothing references. */
 struct node {
@@ -29,6 +29,7 @@ struct vctx {
     struct airlock_bundle *b;
     struct airlock_verify_report *r;
     struct airlock_graph *g;
+    struct airlock_delta *delta; /* a delta bundle's record, or NULL */
     struct node *nodes;
     size_t n;
     atomic_size_t next_job;
@@ -157,6 +158,9 @@ void airlock_verify_report_free(struct airlock_verify_report *r)
         free(r->unreferenced[i]);
     for (size_t i = 0; i < r->n_problems; i++)
         free(r->problems[i]);
+    for (size_t i = 0; i < r->n_expected; i++)
+        free(r->expected[i]);
+    free(r->expected);
     for (size_t i = 0; i < r->n_images; i++) {
         free(r->images[i].ref);
         free(r->images[i].kind);
@@ -281,6 +285,11 @@ static int check_nodes(struct vctx *v, const size_t *parent, const size_t *root_
                 vn->state = N_EXTERNAL; /* foreign layer, fetched from its URLs, not carried */
                 continue;
             }
+            const struct airlock_delta_blob *ob = airlock_delta_find(v->delta, nd->digest);
+            if (ob && ob->size == nd->size && nd->kind == AIRLOCK_NODE_BLOB) {
+                vn->state = N_EXPECTED; /* airlock_delta_check judges the record itself */
+                continue;
+            }
             where = where_text(v->b, nd->digest, 0, &elsewhere);
             if (elsewhere)
                 vn->state = N_ELSEWHERE; /* another part's: not checked here */
@@ -393,17 +402,27 @@ int airlock_bundle_verify(struct airlock_verify_report **out, struct airlock_bun
             goto out;
         }
     }
-    if ((rc = check_nodes(&v, parent, root_of, idx, err)))
+    /* a delta bundle: what its record says it leaves out, checked against the graph */
+    rc = airlock_delta_load(&v.delta, b, err);
+    if (rc == AIRLOCK_ENOTFOUND)
+        rc = 0;
+    else if (!rc && (rc = layout_verify_delta(v.r, v.delta, b, v.g, err)))
+        goto out;
+    if (rc || (rc = check_nodes(&v, parent, root_of, idx, err)))
         goto out;
     /* 3: hash the blobs, on every core */
     run_threads(&v, opts ? opts->threads : 0);
     v.r->checked += v.n_jobs;
     v.r->bytes = v.bytes;
-    v.r->ok = 1;
+    v.r->ok = !v.r->n_problems; /* the delta record's findings */
     for (size_t i = 0; i < v.n; i++) {
         struct node *nd = &v.nodes[i];
         int bad = 0;
-        if (nd->state == N_MISSING)
+        if (nd->state == N_EXPECTED) {
+            if (push_str(&v.r->expected, &v.r->n_expected, nd->digest))
+                v.r->ok = 0;
+            v.r->expected_bytes += nd->size;
+        } else if (nd->state == N_MISSING)
             bad = push_str(&v.r->missing, &v.r->n_missing, nd->digest) || 1;
         else if (nd->state == N_CORRUPT)
             bad = push_str(&v.r->corrupt, &v.r->n_corrupt, nd->digest) || 1;
@@ -464,6 +483,7 @@ out:
     free(root_of);
     free(walk);
     free(v.jobs);
+    airlock_delta_free(v.delta);
     airlock_graph_free(v.g);
     airlock_oci_free(idx);
     if (rc) {

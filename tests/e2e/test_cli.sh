@@ -102,7 +102,9 @@ opts_of() {
         allow-unsigned read-timeout max-clients threads json quiet help" ;;
     split) echo "size output json quiet help" ;;
     import) echo "output format name quiet json help" ;;
-    export) echo "output images set dry-run format platform split json quiet help $REGOPTS" ;;
+    export) echo "output images set dry-run format platform split have since json quiet help
+        $REGOPTS" ;;
+    inventory) echo "output repo page-size json quiet help $REGOPTS" ;;
     inspect) echo "json lock help" ;;
     tags) echo "semver filter deny latest page-size json help $REGOPTS" ;;
     digest) echo "json help $REGOPTS" ;;
@@ -119,13 +121,13 @@ letters_of() {
     verify) echo "k a j q o h" ;; push) echo "k a q h" ;; sync) echo "k q h" ;; sign) echo "k a y h" ;;
     keygen | generate-key-pair | import-key-pair) echo "k f h" ;; public-key) echo "k h" ;;
     pkcs11) echo "h" ;; serve) echo "l k a j q h" ;; split) echo "o q h" ;; import) echo "o q h" ;;
-    export) echo "o q h" ;; inspect | tags | digest | login | logout | version) echo "h" ;;
+    export | inventory) echo "o q h" ;; inspect | tags | digest | login | logout | version) echo "h" ;;
     attest | attestations | sbom) echo "k h" ;;
     esac
 }
 ALL_CMDS="verify push sync sign keygen generate-key-pair import-key-pair public-key pkcs11 serve
  split import export inspect tags digest login logout version
- attest attestations sbom"
+ attest attestations sbom inventory"
 
 case_every_command_refuses_unknown_options_alike() {
     for c in $ALL_CMDS; do

@@ -24,6 +24,8 @@ struct xblob {
     char digest[AIRLOCK_DIGEST_SIZE];
     uint64_t size;
     int meta; /* a config, or a small layer of a signature, attestation or SBOM */
+    int omitted; /* a delta export: a layer the destination has (eo->have), not carried */
+    const char *from; /* and a repository there that holds it (the inventory's), or NULL */
     struct airlock_registry *r;
     char *repo;
 };
@@ -222,6 +224,8 @@ static int want_blob(struct exporter *x, struct airlock_registry *r, const char 
     memcpy(b->digest, d->digest, AIRLOCK_DIGEST_SIZE);
     b->size = d->size;
     b->meta = meta;
+    b->omitted = 0;
+    b->from = NULL;
     b->r = r;
     b->repo = strdup(repo);
     x->n_blobs++;
@@ -1030,8 +1034,9 @@ static int fetch_all(struct exporter *x, uint64_t *fetched, uint64_t *bytes,
     if (!j.todo)
         rc = airlock_error_set(err, AIRLOCK_EOS, "out of memory");
     for (size_t i = 0; !rc && i < x->n_blobs; i++)
-        if (x->sw ? !airlock_split_writer_is_meta(x->sw, x->blobs[i].digest)
-                  : !airlock_writer_has(x->w, x->blobs[i].digest))
+        if (!x->blobs[i].omitted &&
+            (x->sw ? !airlock_split_writer_is_meta(x->sw, x->blobs[i].digest)
+                   : !airlock_writer_has(x->w, x->blobs[i].digest)))
             j.todo[j.n++] = &x->blobs[i]; /* (want_blob keeps each digest once) */
     int threads = x->ro && x->ro->parallel > 0 ? x->ro->parallel : 4;
     if (!rc && x->sw) { /* each blob's place in its part (or its pieces'), reserved in order */
@@ -1107,6 +1112,31 @@ static int want_old(void *ctx, const char *digest, uint64_t size)
 
 static cJSON *record_json(const struct exporter *x, struct airlock_bundle *old);
 
+/* A delta export's record (layout/src/delta.c): the omitted blobs, sorted. NULL: no memory. */
+static char *delta_text(const struct exporter *x)
+{
+    struct airlock_delta d;
+    memset(&d, 0, sizeof(d));
+    const char *bdg = NULL, *breg = NULL;
+    const char *kind = airlock_inventory_basis(x->eo->have, &bdg, &breg);
+    snprintf(d.basis_kind, sizeof(d.basis_kind), "%s", kind);
+    snprintf(d.basis_digest, sizeof(d.basis_digest), "%s", bdg);
+    d.basis_registry = (char *)breg;
+    if (!(d.omitted = calloc(x->n_blobs + 1, sizeof(*d.omitted))))
+        return NULL;
+    for (size_t i = 0; i < x->n_blobs; i++)
+        if (x->blobs[i].omitted) {
+            struct airlock_delta_blob *b = &d.omitted[d.n++];
+            memcpy(b->digest, x->blobs[i].digest, AIRLOCK_DIGEST_SIZE);
+            b->size = x->blobs[i].size;
+            b->from = (char *)x->blobs[i].from;
+        }
+    airlock_delta_sort(&d); /* (want_blob keeps each digest once: nothing to free) */
+    char *text = airlock_delta_format(&d);
+    free(d.omitted);
+    return text;
+}
+
 /* index.json: the old bundle's entries that keep their names, then the new ones */
 static char *index_text(const struct exporter *x, struct airlock_bundle *old)
 {
@@ -1167,6 +1197,16 @@ static char *index_text(const struct exporter *x, struct airlock_bundle *old)
     cJSON_DeleteItemFromObjectCaseSensitive(ann, AIRLOCK_ANN_SET_RECORD);
     cJSON_AddStringToObject(ann, AIRLOCK_ANN_SET_RECORD, rtext);
     free(rtext);
+    if (x->eo && x->eo->have) { /* a delta: what it leaves out, on what basis */
+        char *dtext = delta_text(x);
+        if (!dtext) {
+            cJSON_Delete(index);
+            cJSON_Delete(ann);
+            return NULL;
+        }
+        cJSON_AddStringToObject(ann, AIRLOCK_ANN_DELTA_RECORD, dtext);
+        free(dtext);
+    }
     cJSON_AddItemToObject(index, "annotations", ann);
     char *text = cJSON_PrintUnformatted(index);
     cJSON_Delete(index);
@@ -1285,7 +1325,8 @@ static int tell_plan(const struct exporter *x, struct airlock_bundle *old,
         im[i].in_bundle = core_dmap_get(&in_old, r->digest) != NULL;
         for (size_t k = r->blob_from; k < r->blob_to; k++) {
             uint64_t sz;
-            if (old && !airlock_bundle_blob_stat(old, x->blobs[k].digest, &sz))
+            if (x->blobs[k].omitted ||
+                (old && !airlock_bundle_blob_stat(old, x->blobs[k].digest, &sz)))
                 continue;
             im[i].new_bytes += x->blobs[k].size;
             im[i].new_blobs++;
@@ -1293,6 +1334,8 @@ static int tell_plan(const struct exporter *x, struct airlock_bundle *old,
     }
     for (size_t k = 0; k < x->n_blobs; k++) {
         uint64_t sz;
+        if (x->blobs[k].omitted)
+            continue;
         if (old && !airlock_bundle_blob_stat(old, x->blobs[k].digest, &sz)) {
             p.blobs_reused++;
             p.bytes_reused += x->blobs[k].size;
@@ -1339,17 +1382,34 @@ int airlock_export_items(struct airlock_import_result **res,
     struct airlock_split_blob *plan = NULL;
     char *text = NULL;
     uint64_t bytes = 0, fetched = 0, recovered = 0, recovered_bytes = 0;
+    uint64_t omitted = 0, omitted_bytes = 0;
     uint64_t split = eo ? eo->split_size : 0;
     int rc = 0;
     rc = ask_ahead(&x, items, n_items, err);
+    if (eo && eo->have && access(out, F_OK) == 0) {
+        rc = airlock_error_set(err, AIRLOCK_EUSAGE,
+                               "'%s' exists: a delta export (--have, --since) writes a new bundle, "
+                               "it does not add to one",
+                               out);
+        goto out;
+    }
     for (size_t i = 0; i < n_items && !rc; i++)
         rc = export_one(&x, &items[i], err);
     if (rc)
         goto out;
+    for (size_t i = 0; eo && eo->have && i < x.n_blobs; i++) /* a delta: what is there stays */
+        if (!x.blobs[i].meta &&
+            airlock_inventory_has(eo->have, x.blobs[i].digest, &x.blobs[i].from)) {
+            x.blobs[i].omitted = 1;
+            omitted++;
+            omitted_bytes += x.blobs[i].size;
+        }
     {
         /* a FAT32 stick holds no file of 4 GiB: say so before writing, not at 4 GiB */
         uint64_t total = 0, largest = 0;
         for (size_t i = 0; i < x.n_blobs; i++) {
+            if (x.blobs[i].omitted)
+                continue;
             total += x.blobs[i].size;
             if (x.blobs[i].size > largest)
                 largest = x.blobs[i].size;
@@ -1390,6 +1450,10 @@ int airlock_export_items(struct airlock_import_result **res,
             plan[n].meta = 1;
         }
         for (size_t i = 0; i < x.n_blobs; i++, n++) {
+            if (x.blobs[i].omitted) {
+                n--;
+                continue;
+            }
             memcpy(plan[n].digest, x.blobs[i].digest, AIRLOCK_DIGEST_SIZE);
             plan[n].size = x.blobs[i].size;
             plan[n].meta = x.blobs[i].meta;
@@ -1402,7 +1466,7 @@ int airlock_export_items(struct airlock_import_result **res,
                                            err);
         for (size_t i = 0; i < x.n_blobs && !rc; i++) { /* configs, signature payloads: small */
             struct xblob *b = &x.blobs[i];
-            if (!airlock_split_writer_is_meta(x.sw, b->digest))
+            if (b->omitted || !airlock_split_writer_is_meta(x.sw, b->digest))
                 continue;
             struct airlock_buf data = AIRLOCK_BUF_INIT(0);
             rc = registry_blob_fetch_mem(b->r, b->repo, b->digest, b->size, &data, err);
@@ -1441,8 +1505,9 @@ int airlock_export_items(struct airlock_import_result **res,
     if (!rc && ro && ro->progress) {
         uint64_t n = 0, total = 0;
         for (size_t i = 0; i < x.n_blobs; i++)
-            if (x.sw ? !airlock_split_writer_is_meta(x.sw, x.blobs[i].digest)
-                     : !airlock_writer_has(x.w, x.blobs[i].digest)) {
+            if (!x.blobs[i].omitted &&
+                (x.sw ? !airlock_split_writer_is_meta(x.sw, x.blobs[i].digest)
+                      : !airlock_writer_has(x.w, x.blobs[i].digest))) {
                 n++;
                 total += x.blobs[i].size;
             }
@@ -1474,6 +1539,13 @@ result:
     }
     r->blobs_written = fetched;
     r->bytes_written = bytes;
+    r->blobs_omitted = omitted;
+    r->bytes_omitted = omitted_bytes;
+    if (eo && eo->have) {
+        const char *bdg = NULL, *breg = NULL;
+        airlock_inventory_basis(eo->have, &bdg, &breg);
+        snprintf(r->delta_basis, sizeof(r->delta_basis), "%s", bdg);
+    }
     if (parts) {
         r->parts = parts->parts;
         r->part_sizes = parts->sizes;

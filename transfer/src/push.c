@@ -1258,6 +1258,44 @@ static int push_policy_check(struct airlock_bundle *b, const char *dest,
     return rc;
 }
 
+/* Blobs the bundle does not hold (a delta bundle leaves layers out): checked in the
+ * destination before anything moves (transfer_delta_precheck), then dropped from the plan as
+ * already there. None: nothing to do. */
+static int push_delta(struct pusher *p, struct airlock_error **err)
+{
+    struct transfer_need *needs = NULL;
+    size_t n = 0;
+    uint64_t sz;
+    for (size_t i = 0; i < p->n_blobs; i++)
+        if (airlock_bundle_blob_stat(p->b, p->blobs[i].digest, &sz)) {
+            struct transfer_need *nn = realloc(needs, (n + 1) * sizeof(*nn));
+            if (!nn) {
+                free(needs);
+                return airlock_error_set(err, AIRLOCK_EOS, "out of memory");
+            }
+            needs = nn;
+            needs[n++] = (struct transfer_need){p->blobs[i].repo, p->blobs[i].digest,
+                                                p->blobs[i].size, 0, NULL};
+        }
+    if (!n)
+        return 0;
+    int rc = transfer_delta_precheck(p->r, p->b, p->pre->graph, needs, n, p->ro, err);
+    free(needs);
+    if (rc)
+        return rc;
+    size_t k = 0;
+    for (size_t i = 0; i < p->n_blobs; i++) {
+        if (airlock_bundle_blob_stat(p->b, p->blobs[i].digest, &sz)) {
+            free(p->blobs[i].repo);
+            p->skipped++;
+            continue;
+        }
+        p->blobs[k++] = p->blobs[i];
+    }
+    p->n_blobs = k;
+    return 0;
+}
+
 int airlock_push(struct airlock_push_result **res, struct airlock_bundle *b, const char *dest,
                  const struct airlock_registry_opts *ro, const struct airlock_push_opts *po,
                  struct airlock_error **err)
@@ -1366,6 +1404,9 @@ int airlock_push(struct airlock_push_result **res, struct airlock_bundle *b, con
         airlock_error_wrap(err, "push (nothing was pushed)");
         goto done;
     }
+    /* a delta bundle: the blobs it leaves out are asked for first (deltapush.c) */
+    if ((rc = push_delta(&p, err)))
+        goto done;
     /* first the first occurrence of every digest, then its other repositories, which can
      * then mount it instead of uploading it again */
     {

@@ -219,4 +219,23 @@ int transfer_pool_run(size_t n, int threads, transfer_pool_fn fn, void *ctx,
 /* The pool's size for requests across images: twice --parallel, at most TRANSFER_POOL_MAX. */
 int transfer_pool_threads(const struct airlock_registry_opts *ro);
 
+/* ---- deltapush.c: push of a delta bundle --------------------------------------------------- */
+
+/* A blob the push needs that the bundle does not hold. state: 1 in repo, 2 mountable from
+ * from (a repository of the destination), 0 absent. */
+struct transfer_need {
+    const char *repo;
+    const char *digest;
+    uint64_t size;
+    int state;
+    const char *from;
+};
+/* Before anything moves: each need must be omitted by b's delta record with its size, the
+ * record must be true of b and its graph g (airlock_delta_check), and each must be in its
+ * repository of r, or in the repository the record names to mount it from (asked for all
+ * first; then mounted). Otherwise AIRLOCK_EINTEGRITY listing what is absent, nothing done. */
+int transfer_delta_precheck(struct airlock_registry *r, struct airlock_bundle *b,
+                            const struct airlock_graph *g, struct transfer_need *needs, size_t n,
+                            const struct airlock_registry_opts *ro, struct airlock_error **err);
+
 #endif

@@ -339,6 +339,14 @@ struct airlock_verify_report {
     uint64_t elsewhere;     /* a part opened alone: blobs other parts hold, not checked */
     struct airlock_verify_image *images;
     size_t n_images;
+    /* a delta bundle (AIRLOCK_ANN_DELTA_RECORD): the blobs it leaves out that its graph needs,
+     * expected at the destination (not missing), and on what basis */
+    int delta;
+    char delta_basis[16];
+    char delta_basis_digest[AIRLOCK_DIGEST_SIZE];
+    char **expected;
+    size_t n_expected;
+    uint64_t expected_bytes;
 };
 
 struct airlock_verify_opts {
@@ -353,6 +361,51 @@ struct airlock_verify_opts {
 int airlock_bundle_verify(struct airlock_verify_report **out, struct airlock_bundle *b,
                           const struct airlock_verify_opts *opts, struct airlock_error **err);
 void airlock_verify_report_free(struct airlock_verify_report *r);
+
+/* ---- delta bundles (delta.c) ------------------------------------------------------------- */
+
+/* index.json's top-level annotation recording the layer blobs a delta bundle leaves out
+ * (export --have, --since), as JSON text (format in layout/src/delta.c). The record is not
+ * trusted: it only ever makes a blob "expected at the destination" when it names that blob,
+ * with its size, as a layer of a manifest the bundle holds (airlock_delta_check says what else
+ * is wrong with it), and push asks the destination for each one before anything moves. */
+#define AIRLOCK_ANN_DELTA_RECORD "dev.airlock.delta"
+
+struct airlock_delta_blob {
+    char digest[AIRLOCK_DIGEST_SIZE];
+    uint64_t size;
+    char *from; /* a repository of the basis registry that held it (a mount hint), or NULL */
+};
+struct airlock_delta {
+    char basis_kind[16];                 /* "inventory" or "lock" */
+    char basis_digest[AIRLOCK_DIGEST_SIZE]; /* of the inventory or the lock file */
+    char *basis_registry;                /* the inventory's registry, or NULL */
+    struct airlock_delta_blob *omitted;  /* sorted by digest, no repeats */
+    size_t n;
+};
+/* The record of b: AIRLOCK_ENOTFOUND (no error set) when it has none; a malformed one
+ * (unsorted or repeated digests, bad sizes, an unknown basis) is AIRLOCK_EINTEGRITY naming the
+ * bundle. Free with airlock_delta_free. */
+int airlock_delta_load(struct airlock_delta **out, struct airlock_bundle *b,
+                       struct airlock_error **err);
+/* The same on the record's text (the fuzz target); what names it in messages. */
+int airlock_delta_parse(struct airlock_delta **out, const char *text, size_t len,
+                        const char *what, struct airlock_error **err);
+/* The omitted blob digest, or NULL (binary search). */
+const struct airlock_delta_blob *airlock_delta_find(const struct airlock_delta *d,
+                                                    const char *digest);
+/* Sorts d->omitted by digest and drops repeats (a writer's step before format). */
+int airlock_delta_sort(struct airlock_delta *d);
+/* The record as JSON text (malloc'd), or NULL when memory ran out. */
+char *airlock_delta_format(const struct airlock_delta *d);
+void airlock_delta_free(struct airlock_delta *d);
+/* What the record says that is not true of the bundle b with graph g: each omitted entry must
+ * be a layer (never a config, manifest or index) of a manifest in g, with the size its
+ * descriptor gives, and absent from b. *problems (*n_problems messages) is malloc'd: free each
+ * and the array. Only memory can fail. */
+int airlock_delta_check(char ***problems, size_t *n_problems, const struct airlock_delta *d,
+                        struct airlock_bundle *b, const struct airlock_graph *g,
+                        struct airlock_error **err);
 
 /* ---- signing (cosign legacy .sig manifests, offline) -------------------------------------- */
 
@@ -595,6 +648,9 @@ struct airlock_import_result {
     size_t n;
     uint64_t blobs_written;
     uint64_t bytes_written;
+    uint64_t blobs_omitted;  /* a delta export: layers left out (expected at the destination) */
+    uint64_t bytes_omitted;
+    char delta_basis[AIRLOCK_DIGEST_SIZE]; /* and the digest of its inventory or lock, or "" */
     char **warnings; /* things done that the user should know of */
     size_t n_warnings;
     char **parts;    /* a split set written instead of one bundle (export --split) */

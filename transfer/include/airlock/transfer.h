@@ -203,6 +203,10 @@ struct airlock_export_opts {
     int dry_run;          /* stop after the plan: nothing is written (res lists the images) */
     const char *set_path; /* the set file the items came from (recorded), or NULL */
     const char *set_digest;
+    /* a delta export: layer blobs the inventory lists are left out and recorded in index.json
+     * (AIRLOCK_ANN_DELTA_RECORD) with the inventory's basis; manifests, configs and
+     * attachments always travel. Writes a new bundle only. NULL: a full export. */
+    const struct airlock_inventory *have;
 };
 
 /* Pulls images (with their .sig/.att/.sbom tags and OCI referrers) into the bundle at out,
@@ -280,6 +284,52 @@ void airlock_set_items_free(struct airlock_set_items *it);
  * attachments choice, so that export --set LOCK takes exactly the same digests again.
  * AIRLOCK_ENOTFOUND when the bundle holds no record (not made by export). *out malloc'd. */
 int airlock_set_record_lock(char **out, struct airlock_bundle *b, struct airlock_error **err);
+
+/* ---- inventories and delta exports (inventory.c) ---------------------------------------- */
+
+/* What a registry holds, as `airlock inventory` writes it: one line
+ * {"digest":"sha256:<of BODY>","inventory":BODY}, BODY listing the repositories, and the
+ * manifest and blob digests present, sorted without repeats (format in inventory.c). */
+struct airlock_inventory;
+
+struct airlock_inventory_opts {
+    const char *const *repos; /* repositories (under the prefix) to list; none: the catalog's */
+    size_t n_repos;
+    size_t page;              /* > 0: ask for pages of this many (catalog and tags/list) */
+};
+struct airlock_inventory_result {
+    char *text; /* the file's content */
+    size_t len;
+    char digest[AIRLOCK_DIGEST_SIZE]; /* of its body: what a delta export records as basis */
+    size_t repositories, tags, manifests, blobs;
+};
+/* Takes the inventory of where, "host[/prefix]": every repository of the catalog (followed
+ * through its pages) equal to or under prefix, or those opts names, each tag's manifest and
+ * what it references (the one manifest graph: each digest read once). Free with
+ * airlock_inventory_result_free. */
+int airlock_inventory_take(struct airlock_inventory_result **res, const char *where,
+                           const struct airlock_inventory_opts *opts,
+                           const struct airlock_registry_opts *ro, struct airlock_error **err);
+void airlock_inventory_result_free(struct airlock_inventory_result *r);
+/* Reads an inventory file: its digest must match its body (a cut-off or edited file is
+ * AIRLOCK_EINTEGRITY naming both digests), lists sorted without repeats, sizes capped. */
+int airlock_inventory_load(struct airlock_inventory **out, const char *path,
+                           struct airlock_error **err);
+int airlock_inventory_parse(struct airlock_inventory **out, const char *text, size_t len,
+                            const char *path, struct airlock_error **err);
+/* The blobs of every image of a lock file (kind ImageSetLock: images pinned by digest), read
+ * from their registries, as an inventory with basis "lock" (the lock file's digest). */
+int airlock_inventory_from_lock(struct airlock_inventory **out, const char *lock_path,
+                                const struct airlock_registry_opts *ro,
+                                struct airlock_error **err);
+void airlock_inventory_free(struct airlock_inventory *inv);
+/* 1 when the inventory lists the blob (*from: a repository holding it, or NULL), else 0. */
+int airlock_inventory_has(const struct airlock_inventory *inv, const char *digest,
+                          const char **from);
+/* Its basis: "inventory" or "lock", the digest, the registry (NULL for a lock). */
+const char *airlock_inventory_basis(const struct airlock_inventory *inv, const char **digest,
+                                    const char **registry);
+size_t airlock_inventory_blob_count(const struct airlock_inventory *inv);
 
 /* ---- sync ----------------------------------------------------------------------------------- */
 

@@ -1,0 +1,259 @@
+# Delta bundles end to end with two real Distribution registries of the ctest fixture: the
+# plain one is "upstream" (filled with skopeo from layouts mkdelta.py writes), the TLS one
+# with htpasswd is the destination inside. Full export, sign, push; upstream changes (new
+# tags, a new repository on the same base, one base layer updated); inventory of the
+# destination; delta export, verify, sign, push; the destination then serves exactly the
+# upstream digests (skopeo). Hostile cases: tampered or cut inventories, delta records that
+# lie about the bundle, an omitted blob that left the destination.
+. "$(dirname "$0")/lib.sh"
+. "$REGROOT/env"
+CASE=$(basename "$T" | tr 'A-Z' 'a-z' | tr -cd 'a-z0-9')
+DOPTS=(--ca-file "$CA" --auth-file "$T/auth.json")
+SK=(--src-tls-verify=false --dest-tls-verify=false)
+export COSIGN_PASSWORD=test-password
+
+setup_keys() {
+    printf '{"auths":{"%s":{"auth":"%s"}}}' "$TLSREG" "$(printf tester:tester-pass | base64)" > "$T/auth.json"
+    "$AIRLOCK" keygen --output-key-prefix k 2>/dev/null
+}
+# upstream REF=SEED:KB,...: the images into $PLAIN/$CASE/REF (REF is repo:tag)
+upstream() {
+    rm -rf up
+    "$PY" "$E2E_SRC/mkdelta.py" up "$@" || fail "mkdelta"
+    for spec in "$@"; do
+        local ref=${spec%%=*}
+        skopeo copy -q --dest-tls-verify=false "oci:up:$ref" "docker://$PLAIN/$CASE/$ref" ||
+            fail "skopeo copy $ref"
+    done
+}
+# set FILE REF...: an image set of upstream references
+mkset() {
+    local f=$1
+    shift
+    { echo '{"images": ['; local sep=""
+      for r in "$@"; do printf '%s"%s"\n' "$sep" "$PLAIN/$CASE/$r"; sep=","; done
+      echo ']}'; } > "$f"
+}
+# same REF...: upstream and destination serve the same digest for each
+same() {
+    for r in "$@"; do
+        local u d
+        u=$(skopeo inspect --tls-verify=false --format '{{.Digest}}' "docker://$PLAIN/$CASE/$r") || fail "inspect upstream $r"
+        d=$(skopeo inspect --tls-verify=false --creds tester:tester-pass --format '{{.Digest}}' \
+            "docker://$TLSREG/$CASE/$r") || fail "inspect destination $r"
+        [ "$u" = "$d" ] || fail "$r: upstream $u, destination $d"
+    done
+}
+absent() { # REF...: the destination does not serve it
+    for r in "$@"; do
+        ! skopeo inspect --tls-verify=false --creds tester:tester-pass --raw "docker://$TLSREG/$CASE/$r" \
+            >/dev/null 2>&1 || fail "destination serves $r"
+    done
+}
+# the first drop: three images on two bases, exported whole, signed, pushed
+first_drop() {
+    setup_keys
+    upstream app1:1.0=base1:256,a1:16 app2:1.0=base1:256,b1:16 tool:1.0=base2:256,t1:16
+    mkset s1.json app1:1.0 app2:1.0 tool:1.0
+    airlock export -q --plain-http --set s1.json -o full.tar
+    expect_rc 0
+    airlock sign --key k.key --to "$TLSREG" full.tar
+    expect_rc 0
+    airlock push -q --key k.pub "${DOPTS[@]}" full.tar "$TLSREG"
+    expect_rc 0
+    same app1:1.0 app2:1.0 tool:1.0
+    # upstream changes: a new tag on the same base, one base layer updated, a new repository
+    upstream app1:1.0=base1:256,a1:16 app1:1.1=base1:256,a2:16 tool:1.1=base3:256,t1:16 \
+        app3:1.0=base1:256,c1:16
+    mkset s2.json app1:1.0 app1:1.1 app2:1.0 tool:1.0 tool:1.1 app3:1.0
+}
+
+case_update_moves_only_what_changed() {
+    first_drop
+    airlock inventory --json "${DOPTS[@]}" "$TLSREG/$CASE" -o have.json
+    expect_rc 0
+    json '.repositories == 3 and .blobs >= 9'
+    # the catalog and tags in pages of one (Link headers followed): the same lists
+    local blobs
+    blobs=$(jq .blobs "$T/out")
+    airlock inventory --json --page-size 1 "${DOPTS[@]}" "$TLSREG/$CASE" -o paged.json
+    expect_rc 0
+    json ".repositories == 3 and .blobs == $blobs"
+    [ "$(jq -c .inventory.blobs paged.json)" = "$(jq -c .inventory.blobs have.json)" ] || fail "paged inventory differs"
+    airlock export --json --plain-http --set s2.json --have have.json -o delta.tar
+    expect_rc 0
+    # fetched: the new layers a2, base3, c1 (288 KiB) and the configs; base1, base2, a1, b1, t1 stay
+    json '.delta.omitted == 5 and .bytes < 320000'
+    local full delta
+    full=$(stat -c %s full.tar)
+    delta=$(stat -c %s delta.tar)
+    [ "$delta" -lt "$((full * 60 / 100))" ] || fail "delta $delta bytes, full $full"
+    airlock verify --json delta.tar
+    expect_rc 0
+    json '.ok and .delta.basis == "inventory" and (.blobs.expected | length) == .delta.expected and (.blobs.missing | length) == 0'
+    airlock verify delta.tar
+    expect_rc 0
+    out_has expected
+    err_has "expected at the destination"
+    # signing works as on a full bundle
+    airlock sign --key k.key --to "$TLSREG" delta.tar
+    expect_rc 0
+    airlock verify --key k.pub --to "$TLSREG" delta.tar
+    expect_rc 0
+    airlock push --json --key k.pub "${DOPTS[@]}" delta.tar "$TLSREG"
+    expect_rc 0
+    same app1:1.0 app1:1.1 app2:1.0 tool:1.0 tool:1.1 app3:1.0
+    # --since the first drop's lock: the same delta, basis the lock
+    airlock inspect --lock full.tar
+    expect_rc 0
+    cp "$T/out" lock.json
+    airlock export --json --plain-http --set s2.json --since lock.json -o since.tar
+    expect_rc 0
+    json '.delta.omitted >= 1'
+    airlock verify --json since.tar
+    expect_rc 0
+    json '.delta.basis == "lock"'
+}
+
+case_push_refuses_delta_whose_blob_left_destination() {
+    first_drop
+    airlock inventory -q "${DOPTS[@]}" "$TLSREG/$CASE" -o have.json
+    expect_rc 0
+    airlock export -q --plain-http --set s2.json --have have.json -o delta.tar
+    expect_rc 0
+    airlock sign --key k.key --to "$TLSREG" delta.tar
+    expect_rc 0
+    # base1 leaves every repository of the destination that held it
+    local base1
+    base1=$(skopeo inspect --tls-verify=false --format '{{index .Layers 0}}' "docker://$PLAIN/$CASE/app1:1.1")
+    for repo in app1 app2; do
+        curl -sf --cacert "$CA" -u tester:tester-pass -X DELETE \
+            "https://$TLSREG/v2/$CASE/$repo/blobs/$base1" >/dev/null || fail "delete $repo blob"
+    done
+    airlock push --key k.pub "${DOPTS[@]}" delta.tar "$TLSREG"
+    expect_rc 4
+    err_has "not in the destination"
+    err_has "$TLSREG/$CASE/app1@$base1"
+    err_has "nothing was pushed"
+    absent app1:1.1 tool:1.1 app3:1.0
+    # no blob went up either: the new layer of app1:1.1 is not there
+    local a2
+    a2=$(skopeo inspect --tls-verify=false --format '{{index .Layers 1}}' "docker://$PLAIN/$CASE/app1:1.1")
+    ! curl -sf --cacert "$CA" -u tester:tester-pass -I "https://$TLSREG/v2/$CASE/app1/blobs/$a2" \
+        >/dev/null || fail "a blob was uploaded"
+}
+
+case_tampered_inventory_is_refused() {
+    first_drop
+    airlock inventory -q "${DOPTS[@]}" "$TLSREG/$CASE" -o have.json
+    expect_rc 0
+    # one digest changed in the body: the checksum no longer matches
+    "$PY" - <<'EOF'
+t = open("have.json").read()
+i = t.index('"blobs":[["sha256:') + len('"blobs":[["sha256:')
+t = t[:i] + ("0" if t[i] != "0" else "1") + t[i + 1:]
+open("edited.json", "w").write(t)
+open("cut.json", "w").write(open("have.json").read()[:-40])
+EOF
+    airlock export -q --plain-http --set s2.json --have edited.json -o d1.tar
+    expect_rc 4
+    err_has "inventory 'edited.json' is not whole or was edited"
+    [ ! -e d1.tar ] || fail "a bundle was written"
+    airlock export -q --plain-http --set s2.json --have cut.json -o d2.tar
+    expect_rc 4
+    err_has "inventory 'cut.json': not an airlock inventory (or cut off)"
+    # a well-formed one whose blobs are out of order (digest recomputed): refused as well
+    "$PY" - <<'EOF'
+import hashlib, json
+t = open("have.json").read()
+body = t[t.index('"inventory":') + 12:t.rindex("}")]
+j = json.loads(body)
+j["blobs"] = list(reversed(j["blobs"]))
+b = json.dumps(j, separators=(",", ":"))
+open("unsorted.json", "w").write('{"digest":"sha256:%s","inventory":%s}\n' % (hashlib.sha256(b.encode()).hexdigest(), b))
+EOF
+    airlock export -q --plain-http --set s2.json --have unsorted.json -o d3.tar
+    expect_rc 4
+    err_has "sorted by digest without repeats"
+}
+
+# record DIR JSON: sets the delta record of the bundle directory DIR
+record() {
+    "$PY" - "$1" "$2" <<'EOF'
+import json, sys
+p = sys.argv[1] + "/index.json"
+j = json.load(open(p))
+j.setdefault("annotations", {})["dev.airlock.delta"] = sys.argv[2]
+json.dump(j, open(p, "w"))
+EOF
+}
+
+case_delta_record_cannot_excuse_what_it_does_not_name() {
+    make_bundle b/
+    local man layer config size csize other
+    man=$(jq -r '.manifests[0].digest' b/index.json)
+    layer=$(jq -r '.layers[0].digest' "b/blobs/sha256/${man#sha256:}")
+    size=$(jq -r '.layers[0].size' "b/blobs/sha256/${man#sha256:}")
+    config=$(jq -r '.config.digest' "b/blobs/sha256/${man#sha256:}")
+    csize=$(jq -r '.config.size' "b/blobs/sha256/${man#sha256:}")
+    other=sha256:$(printf x | sha256sum | cut -d' ' -f1)
+    basis='"basis":{"kind":"inventory","digest":"'$other'"}'
+    rm "b/blobs/sha256/${layer#sha256:}"
+    # no record: missing
+    airlock verify b/
+    expect_rc 4
+    err_has "is missing"
+    # a record naming another blob: still missing, and the record is wrong
+    record b '{'"$basis"',"omitted":[{"digest":"'$other'","size":1}]}'
+    airlock verify --json b/
+    expect_rc 4
+    json '(.blobs.missing | length) == 1 and (.problems | any(contains("which no manifest of the bundle references")))'
+    # the right digest with another size: missing
+    record b '{'"$basis"',"omitted":[{"digest":"'$layer'","size":'$((size + 1))'}]}'
+    airlock verify --json b/
+    expect_rc 4
+    json '(.blobs.missing | length) == 1'
+    err_empty
+    # a record that omits the config (a delta carries every config): refused
+    rm "b/blobs/sha256/${config#sha256:}"
+    record b '{'"$basis"',"omitted":[{"digest":"'$config'","size":'$csize'},{"digest":"'$layer'","size":'$size'}]}'
+    [ "$config" \< "$layer" ] || record b '{'"$basis"',"omitted":[{"digest":"'$layer'","size":'$size'},{"digest":"'$config'","size":'$csize'}]}'
+    airlock verify --json b/
+    expect_rc 4
+    json '.problems | any(contains("a config: a delta bundle must carry every manifest and config"))'
+    # unsorted or repeated entries: the record is malformed
+    record b '{'"$basis"',"omitted":[{"digest":"'$layer'","size":'$size'},{"digest":"'$layer'","size":'$size'}]}'
+    airlock verify b/
+    expect_rc 4
+    err_has "not sorted by digest without repeats"
+    # exactly the missing layer, config back: expected at the destination, ok
+    make_bundle c/
+    cp "c/blobs/sha256/${config#sha256:}" b/blobs/sha256/
+    record b '{'"$basis"',"omitted":[{"digest":"'$layer'","size":'$size'}]}'
+    airlock verify --json b/
+    expect_rc 0
+    json '.blobs.expected == ["'$layer'"] and .delta.digest == "'$other'"'
+}
+
+case_push_refuses_lying_delta_record() {
+    setup_keys
+    make_bundle b/
+    local man config csize other
+    man=$(jq -r '.manifests[0].digest' b/index.json)
+    config=$(jq -r '.config.digest' "b/blobs/sha256/${man#sha256:}")
+    csize=$(jq -r '.config.size' "b/blobs/sha256/${man#sha256:}")
+    other=sha256:$(printf x | sha256sum | cut -d' ' -f1)
+    airlock sign --key k.key --to "$TLSREG/$CASE" b/
+    expect_rc 0
+    # the config is left out and the record claims it: push refuses before anything moves,
+    # even where the destination could serve it
+    rm "b/blobs/sha256/${config#sha256:}"
+    record b '{"basis":{"kind":"inventory","digest":"'$other'"},"omitted":[{"digest":"'$config'","size":'$csize'}]}'
+    airlock push --key k.pub "${DOPTS[@]}" b/ "$TLSREG/$CASE"
+    expect_rc 4
+    err_has "a delta bundle must carry every manifest and config"
+    err_has "nothing was pushed"
+    absent test/busybox:1.0
+}
+
+main "$@"

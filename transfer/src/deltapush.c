@@ -1,0 +1,128 @@
+/* Push of a delta bundle: before any upload or manifest, every blob the push needs that the
+ * bundle does not hold must be one its delta record omits (and the record must be true of
+ * the bundle, as verify judges it), and must be in the destination repository already or in
+ * one it can be mounted from. One absent: the push stops with the list and moves nothing.
+ *
+ * The destination is asked, not the record believed: a blob there has that digest, so a
+ * lying record can stop a push but never make one tag an image whose blobs are not all
+ * there. Every question is asked first (HEAD in the repository, then in the mount source);
+ * only when all are answered yes are the mounts made. */
+#include "transfer_int.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#define LIST_SHOWN 10
+
+struct pre {
+    struct airlock_registry *r;
+    struct transfer_need *needs;
+    const struct airlock_delta *d;
+};
+
+/* Asks whether need i is in its repository, else in its mount source. */
+static int ask_one(void *ctx, size_t i, struct airlock_error **err)
+{
+    struct pre *c = ctx;
+    struct transfer_need *nd = &c->needs[i];
+    int rc = airlock_registry_blob_exists(c->r, nd->repo, nd->digest, NULL, err);
+    if (rc < 0)
+        return rc;
+    if (rc == 1) {
+        nd->state = 1;
+        return 0;
+    }
+    const struct airlock_delta_blob *ob = airlock_delta_find(c->d, nd->digest);
+    if (ob && ob->from && strcmp(ob->from, nd->repo)) {
+        rc = airlock_registry_blob_exists(c->r, ob->from, nd->digest, NULL, err);
+        if (rc < 0)
+            return rc;
+        if (rc == 1) {
+            nd->from = ob->from;
+            nd->state = 2;
+        }
+    }
+    return 0;
+}
+
+int transfer_delta_precheck(struct airlock_registry *r, struct airlock_bundle *b,
+                            const struct airlock_graph *g, struct transfer_need *needs, size_t n,
+                            const struct airlock_registry_opts *ro, struct airlock_error **err)
+{
+    struct airlock_delta *d = NULL;
+    struct airlock_buf list = AIRLOCK_BUF_INIT(1u << 20);
+    char **found = NULL;
+    size_t n_found = 0, bad = 0;
+    struct pre c = {r, needs, NULL};
+    int rc = airlock_delta_load(&d, b, err);
+    if (rc == AIRLOCK_ENOTFOUND)
+        return airlock_error_set(err, AIRLOCK_EINTEGRITY,
+                                 "blob '%s' of '%s/%s' is missing from the bundle (and the bundle "
+                                 "is no delta bundle); nothing was pushed",
+                                 needs[0].digest, r->host, needs[0].repo);
+    if (rc)
+        return rc;
+    /* the record as verify judges it: a record that lies about the bundle moves nothing */
+    if ((rc = airlock_delta_check(&found, &n_found, d, b, g, err)))
+        goto out;
+    if (n_found) {
+        rc = airlock_error_set(err, AIRLOCK_EINTEGRITY, "delta bundle '%s': %s%s; nothing was "
+                                                        "pushed",
+                               airlock_bundle_path(b), found[0],
+                               n_found > 1 ? " (and more: see airlock verify)" : "");
+        goto out;
+    }
+    for (size_t i = 0; i < n; i++) {
+        const struct airlock_delta_blob *ob = airlock_delta_find(d, needs[i].digest);
+        if (ob && ob->size == needs[i].size)
+            continue;
+        rc = airlock_error_set(err, AIRLOCK_EINTEGRITY,
+                               "blob '%s' of '%s/%s' is missing from the bundle and its delta "
+                               "record does not omit it%s; nothing was pushed",
+                               needs[i].digest, r->host, needs[i].repo,
+                               ob ? " with that size" : "");
+        goto out;
+    }
+    c.d = d;
+    if ((rc = transfer_pool_run(n, transfer_pool_threads(ro), ask_one, &c, err)))
+        goto out;
+    for (size_t i = 0; i < n; i++) {
+        if (needs[i].state)
+            continue;
+        if (bad < LIST_SHOWN && airlock_buf_printf(&list, "%s'%s/%s@%s'", bad ? ", " : "",
+                                                   r->host, needs[i].repo, needs[i].digest)) {
+            rc = airlock_error_set(err, AIRLOCK_EOS, "out of memory");
+            goto out;
+        }
+        bad++;
+    }
+    if (bad) {
+        rc = airlock_error_set(err, AIRLOCK_EINTEGRITY,
+                               "delta bundle '%s': %zu blob%s it leaves out %s not in the "
+                               "destination: %s%s; nothing was pushed (take a new inventory of "
+                               "the destination and export the delta again, or push a full "
+                               "bundle)",
+                               airlock_bundle_path(b), bad, bad == 1 ? "" : "s",
+                               bad == 1 ? "is" : "are", list.data, bad > LIST_SHOWN ? ", ..." : "");
+        goto out;
+    }
+    for (size_t i = 0; i < n && !rc; i++) { /* every one is there: now the mounts */
+        if (needs[i].state != 2)
+            continue;
+        rc = registry_blob_mount(r, needs[i].repo, needs[i].digest, needs[i].from, err);
+        if (rc == 0)
+            rc = airlock_error_set(err, AIRLOCK_EINTEGRITY,
+                                   "delta bundle: blob '%s' could not be mounted into '%s/%s' "
+                                   "from '%s'; no manifest was pushed",
+                                   needs[i].digest, r->host, needs[i].repo, needs[i].from);
+        else if (rc == 1)
+            rc = 0;
+    }
+out:
+    for (size_t i = 0; i < n_found; i++)
+        free(found[i]);
+    free(found);
+    airlock_buf_release(&list);
+    airlock_delta_free(d);
+    return rc;
+}

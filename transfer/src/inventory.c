@@ -1,0 +1,738 @@
+/* Inventories: what a registry (or some of its repositories) already holds, carried out of the
+ * air gap so that an export leaves out what is there (export --have), and the same taken from
+ * an earlier drop's lock file (export --since).
+ *
+ * The file is one line:
+ *
+ *   {"digest":"sha256:<sha256 of BODY>","inventory":BODY}
+ *
+ * BODY: {"mediaType":"application/vnd.airlock.inventory.v1+json","registry":HOST,
+ *        "prefix":PATH,"created":TIME,"repositories":[NAME...],"manifests":[DIGEST...],
+ *        "blobs":[[DIGEST,REPO]...]}
+ * repositories sorted; manifests and blobs sorted by digest without repeats (the reader
+ * refuses anything else); REPO is the index of a repository that holds the blob (to mount it
+ * from). The digest covers BODY's exact bytes, so a truncated or edited file is refused before
+ * it is read: the outside can tell the inventory is whole. It is a checksum, not a signature:
+ * an inventory only ever makes an export leave blobs out, and push then asks the destination
+ * for each of them before anything moves.
+ *
+ * Cost: one catalog listing (paginated), one tags listing per repository (paginated), one
+ * manifest GET per tag and per child manifest not seen before (the one manifest graph, each
+ * digest read once across all repositories); linear in tags and distinct manifests. */
+#include "transfer_int.h"
+
+#include <cjson/cJSON.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#define INV_MEDIA_TYPE "application/vnd.airlock.inventory.v1+json"
+#define INV_FILE_MAX (256u << 20)
+#define INV_MAX_ITEMS 4000000
+#define INV_MAX_REPOS 100000
+#define CATALOG_PAGE_MAX (8u << 20)
+#define CATALOG_MAX_PAGES 10000
+#define INV_HEAD "{\"digest\":\""
+#define INV_MID "\",\"inventory\":"
+
+struct inv_blob {
+    char digest[AIRLOCK_DIGEST_SIZE];
+    size_t repo; /* index into repos, or SIZE_MAX */
+};
+
+struct airlock_inventory {
+    char kind[16]; /* "inventory", or "lock" (from_lock) */
+    char digest[AIRLOCK_DIGEST_SIZE];
+    char *registry, *prefix;
+    char **repos;
+    size_t n_repos;
+    char (*manifests)[AIRLOCK_DIGEST_SIZE];
+    size_t n_manifests;
+    struct inv_blob *blobs;
+    size_t n_blobs, cap_blobs;
+};
+
+void airlock_inventory_free(struct airlock_inventory *inv)
+{
+    if (!inv)
+        return;
+    for (size_t i = 0; i < inv->n_repos; i++)
+        free(inv->repos[i]);
+    free(inv->repos);
+    free(inv->manifests);
+    free(inv->blobs);
+    free(inv->registry);
+    free(inv->prefix);
+    free(inv);
+}
+
+static int cmp_blob(const void *a, const void *b)
+{
+    return strcmp(((const struct inv_blob *)a)->digest, ((const struct inv_blob *)b)->digest);
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static int cmp_digest(const void *a, const void *b) { return strcmp(a, b); }
+
+int airlock_inventory_has(const struct airlock_inventory *inv, const char *digest,
+                          const char **from)
+{
+    struct inv_blob key;
+    if (!inv || strlen(digest) >= AIRLOCK_DIGEST_SIZE)
+        return 0;
+    memset(&key, 0, sizeof(key));
+    memcpy(key.digest, digest, strlen(digest) + 1);
+    const struct inv_blob *b = inv->n_blobs ? bsearch(&key, inv->blobs, inv->n_blobs,
+                                                      sizeof(key), cmp_blob)
+                                            : NULL;
+    if (from)
+        *from = b && b->repo < inv->n_repos ? inv->repos[b->repo] : NULL;
+    return b != NULL;
+}
+
+const char *airlock_inventory_basis(const struct airlock_inventory *inv, const char **digest,
+                                    const char **registry)
+{
+    *digest = inv->digest;
+    *registry = inv->registry;
+    return inv->kind;
+}
+
+size_t airlock_inventory_blob_count(const struct airlock_inventory *inv) { return inv->n_blobs; }
+
+static int add_blob(struct airlock_inventory *inv, const char *digest, size_t repo)
+{
+    if (inv->n_blobs == inv->cap_blobs) {
+        size_t cap = inv->cap_blobs ? inv->cap_blobs * 2 : 256;
+        struct inv_blob *n = realloc(inv->blobs, cap * sizeof(*n));
+        if (!n)
+            return -1;
+        inv->blobs = n;
+        inv->cap_blobs = cap;
+    }
+    memcpy(inv->blobs[inv->n_blobs].digest, digest, AIRLOCK_DIGEST_SIZE);
+    inv->blobs[inv->n_blobs++].repo = repo;
+    return 0;
+}
+
+/* Sorted, each digest once (the first repository kept). */
+static void blobs_unique(struct airlock_inventory *inv)
+{
+    if (inv->n_blobs > 1) /* stable enough: equal digests keep their first repo after a sort */
+        qsort(inv->blobs, inv->n_blobs, sizeof(*inv->blobs), cmp_blob);
+    size_t k = 0;
+    for (size_t i = 0; i < inv->n_blobs; i++) {
+        if (k && !strcmp(inv->blobs[k - 1].digest, inv->blobs[i].digest)) {
+            if (inv->blobs[i].repo < inv->blobs[k - 1].repo)
+                inv->blobs[k - 1].repo = inv->blobs[i].repo;
+            continue;
+        }
+        inv->blobs[k++] = inv->blobs[i];
+    }
+    inv->n_blobs = k;
+}
+
+/* ---- reading a registry ------------------------------------------------------------------- */
+
+/* The repositories of the catalog, following its pagination (?n=, Link rel="next" on the
+ * registry's own origin only), at most INV_MAX_REPOS, sorted and each once. */
+static int catalog_list(struct airlock_registry *r, size_t page, char ***out, size_t *n_out,
+                        struct airlock_error **err)
+{
+    char what[400], *url = NULL;
+    snprintf(what, sizeof(what), "list the catalog of '%s'", r->host);
+    char **list = NULL;
+    size_t n = 0;
+    int rc = 0;
+    if ((page ? asprintf(&url, "%s/v2/_catalog?n=%zu", r->base, page)
+              : asprintf(&url, "%s/v2/_catalog", r->base)) < 0)
+        return airlock_error_set(err, AIRLOCK_EOS, "out of memory");
+    for (size_t pages = 0; url && !rc; pages++) {
+        if (pages == CATALOG_MAX_PAGES) {
+            rc = airlock_error_set(err, AIRLOCK_EINTEGRITY, "%s: more than %d pages", what,
+                                   CATALOG_MAX_PAGES);
+            break;
+        }
+        struct http_request q = {0};
+        struct http_response resp;
+        memset(&resp, 0, sizeof(resp));
+        q.method = "GET";
+        q.accept = "application/json";
+        q.max_body = CATALOG_PAGE_MAX;
+        q.url = url;
+        q.extra_scope = "registry:catalog:*";
+        if ((rc = registry_request(r, NULL, "pull", &q, &resp, err)))
+            break;
+        if (resp.status != 200) {
+            rc = registry_status_error(err, &resp, what);
+            http_response_release(&resp);
+            break;
+        }
+        cJSON *j = resp.body.len ? cJSON_ParseWithLength(resp.body.data, resp.body.len) : NULL;
+        const cJSON *arr = cJSON_GetObjectItemCaseSensitive(j, "repositories"), *it;
+        const cJSON *items = cJSON_IsArray(arr) ? arr : NULL;
+        size_t added = 0;
+        if (!cJSON_IsObject(j) || (arr && !cJSON_IsArray(arr) && !cJSON_IsNull(arr)))
+            rc = airlock_error_set(err, AIRLOCK_EINTEGRITY,
+                                   "%s: the answer is not a repository list", what);
+        cJSON_ArrayForEach(it, items)
+        {
+            const char *s = cJSON_GetStringValue(it);
+            if (rc)
+                break;
+            if (!s || !*s || strlen(s) > 255) {
+                rc = airlock_error_set(err, AIRLOCK_EINTEGRITY,
+                                       "%s: the answer lists something that is no repository",
+                                       what);
+                break;
+            }
+            if (n == INV_MAX_REPOS) {
+                rc = airlock_error_set(err, AIRLOCK_EINTEGRITY, "%s: more than %d repositories",
+                                       what, INV_MAX_REPOS);
+                break;
+            }
+            char **nl = realloc(list, (n + 2) * sizeof(*nl));
+            if (!nl || !(nl[n] = strdup(s))) {
+                if (nl)
+                    list = nl;
+                rc = airlock_error_set(err, AIRLOCK_EOS, "out of memory");
+                break;
+            }
+            list = nl;
+            n++;
+            added++;
+        }
+        cJSON_Delete(j);
+        char *target = !rc && resp.link ? registry_link_next(resp.link) : NULL;
+        http_response_release(&resp);
+        free(url);
+        url = NULL;
+        if (target && !added)
+            rc = airlock_error_set(err, AIRLOCK_EINTEGRITY,
+                                   "%s: a page lists no repository but links to another", what);
+        else if (target && target[0] == '/' && target[1] != '/') {
+            if (asprintf(&url, "%s%s", r->base, target) < 0) {
+                url = NULL;
+                rc = airlock_error_set(err, AIRLOCK_EOS, "out of memory");
+            }
+        } else if (target) {
+            char *o = http_url_origin(target);
+            if (!o || !r->origin || strcmp(o, r->origin))
+                rc = airlock_error_set(err, AIRLOCK_EINTEGRITY,
+                                       "%s: the registry's Link header points to '%.200s', not "
+                                       "to this registry: refused",
+                                       what, target);
+            else if (!(url = strdup(target)))
+                rc = airlock_error_set(err, AIRLOCK_EOS, "out of memory");
+            free(o);
+        }
+        free(target);
+    }
+    free(url);
+    if (!rc && n > 1) { /* sorted, and a page loop (a repeated name) refused */
+        qsort(list, n, sizeof(*list), cmp_str);
+        for (size_t i = 1; i < n && !rc; i++)
+            if (!strcmp(list[i - 1], list[i]))
+                rc = airlock_error_set(err, AIRLOCK_EINTEGRITY,
+                                       "%s: repository '%.200s' is listed twice (the pages loop)",
+                                       what, list[i]);
+    }
+    if (rc) {
+        for (size_t i = 0; i < n; i++)
+            free(list[i]);
+        free(list);
+        return rc;
+    }
+    *out = list;
+    *n_out = n;
+    return 0;
+}
+
+struct take {
+    struct airlock_registry *r;
+    const char *repo;
+    char last[AIRLOCK_DIGEST_SIZE]; /* the manifest just fetched by tag, kept for the graph */
+    struct airlock_buf last_raw;
+};
+
+/* The graph's reader: the manifest just read by tag, else by digest from the repository */
+static int take_read(void *ctx, const char *digest, size_t max, struct airlock_buf *out,
+                     struct airlock_error **err)
+{
+    struct take *t = ctx;
+    out->max = max;
+    if (!strcmp(digest, t->last))
+        return airlock_buf_append(out, t->last_raw.data, t->last_raw.len)
+                   ? airlock_error_set(err, AIRLOCK_EINTEGRITY, "manifest '%s' is too large",
+                                       digest)
+                   : 0;
+    char dg[AIRLOCK_DIGEST_SIZE], *mt = NULL;
+    int rc = airlock_registry_manifest_get(t->r, t->repo, digest, out, &mt, dg, err);
+    free(mt);
+    if (!rc && strcmp(dg, digest))
+        rc = airlock_error_set(err, AIRLOCK_EINTEGRITY, "'%s/%s@%s': the registry served %s",
+                               t->r->host, t->repo, digest, dg);
+    return rc;
+}
+
+/* Records the graph nodes from first on: manifests and indexes, and blobs (configs, layers)
+ * as held by repository repo. */
+static int take_nodes(struct airlock_inventory *inv, struct core_dmap *mans,
+                      const struct airlock_graph *g, size_t first, size_t repo)
+{
+    size_t n = airlock_graph_count(g);
+    for (size_t i = first; i < n; i++) {
+        const struct airlock_graph_node *nd = airlock_graph_node(g, i);
+        if (nd->kind == AIRLOCK_NODE_MANIFEST || nd->kind == AIRLOCK_NODE_INDEX) {
+            if (!core_dmap_get(mans, nd->digest) && core_dmap_put(mans, nd->digest, 1))
+                return -1;
+        } else if (nd->kind == AIRLOCK_NODE_BLOB && !nd->has_urls) {
+            if (add_blob(inv, nd->digest, repo))
+                return -1;
+        }
+    }
+    return 0;
+}
+
+static char *utc_now(void)
+{
+    char buf[40];
+    time_t t = time(NULL);
+    struct tm tm;
+    gmtime_r(&t, &tm);
+    strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%SZ", &tm);
+    return strdup(buf);
+}
+
+static int json_str(struct airlock_buf *b, const char *s)
+{
+    cJSON *j = cJSON_CreateString(s);
+    char *t = j ? cJSON_PrintUnformatted(j) : NULL;
+    int rc = !t || airlock_buf_append(b, t, strlen(t));
+    free(t);
+    cJSON_Delete(j);
+    return rc ? -1 : 0;
+}
+
+/* The file's text for inv (manifests from mans): BODY and its digest. */
+static int inventory_text(struct airlock_buf *out, struct airlock_inventory *inv,
+                          const struct core_dmap *mans, struct airlock_error **err)
+{
+    struct airlock_buf body = AIRLOCK_BUF_INIT(INV_FILE_MAX);
+    char *now = utc_now();
+    size_t nm = 0;
+    int bad = !now;
+    if (!bad && mans->n && !(inv->manifests = malloc(mans->n * sizeof(*inv->manifests))))
+        bad = 1;
+    for (size_t i = 0; !bad && i < mans->cap; i++)
+        if (mans->slots[i].key[0])
+            memcpy(inv->manifests[nm++], mans->slots[i].key, AIRLOCK_DIGEST_SIZE);
+    inv->n_manifests = nm;
+    if (nm > 1)
+        qsort(inv->manifests, nm, sizeof(*inv->manifests), cmp_digest);
+    blobs_unique(inv);
+    bad = bad || airlock_buf_printf(&body, "{\"mediaType\":\"%s\",\"registry\":", INV_MEDIA_TYPE) ||
+          json_str(&body, inv->registry) || airlock_buf_printf(&body, ",\"prefix\":") ||
+          json_str(&body, inv->prefix ? inv->prefix : "") ||
+          airlock_buf_printf(&body, ",\"created\":\"%s\",\"repositories\":[", now);
+    for (size_t i = 0; !bad && i < inv->n_repos; i++)
+        bad = (i && airlock_buf_append(&body, ",", 1)) || json_str(&body, inv->repos[i]);
+    bad = bad || airlock_buf_printf(&body, "],\"manifests\":[");
+    for (size_t i = 0; !bad && i < nm; i++)
+        bad = airlock_buf_printf(&body, "%s\"%s\"", i ? "," : "", inv->manifests[i]);
+    bad = bad || airlock_buf_printf(&body, "],\"blobs\":[");
+    for (size_t i = 0; !bad && i < inv->n_blobs; i++)
+        bad = airlock_buf_printf(&body, "%s[\"%s\",%zu]", i ? "," : "", inv->blobs[i].digest,
+                                 inv->blobs[i].repo);
+    bad = bad || airlock_buf_printf(&body, "]}");
+    free(now);
+    if (!bad && (bad = airlock_sha256_digest(inv->digest, body.data, body.len, err) != 0)) {
+        airlock_buf_release(&body);
+        return AIRLOCK_EOS;
+    }
+    out->max = INV_FILE_MAX + 200;
+    bad = bad || airlock_buf_printf(out, INV_HEAD "%s" INV_MID, inv->digest) ||
+          airlock_buf_append(out, body.data, body.len) || airlock_buf_append(out, "}\n", 2);
+    airlock_buf_release(&body);
+    return bad ? airlock_error_set(err, AIRLOCK_EOS, "out of memory (or an inventory past %u "
+                                                     "bytes)",
+                                   INV_FILE_MAX)
+               : 0;
+}
+
+int airlock_inventory_take(struct airlock_inventory_result **res, const char *where,
+                           const struct airlock_inventory_opts *opts,
+                           const struct airlock_registry_opts *ro, struct airlock_error **err)
+{
+    struct airlock_inventory *inv = calloc(1, sizeof(*inv));
+    struct airlock_inventory_result *out = calloc(1, sizeof(*out));
+    struct airlock_registry *r = NULL;
+    struct airlock_graph *g = NULL;
+    struct core_dmap mans = {0};
+    struct take t;
+    memset(&t, 0, sizeof(t));
+    t.last_raw.max = AIRLOCK_MAX_MANIFEST;
+    char **listed = NULL;
+    size_t n_listed = 0, pl = 0;
+    struct airlock_buf text = AIRLOCK_BUF_INIT(0);
+    int rc = 0;
+    const char *slash = strchr(where, '/');
+    if (!inv || !out) {
+        rc = airlock_error_set(err, AIRLOCK_EOS, "out of memory");
+        goto out;
+    }
+    snprintf(inv->kind, sizeof(inv->kind), "inventory");
+    inv->registry = slash ? strndup(where, (size_t)(slash - where)) : strdup(where);
+    inv->prefix = slash && slash[1] ? strdup(slash + 1) : NULL;
+    if (!inv->registry || (slash && slash[1] && !inv->prefix)) {
+        rc = airlock_error_set(err, AIRLOCK_EOS, "out of memory");
+        goto out;
+    }
+    if (!*inv->registry || (inv->prefix && inv->prefix[strlen(inv->prefix) - 1] == '/')) {
+        rc = airlock_error_set(err, AIRLOCK_EUSAGE, "'%s' is not REGISTRY[/PREFIX]", where);
+        goto out;
+    }
+    if ((rc = airlock_registry_new(&r, inv->registry, ro, err)))
+        goto out;
+    if (opts && opts->n_repos) { /* the repositories named, under the prefix */
+        if (!(listed = calloc(opts->n_repos + 1, sizeof(*listed)))) {
+            rc = airlock_error_set(err, AIRLOCK_EOS, "out of memory");
+            goto out;
+        }
+        for (size_t i = 0; i < opts->n_repos && !rc; i++) {
+            if (inv->prefix ? asprintf(&listed[n_listed], "%s/%s", inv->prefix, opts->repos[i]) < 0
+                            : !(listed[n_listed] = strdup(opts->repos[i])))
+                rc = airlock_error_set(err, AIRLOCK_EOS, "out of memory");
+            else
+                n_listed++;
+        }
+        if (rc)
+            goto out;
+        qsort(listed, n_listed, sizeof(*listed), cmp_str);
+    } else if ((rc = catalog_list(r, opts ? opts->page : 0, &listed, &n_listed, err))) {
+        goto out;
+    }
+    if (!(inv->repos = calloc(n_listed + 1, sizeof(*inv->repos)))) {
+        rc = airlock_error_set(err, AIRLOCK_EOS, "out of memory");
+        goto out;
+    }
+    pl = inv->prefix ? strlen(inv->prefix) : 0;
+    for (size_t i = 0; i < n_listed; i++) {
+        if (inv->n_repos && !strcmp(inv->repos[inv->n_repos - 1], listed[i]))
+            continue;
+        if (pl && (strncmp(listed[i], inv->prefix, pl) ||
+                   (listed[i][pl] != '/' && listed[i][pl] != '\0')))
+            continue;
+        inv->repos[inv->n_repos++] = steal_pointer(&listed[i]);
+    }
+    if ((rc = airlock_graph_new(&g, take_read, &t, 0, err)))
+        goto out;
+    t.r = r;
+    for (size_t k = 0; k < inv->n_repos && !rc; k++) {
+        char **tags = NULL;
+        size_t n_tags = 0;
+        t.repo = inv->repos[k];
+        rc = airlock_registry_tags_list(r, t.repo, opts ? opts->page : 0, &tags, &n_tags, err);
+        if (rc == AIRLOCK_ENOTFOUND && !(opts && opts->n_repos)) { /* emptied since listed */
+            airlock_error_free(err ? steal_pointer(err) : NULL);
+            rc = 0;
+        }
+        out->tags += n_tags;
+        for (size_t i = 0; i < n_tags && !rc; i++) {
+            char *mt = NULL;
+            airlock_buf_release(&t.last_raw); /* manifest_get fills a buffer of its own */
+            t.last_raw.max = AIRLOCK_MAX_MANIFEST;
+            t.last[0] = '\0';
+            rc = airlock_registry_manifest_get(r, t.repo, tags[i], &t.last_raw, &mt, t.last, err);
+            if (rc == AIRLOCK_ENOTFOUND) { /* deleted between the listing and now */
+                airlock_error_free(err ? steal_pointer(err) : NULL);
+                rc = 0;
+                free(mt);
+                continue;
+            }
+            struct airlock_descriptor d;
+            memset(&d, 0, sizeof(d));
+            memcpy(d.digest, t.last, AIRLOCK_DIGEST_SIZE);
+            d.size = t.last_raw.len;
+            d.media_type = mt;
+            size_t first = airlock_graph_count(g), node;
+            if (!rc)
+                rc = airlock_graph_add(g, &d, &node, err);
+            if (!rc && take_nodes(inv, &mans, g, first, k))
+                rc = airlock_error_set(err, AIRLOCK_EOS, "out of memory");
+            free(mt);
+        }
+        for (size_t i = 0; i < n_tags; i++)
+            free(tags[i]);
+        free(tags);
+        if (rc)
+            airlock_error_wrap(err, "inventory of '%s/%s'", r->host, t.repo);
+    }
+    if (rc)
+        goto out;
+    if ((rc = inventory_text(&text, inv, &mans, err)))
+        goto out;
+    out->text = airlock_buf_detach(&text, &out->len);
+    memcpy(out->digest, inv->digest, AIRLOCK_DIGEST_SIZE);
+    out->repositories = inv->n_repos;
+    out->manifests = inv->n_manifests;
+    out->blobs = inv->n_blobs;
+    *res = steal_pointer(&out);
+out:
+    airlock_buf_release(&text);
+    for (size_t i = 0; i < n_listed; i++)
+        free(listed[i]);
+    free(listed);
+    airlock_buf_release(&t.last_raw);
+    airlock_graph_free(g);
+    core_dmap_release(&mans);
+    airlock_registry_free(r);
+    airlock_inventory_free(inv);
+    airlock_inventory_result_free(out);
+    return rc;
+}
+
+void airlock_inventory_result_free(struct airlock_inventory_result *r)
+{
+    if (!r)
+        return;
+    free(r->text);
+    free(r);
+}
+
+/* ---- reading an inventory file ------------------------------------------------------------ */
+
+static int bad_inv(struct airlock_error **err, const char *path, const char *why)
+{
+    return airlock_error_set(err, AIRLOCK_EINTEGRITY, "inventory '%s': %s", path, why);
+}
+
+int airlock_inventory_parse(struct airlock_inventory **out, const char *text, size_t len,
+                            const char *path, struct airlock_error **err)
+{
+    size_t hl = strlen(INV_HEAD), ml = strlen(INV_MID);
+    while (len && (text[len - 1] == '\n' || text[len - 1] == '\r' || text[len - 1] == ' '))
+        len--;
+    if (len < hl + AIRLOCK_DIGEST_LEN + ml + 2 || memcmp(text, INV_HEAD, hl) ||
+        memcmp(text + hl + AIRLOCK_DIGEST_LEN, INV_MID, ml) || text[len - 1] != '}')
+        return bad_inv(err, path,
+                       "not an airlock inventory (or cut off): it must be one line "
+                       "{\"digest\":\"sha256:...\",\"inventory\":{...}} as airlock inventory "
+                       "writes it");
+    char said[AIRLOCK_DIGEST_SIZE], actual[AIRLOCK_DIGEST_SIZE];
+    memcpy(said, text + hl, AIRLOCK_DIGEST_LEN);
+    said[AIRLOCK_DIGEST_LEN] = '\0';
+    const char *body = text + hl + AIRLOCK_DIGEST_LEN + ml;
+    size_t blen = (size_t)(text + len - 1 - body);
+    if (airlock_digest_check(said, NULL))
+        return bad_inv(err, path, "its digest is not a sha256 digest");
+    int rc = airlock_sha256_digest(actual, body, blen, err);
+    if (rc)
+        return rc;
+    if (strcmp(actual, said))
+        return airlock_error_set(err, AIRLOCK_EINTEGRITY,
+                                 "inventory '%s' is not whole or was edited: its content hashes "
+                                 "to '%s', it says '%s'; take it again with airlock inventory",
+                                 path, actual, said);
+    if ((rc = airlock_json_check(body, blen, path, err)))
+        return rc;
+    cJSON *j = cJSON_ParseWithLength(body, blen);
+    struct airlock_inventory *inv = calloc(1, sizeof(*inv));
+    const cJSON *repos = cJSON_GetObjectItemCaseSensitive(j, "repositories");
+    const cJSON *mans = cJSON_GetObjectItemCaseSensitive(j, "manifests");
+    const cJSON *blobs = cJSON_GetObjectItemCaseSensitive(j, "blobs"), *it;
+    const char *mt = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(j, "mediaType"));
+    const char *reg = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(j, "registry"));
+    const char *prefix = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(j, "prefix"));
+    int nr = cJSON_GetArraySize(repos), nm = cJSON_GetArraySize(mans);
+    int nb = cJSON_GetArraySize(blobs);
+    if (!inv) {
+        rc = airlock_error_set(err, AIRLOCK_EOS, "out of memory");
+        goto out;
+    }
+    if (!cJSON_IsObject(j) || !mt || strcmp(mt, INV_MEDIA_TYPE) || !reg || !*reg ||
+        !cJSON_IsArray(repos) || !cJSON_IsArray(mans) || !cJSON_IsArray(blobs)) {
+        rc = bad_inv(err, path, "not an inventory (mediaType, registry, repositories, "
+                                "manifests and blobs are needed)");
+        goto out;
+    }
+    if (nr > INV_MAX_REPOS || nm > INV_MAX_ITEMS || nb > INV_MAX_ITEMS) {
+        rc = bad_inv(err, path, "too many repositories, manifests or blobs");
+        goto out;
+    }
+    snprintf(inv->kind, sizeof(inv->kind), "inventory");
+    memcpy(inv->digest, said, AIRLOCK_DIGEST_SIZE);
+    inv->registry = strdup(reg);
+    inv->prefix = prefix && *prefix ? strdup(prefix) : NULL;
+    inv->repos = calloc((size_t)nr + 1, sizeof(*inv->repos));
+    inv->manifests = calloc((size_t)nm + 1, sizeof(*inv->manifests));
+    inv->blobs = calloc((size_t)nb + 1, sizeof(*inv->blobs));
+    inv->cap_blobs = (size_t)nb + 1;
+    if (!inv->registry || (prefix && *prefix && !inv->prefix) || !inv->repos || !inv->manifests ||
+        !inv->blobs) {
+        rc = airlock_error_set(err, AIRLOCK_EOS, "out of memory");
+        goto out;
+    }
+    cJSON_ArrayForEach(it, repos)
+    {
+        const char *s = cJSON_GetStringValue(it);
+        if (!s || !*s || strlen(s) > 255 ||
+            (inv->n_repos && strcmp(inv->repos[inv->n_repos - 1], s) >= 0)) {
+            rc = bad_inv(err, path, "its repositories are not names sorted without repeats");
+            goto out;
+        }
+        if (!(inv->repos[inv->n_repos] = strdup(s))) {
+            rc = airlock_error_set(err, AIRLOCK_EOS, "out of memory");
+            goto out;
+        }
+        inv->n_repos++;
+    }
+    cJSON_ArrayForEach(it, mans)
+    {
+        const char *s = cJSON_GetStringValue(it);
+        if (!s || airlock_digest_check(s, NULL) ||
+            (inv->n_manifests && strcmp(inv->manifests[inv->n_manifests - 1], s) >= 0)) {
+            rc = bad_inv(err, path, "its manifests are not digests sorted without repeats");
+            goto out;
+        }
+        memcpy(inv->manifests[inv->n_manifests++], s, AIRLOCK_DIGEST_SIZE);
+    }
+    cJSON_ArrayForEach(it, blobs)
+    {
+        const char *s = cJSON_GetStringValue(cJSON_GetArrayItem(it, 0));
+        const cJSON *ri = cJSON_GetArrayItem(it, 1);
+        if (!cJSON_IsArray(it) || cJSON_GetArraySize(it) != 2 || !s ||
+            airlock_digest_check(s, NULL) || !cJSON_IsNumber(ri) || ri->valuedouble < 0 ||
+            ri->valuedouble >= (double)inv->n_repos || ri->valuedouble != (double)ri->valueint ||
+            (inv->n_blobs && strcmp(inv->blobs[inv->n_blobs - 1].digest, s) >= 0)) {
+            rc = bad_inv(err, path,
+                         "its blobs are not [digest, repository index] pairs sorted by digest "
+                         "without repeats");
+            goto out;
+        }
+        memcpy(inv->blobs[inv->n_blobs].digest, s, AIRLOCK_DIGEST_SIZE);
+        inv->blobs[inv->n_blobs++].repo = (size_t)ri->valueint;
+    }
+    *out = steal_pointer(&inv);
+out:
+    cJSON_Delete(j);
+    airlock_inventory_free(inv);
+    return rc;
+}
+
+int airlock_inventory_load(struct airlock_inventory **out, const char *path,
+                           struct airlock_error **err)
+{
+    char *text = NULL;
+    size_t len = 0;
+    int rc = transfer_read_file(path, INV_FILE_MAX + 200, 0, AIRLOCK_EUSAGE, &text, &len, err);
+    if (rc)
+        return rc;
+    rc = airlock_inventory_parse(out, text, len, path, err);
+    free(text);
+    return rc;
+}
+
+/* ---- from a lock file -------------------------------------------------------------------- */
+
+struct lock_read {
+    struct airlock_registry *r;
+    const char *repo;
+};
+
+static int lock_read_fn(void *ctx, const char *digest, size_t max, struct airlock_buf *out,
+                        struct airlock_error **err)
+{
+    struct lock_read *l = ctx;
+    char dg[AIRLOCK_DIGEST_SIZE], *mt = NULL;
+    out->max = max;
+    int rc = airlock_registry_manifest_get(l->r, l->repo, digest, out, &mt, dg, err);
+    free(mt);
+    if (!rc && strcmp(dg, digest))
+        rc = airlock_error_set(err, AIRLOCK_EINTEGRITY, "'%s/%s@%s': the registry served %s",
+                               l->r->host, l->repo, digest, dg);
+    return rc;
+}
+
+int airlock_inventory_from_lock(struct airlock_inventory **out, const char *lock_path,
+                                const struct airlock_registry_opts *ro,
+                                struct airlock_error **err)
+{
+    struct airlock_image_set *s = NULL;
+    struct airlock_inventory *inv = NULL;
+    struct airlock_graph *g = NULL;
+    struct airlock_registry **regs = NULL;
+    size_t n_regs = 0;
+    struct lock_read l = {NULL, NULL};
+    int rc = airlock_image_set_load(&s, lock_path, err);
+    if (rc)
+        return rc;
+    if (!s->lock) {
+        rc = airlock_error_set(err, AIRLOCK_EUSAGE,
+                               "'%s' is no lock file (kind ImageSetLock, as export --lock or "
+                               "inspect --lock writes it): --since needs the last drop's lock",
+                               lock_path);
+        goto out;
+    }
+    if (!(inv = calloc(1, sizeof(*inv))) || !(regs = calloc(s->n_images + 1, sizeof(*regs)))) {
+        rc = airlock_error_set(err, AIRLOCK_EOS, "out of memory");
+        goto out;
+    }
+    snprintf(inv->kind, sizeof(inv->kind), "lock");
+    memcpy(inv->digest, s->digest, AIRLOCK_DIGEST_SIZE);
+    if ((rc = airlock_graph_new(&g, lock_read_fn, &l, 0, err)))
+        goto out;
+    for (size_t i = 0; i < s->n_images && !rc; i++) {
+        struct airlock_ref ref = {0};
+        if ((rc = airlock_ref_parse(&ref, s->images[i].ref, err)))
+            break;
+        if (!ref.digest) {
+            rc = airlock_error_set(err, AIRLOCK_EUSAGE, "lock '%s': image '%s' has no digest",
+                                   lock_path, s->images[i].ref);
+            airlock_ref_release(&ref);
+            break;
+        }
+        struct airlock_registry *r = NULL;
+        for (size_t k = 0; k < n_regs && !r; k++)
+            if (!strcmp(regs[k]->host, ref.domain))
+                r = regs[k];
+        if (!r && !(rc = airlock_registry_new(&regs[n_regs], ref.domain, ro, err)))
+            r = regs[n_regs++];
+        struct airlock_descriptor d;
+        memset(&d, 0, sizeof(d));
+        memcpy(d.digest, ref.digest, AIRLOCK_DIGEST_LEN + 1);
+        l.r = r;
+        l.repo = ref.path;
+        size_t node;
+        if (!rc)
+            rc = airlock_graph_add(g, &d, &node, err);
+        if (!rc && airlock_graph_node(g, node)->kind == AIRLOCK_NODE_BAD)
+            rc = airlock_error_set(err, AIRLOCK_EINTEGRITY, "lock '%s': image '%s': %s",
+                                   lock_path, s->images[i].ref,
+                                   airlock_graph_node(g, node)->why
+                                       ? airlock_graph_node(g, node)->why
+                                       : "cannot be read");
+        airlock_ref_release(&ref);
+    }
+    for (size_t i = 0, ng = rc ? 0 : airlock_graph_count(g); i < ng && !rc; i++) {
+        const struct airlock_graph_node *nd = airlock_graph_node(g, i);
+        if (nd->kind == AIRLOCK_NODE_BLOB && !nd->has_urls && add_blob(inv, nd->digest, SIZE_MAX))
+            rc = airlock_error_set(err, AIRLOCK_EOS, "out of memory");
+    }
+    if (rc)
+        goto out;
+    blobs_unique(inv);
+    *out = steal_pointer(&inv);
+out:
+    airlock_graph_free(g);
+    for (size_t i = 0; i < n_regs; i++)
+        airlock_registry_free(regs[i]);
+    free(regs);
+    airlock_inventory_free(inv);
+    airlock_image_set_free(s);
+    return rc;
+}
