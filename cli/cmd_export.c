@@ -37,7 +37,6 @@ static const struct cli_opt opts[] = {
      "interrupted one starts again)",
      65536, 0, NULL},
     CLI_OPT_JSON(&json, "print the result as JSON"),
-    CLI_OPT_QUIET(&cr.quiet, "no progress"),
     CLI_OPT_END};
 static const struct cli_opt *const own[] = {opts, NULL};
 
@@ -204,8 +203,7 @@ static int export_run(const struct cli_list *refs)
         return cli_usage_error("export", "no image reference given (REF..., --images or --set)");
     if (set_file && (images_file || refs->n))
         return cli_usage_error("export", "--set takes no other references");
-    if (json)
-        cr.quiet = 1;
+    cr.quiet = cli_quiet() || json;
     if (split && airlock_format_for_path(out) == AIRLOCK_FORMAT_DIR)
         return cli_usage_error("export", "--split writes .tar parts: give -o NAME.tar");
     if ((rc = cli_registry_finish(&cr, "export")))

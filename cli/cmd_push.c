@@ -38,7 +38,6 @@ static const struct cli_opt opts[] = {
     CLI_OPT_MAP(&maps, "push repository SRC (docker.io/library/nginx) to DST (a path on DEST's "
                        "registry, e.g. mirror/nginx)"),
     CLI_OPT_JSON(&json, "print pushed references and digests as JSON"),
-    CLI_OPT_QUIET(&cr.quiet, "no progress"),
     CLI_OPT_END};
 static const struct cli_opt *const own[] = {opts, NULL};
 
@@ -107,8 +106,7 @@ static int push_run(const struct cli_list *ins)
     if (!keyfile && !no_verify && !policyfile)
         return cli_usage_error("push", "--key is required (or --policy FILE, or --no-verify to "
                                        "push unverified)");
-    if (json)
-        cr.quiet = 1;
+    cr.quiet = cli_quiet() || json;
     if ((rc = cli_registry_finish(&cr, "push")))
         goto out;
     if (keyfile) {

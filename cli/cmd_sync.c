@@ -29,7 +29,6 @@ static const struct cli_opt opts[] = {
      "destination before anything goes up (as push --policy); with it, \"keys\" may be left out",
      0, 0, NULL},
     CLI_OPT_JSON(&json, "print the run's report as JSON on stdout"),
-    CLI_OPT_QUIET(&quiet, "print nothing; the exit code tells"),
     CLI_OPT_END};
 static const struct cli_opt *const own[] = {opts, NULL};
 

@@ -61,7 +61,6 @@ static const struct cli_opt opts[] = {
      0, 0, NULL},
     CLI_OPT_JSON(&json, "machine-readable report on stdout"),
     CLI_OPT_THREADS(&threads, "hashing threads (default: one per core)"),
-    CLI_OPT_QUIET(&quiet, "print nothing; the exit code tells"),
     CLI_OPT_END};
 static const struct cli_opt *const own[] = {opts, NULL};
 

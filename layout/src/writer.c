@@ -356,7 +356,8 @@ static int hash_stream(struct airlock_writer *w, airlock_read_fn read, void *ctx
     int rc = airlock_sha256_new(&h, err);
     for (;;) {
         size_t got = 0;
-        if (rc || (rc = read(ctx, w->buf, COPY_CHUNK, &got, err)) || !got)
+        if (rc || (rc = airlock_cancel_check(err)) ||
+            (rc = read(ctx, w->buf, COPY_CHUNK, &got, err)) || !got)
             break;
         airlock_sha256_update(h, w->buf, got);
     }
@@ -706,6 +707,8 @@ int airlock_writer_blob_data(void *ctx, const void *p, size_t n, struct airlock_
     struct cur_blob *c = w->cur;
     if (!c || !c->active)
         return airlock_error_set(err, AIRLOCK_EUSAGE, "no blob is being written");
+    if (airlock_cancelled()) /* SIGINT: stop between chunks, unwind as on any error */
+        return airlock_cancel_check(err);
     if (c->have + n > c->size)
         return airlock_error_set(err, AIRLOCK_EINTEGRITY, "blob '%s': more than its declared %llu bytes",
                                  c->digest, (unsigned long long)c->size);
@@ -782,7 +785,8 @@ int airlock_writer_add_blob(struct airlock_writer *w, const char *digest, uint64
         return rc;
     for (;;) {
         size_t got = 0;
-        if ((rc = read(read_ctx, w->buf, COPY_CHUNK, &got, err)))
+        if ((rc = airlock_cancel_check(err)) ||
+            (rc = read(read_ctx, w->buf, COPY_CHUNK, &got, err)))
             break;
         if (!got)
             break;

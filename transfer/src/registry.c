@@ -226,7 +226,7 @@ static int token_request(struct airlock_registry *r, const char *url, const char
     give_client(r, c);
     if (!rc && resp.status != 200)
         rc = airlock_error_set(err,
-                               resp.status == 401 || resp.status == 403 ? AIRLOCK_EUSAGE : AIRLOCK_EOS,
+                               resp.status == 401 || resp.status == 403 ? AIRLOCK_EAUTH : AIRLOCK_EOS,
                                "token server '%s': HTTP %ld for scope '%s'%s", realm, resp.status,
                                scope,
                                resp.status == 401 ? " (wrong or missing credentials)" : "");
@@ -447,17 +447,17 @@ int registry_status_error(struct airlock_error **err, const struct http_response
     int rc;
     char *scope_err = resp->www_authenticate ? auth_param(resp->www_authenticate, "error") : NULL;
     if (scope_err && !strcmp(scope_err, "insufficient_scope"))
-        rc = airlock_error_set(err, AIRLOCK_EUSAGE,
+        rc = airlock_error_set(err, AIRLOCK_EAUTH,
                                "%s: HTTP %ld insufficient_scope%s (the credentials may not do this "
                                "here: read-only, or no access to this repository)",
                                what, resp->status, detail);
     else if (resp->status == 401)
-        rc = airlock_error_set(err, AIRLOCK_EUSAGE,
+        rc = airlock_error_set(err, AIRLOCK_EAUTH,
                                "%s: HTTP 401 unauthorized%s (credentials: docker login, "
                                "$REGISTRY_AUTH_FILE, --username with --password-stdin)",
                                what, detail);
     else if (resp->status == 403 || (scope_err && !strcmp(scope_err, "insufficient_scope")))
-        rc = airlock_error_set(err, AIRLOCK_EUSAGE,
+        rc = airlock_error_set(err, AIRLOCK_EAUTH,
                                "%s: HTTP %ld forbidden%s (insufficient_scope: the credentials may "
                                "read but not write here, or not reach this repository)",
                                what, resp->status, detail);
