@@ -190,6 +190,19 @@ static void show_plan(void *ctx, const struct airlock_export_plan *p)
                p->n, p->blobs_fetch, sz, p->blobs_reused, rs);
 }
 
+/* after "airlock: interrupted; " (cli_interrupt_hint) */
+static void interrupted(FILE *f, void *ctx)
+{
+    (void)ctx;
+    if (split)
+        cli_printf(f, "nothing half-written was left: no part of '%s' was kept; run the same "
+                      "command again (a split export starts again)", out);
+    else
+        cli_printf(f, "'%s' was not changed; the %zu blobs fetched are kept beside it (in "
+                      ".NAME.airlock-partial); run the same command again to fetch only the "
+                      "rest", out, cr.moved);
+}
+
 static int export_run(const struct cli_list *refs)
 {
     struct plan_ctx pc = {0};
@@ -208,6 +221,7 @@ static int export_run(const struct cli_list *refs)
         return cli_usage_error("export", "--split writes .tar parts: give -o NAME.tar");
     if ((rc = cli_registry_finish(&cr, "export")))
         return rc;
+    cli_interrupt_hint(interrupted, NULL);
     struct airlock_import_result *res = NULL;
     struct airlock_image_set *set = NULL;
     struct airlock_set_items *items = NULL;

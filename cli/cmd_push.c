@@ -88,6 +88,14 @@ static void help(FILE *f)
             "destination's (nothing pushed), 4 missing, corrupt or unsafe content\n");
 }
 
+/* after "airlock: interrupted; " (cli_interrupt_hint) */
+static void interrupted(FILE *f, void *ctx)
+{
+    cli_printf(f, "%zu blobs and %zu manifests already in '%s' are kept (nothing is tagged "
+                  "half-pushed); run the same command again to continue",
+               cr.blobs_done, cr.manifests, (const char *)ctx);
+}
+
 static int push_run(const struct cli_list *ins)
 {
     struct airlock_push_opts po;
@@ -103,6 +111,7 @@ static int push_run(const struct cli_list *ins)
     if (ins->n < 2)
         return cli_usage_error("push", "expected BUNDLE and DEST");
     const char *dest = ins->v[ins->n - 1];
+    cli_interrupt_hint(interrupted, (void *)dest);
     if (!keyfile && !no_verify && !policyfile)
         return cli_usage_error("push", "--key is required (or --policy FILE, or --no-verify to "
                                        "push unverified)");

@@ -339,13 +339,21 @@ int cli_printf(FILE *f, const char *fmt, ...)
     va_list ap;
     va_start(ap, fmt);
     int total;
-    if (f == stderr && st.quiet) {
+    if (f == stderr) { /* filtered by -q; an error line printed here is what --json says */
         char *buf = NULL;
         size_t len = 0;
         FILE *m = open_memstream(&buf, &len);
         total = m ? vprint(m, fmt, ap) : 0;
-        if (m && fclose(m) == 0 && buf)
-            quiet_write(buf, len);
+        if (m && fclose(m) == 0 && buf) {
+            static const char pre[] = "airlock: error: ";
+            if (!st.msg[0] && len > sizeof(pre) && !strncmp(buf, pre, sizeof(pre) - 1))
+                snprintf(st.msg, sizeof(st.msg), "%.*s", (int)strcspn(buf + sizeof(pre) - 1, "\n"),
+                         buf + sizeof(pre) - 1);
+            if (st.quiet)
+                quiet_write(buf, len);
+            else
+                fwrite(buf, 1, len, stderr);
+        }
         free(buf);
     } else
         total = vprint(f, fmt, ap);
