@@ -61,8 +61,17 @@ static void help(FILE *f)
             "its own files (done/, failed/, audit log, lock, report).\n");
 }
 
+/* after "airlock: interrupted; " (cli_interrupt_hint) */
+static void interrupted(FILE *f, void *ctx)
+{
+    (void)ctx;
+    fputs("the bundle being pushed stays in the inbox (what went up of it is kept, nothing is "
+          "tagged half-pushed); the next run takes it again", f);
+}
+
 static int sync_run(const struct cli_list *ins, struct cli_registry *cr)
 {
+    cli_interrupt_hint(interrupted, NULL);
     struct airlock_error *err = NULL;
     int rc, any = identity_check == CLI_IDENTITY_ANY;
     struct airlock_sync_config *cfg = NULL;

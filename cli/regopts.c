@@ -208,9 +208,7 @@ static void draw(struct cli_registry *cr, const char *what, const char *digest, 
     char text[256];
     snprintf(text, sizeof(text), " %zu/%zu blobs, %s/%s, %s/s%s%s", cr->blobs_done,
              cr->blobs_total, sdone, stotal, speed, tail, item);
-    int width = columns() - 1, barw = width - (int)strlen(text) - 2;
-    if (barw > 30)
-        barw = 30;
+    int width = columns() - 1, barw = width >= 70 ? 20 : 0; /* one width: the bar stays put */
     char bar[40] = "";
     if (barw >= 5) {
         double frac = cr->bytes_total ? (double)bytes / (double)cr->bytes_total
