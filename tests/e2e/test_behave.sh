@@ -160,7 +160,9 @@ case_ctrl_c_push_keeps_what_went_up() {
     local pid=$!
     sleep 2
     kill -INT $pid || fail "the push ended before the signal: $(cat p.err)"
+    local t0=$SECONDS
     wait $pid && rc=0 || rc=$?
+    [ $((SECONDS - t0)) -le 5 ] || fail "the push took $((SECONDS - t0)) s to stop (a retry wait)"
     cp p.out "$T/out"
     cp p.err "$T/err"
     expect_rc 130
@@ -170,6 +172,30 @@ case_ctrl_c_push_keeps_what_went_up() {
     no_leftovers .
     airlock push --no-verify --plain-http big.tar "$PLAIN/$CASE"
     expect_rc 0
+}
+
+case_ctrl_c_sync_keeps_the_bundle_in_the_inbox() {
+    export COSIGN_PASSWORD=test-password
+    "$AIRLOCK" keygen --output-key-prefix cosign 2>/dev/null
+    proxy '[{"method":"PATCH","nth":[5],"path":"/blobs/uploads/","action":"status","code":503,"retry_after":30}]'
+    mkdir inbox
+    big_bundle inbox/big.tar 3 4
+    "$AIRLOCK" sign --key cosign.key --to "$PROXY/$CASE" inbox/big.tar >/dev/null
+    touch -d '-5 minutes' inbox/big.tar
+    "$AIRLOCK" sync --key cosign.pub --to "$PROXY/$CASE" --plain-http --chunk-size 256K inbox \
+        >y.out 2>y.err &
+    local pid=$!
+    sleep 2
+    kill -INT $pid || fail "the sync ended before the signal: $(cat y.err)"
+    wait $pid && rc=0 || rc=$?
+    cp y.err "$T/err"
+    expect_rc 130
+    err_has "airlock: interrupted; the bundle being pushed stays in the inbox"
+    [ -f inbox/big.tar ] || fail "the interrupted bundle left the inbox: $(ls -R inbox)"
+    [ ! -e inbox/failed/big.tar ] || fail "the interrupted bundle was filed as failed"
+    airlock sync --key cosign.pub --to "$PROXY/$CASE" --plain-http inbox
+    expect_rc 0
+    err_has "1 pushed, 0 failed"
 }
 
 case_ctrl_c_export_leaves_no_half_bundle() {

@@ -306,8 +306,11 @@ static void backoff(int attempt, const char *retry_after)
         if (s > 0 && s < 120)
             ms = s * 1000;
     }
-    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
-    nanosleep(&ts, NULL);
+    /* in slices: a Ctrl-C (airlock_cancel, seen by any thread) ends the wait at once */
+    for (; ms > 0 && !airlock_cancelled(); ms -= 100) {
+        struct timespec ts = {0, (ms < 100 ? ms : 100) * 1000000L};
+        nanosleep(&ts, NULL);
+    }
 }
 
 int registry_request(struct airlock_registry *r, const char *repo, const char *actions,
