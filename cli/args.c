@@ -53,6 +53,28 @@ static const struct cli_opt *resolve(const struct cli_opt *o, const struct cli_o
     return NULL;
 }
 
+/* The options every command has, from this one table (after the command's own; args.h):
+ * -q's meaning is cli_quiet's (cli.h). serve keeps its own -q (its access log). */
+static int shared_quiet;
+static const struct cli_opt shared[] = {
+    CLI_OPT_QUIET(&shared_quiet, "only results on stdout and errors and warnings on stderr: no "
+                                 "progress, plan, summary or notice"),
+    CLI_OPT_END};
+
+/* tables with the shared ones after them, in out (cap entries) */
+static const struct cli_opt *const *with_shared(const struct cli_opt *const *tables,
+                                                const struct cli_opt **out, size_t cap)
+{
+    size_t n = 0;
+    while (tables[n] && n + 2 < cap) {
+        out[n] = tables[n];
+        n++;
+    }
+    out[n++] = shared;
+    out[n] = NULL;
+    return out;
+}
+
 static int takes_arg(const struct cli_opt *o)
 {
     return o->kind != CLI_FLAG && o->kind != CLI_BOOL && !(o->kind == CLI_CALL && !o->arg);
@@ -77,6 +99,10 @@ static int take(const char *cmd, const struct cli_opt *o, const char *arg)
     switch (o->kind) {
     case CLI_FLAG:
         *(int *)o->dest = 1;
+        if (o->dest == &shared_quiet)
+            cli_set_quiet();
+        else if (!strcmp(o->name, "json"))
+            cli_set_json();
         return 0;
     case CLI_STR:
         *(const char **)o->dest = arg;
@@ -149,8 +175,8 @@ static int take(const char *cmd, const struct cli_opt *o, const char *arg)
 int cli_parse(const char *cmd, int argc, char **argv, const struct cli_opt *const *tables,
               struct cli_list *operands, void (*help)(FILE *f))
 {
-    const struct cli_opt *all[MAX_OPTS], *named[MAX_OPTS];
-    size_t n = gather(tables, named, MAX_OPTS);
+    const struct cli_opt *all[MAX_OPTS], *named[MAX_OPTS], *tl[16];
+    size_t n = gather(with_shared(tables, tl, 16), named, MAX_OPTS);
     for (size_t i = 0; i < n; i++) /* an alias is parsed as what it names */
         all[i] = resolve(named[i], named, n);
     struct option longopts[MAX_OPTS + 2];
@@ -279,7 +305,8 @@ void cli_opts_lines(FILE *f, const struct cli_opt *const *tables)
 
 void cli_opts_help(FILE *f, const struct cli_opt *const *tables)
 {
-    cli_opts_lines(f, tables);
+    const struct cli_opt *tl[16];
+    cli_opts_lines(f, with_shared(tables, tl, 16));
     help_line(f, 'h', "help", NULL, "show this help");
 }
 

@@ -8,13 +8,18 @@
 
 #include <stdio.h>
 
-/* Exit codes: the one table (also in --help and README.md). */
+/* Exit codes: the one table (cli_exit_for maps the library's codes to them; cli_exit_help
+ * prints it for --help; README.md has the same). */
 enum cli_exit {
     EXIT_OK = 0,
-    EXIT_FAILURE_OP = 1,  /* operational error: I/O, permissions, memory, network */
-    EXIT_USAGE = 2,       /* bad command line or reference */
+    EXIT_FAILURE_OP = 1,  /* operational error: I/O, permissions, memory, network, a registry's
+                           * refusal other than 401/403, a destination that exists and is not a
+                           * bundle, not enough free space */
+    EXIT_USAGE = 2,       /* bad command line or reference, wrong key password or PIN */
     EXIT_SIGNATURE = 3,   /* a signature did not verify */
     EXIT_INTEGRITY = 4,   /* missing, corrupt, malformed or unsafe content */
+    EXIT_AUTH = 5,        /* a registry or its token server refused the credentials (401/403) */
+    EXIT_INTERRUPTED = 130, /* SIGINT or SIGTERM: stopped, nothing half-written left */
 };
 
 /* cmd_attest.c: an image's attestations in verify's reports: ,"attestations":[...] (with
@@ -23,11 +28,35 @@ enum cli_exit {
 void cli_att_json(const struct airlock_sig_image *im, int predicates);
 void cli_att_text(const struct airlock_sig_image *im, FILE *f);
 
-/* Prints "airlock: error: <msg>" to stderr and returns the exit code for err. Frees err. */
+/* Prints "airlock: error: <msg>" to stderr (for AIRLOCK_ECANCELLED: "airlock: interrupted;
+ * <what was kept>", see cli_interrupt_hint) and returns the exit code for err; the message
+ * and code are kept for the --json failure object. Frees err. */
 int cli_fail(struct airlock_error *err);
+/* The library code's exit code (the one mapping). */
+int cli_exit_for(int code);
+/* The "exit codes:" block of the main --help, from the same table. */
+void cli_exit_help(FILE *f);
+/* What an interrupted run leaves: fn writes the rest of the line after "airlock: interrupted; "
+ * (default: "nothing half-written was left; run the same command again"). */
+void cli_interrupt_hint(void (*fn)(FILE *f, void *ctx), void *ctx);
+
+/* -q and --json, the same for every command (args.c sets them as it parses):
+ * -q: stderr carries only errors and warnings (no progress, plans, summaries or notices);
+ *     stdout carries the results as without -q.
+ * --json: stdout is one JSON document on success and on failure (cli_json_begin/end). */
+int cli_quiet(void);
+int cli_json(void);
+void cli_set_quiet(void);
+void cli_set_json(void);
+/* main.c: stdout goes into a buffer until cli_json_end, which writes one JSON document to
+ * the real stdout: the command's own object (with "ok" and, on failure, "exit" and "error"
+ * added), or {"ok": false, "exit": N, "error": {"message", "code"}} when it left none or an
+ * unfinished one. Returns rc. */
+void cli_json_begin(void);
+int cli_json_end(int rc);
+
 /* Prints a usage error for cmd and returns EXIT_USAGE. */
 int cli_usage_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-int cli_exit_for(int code);
 /* True when stdout is a terminal. */
 int cli_stdout_tty(void);
 /* printf for every text line airlock writes: each %s argument is escaped (control
@@ -75,13 +104,13 @@ void cli_annotations_free(struct airlock_annotation *list, size_t n);
 struct cli_registry {
     struct airlock_registry_opts o;
     struct cli_opt table[24]; /* the options bound to this struct (cli_registry_table) */
-    int password_stdin, quiet, shown, creds;
+    int password_stdin, quiet, shown, creds, draw, final;
     char *password;
     char *creds_user; /* --creds USER[:PASS] */
     /* the progress line */
     double start, drawn;
     uint64_t bytes_total, bytes_done, bytes_skipped;
-    size_t blobs_total, blobs_done, manifests;
+    size_t blobs_total, blobs_done, manifests, moved; /* moved: uploaded or downloaded */
     struct {
         char digest[AIRLOCK_DIGEST_SIZE];
         uint64_t done, total;

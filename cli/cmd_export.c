@@ -44,7 +44,6 @@ static const struct cli_opt opts[] = {
      "a delta: leave out the layers of the images LOCK (the last drop's lock file) pins", 0, 0,
      NULL},
     CLI_OPT_JSON(&json, "print the result as JSON"),
-    CLI_OPT_QUIET(&cr.quiet, "no progress"),
     CLI_OPT_END};
 static const struct cli_opt *const own[] = {opts, NULL};
 
@@ -204,6 +203,19 @@ static void show_plan(void *ctx, const struct airlock_export_plan *p)
                p->n, p->blobs_fetch, sz, p->blobs_reused, rs);
 }
 
+/* after "airlock: interrupted; " (cli_interrupt_hint) */
+static void interrupted(FILE *f, void *ctx)
+{
+    (void)ctx;
+    if (split)
+        cli_printf(f, "nothing half-written was left: no part of '%s' was kept; run the same "
+                      "command again (a split export starts again)", out);
+    else
+        cli_printf(f, "'%s' was not changed; the %zu blobs fetched are kept beside it (in "
+                      ".NAME.airlock-partial); run the same command again to fetch only the "
+                      "rest", out, cr.moved);
+}
+
 static int export_run(const struct cli_list *refs)
 {
     struct plan_ctx pc = {0};
@@ -217,8 +229,7 @@ static int export_run(const struct cli_list *refs)
         return cli_usage_error("export", "no image reference given (REF..., --images or --set)");
     if (set_file && (images_file || refs->n))
         return cli_usage_error("export", "--set takes no other references");
-    if (json)
-        cr.quiet = 1;
+    cr.quiet = cli_quiet() || json;
     if (split && airlock_format_for_path(out) == AIRLOCK_FORMAT_DIR)
         return cli_usage_error("export", "--split writes .tar parts: give -o NAME.tar");
     if (have_file && since_file)
@@ -232,6 +243,7 @@ static int export_run(const struct cli_list *refs)
         return cli_fail(err);
     }
     eo.have = have;
+    cli_interrupt_hint(interrupted, NULL);
     struct airlock_import_result *res = NULL;
     struct airlock_image_set *set = NULL;
     struct airlock_set_items *items = NULL;

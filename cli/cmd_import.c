@@ -25,7 +25,6 @@ static const struct cli_opt opts[] = {
      "reference for images an input does not name (e.g. an\noci-archive tagged only 'latest'); a "
      "bare tag in the\ninput is kept when REF has none",
      0, 0, NULL},
-    {CLI_FLAG, "quiet", 'q', &quiet, NULL, "print nothing on success", 0, 0, NULL},
     {CLI_FLAG, "json", 0, &json, NULL, "print the result as JSON", 0, 0, NULL},
     {CLI_END, NULL, 0, NULL, NULL, NULL, 0, 0, NULL}};
 static const struct cli_opt *const tables[] = {opts, NULL};

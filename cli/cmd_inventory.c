@@ -25,7 +25,6 @@ static const struct cli_opt inv_opts[] = {
      "ask for pages of N (catalog and tags; default: the registry's)", 1, 100000, NULL},
     CLI_OPT_JSON(&json, "print {\"inventory\", \"digest\", \"repositories\", \"tags\", "
                         "\"manifests\", \"blobs\"} on stdout"),
-    CLI_OPT_QUIET(&cr.quiet, "no summary on stderr"),
     CLI_OPT_END};
 static const struct cli_opt *const inv_own[] = {inv_opts, NULL};
 
@@ -91,6 +90,7 @@ static int inv_run(const struct cli_list *ops)
     if (strchr(where, '@') || strstr(where, "://"))
         return cli_usage_error("inventory", "'%s': give REGISTRY[/PREFIX], no tag or digest",
                                where);
+    cr.quiet = cli_quiet() || json;
     int rc = cli_registry_finish(&cr, "inventory");
     if (rc)
         return rc;

@@ -43,7 +43,6 @@ static const struct cli_opt opts[] = {
     CLI_OPT_MAP(&maps, "push repository SRC (docker.io/library/nginx) to DST (a path on DEST's "
                        "registry, e.g. mirror/nginx)"),
     CLI_OPT_JSON(&json, "print pushed references and digests as JSON"),
-    CLI_OPT_QUIET(&cr.quiet, "no progress"),
     CLI_OPT_END};
 static const struct cli_opt *const own[] = {opts, NULL};
 
@@ -133,6 +132,14 @@ static int dest_repeats_repository(struct airlock_bundle *b, const char *dest)
     return rc;
 }
 
+/* after "airlock: interrupted; " (cli_interrupt_hint) */
+static void interrupted(FILE *f, void *ctx)
+{
+    cli_printf(f, "%zu blobs and %zu manifests already in '%s' are kept (nothing is tagged "
+                  "half-pushed); run the same command again to continue",
+               cr.blobs_done, cr.manifests, (const char *)ctx);
+}
+
 static int push_run(const struct cli_list *ins)
 {
     struct airlock_push_opts po;
@@ -150,6 +157,7 @@ static int push_run(const struct cli_list *ins)
     const char *dest = cli_registry_ref(ins->v[ins->n - 1]);
     if ((rc = cli_dest_check("push", dest)))
         return rc;
+    cli_interrupt_hint(interrupted, (void *)dest);
     if (!keyfile && !no_verify && !policyfile && !(keyfile = cli_default_key("push", "cosign.pub")))
         return cli_usage_error("push", "--key is required (or --policy FILE, or --no-verify to "
                                        "push unverified)");
@@ -161,8 +169,7 @@ static int push_run(const struct cli_list *ins)
                                            "type nor a URI", atts.v[a]);
     po.attestations = atts.v;
     po.n_attestations = atts.n;
-    if (json)
-        cr.quiet = 1;
+    cr.quiet = cli_quiet() || json;
     if ((rc = cli_registry_finish(&cr, "push")))
         goto out;
     if (keyfile) {

@@ -14,7 +14,6 @@ static const struct cli_opt opts[] = {
     {CLI_STR, "output", 'o', &out, "BASE", "name the parts BASE.001, ... (default: BUNDLE)", 0, 0,
      NULL},
     {CLI_FLAG, "json", 0, &json, NULL, "print the parts as JSON", 0, 0, NULL},
-    {CLI_FLAG, "quiet", 'q', &quiet, NULL, "print nothing on success", 0, 0, NULL},
     {CLI_END, NULL, 0, NULL, NULL, NULL, 0, 0, NULL}};
 static const struct cli_opt *const tables[] = {opts, NULL};
 

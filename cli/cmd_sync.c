@@ -29,7 +29,6 @@ static const struct cli_opt opts[] = {
      "destination before anything goes up (as push --policy); with it, \"keys\" may be left out",
      0, 0, NULL},
     CLI_OPT_JSON(&json, "print the run's report as JSON on stdout"),
-    CLI_OPT_QUIET(&quiet, "print nothing; the exit code tells"),
     CLI_OPT_END};
 static const struct cli_opt *const own[] = {opts, NULL};
 
@@ -62,8 +61,17 @@ static void help(FILE *f)
             "its own files (done/, failed/, audit log, lock, report).\n");
 }
 
+/* after "airlock: interrupted; " (cli_interrupt_hint) */
+static void interrupted(FILE *f, void *ctx)
+{
+    (void)ctx;
+    fputs("the bundle being pushed stays in the inbox (what went up of it is kept, nothing is "
+          "tagged half-pushed); the next run takes it again", f);
+}
+
 static int sync_run(const struct cli_list *ins, struct cli_registry *cr)
 {
+    cli_interrupt_hint(interrupted, NULL);
     struct airlock_error *err = NULL;
     int rc, any = identity_check == CLI_IDENTITY_ANY;
     struct airlock_sync_config *cfg = NULL;

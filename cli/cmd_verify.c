@@ -88,7 +88,6 @@ static const struct cli_opt opts[] = {
     {CLI_BOOL, "new-bundle-format", 0, NULL, NULL,
      "cosign's; both formats are always checked (said on stderr)", 0, 0, new_bundle_opt},
     CLI_OPT_THREADS(&threads, "hashing threads (default: one per core)"),
-    CLI_OPT_QUIET(&quiet, "print nothing; the exit code tells"),
     CLI_OPT_END};
 static const struct cli_opt *const own[] = {opts, NULL};
 

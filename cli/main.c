@@ -57,20 +57,36 @@ static void usage(FILE *f)
     fprintf(f, "\n"
                "Run 'airlock <command> --help' for a command's options.\n"
                "\n"
-               "exit codes:\n"
-               "  0  success\n"
-               "  1  operational error (I/O, permissions, memory, an existing non-bundle file)\n"
-               "  2  usage error (bad option, argument or reference; wrong key password or\n"
-               "     token PIN; a key that is not ECDSA P-256)\n"
-               "  3  signature verification failed\n"
-               "  4  integrity failure: missing, corrupt, malformed or unsafe content\n");
+               "Every command takes -q (stdout: only results; stderr: only errors and\n"
+               "warnings) and, where it reports, --json (one JSON document on stdout, also on\n"
+               "failure: {\"ok\": false, \"exit\": N, \"error\": {\"message\", \"code\"}}).\n"
+               "Ctrl-C (SIGINT, SIGTERM) stops cleanly: one line says what was kept, exit 130.\n"
+               "\n");
+    cli_exit_help(f);
 }
 
+/* The first SIGINT or SIGTERM asks the operation to stop (airlock_cancel: it unwinds as on
+ * any error, removing what it had half-written, and says what was kept); a second one, or
+ * SIGHUP, removes the temporary files now and dies of the signal. */
 static void on_signal(int sig)
 {
+    if (sig != SIGHUP && !airlock_cancelled()) {
+        airlock_cancel();
+        return;
+    }
     airlock_layout_signal_cleanup();
     signal(sig, SIG_DFL);
     raise(sig);
+}
+
+/* --json given to the command (before "--"): main buffers its stdout from the start, so a
+ * usage error found before the parser reaches --json still ends as one document */
+static int wants_json(int argc, char **argv)
+{
+    for (int i = 1; i < argc && strcmp(argv[i], "--"); i++)
+        if (!strcmp(argv[i], "--json"))
+            return 1;
+    return 0;
 }
 
 int main(int argc, char **argv)
@@ -97,8 +113,16 @@ int main(int argc, char **argv)
     if (!strcmp(cmd, "--version"))
         return cmd_version(1, argv + 1);
     for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
-        if (!strcmp(commands[i].name, cmd))
-            return commands[i].fn(argc - 1, argv + 1);
+        if (!strcmp(commands[i].name, cmd)) {
+            /* (serve's --json is its log, a stream of lines: not one document) */
+            int json = strcmp(cmd, "serve") && wants_json(argc - 1, argv + 1);
+            if (json)
+                cli_json_begin();
+            int rc = commands[i].fn(argc - 1, argv + 1);
+            if (rc && rc != EXIT_INTERRUPTED && airlock_cancelled()) /* stopped by the signal */
+                rc = EXIT_INTERRUPTED;
+            return json ? cli_json_end(rc) : rc;
+        }
     cli_printf(stderr, "airlock: unknown command '%s'\n\n", cmd);
     usage(stderr);
     return EXIT_USAGE;

@@ -8,26 +8,88 @@
 #include <stdlib.h>
 #include <unistd.h>
 
+/* The one exit code table: each library code, its exit code, its name in --json, and the
+ * line of --help. */
+static const struct exit_row {
+    int code, exit;
+    const char *name, *help;
+} exit_table[] = {
+    {AIRLOCK_OK, EXIT_OK, "ok", "success"},
+    {AIRLOCK_EOS, EXIT_FAILURE_OP, "operational",
+     "operational error (I/O, permissions, memory, network, a registry's refusal, a\n"
+     "     destination that exists and is not a bundle, not enough free space)"},
+    {AIRLOCK_ENOTFOUND, EXIT_FAILURE_OP, "notFound", NULL},
+    {AIRLOCK_EEXISTS, EXIT_FAILURE_OP, "exists", NULL},
+    {AIRLOCK_ENOSPACE, EXIT_FAILURE_OP, "noSpace", NULL},
+    {AIRLOCK_EUSAGE, EXIT_USAGE, "usage",
+     "usage error (bad option, argument or reference; wrong key password or\n"
+     "     token PIN; a key that is not ECDSA P-256)"},
+    {AIRLOCK_ESIGNATURE, EXIT_SIGNATURE, "signature", "signature verification failed"},
+    {AIRLOCK_EINTEGRITY, EXIT_INTEGRITY, "integrity",
+     "integrity failure: missing, corrupt, malformed or unsafe content"},
+    {AIRLOCK_EAUTH, EXIT_AUTH, "auth",
+     "authentication: the registry or its token server refused the credentials\n"
+     "     (HTTP 401 or 403)"},
+    {AIRLOCK_ECANCELLED, EXIT_INTERRUPTED, "interrupted",
+     "interrupted (SIGINT, SIGTERM): nothing half-written was left; run again"},
+};
+#define N_EXIT (sizeof(exit_table) / sizeof(exit_table[0]))
+
 int cli_exit_for(int code)
 {
-    switch (code) {
-    case AIRLOCK_OK:
-        return EXIT_OK;
-    case AIRLOCK_EUSAGE:
-        return EXIT_USAGE;
-    case AIRLOCK_ESIGNATURE:
-        return EXIT_SIGNATURE;
-    case AIRLOCK_EINTEGRITY:
-        return EXIT_INTEGRITY;
-    default:
-        return EXIT_FAILURE_OP;
-    }
+    for (size_t i = 0; i < N_EXIT; i++)
+        if (exit_table[i].code == code)
+            return exit_table[i].exit;
+    return EXIT_FAILURE_OP;
+}
+
+void cli_exit_help(FILE *f)
+{
+    fprintf(f, "exit codes:\n");
+    for (size_t i = 0; i < N_EXIT; i++)
+        if (exit_table[i].help)
+            fprintf(f, exit_table[i].exit < 100 ? "  %d  %s\n" : "  %d %s\n", exit_table[i].exit,
+                    exit_table[i].help);
+}
+
+/* what --json reports on failure: the last error cli_fail or cli_usage_error saw */
+static struct {
+    int quiet, json, code, have_code;
+    char msg[2048];
+    void (*hint)(FILE *f, void *ctx);
+    void *hint_ctx;
+    int saved_stdout;
+} st = {.saved_stdout = -1};
+
+int cli_quiet(void) { return st.quiet; }
+int cli_json(void) { return st.json; }
+void cli_set_quiet(void) { st.quiet = 1; }
+void cli_set_json(void) { st.json = 1; }
+
+void cli_interrupt_hint(void (*fn)(FILE *f, void *ctx), void *ctx)
+{
+    st.hint = fn;
+    st.hint_ctx = ctx;
 }
 
 int cli_fail(struct airlock_error *err)
 {
     int code = err ? err->code : AIRLOCK_EOS;
-    cli_printf(stderr, "airlock: error: %s\n", err && err->msg ? err->msg : "unknown error");
+    const char *msg = err && err->msg ? err->msg : "out of memory";
+    if (!st.msg[0]) { /* the first failure is the cause */
+        snprintf(st.msg, sizeof(st.msg), "%s", msg);
+        st.code = code;
+        st.have_code = 1;
+    }
+    if (code == AIRLOCK_ECANCELLED) {
+        fputs("airlock: interrupted; ", stderr);
+        if (st.hint)
+            st.hint(stderr, st.hint_ctx);
+        else
+            fputs("nothing half-written was left; run the same command again", stderr);
+        fputc('\n', stderr);
+    } else
+        cli_printf(stderr, "airlock: error: %s\n", msg);
     airlock_error_free(err);
     return cli_exit_for(code);
 }
@@ -35,11 +97,16 @@ int cli_fail(struct airlock_error *err)
 int cli_usage_error(const char *cmd, const char *fmt, ...)
 {
     va_list ap;
+    char line[1024];
     va_start(ap, fmt);
-    fprintf(stderr, "airlock %s: ", cmd);
-    vfprintf(stderr, fmt, ap);
-    fprintf(stderr, "\nTry 'airlock %s --help'.\n", cmd);
+    vsnprintf(line, sizeof(line), fmt, ap);
     va_end(ap);
+    if (!st.msg[0]) {
+        snprintf(st.msg, sizeof(st.msg), "%s", line);
+        st.code = AIRLOCK_EUSAGE;
+        st.have_code = 1;
+    }
+    cli_printf(stderr, "airlock %s: %s\nTry 'airlock %s --help'.\n", cmd, line, cmd);
     return EXIT_USAGE;
 }
 
@@ -144,10 +211,8 @@ static void escape_text(struct airlock_buf *t, const char *s, size_t max)
  * has checked at the call site. */
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wformat-nonliteral"
-int cli_printf(FILE *f, const char *fmt, ...)
+static int vprint(FILE *f, const char *fmt, va_list ap)
 {
-    va_list ap;
-    va_start(ap, fmt);
     int total = 0;
     for (const char *p = fmt; *p;) {
         if (*p != '%') {
@@ -232,7 +297,292 @@ int cli_printf(FILE *f, const char *fmt, ...)
             total += fprintf(f, spec, w, pr, va_arg(ap, int));
         }
     }
-    va_end(ap);
     return total;
 }
 #pragma GCC diagnostic pop
+
+/* With -q, stderr keeps only the lines that are errors or warnings (and the line that says
+ * an interrupted run stopped); progress, plans, summaries and notices go. A line is judged
+ * by how it starts, across calls. */
+static int quiet_keep(const char *p, size_t n)
+{
+    static const char *const keep[] = {"airlock: error", "airlock: warning", "airlock: WARNING",
+                                       "airlock: interrupted"};
+    for (size_t i = 0; i < sizeof(keep) / sizeof(keep[0]); i++)
+        if (n >= strlen(keep[i]) && !strncmp(p, keep[i], strlen(keep[i])))
+            return 1;
+    /* a usage error: "airlock CMD: ..." and its "Try 'airlock CMD --help'." */
+    const char *colon = n > 8 && !strncmp(p, "airlock ", 8) ? memchr(p + 8, ':', n - 8) : NULL;
+    if (colon && colon > p + 8 && !memchr(p + 8, ' ', (size_t)(colon - p - 8)))
+        return 1;
+    return n >= 4 && !strncmp(p, "Try ", 4);
+}
+
+static void quiet_write(const char *p, size_t n)
+{
+    static int at_start = 1, keeping = 0;
+    while (n) {
+        const char *nl = memchr(p, '\n', n);
+        size_t l = nl ? (size_t)(nl - p) + 1 : n;
+        if (at_start)
+            keeping = quiet_keep(p, l);
+        if (keeping)
+            fwrite(p, 1, l, stderr);
+        at_start = nl != NULL;
+        p += l;
+        n -= l;
+    }
+}
+
+int cli_printf(FILE *f, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    int total;
+    if (f == stderr) { /* filtered by -q; an error line printed here is what --json says */
+        char *buf = NULL;
+        size_t len = 0;
+        FILE *m = open_memstream(&buf, &len);
+        total = m ? vprint(m, fmt, ap) : 0;
+        if (m && fclose(m) == 0 && buf) {
+            static const char pre[] = "airlock: error: ";
+            if (!st.msg[0] && len > sizeof(pre) && !strncmp(buf, pre, sizeof(pre) - 1))
+                snprintf(st.msg, sizeof(st.msg), "%.*s", (int)strcspn(buf + sizeof(pre) - 1, "\n"),
+                         buf + sizeof(pre) - 1);
+            if (st.quiet)
+                quiet_write(buf, len);
+            else
+                fwrite(buf, 1, len, stderr);
+        }
+        free(buf);
+    } else
+        total = vprint(f, fmt, ap);
+    va_end(ap);
+    return total;
+}
+
+/* ---- --json: one document on stdout, on success and on failure ---- */
+
+#define JSON_MAX_DEPTH 64
+
+static const char *ws(const char *p, const char *e)
+{
+    while (p < e && (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r'))
+        p++;
+    return p;
+}
+
+/* One JSON value at p (RFC 8259, strictly enough to promise jq a document): its end, or
+ * NULL. For the top-level object, the keys "ok", "exit" and "error" are noted in *keys. */
+static const char *json_value(const char *p, const char *e, int depth, int *keys)
+{
+    p = ws(p, e);
+    if (p >= e || depth > JSON_MAX_DEPTH)
+        return NULL;
+    if (*p == '"') {
+        for (p++; p < e && *p != '"'; p++) {
+            if ((unsigned char)*p < 0x20)
+                return NULL;
+            if (*p == '\\') {
+                if (++p >= e || !strchr("\"\\/bfnrtu", *p))
+                    return NULL;
+                if (*p == 'u') {
+                    for (int i = 0; i < 4; i++)
+                        if (++p >= e || !strchr("0123456789abcdefABCDEF", *p))
+                            return NULL;
+                }
+            }
+        }
+        return p < e ? p + 1 : NULL;
+    }
+    if (*p == '{' || *p == '[') {
+        char close = *p == '{' ? '}' : ']';
+        int obj = *p == '{';
+        p = ws(p + 1, e);
+        if (p < e && *p == close)
+            return p + 1;
+        for (;;) {
+            if (obj) {
+                const char *k = ws(p, e);
+                if (k >= e || *k != '"' || !(p = json_value(k, e, depth + 1, NULL)))
+                    return NULL;
+                if (keys) {
+                    size_t kl = (size_t)(p - k);
+                    *keys |= kl == 4 && !strncmp(k, "\"ok\"", 4) ? 1
+                             : kl == 6 && !strncmp(k, "\"exit\"", 6) ? 2
+                             : kl == 7 && !strncmp(k, "\"error\"", 7) ? 4 : 0;
+                }
+                p = ws(p, e);
+                if (p >= e || *p != ':')
+                    return NULL;
+                p++;
+            }
+            if (!(p = json_value(p, e, depth + 1, NULL)))
+                return NULL;
+            p = ws(p, e);
+            if (p < e && *p == ',') {
+                p++;
+                continue;
+            }
+            return p < e && *p == close ? p + 1 : NULL;
+        }
+    }
+    static const char *const lit[] = {"true", "false", "null"};
+    for (size_t i = 0; i < 3; i++)
+        if ((size_t)(e - p) >= strlen(lit[i]) && !strncmp(p, lit[i], strlen(lit[i])))
+            return p + strlen(lit[i]);
+    const char *q = p;
+    if (q < e && *q == '-')
+        q++;
+    if (q >= e || *q < '0' || *q > '9')
+        return NULL;
+    if (*q == '0')
+        q++;
+    else
+        while (q < e && *q >= '0' && *q <= '9')
+            q++;
+    if (q < e && *q == '.') {
+        if (++q >= e || *q < '0' || *q > '9')
+            return NULL;
+        while (q < e && *q >= '0' && *q <= '9')
+            q++;
+    }
+    if (q < e && (*q == 'e' || *q == 'E')) {
+        if (++q < e && (*q == '+' || *q == '-'))
+            q++;
+        if (q >= e || *q < '0' || *q > '9')
+            return NULL;
+        while (q < e && *q >= '0' && *q <= '9')
+            q++;
+    }
+    return q;
+}
+
+void cli_json_begin(void)
+{
+    st.json = 1;
+    fflush(stdout);
+    int fd = -1;
+    FILE *t = tmpfile(); /* unlinked: nothing is left behind */
+    if (t)
+        fd = dup(fileno(t));
+    if (t)
+        fclose(t);
+    if (fd < 0)
+        return; /* unbuffered: the command's own output stands */
+    st.saved_stdout = dup(STDOUT_FILENO);
+    if (st.saved_stdout < 0 || dup2(fd, STDOUT_FILENO) < 0) {
+        if (st.saved_stdout >= 0)
+            close(st.saved_stdout);
+        st.saved_stdout = -1;
+    }
+    close(fd);
+}
+
+static char *read_back(size_t *len)
+{
+    struct airlock_buf b = AIRLOCK_BUF_INIT((size_t)1 << 30);
+    char chunk[65536];
+    ssize_t n;
+    *len = 0;
+    if (lseek(STDOUT_FILENO, 0, SEEK_SET) < 0)
+        return NULL;
+    while ((n = read(STDOUT_FILENO, chunk, sizeof(chunk))) > 0)
+        if (airlock_buf_append(&b, chunk, (size_t)n))
+            break;
+    airlock_buf_append(&b, "", 0);
+    *len = b.len;
+    return b.data;
+}
+
+/* the name of the failure in --json: the library code's, else the exit code's */
+static const char *code_name(int rc)
+{
+    for (size_t i = 0; i < N_EXIT; i++)
+        if (st.have_code ? exit_table[i].code == st.code : exit_table[i].exit == rc)
+            return exit_table[i].name;
+    return "operational";
+}
+
+static void json_error_fields(int rc)
+{
+    const char *name = code_name(rc);
+    const char *msg = st.msg;
+    char dflt[200];
+    if (!*msg) { /* the command said why on stderr only: the table's words */
+        snprintf(dflt, sizeof(dflt), "failed (exit %d)", rc);
+        for (size_t i = 0; i < N_EXIT; i++)
+            if (exit_table[i].exit == rc && exit_table[i].help) {
+                snprintf(dflt, sizeof(dflt), "%.*s", (int)strcspn(exit_table[i].help, "(\n:"),
+                         exit_table[i].help);
+                size_t l = strlen(dflt);
+                while (l && dflt[l - 1] == ' ')
+                    dflt[--l] = '\0';
+                break;
+            }
+        msg = dflt;
+    }
+    printf("\"exit\":%d,\"error\":{\"message\":", rc);
+    cli_json_str(stdout, msg);
+    printf(",\"code\":\"%s\"}", name);
+}
+
+int cli_json_end(int rc)
+{
+    if (st.saved_stdout < 0)
+        return rc;
+    fflush(stdout);
+    size_t len = 0;
+    char *out = read_back(&len);
+    dup2(st.saved_stdout, STDOUT_FILENO);
+    close(st.saved_stdout);
+    st.saved_stdout = -1;
+    const char *b = out ? out : "", *e = b + len;
+    b = ws(b, e);
+    while (e > b && (e[-1] == ' ' || e[-1] == '\n' || e[-1] == '\r' || e[-1] == '\t'))
+        e--;
+    int keys = 0;
+    const char *end = b < e ? json_value(b, e, 0, *b == '{' ? &keys : NULL) : NULL;
+    int valid = end && ws(end, e) == e;
+    if (valid && *b == '{') { /* the command's own object, with "ok" (and why) added */
+        const char *rest = ws(b + 1, e); /* after the '{': its members and the '}' */
+        int n = 0;
+        putchar('{');
+        if (!(keys & 1))
+            n += printf("\"ok\":%s", rc ? "false" : "true") > 0;
+        if (rc && !(keys & 2))
+            n += printf("%s\"exit\":%d", n ? "," : "", rc) > 0;
+        if (rc && !(keys & 4)) {
+            printf("%s\"error\":{\"message\":", n ? "," : "");
+            cli_json_str(stdout, st.msg[0] ? st.msg : "failed");
+            printf(",\"code\":\"%s\"}", code_name(rc));
+            n++;
+        }
+        if (n && *rest != '}')
+            putchar(',');
+        fwrite(rest, 1, (size_t)(e - rest), stdout);
+        putchar('\n');
+    } else if (valid && !rc) {
+        fwrite(b, 1, (size_t)(e - b), stdout); /* an array (digest --json): as it was */
+        putchar('\n');
+    } else {
+        printf("{\"ok\":%s", rc ? "false" : "true");
+        if (rc) {
+            putchar(',');
+            json_error_fields(rc);
+        }
+        if (valid) {
+            printf(",\"result\":");
+            fwrite(b, 1, (size_t)(e - b), stdout);
+        } else if (b < e) { /* text, or a document the failure cut short */
+            printf(",\"output\":");
+            char *text = strndup(b, (size_t)(e - b));
+            cli_json_str(stdout, text ? text : "");
+            free(text);
+        }
+        printf("}\n");
+    }
+    fflush(stdout);
+    free(out);
+    return rc;
+}

@@ -4,10 +4,13 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <time.h>
 #include <unistd.h>
 
 static double now(void);
+static void draw(struct cli_registry *cr, const char *what, const char *digest, uint64_t done,
+                 uint64_t total);
 
 /* ---- the same options as a cli_parse table (args.h), help from the same lines ---- */
 
@@ -204,10 +207,10 @@ int cli_registry_finish(struct cli_registry *cr, const char *cmd)
         cr->o.password = cr->password;
     } else if (cr->o.username && !cr->creds)
         return cli_usage_error(cmd, "--username needs --password-stdin");
-    if (isatty(2) && !cr->quiet) {
-        cr->o.progress = cli_progress;
-        cr->o.progress_ctx = cr;
-    }
+    /* always counted (what an interrupted run kept), drawn only on a terminal */
+    cr->draw = isatty(2) && !cr->quiet && !cli_quiet() && !cli_json();
+    cr->o.progress = cli_progress;
+    cr->o.progress_ctx = cr;
     cr->start = now();
     return EXIT_OK;
 }
@@ -221,8 +224,11 @@ void cli_registry_release(struct cli_registry *cr)
     cr->password = NULL;
     free(cr->creds_user);
     cr->creds_user = NULL;
-    if (cr->o.progress && cr->shown)
+    if (cr->shown) { /* the bar's last state: the final counts */
+        cr->final = 1;
+        draw(cr, "done", NULL, 0, 0);
         fputc('\n', stderr);
+    }
     cr->shown = 0; /* (safe to call again) */
 }
 
@@ -233,8 +239,68 @@ static double now(void)
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-/* Progress on a terminal only: one line, rewritten at most ten times a second: blobs and bytes
- * done of the total, the rate of what actually moved, and the time left at that rate. */
+/* The terminal's width (80 when it does not say). */
+static int columns(void)
+{
+    struct winsize ws;
+    if (ioctl(STDERR_FILENO, TIOCGWINSZ, &ws) == 0 && ws.ws_col >= 40)
+        return ws.ws_col > 200 ? 200 : ws.ws_col;
+    return 80;
+}
+
+/* One line, redrawn in place: a bar of the bytes, blobs and bytes done of the total, the
+ * rate of what actually moved, the time left at that rate, and the item being moved. The
+ * last one (cr->final) shows the final counts and the time it took. */
+static void draw(struct cli_registry *cr, const char *what, const char *digest, uint64_t done,
+                 uint64_t total)
+{
+    double t = now();
+    uint64_t bytes = cr->bytes_done;
+    for (size_t i = 0; i < cr->n_active; i++)
+        bytes += cr->active[i].done;
+    double secs = t - cr->start;
+    double rate = secs > 0.2 ? (double)(bytes - cr->bytes_skipped) / secs : 0;
+    char sdone[16], stotal[16], speed[16], tail[64] = "";
+    airlock_format_size(sdone, bytes);
+    airlock_format_size(stotal, cr->bytes_total);
+    airlock_format_size(speed, (uint64_t)rate);
+    if (cr->final) {
+        unsigned long s = (unsigned long)(secs + 0.5);
+        snprintf(tail, sizeof(tail), ", %zu manifests, in %lu:%02lu:%02lu", cr->manifests,
+                 s / 3600, s / 60 % 60, s % 60);
+    } else if (rate > 0 && cr->bytes_total > bytes) {
+        unsigned long left = (unsigned long)((double)(cr->bytes_total - bytes) / rate + 0.5);
+        snprintf(tail, sizeof(tail), ", ETA %lu:%02lu:%02lu", left / 3600, left / 60 % 60,
+                 left % 60);
+    }
+    char item[48] = ""; /* the blob this event is about, and how far it is */
+    if (!cr->final && digest && !strncmp(digest, "sha256:", 7) && total)
+        snprintf(item, sizeof(item), " %s %.15s %3u%%", what, digest + 7,
+                 (unsigned)(done * 100 / total));
+    char text[256];
+    snprintf(text, sizeof(text), " %zu/%zu blobs, %s/%s, %s/s%s%s", cr->blobs_done,
+             cr->blobs_total, sdone, stotal, speed, tail, item);
+    int width = columns() - 1, barw = width >= 70 ? 20 : 0; /* one width: the bar stays put */
+    char bar[40] = "";
+    if (barw >= 5) {
+        double frac = cr->bytes_total ? (double)bytes / (double)cr->bytes_total
+                      : cr->blobs_total ? (double)cr->blobs_done / (double)cr->blobs_total
+                                        : cr->final;
+        int fill = (int)(frac * barw + (cr->final ? 0.5 : 0));
+        fill = fill < 0 ? 0 : fill > barw ? barw : fill;
+        bar[0] = '[';
+        for (int i = 0; i < barw; i++)
+            bar[1 + i] = i < fill ? '#' : '-';
+        bar[1 + barw] = ']';
+        bar[2 + barw] = '\0';
+    }
+    cli_printf(stderr, "\r\033[K%s%.*s", bar, width - (int)strlen(bar), text);
+    cr->shown = 1;
+    cr->drawn = t;
+}
+
+/* Counts every event (blobs, bytes, manifests: what an interrupted run kept) and draws the
+ * bar on a terminal, at most ten times a second. */
 void cli_progress(void *ctx, const struct airlock_progress *p)
 {
     struct cli_registry *cr = ctx;
@@ -263,34 +329,14 @@ void cli_progress(void *ctx, const struct airlock_progress *p)
             cr->active[i].total = p->total;
             if (known && p->done == p->total) { /* this blob is complete */
                 cr->blobs_done++;
+                cr->moved++;
                 cr->bytes_done += p->total;
                 cr->active[i] = cr->active[--cr->n_active];
                 finished = 1;
             }
         }
     }
-    double t = now();
-    if (!finished && t - cr->drawn < 0.1)
+    if (!cr->draw || (!finished && now() - cr->drawn < 0.1))
         return;
-    cr->drawn = t;
-    uint64_t bytes = cr->bytes_done;
-    for (size_t i = 0; i < cr->n_active; i++)
-        bytes += cr->active[i].done;
-    double secs = t - cr->start;
-    double rate = secs > 0.2 ? (double)(bytes - cr->bytes_skipped) / secs : 0;
-    char done[16], total[16], speed[16], eta[32] = "";
-    airlock_format_size(done, bytes);
-    airlock_format_size(total, cr->bytes_total);
-    airlock_format_size(speed, (uint64_t)rate);
-    if (rate > 0 && cr->bytes_total > bytes) {
-        unsigned long left = (unsigned long)((double)(cr->bytes_total - bytes) / rate + 0.5);
-        snprintf(eta, sizeof(eta), ", ETA %lu:%02lu:%02lu", left / 3600, left / 60 % 60, left % 60);
-    }
-    char blob[64] = ""; /* the blob this event is about, and how far it is */
-    if (p->digest && !strncmp(p->digest, "sha256:", 7) && p->total && strcmp(p->what, "plan"))
-        snprintf(blob, sizeof(blob), " [%.19s %3u%%]", p->digest,
-                 (unsigned)(p->done * 100 / p->total));
-    cli_printf(stderr, "\r\033[K%-8s %zu/%zu blobs, %s of %s, %s/s%s, %zu manifests%s", p->what,
-            cr->blobs_done, cr->blobs_total, done, total, speed, eta, cr->manifests, blob);
-    cr->shown = 1;
+    draw(cr, p->what, strcmp(p->what, "plan") ? p->digest : NULL, p->done, p->total);
 }

@@ -1,6 +1,7 @@
 #include "airlock/core.h"
 
 #include <errno.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -78,4 +79,18 @@ void airlock_error_free(struct airlock_error *err)
         return;
     free(err->msg);
     free(err);
+}
+
+/* ---- cancellation (core.h) ---- */
+
+
+static volatile sig_atomic_t cancel_flag;
+
+void airlock_cancel(void) { cancel_flag = 1; }
+
+int airlock_cancelled(void) { return cancel_flag != 0; }
+
+int airlock_cancel_check(struct airlock_error **err)
+{
+    return cancel_flag ? airlock_error_set(err, AIRLOCK_ECANCELLED, "interrupted") : 0;
 }

@@ -20,6 +20,8 @@ int arch_read(void *ctx, void *buf, size_t cap, size_t *got, struct airlock_erro
 {
     struct arch_reader *r = ctx;
     *got = 0;
+    if (airlock_cancelled()) /* SIGINT: stop between chunks, unwind as on any error */
+        return airlock_cancel_check(err);
     if (r->left == 0)
         return 0;
     if (cap > r->left)

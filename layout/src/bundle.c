@@ -841,6 +841,8 @@ static int blob_read_fn(void *ctx, void *buf, size_t cap, size_t *got, struct ai
 {
     struct blob_reader *r = ctx;
     *got = 0;
+    if (airlock_cancelled()) /* SIGINT: stop between chunks, unwind as on any error */
+        return airlock_cancel_check(err);
     if (!r->left)
         return 0;
     if (cap > r->left)

@@ -1013,6 +1013,18 @@ int airlock_split_writer_new(struct airlock_split_writer **out, const char *base
                              const char *index_json, size_t index_len, const char *what,
                              struct airlock_error **err)
 {
+    /* what the parts will hold: the layers once, the small blobs and index.json in each part */
+    uint64_t layers = 0, metas = index_len;
+    for (size_t i = 0; i < n; i++)
+        *(blobs[i].meta ? &metas : &layers) += blobs[i].size;
+    uint64_t parts = part_size ? layers / part_size + 1 : 1;
+    char *first = NULL;
+    int src = asprintf(&first, "%s.001", base) < 0 ? -1 : 0;
+    src = src ? airlock_error_set(err, AIRLOCK_EOS, "out of memory")
+              : airlock_space_check(first, layers + metas * parts, err);
+    free(first);
+    if (src)
+        return src;
     struct airlock_split_writer *sw = calloc(1, sizeof(*sw));
     char *copy = strdup(base);
     int rc = 0;

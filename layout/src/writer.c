@@ -11,6 +11,7 @@
 #include <string.h>
 #include <sys/file.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 
 #define COPY_CHUNK (1u << 20)
 #define OCI_LAYOUT_JSON "{\"imageLayoutVersion\":\"1.0.0\"}"
@@ -356,7 +357,8 @@ static int hash_stream(struct airlock_writer *w, airlock_read_fn read, void *ctx
     int rc = airlock_sha256_new(&h, err);
     for (;;) {
         size_t got = 0;
-        if (rc || (rc = read(ctx, w->buf, COPY_CHUNK, &got, err)) || !got)
+        if (rc || (rc = airlock_cancel_check(err)) ||
+            (rc = read(ctx, w->buf, COPY_CHUNK, &got, err)) || !got)
             break;
         airlock_sha256_update(h, w->buf, got);
     }
@@ -706,6 +708,8 @@ int airlock_writer_blob_data(void *ctx, const void *p, size_t n, struct airlock_
     struct cur_blob *c = w->cur;
     if (!c || !c->active)
         return airlock_error_set(err, AIRLOCK_EUSAGE, "no blob is being written");
+    if (airlock_cancelled()) /* SIGINT: stop between chunks, unwind as on any error */
+        return airlock_cancel_check(err);
     if (c->have + n > c->size)
         return airlock_error_set(err, AIRLOCK_EINTEGRITY, "blob '%s': more than its declared %llu bytes",
                                  c->digest, (unsigned long long)c->size);
@@ -782,7 +786,8 @@ int airlock_writer_add_blob(struct airlock_writer *w, const char *digest, uint64
         return rc;
     for (;;) {
         size_t got = 0;
-        if ((rc = read(read_ctx, w->buf, COPY_CHUNK, &got, err)))
+        if ((rc = airlock_cancel_check(err)) ||
+            (rc = read(read_ctx, w->buf, COPY_CHUNK, &got, err)))
             break;
         if (!got)
             break;
@@ -1143,4 +1148,30 @@ const char *airlock_format_name(enum airlock_format f)
     default:
         return "auto";
     }
+}
+
+int airlock_space_check(const char *dest, uint64_t need, struct airlock_error **err)
+{
+    char *copy = strdup(dest), *dir = copy ? dirname(copy) : NULL;
+    struct stat st;
+    struct statvfs vfs;
+    /* a directory bundle that exists is written inside itself */
+    const char *at = stat(dest, &st) == 0 && S_ISDIR(st.st_mode) ? dest : dir;
+    int rc = 0;
+    if (at && statvfs(at, &vfs) == 0) {
+        uint64_t free_bytes = (uint64_t)vfs.f_bavail * (uint64_t)vfs.f_frsize;
+        uint64_t want = need + AIRLOCK_SPACE_MARGIN(need);
+        if (free_bytes < want) {
+            char a[16], b[16];
+            airlock_format_size(a, want);
+            airlock_format_size(b, free_bytes);
+            rc = airlock_error_set(err, AIRLOCK_ENOSPACE,
+                                   "not enough free space for '%s': it needs %s (%llu bytes, with "
+                                   "a margin), '%s' has %s (%llu bytes) free; nothing was written",
+                                   dest, a, (unsigned long long)want, at, b,
+                                   (unsigned long long)free_bytes);
+        }
+    }
+    free(copy);
+    return rc;
 }

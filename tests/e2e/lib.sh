@@ -27,7 +27,7 @@ run() {
     set -e
 }
 airlock() { run "$AIRLOCK" "$@"; }
-expect_rc() { [ "$rc" = "$1" ] || fail "expected exit code $1, got $rc"; }
+expect_rc() { [ "$rc" = "$1" ] || fail "expected exit code $1, got $rc (line ${BASH_LINENO[0]})"; }
 out_has() { grep -qF -- "$1" "$T/out" || fail "stdout lacks '$1'"; }
 err_has() { grep -qF -- "$1" "$T/err" || fail "stderr lacks '$1'"; }
 out_lacks() { ! grep -qF -- "$1" "$T/out" || fail "stdout has '$1'"; }

@@ -92,12 +92,12 @@ opts_of() {
         map json quiet help $REGOPTS" ;;
     sync) echo "key to identity identity-check map settle config json quiet help $REGOPTS" ;;
     sign) echo "key to map identity annotation signature-format no-recursive recursive
-        password-file json help sign-container-identity new-bundle-format tlog-upload
+        password-file json quiet help sign-container-identity new-bundle-format tlog-upload
         use-signing-config yes" ;;
-    keygen | generate-key-pair) echo "key output-key-prefix force scrypt-n password-file help" ;;
-    import-key-pair) echo "key output-key-prefix force scrypt-n password-file help" ;;
-    public-key) echo "key password-file help" ;;
-    pkcs11) echo "module token slot-id json help" ;;
+    keygen | generate-key-pair) echo "key output-key-prefix force scrypt-n password-file quiet help" ;;
+    import-key-pair) echo "key output-key-prefix force scrypt-n password-file quiet help" ;;
+    public-key) echo "key password-file quiet help" ;;
+    pkcs11) echo "module token slot-id json quiet help" ;;
     serve) echo "listen tls-cert tls-key prefix map key policy registry-name identity annotation
         allow-unsigned read-timeout max-clients threads json quiet help" ;;
     split) echo "size output json quiet help" ;;
@@ -105,24 +105,24 @@ opts_of() {
     export) echo "output images set dry-run format platform split have since json quiet help
         $REGOPTS" ;;
     inventory) echo "output repo page-size json quiet help $REGOPTS" ;;
-    inspect) echo "json lock help" ;;
-    tags) echo "semver filter deny latest page-size json help $REGOPTS" ;;
-    digest) echo "json help $REGOPTS" ;;
-    login) echo "help $REGOPTS" ;;
-    logout) echo "auth-file authfile help" ;;
-    version) echo "json help" ;;
-    attest) echo "key predicate type replace recursive signature-format password-file json help" ;;
-    attestations) echo "key type json help" ;;
-    sbom) echo "key help" ;;
+    inspect) echo "json lock quiet help" ;;
+    tags) echo "semver filter deny latest page-size json quiet help $REGOPTS" ;;
+    digest) echo "json quiet help $REGOPTS" ;;
+    login) echo "quiet help $REGOPTS" ;;
+    logout) echo "auth-file authfile quiet help" ;;
+    version) echo "json quiet help" ;;
+    attest) echo "key predicate type replace recursive signature-format password-file json quiet help" ;;
+    attestations) echo "key type json quiet help" ;;
+    sbom) echo "key quiet help" ;;
     esac
 }
 letters_of() {
     case $1 in
-    verify) echo "k a j q o h" ;; push) echo "k a q h" ;; sync) echo "k q h" ;; sign) echo "k a y h" ;;
-    keygen | generate-key-pair | import-key-pair) echo "k f h" ;; public-key) echo "k h" ;;
-    pkcs11) echo "h" ;; serve) echo "l k a j q h" ;; split) echo "o q h" ;; import) echo "o q h" ;;
-    export | inventory) echo "o q h" ;; inspect | tags | digest | login | logout | version) echo "h" ;;
-    attest | attestations | sbom) echo "k h" ;;
+    verify) echo "k a j q o h" ;; push) echo "k a q h" ;; sync) echo "k q h" ;; sign) echo "k a y q h" ;;
+    keygen | generate-key-pair | import-key-pair) echo "k f q h" ;; public-key) echo "k q h" ;;
+    pkcs11) echo "q h" ;; serve) echo "l k a j q h" ;; split) echo "o q h" ;; import) echo "o q h" ;;
+    export | inventory) echo "o q h" ;; inspect | tags | digest | login | logout | version) echo "q h" ;;
+    attest | attestations | sbom) echo "k q h" ;;
     esac
 }
 ALL_CMDS="verify push sync sign keygen generate-key-pair import-key-pair public-key pkcs11 serve

@@ -92,11 +92,11 @@ case_tls_htpasswd() {
     expect_rc 1
     err_has "is the registry's CA trusted? see --ca-file"
     airlock push --identity-check any --key cosign.pub --ca-file "$CA" b.tar "$TLSREG/$CASE-noauth"
-    expect_rc 2
+    expect_rc 5 # authentication: its own exit code (it was 2, the usage code)
     err_has "HTTP 401 unauthorized"
     err_has "no manifest was pushed"
     run "$AIRLOCK" push --identity-check any --key cosign.pub --ca-file "$CA" --username tester --password-stdin b.tar "$TLSREG/$CASE-bad" <<< wrong
-    expect_rc 2
+    expect_rc 5
     # credentials from an auth file (docker config.json format) and from a credential helper
     printf '{"auths":{"%s":{"auth":"%s"}}}' "$TLSREG" "$(printf tester:tester-pass | base64)" > auth.json
     airlock verify --key cosign.pub --ca-file "$CA" --auth-file auth.json "$TLSREG/$CASE/multi:1"
@@ -145,7 +145,7 @@ case_token_auth_writer_and_reader() {
     expect_rc 0
     json '.mounted > 0'
     run "$AIRLOCK" push --identity-check any --key cosign.pub --ca-file "$CA" --trust-realm "$TOKENREALM" --username reader --password-stdin b.tar "$TOKENREG/$CASE-ro" <<< reader-pass
-    expect_rc 2
+    expect_rc 5 # authentication: its own exit code (it was 2, the usage code)
     err_has "insufficient_scope"
     err_has "no manifest was pushed"
     run "$AIRLOCK" verify --key cosign.pub --ca-file "$CA" --trust-realm "$TOKENREALM" --username reader --password-stdin "$TOKENREG/$CASE/test/busybox:1.0" <<< reader-pass

@@ -306,3 +306,40 @@ TEST(split_json_pieces_may_not_wrap_around)
     CHECK(err && strstr(err->msg, "malformed blob entry"));
     airlock_error_free(err);
 }
+
+TEST(cancel_stops_a_blob_write_and_leaves_nothing)
+{
+    const char *path = harness_tmp_path("cancelled.tar");
+    struct airlock_writer *w = NULL;
+    struct airlock_error *err = NULL;
+    CHECK(airlock_writer_new(&w, path, AIRLOCK_FORMAT_TAR, &err) == 0);
+    CHECK(airlock_writer_blob_begin(
+              w, "sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef", 10,
+              &err) == 0);
+    CHECK(airlock_writer_blob_data(w, "hello", 5, &err) == 0);
+    CHECK(!airlock_cancelled());
+    airlock_cancel(); /* as the SIGINT handler does */
+    CHECK(airlock_cancelled());
+    CHECK(airlock_writer_blob_data(w, "hello", 5, &err) == AIRLOCK_ECANCELLED);
+    CHECK(err && !strcmp(err->msg, "interrupted"));
+    airlock_error_free(err);
+    airlock_writer_free(w);
+    struct stat st;
+    CHECK(stat(path, &st) != 0);
+    char cmd[600];
+    snprintf(cmd, sizeof(cmd), "ls -A %s | grep -q airlock-", harness_tmp_dir());
+    CHECK(system(cmd) != 0);
+}
+
+TEST(space_check_names_both_numbers)
+{
+    struct airlock_error *err = NULL;
+    const char *path = harness_tmp_path("huge.tar");
+    CHECK(airlock_space_check(path, 0, &err) == 0);
+    CHECK(airlock_space_check(path, (uint64_t)1 << 60, &err) == AIRLOCK_ENOSPACE);
+    CHECK(err && strstr(err->msg, "not enough free space for '") && strstr(err->msg, "huge.tar") &&
+          strstr(err->msg, "free") && strstr(err->msg, "needs"));
+    airlock_error_free(err);
+    struct stat st;
+    CHECK(stat(path, &st) != 0);
+}

@@ -1481,6 +1481,10 @@ int airlock_export_items(struct airlock_import_result **res,
             goto out;
         if (access(out, F_OK) == 0 && (rc = airlock_bundle_open(&old, out, 0, err))) {
             airlock_error_wrap(err, "'%s' exists and is not a bundle airlock can add to", out);
+            if (rc != AIRLOCK_EOS) /* as import says it: a refusal to overwrite, not damage */
+                rc = AIRLOCK_EEXISTS;
+            if (err && *err)
+                (*err)->code = rc;
             goto out;
         }
         if ((rc = tell_plan(&x, old, err)))
@@ -1491,6 +1495,17 @@ int airlock_export_items(struct airlock_import_result **res,
             rc = airlock_error_set(err, AIRLOCK_EOS, "out of memory");
             goto out;
         }
+        /* room for all of it, before anything is written: a bundle is written anew beside
+         * the old one, which it replaces (an existing directory is added to in place: what it
+         * lacks is not known here, so it is not asked) */
+        uint64_t need = strlen(text);
+        int in_place = old && airlock_format_for_path(out) == AIRLOCK_FORMAT_DIR;
+        for (size_t i = 0; i < x.n_meta; i++)
+            need += x.meta[i].len;
+        for (size_t i = 0; i < x.n_blobs && !in_place; i++)
+            need += x.blobs[i].size;
+        if ((rc = airlock_space_check(out, need, err)))
+            goto out;
         if ((rc = airlock_writer_new_resumable_locked(&x.w, out,
                                                       eo ? eo->format : AIRLOCK_FORMAT_AUTO, err)))
             goto out;

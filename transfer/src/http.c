@@ -433,6 +433,19 @@ static size_t on_read(char *buf, size_t size, size_t n, void *ud)
     return k;
 }
 
+/* every transfer, also one that moves nothing: airlock_cancel() ends it (SIGINT) */
+static int on_xferinfo(void *ud, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal,
+                       curl_off_t ulnow)
+{
+    (void)dltotal, (void)dlnow, (void)ultotal, (void)ulnow;
+    struct io *io = ud;
+    if (!airlock_cancelled())
+        return 0;
+    airlock_cancel_check(io->err);
+    io->failed = 1;
+    return 1; /* aborts the transfer */
+}
+
 /* the status line arrives before the body: learn it for on_body */
 static size_t on_header_status(char *buf, size_t size, size_t n, void *ud)
 {
@@ -474,6 +487,10 @@ int http_perform(struct http_client *c, const struct http_request *q, struct htt
 {
     CURL *h = c->curl;
     memset(r, 0, sizeof(*r));
+    if (airlock_cancel_check(err)) {
+        r->local_failure = r->permanent = 1;
+        return AIRLOCK_ECANCELLED;
+    }
     r->body.max = q->max_body ? q->max_body : 65536;
     r->body.secret = q->secret;
     struct io io = {q, r, err, 0, 0, 0, 0, 0, 0, 1};
@@ -491,6 +508,9 @@ int http_perform(struct http_client *c, const struct http_request *q, struct htt
     curl_easy_setopt(h, CURLOPT_HEADERDATA, &io);
     curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_body);
     curl_easy_setopt(h, CURLOPT_WRITEDATA, &io);
+    curl_easy_setopt(h, CURLOPT_XFERINFOFUNCTION, on_xferinfo);
+    curl_easy_setopt(h, CURLOPT_XFERINFODATA, &io);
+    curl_easy_setopt(h, CURLOPT_NOPROGRESS, 0L);
     if (q->follow)
         curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 1L);
     if (!strcmp(q->method, "HEAD"))
@@ -555,9 +575,10 @@ int http_perform(struct http_client *c, const struct http_request *q, struct htt
         return 0; /* an error status: the caller judges it by its status and first bytes */
     if (io.failed) {
         r->local_failure = 1;
+        r->permanent |= err && *err && (*err)->code == AIRLOCK_ECANCELLED;
         if (err && !*err)
             airlock_error_set(err, AIRLOCK_EOS, "%s '%s': aborted", q->method, q->url);
-        return err && *err ? (*err)->code : AIRLOCK_EOS;
+        return err && *err ? (*err)->code : airlock_cancelled() ? AIRLOCK_ECANCELLED : AIRLOCK_EOS;
     }
     if (cc != CURLE_OK) {
         int code = AIRLOCK_EOS;

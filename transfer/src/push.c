@@ -479,7 +479,7 @@ static int put_by_digest(struct pusher *p, const char *repo, const char *digest,
     if (!fresh && already_there(p, repo, digest, digest))
         return 0;
     int rc = airlock_registry_manifest_put(p->r, repo, digest, mt, data, len, &e);
-    for (int again = 1; rc && rc != AIRLOCK_EUSAGE && again <= 3; again++) {
+    for (int again = 1; rc && rc != AIRLOCK_EUSAGE && rc != AIRLOCK_EAUTH && again <= 3; again++) {
         struct airlock_buf m = AIRLOCK_BUF_INIT(0);
         char *got_mt = NULL, got[AIRLOCK_DIGEST_SIZE] = "";
         merge_backoff(again);
@@ -610,7 +610,7 @@ static int tag_moved(struct pusher *p, const char *repo, const char *tag, const 
  * tries run out. */
 static int merge_put_failed(int rc, struct airlock_error **err, struct airlock_error **last)
 {
-    if (!rc || rc == AIRLOCK_EUSAGE)
+    if (!rc || rc == AIRLOCK_EUSAGE || rc == AIRLOCK_EAUTH)
         return 0;
     airlock_error_free(*last);
     *last = err ? steal_pointer(err) : NULL;

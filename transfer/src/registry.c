@@ -243,7 +243,7 @@ static int token_request(struct airlock_registry *r, const char *url, const char
     give_client(r, c);
     if (!rc && resp.status != 200)
         rc = airlock_error_set(err,
-                               resp.status == 401 || resp.status == 403 ? AIRLOCK_EUSAGE : AIRLOCK_EOS,
+                               resp.status == 401 || resp.status == 403 ? AIRLOCK_EAUTH : AIRLOCK_EOS,
                                "token server '%s': HTTP %ld for scope '%s'%s", realm, resp.status,
                                scope,
                                resp.status == 401 ? " (wrong or missing credentials)" : "");
@@ -323,8 +323,11 @@ static void backoff(int attempt, const char *retry_after)
         if (s > 0 && s < 120)
             ms = s * 1000;
     }
-    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
-    nanosleep(&ts, NULL);
+    /* in slices: a Ctrl-C (airlock_cancel, seen by any thread) ends the wait at once */
+    for (; ms > 0 && !airlock_cancelled(); ms -= 100) {
+        struct timespec ts = {0, (ms < 100 ? ms : 100) * 1000000L};
+        nanosleep(&ts, NULL);
+    }
 }
 
 int registry_request(struct airlock_registry *r, const char *repo, const char *actions,
@@ -467,17 +470,17 @@ int registry_status_error(struct airlock_error **err, const struct http_response
     int rc;
     char *scope_err = resp->www_authenticate ? auth_param(resp->www_authenticate, "error") : NULL;
     if (scope_err && !strcmp(scope_err, "insufficient_scope"))
-        rc = airlock_error_set(err, AIRLOCK_EUSAGE,
+        rc = airlock_error_set(err, AIRLOCK_EAUTH,
                                "%s: HTTP %ld insufficient_scope%s (the credentials may not do this "
                                "here: read-only, or no access to this repository)",
                                what, resp->status, detail);
     else if (resp->status == 401)
-        rc = airlock_error_set(err, AIRLOCK_EUSAGE,
+        rc = airlock_error_set(err, AIRLOCK_EAUTH,
                                "%s: HTTP 401 unauthorized%s (credentials: docker login, "
                                "$REGISTRY_AUTH_FILE, --username with --password-stdin)",
                                what, detail);
     else if (resp->status == 403 || (scope_err && !strcmp(scope_err, "insufficient_scope")))
-        rc = airlock_error_set(err, AIRLOCK_EUSAGE,
+        rc = airlock_error_set(err, AIRLOCK_EAUTH,
                                "%s: HTTP %ld forbidden%s (insufficient_scope: the credentials may "
                                "read but not write here, or not reach this repository)",
                                what, resp->status, detail);
@@ -1431,7 +1434,7 @@ int airlock_registry_ping(struct airlock_registry *r, struct airlock_error **err
     int rc = registry_request(r, NULL, NULL, &q, &resp, err);
     if (!rc && resp.status != 200)
         rc = airlock_error_set(err,
-                               resp.status == 401 || resp.status == 403 ? AIRLOCK_EUSAGE
+                               resp.status == 401 || resp.status == 403 ? AIRLOCK_EAUTH
                                                                         : AIRLOCK_EOS,
                                "registry '%s': HTTP %ld for '%s'%s", r->host, resp.status, url,
                                resp.status == 401 || resp.status == 403

@@ -1297,6 +1297,13 @@ int airlock_sync_run(struct airlock_sync_result **out, const struct airlock_sync
         double t0 = mono();
         struct airlock_error *e = NULL;
         int prc = process(&rn, r, cd, rep, &e);
+        if (prc == AIRLOCK_ECANCELLED) { /* not the bundle's fault: it stays in the inbox */
+            cJSON_AddStringToObject(rep, "status", "interrupted");
+            cJSON_AddItemToArray(arr, rep);
+            airlock_error_free(e);
+            rc = airlock_cancel_check(err);
+            break;
+        }
         cJSON_AddNumberToObject(rep, "seconds", (int)((mono() - t0) * 1000) / 1000.0);
         cJSON_AddStringToObject(rep, "status", prc ? "failed" : "pushed");
         cJSON_AddStringToObject(rep, "to", r->to);

@@ -29,6 +29,10 @@ enum airlock_code {
     AIRLOCK_EINTEGRITY = -4, /* missing, corrupt, malformed or unsafe content */
     AIRLOCK_ENOTFOUND = -5,  /* a named thing does not exist (treated as operational) */
     AIRLOCK_EEXISTS = -6,    /* refusing to overwrite (treated as operational) */
+    AIRLOCK_EAUTH = -7,      /* a registry or its token server refused the credentials (401/403) */
+    AIRLOCK_ECANCELLED = -8, /* airlock_cancel() was called (SIGINT, SIGTERM): the operation
+                              * stopped and cleaned up as on any error */
+    AIRLOCK_ENOSPACE = -9,   /* the target file system cannot hold what would be written */
 };
 
 struct airlock_error {
@@ -48,6 +52,18 @@ int airlock_error_set_errno(struct airlock_error **err, int code, int errnum, co
 int airlock_error_wrap(struct airlock_error **err, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 void airlock_error_free(struct airlock_error *err);
+
+/* ---- cancellation ---------------------------------------------------------------------- */
+
+/* Asks every running operation to stop: async-signal-safe (it sets a flag), so a signal
+ * handler may call it. The streaming loops (blob copies, uploads, downloads, splits,
+ * verification) check it between chunks and fail with AIRLOCK_ECANCELLED, unwinding as on
+ * any error (temporary files removed). */
+void airlock_cancel(void);
+/* Nonzero once airlock_cancel() was called. */
+int airlock_cancelled(void);
+/* AIRLOCK_ECANCELLED with the message "interrupted" when cancelled, else 0. */
+int airlock_cancel_check(struct airlock_error **err);
 
 /* ---- buffers --------------------------------------------------------------------------- */
 

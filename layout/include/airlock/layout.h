@@ -681,6 +681,13 @@ struct airlock_dest_lock;
 int airlock_dest_lock(struct airlock_dest_lock **out, const char *path,
                       struct airlock_error **err);
 void airlock_dest_lock_free(struct airlock_dest_lock *l);
+/* Refuses, before anything is written, a destination whose file system has less free space
+ * (for an unprivileged user) than need bytes plus a margin (1% and 1 MiB: tar headers,
+ * index.json): AIRLOCK_ENOSPACE naming the path and both numbers. dest need not exist; its
+ * directory is asked. A file system that cannot say (statvfs fails) is not refused. */
+#define AIRLOCK_SPACE_MARGIN(need) ((need) / 100 + (1u << 20))
+int airlock_space_check(const char *dest, uint64_t need, struct airlock_error **err);
+
 /* airlock_writer_new_resumable under path's lock, which the caller holds (and keeps until the
  * writer is freed). */
 int airlock_writer_new_resumable_locked(struct airlock_writer **out, const char *path,
