@@ -42,8 +42,13 @@ int cli_secret_prompt(struct airlock_buf *out, const char *text);
 /* Reads a whole small file (keys); returns an exit code, printing the error. */
 int cli_read_file(char **out, size_t *len, const char *path, size_t max);
 /* cosign's default key file (cosign.key, cosign.pub) when --key is not given: file if it
- * exists in the current directory (said on stderr), else NULL. */
-const char *cli_default_key(const char *cmd, const char *file);
+ * exists in the current directory (said on stderr), else NULL. Not from a directory others
+ * can write or a file another user owns, and (inputs: the n bundle operands a public key is
+ * to vouch for; NULL for a private key) not when a bundle lies at or below the current
+ * directory or the current directory inside one: the key may have come with the bundle.
+ * Refusals are said on stderr, and NULL returned. */
+const char *cli_default_key(const char *cmd, const char *file, const char *const *inputs,
+                            size_t n);
 /* True when arg, which is no file here, reads as an image in a registry (docker://..., a
  * digest, a tag, a host with a port or a dot) rather than a bundle path. */
 int cli_looks_like_registry_ref(const char *arg);

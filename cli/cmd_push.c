@@ -145,7 +145,8 @@ static int push_run(const struct cli_list *ins)
     const char *dest = cli_registry_ref(ins->v[ins->n - 1]);
     if ((rc = cli_dest_check("push", dest)))
         return rc;
-    if (!keyfile && !no_verify && !policyfile && !(keyfile = cli_default_key("push", "cosign.pub")))
+    if (!keyfile && !no_verify && !policyfile &&
+        !(keyfile = cli_default_key("push", "cosign.pub", ins->v, ins->n - 1)))
         return cli_usage_error("push", "--key is required (or --policy FILE, or --no-verify to "
                                        "push unverified)");
     if (json)

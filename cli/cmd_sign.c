@@ -137,7 +137,7 @@ static int sign_run(const struct cli_list *ins)
         rc = EXIT_USAGE;
         goto out;
     }
-    if (!keyfile && !(keyfile = cli_default_key("sign", "cosign.key"))) {
+    if (!keyfile && !(keyfile = cli_default_key("sign", "cosign.key", NULL, 0))) {
         rc = cli_usage_error("sign", "missing --key (and no cosign.key here)");
         goto out;
     }

@@ -350,7 +350,7 @@ static int verify_run(const struct cli_list *ins, struct cli_registry *cr)
     if (!keyfile && (so.identity || anns.n || allow_unsigned || output ||
                      (so.dest && !policyfile) ||
                      (ins->n == 1 && stat(ins->v[0], &st0) != 0 && strchr(ins->v[0], '/'))))
-        keyfile = cli_default_key("verify", "cosign.pub"); /* where a key is needed */
+        keyfile = cli_default_key("verify", "cosign.pub", ins->v, ins->n); /* a key is needed */
     if (output && (json || !keyfile))
         return cli_usage_error("verify", "-o prints cosign's output of a signature check: it "
                                          "needs --key, and not --json");

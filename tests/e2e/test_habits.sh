@@ -70,16 +70,57 @@ case_cosign_identity_alias_and_default_keys() {
     airlock sign --sign-container-identity reg.example/team/bb:1.0 b.tar
     expect_rc 0
     err_has "no --key given: using 'cosign.key'"
-    airlock verify --identity reg.example/team/bb:1.0 b.tar
+    # (a cosign.pub beside the bundle is not taken: see default_pubkey_not_from_the_bundles_place)
+    mkdir keys && cp cosign.pub keys/ && cd keys
+    airlock verify --identity reg.example/team/bb:1.0 ../b.tar
     expect_rc 0
     err_has "no --key given: using 'cosign.pub'"
     err_has "signatures verified"
-    airlock verify --identity reg.example/team/other:1.0 b.tar
+    airlock verify --identity reg.example/team/other:1.0 ../b.tar
     expect_rc 3
+    cd ..
     mkdir none && cd none
     airlock sign ../b.tar
     expect_rc 2
     err_has "missing --key (and no cosign.key here)"
+}
+
+# The default cosign.pub is a trust anchor: never taken from where the bundle it would vouch
+# for came from (beside it, inside a bundle directory) nor from a directory others can write;
+# a hostile stick with its own cosign.pub is not verified with that key
+case_default_pubkey_not_from_the_bundles_place() {
+    mkdir stick && cd stick
+    keys # the attacker's key pair, left on the stick beside the bundle it signed
+    make_bundle b.tar
+    "$AIRLOCK" sign --key cosign.key --to "$PLAIN/$CASE" b.tar >/dev/null 2>&1 || fail "sign"
+    "$AIRLOCK" import -q b.tar -o bdir/ && cp cosign.pub bdir/
+    rm cosign.key
+    airlock verify --identity "$PLAIN/$CASE/test/busybox:1.0" b.tar
+    expect_rc 2
+    err_has "not using 'cosign.pub' of the current directory"
+    err_has "beside the bundle 'b.tar'"
+    airlock push --plain-http b.tar "$PLAIN/$CASE"
+    expect_rc 2
+    err_has "beside the bundle 'b.tar'"
+    airlock tags --plain-http "$PLAIN/$CASE/test/busybox"
+    [ "$rc" != 0 ] || ! grep -q 1.0 "$T/out" || fail "pushed with the stick's own key"
+    cd bdir
+    airlock verify --identity "$PLAIN/$CASE/test/busybox:1.0" .
+    expect_rc 2
+    err_has "inside the bundle '.'"
+    cd ..
+    # a directory others can write (like /tmp): no default key from there either
+    mkdir ../shared && cp cosign.pub ../shared/ && chmod 1777 ../shared && cd ../shared
+    airlock verify --identity "$PLAIN/$CASE/test/busybox:1.0" ../stick/b.tar
+    expect_rc 2
+    err_has "others can write"
+    # the user's own key, kept away from the bundle: the default as cosign names it
+    mkdir ../keys && cp ../stick/cosign.pub ../keys/ && cd ../keys
+    airlock verify --identity "$PLAIN/$CASE/test/busybox:1.0" ../stick/b.tar
+    expect_rc 0
+    err_has "no --key given: using 'cosign.pub'"
+    airlock push --plain-http ../stick/b.tar "$PLAIN/$CASE"
+    expect_rc 0
 }
 
 # verify -o json prints what cosign prints: a blank line, then the payloads as Go's
