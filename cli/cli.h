@@ -98,6 +98,13 @@ const char *cli_registry_ref(const char *arg);
  * would push every repository below a nonsense path; refused (exit 2, printed) explaining
  * --map. 0 when it is fine. */
 int cli_dest_check(const char *cmd, const char *dest);
+/* A DEST that already ends with the repository name of an image of bundle b
+ * ("reg/library/nginx" for docker.io/library/nginx) would put it at DEST/library/nginx:
+ * refused (exit 2, printed) explaining --map; 0 when fine, with --map (n_map > 0: the names
+ * are the user's choice), or when b's catalog cannot be read (the command reports that).
+ * push DEST and sign --to DEST both ask it, so that what sign names push can push. */
+struct airlock_bundle;
+int cli_dest_repeats(const char *cmd, struct airlock_bundle *b, const char *dest, size_t n_map);
 void cli_progress(void *ctx, const struct airlock_progress *p);
 
 /* ---- --policy (policy_out.c) ---- */

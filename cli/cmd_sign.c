@@ -171,6 +171,18 @@ static int sign_run(const struct cli_list *ins)
         rc = cli_fail(err);
         goto out;
     }
+    if (so.to) { /* the DEST push takes, or sign names what no push can match */
+        struct airlock_bundle *b = NULL;
+        if ((rc = cli_dest_check("sign", so.to)))
+            goto out;
+        if (!airlock_bundle_open_set(&b, ins->v, 1, 0, &err))
+            rc = cli_dest_repeats("sign", b, so.to, maps.n);
+        airlock_error_free(err); /* airlock_bundle_sign reports what is wrong with it */
+        err = NULL;
+        airlock_bundle_free(b);
+        if (rc)
+            goto out;
+    }
     if ((rc = cli_load_key(&k, keyfile, pwfile)))
         goto out;
     if (airlock_bundle_sign(&res, ins->v[0], k, &so, &err))

@@ -381,6 +381,29 @@ case_certs_d_ca_and_client_cert() {
     err_has "does not exist"
 }
 
+# sign --to DEST takes the DEST push takes: one push refuses (a tag, a digest, a path that
+# already ends with the image's repository) is refused by sign with the same explanation,
+# instead of signing identities no push can ever match
+case_sign_to_agrees_with_push() {
+    keys
+    make_bundle b.tar
+    for d in "reg.example/team:1" "docker://reg.example/team/bb:1.0"; do
+        airlock sign --key cosign.key --to "$d" b.tar
+        expect_rc 2
+        err_has "names an image (a tag or digest)"
+        err_has "use --map SRC=DST"
+    done
+    airlock sign --key cosign.key --to reg.example/team/busybox b.tar
+    expect_rc 2
+    err_has "airlock sign: DEST 'reg.example/team/busybox' already ends with the repository of 'example.com/test/busybox:1.0'"
+    err_has "--map example.com/test/busybox=team/busybox"
+    out_empty
+    airlock sign --key cosign.key --to reg.example --map example.com/test/busybox=team/busybox b.tar
+    expect_rc 0
+    airlock sign --key cosign.key --to docker://reg.example/team b.tar
+    expect_rc 0
+}
+
 # DEST with a tag or digest explains --map; --insecure against plain HTTP says --plain-http
 case_dest_mistakes_explained() {
     keys
