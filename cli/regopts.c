@@ -189,7 +189,8 @@ int cli_dest_repeats(const char *cmd, struct airlock_bundle *b, const char *dest
                        "would be pushed to '%s/%s'. DEST is a registry host with an optional "
                        "path prefix, below which each image keeps its repository; to name it "
                        "'%s' there, %s '%.*s' with --map %s/%s=%s\n",
-                       cmd, dest, c->entries[i].ref, dest, r.path, path + 1, strcmp(cmd, "sign") ? "push to" : "sign --to",
+                       cmd, dest, c->entries[i].ref, dest, r.path, path + 1,
+                       strcmp(cmd, "sign") ? "push to" : "sign --to",
                        (int)(path - dest), dest,
                        r.domain, r.path, path + 1);
             rc = EXIT_USAGE;
