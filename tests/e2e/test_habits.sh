@@ -123,6 +123,26 @@ case_default_pubkey_not_from_the_bundles_place() {
     expect_rc 0
 }
 
+# A bool flag takes its value after '=' only (Go's pflag): "--tls-verify false" would be
+# --tls-verify=true and an operand "false"; refused with the right spelling instead
+case_bool_value_is_not_a_separate_word() {
+    keys
+    make_bundle b.tar
+    airlock push --key cosign.pub --tls-verify false b.tar "$PLAIN/$CASE"
+    expect_rc 2
+    err_has "write --tls-verify=false"
+    airlock verify --key cosign.pub --insecure-ignore-tlog true b.tar
+    expect_rc 2
+    err_has "write --insecure-ignore-tlog=true"
+    airlock sign --key cosign.key --new-bundle-format False b.tar
+    expect_rc 2
+    err_has "write --new-bundle-format=False"
+    # a bare flag before any other word is fine
+    "$AIRLOCK" sign --key cosign.key b.tar >/dev/null 2>&1 || fail "sign"
+    airlock verify --key cosign.pub --insecure-ignore-tlog b.tar
+    expect_rc 0
+}
+
 # verify -o json prints what cosign prints: a blank line, then the payloads as Go's
 # json.Marshal of payload.SimpleContainerImage writes them (HTML characters escaped, optional
 # keys sorted); cosign's header on stderr. -o text: the payloads as signed.
