@@ -327,7 +327,8 @@ static int verify_registry_report(const struct airlock_sig_report *sr, const cha
             cli_printf(stderr, "airlock: error: '%s': no signature verified\n", ref);
             for (size_t k = 0; k < im->n_failures; k++)
                 cli_printf(stderr, "airlock: error:   %s\n", im->failures[k]);
-            cli_printf(stdout, "BADSIG   %s %s\n", im->digest, ref);
+            if (!output) /* -o: cosign's stdout, which is empty when nothing verified */
+                cli_printf(stdout, "BADSIG   %s %s\n", im->digest, ref);
         }
     }
     return im->ok ? EXIT_OK : EXIT_SIGNATURE;

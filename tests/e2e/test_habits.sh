@@ -176,6 +176,24 @@ case_verify_output_like_cosign() {
     err_has "Verification for $PLAIN/$CASE/test/busybox:1.0 --"
 }
 
+# -o json|text: stdout carries cosign's output of what verified, and nothing when nothing
+# did (cosign prints nothing there then), so '| jq' never reads a report line as payloads
+case_verify_output_nothing_on_failure() {
+    keys
+    make_bundle b.tar
+    airlock push --no-verify --plain-http b.tar "$PLAIN/$CASE"
+    expect_rc 0
+    for o in json text; do
+        airlock verify --key cosign.pub -o $o --plain-http "$PLAIN/$CASE/test/busybox:1.0"
+        expect_rc 3
+        out_empty
+        err_has "no signature verified"
+        airlock verify --key cosign.pub -o $o b.tar
+        expect_rc 3
+        out_empty
+    done
+}
+
 # sign given a registry reference says how airlock signs: export, sign, push
 case_sign_registry_ref_explains() {
     keys
