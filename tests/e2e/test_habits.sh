@@ -316,6 +316,19 @@ case_containers_auth_json_found() {
     expect_rc 0
 }
 
+# login never replaces what it cannot read: an auth file whose "auths" is not an object (a
+# newer or hand-edited format) is left as it was, and said
+case_login_keeps_an_auth_file_it_cannot_read() {
+    local f=$XDG_RUNTIME_DIR/containers/auth.json
+    mkdir -p "$(dirname "$f")"
+    printf '{"auths":"kept elsewhere","credHelpers":{"x.example":"none"}}' >"$f"
+    cp "$f" before.json
+    run "$AIRLOCK" login --ca-file "$CA" --username tester --password-stdin "$TLSREG" <<<tester-pass
+    expect_rc 2
+    err_has "\"auths\" is not a JSON object: not touched"
+    cmp -s before.json "$f" || fail "the auth file was replaced: $(cat "$f")"
+}
+
 # login / logout round trips against the htpasswd and the token registry; skopeo reads the
 # auth.json airlock wrote; other entries are kept; the secret is never printed
 case_login_logout_round_trip() {
