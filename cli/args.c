@@ -205,7 +205,16 @@ int cli_parse(const char *cmd, int argc, char **argv, const struct cli_opt *cons
     optind = 1;
     opterr = 0;
     int c, rc = 0;
+    const char *bare = NULL; /* the bool option just given without "=VALUE" */
     while (!rc && (c = getopt_long(argc, argv, shorts, longopts, NULL)) != -1) {
+        const char *was = bare;
+        bare = c >= 256 && (size_t)(c - 256) < n && all[c - 256]->kind == CLI_BOOL && !optarg
+                   ? named[c - 256]->name
+                   : NULL;
+        if (c == 1 && was && parse_bool(optarg) >= 0) /* "--x false": true, and an operand */
+            return cli_usage_error(cmd, "'--%s %s': write --%s=%s (a bool option takes its value "
+                                        "after '=' only; '--' before '%s' if it is an operand)",
+                                   was, optarg, was, optarg, optarg);
         if (c == 1) { /* an operand, in order */
             if (!operands)
                 return cli_usage_error(cmd, "unexpected argument '%s'", optarg);

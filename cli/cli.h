@@ -77,8 +77,13 @@ int cli_secret_prompt(struct airlock_buf *out, const char *text);
 /* Reads a whole small file (keys); returns an exit code, printing the error. */
 int cli_read_file(char **out, size_t *len, const char *path, size_t max);
 /* cosign's default key file (cosign.key, cosign.pub) when --key is not given: file if it
- * exists in the current directory (said on stderr), else NULL. */
-const char *cli_default_key(const char *cmd, const char *file);
+ * exists in the current directory (said on stderr), else NULL. Not from a directory others
+ * can write or a file another user owns, and (inputs: the n bundle operands a public key is
+ * to vouch for; NULL for a private key) not when a bundle lies at or below the current
+ * directory or the current directory inside one: the key may have come with the bundle.
+ * Refusals are said on stderr, and NULL returned. */
+const char *cli_default_key(const char *cmd, const char *file, const char *const *inputs,
+                            size_t n);
 /* True when arg, which is no file here, reads as an image in a registry (docker://..., a
  * digest, a tag, a host with a port or a dot) rather than a bundle path. */
 int cli_looks_like_registry_ref(const char *arg);
@@ -128,6 +133,13 @@ const char *cli_registry_ref(const char *arg);
  * would push every repository below a nonsense path; refused (exit 2, printed) explaining
  * --map. 0 when it is fine. */
 int cli_dest_check(const char *cmd, const char *dest);
+/* A DEST that already ends with the repository name of an image of bundle b
+ * ("reg/library/nginx" for docker.io/library/nginx) would put it at DEST/library/nginx:
+ * refused (exit 2, printed) explaining --map; 0 when fine, with --map (n_map > 0: the names
+ * are the user's choice), or when b's catalog cannot be read (the command reports that).
+ * push DEST and sign --to DEST both ask it, so that what sign names push can push. */
+struct airlock_bundle;
+int cli_dest_repeats(const char *cmd, struct airlock_bundle *b, const char *dest, size_t n_map);
 void cli_progress(void *ctx, const struct airlock_progress *p);
 
 /* ---- --policy (policy_out.c) ---- */

@@ -45,10 +45,79 @@ int cli_read_file(char **out, size_t *len, const char *path, size_t max)
     return EXIT_OK;
 }
 
-const char *cli_default_key(const char *cmd, const char *file)
+/* Where path is relative to dir (both real paths): 0 not below it, 1 in it, 2 deeper. */
+static int below(const char *path, const char *dir)
 {
-    if (access(file, R_OK) != 0)
+    size_t n = strlen(dir);
+    if (n == 1) /* "/" */
+        n = 0;
+    if (strncmp(path, dir, n) || path[n] != '/')
+        return 0;
+    return strchr(path + n + 1, '/') ? 2 : 1;
+}
+
+/* Why the key file in the current directory cwd must not be trusted for the bundles inputs,
+ * or NULL: a bundle at or below cwd (as named or as its symlinks resolve) may have come with
+ * the key, and so may a directory cwd is inside of. */
+static const char *key_with_inputs(const char *cwd, const char *const *inputs, size_t n,
+                                   const char **which)
+{
+    for (size_t i = 0; i < n; i++) {
+        char *real = realpath(inputs[i], NULL), *copy = strdup(inputs[i]), *named = NULL;
+        const char *why = NULL;
+        if (copy) { /* the name's own directory, its last part not resolved */
+            char *slash = strrchr(copy, '/'), *dir = NULL;
+            const char *base = slash ? slash + 1 : copy;
+            if (slash)
+                *slash = '\0';
+            if ((dir = realpath(slash ? (*copy ? copy : "/") : ".", NULL)) && *base &&
+                asprintf(&named, "%s/%s", strcmp(dir, "/") ? dir : "", base) < 0)
+                named = NULL;
+            free(dir);
+        }
+        int r = real ? below(real, cwd) : 0, m = named ? below(named, cwd) : 0;
+        if (real && (!strcmp(real, cwd) || below(cwd, real)))
+            why = "the current directory is inside the bundle";
+        else if (r == 1 || m == 1)
+            why = "it is beside the bundle";
+        else if (r || m)
+            why = "the current directory holds the bundle";
+        free(real);
+        free(copy);
+        free(named);
+        if (why) {
+            *which = inputs[i];
+            return why;
+        }
+    }
+    return NULL;
+}
+
+const char *cli_default_key(const char *cmd, const char *file, const char *const *inputs,
+                            size_t n)
+{
+    struct stat st, dst;
+    if (access(file, R_OK) != 0 || stat(file, &st) != 0 || stat(".", &dst) != 0)
         return NULL;
+    char *cwd = realpath(".", NULL);
+    const char *which = NULL, *why = NULL;
+    if (!cwd)
+        why = "the current directory has no path";
+    else if ((dst.st_mode & S_IWOTH) || (st.st_mode & S_IWOTH))
+        why = "others can write there";
+    else if (st.st_uid != geteuid() && st.st_uid != 0)
+        why = "another user owns it";
+    else
+        why = key_with_inputs(cwd, inputs, n, &which);
+    free(cwd);
+    if (why) {
+        cli_printf(stderr,
+                   "airlock %s: not using '%s' of the current directory as the key: %s%s%s%s "
+                   "(a key that may have come with what it vouches for proves nothing); give "
+                   "--key FILE to use it anyway\n",
+                   cmd, file, why, which ? " '" : "", which ? which : "", which ? "'" : "");
+        return NULL;
+    }
     cli_printf(stderr, "airlock %s: no --key given: using '%s' (in the current directory, as "
                        "cosign names it)\n", cmd, file);
     return file;

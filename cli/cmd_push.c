@@ -93,45 +93,6 @@ static void help(FILE *f)
             "destination's (nothing pushed), 4 missing, corrupt or unsafe content\n");
 }
 
-/* A DEST that already ends with an image's repository name ("reg/library/nginx" for
- * docker.io/library/nginx) would put it at DEST/library/nginx: said, with --map, exit 2.
- * With --map the names are the user's choice. */
-static int dest_repeats_repository(struct airlock_bundle *b, const char *dest)
-{
-    const char *path = strchr(dest, '/');
-    if (!path || maps.n)
-        return EXIT_OK;
-    const char *last = strrchr(dest, '/') + 1;
-    struct airlock_catalog *c = NULL;
-    struct airlock_error *err = NULL;
-    int rc = EXIT_OK;
-    if (airlock_catalog_load(&c, b, &err)) { /* push itself reports what is wrong */
-        airlock_error_free(err);
-        return EXIT_OK;
-    }
-    for (size_t i = 0; !rc && i < c->n; i++) {
-        struct airlock_ref r;
-        if (c->entries[i].role != AIRLOCK_ROLE_IMAGE || !c->entries[i].ref ||
-            airlock_ref_parse(&r, c->entries[i].ref, NULL))
-            continue;
-        const char *rl = strrchr(r.path, '/');
-        rl = rl ? rl + 1 : r.path;
-        if (!strcmp(rl, last)) {
-            cli_printf(stderr,
-                       "airlock push: DEST '%s' already ends with the repository of '%s': it "
-                       "would be pushed to '%s/%s'. DEST is a registry host with an optional "
-                       "path prefix, below which each image keeps its repository; to name it "
-                       "'%s' there, push to '%.*s' with --map %s/%s=%s\n",
-                       dest, c->entries[i].ref, dest, r.path, path + 1, (int)(path - dest), dest,
-                       r.domain, r.path, path + 1);
-            rc = EXIT_USAGE;
-        }
-        airlock_ref_release(&r);
-    }
-    airlock_catalog_free(c);
-    return rc;
-}
-
 /* after "airlock: interrupted; " (cli_interrupt_hint) */
 static void interrupted(FILE *f, void *ctx)
 {
@@ -158,7 +119,8 @@ static int push_run(const struct cli_list *ins)
     if ((rc = cli_dest_check("push", dest)))
         return rc;
     cli_interrupt_hint(interrupted, (void *)dest);
-    if (!keyfile && !no_verify && !policyfile && !(keyfile = cli_default_key("push", "cosign.pub")))
+    if (!keyfile && !no_verify && !policyfile &&
+        !(keyfile = cli_default_key("push", "cosign.pub", ins->v, ins->n - 1)))
         return cli_usage_error("push", "--key is required (or --policy FILE, or --no-verify to "
                                        "push unverified)");
     if (atts.n && !keyfile)
@@ -194,7 +156,7 @@ static int push_run(const struct cli_list *ins)
     po.allow_unsigned = allow_unsigned;
     /* several bundles: the parts of one split set, named one by one */
     if (!airlock_bundle_open_set(&b, ins->v, ins->n - 1, 0, &err) &&
-        (rc = dest_repeats_repository(b, dest))) {
+        (rc = cli_dest_repeats("push", b, dest, maps.n))) {
         cli_registry_release(&cr);
         goto out;
     }

@@ -137,7 +137,7 @@ static int sign_run(const struct cli_list *ins)
         rc = EXIT_USAGE;
         goto out;
     }
-    if (!keyfile && !(keyfile = cli_default_key("sign", "cosign.key"))) {
+    if (!keyfile && !(keyfile = cli_default_key("sign", "cosign.key", NULL, 0))) {
         rc = cli_usage_error("sign", "missing --key (and no cosign.key here)");
         goto out;
     }
@@ -170,6 +170,18 @@ static int sign_run(const struct cli_list *ins)
     if (airlock_bundle_sign_check(ins->v[0], &err)) { /* before asking for a password */
         rc = cli_fail(err);
         goto out;
+    }
+    if (so.to) { /* the DEST push takes, or sign names what no push can match */
+        struct airlock_bundle *b = NULL;
+        if ((rc = cli_dest_check("sign", so.to)))
+            goto out;
+        if (!airlock_bundle_open_set(&b, ins->v, 1, 0, &err))
+            rc = cli_dest_repeats("sign", b, so.to, maps.n);
+        airlock_error_free(err); /* airlock_bundle_sign reports what is wrong with it */
+        err = NULL;
+        airlock_bundle_free(b);
+        if (rc)
+            goto out;
     }
     if ((rc = cli_load_key(&k, keyfile, pwfile)))
         goto out;

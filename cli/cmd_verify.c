@@ -338,7 +338,8 @@ static int verify_registry_report(const struct airlock_sig_report *sr, const cha
             cli_printf(stderr, "airlock: error: '%s': no signature verified\n", ref);
             for (size_t k = 0; k < im->n_failures; k++)
                 cli_printf(stderr, "airlock: error:   %s\n", im->failures[k]);
-            cli_printf(stdout, "BADSIG   %s %s\n", im->digest, ref);
+            if (!output) /* -o: cosign's stdout, which is empty when nothing verified */
+                cli_printf(stdout, "BADSIG   %s %s\n", im->digest, ref);
         }
     }
     return im->ok ? EXIT_OK : EXIT_SIGNATURE;
@@ -361,7 +362,7 @@ static int verify_run(const struct cli_list *ins, struct cli_registry *cr)
     if (!keyfile && (so.identity || anns.n || allow_unsigned || output ||
                      (so.dest && !policyfile) ||
                      (ins->n == 1 && stat(ins->v[0], &st0) != 0 && strchr(ins->v[0], '/'))))
-        keyfile = cli_default_key("verify", "cosign.pub"); /* where a key is needed */
+        keyfile = cli_default_key("verify", "cosign.pub", ins->v, ins->n); /* a key is needed */
     if (output && (json || !keyfile))
         return cli_usage_error("verify", "-o prints cosign's output of a signature check: it "
                                          "needs --key, and not --json");

@@ -1,6 +1,7 @@
 /* Options every registry command shares: one setting, every code path. */
 #include "args.h"
 #include "cli.h"
+#include "airlock/layout.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -163,6 +164,44 @@ int cli_dest_check(const char *cmd, const char *dest)
                "name there, use --map SRC=DST (e.g. --map docker.io/library/nginx=team/nginx)\n",
                cmd, dest, (int)host, dest, (int)host, dest);
     return EXIT_USAGE;
+}
+
+int cli_dest_repeats(const char *cmd, struct airlock_bundle *b, const char *dest, size_t n_map)
+{
+    const char *path = strchr(dest, '/');
+    if (!path || n_map)
+        return EXIT_OK;
+    const char *last = strrchr(dest, '/') + 1;
+    struct airlock_catalog *c = NULL;
+    struct airlock_error *err = NULL;
+    int rc = EXIT_OK;
+    if (airlock_catalog_load(&c, b, &err)) { /* push itself reports what is wrong */
+        airlock_error_free(err);
+        return EXIT_OK;
+    }
+    for (size_t i = 0; !rc && i < c->n; i++) {
+        struct airlock_ref r;
+        if (c->entries[i].role != AIRLOCK_ROLE_IMAGE || !c->entries[i].ref ||
+            airlock_ref_parse(&r, c->entries[i].ref, NULL))
+            continue;
+        const char *rl = strrchr(r.path, '/');
+        rl = rl ? rl + 1 : r.path;
+        if (!strcmp(rl, last)) {
+            cli_printf(stderr,
+                       "airlock %s: DEST '%s' already ends with the repository of '%s': it "
+                       "would be pushed to '%s/%s'. DEST is a registry host with an optional "
+                       "path prefix, below which each image keeps its repository; to name it "
+                       "'%s' there, %s '%.*s' with --map %s/%s=%s\n",
+                       cmd, dest, c->entries[i].ref, dest, r.path, path + 1,
+                       strcmp(cmd, "sign") ? "push to" : "sign --to",
+                       (int)(path - dest), dest,
+                       r.domain, r.path, path + 1);
+            rc = EXIT_USAGE;
+        }
+        airlock_ref_release(&r);
+    }
+    airlock_catalog_free(c);
+    return rc;
 }
 
 void cli_registry_init(struct cli_registry *cr, int quiet)

@@ -70,16 +70,77 @@ case_cosign_identity_alias_and_default_keys() {
     airlock sign --sign-container-identity reg.example/team/bb:1.0 b.tar
     expect_rc 0
     err_has "no --key given: using 'cosign.key'"
-    airlock verify --identity reg.example/team/bb:1.0 b.tar
+    # (a cosign.pub beside the bundle is not taken: see default_pubkey_not_from_the_bundles_place)
+    mkdir keys && cp cosign.pub keys/ && cd keys
+    airlock verify --identity reg.example/team/bb:1.0 ../b.tar
     expect_rc 0
     err_has "no --key given: using 'cosign.pub'"
     err_has "signatures verified"
-    airlock verify --identity reg.example/team/other:1.0 b.tar
+    airlock verify --identity reg.example/team/other:1.0 ../b.tar
     expect_rc 3
+    cd ..
     mkdir none && cd none
     airlock sign ../b.tar
     expect_rc 2
     err_has "missing --key (and no cosign.key here)"
+}
+
+# The default cosign.pub is a trust anchor: never taken from where the bundle it would vouch
+# for came from (beside it, inside a bundle directory) nor from a directory others can write;
+# a hostile stick with its own cosign.pub is not verified with that key
+case_default_pubkey_not_from_the_bundles_place() {
+    mkdir stick && cd stick
+    keys # the attacker's key pair, left on the stick beside the bundle it signed
+    make_bundle b.tar
+    "$AIRLOCK" sign --key cosign.key --to "$PLAIN/$CASE" b.tar >/dev/null 2>&1 || fail "sign"
+    "$AIRLOCK" import -q b.tar -o bdir/ && cp cosign.pub bdir/
+    rm cosign.key
+    airlock verify --identity "$PLAIN/$CASE/test/busybox:1.0" b.tar
+    expect_rc 2
+    err_has "not using 'cosign.pub' of the current directory"
+    err_has "beside the bundle 'b.tar'"
+    airlock push --plain-http b.tar "$PLAIN/$CASE"
+    expect_rc 2
+    err_has "beside the bundle 'b.tar'"
+    airlock tags --plain-http "$PLAIN/$CASE/test/busybox"
+    [ "$rc" != 0 ] || ! grep -q 1.0 "$T/out" || fail "pushed with the stick's own key"
+    cd bdir
+    airlock verify --identity "$PLAIN/$CASE/test/busybox:1.0" .
+    expect_rc 2
+    err_has "inside the bundle '.'"
+    cd ..
+    # a directory others can write (like /tmp): no default key from there either
+    mkdir ../shared && cp cosign.pub ../shared/ && chmod 1777 ../shared && cd ../shared
+    airlock verify --identity "$PLAIN/$CASE/test/busybox:1.0" ../stick/b.tar
+    expect_rc 2
+    err_has "others can write"
+    # the user's own key, kept away from the bundle: the default as cosign names it
+    mkdir ../keys && cp ../stick/cosign.pub ../keys/ && cd ../keys
+    airlock verify --identity "$PLAIN/$CASE/test/busybox:1.0" ../stick/b.tar
+    expect_rc 0
+    err_has "no --key given: using 'cosign.pub'"
+    airlock push --plain-http ../stick/b.tar "$PLAIN/$CASE"
+    expect_rc 0
+}
+
+# A bool flag takes its value after '=' only (Go's pflag): "--tls-verify false" would be
+# --tls-verify=true and an operand "false"; refused with the right spelling instead
+case_bool_value_is_not_a_separate_word() {
+    keys
+    make_bundle b.tar
+    airlock push --key cosign.pub --tls-verify false b.tar "$PLAIN/$CASE"
+    expect_rc 2
+    err_has "write --tls-verify=false"
+    airlock verify --key cosign.pub --insecure-ignore-tlog true b.tar
+    expect_rc 2
+    err_has "write --insecure-ignore-tlog=true"
+    airlock sign --key cosign.key --new-bundle-format False b.tar
+    expect_rc 2
+    err_has "write --new-bundle-format=False"
+    # a bare flag before any other word is fine
+    "$AIRLOCK" sign --key cosign.key b.tar >/dev/null 2>&1 || fail "sign"
+    airlock verify --key cosign.pub --insecure-ignore-tlog b.tar
+    expect_rc 0
 }
 
 # verify -o json prints what cosign prints: a blank line, then the payloads as Go's
@@ -113,6 +174,24 @@ case_verify_output_like_cosign() {
     expect_rc 0
     cmp -s want "$T/out" || fail "registry -o json differs: $(diff want "$T/out")"
     err_has "Verification for $PLAIN/$CASE/test/busybox:1.0 --"
+}
+
+# -o json|text: stdout carries cosign's output of what verified, and nothing when nothing
+# did (cosign prints nothing there then), so '| jq' never reads a report line as payloads
+case_verify_output_nothing_on_failure() {
+    keys
+    make_bundle b.tar
+    airlock push --no-verify --plain-http b.tar "$PLAIN/$CASE"
+    expect_rc 0
+    for o in json text; do
+        airlock verify --key cosign.pub -o $o --plain-http "$PLAIN/$CASE/test/busybox:1.0"
+        expect_rc 3
+        out_empty
+        err_has "no signature verified"
+        airlock verify --key cosign.pub -o $o b.tar
+        expect_rc 3
+        out_empty
+    done
 }
 
 # sign given a registry reference says how airlock signs: export, sign, push
@@ -237,6 +316,19 @@ case_containers_auth_json_found() {
     expect_rc 0
 }
 
+# login never replaces what it cannot read: an auth file whose "auths" is not an object (a
+# newer or hand-edited format) is left as it was, and said
+case_login_keeps_an_auth_file_it_cannot_read() {
+    local f=$XDG_RUNTIME_DIR/containers/auth.json
+    mkdir -p "$(dirname "$f")"
+    printf '{"auths":"kept elsewhere","credHelpers":{"x.example":"none"}}' >"$f"
+    cp "$f" before.json
+    run "$AIRLOCK" login --ca-file "$CA" --username tester --password-stdin "$TLSREG" <<<tester-pass
+    expect_rc 2
+    err_has "\"auths\" is not a JSON object: not touched"
+    cmp -s before.json "$f" || fail "the auth file was replaced: $(cat "$f")"
+}
+
 # login / logout round trips against the htpasswd and the token registry; skopeo reads the
 # auth.json airlock wrote; other entries are kept; the secret is never printed
 case_login_logout_round_trip() {
@@ -338,6 +430,29 @@ case_certs_d_ca_and_client_cert() {
     airlock tags --creds tester:tester-pass "$TLSREG/nosuch"
     expect_rc 1
     err_has "does not exist"
+}
+
+# sign --to DEST takes the DEST push takes: one push refuses (a tag, a digest, a path that
+# already ends with the image's repository) is refused by sign with the same explanation,
+# instead of signing identities no push can ever match
+case_sign_to_agrees_with_push() {
+    keys
+    make_bundle b.tar
+    for d in "reg.example/team:1" "docker://reg.example/team/bb:1.0"; do
+        airlock sign --key cosign.key --to "$d" b.tar
+        expect_rc 2
+        err_has "names an image (a tag or digest)"
+        err_has "use --map SRC=DST"
+    done
+    airlock sign --key cosign.key --to reg.example/team/busybox b.tar
+    expect_rc 2
+    err_has "airlock sign: DEST 'reg.example/team/busybox' already ends with the repository of 'example.com/test/busybox:1.0'"
+    err_has "--map example.com/test/busybox=team/busybox"
+    out_empty
+    airlock sign --key cosign.key --to reg.example --map example.com/test/busybox=team/busybox b.tar
+    expect_rc 0
+    airlock sign --key cosign.key --to docker://reg.example/team b.tar
+    expect_rc 0
 }
 
 # DEST with a tag or digest explains --map; --insecure against plain HTTP says --plain-http

@@ -414,15 +414,19 @@ int airlock_auth_file_store(const char *path, const char *host, const char *user
     if (pl >= 0)
         b64 = airlock_b64_encode(plain, (size_t)pl);
     cJSON *auths = cJSON_GetObjectItemCaseSensitive(j, "auths");
-    if (!auths || !cJSON_IsObject(auths)) {
-        cJSON_DeleteItemFromObjectCaseSensitive(j, "auths");
+    if (auths && !cJSON_IsObject(auths)) { /* never replaced: what it holds is not ours */
+        rc = airlock_error_set(err, AIRLOCK_EUSAGE,
+                               "auth file '%s': \"auths\" is not a JSON object: not touched",
+                               path);
+        auths = NULL;
+    } else if (!auths)
         auths = cJSON_AddObjectToObject(j, "auths");
-    }
-    cJSON *entry = cJSON_CreateObject();
-    if (!b64 || !auths || !entry || !cJSON_AddStringToObject(entry, "auth", b64)) {
+    cJSON *entry = NULL;
+    if (!rc && (!b64 || !auths || !(entry = cJSON_CreateObject()) ||
+                !cJSON_AddStringToObject(entry, "auth", b64))) {
         cJSON_Delete(entry);
         rc = airlock_error_set(err, AIRLOCK_EOS, "out of memory");
-    } else {
+    } else if (!rc) {
         cJSON_DeleteItemFromObjectCaseSensitive(auths, host);
         cJSON_AddItemToObject(auths, host, entry);
         rc = auth_file_write(path, j, err);
