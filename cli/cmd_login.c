@@ -31,7 +31,7 @@ static void login_help(FILE *f)
     const struct cli_opt *const t[] = {none, NULL};
     cli_opts_help(f, t); /* -h; the rest are the registry options */
     cli_registry_help_print(f);
-    fprintf(f, "\nexit codes: 0 logged in, 1 operational error (network, file), 2 usage or the "
+    fprintf(f, "\nexit codes: 0 logged in, 1 operational error (network, file), 2 usage, 5 the "
                "registry\nrefused the credentials\n");
 }
 

@@ -90,7 +90,8 @@ static void help(FILE *f)
             "\n"
             "exit codes: 0 pushed and verified, 1 operational error (I/O, network, registry),\n"
             "2 usage, 3 a signature did not verify or names another identity than the\n"
-            "destination's (nothing pushed), 4 missing, corrupt or unsafe content\n");
+            "destination's (nothing pushed), 4 missing, corrupt or unsafe content,\n"
+            "5 the registry refused the credentials, 130 interrupted (what went up is kept)\n");
 }
 
 /* after "airlock: interrupted; " (cli_interrupt_hint) */
