@@ -93,6 +93,11 @@ int airlock_intoto_attestation_build(char **out, size_t *len, const char *statem
                                  "(slsaprovenance, slsaprovenance02, slsaprovenance1, link, spdx, "
                                  "spdxjson, cyclonedx, vuln, openvex, custom) nor a URI",
                                  type ? type : "");
+    if (!strcmp(uri, AIRLOCK_PREDICATE_COSIGN_SIGN)) /* read back as a signature, not this */
+        return airlock_error_set(err, AIRLOCK_EUSAGE,
+                                 "predicate type '%s' is cosign's signature statement, not an "
+                                 "attestation type (use 'airlock sign')",
+                                 uri);
     if (!digest || strncmp(digest, "sha256:", 7) || strlen(digest) != 71 ||
         strspn(digest + 7, "0123456789abcdef") != 64)
         return airlock_error_set(err, AIRLOCK_EUSAGE, "'%.100s' is not a sha256 digest",

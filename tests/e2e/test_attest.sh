@@ -383,4 +383,23 @@ EOF
     json '.images[0].attestations | length == 256'
 }
 
+
+# The type of cosign 3's signature statement is not an attestation type: such an "attestation"
+# is read back as a signature (verify counts it, attestations skips it), and --replace would
+# drop this key's signatures. attest refuses it before anything is written.
+case_attest_refuses_the_signature_predicate_type() {
+    ec_key k
+    make_bundle b.tar
+    "$AIRLOCK" sign --key k.key b.tar >/dev/null 2>&1 || fail "sign"
+    echo '{"spdxVersion":"SPDX-2.3","name":"one"}' >one.json
+    cp b.tar before.tar
+    airlock attest --key k.key --predicate one.json --type https://sigstore.dev/cosign/sign/v1 \
+        --replace b.tar
+    expect_rc 2
+    err_has "signature"
+    cmp b.tar before.tar || fail "the bundle was changed"
+    airlock verify --key k.pub b.tar
+    expect_rc 0
+}
+
 main "$@"
