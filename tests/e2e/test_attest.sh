@@ -402,4 +402,57 @@ case_attest_refuses_the_signature_predicate_type() {
     expect_rc 0
 }
 
+# sbom prints byte for byte into a file or pipe; a document holding terminal controls (here an
+# unsigned plain SBOM with an OSC title sequence) is never written raw to a terminal.
+case_sbom_never_writes_terminal_controls_to_a_tty() {
+    img_bundle b
+    printf '{"spdxVersion":"SPDX-2.3","name":"\033]0;pwned\007\033[2J"}\n' >s.json
+    $PY - b "$IMG" s.json <<'PYEOF'
+import hashlib, json, os, sys
+d, image, path = sys.argv[1:4]
+def put(data):
+    h = hashlib.sha256(data).hexdigest()
+    open(os.path.join(d, "blobs", "sha256", h), "wb").write(data)
+    return "sha256:" + h
+doc = open(path, "rb").read()
+idx = json.load(open(os.path.join(d, "index.json")))
+subj = next(m for m in idx["manifests"] if m["digest"] == image)
+man = {"schemaVersion": 2, "mediaType": "application/vnd.oci.image.manifest.v1+json",
+       "artifactType": "application/spdx+json",
+       "config": {"mediaType": "application/vnd.oci.empty.v1+json", "size": 2, "digest": put(b"{}")},
+       "layers": [{"mediaType": "application/spdx+json", "size": len(doc), "digest": put(doc)}],
+       "subject": {"mediaType": subj["mediaType"], "size": subj["size"], "digest": image}}
+raw = json.dumps(man).encode()
+idx["manifests"].append({"mediaType": man["mediaType"], "size": len(raw), "digest": put(raw),
+                         "annotations": {"org.opencontainers.image.ref.name":
+                                         "example.com/test/busybox:sha256-" + image[7:] + ".spdx"}})
+json.dump(idx, open(os.path.join(d, "index.json"), "w"))
+PYEOF
+    airlock sbom b $REF
+    expect_rc 0
+    cmp "$T/out" s.json || fail "the SBOM is not printed exactly into a file"
+    # stdout a terminal: a pty, read back by python
+    run $PY - "$AIRLOCK" b $REF <<'PYEOF'
+import os, pty, subprocess, sys
+m, s = pty.openpty()
+p = subprocess.run(sys.argv[1:2] + ["sbom"] + sys.argv[2:], stdout=s, stderr=subprocess.PIPE)
+os.close(s)
+out = b""
+while True:
+    try:
+        chunk = os.read(m, 65536)
+    except OSError:
+        break
+    if not chunk:
+        break
+    out += chunk
+sys.stdout.write("rc=%d\n" % p.returncode)
+sys.stdout.write("esc=%d\n" % (b"\x1b" in out or b"\x07" in out))
+sys.stderr.write(p.stderr.decode(errors="replace"))
+PYEOF
+    out_has "esc=0"
+    grep -q '^rc=0$' "$T/out" && fail "sbom claimed success without printing to the terminal"
+    err_has "terminal"
+}
+
 main "$@"
