@@ -455,4 +455,19 @@ PYEOF
     err_has "terminal"
 }
 
+# a signed image (.sig tag) whose attestations are sigstore bundles only (no .att tag): the
+# registry read-back of push and verify REF --attestation looks for the .att and finds none
+case_push_and_verify_there_with_a_sig_tag_and_no_att_tag() {
+    ec_key k
+    img_bundle b
+    "$AIRLOCK" sign --key k.key b >/dev/null 2>&1 || fail "sign"
+    echo '{"spdxVersion":"SPDX-2.3","name":"x"}' >s.json
+    "$AIRLOCK" attest --key k.key --predicate s.json --type spdxjson --signature-format bundle \
+        b >/dev/null 2>&1 || fail "attest"
+    airlock push --key k.pub --identity-check any --attestation spdxjson --plain-http b "$PLAIN/$CASE"
+    expect_rc 0
+    airlock verify --key k.pub --attestation spdxjson --plain-http "$PLAIN/$CASE/test/busybox:1.0"
+    expect_rc 0
+}
+
 main "$@"

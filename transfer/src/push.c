@@ -1061,6 +1061,7 @@ static int verify_there(struct airlock_registry *r, const char *repo, const char
     snprintf(tag, sizeof(tag), "sha256-%s.sig", airlock_digest_hex(digest));
     rc = airlock_registry_manifest_get(r, repo, tag, &m, &mt, d, err);
     free(mt);
+    mt = NULL; /* a get that finds nothing leaves it as it was */
     struct reg_read rr = {r, repo};
     if (!rc)
         airlock_sig_check_manifest(im, m.data, m.len, tag, reg_read, &rr, so);
@@ -1071,6 +1072,7 @@ static int verify_there(struct airlock_registry *r, const char *repo, const char
         snprintf(tag, sizeof(tag), "sha256-%s.att", airlock_digest_hex(digest));
         rc = airlock_registry_manifest_get(r, repo, tag, &m, &mt, d, err);
         free(mt);
+        mt = NULL;
         if (!rc)
             airlock_att_check_manifest(im, m.data, m.len, d, reg_read, &rr, so);
         airlock_buf_release(&m);
