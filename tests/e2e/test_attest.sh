@@ -470,4 +470,45 @@ case_push_and_verify_there_with_a_sig_tag_and_no_att_tag() {
     expect_rc 0
 }
 
+# push --attestation admits only what it carries: an attestation referrer that index.json does
+# not list (cosign save leaves them so) counts for verify, but push sends only what is listed,
+# so it must not let the image go up (and be tagged) on its strength.
+case_push_does_not_count_an_unlisted_attestation() {
+    ec_key k
+    img_bundle b
+    "$AIRLOCK" sign --key k.key b >/dev/null 2>&1 || fail "sign"
+    echo '{"spdxVersion":"SPDX-2.3","name":"x"}' >s.json
+    "$AIRLOCK" attest --key k.key --predicate s.json --type spdxjson --signature-format bundle \
+        b >/dev/null 2>&1 || fail "attest"
+    # the referrers index keeps the signature's referrer only: the attestation's is unlisted
+    $PY - b <<'PYEOF'
+import hashlib, json, os, sys
+d = sys.argv[1]
+idx = json.load(open(os.path.join(d, "index.json")))
+for e in idx["manifests"]:
+    if e.get("mediaType") != "application/vnd.oci.image.index.v1+json":
+        continue
+    p = os.path.join(d, "blobs", "sha256", e["digest"][7:])
+    ri = json.load(open(p))
+    kept = [m for m in ri["manifests"] if m.get("annotations", {}).get(
+        "dev.sigstore.bundle.predicateType") != "https://spdx.dev/Document"]
+    if len(kept) == len(ri["manifests"]):
+        continue
+    ri["manifests"] = kept
+    raw = json.dumps(ri).encode()
+    h = hashlib.sha256(raw).hexdigest()
+    open(os.path.join(d, "blobs", "sha256", h), "wb").write(raw)
+    e.update(digest="sha256:" + h, size=len(raw))
+json.dump(idx, open(os.path.join(d, "index.json"), "w"))
+PYEOF
+    airlock attestations --json --key k.pub b
+    json '[.images[0].attestations[] | select(.unlisted and .verified)] | length == 1'
+    airlock push --key k.pub --identity-check any --attestation spdxjson --plain-http b "$PLAIN/$CASE"
+    expect_rc 3
+    err_has "nothing was pushed"
+    skopeo inspect --tls-verify=false --raw "docker://$PLAIN/$CASE/test/busybox:1.0" >/dev/null 2>&1 &&
+        fail "the image was pushed and tagged without its attestation"
+    true
+}
+
 main "$@"

@@ -1354,6 +1354,33 @@ int airlock_push(struct airlock_push_result **res, struct airlock_bundle *b, con
             goto done;
         }
     }
+    for (size_t i = 0; i < pre->n_images && po->key && so.n_attestations; i++) {
+        /* the same for --attestation: what counted in the bundle must go up with the image */
+        const struct airlock_sig_image *im = &pre->images[i];
+        struct airlock_sig_image carried;
+        memset(&carried, 0, sizeof(carried));
+        if (im->role != AIRLOCK_ROLE_IMAGE || !im->ok)
+            continue;
+        if (im->n_atts && !(carried.atts = malloc(im->n_atts * sizeof(*carried.atts)))) {
+            rc = airlock_error_set(err, AIRLOCK_EOS, "out of memory");
+            goto done;
+        }
+        for (size_t k = 0; k < im->n_atts; k++)
+            if (!im->atts[k].unlisted)
+                carried.atts[carried.n_atts++] = im->atts[k]; /* shallow: judged, not freed */
+        if (!airlock_att_judge(&carried, &so))
+            rc = airlock_error_set(err, AIRLOCK_ESIGNATURE,
+                                   "image '%s' (%s): among what push carries, %s (a verified "
+                                   "attestation referrer that index.json does not list is not "
+                                   "carried); nothing was pushed",
+                                   im->ref ? im->ref : "?", im->digest,
+                                   carried.att_failure ? carried.att_failure : "an attestation "
+                                                                                "is missing");
+        free(carried.att_failure);
+        free(carried.atts);
+        if (rc)
+            goto done;
+    }
     for (size_t i = 0; i < pre->n_images; i++)
         if (!pre->images[i].ok && pre->images[i].identity_failure) {
             /* signed, but not as the destination's consumers pull it */
