@@ -311,3 +311,24 @@ TEST(attest_signed_statements_that_are_ambiguous_or_mistyped_are_refused)
     airlock_key_free(k);
     airlock_pubkey_free(pk);
 }
+
+/* a string predicate (cosign's spdx) with an escaped NUL: the C string stops there, so what
+ * sbom would print is not what was signed */
+TEST(attest_string_predicate_with_a_nul_is_refused_not_cut)
+{
+    const char *st = "{\"_type\":\"https://in-toto.io/Statement/v1\",\"subject\":[],"
+                     "\"predicateType\":\"https://spdx.dev/Document\",\"predicate\":"
+                     "\"SPDXVersion: SPDX-2.3\\u0000PackageName: hidden\\n\"}";
+    char *p = NULL;
+    size_t n = 0;
+    int is_string = 0;
+    CHECK(predicate(st, &p, &n, &is_string) == AIRLOCK_EINTEGRITY);
+    CHECK(p == NULL);
+    /* an escaped backslash before u0000 is text, not a NUL */
+    const char *ok = "{\"_type\":\"https://in-toto.io/Statement/v1\",\"subject\":[],"
+                     "\"predicateType\":\"https://spdx.dev/Document\",\"predicate\":"
+                     "\"a\\\\u0000b\"}";
+    CHECK(predicate(ok, &p, &n, &is_string) == 0);
+    CHECK(is_string && n == 8 && !strcmp(p, "a\\u0000b"));
+    free(p);
+}
