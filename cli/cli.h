@@ -59,6 +59,9 @@ int cli_json_end(int rc);
 int cli_usage_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* True when stdout is a terminal. */
 int cli_stdout_tty(void);
+/* n bytes of UTF-8 text that a terminal shows as they are: no controls (but newline, tab and
+ * carriage return), no bidi or zero-width format characters, nothing that is not UTF-8 */
+int cli_text_inert(const void *p, size_t n);
 /* printf for every text line airlock writes: each %s argument is escaped (control
  * characters, escape sequences and bytes that are not UTF-8 become \n, \xHH, ...), so names
  * and messages from a bundle, a registry or an inbox cannot forge or repaint output lines.

@@ -265,7 +265,8 @@ static void sbom_help(FILE *f)
                "byte: the predicate of its newest attestation of an SPDX or CycloneDX type\n"
                "that verifies with the key, or else a plain SBOM that travels with it (an\n"
                ".sbom attachment, or a referrer whose artifact type is an SBOM's), said on\n"
-               "stderr as not signed.\n"
+               "stderr as not signed. Written to a terminal only when it holds no control\n"
+               "characters (escape sequences, bidi overrides): else refused, exit 1.\n"
                "\n"
                "options:\n");
     cli_opts_help(f, sbom_own);
@@ -329,6 +330,22 @@ static int plain_sbom(struct airlock_bundle *b, const struct airlock_sig_report 
             }
         }
     }
+    return 0;
+}
+
+/* A document to stdout byte for byte; to a terminal only if it holds nothing that a terminal
+ * would act on (escape sequences, bidi overrides): a hostile SBOM must not retitle, clear or
+ * rewrite the screen of whoever reviews it. 0 written, else the exit code. */
+static int put_document(const char *p, size_t n, const char *what)
+{
+    if (cli_stdout_tty() && !cli_text_inert(p, n)) {
+        cli_printf(stderr,
+                   "airlock: error: %s holds terminal control characters or is not UTF-8 "
+                   "text: not written to a terminal (redirect stdout to a file)\n",
+                   what);
+        return EXIT_FAILURE_OP;
+    }
+    fwrite(p, 1, n, stdout);
     return 0;
 }
 
@@ -396,8 +413,12 @@ static int list_run(const struct cli_list *ins, int sbom)
                     rc = cli_fail(err);
                     goto out;
                 }
-                fwrite(p, 1, n, stdout);
+                char what[200];
+                snprintf(what, sizeof(what), "the SBOM of '%s'", im->ref ? im->ref : im->digest);
+                rc = put_document(p, n, what);
                 free(p);
+                if (rc)
+                    goto out;
                 printed = 1;
                 cli_printf(stderr,
                            "airlock: the SBOM of '%s' (%s), attested in %s '%s', verified "
@@ -409,8 +430,13 @@ static int list_run(const struct cli_list *ins, int sbom)
             struct airlock_buf raw = AIRLOCK_BUF_INIT(0);
             const char *how = NULL;
             if (plain_sbom(b, sr, im, &raw, &how)) {
-                fwrite(raw.data, 1, raw.len, stdout);
+                char what[200];
+                snprintf(what, sizeof(what), "the unsigned SBOM of '%s'",
+                         im->ref ? im->ref : im->digest);
+                rc = put_document(raw.data, raw.len, what);
                 airlock_buf_release(&raw);
+                if (rc)
+                    goto out;
                 printed = 1;
                 cli_printf(stderr, "airlock: warning: the SBOM of '%s' is not signed (%s)%s\n",
                            im->ref ? im->ref : im->digest, how,
@@ -449,7 +475,10 @@ static int list_run(const struct cli_list *ins, int sbom)
                 int is_string = 0;
                 if (!airlock_intoto_predicate(&p, &n, &is_string, a->statement, a->statement_len,
                                               NULL)) {
-                    fwrite(p, 1, n, stdout);
+                    if ((rc = put_document(p, n, "the predicate"))) {
+                        free(p);
+                        goto out;
+                    }
                     if (!n || p[n - 1] != '\n')
                         fputc('\n', stdout);
                     printed = 1;

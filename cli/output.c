@@ -145,6 +145,22 @@ static int invisible(unsigned c)
            (c >= 0xe0000 && c <= 0xe007f);
 }
 
+int cli_text_inert(const void *p, size_t n)
+{
+    const unsigned char *b = p;
+    for (size_t i = 0; i < n;) {
+        unsigned c = 0;
+        unsigned char tmp[4] = {0, 0, 0, 0};
+        size_t left = n - i < 4 ? n - i : 4;
+        memcpy(tmp, b + i, left); /* utf8_next reads up to 4 bytes: never past the end */
+        int k = utf8_next(tmp, &c);
+        if (!k || (size_t)k > left || (invisible(c) && c != '\n' && c != '\t' && c != '\r'))
+            return 0;
+        i += (size_t)k;
+    }
+    return 1;
+}
+
 void cli_json_str(FILE *f, const char *s)
 {
     fputc('"', f);

@@ -93,6 +93,11 @@ int airlock_intoto_attestation_build(char **out, size_t *len, const char *statem
                                  "(slsaprovenance, slsaprovenance02, slsaprovenance1, link, spdx, "
                                  "spdxjson, cyclonedx, vuln, openvex, custom) nor a URI",
                                  type ? type : "");
+    if (!strcmp(uri, AIRLOCK_PREDICATE_COSIGN_SIGN)) /* read back as a signature, not this */
+        return airlock_error_set(err, AIRLOCK_EUSAGE,
+                                 "predicate type '%s' is cosign's signature statement, not an "
+                                 "attestation type (use 'airlock sign')",
+                                 uri);
     if (!digest || strncmp(digest, "sha256:", 7) || strlen(digest) != 71 ||
         strspn(digest + 7, "0123456789abcdef") != 64)
         return airlock_error_set(err, AIRLOCK_EUSAGE, "'%.100s' is not a sha256 digest",
@@ -243,18 +248,18 @@ int airlock_intoto_predicate(char **out, size_t *len, int *is_string, const char
         cJSON_Delete(j);
         return airlock_error_set(err, AIRLOCK_ENOTFOUND, "the statement has no predicate");
     }
-    if (cJSON_IsString(pred)) {
-        *is_string = 1;
-        *out = core_strdup0(pred->valuestring);
-        *len = *out ? strlen(*out) : 0;
+    char *text = NULL;
+    if (cJSON_IsString(pred) && !(text = core_strdup0(pred->valuestring))) {
         cJSON_Delete(j);
-        return *out ? 0 : airlock_error_set(err, AIRLOCK_EOS, "out of memory");
+        return airlock_error_set(err, AIRLOCK_EOS, "out of memory");
     }
     cJSON_Delete(j);
     /* the member's bytes: walk the top-level object, as cJSON just read it */
     size_t i = skip_ws(statement, 0, n);
-    if (i >= n || statement[i] != '{')
+    if (i >= n || statement[i] != '{') {
+        free(text);
         return airlock_error_set(err, AIRLOCK_EINTEGRITY, "in-toto statement: not an object");
+    }
     i++;
     for (;;) {
         i = skip_ws(statement, i, n);
@@ -272,6 +277,20 @@ int airlock_intoto_predicate(char **out, size_t *len, int *is_string, const char
         if (skip_value(statement, &i, n))
             break;
         size_t v1 = skip_ws(statement, i, n); /* trailing whitespace is the file's own */
+        if (hit && text) { /* a string: its decoded text, unless a NUL would cut it short */
+            for (size_t k = v0 + 1; k + 1 < v1; k++)
+                if (statement[k] == '\\' && statement[++k] == 'u' && k + 4 < v1 &&
+                    !memcmp(statement + k + 1, "0000", 4)) {
+                    free(text);
+                    return airlock_error_set(err, AIRLOCK_EINTEGRITY,
+                                             "in-toto statement: the predicate string holds a "
+                                             "NUL (\\u0000)");
+                }
+            *is_string = 1;
+            *len = strlen(text);
+            *out = text;
+            return 0;
+        }
         if (hit) {
             if (!(*out = malloc(v1 - v0 + 1)))
                 return airlock_error_set(err, AIRLOCK_EOS, "out of memory");
@@ -288,6 +307,7 @@ int airlock_intoto_predicate(char **out, size_t *len, int *is_string, const char
         break;
     }
     /* spelled with escapes ("predic\u0061te"): cJSON found it, the raw walk did not */
+    free(text);
     return airlock_error_set(err, AIRLOCK_EINTEGRITY,
                              "in-toto statement: the predicate member is not spelled plainly");
 }

@@ -383,4 +383,132 @@ EOF
     json '.images[0].attestations | length == 256'
 }
 
+
+# The type of cosign 3's signature statement is not an attestation type: such an "attestation"
+# is read back as a signature (verify counts it, attestations skips it), and --replace would
+# drop this key's signatures. attest refuses it before anything is written.
+case_attest_refuses_the_signature_predicate_type() {
+    ec_key k
+    make_bundle b.tar
+    "$AIRLOCK" sign --key k.key b.tar >/dev/null 2>&1 || fail "sign"
+    echo '{"spdxVersion":"SPDX-2.3","name":"one"}' >one.json
+    cp b.tar before.tar
+    airlock attest --key k.key --predicate one.json --type https://sigstore.dev/cosign/sign/v1 \
+        --replace b.tar
+    expect_rc 2
+    err_has "signature"
+    cmp b.tar before.tar || fail "the bundle was changed"
+    airlock verify --key k.pub b.tar
+    expect_rc 0
+}
+
+# sbom prints byte for byte into a file or pipe; a document holding terminal controls (here an
+# unsigned plain SBOM with an OSC title sequence) is never written raw to a terminal.
+case_sbom_never_writes_terminal_controls_to_a_tty() {
+    img_bundle b
+    printf '{"spdxVersion":"SPDX-2.3","name":"\033]0;pwned\007\033[2J"}\n' >s.json
+    $PY - b "$IMG" s.json <<'PYEOF'
+import hashlib, json, os, sys
+d, image, path = sys.argv[1:4]
+def put(data):
+    h = hashlib.sha256(data).hexdigest()
+    open(os.path.join(d, "blobs", "sha256", h), "wb").write(data)
+    return "sha256:" + h
+doc = open(path, "rb").read()
+idx = json.load(open(os.path.join(d, "index.json")))
+subj = next(m for m in idx["manifests"] if m["digest"] == image)
+man = {"schemaVersion": 2, "mediaType": "application/vnd.oci.image.manifest.v1+json",
+       "artifactType": "application/spdx+json",
+       "config": {"mediaType": "application/vnd.oci.empty.v1+json", "size": 2, "digest": put(b"{}")},
+       "layers": [{"mediaType": "application/spdx+json", "size": len(doc), "digest": put(doc)}],
+       "subject": {"mediaType": subj["mediaType"], "size": subj["size"], "digest": image}}
+raw = json.dumps(man).encode()
+idx["manifests"].append({"mediaType": man["mediaType"], "size": len(raw), "digest": put(raw),
+                         "annotations": {"org.opencontainers.image.ref.name":
+                                         "example.com/test/busybox:sha256-" + image[7:] + ".spdx"}})
+json.dump(idx, open(os.path.join(d, "index.json"), "w"))
+PYEOF
+    airlock sbom b $REF
+    expect_rc 0
+    cmp "$T/out" s.json || fail "the SBOM is not printed exactly into a file"
+    # stdout a terminal: a pty, read back by python
+    run $PY - "$AIRLOCK" b $REF <<'PYEOF'
+import os, pty, subprocess, sys
+m, s = pty.openpty()
+p = subprocess.run(sys.argv[1:2] + ["sbom"] + sys.argv[2:], stdout=s, stderr=subprocess.PIPE)
+os.close(s)
+out = b""
+while True:
+    try:
+        chunk = os.read(m, 65536)
+    except OSError:
+        break
+    if not chunk:
+        break
+    out += chunk
+sys.stdout.write("rc=%d\n" % p.returncode)
+sys.stdout.write("esc=%d\n" % (b"\x1b" in out or b"\x07" in out))
+sys.stderr.write(p.stderr.decode(errors="replace"))
+PYEOF
+    out_has "esc=0"
+    grep -q '^rc=0$' "$T/out" && fail "sbom claimed success without printing to the terminal"
+    err_has "terminal"
+}
+
+# a signed image (.sig tag) whose attestations are sigstore bundles only (no .att tag): the
+# registry read-back of push and verify REF --attestation looks for the .att and finds none
+case_push_and_verify_there_with_a_sig_tag_and_no_att_tag() {
+    ec_key k
+    img_bundle b
+    "$AIRLOCK" sign --key k.key b >/dev/null 2>&1 || fail "sign"
+    echo '{"spdxVersion":"SPDX-2.3","name":"x"}' >s.json
+    "$AIRLOCK" attest --key k.key --predicate s.json --type spdxjson --signature-format bundle \
+        b >/dev/null 2>&1 || fail "attest"
+    airlock push --key k.pub --identity-check any --attestation spdxjson --plain-http b "$PLAIN/$CASE"
+    expect_rc 0
+    airlock verify --key k.pub --attestation spdxjson --plain-http "$PLAIN/$CASE/test/busybox:1.0"
+    expect_rc 0
+}
+
+# push --attestation admits only what it carries: an attestation referrer that index.json does
+# not list (cosign save leaves them so) counts for verify, but push sends only what is listed,
+# so it must not let the image go up (and be tagged) on its strength.
+case_push_does_not_count_an_unlisted_attestation() {
+    ec_key k
+    img_bundle b
+    "$AIRLOCK" sign --key k.key b >/dev/null 2>&1 || fail "sign"
+    echo '{"spdxVersion":"SPDX-2.3","name":"x"}' >s.json
+    "$AIRLOCK" attest --key k.key --predicate s.json --type spdxjson --signature-format bundle \
+        b >/dev/null 2>&1 || fail "attest"
+    # the referrers index keeps the signature's referrer only: the attestation's is unlisted
+    $PY - b <<'PYEOF'
+import hashlib, json, os, sys
+d = sys.argv[1]
+idx = json.load(open(os.path.join(d, "index.json")))
+for e in idx["manifests"]:
+    if e.get("mediaType") != "application/vnd.oci.image.index.v1+json":
+        continue
+    p = os.path.join(d, "blobs", "sha256", e["digest"][7:])
+    ri = json.load(open(p))
+    kept = [m for m in ri["manifests"] if m.get("annotations", {}).get(
+        "dev.sigstore.bundle.predicateType") != "https://spdx.dev/Document"]
+    if len(kept) == len(ri["manifests"]):
+        continue
+    ri["manifests"] = kept
+    raw = json.dumps(ri).encode()
+    h = hashlib.sha256(raw).hexdigest()
+    open(os.path.join(d, "blobs", "sha256", h), "wb").write(raw)
+    e.update(digest="sha256:" + h, size=len(raw))
+json.dump(idx, open(os.path.join(d, "index.json"), "w"))
+PYEOF
+    airlock attestations --json --key k.pub b
+    json '[.images[0].attestations[] | select(.unlisted and .verified)] | length == 1'
+    airlock push --key k.pub --identity-check any --attestation spdxjson --plain-http b "$PLAIN/$CASE"
+    expect_rc 3
+    err_has "nothing was pushed"
+    skopeo inspect --tls-verify=false --raw "docker://$PLAIN/$CASE/test/busybox:1.0" >/dev/null 2>&1 &&
+        fail "the image was pushed and tagged without its attestation"
+    true
+}
+
 main "$@"

@@ -236,3 +236,99 @@ TEST(attest_envelope_verifies_and_refusals_name_why)
     airlock_pubkey_free(pk);
     airlock_pubkey_free(pk2);
 }
+
+/* A statement signed by k in a bare envelope of payloadType type: what airlock_dsse_verify
+ * says of it for IMG. */
+static int verify_signed(struct airlock_key *k, struct airlock_pubkey *pk, const char *type,
+                         const char *st)
+{
+    char *pae = NULL, *sig = NULL, *b64 = airlock_b64_encode(st, strlen(st)), *env = NULL;
+    size_t pl = 0;
+    struct airlock_dsse d;
+    struct airlock_sigstore_claim c;
+    memset(&c, 0, sizeof(c));
+    CHECK(airlock_dsse_pae((unsigned char **)&pae, &pl, type, st, strlen(st), NULL) == 0);
+    CHECK(airlock_key_sign(&sig, k, pae, pl, NULL) == 0);
+    CHECK(asprintf(&env, "{\"payloadType\":\"%s\",\"payload\":\"%s\",\"signatures\":[{\"sig\":"
+                         "\"%s\"}]}",
+                   type, b64, sig) > 0);
+    int rc = airlock_dsse_envelope_parse(&d, env, strlen(env), "env", NULL);
+    if (!rc)
+        rc = airlock_dsse_verify(&c, &d, pk, IMG, "env", NULL);
+    airlock_sigstore_claim_release(&c);
+    airlock_dsse_release(&d);
+    free(pae);
+    free(sig);
+    free(b64);
+    free(env);
+    return rc;
+}
+
+TEST(attest_signed_statements_that_are_ambiguous_or_mistyped_are_refused)
+{
+    struct airlock_key *k = NULL;
+    struct airlock_pubkey *pk = NULL;
+    keys(&k, &pk);
+#define SUBJ "\"subject\":[{\"digest\":{\"sha256\":\"" IMG_HEX "\"}}]"
+#define IMG_HEX "1111111111111111111111111111111111111111111111111111111111111111"
+    const char *good = "{\"_type\":\"https://in-toto.io/Statement/v0.1\"," SUBJ
+                       ",\"predicateType\":\"https://spdx.dev/Document\",\"predicate\":{}}";
+    CHECK(verify_signed(k, pk, AIRLOCK_DSSE_TYPE_INTOTO, good) == 0);
+    /* not in-toto's payloadType: cosign refuses it */
+    CHECK(verify_signed(k, pk, "application/json", good) == AIRLOCK_ESIGNATURE);
+    static const char *bad[] = {
+        /* two predicateTypes: which one decides is the parser's whim */
+        "{\"_type\":\"https://in-toto.io/Statement/v1\"," SUBJ
+        ",\"predicateType\":\"https://cyclonedx.org/bom\",\"predicateType\":"
+        "\"https://spdx.dev/Document\",\"predicate\":{}}",
+        /* the predicate twice, once spelled with an escape */
+        "{\"_type\":\"https://in-toto.io/Statement/v1\"," SUBJ
+        ",\"predicateType\":\"https://spdx.dev/Document\",\"predicate\":{\"a\":1},"
+        "\"predic\\u0061te\":{\"a\":2}}",
+        /* a duplicate key inside the predicate (the SBOM printed would be ambiguous) */
+        "{\"_type\":\"https://in-toto.io/Statement/v1\"," SUBJ
+        ",\"predicateType\":\"https://spdx.dev/Document\",\"predicate\":{\"name\":\"a\","
+        "\"name\":\"b\"}}",
+        /* subject digest twice */
+        "{\"_type\":\"https://in-toto.io/Statement/v1\",\"subject\":[{\"digest\":{\"sha256\":"
+        "\"" IMG_HEX "\",\"sha256\":\"2222\"}}],\"predicateType\":\"https://spdx.dev/Document\","
+        "\"predicate\":{}}",
+        /* not a statement type cosign writes */
+        "{\"_type\":\"https://in-toto.io/Statement/v0.2\"," SUBJ
+        ",\"predicateType\":\"https://spdx.dev/Document\",\"predicate\":{}}",
+        /* no predicateType */
+        "{\"_type\":\"https://in-toto.io/Statement/v1\"," SUBJ ",\"predicate\":{}}",
+        /* subject digest in upper case is another string (cosign compares exactly) */
+        "{\"_type\":\"https://in-toto.io/Statement/v1\",\"subject\":[{\"digest\":{\"sha256\":"
+        "\"AAAA\"}}],\"predicateType\":\"https://spdx.dev/Document\",\"predicate\":{}}",
+    };
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        int rc = verify_signed(k, pk, AIRLOCK_DSSE_TYPE_INTOTO, bad[i]);
+        if (rc != AIRLOCK_ESIGNATURE)
+            fprintf(stderr, "bad[%zu] gave %d\n", i, rc);
+        CHECK(rc == AIRLOCK_ESIGNATURE);
+    }
+    airlock_key_free(k);
+    airlock_pubkey_free(pk);
+}
+
+/* a string predicate (cosign's spdx) with an escaped NUL: the C string stops there, so what
+ * sbom would print is not what was signed */
+TEST(attest_string_predicate_with_a_nul_is_refused_not_cut)
+{
+    const char *st = "{\"_type\":\"https://in-toto.io/Statement/v1\",\"subject\":[],"
+                     "\"predicateType\":\"https://spdx.dev/Document\",\"predicate\":"
+                     "\"SPDXVersion: SPDX-2.3\\u0000PackageName: hidden\\n\"}";
+    char *p = NULL;
+    size_t n = 0;
+    int is_string = 0;
+    CHECK(predicate(st, &p, &n, &is_string) == AIRLOCK_EINTEGRITY);
+    CHECK(p == NULL);
+    /* an escaped backslash before u0000 is text, not a NUL */
+    const char *ok = "{\"_type\":\"https://in-toto.io/Statement/v1\",\"subject\":[],"
+                     "\"predicateType\":\"https://spdx.dev/Document\",\"predicate\":"
+                     "\"a\\\\u0000b\"}";
+    CHECK(predicate(ok, &p, &n, &is_string) == 0);
+    CHECK(is_string && n == 8 && !strcmp(p, "a\\u0000b"));
+    free(p);
+}

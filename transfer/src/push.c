@@ -1061,6 +1061,7 @@ static int verify_there(struct airlock_registry *r, const char *repo, const char
     snprintf(tag, sizeof(tag), "sha256-%s.sig", airlock_digest_hex(digest));
     rc = airlock_registry_manifest_get(r, repo, tag, &m, &mt, d, err);
     free(mt);
+    mt = NULL; /* a get that finds nothing leaves it as it was */
     struct reg_read rr = {r, repo};
     if (!rc)
         airlock_sig_check_manifest(im, m.data, m.len, tag, reg_read, &rr, so);
@@ -1071,6 +1072,7 @@ static int verify_there(struct airlock_registry *r, const char *repo, const char
         snprintf(tag, sizeof(tag), "sha256-%s.att", airlock_digest_hex(digest));
         rc = airlock_registry_manifest_get(r, repo, tag, &m, &mt, d, err);
         free(mt);
+        mt = NULL;
         if (!rc)
             airlock_att_check_manifest(im, m.data, m.len, d, reg_read, &rr, so);
         airlock_buf_release(&m);
@@ -1351,6 +1353,33 @@ int airlock_push(struct airlock_push_result **res, struct airlock_bundle *b, con
                                    im->ref ? im->ref : "?", im->digest);
             goto done;
         }
+    }
+    for (size_t i = 0; i < pre->n_images && po->key && so.n_attestations; i++) {
+        /* the same for --attestation: what counted in the bundle must go up with the image */
+        const struct airlock_sig_image *im = &pre->images[i];
+        struct airlock_sig_image carried;
+        memset(&carried, 0, sizeof(carried));
+        if (im->role != AIRLOCK_ROLE_IMAGE || !im->ok)
+            continue;
+        if (im->n_atts && !(carried.atts = malloc(im->n_atts * sizeof(*carried.atts)))) {
+            rc = airlock_error_set(err, AIRLOCK_EOS, "out of memory");
+            goto done;
+        }
+        for (size_t k = 0; k < im->n_atts; k++)
+            if (!im->atts[k].unlisted)
+                carried.atts[carried.n_atts++] = im->atts[k]; /* shallow: judged, not freed */
+        if (!airlock_att_judge(&carried, &so))
+            rc = airlock_error_set(err, AIRLOCK_ESIGNATURE,
+                                   "image '%s' (%s): among what push carries, %s (a verified "
+                                   "attestation referrer that index.json does not list is not "
+                                   "carried); nothing was pushed",
+                                   im->ref ? im->ref : "?", im->digest,
+                                   carried.att_failure ? carried.att_failure : "an attestation "
+                                                                                "is missing");
+        free(carried.att_failure);
+        free(carried.atts);
+        if (rc)
+            goto done;
     }
     for (size_t i = 0; i < pre->n_images; i++)
         if (!pre->images[i].ok && pre->images[i].identity_failure) {
