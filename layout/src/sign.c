@@ -403,6 +403,28 @@ static int entry_named(const struct signer *s, size_t i, const char *norm)
     return s->cat_norm[i] && norm && !strcmp(s->cat_norm[i], norm);
 }
 
+/* The attachment manifests of role already in the bundle under the tag norm (any spelling of
+ * ref, which names them in errors), parsed into olds (at most 8: their layers are all kept). */
+static int read_olds(const struct signer *s, const char *norm, enum airlock_role role,
+                     const char *ref, struct airlock_oci **olds, size_t *n_olds,
+                     struct airlock_error **err)
+{
+    for (size_t i = cat_first(s, norm); i != SIZE_MAX && *n_olds < 8; i = s->cat_next[i]) {
+        const struct airlock_entry *e = &s->cat->entries[i];
+        if (e->role != role || !entry_named(s, i, norm))
+            continue;
+        struct airlock_buf raw = AIRLOCK_BUF_INIT(0);
+        int rc = airlock_bundle_blob_read(s->b, e->desc.digest, AIRLOCK_MAX_MANIFEST, &raw, err);
+        if (!rc)
+            rc = airlock_oci_parse(&olds[*n_olds], raw.data, raw.len, ref, err);
+        airlock_buf_release(&raw);
+        if (rc)
+            return rc;
+        (*n_olds)++;
+    }
+    return 0;
+}
+
 /* Points the index.json entry named sigref at the new manifest (or index, of type mt, which
  * its mediaType then says); a new entry gets the kind label when there is one. */
 static int index_set(struct signer *s, const char *sigref, const char *mt, const char *kind,
@@ -474,19 +496,8 @@ static int sign_sig(struct signer *s, const struct target *t, int *added, struct
     /* the signature manifests already in the bundle under that tag (under any spelling of
      * its name): their layers are all kept */
     signorm = norm_ref(sigref);
-    for (size_t i = cat_first(s, signorm); i != SIZE_MAX && n_olds < 8; i = s->cat_next[i]) {
-        const struct airlock_entry *e = &s->cat->entries[i];
-        if (e->role != AIRLOCK_ROLE_SIGNATURE || !entry_named(s, i, signorm))
-            continue;
-        struct airlock_buf raw = AIRLOCK_BUF_INIT(0);
-        rc = airlock_bundle_blob_read(s->b, e->desc.digest, AIRLOCK_MAX_MANIFEST, &raw, err);
-        if (!rc)
-            rc = airlock_oci_parse(&olds[n_olds], raw.data, raw.len, sigref, err);
-        airlock_buf_release(&raw);
-        if (rc)
-            goto out;
-        n_olds++;
-    }
+    if ((rc = read_olds(s, signorm, AIRLOCK_ROLE_SIGNATURE, sigref, olds, &n_olds, err)))
+        goto out;
     for (size_t k = 0; k < n_olds; k++)
         total += olds[k]->n_layers;
     layers = calloc(total + t->n_ids + 1, sizeof(*layers));
@@ -850,19 +861,8 @@ static int attest_att(struct signer *s, const struct target *t, int *added,
         rc = airlock_error_set(err, AIRLOCK_EOS, "out of memory");
         goto out;
     }
-    for (size_t i = cat_first(s, norm); i != SIZE_MAX && n_olds < 8; i = s->cat_next[i]) {
-        const struct airlock_entry *e = &s->cat->entries[i];
-        if (e->role != AIRLOCK_ROLE_ATTESTATION || !entry_named(s, i, norm))
-            continue;
-        struct airlock_buf raw = AIRLOCK_BUF_INIT(0);
-        rc = airlock_bundle_blob_read(s->b, e->desc.digest, AIRLOCK_MAX_MANIFEST, &raw, err);
-        if (!rc)
-            rc = airlock_oci_parse(&olds[n_olds], raw.data, raw.len, attref, err);
-        airlock_buf_release(&raw);
-        if (rc)
-            goto out;
-        n_olds++;
-    }
+    if ((rc = read_olds(s, norm, AIRLOCK_ROLE_ATTESTATION, attref, olds, &n_olds, err)))
+        goto out;
     for (size_t k = 0; k < n_olds; k++)
         total += olds[k]->n_layers;
     if (!(layers = calloc(total + 1, sizeof(*layers)))) {
