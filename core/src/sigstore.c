@@ -206,24 +206,38 @@ static int parse_bundle(struct airlock_dsse *out, const cJSON *j, const char *wh
     return parse_envelope(out, env, what, 1, err);
 }
 
-int airlock_sigstore_bundle_parse(struct airlock_dsse *out, const char *p, size_t n,
-                                  const char *what, struct airlock_error **err)
+/* A sigstore bundle or a bare DSSE envelope (what: "sigstore bundle", "DSSE envelope") read
+ * as a JSON object: capped, guarded, without duplicate keys. *out: the object (cJSON_Delete). */
+static int parse_object(cJSON **out, const char *p, size_t n, const char *kind, const char *what,
+                        struct airlock_error **err)
 {
-    memset(out, 0, sizeof(*out));
+    *out = NULL;
     if (n > AIRLOCK_MAX_SIGSTORE_BUNDLE)
-        return airlock_error_set(err, AIRLOCK_ESIGNATURE,
-                                 "%s: sigstore bundle of %zu bytes (at most %u)", what, n,
-                                 AIRLOCK_MAX_SIGSTORE_BUNDLE);
+        return airlock_error_set(err, AIRLOCK_ESIGNATURE, "%s: %s of %zu bytes (at most %u)",
+                                 what, kind, n, AIRLOCK_MAX_SIGSTORE_BUNDLE);
     if (json_guard(p, n, what, err))
         return AIRLOCK_ESIGNATURE;
     cJSON *j = cJSON_ParseWithLength(p, n);
-    int rc, not_for_keys = 0;
+    int rc = 0;
     if (!cJSON_IsObject(j))
         rc = airlock_error_set(err, AIRLOCK_ESIGNATURE, "%s: not a JSON object", what);
     else if (core_json_has_duplicate_keys(j))
         rc = airlock_error_set(err, AIRLOCK_ESIGNATURE, "%s: duplicate JSON keys (ambiguous)",
                                what);
+    if (rc)
+        cJSON_Delete(j);
     else
+        *out = j;
+    return rc;
+}
+
+int airlock_sigstore_bundle_parse(struct airlock_dsse *out, const char *p, size_t n,
+                                  const char *what, struct airlock_error **err)
+{
+    memset(out, 0, sizeof(*out));
+    cJSON *j = NULL;
+    int not_for_keys = 0, rc = parse_object(&j, p, n, "sigstore bundle", what, err);
+    if (!rc)
         rc = parse_bundle(out, j, what, &not_for_keys, err);
     cJSON_Delete(j);
     if (rc) {
@@ -400,20 +414,9 @@ int airlock_dsse_envelope_parse(struct airlock_dsse *out, const char *p, size_t 
                                 const char *what, struct airlock_error **err)
 {
     memset(out, 0, sizeof(*out));
-    if (n > AIRLOCK_MAX_SIGSTORE_BUNDLE)
-        return airlock_error_set(err, AIRLOCK_ESIGNATURE,
-                                 "%s: DSSE envelope of %zu bytes (at most %u)", what, n,
-                                 AIRLOCK_MAX_SIGSTORE_BUNDLE);
-    if (json_guard(p, n, what, err))
-        return AIRLOCK_ESIGNATURE;
-    cJSON *j = cJSON_ParseWithLength(p, n);
-    int rc;
-    if (!cJSON_IsObject(j))
-        rc = airlock_error_set(err, AIRLOCK_ESIGNATURE, "%s: not a JSON object", what);
-    else if (core_json_has_duplicate_keys(j))
-        rc = airlock_error_set(err, AIRLOCK_ESIGNATURE, "%s: duplicate JSON keys (ambiguous)",
-                               what);
-    else
+    cJSON *j = NULL;
+    int rc = parse_object(&j, p, n, "DSSE envelope", what, err);
+    if (!rc)
         rc = parse_envelope(out, j, what, 0, err);
     cJSON_Delete(j);
     if (rc)
