@@ -256,4 +256,63 @@ case_push_refuses_lying_delta_record() {
     absent test/busybox:1.0
 }
 
+# a record that leaves out the payload of a .sig manifest: verify checks signatures offline,
+# so every layer of an attachment (.sig, .att, sigstore bundle referrer) travels in the bundle
+case_delta_record_cannot_hide_a_signature_layer() {
+    setup_keys
+    make_bundle b/
+    airlock sign --key k.key b/
+    expect_rc 0
+    local sig layer size other
+    sig=$(jq -r '.manifests[] | select(.annotations["org.opencontainers.image.ref.name"] | test("sig$")) | .digest' b/index.json)
+    [ -n "$sig" ] || fail "no .sig entry"
+    layer=$(jq -r '.layers[0].digest' "b/blobs/sha256/${sig#sha256:}")
+    size=$(jq -r '.layers[0].size' "b/blobs/sha256/${sig#sha256:}")
+    other=sha256:$(printf x | sha256sum | cut -d' ' -f1)
+    rm "b/blobs/sha256/${layer#sha256:}"
+    record b '{"basis":{"kind":"inventory","digest":"'$other'"},"omitted":[{"digest":"'$layer'","size":'$size'}]}'
+    airlock verify --json b/
+    expect_rc 4
+    json '.problems | any(contains("a layer of an attachment"))'
+    airlock push -q --no-verify "${DOPTS[@]}" b/ "$TLSREG/$CASE"
+    expect_rc 4
+    err_has "a layer of an attachment"
+    absent test/busybox:1.0
+}
+
+# a layer declared with two sizes stays a finding when the record names it at the first size
+case_delta_record_cannot_excuse_a_size_conflict() {
+    make_bundle b/
+    local man layer size other
+    man=$(jq -r '.manifests[0].digest' b/index.json)
+    layer=$(jq -r '.layers[0].digest' "b/blobs/sha256/${man#sha256:}")
+    size=$(jq -r '.layers[0].size' "b/blobs/sha256/${man#sha256:}")
+    other=sha256:$(printf x | sha256sum | cut -d' ' -f1)
+    # a second image whose manifest names the same layer with one byte more
+    "$PY" - b "$layer" <<'PYEOF'
+import hashlib, json, sys
+root, layer = sys.argv[1], sys.argv[2]
+idx = json.load(open(root + "/index.json"))
+d0 = idx["manifests"][0]
+m = json.load(open(root + "/blobs/sha256/" + d0["digest"][7:]))
+for l in m["layers"]:
+    if l["digest"] == layer:
+        l["size"] += 1
+raw = json.dumps(m).encode()
+h = hashlib.sha256(raw).hexdigest()
+open(root + "/blobs/sha256/" + h, "wb").write(raw)
+idx["manifests"].append({"mediaType": d0["mediaType"], "digest": "sha256:" + h, "size": len(raw),
+                         "annotations": {"org.opencontainers.image.ref.name": "example.com/test/busybox:2.0"}})
+json.dump(idx, open(root + "/index.json", "w"))
+PYEOF
+    airlock verify b/
+    expect_rc 4
+    err_has "declared with two sizes"
+    rm "b/blobs/sha256/${layer#sha256:}"
+    record b '{"basis":{"kind":"inventory","digest":"'$other'"},"omitted":[{"digest":"'$layer'","size":'$size'}]}'
+    airlock verify b/
+    expect_rc 4
+    err_has "declared with two sizes"
+}
+
 main "$@"
