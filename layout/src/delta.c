@@ -110,11 +110,12 @@ int airlock_delta_parse(struct airlock_delta **out, const char *text, size_t len
         if (!dg || airlock_digest_check(dg, NULL) || !cJSON_IsNumber(sz) || sz->valuedouble < 0 ||
             sz->valuedouble > 9007199254740992.0 ||
             sz->valuedouble != (double)(uint64_t)sz->valuedouble ||
-            (from && (!cJSON_IsString(from) || !*from->valuestring ||
-                      strlen(from->valuestring) > DELTA_FROM_MAX))) {
+            (from && (!cJSON_IsString(from) || strlen(from->valuestring) > DELTA_FROM_MAX ||
+                      !core_ref_valid_path(from->valuestring)))) {
             rc = airlock_error_set(err, AIRLOCK_EINTEGRITY,
                                    "%s: entry %zu of the delta record's omitted list is not "
-                                   "{\"digest\": \"sha256:...\", \"size\": N[, \"from\": REPO]}",
+                                   "{\"digest\": \"sha256:...\", \"size\": N[, \"from\": "
+                                   "REPO]} with REPO a repository name",
                                    what, d->n + 1);
             goto out;
         }

@@ -315,4 +315,31 @@ PYEOF
     err_has "declared with two sizes"
 }
 
+# the names a record and an inventory carry become URL paths at the destination (HEAD, mount
+# from=): only repository names, never '..' or a query
+case_delta_names_must_be_repositories() {
+    make_bundle b/
+    local man layer size other
+    man=$(jq -r '.manifests[0].digest' b/index.json)
+    layer=$(jq -r '.layers[0].digest' "b/blobs/sha256/${man#sha256:}")
+    size=$(jq -r '.layers[0].size' "b/blobs/sha256/${man#sha256:}")
+    other=sha256:$(printf x | sha256sum | cut -d' ' -f1)
+    rm "b/blobs/sha256/${layer#sha256:}"
+    record b '{"basis":{"kind":"inventory","digest":"'$other'"},"omitted":[{"digest":"'$layer'","size":'$size',"from":"test/../../../v2/x/blobs/'$layer'?"}]}'
+    airlock verify b/
+    expect_rc 4
+    err_has "with REPO a repository name"
+    "$PY" - <<'PYEOF'
+import hashlib, json
+b = json.dumps({"mediaType": "application/vnd.airlock.inventory.v1+json", "registry": "r.example",
+                "repositories": ["../../evil"], "manifests": [], "blobs": []}, separators=(",", ":"))
+open("inv.json", "w").write('{"digest":"sha256:%s","inventory":%s}\n' % (hashlib.sha256(b.encode()).hexdigest(), b))
+PYEOF
+    echo '{"images": ["127.0.0.1:9/x/y:1"]}' > s.json
+    airlock export -q --plain-http --set s.json --have inv.json -o d.tar
+    expect_rc 4
+    err_has "its repositories are not names sorted without repeats"
+    [ ! -e d.tar ] || fail "a bundle was written"
+}
+
 main "$@"
