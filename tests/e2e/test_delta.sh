@@ -342,4 +342,36 @@ PYEOF
     [ ! -e d.tar ] || fail "a bundle was written"
 }
 
+# a registry that answers 201 to a mount it did not make: the blob is asked for again in the
+# target repository before any manifest goes up, and nothing is tagged
+case_push_checks_a_mounted_blob_arrived() {
+    make_bundle full/
+    airlock push -q --no-verify --plain-http full/ "$PLAIN/$CASE/src"
+    expect_rc 0
+    make_bundle b/
+    local man layer size other
+    man=$(jq -r '.manifests[0].digest' b/index.json)
+    layer=$(jq -r '.layers[0].digest' "b/blobs/sha256/${man#sha256:}")
+    size=$(jq -r '.layers[0].size' "b/blobs/sha256/${man#sha256:}")
+    other=sha256:$(printf x | sha256sum | cut -d' ' -f1)
+    rm "b/blobs/sha256/${layer#sha256:}"
+    record b '{"basis":{"kind":"inventory","digest":"'$other'"},"omitted":[{"digest":"'$layer'","size":'$size',"from":"'$CASE'/src/test/busybox"}]}'
+    printf '[{"method": "POST", "path": "mount=", "action": "status", "code": 201}]\n' > rules.json
+    local port
+    port=$("$PY" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+    "$PY" "$E2E_SRC/faultproxy.py" "$port" "$PLAIN" rules.json proxy.log 2>proxy.err &
+    PROXY_PID=$!
+    trap 'kill $PROXY_PID 2>/dev/null; cleanup' EXIT
+    for _ in $(seq 1 50); do
+        curl -s -o /dev/null "http://127.0.0.1:$port/v2/" && break
+        sleep 0.1
+    done
+    airlock push --no-verify --plain-http b/ "127.0.0.1:$port/$CASE/dst"
+    expect_rc 4
+    err_has "is not in '127.0.0.1:$port/$CASE/dst/test/busybox' after the mount"
+    err_has "no manifest was pushed"
+    ! curl -sf -o /dev/null "http://$PLAIN/v2/$CASE/dst/test/busybox/manifests/1.0" ||
+        fail "the image was tagged"
+}
+
 main "$@"
