@@ -374,4 +374,44 @@ case_push_checks_a_mounted_blob_arrived() {
         fail "the image was tagged"
 }
 
+# every part of a split set carries the set's index.json (and so its delta record): a part
+# whose index.json is not the one the set's identity was made from is no part of that set
+case_split_parts_cannot_carry_another_record() {
+    make_bundle b/
+    local man layer size other
+    man=$(jq -r '.manifests[0].digest' b/index.json)
+    layer=$(jq -r '.layers[0].digest' "b/blobs/sha256/${man#sha256:}")
+    size=$(jq -r '.layers[0].size' "b/blobs/sha256/${man#sha256:}")
+    other=sha256:$(printf x | sha256sum | cut -d' ' -f1)
+    airlock split --size 600K b/ -o s.tar
+    expect_rc 0
+    [ -e s.tar.002 ] || fail "no second part"
+    airlock verify s.tar.001
+    expect_rc 0
+    # part 2 gets an index.json with a record that excuses the layer
+    "$PY" - s.tar.002 "$layer" "$size" "$other" <<'PYEOF'
+import io, json, sys, tarfile
+path, layer, size, other = sys.argv[1:5]
+src = tarfile.open(path)
+members = [(m, src.extractfile(m).read() if m.isfile() else None) for m in src.getmembers()]
+out = tarfile.open(path + ".new", "w", format=tarfile.USTAR_FORMAT)
+for m, data in members:
+    if m.name.lstrip("./") == "index.json":
+        j = json.loads(data)
+        j.setdefault("annotations", {})["dev.airlock.delta"] = json.dumps(
+            {"basis": {"kind": "inventory", "digest": other},
+             "omitted": [{"digest": layer, "size": int(size)}]})
+        data = json.dumps(j).encode()
+        m.size = len(data)
+    out.addfile(m, io.BytesIO(data) if data is not None else None)
+out.close()
+PYEOF
+    mv s.tar.002.new s.tar.002
+    airlock verify s.tar.002
+    expect_rc 4
+    err_has "index.json is not the one of its split set"
+    airlock verify s.tar.001
+    expect_rc 4
+}
+
 main "$@"
