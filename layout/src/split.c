@@ -398,12 +398,13 @@ int split_attach(struct airlock_bundle *b, struct airlock_error **err)
         }
         airlock_buf_release(&t);
         if (strcmp(id, s->set)) {
+            rc = airlock_error_set(err, AIRLOCK_EINTEGRITY,
+                                   "'%s': index.json is not the one of its split set (part %u "
+                                   "of %u was edited, or mixed from another set): copy that "
+                                   "part again",
+                                   b->path, s->part, s->parts);
             split_free(s);
-            return airlock_error_set(err, AIRLOCK_EINTEGRITY,
-                                     "'%s': index.json is not the one of its split set (part %u "
-                                     "of %u was edited, or mixed from another set): copy that "
-                                     "part again",
-                                     b->path, s->part, s->parts);
+            return rc;
         }
     }
     b->split = s;
