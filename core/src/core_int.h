@@ -83,5 +83,8 @@ void core_dmap_release(struct core_dmap *m);
 /* A repository path component as Docker's reference grammar has it:
  * [a-z0-9]+ ((?:[._]|__|-+) [a-z0-9]+)* (ref.c; the policy reader uses the same). */
 int core_ref_valid_component(const char *s, size_t n);
+/* A repository path (no domain, tag or digest): components as above joined by '/', at most
+ * 255 bytes, so never '..', '?', '%' or an empty component in a URL built from it. */
+int core_ref_valid_path(const char *s);
 
 #endif

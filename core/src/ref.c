@@ -35,6 +35,22 @@ int core_ref_valid_component(const char *s, size_t n)
     return 1;
 }
 
+int core_ref_valid_path(const char *s)
+{
+    size_t n = s ? strlen(s) : 0;
+    if (!n || n > 255)
+        return 0;
+    for (;;) {
+        const char *e = strchr(s, '/');
+        size_t l = e ? (size_t)(e - s) : strlen(s);
+        if (!core_ref_valid_component(s, l))
+            return 0;
+        if (!e)
+            return 1;
+        s = e + 1;
+    }
+}
+
 /* domain := component ('.' component)* (':' port)?, component := [A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])? */
 static int valid_domain(const char *s, size_t n)
 {

@@ -18,6 +18,8 @@
  * before anything moves, so a lying record can stop a push but never complete an image. */
 #include "layout_int.h"
 
+#include "airlock/sign.h"
+
 #include <cjson/cJSON.h>
 #include <stdio.h>
 #include <string.h>
@@ -108,11 +110,12 @@ int airlock_delta_parse(struct airlock_delta **out, const char *text, size_t len
         if (!dg || airlock_digest_check(dg, NULL) || !cJSON_IsNumber(sz) || sz->valuedouble < 0 ||
             sz->valuedouble > 9007199254740992.0 ||
             sz->valuedouble != (double)(uint64_t)sz->valuedouble ||
-            (from && (!cJSON_IsString(from) || !*from->valuestring ||
-                      strlen(from->valuestring) > DELTA_FROM_MAX))) {
+            (from && (!cJSON_IsString(from) || strlen(from->valuestring) > DELTA_FROM_MAX ||
+                      !core_ref_valid_path(from->valuestring)))) {
             rc = airlock_error_set(err, AIRLOCK_EINTEGRITY,
                                    "%s: entry %zu of the delta record's omitted list is not "
-                                   "{\"digest\": \"sha256:...\", \"size\": N[, \"from\": REPO]}",
+                                   "{\"digest\": \"sha256:...\", \"size\": N[, \"from\": "
+                                   "REPO]} with REPO a repository name",
                                    what, d->n + 1);
             goto out;
         }
@@ -205,8 +208,34 @@ int airlock_delta_sort(struct airlock_delta *d)
     return 0;
 }
 
+static int starts(const char *s, const char *prefix)
+{
+    return s && !strncmp(s, prefix, strlen(prefix));
+}
+
+int airlock_delta_carries(const struct airlock_oci *m)
+{
+    if (!m || m->kind != AIRLOCK_OCI_MANIFEST)
+        return 0;
+    if (m->subject || starts(m->artifact_type, "application/vnd.dev.sigstore.bundle") ||
+        starts(m->config.artifact_type, "application/vnd.dev.sigstore.bundle"))
+        return 1;
+    for (size_t k = 0; k < m->n_layers; k++) {
+        const char *mt = m->layers[k].media_type;
+        if (starts(mt, AIRLOCK_MT_SIMPLESIGNING) ||
+            starts(mt, "application/vnd.dsse.envelope") ||
+            starts(mt, "application/vnd.dev.sigstore.bundle") ||
+            starts(mt, "application/vnd.in-toto") || starts(mt, "text/spdx") ||
+            starts(mt, "application/spdx") || starts(mt, "application/vnd.cyclonedx") ||
+            starts(mt, "application/vnd.syft+json"))
+            return 1;
+    }
+    return 0;
+}
+
 /* What each digest is in the graph: 1 a manifest's layer, 2 a config (or a manifest or an
- * index, which a delta always carries) */
+ * index, which a delta always carries), 3 a layer of an attachment (airlock_delta_carries:
+ * signatures and attestations are checked offline, so their layers always travel) */
 static int role_map(struct core_dmap *roles, const struct airlock_graph *g)
 {
     size_t ng = airlock_graph_count(g);
@@ -218,6 +247,15 @@ static int role_map(struct core_dmap *roles, const struct airlock_graph *g)
             continue;
         if (core_dmap_put(roles, nd->doc->config.digest, 2))
             return -1;
+    }
+    for (size_t i = 0; i < ng; i++) {
+        const struct airlock_graph_node *nd = airlock_graph_node(g, i);
+        if (nd->kind != AIRLOCK_NODE_MANIFEST || !airlock_delta_carries(nd->doc))
+            continue;
+        for (size_t k = 0; k < nd->doc->n_layers; k++)
+            if (!core_dmap_get(roles, nd->doc->layers[k].digest) &&
+                core_dmap_put(roles, nd->doc->layers[k].digest, 3))
+                return -1;
     }
     for (size_t i = 0; i < ng; i++) {
         const struct airlock_graph_node *nd = airlock_graph_node(g, i);
@@ -255,10 +293,19 @@ int airlock_delta_check(char ***problems, size_t *n_problems, const struct airlo
             r = asprintf(&why, "the delta record omits '%s', which no manifest of the bundle "
                                "references",
                          ob->digest);
+        else if (*role == 3)
+            r = asprintf(&why, "the delta record omits '%s', a layer of an attachment: a delta "
+                               "bundle must carry every signature and attestation whole",
+                         ob->digest);
         else if (*role != 1)
             r = asprintf(&why, "the delta record omits '%s', a %s: a delta bundle must carry "
                                "every manifest and config",
                          ob->digest, nd->kind == AIRLOCK_NODE_BLOB ? "config" : "manifest");
+        else if (nd->size_conflict)
+            r = asprintf(&why, "the delta record omits '%s', which the bundle's manifests "
+                               "declare with two sizes (%llu and %llu)",
+                         ob->digest, (unsigned long long)nd->size,
+                         (unsigned long long)nd->other_size);
         else if (ob->size != nd->size)
             r = asprintf(&why, "the delta record omits '%s' with %llu bytes, its descriptor says "
                                "%llu",

@@ -386,6 +386,27 @@ int split_attach(struct airlock_bundle *b, struct airlock_error **err)
     int rc = parse(&s, b, err);
     if (rc)
         return rc;
+    if (b->index) { /* the set's identity is its index and part size: this part's index too */
+        char id[AIRLOCK_DIGEST_SIZE];
+        struct airlock_buf t = AIRLOCK_BUF_INIT(SIZE_MAX);
+        if (airlock_buf_append(&t, b->index, b->index_len) ||
+            airlock_buf_printf(&t, "\n%llu\n", (unsigned long long)s->part_size) ||
+            airlock_sha256_digest(id, t.data, t.len, NULL)) {
+            airlock_buf_release(&t);
+            split_free(s);
+            return airlock_error_set(err, AIRLOCK_EOS, "out of memory");
+        }
+        airlock_buf_release(&t);
+        if (strcmp(id, s->set)) {
+            rc = airlock_error_set(err, AIRLOCK_EINTEGRITY,
+                                   "'%s': index.json is not the one of its split set (part %u "
+                                   "of %u was edited, or mixed from another set): copy that "
+                                   "part again",
+                                   b->path, s->part, s->parts);
+            split_free(s);
+            return rc;
+        }
+    }
     b->split = s;
     s->present[s->part - 1] = 1;
     s->part_only = (b->flags & (AIRLOCK_OPEN_PART | BUNDLE_OPEN_NO_SIBLINGS)) != 0;

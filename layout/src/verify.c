@@ -286,7 +286,8 @@ static int check_nodes(struct vctx *v, const size_t *parent, const size_t *root_
                 continue;
             }
             const struct airlock_delta_blob *ob = airlock_delta_find(v->delta, nd->digest);
-            if (ob && ob->size == nd->size && nd->kind == AIRLOCK_NODE_BLOB) {
+            if (ob && ob->size == nd->size && nd->kind == AIRLOCK_NODE_BLOB &&
+                vn->state == N_PENDING) { /* never over a finding of its own */
                 vn->state = N_EXPECTED; /* airlock_delta_check judges the record itself */
                 continue;
             }

@@ -256,4 +256,162 @@ case_push_refuses_lying_delta_record() {
     absent test/busybox:1.0
 }
 
+# a record that leaves out the payload of a .sig manifest: verify checks signatures offline,
+# so every layer of an attachment (.sig, .att, sigstore bundle referrer) travels in the bundle
+case_delta_record_cannot_hide_a_signature_layer() {
+    setup_keys
+    make_bundle b/
+    airlock sign --key k.key b/
+    expect_rc 0
+    local sig layer size other
+    sig=$(jq -r '.manifests[] | select(.annotations["org.opencontainers.image.ref.name"] | test("sig$")) | .digest' b/index.json)
+    [ -n "$sig" ] || fail "no .sig entry"
+    layer=$(jq -r '.layers[0].digest' "b/blobs/sha256/${sig#sha256:}")
+    size=$(jq -r '.layers[0].size' "b/blobs/sha256/${sig#sha256:}")
+    other=sha256:$(printf x | sha256sum | cut -d' ' -f1)
+    rm "b/blobs/sha256/${layer#sha256:}"
+    record b '{"basis":{"kind":"inventory","digest":"'$other'"},"omitted":[{"digest":"'$layer'","size":'$size'}]}'
+    airlock verify --json b/
+    expect_rc 4
+    json '.problems | any(contains("a layer of an attachment"))'
+    airlock push -q --no-verify "${DOPTS[@]}" b/ "$TLSREG/$CASE"
+    expect_rc 4
+    err_has "a layer of an attachment"
+    absent test/busybox:1.0
+}
+
+# a layer declared with two sizes stays a finding when the record names it at the first size
+case_delta_record_cannot_excuse_a_size_conflict() {
+    make_bundle b/
+    local man layer size other
+    man=$(jq -r '.manifests[0].digest' b/index.json)
+    layer=$(jq -r '.layers[0].digest' "b/blobs/sha256/${man#sha256:}")
+    size=$(jq -r '.layers[0].size' "b/blobs/sha256/${man#sha256:}")
+    other=sha256:$(printf x | sha256sum | cut -d' ' -f1)
+    # a second image whose manifest names the same layer with one byte more
+    "$PY" - b "$layer" <<'PYEOF'
+import hashlib, json, sys
+root, layer = sys.argv[1], sys.argv[2]
+idx = json.load(open(root + "/index.json"))
+d0 = idx["manifests"][0]
+m = json.load(open(root + "/blobs/sha256/" + d0["digest"][7:]))
+for l in m["layers"]:
+    if l["digest"] == layer:
+        l["size"] += 1
+raw = json.dumps(m).encode()
+h = hashlib.sha256(raw).hexdigest()
+open(root + "/blobs/sha256/" + h, "wb").write(raw)
+idx["manifests"].append({"mediaType": d0["mediaType"], "digest": "sha256:" + h, "size": len(raw),
+                         "annotations": {"org.opencontainers.image.ref.name": "example.com/test/busybox:2.0"}})
+json.dump(idx, open(root + "/index.json", "w"))
+PYEOF
+    airlock verify b/
+    expect_rc 4
+    err_has "declared with two sizes"
+    rm "b/blobs/sha256/${layer#sha256:}"
+    record b '{"basis":{"kind":"inventory","digest":"'$other'"},"omitted":[{"digest":"'$layer'","size":'$size'}]}'
+    airlock verify b/
+    expect_rc 4
+    err_has "declared with two sizes"
+}
+
+# the names a record and an inventory carry become URL paths at the destination (HEAD, mount
+# from=): only repository names, never '..' or a query
+case_delta_names_must_be_repositories() {
+    make_bundle b/
+    local man layer size other
+    man=$(jq -r '.manifests[0].digest' b/index.json)
+    layer=$(jq -r '.layers[0].digest' "b/blobs/sha256/${man#sha256:}")
+    size=$(jq -r '.layers[0].size' "b/blobs/sha256/${man#sha256:}")
+    other=sha256:$(printf x | sha256sum | cut -d' ' -f1)
+    rm "b/blobs/sha256/${layer#sha256:}"
+    record b '{"basis":{"kind":"inventory","digest":"'$other'"},"omitted":[{"digest":"'$layer'","size":'$size',"from":"test/../../../v2/x/blobs/'$layer'?"}]}'
+    airlock verify b/
+    expect_rc 4
+    err_has "with REPO a repository name"
+    "$PY" - <<'PYEOF'
+import hashlib, json
+b = json.dumps({"mediaType": "application/vnd.airlock.inventory.v1+json", "registry": "r.example",
+                "repositories": ["../../evil"], "manifests": [], "blobs": []}, separators=(",", ":"))
+open("inv.json", "w").write('{"digest":"sha256:%s","inventory":%s}\n' % (hashlib.sha256(b.encode()).hexdigest(), b))
+PYEOF
+    echo '{"images": ["127.0.0.1:9/x/y:1"]}' > s.json
+    airlock export -q --plain-http --set s.json --have inv.json -o d.tar
+    expect_rc 4
+    err_has "its repositories are not names sorted without repeats"
+    [ ! -e d.tar ] || fail "a bundle was written"
+}
+
+# a registry that answers 201 to a mount it did not make: the blob is asked for again in the
+# target repository before any manifest goes up, and nothing is tagged
+case_push_checks_a_mounted_blob_arrived() {
+    make_bundle full/
+    airlock push -q --no-verify --plain-http full/ "$PLAIN/$CASE/src"
+    expect_rc 0
+    make_bundle b/
+    local man layer size other
+    man=$(jq -r '.manifests[0].digest' b/index.json)
+    layer=$(jq -r '.layers[0].digest' "b/blobs/sha256/${man#sha256:}")
+    size=$(jq -r '.layers[0].size' "b/blobs/sha256/${man#sha256:}")
+    other=sha256:$(printf x | sha256sum | cut -d' ' -f1)
+    rm "b/blobs/sha256/${layer#sha256:}"
+    record b '{"basis":{"kind":"inventory","digest":"'$other'"},"omitted":[{"digest":"'$layer'","size":'$size',"from":"'$CASE'/src/test/busybox"}]}'
+    printf '[{"method": "POST", "path": "mount=", "action": "status", "code": 201}]\n' > rules.json
+    local port
+    port=$("$PY" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+    "$PY" "$E2E_SRC/faultproxy.py" "$port" "$PLAIN" rules.json proxy.log 2>proxy.err &
+    PROXY_PID=$!
+    trap 'kill $PROXY_PID 2>/dev/null; cleanup' EXIT
+    for _ in $(seq 1 50); do
+        curl -s -o /dev/null "http://127.0.0.1:$port/v2/" && break
+        sleep 0.1
+    done
+    airlock push --no-verify --plain-http b/ "127.0.0.1:$port/$CASE/dst"
+    expect_rc 4
+    err_has "is not in '127.0.0.1:$port/$CASE/dst/test/busybox' after the mount"
+    err_has "no manifest was pushed"
+    ! curl -sf -o /dev/null "http://$PLAIN/v2/$CASE/dst/test/busybox/manifests/1.0" ||
+        fail "the image was tagged"
+}
+
+# every part of a split set carries the set's index.json (and so its delta record): a part
+# whose index.json is not the one the set's identity was made from is no part of that set
+case_split_parts_cannot_carry_another_record() {
+    make_bundle b/
+    local man layer size other
+    man=$(jq -r '.manifests[0].digest' b/index.json)
+    layer=$(jq -r '.layers[0].digest' "b/blobs/sha256/${man#sha256:}")
+    size=$(jq -r '.layers[0].size' "b/blobs/sha256/${man#sha256:}")
+    other=sha256:$(printf x | sha256sum | cut -d' ' -f1)
+    airlock split --size 600K b/ -o s.tar
+    expect_rc 0
+    [ -e s.tar.002 ] || fail "no second part"
+    airlock verify s.tar.001
+    expect_rc 0
+    # part 2 gets an index.json with a record that excuses the layer
+    "$PY" - s.tar.002 "$layer" "$size" "$other" <<'PYEOF'
+import io, json, sys, tarfile
+path, layer, size, other = sys.argv[1:5]
+src = tarfile.open(path)
+members = [(m, src.extractfile(m).read() if m.isfile() else None) for m in src.getmembers()]
+out = tarfile.open(path + ".new", "w", format=tarfile.USTAR_FORMAT)
+for m, data in members:
+    if m.name.lstrip("./") == "index.json":
+        j = json.loads(data)
+        j.setdefault("annotations", {})["dev.airlock.delta"] = json.dumps(
+            {"basis": {"kind": "inventory", "digest": other},
+             "omitted": [{"digest": layer, "size": int(size)}]})
+        data = json.dumps(j).encode()
+        m.size = len(data)
+    out.addfile(m, io.BytesIO(data) if data is not None else None)
+out.close()
+PYEOF
+    mv s.tar.002.new s.tar.002
+    airlock verify s.tar.002
+    expect_rc 4
+    err_has "index.json is not the one of its split set"
+    airlock verify s.tar.001
+    expect_rc 4
+}
+
 main "$@"

@@ -6,7 +6,8 @@
  * The destination is asked, not the record believed: a blob there has that digest, so a
  * lying record can stop a push but never make one tag an image whose blobs are not all
  * there. Every question is asked first (HEAD in the repository, then in the mount source);
- * only when all are answered yes are the mounts made. */
+ * only when all are answered yes are the mounts made, and each mounted blob is asked for once
+ * more in its target repository (a registry's 201 is not taken on its word). */
 #include "transfer_int.h"
 
 #include <stdio.h>
@@ -114,6 +115,13 @@ int transfer_delta_precheck(struct airlock_registry *r, struct airlock_bundle *b
             rc = airlock_error_set(err, AIRLOCK_EINTEGRITY,
                                    "delta bundle: blob '%s' could not be mounted into '%s/%s' "
                                    "from '%s'; no manifest was pushed",
+                                   needs[i].digest, r->host, needs[i].repo, needs[i].from);
+        else if (rc == 1) /* a 201 is a claim: the target repository is asked again */
+            rc = airlock_registry_blob_exists(r, needs[i].repo, needs[i].digest, NULL, err);
+        if (rc == 0)
+            rc = airlock_error_set(err, AIRLOCK_EINTEGRITY,
+                                   "delta bundle: blob '%s' is not in '%s/%s' after the mount "
+                                   "from '%s' the registry accepted; no manifest was pushed",
                                    needs[i].digest, r->host, needs[i].repo, needs[i].from);
         else if (rc == 1)
             rc = 0;

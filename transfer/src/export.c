@@ -25,6 +25,7 @@ struct xblob {
     uint64_t size;
     int meta; /* a config, or a small layer of a signature, attestation or SBOM */
     int omitted; /* a delta export: a layer the destination has (eo->have), not carried */
+    int carry;   /* a layer of an attachment (airlock_delta_carries): never omitted */
     const char *from; /* and a repository there that holds it (the inventory's), or NULL */
     struct airlock_registry *r;
     char *repo;
@@ -225,6 +226,7 @@ static int want_blob(struct exporter *x, struct airlock_registry *r, const char 
     b->size = d->size;
     b->meta = meta;
     b->omitted = 0;
+    b->carry = 0;
     b->from = NULL;
     b->r = r;
     b->repo = strdup(repo);
@@ -350,11 +352,18 @@ static int take_node(void *ctx, size_t node, struct airlock_error **err)
     const struct airlock_oci *m = n->doc;
     int bad = 0;
     if (m->kind == AIRLOCK_OCI_MANIFEST) {
+        int carry = t->attachment || airlock_delta_carries(m);
         bad = want_blob(x, t->r, t->repo, &m->config, 1);
-        for (size_t i = 0; i < m->n_layers && !bad; i++)
+        for (size_t i = 0; i < m->n_layers && !bad; i++) {
             bad = !m->layers[i].has_urls &&
                   want_blob(x, t->r, t->repo, &m->layers[i],
                             t->attachment && m->layers[i].size <= META_LAYER_MAX);
+            size_t *lat = bad || m->layers[i].has_urls
+                             ? NULL
+                             : core_dmap_get(&x->blob_at, m->layers[i].digest);
+            if (lat)
+                x->blobs[*lat - 1].carry |= carry;
+        }
     }
     return bad ? airlock_error_set(err, AIRLOCK_EOS, "out of memory") : 0;
 }
@@ -1398,7 +1407,7 @@ int airlock_export_items(struct airlock_import_result **res,
     if (rc)
         goto out;
     for (size_t i = 0; eo && eo->have && i < x.n_blobs; i++) /* a delta: what is there stays */
-        if (!x.blobs[i].meta &&
+        if (!x.blobs[i].meta && !x.blobs[i].carry &&
             airlock_inventory_has(eo->have, x.blobs[i].digest, &x.blobs[i].from)) {
             x.blobs[i].omitted = 1;
             omitted++;

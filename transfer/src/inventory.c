@@ -184,9 +184,10 @@ static int catalog_list(struct airlock_registry *r, size_t page, char ***out, si
             const char *s = cJSON_GetStringValue(it);
             if (rc)
                 break;
-            if (!s || !*s || strlen(s) > 255) {
+            if (!s || !core_ref_valid_path(s)) {
                 rc = airlock_error_set(err, AIRLOCK_EINTEGRITY,
-                                       "%s: the answer lists something that is no repository",
+                                       "%s: the answer lists something that is no repository "
+                                       "name",
                                        what);
                 break;
             }
@@ -580,7 +581,7 @@ int airlock_inventory_parse(struct airlock_inventory **out, const char *text, si
     cJSON_ArrayForEach(it, repos)
     {
         const char *s = cJSON_GetStringValue(it);
-        if (!s || !*s || strlen(s) > 255 ||
+        if (!s || !core_ref_valid_path(s) ||
             (inv->n_repos && strcmp(inv->repos[inv->n_repos - 1], s) >= 0)) {
             rc = bad_inv(err, path, "its repositories are not names sorted without repeats");
             goto out;

@@ -400,12 +400,17 @@ int airlock_delta_sort(struct airlock_delta *d);
 char *airlock_delta_format(const struct airlock_delta *d);
 void airlock_delta_free(struct airlock_delta *d);
 /* What the record says that is not true of the bundle b with graph g: each omitted entry must
- * be a layer (never a config, manifest or index) of a manifest in g, with the size its
- * descriptor gives, and absent from b. *problems (*n_problems messages) is malloc'd: free each
+ * be a layer (never a config, manifest or index, nor a layer of an attachment) of a manifest
+ * in g, with the one size its descriptors give, and absent from b. *problems (*n_problems messages) is malloc'd: free each
  * and the array. Only memory can fail. */
 int airlock_delta_check(char ***problems, size_t *n_problems, const struct airlock_delta *d,
                         struct airlock_bundle *b, const struct airlock_graph *g,
                         struct airlock_error **err);
+/* True when a delta bundle must carry every layer of manifest m whatever the destination
+ * holds: an attachment by its content (a subject, a sigstore bundle artifact type, or a
+ * layer of a type a signature, attestation or SBOM check reads). export --have uses it to
+ * decide what it may leave out, airlock_delta_check to refuse a record that leaves one out. */
+int airlock_delta_carries(const struct airlock_oci *m);
 
 /* ---- signing (cosign legacy .sig manifests, offline) -------------------------------------- */
 
