@@ -112,11 +112,20 @@ case_json_on_failure_every_command() {
 2|sync --json --key nothere.pub --to $PLAIN/$CASE nothere-inbox
 2|pkcs11 --json --no-such-option
 2|inspect --json --no-such-option
+1|attest --json --key nothere.key --predicate nothere.json --type spdxjson b.tar
+1|attestations --json nothere.tar
+2|verify --json --attestation spdxjson b.tar
+1|inventory --json --plain-http $PLAIN/$CASE -o have.json --repo nothere
+2|export --json --have nothere.json --plain-http $PLAIN/$CASE/x:1 -o e.tar
+2|version --json --no-such-option
 LIST
     # success: the command's own object, with "ok": true
     airlock inspect --json b.tar
     expect_rc 0
     json '.ok == true'
+    airlock version --json
+    expect_rc 0
+    json '.ok == true and (.libraries | length) > 5'
     # a failure after the command began its JSON: still one document
     airlock export --json --plain-http "$PLAIN/$CASE/nothere:1" --dry-run -o e.tar
     jq -e '.ok == false' "$T/out" >/dev/null || fail "dry-run failure: $(cat "$T/out")"
