@@ -414,4 +414,44 @@ PYEOF
     expect_rc 4
 }
 
+# inventory --set: exactly the repositories push puts the set's images in (under the prefix,
+# --map applied), not the whole catalog; an export --have with it leaves out their layers
+case_inventory_of_a_set_lists_only_its_repositories() {
+    setup_keys
+    upstream app1:1.0=base1:256,a1:16 app2:1.0=base2:256,b1:16 tool:1.0=base3:256,t1:16
+    mkset all.json app1:1.0 app2:1.0 tool:1.0
+    mkset s.json app1:1.0 app2:1.0
+    airlock export -q --plain-http --set all.json -o all.tar
+    expect_rc 0
+    airlock sign --key k.key --to "$TLSREG/$CASE" all.tar
+    expect_rc 0
+    airlock push -q --key k.pub "${DOPTS[@]}" all.tar "$TLSREG/$CASE"
+    expect_rc 0
+    airlock inventory --json "${DOPTS[@]}" "$TLSREG/$CASE" -o catalog.json
+    expect_rc 0
+    json '.repositories == 3'
+    airlock inventory --json --set s.json "${DOPTS[@]}" "$TLSREG/$CASE" -o have.json
+    expect_rc 0
+    json '.repositories == 2'
+    [ "$(jq -c .inventory.repositories have.json)" = "[\"$CASE/$CASE/app1\",\"$CASE/$CASE/app2\"]" ] ||
+        fail "inventory --set lists $(jq -c .inventory.repositories have.json)"
+    airlock export --json --plain-http --set s.json --have have.json -o delta.tar
+    expect_rc 0
+    json '.delta.omitted == 4'
+    airlock verify delta.tar
+    expect_rc 0
+    # --map renames as push does: app2 then goes where nothing is yet, which holds nothing
+    airlock inventory --json --set s.json --map "$PLAIN/$CASE/app2=$CASE/elsewhere" \
+        "${DOPTS[@]}" "$TLSREG/$CASE" -o mapped.json
+    expect_rc 0
+    json '.repositories == 2 and .tags < 6'
+    jq -e --arg r "$CASE/elsewhere" '.inventory.repositories | index($r)' mapped.json >/dev/null ||
+        fail "--map not applied: $(jq -c .inventory.repositories mapped.json)"
+    airlock inventory --set s.json --repo app1 "${DOPTS[@]}" "$TLSREG/$CASE" -o x.json
+    expect_rc 2
+    err_has "not both"
+    airlock inventory --map a=b "${DOPTS[@]}" "$TLSREG/$CASE" -o x.json
+    expect_rc 2
+}
+
 main "$@"

@@ -313,7 +313,8 @@ int airlock_inventory_take(struct airlock_inventory_result **res, const char *wh
             goto out;
         }
         for (size_t i = 0; i < opts->n_repos && !rc; i++) {
-            if (inv->prefix ? asprintf(&listed[n_listed], "%s/%s", inv->prefix, opts->repos[i]) < 0
+            if (inv->prefix && !opts->full_paths
+                    ? asprintf(&listed[n_listed], "%s/%s", inv->prefix, opts->repos[i]) < 0
                             : !(listed[n_listed] = strdup(opts->repos[i])))
                 rc = airlock_error_set(err, AIRLOCK_EOS, "out of memory");
             else
@@ -333,7 +334,8 @@ int airlock_inventory_take(struct airlock_inventory_result **res, const char *wh
     for (size_t i = 0; i < n_listed; i++) {
         if (inv->n_repos && !strcmp(inv->repos[inv->n_repos - 1], listed[i]))
             continue;
-        if (pl && (strncmp(listed[i], inv->prefix, pl) ||
+        if (pl && !(opts && opts->n_repos && opts->full_paths) &&
+            (strncmp(listed[i], inv->prefix, pl) ||
                    (listed[i][pl] != '/' && listed[i][pl] != '\0')))
             continue;
         inv->repos[inv->n_repos++] = steal_pointer(&listed[i]);
@@ -346,7 +348,8 @@ int airlock_inventory_take(struct airlock_inventory_result **res, const char *wh
         size_t n_tags = 0;
         t.repo = inv->repos[k];
         rc = airlock_registry_tags_list(r, t.repo, opts ? opts->page : 0, &tags, &n_tags, err);
-        if (rc == AIRLOCK_ENOTFOUND && !(opts && opts->n_repos)) { /* emptied since listed */
+        /* emptied since listed, or a set's repository not pushed yet: nothing held there */
+        if (rc == AIRLOCK_ENOTFOUND && !(opts && opts->n_repos && !opts->full_paths)) {
             airlock_error_free(err ? steal_pointer(err) : NULL);
             rc = 0;
         }
