@@ -50,17 +50,21 @@ absent() { # REF...: the destination does not serve it
             >/dev/null 2>&1 || fail "destination serves $r"
     done
 }
+# export_push SET BUNDLE DEST: exported whole, signed for DEST, pushed there
+export_push() {
+    airlock export -q --plain-http --set "$1" -o "$2"
+    expect_rc 0
+    airlock sign --key k.key --to "$3" "$2"
+    expect_rc 0
+    airlock push -q --key k.pub "${DOPTS[@]}" "$2" "$3"
+    expect_rc 0
+}
 # the first drop: three images on two bases, exported whole, signed, pushed
 first_drop() {
     setup_keys
     upstream app1:1.0=base1:256,a1:16 app2:1.0=base1:256,b1:16 tool:1.0=base2:256,t1:16
     mkset s1.json app1:1.0 app2:1.0 tool:1.0
-    airlock export -q --plain-http --set s1.json -o full.tar
-    expect_rc 0
-    airlock sign --key k.key --to "$TLSREG" full.tar
-    expect_rc 0
-    airlock push -q --key k.pub "${DOPTS[@]}" full.tar "$TLSREG"
-    expect_rc 0
+    export_push s1.json full.tar "$TLSREG"
     same app1:1.0 app2:1.0 tool:1.0
     # upstream changes: a new tag on the same base, one base layer updated, a new repository
     upstream app1:1.0=base1:256,a1:16 app1:1.1=base1:256,a2:16 tool:1.1=base3:256,t1:16 \
@@ -421,12 +425,7 @@ case_inventory_of_a_set_lists_only_its_repositories() {
     upstream app1:1.0=base1:256,a1:16 app2:1.0=base2:256,b1:16 tool:1.0=base3:256,t1:16
     mkset all.json app1:1.0 app2:1.0 tool:1.0
     mkset s.json app1:1.0 app2:1.0
-    airlock export -q --plain-http --set all.json -o all.tar
-    expect_rc 0
-    airlock sign --key k.key --to "$TLSREG/$CASE" all.tar
-    expect_rc 0
-    airlock push -q --key k.pub "${DOPTS[@]}" all.tar "$TLSREG/$CASE"
-    expect_rc 0
+    export_push all.json all.tar "$TLSREG/$CASE"
     airlock inventory --json "${DOPTS[@]}" "$TLSREG/$CASE" -o catalog.json
     expect_rc 0
     json '.repositories == 3'

@@ -138,8 +138,6 @@ static void blobs_unique(struct airlock_inventory *inv)
 
 /* ---- reading a registry ------------------------------------------------------------------- */
 
-static int repo_name_valid(const char *s) { return core_ref_valid_path(s); }
-
 /* The repositories of the catalog, following its pagination (?n=, Link rel="next" on the
  * registry's own origin only), at most INV_MAX_REPOS, sorted and each once. */
 static int catalog_list(struct airlock_registry *r, size_t page, char ***out, size_t *n_out,
@@ -148,7 +146,7 @@ static int catalog_list(struct airlock_registry *r, size_t page, char ***out, si
     static const struct registry_list_spec spec = {
         "repositories",    "repository",     "repositories",   "repository name",
         "registry:catalog:*", CATALOG_PAGE_MAX, CATALOG_MAX_PAGES, INV_MAX_REPOS,
-        repo_name_valid};
+        core_ref_valid_path};
     char what[400], *url = NULL;
     snprintf(what, sizeof(what), "list the catalog of '%s'", r->host);
     if ((page ? asprintf(&url, "%s/v2/_catalog?n=%zu", r->base, page)
