@@ -10,8 +10,8 @@
 #include <unistd.h>
 
 static struct cli_registry cr;
-static const char *out;
-static struct cli_list repos;
+static const char *out, *set_path;
+static struct cli_list repos, maps;
 static int page, json;
 
 static const struct cli_opt inv_opts[] = {
@@ -21,6 +21,11 @@ static const struct cli_opt inv_opts[] = {
      "list only this repository under PREFIX (repeatable; default: every repository of the "
      "catalog under PREFIX)",
      0, 100000, NULL},
+    {CLI_STR, "set", 0, &set_path, "FILE",
+     "list only the repositories the image set FILE's images are pushed to at "
+     "REGISTRY[/PREFIX] (not with --repo)",
+     0, 0, NULL},
+    CLI_OPT_MAP(&maps, "with --set: rename repository SRC to DST, as push --map"),
     {CLI_INT, "page-size", 0, &page, "N",
      "ask for pages of N (catalog and tags; default: the registry's)", 1, 100000, NULL},
     CLI_OPT_JSON(&json, "print {\"inventory\", \"digest\", \"repositories\", \"tags\", "
@@ -32,11 +37,14 @@ static void inv_help(FILE *f)
 {
     fprintf(f,
             "usage: airlock inventory [options] REGISTRY[/PREFIX] -o FILE\n"
+            "       airlock inventory --set FILE [--map SRC=DST]... REGISTRY[/PREFIX] -o FILE\n"
             "\n"
             "Lists what the registry holds, for a delta export outside ('airlock export\n"
             "--have FILE'): every repository of its catalog equal to or under PREFIX (the\n"
             "catalog and the tags followed through their pages), or only those --repo names,\n"
-            "and for each tag the manifest digests and the blob digests they reference.\n"
+            "or with --set only the repositories 'airlock push' (with the same --map) puts\n"
+            "the set's images in (no upstream registry is asked), and for each tag the\n"
+            "manifest digests and the blob digests they reference.\n"
             "Digests are sorted and listed once (100000 blobs: about 8 MB). The file is one\n"
             "line {\"digest\":\"sha256:...\",\"inventory\":{...}}: the digest covers the\n"
             "inventory's bytes, so a cut-off or edited file is refused by export. It is a\n"
@@ -46,6 +54,49 @@ static void inv_help(FILE *f)
             "options:\n");
     cli_opts_help(f, inv_own);
     cli_registry_help_print(f);
+}
+
+/* The repositories at where that push (with --map) puts the images of the set file path:
+ * whole paths in the registry, as airlock_ref_destination gives them. Returns an exit code. */
+static int set_repos(char ***dst, size_t *n, const char *path, const char *where)
+{
+    struct airlock_image_set *set = NULL;
+    struct airlock_error *err = NULL;
+    if (airlock_image_set_load(&set, path, &err))
+        return cli_fail(err);
+    int rc = EXIT_OK;
+    for (size_t i = 0; i < set->n_repos + set->n_images && !rc; i++) {
+        char *src = NULL;
+        struct airlock_ref d = {0};
+        if (i < set->n_repos ? asprintf(&src, "%s/%s", set->repos[i].registry,
+                                        set->repos[i].name) < 0
+                             : !(src = strdup(set->images[i - set->n_repos].ref))) {
+            rc = cli_fail(NULL);
+            break;
+        }
+        if (airlock_ref_destination(&d, src, where, (const char *const *)maps.v, maps.n, &err))
+            rc = cli_fail(err);
+        else {
+            char **nl = realloc(*dst, (*n + 1) * sizeof(*nl));
+            if (nl)
+                *dst = nl;
+            if (!nl || !(nl[*n] = strdup(d.path)))
+                rc = cli_fail(NULL);
+            else
+                (*n)++;
+        }
+        airlock_ref_release(&d);
+        free(src);
+    }
+    airlock_image_set_free(set);
+    return rc;
+}
+
+static void free_names(char **v, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        free(v[i]);
+    free(v);
 }
 
 /* Writes text to path atomically (a temporary beside it, renamed); returns an exit code. */
@@ -87,21 +138,39 @@ static int inv_run(const struct cli_list *ops)
     if (json && !strcmp(out, "-"))
         return cli_usage_error("inventory", "--json prints on stdout: give -o FILE");
     const char *where = ops->v[0];
+    int rc;
     if (strchr(where, '@') || strstr(where, "://"))
         return cli_usage_error("inventory", "'%s': give REGISTRY[/PREFIX], no tag or digest",
                                where);
-    cr.quiet = cli_quiet() || json;
-    int rc = cli_registry_finish(&cr, "inventory");
-    if (rc)
+    if (set_path && repos.n)
+        return cli_usage_error("inventory", "give --set FILE or --repo NAME, not both");
+    if (maps.n && !set_path)
+        return cli_usage_error("inventory", "--map renames the set's repositories: give --set");
+    char **set_names = NULL;
+    size_t n_set = 0;
+    if (set_path && (rc = set_repos(&set_names, &n_set, set_path, where))) {
+        free_names(set_names, n_set);
         return rc;
-    struct airlock_inventory_opts o = {repos.v, repos.n, (size_t)page};
+    }
+    cr.quiet = cli_quiet() || json;
+    rc = cli_registry_finish(&cr, "inventory");
+    if (rc) {
+        free_names(set_names, n_set);
+        return rc;
+    }
+    struct airlock_inventory_opts o = {repos.v, repos.n, (size_t)page, 0};
+    if (set_path) {
+        o.repos = (const char *const *)set_names;
+        o.n_repos = n_set;
+        o.full_paths = 1;
+    }
     struct airlock_inventory_result *res = NULL;
     struct airlock_error *err = NULL;
-    if (airlock_inventory_take(&res, where, &o, &cr.o, &err)) {
-        cli_registry_release(&cr);
-        return cli_fail(err);
-    }
+    rc = airlock_inventory_take(&res, where, &o, &cr.o, &err);
+    free_names(set_names, n_set);
     cli_registry_release(&cr);
+    if (rc)
+        return cli_fail(err);
     rc = write_file(out, res->text, res->len);
     if (!rc && json) {
         cli_printf(stdout, "{\"inventory\":");
@@ -131,5 +200,6 @@ int cmd_inventory(int argc, char **argv)
         rc = inv_run(&ops);
     cli_list_release(&ops);
     cli_list_release(&repos);
+    cli_list_release(&maps);
     return rc == CLI_PARSE_HELP ? EXIT_OK : rc;
 }

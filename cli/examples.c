@@ -104,7 +104,9 @@ static const struct example examples[] = {
                   "airlock inventory registry.internal/devops -o have.json\n"
                   "# two repositories only\n"
                   "airlock inventory --repo devops/nginx --repo devops/app \\\n"
-                  "  registry.internal -o have.json\n"},
+                  "  registry.internal -o have.json\n"
+                  "# only the repositories the set's images are pushed to\n"
+                  "airlock inventory --set site.yaml registry.internal/devops -o have.json\n"},
     {"version", "# the version, commit and library versions, as JSON\n"
                 "airlock version --json\n"},
 };

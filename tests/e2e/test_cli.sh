@@ -104,7 +104,7 @@ opts_of() {
     import) echo "output format name quiet json help" ;;
     export) echo "output images set dry-run format platform split have since json quiet help
         $REGOPTS" ;;
-    inventory) echo "output repo page-size json quiet help $REGOPTS" ;;
+    inventory) echo "output repo set map page-size json quiet help $REGOPTS" ;;
     inspect) echo "json lock quiet help" ;;
     tags) echo "semver filter deny latest page-size json quiet help $REGOPTS" ;;
     digest) echo "json quiet help $REGOPTS" ;;

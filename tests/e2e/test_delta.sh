@@ -50,17 +50,21 @@ absent() { # REF...: the destination does not serve it
             >/dev/null 2>&1 || fail "destination serves $r"
     done
 }
+# export_push SET BUNDLE DEST: exported whole, signed for DEST, pushed there
+export_push() {
+    airlock export -q --plain-http --set "$1" -o "$2"
+    expect_rc 0
+    airlock sign --key k.key --to "$3" "$2"
+    expect_rc 0
+    airlock push -q --key k.pub "${DOPTS[@]}" "$2" "$3"
+    expect_rc 0
+}
 # the first drop: three images on two bases, exported whole, signed, pushed
 first_drop() {
     setup_keys
     upstream app1:1.0=base1:256,a1:16 app2:1.0=base1:256,b1:16 tool:1.0=base2:256,t1:16
     mkset s1.json app1:1.0 app2:1.0 tool:1.0
-    airlock export -q --plain-http --set s1.json -o full.tar
-    expect_rc 0
-    airlock sign --key k.key --to "$TLSREG" full.tar
-    expect_rc 0
-    airlock push -q --key k.pub "${DOPTS[@]}" full.tar "$TLSREG"
-    expect_rc 0
+    export_push s1.json full.tar "$TLSREG"
     same app1:1.0 app2:1.0 tool:1.0
     # upstream changes: a new tag on the same base, one base layer updated, a new repository
     upstream app1:1.0=base1:256,a1:16 app1:1.1=base1:256,a2:16 tool:1.1=base3:256,t1:16 \
@@ -412,6 +416,41 @@ PYEOF
     err_has "index.json is not the one of its split set"
     airlock verify s.tar.001
     expect_rc 4
+}
+
+# inventory --set: exactly the repositories push puts the set's images in (under the prefix,
+# --map applied), not the whole catalog; an export --have with it leaves out their layers
+case_inventory_of_a_set_lists_only_its_repositories() {
+    setup_keys
+    upstream app1:1.0=base1:256,a1:16 app2:1.0=base2:256,b1:16 tool:1.0=base3:256,t1:16
+    mkset all.json app1:1.0 app2:1.0 tool:1.0
+    mkset s.json app1:1.0 app2:1.0
+    export_push all.json all.tar "$TLSREG/$CASE"
+    airlock inventory --json "${DOPTS[@]}" "$TLSREG/$CASE" -o catalog.json
+    expect_rc 0
+    json '.repositories == 3'
+    airlock inventory --json --set s.json "${DOPTS[@]}" "$TLSREG/$CASE" -o have.json
+    expect_rc 0
+    json '.repositories == 2'
+    [ "$(jq -c .inventory.repositories have.json)" = "[\"$CASE/$CASE/app1\",\"$CASE/$CASE/app2\"]" ] ||
+        fail "inventory --set lists $(jq -c .inventory.repositories have.json)"
+    airlock export --json --plain-http --set s.json --have have.json -o delta.tar
+    expect_rc 0
+    json '.delta.omitted == 4'
+    airlock verify delta.tar
+    expect_rc 0
+    # --map renames as push does: app2 then goes where nothing is yet, which holds nothing
+    airlock inventory --json --set s.json --map "$PLAIN/$CASE/app2=$CASE/elsewhere" \
+        "${DOPTS[@]}" "$TLSREG/$CASE" -o mapped.json
+    expect_rc 0
+    json '.repositories == 2 and .tags < 6'
+    jq -e --arg r "$CASE/elsewhere" '.inventory.repositories | index($r)' mapped.json >/dev/null ||
+        fail "--map not applied: $(jq -c .inventory.repositories mapped.json)"
+    airlock inventory --set s.json --repo app1 "${DOPTS[@]}" "$TLSREG/$CASE" -o x.json
+    expect_rc 2
+    err_has "not both"
+    airlock inventory --map a=b "${DOPTS[@]}" "$TLSREG/$CASE" -o x.json
+    expect_rc 2
 }
 
 main "$@"

@@ -143,114 +143,20 @@ static void blobs_unique(struct airlock_inventory *inv)
 static int catalog_list(struct airlock_registry *r, size_t page, char ***out, size_t *n_out,
                         struct airlock_error **err)
 {
+    static const struct registry_list_spec spec = {
+        "repositories",    "repository",     "repositories",   "repository name",
+        "registry:catalog:*", CATALOG_PAGE_MAX, CATALOG_MAX_PAGES, INV_MAX_REPOS,
+        core_ref_valid_path};
     char what[400], *url = NULL;
     snprintf(what, sizeof(what), "list the catalog of '%s'", r->host);
-    char **list = NULL;
-    size_t n = 0;
-    int rc = 0;
     if ((page ? asprintf(&url, "%s/v2/_catalog?n=%zu", r->base, page)
               : asprintf(&url, "%s/v2/_catalog", r->base)) < 0)
         return airlock_error_set(err, AIRLOCK_EOS, "out of memory");
-    for (size_t pages = 0; url && !rc; pages++) {
-        if (pages == CATALOG_MAX_PAGES) {
-            rc = airlock_error_set(err, AIRLOCK_EINTEGRITY, "%s: more than %d pages", what,
-                                   CATALOG_MAX_PAGES);
-            break;
-        }
-        struct http_request q = {0};
-        struct http_response resp;
-        memset(&resp, 0, sizeof(resp));
-        q.method = "GET";
-        q.accept = "application/json";
-        q.max_body = CATALOG_PAGE_MAX;
-        q.url = url;
-        q.extra_scope = "registry:catalog:*";
-        if ((rc = registry_request(r, NULL, "pull", &q, &resp, err)))
-            break;
-        if (resp.status != 200) {
-            rc = registry_status_error(err, &resp, what);
-            http_response_release(&resp);
-            break;
-        }
-        cJSON *j = resp.body.len ? cJSON_ParseWithLength(resp.body.data, resp.body.len) : NULL;
-        const cJSON *arr = cJSON_GetObjectItemCaseSensitive(j, "repositories"), *it;
-        const cJSON *items = cJSON_IsArray(arr) ? arr : NULL;
-        size_t added = 0;
-        if (!cJSON_IsObject(j) || (arr && !cJSON_IsArray(arr) && !cJSON_IsNull(arr)))
-            rc = airlock_error_set(err, AIRLOCK_EINTEGRITY,
-                                   "%s: the answer is not a repository list", what);
-        cJSON_ArrayForEach(it, items)
-        {
-            const char *s = cJSON_GetStringValue(it);
-            if (rc)
-                break;
-            if (!s || !core_ref_valid_path(s)) {
-                rc = airlock_error_set(err, AIRLOCK_EINTEGRITY,
-                                       "%s: the answer lists something that is no repository "
-                                       "name",
-                                       what);
-                break;
-            }
-            if (n == INV_MAX_REPOS) {
-                rc = airlock_error_set(err, AIRLOCK_EINTEGRITY, "%s: more than %d repositories",
-                                       what, INV_MAX_REPOS);
-                break;
-            }
-            char **nl = realloc(list, (n + 2) * sizeof(*nl));
-            if (!nl || !(nl[n] = strdup(s))) {
-                if (nl)
-                    list = nl;
-                rc = airlock_error_set(err, AIRLOCK_EOS, "out of memory");
-                break;
-            }
-            list = nl;
-            n++;
-            added++;
-        }
-        cJSON_Delete(j);
-        char *target = !rc && resp.link ? registry_link_next(resp.link) : NULL;
-        http_response_release(&resp);
-        free(url);
-        url = NULL;
-        if (target && !added)
-            rc = airlock_error_set(err, AIRLOCK_EINTEGRITY,
-                                   "%s: a page lists no repository but links to another", what);
-        else if (target && target[0] == '/' && target[1] != '/') {
-            if (asprintf(&url, "%s%s", r->base, target) < 0) {
-                url = NULL;
-                rc = airlock_error_set(err, AIRLOCK_EOS, "out of memory");
-            }
-        } else if (target) {
-            char *o = http_url_origin(target);
-            if (!o || !r->origin || strcmp(o, r->origin))
-                rc = airlock_error_set(err, AIRLOCK_EINTEGRITY,
-                                       "%s: the registry's Link header points to '%.200s', not "
-                                       "to this registry: refused",
-                                       what, target);
-            else if (!(url = strdup(target)))
-                rc = airlock_error_set(err, AIRLOCK_EOS, "out of memory");
-            free(o);
-        }
-        free(target);
-    }
+    int rc = registry_list_pages(out, n_out, r, NULL, url, &spec, what, err);
     free(url);
-    if (!rc && n > 1) { /* sorted, and a page loop (a repeated name) refused */
-        qsort(list, n, sizeof(*list), cmp_str);
-        for (size_t i = 1; i < n && !rc; i++)
-            if (!strcmp(list[i - 1], list[i]))
-                rc = airlock_error_set(err, AIRLOCK_EINTEGRITY,
-                                       "%s: repository '%.200s' is listed twice (the pages loop)",
-                                       what, list[i]);
-    }
-    if (rc) {
-        for (size_t i = 0; i < n; i++)
-            free(list[i]);
-        free(list);
-        return rc;
-    }
-    *out = list;
-    *n_out = n;
-    return 0;
+    if (!rc && *n_out > 1)
+        qsort(*out, *n_out, sizeof(**out), cmp_str);
+    return rc;
 }
 
 struct take {
@@ -405,7 +311,8 @@ int airlock_inventory_take(struct airlock_inventory_result **res, const char *wh
             goto out;
         }
         for (size_t i = 0; i < opts->n_repos && !rc; i++) {
-            if (inv->prefix ? asprintf(&listed[n_listed], "%s/%s", inv->prefix, opts->repos[i]) < 0
+            if (inv->prefix && !opts->full_paths
+                    ? asprintf(&listed[n_listed], "%s/%s", inv->prefix, opts->repos[i]) < 0
                             : !(listed[n_listed] = strdup(opts->repos[i])))
                 rc = airlock_error_set(err, AIRLOCK_EOS, "out of memory");
             else
@@ -425,7 +332,8 @@ int airlock_inventory_take(struct airlock_inventory_result **res, const char *wh
     for (size_t i = 0; i < n_listed; i++) {
         if (inv->n_repos && !strcmp(inv->repos[inv->n_repos - 1], listed[i]))
             continue;
-        if (pl && (strncmp(listed[i], inv->prefix, pl) ||
+        if (pl && !(opts && opts->n_repos && opts->full_paths) &&
+            (strncmp(listed[i], inv->prefix, pl) ||
                    (listed[i][pl] != '/' && listed[i][pl] != '\0')))
             continue;
         inv->repos[inv->n_repos++] = steal_pointer(&listed[i]);
@@ -438,7 +346,8 @@ int airlock_inventory_take(struct airlock_inventory_result **res, const char *wh
         size_t n_tags = 0;
         t.repo = inv->repos[k];
         rc = airlock_registry_tags_list(r, t.repo, opts ? opts->page : 0, &tags, &n_tags, err);
-        if (rc == AIRLOCK_ENOTFOUND && !(opts && opts->n_repos)) { /* emptied since listed */
+        /* emptied since listed, or a set's repository not pushed yet: nothing held there */
+        if (rc == AIRLOCK_ENOTFOUND && !(opts && opts->n_repos && !opts->full_paths)) {
             airlock_error_free(err ? steal_pointer(err) : NULL);
             rc = 0;
         }

@@ -1287,8 +1287,9 @@ static int cmp_str(const void *a, const void *b)
     return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-/* AIRLOCK_EINTEGRITY when a tag of list is there twice */
-static int repeated_tag(char **list, size_t count, const char *what, struct airlock_error **err)
+/* AIRLOCK_EINTEGRITY when an item of list is there twice */
+static int repeated_item(char **list, size_t count, const char *noun, const char *what,
+                         struct airlock_error **err)
 {
     if (count < 2)
         return 0;
@@ -1301,32 +1302,59 @@ static int repeated_tag(char **list, size_t count, const char *what, struct airl
     for (size_t i = 1; i < count && !rc; i++)
         if (!strcmp(sorted[i - 1], sorted[i]))
             rc = airlock_error_set(err, AIRLOCK_EINTEGRITY,
-                                   "%s: tag '%.200s' is listed twice (the pages loop)", what,
+                                   "%s: %s '%.200s' is listed twice (the pages loop)", what, noun,
                                    sorted[i]);
     free(sorted);
     return rc;
 }
 
-int airlock_registry_tags_list(struct airlock_registry *r, const char *repo, size_t page,
-                               char ***tags, size_t *n, struct airlock_error **err)
+/* Appends the string items of one page's array to *list; *added counts them. */
+static int list_page_take(char ***list, size_t *count, size_t *cap, size_t *added,
+                          const cJSON *items, const struct registry_list_spec *spec,
+                          const char *what, struct airlock_error **err)
 {
-    char what[600];
-    snprintf(what, sizeof(what), "list tags of '%s/%s'", r->host, repo);
-    char **list = NULL, *url = NULL;
-    size_t count = 0, cap = 0;
-    int rc = 0;
-    *tags = NULL;
-    *n = 0;
-    if (page > 0 ? asprintf(&url, "%s/v2/%s/tags/list?n=%zu", r->base, repo, page) < 0
-                 : asprintf(&url, "%s/v2/%s/tags/list", r->base, repo) < 0) {
-        url = NULL;
-        return airlock_error_set(err, AIRLOCK_EOS, "out of memory");
+    const cJSON *it;
+    cJSON_ArrayForEach(it, items)
+    {
+        const char *t = cJSON_GetStringValue(it);
+        if (!t || !spec->valid(t))
+            return airlock_error_set(err, AIRLOCK_EINTEGRITY,
+                                     "%s: the answer lists something that is no %s", what,
+                                     spec->item);
+        if (*count == spec->max_items)
+            return airlock_error_set(err, AIRLOCK_EINTEGRITY, "%s: more than %zu %s", what,
+                                     spec->max_items, spec->nouns);
+        if (*count + 1 >= *cap) {
+            size_t nc = *cap ? *cap * 2 : 256;
+            char **nl = realloc(*list, nc * sizeof(*nl));
+            if (!nl)
+                return airlock_error_set(err, AIRLOCK_EOS, "out of memory");
+            *list = nl;
+            *cap = nc;
+        }
+        if (!((*list)[*count] = strdup(t)))
+            return airlock_error_set(err, AIRLOCK_EOS, "out of memory");
+        (*count)++;
+        (*added)++;
     }
-    size_t next_check = 16;
+    return 0;
+}
+
+int registry_list_pages(char ***out, size_t *n, struct airlock_registry *r, const char *repo,
+                        const char *first_url, const struct registry_list_spec *spec,
+                        const char *what, struct airlock_error **err)
+{
+    char **list = NULL, *url = strdup(first_url);
+    size_t count = 0, cap = 0, next_check = 16;
+    int rc = 0;
+    *out = NULL;
+    *n = 0;
+    if (!url)
+        return airlock_error_set(err, AIRLOCK_EOS, "out of memory");
     for (size_t pages = 0; url && !rc; pages++) {
-        if (pages == TAGS_MAX_PAGES) {
-            rc = airlock_error_set(err, AIRLOCK_EINTEGRITY, "%s: more than %d pages", what,
-                                   TAGS_MAX_PAGES);
+        if (pages == spec->max_pages) {
+            rc = airlock_error_set(err, AIRLOCK_EINTEGRITY, "%s: more than %zu pages", what,
+                                   spec->max_pages);
             break;
         }
         struct http_request q = {0};
@@ -1334,11 +1362,12 @@ int airlock_registry_tags_list(struct airlock_registry *r, const char *repo, siz
         memset(&resp, 0, sizeof(resp));
         q.method = "GET";
         q.accept = "application/json";
-        q.max_body = TAGS_PAGE_MAX;
+        q.max_body = spec->max_body;
         q.url = url;
+        q.extra_scope = spec->extra_scope;
         if ((rc = registry_request(r, repo, "pull", &q, &resp, err)))
             break;
-        if (resp.status == 404) {
+        if (resp.status == 404 && repo) {
             rc = airlock_error_set(err, AIRLOCK_ENOTFOUND,
                                    "repository '%s/%s' does not exist in the registry", r->host,
                                    repo);
@@ -1351,58 +1380,28 @@ int airlock_registry_tags_list(struct airlock_registry *r, const char *repo, siz
             break;
         }
         cJSON *j = resp.body.len ? cJSON_ParseWithLength(resp.body.data, resp.body.len) : NULL;
-        const cJSON *arr = cJSON_GetObjectItemCaseSensitive(j, "tags"), *it;
+        const cJSON *arr = cJSON_GetObjectItemCaseSensitive(j, spec->member);
         size_t added = 0;
         if (!cJSON_IsObject(j) || (!cJSON_IsArray(arr) && !cJSON_IsNull(arr) && arr))
-            rc = airlock_error_set(err, AIRLOCK_EINTEGRITY, "%s: the answer is not a tag list",
-                                   what);
-        const cJSON *items = cJSON_IsArray(arr) ? arr : NULL;
-        cJSON_ArrayForEach(it, items)
-        {
-            if (rc)
-                break;
-            const char *t = cJSON_GetStringValue(it);
-            if (!t || !*t || strlen(t) > 128) {
-                rc = airlock_error_set(err, AIRLOCK_EINTEGRITY,
-                                       "%s: the answer lists something that is no tag", what);
-                break;
-            }
-            if (count == TAGS_MAX) {
-                rc = airlock_error_set(err, AIRLOCK_EINTEGRITY, "%s: more than %d tags", what,
-                                       TAGS_MAX);
-                break;
-            }
-            if (count + 1 >= cap) {
-                size_t nc = cap ? cap * 2 : 256;
-                char **nl = realloc(list, nc * sizeof(*nl));
-                if (!nl) {
-                    rc = airlock_error_set(err, AIRLOCK_EOS, "out of memory");
-                    break;
-                }
-                list = nl;
-                cap = nc;
-            }
-            if (!(list[count] = strdup(t))) {
-                rc = airlock_error_set(err, AIRLOCK_EOS, "out of memory");
-                break;
-            }
-            count++;
-            added++;
-        }
+            rc = airlock_error_set(err, AIRLOCK_EINTEGRITY, "%s: the answer is not a %s list",
+                                   what, spec->noun);
+        else if (cJSON_IsArray(arr))
+            rc = list_page_take(&list, &count, &cap, &added, arr, spec, what, err);
         cJSON_Delete(j);
         char *target = !rc && resp.link ? registry_link_next(resp.link) : NULL;
         free(url);
         url = NULL;
         if (target && !added)
             rc = airlock_error_set(err, AIRLOCK_EINTEGRITY,
-                                   "%s: a page lists no tag but links to another", what);
+                                   "%s: a page lists no %s but links to another", what,
+                                   spec->noun);
         if (target && !rc)
             rc = next_url(r, target, what, &url, err);
         free(target);
         http_response_release(&resp);
-        /* a loop of pages repeats tags: checked whenever the list has doubled, and at the end */
+        /* a loop of pages repeats items: checked whenever the list has doubled, and at the end */
         if (!rc && (count >= next_check || !url)) {
-            rc = repeated_tag(list, count, what, err);
+            rc = repeated_item(list, count, spec->noun, what, err);
             next_check = count * 2;
         }
     }
@@ -1416,9 +1415,28 @@ int airlock_registry_tags_list(struct airlock_registry *r, const char *repo, siz
     if (!list && !(list = calloc(1, sizeof(*list))))
         return airlock_error_set(err, AIRLOCK_EOS, "out of memory");
     list[count] = NULL;
-    *tags = list;
+    *out = list;
     *n = count;
     return 0;
+}
+
+static int tag_valid(const char *t) { return *t && strlen(t) <= 128; }
+
+int airlock_registry_tags_list(struct airlock_registry *r, const char *repo, size_t page,
+                               char ***tags, size_t *n, struct airlock_error **err)
+{
+    static const struct registry_list_spec spec = {
+        "tags", "tag", "tags", "tag", NULL, TAGS_PAGE_MAX, TAGS_MAX_PAGES, TAGS_MAX, tag_valid};
+    char what[600], *url = NULL;
+    snprintf(what, sizeof(what), "list tags of '%s/%s'", r->host, repo);
+    *tags = NULL;
+    *n = 0;
+    if (page > 0 ? asprintf(&url, "%s/v2/%s/tags/list?n=%zu", r->base, repo, page) < 0
+                 : asprintf(&url, "%s/v2/%s/tags/list", r->base, repo) < 0)
+        return airlock_error_set(err, AIRLOCK_EOS, "out of memory");
+    int rc = registry_list_pages(tags, n, r, repo, url, &spec, what, err);
+    free(url);
+    return rc;
 }
 
 int airlock_registry_ping(struct airlock_registry *r, struct airlock_error **err)

@@ -173,6 +173,25 @@ int registry_blob_upload(struct airlock_registry *r, const char *repo, const cha
 /* Parser (fuzz target): the target of the rel="next" link of a Link header value
  * ('<url>; rel="next"', possibly among other links), malloc'd, or NULL when there is none. */
 char *registry_link_next(const char *link);
+/* One paged JSON list of the registry (/v2/_catalog, /v2/<repo>/tags/list): GETs first_url
+ * (with repo's pull scope, or none for repo NULL, and spec->extra_scope), reads the string
+ * array under spec->member, follows Link rel="next" on the registry's own origin only, and
+ * refuses a page over spec->max_body, more than spec->max_pages pages or spec->max_items
+ * items, an item spec->valid refuses, an empty page that links on, and a page loop (an item
+ * listed twice). A 404 for a repository is AIRLOCK_ENOTFOUND. *out: the items in page order,
+ * NULL-terminated, malloc'd (the caller frees each and the array); what prefixes messages. */
+struct registry_list_spec {
+    const char *member;      /* "repositories", "tags" */
+    const char *noun;        /* one item in messages: "repository", "tag" */
+    const char *nouns;       /* more than one: "repositories", "tags" */
+    const char *item;        /* what a refused item is not: "repository name", "tag" */
+    const char *extra_scope; /* token scope besides repo's pull, or NULL */
+    size_t max_body, max_pages, max_items;
+    int (*valid)(const char *item);
+};
+int registry_list_pages(char ***out, size_t *n, struct airlock_registry *r, const char *repo,
+                        const char *first_url, const struct registry_list_spec *spec,
+                        const char *what, struct airlock_error **err);
 /* GET /v2/<repo>/referrers/<digest>: 0 and the index body (capped) only when the registry
  * answers 200 with Content-Type application/vnd.oci.image.index.v1+json, as cosign 3
  * (go-containerregistry) decides; any other answer is AIRLOCK_ENOTFOUND, no error set: the

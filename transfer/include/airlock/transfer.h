@@ -296,6 +296,8 @@ struct airlock_inventory_opts {
     const char *const *repos; /* repositories (under the prefix) to list; none: the catalog's */
     size_t n_repos;
     size_t page;              /* > 0: ask for pages of this many (catalog and tags/list) */
+    int full_paths;           /* repos are whole paths in the registry (as airlock_ref_destination
+                               * gives them), not under the prefix */
 };
 struct airlock_inventory_result {
     char *text; /* the file's content */
