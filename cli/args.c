@@ -2,6 +2,7 @@
 #include "args.h"
 #include "cli.h"
 #include "examples.h"
+#include "airlock/sign.h"
 
 #include <getopt.h>
 #include <stdlib.h>
@@ -329,6 +330,21 @@ int cli_map_opt(void *ctx, const char *arg, const char *name, const char *cmd)
         return cli_usage_error(cmd, "--%s wants SRC=DST, not '%s'", name, arg);
     if (l->n >= CLI_MAP_MAX)
         return cli_usage_error(cmd, "at most %d --%s", CLI_MAP_MAX, name);
+    if (list_add(l, arg)) {
+        cli_printf(stderr, "airlock: error: out of memory\n");
+        return EXIT_FAILURE_OP;
+    }
+    return 0;
+}
+
+int cli_attestation_opt(void *ctx, const char *arg, const char *name, const char *cmd)
+{
+    struct cli_list *l = ctx;
+    if (!airlock_predicate_type_uri(arg, NULL))
+        return cli_usage_error(cmd, "--%s '%s' is neither a cosign predicate type nor a URI",
+                               name, arg);
+    if (l->n >= CLI_ATTESTATION_MAX)
+        return cli_usage_error(cmd, "at most %d --%s", CLI_ATTESTATION_MAX, name);
     if (list_add(l, arg)) {
         cli_printf(stderr, "airlock: error: out of memory\n");
         return EXIT_FAILURE_OP;

@@ -73,6 +73,13 @@ void cli_opts_lines(FILE *f, const struct cli_opt *const *tables);
 int cli_map_opt(void *ctx, const char *arg, const char *name, const char *cmd);
 #define CLI_OPT_MAP(list, help) {CLI_CALL, "map", 0, list, "SRC=DST", help, 0, 0, cli_map_opt}
 
+/* --attestation TYPE (repeatable, at most CLI_ATTESTATION_MAX): ctx a struct cli_list; TYPE a
+ * cosign predicate type name or a URI (airlock_predicate_type_uri), checked as it is parsed. */
+#define CLI_ATTESTATION_MAX 16
+int cli_attestation_opt(void *ctx, const char *arg, const char *name, const char *cmd);
+#define CLI_OPT_ATTESTATION(list, help)                                                           \
+    {CLI_CALL, "attestation", 0, list, "TYPE", help, 0, 0, cli_attestation_opt}
+
 /* -a, --annotation K=V (repeatable; a key given again replaces its value) into ctx, a
  * struct cli_annotations (cli_annotation_add). Release with cli_annotations_release. */
 struct airlock_annotation;

@@ -30,10 +30,9 @@ static const struct cli_opt opts[] = {
                            "at DEST; any: cosign's rule, a signature may name anything (said on "
                            "stderr)"),
     CLI_OPT_ANNOTATION(&anns, "required signed annotation (repeatable)"),
-    {CLI_LIST, "attestation", 0, &atts, "TYPE",
+    CLI_OPT_ATTESTATION(&atts,
      "every image also needs an attestation of TYPE that verifies with --key (as verify "
-     "--attestation; repeatable), checked before anything goes up",
-     0, 16, NULL},
+     "--attestation; repeatable), checked before anything goes up"),
     {CLI_STR, "policy", 0, &policyfile, "FILE",
      "check a containers/image policy.json first instead of --key's check (as verify --policy "
      "--to DEST does): every image and platform manifest at its reference in DEST, by tag and "
@@ -126,10 +125,6 @@ static int push_run(const struct cli_list *ins)
                                        "push unverified)");
     if (atts.n && !keyfile)
         return cli_usage_error("push", "--attestation needs --key");
-    for (size_t a = 0; a < atts.n; a++)
-        if (!airlock_predicate_type_uri(atts.v[a], NULL))
-            return cli_usage_error("push", "--attestation '%s' is neither a cosign predicate "
-                                           "type nor a URI", atts.v[a]);
     po.attestations = atts.v;
     po.n_attestations = atts.n;
     cr.quiet = cli_quiet() || json;
