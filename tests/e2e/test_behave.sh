@@ -267,6 +267,12 @@ case_free_space_is_checked_first() {
     err_has "small"
     ! grep -q "e.tar\|airlock" <(sed -n '/^rc=/,$p' "$T/err" | tail -n +2) ||
         fail "something was created: $(cat "$T/err")"
+    # a delta leaves out what the destination has: it is not asked room for it
+    "$AIRLOCK" inventory -q --plain-http "$PLAIN/$CASE" -o have.json >/dev/null ||
+        fail "inventory failed"
+    in_small_fs "'$AIRLOCK' export -q --plain-http --have have.json '$PLAIN/$CASE/big:1' \
+        -o \$SMALL/d.tar; echo rc=\$? >&2" || return 0
+    err_has "rc=0"
     in_small_fs "'$AIRLOCK' split --size 1M big.tar -o \$SMALL/s.tar; echo rc=\$? >&2; \
         ls -A \$SMALL >&2" || return 0
     err_has "rc=1"

@@ -1504,15 +1504,24 @@ int airlock_export_items(struct airlock_import_result **res,
             rc = airlock_error_set(err, AIRLOCK_EOS, "out of memory");
             goto out;
         }
-        /* room for all of it, before anything is written: a bundle is written anew beside
-         * the old one, which it replaces (an existing directory is added to in place: what it
-         * lacks is not known here, so it is not asked) */
+        /* room for all of it, before anything is written: a file bundle is written anew
+         * beside the old one (which it replaces), so it needs the old blobs it copies too;
+         * an existing directory is added to in place and needs only what it lacks. A blob a
+         * delta omits is not written at all. */
         uint64_t need = strlen(text);
         int in_place = old && airlock_format_for_path(out) == AIRLOCK_FORMAT_DIR;
         for (size_t i = 0; i < x.n_meta; i++)
             need += x.meta[i].len;
-        for (size_t i = 0; i < x.n_blobs && !in_place; i++)
-            need += x.blobs[i].size;
+        for (size_t i = 0; i < x.n_blobs; i++)
+            if (!x.blobs[i].omitted &&
+                !(in_place && !airlock_bundle_blob_stat(old, x.blobs[i].digest, NULL)))
+                need += x.blobs[i].size;
+        for (size_t i = 0, n = old && !in_place ? airlock_bundle_blob_count(old) : 0; i < n; i++) {
+            uint64_t size = 0;
+            const char *d = airlock_bundle_blob_digest(old, i, &size);
+            if (d && !core_dmap_get(&x.blob_at, d))
+                need += size;
+        }
         if ((rc = airlock_space_check(out, need, err)))
             goto out;
         if ((rc = airlock_writer_new_resumable_locked(&x.w, out,
