@@ -15,6 +15,7 @@ requests it matches (method, and a regex on the path) and acts on the ones liste
     status:   answer "code" (with "retry_after", or a "www_authenticate" challenge) unforwarded
     stall:    relay "after" bytes of the response body, then hold the connection "seconds"
     slow:     relay the response body at "rate" bytes per second
+    length:   forward, but answer with Content-Length "value" (a HEAD that lies about a size)
 
 LOG gets one line per request: method, path, Range/Content-Range headers, and the action."""
 import json, re, socket, sys, threading, time
@@ -113,6 +114,9 @@ def serve(client):
         if rhead is None:
             return
         rlines = [l for l in rhead.split("\r\n") if not l.lower().startswith("connection:")]
+        if action == "length":
+            rlines = [l for l in rlines if not l.lower().startswith("content-length:")]
+            rlines.append("Content-Length: %d" % rule["value"])
         client.sendall(("\r\n".join(rlines) + "\r\nConnection: close\r\n\r\n").encode("latin-1"))
         relayed, data = 0, rrest
         while True:

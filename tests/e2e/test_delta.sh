@@ -378,6 +378,39 @@ case_push_checks_a_mounted_blob_arrived() {
         fail "the image was tagged"
 }
 
+# a registry that says it has a blob the delta leaves out, but with another size than the
+# manifest gives: as good as absent, and nothing is pushed
+case_push_refuses_an_omitted_blob_of_another_size() {
+    make_bundle full/
+    airlock push -q --no-verify --plain-http full/ "$PLAIN/$CASE/dst"
+    expect_rc 0
+    make_bundle b/
+    local man layer size other
+    man=$(jq -r '.manifests[0].digest' b/index.json)
+    layer=$(jq -r '.layers[0].digest' "b/blobs/sha256/${man#sha256:}")
+    size=$(jq -r '.layers[0].size' "b/blobs/sha256/${man#sha256:}")
+    other=sha256:$(printf x | sha256sum | cut -d' ' -f1)
+    rm "b/blobs/sha256/${layer#sha256:}"
+    record b '{"basis":{"kind":"inventory","digest":"'$other'"},"omitted":[{"digest":"'$layer'","size":'$size'}]}'
+    printf '[{"method": "HEAD", "path": "/blobs/%s", "action": "length", "value": 7}]\n' \
+        "$layer" > rules.json
+    local port
+    port=$("$PY" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+    "$PY" "$E2E_SRC/faultproxy.py" "$port" "$PLAIN" rules.json proxy.log 2>proxy.err &
+    PROXY_PID=$!
+    trap 'kill $PROXY_PID 2>/dev/null; cleanup' EXIT
+    for _ in $(seq 1 50); do
+        curl -s -o /dev/null "http://127.0.0.1:$port/v2/" && break
+        sleep 0.1
+    done
+    airlock push --no-verify --plain-http b/ "127.0.0.1:$port/$CASE/dst"
+    expect_rc 4
+    err_has "there with another size"
+    err_has "nothing was pushed"
+    grep -q "HEAD .*$layer.*action=length" proxy.log || fail "the proxy was not asked: $(cat proxy.log)"
+    ! grep -E "^(PUT|POST|PATCH) " proxy.log || fail "something was sent: $(cat proxy.log)"
+}
+
 # every part of a split set carries the set's index.json (and so its delta record): a part
 # whose index.json is not the one the set's identity was made from is no part of that set
 case_split_parts_cannot_carry_another_record() {

@@ -21,26 +21,37 @@ struct pre {
     const struct airlock_delta *d;
 };
 
+/* 1 if the blob of nd is in repo with nd's size (a registry that gives no length is not
+ * held to one), 0 if not there, 2 if there with another size, or an error (< 0). */
+static int there(struct airlock_registry *r, const char *repo, const struct transfer_need *nd,
+                 struct airlock_error **err)
+{
+    uint64_t size = 0;
+    int rc = airlock_registry_blob_exists(r, repo, nd->digest, &size, err);
+    return rc == 1 && size && size != nd->size ? 2 : rc;
+}
+
 /* Asks whether need i is in its repository, else in its mount source. */
 static int ask_one(void *ctx, size_t i, struct airlock_error **err)
 {
     struct pre *c = ctx;
     struct transfer_need *nd = &c->needs[i];
-    int rc = airlock_registry_blob_exists(c->r, nd->repo, nd->digest, NULL, err);
+    int rc = there(c->r, nd->repo, nd, err);
     if (rc < 0)
         return rc;
-    if (rc == 1) {
-        nd->state = 1;
+    if (rc) {
+        nd->state = rc == 1 ? 1 : -1;
         return 0;
     }
     const struct airlock_delta_blob *ob = airlock_delta_find(c->d, nd->digest);
     if (ob && ob->from && strcmp(ob->from, nd->repo)) {
-        rc = airlock_registry_blob_exists(c->r, ob->from, nd->digest, NULL, err);
-        if (rc < 0)
+        if ((rc = there(c->r, ob->from, nd, err)) < 0)
             return rc;
         if (rc == 1) {
             nd->from = ob->from;
             nd->state = 2;
+        } else if (rc == 2) {
+            nd->state = -1;
         }
     }
     return 0;
@@ -88,10 +99,12 @@ int transfer_delta_precheck(struct airlock_registry *r, struct airlock_bundle *b
     if ((rc = transfer_pool_run(n, transfer_pool_threads(ro), ask_one, &c, err)))
         goto out;
     for (size_t i = 0; i < n; i++) {
-        if (needs[i].state)
+        if (needs[i].state > 0)
             continue;
-        if (bad < LIST_SHOWN && airlock_buf_printf(&list, "%s'%s/%s@%s'", bad ? ", " : "",
-                                                   r->host, needs[i].repo, needs[i].digest)) {
+        if (bad < LIST_SHOWN &&
+            airlock_buf_printf(&list, "%s'%s/%s@%s'%s", bad ? ", " : "", r->host, needs[i].repo,
+                               needs[i].digest,
+                               needs[i].state < 0 ? " (there with another size)" : "")) {
             rc = airlock_error_set(err, AIRLOCK_EOS, "out of memory");
             goto out;
         }
@@ -117,8 +130,8 @@ int transfer_delta_precheck(struct airlock_registry *r, struct airlock_bundle *b
                                    "from '%s'; no manifest was pushed",
                                    needs[i].digest, r->host, needs[i].repo, needs[i].from);
         else if (rc == 1) /* a 201 is a claim: the target repository is asked again */
-            rc = airlock_registry_blob_exists(r, needs[i].repo, needs[i].digest, NULL, err);
-        if (rc == 0)
+            rc = there(r, needs[i].repo, &needs[i], err);
+        if (rc == 0 || rc == 2)
             rc = airlock_error_set(err, AIRLOCK_EINTEGRITY,
                                    "delta bundle: blob '%s' is not in '%s/%s' after the mount "
                                    "from '%s' the registry accepted; no manifest was pushed",

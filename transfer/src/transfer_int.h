@@ -241,7 +241,8 @@ int transfer_pool_threads(const struct airlock_registry_opts *ro);
 /* ---- deltapush.c: push of a delta bundle --------------------------------------------------- */
 
 /* A blob the push needs that the bundle does not hold. state: 1 in repo, 2 mountable from
- * from (a repository of the destination), 0 absent. */
+ * from (a repository of the destination), 0 absent, -1 there with another size than the
+ * manifest gives (as good as absent: the manifest would not be accepted, or would lie). */
 struct transfer_need {
     const char *repo;
     const char *digest;
