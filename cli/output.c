@@ -1,6 +1,6 @@
 #include "cli.h"
 
-
+#include <cjson/cJSON.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -379,99 +379,11 @@ int cli_printf(FILE *f, const char *fmt, ...)
 
 /* ---- --json: one document on stdout, on success and on failure ---- */
 
-#define JSON_MAX_DEPTH 64
-
 static const char *ws(const char *p, const char *e)
 {
     while (p < e && (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r'))
         p++;
     return p;
-}
-
-/* One JSON value at p (RFC 8259, strictly enough to promise jq a document): its end, or
- * NULL. For the top-level object, the keys "ok", "exit" and "error" are noted in *keys. */
-static const char *json_value(const char *p, const char *e, int depth, int *keys)
-{
-    p = ws(p, e);
-    if (p >= e || depth > JSON_MAX_DEPTH)
-        return NULL;
-    if (*p == '"') {
-        for (p++; p < e && *p != '"'; p++) {
-            if ((unsigned char)*p < 0x20)
-                return NULL;
-            if (*p == '\\') {
-                if (++p >= e || !strchr("\"\\/bfnrtu", *p))
-                    return NULL;
-                if (*p == 'u') {
-                    for (int i = 0; i < 4; i++)
-                        if (++p >= e || !strchr("0123456789abcdefABCDEF", *p))
-                            return NULL;
-                }
-            }
-        }
-        return p < e ? p + 1 : NULL;
-    }
-    if (*p == '{' || *p == '[') {
-        char close = *p == '{' ? '}' : ']';
-        int obj = *p == '{';
-        p = ws(p + 1, e);
-        if (p < e && *p == close)
-            return p + 1;
-        for (;;) {
-            if (obj) {
-                const char *k = ws(p, e);
-                if (k >= e || *k != '"' || !(p = json_value(k, e, depth + 1, NULL)))
-                    return NULL;
-                if (keys) {
-                    size_t kl = (size_t)(p - k);
-                    *keys |= kl == 4 && !strncmp(k, "\"ok\"", 4) ? 1
-                             : kl == 6 && !strncmp(k, "\"exit\"", 6) ? 2
-                             : kl == 7 && !strncmp(k, "\"error\"", 7) ? 4 : 0;
-                }
-                p = ws(p, e);
-                if (p >= e || *p != ':')
-                    return NULL;
-                p++;
-            }
-            if (!(p = json_value(p, e, depth + 1, NULL)))
-                return NULL;
-            p = ws(p, e);
-            if (p < e && *p == ',') {
-                p++;
-                continue;
-            }
-            return p < e && *p == close ? p + 1 : NULL;
-        }
-    }
-    static const char *const lit[] = {"true", "false", "null"};
-    for (size_t i = 0; i < 3; i++)
-        if ((size_t)(e - p) >= strlen(lit[i]) && !strncmp(p, lit[i], strlen(lit[i])))
-            return p + strlen(lit[i]);
-    const char *q = p;
-    if (q < e && *q == '-')
-        q++;
-    if (q >= e || *q < '0' || *q > '9')
-        return NULL;
-    if (*q == '0')
-        q++;
-    else
-        while (q < e && *q >= '0' && *q <= '9')
-            q++;
-    if (q < e && *q == '.') {
-        if (++q >= e || *q < '0' || *q > '9')
-            return NULL;
-        while (q < e && *q >= '0' && *q <= '9')
-            q++;
-    }
-    if (q < e && (*q == 'e' || *q == 'E')) {
-        if (++q < e && (*q == '+' || *q == '-'))
-            q++;
-        if (q >= e || *q < '0' || *q > '9')
-            return NULL;
-        while (q < e && *q >= '0' && *q <= '9')
-            q++;
-    }
-    return q;
 }
 
 void cli_json_begin(void)
@@ -557,9 +469,15 @@ int cli_json_end(int rc)
     b = ws(b, e);
     while (e > b && (e[-1] == ' ' || e[-1] == '\n' || e[-1] == '\r' || e[-1] == '\t'))
         e--;
-    int keys = 0;
-    const char *end = b < e ? json_value(b, e, 0, *b == '{' ? &keys : NULL) : NULL;
-    int valid = end && ws(end, e) == e;
+    /* what the command printed is one JSON document, by cJSON's parser, or it is text */
+    const char *end = NULL;
+    cJSON *doc = b < e ? cJSON_ParseWithLengthOpts(b, (size_t)(e - b), &end, 0) : NULL;
+    int valid = doc && ws(end, e) == e, keys = 0;
+    if (valid && cJSON_IsObject(doc))
+        keys = (cJSON_GetObjectItemCaseSensitive(doc, "ok") ? 1 : 0) |
+               (cJSON_GetObjectItemCaseSensitive(doc, "exit") ? 2 : 0) |
+               (cJSON_GetObjectItemCaseSensitive(doc, "error") ? 4 : 0);
+    cJSON_Delete(doc);
     if (valid && *b == '{') { /* the command's own object, with "ok" (and why) added */
         const char *rest = ws(b + 1, e); /* after the '{': its members and the '}' */
         int n = 0;
