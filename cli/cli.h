@@ -109,21 +109,33 @@ int cli_annotation_add(struct airlock_annotation **list, size_t *n, const char *
 void cli_annotations_free(struct airlock_annotation *list, size_t n);
 
 /* ---- registry options (regopts.c; their parser table: args.h cli_registry_table) ---- */
-struct cli_registry {
-    struct airlock_registry_opts o;
-    struct cli_opt table[24]; /* the options bound to this struct (cli_registry_table) */
-    int password_stdin, quiet, shown, creds, draw, final;
-    char *password;
-    char *creds_user; /* --creds USER[:PASS] */
-    /* the progress line */
+/* The progress line of a command that moves or checks blobs: it counts every event (what an
+ * interrupted run kept) and draws a bar on a terminal only (not with -q or --json). */
+struct cli_bar {
+    int draw, shown, final;
     double start, drawn;
     uint64_t bytes_total, bytes_done, bytes_skipped;
-    size_t blobs_total, blobs_done, manifests, moved; /* moved: uploaded or downloaded */
+    size_t blobs_total, blobs_done, manifests, moved; /* moved: uploaded, downloaded, written */
     struct {
         char digest[AIRLOCK_DIGEST_SIZE];
         uint64_t done, total;
     } active[64];
     size_t n_active;
+};
+/* Starts counting (quiet: count, never draw). */
+void cli_bar_start(struct cli_bar *b, int quiet);
+/* An airlock_progress_fn; ctx is the struct cli_bar *. */
+void cli_progress(void *ctx, const struct airlock_progress *p);
+/* The bar's last state (the final counts) and a newline, if it was drawn; safe to call again. */
+void cli_bar_end(struct cli_bar *b);
+
+struct cli_registry {
+    struct airlock_registry_opts o;
+    struct cli_opt table[24]; /* the options bound to this struct (cli_registry_table) */
+    int password_stdin, quiet, creds;
+    char *password;
+    char *creds_user; /* --creds USER[:PASS] */
+    struct cli_bar bar; /* o.progress draws it */
 };
 /* Defaults for every registry setting; quiet: no progress line. */
 void cli_registry_init(struct cli_registry *cr, int quiet);
@@ -143,7 +155,6 @@ int cli_dest_check(const char *cmd, const char *dest);
  * push DEST and sign --to DEST both ask it, so that what sign names push can push. */
 struct airlock_bundle;
 int cli_dest_repeats(const char *cmd, struct airlock_bundle *b, const char *dest, size_t n_map);
-void cli_progress(void *ctx, const struct airlock_progress *p);
 
 /* ---- --policy (policy_out.c) ---- */
 /* Reads a policy.json; returns an exit code, printing the error. */

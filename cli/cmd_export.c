@@ -213,7 +213,7 @@ static void interrupted(FILE *f, void *ctx)
     else
         cli_printf(f, "'%s' was not changed; the %zu blobs fetched are kept beside it (in "
                       ".NAME.airlock-partial); run the same command again to fetch only the "
-                      "rest", out, cr.moved);
+                      "rest", out, cr.bar.moved);
 }
 
 static int export_run(const struct cli_list *refs)

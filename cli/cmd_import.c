@@ -63,7 +63,13 @@ static int import_run(const struct cli_list *ins)
         airlock_ref_release(&r);
     }
     struct airlock_import_result *res = NULL;
-    if (airlock_import(&res, out, ins->v, ins->n, &io, &err))
+    struct cli_bar bar;
+    cli_bar_start(&bar, json);
+    io.progress = cli_progress;
+    io.progress_ctx = &bar;
+    int rc = airlock_import(&res, out, ins->v, ins->n, &io, &err);
+    cli_bar_end(&bar);
+    if (rc)
         return cli_fail(err);
     for (size_t i = 0; i < res->n_warnings; i++)
         cli_printf(stderr, "airlock: warning: %s\n", res->warnings[i]);

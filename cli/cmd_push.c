@@ -98,7 +98,7 @@ static void interrupted(FILE *f, void *ctx)
 {
     cli_printf(f, "%zu blobs and %zu manifests already in '%s' are kept (nothing is tagged "
                   "half-pushed); run the same command again to continue",
-               cr.blobs_done, cr.manifests, (const char *)ctx);
+               cr.bar.blobs_done, cr.bar.manifests, (const char *)ctx);
 }
 
 static int push_run(const struct cli_list *ins)

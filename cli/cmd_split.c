@@ -67,9 +67,12 @@ static int split_run(const struct cli_list *ins, struct airlock_error **err)
         free(base);
         return EXIT_USAGE;
     }
+    struct cli_bar bar;
+    cli_bar_start(&bar, json);
     int rc = airlock_bundle_open_set(&b, ins->v, ins->n, 0, err);
     if (!rc)
-        rc = airlock_split(&r, b, out, size, err);
+        rc = airlock_split(&r, b, out, size, cli_progress, &bar, err);
+    cli_bar_end(&bar);
     if (rc) {
         rc = cli_fail(*err);
     } else if (json) {

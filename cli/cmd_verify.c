@@ -347,6 +347,11 @@ static int verify_registry_report(const struct airlock_sig_report *sr, const cha
 static int verify_run(const struct cli_list *ins, struct cli_registry *cr)
 {
     struct airlock_verify_opts vo = AIRLOCK_VERIFY_OPTS_INIT;
+    struct cli_bar bar; /* the blobs hashed */
+    int failed;
+    cli_bar_start(&bar, json || output);
+    vo.progress = cli_progress;
+    vo.progress_ctx = &bar;
     struct airlock_sig_check_opts so = {NULL, NULL, NULL, 0, 0, NULL, NULL, 0, NULL, 0, 0, 0};
     /* --policy FILE [--to DEST [--map SRC=DST]...] */
     struct airlock_policy_check_opts pco = AIRLOCK_POLICY_CHECK_OPTS_INIT;
@@ -431,10 +436,12 @@ static int verify_run(const struct cli_list *ins, struct cli_registry *cr)
         rc = verify_registry_report(sr, path, &so);
         goto out;
     }
-    if (airlock_bundle_open_set(&b, ins->v, ins->n,
-                                AIRLOCK_OPEN_HASH | (part_only ? AIRLOCK_OPEN_PART : 0), &err) ||
-        airlock_bundle_verify(&r, b, &vo, &err) ||
-        (pub && airlock_bundle_verify_signatures(&sr, b, &so, &err)) ||
+    failed = airlock_bundle_open_set(&b, ins->v, ins->n,
+                                         AIRLOCK_OPEN_HASH | (part_only ? AIRLOCK_OPEN_PART : 0),
+                                         &err) ||
+                 airlock_bundle_verify(&r, b, &vo, &err);
+    cli_bar_end(&bar);
+    if (failed || (pub && airlock_bundle_verify_signatures(&sr, b, &so, &err)) ||
         (pol && airlock_bundle_check_policy(&pr, b, pol, &pco, &err))) {
         if (json && err) {
             cli_printf(stdout, "{\"ok\":false,\"bundle\":");

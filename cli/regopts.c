@@ -10,7 +10,7 @@
 #include <unistd.h>
 
 static double now(void);
-static void draw(struct cli_registry *cr, const char *what, const char *digest, uint64_t done,
+static void draw(struct cli_bar *cr, const char *what, const char *digest, uint64_t done,
                  uint64_t total);
 
 /* ---- the same options as a cli_parse table (args.h), help from the same lines ---- */
@@ -246,11 +246,9 @@ int cli_registry_finish(struct cli_registry *cr, const char *cmd)
         cr->o.password = cr->password;
     } else if (cr->o.username && !cr->creds)
         return cli_usage_error(cmd, "--username needs --password-stdin");
-    /* always counted (what an interrupted run kept), drawn only on a terminal */
-    cr->draw = isatty(2) && !cr->quiet && !cli_quiet() && !cli_json();
+    cli_bar_start(&cr->bar, cr->quiet);
     cr->o.progress = cli_progress;
-    cr->o.progress_ctx = cr;
-    cr->start = now();
+    cr->o.progress_ctx = &cr->bar;
     return EXIT_OK;
 }
 
@@ -263,12 +261,7 @@ void cli_registry_release(struct cli_registry *cr)
     cr->password = NULL;
     free(cr->creds_user);
     cr->creds_user = NULL;
-    if (cr->shown) { /* the bar's last state: the final counts */
-        cr->final = 1;
-        draw(cr, "done", NULL, 0, 0);
-        fputc('\n', stderr);
-    }
-    cr->shown = 0; /* (safe to call again) */
+    cli_bar_end(&cr->bar);
 }
 
 static double now(void)
@@ -290,7 +283,7 @@ static int columns(void)
 /* One line, redrawn in place: a bar of the bytes, blobs and bytes done of the total, the
  * rate of what actually moved, the time left at that rate, and the item being moved. The
  * last one (cr->final) shows the final counts and the time it took. */
-static void draw(struct cli_registry *cr, const char *what, const char *digest, uint64_t done,
+static void draw(struct cli_bar *cr, const char *what, const char *digest, uint64_t done,
                  uint64_t total)
 {
     double t = now();
@@ -305,8 +298,11 @@ static void draw(struct cli_registry *cr, const char *what, const char *digest, 
     airlock_format_size(speed, (uint64_t)rate);
     if (cr->final) {
         unsigned long s = (unsigned long)(secs + 0.5);
-        snprintf(tail, sizeof(tail), ", %zu manifests, in %lu:%02lu:%02lu", cr->manifests,
-                 s / 3600, s / 60 % 60, s % 60);
+        char mans[32] = ""; /* registry moves write manifests; split, import, verify do not */
+        if (cr->manifests)
+            snprintf(mans, sizeof(mans), ", %zu manifests", cr->manifests);
+        snprintf(tail, sizeof(tail), "%s, in %lu:%02lu:%02lu", mans, s / 3600, s / 60 % 60,
+                 s % 60);
     } else if (rate > 0 && cr->bytes_total > bytes) {
         unsigned long left = (unsigned long)((double)(cr->bytes_total - bytes) / rate + 0.5);
         snprintf(tail, sizeof(tail), ", ETA %lu:%02lu:%02lu", left / 3600, left / 60 % 60,
@@ -342,7 +338,7 @@ static void draw(struct cli_registry *cr, const char *what, const char *digest, 
  * bar on a terminal, at most ten times a second. */
 void cli_progress(void *ctx, const struct airlock_progress *p)
 {
-    struct cli_registry *cr = ctx;
+    struct cli_bar *cr = ctx;
     int finished = 0;
     if (!strcmp(p->what, "plan")) {
         cr->blobs_total += (size_t)p->done;
@@ -378,4 +374,21 @@ void cli_progress(void *ctx, const struct airlock_progress *p)
     if (!cr->draw || (!finished && now() - cr->drawn < 0.1))
         return;
     draw(cr, p->what, strcmp(p->what, "plan") ? p->digest : NULL, p->done, p->total);
+}
+
+void cli_bar_start(struct cli_bar *b, int quiet)
+{
+    memset(b, 0, sizeof(*b));
+    b->draw = isatty(2) && !quiet && !cli_quiet() && !cli_json();
+    b->start = now();
+}
+
+void cli_bar_end(struct cli_bar *b)
+{
+    if (b->shown) { /* the bar's last state: the final counts */
+        b->final = 1;
+        draw(b, "done", NULL, 0, 0);
+        fputc('\n', stderr);
+    }
+    b->shown = 0;
 }

@@ -122,6 +122,33 @@ int airlock_mem_read(void *ctx, void *buf, size_t cap, size_t *got, struct airlo
     return 0;
 }
 
+static void tell(struct airlock_progress_reader *p, uint64_t done)
+{
+    struct airlock_progress ev = {p->what, p->digest, done, p->total};
+    p->fn(p->fn_ctx, &ev);
+}
+
+int airlock_progress_read(void *ctx, void *buf, size_t cap, size_t *got,
+                          struct airlock_error **err)
+{
+    struct airlock_progress_reader *p = ctx;
+    if (!p->state) {
+        p->state = 1;
+        tell(p, 0);
+    }
+    int rc = p->read(p->read_ctx, buf, cap, got, err);
+    if (rc || p->state == 2)
+        return rc;
+    p->done += *got;
+    if (*got && p->done < p->total) {
+        tell(p, p->done);
+    } else { /* the end: the blob is done, once */
+        p->state = 2;
+        tell(p, p->total);
+    }
+    return 0;
+}
+
 int airlock_mem_seek(void *ctx, uint64_t offset, struct airlock_error **err)
 {
     struct airlock_mem_reader *m = ctx;

@@ -41,7 +41,8 @@ struct plan {
     size_t n_meta;
     struct core_dmap meta_map;
     struct core_dmap need; /* layer/config digest -> source index + 1 */
-    uint64_t *need_size;   /* parallel to need values? kept per digest below */
+    size_t n_need;         /* how many, and their bytes as their descriptors give them */
+    uint64_t need_bytes;
     const struct airlock_import_opts *opts;
     char **warnings;
     size_t n_warnings;
@@ -128,7 +129,7 @@ static int has_explicit_tag(const char *s)
 static int name_from_opt(char **out, const struct plan *p, const char *bare_tag, const char *src,
                          struct airlock_error **err)
 {
-    if (!p->opts || !p->opts->name)
+    if (!p->opts->name)
         return airlock_error_set(err, AIRLOCK_EUSAGE,
                                  "'%s': an image has no usable reference%s%s%s: name it with "
                                  "--name REF",
@@ -454,12 +455,16 @@ static const char *known_media_type(const struct airlock_oci *m)
     return m->kind == AIRLOCK_OCI_INDEX ? AIRLOCK_MT_OCI_INDEX : AIRLOCK_MT_OCI_MANIFEST;
 }
 
-static int need_plain(struct plan *p, size_t s, const char *digest, struct airlock_error **err)
+static int need_plain(struct plan *p, size_t s, const struct airlock_descriptor *d,
+                      struct airlock_error **err)
 {
-    if (core_dmap_get(&p->need, digest))
+    if (core_dmap_get(&p->need, d->digest))
         return 0;
-    return core_dmap_put(&p->need, digest, s + 1) ? airlock_error_set(err, AIRLOCK_EOS, "out of memory")
-                                                  : 0;
+    if (core_dmap_put(&p->need, d->digest, s + 1))
+        return airlock_error_set(err, AIRLOCK_EOS, "out of memory");
+    p->n_need++;
+    p->need_bytes += d->size;
+    return 0;
 }
 
 /* Records what image needs from source s below descriptor d: manifests and indexes are read
@@ -502,13 +507,13 @@ static int need_blob(struct plan *p, size_t s, const struct airlock_descriptor *
                                  (unsigned long long)d->size);
     int small_docker = p->src[s].d && !declared && src_has(p, s, d->digest, &have);
     if (!declared && !maybe && !small_docker)
-        return need_plain(p, s, d->digest, err);
+        return need_plain(p, s, d, err);
     struct airlock_buf raw = AIRLOCK_BUF_INIT(0);
     struct airlock_error *rerr = NULL;
     int rc = src_read(p, s, d->digest, &raw, &rerr);
     if (rc && maybe && rc != AIRLOCK_EOS) { /* a streamed blob that is not JSON */
         airlock_error_free(rerr);
-        return need_plain(p, s, d->digest, err);
+        return need_plain(p, s, d, err);
     }
     if (rc) {
         if (err && !*err)
@@ -530,7 +535,7 @@ static int need_blob(struct plan *p, size_t s, const struct airlock_descriptor *
     rc = airlock_oci_parse(&m, raw.data, raw.len, what, maybe ? NULL : err);
     if (rc && maybe) { /* no mediaType and not a manifest: a plain blob */
         airlock_buf_release(&raw);
-        return need_plain(p, s, d->digest, err);
+        return need_plain(p, s, d, err);
     }
     const char *mt = rc ? NULL : known_media_type(m);
     if (rc || add_meta(p, d->digest, &raw, (int)m->kind, mt)) {
@@ -702,16 +707,29 @@ static int plan_bare_referrers(struct plan *p, size_t s, struct airlock_error **
 
 static int want_fn(void *ctx, const char *digest, uint64_t size)
 {
-    (void)size;
     struct plan *p = ctx;
     size_t *s = core_dmap_get(&p->need, digest);
-    return s && *s == p->cur_src + 1 && !airlock_writer_has(p->w, digest);
+    if (!s || *s != p->cur_src + 1)
+        return 0;
+    if (!airlock_writer_has(p->w, digest))
+        return 1;
+    if (p->opts->progress) { /* the bundle added to has it: planned, and done */
+        struct airlock_progress ev = {"skip", digest, size, size};
+        p->opts->progress(p->opts->progress_ctx, &ev);
+    }
+    return 0;
 }
 
 static int take_fn(void *ctx, const char *digest, uint64_t size, airlock_read_fn read,
                    void *read_ctx, struct airlock_error **err)
 {
     struct plan *p = ctx;
+    struct airlock_progress_reader pr = {read, read_ctx, p->opts->progress, p->opts->progress_ctx,
+                                         "write", digest, size, 0, 0};
+    if (p->opts->progress) {
+        read = airlock_progress_read;
+        read_ctx = &pr;
+    }
     int rc = airlock_writer_add_blob(p->w, digest, size, read, read_ctx, err);
     if (!rc) {
         p->bytes += size;
@@ -834,9 +852,10 @@ int airlock_import(struct airlock_import_result **res, const char *out, const ch
                    size_t n_inputs, const struct airlock_import_opts *opts,
                    struct airlock_error **err)
 {
+    static const struct airlock_import_opts none = AIRLOCK_IMPORT_OPTS_INIT;
     struct plan p;
     memset(&p, 0, sizeof(p));
-    p.opts = opts;
+    p.opts = opts ? opts : &none;
     int rc = 0;
     struct stat st;
     char *index = NULL, *lock_path = NULL;
@@ -898,7 +917,7 @@ int airlock_import(struct airlock_import_result **res, const char *out, const ch
         rc = plan_bare_referrers(&p, s, err);
     if (rc)
         goto done;
-    if ((rc = writer_new_locked(&p.w, out, opts ? opts->format : AIRLOCK_FORMAT_AUTO, err)))
+    if ((rc = writer_new_locked(&p.w, out, p.opts->format, err)))
         goto done;
     for (size_t i = 0; i < p.n_meta && !rc; i++) {
         rc = airlock_writer_add_bytes(p.w, p.meta[i].data, p.meta[i].len, p.meta[i].digest, NULL,
@@ -906,6 +925,10 @@ int airlock_import(struct airlock_import_result **res, const char *out, const ch
         p.bytes += p.meta[i].len;
     }
     p.blobs += p.n_meta;
+    if (!rc && p.opts->progress) {
+        struct airlock_progress ev = {"plan", NULL, p.n_need, p.need_bytes};
+        p.opts->progress(p.opts->progress_ctx, &ev);
+    }
     for (size_t s = 0; s < p.n_src && !rc; s++) {
         p.cur_src = s;
         rc = p.src[s].d ? docker_src_blob_stream(p.src[s].d, want_fn, take_fn, &p, err)

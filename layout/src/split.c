@@ -1362,6 +1362,8 @@ struct from_bundle {
     struct airlock_bundle *src;
     struct core_dmap sinks; /* digest -> index + 1 */
     struct airlock_split_sink **sink;
+    airlock_progress_fn progress;
+    void *progress_ctx;
 };
 
 static int want_blob(void *ctx, const char *digest, uint64_t size)
@@ -1376,6 +1378,12 @@ static int take_blob(void *ctx, const char *digest, uint64_t size, airlock_read_
 {
     struct from_bundle *f = ctx;
     struct pblob *b = planned(f->sw, digest);
+    struct airlock_progress_reader pr = {read, read_ctx, f->progress, f->progress_ctx, "write",
+                                         digest, size, 0, 0};
+    if (f->progress) {
+        read = airlock_progress_read;
+        read_ctx = &pr;
+    }
     if (size != b->size)
         return airlock_error_set(err, AIRLOCK_EINTEGRITY, "'%s': blob '%s' has %llu bytes, its "
                                  "descriptor says %llu", f->src->path, digest,
@@ -1418,13 +1426,16 @@ static int take_blob(void *ctx, const char *digest, uint64_t size, airlock_read_
 }
 
 int airlock_split(struct airlock_split_result **res, struct airlock_bundle *src, const char *base,
-                  uint64_t part_size, struct airlock_error **err)
+                  uint64_t part_size, airlock_progress_fn progress, void *progress_ctx,
+                  struct airlock_error **err)
 {
     struct splitter plan;
     memset(&plan, 0, sizeof(plan));
     struct from_bundle f;
     memset(&f, 0, sizeof(f));
     f.src = src;
+    f.progress = progress;
+    f.progress_ctx = progress_ctx;
     struct airlock_catalog *cat = NULL;
     struct airlock_split_blob *list = NULL;
     size_t index_len = 0, n_sinks = 0;
@@ -1457,6 +1468,12 @@ int airlock_split(struct airlock_split_result **res, struct airlock_bundle *src,
         rc = airlock_split_writer_sink(f.sw, plan.blobs[i].digest, &f.sink[n_sinks], err);
         if (!rc && core_dmap_put(&f.sinks, plan.blobs[i].digest, ++n_sinks))
             rc = airlock_error_set(err, AIRLOCK_EOS, "out of memory");
+    }
+    if (!rc && progress) {
+        struct airlock_progress ev = {"plan", NULL, plan.n, 0};
+        for (size_t i = 0; i < plan.n; i++)
+            ev.total += plan.blobs[i].size;
+        progress(progress_ctx, &ev);
     }
     if (!rc)
         rc = airlock_bundle_blob_stream(src, want_blob, take_blob, &f, err);

@@ -36,7 +36,19 @@ struct vctx {
     size_t *jobs; /* nodes to hash */
     size_t n_jobs, cap_jobs;
     atomic_uint_fast64_t bytes;
+    const struct airlock_verify_opts *opts; /* its progress is told under lock */
+    pthread_mutex_t lock;
 };
+
+static void tell(struct vctx *v, const struct node *nd, uint64_t done)
+{
+    if (!v->opts || !v->opts->progress)
+        return;
+    struct airlock_progress ev = {"check", nd->digest, done, nd->size};
+    pthread_mutex_lock(&v->lock);
+    v->opts->progress(v->opts->progress_ctx, &ev);
+    pthread_mutex_unlock(&v->lock);
+}
 
 static int push_str(char ***arr, size_t *n, const char *s)
 {
@@ -122,7 +134,10 @@ static void *hash_worker(void *arg)
         struct node *nd = &v->nodes[v->jobs[j]];
         char actual[AIRLOCK_DIGEST_SIZE];
         struct airlock_error *e = NULL;
-        if (airlock_bundle_blob_hash(v->b, nd->digest, actual, &e)) {
+        tell(v, nd, 0);
+        int rc = airlock_bundle_blob_hash(v->b, nd->digest, actual, &e);
+        tell(v, nd, nd->size);
+        if (rc) {
             node_fail(nd, N_CORRUPT, strdup(e ? e->msg : nd->digest));
             airlock_error_free(e);
             continue;
@@ -342,6 +357,8 @@ int airlock_bundle_verify(struct airlock_verify_report **out, struct airlock_bun
     struct vctx v;
     memset(&v, 0, sizeof(v));
     v.b = b;
+    v.opts = opts;
+    pthread_mutex_init(&v.lock, NULL);
     v.r = calloc(1, sizeof(*v.r));
     size_t ni = idx->n_layers, ng = 0, nblobs = airlock_bundle_blob_count(b);
     size_t *roots = calloc(ni + 1, sizeof(*roots));
@@ -412,6 +429,12 @@ int airlock_bundle_verify(struct airlock_verify_report **out, struct airlock_bun
     if (rc || (rc = check_nodes(&v, parent, root_of, idx, err)))
         goto out;
     /* 3: hash the blobs, on every core */
+    if (opts && opts->progress) {
+        struct airlock_progress ev = {"plan", NULL, v.n_jobs, 0};
+        for (size_t i = 0; i < v.n_jobs; i++)
+            ev.total += v.nodes[v.jobs[i]].size;
+        opts->progress(opts->progress_ctx, &ev);
+    }
     run_threads(&v, opts ? opts->threads : 0);
     v.r->checked += v.n_jobs;
     v.r->bytes = v.bytes;
@@ -487,6 +510,7 @@ out:
     airlock_delta_free(v.delta);
     airlock_graph_free(v.g);
     airlock_oci_free(idx);
+    pthread_mutex_destroy(&v.lock);
     if (rc) {
         airlock_verify_report_free(v.r);
         return rc;

@@ -284,23 +284,8 @@ case_free_space_is_checked_first() {
 case_progress_bar_on_a_terminal_only() {
     big_bundle big.tar 2 2
     # under a pseudo-terminal: the bar, ending with the final counts
-    "$PY" - "$AIRLOCK" push --no-verify --plain-http big.tar "$PLAIN/$CASE" >tty.log <<'PY'
-import os, pty, sys
-pid, fd = pty.fork()
-if pid == 0:
-    os.execv(sys.argv[1], sys.argv[1:])
-out = b""
-while True:
-    try:
-        b = os.read(fd, 65536)
-    except OSError:
-        break
-    if not b:
-        break
-    out += b
-os.waitpid(pid, 0)
-sys.stdout.write(out.decode("utf-8", "replace"))
-PY
+    "$PY" "$E2E_SRC/ptyrun.py" "$AIRLOCK" push --no-verify --plain-http big.tar "$PLAIN/$CASE" \
+        >tty.log
     grep -q '\[#' tty.log || fail "no bar on a terminal: $(cat -v tty.log | head -c 500)"
     grep -qE '\[#+\] 3/3 blobs, .*manifests, in [0-9]+:' tty.log ||
         fail "the bar does not end with the final counts: $(cat -v tty.log | tail -c 500)"
@@ -309,6 +294,20 @@ PY
     expect_rc 0
     ! grep -q $'\r\|\[#' "$T/err" || fail "a bar without a terminal"
     err_has "pushed 1 images"
+    # the commands that write or check blobs without a registry draw the same bar
+    local cmd
+    for cmd in "import L -o again.tar" "split --size 1M big.tar -o s.tar" "verify big.tar"; do
+        # shellcheck disable=SC2086
+        "$PY" "$E2E_SRC/ptyrun.py" "$AIRLOCK" $cmd >tty.log
+        grep -qE '\[#+\] [0-9]+/[0-9]+ blobs, .*(write|check) ' tty.log ||
+            fail "$cmd: no bar on a terminal: $(cat -v tty.log | head -c 500)"
+        grep -qE '\[#+\] ([0-9]+)/\1 blobs, [^,]*, [^,]*, in [0-9]+:' tty.log ||
+            fail "$cmd: the bar does not end with the final counts: $(cat -v tty.log | tail -c 500)"
+        # shellcheck disable=SC2086
+        airlock $cmd
+        expect_rc 0
+        ! grep -q $'\r\|\[#' "$T/err" || fail "$cmd: a bar without a terminal"
+    done
 }
 
 main "$@"

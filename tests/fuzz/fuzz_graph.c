@@ -134,7 +134,7 @@ static void walk(const char *dir)
     if (airlock_bundle_open(&b, dir, 0, NULL))
         return;
     struct airlock_verify_report *r = NULL;
-    struct airlock_verify_opts o = {1};
+    struct airlock_verify_opts o = {1, NULL, NULL};
     if (airlock_bundle_verify(&r, b, &o, NULL) == 0)
         airlock_verify_report_free(r);
     struct airlock_sig_report *sr = NULL;

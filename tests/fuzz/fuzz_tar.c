@@ -23,7 +23,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     struct airlock_bundle *b = NULL;
     if (airlock_bundle_open(&b, path, AIRLOCK_OPEN_HASH, NULL) == 0) {
         struct airlock_verify_report *r = NULL;
-        struct airlock_verify_opts o = {1};
+        struct airlock_verify_opts o = {1, NULL, NULL};
         if (airlock_bundle_verify(&r, b, &o, NULL) == 0)
             airlock_verify_report_free(r);
         struct airlock_catalog *c = NULL;

@@ -338,3 +338,31 @@ TEST(format_size)
     airlock_format_size(s, 1500000);
     CHECK_STR(s, "1.5 MB");
 }
+
+struct seen {
+    uint64_t done[8];
+    size_t n;
+};
+
+static void record(void *ctx, const struct airlock_progress *p)
+{
+    struct seen *s = ctx;
+    if (s->n < 8 && !strcmp(p->what, "write") && p->total == 10)
+        s->done[s->n++] = p->done;
+}
+
+TEST(progress_reader_tells_start_each_read_and_end_once)
+{
+    struct airlock_mem_reader m = {"0123456789", 10, 0};
+    struct seen s = {{0}, 0};
+    struct airlock_progress_reader pr = {airlock_mem_read, &m, record, &s, "write", "d", 10, 0, 0};
+    char buf[4];
+    size_t got = 0;
+    struct airlock_error *err = NULL;
+    do
+        CHECK(airlock_progress_read(&pr, buf, sizeof(buf), &got, &err) == 0);
+    while (got);
+    /* 0 first, then 4 and 8, then the end (10) once, though a read of 0 followed */
+    CHECK(s.n == 4);
+    CHECK(s.done[0] == 0 && s.done[1] == 4 && s.done[2] == 8 && s.done[3] == 10);
+}

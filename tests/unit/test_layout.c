@@ -199,7 +199,7 @@ split:
     struct airlock_bundle *b = NULL;
     struct airlock_split_result *r = NULL;
     CHECK(airlock_bundle_open(&b, path, 0, &err) == 0);
-    CHECK(b && airlock_split(&r, b, base, part_size, &err) == 0);
+    CHECK(b && airlock_split(&r, b, base, part_size, NULL, NULL, &err) == 0);
     CHECK(r && r->n >= 3);
     if (err)
         fprintf(stderr, "%s\n", err->msg), airlock_error_free(err);

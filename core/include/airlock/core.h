@@ -357,6 +357,38 @@ struct airlock_mem_reader {
 int airlock_mem_read(void *ctx, void *buf, size_t cap, size_t *got, struct airlock_error **err);
 int airlock_mem_seek(void *ctx, uint64_t offset, struct airlock_error **err);
 
+/* ---- progress ------------------------------------------------------------------------- */
+
+/* Progress events for a terminal display (never called from more than one thread at once):
+ *   "plan"      before the blobs: done = how many blobs, total = their bytes
+ *   a blob moving ("upload", "download" in a registry move; "write" by split and import;
+ *   "check" by verify): its bytes so far, 0 when it starts, total when it is done (after a
+ *   retry done may go back)
+ *   "skip", "mount"       a blob already there (done = total = its size)
+ *   "manifest"  a manifest or tag written (digest holds the reference) */
+struct airlock_progress {
+    const char *what;
+    const char *digest; /* or a reference */
+    uint64_t done, total;
+};
+typedef void (*airlock_progress_fn)(void *ctx, const struct airlock_progress *p);
+
+/* A read stream (ctx = the struct) passing another one through and telling fn, as what, how
+ * far it is: an event before the first read, one after each read, and one with done = total
+ * once the stream ends (also when it ends short or long: the reader's caller judges that). */
+struct airlock_progress_reader {
+    airlock_read_fn read;
+    void *read_ctx;
+    airlock_progress_fn fn;
+    void *fn_ctx;
+    const char *what, *digest;
+    uint64_t total;
+    uint64_t done; /* 0 to start */
+    int state;     /* 0 to start */
+};
+int airlock_progress_read(void *ctx, void *buf, size_t cap, size_t *got,
+                          struct airlock_error **err);
+
 /* ---- small shared helpers -------------------------------------------------------------- */
 
 /* "1.5 MB" style sizes (SI, like docker). out needs 16 bytes. */

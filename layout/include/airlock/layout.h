@@ -272,9 +272,11 @@ struct airlock_split_result {
 /* Writes src as a split set BASE.001 ... with parts no larger than part_size: the source is
  * read once, in order (any form, a split set included); a blob larger than a part is cut.
  * Parts are written atomically one by one, and removed again if a later one fails; parts of
- * an earlier set under BASE beyond the new count are removed. */
+ * an earlier set under BASE beyond the new count are removed. progress (may be NULL) is told
+ * a "plan" and then each blob's "write" (core.h). */
 int airlock_split(struct airlock_split_result **res, struct airlock_bundle *src, const char *base,
-                  uint64_t part_size, struct airlock_error **err);
+                  uint64_t part_size, airlock_progress_fn progress, void *progress_ctx,
+                  struct airlock_error **err);
 void airlock_split_result_free(struct airlock_split_result *r);
 
 /* Writing a set directly (export --split): the blobs are planned first, metadata (manifests,
@@ -351,8 +353,10 @@ struct airlock_verify_report {
 
 struct airlock_verify_opts {
     int threads; /* hashing threads; 0: one per core, at most 8 */
+    airlock_progress_fn progress; /* or NULL: a "plan", then each blob's "check" (core.h) */
+    void *progress_ctx;
 };
-#define AIRLOCK_VERIFY_OPTS_INIT {0}
+#define AIRLOCK_VERIFY_OPTS_INIT {0, NULL, NULL}
 
 /* Checks that every blob referenced from index.json down is present with the right size and
  * sha256, and lists blobs nothing references. Findings go into the report (caller frees
@@ -644,8 +648,10 @@ int airlock_att_judge(struct airlock_sig_image *im, const struct airlock_sig_che
 struct airlock_import_opts {
     const char *name;         /* --name: reference for images the source does not name */
     enum airlock_format format;
+    airlock_progress_fn progress; /* or NULL: a "plan" of the layers, then each one's "write" */
+    void *progress_ctx;
 };
-#define AIRLOCK_IMPORT_OPTS_INIT {NULL, AIRLOCK_FORMAT_AUTO}
+#define AIRLOCK_IMPORT_OPTS_INIT {NULL, AIRLOCK_FORMAT_AUTO, NULL, NULL}
 
 struct airlock_import_result {
     char **refs;     /* references now in the bundle, from the inputs */

@@ -16,18 +16,8 @@
 extern "C" {
 #endif
 
-/* Progress events for a terminal display (never called from more than one thread at once):
- *   "plan"      before the blobs: done = how many blobs, total = their bytes
- *   "upload", "download"  a blob's bytes so far (0 when it starts, total when it is done;
- *               after a retry done may go back)
- *   "skip", "mount"       a blob already there (done = total = its size)
- *   "manifest"  a manifest or tag written (digest holds the reference) */
-struct airlock_progress {
-    const char *what;
-    const char *digest; /* or a reference */
-    uint64_t done, total;
-};
-typedef void (*airlock_progress_fn)(void *ctx, const struct airlock_progress *p);
+/* The moves below report progress (struct airlock_progress, core.h) as "plan", "upload",
+ * "download", "skip", "mount" and "manifest" events. */
 
 struct airlock_registry_opts {
     const char *ca_file;      /* trust these CAs (also for the token realm) */
