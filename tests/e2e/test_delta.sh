@@ -411,6 +411,33 @@ case_push_refuses_an_omitted_blob_of_another_size() {
     ! grep -E "^(PUT|POST|PATCH) " proxy.log || fail "something was sent: $(cat proxy.log)"
 }
 
+# the catalog behind token auth: a token server grants registry:catalog:* to some users only;
+# inventory asks for that scope, and says so when it is refused
+case_inventory_of_the_catalog_behind_token_auth() {
+    make_bundle b/
+    local tok=(--ca-file "$CA" --trust-realm "$TOKENREALM" --password-stdin)
+    run "$AIRLOCK" push -q --no-verify "${tok[@]}" --username writer b/ "$TOKENREG/$CASE" \
+        <<<writer-pass
+    expect_rc 0
+    run "$AIRLOCK" inventory -q "${tok[@]}" --username admin "$TOKENREG/$CASE" -o have.json \
+        <<<admin-pass
+    expect_rc 0
+    jq -e --arg r "$CASE/test/busybox" '.inventory.repositories == [$r]' have.json >/dev/null ||
+        fail "the inventory lists $(jq -c .inventory.repositories have.json)"
+    run "$AIRLOCK" inventory "${tok[@]}" --username reader "$TOKENREG/$CASE" -o r.json \
+        <<<reader-pass
+    expect_rc 5
+    err_has "list the catalog of '$TOKENREG'"
+    err_has "name the repositories with --repo or --set"
+    [ ! -e r.json ] || fail "an inventory was written"
+    # named repositories need no catalog: the reader may inventory what it can pull
+    run "$AIRLOCK" inventory -q "${tok[@]}" --username reader --repo "$CASE/test/busybox" \
+        "$TOKENREG" -o r.json <<<reader-pass
+    expect_rc 0
+    [ "$(jq -c .inventory.blobs r.json)" = "$(jq -c .inventory.blobs have.json)" ] ||
+        fail "the reader's inventory differs"
+}
+
 # every part of a split set carries the set's index.json (and so its delta record): a part
 # whose index.json is not the one the set's identity was made from is no part of that set
 case_split_parts_cannot_carry_another_record() {

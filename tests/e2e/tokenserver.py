@@ -14,7 +14,9 @@ port, keyfile, certfile = int(sys.argv[1]), sys.argv[2], sys.argv[3]
 key = serialization.load_pem_private_key(open(keyfile, "rb").read(), None)
 cert = x509.load_pem_x509_certificate(open(certfile, "rb").read())
 der = cert.public_bytes(serialization.Encoding.DER)
-USERS = {"writer": ("writer-pass", ["pull", "push"]), "reader": ("reader-pass", ["pull"])}
+# "*" is what a catalog listing asks for (registry:catalog:*): only an admin gets it
+USERS = {"writer": ("writer-pass", ["pull", "push"]), "reader": ("reader-pass", ["pull"]),
+         "admin": ("admin-pass", ["pull", "push", "*"])}
 
 
 def b64u(b):

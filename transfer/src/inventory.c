@@ -154,6 +154,14 @@ static int catalog_list(struct airlock_registry *r, size_t page, char ***out, si
         return airlock_error_set(err, AIRLOCK_EOS, "out of memory");
     int rc = registry_list_pages(out, n_out, r, NULL, url, &spec, what, err);
     free(url);
+    char *full = NULL; /* what to do instead: the catalog is often for administrators only */
+    if (rc == AIRLOCK_EAUTH && err && *err &&
+        asprintf(&full, "%s; listing the catalog needs the scope registry:catalog:*, which token "
+                        "servers often give administrators only: name the repositories with "
+                        "--repo or --set", (*err)->msg) >= 0) {
+        free((*err)->msg);
+        (*err)->msg = full;
+    }
     if (!rc && *n_out > 1)
         qsort(*out, *n_out, sizeof(**out), cmp_str);
     return rc;
