@@ -292,13 +292,13 @@ static void draw(struct cli_bar *cr, const char *what, const char *digest, uint6
         bytes += cr->active[i].done;
     double secs = t - cr->start;
     double rate = secs > 0.2 ? (double)(bytes - cr->bytes_skipped) / secs : 0;
-    char sdone[16], stotal[16], speed[16], tail[64] = "";
+    char sdone[16], stotal[16], speed[16], tail[128] = "";
     airlock_format_size(sdone, bytes);
     airlock_format_size(stotal, cr->bytes_total);
     airlock_format_size(speed, (uint64_t)rate);
     if (cr->final) {
         unsigned long s = (unsigned long)(secs + 0.5);
-        char mans[32] = ""; /* registry moves write manifests; split, import, verify do not */
+        char mans[40] = ""; /* registry moves write manifests; split, import, verify do not */
         if (cr->manifests)
             snprintf(mans, sizeof(mans), ", %zu manifests", cr->manifests);
         snprintf(tail, sizeof(tail), "%s, in %lu:%02lu:%02lu", mans, s / 3600, s / 60 % 60,
