@@ -315,7 +315,7 @@ static int parse_subject(struct airlock_intoto_subject *x, const cJSON *o)
     return 0;
 }
 
-/* allow_v01: cosign 2's in-toto v0.1 statements, as its legacy .att envelopes hold them */
+/* allow_v01: in-toto v0.1 statements, as cosign writes them (legacy .att and bundles) */
 static int statement_parse(struct airlock_intoto_statement *out, const void *p, size_t n,
                            int allow_v01, struct airlock_error **err)
 {
@@ -342,7 +342,7 @@ static int statement_parse(struct airlock_intoto_statement *out, const void *p, 
                                    strcmp(type->valuestring, AIRLOCK_INTOTO_STATEMENT_V01)))) {
         rc = airlock_error_set(err, AIRLOCK_ESIGNATURE, "in-toto statement: _type is not '%s'%s",
                                AIRLOCK_INTOTO_STATEMENT_V1,
-                               allow_v01 ? " (or cosign 2's v0.1)" : "");
+                               allow_v01 ? " (or v0.1)" : "");
         goto out;
     }
     if (!cJSON_IsString(pt) || !cJSON_IsArray(subj) ||
@@ -435,7 +435,9 @@ int airlock_sigstore_verify(struct airlock_sigstore_claim *out, const char *bund
         out->not_for_keys = d.not_for_keys;
         return rc;
     }
-    rc = verify_envelope(out, &d, key, digest, what, 0, err); /* cosign 3: in-toto v1 */
+    /* in-toto v1, or v0.1: cosign's attest puts attestation.GenerateStatement's v0.1
+     * statements in its bundles too, and sigstore-go does not judge _type */
+    rc = verify_envelope(out, &d, key, digest, what, 1, err);
     airlock_dsse_release(&d);
     return rc;
 }

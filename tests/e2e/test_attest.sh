@@ -134,6 +134,26 @@ case_sigstore_sign_attestation_bundle_is_verified_by_type() {
     err_has "no DSSE signature (of 1) verifies with the key"
 }
 
+# cosign attest (3, --new-bundle-format) puts an in-toto v0.1 statement in its bundles
+# (attestation.GenerateStatement); sigstore-go does not judge _type: neither may airlock
+case_cosign3_attestation_bundle_with_a_v01_statement_verifies() {
+    ec_key up
+    img_bundle b
+    $PY "$E2E_SRC/mksbom.py" spdx busybox 3 >sbom.json
+    node "$SG/attest.js" --key up.pem --digest "$IMG" --predicate sbom.json \
+        --predicate-type https://spdx.dev/Document \
+        --statement-type https://in-toto.io/Statement/v0.1 >sb.json || fail "@sigstore/sign"
+    node "$SG/verify.js" sb.json up.pub --digest "$IMG" >/dev/null || fail "@sigstore/verify"
+    $PY "$SG/addreferrer.py" b $REF "$IMG" sb.json --predicate-type=https://spdx.dev/Document \
+        >/dev/null
+    airlock verify --key up.pub --attestation spdxjson b
+    expect_rc 0
+    airlock sbom --key up.pub b $REF
+    expect_rc 0
+    jq -e --slurpfile a "$T/out" --slurpfile b sbom.json -n '$a == $b' >/dev/null ||
+        fail "sbom is not the signed SPDX document"
+}
+
 # verify --key checks the signatures as cosign verify does, and --attestation adds cosign
 # verify-attestation's check: these images are signed (sign) and attested (mkatt.py)
 case_legacy_att_envelopes_in_both_key_orders_verify() {

@@ -4,6 +4,7 @@
 // whose predicate is a document (an SBOM, provenance), as cosign 3 / GitHub attest make it.
 // Prints the bundle JSON.
 //   node attest.js --key KEY.pem --digest sha256:HEX --predicate FILE --predicate-type URI
+//                  [--statement-type URI]   (_type; cosign's attest writes in-toto v0.1)
 'use strict';
 const path = require('path');
 const crypto = require('crypto');
@@ -29,7 +30,7 @@ async function main() {
     }),
   };
   const statement = {
-    _type: 'https://in-toto.io/Statement/v1',
+    _type: o['statement-type'] || 'https://in-toto.io/Statement/v1',
     subject: [{ name: 'example.com/test/busybox', digest: { sha256: o.digest.slice(7) } }],
     predicateType: o['predicate-type'],
     predicate: JSON.parse(fs.readFileSync(o.predicate, 'utf8')),
