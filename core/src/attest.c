@@ -109,7 +109,7 @@ int airlock_intoto_attestation_build(char **out, size_t *len, const char *statem
         struct airlock_error *e = NULL;
         cJSON *j = NULL;
         int bad = airlock_json_check(predicate, n, what, &e) ||
-                  !(j = cJSON_ParseWithLength(predicate, n));
+                  !(j = core_json_parse(predicate, n, NULL));
         int obj = cJSON_IsObject(j);
         cJSON_Delete(j);
         if (bad || !obj) {
@@ -239,7 +239,7 @@ int airlock_intoto_predicate(char **out, size_t *len, int *is_string, const char
     *is_string = 0;
     if (airlock_json_check(statement, n, "in-toto statement", err))
         return AIRLOCK_EINTEGRITY;
-    if (!(j = cJSON_ParseWithLength(statement, n)) || !cJSON_IsObject(j)) {
+    if (!(j = core_json_parse(statement, n, NULL)) || !cJSON_IsObject(j)) {
         cJSON_Delete(j);
         return airlock_error_set(err, AIRLOCK_EINTEGRITY, "in-toto statement: not a JSON object");
     }

@@ -52,6 +52,13 @@ int pkcs11_key_sign_raw(unsigned char raw[64], struct pkcs11_key *t, const unsig
                         struct airlock_error **err);
 void pkcs11_key_free(struct pkcs11_key *t);
 
+/* json.c: cJSON's parser held to one document, as Go's encoding/json reads one: only white
+ * space may follow it. (cJSON_ParseWithLength stops after the first value and ignores the
+ * rest, so "{...}{...}" or "{...}garbage" read as the first where Go, containers/image and
+ * cosign refuse the whole.) NULL on failure, and *bad_at (may be NULL) the offset where it
+ * went wrong. Every JSON airlock reads goes through here. */
+struct cJSON;
+struct cJSON *core_json_parse(const char *p, size_t n, size_t *bad_at);
 /* json.c: refuses a parsed document that Go's encoding/json would read differently: a member
  * given twice (exactly, or in structures case-insensitively as Go folds names), or a member
  * that folds to a known OCI member name without being it ("Layers"). Annotation maps keep

@@ -38,6 +38,25 @@ int airlock_json_check(const char *p, size_t n, const char *what, struct airlock
     return 0;
 }
 
+cJSON *core_json_parse(const char *p, size_t n, size_t *bad_at)
+{
+    const char *end = NULL;
+    cJSON *j = p ? cJSON_ParseWithLengthOpts(p, n, &end, 0) : NULL;
+    if (j && end) {
+        size_t at = (size_t)(end - p);
+        while (at < n && (p[at] == ' ' || p[at] == '\t' || p[at] == '\r' || p[at] == '\n'))
+            at++;
+        if (at < n) { /* a second document, or anything else: Go refuses the whole */
+            cJSON_Delete(j);
+            j = NULL;
+            end = p + at;
+        }
+    }
+    if (!j && bad_at)
+        *bad_at = end && end >= p && end <= p + n ? (size_t)(end - p) : 0;
+    return j;
+}
+
 /* ---- member names as Go reads them ------------------------------------------------------- */
 
 /* Go's encoding/json (the registry, containers/image, containerd, umoci) matches a member to

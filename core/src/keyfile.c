@@ -45,7 +45,7 @@ int airlock_key_decrypt(struct airlock_key **out, const char *pem, size_t len,
         goto out;
     }
     if (airlock_json_check((const char *)body, bl, what, NULL) ||
-        !(j = cJSON_ParseWithLength((const char *)body, bl))) {
+        !(j = core_json_parse((const char *)body, bl, NULL))) {
         rc = airlock_error_set(err, AIRLOCK_EUSAGE, "'%s': key file body is not JSON", what);
         goto out;
     }

@@ -238,11 +238,11 @@ int airlock_oci_parse(struct airlock_oci **out, const char *raw, size_t len, con
     int rc = airlock_json_check(raw, len, what, err);
     if (rc)
         return rc;
-    const char *end = NULL;
-    cJSON *root = cJSON_ParseWithLengthOpts(raw, len, &end, 0);
+    size_t bad_at = 0;
+    cJSON *root = core_json_parse(raw, len, &bad_at);
     if (!root)
         return airlock_error_set(err, AIRLOCK_EINTEGRITY, "%s: invalid JSON near byte %zu", what,
-                                 end ? (size_t)(end - raw) : (size_t)0);
+                                 bad_at);
     if ((rc = core_json_keys_check(root, what, err))) {
         cJSON_Delete(root);
         return rc;

@@ -217,7 +217,7 @@ static int parse_object(cJSON **out, const char *p, size_t n, const char *kind, 
                                  what, kind, n, AIRLOCK_MAX_SIGSTORE_BUNDLE);
     if (json_guard(p, n, what, err))
         return AIRLOCK_ESIGNATURE;
-    cJSON *j = cJSON_ParseWithLength(p, n);
+    cJSON *j = core_json_parse(p, n, NULL);
     int rc = 0;
     if (!cJSON_IsObject(j))
         rc = airlock_error_set(err, AIRLOCK_ESIGNATURE, "%s: not a JSON object", what);
@@ -324,7 +324,7 @@ static int statement_parse(struct airlock_intoto_statement *out, const void *p, 
         return airlock_error_set(err, AIRLOCK_ESIGNATURE, "in-toto statement of %zu bytes", n);
     if (json_guard(p, n, "in-toto statement", err))
         return AIRLOCK_ESIGNATURE;
-    cJSON *j = cJSON_ParseWithLength(p, n);
+    cJSON *j = core_json_parse(p, n, NULL);
     const cJSON *type = member(j, "_type"), *subj = member(j, "subject");
     const cJSON *pt = member(j, "predicateType"), *it;
     int rc = 0, count;

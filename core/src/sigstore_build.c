@@ -172,7 +172,7 @@ int airlock_sigstore_referrer_build(char **out, size_t *len,
 /* The referrer's descriptor as distribution-spec 1.1 lists it in a referrers index. */
 static cJSON *referrer_descriptor(const char *manifest, size_t n, const char *digest)
 {
-    cJSON *m = cJSON_ParseWithLength(manifest, n);
+    cJSON *m = core_json_parse(manifest, n, NULL);
     cJSON *d = cJSON_CreateObject(), *copy = NULL;
     const char *mt = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(m, "mediaType"));
     const char *at = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(m, "artifactType"));
@@ -212,7 +212,7 @@ int airlock_referrers_index_add(char **out, size_t *len, int *added, const char 
         return AIRLOCK_EINTEGRITY;
     if (old) {
         if (old_len > AIRLOCK_MAX_MANIFEST || airlock_json_check(old, old_len, what, NULL) ||
-            !(idx = cJSON_ParseWithLength(old, old_len)) ||
+            !(idx = core_json_parse(old, old_len, NULL)) ||
             !cJSON_IsArray(cJSON_GetObjectItemCaseSensitive(idx, "manifests"))) {
             cJSON_Delete(idx);
             return airlock_error_set(err, AIRLOCK_EINTEGRITY,

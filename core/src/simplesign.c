@@ -199,7 +199,7 @@ int airlock_sig_payload_parse(struct airlock_sig_payload *out, const char *p, si
     memset(out, 0, sizeof(*out));
     if (n > AIRLOCK_MAX_MANIFEST || airlock_json_check(p, n, "signature payload", err))
         return airlock_error_set(err, AIRLOCK_ESIGNATURE, "signature payload: not a JSON object");
-    cJSON *j = cJSON_ParseWithLength(p, n);
+    cJSON *j = core_json_parse(p, n, NULL);
     if (!cJSON_IsObject(j)) {
         cJSON_Delete(j);
         return airlock_error_set(err, AIRLOCK_ESIGNATURE, "signature payload: invalid JSON");
@@ -554,7 +554,7 @@ static int go_struct_ok(const cJSON *o) { return !o || cJSON_IsNull(o) || cJSON_
 int airlock_sig_payload_cosign_json(struct airlock_buf *out, const char *p, size_t n,
                                     struct airlock_error **err)
 {
-    cJSON *j = n <= AIRLOCK_MAX_MANIFEST ? cJSON_ParseWithLength(p, n) : NULL;
+    cJSON *j = n <= AIRLOCK_MAX_MANIFEST ? core_json_parse(p, n, NULL) : NULL;
     const cJSON *crit = cJSON_GetObjectItem(j, "critical");
     const cJSON *id = cJSON_IsObject(crit) ? cJSON_GetObjectItem(crit, "identity") : NULL;
     const cJSON *im = cJSON_IsObject(crit) ? cJSON_GetObjectItem(crit, "image") : NULL;

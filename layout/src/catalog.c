@@ -312,7 +312,7 @@ static void platform_from_config(struct airlock_image_summary *s, struct airlock
         return;
     }
     if (!airlock_json_check(raw.data, raw.len, "config", NULL)) {
-        cJSON *c = cJSON_ParseWithLength(raw.data, raw.len);
+        cJSON *c = core_json_parse(raw.data, raw.len, NULL);
         add_platform(s, cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(c, "os")),
                      cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(c, "architecture")),
                      cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(c, "variant")));

@@ -65,7 +65,7 @@ int airlock_delta_parse(struct airlock_delta **out, const char *text, size_t len
     int rc = airlock_json_check(text, len, what, err);
     if (rc)
         return rc;
-    cJSON *j = cJSON_ParseWithLength(text, len);
+    cJSON *j = core_json_parse(text, len, NULL);
     struct airlock_delta *d = calloc(1, sizeof(*d));
     int count = cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(j, "omitted"));
     const cJSON *basis = cJSON_GetObjectItemCaseSensitive(j, "basis");
@@ -146,7 +146,7 @@ int airlock_delta_load(struct airlock_delta **out, struct airlock_bundle *b,
 {
     size_t len;
     const char *index = airlock_bundle_index(b, &len);
-    cJSON *j = cJSON_ParseWithLength(index, len);
+    cJSON *j = core_json_parse(index, len, NULL);
     const char *text = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(
         cJSON_GetObjectItemCaseSensitive(j, "annotations"), AIRLOCK_ANN_DELTA_RECORD));
     int rc = AIRLOCK_ENOTFOUND;

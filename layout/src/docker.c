@@ -261,7 +261,7 @@ static int build_image(struct docker_src *d, const cJSON *item, size_t k, struct
     char cdigest[AIRLOCK_DIGEST_SIZE];
     if ((rc = airlock_sha256_digest(cdigest, ce->data, (size_t)ce->size, err)))
         return rc;
-    cJSON *config = cJSON_ParseWithLength(ce->data, (size_t)ce->size);
+    cJSON *config = core_json_parse(ce->data, (size_t)ce->size, NULL);
     if (!config || airlock_json_check(ce->data, (size_t)ce->size, "config", NULL)) {
         cJSON_Delete(config);
         return airlock_error_set(err, AIRLOCK_EINTEGRITY, "'%s': config '%.200s': invalid JSON",
@@ -377,7 +377,7 @@ int docker_src_open(struct docker_src **out, const char *path, struct airlock_er
     snprintf(what, sizeof(what), "'%s': manifest.json", path);
     if ((rc = airlock_json_check(me->data, (size_t)me->size, what, err)))
         goto out;
-    man = cJSON_ParseWithLength(me->data, (size_t)me->size);
+    man = core_json_parse(me->data, (size_t)me->size, NULL);
     if (!cJSON_IsArray(man)) {
         rc = airlock_error_set(err, AIRLOCK_EINTEGRITY, "'%s': manifest.json is not a JSON array",
                                path);

@@ -501,7 +501,7 @@ static const char *attachment_holds(struct trust *t, const struct airlock_sig_im
         } else {
             cJSON *env = airlock_json_check(raw.data, raw.len, "envelope", NULL)
                              ? NULL
-                             : cJSON_ParseWithLength(raw.data, raw.len);
+                             : core_json_parse(raw.data, raw.len, NULL);
             if (!cJSON_IsString(cJSON_GetObjectItemCaseSensitive(env, "payloadType")) ||
                 !cJSON_IsString(cJSON_GetObjectItemCaseSensitive(env, "payload")) ||
                 !cJSON_IsArray(cJSON_GetObjectItemCaseSensitive(env, "signatures")))

@@ -645,7 +645,7 @@ static int target_statement(struct signer *s, const struct target *t, const char
 static int index_drop(char **idx, size_t *il, char (*drop)[AIRLOCK_DIGEST_SIZE], size_t n_drop,
                       struct airlock_error **err)
 {
-    cJSON *j = n_drop ? cJSON_ParseWithLength(*idx, *il) : NULL;
+    cJSON *j = n_drop ? core_json_parse(*idx, *il, NULL) : NULL;
     cJSON *arr = cJSON_GetObjectItemCaseSensitive(j, "manifests");
     if (!n_drop)
         return 0;
@@ -1176,7 +1176,7 @@ int airlock_bundle_sign(struct airlock_sign_result **res, const char *path,
         goto out;
     }
     raw = airlock_bundle_index(s.b, &ilen);
-    s.index = cJSON_ParseWithLength(raw, ilen);
+    s.index = core_json_parse(raw, ilen, NULL);
     if (!s.index || !cJSON_IsArray(cJSON_GetObjectItemCaseSensitive(s.index, "manifests"))) {
         rc = airlock_error_set(err, AIRLOCK_EINTEGRITY, "'%s': index.json cannot be updated", path);
         goto out;

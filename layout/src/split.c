@@ -107,7 +107,8 @@ int split_parse(struct bundle_split **out, const char *text, size_t len, const c
                 struct airlock_error **err)
 {
     int rc = 0;
-    cJSON *j = airlock_json_check(text, len, SPLIT_JSON, NULL) ? NULL : cJSON_Parse(text);
+    cJSON *j = airlock_json_check(text, len, SPLIT_JSON, NULL) ? NULL
+                                                               : core_json_parse(text, len, NULL);
     struct bundle_split *s = calloc(1, sizeof(*s));
     uint64_t v = 0, part = 0, parts = 0;
     const cJSON *blobs = cJSON_GetObjectItemCaseSensitive(j, "blobs");

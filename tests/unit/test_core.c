@@ -2,6 +2,8 @@
 #include "core_int.h"
 #include "harness.h"
 
+#include <cjson/cJSON.h>
+
 static void ref_ok(const char *in, const char *want, const char *want_repo)
 {
     struct airlock_ref r;
@@ -365,4 +367,17 @@ TEST(progress_reader_tells_start_each_read_and_end_once)
     /* 0 first, then 4 and 8, then the end (10) once, though a read of 0 followed */
     CHECK(s.n == 4);
     CHECK(s.done[0] == 0 && s.done[1] == 4 && s.done[2] == 8 && s.done[3] == 10);
+}
+
+TEST(json_parse_takes_one_document_only)
+{
+    size_t at = 99;
+    cJSON *j = core_json_parse("{\"a\":1} \r\n\t", 11, &at);
+    CHECK(j != NULL);
+    cJSON_Delete(j);
+    CHECK(core_json_parse("{\"a\":1}{\"b\":2}", 14, &at) == NULL);
+    CHECK(at == 7); /* where the second document starts */
+    CHECK(core_json_parse("{\"a\":1} x", 9, NULL) == NULL);
+    CHECK(core_json_parse("{\"a\":", 5, &at) == NULL);
+    CHECK(core_json_parse(NULL, 0, NULL) == NULL);
 }

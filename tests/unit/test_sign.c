@@ -286,6 +286,9 @@ TEST(payload_strict_rules)
     CHECK(airlock_sig_payload_parse(&sp, dup, strlen(dup), 1, NULL) == AIRLOCK_ESIGNATURE);
     const char *badtype = "{\"critical\":{\"identity\":{\"docker-reference\":\"a\"},\"image\":{\"docker-manifest-digest\":\"sha256:00\"},\"type\":\"other\"},\"optional\":null}";
     CHECK(airlock_sig_payload_parse(&sp, badtype, strlen(badtype), 1, NULL) == AIRLOCK_ESIGNATURE);
+    /* Go's json.Unmarshal (containers/image, cosign) refuses anything after the document */
+    const char *trailing = "{\"critical\":{\"identity\":{\"docker-reference\":\"a\"},\"image\":{\"docker-manifest-digest\":\"sha256:00\"},\"type\":\"cosign container image signature\"},\"optional\":null}{\"x\":1}";
+    CHECK(airlock_sig_payload_parse(&sp, trailing, strlen(trailing), 0, NULL) == AIRLOCK_ESIGNATURE);
 }
 
 TEST(identity_matching)

@@ -54,7 +54,7 @@ char *auth_param(const char *challenge, const char *name)
 int auth_token_parse(char **token, const char *body, size_t len)
 {
     *token = NULL;
-    cJSON *j = body ? cJSON_ParseWithLength(body, len) : NULL;
+    cJSON *j = body ? core_json_parse(body, len, NULL) : NULL;
     const char *t = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(j, "token"));
     if (!t || !*t)
         t = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(j, "access_token"));
@@ -119,7 +119,7 @@ void json_wipe_delete(struct cJSON *j)
 
 int auth_helper_parse(char **user, char **pass, const char *out, size_t len)
 {
-    cJSON *j = out ? cJSON_ParseWithLength(out, len) : NULL;
+    cJSON *j = out ? core_json_parse(out, len, NULL) : NULL;
     const char *u = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(j, "Username"));
     const char *s = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(j, "Secret"));
     int rc = -1;
@@ -213,7 +213,7 @@ static int from_file(char **user, char **pass, const char *path, const char *hos
 int auth_text_lookup(char **user, char **pass, const char *text, const char *path,
                      const char *host, auth_helper_fn helper_fn, struct airlock_error **err)
 {
-    cJSON *j = cJSON_Parse(text);
+    cJSON *j = core_json_parse(text, strlen(text), NULL);
     if (!j)
         return airlock_error_set(err, AIRLOCK_EUSAGE, "auth file '%s' is not valid JSON", path);
     int rc = AIRLOCK_ENOTFOUND;
@@ -340,7 +340,7 @@ static int auth_file_load(cJSON **out, const char *path, struct airlock_error **
             airlock_error_free(e);
         return AIRLOCK_EOS;
     }
-    cJSON *j = cJSON_ParseWithLength(text, len);
+    cJSON *j = core_json_parse(text, len, NULL);
     airlock_wipe(text, len);
     free(text);
     if (!cJSON_IsObject(j) || core_json_has_duplicate_keys(j)) {

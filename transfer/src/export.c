@@ -1156,7 +1156,7 @@ static char *index_text(const struct exporter *x, struct airlock_bundle *old)
     if (old) {
         size_t len;
         const char *oi = airlock_bundle_index(old, &len);
-        cJSON *oj = cJSON_ParseWithLength(oi, len);
+        cJSON *oj = core_json_parse(oi, len, NULL);
         cJSON *it;
         cJSON_ArrayForEach(it, cJSON_GetObjectItemCaseSensitive(oj, "manifests"))
         {
@@ -1186,7 +1186,7 @@ static char *index_text(const struct exporter *x, struct airlock_bundle *old)
     if (old) {
         size_t len;
         const char *oi = airlock_bundle_index(old, &len);
-        cJSON *oj = cJSON_ParseWithLength(oi, len);
+        cJSON *oj = core_json_parse(oi, len, NULL);
         cJSON *oa = cJSON_GetObjectItemCaseSensitive(oj, "annotations");
         if (cJSON_IsObject(oa))
             ann = cJSON_Duplicate(oa, 1);
@@ -1245,10 +1245,10 @@ static cJSON *record_json(const struct exporter *x, struct airlock_bundle *old)
     if (old) {
         size_t len;
         const char *oi = airlock_bundle_index(old, &len);
-        cJSON *oj = cJSON_ParseWithLength(oi, len);
+        cJSON *oj = core_json_parse(oi, len, NULL);
         const char *text = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(
             cJSON_GetObjectItemCaseSensitive(oj, "annotations"), AIRLOCK_ANN_SET_RECORD));
-        cJSON *orec = text && strlen(text) <= RECORD_MAX ? cJSON_Parse(text) : NULL, *e;
+        cJSON *orec = text && strlen(text) <= RECORD_MAX ? core_json_parse(text, strlen(text), NULL) : NULL, *e;
         cJSON_ArrayForEach(e, cJSON_GetObjectItemCaseSensitive(orec, "exports"))
         {
             cJSON *imgs = cJSON_GetObjectItemCaseSensitive(e, "images");
@@ -1317,7 +1317,7 @@ static int tell_plan(const struct exporter *x, struct airlock_bundle *old,
     if (old) { /* the digests old's index.json lists */
         size_t len;
         const char *oi = airlock_bundle_index(old, &len);
-        cJSON *oj = cJSON_ParseWithLength(oi, len), *e;
+        cJSON *oj = core_json_parse(oi, len, NULL), *e;
         cJSON_ArrayForEach(e, cJSON_GetObjectItemCaseSensitive(oj, "manifests"))
         {
             const char *dg = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(e, "digest"));

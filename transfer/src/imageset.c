@@ -278,7 +278,7 @@ int airlock_image_set_parse(struct airlock_image_set **out, const char *text, si
     if (lead < len && text[lead] == '{') {
         if ((rc = airlock_json_check(text, len, path, err)))
             return airlock_error_set(err, AIRLOCK_EUSAGE, "'%s': not a JSON set file", path);
-        if (!(doc = cJSON_ParseWithLength(text, len)))
+        if (!(doc = core_json_parse(text, len, NULL)))
             return bad(&p, NULL, "not JSON");
         if (core_json_has_duplicate_keys(doc)) {
             cJSON_Delete(doc);
@@ -612,10 +612,10 @@ int airlock_set_record_lock(char **out, struct airlock_bundle *b, struct airlock
 {
     size_t len;
     const char *index = airlock_bundle_index(b, &len);
-    cJSON *ij = cJSON_ParseWithLength(index, len), *e, *im;
+    cJSON *ij = core_json_parse(index, len, NULL), *e, *im;
     const char *text = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(
         cJSON_GetObjectItemCaseSensitive(ij, "annotations"), AIRLOCK_ANN_SET_RECORD));
-    cJSON *rec = text ? cJSON_Parse(text) : NULL;
+    cJSON *rec = text ? core_json_parse(text, strlen(text), NULL) : NULL;
     cJSON *lock = NULL, *images = NULL, *from = NULL, *sets = NULL;
     struct core_dmap held = {0}; /* "name digest" the bundle lists as an entry */
     int rc = 0;

@@ -458,7 +458,7 @@ int airlock_inventory_parse(struct airlock_inventory **out, const char *text, si
                                  path, actual, said);
     if ((rc = airlock_json_check(body, blen, path, err)))
         return rc;
-    cJSON *j = cJSON_ParseWithLength(body, blen);
+    cJSON *j = core_json_parse(body, blen, NULL);
     struct airlock_inventory *inv = calloc(1, sizeof(*inv));
     const cJSON *repos = cJSON_GetObjectItemCaseSensitive(j, "repositories");
     const cJSON *mans = cJSON_GetObjectItemCaseSensitive(j, "manifests");

@@ -718,7 +718,7 @@ static int push_signature(struct pusher *p, struct pentry *pe, struct airlock_er
 cJSON *transfer_referrer_descriptor(const char *raw, size_t len, const char *digest,
                                     const char *mt)
 {
-    cJSON *m = cJSON_ParseWithLength(raw, len), *d = cJSON_CreateObject(), *ann = NULL;
+    cJSON *m = core_json_parse(raw, len, NULL), *d = cJSON_CreateObject(), *ann = NULL;
     const cJSON *it = NULL;
     int ok = cJSON_IsObject(m) && d;
     const char *own = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(m, "mediaType"));
@@ -809,7 +809,7 @@ static int referrers_listed(struct pusher *p, const char *repo, const char *subj
         int rc = registry_referrers_get(p->r, repo, subject, &idx, err);
         if (rc && rc != AIRLOCK_ENOTFOUND)
             return rc;
-        j = rc ? NULL : cJSON_ParseWithLength(idx.data, idx.len);
+        j = rc ? NULL : core_json_parse(idx.data, idx.len, NULL);
         cJSON_ArrayForEach(d, ours)
         {
             const char *want = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(d, "digest"));
@@ -913,7 +913,7 @@ static int push_referrers(struct pusher *p, struct pentry *pe, struct airlock_er
             goto next;
         else if (airlock_oci_parse(&mt, theirs.data, theirs.len, "registry referrers", NULL) ||
                  mt->kind != AIRLOCK_OCI_INDEX ||
-                 !(jt = cJSON_ParseWithLength(theirs.data, theirs.len)) ||
+                 !(jt = core_json_parse(theirs.data, theirs.len, NULL)) ||
                  !cJSON_IsArray(tm = cJSON_GetObjectItemCaseSensitive(jt, "manifests"))) {
             rc = airlock_error_set(err, AIRLOCK_EINTEGRITY,
                                    "'%s/%s:%s' holds something other than a referrers index; "

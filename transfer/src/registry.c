@@ -461,7 +461,7 @@ int registry_status_error(struct airlock_error **err, const struct http_response
                           const char *what)
 {
     char detail[400] = "";
-    cJSON *j = resp->body.len ? cJSON_ParseWithLength(resp->body.data, resp->body.len) : NULL;
+    cJSON *j = resp->body.len ? core_json_parse(resp->body.data, resp->body.len, NULL) : NULL;
     const cJSON *e0 = cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(j, "errors"), 0);
     const char *code = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(e0, "code"));
     const char *msg = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(e0, "message"));
@@ -1379,7 +1379,7 @@ int registry_list_pages(char ***out, size_t *n, struct airlock_registry *r, cons
             http_response_release(&resp);
             break;
         }
-        cJSON *j = resp.body.len ? cJSON_ParseWithLength(resp.body.data, resp.body.len) : NULL;
+        cJSON *j = resp.body.len ? core_json_parse(resp.body.data, resp.body.len, NULL) : NULL;
         const cJSON *arr = cJSON_GetObjectItemCaseSensitive(j, spec->member);
         size_t added = 0;
         if (!cJSON_IsObject(j) || (!cJSON_IsArray(arr) && !cJSON_IsNull(arr) && arr))

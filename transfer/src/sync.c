@@ -361,7 +361,7 @@ int sync_config_parse(struct airlock_sync_config **out, const char *text, size_t
                       const char *path, struct airlock_error **err)
 {
     int rc = 0;
-    cJSON *j = cJSON_ParseWithLength(text, len);
+    cJSON *j = core_json_parse(text, len, NULL);
     struct airlock_sync_config *c = config_new();
     const cJSON *rules = cJSON_GetObjectItemCaseSensitive(j, "rules"), *it;
     size_t ri = 0;
