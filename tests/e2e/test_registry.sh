@@ -132,6 +132,17 @@ case_mtls_every_code_path() {
     err_has "nothere.key"
 }
 
+# $SSL_CERT_FILE names the system's CA bundle, as OpenSSL and Go read it (no --ca-file)
+case_ssl_cert_file_is_the_system_ca_bundle() {
+    signed b.tar
+    run env SSL_CERT_FILE=/nonexistent "$AIRLOCK" push -q --identity-check any --key cosign.pub \
+        --creds tester:tester-pass b.tar "$TLSREG/$CASE"
+    [ "$rc" != 0 ] || fail "the test CA was trusted without being named"
+    run env SSL_CERT_FILE="$CA" "$AIRLOCK" push -q --identity-check any --key cosign.pub \
+        --creds tester:tester-pass b.tar "$TLSREG/$CASE"
+    expect_rc 0
+}
+
 case_token_auth_writer_and_reader() {
     signed b.tar
     # the token server is another origin (its own port): credentials go there only when asked

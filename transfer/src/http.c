@@ -36,6 +36,49 @@ struct http_client {
 #error "libcurl >= 7.83.1 needed: older ones send credentials along redirects"
 #endif
 
+static pthread_once_t global_once = PTHREAD_ONCE_INIT;
+static char *system_ca; /* the system's CA bundle (system_ca_find), or NULL: libcurl's own */
+
+/* The system's CA bundle, found once: $SSL_CERT_FILE when set (as OpenSSL and Go read it),
+ * else libcurl's built-in file when it exists, else the first that exists of the places the
+ * distributions keep theirs (a libcurl built on Debian, as the portable tarball's is, knows
+ * only Debian's). NULL when none is found: libcurl's default stands. */
+static void system_ca_find(void)
+{
+    static const char *const known[] = {
+        "/etc/ssl/certs/ca-certificates.crt",               /* Debian, Ubuntu, Arch, Gentoo */
+        "/etc/pki/tls/certs/ca-bundle.crt",                 /* Fedora, RHEL */
+        "/etc/pki/ca-trust/extracted/pem/tls-ca-bundle.pem", /* RHEL, CentOS */
+        "/etc/ssl/ca-bundle.pem",                           /* openSUSE, SLES */
+        "/etc/ssl/cert.pem",                                /* Alpine, macOS-style */
+    };
+    const char *env = getenv("SSL_CERT_FILE");
+    if (env && *env && access(env, R_OK) == 0) {
+        system_ca = strdup(env);
+        return;
+    }
+#if LIBCURL_VERSION_NUM >= 0x075400 /* 7.84.0: CURLINFO_CAINFO */
+    CURL *h = curl_easy_init();
+    char *p = NULL;
+    if (h && !curl_easy_getinfo(h, CURLINFO_CAINFO, &p) && p && access(p, R_OK) == 0)
+        system_ca = strdup(p);
+    curl_easy_cleanup(h);
+    if (system_ca)
+        return;
+#endif
+    for (size_t i = 0; i < sizeof(known) / sizeof(known[0]); i++)
+        if (access(known[i], R_OK) == 0) {
+            system_ca = strdup(known[i]);
+            return;
+        }
+}
+
+static void global_init(void)
+{
+    curl_global_init(CURL_GLOBAL_DEFAULT);
+    system_ca_find();
+}
+
 /* The connection settings every request gets (one setting, every code path). Fails only if
  * libcurl refuses the protocol restriction. */
 static CURLcode apply_settings(struct http_client *c)
@@ -74,7 +117,8 @@ static CURLcode apply_settings(struct http_client *c)
     else if (c->tls && c->tls->ca_blob) {
         struct curl_blob blob = {c->tls->ca_blob, c->tls->ca_len, CURL_BLOB_NOCOPY};
         curl_easy_setopt(h, CURLOPT_CAINFO_BLOB, &blob);
-    }
+    } else if (system_ca)
+        curl_easy_setopt(h, CURLOPT_CAINFO, system_ca);
     if (o->client_cert)
         curl_easy_setopt(h, CURLOPT_SSLCERT, o->client_cert);
     else if (c->tls && c->tls->cert) {
@@ -90,8 +134,6 @@ static CURLcode apply_settings(struct http_client *c)
     return CURLE_OK;
 }
 
-static pthread_once_t global_once = PTHREAD_ONCE_INIT;
-static void global_init(void) { curl_global_init(CURL_GLOBAL_DEFAULT); }
 
 int http_client_new(struct http_client **out, const struct airlock_registry_opts *o,
                     struct airlock_error **err)
@@ -228,19 +270,11 @@ int http_tls_certs_d(struct http_tls *t, const char *host, struct airlock_error 
         }
         else if (ends_with(f, ".crt")) {
             if (!cas++) { /* the system's CAs first: certs.d adds to them */
-                const char *sys = NULL;
-#if LIBCURL_VERSION_NUM >= 0x075400 /* 7.84.0: CURLINFO_CAINFO */
                 pthread_once(&global_once, global_init);
-                CURL *h = curl_easy_init();
-                char *p = NULL;
-                if (h && !curl_easy_getinfo(h, CURLINFO_CAINFO, &p) && p)
-                    sys = strdup(p);
-                curl_easy_cleanup(h);
-#endif
                 struct airlock_error *e = NULL;
-                append_file(&ca, sys ? sys : "/etc/ssl/certs/ca-certificates.crt", &e);
+                if (system_ca)
+                    append_file(&ca, system_ca, &e);
                 airlock_error_free(e); /* no system store: the directory's CAs only */
-                free((char *)sys);
             }
             rc = append_file(&ca, path, err);
         } else if (ends_with(f, ".cert") || ends_with(f, ".key")) {
