@@ -21,6 +21,8 @@ install(TARGETS airlock_core airlock_layout airlock_transfer airlock_serve EXPOR
   ARCHIVE DESTINATION ${CMAKE_INSTALL_LIBDIR}
   INCLUDES DESTINATION ${CMAKE_INSTALL_INCLUDEDIR})
 install(EXPORT airlockTargets NAMESPACE airlock:: DESTINATION ${AIRLOCK_CMAKE_DIR})
+# the licence where Debian policy wants it (/usr/share/doc/airlock/copyright in the .deb)
+install(FILES ${PROJECT_SOURCE_DIR}/LICENSE DESTINATION ${CMAKE_INSTALL_DOCDIR} RENAME copyright)
 configure_package_config_file(${PROJECT_SOURCE_DIR}/cmake/airlockConfig.cmake.in
   ${PROJECT_BINARY_DIR}/airlockConfig.cmake INSTALL_DESTINATION ${AIRLOCK_CMAKE_DIR})
 write_basic_package_version_file(${PROJECT_BINARY_DIR}/airlockConfigVersion.cmake

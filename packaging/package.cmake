@@ -22,7 +22,11 @@ set(CPACK_STRIP_FILES ON)
 set(CPACK_DEBIAN_FILE_NAME DEB-DEFAULT)
 set(CPACK_DEBIAN_PACKAGE_SHLIBDEPS ON)
 set(CPACK_DEBIAN_PACKAGE_SECTION admin)
-set(CPACK_DEBIAN_PACKAGE_SUGGESTS "bash-completion")
+# the headers, static libraries, .pc and CMake files need the dependencies' own -dev packages
+# to link a program (airlock itself needs none of them)
+set(CPACK_DEBIAN_PACKAGE_SUGGESTS "bash-completion, libarchive-dev, libzstd-dev, \
+libcurl4-openssl-dev, libcjson-dev, libmbedtls-dev, libsodium-dev, libssl-dev, \
+libmicrohttpd-dev, libyaml-dev")
 include(CPack)
 
 string(TOLOWER "${CMAKE_SYSTEM_PROCESSOR}" AIRLOCK_ARCH)

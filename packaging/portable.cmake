@@ -55,6 +55,29 @@ file(COPY_FILE ${DOC}/_airlock ${stage}/share/zsh/vendor-completions/_airlock)
 if(LICENSE)
   file(COPY_FILE ${LICENSE} ${stage}/LICENSE)
 endif()
+# each bundled library's licence, as its Debian package states it: share/doc/third-party/
+# PACKAGE.copyright (found with dpkg -S; a build without dpkg says so in the README)
+set(notices 0)
+file(MAKE_DIRECTORY ${stage}/share/doc/third-party)
+find_program(DPKG dpkg)
+foreach(f IN LISTS copied)
+  get_filename_component(soname ${f} NAME)
+  if(NOT DPKG)
+    break()
+  endif()
+  execute_process(COMMAND ${DPKG} -S "*/${soname}" OUTPUT_VARIABLE owner ERROR_QUIET)
+  string(REGEX MATCH "^([^:, ]+)" pkg "${owner}")
+  if(pkg AND EXISTS /usr/share/doc/${pkg}/copyright AND
+     NOT EXISTS ${stage}/share/doc/third-party/${pkg}.copyright)
+    file(COPY_FILE /usr/share/doc/${pkg}/copyright ${stage}/share/doc/third-party/${pkg}.copyright)
+    file(APPEND ${stage}/share/doc/third-party/LIBRARIES "${soname}\t${pkg}\n")
+    math(EXPR notices "${notices} + 1")
+  elseif(pkg)
+    file(APPEND ${stage}/share/doc/third-party/LIBRARIES "${soname}\t${pkg}\n")
+  else()
+    message(FATAL_ERROR "portable.cmake: no package owns '${soname}': its licence is unknown")
+  endif()
+endforeach()
 
 set(glibc 0)
 foreach(f ${stage}/bin/airlock ${copied})
@@ -74,7 +97,8 @@ endforeach()
 file(WRITE ${stage}/README.portable
 "airlock ${VERSION} for Linux ${ARCH}: bin/airlock runs from wherever this directory is
 unpacked, with the libraries in lib/ (found through the binary's \$ORIGIN/../lib), on any
-system with glibc ${glibc} or newer and nothing else installed.
+system with glibc ${glibc} or newer and nothing else installed. The licences of the
+libraries in lib/ are in share/doc/third-party/ (LIBRARIES names each one's package).
   tar xzf ${name}.tar.gz && ${name}/bin/airlock version
 ")
 

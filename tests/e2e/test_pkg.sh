@@ -242,7 +242,8 @@ case_deb_depends_and_contents() {
     for f in ./usr/bin/airlock ./usr/include/airlock/core.h ./usr/include/airlock/transfer.h \
         ./usr/lib/libairlock_core.a ./usr/lib/cmake/airlock/airlockConfig.cmake \
         ./usr/lib/pkgconfig/airlock-transfer.pc ./usr/share/bash-completion/completions/airlock \
-        ./usr/share/zsh/vendor-completions/_airlock ./usr/share/man/man1/airlock.1; do
+        ./usr/share/zsh/vendor-completions/_airlock ./usr/share/man/man1/airlock.1 \
+        ./usr/share/doc/airlock/copyright; do
         grep -qx -- "$f" "$T/files" || fail ".deb lacks $f"
     done
     for c in $(commands); do
@@ -272,6 +273,14 @@ case_tarball_runs_with_dependencies_hidden() {
     [ -f "$top/lib/libcurl.so.4" ] && [ -f "$top/lib/libarchive.so.13" ] || fail "libraries not copied"
     ! ls "$top/lib" | grep -qE '^(libc|libm|libpthread|libdl|librt|libresolv|ld-linux)[.-]' ||
         fail "glibc's libraries were copied"
+    # every bundled library's licence travels with it
+    local lib pkg
+    for lib in $(ls "$top/lib"); do
+        pkg=$(awk -F'\t' -v l="$lib" '$1 == l { print $2 }' "$top/share/doc/third-party/LIBRARIES")
+        [ -n "$pkg" ] || fail "no package named for $lib"
+        [ ! -e "/usr/share/doc/$pkg/copyright" ] || [ -s "$top/share/doc/third-party/$pkg.copyright" ] ||
+            fail "no licence for $lib ($pkg)"
+    done
     # glibc's own files, and nothing else, in a copy of the system library directory
     local libc libdir
     libc=$(ldd "$AIRLOCK" | awk '$1 == "libc.so.6" { print $3 }')
