@@ -87,9 +87,6 @@ int cli_read_file(char **out, size_t *len, const char *path, size_t max);
  * Refusals are said on stderr, and NULL returned. */
 const char *cli_default_key(const char *cmd, const char *file, const char *const *inputs,
                             size_t n);
-/* True when arg, which is no file here, reads as an image in a registry (docker://..., a
- * digest, a tag, a host with a port or a dot) rather than a bundle path. */
-int cli_looks_like_registry_ref(const char *arg);
 /* Reads a cosign public key file (cosign.pub); returns an exit code, printing the error. */
 struct airlock_pubkey;
 int cli_load_pubkey(struct airlock_pubkey **out, const char *path);
@@ -144,6 +141,18 @@ void cli_registry_release(struct cli_registry *cr);
 /* A registry reference or DEST as given on the command line, without the "docker://" that
  * skopeo and podman write before one (the one place the CLI takes it off). */
 const char *cli_registry_ref(const char *arg);
+/* The one decision between a bundle path and an image in a registry, for every operand
+ * that may be either (verify, sign): 1 when arg names an image in a registry. An existing
+ * path is never one; "docker://X" always is; otherwise only a name whose first component
+ * names a registry (has a '.' or a ':', or is "localhost") and that has a repository after
+ * it, does not start with '.' or '/', and does not end like a bundle file (.tar, .zst,
+ * .tar.zst, .tar.NNN of a split set). A short name (foo/bar, nginx:1.25) is never expanded
+ * to Docker Hub: it is a bundle path, and a missing one is said as such. */
+int cli_is_registry_ref(const char *arg);
+/* After a bundle operand failed to open: when arg is missing and reads like a short image
+ * name (foo/bar, nginx:1.25), one hint line on stderr that airlock does not expand short
+ * names to Docker Hub (write docker.io/X or docker://X). */
+void cli_short_name_hint(const char *arg);
 /* A push/sync DEST is "host[:port][/prefix]": one with a tag or a digest names an image, and
  * would push every repository below a nonsense path; refused (exit 2, printed) explaining
  * --map. 0 when it is fine. */

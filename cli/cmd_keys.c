@@ -123,24 +123,6 @@ const char *cli_default_key(const char *cmd, const char *file, const char *const
     return file;
 }
 
-int cli_looks_like_registry_ref(const char *arg)
-{
-    struct stat st;
-    if (!arg || stat(arg, &st) == 0)
-        return 0;
-    if (!strncmp(arg, "docker://", 9) || strstr(arg, "@sha256:"))
-        return 1;
-    size_t first = strcspn(arg, "/");
-    if (!arg[first]) /* one word: a file name that is not there */
-        return 0;
-    const char *last = strrchr(arg, '/') + 1;
-    size_t l = strlen(arg);
-    int archive = (l > 4 && !strcmp(arg + l - 4, ".tar")) || (l > 4 && !strcmp(arg + l - 4, ".zst"));
-    int host = memchr(arg, '.', first) || memchr(arg, ':', first) ||
-               (first == 9 && !strncmp(arg, "localhost", 9));
-    return !archive && (strchr(last, ':') != NULL || (host && arg[0] != '.'));
-}
-
 int cli_load_pubkey(struct airlock_pubkey **out, const char *path)
 {
     char *pem = NULL;

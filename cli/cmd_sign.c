@@ -126,7 +126,7 @@ static int sign_run(const struct cli_list *ins)
     so.to = cli_registry_ref(to);
     if (format)
         so.formats = formats[format];
-    if (ins->n && cli_looks_like_registry_ref(ins->v[0])) {
+    if (ins->n && cli_is_registry_ref(ins->v[0])) {
         cli_printf(stderr,
                    "airlock sign: '%s' is a registry reference, not a bundle here: airlock signs "
                    "bundles, offline, and push carries the signatures:\n"
@@ -169,6 +169,7 @@ static int sign_run(const struct cli_list *ins)
     so.n_refs = ins->n - 1;
     if (airlock_bundle_sign_check(ins->v[0], &err)) { /* before asking for a password */
         rc = cli_fail(err);
+        cli_short_name_hint(ins->v[0]);
         goto out;
     }
     if (so.to) { /* the DEST push takes, or sign names what no push can match */

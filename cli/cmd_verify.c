@@ -114,7 +114,11 @@ static void help(FILE *f)
                "A reference instead of a bundle checks the image in its registry as\n"
                "cosign verify --key does (with the registry connection options below):\n"
                "the .sig tag, and the referrers API (when it answers with an OCI index)\n"
-               "or else the sha256-<hex> fallback tag.\n"
+               "or else the sha256-<hex> fallback tag. An existing path is always a bundle;\n"
+               "a name is a reference only with docker:// or when its first part is a\n"
+               "registry (has a '.' or ':', or is localhost) and it does not end like a\n"
+               "bundle file (.tar, .zst, .tar.NNN). Short names (foo/bar, nginx:1.25) are\n"
+               "bundle paths, never Docker Hub: write docker.io/foo/bar or docker://foo/bar.\n"
                "Exit codes: 0 verified, 1 operational error, 2 usage, 3 a signature or policy\n"
                "check failed (also a signed identity that is not the one --to needs), 4\n"
                "anything missing, corrupt, malformed or unsafe.\n"
@@ -362,10 +366,9 @@ static int verify_run(const struct cli_list *ins, struct cli_registry *cr)
         return cli_usage_error("verify", "expected a BUNDLE (or the parts of one split set)");
     if (part_only && ins->n > 1)
         return cli_usage_error("verify", "--part-only checks one part: name only that part");
-    struct stat st0;
+    int in_registry = ins->n == 1 && cli_is_registry_ref(ins->v[0]);
     if (!keyfile && (so.identity || anns.n || allow_unsigned || output ||
-                     (so.dest && !policyfile) ||
-                     (ins->n == 1 && stat(ins->v[0], &st0) != 0 && strchr(ins->v[0], '/'))))
+                     (so.dest && !policyfile) || in_registry))
         keyfile = cli_default_key("verify", "cosign.pub", ins->v, ins->n); /* a key is needed */
     if (output && (json || !keyfile))
         return cli_usage_error("verify", "-o prints cosign's output of a signature check: it "
@@ -400,7 +403,7 @@ static int verify_run(const struct cli_list *ins, struct cli_registry *cr)
         so.dest = NULL;
     }
     const char *path = ins->v[0];
-    if (ins->n == 1 && !strncmp(path, "docker://", 9))
+    if (in_registry)
         path = cli_registry_ref(path); /* an image in a registry, as skopeo names it */
     struct airlock_error *err = NULL;
     struct airlock_bundle *b = NULL;
@@ -420,9 +423,12 @@ static int verify_run(const struct cli_list *ins, struct cli_registry *cr)
         so.n_annotations = anns.n;
         so.allow_unsigned = allow_unsigned;
     }
-    struct stat st;
-    if (ins->n == 1 && stat(path, &st) != 0 && strchr(path, '/') && pub) {
-        /* not a file: an image in a registry */
+    if (in_registry && !pub) {
+        rc = cli_usage_error("verify", "'%s' is an image in a registry: checking its "
+                                       "signatures needs --key", path);
+        goto out;
+    }
+    if (in_registry) { /* not a file: an image in a registry */
         if (pol) {
             rc = cli_usage_error("verify", "--policy checks a bundle, not an image in a registry");
             goto out;
@@ -455,6 +461,8 @@ static int verify_run(const struct cli_list *ins, struct cli_registry *cr)
             airlock_error_free(err);
         } else
             rc = cli_fail(err);
+        if (failed && ins->n == 1)
+            cli_short_name_hint(ins->v[0]);
         goto out;
     }
     /* signatures: every entry must be admitted (an image when one signature verifies, or,

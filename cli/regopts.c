@@ -3,9 +3,11 @@
 #include "cli.h"
 #include "airlock/layout.h"
 
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -149,6 +151,49 @@ void cli_registry_help_print(FILE *f)
 const char *cli_registry_ref(const char *arg)
 {
     return arg && !strncmp(arg, "docker://", 9) ? arg + 9 : arg;
+}
+
+static int ends_with(const char *s, size_t n, const char *suffix)
+{
+    size_t l = strlen(suffix);
+    return n >= l && !memcmp(s + n - l, suffix, l);
+}
+
+/* ends like a bundle file: .tar, .zst (.tar.zst), or a split set's part .tar.NNN */
+static int bundle_file_name(const char *arg)
+{
+    size_t n = strlen(arg), d = n;
+    if (ends_with(arg, n, ".tar") || ends_with(arg, n, ".zst"))
+        return 1;
+    while (d > 0 && arg[d - 1] >= '0' && arg[d - 1] <= '9')
+        d--;
+    return d < n && ends_with(arg, d, ".tar.");
+}
+
+int cli_is_registry_ref(const char *arg)
+{
+    struct stat st;
+    if (!arg || !*arg || stat(arg, &st) == 0)
+        return 0;
+    if (!strncmp(arg, "docker://", 9))
+        return 1;
+    size_t first = strcspn(arg, "/");
+    if (arg[0] == '.' || arg[0] == '/' || !arg[first] || !arg[first + 1] ||
+        bundle_file_name(arg))
+        return 0;
+    return memchr(arg, '.', first) || memchr(arg, ':', first) ||
+           (first == 9 && !strncmp(arg, "localhost", 9));
+}
+
+void cli_short_name_hint(const char *arg)
+{
+    struct stat st;
+    if (!arg || !*arg || stat(arg, &st) == 0 || errno != ENOENT || arg[0] == '.' ||
+        arg[0] == '/' || bundle_file_name(arg) || !strpbrk(arg, "/:@"))
+        return;
+    cli_printf(stderr, "airlock: hint: airlock does not expand short names to Docker Hub: "
+                       "write docker.io/%s or docker://%s for an image in a registry\n",
+               arg, arg);
 }
 
 int cli_dest_check(const char *cmd, const char *dest)

@@ -1097,6 +1097,10 @@ static int refuse_part(const char *path, unsigned part, unsigned parts, struct a
 int airlock_bundle_sign_check(const char *path, struct airlock_error **err)
 {
     struct airlock_bundle_inputs *in = NULL;
+    struct stat st;
+    if (stat(path, &st) != 0) /* no password is asked for a bundle that is not there */
+        return airlock_error_set_errno(err, errno == ENOENT ? AIRLOCK_ENOTFOUND : AIRLOCK_EOS,
+                                       errno, "open bundle '%s'", path);
     int rc = airlock_bundle_inputs_group(&in, &path, 1, err);
     if (!rc && in->n == 1 && in->v[0].set[0])
         rc = refuse_part(path, in->v[0].part[0], in->v[0].parts, err);

@@ -489,4 +489,39 @@ case_dest_mistakes_explained() {
     expect_rc 0
 }
 
+# A missing path is a missing bundle, not a Docker Hub image: airlock never expands a short
+# name (foo/bar, nginx:1.25) and asks no registry for it. The proxy variables point at a
+# closed port, so any request would show in the error.
+case_missing_bundle_is_no_short_name() {
+    keys
+    export http_proxy=http://127.0.0.1:9 https_proxy=http://127.0.0.1:9 HTTPS_PROXY=http://127.0.0.1:9
+    for p in foo/bar nginx:1.25 library/nginx:latest; do
+        for c in "verify --key cosign.pub" "sign --key cosign.key"; do
+            airlock $c "$p"
+            expect_rc 1
+            err_has "open bundle '$p': No such file or directory"
+            err_has "airlock does not expand short names to Docker Hub: write docker.io/$p or docker://$p"
+            [ "$(grep -c 'Docker Hub' "$T/err")" = 1 ] || fail "not one hint line"
+            ! grep -q 'registry-1.docker.io\|127.0.0.1\|proxy' "$T/err" "$T/out" ||
+                fail "'$c $p' tried the network"
+        done
+    done
+    for p in ./nonexist.tar /nonexist/b.tar reg.example/b.tar reg.example/b.tar.zst \
+        reg.example/b.tar.001; do
+        airlock verify --key cosign.pub "$p"
+        expect_rc 1
+        err_has "open bundle '$p': No such file or directory"
+        ! grep -q 'Docker Hub\|registry host\|127.0.0.1' "$T/err" || fail "'$p' read as a reference"
+    done
+    # an existing path is a bundle whatever it looks like
+    mkdir -p reg.example
+    make_bundle reg.example/app:1
+    airlock verify reg.example/app:1
+    expect_rc 0
+    # a name with a registry host is a reference: it goes to the network (the closed proxy)
+    airlock verify --key cosign.pub --retries 1 reg.example/app:2
+    expect_rc 1
+    ! grep -q 'open bundle' "$T/err" || fail "reg.example/app:2 not read as a reference"
+}
+
 main "$@"

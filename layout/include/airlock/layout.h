@@ -485,7 +485,8 @@ int airlock_bundle_attest(struct airlock_sign_result **res, const char *path,
                           const struct airlock_key *key, const struct airlock_sign_opts *opts,
                           struct airlock_error **err);
 /* 0 when path may be signed in place as far as a cheap look tells (before a key is loaded);
- * a part of a split set fails with AIRLOCK_EUSAGE (airlock_bundle_sign refuses it too). */
+ * a path that is not there fails as opening it would; a part of a split set fails with
+ * AIRLOCK_EUSAGE (airlock_bundle_sign refuses it too). */
 int airlock_bundle_sign_check(const char *path, struct airlock_error **err);
 
 struct airlock_sig_check_opts {
