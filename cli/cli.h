@@ -55,6 +55,9 @@ void cli_set_json(void);
 void cli_json_begin(void);
 int cli_json_end(int rc);
 
+/* For a failure a command explains on stderr in its own words: the message (and library
+ * code) --json's failure object gives, unless an earlier failure already set one. */
+void cli_fail_note(int code, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Prints a usage error for cmd and returns EXIT_USAGE. */
 int cli_usage_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* True when stdout is a terminal. */

@@ -41,7 +41,8 @@ static const struct cli_opt opts[] = {
      "DEST/...:tag; an entry without a tag, by digest: the same "
      "repository, signed with a tag or a digest (a bare repository name matches nothing). "
      "Reports per image and platform what was "
-     "signed and what was needed",
+     "signed and what was needed. DEST is checked as push checks it: one with a tag "
+     "or a digest is refused, explaining --map",
      0, 0, NULL},
     CLI_OPT_MAP(&maps, "rename repository SRC to DST at DEST, as push --map"),
     CLI_OPT_IDENTITY_CHECK(&identity_check, "any: skip the --to identity rule on purpose (said on "
@@ -366,6 +367,11 @@ static int verify_run(const struct cli_list *ins, struct cli_registry *cr)
         return cli_usage_error("verify", "expected a BUNDLE (or the parts of one split set)");
     if (part_only && ins->n > 1)
         return cli_usage_error("verify", "--part-only checks one part: name only that part");
+    if (so.dest) { /* the DEST push and sync take, checked as they check it */
+        int drc = cli_dest_check("verify", so.dest);
+        if (drc)
+            return drc;
+    }
     int in_registry = ins->n == 1 && cli_is_registry_ref(ins->v[0]);
     if (!keyfile && (so.identity || anns.n || allow_unsigned || output ||
                      (so.dest && !policyfile) || in_registry))

@@ -94,6 +94,18 @@ int cli_fail(struct airlock_error *err)
     return cli_exit_for(code);
 }
 
+void cli_fail_note(int code, const char *fmt, ...)
+{
+    if (st.msg[0])
+        return;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(st.msg, sizeof(st.msg), fmt, ap);
+    va_end(ap);
+    st.code = code;
+    st.have_code = 1;
+}
+
 int cli_usage_error(const char *cmd, const char *fmt, ...)
 {
     va_list ap;

@@ -202,6 +202,8 @@ int cli_dest_check(const char *cmd, const char *dest)
     if (!path || (!strchr(path, ':') && !strchr(path, '@')))
         return 0;
     size_t host = (size_t)(path - dest);
+    cli_fail_note(AIRLOCK_EUSAGE, "DEST '%s' names an image (a tag or digest); DEST is a "
+                  "registry host with an optional path prefix: use --map SRC=DST", dest);
     cli_printf(stderr,
                "airlock %s: DEST '%s' names an image (a tag or digest); DEST is a registry "
                "host with an optional path prefix ('%.*s' or '%.*s/team'), and each image of "

@@ -524,4 +524,22 @@ case_missing_bundle_is_no_short_name() {
     ! grep -q 'open bundle' "$T/err" || fail "reg.example/app:2 not read as a reference"
 }
 
+# verify --to DEST takes the DEST push and sync take: one with a tag or digest explains --map
+case_verify_to_dest_checked_as_push() {
+    keys
+    make_bundle b.tar
+    for d in registry.internal/devops:1.0 "registry.internal/devops@sha256:$(cat "$F/L.digest")" \
+        docker://registry.internal/devops:1.0; do
+        airlock verify --key cosign.pub --to "$d" b.tar
+        expect_rc 2
+        err_has "airlock verify: DEST '${d#docker://}' names an image (a tag or digest)"
+        err_has "use --map SRC=DST"
+        out_empty
+    done
+    airlock verify --key cosign.pub --to registry.internal/devops:1.0 --json b.tar
+    expect_rc 2
+    json '.ok == false and .exit == 2 and .error.code == "usage"'
+    json '.error.message | contains("names an image (a tag or digest)")'
+}
+
 main "$@"
