@@ -242,7 +242,12 @@ int cli_parse(const char *cmd, int argc, char **argv, const struct cli_opt *cons
             for (size_t i = 0; i < n && !hit; i++)
                 if (all[i] == named[i] && all[i]->letter == c)
                     hit = all[i];
-            rc = hit ? take(cmd, hit, optarg) : cli_usage_error(cmd, "invalid option");
+            /* "-o=json" as cosign's (pflag) users write it: the value after the '=' (a value
+             * in a word of its own, "-o =x", is taken as written) */
+            const char *val = optarg;
+            if (val && val != argv[optind - 1] && *val == '=')
+                val++;
+            rc = hit ? take(cmd, hit, val) : cli_usage_error(cmd, "invalid option");
         }
     }
     for (int i = optind; !rc && i < argc; i++) { /* after "--" */

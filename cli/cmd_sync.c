@@ -120,6 +120,11 @@ static int sync_run(const struct cli_list *ins, struct cli_registry *cr)
         else if (!quiet)
             cli_printf(stderr, "airlock sync: %zu pushed, %zu failed, %zu waiting, %zu skipped\n",
                     res->pushed, res->failed, res->waiting, res->skipped);
+        if (res->lock_error)
+            cli_fail_note(AIRLOCK_EOS, "%s", res->lock_error);
+        else if (res->failed)
+            cli_fail_note(AIRLOCK_EOS, "%zu bundle%s of the inbox failed (see bundles[].error)",
+                          res->failed, res->failed == 1 ? "" : "s");
         rc = res->failed || res->lock_error ? EXIT_FAILURE_OP : EXIT_OK;
     }
     airlock_sync_result_free(res);

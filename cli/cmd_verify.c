@@ -457,13 +457,13 @@ static int verify_run(const struct cli_list *ins, struct cli_registry *cr)
         (pol && airlock_bundle_check_policy(&pr, b, pol, &pco, &err))) {
         if (json && err) {
             cli_printf(stdout, "{\"ok\":false,\"bundle\":");
-            cli_json_str(stdout, path);
-            cli_printf(stdout, ",\"error\":");
-            cli_json_str(stdout, err->msg);
+            cli_json_str(stdout, path); /* "error": {message, code} is added at the end */
             cli_printf(stdout, ",\"blobs\":{\"checked\":0,\"missing\":[],\"corrupt\":[]},\"images\":[]}\n");
         }
         if (quiet) {
             rc = cli_exit_for(err ? err->code : AIRLOCK_EOS);
+            if (err && err->msg)
+                cli_fail_note(err->code, "%s", err->msg);
             airlock_error_free(err);
         } else
             rc = cli_fail(err);
@@ -633,6 +633,13 @@ static int verify_run(const struct cli_list *ins, struct cli_registry *cr)
                                                         : "POLICY CHECK FAILED");
     }
     rc = !sig_ok ? EXIT_SIGNATURE : !r->ok ? EXIT_INTEGRITY : EXIT_OK;
+    if (!r->ok)
+        cli_fail_note(AIRLOCK_EINTEGRITY, "%zu blobs missing, %zu corrupt", r->n_missing,
+                      r->n_corrupt);
+    else if (sr && !sr->ok)
+        cli_fail_note(AIRLOCK_ESIGNATURE, "signature check failed (see images[])");
+    else if (pr && !pr->ok)
+        cli_fail_note(AIRLOCK_ESIGNATURE, "policy check failed (see policy.targets[])");
 out:
     airlock_sig_report_free(sr);
     airlock_verify_report_free(r);

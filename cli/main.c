@@ -60,6 +60,7 @@ static void usage(FILE *f)
                "Every command takes -q (stdout: only results; stderr: only errors and\n"
                "warnings) and, where it reports, --json (one JSON document on stdout, also on\n"
                "failure: {\"ok\": false, \"exit\": N, \"error\": {\"message\", \"code\"}}).\n"
+               "Options take their value as --opt VALUE, --opt=VALUE, -o VALUE or -o=VALUE.\n"
                "Ctrl-C (SIGINT, SIGTERM) stops cleanly: one line says what was kept, exit 130.\n"
                "\n");
     cli_exit_help(f);

@@ -444,16 +444,16 @@ static const char *code_name(int rc)
     return "operational";
 }
 
-static void json_error_fields(int rc)
+/* the failure's message: the one noted, else (the command said why on stderr only) the
+ * exit code table's words */
+static const char *fail_message(int rc, char *dflt, size_t size)
 {
-    const char *name = code_name(rc);
     const char *msg = st.msg;
-    char dflt[200];
-    if (!*msg) { /* the command said why on stderr only: the table's words */
-        snprintf(dflt, sizeof(dflt), "failed (exit %d)", rc);
+    if (!*msg) {
+        snprintf(dflt, size, "failed (exit %d)", rc);
         for (size_t i = 0; i < N_EXIT; i++)
             if (exit_table[i].exit == rc && exit_table[i].help) {
-                snprintf(dflt, sizeof(dflt), "%.*s", (int)strcspn(exit_table[i].help, "(\n:"),
+                snprintf(dflt, size, "%.*s", (int)strcspn(exit_table[i].help, "(\n:"),
                          exit_table[i].help);
                 size_t l = strlen(dflt);
                 while (l && dflt[l - 1] == ' ')
@@ -462,8 +462,15 @@ static void json_error_fields(int rc)
             }
         msg = dflt;
     }
+    return msg;
+}
+
+static void json_error_fields(int rc)
+{
+    const char *name = code_name(rc);
+    char dflt[200];
     printf("\"exit\":%d,\"error\":{\"message\":", rc);
-    cli_json_str(stdout, msg);
+    cli_json_str(stdout, fail_message(rc, dflt, sizeof(dflt)));
     printf(",\"code\":\"%s\"}", name);
 }
 
@@ -500,7 +507,8 @@ int cli_json_end(int rc)
             n += printf("%s\"exit\":%d", n ? "," : "", rc) > 0;
         if (rc && !(keys & 4)) {
             printf("%s\"error\":{\"message\":", n ? "," : "");
-            cli_json_str(stdout, st.msg[0] ? st.msg : "failed");
+            char dflt[200];
+            cli_json_str(stdout, fail_message(rc, dflt, sizeof(dflt)));
             printf(",\"code\":\"%s\"}", code_name(rc));
             n++;
         }

@@ -542,4 +542,90 @@ case_verify_to_dest_checked_as_push() {
     json '.error.message | contains("names an image (a tag or digest)")'
 }
 
+# stdout is exactly one JSON object {"ok":false,"exit":N,"error":{"message","code"}} when a
+# command given --json fails, whatever failed: a usage error, a missing input, a registry
+json_failure_is_one_object() {
+    "$PY" - "$T/out" "$rc" "$1" <<'PYEOF' || fail "--json failure of '$1' is not one object"
+import json, sys
+text = open(sys.argv[1]).read()
+try:
+    d = json.loads(text)
+except ValueError as e:
+    sys.exit("%s: not one JSON document (%s): %r" % (sys.argv[3], e, text[:300]))
+ok = (isinstance(d, dict) and d.get("ok") is False and d.get("exit") == int(sys.argv[2])
+      and isinstance(d.get("error"), dict) and isinstance(d["error"].get("message"), str)
+      and d["error"]["message"] and isinstance(d["error"].get("code"), str))
+if not ok:
+    sys.exit("%s: wrong shape: %r" % (sys.argv[3], d))
+PYEOF
+}
+
+case_json_failure_on_every_command() {
+    keys
+    export http_proxy= https_proxy= HTTPS_PROXY=
+    local closed=127.0.0.1:9
+    mkdir inbox && echo junk >inbox/x.tar
+    make_bundle b.tar
+    while IFS= read -r line; do
+        [ -n "$line" ] || continue
+        eval "set -- $line"
+        airlock "$@"
+        [ "$rc" != 0 ] || fail "'$line' did not fail"
+        json_failure_is_one_object "$line"
+        ! jq -e '.error.message == "failed"' "$T/out" >/dev/null || fail "'$line': no message"
+        # and a usage error of the same command
+        airlock "$1" --json --no-such-option
+        expect_rc 2
+        json_failure_is_one_object "$1 --no-such-option"
+    done <<EOF2
+import --json -o out.tar nosuch.tar
+inspect --json nosuch.tar
+verify --json nosuch.tar
+verify --json --key cosign.pub nosuch.tar
+verify --json --key cosign.pub foo/bar
+verify --json --key cosign.pub --retries 1 --plain-http $closed/x:1
+sign --json --key cosign.key nosuch.tar
+sign --json --key cosign.key reg.example/x:1
+attest --json --key cosign.key --predicate nosuch.json --type slsaprovenance nosuch.tar
+attestations --json nosuch.tar
+sbom --json nosuch.tar
+split --json --size 64k nosuch.tar
+sync --json --key cosign.pub --to $closed --settle 0 nosuchdir
+sync --json --key cosign.pub --to $closed --settle 0 inbox
+verify --json --key cosign.pub b.tar
+push --json --key cosign.pub --retries 1 --plain-http b.tar $closed
+export --json --retries 1 --plain-http $closed/x:1 -o o.tar
+push --json --key cosign.pub nosuch.tar $closed
+tags --json --retries 1 --plain-http $closed/x
+digest --json --retries 1 --plain-http $closed/x:1
+inventory --json --retries 1 --plain-http $closed/x
+pkcs11 tokens --json --module /nonexistent/p11.so
+version --json extra
+EOF2
+}
+
+# cosign's -o=json (a short option with '='): the parser takes it as -o json, for every
+# short option that takes a value; "-o =x" (a separate word) keeps its '='
+case_short_option_equals_value() {
+    keys
+    make_bundle b.tar
+    airlock sign --key cosign.key --identity reg.example/x:1 b.tar
+    expect_rc 0
+    airlock verify --key cosign.pub -o json b.tar
+    expect_rc 0
+    cp "$T/out" want
+    airlock verify -k=cosign.pub -o=json b.tar
+    expect_rc 0
+    cmp -s want "$T/out" || fail "-o=json differs from -o json"
+    airlock verify -k=cosign.pub -o=yaml b.tar
+    expect_rc 2
+    err_has "bad value 'yaml' for --output"
+    airlock split --size 64k -o=p b.tar
+    expect_rc 0
+    [ -f p.001 ] || fail "-o=p did not name the parts p.001"
+    airlock split --size 64k -o =q b.tar
+    expect_rc 0
+    [ -f =q.001 ] || fail "-o =q (a separate word) lost its '='"
+}
+
 main "$@"
