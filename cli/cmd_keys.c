@@ -354,9 +354,10 @@ static int scrypt_n_opt(void *ctx, const char *arg, const char *name, const char
 
 #define KEY_PASSWORD_FILE                                                                         \
     {CLI_STR, "password-file", 0, &pwfile, "FILE", "read the password from FILE", 0, 0, NULL}
-#define KEY_PAIR_OPTS(dflt)                                                                       \
-    {CLI_STR, "output-key-prefix", 0, &prefix, "PREFIX", "file names (default: " dflt ")", 0,    \
-     0, NULL},                                                                                   \
+/* letter: cosign's import-key-pair has -o for --output-key-prefix, its generate-key-pair none */
+#define KEY_PAIR_OPTS(dflt, letter)                                                               \
+    {CLI_STR, "output-key-prefix", letter, &prefix, "PREFIX", "file names (default: " dflt ")",  \
+     0, 0, NULL},                                                                                \
         {CLI_FLAG, "force", 'f', &force, NULL, "replace existing files", 0, 0, NULL},           \
         {CLI_CALL, "scrypt-n", 0, &scrypt_n, "N",                                               \
          "65536 (default, cosign >= 2.2), 131072, or 32768: the form every cosign and "          \
@@ -366,12 +367,12 @@ static int scrypt_n_opt(void *ctx, const char *arg, const char *name, const char
 
 static const struct cli_opt keygen_opts[] = {
     {CLI_STR, "key", 'k', &key, "pkcs11:URI", "generate on this token (RFC 7512 URI)", 0, 0, NULL},
-    KEY_PAIR_OPTS("cosign"), CLI_OPT_END};
+    KEY_PAIR_OPTS("cosign", 0), CLI_OPT_END};
 static const struct cli_opt *const keygen_tables[] = {keygen_opts, NULL};
 static const struct cli_opt import_opts[] = {
     {CLI_STR, "key", 'k', &key, "KEY.pem",
      "the unencrypted PEM EC P-256 private key (required)", 0, 0, NULL},
-    KEY_PAIR_OPTS("import-cosign"), CLI_OPT_END};
+    KEY_PAIR_OPTS("import-cosign", 'o'), CLI_OPT_END};
 static const struct cli_opt *const import_tables[] = {import_opts, NULL};
 static const struct cli_opt pub_opts[] = {
     {CLI_STR, "key", 'k', &key, "FILE",
@@ -430,7 +431,7 @@ int cmd_keygen(int argc, char **argv)
 
 static void import_help(FILE *f)
 {
-    cli_printf(f, "usage: airlock import-key-pair --key KEY.pem [--output-key-prefix PREFIX]\n"
+    cli_printf(f, "usage: airlock import-key-pair --key KEY.pem [-o|--output-key-prefix PREFIX]\n"
                   "                               [--force] [--scrypt-n N] [--password-file F]\n"
                   "\n"
                   "Encrypts an unencrypted PEM EC P-256 private key (PKCS#8 or SEC1) into a\n"

@@ -23,6 +23,29 @@ static int new_bundle_opt(void *ctx, const char *arg, const char *name, const ch
     return 0;
 }
 
+/* cosign's --offline[=BOOL]: airlock has no transparency log or TUF root to fetch */
+static int offline_opt(void *ctx, const char *arg, const char *name, const char *cmd)
+{
+    (void)ctx;
+    (void)cmd;
+    cli_printf(stderr, "airlock: note: --%s=%s: accepted as cosign's; airlock verifies a bundle "
+                       "offline always (no transparency log, no TUF root)\n", name, arg);
+    return 0;
+}
+
+/* cosign's --local-image[=BOOL] (the image is a directory cosign save wrote): a bundle is
+ * always local; with =true the operand is a path whatever it looks like */
+static int local_image;
+static int local_image_opt(void *ctx, const char *arg, const char *name, const char *cmd)
+{
+    (void)cmd;
+    *(int *)ctx = !strcmp(arg, "true");
+    cli_printf(stderr, "airlock: note: --%s=%s: accepted as cosign's; a bundle is always local "
+                       "(an OCI layout as cosign save writes is one)%s\n", name, arg,
+               *(int *)ctx ? ": the operand is taken as a path" : "");
+    return 0;
+}
+
 static const struct cli_opt opts[] = {
     {CLI_STR, "key", 'k', &keyfile, "FILE",
      "cosign public key (cosign.pub) to check signatures with", 0, 0, NULL},
@@ -87,6 +110,11 @@ static const struct cli_opt opts[] = {
                     "cosign's; only =true (airlock never checks a transparency log)"),
     {CLI_BOOL, "new-bundle-format", 0, NULL, NULL,
      "cosign's; both formats are always checked (said on stderr)", 0, 0, new_bundle_opt},
+    {CLI_BOOL, "offline", 0, NULL, NULL,
+     "cosign's; a bundle is always verified offline (said on stderr)", 0, 0, offline_opt},
+    {CLI_BOOL, "local-image", 0, &local_image, NULL,
+     "cosign's; a bundle is always local, and the operand is read as a path, never as a "
+     "registry reference (said on stderr)", 0, 0, local_image_opt},
     CLI_OPT_THREADS(&threads, "hashing threads (default: one per core)"),
     CLI_OPT_END};
 static const struct cli_opt *const own[] = {opts, NULL};
@@ -372,7 +400,7 @@ static int verify_run(const struct cli_list *ins, struct cli_registry *cr)
         if (drc)
             return drc;
     }
-    int in_registry = ins->n == 1 && cli_is_registry_ref(ins->v[0]);
+    int in_registry = ins->n == 1 && !local_image && cli_is_registry_ref(ins->v[0]);
     if (!keyfile && (so.identity || anns.n || allow_unsigned || output ||
                      (so.dest && !policyfile) || in_registry))
         keyfile = cli_default_key("verify", "cosign.pub", ins->v, ins->n); /* a key is needed */

@@ -87,7 +87,7 @@ opts_of() {
     case $1 in
     verify) echo "key identity to map identity-check annotation attestation allow-unsigned
         part-only policy json threads quiet help $REGOPTS output insecure-ignore-tlog
-        new-bundle-format" ;;
+        new-bundle-format offline local-image" ;;
     push) echo "key allow-unsigned no-verify identity identity-check annotation attestation policy
         map json quiet help $REGOPTS" ;;
     sync) echo "key to identity identity-check map settle config json quiet help $REGOPTS" ;;
@@ -119,7 +119,8 @@ opts_of() {
 letters_of() {
     case $1 in
     verify) echo "k a j q o h" ;; push) echo "k a q h" ;; sync) echo "k q h" ;; sign) echo "k a y q h" ;;
-    keygen | generate-key-pair | import-key-pair) echo "k f q h" ;; public-key) echo "k q h" ;;
+    keygen | generate-key-pair) echo "k f q h" ;; import-key-pair) echo "k o f q h" ;;
+    public-key) echo "k q h" ;;
     pkcs11) echo "q h" ;; serve) echo "l k a j q h" ;; split) echo "o q h" ;; import) echo "o q h" ;;
     export | inventory) echo "o q h" ;; inspect | tags | digest | login | logout | version) echo "q h" ;;
     attest | attestations | sbom) echo "k q h" ;;

@@ -628,4 +628,42 @@ case_short_option_equals_value() {
     [ -f =q.001 ] || fail "-o =q (a separate word) lost its '='"
 }
 
+# cosign's verify --offline and --local-image: accepted, each said in one line; --local-image
+# makes the operand a path whatever it looks like
+case_verify_offline_local_image() {
+    keys
+    make_bundle b.tar
+    airlock sign --key cosign.key --identity reg.example/x:1 b.tar
+    expect_rc 0
+    for f in --offline --offline=true --offline=false; do
+        airlock verify --key cosign.pub $f b.tar
+        expect_rc 0
+        [ "$(grep -c 'airlock verifies a bundle offline always' "$T/err")" = 1 ] ||
+            fail "$f: not one line"
+    done
+    airlock verify --key cosign.pub --local-image b.tar
+    expect_rc 0
+    [ "$(grep -c 'a bundle is always local' "$T/err")" = 1 ] || fail "--local-image: not one line"
+    export https_proxy=http://127.0.0.1:9 HTTPS_PROXY=http://127.0.0.1:9
+    airlock verify --key cosign.pub --local-image reg.example/app:1
+    expect_rc 1
+    err_has "open bundle 'reg.example/app:1': No such file or directory"
+    airlock verify --key cosign.pub --local-image=maybe b.tar
+    expect_rc 2
+    err_has "bad value 'maybe' for --local-image"
+}
+
+# cosign's import-key-pair -o PREFIX (--output-key-prefix) and -k KEY
+case_import_key_pair_short_options() {
+    openssl ecparam -name prime256v1 -genkey -noout -out ec.pem 2>/dev/null ||
+        "$PY" -c 'import sys; sys.exit(0)'
+    [ -f ec.pem ] || openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out ec.pem
+    airlock import-key-pair -k ec.pem -o mine
+    expect_rc 0
+    [ -f mine.key ] && [ -f mine.pub ] || fail "-o mine wrote no mine.key/mine.pub"
+    airlock import-key-pair --key ec.pem -o=other
+    expect_rc 0
+    [ -f other.key ] || fail "-o=other wrote no other.key"
+}
+
 main "$@"
