@@ -36,7 +36,7 @@ static const struct cli_opt *const inv_own[] = {inv_opts, NULL};
 static void inv_help(FILE *f)
 {
     fprintf(f,
-            "usage: airlock inventory [options] REGISTRY[/PREFIX] -o FILE\n"
+            "usage: airlock inventory [options] [docker://]REGISTRY[/PREFIX] -o FILE\n"
             "       airlock inventory --set FILE [--map SRC=DST]... REGISTRY[/PREFIX] -o FILE\n"
             "\n"
             "Lists what the registry holds, for a delta export outside ('airlock export\n"
@@ -137,7 +137,7 @@ static int inv_run(const struct cli_list *ops)
         return cli_usage_error("inventory", "missing -o FILE");
     if (json && !strcmp(out, "-"))
         return cli_usage_error("inventory", "--json prints on stdout: give -o FILE");
-    const char *where = ops->v[0];
+    const char *where = cli_registry_ref(ops->v[0]); /* docker://HOST/REPO, as skopeo writes */
     int rc;
     if (strchr(where, '@') || strstr(where, "://"))
         return cli_usage_error("inventory", "'%s': give REGISTRY[/PREFIX], no tag or digest",

@@ -666,4 +666,24 @@ case_import_key_pair_short_options() {
     [ -f other.key ] || fail "-o=other wrote no other.key"
 }
 
+# inventory takes docker://HOST/REPO as every other registry-reference argument does
+case_inventory_docker_prefix() {
+    keys
+    make_bundle b.tar
+    airlock sign --key cosign.key --to "$PLAIN/$CASE" b.tar
+    expect_rc 0
+    airlock push --key cosign.pub --identity-check any --plain-http b.tar "$PLAIN/$CASE"
+    expect_rc 0
+    airlock inventory --json --plain-http "$PLAIN/$CASE" -o plain.json
+    expect_rc 0
+    json '.repositories == 1'
+    airlock inventory --json --plain-http "docker://$PLAIN/$CASE" -o prefixed.json
+    expect_rc 0
+    json '.repositories == 1'
+    cmp -s plain.json prefixed.json || fail "docker:// gave another inventory"
+    airlock inventory --plain-http "docker://$PLAIN/$CASE@sha256:$(cat "$F/L.digest")" -o x.json
+    expect_rc 2
+    err_has "give REGISTRY[/PREFIX], no tag or digest"
+}
+
 main "$@"
