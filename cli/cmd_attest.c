@@ -374,6 +374,7 @@ static int list_run(const struct cli_list *ins, int sbom)
     if (airlock_bundle_open(&b, ins->v[0], 0, &err) ||
         airlock_bundle_verify_signatures(&sr, b, &so, &err)) {
         rc = cli_fail(err);
+        cli_short_name_hint(ins->v[0]);
         goto out;
     }
     if (list_json && !sbom)

@@ -159,7 +159,10 @@ static int inspect_run(const struct cli_list *ins)
                                 &err) ||
         airlock_catalog_load(&cat, b, &err)) {
         airlock_bundle_free(b);
-        return cli_fail(err);
+        int rc = cli_fail(err);
+        if (ins->n == 1)
+            cli_short_name_hint(ins->v[0]);
+        return rc;
     }
     int rc = EXIT_OK;
     if (lock) {

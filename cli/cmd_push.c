@@ -159,6 +159,8 @@ static int push_run(const struct cli_list *ins)
     if (!b || airlock_push(&res, b, dest, &cr.o, &po, &err)) {
         cli_registry_release(&cr);
         rc = cli_fail(err);
+        if (!b && ins->n == 2)
+            cli_short_name_hint(ins->v[0]);
         goto out;
     }
     cli_registry_release(&cr);

@@ -202,6 +202,8 @@ static int serve_run(const struct cli_list *ins)
     if (airlock_bundle_open_set(&b, ins->v, ins->n, 0, &err) ||
         airlock_server_new(&s, b, &so, &err)) {
         rc = cli_fail(err);
+        if (ins->n == 1)
+            cli_short_name_hint(ins->v[0]);
         goto out;
     }
     im = airlock_server_images(s, &n_im);

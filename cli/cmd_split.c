@@ -75,6 +75,8 @@ static int split_run(const struct cli_list *ins, struct airlock_error **err)
     cli_bar_end(&bar);
     if (rc) {
         rc = cli_fail(*err);
+        if (ins->n == 1)
+            cli_short_name_hint(ins->v[0]);
     } else if (json) {
         cli_printf(stdout, "{\"parts\":[");
         for (size_t i = 0; i < r->n; i++) {

@@ -506,6 +506,16 @@ case_missing_bundle_is_no_short_name() {
                 fail "'$c $p' tried the network"
         done
     done
+    # every other command that reads a bundle gives the same hint
+    local after
+    for c in inspect attestations sbom "split --size 64k" "push --key cosign.pub --plain-http" \
+        "serve --key cosign.pub"; do
+        case $c in sbom) after=x:1 ;; push*) after=127.0.0.1:9 ;; *) after= ;; esac
+        airlock $c nginx:1.25 $after
+        [ "$rc" != 0 ] || fail "$c nginx:1.25 did not fail"
+        err_has "open bundle 'nginx:1.25': No such file or directory"
+        err_has "airlock does not expand short names to Docker Hub: write docker.io/nginx:1.25"
+    done
     for p in ./nonexist.tar /nonexist/b.tar reg.example/b.tar reg.example/b.tar.zst \
         reg.example/b.tar.001; do
         airlock verify --key cosign.pub "$p"
