@@ -83,9 +83,13 @@ static const struct example examples[] = {
     {"login", "# ask for the password, check it with the registry, keep it in auth.json\n"
               "airlock login --username ci registry.internal\n"
               "# the password from a file, for a script\n"
-              "airlock login --username ci --password-stdin registry.internal < pw.txt\n"},
+              "airlock login --username ci --password-stdin registry.internal < pw.txt\n"
+              "# credentials for the repositories under one namespace only (podman's habit)\n"
+              "airlock login -u team-a --password-stdin registry.internal/team-a < pw.txt\n"},
     {"logout", "# forget the credentials of a registry\n"
-               "airlock logout registry.internal\n"},
+               "airlock logout registry.internal\n"
+               "# forget every credential in the file\n"
+               "airlock logout --all\n"},
     {"attest", "# an SPDX SBOM, signed offline, for every image of the bundle\n"
                "airlock attest --key cosign.key --predicate nginx.spdx.json --type spdxjson \\\n"
                "  bundle.tar\n"

@@ -31,9 +31,10 @@ static const struct cli_opt reg_table[] = {
      "skopeo's and podman's: =false is --insecure (certificates not verified; a plain-HTTP "
      "registry still needs --plain-http)",
      0, 0, reg_call},
-    REG("username", "USER",
-        "with --password-stdin: credentials (otherwise: $REGISTRY_AUTH_FILE, containers "
-        "auth.json, ~/.docker/config.json and their helpers)"),
+    {CLI_CALL, "username", 'u', NULL, "USER",
+     "with --password-stdin: credentials, -u as podman's (otherwise: $REGISTRY_AUTH_FILE, "
+     "containers auth.json, ~/.docker/config.json and their helpers)",
+     0, 0, reg_call},
     REG("password-stdin", NULL, "read the password from stdin"),
     REG("creds", "USER[:PASS]",
         "credentials, as skopeo's --creds (without :PASS: from --password-stdin or a prompt); "
@@ -291,7 +292,7 @@ int cli_registry_finish(struct cli_registry *cr, const char *cmd)
             return EXIT_FAILURE_OP;
         cr->password = b.data;
         cr->o.password = cr->password;
-    } else if (cr->o.username && !cr->creds)
+    } else if (cr->o.username && !cr->creds && !cr->password)
         return cli_usage_error(cmd, "--username needs --password-stdin");
     cli_bar_start(&cr->bar, cr->quiet);
     cr->o.progress = cli_progress;

@@ -108,8 +108,8 @@ opts_of() {
     inspect) echo "json lock quiet help" ;;
     tags) echo "semver filter deny latest page-size json quiet help $REGOPTS" ;;
     digest) echo "json quiet help $REGOPTS" ;;
-    login) echo "quiet help $REGOPTS" ;;
-    logout) echo "auth-file authfile quiet help" ;;
+    login) echo "password quiet help $REGOPTS" ;;
+    logout) echo "auth-file authfile all quiet help" ;;
     version) echo "json quiet help" ;;
     attest) echo "key predicate type replace recursive signature-format password-file json quiet help" ;;
     attestations) echo "key type json quiet help" ;;
@@ -118,11 +118,12 @@ opts_of() {
 }
 letters_of() {
     case $1 in
-    verify) echo "k a j q o h" ;; push) echo "k a q h" ;; sync) echo "k q h" ;; sign) echo "k a y q h" ;;
+    verify) echo "k a j q o u h" ;; push) echo "k a q u h" ;; sync) echo "k q u h" ;; sign) echo "k a y q h" ;;
     keygen | generate-key-pair) echo "k f q h" ;; import-key-pair) echo "k o f q h" ;;
     public-key) echo "k q h" ;;
     pkcs11) echo "q h" ;; serve) echo "l k a j q h" ;; split) echo "o q h" ;; import) echo "o q h" ;;
-    export | inventory) echo "o q h" ;; inspect | tags | digest | login | logout | version) echo "q h" ;;
+    export | inventory) echo "o q u h" ;; tags | digest) echo "q u h" ;; login) echo "p q u h" ;;
+    logout) echo "a q h" ;; inspect | version) echo "q h" ;;
     attest | attestations | sbom) echo "k q h" ;;
     esac
 }

@@ -398,6 +398,52 @@ case_login_logout_round_trip() {
     err_has "give it with --password-stdin"
 }
 
+# containers-auth.json(5): a key may name a namespace or a repository, and the most specific
+# key for the repository wins (registry/ns/repo, registry/ns, registry); podman login HOST/NS
+# writes such a key, airlock login HOST/NS too, and logout HOST/NS / --all remove them
+case_auth_json_namespace_keys() {
+    keys
+    local f=$XDG_RUNTIME_DIR/containers/auth.json good bad
+    mkdir -p "$(dirname "$f")"
+    good=$(printf tester:tester-pass | base64 -w0)
+    bad=$(printf tester:wrong-pass | base64 -w0)
+    printf '{"auths":{"%s":{"auth":"%s"},"%s/%s":{"auth":"%s"}}}' "$TLSREG" "$bad" "$TLSREG" \
+        "$CASE" "$good" >"$f"
+    make_bundle b.tar
+    airlock sign --key cosign.key --to "$TLSREG/$CASE" b.tar
+    airlock push --key cosign.pub --ca-file "$CA" b.tar "$TLSREG/$CASE"
+    expect_rc 0
+    # another repository of the registry gets the host's entry, whose password is wrong
+    airlock push --key cosign.pub --identity-check any --ca-file "$CA" b.tar "$TLSREG/x$CASE"
+    expect_rc 5
+    # what podman login HOST/NS writes, airlock reads
+    printf '{}' >"$f"
+    podman login --authfile "$f" --tls-verify=false -u tester -p tester-pass "$TLSREG/$CASE" \
+        >/dev/null 2>podman.err || fail "podman login: $(cat podman.err)"
+    jq -e "(.auths | keys) == [\"$TLSREG/$CASE\"]" "$f" >/dev/null || fail "podman wrote $(cat "$f")"
+    airlock push --key cosign.pub --ca-file "$CA" b.tar "$TLSREG/$CASE"
+    expect_rc 0
+    # airlock login HOST/NS (-u as podman's) writes that key; logout HOST/NS removes it only
+    printf '{"auths":{"other.example":{"auth":"b3RoZXI6eA=="}}}' >"$f"
+    run "$AIRLOCK" login --ca-file "$CA" -u tester --password-stdin "https://$TLSREG/$CASE" <<<tester-pass
+    expect_rc 0
+    jq -e "(.auths | keys) == [\"$TLSREG/$CASE\", \"other.example\"]" "$f" >/dev/null ||
+        fail "login HOST/NS wrote $(cat "$f")"
+    airlock push --key cosign.pub --ca-file "$CA" b.tar "$TLSREG/$CASE"
+    expect_rc 0
+    airlock logout "$TLSREG/$CASE"
+    expect_rc 0
+    jq -e '(.auths | keys) == ["other.example"]' "$f" >/dev/null || fail "logout left $(cat "$f")"
+    # -p on the command line, as podman and docker take it, with their warning
+    run "$AIRLOCK" login --ca-file "$CA" -u tester -p tester-pass "$TLSREG" </dev/null
+    expect_rc 0
+    err_has "visible to other users"
+    ! grep -qF tester-pass "$T/err" "$T/out" || fail "the password was printed"
+    airlock logout --all
+    expect_rc 0
+    jq -e '.auths == {}' "$f" >/dev/null || fail "logout --all left $(cat "$f")"
+}
+
 # CA and client certificates from certs.d (AIRLOCK_CERTS_DIRS replaces the system roots
 # /etc/containers/certs.d:/etc/docker/certs.d for the test)
 case_certs_d_ca_and_client_cert() {

@@ -1,5 +1,5 @@
-/* Fuzzes auth files (auth_text_lookup: containers auth.json / docker config.json with auths,
- * credHelpers, credsStore) and credential-helper answers (auth_helper_parse). Input: the auth
+/* Fuzzes auth files (auth_creds_add_text and auth_creds_for: containers auth.json / docker
+ * config.json with auths keyed by registry, namespace or repository, credHelpers, credsStore) and credential-helper answers (auth_helper_parse). Input: the auth
  * file, optionally followed by "\n--helper--\n" and what docker-credential-<name> get prints;
  * no helper is run: a stand-in parses that output. */
 #include "transfer_int.h"
@@ -39,17 +39,27 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     helper_len = s ? size - flen - (sizeof(sep) - 1) : 0;
     static const char *hosts[] = {"docker.io", "registry-1.docker.io", "ghcr.io",
                                   "registry.example:5000", ""};
+    static const char *repos[] = {NULL, "library/nginx", "ns/sub/repo", "ns", ""};
     for (size_t i = 0; i < sizeof(hosts) / sizeof(hosts[0]); i++) {
-        char *user = NULL, *pass = NULL;
+        struct auth_creds *c = NULL;
         struct airlock_error *err = NULL;
-        int rc = auth_text_lookup(&user, &pass, text, "auth.json", hosts[i], fake_helper, &err);
-        if (rc == 0 && (!user || !pass))
-            abort();
-        if (rc && (user || pass))
-            abort(); /* no half answer */
-        free(user);
-        free(pass);
-        airlock_error_free(err);
+        if (auth_creds_new(&c, hosts[i], fake_helper, &err) ||
+            auth_creds_add_text(c, text, "auth.json", &err)) {
+            auth_creds_free(c);
+            airlock_error_free(err);
+            continue;
+        }
+        for (size_t k = 0; k < sizeof(repos) / sizeof(repos[0]); k++) {
+            const char *user = NULL, *pass = NULL;
+            int rc = auth_creds_for(c, repos[k], &user, &pass, &err);
+            if (rc == 0 && (!user || !pass))
+                abort();
+            if (rc && (user || pass))
+                abort(); /* no half answer */
+            airlock_error_free(err);
+            err = NULL;
+        }
+        auth_creds_free(c);
     }
     helper_out = NULL;
     free(text);

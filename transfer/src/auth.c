@@ -190,9 +190,233 @@ static int run_helper(char **user, char **pass, const char *helper, const char *
     return rc;
 }
 
-/* One auth file: auths entries (several key spellings), credHelpers, credsStore. */
-static int from_file(char **user, char **pass, const char *path, const char *host,
-                     struct airlock_error **err)
+/* ---- the credentials of one registry: every auth file read once, resolved per repository ---- */
+
+/* One auths entry for this registry: path "" is the registry itself, else "ns[/...]/repo". */
+struct auth_key {
+    char *path;
+    char *user, *pass; /* NULL: the entry is malformed (said when it is the one chosen) */
+    int legacy;        /* spelled "https://host" or "http://host" */
+};
+
+/* A helper's answer, asked once. */
+struct auth_asked {
+    int done, rc;
+    char *user, *pass;
+};
+
+/* What one auth file says for this registry. */
+struct auth_source {
+    char *file;
+    char *helper; /* credHelpers[host] */
+    char *store;  /* credsStore */
+    struct auth_asked helper_got, store_got;
+    struct auth_key *keys;
+    size_t n;
+};
+
+struct auth_creds {
+    char *host;
+    auth_helper_fn helper_fn;
+    char *user, *pass; /* explicit (--username, --creds) */
+    struct auth_source *src;
+    size_t n_src;
+};
+
+static void wipe_free(char *s)
+{
+    if (s) {
+        airlock_wipe(s, strlen(s));
+        free(s);
+    }
+}
+
+/* Docker Hub has several names; its legacy auth key is "https://index.docker.io/v1/". */
+static const char *hub_normal(const char *host, size_t len)
+{
+    static const char *const names[] = {"docker.io", "registry-1.docker.io", "index.docker.io"};
+    for (size_t i = 0; i < 3; i++)
+        if (strlen(names[i]) == len && !strncmp(host, names[i], len))
+            return "docker.io";
+    return NULL;
+}
+
+/* The path below host that an auths key names ("" for host itself), or NULL when the key is
+ * for another registry. A key with a scheme names a registry only (containers/image
+ * normalizeAuthFileKey takes the host part of "https://host/v1/"). */
+static const char *key_path(const char *key, const char *host, int *legacy)
+{
+    *legacy = !strncmp(key, "https://", 8) || !strncmp(key, "http://", 7);
+    const char *k = *legacy ? strstr(key, "://") + 3 : key;
+    size_t kl = strcspn(k, "/"), hl = strlen(host);
+    const char *kh = hub_normal(k, kl), *hh = hub_normal(host, hl);
+    int same = kh && hh ? 1 : kl == hl && !strncmp(k, host, hl);
+    if (!same)
+        return NULL;
+    if (*legacy || !k[kl])
+        return "";
+    return k[kl + 1] ? k + kl + 1 : NULL; /* "host/" names nothing */
+}
+
+static void source_release(struct auth_source *s)
+{
+    free(s->file);
+    free(s->helper);
+    free(s->store);
+    wipe_free(s->helper_got.user);
+    wipe_free(s->helper_got.pass);
+    wipe_free(s->store_got.user);
+    wipe_free(s->store_got.pass);
+    for (size_t i = 0; i < s->n; i++) {
+        free(s->keys[i].path);
+        wipe_free(s->keys[i].user);
+        wipe_free(s->keys[i].pass);
+    }
+    free(s->keys);
+    memset(s, 0, sizeof(*s));
+}
+
+/* What the text of auth file path says for host: its credHelpers entry, credsStore and the
+ * auths entries naming host or a repository path below it. */
+static int source_parse(struct auth_source *s, const char *text, const char *path,
+                        const char *host, struct airlock_error **err)
+{
+    memset(s, 0, sizeof(*s));
+    cJSON *j = core_json_parse(text, strlen(text), NULL);
+    if (!j)
+        return airlock_error_set(err, AIRLOCK_EUSAGE, "auth file '%s' is not valid JSON", path);
+    int rc = 0;
+    const char *helper = cJSON_GetStringValue(
+        cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(j, "credHelpers"), host));
+    const char *store = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(j, "credsStore"));
+    const cJSON *auths = cJSON_GetObjectItemCaseSensitive(j, "auths"), *e;
+    if (!cJSON_IsObject(auths))
+        auths = NULL;
+    size_t n = 0;
+    cJSON_ArrayForEach(e, auths) n++;
+    if (!(s->file = strdup(path)) || (helper && !(s->helper = strdup(helper))) ||
+        (store && !(s->store = strdup(store))) ||
+        (n && !(s->keys = calloc(n, sizeof(*s->keys)))))
+        rc = airlock_error_set(err, AIRLOCK_EOS, "out of memory");
+    if (rc)
+        auths = NULL;
+    cJSON_ArrayForEach(e, auths)
+    {
+        int legacy;
+        const char *kp = e->string ? key_path(e->string, host, &legacy) : NULL;
+        if (!kp)
+            continue;
+        struct auth_key *k = &s->keys[s->n];
+        if (!(k->path = strdup(kp))) {
+            rc = airlock_error_set(err, AIRLOCK_EOS, "out of memory");
+            break;
+        }
+        k->legacy = legacy;
+        s->n++;
+        const char *a = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(e, "auth"));
+        unsigned char *dec = NULL;
+        size_t dl = 0;
+        if (a && !airlock_b64_decode(&dec, &dl, a, strlen(a), NULL)) {
+            char *colon = memchr(dec, ':', dl);
+            if (colon && !memchr(dec, '\0', dl)) {
+                k->user = strndup((char *)dec, (size_t)(colon - (char *)dec));
+                k->pass = strndup(colon + 1, dl - (size_t)(colon - (char *)dec) - 1);
+                if (!k->user || !k->pass) {
+                    wipe_free(k->user);
+                    k->user = NULL;
+                }
+            }
+            airlock_wipe(dec, dl);
+            free(dec);
+        }
+    }
+    json_wipe_delete(j);
+    if (rc)
+        source_release(s);
+    return rc;
+}
+
+/* The entry of s for repo: the most specific path (repo, then each parent namespace, then the
+ * registry itself), an unschemed key before a legacy one; NULL when none. */
+static const struct auth_key *source_key(const struct auth_source *s, const char *repo)
+{
+    const struct auth_key *best = NULL;
+    size_t best_len = 0, rl = repo ? strlen(repo) : 0;
+    for (size_t i = 0; i < s->n; i++) {
+        const struct auth_key *k = &s->keys[i];
+        size_t kl = strlen(k->path);
+        int covers = kl == 0 || (kl <= rl && !strncmp(repo, k->path, kl) &&
+                                 (repo[kl] == '\0' || repo[kl] == '/'));
+        if (covers && (!best || kl > best_len || (kl == best_len && best->legacy && !k->legacy))) {
+            best = k;
+            best_len = kl;
+        }
+    }
+    return best;
+}
+
+static int ask_helper(struct auth_asked *a, struct auth_creds *c, const char *helper)
+{
+    if (!a->done) {
+        a->rc = c->helper_fn(&a->user, &a->pass, helper, c->host, NULL) ? AIRLOCK_ENOTFOUND : 0;
+        a->done = 1;
+    }
+    return a->rc;
+}
+
+int auth_creds_for(struct auth_creds *c, const char *repo, const char **user, const char **pass,
+                   struct airlock_error **err)
+{
+    *user = *pass = NULL;
+    if (c->user) {
+        *user = c->user;
+        *pass = c->pass;
+        return 0;
+    }
+    for (size_t i = 0; i < c->n_src; i++) {
+        struct auth_source *s = &c->src[i];
+        struct auth_asked *a = NULL;
+        if (s->helper) /* credHelpers name the registry's helper: it decides */
+            a = ask_helper(&s->helper_got, c, s->helper) ? NULL : &s->helper_got;
+        else {
+            const struct auth_key *k = source_key(s, repo);
+            if (k && !k->user)
+                return airlock_error_set(err, AIRLOCK_EUSAGE,
+                                         "auth file '%s': entry for '%s%s%s' is malformed",
+                                         s->file, c->host, *k->path ? "/" : "", k->path);
+            if (k) {
+                *user = k->user;
+                *pass = k->pass;
+                return 0;
+            }
+            if (s->store && !ask_helper(&s->store_got, c, s->store))
+                a = &s->store_got;
+        }
+        if (a) {
+            *user = a->user;
+            *pass = a->pass;
+            return 0;
+        }
+    }
+    return AIRLOCK_ENOTFOUND;
+}
+
+void auth_creds_free(struct auth_creds *c)
+{
+    if (!c)
+        return;
+    for (size_t i = 0; i < c->n_src; i++)
+        source_release(&c->src[i]);
+    free(c->src);
+    free(c->host);
+    free(c->user);
+    wipe_free(c->pass);
+    free(c);
+}
+
+/* Adds what auth file path says for c's registry; a file that is not there (or cannot be read)
+ * adds nothing, one that is not JSON is an error. */
+static int creds_add_file(struct auth_creds *c, const char *path, struct airlock_error **err)
 {
     char *text = NULL;
     size_t len = 0;
@@ -200,71 +424,55 @@ static int from_file(char **user, char **pass, const char *path, const char *hos
     if (transfer_read_file(path, 1 << 20, 1, AIRLOCK_ENOTFOUND, &text, &len, &e)) {
         int missing = e && e->sys_errno; /* could not open or read: as if it were not there */
         airlock_error_free(e);
-        return missing ? AIRLOCK_ENOTFOUND
+        return missing ? 0
                        : airlock_error_set(err, AIRLOCK_EUSAGE, "auth file '%s' is not valid JSON",
                                            path);
     }
-    int rc = auth_text_lookup(user, pass, text, path, host, run_helper, err);
+    int rc = auth_creds_add_text(c, text, path, err);
     airlock_wipe(text, len);
     free(text);
     return rc;
 }
 
-int auth_text_lookup(char **user, char **pass, const char *text, const char *path,
-                     const char *host, auth_helper_fn helper_fn, struct airlock_error **err)
+int auth_creds_add_text(struct auth_creds *c, const char *text, const char *path,
+                   struct airlock_error **err)
 {
-    cJSON *j = core_json_parse(text, strlen(text), NULL);
-    if (!j)
-        return airlock_error_set(err, AIRLOCK_EUSAGE, "auth file '%s' is not valid JSON", path);
-    int rc = AIRLOCK_ENOTFOUND;
-    const cJSON *helpers = cJSON_GetObjectItemCaseSensitive(j, "credHelpers");
-    const char *helper = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(helpers, host));
-    const cJSON *auths = cJSON_GetObjectItemCaseSensitive(j, "auths");
-    char keys[4][300];
-    snprintf(keys[0], sizeof(keys[0]), "%s", host);
-    snprintf(keys[1], sizeof(keys[1]), "https://%s", host);
-    snprintf(keys[2], sizeof(keys[2]), "http://%s", host);
-    snprintf(keys[3], sizeof(keys[3]), "%s",
-             !strcmp(host, "docker.io") || !strcmp(host, "registry-1.docker.io")
-                 ? "https://index.docker.io/v1/"
-                 : host);
-    const cJSON *entry = NULL;
-    for (int i = 0; i < 4 && !entry; i++)
-        entry = cJSON_GetObjectItemCaseSensitive(auths, keys[i]);
-    if (helper) {
-        rc = helper_fn(user, pass, helper, host, NULL);
-    } else if (entry) {
-        const char *a = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(entry, "auth"));
-        unsigned char *dec = NULL;
-        size_t dl = 0;
-        if (a && !airlock_b64_decode(&dec, &dl, a, strlen(a), NULL)) {
-            char *colon = memchr(dec, ':', dl);
-            if (colon) {
-                *user = strndup((char *)dec, (size_t)(colon - (char *)dec));
-                *pass = strndup(colon + 1, dl - (size_t)(colon - (char *)dec) - 1);
-                rc = 0;
-            }
-            airlock_wipe(dec, dl);
-            free(dec);
-        }
-        if (rc)
-            rc = airlock_error_set(err, AIRLOCK_EUSAGE, "auth file '%s': entry for '%s' is malformed",
-                                   path, host);
-    } else {
-        const char *store = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(j, "credsStore"));
-        if (store)
-            rc = helper_fn(user, pass, store, host, NULL) ? AIRLOCK_ENOTFOUND : 0;
-    }
-    json_wipe_delete(j);
+    struct auth_source *n = realloc(c->src, (c->n_src + 1) * sizeof(*n));
+    if (!n)
+        return airlock_error_set(err, AIRLOCK_EOS, "out of memory");
+    c->src = n;
+    int rc = source_parse(&c->src[c->n_src], text, path, c->host, err);
+    if (!rc)
+        c->n_src++;
     return rc;
 }
 
-int auth_lookup(char **user, char **pass, const char *host, const struct airlock_registry_opts *o,
-                struct airlock_error **err)
+int auth_creds_new(struct auth_creds **out, const char *host, auth_helper_fn helper_fn,
+                   struct airlock_error **err)
 {
+    struct auth_creds *c = calloc(1, sizeof(*c));
+    if (!c || !(c->host = strdup(host))) {
+        free(c);
+        return airlock_error_set(err, AIRLOCK_EOS, "out of memory");
+    }
+    c->helper_fn = helper_fn;
+    *out = c;
+    return 0;
+}
+
+int auth_creds_load(struct auth_creds **out, const char *host,
+                    const struct airlock_registry_opts *o, struct airlock_error **err)
+{
+    struct auth_creds *c = NULL;
+    int rc = auth_creds_new(&c, host, run_helper, err);
+    if (rc)
+        return rc;
     if (o->username) {
-        *user = strdup(o->username);
-        *pass = strdup(o->password ? o->password : "");
+        if (!(c->user = strdup(o->username)) || !(c->pass = strdup(o->password ? o->password : ""))) {
+            auth_creds_free(c);
+            return airlock_error_set(err, AIRLOCK_EOS, "out of memory");
+        }
+        *out = c;
         return 0;
     }
     char paths[5][4096];
@@ -292,12 +500,14 @@ int auth_lookup(char **user, char **pass, const char *host, const struct airlock
         else if (home)
             snprintf(paths[n++], sizeof(paths[0]), "%s/.docker/config.json", home);
     }
-    for (int i = 0; i < n; i++) {
-        int rc = from_file(user, pass, paths[i], host, err);
-        if (rc != AIRLOCK_ENOTFOUND)
-            return rc;
+    for (int i = 0; i < n && !rc; i++)
+        rc = creds_add_file(c, paths[i], err);
+    if (rc) {
+        auth_creds_free(c);
+        return rc;
     }
-    return AIRLOCK_ENOTFOUND;
+    *out = c;
+    return 0;
 }
 
 /* ---- login, logout: the containers auth.json that skopeo and podman read ---- */
@@ -450,12 +660,18 @@ int airlock_auth_file_erase(const char *path, const char *host, struct airlock_e
     if (rc)
         return rc;
     cJSON *auths = cJSON_GetObjectItemCaseSensitive(j, "auths");
-    char keys[3][300];
-    snprintf(keys[0], sizeof(keys[0]), "%s", host);
-    snprintf(keys[1], sizeof(keys[1]), "https://%s", host);
-    snprintf(keys[2], sizeof(keys[2]), "http://%s", host);
     int found = 0;
-    for (int i = 0; i < 3; i++)
+    if (!host) { /* all of them */
+        found = 1;
+        if (cJSON_IsObject(auths))
+            while (auths->child)
+                json_wipe_delete(cJSON_DetachItemViaPointer(auths, auths->child));
+    }
+    char keys[3][300];
+    snprintf(keys[0], sizeof(keys[0]), "%s", host ? host : "");
+    snprintf(keys[1], sizeof(keys[1]), "https://%s", host ? host : "");
+    snprintf(keys[2], sizeof(keys[2]), "http://%s", host ? host : "");
+    for (int i = 0; host && i < 3; i++)
         if (cJSON_IsObject(auths) && cJSON_GetObjectItemCaseSensitive(auths, keys[i])) {
             cJSON *gone = cJSON_DetachItemFromObjectCaseSensitive(auths, keys[i]);
             json_wipe_delete(gone);

@@ -87,13 +87,7 @@ void airlock_registry_free(struct airlock_registry *r)
     }
     free(r->tok_scope);
     free(r->tok_value);
-    if (r->basic_header)
-        airlock_wipe(r->basic_header, strlen(r->basic_header));
-    free(r->basic_header);
-    if (r->pass)
-        airlock_wipe(r->pass, strlen(r->pass));
-    free(r->pass);
-    free(r->user);
+    auth_creds_free(r->creds);
     free(r->host);
     free(r->base);
     free(r->origin);
@@ -134,32 +128,40 @@ static void give_client(struct airlock_registry *r, struct http_client *c)
     pthread_mutex_unlock(&r->lock);
 }
 
-static int load_creds(struct airlock_registry *r, struct airlock_error **err)
+/* "Basic <base64 user:pass>" for repo (NULL: the registry itself) in *out, or NULL when no
+ * credentials are there for it; the auth files are read at the first call. r->lock held. */
+static int basic_for(struct airlock_registry *r, const char *repo, char **out,
+                     struct airlock_error **err)
 {
-    if (r->creds_loaded)
-        return 0;
-    char *u = NULL, *p = NULL;
-    int rc = auth_lookup(&u, &p, r->host, &r->o, err);
-    if (rc && rc != AIRLOCK_ENOTFOUND)
-        return rc;
-    r->user = u;
-    r->pass = p;
-    r->creds_loaded = 1;
-    if (u) {
-        char *up = NULL;
-        if (asprintf(&up, "%s:%s", u, p) >= 0) {
-            char *b = airlock_b64_encode(up, strlen(up));
-            airlock_wipe(up, strlen(up));
-            free(up);
-            if (b && asprintf(&r->basic_header, "Basic %s", b) < 0)
-                r->basic_header = NULL;
-            if (b) {
-                airlock_wipe(b, strlen(b));
-                free(b);
-            }
-        }
+    *out = NULL;
+    int rc = r->creds ? 0 : auth_creds_load(&r->creds, r->host, &r->o, err);
+    const char *u = NULL, *p = NULL;
+    if (!rc)
+        rc = auth_creds_for(r->creds, repo, &u, &p, err);
+    if (rc)
+        return rc == AIRLOCK_ENOTFOUND ? 0 : rc;
+    char *up = NULL;
+    int n = asprintf(&up, "%s:%s", u, p);
+    if (n < 0)
+        return airlock_error_set(err, AIRLOCK_EOS, "out of memory");
+    char *b = airlock_b64_encode(up, (size_t)n);
+    airlock_wipe(up, (size_t)n);
+    free(up);
+    if (b && asprintf(out, "Basic %s", b) < 0)
+        *out = NULL;
+    if (b) {
+        airlock_wipe(b, strlen(b));
+        free(b);
     }
-    return 0;
+    return *out ? 0 : airlock_error_set(err, AIRLOCK_EOS, "out of memory");
+}
+
+static void wipe_header(char *h)
+{
+    if (h) {
+        airlock_wipe(h, strlen(h));
+        free(h);
+    }
 }
 
 static char *token_for(struct airlock_registry *r, const char *scope)
@@ -202,15 +204,16 @@ static void store_token(struct airlock_registry *r, const char *scope, const cha
 
 /* GET realm?service=&scope= with the Basic credentials we have; stores the token. */
 static int token_request(struct airlock_registry *r, const char *url, const char *realm,
-                         const char *origin, const char *scope, struct airlock_error **err)
+                         const char *origin, const char *scope, const char *repo,
+                         struct airlock_error **err)
 {
     struct http_client *c = NULL;
     int rc = take_client(r, &c, err);
     if (rc)
         return rc;
     pthread_mutex_lock(&r->lock);
-    rc = load_creds(r, err);
-    char *basic = r->basic_header ? strdup(r->basic_header) : NULL;
+    char *basic = NULL;
+    rc = basic_for(r, repo, &basic, err);
     pthread_mutex_unlock(&r->lock);
     if (!rc && basic && strcmp(origin, r->origin) &&
         (!r->realm_origin || strcmp(origin, r->realm_origin))) {
@@ -267,7 +270,7 @@ static int token_request(struct airlock_registry *r, const char *url, const char
 
 /* Asks the token server of a Bearer challenge for a token for scope. */
 static int fetch_token(struct airlock_registry *r, const char *challenge, const char *scope,
-                       struct airlock_error **err)
+                       const char *repo, struct airlock_error **err)
 {
     char *realm = auth_param(challenge, "realm"), *service = auth_param(challenge, "service");
     char *url = NULL, *es = service ? http_escape(service) : NULL, *origin = NULL;
@@ -303,7 +306,7 @@ static int fetch_token(struct airlock_registry *r, const char *challenge, const 
         url = NULL;
         rc = airlock_error_set(err, AIRLOCK_EOS, "out of memory");
     } else
-        rc = token_request(r, url, realm, origin, scope, err);
+        rc = token_request(r, url, realm, origin, scope, repo, err);
     airlock_buf_release(&q);
     free(origin);
     free(realm);
@@ -351,21 +354,23 @@ int registry_request(struct airlock_registry *r, const char *repo, const char *a
     for (int attempt = 0;; attempt++) {
         char *authz = NULL;
         pthread_mutex_lock(&r->lock);
-        int sent_basic = r->basic;
-        const char *t = r->basic ? r->basic_header : token_for(r, scope);
-        if (t && !home) /* credentials go to this registry only, not to a foreign upload URL */
-            t = NULL;
-        if (t)
-            authz = strdup(t);
+        int sent_basic = r->basic, crc = 0;
+        if (!home) /* credentials go to this registry only, not to a foreign upload URL */
+            ;
+        else if (r->basic)
+            crc = basic_for(r, repo, &authz, err);
+        else if (token_for(r, scope))
+            authz = strdup(token_for(r, scope));
         pthread_mutex_unlock(&r->lock);
+        if (crc) {
+            rc = crc;
+            break;
+        }
         q->authorization = authz;
         struct airlock_error *e = NULL; /* kept here: a retried failure is nobody's business */
         rc = http_perform(c, q, resp, &e);
         q->authorization = NULL;
-        if (authz) {
-            airlock_wipe(authz, strlen(authz));
-            free(authz);
-        }
+        wipe_header(authz);
         int streamed = q->body != NULL || q->sink != NULL;
         if (rc) {
             /* connection errors: retry what can be sent again */
@@ -394,7 +399,7 @@ int registry_request(struct airlock_registry *r, const char *repo, const char *a
             if (bearer && !(have_token && auth_tries > 1)) {
                 char *ch_copy = strdup(ch);
                 http_response_release(resp);
-                rc = fetch_token(r, ch_copy, scope, err);
+                rc = fetch_token(r, ch_copy, scope, repo, err);
                 free(ch_copy);
                 if (rc)
                     break;
@@ -407,8 +412,10 @@ int registry_request(struct airlock_registry *r, const char *repo, const char *a
             }
             if (!bearer) {
                 pthread_mutex_lock(&r->lock);
-                rc = load_creds(r, err);
-                int have = r->basic_header != NULL;
+                char *basic = NULL;
+                rc = basic_for(r, repo, &basic, err);
+                int have = basic != NULL;
+                wipe_header(basic);
                 if (!rc && have && !sent_basic) { /* (another thread may have switched already) */
                     r->basic = 1;
                     pthread_mutex_unlock(&r->lock);
@@ -476,8 +483,9 @@ int registry_status_error(struct airlock_error **err, const struct http_response
                                what, resp->status, detail);
     else if (resp->status == 401)
         rc = airlock_error_set(err, AIRLOCK_EAUTH,
-                               "%s: HTTP 401 unauthorized%s (credentials: docker login, "
-                               "$REGISTRY_AUTH_FILE, --username with --password-stdin)",
+                               "%s: HTTP 401 unauthorized%s (credentials: airlock login "
+                               "HOST[/NAMESPACE], --authfile, $REGISTRY_AUTH_FILE, -u with "
+                               "--password-stdin)",
                                what, detail);
     else if (resp->status == 403 || (scope_err && !strcmp(scope_err, "insufficient_scope")))
         rc = airlock_error_set(err, AIRLOCK_EAUTH,

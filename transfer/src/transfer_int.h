@@ -86,18 +86,30 @@ void http_header_line(struct http_response *r, const char *buf, size_t len);
 
 /* ---- auth.c --------------------------------------------------------------------------------- */
 
-/* Looks up credentials for host (explicit options, auth files, credential helpers). Returns 0
- * with user and pass malloc'd, or AIRLOCK_ENOTFOUND when there are none. */
-int auth_lookup(char **user, char **pass, const char *host, const struct airlock_registry_opts *o,
-                struct airlock_error **err);
 /* Username and Secret of a docker-credential helper's JSON answer: 0 with both malloc'd. */
 int auth_helper_parse(char **user, char **pass, const char *out, size_t len);
-/* The credentials for host in the text of the auth file path (auths, credHelpers, credsStore;
- * a helper is run by helper_fn): as auth_lookup for one file. */
 typedef int (*auth_helper_fn)(char **user, char **pass, const char *helper, const char *host,
                               struct airlock_error **err);
-int auth_text_lookup(char **user, char **pass, const char *text, const char *path,
-                     const char *host, auth_helper_fn helper_fn, struct airlock_error **err);
+/* The credentials of one registry: the explicit ones (--username, --creds), else what every
+ * auth file says for host ($REGISTRY_AUTH_FILE or --authfile, the containers auth.json files,
+ * the docker config.json, in containers-auth.json(5)'s order), each file read once. */
+struct auth_creds;
+int auth_creds_load(struct auth_creds **out, const char *host,
+                    const struct airlock_registry_opts *o, struct airlock_error **err);
+/* An empty set for host whose helpers are run by helper_fn, and one more file's text (the
+ * pieces auth_creds_load is made of; the fuzz target feeds texts directly). */
+int auth_creds_new(struct auth_creds **out, const char *host, auth_helper_fn helper_fn,
+                   struct airlock_error **err);
+int auth_creds_add_text(struct auth_creds *c, const char *text, const char *path,
+                        struct airlock_error **err);
+/* The user and password for repository repo (NULL: the registry itself), owned by c: the
+ * first file that has an answer gives it: its credHelpers entry for the host, else its most
+ * specific auths key (host/ns/repo, host/ns, host; an unschemed key before "https://host"),
+ * else its credsStore. AIRLOCK_ENOTFOUND when none has one (anonymous), an error for a
+ * malformed entry. Not thread-safe: helpers' answers are kept (the caller locks). */
+int auth_creds_for(struct auth_creds *c, const char *repo, const char **user, const char **pass,
+                   struct airlock_error **err);
+void auth_creds_free(struct auth_creds *c);
 /* Reads a small file (at most max bytes) NUL-terminated into *out; secret: wiped wherever
  * its bytes passed. Problems are errors of class code naming the file. */
 int transfer_read_file(const char *path, size_t max, int secret, int code, char **out,
@@ -139,10 +151,8 @@ struct airlock_registry {
     pthread_mutex_t lock; /* guards everything below */
     struct http_client **idle;
     size_t n_idle, cap_idle;
-    int basic;          /* the registry asked for Basic auth */
-    char *basic_header; /* "Basic ..." */
-    int creds_loaded;
-    char *user, *pass;
+    int basic;                 /* the registry asked for Basic auth */
+    struct auth_creds *creds;  /* read at the first need */
     char **tok_scope, **tok_value;
     size_t n_tok;
 };

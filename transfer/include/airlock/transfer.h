@@ -57,13 +57,14 @@ int airlock_registry_ping(struct airlock_registry *r, struct airlock_error **err
  * $REGISTRY_AUTH_FILE, else $XDG_RUNTIME_DIR/containers/auth.json, else
  * /run/containers/$UID/auth.json. *out is malloc'd. */
 int airlock_auth_file_path(char **out, const char *path, struct airlock_error **err);
-/* Sets auths.<host>.auth to base64(user:pass) in the auth file at path, keeping every other
+/* Sets auths.<host>.auth to base64(user:pass) (host may be "host/namespace": then the entry
+ * is for the repositories under it) in the auth file at path, keeping every other
  * member and entry; written atomically (temporary file, fsync, rename), mode 0600, parent
  * directories made 0700. A file that is not a JSON object is refused, not replaced. */
 int airlock_auth_file_store(const char *path, const char *host, const char *user,
                             const char *pass, struct airlock_error **err);
-/* Removes host's entries (host, https://host, http://host) the same way; AIRLOCK_ENOTFOUND
- * when there is none. */
+/* Removes host's entries (host, https://host, http://host) the same way, or with host NULL
+ * every entry of "auths"; AIRLOCK_ENOTFOUND when host has none. */
 int airlock_auth_file_erase(const char *path, const char *host, struct airlock_error **err);
 
 /* Fetches a manifest or index by tag or digest. *media_type and *digest describe it; the raw
