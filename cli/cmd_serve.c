@@ -19,7 +19,7 @@ static int read_timeout, max_clients, allow_unsigned, json, quiet;
 
 static const struct cli_opt opts[] = {
     {CLI_STR, "listen", 'l', &so.listen, "HOST:PORT",
-     "address to listen on (default 127.0.0.1:5000; port 0 picks a free one; the address is "
+     "address to listen on (default 127.0.0.1:5000; PORT 0-65535, 0 picks a free one; the address is "
      "printed on stderr)",
      0, 0, NULL},
     {CLI_STR, "tls-cert", 0, &so.tls_cert, "FILE",
@@ -172,6 +172,10 @@ static int serve_run(const struct cli_list *ins)
     so.policy = pol;
     if (!so.tls_cert != !so.tls_key) {
         rc = cli_usage_error("serve", "--tls-cert and --tls-key go together");
+        goto out;
+    }
+    if (airlock_server_listen_check(so.listen, &err)) { /* before the bundle is read */
+        rc = cli_fail(err);
         goto out;
     }
     for (size_t i = 0; i < ins->n; i++)

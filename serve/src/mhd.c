@@ -590,13 +590,13 @@ const struct airlock_serve_image *airlock_server_images(const struct airlock_ser
     return s->site.images;
 }
 
-/* HOST:PORT or [V6]:PORT, bound and listening */
-static int bind_listen(struct airlock_server *s, const char *spec, int *v6,
-                       struct airlock_error **err)
+/* The host (brackets off) and port of HOST:PORT or [V6]:PORT; the port a decimal 0-65535
+ * (getaddrinfo takes 99999 and listens on 34463). */
+static int listen_parse(const char *spec, char host[256], const char **port,
+                        struct airlock_error **err)
 {
-    char host[256];
     const char *colon = strrchr(spec, ':');
-    if (!colon || colon == spec || !colon[1] || (size_t)(colon - spec) >= sizeof(host))
+    if (!colon || colon == spec || !colon[1] || (size_t)(colon - spec) >= 256)
         return airlock_error_set(err, AIRLOCK_EUSAGE, "listen address '%s': want HOST:PORT", spec);
     memcpy(host, spec, (size_t)(colon - spec));
     host[colon - spec] = '\0';
@@ -608,11 +608,37 @@ static int bind_listen(struct airlock_server *s, const char *spec, int *v6,
         memmove(host, host + 1, l - 2);
         host[l - 2] = '\0';
     }
+    *port = colon + 1;
+    size_t digits = strspn(*port, "0123456789");
+    if (!digits || (*port)[digits] || digits > 5 || strtol(*port, NULL, 10) > 65535)
+        return airlock_error_set(err, AIRLOCK_EUSAGE,
+                                 "listen address '%s': the port '%s' is not a number from 0 to "
+                                 "65535",
+                                 spec, *port);
+    return 0;
+}
+
+int airlock_server_listen_check(const char *spec, struct airlock_error **err)
+{
+    char host[256];
+    const char *port;
+    return listen_parse(spec ? spec : "127.0.0.1:5000", host, &port, err);
+}
+
+/* HOST:PORT or [V6]:PORT, bound and listening */
+static int bind_listen(struct airlock_server *s, const char *spec, int *v6,
+                       struct airlock_error **err)
+{
+    char host[256];
+    const char *service;
+    int prc = listen_parse(spec, host, &service, err);
+    if (prc)
+        return prc;
     struct addrinfo hints, *ai = NULL;
     memset(&hints, 0, sizeof(hints));
     hints.ai_socktype = SOCK_STREAM;
     hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
-    int g = getaddrinfo(host, colon + 1, &hints, &ai);
+    int g = getaddrinfo(host, service, &hints, &ai);
     if (g)
         return airlock_error_set(err, AIRLOCK_EUSAGE, "listen address '%s': %s", spec,
                                  gai_strerror(g));

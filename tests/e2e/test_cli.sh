@@ -258,4 +258,16 @@ case_every_command_takes_opt_equals_value_and_dashdash() {
     err_has "bad --max-clients '0' (1 to 86400)"
 }
 
+# serve --listen: a port out of 0-65535 is refused before the bundle is read (getaddrinfo takes
+# 99999 and listened on 34463, a port nobody asked for)
+case_serve_listen_port_checked() {
+    make_bundle b.tar
+    for l in 127.0.0.1:99999 127.0.0.1:65536 127.0.0.1:-1 127.0.0.1:5x '[::1]:123456' 127.0.0.1:; do
+        run timeout 20 "$AIRLOCK" serve --listen "$l" b.tar
+        expect_rc 2
+        err_has "listen address '$l'"
+        ! grep -q "serving\|listening" "$T/err" || fail "serve $l read the bundle first: $(cat "$T/err")"
+    done
+}
+
 main "$@"

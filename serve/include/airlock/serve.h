@@ -85,6 +85,9 @@ struct airlock_serve_image {
 
 struct airlock_server;
 
+/* Whether spec (NULL: the default) is an address the server can be asked to listen on:
+ * HOST:PORT or [V6]:PORT with a decimal port from 0 to 65535; AIRLOCK_EUSAGE naming it. */
+int airlock_server_listen_check(const char *spec, struct airlock_error **err);
 /* Checks b (see above) and builds what will be served; does not listen yet. b must stay open
  * until the server is freed and is only read. Integrity failures: AIRLOCK_EINTEGRITY naming the
  * first problem and how many there are; a split set with parts missing: AIRLOCK_EINTEGRITY
