@@ -19,8 +19,8 @@ static int read_timeout, max_clients, allow_unsigned, json, quiet;
 
 static const struct cli_opt opts[] = {
     {CLI_STR, "listen", 'l', &so.listen, "HOST:PORT",
-     "address to listen on (default 127.0.0.1:5000; PORT 0-65535, 0 picks a free one; the address is "
-     "printed on stderr)",
+     "address to listen on (default 127.0.0.1:5000; PORT 0-65535, 0 picks a free one; the "
+     "address is printed on stderr)",
      0, 0, NULL},
     {CLI_STR, "tls-cert", 0, &so.tls_cert, "FILE",
      "serve HTTPS with this PEM certificate (chain)", 0, 0, NULL},
