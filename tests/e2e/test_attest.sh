@@ -531,4 +531,24 @@ PYEOF
     true
 }
 
+# cosign's .att layer (static.NewAttestation in its attest command) carries the signature
+# annotation with the empty string beside predicateType: the signature is inside the envelope.
+# cosign's readers (Base64Signature, the duplicate detector of attest) fail on a layer without
+# it, so airlock's layers carry exactly cosign's two annotations.
+case_att_layer_carries_cosigns_empty_signature_annotation() {
+    ec_key k
+    img_bundle b
+    echo '{"spdxVersion":"SPDX-2.3","name":"x"}' >s.json
+    airlock attest --key k.key --predicate s.json --type spdxjson b
+    expect_rc 0
+    ATT=$(jq -r --arg n "example.com/test/busybox:sha256-${IMG#sha256:}.att" \
+        '.manifests[] | select(.annotations."org.opencontainers.image.ref.name" == $n) | .digest' b/index.json)
+    [ -n "$ATT" ] || fail "no .att manifest"
+    got=$(blob b "$ATT" | jq -c '[.layers[].annotations]')
+    [ "$got" = '[{"dev.cosignproject.cosign/signature":"","predicateType":"'$SPDX'"}]' ] ||
+        fail "the .att layer annotations are $got"
+    airlock verify --key k.pub --attestation spdxjson b
+    expect_rc 0
+}
+
 main "$@"
