@@ -111,6 +111,15 @@ int airlock_intoto_attestation_build(char **out, size_t *len, const char *statem
         int bad = airlock_json_check(predicate, n, what, &e) ||
                   !(j = core_json_parse(predicate, n, NULL));
         int obj = cJSON_IsObject(j);
+        const char *dup = obj ? core_json_duplicate_key(j) : NULL;
+        if (dup) {
+            int rc = airlock_error_set(err, AIRLOCK_EUSAGE,
+                                       "%s: duplicate JSON key '%.100s' (ambiguous: verifiers "
+                                       "differ in which value they read; give each key once)",
+                                       what, dup);
+            cJSON_Delete(j);
+            return rc;
+        }
         cJSON_Delete(j);
         if (bad || !obj) {
             int rc = airlock_error_set(

@@ -11,6 +11,8 @@ REPO:sha256-<hex>.att (a layer is appended when the tag exists), annotated predi
       --also-key=K2.pem       a second signature, by K2, before the one by KEY
       --only-key=K2.pem       the one signature is by K2 (KEY names the statement only)
       --claim=URI             the layer's predicateType annotation (default PREDICATE-TYPE)
+      --raw-predicate=1       PREDICATE-FILE's bytes go into the statement as they are (a
+                              document with duplicate keys keeps them)
 Prints the envelope blob's digest.
 """
 import base64
@@ -50,6 +52,10 @@ def main():
           "subject": [{"name": repo, "digest": {"sha256": subject[7:]}}],
           "predicate": json.load(open(pred_file))}
     payload = json.dumps(st).encode()
+    if flags.get("raw-predicate"):
+        del st["predicate"]
+        payload = json.dumps(st).encode()[:-1] + b', "predicate": ' + \
+            open(pred_file, "rb").read().strip() + b"}"
     t = "application/vnd.in-toto+json"
     keys = [flags["also-key"], key] if "also-key" in flags else [flags.get("only-key", key)]
     first = flags.get("order", "type-first") == "type-first"

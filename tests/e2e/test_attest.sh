@@ -551,4 +551,32 @@ case_att_layer_carries_cosigns_empty_signature_annotation() {
     expect_rc 0
 }
 
+# A predicate with a key given twice, at any depth, is ambiguous: Go's encoding/json keeps the
+# last value, cJSON and others the first, so two verifiers would read two SBOMs. attest
+# refuses it naming the file and the key, before the password; verify refuses a statement
+# that has one.
+case_duplicate_json_keys_are_refused_in_predicates_and_statements() {
+    ec_key k
+    img_bundle b
+    printf '{"spdxVersion":"SPDX-2.3","name":"a","name":"b"}' >top.json
+    printf '{"spdxVersion":"SPDX-2.3","packages":[{"name":"a","versionInfo":"1","versionInfo":"2"}]}' >deep.json
+    for f in top.json deep.json; do
+        airlock attest --key k.key --predicate $f --type spdxjson b
+        expect_rc 2
+        err_has "$f"
+        case $f in top.json) err_has "duplicate JSON key 'name'" ;;
+                   deep.json) err_has "duplicate JSON key 'versionInfo'" ;; esac
+    done
+    "$AIRLOCK" attestations b $REF >n.txt
+    [ ! -s n.txt ] || fail "attest wrote an attestation of an ambiguous predicate"
+    # a legacy .att whose signed statement holds the duplicate: verify refuses it
+    "$AIRLOCK" sign --key k.key b 2>/dev/null >/dev/null
+    $PY "$E2E_SRC/mkatt.py" b $REF "$IMG" k.pem deep.json $SPDX --raw-predicate=1 >/dev/null
+    airlock verify --key k.pub --attestation spdxjson b
+    expect_rc 3
+    err_has "duplicate JSON key 'versionInfo'"
+    airlock sbom --key k.pub b $REF
+    expect_rc 3
+}
+
 main "$@"
