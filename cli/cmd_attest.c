@@ -267,8 +267,13 @@ static void sbom_help(FILE *f)
                "byte: the predicate of its newest attestation of an SPDX or CycloneDX type\n"
                "that verifies with the key, or else a plain SBOM that travels with it (an\n"
                ".sbom attachment, or a referrer whose artifact type is an SBOM's), said on\n"
-               "stderr as not signed. Written to a terminal only when it holds no control\n"
-               "characters (escape sequences, bidi overrides): else refused, exit 1.\n"
+               "stderr as not signed. Newest: by the time the document says it was made\n"
+               "(SPDX creationInfo.created, CycloneDX metadata.timestamp; signed, inside the\n"
+               "statement), else by the attachment's org.opencontainers.image.created (not\n"
+               "signed), one with a time before one without; on a tie the last in the\n"
+               "bundle. With several, stderr says which rule chose. Written to a terminal\n"
+               "only when it holds no control characters (escape sequences, bidi\n"
+               "overrides): else refused, exit 1.\n"
                "\n"
                "options:\n");
     cli_opts_help(f, sbom_own);
@@ -304,9 +309,92 @@ static int is_sbom_type(const char *t)
     return t && (strstr(t, "spdx") || strstr(t, "cyclonedx") || strstr(t, "syft"));
 }
 
-/* A plain SBOM of digest in the bundle (.sbom, or an SBOM referrer): its first layer. */
-static int plain_sbom(struct airlock_bundle *b, const struct airlock_sig_report *sr,
-                      const struct airlock_sig_image *im, struct airlock_buf *out, const char **how)
+/* An SBOM that could be printed: attested (att) or plain, and when it says it was made. */
+struct sbom_cand {
+    char *doc;
+    size_t len;
+    const struct airlock_att_found *att; /* verified attestation; NULL: a plain SBOM */
+    const char *how;                     /* plain: what it is */
+    const char *layer;                   /* plain: its blob */
+    char *when;                          /* the time it was judged by, as written */
+    const char *source;                  /* where that time is from (NULL: none) */
+    int64_t sec;
+    int32_t nsec;
+    int known, unlisted;
+};
+
+struct sbom_cands {
+    struct sbom_cand *v;
+    size_t n;
+};
+
+static void sbom_cands_release(struct sbom_cands *c)
+{
+    for (size_t i = 0; i < c->n; i++)
+        free(c->v[i].doc), free(c->v[i].when);
+    free(c->v);
+    memset(c, 0, sizeof(*c));
+}
+
+/* Adds doc (taken) with its time: the document's own creation time (inside the signed
+ * statement for an attestation), else the attachment's org.opencontainers.image.created
+ * annotation (not signed). 0, or -1 out of memory (doc freed). */
+static int sbom_cand_add(struct sbom_cands *c, char *doc, size_t len,
+                         const struct airlock_att_found *att, const char *annotation)
+{
+    struct sbom_cand *v = realloc(c->v, (c->n + 1) * sizeof(*v));
+    if (!v) {
+        free(doc);
+        return -1;
+    }
+    c->v = v;
+    v += c->n++;
+    memset(v, 0, sizeof(*v));
+    v->doc = doc;
+    v->len = len;
+    v->att = att;
+    v->unlisted = att && att->unlisted;
+    char *own = airlock_sbom_created(doc, len);
+    if (own && !airlock_rfc3339_parse(own, &v->sec, &v->nsec)) {
+        v->when = own;
+        v->source = att ? "its creation time in the signed document" : "its creation time in "
+                                                                          "the document";
+        v->known = 1;
+    } else if (free(own), annotation && !airlock_rfc3339_parse(annotation, &v->sec, &v->nsec)) {
+        v->when = strdup(annotation);
+        v->source = "its org.opencontainers.image.created annotation (not signed; the document "
+                    "says no time)";
+        v->known = v->when != NULL;
+    }
+    return 0;
+}
+
+/* The SBOM to print: the newest by the time each says (one with a time before one without),
+ * then a listed one before an unlisted one, then the last in the bundle's order (the last one
+ * attested). The same for every run over the same bundle. */
+static const struct sbom_cand *sbom_pick(const struct sbom_cands *c, size_t *distinct)
+{
+    const struct sbom_cand *best = NULL;
+    *distinct = 0;
+    for (size_t i = 0; i < c->n; i++) {
+        const struct sbom_cand *x = &c->v[i];
+        int seen = 0;
+        for (size_t k = 0; k < i && !seen; k++)
+            seen = c->v[k].len == x->len && !memcmp(c->v[k].doc, x->doc, x->len);
+        *distinct += !seen; /* both formats of one attestation are one SBOM */
+        if (best && (best->known != x->known ? best->known
+                     : x->known && (best->sec != x->sec || best->nsec != x->nsec)
+                         ? best->sec > x->sec || (best->sec == x->sec && best->nsec > x->nsec)
+                         : !best->unlisted && x->unlisted))
+            continue;
+        best = x;
+    }
+    return best;
+}
+
+/* The plain SBOMs of digest in the bundle (.sbom, or an SBOM referrer): their first layers. */
+static int plain_sboms(struct airlock_bundle *b, const struct airlock_sig_report *sr,
+                       const struct airlock_sig_image *im, struct sbom_cands *out)
 {
     for (size_t i = 0; i < sr->n_images; i++) {
         const struct airlock_sig_image *s = &sr->images[i];
@@ -318,21 +406,48 @@ static int plain_sbom(struct airlock_bundle *b, const struct airlock_sig_report 
         for (size_t c = 0; nd && c < n; c++) {
             const struct airlock_graph_node *m =
                 nd->kind == AIRLOCK_NODE_INDEX ? airlock_graph_node(sr->graph, nd->kids[c]) : nd;
-            if (m->kind != AIRLOCK_NODE_MANIFEST || !m->doc || !m->doc->n_layers)
+            if (!m || m->kind != AIRLOCK_NODE_MANIFEST || !m->doc || !m->doc->n_layers)
                 continue;
             const struct airlock_oci *d = m->doc;
             if (s->role == AIRLOCK_ROLE_REFERRERS &&
                 !is_sbom_type(d->artifact_type ? d->artifact_type : d->config.media_type) &&
                 !is_sbom_type(d->layers[0].media_type))
                 continue;
-            if (!airlock_bundle_blob_read(b, d->layers[0].digest, SBOM_MAX, out, NULL)) {
-                *how = s->role == AIRLOCK_ROLE_SBOM ? "a plain .sbom attachment"
-                                                    : "a plain referrer artifact";
-                return 1;
-            }
+            struct airlock_buf raw = AIRLOCK_BUF_INIT(SBOM_MAX);
+            if (airlock_bundle_blob_read(b, d->layers[0].digest, SBOM_MAX, &raw, NULL))
+                continue;
+            size_t len = 0;
+            char *doc = airlock_buf_detach(&raw, &len);
+            if (!doc && !(doc = strdup("")))
+                return -1;
+            if (sbom_cand_add(out, doc, len, NULL,
+                              airlock_annotation_get(d->annotations, d->n_annotations,
+                                                     AIRLOCK_ANN_CREATED)))
+                return -1;
+            out->v[out->n - 1].how = s->role == AIRLOCK_ROLE_SBOM ? "a plain .sbom attachment"
+                                                                  : "a plain referrer artifact";
+            out->v[out->n - 1].layer = d->layers[0].digest;
         }
     }
     return 0;
+}
+
+/* Says on stderr, when there was a choice, which SBOM was taken and by what rule. */
+static void sbom_rule_note(const char *name, const struct sbom_cand *best, size_t distinct,
+                           const char *what)
+{
+    if (distinct < 2)
+        return;
+    if (best->known)
+        cli_printf(stderr,
+                   "airlock: note: '%s' carries %zu different %s: printed the newest by the "
+                   "time each says it was made, this one by %s: %s\n",
+                   name, distinct, what, best->source, best->when);
+    else
+        cli_printf(stderr,
+                   "airlock: note: '%s' carries %zu different %s and none says when it was "
+                   "made: printed the last one in the bundle (the last attached)\n",
+                   name, distinct, what);
 }
 
 /* A document to stdout byte for byte; to a terminal only if it holds nothing that a terminal
@@ -393,64 +508,84 @@ static int list_run(const struct cli_list *ins, int sbom)
                 free(a->predicate_type);
                 free(a->why);
                 free(a->statement);
+                free(a->created);
                 memmove(a, a + 1, (im->n_atts - k - 1) * sizeof(*a));
                 im->n_atts--;
             }
         if (sbom) {
-            const struct airlock_att_found *best = NULL;
-            size_t unverified = 0;
-            for (size_t k = 0; k < im->n_atts; k++)
-                if (airlock_predicate_is_sbom(im->atts[k].predicate_type)) {
-                    if (im->atts[k].verified && (!best || best->unlisted || !im->atts[k].unlisted))
-                        best = &im->atts[k]; /* the newest listed: the last one added */
-                    else if (!im->atts[k].verified)
-                        unverified++;
+            const char *name = im->ref ? im->ref : im->digest;
+            struct sbom_cands cands = {0};
+            const struct sbom_cand *best;
+            size_t unverified = 0, distinct = 0;
+            char what[200];
+            for (size_t k = 0; k < im->n_atts; k++) {
+                const struct airlock_att_found *a = &im->atts[k];
+                if (!airlock_predicate_is_sbom(a->predicate_type))
+                    continue;
+                if (!a->verified) {
+                    unverified++;
+                    continue;
                 }
-            if (best) {
                 char *p = NULL;
                 size_t n = 0;
                 int is_string = 0;
-                if (airlock_intoto_predicate(&p, &n, &is_string, best->statement,
-                                             best->statement_len, &err)) {
+                if (airlock_intoto_predicate(&p, &n, &is_string, a->statement, a->statement_len,
+                                             &err)) {
+                    sbom_cands_release(&cands);
                     rc = cli_fail(err);
                     goto out;
                 }
-                char what[200];
-                snprintf(what, sizeof(what), "the SBOM of '%s'", im->ref ? im->ref : im->digest);
-                rc = put_document(p, n, what);
-                free(p);
+                if (sbom_cand_add(&cands, p, n, a, a->created)) {
+                    sbom_cands_release(&cands);
+                    rc = cli_fail(NULL);
+                    goto out;
+                }
+            }
+            if ((best = sbom_pick(&cands, &distinct))) {
+                snprintf(what, sizeof(what), "the SBOM of '%s'", name);
+                rc = put_document(best->doc, best->len, what);
+                if (!rc) {
+                    printed = 1;
+                    sbom_rule_note(name, best, distinct, "SBOMs that verify with the key");
+                    cli_printf(stderr,
+                               "airlock: the SBOM of '%s' (%s), attested in %s '%s', verified "
+                               "with '%s'\n",
+                               name, best->att->predicate_type, best->att->format,
+                               best->att->layer, list_key);
+                }
+                sbom_cands_release(&cands);
                 if (rc)
                     goto out;
-                printed = 1;
-                cli_printf(stderr,
-                           "airlock: the SBOM of '%s' (%s), attested in %s '%s', verified "
-                           "with '%s'\n",
-                           im->ref ? im->ref : im->digest, best->predicate_type, best->format,
-                           best->layer, list_key);
                 break;
             }
-            struct airlock_buf raw = AIRLOCK_BUF_INIT(0);
-            const char *how = NULL;
-            if (plain_sbom(b, sr, im, &raw, &how)) {
-                char what[200];
-                snprintf(what, sizeof(what), "the unsigned SBOM of '%s'",
-                         im->ref ? im->ref : im->digest);
-                rc = put_document(raw.data, raw.len, what);
-                airlock_buf_release(&raw);
+            if (plain_sboms(b, sr, im, &cands)) {
+                sbom_cands_release(&cands);
+                rc = cli_fail(NULL);
+                goto out;
+            }
+            if ((best = sbom_pick(&cands, &distinct))) {
+                snprintf(what, sizeof(what), "the unsigned SBOM of '%s'", name);
+                rc = put_document(best->doc, best->len, what);
+                if (!rc) {
+                    printed = 1;
+                    sbom_rule_note(name, best, distinct, "unsigned SBOMs");
+                    cli_printf(stderr,
+                               "airlock: warning: the SBOM of '%s' is not signed: not verified "
+                               "by any key (%s '%s')%s\n",
+                               name, best->how, best->layer,
+                               unverified ? "; its SBOM attestations did not verify" : "");
+                }
+                sbom_cands_release(&cands);
                 if (rc)
                     goto out;
-                printed = 1;
-                cli_printf(stderr, "airlock: warning: the SBOM of '%s' is not signed (%s)%s\n",
-                           im->ref ? im->ref : im->digest, how,
-                           unverified ? "; its SBOM attestations did not verify" : "");
                 break;
             }
+            sbom_cands_release(&cands);
             if (unverified) {
                 cli_printf(stderr,
-                           "airlock: error: '%s': %zu SBOM attestation%s, none verified%s%s\n",
-                           im->ref ? im->ref : im->digest, unverified, unverified == 1 ? "" : "s",
-                           list_key ? "" : " (give --key cosign.pub)",
-                           list_key && im->n_atts && im->atts[0].why ? "" : "");
+                           "airlock: error: '%s': %zu SBOM attestation%s, none verified%s\n",
+                           name, unverified, unverified == 1 ? "" : "s",
+                           list_key ? "" : " (give --key cosign.pub)");
                 for (size_t k = 0; k < im->n_atts; k++)
                     if (im->atts[k].why)
                         cli_printf(stderr, "airlock: error:   %s\n", im->atts[k].why);

@@ -35,6 +35,7 @@ void airlock_sig_image_release(struct airlock_sig_image *im)
         free(im->atts[k].predicate_type);
         free(im->atts[k].why);
         free(im->atts[k].statement);
+        free(im->atts[k].created);
     }
     free(im->atts);
     free(im->att_failure);

@@ -315,7 +315,7 @@ EOF
     airlock sbom b $REF
     expect_rc 0
     cmp "$T/out" s.json || fail "the plain SBOM is not printed exactly"
-    err_has "the SBOM of '$REF' is not signed"
+    err_has "the SBOM of '$REF' is not signed: not verified by any key"
 }
 
 # --recursive: each platform manifest gets its own attestation; push carries them, the
@@ -577,6 +577,59 @@ case_duplicate_json_keys_are_refused_in_predicates_and_statements() {
     err_has "duplicate JSON key 'versionInfo'"
     airlock sbom --key k.pub b $REF
     expect_rc 3
+}
+
+# Several SBOMs: sbom prints the newest by the time each says it was made (SPDX
+# creationInfo.created, CycloneDX metadata.timestamp, inside the signed statement; else the
+# referrer's org.opencontainers.image.created), whatever order they were attested in, the
+# same every run, and says on stderr by which rule.
+case_sbom_prints_the_newest_of_several_by_the_time_each_says() {
+    ec_key k
+    img_bundle b
+    echo '{"spdxVersion":"SPDX-2.3","name":"new","creationInfo":{"created":"2026-06-01T00:00:00Z"}}' >new.json
+    echo '{"spdxVersion":"SPDX-2.3","name":"old","creationInfo":{"created":"2026-06-01T01:00:00+02:00"}}' >old.json
+    "$AIRLOCK" attest --key k.key --predicate new.json --type spdxjson b >/dev/null
+    "$AIRLOCK" attest --key k.key --predicate old.json --type spdxjson b >/dev/null
+    airlock sbom --key k.pub b $REF
+    expect_rc 0
+    cmp "$T/out" new.json || fail "not the newest SBOM"
+    err_has "'$REF' carries 2 different SBOMs that verify with the key: printed the newest"
+    err_has "by its creation time in the signed document: 2026-06-01T00:00:00Z"
+    cp "$T/err" first.err
+    airlock sbom --key k.pub b $REF
+    cmp "$T/out" new.json && cmp -s "$T/err" first.err || fail "not the same choice again"
+    # a CycloneDX one made an hour later (in another time zone) is newer still
+    echo '{"bomFormat":"CycloneDX","specVersion":"1.5","metadata":{"timestamp":"2026-06-01T03:00:00+02:00"}}' >cdx.json
+    "$AIRLOCK" attest --key k.key --predicate cdx.json --type cyclonedx b >/dev/null
+    airlock sbom --key k.pub b $REF
+    expect_rc 0
+    cmp "$T/out" cdx.json || fail "not the newest (CycloneDX) SBOM"
+    err_has "carries 3 different SBOMs"
+    # documents that say no time, in bundles: the referrers' annotations decide
+    img_bundle c
+    echo '{"spdxVersion":"SPDX-2.3","name":"first"}' >a.json
+    echo '{"spdxVersion":"SPDX-2.3","name":"second"}' >z.json
+    "$AIRLOCK" attest --key k.key --predicate a.json --type spdxjson --signature-format bundle c >/dev/null
+    sleep 1.1
+    "$AIRLOCK" attest --key k.key --predicate z.json --type spdxjson --signature-format bundle c >/dev/null
+    airlock sbom --key k.pub c $REF
+    expect_rc 0
+    cmp "$T/out" z.json || fail "not the newer referrer's SBOM"
+    err_has "by its org.opencontainers.image.created annotation (not signed"
+    # no time anywhere (legacy .att only): the last one attested, said so
+    img_bundle d
+    "$AIRLOCK" attest --key k.key --predicate z.json --type spdxjson --signature-format simplesigning d >/dev/null
+    "$AIRLOCK" attest --key k.key --predicate a.json --type spdxjson --signature-format simplesigning d >/dev/null
+    airlock sbom --key k.pub d $REF
+    expect_rc 0
+    cmp "$T/out" a.json || fail "not the last attested SBOM"
+    err_has "none says when it was made: printed the last one in the bundle"
+    # one SBOM in both formats is one SBOM: no note
+    img_bundle e
+    "$AIRLOCK" attest --key k.key --predicate new.json --type spdxjson e >/dev/null
+    airlock sbom --key k.pub e $REF
+    expect_rc 0
+    ! grep -q "note:" "$T/err" || fail "a note for one SBOM in two formats"
 }
 
 main "$@"

@@ -532,6 +532,9 @@ struct airlock_att_found {
     int unlisted;         /* a referrer in blobs/ that index.json does not list (cosign save,
                              or one attest --replace dropped from a plain tar, which is only
                              ever appended to): push does not carry it */
+    char *created;        /* its org.opencontainers.image.created annotation (the referrer
+                             manifest's, as cosign 3 writes it; an .att layer's), unsigned;
+                             NULL when none */
 };
 
 #define AIRLOCK_SIG_FORMAT_SIMPLESIGNING "simplesigning"     /* a .sig layer (cosign 1, 2) */
