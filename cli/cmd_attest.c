@@ -240,12 +240,15 @@ static void list_help(FILE *f)
     fprintf(f, "usage: airlock attestations [--key cosign.pub] [--type TYPE] [--json] BUNDLE\n"
                "                            [REF]\n"
                "\n"
-               "Lists the attestations each image of the bundle carries (or the image REF, a\n"
-               "reference or digest): in the legacy .att manifest (format dsse-envelope) and\n"
-               "as sigstore bundle referrers (sigstore-bundle), each with its predicateType,\n"
-               "whether its DSSE signature verifies with the key over a statement about the\n"
-               "image (cosign verify-attestation's checks; unverified types are what the\n"
-               "attachment claims), and its size. One line per attestation on stdout:\n"
+               "Lists the attestations each image of the bundle carries, and each platform\n"
+               "manifest of an index (attest --recursive; nested as \"platforms\" in --json),\n"
+               "or those of REF alone: an image by reference or digest, a platform manifest\n"
+               "by its digest (REPO@sha256:..., or sha256:...). In the legacy .att manifest\n"
+               "(format dsse-envelope) and as sigstore bundle referrers (sigstore-bundle),\n"
+               "each with its predicateType, whether its DSSE signature verifies with the\n"
+               "key over a statement about the image (cosign verify-attestation's checks;\n"
+               "unverified types are what the attachment claims), and its size. One line\n"
+               "per attestation on stdout:\n"
                "  DIGEST REF TYPE FORMAT verified|UNVERIFIED SIZE [unlisted]\n"
                "(unlisted: a referrer in blobs/ that index.json does not list, as cosign save\n"
                "leaves them or attest --replace leaves one in a plain tar; push does not carry\n"
@@ -263,11 +266,12 @@ static void sbom_help(FILE *f)
 {
     fprintf(f, "usage: airlock sbom [--key cosign.pub] BUNDLE REF\n"
                "\n"
-               "Prints the SBOM of the image REF (a reference or digest) on stdout, byte for\n"
-               "byte: the predicate of its newest attestation of an SPDX or CycloneDX type\n"
-               "that verifies with the key, or else a plain SBOM that travels with it (an\n"
-               ".sbom attachment, or a referrer whose artifact type is an SBOM's), said on\n"
-               "stderr as not signed. Newest: by the time the document says it was made\n"
+               "Prints the SBOM of the image REF (a reference or digest; a platform manifest\n"
+               "of an index by its digest, REPO@sha256:...) on stdout, byte for byte: the\n"
+               "predicate of its newest attestation of an SPDX or CycloneDX type that\n"
+               "verifies with the key, or else a plain SBOM that travels with it (an .sbom\n"
+               "attachment, or a referrer whose artifact type is an SBOM's), said on stderr\n"
+               "as not signed. Newest: by the time the document says it was made\n"
                "(SPDX creationInfo.created, CycloneDX metadata.timestamp; signed, inside the\n"
                "statement), else by the attachment's org.opencontainers.image.created (not\n"
                "signed), one with a time before one without; on a tie the last in the\n"
@@ -293,7 +297,7 @@ static int ref_is(const char *want, const struct airlock_sig_image *im)
     if (!airlock_ref_parse(&b, im->ref, NULL)) {
         char *x = airlock_ref_format(&a), *y = airlock_ref_format(&b);
         ok = x && y && !strcmp(x, y);
-        if (!ok && a.digest && !a.tag)
+        if (!ok && a.digest) /* by digest (a tag beside it names the index: the digest decides) */
             ok = !strcmp(a.domain, b.domain) && !strcmp(a.path, b.path) &&
                  !strcmp(a.digest, im->digest);
         free(x);
@@ -466,6 +470,39 @@ static int put_document(const char *p, size_t n, const char *what)
     return 0;
 }
 
+/* --type: only the attestations of that type */
+static void only_type(struct airlock_sig_image *im, const char *want)
+{
+    for (size_t k = im->n_atts; k-- > 0;)
+        if (!im->atts[k].predicate_type || strcmp(im->atts[k].predicate_type, want)) {
+            struct airlock_att_found *a = &im->atts[k];
+            free(a->predicate_type);
+            free(a->why);
+            free(a->statement);
+            free(a->created);
+            memmove(a, a + 1, (im->n_atts - k - 1) * sizeof(*a));
+            im->n_atts--;
+        }
+}
+
+/* One image's (or platform manifest's) object of attestations --json. */
+static void list_json_image(const struct airlock_sig_image *im, int first, int nested)
+{
+    cli_printf(stdout, "%s{\"ref\":", first ? "" : ",");
+    cli_json_str(stdout, im->ref);
+    cli_printf(stdout, ",\"digest\":\"%s\"", im->digest);
+    if (im->platform)
+        cli_printf(stdout, ",\"platform\":"), cli_json_str(stdout, im->platform);
+    cli_att_json(im, 1);
+    if (nested && im->n_platforms) {
+        cli_printf(stdout, ",\"platforms\":[");
+        for (size_t p = 0; p < im->n_platforms; p++)
+            list_json_image(&im->platforms[p], !p, 0);
+        cli_printf(stdout, "]");
+    }
+    cli_printf(stdout, "}");
+}
+
 static int list_run(const struct cli_list *ins, int sbom)
 {
     const char *cmd = sbom ? "sbom" : "attestations";
@@ -474,6 +511,8 @@ static int list_run(const struct cli_list *ins, int sbom)
     struct airlock_bundle *b = NULL;
     struct airlock_sig_report *sr = NULL;
     struct airlock_pubkey *pub = NULL;
+    struct airlock_sig_image **recs = NULL;
+    size_t n_recs = 0;
     const char *want = NULL;
     int rc = EXIT_OK, any = 0, printed = 0;
     memset(&so, 0, sizeof(so));
@@ -496,22 +535,35 @@ static int list_run(const struct cli_list *ins, int sbom)
     if (list_json && !sbom)
         cli_printf(stdout, "{\"bundle\":"), cli_json_str(stdout, ins->v[0]),
             cli_printf(stdout, ",\"images\":[");
+    /* the records: each image, and each platform manifest of an index (attest --recursive
+     * attests them); with REF, the one it names (a platform manifest by its digest) */
+    n_recs = 0;
+    for (size_t i = 0; i < sr->n_images; i++)
+        n_recs += 1 + sr->images[i].n_platforms;
+    if (!(recs = calloc(n_recs + 1, sizeof(*recs)))) {
+        rc = cli_fail(NULL);
+        goto out;
+    }
+    n_recs = 0;
     for (size_t i = 0; i < sr->n_images; i++) {
         struct airlock_sig_image *im = &sr->images[i];
-        if (im->role != AIRLOCK_ROLE_IMAGE || (ins->n == 2 && !ref_is(ins->v[1], im)))
+        if (im->role != AIRLOCK_ROLE_IMAGE)
             continue;
+        if (ins->n == 1 || ref_is(ins->v[1], im))
+            recs[n_recs++] = im;
+        for (size_t p = 0; p < im->n_platforms; p++) {
+            struct airlock_sig_image *pl = &im->platforms[p];
+            if (want)
+                only_type(pl, want);
+            if (ins->n == 2 ? ref_is(ins->v[1], pl) : !(list_json && !sbom))
+                recs[n_recs++] = pl; /* listing all as JSON: nested under the index */
+        }
+    }
+    for (size_t r = 0; r < n_recs; r++) {
+        struct airlock_sig_image *im = recs[r];
         any++;
-        /* --type: only those */
-        for (size_t k = im->n_atts; want && k-- > 0;)
-            if (!im->atts[k].predicate_type || strcmp(im->atts[k].predicate_type, want)) {
-                struct airlock_att_found *a = &im->atts[k];
-                free(a->predicate_type);
-                free(a->why);
-                free(a->statement);
-                free(a->created);
-                memmove(a, a + 1, (im->n_atts - k - 1) * sizeof(*a));
-                im->n_atts--;
-            }
+        if (want)
+            only_type(im, want);
         if (sbom) {
             const char *name = im->ref ? im->ref : im->digest;
             struct sbom_cands cands = {0};
@@ -595,11 +647,7 @@ static int list_run(const struct cli_list *ins, int sbom)
             continue;
         }
         if (list_json) {
-            cli_printf(stdout, "%s{\"ref\":", any > 1 ? "," : "");
-            cli_json_str(stdout, im->ref);
-            cli_printf(stdout, ",\"digest\":\"%s\"", im->digest);
-            cli_att_json(im, 1);
-            cli_printf(stdout, "}");
+            list_json_image(im, any == 1, ins->n == 1);
             continue;
         }
         for (size_t k = 0; k < im->n_atts; k++) {
@@ -647,6 +695,7 @@ static int list_run(const struct cli_list *ins, int sbom)
         rc = EXIT_SIGNATURE;
     }
 out:
+    free(recs);
     airlock_sig_report_free(sr);
     airlock_bundle_free(b);
     airlock_pubkey_free(pub);

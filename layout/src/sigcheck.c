@@ -753,6 +753,41 @@ static int dest_rule(struct trust *t, struct airlock_sig_image *im, size_t i,
     return 0;
 }
 
+/* list_attestations: a record for each platform manifest of index entry i that the bundle
+ * holds (as dest_rule makes them), with its attestations (attest --recursive writes them in
+ * the index's repository). Its signatures are left to the destination rule. */
+static int platform_attestations(struct trust *t, struct airlock_sig_image *im, size_t i,
+                                 const struct airlock_sig_check_opts *o,
+                                 struct airlock_error **err)
+{
+    const struct airlock_graph_node *nd = airlock_graph_node(t->g, im->node);
+    size_t n = nd && nd->kind == AIRLOCK_NODE_INDEX && nd->doc ? nd->doc->n_layers : 0;
+    char *repo = t->repos[i];
+    if (!n || !repo || im->platforms)
+        return 0;
+    if (!(im->platforms = calloc(n, sizeof(*im->platforms))))
+        return airlock_error_set(err, AIRLOCK_EOS, "out of memory");
+    struct airlock_sig_check_opts po = *o;
+    po.n_attestations = 0; /* listed, not required */
+    for (size_t k = 0; k < n; k++) {
+        const struct airlock_descriptor *c = &nd->doc->layers[k];
+        size_t cn = airlock_graph_find(t->g, c->digest);
+        const struct airlock_graph_node *cnd = cn == SIZE_MAX ? NULL : airlock_graph_node(t->g, cn);
+        if ((c->platform_os && !strcmp(c->platform_os, "unknown")) || !cnd ||
+            cnd->kind != AIRLOCK_NODE_MANIFEST)
+            continue;
+        struct airlock_sig_image *pl = &im->platforms[im->n_platforms++];
+        memcpy(pl->digest, c->digest, AIRLOCK_DIGEST_SIZE);
+        pl->role = AIRLOCK_ROLE_IMAGE;
+        pl->node = cn;
+        pl->platform = platform_name(c);
+        if (asprintf(&pl->ref, "%s@%s", repo, c->digest) < 0)
+            pl->ref = NULL;
+        check_attestations(t, pl, i, &po);
+    }
+    return 0;
+}
+
 int airlock_bundle_verify_signatures(struct airlock_sig_report **out, struct airlock_bundle *b,
                                      const struct airlock_sig_check_opts *o,
                                      struct airlock_error **err)
@@ -833,6 +868,8 @@ int airlock_bundle_verify_signatures(struct airlock_sig_report **out, struct air
          * attachments (they are what they say; the image's verdict stops a push) */
         if (im->ok && !im->unsigned_allowed && o->key && o->dest && !o->identity &&
             (rc = dest_rule(&t, im, i, o, err)))
+            goto out;
+        if (o->list_attestations && (rc = platform_attestations(&t, im, i, o, err)))
             goto out;
     }
     /* 3: attachments, only to an image (or a platform manifest of one) admitted in the same

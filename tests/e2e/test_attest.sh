@@ -632,4 +632,56 @@ case_sbom_prints_the_newest_of_several_by_the_time_each_says() {
     ! grep -q "note:" "$T/err" || fail "a note for one SBOM in two formats"
 }
 
+# attest --recursive attests each platform manifest: attestations and sbom find them by the
+# platform manifest's digest (REPO@sha256:..., REF:tag@sha256:..., or the bare digest),
+# attestations lists them under the index, and inspect shows them per platform.
+case_platform_manifest_attestations_are_found_by_digest_and_listed() {
+    ec_key k
+    "$AIRLOCK" import -q "$F/multi" -o b.tar
+    echo '{"spdxVersion":"SPDX-2.3","name":"multi"}' >s.json
+    airlock attest --key k.key --predicate s.json --type spdxjson --recursive b.tar
+    expect_rc 0
+    IDX=$(sed -n 1p "$T/out" | cut -f1)
+    PLAT=$(sed -n 2p "$T/out" | cut -f1)
+    PLAT2=$(sed -n 3p "$T/out" | cut -f1)
+    R=example.com/multi
+    for want in "$R@$PLAT" "$R:1@$PLAT" "$PLAT"; do
+        airlock attestations --key k.pub b.tar "$want"
+        expect_rc 0
+        out_has "$PLAT $R@$PLAT $SPDX dsse-envelope verified"
+        out_has "$PLAT $R@$PLAT $SPDX sigstore-bundle verified"
+        out_lacks "$IDX"
+        out_lacks "$PLAT2"
+        airlock sbom --key k.pub b.tar "$want"
+        expect_rc 0
+        cmp "$T/out" s.json || fail "sbom of the platform manifest ($want)"
+        err_has "the SBOM of '$R@$PLAT'"
+    done
+    airlock attestations --key k.pub --type spdxjson b.tar "$R@$PLAT2"
+    expect_rc 0
+    [ "$(sort -u "$T/out")" = "$(cat s.json)" ] || fail "the platform's verified predicates"
+    # every image: the index's and each platform manifest's
+    airlock attestations --key k.pub b.tar
+    expect_rc 0
+    [ "$(grep -c " verified " "$T/out")" = 6 ] || fail "expected 2 attestations each of 3"
+    out_has "$PLAT2 $R@$PLAT2 $SPDX dsse-envelope verified"
+    airlock attestations --key k.pub --json b.tar
+    expect_rc 0
+    json '.images | length == 1'
+    json '.images[0].platforms | length == 2'
+    json '[.images[0].platforms[] | .attestations[] | select(.verified)] | length == 4'
+    json '[.images[0].platforms[].digest] | sort == (["'$PLAT'","'$PLAT2'"] | sort)'
+    json '.images[0].platforms[0].platform | startswith("linux/")'
+    # inspect: per platform manifest too
+    airlock inspect b.tar
+    expect_rc 0
+    [ "$(grep -c "^  platform linux/.* attested: $SPDX x2" "$T/out")" = 2 ] ||
+        fail "inspect lacks the platform attestations"
+    airlock inspect --json b.tar
+    expect_rc 0
+    json '.images[0].platformAttestations | length == 2'
+    json '[.images[0].platformAttestations[] | .attestationTypes["'$SPDX'"]] == [2,2]'
+    json '[.images[0].platformAttestations[].digest] | sort == (["'$PLAT'","'$PLAT2'"] | sort)'
+}
+
 main "$@"

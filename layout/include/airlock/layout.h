@@ -509,7 +509,9 @@ struct airlock_sig_check_opts {
      * or a URI), an attestation whose DSSE signature verifies with key, whose statement has
      * the image's digest as a subject and that predicateType (.att layers and sigstore bundle
      * referrers alike). The image's attestations are listed in its record (atts) whenever
-     * this is set or list_attestations is; keep_statements keeps each verified statement. */
+     * this is set or list_attestations is; keep_statements keeps each verified statement.
+     * list_attestations also gives an index its platforms records (each platform manifest
+     * the bundle holds, with its attestations, when the destination rule made none). */
     const char *const *attestations;
     size_t n_attestations;
     int list_attestations;
