@@ -10,7 +10,7 @@
 #define SBOM_MAX (64u << 20) /* a plain .sbom or referrer SBOM document printed by sbom */
 
 static const char *keyfile, *pwfile, *predfile, *type;
-static int json, format, recursive, replace;
+static int json, format, recursive, replace, yes;
 
 static const struct cli_opt attest_opts[] = {
     {CLI_STR, "key", 'k', &keyfile, "FILE",
@@ -31,6 +31,7 @@ static const struct cli_opt attest_opts[] = {
      "which formats to write (default both): the legacy .att, a sigstore bundle referrer", 0, 0,
      NULL},
     {CLI_STR, "password-file", 0, &pwfile, "F", "read the key's password from F", 0, 0, NULL},
+    CLI_OPTS_COSIGN_WRITE(&format, &yes),
     CLI_OPT_JSON(&json, "print what was attested as JSON"),
     CLI_OPT_END};
 static const struct cli_opt *const attest_own[] = {attest_opts, NULL};

@@ -684,4 +684,40 @@ case_platform_manifest_attestations_are_found_by_digest_and_listed() {
     json '[.images[0].platformAttestations[].digest] | sort == (["'$PLAT'","'$PLAT2'"] | sort)'
 }
 
+# attest takes the cosign flags sign takes, from the same table: --tlog-upload=false,
+# --use-signing-config=false and -y/--yes said and accepted, the values asking for Rekor or a
+# signing config refused; --new-bundle-format=true writes only the referrer, =false only .att.
+case_attest_takes_cosigns_compatibility_flags_as_sign_does() {
+    ec_key k
+    echo '{"spdxVersion":"SPDX-2.3","name":"x"}' >s.json
+    img_bundle b
+    airlock attest --key k.key --predicate s.json --type spdxjson --tlog-upload=false \
+        --use-signing-config=false -y --yes b
+    expect_rc 0
+    [ "$(grep -c 'airlock never uses a transparency log' "$T/err")" = 2 ] ||
+        fail "not one line per flag"
+    for f in --tlog-upload --tlog-upload=true --use-signing-config=True; do
+        airlock attest --key k.key --predicate s.json --type spdxjson $f b
+        expect_rc 2
+        err_has "only ${f%%=*}=false is accepted"
+    done
+    for v in false true; do
+        img_bundle b$v
+        airlock attest --key k.key --predicate s.json --type spdxjson --new-bundle-format=$v b$v
+        expect_rc 0
+        err_has "--new-bundle-format=$v: writing only the"
+        "$AIRLOCK" attestations --key k.pub --json b$v | jq -r '[.images[0].attestations[].format] | join(",")' >f.txt
+        case $v in
+        false) [ "$(cat f.txt)" = dsse-envelope ] || fail "--new-bundle-format=false wrote '$(cat f.txt)'" ;;
+        true) [ "$(cat f.txt)" = sigstore-bundle ] || fail "--new-bundle-format=true wrote '$(cat f.txt)'" ;;
+        esac
+    done
+    # the last of --signature-format and --new-bundle-format wins, as for sign
+    img_bundle c
+    airlock attest --key k.key --predicate s.json --type spdxjson --new-bundle-format=true \
+        --signature-format both c
+    expect_rc 0
+    "$AIRLOCK" attestations --key k.pub c | grep -c verified | grep -qx 2 || fail "not both formats"
+}
+
 main "$@"

@@ -111,7 +111,8 @@ opts_of() {
     login) echo "quiet help $REGOPTS" ;;
     logout) echo "auth-file authfile quiet help" ;;
     version) echo "json quiet help" ;;
-    attest) echo "key predicate type replace recursive signature-format password-file json quiet help" ;;
+    attest) echo "key predicate type replace recursive signature-format password-file json quiet help
+        new-bundle-format tlog-upload use-signing-config yes" ;;
     attestations) echo "key type json quiet help" ;;
     sbom) echo "key quiet help" ;;
     esac
@@ -122,7 +123,7 @@ letters_of() {
     keygen | generate-key-pair | import-key-pair) echo "k f q h" ;; public-key) echo "k q h" ;;
     pkcs11) echo "q h" ;; serve) echo "l k a j q h" ;; split) echo "o q h" ;; import) echo "o q h" ;;
     export | inventory) echo "o q h" ;; inspect | tags | digest | login | logout | version) echo "q h" ;;
-    attest | attestations | sbom) echo "k q h" ;;
+    attest) echo "k y q h" ;; attestations | sbom) echo "k q h" ;;
     esac
 }
 ALL_CMDS="verify push sync sign keygen generate-key-pair import-key-pair public-key pkcs11 serve
