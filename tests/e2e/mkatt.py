@@ -2,7 +2,8 @@
 """Writes a legacy cosign attestation into an OCI layout directory, as cosign 1 and 2 attach
 it (FORMATS.md section 3): an in-toto v0.1 statement signed as a DSSE envelope (ECDSA P-256,
 SHA-256, DER, over the PAE) with python3-cryptography, one layer of an OCI manifest tagged
-REPO:sha256-<hex>.att (a layer is appended when the tag exists), annotated predicateType.
+REPO:sha256-<hex>.att (a layer is appended when the tag exists), annotated as cosign's
+static.NewAttestation annotates it: predicateType, and the signature annotation empty.
 
     mkatt.py DIR IMAGE-REF sha256:IMAGE KEY.pem PREDICATE-FILE PREDICATE-TYPE [options]
       --order=type-first      {"payloadType","payload","signatures":[{"sig"}]} (default)
@@ -76,7 +77,8 @@ def main():
         layers = json.load(open(os.path.join(d, "blobs", "sha256", old["digest"][7:])))["layers"]
         idx["manifests"].remove(old)
     layers.append({"mediaType": "application/vnd.dsse.envelope.v1+json", "size": len(raw),
-                   "digest": edig, "annotations": {"predicateType": flags.get("claim", ptype)}})
+                   "digest": edig, "annotations": {"dev.cosignproject.cosign/signature": "",
+                                                   "predicateType": flags.get("claim", ptype)}})
     cfg = {"architecture": "", "created": "0001-01-01T00:00:00Z",
            "history": [{"created": "0001-01-01T00:00:00Z"} for _ in layers], "os": "",
            "rootfs": {"type": "layers", "diff_ids": [l["digest"] for l in layers]}, "config": {}}
