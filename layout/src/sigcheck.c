@@ -674,6 +674,29 @@ static char *platform_name(const struct airlock_descriptor *d)
     return s;
 }
 
+/* The record of the k-th manifest of index node nd as a platform of im (named repo@digest),
+ * or NULL when it is none: an attestation manifest (platform unknown/unknown), or not in the
+ * bundle (never pulled). im->platforms has room for every manifest of nd. */
+static struct airlock_sig_image *platform_add(struct trust *t, struct airlock_sig_image *im,
+                                              const struct airlock_graph_node *nd, size_t k,
+                                              const char *repo)
+{
+    const struct airlock_descriptor *c = &nd->doc->layers[k];
+    size_t cn = airlock_graph_find(t->g, c->digest);
+    const struct airlock_graph_node *cnd = cn == SIZE_MAX ? NULL : airlock_graph_node(t->g, cn);
+    if ((c->platform_os && !strcmp(c->platform_os, "unknown")) || !cnd ||
+        cnd->kind != AIRLOCK_NODE_MANIFEST)
+        return NULL;
+    struct airlock_sig_image *pl = &im->platforms[im->n_platforms++];
+    memcpy(pl->digest, c->digest, AIRLOCK_DIGEST_SIZE);
+    pl->role = AIRLOCK_ROLE_IMAGE;
+    pl->node = cn;
+    pl->platform = platform_name(c);
+    if (asprintf(&pl->ref, "%s@%s", repo, c->digest) < 0)
+        pl->ref = NULL;
+    return pl;
+}
+
 /* The destination rule for image entry i (opts dest): its own signatures, then each platform
  * manifest of its index that the bundle holds, checked in its repository as a pull there
  * checks it. A failure takes the image out (im->ok 0), naming what was signed and needed. */
@@ -719,18 +742,9 @@ static int dest_rule(struct trust *t, struct airlock_sig_image *im, size_t i,
     }
     for (size_t k = 0; k < n; k++) {
         const struct airlock_descriptor *c = &nd->doc->layers[k];
-        size_t cn = airlock_graph_find(t->g, c->digest);
-        const struct airlock_graph_node *cnd = cn == SIZE_MAX ? NULL : airlock_graph_node(t->g, cn);
-        if ((c->platform_os && !strcmp(c->platform_os, "unknown")) || !cnd ||
-            cnd->kind != AIRLOCK_NODE_MANIFEST)
+        struct airlock_sig_image *pl = platform_add(t, im, nd, k, repo);
+        if (!pl)
             continue; /* attestation manifests are no platforms; absent ones are never pulled */
-        struct airlock_sig_image *pl = &im->platforms[im->n_platforms++];
-        memcpy(pl->digest, c->digest, AIRLOCK_DIGEST_SIZE);
-        pl->role = AIRLOCK_ROLE_IMAGE;
-        pl->node = cn;
-        pl->platform = platform_name(c);
-        if (asprintf(&pl->ref, "%s@%s", repo, c->digest) < 0)
-            pl->ref = NULL;
         check_image(t, pl, i, &po);
         char *what = NULL, *pp = NULL;
         if (asprintf(&what, "platform %s (%s)", pl->platform ? pl->platform : "?", c->digest) < 0)
@@ -770,20 +784,9 @@ static int platform_attestations(struct trust *t, struct airlock_sig_image *im, 
     struct airlock_sig_check_opts po = *o;
     po.n_attestations = 0; /* listed, not required */
     for (size_t k = 0; k < n; k++) {
-        const struct airlock_descriptor *c = &nd->doc->layers[k];
-        size_t cn = airlock_graph_find(t->g, c->digest);
-        const struct airlock_graph_node *cnd = cn == SIZE_MAX ? NULL : airlock_graph_node(t->g, cn);
-        if ((c->platform_os && !strcmp(c->platform_os, "unknown")) || !cnd ||
-            cnd->kind != AIRLOCK_NODE_MANIFEST)
-            continue;
-        struct airlock_sig_image *pl = &im->platforms[im->n_platforms++];
-        memcpy(pl->digest, c->digest, AIRLOCK_DIGEST_SIZE);
-        pl->role = AIRLOCK_ROLE_IMAGE;
-        pl->node = cn;
-        pl->platform = platform_name(c);
-        if (asprintf(&pl->ref, "%s@%s", repo, c->digest) < 0)
-            pl->ref = NULL;
-        check_attestations(t, pl, i, &po);
+        struct airlock_sig_image *pl = platform_add(t, im, nd, k, repo);
+        if (pl)
+            check_attestations(t, pl, i, &po);
     }
     return 0;
 }
