@@ -272,13 +272,13 @@ static void sbom_help(FILE *f)
                "predicate of its newest attestation of an SPDX or CycloneDX type that\n"
                "verifies with the key, or else a plain SBOM that travels with it (an .sbom\n"
                "attachment, or a referrer whose artifact type is an SBOM's), said on stderr\n"
-               "as not signed. Newest: by the time the document says it was made\n"
-               "(SPDX creationInfo.created, CycloneDX metadata.timestamp; signed, inside the\n"
-               "statement), else by the attachment's org.opencontainers.image.created (not\n"
-               "signed), one with a time before one without; on a tie the last in the\n"
-               "bundle. With several, stderr says which rule chose. Written to a terminal\n"
-               "only when it holds no control characters (escape sequences, bidi\n"
-               "overrides): else refused, exit 1.\n"
+               "as not signed. Newest: by the statement subject's org.opencontainers.image.\n"
+               "created annotation, else the time the document says it was made (SPDX\n"
+               "creationInfo.created, CycloneDX metadata.timestamp), both signed; else by\n"
+               "the attachment's org.opencontainers.image.created (not signed); one with a\n"
+               "time before one without; on a tie the last in the bundle. With several,\n"
+               "stderr says which rule chose. Written to a terminal only when it holds no\n"
+               "control characters (escape sequences, bidi overrides): else refused, exit 1.\n"
                "\n"
                "options:\n");
     cli_opts_help(f, sbom_own);
@@ -341,9 +341,11 @@ static void sbom_cands_release(struct sbom_cands *c)
     memset(c, 0, sizeof(*c));
 }
 
-/* Adds doc (taken) with its time: the document's own creation time (inside the signed
- * statement for an attestation), else the attachment's org.opencontainers.image.created
- * annotation (not signed). 0, or -1 out of memory (doc freed). */
+/* Adds doc (taken) with its time: for an attestation the org.opencontainers.image.created
+ * annotation of its statement's subject (signed), then the document's own creation time
+ * (signed inside the statement for an attestation), else the attachment's
+ * org.opencontainers.image.created annotation (not signed). 0, or -1 out of memory (doc
+ * freed). */
 static int sbom_cand_add(struct sbom_cands *c, char *doc, size_t len,
                          const struct airlock_att_found *att, const char *annotation)
 {
@@ -359,6 +361,14 @@ static int sbom_cand_add(struct sbom_cands *c, char *doc, size_t len,
     v->len = len;
     v->att = att;
     v->unlisted = att && att->unlisted;
+    char *st = att ? airlock_intoto_statement_created(att->statement, att->statement_len) : NULL;
+    if (st && !airlock_rfc3339_parse(st, &v->sec, &v->nsec)) {
+        v->when = st;
+        v->source = "its statement's org.opencontainers.image.created annotation (signed)";
+        v->known = 1;
+        return 0;
+    }
+    free(st);
     char *own = airlock_sbom_created(doc, len);
     if (own && !airlock_rfc3339_parse(own, &v->sec, &v->nsec)) {
         v->when = own;

@@ -449,3 +449,25 @@ char *airlock_sbom_created(const char *doc, size_t n)
     }
     return NULL;
 }
+
+char *airlock_intoto_statement_created(const char *statement, size_t n)
+{
+    if (!statement || airlock_json_check(statement, n, "in-toto statement", NULL))
+        return NULL;
+    cJSON *j = core_json_parse(statement, n, NULL);
+    const cJSON *subj = cJSON_GetObjectItemCaseSensitive(j, "subject"), *it;
+    char *out = NULL;
+    if (!cJSON_IsArray(subj))
+        subj = NULL;
+    cJSON_ArrayForEach(it, subj)
+    {
+        const cJSON *t = cJSON_GetObjectItemCaseSensitive(
+            cJSON_GetObjectItemCaseSensitive(it, "annotations"), AIRLOCK_ANN_CREATED);
+        if (cJSON_IsString(t)) {
+            out = core_strdup0(t->valuestring);
+            break;
+        }
+    }
+    cJSON_Delete(j);
+    return out;
+}

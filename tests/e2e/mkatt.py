@@ -14,6 +14,7 @@ static.NewAttestation annotates it: predicateType, and the signature annotation 
       --claim=URI             the layer's predicateType annotation (default PREDICATE-TYPE)
       --raw-predicate=1       PREDICATE-FILE's bytes go into the statement as they are (a
                               document with duplicate keys keeps them)
+      --subject-created=T     the subject's annotations say org.opencontainers.image.created T
 Prints the envelope blob's digest.
 """
 import base64
@@ -52,6 +53,9 @@ def main():
     st = {"_type": "https://in-toto.io/Statement/v0.1", "predicateType": ptype,
           "subject": [{"name": repo, "digest": {"sha256": subject[7:]}}],
           "predicate": json.load(open(pred_file))}
+    if "subject-created" in flags:
+        st["subject"][0]["annotations"] = {"org.opencontainers.image.created":
+                                           flags["subject-created"]}
     payload = json.dumps(st).encode()
     if flags.get("raw-predicate"):
         del st["predicate"]

@@ -624,6 +624,16 @@ case_sbom_prints_the_newest_of_several_by_the_time_each_says() {
     expect_rc 0
     cmp "$T/out" a.json || fail "not the last attested SBOM"
     err_has "none says when it was made: printed the last one in the bundle"
+    # a statement whose subject is annotated with its creation time (signed) is judged by it
+    img_bundle s
+    "$AIRLOCK" sign --key k.key s 2>/dev/null >/dev/null
+    $PY "$E2E_SRC/mkatt.py" s $REF "$IMG" k.pem a.json $SPDX \
+        --subject-created=2026-06-02T00:00:00Z --raw-predicate=1 >/dev/null
+    "$AIRLOCK" attest --key k.key --predicate new.json --type spdxjson s >/dev/null
+    airlock sbom --key k.pub s $REF
+    expect_rc 0
+    [ "$(cat "$T/out")" = "$(cat a.json)" ] || fail "not the SBOM whose statement is newest"
+    err_has "by its statement's org.opencontainers.image.created annotation (signed): 2026-06-02T00:00:00Z"
     # one SBOM in both formats is one SBOM: no note
     img_bundle e
     "$AIRLOCK" attest --key k.key --predicate new.json --type spdxjson e >/dev/null
