@@ -287,13 +287,11 @@ case_replace_drops_only_this_keys_attestations_of_the_type() {
     expect_rc 0
 }
 
-case_plain_sbom_is_printed_and_said_unsigned() {
-    img_bundle b
-    $PY "$E2E_SRC/mksbom.py" spdx busybox 3 >s.json
-    # a plain referrer artifact (an SBOM attached with oras, unsigned)
-    $PY - b "$IMG" s.json <<'EOF'
+# a plain referrer artifact (an SBOM attached with oras, unsigned): DIR IMAGE FILE TAG [CREATED]
+plain_referrer() {
+    $PY - "$@" <<'EOF'
 import hashlib, json, os, sys
-d, image, path = sys.argv[1:4]
+d, image, path, tag = sys.argv[1:5]
 def put(data):
     h = hashlib.sha256(data).hexdigest()
     open(os.path.join(d, "blobs", "sha256", h), "wb").write(data)
@@ -306,15 +304,35 @@ man = {"schemaVersion": 2, "mediaType": "application/vnd.oci.image.manifest.v1+j
        "config": {"mediaType": "application/vnd.oci.empty.v1+json", "size": 2, "digest": put(b"{}")},
        "layers": [{"mediaType": "application/spdx+json", "size": len(doc), "digest": put(doc)}],
        "subject": {"mediaType": subj["mediaType"], "size": subj["size"], "digest": image}}
+if len(sys.argv) > 5:
+    man["annotations"] = {"org.opencontainers.image.created": sys.argv[5]}
 raw = json.dumps(man).encode()
 idx["manifests"].append({"mediaType": man["mediaType"], "size": len(raw), "digest": put(raw),
                          "annotations": {"org.opencontainers.image.ref.name":
-                                         "example.com/test/busybox:sha256-" + image[7:] + ".spdx"}})
+                                         "example.com/test/busybox:sha256-" + image[7:] + tag}})
 json.dump(idx, open(os.path.join(d, "index.json"), "w"))
 EOF
+}
+
+case_plain_sbom_is_printed_and_said_unsigned() {
+    img_bundle b
+    $PY "$E2E_SRC/mksbom.py" spdx busybox 3 >s.json
+    plain_referrer b "$IMG" s.json .spdx
     airlock sbom b $REF
     expect_rc 0
     cmp "$T/out" s.json || fail "the plain SBOM is not printed exactly"
+    err_has "the SBOM of '$REF' is not signed: not verified by any key"
+    # several plain ones: the newest by the artifact's annotation, whatever their order
+    img_bundle c
+    echo '{"spdxVersion":"SPDX-2.3","name":"new"}' >n.json
+    echo '{"spdxVersion":"SPDX-2.3","name":"old"}' >o.json
+    plain_referrer c "$IMG" n.json .n 2026-06-02T00:00:00Z
+    plain_referrer c "$IMG" o.json .o 2026-06-01T00:00:00Z
+    airlock sbom c $REF
+    expect_rc 0
+    cmp "$T/out" n.json || fail "not the newest plain SBOM"
+    err_has "carries 2 different unsigned SBOMs: printed the newest"
+    err_has "by its org.opencontainers.image.created annotation (not signed"
     err_has "the SBOM of '$REF' is not signed: not verified by any key"
 }
 
