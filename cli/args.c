@@ -386,3 +386,15 @@ int cli_no_tlog_opt(void *ctx, const char *arg, const char *name, const char *cm
                name, arg);
     return 0;
 }
+
+int cli_new_bundle_opt(void *ctx, const char *arg, const char *name, const char *cmd)
+{
+    (void)cmd;
+    int bundle = !strcmp(arg, "true");
+    *(int *)ctx = bundle ? 2 : 1; /* --signature-format bundle, simplesigning */
+    cli_printf(stderr, "airlock: note: --%s=%s: writing only the %s, as cosign does (without it "
+                       "airlock writes both formats; see --signature-format)\n",
+               name, arg, bundle ? "sigstore bundle (referrer)" : "legacy format (simplesigning: "
+                                                                   ".sig, .att)");
+    return 0;
+}

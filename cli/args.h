@@ -109,6 +109,25 @@ enum { CLI_IDENTITY_DESTINATION = 1, CLI_IDENTITY_ANY = 2 };
 int cli_no_tlog_opt(void *ctx, const char *arg, const char *name, const char *cmd);
 #define CLI_OPT_NO_TLOG(name, help) {CLI_BOOL, name, 0, NULL, NULL, help, 0, 0, cli_no_tlog_opt}
 
+/* cosign 3's --new-bundle-format[=BOOL], ctx an int * set as --signature-format's CLI_CHOICE
+ * "simplesigning|bundle|both" sets it: true 2 (the sigstore bundle only), false 1 (the legacy
+ * .sig or .att only), as cosign writes; said on stderr (airlock's default writes both). */
+int cli_new_bundle_opt(void *ctx, const char *arg, const char *name, const char *cmd);
+
+/* The cosign flags that sign and attest take alike (cosign's sign and attest have them all),
+ * one set of entries for both tables: --new-bundle-format into format (the int of the
+ * command's --signature-format, so the last of the two wins), --tlog-upload=false,
+ * --use-signing-config=false, -y/--yes into yes (airlock never asks). */
+#define CLI_OPTS_COSIGN_WRITE(format, yes)                                                        \
+    {CLI_BOOL, "new-bundle-format", 0, format, NULL,                                              \
+     "cosign's: true writes only the sigstore bundle, false only the legacy format (.sig, .att; " \
+     "said on stderr)", 0, 0, cli_new_bundle_opt},                                               \
+    CLI_OPT_NO_TLOG("tlog-upload",                                                                \
+                    "cosign's; only =false (airlock never uses a transparency log)"),             \
+    CLI_OPT_NO_TLOG("use-signing-config", "cosign's; only =false (airlock uses no signing "       \
+                                          "config: no Fulcio, Rekor, TSA)"),                      \
+    {CLI_FLAG, "yes", 'y', yes, NULL, "cosign's; airlock never asks for a confirmation", 0, 0, NULL}
+
 /* The registry options (regopts.c) as a table bound to cr (kept in cr: call after
  * cli_registry_init). */
 struct cli_registry;

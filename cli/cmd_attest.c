@@ -10,7 +10,7 @@
 #define SBOM_MAX (64u << 20) /* a plain .sbom or referrer SBOM document printed by sbom */
 
 static const char *keyfile, *pwfile, *predfile, *type;
-static int json, format, recursive, replace;
+static int json, format, recursive, replace, yes;
 
 static const struct cli_opt attest_opts[] = {
     {CLI_STR, "key", 'k', &keyfile, "FILE",
@@ -31,6 +31,7 @@ static const struct cli_opt attest_opts[] = {
      "which formats to write (default both): the legacy .att, a sigstore bundle referrer", 0, 0,
      NULL},
     {CLI_STR, "password-file", 0, &pwfile, "F", "read the key's password from F", 0, 0, NULL},
+    CLI_OPTS_COSIGN_WRITE(&format, &yes),
     CLI_OPT_JSON(&json, "print what was attested as JSON"),
     CLI_OPT_END};
 static const struct cli_opt *const attest_own[] = {attest_opts, NULL};
@@ -46,13 +47,15 @@ static void attest_help(FILE *f)
                "as DSSE with the cosign key. Every image, or the REFs named (references or\n"
                "digests). Two formats are written by default, as cosign would push them:\n"
                "  simplesigning  the legacy .att manifest (REPO:sha256-<hex>.att): one DSSE\n"
-               "                 envelope layer per attestation, annotated with its\n"
-               "                 predicateType (cosign 1 and 2, Kyverno)\n"
+               "                 envelope layer per attestation, annotated as cosign\n"
+               "                 does: predicateType, and dev.cosignproject.cosign/\n"
+               "                 signature empty (cosign 1 and 2, Kyverno)\n"
                "  bundle         a sigstore bundle (v0.3) as an OCI 1.1 referrer of the image,\n"
                "                 dev.sigstore.bundle.predicateType the type, listed in the\n"
                "                 referrers index REPO:sha256-<hex> (cosign 3, GitHub attest)\n"
                "A JSON type's predicate goes into the statement byte for byte (it must be a JSON\n"
-               "object), so 'airlock sbom' and 'airlock attestations' give FILE back exactly;\n"
+               "object, no key twice in one object: that would be read two ways), so\n"
+               "'airlock sbom' and 'airlock attestations' give FILE back exactly;\n"
                "spdx (tag-value) goes in as a string, custom wrapped as cosign does ({\"Data\":\n"
                "..., \"Timestamp\": ...}). Each attest adds one; --replace first drops those of\n"
                "the same type this key made. Written in place as 'airlock sign' writes.\n"
@@ -238,12 +241,15 @@ static void list_help(FILE *f)
     fprintf(f, "usage: airlock attestations [--key cosign.pub] [--type TYPE] [--json] BUNDLE\n"
                "                            [REF]\n"
                "\n"
-               "Lists the attestations each image of the bundle carries (or the image REF, a\n"
-               "reference or digest): in the legacy .att manifest (format dsse-envelope) and\n"
-               "as sigstore bundle referrers (sigstore-bundle), each with its predicateType,\n"
-               "whether its DSSE signature verifies with the key over a statement about the\n"
-               "image (cosign verify-attestation's checks; unverified types are what the\n"
-               "attachment claims), and its size. One line per attestation on stdout:\n"
+               "Lists the attestations each image of the bundle carries, and each platform\n"
+               "manifest of an index (attest --recursive; nested as \"platforms\" in --json),\n"
+               "or those of REF alone: an image by reference or digest, a platform manifest\n"
+               "by its digest (REPO@sha256:..., or sha256:...). In the legacy .att manifest\n"
+               "(format dsse-envelope) and as sigstore bundle referrers (sigstore-bundle),\n"
+               "each with its predicateType, whether its DSSE signature verifies with the\n"
+               "key over a statement about the image (cosign verify-attestation's checks;\n"
+               "unverified types are what the attachment claims), and its size. One line\n"
+               "per attestation on stdout:\n"
                "  DIGEST REF TYPE FORMAT verified|UNVERIFIED SIZE [unlisted]\n"
                "(unlisted: a referrer in blobs/ that index.json does not list, as cosign save\n"
                "leaves them or attest --replace leaves one in a plain tar; push does not carry\n"
@@ -261,12 +267,18 @@ static void sbom_help(FILE *f)
 {
     fprintf(f, "usage: airlock sbom [--key cosign.pub] BUNDLE REF\n"
                "\n"
-               "Prints the SBOM of the image REF (a reference or digest) on stdout, byte for\n"
-               "byte: the predicate of its newest attestation of an SPDX or CycloneDX type\n"
-               "that verifies with the key, or else a plain SBOM that travels with it (an\n"
-               ".sbom attachment, or a referrer whose artifact type is an SBOM's), said on\n"
-               "stderr as not signed. Written to a terminal only when it holds no control\n"
-               "characters (escape sequences, bidi overrides): else refused, exit 1.\n"
+               "Prints the SBOM of the image REF (a reference or digest; a platform manifest\n"
+               "of an index by its digest, REPO@sha256:...) on stdout, byte for byte: the\n"
+               "predicate of its newest attestation of an SPDX or CycloneDX type that\n"
+               "verifies with the key, or else a plain SBOM that travels with it (an .sbom\n"
+               "attachment, or a referrer whose artifact type is an SBOM's), said on stderr\n"
+               "as not signed. Newest: by the statement subject's org.opencontainers.image.\n"
+               "created annotation, else the time the document says it was made (SPDX\n"
+               "creationInfo.created, CycloneDX metadata.timestamp), both signed; else by\n"
+               "the attachment's org.opencontainers.image.created (not signed); one with a\n"
+               "time before one without; on a tie the last in the bundle. With several,\n"
+               "stderr says which rule chose. Written to a terminal only when it holds no\n"
+               "control characters (escape sequences, bidi overrides): else refused, exit 1.\n"
                "\n"
                "options:\n");
     cli_opts_help(f, sbom_own);
@@ -286,7 +298,7 @@ static int ref_is(const char *want, const struct airlock_sig_image *im)
     if (!airlock_ref_parse(&b, im->ref, NULL)) {
         char *x = airlock_ref_format(&a), *y = airlock_ref_format(&b);
         ok = x && y && !strcmp(x, y);
-        if (!ok && a.digest && !a.tag)
+        if (!ok && a.digest) /* by digest (a tag beside it names the index: the digest decides) */
             ok = !strcmp(a.domain, b.domain) && !strcmp(a.path, b.path) &&
                  !strcmp(a.digest, im->digest);
         free(x);
@@ -302,9 +314,102 @@ static int is_sbom_type(const char *t)
     return t && (strstr(t, "spdx") || strstr(t, "cyclonedx") || strstr(t, "syft"));
 }
 
-/* A plain SBOM of digest in the bundle (.sbom, or an SBOM referrer): its first layer. */
-static int plain_sbom(struct airlock_bundle *b, const struct airlock_sig_report *sr,
-                      const struct airlock_sig_image *im, struct airlock_buf *out, const char **how)
+/* An SBOM that could be printed: attested (att) or plain, and when it says it was made. */
+struct sbom_cand {
+    char *doc;
+    size_t len;
+    const struct airlock_att_found *att; /* verified attestation; NULL: a plain SBOM */
+    const char *how;                     /* plain: what it is */
+    const char *layer;                   /* plain: its blob */
+    char *when;                          /* the time it was judged by, as written */
+    const char *source;                  /* where that time is from (NULL: none) */
+    int64_t sec;
+    int32_t nsec;
+    int known, unlisted;
+};
+
+struct sbom_cands {
+    struct sbom_cand *v;
+    size_t n;
+};
+
+static void sbom_cands_release(struct sbom_cands *c)
+{
+    for (size_t i = 0; i < c->n; i++)
+        free(c->v[i].doc), free(c->v[i].when);
+    free(c->v);
+    memset(c, 0, sizeof(*c));
+}
+
+/* Adds doc (taken) with its time: for an attestation the org.opencontainers.image.created
+ * annotation of its statement's subject (signed), then the document's own creation time
+ * (signed inside the statement for an attestation), else the attachment's
+ * org.opencontainers.image.created annotation (not signed). 0, or -1 out of memory (doc
+ * freed). */
+static int sbom_cand_add(struct sbom_cands *c, char *doc, size_t len,
+                         const struct airlock_att_found *att, const char *annotation)
+{
+    struct sbom_cand *v = realloc(c->v, (c->n + 1) * sizeof(*v));
+    if (!v) {
+        free(doc);
+        return -1;
+    }
+    c->v = v;
+    v += c->n++;
+    memset(v, 0, sizeof(*v));
+    v->doc = doc;
+    v->len = len;
+    v->att = att;
+    v->unlisted = att && att->unlisted;
+    char *st = att ? airlock_intoto_statement_created(att->statement, att->statement_len) : NULL;
+    if (st && !airlock_rfc3339_parse(st, &v->sec, &v->nsec)) {
+        v->when = st;
+        v->source = "its statement's org.opencontainers.image.created annotation (signed)";
+        v->known = 1;
+        return 0;
+    }
+    free(st);
+    char *own = airlock_sbom_created(doc, len);
+    if (own && !airlock_rfc3339_parse(own, &v->sec, &v->nsec)) {
+        v->when = own;
+        v->source = att ? "its creation time in the signed document" : "its creation time in "
+                                                                          "the document";
+        v->known = 1;
+    } else if (free(own), annotation && !airlock_rfc3339_parse(annotation, &v->sec, &v->nsec)) {
+        v->when = strdup(annotation);
+        v->source = "its org.opencontainers.image.created annotation (not signed; the document "
+                    "says no time)";
+        v->known = v->when != NULL;
+    }
+    return 0;
+}
+
+/* The SBOM to print: the newest by the time each says (one with a time before one without),
+ * then a listed one before an unlisted one, then the last in the bundle's order (the last one
+ * attested). The same for every run over the same bundle. */
+static const struct sbom_cand *sbom_pick(const struct sbom_cands *c, size_t *distinct)
+{
+    const struct sbom_cand *best = NULL;
+    *distinct = 0;
+    for (size_t i = 0; i < c->n; i++) {
+        const struct sbom_cand *x = &c->v[i];
+        int seen = 0;
+        for (size_t k = 0; k < i && !seen; k++)
+            seen = c->v[k].len == x->len && !memcmp(c->v[k].doc, x->doc, x->len);
+        *distinct += !seen; /* both formats of one attestation are one SBOM */
+        if (best && (best->known != x->known ? best->known
+                     : x->known && (best->sec != x->sec || best->nsec != x->nsec)
+                         ? best->sec > x->sec || (best->sec == x->sec && best->nsec > x->nsec)
+                         : !best->unlisted && x->unlisted))
+            continue;
+        best = x;
+    }
+    return best;
+}
+
+/* The plain SBOMs of digest in the bundle (.sbom, or an SBOM referrer): their first layers. */
+static int plain_sboms(struct airlock_bundle *b, const struct airlock_sig_report *sr,
+                       const struct airlock_sig_image *im, struct sbom_cands *out)
 {
     for (size_t i = 0; i < sr->n_images; i++) {
         const struct airlock_sig_image *s = &sr->images[i];
@@ -316,21 +421,48 @@ static int plain_sbom(struct airlock_bundle *b, const struct airlock_sig_report 
         for (size_t c = 0; nd && c < n; c++) {
             const struct airlock_graph_node *m =
                 nd->kind == AIRLOCK_NODE_INDEX ? airlock_graph_node(sr->graph, nd->kids[c]) : nd;
-            if (m->kind != AIRLOCK_NODE_MANIFEST || !m->doc || !m->doc->n_layers)
+            if (!m || m->kind != AIRLOCK_NODE_MANIFEST || !m->doc || !m->doc->n_layers)
                 continue;
             const struct airlock_oci *d = m->doc;
             if (s->role == AIRLOCK_ROLE_REFERRERS &&
                 !is_sbom_type(d->artifact_type ? d->artifact_type : d->config.media_type) &&
                 !is_sbom_type(d->layers[0].media_type))
                 continue;
-            if (!airlock_bundle_blob_read(b, d->layers[0].digest, SBOM_MAX, out, NULL)) {
-                *how = s->role == AIRLOCK_ROLE_SBOM ? "a plain .sbom attachment"
-                                                    : "a plain referrer artifact";
-                return 1;
-            }
+            struct airlock_buf raw = AIRLOCK_BUF_INIT(SBOM_MAX);
+            if (airlock_bundle_blob_read(b, d->layers[0].digest, SBOM_MAX, &raw, NULL))
+                continue;
+            size_t len = 0;
+            char *doc = airlock_buf_detach(&raw, &len);
+            if (!doc && !(doc = strdup("")))
+                return -1;
+            if (sbom_cand_add(out, doc, len, NULL,
+                              airlock_annotation_get(d->annotations, d->n_annotations,
+                                                     AIRLOCK_ANN_CREATED)))
+                return -1;
+            out->v[out->n - 1].how = s->role == AIRLOCK_ROLE_SBOM ? "a plain .sbom attachment"
+                                                                  : "a plain referrer artifact";
+            out->v[out->n - 1].layer = d->layers[0].digest;
         }
     }
     return 0;
+}
+
+/* Says on stderr, when there was a choice, which SBOM was taken and by what rule. */
+static void sbom_rule_note(const char *name, const struct sbom_cand *best, size_t distinct,
+                           const char *what)
+{
+    if (distinct < 2)
+        return;
+    if (best->known)
+        cli_printf(stderr,
+                   "airlock: note: '%s' carries %zu different %s: printed the newest by the "
+                   "time each says it was made, this one by %s: %s\n",
+                   name, distinct, what, best->source, best->when);
+    else
+        cli_printf(stderr,
+                   "airlock: note: '%s' carries %zu different %s and none says when it was "
+                   "made: printed the last one in the bundle (the last attached)\n",
+                   name, distinct, what);
 }
 
 /* A document to stdout byte for byte; to a terminal only if it holds nothing that a terminal
@@ -349,6 +481,39 @@ static int put_document(const char *p, size_t n, const char *what)
     return 0;
 }
 
+/* --type: only the attestations of that type */
+static void only_type(struct airlock_sig_image *im, const char *want)
+{
+    for (size_t k = im->n_atts; k-- > 0;)
+        if (!im->atts[k].predicate_type || strcmp(im->atts[k].predicate_type, want)) {
+            struct airlock_att_found *a = &im->atts[k];
+            free(a->predicate_type);
+            free(a->why);
+            free(a->statement);
+            free(a->created);
+            memmove(a, a + 1, (im->n_atts - k - 1) * sizeof(*a));
+            im->n_atts--;
+        }
+}
+
+/* One image's (or platform manifest's) object of attestations --json. */
+static void list_json_image(const struct airlock_sig_image *im, int first, int nested)
+{
+    cli_printf(stdout, "%s{\"ref\":", first ? "" : ",");
+    cli_json_str(stdout, im->ref);
+    cli_printf(stdout, ",\"digest\":\"%s\"", im->digest);
+    if (im->platform)
+        cli_printf(stdout, ",\"platform\":"), cli_json_str(stdout, im->platform);
+    cli_att_json(im, 1);
+    if (nested && im->n_platforms) {
+        cli_printf(stdout, ",\"platforms\":[");
+        for (size_t p = 0; p < im->n_platforms; p++)
+            list_json_image(&im->platforms[p], !p, 0);
+        cli_printf(stdout, "]");
+    }
+    cli_printf(stdout, "}");
+}
+
 static int list_run(const struct cli_list *ins, int sbom)
 {
     const char *cmd = sbom ? "sbom" : "attestations";
@@ -357,6 +522,8 @@ static int list_run(const struct cli_list *ins, int sbom)
     struct airlock_bundle *b = NULL;
     struct airlock_sig_report *sr = NULL;
     struct airlock_pubkey *pub = NULL;
+    struct airlock_sig_image **recs = NULL;
+    size_t n_recs = 0;
     const char *want = NULL;
     int rc = EXIT_OK, any = 0, printed = 0;
     memset(&so, 0, sizeof(so));
@@ -380,76 +547,109 @@ static int list_run(const struct cli_list *ins, int sbom)
     if (list_json && !sbom)
         cli_printf(stdout, "{\"bundle\":"), cli_json_str(stdout, ins->v[0]),
             cli_printf(stdout, ",\"images\":[");
+    /* the records: each image, and each platform manifest of an index (attest --recursive
+     * attests them); with REF, the one it names (a platform manifest by its digest) */
+    n_recs = 0;
+    for (size_t i = 0; i < sr->n_images; i++)
+        n_recs += 1 + sr->images[i].n_platforms;
+    if (!(recs = calloc(n_recs + 1, sizeof(*recs)))) {
+        rc = cli_fail(NULL);
+        goto out;
+    }
+    n_recs = 0;
     for (size_t i = 0; i < sr->n_images; i++) {
         struct airlock_sig_image *im = &sr->images[i];
-        if (im->role != AIRLOCK_ROLE_IMAGE || (ins->n == 2 && !ref_is(ins->v[1], im)))
+        if (im->role != AIRLOCK_ROLE_IMAGE)
             continue;
+        if (ins->n == 1 || ref_is(ins->v[1], im))
+            recs[n_recs++] = im;
+        for (size_t p = 0; p < im->n_platforms; p++) {
+            struct airlock_sig_image *pl = &im->platforms[p];
+            if (want)
+                only_type(pl, want);
+            if (ins->n == 2 ? ref_is(ins->v[1], pl) : !(list_json && !sbom))
+                recs[n_recs++] = pl; /* listing all as JSON: nested under the index */
+        }
+    }
+    for (size_t r = 0; r < n_recs; r++) {
+        struct airlock_sig_image *im = recs[r];
         any++;
-        /* --type: only those */
-        for (size_t k = im->n_atts; want && k-- > 0;)
-            if (!im->atts[k].predicate_type || strcmp(im->atts[k].predicate_type, want)) {
-                struct airlock_att_found *a = &im->atts[k];
-                free(a->predicate_type);
-                free(a->why);
-                free(a->statement);
-                memmove(a, a + 1, (im->n_atts - k - 1) * sizeof(*a));
-                im->n_atts--;
-            }
+        if (want)
+            only_type(im, want);
         if (sbom) {
-            const struct airlock_att_found *best = NULL;
-            size_t unverified = 0;
-            for (size_t k = 0; k < im->n_atts; k++)
-                if (airlock_predicate_is_sbom(im->atts[k].predicate_type)) {
-                    if (im->atts[k].verified && (!best || best->unlisted || !im->atts[k].unlisted))
-                        best = &im->atts[k]; /* the newest listed: the last one added */
-                    else if (!im->atts[k].verified)
-                        unverified++;
+            const char *name = im->ref ? im->ref : im->digest;
+            struct sbom_cands cands = {0};
+            const struct sbom_cand *best;
+            size_t unverified = 0, distinct = 0;
+            char what[200];
+            for (size_t k = 0; k < im->n_atts; k++) {
+                const struct airlock_att_found *a = &im->atts[k];
+                if (!airlock_predicate_is_sbom(a->predicate_type))
+                    continue;
+                if (!a->verified) {
+                    unverified++;
+                    continue;
                 }
-            if (best) {
                 char *p = NULL;
                 size_t n = 0;
                 int is_string = 0;
-                if (airlock_intoto_predicate(&p, &n, &is_string, best->statement,
-                                             best->statement_len, &err)) {
+                if (airlock_intoto_predicate(&p, &n, &is_string, a->statement, a->statement_len,
+                                             &err)) {
+                    sbom_cands_release(&cands);
                     rc = cli_fail(err);
                     goto out;
                 }
-                char what[200];
-                snprintf(what, sizeof(what), "the SBOM of '%s'", im->ref ? im->ref : im->digest);
-                rc = put_document(p, n, what);
-                free(p);
+                if (sbom_cand_add(&cands, p, n, a, a->created)) {
+                    sbom_cands_release(&cands);
+                    rc = cli_fail(NULL);
+                    goto out;
+                }
+            }
+            if ((best = sbom_pick(&cands, &distinct))) {
+                snprintf(what, sizeof(what), "the SBOM of '%s'", name);
+                rc = put_document(best->doc, best->len, what);
+                if (!rc) {
+                    printed = 1;
+                    sbom_rule_note(name, best, distinct, "SBOMs that verify with the key");
+                    cli_printf(stderr,
+                               "airlock: the SBOM of '%s' (%s), attested in %s '%s', verified "
+                               "with '%s'\n",
+                               name, best->att->predicate_type, best->att->format,
+                               best->att->layer, list_key);
+                }
+                sbom_cands_release(&cands);
                 if (rc)
                     goto out;
-                printed = 1;
-                cli_printf(stderr,
-                           "airlock: the SBOM of '%s' (%s), attested in %s '%s', verified "
-                           "with '%s'\n",
-                           im->ref ? im->ref : im->digest, best->predicate_type, best->format,
-                           best->layer, list_key);
                 break;
             }
-            struct airlock_buf raw = AIRLOCK_BUF_INIT(0);
-            const char *how = NULL;
-            if (plain_sbom(b, sr, im, &raw, &how)) {
-                char what[200];
-                snprintf(what, sizeof(what), "the unsigned SBOM of '%s'",
-                         im->ref ? im->ref : im->digest);
-                rc = put_document(raw.data, raw.len, what);
-                airlock_buf_release(&raw);
+            if (plain_sboms(b, sr, im, &cands)) {
+                sbom_cands_release(&cands);
+                rc = cli_fail(NULL);
+                goto out;
+            }
+            if ((best = sbom_pick(&cands, &distinct))) {
+                snprintf(what, sizeof(what), "the unsigned SBOM of '%s'", name);
+                rc = put_document(best->doc, best->len, what);
+                if (!rc) {
+                    printed = 1;
+                    sbom_rule_note(name, best, distinct, "unsigned SBOMs");
+                    cli_printf(stderr,
+                               "airlock: warning: the SBOM of '%s' is not signed: not verified "
+                               "by any key (%s '%s')%s\n",
+                               name, best->how, best->layer,
+                               unverified ? "; its SBOM attestations did not verify" : "");
+                }
+                sbom_cands_release(&cands);
                 if (rc)
                     goto out;
-                printed = 1;
-                cli_printf(stderr, "airlock: warning: the SBOM of '%s' is not signed (%s)%s\n",
-                           im->ref ? im->ref : im->digest, how,
-                           unverified ? "; its SBOM attestations did not verify" : "");
                 break;
             }
+            sbom_cands_release(&cands);
             if (unverified) {
                 cli_printf(stderr,
-                           "airlock: error: '%s': %zu SBOM attestation%s, none verified%s%s\n",
-                           im->ref ? im->ref : im->digest, unverified, unverified == 1 ? "" : "s",
-                           list_key ? "" : " (give --key cosign.pub)",
-                           list_key && im->n_atts && im->atts[0].why ? "" : "");
+                           "airlock: error: '%s': %zu SBOM attestation%s, none verified%s\n",
+                           name, unverified, unverified == 1 ? "" : "s",
+                           list_key ? "" : " (give --key cosign.pub)");
                 for (size_t k = 0; k < im->n_atts; k++)
                     if (im->atts[k].why)
                         cli_printf(stderr, "airlock: error:   %s\n", im->atts[k].why);
@@ -459,11 +659,7 @@ static int list_run(const struct cli_list *ins, int sbom)
             continue;
         }
         if (list_json) {
-            cli_printf(stdout, "%s{\"ref\":", any > 1 ? "," : "");
-            cli_json_str(stdout, im->ref);
-            cli_printf(stdout, ",\"digest\":\"%s\"", im->digest);
-            cli_att_json(im, 1);
-            cli_printf(stdout, "}");
+            list_json_image(im, any == 1, ins->n == 1);
             continue;
         }
         for (size_t k = 0; k < im->n_atts; k++) {
@@ -511,6 +707,7 @@ static int list_run(const struct cli_list *ins, int sbom)
         rc = EXIT_SIGNATURE;
     }
 out:
+    free(recs);
     airlock_sig_report_free(sr);
     airlock_bundle_free(b);
     airlock_pubkey_free(pub);

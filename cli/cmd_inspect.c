@@ -21,7 +21,8 @@ static void help(FILE *f)
                "       airlock inspect --lock BUNDLE > LOCK.json\n"
                "\n"
                "Lists the images of a bundle: reference, digest, type, platforms, total size,\n"
-               "and the signatures, attestations and SBOMs that travel with each. Reads\n"
+               "and the signatures, attestations and SBOMs that travel with each (for an\n"
+               "index also the attestations of each platform manifest, a line each). Reads\n"
                "only metadata (no layer is hashed; use 'airlock verify' for that). Any part\n"
                "of a split set opens the set (the others are found beside it, or named one\n"
                "by one in any order); a part not found is named on stderr.\n"
@@ -148,6 +149,51 @@ static struct counts attachments(struct airlock_bundle *b, const struct by_subje
     return k;
 }
 
+/* The attestations of each platform manifest of index entry e that the bundle holds (attest
+ * --recursive, cosign attest --recursive): a line each under the image, or JSON's
+ * "platformAttestations". Claimed types, as for the image. */
+static void platform_attestations(struct airlock_bundle *b, const struct by_subject *bs,
+                                  const struct airlock_catalog *cat,
+                                  const struct airlock_entry *e, int json_out)
+{
+    const struct airlock_graph_node *nd = airlock_graph_node(cat->graph, e->node);
+    size_t n = nd && nd->kind == AIRLOCK_NODE_INDEX && nd->doc ? nd->doc->n_layers : 0;
+    int first = 1;
+    if (json_out)
+        cli_printf(stdout, ",\"platformAttestations\":[");
+    for (size_t p = 0; p < n; p++) {
+        const struct airlock_descriptor *c = &nd->doc->layers[p];
+        if (c->platform_os && !strcmp(c->platform_os, "unknown"))
+            continue; /* an attestation manifest (buildx), no platform */
+        struct counts k = attachments(b, bs, c->digest);
+        char plat[160];
+        snprintf(plat, sizeof(plat), "%s/%s%s%s", c->platform_os ? c->platform_os : "?",
+                 c->platform_arch ? c->platform_arch : "?", c->platform_variant ? "/" : "",
+                 c->platform_variant ? c->platform_variant : "");
+        if (json_out) {
+            cli_printf(stdout, "%s{\"platform\":", first ? "" : ",");
+            cli_json_str(stdout, plat);
+            cli_printf(stdout,
+                       ",\"digest\":\"%s\",\"signatures\":%d,\"attestations\":%d,"
+                       "\"referrers\":%d,\"sbomAttestations\":%d,\"attestationTypes\":{",
+                       c->digest, k.sigs, k.atts, k.referrers, k.sbom_atts);
+            for (size_t t = 0; t < k.n_types; t++)
+                cli_printf(stdout, "%s", t ? "," : ""), cli_json_str(stdout, k.types[t]),
+                    cli_printf(stdout, ":%d", k.type_n[t]);
+            cli_printf(stdout, "}}");
+            first = 0;
+        } else if (k.n_types) {
+            cli_printf(stdout, "  platform %s (%.19s) attested:", plat, c->digest);
+            for (size_t t = 0; t < k.n_types; t++)
+                cli_printf(stdout, " %s x%d", k.types[t], k.type_n[t]);
+            cli_printf(stdout, " (claimed)\n");
+        }
+        counts_release(&k);
+    }
+    if (json_out)
+        cli_printf(stdout, "]");
+}
+
 static int inspect_run(const struct cli_list *ins)
 {
     if (!ins->n)
@@ -220,7 +266,10 @@ static int inspect_run(const struct cli_list *ins)
             for (size_t t = 0; t < k.n_types; t++)
                 cli_printf(stdout, "%s", t ? "," : ""), cli_json_str(stdout, k.types[t]),
                     cli_printf(stdout, ":%d", k.type_n[t]);
-            cli_printf(stdout, "}}");
+            cli_printf(stdout, "}");
+            if (is_index)
+                platform_attestations(b, &bs, cat, e, 1);
+            cli_printf(stdout, "}");
         } else {
             char plats[256] = "", sz[16], sig[64] = "";
             for (size_t p = 0; p < s.n_platforms; p++) {
@@ -248,6 +297,8 @@ static int inspect_run(const struct cli_list *ins)
                 cli_printf(stdout, " %s x%d", k.types[t], k.type_n[t]);
             cli_printf(stdout, " (claimed; verify: airlock attestations --key)\n");
         }
+        if (!json && is_index)
+            platform_attestations(b, &bs, cat, e, 0);
         counts_release(&k);
         first = 0;
         airlock_image_summary_release(&s);

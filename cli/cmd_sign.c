@@ -19,19 +19,6 @@ static int recursive_opt(void *ctx, const char *arg, const char *name, const cha
     return 0;
 }
 
-/* cosign 3's --new-bundle-format[=BOOL]: true writes the sigstore bundle only, false the .sig
- * only, as cosign does (airlock's default writes both) */
-static int new_bundle_opt(void *ctx, const char *arg, const char *name, const char *cmd)
-{
-    (void)cmd;
-    int bundle = !strcmp(arg, "true");
-    *(int *)ctx = bundle ? 2 : 1; /* --signature-format bundle, simplesigning */
-    cli_printf(stderr, "airlock: note: --%s=%s: writing only the %s, as cosign does (without it "
-                       "airlock writes both formats; see --signature-format)\n",
-               name, arg, bundle ? "sigstore bundle (referrer)" : ".sig (simplesigning) format");
-    return 0;
-}
-
 static const struct cli_opt opts[] = {
     {CLI_STR, "key", 'k', &keyfile, "FILE",
      "cosign private key (password: COSIGN_PASSWORD, --password-file, a prompt, or stdin), or a "
@@ -56,15 +43,7 @@ static const struct cli_opt opts[] = {
     {CLI_CALL, "recursive", 0, &recursive, NULL,
      "sign the platform manifests too (the default)", 0, 0, recursive_opt},
     {CLI_STR, "password-file", 0, &pwfile, "F", "read the key's password from F", 0, 0, NULL},
-    {CLI_BOOL, "new-bundle-format", 0, &format, NULL,
-     "cosign's: true writes only the sigstore bundle, false only the .sig (said on stderr)", 0, 0,
-     new_bundle_opt},
-    CLI_OPT_NO_TLOG("tlog-upload", "cosign's; only =false (airlock never uses a transparency log)"),
-    CLI_OPT_NO_TLOG("use-signing-config",
-                    "cosign's; only =false (airlock uses no signing config: no Fulcio, Rekor, "
-                    "TSA)"),
-    {CLI_FLAG, "yes", 'y', &yes, NULL, "cosign's; airlock never asks for a confirmation", 0, 0,
-     NULL},
+    CLI_OPTS_COSIGN_WRITE(&format, &yes),
     CLI_OPT_JSON(&json, "print what was signed as JSON"),
     CLI_OPT_END};
 static const struct cli_opt *const own[] = {opts, NULL};

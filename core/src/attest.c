@@ -111,6 +111,15 @@ int airlock_intoto_attestation_build(char **out, size_t *len, const char *statem
         int bad = airlock_json_check(predicate, n, what, &e) ||
                   !(j = core_json_parse(predicate, n, NULL));
         int obj = cJSON_IsObject(j);
+        const char *dup = obj ? core_json_duplicate_key(j) : NULL;
+        if (dup) {
+            int rc = airlock_error_set(err, AIRLOCK_EUSAGE,
+                                       "%s: duplicate JSON key '%.100s' (ambiguous: verifiers "
+                                       "differ in which value they read; give each key once)",
+                                       what, dup);
+            cJSON_Delete(j);
+            return rc;
+        }
         cJSON_Delete(j);
         if (bad || !obj) {
             int rc = airlock_error_set(
@@ -345,4 +354,120 @@ int airlock_dsse_envelope_build(char **out, size_t *len, const struct airlock_ke
     *out = airlock_buf_detach(&b, len);
     (*len)--;
     return 0;
+}
+
+/* ---- when an SBOM was made ------------------------------------------------------------------ */
+
+/* Days from 1970-01-01 to y-m-d (proleptic Gregorian). */
+static int64_t days_from_civil(int64_t y, unsigned m, unsigned d)
+{
+    y -= m <= 2;
+    int64_t era = (y >= 0 ? y : y - 399) / 400;
+    unsigned yoe = (unsigned)(y - era * 400);
+    unsigned doy = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + d - 1;
+    unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    return era * 146097 + (int64_t)doe - 719468;
+}
+
+static int digits(const char *s, size_t n, unsigned *v)
+{
+    *v = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (s[i] < '0' || s[i] > '9')
+            return -1;
+        *v = *v * 10 + (unsigned)(s[i] - '0');
+    }
+    return 0;
+}
+
+int airlock_rfc3339_parse(const char *s, int64_t *sec, int32_t *nsec)
+{
+    unsigned y, mo, d, h, mi, se, oh = 0, om = 0;
+    size_t n = s ? strlen(s) : 0, i = 19;
+    if (n < 20 || digits(s, 4, &y) || s[4] != '-' || digits(s + 5, 2, &mo) || s[7] != '-' ||
+        digits(s + 8, 2, &d) || (s[10] != 'T' && s[10] != 't') || digits(s + 11, 2, &h) ||
+        s[13] != ':' || digits(s + 14, 2, &mi) || s[16] != ':' || digits(s + 17, 2, &se))
+        return -1;
+    static const unsigned mdays[] = {31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+    if (mo < 1 || mo > 12 || d < 1 || d > mdays[mo - 1] || h > 23 || mi > 59 || se > 60)
+        return -1;
+    int32_t ns = 0;
+    if (s[i] == '.') {
+        size_t k = ++i;
+        for (; i < n && s[i] >= '0' && s[i] <= '9'; i++)
+            if (i - k < 9)
+                ns = ns * 10 + (s[i] - '0');
+        if (i == k)
+            return -1;
+        for (size_t z = i - k; z < 9; z++)
+            ns *= 10;
+    }
+    int sign = 0;
+    if ((s[i] == 'Z' || s[i] == 'z') && i + 1 == n)
+        sign = 0;
+    else if ((s[i] == '+' || s[i] == '-') && i + 6 == n && !digits(s + i + 1, 2, &oh) &&
+             s[i + 3] == ':' && !digits(s + i + 4, 2, &om) && oh < 24 && om < 60)
+        sign = s[i] == '+' ? 1 : -1;
+    else
+        return -1;
+    *sec = days_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60 + se -
+           sign * (int64_t)(oh * 3600 + om * 60);
+    *nsec = ns;
+    return 0;
+}
+
+char *airlock_sbom_created(const char *doc, size_t n)
+{
+    if (!doc || !n)
+        return NULL;
+    if (!airlock_json_check(doc, n, "SBOM", NULL)) {
+        cJSON *j = core_json_parse(doc, n, NULL);
+        const cJSON *t = cJSON_GetObjectItemCaseSensitive(
+            cJSON_GetObjectItemCaseSensitive(j, "creationInfo"), "created"); /* SPDX 2 */
+        if (!cJSON_IsString(t))
+            t = cJSON_GetObjectItemCaseSensitive(
+                cJSON_GetObjectItemCaseSensitive(j, "metadata"), "timestamp"); /* CycloneDX */
+        char *out = cJSON_IsString(t) ? core_strdup0(t->valuestring) : NULL;
+        cJSON_Delete(j);
+        return out;
+    }
+    /* SPDX tag-value: "Created: 2026-01-02T03:04:05Z" on a line of its own */
+    for (size_t i = 0; i + 8 < n; i++) {
+        if ((i && doc[i - 1] != '\n') || memcmp(doc + i, "Created:", 8))
+            continue;
+        size_t a = i + 8, b;
+        while (a < n && (doc[a] == ' ' || doc[a] == '\t'))
+            a++;
+        for (b = a; b < n && doc[b] != '\n' && doc[b] != '\r' && doc[b] != ' '; b++)
+            ;
+        if (b == a || b - a > 64)
+            return NULL;
+        char *out = malloc(b - a + 1);
+        if (out)
+            memcpy(out, doc + a, b - a), out[b - a] = '\0';
+        return out;
+    }
+    return NULL;
+}
+
+char *airlock_intoto_statement_created(const char *statement, size_t n)
+{
+    if (!statement || airlock_json_check(statement, n, "in-toto statement", NULL))
+        return NULL;
+    cJSON *j = core_json_parse(statement, n, NULL);
+    const cJSON *subj = cJSON_GetObjectItemCaseSensitive(j, "subject"), *it;
+    char *out = NULL;
+    if (!cJSON_IsArray(subj))
+        subj = NULL;
+    cJSON_ArrayForEach(it, subj)
+    {
+        const cJSON *t = cJSON_GetObjectItemCaseSensitive(
+            cJSON_GetObjectItemCaseSensitive(it, "annotations"), AIRLOCK_ANN_CREATED);
+        if (cJSON_IsString(t)) {
+            out = core_strdup0(t->valuestring);
+            break;
+        }
+    }
+    cJSON_Delete(j);
+    return out;
 }

@@ -65,8 +65,11 @@ struct cJSON *core_json_parse(const char *p, size_t n, size_t *bad_at);
  * exact names. */
 struct cJSON;
 int core_json_keys_check(const struct cJSON *root, const char *what, struct airlock_error **err);
-/* simplesign.c: duplicate object keys anywhere below o (or nesting too deep): ambiguous. */
-int core_json_has_duplicate_keys(const struct cJSON *o);
+/* simplesign.c: a key given twice in one object anywhere below o (ambiguous: Go keeps the
+ * last value, cJSON the first), or "(nesting too deep)"; NULL when there is none. Points into
+ * o (or is static). */
+const char *core_json_duplicate_key(const struct cJSON *o);
+int core_json_has_duplicate_keys(const struct cJSON *o); /* one is there */
 /* simplesign.c: a JSON string as Go's encoding/json writes it, and a map[string]string
  * (keys sorted); for the other documents airlock writes as cosign does. */
 struct airlock_buf;

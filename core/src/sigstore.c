@@ -219,11 +219,12 @@ static int parse_object(cJSON **out, const char *p, size_t n, const char *kind, 
         return AIRLOCK_ESIGNATURE;
     cJSON *j = core_json_parse(p, n, NULL);
     int rc = 0;
+    const char *dup = NULL;
     if (!cJSON_IsObject(j))
         rc = airlock_error_set(err, AIRLOCK_ESIGNATURE, "%s: not a JSON object", what);
-    else if (core_json_has_duplicate_keys(j))
-        rc = airlock_error_set(err, AIRLOCK_ESIGNATURE, "%s: duplicate JSON keys (ambiguous)",
-                               what);
+    else if ((dup = core_json_duplicate_key(j)))
+        rc = airlock_error_set(err, AIRLOCK_ESIGNATURE,
+                               "%s: duplicate JSON key '%.100s' (ambiguous)", what, dup);
     if (rc)
         cJSON_Delete(j);
     else
@@ -327,14 +328,18 @@ static int statement_parse(struct airlock_intoto_statement *out, const void *p, 
     cJSON *j = core_json_parse(p, n, NULL);
     const cJSON *type = member(j, "_type"), *subj = member(j, "subject");
     const cJSON *pt = member(j, "predicateType"), *it;
+    const char *dup = NULL;
     int rc = 0, count;
     if (!cJSON_IsObject(j)) {
         rc = airlock_error_set(err, AIRLOCK_ESIGNATURE, "in-toto statement: not a JSON object");
         goto out;
     }
-    if (core_json_has_duplicate_keys(j)) {
+    dup = core_json_duplicate_key(j);
+    if (dup) {
         rc = airlock_error_set(err, AIRLOCK_ESIGNATURE,
-                               "in-toto statement: duplicate JSON keys (ambiguous)");
+                               "in-toto statement: duplicate JSON key '%.100s' (ambiguous: "
+                               "verifiers differ in which value they read)",
+                               dup);
         goto out;
     }
     if (!cJSON_IsString(type) || (strcmp(type->valuestring, AIRLOCK_INTOTO_STATEMENT_V1) &&

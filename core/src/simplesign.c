@@ -164,25 +164,32 @@ static int exact_members(const cJSON *o, const char *const *names, size_t n)
 }
 
 /* Duplicate keys anywhere: Go keeps the last, cJSON finds the first, containers/image refuses
- * them. A signed payload with duplicates is ambiguous: refuse it. */
-static int has_duplicate_keys(const cJSON *o, int depth)
+ * them. A signed payload with duplicates is ambiguous: refuse it. The first key found twice
+ * in one object, "(nesting too deep)" past the depth cap, or NULL. */
+static const char *duplicate_key(const cJSON *o, int depth)
 {
     if (depth > AIRLOCK_MAX_JSON_DEPTH)
-        return 1;
+        return "(nesting too deep)";
     for (const cJSON *it = o ? o->child : NULL; it; it = it->next) {
         if (cJSON_IsObject(o) && it->string)
             for (const cJSON *jt = it->next; jt; jt = jt->next)
                 if (jt->string && !strcmp(jt->string, it->string))
-                    return 1;
-        if ((cJSON_IsObject(it) || cJSON_IsArray(it)) && has_duplicate_keys(it, depth + 1))
-            return 1;
+                    return it->string;
+        const char *k;
+        if ((cJSON_IsObject(it) || cJSON_IsArray(it)) && (k = duplicate_key(it, depth + 1)))
+            return k;
     }
-    return 0;
+    return NULL;
+}
+
+const char *core_json_duplicate_key(const struct cJSON *o)
+{
+    return duplicate_key(o, 0);
 }
 
 int core_json_has_duplicate_keys(const struct cJSON *o)
 {
-    return has_duplicate_keys(o, 0);
+    return duplicate_key(o, 0) != NULL;
 }
 
 static const char *str_at(const cJSON *o, const char *a, const char *b)
@@ -205,10 +212,12 @@ int airlock_sig_payload_parse(struct airlock_sig_payload *out, const char *p, si
         return airlock_error_set(err, AIRLOCK_ESIGNATURE, "signature payload: invalid JSON");
     }
     int rc = 0;
-    if (has_duplicate_keys(j, 0)) {
+    const char *dup = duplicate_key(j, 0);
+    if (dup) {
+        rc = airlock_error_set(err, AIRLOCK_ESIGNATURE,
+                               "signature payload: duplicate JSON key '%.100s' (ambiguous)", dup);
         cJSON_Delete(j);
-        return airlock_error_set(err, AIRLOCK_ESIGNATURE,
-                                 "signature payload: duplicate JSON keys (ambiguous)");
+        return rc;
     }
     const cJSON *crit = cJSON_GetObjectItemCaseSensitive(j, "critical");
     const cJSON *opt = cJSON_GetObjectItemCaseSensitive(j, "optional");

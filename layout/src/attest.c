@@ -14,7 +14,7 @@
 
 static struct airlock_att_found *att_add(struct airlock_sig_image *im, const char *format,
                                          const char *manifest, const struct airlock_descriptor *l,
-                                         const char *claimed)
+                                         const char *claimed, const char *created)
 {
     if (im->n_atts >= ATTS_MAX)
         return NULL; /* the callers stop reading */
@@ -29,6 +29,7 @@ static struct airlock_att_found *att_add(struct airlock_sig_image *im, const cha
     snprintf(a->layer, sizeof(a->layer), "%s", l->digest);
     a->size = l->size;
     a->predicate_type = core_strdup0(claimed);
+    a->created = core_strdup0(created);
     return a;
 }
 
@@ -65,7 +66,9 @@ void airlock_att_check_manifest(struct airlock_sig_image *im, const char *raw, s
             continue;
         const char *claimed =
             airlock_annotation_get(l->annotations, l->n_annotations, AIRLOCK_ANN_PREDICATE_TYPE);
-        struct airlock_att_found *a = att_add(im, AIRLOCK_ATT_FORMAT_DSSE, what, l, claimed);
+        struct airlock_att_found *a =
+            att_add(im, AIRLOCK_ATT_FORMAT_DSSE, what, l, claimed,
+                    airlock_annotation_get(l->annotations, l->n_annotations, AIRLOCK_ANN_CREATED));
         if (!a)
             break;
         if (!o->key) {
@@ -135,7 +138,9 @@ void airlock_att_check_referrer(struct airlock_sig_image *im, const char *raw, s
         goto out; /* a verified signature: not an attestation */
     if (rc && sig)
         goto out; /* a failed signature: the signature check reports it */
-    if ((a = att_add(im, AIRLOCK_SIG_FORMAT_BUNDLE, what, l, claimed)))
+    if ((a = att_add(im, AIRLOCK_SIG_FORMAT_BUNDLE, what, l, claimed,
+                     airlock_annotation_get(m->annotations, m->n_annotations,
+                                            AIRLOCK_ANN_CREATED))))
         att_settle(a, rc, &c, e, o);
 out:
     airlock_sigstore_claim_release(&c);

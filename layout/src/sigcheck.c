@@ -35,6 +35,7 @@ void airlock_sig_image_release(struct airlock_sig_image *im)
         free(im->atts[k].predicate_type);
         free(im->atts[k].why);
         free(im->atts[k].statement);
+        free(im->atts[k].created);
     }
     free(im->atts);
     free(im->att_failure);
@@ -673,6 +674,29 @@ static char *platform_name(const struct airlock_descriptor *d)
     return s;
 }
 
+/* The record of the k-th manifest of index node nd as a platform of im (named repo@digest),
+ * or NULL when it is none: an attestation manifest (platform unknown/unknown), or not in the
+ * bundle (never pulled). im->platforms has room for every manifest of nd. */
+static struct airlock_sig_image *platform_add(struct trust *t, struct airlock_sig_image *im,
+                                              const struct airlock_graph_node *nd, size_t k,
+                                              const char *repo)
+{
+    const struct airlock_descriptor *c = &nd->doc->layers[k];
+    size_t cn = airlock_graph_find(t->g, c->digest);
+    const struct airlock_graph_node *cnd = cn == SIZE_MAX ? NULL : airlock_graph_node(t->g, cn);
+    if ((c->platform_os && !strcmp(c->platform_os, "unknown")) || !cnd ||
+        cnd->kind != AIRLOCK_NODE_MANIFEST)
+        return NULL;
+    struct airlock_sig_image *pl = &im->platforms[im->n_platforms++];
+    memcpy(pl->digest, c->digest, AIRLOCK_DIGEST_SIZE);
+    pl->role = AIRLOCK_ROLE_IMAGE;
+    pl->node = cn;
+    pl->platform = platform_name(c);
+    if (asprintf(&pl->ref, "%s@%s", repo, c->digest) < 0)
+        pl->ref = NULL;
+    return pl;
+}
+
 /* The destination rule for image entry i (opts dest): its own signatures, then each platform
  * manifest of its index that the bundle holds, checked in its repository as a pull there
  * checks it. A failure takes the image out (im->ok 0), naming what was signed and needed. */
@@ -718,18 +742,9 @@ static int dest_rule(struct trust *t, struct airlock_sig_image *im, size_t i,
     }
     for (size_t k = 0; k < n; k++) {
         const struct airlock_descriptor *c = &nd->doc->layers[k];
-        size_t cn = airlock_graph_find(t->g, c->digest);
-        const struct airlock_graph_node *cnd = cn == SIZE_MAX ? NULL : airlock_graph_node(t->g, cn);
-        if ((c->platform_os && !strcmp(c->platform_os, "unknown")) || !cnd ||
-            cnd->kind != AIRLOCK_NODE_MANIFEST)
+        struct airlock_sig_image *pl = platform_add(t, im, nd, k, repo);
+        if (!pl)
             continue; /* attestation manifests are no platforms; absent ones are never pulled */
-        struct airlock_sig_image *pl = &im->platforms[im->n_platforms++];
-        memcpy(pl->digest, c->digest, AIRLOCK_DIGEST_SIZE);
-        pl->role = AIRLOCK_ROLE_IMAGE;
-        pl->node = cn;
-        pl->platform = platform_name(c);
-        if (asprintf(&pl->ref, "%s@%s", repo, c->digest) < 0)
-            pl->ref = NULL;
         check_image(t, pl, i, &po);
         char *what = NULL, *pp = NULL;
         if (asprintf(&what, "platform %s (%s)", pl->platform ? pl->platform : "?", c->digest) < 0)
@@ -749,6 +764,30 @@ static int dest_rule(struct trust *t, struct airlock_sig_image *im, size_t i,
         im->ok = 0;
     free(repo);
     free(pulled);
+    return 0;
+}
+
+/* list_attestations: a record for each platform manifest of index entry i that the bundle
+ * holds (as dest_rule makes them), with its attestations (attest --recursive writes them in
+ * the index's repository). Its signatures are left to the destination rule. */
+static int platform_attestations(struct trust *t, struct airlock_sig_image *im, size_t i,
+                                 const struct airlock_sig_check_opts *o,
+                                 struct airlock_error **err)
+{
+    const struct airlock_graph_node *nd = airlock_graph_node(t->g, im->node);
+    size_t n = nd && nd->kind == AIRLOCK_NODE_INDEX && nd->doc ? nd->doc->n_layers : 0;
+    char *repo = t->repos[i];
+    if (!n || !repo || im->platforms)
+        return 0;
+    if (!(im->platforms = calloc(n, sizeof(*im->platforms))))
+        return airlock_error_set(err, AIRLOCK_EOS, "out of memory");
+    struct airlock_sig_check_opts po = *o;
+    po.n_attestations = 0; /* listed, not required */
+    for (size_t k = 0; k < n; k++) {
+        struct airlock_sig_image *pl = platform_add(t, im, nd, k, repo);
+        if (pl)
+            check_attestations(t, pl, i, &po);
+    }
     return 0;
 }
 
@@ -832,6 +871,8 @@ int airlock_bundle_verify_signatures(struct airlock_sig_report **out, struct air
          * attachments (they are what they say; the image's verdict stops a push) */
         if (im->ok && !im->unsigned_allowed && o->key && o->dest && !o->identity &&
             (rc = dest_rule(&t, im, i, o, err)))
+            goto out;
+        if (o->list_attestations && (rc = platform_attestations(&t, im, i, o, err)))
             goto out;
     }
     /* 3: attachments, only to an image (or a platform manifest of one) admitted in the same

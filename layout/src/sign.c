@@ -850,7 +850,10 @@ static int attest_att(struct signer *s, const struct target *t, int *added,
     char cdigest[AIRLOCK_DIGEST_SIZE], mdigest[AIRLOCK_DIGEST_SIZE], edigest[AIRLOCK_DIGEST_SIZE];
     struct airlock_descriptor *layers = NULL;
     struct airlock_oci *olds[8];
-    struct airlock_annotation ann = {(char *)AIRLOCK_ANN_PREDICATE_TYPE, (char *)s->uri};
+    /* cosign's layer (static.NewAttestation): the signature annotation with "" (the signature
+     * is in the envelope; cosign's Base64Signature fails on a layer without it), predicateType */
+    struct airlock_annotation ann[2] = {{(char *)AIRLOCK_ANN_SIGNATURE, (char *)""},
+                                        {(char *)AIRLOCK_ANN_PREDICATE_TYPE, (char *)s->uri}};
     int rc = 0;
     *added = 0;
     if (asprintf(&attref, "%s:sha256-%s.att", t->repo, airlock_digest_hex(t->digest)) < 0) {
@@ -886,8 +889,8 @@ static int attest_att(struct signer *s, const struct target *t, int *added,
     layers[n_layers].media_type = (char *)AIRLOCK_MT_DSSE_ENVELOPE;
     memcpy(layers[n_layers].digest, edigest, sizeof(edigest));
     layers[n_layers].size = el;
-    layers[n_layers].annotations = &ann;
-    layers[n_layers].n_annotations = 1;
+    layers[n_layers].annotations = ann;
+    layers[n_layers].n_annotations = 2;
     n_layers++;
     if ((rc = airlock_sig_manifest_build(&man, &mlen, &cfg, &clen, layers, n_layers, err)) ||
         (rc = queue_blob(s, cfg, clen, cdigest, err)) ||

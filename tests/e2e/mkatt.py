@@ -2,7 +2,8 @@
 """Writes a legacy cosign attestation into an OCI layout directory, as cosign 1 and 2 attach
 it (FORMATS.md section 3): an in-toto v0.1 statement signed as a DSSE envelope (ECDSA P-256,
 SHA-256, DER, over the PAE) with python3-cryptography, one layer of an OCI manifest tagged
-REPO:sha256-<hex>.att (a layer is appended when the tag exists), annotated predicateType.
+REPO:sha256-<hex>.att (a layer is appended when the tag exists), annotated as cosign's
+static.NewAttestation annotates it: predicateType, and the signature annotation empty.
 
     mkatt.py DIR IMAGE-REF sha256:IMAGE KEY.pem PREDICATE-FILE PREDICATE-TYPE [options]
       --order=type-first      {"payloadType","payload","signatures":[{"sig"}]} (default)
@@ -11,6 +12,9 @@ REPO:sha256-<hex>.att (a layer is appended when the tag exists), annotated predi
       --also-key=K2.pem       a second signature, by K2, before the one by KEY
       --only-key=K2.pem       the one signature is by K2 (KEY names the statement only)
       --claim=URI             the layer's predicateType annotation (default PREDICATE-TYPE)
+      --raw-predicate=1       PREDICATE-FILE's bytes go into the statement as they are (a
+                              document with duplicate keys keeps them)
+      --subject-created=T     the subject's annotations say org.opencontainers.image.created T
 Prints the envelope blob's digest.
 """
 import base64
@@ -49,7 +53,14 @@ def main():
     st = {"_type": "https://in-toto.io/Statement/v0.1", "predicateType": ptype,
           "subject": [{"name": repo, "digest": {"sha256": subject[7:]}}],
           "predicate": json.load(open(pred_file))}
+    if "subject-created" in flags:
+        st["subject"][0]["annotations"] = {"org.opencontainers.image.created":
+                                           flags["subject-created"]}
     payload = json.dumps(st).encode()
+    if flags.get("raw-predicate"):
+        del st["predicate"]
+        payload = json.dumps(st).encode()[:-1] + b', "predicate": ' + \
+            open(pred_file, "rb").read().strip() + b"}"
     t = "application/vnd.in-toto+json"
     keys = [flags["also-key"], key] if "also-key" in flags else [flags.get("only-key", key)]
     first = flags.get("order", "type-first") == "type-first"
@@ -70,7 +81,8 @@ def main():
         layers = json.load(open(os.path.join(d, "blobs", "sha256", old["digest"][7:])))["layers"]
         idx["manifests"].remove(old)
     layers.append({"mediaType": "application/vnd.dsse.envelope.v1+json", "size": len(raw),
-                   "digest": edig, "annotations": {"predicateType": flags.get("claim", ptype)}})
+                   "digest": edig, "annotations": {"dev.cosignproject.cosign/signature": "",
+                                                   "predicateType": flags.get("claim", ptype)}})
     cfg = {"architecture": "", "created": "0001-01-01T00:00:00Z",
            "history": [{"created": "0001-01-01T00:00:00Z"} for _ in layers], "os": "",
            "rootfs": {"type": "layers", "diff_ids": [l["digest"] for l in layers]}, "config": {}}

@@ -287,13 +287,11 @@ case_replace_drops_only_this_keys_attestations_of_the_type() {
     expect_rc 0
 }
 
-case_plain_sbom_is_printed_and_said_unsigned() {
-    img_bundle b
-    $PY "$E2E_SRC/mksbom.py" spdx busybox 3 >s.json
-    # a plain referrer artifact (an SBOM attached with oras, unsigned)
-    $PY - b "$IMG" s.json <<'EOF'
+# a plain referrer artifact (an SBOM attached with oras, unsigned): DIR IMAGE FILE TAG [CREATED]
+plain_referrer() {
+    $PY - "$@" <<'EOF'
 import hashlib, json, os, sys
-d, image, path = sys.argv[1:4]
+d, image, path, tag = sys.argv[1:5]
 def put(data):
     h = hashlib.sha256(data).hexdigest()
     open(os.path.join(d, "blobs", "sha256", h), "wb").write(data)
@@ -306,16 +304,36 @@ man = {"schemaVersion": 2, "mediaType": "application/vnd.oci.image.manifest.v1+j
        "config": {"mediaType": "application/vnd.oci.empty.v1+json", "size": 2, "digest": put(b"{}")},
        "layers": [{"mediaType": "application/spdx+json", "size": len(doc), "digest": put(doc)}],
        "subject": {"mediaType": subj["mediaType"], "size": subj["size"], "digest": image}}
+if len(sys.argv) > 5:
+    man["annotations"] = {"org.opencontainers.image.created": sys.argv[5]}
 raw = json.dumps(man).encode()
 idx["manifests"].append({"mediaType": man["mediaType"], "size": len(raw), "digest": put(raw),
                          "annotations": {"org.opencontainers.image.ref.name":
-                                         "example.com/test/busybox:sha256-" + image[7:] + ".spdx"}})
+                                         "example.com/test/busybox:sha256-" + image[7:] + tag}})
 json.dump(idx, open(os.path.join(d, "index.json"), "w"))
 EOF
+}
+
+case_plain_sbom_is_printed_and_said_unsigned() {
+    img_bundle b
+    $PY "$E2E_SRC/mksbom.py" spdx busybox 3 >s.json
+    plain_referrer b "$IMG" s.json .spdx
     airlock sbom b $REF
     expect_rc 0
     cmp "$T/out" s.json || fail "the plain SBOM is not printed exactly"
-    err_has "the SBOM of '$REF' is not signed"
+    err_has "the SBOM of '$REF' is not signed: not verified by any key"
+    # several plain ones: the newest by the artifact's annotation, whatever their order
+    img_bundle c
+    echo '{"spdxVersion":"SPDX-2.3","name":"new"}' >n.json
+    echo '{"spdxVersion":"SPDX-2.3","name":"old"}' >o.json
+    plain_referrer c "$IMG" n.json .n 2026-06-02T00:00:00Z
+    plain_referrer c "$IMG" o.json .o 2026-06-01T00:00:00Z
+    airlock sbom c $REF
+    expect_rc 0
+    cmp "$T/out" n.json || fail "not the newest plain SBOM"
+    err_has "carries 2 different unsigned SBOMs: printed the newest"
+    err_has "by its org.opencontainers.image.created annotation (not signed"
+    err_has "the SBOM of '$REF' is not signed: not verified by any key"
 }
 
 # --recursive: each platform manifest gets its own attestation; push carries them, the
@@ -529,6 +547,205 @@ PYEOF
     skopeo inspect --tls-verify=false --raw "docker://$PLAIN/$CASE/test/busybox:1.0" >/dev/null 2>&1 &&
         fail "the image was pushed and tagged without its attestation"
     true
+}
+
+# cosign's .att layer (static.NewAttestation in its attest command) carries the signature
+# annotation with the empty string beside predicateType: the signature is inside the envelope.
+# cosign's readers (Base64Signature, the duplicate detector of attest) fail on a layer without
+# it, so airlock's layers carry exactly cosign's two annotations.
+case_att_layer_carries_cosigns_empty_signature_annotation() {
+    ec_key k
+    img_bundle b
+    echo '{"spdxVersion":"SPDX-2.3","name":"x"}' >s.json
+    airlock attest --key k.key --predicate s.json --type spdxjson b
+    expect_rc 0
+    ATT=$(jq -r --arg n "example.com/test/busybox:sha256-${IMG#sha256:}.att" \
+        '.manifests[] | select(.annotations."org.opencontainers.image.ref.name" == $n) | .digest' b/index.json)
+    [ -n "$ATT" ] || fail "no .att manifest"
+    got=$(blob b "$ATT" | jq -c '[.layers[].annotations]')
+    [ "$got" = '[{"dev.cosignproject.cosign/signature":"","predicateType":"'$SPDX'"}]' ] ||
+        fail "the .att layer annotations are $got"
+    airlock verify --key k.pub --attestation spdxjson b
+    expect_rc 0
+}
+
+# A predicate with a key given twice, at any depth, is ambiguous: Go's encoding/json keeps the
+# last value, cJSON and others the first, so two verifiers would read two SBOMs. attest
+# refuses it naming the file and the key, before the password; verify refuses a statement
+# that has one.
+case_duplicate_json_keys_are_refused_in_predicates_and_statements() {
+    ec_key k
+    img_bundle b
+    printf '{"spdxVersion":"SPDX-2.3","name":"a","name":"b"}' >top.json
+    printf '{"spdxVersion":"SPDX-2.3","packages":[{"name":"a","versionInfo":"1","versionInfo":"2"}]}' >deep.json
+    for f in top.json deep.json; do
+        airlock attest --key k.key --predicate $f --type spdxjson b
+        expect_rc 2
+        err_has "$f"
+        case $f in top.json) err_has "duplicate JSON key 'name'" ;;
+                   deep.json) err_has "duplicate JSON key 'versionInfo'" ;; esac
+    done
+    "$AIRLOCK" attestations b $REF >n.txt
+    [ ! -s n.txt ] || fail "attest wrote an attestation of an ambiguous predicate"
+    # a legacy .att whose signed statement holds the duplicate: verify refuses it
+    "$AIRLOCK" sign --key k.key b 2>/dev/null >/dev/null
+    $PY "$E2E_SRC/mkatt.py" b $REF "$IMG" k.pem deep.json $SPDX --raw-predicate=1 >/dev/null
+    airlock verify --key k.pub --attestation spdxjson b
+    expect_rc 3
+    err_has "duplicate JSON key 'versionInfo'"
+    airlock sbom --key k.pub b $REF
+    expect_rc 3
+}
+
+# Several SBOMs: sbom prints the newest by the time each says it was made (SPDX
+# creationInfo.created, CycloneDX metadata.timestamp, inside the signed statement; else the
+# referrer's org.opencontainers.image.created), whatever order they were attested in, the
+# same every run, and says on stderr by which rule.
+case_sbom_prints_the_newest_of_several_by_the_time_each_says() {
+    ec_key k
+    img_bundle b
+    echo '{"spdxVersion":"SPDX-2.3","name":"new","creationInfo":{"created":"2026-06-01T00:00:00Z"}}' >new.json
+    echo '{"spdxVersion":"SPDX-2.3","name":"old","creationInfo":{"created":"2026-06-01T01:00:00+02:00"}}' >old.json
+    "$AIRLOCK" attest --key k.key --predicate new.json --type spdxjson b >/dev/null
+    "$AIRLOCK" attest --key k.key --predicate old.json --type spdxjson b >/dev/null
+    airlock sbom --key k.pub b $REF
+    expect_rc 0
+    cmp "$T/out" new.json || fail "not the newest SBOM"
+    err_has "'$REF' carries 2 different SBOMs that verify with the key: printed the newest"
+    err_has "by its creation time in the signed document: 2026-06-01T00:00:00Z"
+    cp "$T/err" first.err
+    airlock sbom --key k.pub b $REF
+    cmp "$T/out" new.json && cmp -s "$T/err" first.err || fail "not the same choice again"
+    # a CycloneDX one made an hour later (in another time zone) is newer still
+    echo '{"bomFormat":"CycloneDX","specVersion":"1.5","metadata":{"timestamp":"2026-06-01T03:00:00+02:00"}}' >cdx.json
+    "$AIRLOCK" attest --key k.key --predicate cdx.json --type cyclonedx b >/dev/null
+    airlock sbom --key k.pub b $REF
+    expect_rc 0
+    cmp "$T/out" cdx.json || fail "not the newest (CycloneDX) SBOM"
+    err_has "carries 3 different SBOMs"
+    # documents that say no time, in bundles: the referrers' annotations decide
+    img_bundle c
+    echo '{"spdxVersion":"SPDX-2.3","name":"first"}' >a.json
+    echo '{"spdxVersion":"SPDX-2.3","name":"second"}' >z.json
+    "$AIRLOCK" attest --key k.key --predicate a.json --type spdxjson --signature-format bundle c >/dev/null
+    sleep 1.1
+    "$AIRLOCK" attest --key k.key --predicate z.json --type spdxjson --signature-format bundle c >/dev/null
+    airlock sbom --key k.pub c $REF
+    expect_rc 0
+    cmp "$T/out" z.json || fail "not the newer referrer's SBOM"
+    err_has "by its org.opencontainers.image.created annotation (not signed"
+    # no time anywhere (legacy .att only): the last one attested, said so
+    img_bundle d
+    "$AIRLOCK" attest --key k.key --predicate z.json --type spdxjson --signature-format simplesigning d >/dev/null
+    "$AIRLOCK" attest --key k.key --predicate a.json --type spdxjson --signature-format simplesigning d >/dev/null
+    airlock sbom --key k.pub d $REF
+    expect_rc 0
+    cmp "$T/out" a.json || fail "not the last attested SBOM"
+    err_has "none says when it was made: printed the last one in the bundle"
+    # a statement whose subject is annotated with its creation time (signed) is judged by it
+    img_bundle s
+    "$AIRLOCK" sign --key k.key s 2>/dev/null >/dev/null
+    $PY "$E2E_SRC/mkatt.py" s $REF "$IMG" k.pem a.json $SPDX \
+        --subject-created=2026-06-02T00:00:00Z --raw-predicate=1 >/dev/null
+    "$AIRLOCK" attest --key k.key --predicate new.json --type spdxjson s >/dev/null
+    airlock sbom --key k.pub s $REF
+    expect_rc 0
+    [ "$(cat "$T/out")" = "$(cat a.json)" ] || fail "not the SBOM whose statement is newest"
+    err_has "by its statement's org.opencontainers.image.created annotation (signed): 2026-06-02T00:00:00Z"
+    # one SBOM in both formats is one SBOM: no note
+    img_bundle e
+    "$AIRLOCK" attest --key k.key --predicate new.json --type spdxjson e >/dev/null
+    airlock sbom --key k.pub e $REF
+    expect_rc 0
+    ! grep -q "note:" "$T/err" || fail "a note for one SBOM in two formats"
+}
+
+# attest --recursive attests each platform manifest: attestations and sbom find them by the
+# platform manifest's digest (REPO@sha256:..., REF:tag@sha256:..., or the bare digest),
+# attestations lists them under the index, and inspect shows them per platform.
+case_platform_manifest_attestations_are_found_by_digest_and_listed() {
+    ec_key k
+    "$AIRLOCK" import -q "$F/multi" -o b.tar
+    echo '{"spdxVersion":"SPDX-2.3","name":"multi"}' >s.json
+    airlock attest --key k.key --predicate s.json --type spdxjson --recursive b.tar
+    expect_rc 0
+    IDX=$(sed -n 1p "$T/out" | cut -f1)
+    PLAT=$(sed -n 2p "$T/out" | cut -f1)
+    PLAT2=$(sed -n 3p "$T/out" | cut -f1)
+    R=example.com/multi
+    for want in "$R@$PLAT" "$R:1@$PLAT" "$PLAT"; do
+        airlock attestations --key k.pub b.tar "$want"
+        expect_rc 0
+        out_has "$PLAT $R@$PLAT $SPDX dsse-envelope verified"
+        out_has "$PLAT $R@$PLAT $SPDX sigstore-bundle verified"
+        out_lacks "$IDX"
+        out_lacks "$PLAT2"
+        airlock sbom --key k.pub b.tar "$want"
+        expect_rc 0
+        cmp "$T/out" s.json || fail "sbom of the platform manifest ($want)"
+        err_has "the SBOM of '$R@$PLAT'"
+    done
+    airlock attestations --key k.pub --type spdxjson b.tar "$R@$PLAT2"
+    expect_rc 0
+    [ "$(sort -u "$T/out")" = "$(cat s.json)" ] || fail "the platform's verified predicates"
+    # every image: the index's and each platform manifest's
+    airlock attestations --key k.pub b.tar
+    expect_rc 0
+    [ "$(grep -c " verified " "$T/out")" = 6 ] || fail "expected 2 attestations each of 3"
+    out_has "$PLAT2 $R@$PLAT2 $SPDX dsse-envelope verified"
+    airlock attestations --key k.pub --json b.tar
+    expect_rc 0
+    json '.images | length == 1'
+    json '.images[0].platforms | length == 2'
+    json '[.images[0].platforms[] | .attestations[] | select(.verified)] | length == 4'
+    json '[.images[0].platforms[].digest] | sort == (["'$PLAT'","'$PLAT2'"] | sort)'
+    json '.images[0].platforms[0].platform | startswith("linux/")'
+    # inspect: per platform manifest too
+    airlock inspect b.tar
+    expect_rc 0
+    [ "$(grep -c "^  platform linux/.* attested: $SPDX x2" "$T/out")" = 2 ] ||
+        fail "inspect lacks the platform attestations"
+    airlock inspect --json b.tar
+    expect_rc 0
+    json '.images[0].platformAttestations | length == 2'
+    json '[.images[0].platformAttestations[] | .attestationTypes["'$SPDX'"]] == [2,2]'
+    json '[.images[0].platformAttestations[].digest] | sort == (["'$PLAT'","'$PLAT2'"] | sort)'
+}
+
+# attest takes the cosign flags sign takes, from the same table: --tlog-upload=false,
+# --use-signing-config=false and -y/--yes said and accepted, the values asking for Rekor or a
+# signing config refused; --new-bundle-format=true writes only the referrer, =false only .att.
+case_attest_takes_cosigns_compatibility_flags_as_sign_does() {
+    ec_key k
+    echo '{"spdxVersion":"SPDX-2.3","name":"x"}' >s.json
+    img_bundle b
+    airlock attest --key k.key --predicate s.json --type spdxjson --tlog-upload=false \
+        --use-signing-config=false -y --yes b
+    expect_rc 0
+    [ "$(grep -c 'airlock never uses a transparency log' "$T/err")" = 2 ] ||
+        fail "not one line per flag"
+    for f in --tlog-upload --tlog-upload=true --use-signing-config=True; do
+        airlock attest --key k.key --predicate s.json --type spdxjson $f b
+        expect_rc 2
+        err_has "only ${f%%=*}=false is accepted"
+    done
+    for v in false true; do
+        img_bundle b$v
+        airlock attest --key k.key --predicate s.json --type spdxjson --new-bundle-format=$v b$v
+        expect_rc 0
+        err_has "--new-bundle-format=$v: writing only the"
+        "$AIRLOCK" attestations --key k.pub --json b$v | jq -r '[.images[0].attestations[].format] | join(",")' >f.txt
+        case $v in
+        false) [ "$(cat f.txt)" = dsse-envelope ] || fail "--new-bundle-format=false wrote '$(cat f.txt)'" ;;
+        true) [ "$(cat f.txt)" = sigstore-bundle ] || fail "--new-bundle-format=true wrote '$(cat f.txt)'" ;;
+        esac
+    done
+    # the last of --signature-format and --new-bundle-format wins, as for sign
+    img_bundle c
+    airlock attest --key k.key --predicate s.json --type spdxjson --new-bundle-format=true \
+        --signature-format both c
+    expect_rc 0
+    "$AIRLOCK" attestations --key k.pub c | grep -c verified | grep -qx 2 || fail "not both formats"
 }
 
 main "$@"

@@ -111,7 +111,8 @@ opts_of() {
     login) echo "password quiet help $REGOPTS" ;;
     logout) echo "auth-file authfile all quiet help" ;;
     version) echo "json quiet help" ;;
-    attest) echo "key predicate type replace recursive signature-format password-file json quiet help" ;;
+    attest) echo "key predicate type replace recursive signature-format password-file json quiet help
+        new-bundle-format tlog-upload use-signing-config yes" ;;
     attestations) echo "key type json quiet help" ;;
     sbom) echo "key quiet help" ;;
     esac
@@ -124,7 +125,7 @@ letters_of() {
     pkcs11) echo "q h" ;; serve) echo "l k a j q h" ;; split) echo "o q h" ;; import) echo "o q h" ;;
     export | inventory) echo "o q u h" ;; tags | digest) echo "q u h" ;; login) echo "p q u h" ;;
     logout) echo "a q h" ;; inspect | version) echo "q h" ;;
-    attest | attestations | sbom) echo "k q h" ;;
+    attest) echo "k y q h" ;; attestations | sbom) echo "k q h" ;;
     esac
 }
 ALL_CMDS="verify push sync sign keygen generate-key-pair import-key-pair public-key pkcs11 serve

@@ -332,3 +332,33 @@ TEST(attest_string_predicate_with_a_nul_is_refused_not_cut)
     CHECK(is_string && n == 8 && !strcmp(p, "a\\u0000b"));
     free(p);
 }
+
+/* the times sbom orders SBOMs by: RFC 3339 with fractions and offsets, nothing looser */
+TEST(rfc3339_times_and_the_creation_time_of_sboms)
+{
+    int64_t s = 0;
+    int32_t ns = 0;
+    CHECK(airlock_rfc3339_parse("1970-01-01T00:00:00Z", &s, &ns) == 0 && s == 0 && ns == 0);
+    CHECK(airlock_rfc3339_parse("2026-12-03T15:30:44Z", &s, &ns) == 0 && s == 1796311844);
+    CHECK(airlock_rfc3339_parse("2026-12-03T17:30:44.5+02:00", &s, &ns) == 0 &&
+          s == 1796311844 && ns == 500000000);
+    CHECK(airlock_rfc3339_parse("2000-02-29T00:00:00-00:30", &s, &ns) == 0 && s == 951784200);
+    static const char *bad[] = {"2026-12-03", "2026-12-03 15:30:44Z", "2026-13-03T15:30:44Z",
+                                "2026-12-03T15:30:44", "2026-12-03T15:30:44.Z",
+                                "2026-12-03T15:30:44+0200", "2026-12-03T15:30:44Zjunk", ""};
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+        CHECK(airlock_rfc3339_parse(bad[i], &s, &ns) == -1);
+    const char *spdx = "{\"creationInfo\":{\"created\":\"2026-01-02T03:04:05Z\"}}";
+    const char *cdx = "{\"metadata\":{\"timestamp\":\"2026-01-02T03:04:05+01:00\"}}";
+    const char *tv = "SPDXVersion: SPDX-2.3\nCreated: 2026-01-02T03:04:05Z\n";
+    char *c = airlock_sbom_created(spdx, strlen(spdx));
+    CHECK(c && !strcmp(c, "2026-01-02T03:04:05Z"));
+    free(c);
+    c = airlock_sbom_created(cdx, strlen(cdx));
+    CHECK(c && !strcmp(c, "2026-01-02T03:04:05+01:00"));
+    free(c);
+    c = airlock_sbom_created(tv, strlen(tv));
+    CHECK(c && !strcmp(c, "2026-01-02T03:04:05Z"));
+    free(c);
+    CHECK(airlock_sbom_created("{\"name\":\"x\"}", 12) == NULL);
+}

@@ -194,7 +194,7 @@ TEST(sigstore_bundle_refusals_name_why)
                    pk, "has no signatures");
     expect_refused("{\"mediaType\":\"application/vnd.dev.sigstore.bundle.v0.3+json\","
                    "\"mediaType\":\"x\",\"verificationMaterial\":{}}",
-                   pk, "duplicate JSON keys");
+                   pk, "duplicate JSON key 'mediaType'");
     expect_refused("[1]", pk, "not a JSON object");
     airlock_key_free(k);
     airlock_key_free(k2);

@@ -283,6 +283,16 @@ int airlock_intoto_attestation_build(char **out, size_t *len, const char *statem
 int airlock_intoto_predicate(char **out, size_t *len, int *is_string, const char *statement,
                              size_t n, struct airlock_error **err);
 
+/* RFC 3339 ("2026-12-03T15:30:44Z", "2026-12-03T17:30:44.5+02:00") to seconds since 1970
+ * UTC and nanoseconds: 0, or -1 when s is not one. */
+int airlock_rfc3339_parse(const char *s, int64_t *sec, int32_t *nsec);
+/* When an SBOM document says it was made, as it writes it (malloc'd), or NULL: SPDX 2 JSON's
+ * creationInfo.created, CycloneDX's metadata.timestamp, SPDX tag-value's "Created:" line. */
+char *airlock_sbom_created(const char *doc, size_t n);
+/* The org.opencontainers.image.created annotation of a statement's subject (in-toto v1
+ * ResourceDescriptor annotations; the first subject that has one), malloc'd, or NULL. */
+char *airlock_intoto_statement_created(const char *statement, size_t n);
+
 /* A bare DSSE envelope, an .att layer as cosign writes it: payloadType in-toto, the base64
  * statement, one signature over the PAE with an empty keyid. *out malloc'd (NUL-terminated). */
 int airlock_dsse_envelope_build(char **out, size_t *len, const struct airlock_key *k,

@@ -510,7 +510,9 @@ struct airlock_sig_check_opts {
      * or a URI), an attestation whose DSSE signature verifies with key, whose statement has
      * the image's digest as a subject and that predicateType (.att layers and sigstore bundle
      * referrers alike). The image's attestations are listed in its record (atts) whenever
-     * this is set or list_attestations is; keep_statements keeps each verified statement. */
+     * this is set or list_attestations is; keep_statements keeps each verified statement.
+     * list_attestations also gives an index its platforms records (each platform manifest
+     * the bundle holds, with its attestations, when the destination rule made none). */
     const char *const *attestations;
     size_t n_attestations;
     int list_attestations;
@@ -533,6 +535,9 @@ struct airlock_att_found {
     int unlisted;         /* a referrer in blobs/ that index.json does not list (cosign save,
                              or one attest --replace dropped from a plain tar, which is only
                              ever appended to): push does not carry it */
+    char *created;        /* its org.opencontainers.image.created annotation (the referrer
+                             manifest's, as cosign 3 writes it; an .att layer's), unsigned;
+                             NULL when none */
 };
 
 #define AIRLOCK_SIG_FORMAT_SIMPLESIGNING "simplesigning"     /* a .sig layer (cosign 1, 2) */
