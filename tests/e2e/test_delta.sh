@@ -513,4 +513,109 @@ case_inventory_of_a_set_lists_only_its_repositories() {
     expect_rc 2
 }
 
+# part_record PART: the delta record of the index.json a split part carries
+part_record() { # (sign appends a new index.json to a tar: the last one counts)
+    "$PY" -c 'import json, sys, tarfile
+t = tarfile.open(sys.argv[1])
+print(json.load(t.extractfile(t.getmember("index.json"))).get("annotations", {}).get("dev.airlock.delta", "none"))' "$1"
+}
+
+# a delta bundle cut into parts, by split or straight from export --have --split: every part
+# carries the record, verify of the set lists the omitted blobs as expected at the destination,
+# and push of the set asks the destination for them before anything moves
+case_split_delta_bundle() {
+    first_drop
+    airlock inventory -q "${DOPTS[@]}" "$TLSREG/$CASE" -o have.json
+    expect_rc 0
+    airlock export -q --plain-http --set s2.json --have have.json -o delta.tar
+    expect_rc 0
+    airlock sign --key k.key --to "$TLSREG" delta.tar
+    expect_rc 0
+    local rec n
+    rec=$(part_record delta.tar)
+    n=$(jq '.omitted | length' <<<"$rec")
+    [ "$n" -ge 1 ] || fail "the delta omits nothing: $rec"
+    airlock split --size 200K delta.tar -o parts.tar
+    expect_rc 0
+    [ -e parts.tar.003 ] || fail "fewer than three parts: $(ls)"
+    # export --have --split: the parts straight away
+    airlock export -q --plain-http --set s2.json --have have.json --split 200K -o xparts.tar
+    expect_rc 0
+    [ -e xparts.tar.002 ] || fail "export --split wrote one part: $(ls)"
+    local p
+    for p in parts.tar.0* ; do
+        [ "$(part_record "$p")" = "$rec" ] || fail "$p carries another record: $(part_record "$p")"
+    done
+    local xrec
+    xrec=$(part_record xparts.tar.001)
+    [ "$(jq -c .omitted <<<"$xrec")" = "$(jq -c .omitted <<<"$rec")" ] || fail "export --split omits $xrec"
+    for p in xparts.tar.0* ; do
+        [ "$(part_record "$p")" = "$xrec" ] || fail "$p carries another record"
+    done
+    for set in parts.tar.001 xparts.tar.002; do
+        airlock verify --json "$set"
+        expect_rc 0
+        json ".ok and .delta.basis == \"inventory\" and (.blobs.expected | length) == $n and (.blobs.missing | length) == 0"
+    done
+    airlock verify parts.tar.002
+    expect_rc 0
+    err_has "expected at the destination"
+    # one part alone: verified as a part, the omitted blobs are expected, not missing
+    airlock verify --json --part-only parts.tar.002
+    expect_rc 0
+    # a split set re-split for other media keeps the record
+    airlock split --size 400K parts.tar.001 -o again.tar
+    expect_rc 0
+    [ "$(part_record again.tar.001)" = "$rec" ] || fail "re-split lost the record"
+    airlock verify again.tar.001
+    expect_rc 0
+    # push of the set: an omitted blob gone from the destination stops it, nothing pushed
+    local base1
+    base1=$(skopeo inspect --tls-verify=false --format '{{index .Layers 0}}' "docker://$PLAIN/$CASE/app1:1.1")
+    for repo in app1 app2; do
+        curl -sf --cacert "$CA" -u tester:tester-pass -X DELETE \
+            "https://$TLSREG/v2/$CASE/$repo/blobs/$base1" >/dev/null || fail "delete $repo blob"
+    done
+    airlock push --key k.pub "${DOPTS[@]}" parts.tar.002 "$TLSREG"
+    expect_rc 4
+    err_has "not in the destination"
+    err_has "$TLSREG/$CASE/app1@$base1"
+    err_has "nothing was pushed"
+    absent app1:1.1 tool:1.1 app3:1.0
+    # base1 back (the full bundle again): the set pushes, the destination matches upstream
+    airlock push -q --key k.pub "${DOPTS[@]}" full.tar "$TLSREG"
+    expect_rc 0
+    airlock push -q --key k.pub "${DOPTS[@]}" parts.tar.001 parts.tar.003 parts.tar.002 "$TLSREG"
+    expect_rc 0
+    same app1:1.0 app1:1.1 app2:1.0 tool:1.0 tool:1.1 app3:1.0
+}
+
+# split judges a delta record as verify does: one that lies about the bundle is not carried
+# into parts, and one that is true leaves its layers out of every part
+case_split_refuses_lying_delta_record() {
+    make_bundle b/
+    local man layer size config csize other
+    man=$(jq -r '.manifests[0].digest' b/index.json)
+    layer=$(jq -r '.layers[0].digest' "b/blobs/sha256/${man#sha256:}")
+    size=$(jq -r '.layers[0].size' "b/blobs/sha256/${man#sha256:}")
+    config=$(jq -r '.config.digest' "b/blobs/sha256/${man#sha256:}")
+    csize=$(jq -r '.config.size' "b/blobs/sha256/${man#sha256:}")
+    other=sha256:$(printf x | sha256sum | cut -d' ' -f1)
+    rm "b/blobs/sha256/${config#sha256:}"
+    record b '{"basis":{"kind":"inventory","digest":"'$other'"},"omitted":[{"digest":"'$config'","size":'$csize'}]}'
+    airlock split --size 64K b/ -o s.tar
+    expect_rc 4
+    err_has "a delta bundle must carry every manifest and config"
+    err_has "nothing was written"
+    ! ls s.tar.* >/dev/null 2>&1 || fail "parts were written: $(ls)"
+    make_bundle c/
+    rm "c/blobs/sha256/${layer#sha256:}"
+    record c '{"basis":{"kind":"inventory","digest":"'$other'"},"omitted":[{"digest":"'$layer'","size":'$size'}]}'
+    airlock split --size 64K c/ -o s.tar
+    expect_rc 0
+    airlock verify --json s.tar.001
+    expect_rc 0
+    json '.blobs.expected == ["'$layer'"]'
+}
+
 main "$@"
