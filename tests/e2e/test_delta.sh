@@ -618,4 +618,49 @@ case_split_refuses_lying_delta_record() {
     json '.blobs.expected == ["'$layer'"]'
 }
 
+# export --since takes the last drop's lock of these images: a missing file, a file that is no
+# lock, or a lock of other images is refused naming the file and why, and nothing is written
+case_since_needs_the_lock_of_these_images() {
+    upstream app1:1.0=base1:64,a1:16 other:1.0=base2:64,o1:16
+    mkset s.json app1:1.0
+    mkset o.json other:1.0
+    airlock export -q --plain-http --set o.json -o other.tar
+    expect_rc 0
+    airlock inspect --lock other.tar
+    expect_rc 0
+    cp "$T/out" other.lock.json
+    airlock export -q --plain-http --set s.json --since missing.lock.json -o d.tar
+    expect_rc 2
+    err_has "--since 'missing.lock.json'"
+    err_has "No such file or directory"
+    # a set is no lock (no digests): the file and the kind it needs
+    airlock export -q --plain-http --set s.json --since s.json -o d.tar
+    expect_rc 2
+    err_has "'s.json' is no lock file"
+    printf '{"kind": "ImageSetLock", "nonsense": 1}\n' > bad.json
+    airlock export -q --plain-http --set s.json --since bad.json -o d.tar
+    expect_rc 2
+    err_has "--since 'bad.json' is not a lock file"
+    err_has "unknown member 'nonsense'"
+    airlock export -q --plain-http --set s.json --since other.tar -o d.tar
+    expect_rc 2
+    err_has "--since 'other.tar' is not a lock file"
+    # a lock of other images: nothing in it could be left out, a mix-up, not a delta
+    airlock export -q --plain-http --set s.json --since other.lock.json -o d.tar
+    expect_rc 2
+    err_has "--since lock 'other.lock.json' was made for other images"
+    err_has "$PLAIN/$CASE/other"
+    err_has "$PLAIN/$CASE/app1"
+    [ ! -e d.tar ] || fail "a bundle was written"
+    # the lock of these images (of a drop with others too) is taken
+    mkset both.json app1:1.0 other:1.0
+    airlock export -q --plain-http --set both.json -o both.tar
+    expect_rc 0
+    airlock inspect --lock both.tar
+    cp "$T/out" both.lock.json
+    airlock export --json --plain-http --set s.json --since both.lock.json -o d.tar
+    expect_rc 0
+    json '.delta.omitted == 2'
+}
+
 main "$@"

@@ -1394,8 +1394,10 @@ int airlock_export_items(struct airlock_import_result **res,
     uint64_t omitted = 0, omitted_bytes = 0;
     uint64_t split = eo ? eo->split_size : 0;
     int rc = 0;
-    rc = ask_ahead(&x, items, n_items, err);
-    if (eo && eo->have && access(out, F_OK) == 0) {
+    rc = eo ? airlock_inventory_lock_check(eo->have, items, n_items, err) : 0;
+    if (!rc)
+        rc = ask_ahead(&x, items, n_items, err);
+    if (!rc && eo && eo->have && access(out, F_OK) == 0) {
         rc = airlock_error_set(err, AIRLOCK_EUSAGE,
                                "'%s' exists: a delta export (--have, --since) writes a new bundle, "
                                "it does not add to one",

@@ -30,6 +30,7 @@
 #define INV_FILE_MAX (256u << 20)
 #define INV_MAX_ITEMS 4000000
 #define INV_MAX_REPOS 100000
+#define LOCK_FILE_MAX (4u << 20) /* as a set file (imageset.c) */
 #define CATALOG_PAGE_MAX (8u << 20)
 #define CATALOG_MAX_PAGES 10000
 #define INV_HEAD "{\"digest\":\""
@@ -50,6 +51,9 @@ struct airlock_inventory {
     size_t n_manifests;
     struct inv_blob *blobs;
     size_t n_blobs, cap_blobs;
+    char *source;      /* from_lock: the lock file's path */
+    char **lock_repos; /* and its images' repositories, "host/path", sorted (repeats kept) */
+    size_t n_lock_repos;
 };
 
 void airlock_inventory_free(struct airlock_inventory *inv)
@@ -63,6 +67,10 @@ void airlock_inventory_free(struct airlock_inventory *inv)
     free(inv->blobs);
     free(inv->registry);
     free(inv->prefix);
+    for (size_t i = 0; i < inv->n_lock_repos; i++)
+        free(inv->lock_repos[i]);
+    free(inv->lock_repos);
+    free(inv->source);
     free(inv);
 }
 
@@ -103,6 +111,42 @@ const char *airlock_inventory_basis(const struct airlock_inventory *inv, const c
 }
 
 size_t airlock_inventory_blob_count(const struct airlock_inventory *inv) { return inv->n_blobs; }
+
+int airlock_inventory_lock_check(const struct airlock_inventory *inv,
+                                 const struct airlock_export_item *items, size_t n,
+                                 struct airlock_error **err)
+{
+    if (!inv || strcmp(inv->kind, "lock") || !n)
+        return 0;
+    char *first = NULL;
+    int rc = 0, hit = 0;
+    for (size_t i = 0; i < n && !hit && !rc; i++) {
+        struct airlock_ref ref = {0};
+        char *key = NULL;
+        if (airlock_ref_parse(&ref, items[i].ref, NULL))
+            continue; /* the export's walk names it */
+        if (asprintf(&key, "%s/%s", ref.domain, ref.path) < 0)
+            rc = airlock_error_set(err, AIRLOCK_EOS, "out of memory");
+        else if (inv->n_lock_repos &&
+                 bsearch(&key, inv->lock_repos, inv->n_lock_repos, sizeof(key), cmp_str))
+            hit = 1;
+        if (!rc && !first)
+            first = steal_pointer(&key);
+        free(key);
+        airlock_ref_release(&ref);
+    }
+    if (!rc && !hit)
+        rc = airlock_error_set(err, AIRLOCK_EUSAGE,
+                               "--since lock '%s' was made for other images: none of its %zu "
+                               "images is in a repository this export takes (the lock has "
+                               "'%s', the export '%s'); give the lock of the last drop of these "
+                               "images (airlock inspect --lock LAST-DROP)",
+                               inv->source ? inv->source : "", inv->n_lock_repos,
+                               inv->n_lock_repos ? inv->lock_repos[0] : "nothing",
+                               first ? first : "");
+    free(first);
+    return rc;
+}
 
 static int add_blob(struct airlock_inventory *inv, const char *digest, size_t repo)
 {
@@ -586,9 +630,17 @@ int airlock_inventory_from_lock(struct airlock_inventory **out, const char *lock
     struct airlock_registry **regs = NULL;
     size_t n_regs = 0;
     struct lock_read l = {NULL, NULL};
-    int rc = airlock_image_set_load(&s, lock_path, err);
+    char *text = NULL;
+    size_t len = 0;
+    int rc = transfer_read_file(lock_path, LOCK_FILE_MAX, 0, AIRLOCK_EUSAGE, &text, &len, err);
     if (rc)
-        return rc;
+        return airlock_error_wrap(err, "--since '%s': cannot read the lock", lock_path);
+    rc = airlock_image_set_parse(&s, text, len, lock_path, err);
+    free(text);
+    if (rc)
+        return airlock_error_wrap(err, "--since '%s' is not a lock file (kind ImageSetLock, as "
+                                       "export --lock or inspect --lock writes it)",
+                                  lock_path);
     if (!s->lock) {
         rc = airlock_error_set(err, AIRLOCK_EUSAGE,
                                "'%s' is no lock file (kind ImageSetLock, as export --lock or "
@@ -602,6 +654,11 @@ int airlock_inventory_from_lock(struct airlock_inventory **out, const char *lock
     }
     snprintf(inv->kind, sizeof(inv->kind), "lock");
     memcpy(inv->digest, s->digest, AIRLOCK_DIGEST_SIZE);
+    if (!(inv->source = strdup(lock_path)) ||
+        !(inv->lock_repos = calloc(s->n_images + 1, sizeof(*inv->lock_repos)))) {
+        rc = airlock_error_set(err, AIRLOCK_EOS, "out of memory");
+        goto out;
+    }
     if ((rc = airlock_graph_new(&g, lock_read_fn, &l, 0, err)))
         goto out;
     for (size_t i = 0; i < s->n_images && !rc; i++) {
@@ -614,6 +671,12 @@ int airlock_inventory_from_lock(struct airlock_inventory **out, const char *lock
             airlock_ref_release(&ref);
             break;
         }
+        if (asprintf(&inv->lock_repos[inv->n_lock_repos], "%s/%s", ref.domain, ref.path) < 0) {
+            rc = airlock_error_set(err, AIRLOCK_EOS, "out of memory");
+            airlock_ref_release(&ref);
+            break;
+        }
+        inv->n_lock_repos++;
         struct airlock_registry *r = NULL;
         for (size_t k = 0; k < n_regs && !r; k++)
             if (!strcmp(regs[k]->host, ref.domain))
@@ -626,8 +689,9 @@ int airlock_inventory_from_lock(struct airlock_inventory **out, const char *lock
         l.r = r;
         l.repo = ref.path;
         size_t node;
-        if (!rc)
-            rc = airlock_graph_add(g, &d, &node, err);
+        if (!rc && (rc = airlock_graph_add(g, &d, &node, err)))
+            airlock_error_wrap(err, "--since lock '%s': image '%s'", lock_path,
+                               s->images[i].ref);
         if (!rc && airlock_graph_node(g, node)->kind == AIRLOCK_NODE_BAD)
             rc = airlock_error_set(err, AIRLOCK_EINTEGRITY, "lock '%s': image '%s': %s",
                                    lock_path, s->images[i].ref,
@@ -644,6 +708,8 @@ int airlock_inventory_from_lock(struct airlock_inventory **out, const char *lock
     if (rc)
         goto out;
     blobs_unique(inv);
+    if (inv->n_lock_repos > 1)
+        qsort(inv->lock_repos, inv->n_lock_repos, sizeof(*inv->lock_repos), cmp_str);
     *out = steal_pointer(&inv);
 out:
     airlock_graph_free(g);
