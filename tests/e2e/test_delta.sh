@@ -535,6 +535,9 @@ case_split_delta_bundle() {
     rec=$(part_record delta.tar)
     n=$(jq '.omitted | length' <<<"$rec")
     [ "$n" -ge 1 ] || fail "the delta omits nothing: $rec"
+    airlock inspect --json delta.tar
+    expect_rc 0
+    json ".delta.omitted == $n and .delta.basis == \"inventory\" and .delta.digest == \"$(jq -r .digest have.json)\" and .delta.omittedBytes == $(jq '[.omitted[].size] | add' <<<"$rec")"
     airlock split --size 200K delta.tar -o parts.tar
     expect_rc 0
     [ -e parts.tar.003 ] || fail "fewer than three parts: $(ls)"
@@ -661,6 +664,44 @@ case_since_needs_the_lock_of_these_images() {
     airlock export --json --plain-http --set s.json --since both.lock.json -o d.tar
     expect_rc 0
     json '.delta.omitted == 2'
+}
+
+# inspect says a bundle is a delta: how many layers it leaves out, their size, and on what
+# basis (the inventory's or the lock's digest), in text and in --json; a full bundle says nothing
+case_inspect_shows_a_delta() {
+    make_bundle b/
+    local man layer size other
+    man=$(jq -r '.manifests[0].digest' b/index.json)
+    layer=$(jq -r '.layers[0].digest' "b/blobs/sha256/${man#sha256:}")
+    size=$(jq -r '.layers[0].size' "b/blobs/sha256/${man#sha256:}")
+    other=sha256:$(printf x | sha256sum | cut -d' ' -f1)
+    airlock inspect --json b/
+    expect_rc 0
+    json 'has("delta") | not'
+    airlock inspect b/
+    expect_rc 0
+    out_lacks "delta"
+    rm "b/blobs/sha256/${layer#sha256:}"
+    record b '{"basis":{"kind":"lock","digest":"'$other'"},"omitted":[{"digest":"'$layer'","size":'$size'}]}'
+    airlock inspect b/
+    expect_rc 0
+    out_has "delta bundle: 1 layer blob left out"
+    out_has "basis: lock $other"
+    airlock inspect --json b/
+    expect_rc 0
+    json '.delta == {"omitted": 1, "omittedBytes": '$size', "basis": "lock", "digest": "'$other'"}'
+    # a split set of it: every part says so
+    airlock split --size 64K b/ -o s.tar
+    expect_rc 0
+    airlock inspect --json s.tar.001
+    expect_rc 0
+    json '.delta.omitted == 1 and .delta.basis == "lock"'
+    # a record that is not true of the bundle is shown with a warning (verify judges it)
+    record b '{"basis":{"kind":"inventory","digest":"'$other'","registry":"r.example"},"omitted":[{"digest":"'$layer'","size":'$((size + 1))'}]}'
+    airlock inspect --json b/
+    expect_rc 0
+    json '.delta.basis == "inventory" and .delta.registry == "r.example" and .delta.omittedBytes == '$((size + 1))
+    err_has "is not true of the bundle"
 }
 
 main "$@"
