@@ -704,4 +704,64 @@ case_inspect_shows_a_delta() {
     err_has "is not true of the bundle"
 }
 
+# blob DIGEST REPO: 0 when the destination's repository REPO serves the blob
+dest_blob() {
+    curl -sf --cacert "$CA" -u tester:tester-pass -I "https://$TLSREG/v2/$1/blobs/$2" >/dev/null
+}
+dest_blob_delete() {
+    curl -sf --cacert "$CA" -u tester:tester-pass -X DELETE "https://$TLSREG/v2/$1/blobs/$2" \
+        >/dev/null || fail "delete $2 from $1"
+}
+
+# an omitted blob not in the target repository but in other repositories of the destination
+# registry, which the inventory of the catalog lists: push mounts it (POST ?mount=&from=, 201)
+# from one that holds it, during its pre-check; the inventory records every repository holding
+# a blob, so one that lost it is not the end. In none of them: the list, nothing pushed.
+case_push_mounts_omitted_blobs_from_other_repositories() {
+    setup_keys
+    upstream app1:1.0=base1:256,a1:16 app1b:1.0=base1:256,x1:16 app2:1.0=base1:256,b1:16
+    mkset s1.json app1:1.0 app1b:1.0
+    mkset s2.json app2:1.0
+    export_push s1.json full.tar "$TLSREG"
+    airlock inventory -q "${DOPTS[@]}" "$TLSREG/$CASE" -o have.json
+    expect_rc 0
+    local base1
+    base1=$(skopeo inspect --tls-verify=false --format '{{index .Layers 0}}' "docker://$PLAIN/$CASE/app2:1.0")
+    # both repositories that hold base1 are named for it
+    jq -e --arg d "$base1" '.inventory as $i | [$i.blobs[] | select(.[0] == $d) | .[1:][] | $i.repositories[.]] | sort == ["'$CASE'/app1","'$CASE'/app1b"]' have.json >/dev/null ||
+        fail "the inventory names $(jq -c --arg d "$base1" '.inventory.blobs[] | select(.[0] == $d)' have.json) for base1"
+    airlock export -q --plain-http --set s2.json --have have.json -o delta.tar
+    expect_rc 0
+    airlock sign --key k.key --to "$TLSREG" delta.tar
+    expect_rc 0
+    airlock sign --key k.key --to "$TLSREG/$CASE/again" delta.tar
+    expect_rc 0
+    airlock sign --key k.key --to "$TLSREG/$CASE/third" delta.tar
+    expect_rc 0
+    # app2 is a new repository: base1 comes by a mount from the first that holds it
+    ! dest_blob "$CASE/app2" "$base1" || fail "base1 already in app2"
+    airlock push -q --key k.pub "${DOPTS[@]}" delta.tar "$TLSREG"
+    expect_rc 0
+    same app2:1.0
+    dest_blob "$CASE/app2" "$base1" || fail "base1 not mounted into app2"
+    # the first holder loses it: the next repository the inventory names holds it
+    dest_blob_delete "$CASE/app1" "$base1"
+    dest_blob_delete "$CASE/app2" "$base1"
+    airlock push -q --key k.pub "${DOPTS[@]}" delta.tar "$TLSREG/$CASE/again"
+    expect_rc 0
+    dest_blob "$CASE/again/$CASE/app2" "$base1" || fail "base1 not mounted into again/app2"
+    skopeo inspect --tls-verify=false --creds tester:tester-pass "docker://$TLSREG/$CASE/again/$CASE/app2:1.0" \
+        >/dev/null || fail "again/app2 not pullable"
+    # in none of the repositories the inventory names: stopped with the list, nothing pushed
+    dest_blob_delete "$CASE/app1b" "$base1"
+    dest_blob_delete "$CASE/again/$CASE/app2" "$base1"
+    airlock push --key k.pub "${DOPTS[@]}" delta.tar "$TLSREG/$CASE/third"
+    expect_rc 4
+    err_has "not in the destination"
+    err_has "$TLSREG/$CASE/third/$CASE/app2@$base1"
+    err_has "nothing was pushed"
+    ! skopeo inspect --tls-verify=false --creds tester:tester-pass --raw \
+        "docker://$TLSREG/$CASE/third/$CASE/app2:1.0" >/dev/null 2>&1 || fail "third/app2 was pushed"
+}
+
 main "$@"

@@ -43,16 +43,21 @@ static int ask_one(void *ctx, size_t i, struct airlock_error **err)
         nd->state = rc == 1 ? 1 : -1;
         return 0;
     }
+    /* then every repository the inventory listed as holding it, in order: from, mounts */
     const struct airlock_delta_blob *ob = airlock_delta_find(c->d, nd->digest);
-    if (ob && ob->from && strcmp(ob->from, nd->repo)) {
-        if ((rc = there(c->r, ob->from, nd, err)) < 0)
+    for (size_t k = 0; ob && ob->from && k <= ob->n_mounts; k++) {
+        const char *src = k ? ob->mounts[k - 1] : ob->from;
+        if (!strcmp(src, nd->repo))
+            continue;
+        if ((rc = there(c->r, src, nd, err)) < 0)
             return rc;
         if (rc == 1) {
-            nd->from = ob->from;
+            nd->from = src;
             nd->state = 2;
-        } else if (rc == 2) {
-            nd->state = -1;
+            return 0;
         }
+        if (rc == 2) /* there with another size: no source; another holder may do */
+            nd->state = -1;
     }
     return 0;
 }

@@ -318,6 +318,10 @@ void airlock_inventory_free(struct airlock_inventory *inv);
 /* 1 when the inventory lists the blob (*from: a repository holding it, or NULL), else 0. */
 int airlock_inventory_has(const struct airlock_inventory *inv, const char *digest,
                           const char **from);
+/* The repositories that hold the blob, as the inventory lists them (sorted): the count, the
+ * first max of them in names. */
+size_t airlock_inventory_holders(const struct airlock_inventory *inv, const char *digest,
+                                 const char **names, size_t max);
 /* Its basis: "inventory" or "lock", the digest, the registry (NULL for a lock). */
 const char *airlock_inventory_basis(const struct airlock_inventory *inv, const char **digest,
                                     const char **registry);
