@@ -764,4 +764,45 @@ case_push_mounts_omitted_blobs_from_other_repositories() {
         "docker://$TLSREG/$CASE/third/$CASE/app2:1.0" >/dev/null 2>&1 || fail "third/app2 was pushed"
 }
 
+# the first holder has the blob but the registry will not mount from it (202: an upload
+# instead): the next repository the record names is asked, and the blob comes from there
+case_push_mounts_from_the_next_holder_when_one_refuses() {
+    make_bundle full/
+    airlock push -q --no-verify --plain-http full/ "$PLAIN/$CASE/src1"
+    expect_rc 0
+    airlock push -q --no-verify --plain-http full/ "$PLAIN/$CASE/src2"
+    expect_rc 0
+    make_bundle b/
+    local man layer size other
+    man=$(jq -r '.manifests[0].digest' b/index.json)
+    layer=$(jq -r '.layers[0].digest' "b/blobs/sha256/${man#sha256:}")
+    size=$(jq -r '.layers[0].size' "b/blobs/sha256/${man#sha256:}")
+    other=sha256:$(printf x | sha256sum | cut -d' ' -f1)
+    rm "b/blobs/sha256/${layer#sha256:}"
+    record b '{"basis":{"kind":"inventory","digest":"'$other'"},"omitted":[{"digest":"'$layer'","size":'$size',"from":"'$CASE'/src1/test/busybox","mounts":["'$CASE'/src2/test/busybox"]}]}'
+    printf '[{"method": "POST", "path": "mount=.*src1", "action": "status", "code": 202}]\n' > rules.json
+    local port
+    port=$("$PY" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+    "$PY" "$E2E_SRC/faultproxy.py" "$port" "$PLAIN" rules.json proxy.log 2>proxy.err &
+    PROXY_PID=$!
+    trap 'kill $PROXY_PID 2>/dev/null; cleanup' EXIT
+    for _ in $(seq 1 50); do
+        curl -s -o /dev/null "http://127.0.0.1:$port/v2/" && break
+        sleep 0.1
+    done
+    airlock push -q --no-verify --plain-http b/ "127.0.0.1:$port/$CASE/dst"
+    expect_rc 0
+    grep -q "^POST .*mount=.*src1.*status" proxy.log || fail "no refused mount: $(cat proxy.log)"
+    grep -q "^POST .*mount=.*src2" proxy.log || fail "no mount from src2: $(cat proxy.log)"
+    curl -sf -o /dev/null -H "Accept: application/vnd.oci.image.manifest.v1+json" \
+        "http://$PLAIN/v2/$CASE/dst/test/busybox/manifests/1.0" || fail "the image was not pushed"
+    curl -sf -I -o /dev/null "http://$PLAIN/v2/$CASE/dst/test/busybox/blobs/$layer" ||
+        fail "the layer is not in dst"
+    # a record that names mounts without from, or too many, is malformed
+    record b '{"basis":{"kind":"inventory","digest":"'$other'"},"omitted":[{"digest":"'$layer'","size":'$size',"mounts":["x/y"]}]}'
+    airlock verify b/
+    expect_rc 4
+    err_has "at most 16 mounts"
+}
+
 main "$@"

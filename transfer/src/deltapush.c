@@ -128,21 +128,38 @@ int transfer_delta_precheck(struct airlock_registry *r, struct airlock_bundle *b
     for (size_t i = 0; i < n && !rc; i++) { /* every one is there: now the mounts */
         if (needs[i].state != 2)
             continue;
-        rc = registry_blob_mount(r, needs[i].repo, needs[i].digest, needs[i].from, err);
-        if (rc == 0)
+        /* from the holder that answered, else (a mount refused: 202, 401, 403) the next ones
+         * the record names after it */
+        const struct airlock_delta_blob *ob = airlock_delta_find(d, needs[i].digest);
+        const char *first = needs[i].from;
+        int started = 0, mounted = 0;
+        for (size_t k = 0; ob && k <= ob->n_mounts && !rc && !mounted; k++) {
+            const char *src = k ? ob->mounts[k - 1] : ob->from;
+            started |= src == first;
+            if (!started || !strcmp(src, needs[i].repo))
+                continue;
+            needs[i].from = src;
+            rc = registry_blob_mount(r, needs[i].repo, needs[i].digest, src, err);
+            if (rc == 1) { /* a 201 is a claim: the target repository is asked again */
+                mounted = 1;
+                rc = there(r, needs[i].repo, &needs[i], err);
+                if (rc == 0 || rc == 2)
+                    rc = airlock_error_set(err, AIRLOCK_EINTEGRITY,
+                                           "delta bundle: blob '%s' is not in '%s/%s' after the "
+                                           "mount from '%s' the registry accepted; no manifest "
+                                           "was pushed",
+                                           needs[i].digest, r->host, needs[i].repo, src);
+                else if (rc == 1)
+                    rc = 0;
+            }
+        }
+        if (!rc && !mounted)
             rc = airlock_error_set(err, AIRLOCK_EINTEGRITY,
                                    "delta bundle: blob '%s' could not be mounted into '%s/%s' "
-                                   "from '%s'; no manifest was pushed",
-                                   needs[i].digest, r->host, needs[i].repo, needs[i].from);
-        else if (rc == 1) /* a 201 is a claim: the target repository is asked again */
-            rc = there(r, needs[i].repo, &needs[i], err);
-        if (rc == 0 || rc == 2)
-            rc = airlock_error_set(err, AIRLOCK_EINTEGRITY,
-                                   "delta bundle: blob '%s' is not in '%s/%s' after the mount "
-                                   "from '%s' the registry accepted; no manifest was pushed",
-                                   needs[i].digest, r->host, needs[i].repo, needs[i].from);
-        else if (rc == 1)
-            rc = 0;
+                                   "from '%s'%s; no manifest was pushed",
+                                   needs[i].digest, r->host, needs[i].repo, first,
+                                   needs[i].from != first ? " nor the repositories after it"
+                                                          : "");
     }
 out:
     for (size_t i = 0; i < n_found; i++)
