@@ -805,4 +805,25 @@ case_push_mounts_from_the_next_holder_when_one_refuses() {
     err_has "at most 16 mounts"
 }
 
+# a delta --since the last drop's lock names no repository to mount from (a lock is no
+# inventory): an image going into a new repository (app3, on app1's base) gets the base by a
+# mount from the repository of this push that holds it already (app1, from the last drop)
+case_since_delta_pushes_into_a_new_repository() {
+    first_drop
+    airlock inspect --lock full.tar
+    expect_rc 0
+    cp "$T/out" lock.json
+    airlock export -q --plain-http --set s2.json --since lock.json -o since.tar
+    expect_rc 0
+    airlock sign --key k.key --to "$TLSREG" since.tar
+    expect_rc 0
+    local base1
+    base1=$(skopeo inspect --tls-verify=false --format '{{index .Layers 0}}' "docker://$PLAIN/$CASE/app3:1.0")
+    ! dest_blob "$CASE/app3" "$base1" || fail "base1 already in app3"
+    airlock push -q --key k.pub "${DOPTS[@]}" since.tar "$TLSREG"
+    expect_rc 0
+    same app1:1.0 app1:1.1 app2:1.0 tool:1.0 tool:1.1 app3:1.0
+    dest_blob "$CASE/app3" "$base1" || fail "base1 not mounted into app3"
+}
+
 main "$@"
