@@ -41,8 +41,10 @@ static const struct cli_opt opts[] = {
      "manifests, configs and signatures always travel",
      0, 0, NULL},
     {CLI_STR, "since", 0, &since_file, "LOCK",
-     "a delta: leave out the layers of the images LOCK (the last drop's lock file) pins", 0, 0,
-     NULL},
+     "a delta: leave out the layers of the images LOCK (the last drop's lock file, kind "
+     "ImageSetLock) pins; a lock none of whose images is in a repository this export takes is "
+     "refused (exit 2)",
+     0, 0, NULL},
     CLI_OPT_JSON(&json, "print the result as JSON"),
     CLI_OPT_END};
 static const struct cli_opt *const own[] = {opts, NULL};

@@ -25,7 +25,9 @@ static void help(FILE *f)
                "index also the attestations of each platform manifest, a line each). Reads\n"
                "only metadata (no layer is hashed; use 'airlock verify' for that). Any part\n"
                "of a split set opens the set (the others are found beside it, or named one\n"
-               "by one in any order); a part not found is named on stderr.\n"
+               "by one in any order); a part not found is named on stderr. A delta bundle\n"
+               "(export --have, --since) says so: the layers it leaves out (number, size)\n"
+               "and its basis (the inventory's or the lock's digest).\n"
                "\n"
                "With --lock, prints what the exports that made the bundle recorded, as a lock\n"
                "file (kind ImageSetLock: each image the bundle still holds, by its name and\n"
@@ -194,6 +196,37 @@ static void platform_attestations(struct airlock_bundle *b, const struct by_subj
         cli_printf(stdout, "]");
 }
 
+/* A delta bundle's record (index.json's AIRLOCK_ANN_DELTA_RECORD): what it leaves out, on
+ * what basis. Shown as recorded; one that is not true of the bundle gets a warning (verify and
+ * push refuse it). NULL for a full bundle, or a record that cannot be read (warned). */
+static struct airlock_delta *delta_of(struct airlock_bundle *b, const struct airlock_catalog *cat,
+                                      uint64_t *bytes)
+{
+    struct airlock_error *err = NULL;
+    struct airlock_delta *d = NULL;
+    char **found = NULL;
+    size_t n = 0;
+    int rc = airlock_delta_load(&d, b, &err);
+    *bytes = 0;
+    if (rc) {
+        if (rc != AIRLOCK_ENOTFOUND)
+            cli_printf(stderr, "airlock: warning: %s\n", err ? err->msg : "cannot read it");
+        airlock_error_free(err);
+        return NULL;
+    }
+    for (size_t i = 0; i < d->n; i++)
+        *bytes += d->omitted[i].size;
+    if (airlock_delta_check(&found, &n, d, b, cat->graph, &err) == 0 && n)
+        cli_printf(stderr, "airlock: warning: the delta record of '%s' is not true of the bundle: "
+                           "%s%s\n",
+                   airlock_bundle_path(b), found[0], n > 1 ? " (and more: see airlock verify)" : "");
+    for (size_t i = 0; i < n; i++)
+        free(found[i]);
+    free(found);
+    airlock_error_free(err);
+    return d;
+}
+
 static int inspect_run(const struct cli_list *ins)
 {
     if (!ins->n)
@@ -224,9 +257,22 @@ static int inspect_run(const struct cli_list *ins)
         airlock_bundle_free(b);
         return rc;
     }
-    if (json)
+    uint64_t omitted_bytes = 0;
+    struct airlock_delta *delta = delta_of(b, cat, &omitted_bytes);
+    if (json) {
         cli_printf(stdout, "{\"bundle\":"), cli_json_str(stdout, ins->v[0]),
-            cli_printf(stdout, ",\"format\":\"%s\",\"images\":[", airlock_bundle_format_label(b));
+            cli_printf(stdout, ",\"format\":\"%s\",", airlock_bundle_format_label(b));
+        if (delta) {
+            cli_printf(stdout, "\"delta\":{\"omitted\":%zu,\"omittedBytes\":%llu,\"basis\":",
+                       delta->n, (unsigned long long)omitted_bytes);
+            cli_json_str(stdout, delta->basis_kind);
+            cli_printf(stdout, ",\"digest\":\"%s\"", delta->basis_digest);
+            if (delta->basis_registry)
+                cli_printf(stdout, ",\"registry\":"), cli_json_str(stdout, delta->basis_registry);
+            cli_printf(stdout, "},");
+        }
+        cli_printf(stdout, "\"images\":[");
+    }
     else
         cli_printf(stdout, "%-50s %-19s %-6s %-24s %10s  %s\n", "REFERENCE", "DIGEST", "TYPE", "PLATFORMS",
                "SIZE", "SIGNED");
@@ -234,8 +280,8 @@ static int inspect_run(const struct cli_list *ins)
     struct by_subject bs = {cat, NULL, 0};
     if (by_subject_make(&bs, cat)) {
         free(bs.v);
-        free(bs.v);
-    airlock_catalog_free(cat);
+        airlock_delta_free(delta);
+        airlock_catalog_free(cat);
         airlock_bundle_free(b);
         return cli_fail(NULL);
     }
@@ -320,6 +366,18 @@ static int inspect_run(const struct cli_list *ins)
         }
         cli_printf(stdout, "]}\n");
     }
+    if (!json && rc == EXIT_OK && delta) {
+        char sz[16];
+        airlock_format_size(sz, omitted_bytes);
+        cli_printf(stdout, "delta bundle: %zu layer blob%s left out (%s), expected at the "
+                           "destination; basis: %s %s",
+                   delta->n, delta->n == 1 ? "" : "s", sz, delta->basis_kind,
+                   delta->basis_digest);
+        if (delta->basis_registry)
+            cli_printf(stdout, " (registry %s)", delta->basis_registry);
+        cli_printf(stdout, "\n");
+    }
+    airlock_delta_free(delta);
     for (size_t i = 0; i < airlock_bundle_warning_count(b); i++)
         cli_printf(stderr, "airlock: warning: %s\n", airlock_bundle_warning(b, i));
     struct airlock_split_info si; /* metadata is in every part; the layers are not */

@@ -73,6 +73,8 @@ static void help(FILE *f)
             "only once the digest matched: a blob damaged after the start is cut off, never\n"
             "delivered whole, and the access log names it. A .tar.zst cannot be read by\n"
             "offset: make a .tar of it first (airlock import drop.tar.zst -o drop.tar).\n"
+            "A delta bundle (export --have, --since) is refused: the layers it leaves out\n"
+            "are only at the destination, push it there instead.\n"
             "One access log line per request on stderr (JSON with --json). SIGTERM or SIGINT\n"
             "stops it: no new connections, requests in flight get 10 seconds to finish.\n"
             "\n"
@@ -81,9 +83,9 @@ static void help(FILE *f)
     fprintf(f,
             "\n"
             "exit codes: 0 stopped by a signal, 1 operational error (cannot listen, a TLS\n"
-            "file), 2 usage error (a .tar.zst), 3 no image has a verifying signature (or\n"
-            "passes the policy),\n"
-            "4 the bundle is missing, corrupt, malformed or unsafe content.\n");
+            "file), 2 usage error (a .tar.zst, a delta bundle), 3 no image has a verifying\n"
+            "signature (or passes the policy), 4 the bundle is missing, corrupt, malformed\n"
+            "or unsafe content.\n");
 }
 
 struct logctx {

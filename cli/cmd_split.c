@@ -32,6 +32,7 @@ static void help(FILE *f)
             "set (all of it: a missing part is named) is split again for other media. Every\n"
             "command that reads a bundle takes any part and finds the others beside it, or\n"
             "takes the parts named one by one, in any order (parts on different media).\n"
+            "A delta bundle's omitted layers are in no part; every part carries its record.\n"
             "\n"
             "options:\n");
     cli_opts_help(f, tables);

@@ -4,11 +4,13 @@
  * The record is index.json's top-level annotation AIRLOCK_ANN_DELTA_RECORD, JSON text:
  *
  *   {"basis":{"kind":"inventory"|"lock","digest":"sha256:...","registry":"host"},
- *    "omitted":[{"digest":"sha256:...","size":N,"from":"repo"}, ...]}
+ *    "omitted":[{"digest":"sha256:...","size":N,"from":"repo","mounts":["repo",...]}, ...]}
  *
  * "omitted" is sorted by digest with no repeats (a reader refuses anything else, so lookups
  * are a binary search and a record cannot say one thing twice). "from" is a hint: a
- * repository of the inventory's registry that held the blob, to mount it from.
+ * repository of the inventory's registry that held the blob, to mount it from; "mounts" (at
+ * most AIRLOCK_DELTA_MOUNTS_MAX) the other repositories the inventory lists as holding it,
+ * tried in order when from no longer has it.
  *
  * A record is not trusted: it is no signature and anyone can edit index.json. It can only
  * turn a missing blob into one "expected at the destination" when it names that very blob,
@@ -28,12 +30,20 @@
 #define DELTA_MAX_OMITTED 1000000
 #define DELTA_FROM_MAX 512
 
+static void blob_release(struct airlock_delta_blob *b)
+{
+    free(b->from);
+    for (size_t k = 0; k < b->n_mounts; k++)
+        free(b->mounts[k]);
+    free(b->mounts);
+}
+
 void airlock_delta_free(struct airlock_delta *d)
 {
     if (!d)
         return;
     for (size_t i = 0; i < d->n; i++)
-        free(d->omitted[i].from);
+        blob_release(&d->omitted[i]);
     free(d->omitted);
     free(d->basis_registry);
     free(d);
@@ -54,6 +64,11 @@ const struct airlock_delta_blob *airlock_delta_find(const struct airlock_delta *
     memset(&key, 0, sizeof(key));
     memcpy(key.digest, digest, strlen(digest) + 1);
     return bsearch(&key, d->omitted, d->n, sizeof(key), cmp_blob);
+}
+
+static int valid_repo(const char *s)
+{
+    return strlen(s) <= DELTA_FROM_MAX && core_ref_valid_path(s);
 }
 
 int airlock_delta_parse(struct airlock_delta **out, const char *text, size_t len,
@@ -107,16 +122,23 @@ int airlock_delta_parse(struct airlock_delta **out, const char *text, size_t len
         const char *dg = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(it, "digest"));
         const cJSON *sz = cJSON_GetObjectItemCaseSensitive(it, "size");
         const cJSON *from = cJSON_GetObjectItemCaseSensitive(it, "from");
+        const cJSON *mounts = cJSON_GetObjectItemCaseSensitive(it, "mounts"), *m;
+        int bad_mounts = mounts && (!cJSON_IsArray(mounts) || !from ||
+                                    cJSON_GetArraySize(mounts) > AIRLOCK_DELTA_MOUNTS_MAX);
+        if (mounts && !bad_mounts)
+            cJSON_ArrayForEach(m, mounts)
+                if (!cJSON_IsString(m) || !valid_repo(m->valuestring))
+                    bad_mounts = 1;
         if (!dg || airlock_digest_check(dg, NULL) || !cJSON_IsNumber(sz) || sz->valuedouble < 0 ||
             sz->valuedouble > 9007199254740992.0 ||
             sz->valuedouble != (double)(uint64_t)sz->valuedouble ||
-            (from && (!cJSON_IsString(from) || strlen(from->valuestring) > DELTA_FROM_MAX ||
-                      !core_ref_valid_path(from->valuestring)))) {
+            (from && (!cJSON_IsString(from) || !valid_repo(from->valuestring))) || bad_mounts) {
             rc = airlock_error_set(err, AIRLOCK_EINTEGRITY,
                                    "%s: entry %zu of the delta record's omitted list is not "
                                    "{\"digest\": \"sha256:...\", \"size\": N[, \"from\": "
-                                   "REPO]} with REPO a repository name",
-                                   what, d->n + 1);
+                                   "REPO[, \"mounts\": [REPO...]]]} with REPO a repository name "
+                                   "(at most %d mounts)",
+                                   what, d->n + 1, AIRLOCK_DELTA_MOUNTS_MAX);
             goto out;
         }
         if (d->n && strcmp(d->omitted[d->n - 1].digest, dg) >= 0) {
@@ -132,6 +154,19 @@ int airlock_delta_parse(struct airlock_delta **out, const char *text, size_t len
         if (from && !(b->from = strdup(from->valuestring))) {
             rc = airlock_error_set(err, AIRLOCK_EOS, "out of memory");
             goto out;
+        }
+        if (mounts && !(b->mounts = calloc((size_t)cJSON_GetArraySize(mounts) + 1,
+                                           sizeof(*b->mounts)))) {
+            rc = airlock_error_set(err, AIRLOCK_EOS, "out of memory");
+            goto out;
+        }
+        cJSON_ArrayForEach(m, mounts)
+        {
+            if (!(b->mounts[b->n_mounts] = strdup(m->valuestring))) {
+                rc = airlock_error_set(err, AIRLOCK_EOS, "out of memory");
+                goto out;
+            }
+            b->n_mounts++;
         }
     }
     *out = steal_pointer(&d);
@@ -184,6 +219,11 @@ char *airlock_delta_format(const struct airlock_delta *d)
         cJSON_AddNumberToObject(e, "size", (double)d->omitted[i].size);
         if (d->omitted[i].from)
             cJSON_AddStringToObject(e, "from", d->omitted[i].from);
+        if (d->omitted[i].n_mounts) {
+            cJSON *ms = cJSON_AddArrayToObject(e, "mounts");
+            for (size_t k = 0; ms && k < d->omitted[i].n_mounts; k++)
+                cJSON_AddItemToArray(ms, cJSON_CreateString(d->omitted[i].mounts[k]));
+        }
         cJSON_AddItemToArray(om, e);
     }
     text = cJSON_PrintUnformatted(j);
@@ -199,7 +239,7 @@ int airlock_delta_sort(struct airlock_delta *d)
     size_t k = 0;
     for (size_t i = 0; i < d->n; i++) {
         if (k && !strcmp(d->omitted[k - 1].digest, d->omitted[i].digest)) {
-            free(d->omitted[i].from);
+            blob_release(&d->omitted[i]);
             continue;
         }
         d->omitted[k++] = d->omitted[i];

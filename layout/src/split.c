@@ -635,6 +635,7 @@ struct splitter {
     uint64_t *room;             /* per part: bytes left */
     struct airlock_writer **w;  /* per part */
     char **paths;
+    const struct airlock_delta *delta; /* a delta bundle's record (checked true of it), or NULL */
 };
 
 static struct pblob *plan_add(struct splitter *sp, const char *digest, uint64_t size, int meta)
@@ -675,6 +676,10 @@ static int plan_walk(struct splitter *sp, struct airlock_bundle *src,
     int meta = airlock_media_type_is_manifest(d->media_type) ||
                airlock_media_type_is_index(d->media_type);
     if (d->has_urls && !meta)
+        return 0;
+    /* a layer a delta bundle leaves out: no part holds it, every part's index.json (the set's)
+     * carries the record that says so */
+    if (!meta && airlock_delta_find(sp->delta, d->digest))
         return 0;
     if (!plan_add(sp, d->digest, d->size, meta || (attachment && d->size <= META_LAYER_MAX)))
         return airlock_error_set(err, AIRLOCK_EOS, "out of memory");
@@ -1426,6 +1431,30 @@ static int take_blob(void *ctx, const char *digest, uint64_t size, airlock_read_
     return rc ? rc : airlock_split_sink_close(k, err);
 }
 
+/* A delta bundle's record, when it is true of the bundle (as verify and push judge it): the
+ * layers it omits are left out of the plan. A record that lies about the bundle is refused
+ * here, not carried into every part. *out stays NULL for a bundle without one. */
+static int split_delta(struct airlock_delta **out, struct airlock_bundle *src,
+                       const struct airlock_catalog *cat, struct airlock_error **err)
+{
+    char **found = NULL;
+    size_t n = 0;
+    int rc = airlock_delta_load(out, src, err);
+    if (rc == AIRLOCK_ENOTFOUND)
+        return 0;
+    if (!rc)
+        rc = airlock_delta_check(&found, &n, *out, src, cat->graph, err);
+    if (!rc && n)
+        rc = airlock_error_set(err, AIRLOCK_EINTEGRITY,
+                               "delta bundle '%s': %s%s; nothing was written",
+                               airlock_bundle_path(src), found[0],
+                               n > 1 ? " (and more: see airlock verify)" : "");
+    for (size_t i = 0; i < n; i++)
+        free(found[i]);
+    free(found);
+    return rc;
+}
+
 int airlock_split(struct airlock_split_result **res, struct airlock_bundle *src, const char *base,
                   uint64_t part_size, airlock_progress_fn progress, void *progress_ctx,
                   struct airlock_error **err)
@@ -1438,6 +1467,7 @@ int airlock_split(struct airlock_split_result **res, struct airlock_bundle *src,
     f.progress = progress;
     f.progress_ctx = progress_ctx;
     struct airlock_catalog *cat = NULL;
+    struct airlock_delta *delta = NULL;
     struct airlock_split_blob *list = NULL;
     size_t index_len = 0, n_sinks = 0;
     const char *index = airlock_bundle_index(src, &index_len);
@@ -1446,6 +1476,9 @@ int airlock_split(struct airlock_split_result **res, struct airlock_bundle *src,
         rc = airlock_error_set(err, AIRLOCK_EINTEGRITY, "'%s': no index.json", src->path);
     if (!rc)
         rc = airlock_catalog_load(&cat, src, err);
+    if (!rc)
+        rc = split_delta(&delta, src, cat, err);
+    plan.delta = delta;
     for (size_t i = 0; !rc && i < cat->n; i++)
         rc = plan_walk(&plan, src, &cat->entries[i].desc,
                        cat->entries[i].role != AIRLOCK_ROLE_IMAGE, 0, err);
@@ -1486,6 +1519,7 @@ int airlock_split(struct airlock_split_result **res, struct airlock_bundle *src,
     core_dmap_release(&f.sinks);
     airlock_split_writer_free(f.sw);
     plan_free(&plan);
+    airlock_delta_free(delta);
     free(list);
     return rc;
 }

@@ -285,6 +285,26 @@ static int policy_refusal(const struct airlock_policy_report *pr,
     return 0;
 }
 
+/* A delta bundle leaves layers out (the destination holds them): served, its manifests would
+ * name layers no client can pull. Refused before anything is verified or listened on. */
+static int no_delta(struct airlock_bundle *b, struct airlock_error **err)
+{
+    struct airlock_delta *d = NULL;
+    int rc = airlock_delta_load(&d, b, err);
+    if (rc == AIRLOCK_ENOTFOUND)
+        return 0;
+    if (!rc && d->n)
+        rc = airlock_error_set(err, AIRLOCK_EUSAGE,
+                               "'%s' is a delta bundle: it leaves out %zu layer blob%s that the "
+                               "destination holds (basis: %s %s), so its manifests cannot be "
+                               "served whole; nothing is served (push it to that registry with "
+                               "airlock push, or export a full bundle to serve)",
+                               airlock_bundle_path(b), d->n, d->n == 1 ? "" : "s", d->basis_kind,
+                               d->basis_digest);
+    airlock_delta_free(d);
+    return rc;
+}
+
 int site_build(struct site *s, struct airlock_bundle *b, const struct airlock_serve_opts *o,
                struct airlock_error **err)
 {
@@ -298,7 +318,7 @@ int site_build(struct site *s, struct airlock_bundle *b, const struct airlock_se
                                  airlock_bundle_path(b), airlock_bundle_format_label(b),
                                  airlock_bundle_path(b));
     int rc = airlock_bundle_split_check_whole(b, err);
-    if (rc || (rc = integrity(b, o, err)))
+    if (rc || (rc = no_delta(b, err)) || (rc = integrity(b, o, err)))
         return rc;
     struct airlock_sig_check_opts none;
     memset(&none, 0, sizeof(none));

@@ -513,4 +513,317 @@ case_inventory_of_a_set_lists_only_its_repositories() {
     expect_rc 2
 }
 
+# part_record PART: the delta record of the index.json a split part carries
+part_record() { # (sign appends a new index.json to a tar: the last one counts)
+    "$PY" -c 'import json, sys, tarfile
+t = tarfile.open(sys.argv[1])
+print(json.load(t.extractfile(t.getmember("index.json"))).get("annotations", {}).get("dev.airlock.delta", "none"))' "$1"
+}
+
+# a delta bundle cut into parts, by split or straight from export --have --split: every part
+# carries the record, verify of the set lists the omitted blobs as expected at the destination,
+# and push of the set asks the destination for them before anything moves
+case_split_delta_bundle() {
+    first_drop
+    airlock inventory -q "${DOPTS[@]}" "$TLSREG/$CASE" -o have.json
+    expect_rc 0
+    airlock export -q --plain-http --set s2.json --have have.json -o delta.tar
+    expect_rc 0
+    airlock sign --key k.key --to "$TLSREG" delta.tar
+    expect_rc 0
+    local rec n
+    rec=$(part_record delta.tar)
+    n=$(jq '.omitted | length' <<<"$rec")
+    [ "$n" -ge 1 ] || fail "the delta omits nothing: $rec"
+    airlock inspect --json delta.tar
+    expect_rc 0
+    json ".delta.omitted == $n and .delta.basis == \"inventory\" and .delta.digest == \"$(jq -r .digest have.json)\" and .delta.omittedBytes == $(jq '[.omitted[].size] | add' <<<"$rec")"
+    airlock split --size 200K delta.tar -o parts.tar
+    expect_rc 0
+    [ -e parts.tar.003 ] || fail "fewer than three parts: $(ls)"
+    # export --have --split: the parts straight away
+    airlock export -q --plain-http --set s2.json --have have.json --split 200K -o xparts.tar
+    expect_rc 0
+    [ -e xparts.tar.002 ] || fail "export --split wrote one part: $(ls)"
+    local p
+    for p in parts.tar.0* ; do
+        [ "$(part_record "$p")" = "$rec" ] || fail "$p carries another record: $(part_record "$p")"
+    done
+    local xrec
+    xrec=$(part_record xparts.tar.001)
+    [ "$(jq -c .omitted <<<"$xrec")" = "$(jq -c .omitted <<<"$rec")" ] || fail "export --split omits $xrec"
+    for p in xparts.tar.0* ; do
+        [ "$(part_record "$p")" = "$xrec" ] || fail "$p carries another record"
+    done
+    for set in parts.tar.001 xparts.tar.002; do
+        airlock verify --json "$set"
+        expect_rc 0
+        json ".ok and .delta.basis == \"inventory\" and (.blobs.expected | length) == $n and (.blobs.missing | length) == 0"
+    done
+    airlock verify parts.tar.002
+    expect_rc 0
+    err_has "expected at the destination"
+    # one part alone: verified as a part, the omitted blobs are expected, not missing
+    airlock verify --json --part-only parts.tar.002
+    expect_rc 0
+    # a split set re-split for other media keeps the record
+    airlock split --size 400K parts.tar.001 -o again.tar
+    expect_rc 0
+    [ "$(part_record again.tar.001)" = "$rec" ] || fail "re-split lost the record"
+    airlock verify again.tar.001
+    expect_rc 0
+    # push of the set: an omitted blob gone from the destination stops it, nothing pushed
+    local base1
+    base1=$(skopeo inspect --tls-verify=false --format '{{index .Layers 0}}' "docker://$PLAIN/$CASE/app1:1.1")
+    for repo in app1 app2; do
+        curl -sf --cacert "$CA" -u tester:tester-pass -X DELETE \
+            "https://$TLSREG/v2/$CASE/$repo/blobs/$base1" >/dev/null || fail "delete $repo blob"
+    done
+    airlock push --key k.pub "${DOPTS[@]}" parts.tar.002 "$TLSREG"
+    expect_rc 4
+    err_has "not in the destination"
+    err_has "$TLSREG/$CASE/app1@$base1"
+    err_has "nothing was pushed"
+    absent app1:1.1 tool:1.1 app3:1.0
+    # base1 back (the full bundle again): the set pushes, the destination matches upstream
+    airlock push -q --key k.pub "${DOPTS[@]}" full.tar "$TLSREG"
+    expect_rc 0
+    airlock push -q --key k.pub "${DOPTS[@]}" parts.tar.001 parts.tar.003 parts.tar.002 "$TLSREG"
+    expect_rc 0
+    same app1:1.0 app1:1.1 app2:1.0 tool:1.0 tool:1.1 app3:1.0
+}
+
+# split judges a delta record as verify does: one that lies about the bundle is not carried
+# into parts, and one that is true leaves its layers out of every part
+case_split_refuses_lying_delta_record() {
+    make_bundle b/
+    local man layer size config csize other
+    man=$(jq -r '.manifests[0].digest' b/index.json)
+    layer=$(jq -r '.layers[0].digest' "b/blobs/sha256/${man#sha256:}")
+    size=$(jq -r '.layers[0].size' "b/blobs/sha256/${man#sha256:}")
+    config=$(jq -r '.config.digest' "b/blobs/sha256/${man#sha256:}")
+    csize=$(jq -r '.config.size' "b/blobs/sha256/${man#sha256:}")
+    other=sha256:$(printf x | sha256sum | cut -d' ' -f1)
+    rm "b/blobs/sha256/${config#sha256:}"
+    record b '{"basis":{"kind":"inventory","digest":"'$other'"},"omitted":[{"digest":"'$config'","size":'$csize'}]}'
+    airlock split --size 64K b/ -o s.tar
+    expect_rc 4
+    err_has "a delta bundle must carry every manifest and config"
+    err_has "nothing was written"
+    ! ls s.tar.* >/dev/null 2>&1 || fail "parts were written: $(ls)"
+    make_bundle c/
+    rm "c/blobs/sha256/${layer#sha256:}"
+    record c '{"basis":{"kind":"inventory","digest":"'$other'"},"omitted":[{"digest":"'$layer'","size":'$size'}]}'
+    airlock split --size 64K c/ -o s.tar
+    expect_rc 0
+    airlock verify --json s.tar.001
+    expect_rc 0
+    json '.blobs.expected == ["'$layer'"]'
+}
+
+# export --since takes the last drop's lock of these images: a missing file, a file that is no
+# lock, or a lock of other images is refused naming the file and why, and nothing is written
+case_since_needs_the_lock_of_these_images() {
+    upstream app1:1.0=base1:64,a1:16 other:1.0=base2:64,o1:16
+    mkset s.json app1:1.0
+    mkset o.json other:1.0
+    airlock export -q --plain-http --set o.json -o other.tar
+    expect_rc 0
+    airlock inspect --lock other.tar
+    expect_rc 0
+    cp "$T/out" other.lock.json
+    airlock export -q --plain-http --set s.json --since missing.lock.json -o d.tar
+    expect_rc 2
+    err_has "--since 'missing.lock.json'"
+    err_has "No such file or directory"
+    # a set is no lock (no digests): the file and the kind it needs
+    airlock export -q --plain-http --set s.json --since s.json -o d.tar
+    expect_rc 2
+    err_has "'s.json' is no lock file"
+    printf '{"kind": "ImageSetLock", "nonsense": 1}\n' > bad.json
+    airlock export -q --plain-http --set s.json --since bad.json -o d.tar
+    expect_rc 2
+    err_has "--since 'bad.json' is not a lock file"
+    err_has "unknown member 'nonsense'"
+    airlock export -q --plain-http --set s.json --since other.tar -o d.tar
+    expect_rc 2
+    err_has "--since 'other.tar' is not a lock file"
+    # a lock of other images: nothing in it could be left out, a mix-up, not a delta
+    airlock export -q --plain-http --set s.json --since other.lock.json -o d.tar
+    expect_rc 2
+    err_has "--since lock 'other.lock.json' was made for other images"
+    err_has "$PLAIN/$CASE/other"
+    err_has "$PLAIN/$CASE/app1"
+    [ ! -e d.tar ] || fail "a bundle was written"
+    # the lock of these images (of a drop with others too) is taken
+    mkset both.json app1:1.0 other:1.0
+    airlock export -q --plain-http --set both.json -o both.tar
+    expect_rc 0
+    airlock inspect --lock both.tar
+    cp "$T/out" both.lock.json
+    airlock export --json --plain-http --set s.json --since both.lock.json -o d.tar
+    expect_rc 0
+    json '.delta.omitted == 2'
+}
+
+# inspect says a bundle is a delta: how many layers it leaves out, their size, and on what
+# basis (the inventory's or the lock's digest), in text and in --json; a full bundle says nothing
+case_inspect_shows_a_delta() {
+    make_bundle b/
+    local man layer size other
+    man=$(jq -r '.manifests[0].digest' b/index.json)
+    layer=$(jq -r '.layers[0].digest' "b/blobs/sha256/${man#sha256:}")
+    size=$(jq -r '.layers[0].size' "b/blobs/sha256/${man#sha256:}")
+    other=sha256:$(printf x | sha256sum | cut -d' ' -f1)
+    airlock inspect --json b/
+    expect_rc 0
+    json 'has("delta") | not'
+    airlock inspect b/
+    expect_rc 0
+    out_lacks "delta"
+    rm "b/blobs/sha256/${layer#sha256:}"
+    record b '{"basis":{"kind":"lock","digest":"'$other'"},"omitted":[{"digest":"'$layer'","size":'$size'}]}'
+    airlock inspect b/
+    expect_rc 0
+    out_has "delta bundle: 1 layer blob left out"
+    out_has "basis: lock $other"
+    airlock inspect --json b/
+    expect_rc 0
+    json '.delta == {"omitted": 1, "omittedBytes": '$size', "basis": "lock", "digest": "'$other'"}'
+    # a split set of it: every part says so
+    airlock split --size 64K b/ -o s.tar
+    expect_rc 0
+    airlock inspect --json s.tar.001
+    expect_rc 0
+    json '.delta.omitted == 1 and .delta.basis == "lock"'
+    # a record that is not true of the bundle is shown with a warning (verify judges it)
+    record b '{"basis":{"kind":"inventory","digest":"'$other'","registry":"r.example"},"omitted":[{"digest":"'$layer'","size":'$((size + 1))'}]}'
+    airlock inspect --json b/
+    expect_rc 0
+    json '.delta.basis == "inventory" and .delta.registry == "r.example" and .delta.omittedBytes == '$((size + 1))
+    err_has "is not true of the bundle"
+}
+
+# blob DIGEST REPO: 0 when the destination's repository REPO serves the blob
+dest_blob() {
+    curl -sf --cacert "$CA" -u tester:tester-pass -I "https://$TLSREG/v2/$1/blobs/$2" >/dev/null
+}
+dest_blob_delete() {
+    curl -sf --cacert "$CA" -u tester:tester-pass -X DELETE "https://$TLSREG/v2/$1/blobs/$2" \
+        >/dev/null || fail "delete $2 from $1"
+}
+
+# an omitted blob not in the target repository but in other repositories of the destination
+# registry, which the inventory of the catalog lists: push mounts it (POST ?mount=&from=, 201)
+# from one that holds it, during its pre-check; the inventory records every repository holding
+# a blob, so one that lost it is not the end. In none of them: the list, nothing pushed.
+case_push_mounts_omitted_blobs_from_other_repositories() {
+    setup_keys
+    upstream app1:1.0=base1:256,a1:16 app1b:1.0=base1:256,x1:16 app2:1.0=base1:256,b1:16
+    mkset s1.json app1:1.0 app1b:1.0
+    mkset s2.json app2:1.0
+    export_push s1.json full.tar "$TLSREG"
+    airlock inventory -q "${DOPTS[@]}" "$TLSREG/$CASE" -o have.json
+    expect_rc 0
+    local base1
+    base1=$(skopeo inspect --tls-verify=false --format '{{index .Layers 0}}' "docker://$PLAIN/$CASE/app2:1.0")
+    # both repositories that hold base1 are named for it
+    jq -e --arg d "$base1" '.inventory as $i | [$i.blobs[] | select(.[0] == $d) | .[1:][] | $i.repositories[.]] | sort == ["'$CASE'/app1","'$CASE'/app1b"]' have.json >/dev/null ||
+        fail "the inventory names $(jq -c --arg d "$base1" '.inventory.blobs[] | select(.[0] == $d)' have.json) for base1"
+    airlock export -q --plain-http --set s2.json --have have.json -o delta.tar
+    expect_rc 0
+    airlock sign --key k.key --to "$TLSREG" delta.tar
+    expect_rc 0
+    airlock sign --key k.key --to "$TLSREG/$CASE/again" delta.tar
+    expect_rc 0
+    airlock sign --key k.key --to "$TLSREG/$CASE/third" delta.tar
+    expect_rc 0
+    # app2 is a new repository: base1 comes by a mount from the first that holds it
+    ! dest_blob "$CASE/app2" "$base1" || fail "base1 already in app2"
+    airlock push -q --key k.pub "${DOPTS[@]}" delta.tar "$TLSREG"
+    expect_rc 0
+    same app2:1.0
+    dest_blob "$CASE/app2" "$base1" || fail "base1 not mounted into app2"
+    # the first holder loses it: the next repository the inventory names holds it
+    dest_blob_delete "$CASE/app1" "$base1"
+    dest_blob_delete "$CASE/app2" "$base1"
+    airlock push -q --key k.pub "${DOPTS[@]}" delta.tar "$TLSREG/$CASE/again"
+    expect_rc 0
+    dest_blob "$CASE/again/$CASE/app2" "$base1" || fail "base1 not mounted into again/app2"
+    skopeo inspect --tls-verify=false --creds tester:tester-pass "docker://$TLSREG/$CASE/again/$CASE/app2:1.0" \
+        >/dev/null || fail "again/app2 not pullable"
+    # in none of the repositories the inventory names: stopped with the list, nothing pushed
+    dest_blob_delete "$CASE/app1b" "$base1"
+    dest_blob_delete "$CASE/again/$CASE/app2" "$base1"
+    airlock push --key k.pub "${DOPTS[@]}" delta.tar "$TLSREG/$CASE/third"
+    expect_rc 4
+    err_has "not in the destination"
+    err_has "$TLSREG/$CASE/third/$CASE/app2@$base1"
+    err_has "nothing was pushed"
+    ! skopeo inspect --tls-verify=false --creds tester:tester-pass --raw \
+        "docker://$TLSREG/$CASE/third/$CASE/app2:1.0" >/dev/null 2>&1 || fail "third/app2 was pushed"
+}
+
+# the first holder has the blob but the registry will not mount from it (202: an upload
+# instead): the next repository the record names is asked, and the blob comes from there
+case_push_mounts_from_the_next_holder_when_one_refuses() {
+    make_bundle full/
+    airlock push -q --no-verify --plain-http full/ "$PLAIN/$CASE/src1"
+    expect_rc 0
+    airlock push -q --no-verify --plain-http full/ "$PLAIN/$CASE/src2"
+    expect_rc 0
+    make_bundle b/
+    local man layer size other
+    man=$(jq -r '.manifests[0].digest' b/index.json)
+    layer=$(jq -r '.layers[0].digest' "b/blobs/sha256/${man#sha256:}")
+    size=$(jq -r '.layers[0].size' "b/blobs/sha256/${man#sha256:}")
+    other=sha256:$(printf x | sha256sum | cut -d' ' -f1)
+    rm "b/blobs/sha256/${layer#sha256:}"
+    record b '{"basis":{"kind":"inventory","digest":"'$other'"},"omitted":[{"digest":"'$layer'","size":'$size',"from":"'$CASE'/src1/test/busybox","mounts":["'$CASE'/src2/test/busybox"]}]}'
+    printf '[{"method": "POST", "path": "mount=.*src1", "action": "status", "code": 202}]\n' > rules.json
+    local port
+    port=$("$PY" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+    "$PY" "$E2E_SRC/faultproxy.py" "$port" "$PLAIN" rules.json proxy.log 2>proxy.err &
+    PROXY_PID=$!
+    trap 'kill $PROXY_PID 2>/dev/null; cleanup' EXIT
+    for _ in $(seq 1 50); do
+        curl -s -o /dev/null "http://127.0.0.1:$port/v2/" && break
+        sleep 0.1
+    done
+    airlock push -q --no-verify --plain-http b/ "127.0.0.1:$port/$CASE/dst"
+    expect_rc 0
+    grep -q "^POST .*mount=.*src1.*status" proxy.log || fail "no refused mount: $(cat proxy.log)"
+    grep -q "^POST .*mount=.*src2" proxy.log || fail "no mount from src2: $(cat proxy.log)"
+    curl -sf -o /dev/null -H "Accept: application/vnd.oci.image.manifest.v1+json" \
+        "http://$PLAIN/v2/$CASE/dst/test/busybox/manifests/1.0" || fail "the image was not pushed"
+    curl -sf -I -o /dev/null "http://$PLAIN/v2/$CASE/dst/test/busybox/blobs/$layer" ||
+        fail "the layer is not in dst"
+    # a record that names mounts without from, or too many, is malformed
+    record b '{"basis":{"kind":"inventory","digest":"'$other'"},"omitted":[{"digest":"'$layer'","size":'$size',"mounts":["x/y"]}]}'
+    airlock verify b/
+    expect_rc 4
+    err_has "at most 16 mounts"
+}
+
+# a delta --since the last drop's lock names no repository to mount from (a lock is no
+# inventory): an image going into a new repository (app3, on app1's base) gets the base by a
+# mount from the repository of this push that holds it already (app1, from the last drop)
+case_since_delta_pushes_into_a_new_repository() {
+    first_drop
+    airlock inspect --lock full.tar
+    expect_rc 0
+    cp "$T/out" lock.json
+    airlock export -q --plain-http --set s2.json --since lock.json -o since.tar
+    expect_rc 0
+    airlock sign --key k.key --to "$TLSREG" since.tar
+    expect_rc 0
+    local base1
+    base1=$(skopeo inspect --tls-verify=false --format '{{index .Layers 0}}' "docker://$PLAIN/$CASE/app3:1.0")
+    ! dest_blob "$CASE/app3" "$base1" || fail "base1 already in app3"
+    airlock push -q --key k.pub "${DOPTS[@]}" since.tar "$TLSREG"
+    expect_rc 0
+    same app1:1.0 app1:1.1 app2:1.0 tool:1.0 tool:1.1 app3:1.0
+    dest_blob "$CASE/app3" "$base1" || fail "base1 not mounted into app3"
+}
+
 main "$@"

@@ -628,4 +628,37 @@ case_max_clients() {
     serve_down
 }
 
+# a delta bundle leaves out layers the destination holds: serving it would advertise manifests
+# whose layers cannot be pulled, so it is refused before listening (usage: exit 2), as a
+# directory, a .tar and a split set, naming the bundle and how many blobs it leaves out
+case_delta_bundle_refused() {
+    mkdir media
+    "$AIRLOCK" import -q --format dir --name example.com/test/busybox:1.0 "$F/o.tar" -o media/delta
+    local man layer size other
+    man=$(jq -r '.manifests[0].digest' media/delta/index.json)
+    layer=$(jq -r '.layers[0].digest' "media/delta/blobs/sha256/${man#sha256:}")
+    size=$(jq -r '.layers[0].size' "media/delta/blobs/sha256/${man#sha256:}")
+    other=sha256:$(printf x | sha256sum | cut -d' ' -f1)
+    rm "media/delta/blobs/sha256/${layer#sha256:}"
+    "$PY" - media/delta "$layer" "$size" "$other" <<'PYEOF2'
+import json, sys
+root, layer, size, other = sys.argv[1:5]
+j = json.load(open(root + "/index.json"))
+j.setdefault("annotations", {})["dev.airlock.delta"] = json.dumps(
+    {"basis": {"kind": "inventory", "digest": other}, "omitted": [{"digest": layer, "size": int(size)}]})
+json.dump(j, open(root + "/index.json", "w"))
+PYEOF2
+    "$AIRLOCK" verify media/delta >/dev/null 2>&1 || fail "the delta bundle does not verify"
+    run timeout 30 "$AIRLOCK" serve --listen 127.0.0.1:0 media/delta
+    expect_rc 2
+    err_has "'media/delta' is a delta bundle"
+    err_has "leaves out 1 layer blob"
+    ! grep -q listening "$T/err" || fail "it listened"
+    "$AIRLOCK" split --size 64K media/delta -o media/parts.tar >/dev/null
+    run timeout 30 "$AIRLOCK" serve --listen 127.0.0.1:0 media/parts.tar.001
+    expect_rc 2
+    err_has "is a delta bundle"
+    err_has "leaves out 1 layer blob"
+}
+
 main "$@"

@@ -18,6 +18,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         if (!airlock_inventory_parse(&inv, text, size - 1, "fuzz.json", &e)) {
             const char *from = NULL;
             airlock_inventory_has(inv, "sha256:0000000000000000000000000000000000000000000000000000000000000000", &from);
+            const char *names[4];
+            airlock_inventory_holders(inv, "sha256:aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa", names, 4);
             airlock_inventory_free(inv);
         }
     } else {

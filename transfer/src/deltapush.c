@@ -31,6 +31,24 @@ static int there(struct airlock_registry *r, const char *repo, const struct tran
     return rc == 1 && size && size != nd->size ? 2 : rc;
 }
 
+/* Mounts nd's blob into its repository from src: 1 mounted and there (a registry's 201 is a
+ * claim: the target repository is asked again), 0 refused (202, 401, 403), or an error (one
+ * that says the blob is not there after a 201 among them). */
+static int mount_checked(struct airlock_registry *r, struct transfer_need *nd, const char *src,
+                         struct airlock_error **err)
+{
+    int rc = registry_blob_mount(r, nd->repo, nd->digest, src, err);
+    if (rc != 1)
+        return rc;
+    rc = there(r, nd->repo, nd, err);
+    if (rc == 0 || rc == 2)
+        return airlock_error_set(err, AIRLOCK_EINTEGRITY,
+                                 "delta bundle: blob '%s' is not in '%s/%s' after the mount from "
+                                 "'%s' the registry accepted; no manifest was pushed",
+                                 nd->digest, r->host, nd->repo, src);
+    return rc;
+}
+
 /* Asks whether need i is in its repository, else in its mount source. */
 static int ask_one(void *ctx, size_t i, struct airlock_error **err)
 {
@@ -43,16 +61,21 @@ static int ask_one(void *ctx, size_t i, struct airlock_error **err)
         nd->state = rc == 1 ? 1 : -1;
         return 0;
     }
+    /* then every repository the inventory listed as holding it, in order: from, mounts */
     const struct airlock_delta_blob *ob = airlock_delta_find(c->d, nd->digest);
-    if (ob && ob->from && strcmp(ob->from, nd->repo)) {
-        if ((rc = there(c->r, ob->from, nd, err)) < 0)
+    for (size_t k = 0; ob && ob->from && k <= ob->n_mounts; k++) {
+        const char *src = k ? ob->mounts[k - 1] : ob->from;
+        if (!strcmp(src, nd->repo))
+            continue;
+        if ((rc = there(c->r, src, nd, err)) < 0)
             return rc;
         if (rc == 1) {
-            nd->from = ob->from;
+            nd->from = src;
             nd->state = 2;
-        } else if (rc == 2) {
-            nd->state = -1;
+            return 0;
         }
+        if (rc == 2) /* there with another size: no source; another holder may do */
+            nd->state = -1;
     }
     return 0;
 }
@@ -66,6 +89,7 @@ int transfer_delta_precheck(struct airlock_registry *r, struct airlock_bundle *b
     char **found = NULL;
     size_t n_found = 0, bad = 0;
     struct pre c = {r, needs, NULL};
+    struct core_dmap held = {0}; /* digest -> index + 1 of a need found in its repository */
     int rc = airlock_delta_load(&d, b, err);
     if (rc == AIRLOCK_ENOTFOUND)
         return airlock_error_set(err, AIRLOCK_EINTEGRITY,
@@ -98,6 +122,22 @@ int transfer_delta_precheck(struct airlock_registry *r, struct airlock_bundle *b
     c.d = d;
     if ((rc = transfer_pool_run(n, transfer_pool_threads(ro), ask_one, &c, err)))
         goto out;
+    /* not in its repository nor in one the record names (a lock's record names none): another
+     * repository this push puts an image using the blob in, that holds it already (the last
+     * drop's image, pushed there), is a mount source too; asked already, no request more */
+    for (size_t i = 0; i < n; i++)
+        if (needs[i].state == 1 && !core_dmap_get(&held, needs[i].digest) &&
+            core_dmap_put(&held, needs[i].digest, i + 1)) {
+            rc = airlock_error_set(err, AIRLOCK_EOS, "out of memory");
+            goto out;
+        }
+    for (size_t i = 0; i < n; i++) {
+        size_t *at = needs[i].state == 0 ? core_dmap_get(&held, needs[i].digest) : NULL;
+        if (at) {
+            needs[i].from = needs[*at - 1].repo;
+            needs[i].state = 3;
+        }
+    }
     for (size_t i = 0; i < n; i++) {
         if (needs[i].state > 0)
             continue;
@@ -121,25 +161,45 @@ int transfer_delta_precheck(struct airlock_registry *r, struct airlock_bundle *b
         goto out;
     }
     for (size_t i = 0; i < n && !rc; i++) { /* every one is there: now the mounts */
+        if (needs[i].state == 3) { /* from another repository of this push */
+            rc = mount_checked(r, &needs[i], needs[i].from, err);
+            if (rc == 0)
+                rc = airlock_error_set(err, AIRLOCK_EINTEGRITY,
+                                       "delta bundle: blob '%s' could not be mounted into "
+                                       "'%s/%s' from '%s'; no manifest was pushed",
+                                       needs[i].digest, r->host, needs[i].repo, needs[i].from);
+            else if (rc == 1)
+                rc = 0;
+            continue;
+        }
         if (needs[i].state != 2)
             continue;
-        rc = registry_blob_mount(r, needs[i].repo, needs[i].digest, needs[i].from, err);
-        if (rc == 0)
+        /* from the holder that answered, else (a mount refused: 202, 401, 403) the next ones
+         * the record names after it */
+        const struct airlock_delta_blob *ob = airlock_delta_find(d, needs[i].digest);
+        const char *first = needs[i].from;
+        int started = 0, mounted = 0;
+        for (size_t k = 0; ob && k <= ob->n_mounts && !rc && !mounted; k++) {
+            const char *src = k ? ob->mounts[k - 1] : ob->from;
+            started |= src == first;
+            if (!started || !strcmp(src, needs[i].repo))
+                continue;
+            needs[i].from = src;
+            rc = mount_checked(r, &needs[i], src, err);
+            mounted = rc == 1;
+            if (rc == 1)
+                rc = 0;
+        }
+        if (!rc && !mounted)
             rc = airlock_error_set(err, AIRLOCK_EINTEGRITY,
                                    "delta bundle: blob '%s' could not be mounted into '%s/%s' "
-                                   "from '%s'; no manifest was pushed",
-                                   needs[i].digest, r->host, needs[i].repo, needs[i].from);
-        else if (rc == 1) /* a 201 is a claim: the target repository is asked again */
-            rc = there(r, needs[i].repo, &needs[i], err);
-        if (rc == 0 || rc == 2)
-            rc = airlock_error_set(err, AIRLOCK_EINTEGRITY,
-                                   "delta bundle: blob '%s' is not in '%s/%s' after the mount "
-                                   "from '%s' the registry accepted; no manifest was pushed",
-                                   needs[i].digest, r->host, needs[i].repo, needs[i].from);
-        else if (rc == 1)
-            rc = 0;
+                                   "from '%s'%s; no manifest was pushed",
+                                   needs[i].digest, r->host, needs[i].repo, first,
+                                   needs[i].from != first ? " nor the repositories after it"
+                                                          : "");
     }
 out:
+    core_dmap_release(&held);
     for (size_t i = 0; i < n_found; i++)
         free(found[i]);
     free(found);

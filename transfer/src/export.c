@@ -1131,18 +1131,34 @@ static char *delta_text(const struct exporter *x)
     snprintf(d.basis_kind, sizeof(d.basis_kind), "%s", kind);
     snprintf(d.basis_digest, sizeof(d.basis_digest), "%s", bdg);
     d.basis_registry = (char *)breg;
-    if (!(d.omitted = calloc(x->n_blobs + 1, sizeof(*d.omitted))))
+    size_t n_om = 0;
+    for (size_t i = 0; i < x->n_blobs; i++)
+        n_om += x->blobs[i].omitted != 0;
+    /* per omitted blob: the repositories holding it, the first as from, the others as mounts */
+    const char **names = calloc(n_om * (AIRLOCK_DELTA_MOUNTS_MAX + 1) + 1, sizeof(*names));
+    if (!names || !(d.omitted = calloc(n_om + 1, sizeof(*d.omitted)))) {
+        free(names);
         return NULL;
+    }
     for (size_t i = 0; i < x->n_blobs; i++)
         if (x->blobs[i].omitted) {
+            const char **mine = names + d.n * (AIRLOCK_DELTA_MOUNTS_MAX + 1);
             struct airlock_delta_blob *b = &d.omitted[d.n++];
             memcpy(b->digest, x->blobs[i].digest, AIRLOCK_DIGEST_SIZE);
             b->size = x->blobs[i].size;
             b->from = (char *)x->blobs[i].from;
+            size_t nh = airlock_inventory_holders(x->eo->have, b->digest, mine,
+                                                  AIRLOCK_DELTA_MOUNTS_MAX + 1);
+            if (b->from && nh > 1 && !strcmp(mine[0], b->from)) {
+                b->mounts = (char **)(mine + 1);
+                b->n_mounts = (nh > AIRLOCK_DELTA_MOUNTS_MAX + 1 ? AIRLOCK_DELTA_MOUNTS_MAX + 1
+                                                                 : nh) - 1;
+            }
         }
     airlock_delta_sort(&d); /* (want_blob keeps each digest once: nothing to free) */
     char *text = airlock_delta_format(&d);
     free(d.omitted);
+    free(names);
     return text;
 }
 
@@ -1394,8 +1410,10 @@ int airlock_export_items(struct airlock_import_result **res,
     uint64_t omitted = 0, omitted_bytes = 0;
     uint64_t split = eo ? eo->split_size : 0;
     int rc = 0;
-    rc = ask_ahead(&x, items, n_items, err);
-    if (eo && eo->have && access(out, F_OK) == 0) {
+    rc = eo ? airlock_inventory_lock_check(eo->have, items, n_items, err) : 0;
+    if (!rc)
+        rc = ask_ahead(&x, items, n_items, err);
+    if (!rc && eo && eo->have && access(out, F_OK) == 0) {
         rc = airlock_error_set(err, AIRLOCK_EUSAGE,
                                "'%s' exists: a delta export (--have, --since) writes a new bundle, "
                                "it does not add to one",

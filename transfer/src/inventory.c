@@ -8,10 +8,11 @@
  *
  * BODY: {"mediaType":"application/vnd.airlock.inventory.v1+json","registry":HOST,
  *        "prefix":PATH,"created":TIME,"repositories":[NAME...],"manifests":[DIGEST...],
- *        "blobs":[[DIGEST,REPO]...]}
+ *        "blobs":[[DIGEST,REPO,REPO...]...]}
  * repositories sorted; manifests and blobs sorted by digest without repeats (the reader
- * refuses anything else); REPO is the index of a repository that holds the blob (to mount it
- * from). The digest covers BODY's exact bytes, so a truncated or edited file is refused before
+ * refuses anything else); each REPO is the index of a repository that holds the blob (to
+ * mount it from), every one that does, ascending (an inventory with one REPO per blob, as
+ * airlock wrote before, reads the same). The digest covers BODY's exact bytes, so a truncated or edited file is refused before
  * it is read: the outside can tell the inventory is whole. It is a checksum, not a signature:
  * an inventory only ever makes an export leave blobs out, and push then asks the destination
  * for each of them before anything moves.
@@ -30,12 +31,13 @@
 #define INV_FILE_MAX (256u << 20)
 #define INV_MAX_ITEMS 4000000
 #define INV_MAX_REPOS 100000
+#define LOCK_FILE_MAX (4u << 20) /* as a set file (imageset.c) */
 #define CATALOG_PAGE_MAX (8u << 20)
 #define CATALOG_MAX_PAGES 10000
 #define INV_HEAD "{\"digest\":\""
 #define INV_MID "\",\"inventory\":"
 
-struct inv_blob {
+struct inv_blob { /* one (blob, repository holding it) pair: a blob has one per holder */
     char digest[AIRLOCK_DIGEST_SIZE];
     size_t repo; /* index into repos, or SIZE_MAX */
 };
@@ -48,8 +50,12 @@ struct airlock_inventory {
     size_t n_repos;
     char (*manifests)[AIRLOCK_DIGEST_SIZE];
     size_t n_manifests;
-    struct inv_blob *blobs;
+    struct inv_blob *blobs; /* sorted by digest, then repo: a blob's holders are adjacent */
     size_t n_blobs, cap_blobs;
+    size_t n_distinct;      /* distinct digests among them */
+    char *source;      /* from_lock: the lock file's path */
+    char **lock_repos; /* and its images' repositories, "host/path", sorted (repeats kept) */
+    size_t n_lock_repos;
 };
 
 void airlock_inventory_free(struct airlock_inventory *inv)
@@ -63,12 +69,37 @@ void airlock_inventory_free(struct airlock_inventory *inv)
     free(inv->blobs);
     free(inv->registry);
     free(inv->prefix);
+    for (size_t i = 0; i < inv->n_lock_repos; i++)
+        free(inv->lock_repos[i]);
+    free(inv->lock_repos);
+    free(inv->source);
     free(inv);
 }
 
 static int cmp_blob(const void *a, const void *b)
 {
     return strcmp(((const struct inv_blob *)a)->digest, ((const struct inv_blob *)b)->digest);
+}
+
+static int cmp_pair(const void *a, const void *b)
+{
+    const struct inv_blob *x = a, *y = b;
+    int c = strcmp(x->digest, y->digest);
+    return c ? c : (x->repo > y->repo) - (x->repo < y->repo);
+}
+
+/* The first pair of digest's holders, or NULL */
+static const struct inv_blob *first_pair(const struct airlock_inventory *inv, const char *digest)
+{
+    struct inv_blob key;
+    if (!inv || !inv->n_blobs || strlen(digest) >= AIRLOCK_DIGEST_SIZE)
+        return NULL;
+    memset(&key, 0, sizeof(key));
+    memcpy(key.digest, digest, strlen(digest) + 1);
+    const struct inv_blob *b = bsearch(&key, inv->blobs, inv->n_blobs, sizeof(key), cmp_blob);
+    while (b && b > inv->blobs && !strcmp(b[-1].digest, digest))
+        b--;
+    return b;
 }
 
 static int cmp_str(const void *a, const void *b)
@@ -81,17 +112,25 @@ static int cmp_digest(const void *a, const void *b) { return strcmp(a, b); }
 int airlock_inventory_has(const struct airlock_inventory *inv, const char *digest,
                           const char **from)
 {
-    struct inv_blob key;
-    if (!inv || strlen(digest) >= AIRLOCK_DIGEST_SIZE)
-        return 0;
-    memset(&key, 0, sizeof(key));
-    memcpy(key.digest, digest, strlen(digest) + 1);
-    const struct inv_blob *b = inv->n_blobs ? bsearch(&key, inv->blobs, inv->n_blobs,
-                                                      sizeof(key), cmp_blob)
-                                            : NULL;
+    const struct inv_blob *b = first_pair(inv, digest);
     if (from)
         *from = b && b->repo < inv->n_repos ? inv->repos[b->repo] : NULL;
     return b != NULL;
+}
+
+size_t airlock_inventory_holders(const struct airlock_inventory *inv, const char *digest,
+                                 const char **names, size_t max)
+{
+    const struct inv_blob *b = first_pair(inv, digest);
+    size_t n = 0;
+    for (; b && b < inv->blobs + inv->n_blobs && !strcmp(b->digest, digest); b++) {
+        if (b->repo >= inv->n_repos)
+            continue;
+        if (n < max)
+            names[n] = inv->repos[b->repo];
+        n++;
+    }
+    return n;
 }
 
 const char *airlock_inventory_basis(const struct airlock_inventory *inv, const char **digest,
@@ -102,7 +141,43 @@ const char *airlock_inventory_basis(const struct airlock_inventory *inv, const c
     return inv->kind;
 }
 
-size_t airlock_inventory_blob_count(const struct airlock_inventory *inv) { return inv->n_blobs; }
+size_t airlock_inventory_blob_count(const struct airlock_inventory *inv) { return inv->n_distinct; }
+
+int airlock_inventory_lock_check(const struct airlock_inventory *inv,
+                                 const struct airlock_export_item *items, size_t n,
+                                 struct airlock_error **err)
+{
+    if (!inv || strcmp(inv->kind, "lock") || !n)
+        return 0;
+    char *first = NULL;
+    int rc = 0, hit = 0;
+    for (size_t i = 0; i < n && !hit && !rc; i++) {
+        struct airlock_ref ref = {0};
+        char *key = NULL;
+        if (airlock_ref_parse(&ref, items[i].ref, NULL))
+            continue; /* the export's walk names it */
+        if (asprintf(&key, "%s/%s", ref.domain, ref.path) < 0)
+            rc = airlock_error_set(err, AIRLOCK_EOS, "out of memory");
+        else if (inv->n_lock_repos &&
+                 bsearch(&key, inv->lock_repos, inv->n_lock_repos, sizeof(key), cmp_str))
+            hit = 1;
+        if (!rc && !first)
+            first = steal_pointer(&key);
+        free(key);
+        airlock_ref_release(&ref);
+    }
+    if (!rc && !hit)
+        rc = airlock_error_set(err, AIRLOCK_EUSAGE,
+                               "--since lock '%s' was made for other images: none of its %zu "
+                               "images is in a repository this export takes (the lock has "
+                               "'%s', the export '%s'); give the lock of the last drop of these "
+                               "images (airlock inspect --lock LAST-DROP)",
+                               inv->source ? inv->source : "", inv->n_lock_repos,
+                               inv->n_lock_repos ? inv->lock_repos[0] : "nothing",
+                               first ? first : "");
+    free(first);
+    return rc;
+}
 
 static int add_blob(struct airlock_inventory *inv, const char *digest, size_t repo)
 {
@@ -119,18 +194,18 @@ static int add_blob(struct airlock_inventory *inv, const char *digest, size_t re
     return 0;
 }
 
-/* Sorted, each digest once (the first repository kept). */
+/* Sorted by digest then repository, each pair once; counts the distinct digests. */
 static void blobs_unique(struct airlock_inventory *inv)
 {
-    if (inv->n_blobs > 1) /* stable enough: equal digests keep their first repo after a sort */
-        qsort(inv->blobs, inv->n_blobs, sizeof(*inv->blobs), cmp_blob);
+    if (inv->n_blobs > 1)
+        qsort(inv->blobs, inv->n_blobs, sizeof(*inv->blobs), cmp_pair);
     size_t k = 0;
+    inv->n_distinct = 0;
     for (size_t i = 0; i < inv->n_blobs; i++) {
-        if (k && !strcmp(inv->blobs[k - 1].digest, inv->blobs[i].digest)) {
-            if (inv->blobs[i].repo < inv->blobs[k - 1].repo)
-                inv->blobs[k - 1].repo = inv->blobs[i].repo;
+        if (k && !cmp_pair(&inv->blobs[k - 1], &inv->blobs[i]))
             continue;
-        }
+        if (!k || strcmp(inv->blobs[k - 1].digest, inv->blobs[i].digest))
+            inv->n_distinct++;
         inv->blobs[k++] = inv->blobs[i];
     }
     inv->n_blobs = k;
@@ -194,10 +269,8 @@ static int take_read(void *ctx, const char *digest, size_t max, struct airlock_b
     return rc;
 }
 
-/* Records the graph nodes from first on: manifests and indexes, and blobs (configs, layers)
- * as held by repository repo. */
-static int take_nodes(struct airlock_inventory *inv, struct core_dmap *mans,
-                      const struct airlock_graph *g, size_t first, size_t repo)
+/* Records the graph nodes from first on: manifests and indexes. */
+static int take_nodes(struct core_dmap *mans, const struct airlock_graph *g, size_t first)
 {
     size_t n = airlock_graph_count(g);
     for (size_t i = first; i < n; i++) {
@@ -205,12 +278,45 @@ static int take_nodes(struct airlock_inventory *inv, struct core_dmap *mans,
         if (nd->kind == AIRLOCK_NODE_MANIFEST || nd->kind == AIRLOCK_NODE_INDEX) {
             if (!core_dmap_get(mans, nd->digest) && core_dmap_put(mans, nd->digest, 1))
                 return -1;
-        } else if (nd->kind == AIRLOCK_NODE_BLOB && !nd->has_urls) {
-            if (add_blob(inv, nd->digest, repo))
-                return -1;
         }
     }
     return 0;
+}
+
+/* Records every blob (config, layer) under node root as held by repository repo: also the
+ * blobs another repository's manifests reached first, so that each holder is listed. seen:
+ * the nodes of this repository walked already. */
+static int take_blobs(struct airlock_inventory *inv, struct core_dmap *seen,
+                      const struct airlock_graph *g, size_t root, size_t repo)
+{
+    size_t *stack = NULL, n = 0, cap = 0;
+    int rc = 0;
+    for (size_t at = root;; at = stack[--n]) {
+        const struct airlock_graph_node *nd = airlock_graph_node(g, at);
+        if (!core_dmap_get(seen, nd->digest)) {
+            if (core_dmap_put(seen, nd->digest, 1) ||
+                (nd->kind == AIRLOCK_NODE_BLOB && !nd->has_urls && add_blob(inv, nd->digest, repo))) {
+                rc = -1;
+                break;
+            }
+            if (n + nd->n_kids > cap) {
+                size_t c = (n + nd->n_kids) * 2 + 16;
+                size_t *s = realloc(stack, c * sizeof(*s));
+                if (!s) {
+                    rc = -1;
+                    break;
+                }
+                stack = s;
+                cap = c;
+            }
+            for (size_t k = 0; k < nd->n_kids; k++)
+                stack[n++] = nd->kids[k];
+        }
+        if (!n)
+            break;
+    }
+    free(stack);
+    return rc;
 }
 
 static char *utc_now(void)
@@ -260,9 +366,13 @@ static int inventory_text(struct airlock_buf *out, struct airlock_inventory *inv
     for (size_t i = 0; !bad && i < nm; i++)
         bad = airlock_buf_printf(&body, "%s\"%s\"", i ? "," : "", inv->manifests[i]);
     bad = bad || airlock_buf_printf(&body, "],\"blobs\":[");
-    for (size_t i = 0; !bad && i < inv->n_blobs; i++)
-        bad = airlock_buf_printf(&body, "%s[\"%s\",%zu]", i ? "," : "", inv->blobs[i].digest,
-                                 inv->blobs[i].repo);
+    for (size_t i = 0; !bad && i < inv->n_blobs; i++) { /* [digest, holder, holder...] */
+        int same = i && !strcmp(inv->blobs[i - 1].digest, inv->blobs[i].digest);
+        bad = (!same && airlock_buf_printf(&body, "%s[\"%s\"", i ? "]," : "",
+                                           inv->blobs[i].digest)) ||
+              airlock_buf_printf(&body, ",%zu", inv->blobs[i].repo);
+    }
+    bad = bad || (inv->n_blobs && airlock_buf_printf(&body, "]"));
     bad = bad || airlock_buf_printf(&body, "]}");
     free(now);
     if (!bad && (bad = airlock_sha256_digest(inv->digest, body.data, body.len, err) != 0)) {
@@ -352,6 +462,7 @@ int airlock_inventory_take(struct airlock_inventory_result **res, const char *wh
     for (size_t k = 0; k < inv->n_repos && !rc; k++) {
         char **tags = NULL;
         size_t n_tags = 0;
+        struct core_dmap seen = {0};
         t.repo = inv->repos[k];
         rc = airlock_registry_tags_list(r, t.repo, opts ? opts->page : 0, &tags, &n_tags, err);
         /* emptied since listed, or a set's repository not pushed yet: nothing held there */
@@ -380,10 +491,11 @@ int airlock_inventory_take(struct airlock_inventory_result **res, const char *wh
             size_t first = airlock_graph_count(g), node;
             if (!rc)
                 rc = airlock_graph_add(g, &d, &node, err);
-            if (!rc && take_nodes(inv, &mans, g, first, k))
+            if (!rc && (take_nodes(&mans, g, first) || take_blobs(inv, &seen, g, node, k)))
                 rc = airlock_error_set(err, AIRLOCK_EOS, "out of memory");
             free(mt);
         }
+        core_dmap_release(&seen);
         for (size_t i = 0; i < n_tags; i++)
             free(tags[i]);
         free(tags);
@@ -398,7 +510,7 @@ int airlock_inventory_take(struct airlock_inventory_result **res, const char *wh
     memcpy(out->digest, inv->digest, AIRLOCK_DIGEST_SIZE);
     out->repositories = inv->n_repos;
     out->manifests = inv->n_manifests;
-    out->blobs = inv->n_blobs;
+    out->blobs = inv->n_distinct;
     *res = steal_pointer(&out);
 out:
     airlock_buf_release(&text);
@@ -522,18 +634,44 @@ int airlock_inventory_parse(struct airlock_inventory **out, const char *text, si
     cJSON_ArrayForEach(it, blobs)
     {
         const char *s = cJSON_GetStringValue(cJSON_GetArrayItem(it, 0));
-        const cJSON *ri = cJSON_GetArrayItem(it, 1);
-        if (!cJSON_IsArray(it) || cJSON_GetArraySize(it) != 2 || !s ||
-            airlock_digest_check(s, NULL) || !cJSON_IsNumber(ri) || ri->valuedouble < 0 ||
-            ri->valuedouble >= (double)inv->n_repos || ri->valuedouble != (double)ri->valueint ||
-            (inv->n_blobs && strcmp(inv->blobs[inv->n_blobs - 1].digest, s) >= 0)) {
+        const cJSON *ri;
+        int holders = cJSON_GetArraySize(it) - 1;
+        double last = -1;
+        if (!cJSON_IsArray(it) || holders < 1 || !s || airlock_digest_check(s, NULL) ||
+            (inv->n_blobs && strcmp(inv->blobs[inv->n_blobs - 1].digest, s) >= 0) ||
+            (size_t)holders > INV_MAX_ITEMS - inv->n_blobs) {
             rc = bad_inv(err, path,
-                         "its blobs are not [digest, repository index] pairs sorted by digest "
+                         "its blobs are not [digest, repository index...] lists sorted by digest "
                          "without repeats");
             goto out;
         }
-        memcpy(inv->blobs[inv->n_blobs].digest, s, AIRLOCK_DIGEST_SIZE);
-        inv->blobs[inv->n_blobs++].repo = (size_t)ri->valueint;
+        if (inv->n_blobs + (size_t)holders > inv->cap_blobs) {
+            size_t cap = (inv->n_blobs + (size_t)holders) * 2;
+            struct inv_blob *nb2 = realloc(inv->blobs, cap * sizeof(*nb2));
+            if (!nb2) {
+                rc = airlock_error_set(err, AIRLOCK_EOS, "out of memory");
+                goto out;
+            }
+            inv->blobs = nb2;
+            inv->cap_blobs = cap;
+        }
+        cJSON_ArrayForEach(ri, it)
+        {
+            if (ri == it->child)
+                continue;
+            if (!cJSON_IsNumber(ri) || ri->valuedouble <= last ||
+                ri->valuedouble >= (double)inv->n_repos ||
+                ri->valuedouble != (double)ri->valueint) {
+                rc = bad_inv(err, path,
+                             "its blobs are not [digest, repository index...] lists sorted by "
+                             "digest without repeats, each index a repository's, ascending");
+                goto out;
+            }
+            last = ri->valuedouble;
+            memcpy(inv->blobs[inv->n_blobs].digest, s, AIRLOCK_DIGEST_SIZE);
+            inv->blobs[inv->n_blobs++].repo = (size_t)ri->valueint;
+        }
+        inv->n_distinct++;
     }
     *out = steal_pointer(&inv);
 out:
@@ -586,9 +724,17 @@ int airlock_inventory_from_lock(struct airlock_inventory **out, const char *lock
     struct airlock_registry **regs = NULL;
     size_t n_regs = 0;
     struct lock_read l = {NULL, NULL};
-    int rc = airlock_image_set_load(&s, lock_path, err);
+    char *text = NULL;
+    size_t len = 0;
+    int rc = transfer_read_file(lock_path, LOCK_FILE_MAX, 0, AIRLOCK_EUSAGE, &text, &len, err);
     if (rc)
-        return rc;
+        return airlock_error_wrap(err, "--since '%s': cannot read the lock", lock_path);
+    rc = airlock_image_set_parse(&s, text, len, lock_path, err);
+    free(text);
+    if (rc)
+        return airlock_error_wrap(err, "--since '%s' is not a lock file (kind ImageSetLock, as "
+                                       "export --lock or inspect --lock writes it)",
+                                  lock_path);
     if (!s->lock) {
         rc = airlock_error_set(err, AIRLOCK_EUSAGE,
                                "'%s' is no lock file (kind ImageSetLock, as export --lock or "
@@ -602,6 +748,11 @@ int airlock_inventory_from_lock(struct airlock_inventory **out, const char *lock
     }
     snprintf(inv->kind, sizeof(inv->kind), "lock");
     memcpy(inv->digest, s->digest, AIRLOCK_DIGEST_SIZE);
+    if (!(inv->source = strdup(lock_path)) ||
+        !(inv->lock_repos = calloc(s->n_images + 1, sizeof(*inv->lock_repos)))) {
+        rc = airlock_error_set(err, AIRLOCK_EOS, "out of memory");
+        goto out;
+    }
     if ((rc = airlock_graph_new(&g, lock_read_fn, &l, 0, err)))
         goto out;
     for (size_t i = 0; i < s->n_images && !rc; i++) {
@@ -614,6 +765,12 @@ int airlock_inventory_from_lock(struct airlock_inventory **out, const char *lock
             airlock_ref_release(&ref);
             break;
         }
+        if (asprintf(&inv->lock_repos[inv->n_lock_repos], "%s/%s", ref.domain, ref.path) < 0) {
+            rc = airlock_error_set(err, AIRLOCK_EOS, "out of memory");
+            airlock_ref_release(&ref);
+            break;
+        }
+        inv->n_lock_repos++;
         struct airlock_registry *r = NULL;
         for (size_t k = 0; k < n_regs && !r; k++)
             if (!strcmp(regs[k]->host, ref.domain))
@@ -626,8 +783,9 @@ int airlock_inventory_from_lock(struct airlock_inventory **out, const char *lock
         l.r = r;
         l.repo = ref.path;
         size_t node;
-        if (!rc)
-            rc = airlock_graph_add(g, &d, &node, err);
+        if (!rc && (rc = airlock_graph_add(g, &d, &node, err)))
+            airlock_error_wrap(err, "--since lock '%s': image '%s'", lock_path,
+                               s->images[i].ref);
         if (!rc && airlock_graph_node(g, node)->kind == AIRLOCK_NODE_BAD)
             rc = airlock_error_set(err, AIRLOCK_EINTEGRITY, "lock '%s': image '%s': %s",
                                    lock_path, s->images[i].ref,
@@ -644,6 +802,8 @@ int airlock_inventory_from_lock(struct airlock_inventory **out, const char *lock
     if (rc)
         goto out;
     blobs_unique(inv);
+    if (inv->n_lock_repos > 1)
+        qsort(inv->lock_repos, inv->n_lock_repos, sizeof(*inv->lock_repos), cmp_str);
     *out = steal_pointer(&inv);
 out:
     airlock_graph_free(g);

@@ -262,8 +262,9 @@ struct transfer_need {
 };
 /* Before anything moves: each need must be omitted by b's delta record with its size, the
  * record must be true of b and its graph g (airlock_delta_check), and each must be in its
- * repository of r, or in the repository the record names to mount it from (asked for all
- * first; then mounted). Otherwise AIRLOCK_EINTEGRITY listing what is absent, nothing done. */
+ * repository of r, or in one of the repositories the record names to mount it from (from,
+ * then mounts), or in another repository of this push that holds it (asked for all first;
+ * then mounted, the next holder when one is refused). Otherwise AIRLOCK_EINTEGRITY listing what is absent, nothing done. */
 int transfer_delta_precheck(struct airlock_registry *r, struct airlock_bundle *b,
                             const struct airlock_graph *g, struct transfer_need *needs, size_t n,
                             const struct airlock_registry_opts *ro, struct airlock_error **err);

@@ -379,7 +379,11 @@ struct airlock_delta_blob {
     char digest[AIRLOCK_DIGEST_SIZE];
     uint64_t size;
     char *from; /* a repository of the basis registry that held it (a mount hint), or NULL */
+    char **mounts; /* the other repositories there that held it, at most
+                      AIRLOCK_DELTA_MOUNTS_MAX, tried in order after from */
+    size_t n_mounts;
 };
+#define AIRLOCK_DELTA_MOUNTS_MAX 16
 struct airlock_delta {
     char basis_kind[16];                 /* "inventory" or "lock" */
     char basis_digest[AIRLOCK_DIGEST_SIZE]; /* of the inventory or the lock file */

@@ -319,10 +319,20 @@ void airlock_inventory_free(struct airlock_inventory *inv);
 /* 1 when the inventory lists the blob (*from: a repository holding it, or NULL), else 0. */
 int airlock_inventory_has(const struct airlock_inventory *inv, const char *digest,
                           const char **from);
+/* The repositories that hold the blob, as the inventory lists them (sorted): the count, the
+ * first max of them in names. */
+size_t airlock_inventory_holders(const struct airlock_inventory *inv, const char *digest,
+                                 const char **names, size_t max);
 /* Its basis: "inventory" or "lock", the digest, the registry (NULL for a lock). */
 const char *airlock_inventory_basis(const struct airlock_inventory *inv, const char **digest,
                                     const char **registry);
 size_t airlock_inventory_blob_count(const struct airlock_inventory *inv);
+/* For a basis "lock": AIRLOCK_EUSAGE naming the lock file unless one of items is in a
+ * repository of one of the lock's images (a lock of other images is a mix-up, not a delta);
+ * 0 for an inventory. */
+int airlock_inventory_lock_check(const struct airlock_inventory *inv,
+                                 const struct airlock_export_item *items, size_t n,
+                                 struct airlock_error **err);
 
 /* ---- sync ----------------------------------------------------------------------------------- */
 
