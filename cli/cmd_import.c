@@ -43,7 +43,9 @@ static void help(FILE *f)
             "  part is named and nothing is written.\n"
             "If BUNDLE already exists, its images are kept and the inputs are added; a\n"
             "reference given again is replaced. The bundle appears complete or not at all.\n"
-            "Layers are copied byte for byte: every digest is preserved.\n"
+            "Layers are copied byte for byte: every digest is preserved. A delta bundle\n"
+            "(export --have, --since) is refused as an input and as BUNDLE: the layers it\n"
+            "leaves out are not there to copy; push, verify, sign and split take it as it is.\n"
             "\n"
             "options:\n");
     cli_opts_help(f, tables);

@@ -828,6 +828,26 @@ static int open_source(struct source *src, const struct airlock_bundle_input *in
     return rc;
 }
 
+/* A delta bundle leaves out layers only its destination registry holds: import writes a new
+ * index.json from what its sources hold, so it can neither copy those layers nor keep the
+ * record honest. Refused (also as the destination added to), naming the ways that carry a
+ * delta as it is. */
+static int refuse_delta(const struct source *src, struct airlock_error **err)
+{
+    struct airlock_delta *d = NULL;
+    int rc = src->b ? airlock_delta_load(&d, src->b, err) : AIRLOCK_ENOTFOUND;
+    if (rc)
+        return rc == AIRLOCK_ENOTFOUND ? 0 : rc;
+    size_t n = d->n;
+    airlock_delta_free(d);
+    return airlock_error_set(err, AIRLOCK_EUSAGE,
+                             "'%s' is a delta bundle (%zu layer%s left out, expected at the "
+                             "destination registry): import cannot rewrite it; push, verify, sign "
+                             "and split take it as it is, and export writes it in any format "
+                             "(-o delta.tar)",
+                             src->path, n, n == 1 ? "" : "s");
+}
+
 void airlock_import_result_free(struct airlock_import_result *r)
 {
     if (!r)
@@ -883,6 +903,8 @@ int airlock_import(struct airlock_import_result **res, const char *out, const ch
         }
         p.src[0].path = out;
         p.n_src = 1;
+        if ((rc = refuse_delta(&p.src[0], err)))
+            goto done;
     }
     /* the parts of one split set, named one by one, are one input */
     if ((rc = airlock_bundle_inputs_group(&in, inputs, n_inputs, err)))
@@ -891,6 +913,8 @@ int airlock_import(struct airlock_import_result **res, const char *out, const ch
         if ((rc = open_source(&p.src[p.n_src], &in->v[i], err)))
             goto done;
         p.n_src++;
+        if ((rc = refuse_delta(&p.src[p.n_src - 1], err)))
+            goto done;
     }
     for (size_t s = 0; s < p.n_src && !rc; s++)
         rc = p.src[s].d ? plan_docker_source(&p, s, err) : plan_oci_source(&p, s, err);

@@ -826,4 +826,27 @@ case_since_delta_pushes_into_a_new_repository() {
     dest_blob "$CASE/app3" "$base1" || fail "base1 not mounted into app3"
 }
 
+
+# import writes a new index.json from what its inputs hold: a delta bundle's left-out layers
+# are not there, so import refuses it, naming it and the ways that carry a delta as it is
+# (it failed with "blob ... is missing", which read as a broken bundle)
+case_import_refuses_a_delta_bundle() {
+    first_drop
+    airlock inventory -q "${DOPTS[@]}" "$TLSREG/$CASE" -o have.json
+    expect_rc 0
+    airlock export -q --plain-http --set s2.json --have have.json -o delta
+    expect_rc 0
+    airlock import delta -o delta.tar
+    expect_rc 2
+    err_has "'delta' is a delta bundle"
+    err_has "expected at the destination"
+    [ ! -e delta.tar ] || fail "import wrote delta.tar"
+    no_leftovers .
+    # nor may a delta bundle be the destination import adds to
+    make_bundle full.tar
+    airlock import full.tar -o delta
+    expect_rc 2
+    err_has "'delta' is a delta bundle"
+}
+
 main "$@"
