@@ -533,6 +533,14 @@ case_dest_mistakes_explained() {
     err_has "use --plain-http"
     airlock push --key cosign.pub --allow-http-registry b.tar "$PLAIN/$CASE"
     expect_rc 0
+    # the other way round: plain HTTP to a TLS registry (Go answers 400 "Client sent an HTTP
+    # request to an HTTPS server"), said as such instead of a bare HTTP 400
+    airlock push --key cosign.pub --plain-http --identity-check any b.tar "$TLSREG/$CASE"
+    expect_rc 1
+    err_has "as a TLS port answers one: if the registry speaks HTTPS, drop --plain-http"
+    airlock digest --plain-http "$TLSREG/$CASE/busybox:1.0"
+    expect_rc 1
+    err_has "drop --plain-http"
 }
 
 # A missing path is a missing bundle, not a Docker Hub image: airlock never expands a short

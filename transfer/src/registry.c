@@ -432,6 +432,13 @@ int registry_request(struct airlock_registry *r, const char *repo, const char *a
                     break;
             }
         }
+        if (r->o.plain_http && resp->status == 400) /* said as such (registry_status_error) */
+            resp->http_to_tls =
+                (!resp->body.len && !strcmp(q->method, "HEAD")) ||
+                (resp->body.data &&
+                 (memmem(resp->body.data, resp->body.len, "HTTP request to an HTTPS server", 31) ||
+                  memmem(resp->body.data, resp->body.len, "plain HTTP request was sent to HTTPS",
+                         36)));
         if (!streamed && retryable(resp->status) && attempt + 1 < r->o.retries) {
             backoff(attempt, resp->retry_after);
             http_response_release(resp);
@@ -494,6 +501,12 @@ int registry_status_error(struct airlock_error **err, const struct http_response
                                what, resp->status, detail);
     else if (resp->status == 404)
         rc = airlock_error_set(err, AIRLOCK_ENOTFOUND, "%s: not found (HTTP 404)%s", what, detail);
+    else if (resp->status == 400 && resp->http_to_tls)
+        rc = airlock_error_set(err, AIRLOCK_EOS,
+                               "%s: HTTP 400 to a plain-HTTP request, as a TLS port answers "
+                               "one: if the registry speaks HTTPS, drop --plain-http "
+                               "(--allow-http-registry)",
+                               what);
     else if (code && (!strcmp(code, "DIGEST_INVALID") || !strcmp(code, "MANIFEST_BLOB_UNKNOWN") ||
                       !strcmp(code, "BLOB_UNKNOWN")))
         rc = airlock_error_set(err, AIRLOCK_EINTEGRITY, "%s: HTTP %ld%s", what, resp->status, detail);

@@ -45,6 +45,8 @@ struct http_response {
     int local_failure; /* the body source or sink failed, not the connection */
     int permanent;     /* a failure that trying again cannot fix (TLS trust, certificates) */
     int resend;        /* registry_request: authenticated now, send the streamed body again */
+    int http_to_tls;   /* registry_request: a 400 to plain HTTP that a TLS port gives (Go's
+                        * "HTTP request to an HTTPS server", nginx's; or a bodiless HEAD) */
 };
 
 /* The TLS files containers/image takes from certs.d for a registry host (containers-certs.d(5),
