@@ -148,8 +148,9 @@ const char *cli_registry_ref(const char *arg);
  * that may be either (verify, sign): 1 when arg names an image in a registry. An existing
  * path is never one; "docker://X" always is; otherwise only a name whose first component
  * names a registry (has a '.' or a ':', or is "localhost") and that has a repository after
- * it, does not start with '.' or '/', and does not end like a bundle file (.tar, .zst,
- * .tar.zst, .tar.NNN of a split set). A short name (foo/bar, nginx:1.25) is never expanded
+ * it with a tag or a digest, does not start with '.' or '/', and does not end like a bundle
+ * file (.tar, .zst, .tar.zst, .tar.NNN of a split set): a missing directory bundle
+ * "out.d/bundle" never becomes a request to host out.d. A short name (foo/bar, nginx:1.25) is never expanded
  * to Docker Hub: it is a bundle path, and a missing one is said as such. */
 int cli_is_registry_ref(const char *arg);
 /* After a bundle operand failed to open: when arg is missing and reads like a short image

@@ -171,6 +171,13 @@ static int bundle_file_name(const char *arg)
     return d < n && ends_with(arg, d, ".tar.");
 }
 
+/* the first component of arg (first bytes) names a registry: a '.' or ':', or localhost */
+static int host_like(const char *arg, size_t first)
+{
+    return memchr(arg, '.', first) || memchr(arg, ':', first) ||
+           (first == 9 && !strncmp(arg, "localhost", 9));
+}
+
 int cli_is_registry_ref(const char *arg)
 {
     struct stat st;
@@ -182,8 +189,10 @@ int cli_is_registry_ref(const char *arg)
     if (arg[0] == '.' || arg[0] == '/' || !arg[first] || !arg[first + 1] ||
         bundle_file_name(arg))
         return 0;
-    return memchr(arg, '.', first) || memchr(arg, ':', first) ||
-           (first == 9 && !strncmp(arg, "localhost", 9));
+    /* a tag or a digest: "out.d/bundle", a directory bundle not there, is no image */
+    if (!strchr(strrchr(arg, '/'), ':') && !strchr(arg, '@'))
+        return 0;
+    return host_like(arg, first);
 }
 
 void cli_short_name_hint(const char *arg)
@@ -192,9 +201,15 @@ void cli_short_name_hint(const char *arg)
     if (!arg || !*arg || stat(arg, &st) == 0 || errno != ENOENT || arg[0] == '.' ||
         arg[0] == '/' || bundle_file_name(arg) || !strpbrk(arg, "/:@"))
         return;
-    cli_printf(stderr, "airlock: hint: airlock does not expand short names to Docker Hub: "
-                       "write docker.io/%s or docker://%s for an image in a registry\n",
-               arg, arg);
+    size_t first = strcspn(arg, "/");
+    if (arg[first] && host_like(arg, first))
+        cli_printf(stderr, "airlock: hint: a missing path is an image in a registry only with "
+                           "its tag or digest (%s:TAG, %s@sha256:...) or as docker://%s\n",
+                   arg, arg, arg);
+    else
+        cli_printf(stderr, "airlock: hint: airlock does not expand short names to Docker Hub: "
+                           "write docker.io/%s or docker://%s for an image in a registry\n",
+                   arg, arg);
 }
 
 int cli_dest_check(const char *cmd, const char *dest)

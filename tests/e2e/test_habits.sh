@@ -198,7 +198,7 @@ case_verify_output_nothing_on_failure() {
 case_sign_registry_ref_explains() {
     keys
     for r in "reg.example/repo@sha256:$(cat "$F/L.digest")" docker://reg.example/repo:1 \
-        127.0.0.1:5000/a/b; do
+        127.0.0.1:5000/a/b:1; do
         airlock sign --key cosign.key "$r"
         expect_rc 2
         err_has "is a registry reference, not a bundle here: airlock signs bundles"
@@ -576,6 +576,15 @@ case_missing_bundle_is_no_short_name() {
         expect_rc 1
         err_has "open bundle '$p': No such file or directory"
         ! grep -q 'Docker Hub\|registry host\|127.0.0.1' "$T/err" || fail "'$p' read as a reference"
+    done
+    # a host-like first component without a tag or digest is a missing directory bundle
+    # (out.d/bundle), not a request to host out.d
+    for p in out.d/bundle images-1.2/oci drop.2024/nginx.tar.gz; do
+        airlock verify --key cosign.pub "$p"
+        expect_rc 1
+        err_has "open bundle '$p': No such file or directory"
+        err_has "an image in a registry only with its tag or digest ($p:TAG"
+        ! grep -q '127.0.0.1\|proxy\|Docker Hub' "$T/err" || fail "'$p' tried the network"
     done
     # an existing path is a bundle whatever it looks like
     mkdir -p reg.example
