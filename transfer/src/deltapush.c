@@ -67,8 +67,21 @@ static int ask_one(void *ctx, size_t i, struct airlock_error **err)
         const char *src = k ? ob->mounts[k - 1] : ob->from;
         if (!strcmp(src, nd->repo))
             continue;
-        if ((rc = there(c->r, src, nd, err)) < 0)
+        struct airlock_error *e = NULL;
+        rc = there(c->r, src, nd, &e);
+        if (rc == AIRLOCK_EAUTH || rc == AIRLOCK_ENOTFOUND) {
+            /* a holder this pusher may not read (401, 403), or one gone: not a source; the
+             * next holder, or another repository of the push, may be */
+            airlock_error_free(e);
+            continue;
+        }
+        if (rc < 0 || rc > 2) {
+            if (err && !*err)
+                *err = e;
+            else
+                airlock_error_free(e);
             return rc;
+        }
         if (rc == 1) {
             nd->from = src;
             nd->state = 2;
