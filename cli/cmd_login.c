@@ -50,17 +50,18 @@ static void login_help(FILE *f)
             "atomically with mode 0600 and keeps its other entries. The user comes from\n"
             "-u/--username or --creds, or is asked on the terminal; the password from\n"
             "--password-stdin, --creds USER:PASS, -p, or a prompt without echo. Neither is\n"
-            "printed. REGISTRY is a host[:port] (a docker://, https:// or http:// prefix is\n"
-            "accepted). With /NAMESPACE (host/ns or host/ns/repo, as podman login takes it)\n"
-            "the credentials are kept for the repositories under it only: every command picks\n"
-            "the most specific entry for a repository (host/ns/repo, then host/ns, then host).\n"
+            "printed. REGISTRY is a host[:port] (a docker:// prefix is accepted; a URL,\n"
+            "https://HOST/..., names the registry HOST, as podman reads one). With\n"
+            "/NAMESPACE (host/ns or host/ns/repo, as podman login takes it) the credentials\n"
+            "are kept for the repositories under it only: every command picks the most\n"
+            "specific entry for a repository (host/ns/repo, then host/ns, then host).\n"
             "\n"
             "options:\n");
     const struct cli_opt *const t[] = {login_opts, NULL};
     cli_opts_help(f, t); /* -h; the rest are the registry options */
     cli_registry_help_print(f);
-    fprintf(f, "\nexit codes: 0 logged in, 1 operational error (network, file), 2 usage, 5 the "
-               "registry\nrefused the credentials\n");
+    fprintf(f, "\nexit codes: 0 logged in, 1 operational error (network, file), 2 usage, 5\n"
+               "the registry refused the credentials\n");
 }
 
 /* The auth file key REGISTRY[/NAMESPACE] names (*key, malloc'd) and the registry's host
@@ -68,16 +69,17 @@ static void login_help(FILE *f)
 static int login_key(char **key, char **host, const char *arg, const char *cmd)
 {
     const char *a = cli_registry_ref(arg);
-    if (!strncmp(a, "https://", 8))
-        a += 8;
-    else if (!strncmp(a, "http://", 7))
-        a += 7;
+    int url = !strncmp(a, "https://", 8) || !strncmp(a, "http://", 7);
+    if (url)
+        a = strstr(a, "://") + 3;
     size_t len = strlen(a);
     while (len && a[len - 1] == '/')
         len--;
     size_t hl = strcspn(a, "/");
     if (hl > len)
         hl = len;
+    if (url) /* a URL names a registry (https://index.docker.io/v1/), as podman reads it */
+        len = hl;
     const char *path = a + hl + (hl < len);
     size_t pl = len - (size_t)(path - a);
     char *k = strndup(a, len);

@@ -425,7 +425,7 @@ case_auth_json_namespace_keys() {
     expect_rc 0
     # airlock login HOST/NS (-u as podman's) writes that key; logout HOST/NS removes it only
     printf '{"auths":{"other.example":{"auth":"b3RoZXI6eA=="}}}' >"$f"
-    run "$AIRLOCK" login --ca-file "$CA" -u tester --password-stdin "https://$TLSREG/$CASE" <<<tester-pass
+    run "$AIRLOCK" login --ca-file "$CA" -u tester --password-stdin "$TLSREG/$CASE" <<<tester-pass
     expect_rc 0
     jq -e "(.auths | keys) == [\"$TLSREG/$CASE\", \"other.example\"]" "$f" >/dev/null ||
         fail "login HOST/NS wrote $(cat "$f")"
@@ -442,6 +442,22 @@ case_auth_json_namespace_keys() {
     airlock logout --all
     expect_rc 0
     jq -e '.auths == {}' "$f" >/dev/null || fail "logout --all left $(cat "$f")"
+    # a URL names a registry, whatever its path (docker's https://index.docker.io/v1/)
+    run "$AIRLOCK" login --ca-file "$CA" -u tester --password-stdin "https://$TLSREG/v1/" <<<tester-pass
+    expect_rc 0
+    jq -e "(.auths | keys) == [\"$TLSREG\"]" "$f" >/dev/null || fail "login URL wrote $(cat "$f")"
+    # logout of a registry removes every spelling the lookup reads for it, not its namespaces
+    printf '{"auths":{"docker.io":{"auth":"eDp5"},"index.docker.io":{"auth":"eDp5"},
+      "https://index.docker.io/v1/":{"auth":"eDp5"},"registry-1.docker.io":{"auth":"eDp5"},
+      "docker.io/library":{"auth":"eDp5"},"quay.io":{"auth":"eDp5"}}}' >"$f"
+    airlock logout docker.io
+    expect_rc 0
+    jq -e '(.auths | keys) == ["docker.io/library", "quay.io"]' "$f" >/dev/null ||
+        fail "logout docker.io left $(cat "$f")"
+    # --all on a file that is not there: nothing to remove, and no file made
+    airlock logout --all --authfile "$T/none/auth.json"
+    expect_rc 1
+    [ ! -e "$T/none" ] || fail "logout --all created $(ls -R "$T/none")"
 }
 
 # CA and client certificates from certs.d (AIRLOCK_CERTS_DIRS replaces the system roots

@@ -655,31 +655,30 @@ int airlock_auth_file_store(const char *path, const char *host, const char *user
 
 int airlock_auth_file_erase(const char *path, const char *host, struct airlock_error **err)
 {
+    struct stat st;
+    if (!host && stat(path, &st) < 0 && errno == ENOENT) /* --all: nothing to empty, no file made */
+        return airlock_error_set(err, AIRLOCK_ENOTFOUND, "not logged in anywhere in '%s'", path);
     cJSON *j = NULL;
     int rc = auth_file_load(&j, path, err);
     if (rc)
         return rc;
     cJSON *auths = cJSON_GetObjectItemCaseSensitive(j, "auths");
-    int found = 0;
-    if (!host) { /* all of them */
-        found = 1;
-        if (cJSON_IsObject(auths))
-            while (auths->child)
-                json_wipe_delete(cJSON_DetachItemViaPointer(auths, auths->child));
-    }
-    char keys[3][300];
-    snprintf(keys[0], sizeof(keys[0]), "%s", host ? host : "");
-    snprintf(keys[1], sizeof(keys[1]), "https://%s", host ? host : "");
-    snprintf(keys[2], sizeof(keys[2]), "http://%s", host ? host : "");
-    for (int i = 0; host && i < 3; i++)
-        if (cJSON_IsObject(auths) && cJSON_GetObjectItemCaseSensitive(auths, keys[i])) {
-            cJSON *gone = cJSON_DetachItemFromObjectCaseSensitive(auths, keys[i]);
-            json_wipe_delete(gone);
+    int found = 0, whole = host && !strchr(host, '/');
+    /* every key the lookup reads for what host names: for a registry, each spelling of it
+     * (https://host, Docker Hub's names and its https://index.docker.io/v1/); for a
+     * namespace, that key; with host NULL, all */
+    for (cJSON *e = cJSON_IsObject(auths) ? auths->child : NULL, *next; e; e = next) {
+        next = e->next;
+        int legacy;
+        const char *kp = e->string && whole ? key_path(e->string, host, &legacy) : NULL;
+        if (!host || (kp && !*kp) || (e->string && !strcmp(e->string, host))) {
+            json_wipe_delete(cJSON_DetachItemViaPointer(auths, e));
             found = 1;
         }
-    rc = found ? auth_file_write(path, j, err)
-               : airlock_error_set(err, AIRLOCK_ENOTFOUND, "not logged in to '%s' in '%s'", host,
-                                   path);
+    }
+    rc = found || !host ? auth_file_write(path, j, err)
+                        : airlock_error_set(err, AIRLOCK_ENOTFOUND, "not logged in to '%s' in '%s'",
+                                            host, path);
     json_wipe_delete(j);
     return rc;
 }

@@ -343,6 +343,7 @@ int registry_request(struct airlock_registry *r, const char *repo, const char *a
     else
         snprintf(scope, sizeof(scope), "repository:%s:%s%s%s", repo ? repo : "", actions,
                  q->extra_scope ? " " : "", q->extra_scope ? q->extra_scope : "");
+    memset(resp, 0, sizeof(*resp)); /* as http_perform leaves it, also when none is made */
     struct http_client *c = NULL;
     int rc = take_client(r, &c, err);
     if (rc)

@@ -63,8 +63,11 @@ int airlock_auth_file_path(char **out, const char *path, struct airlock_error **
  * directories made 0700. A file that is not a JSON object is refused, not replaced. */
 int airlock_auth_file_store(const char *path, const char *host, const char *user,
                             const char *pass, struct airlock_error **err);
-/* Removes host's entries (host, https://host, http://host) the same way, or with host NULL
- * every entry of "auths"; AIRLOCK_ENOTFOUND when host has none. */
+/* Removes the entries the credential lookup would read for host the same way: for a
+ * registry every spelling of it (host, https://host, http://host, Docker Hub's names and
+ * https://index.docker.io/v1/), for "host/namespace" that entry; with host NULL every entry
+ * of "auths". AIRLOCK_ENOTFOUND when there is none (with NULL: when the file is not there,
+ * which is then not created). */
 int airlock_auth_file_erase(const char *path, const char *host, struct airlock_error **err);
 
 /* Fetches a manifest or index by tag or digest. *media_type and *digest describe it; the raw
