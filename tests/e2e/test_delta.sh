@@ -182,6 +182,19 @@ EOF
 }
 
 # record DIR JSON: sets the delta record of the bundle directory DIR
+# b/: the fixture image as a directory bundle, and the caller's man, layer, size (its first
+# layer), config, csize (its config) and other (a digest of nothing in it) set from it
+one_image_bundle() {
+    make_bundle "$1/"
+    man=$(jq -r '.manifests[0].digest' "$1/index.json")
+    local m="$1/blobs/sha256/${man#sha256:}"
+    layer=$(jq -r '.layers[0].digest' "$m")
+    size=$(jq -r '.layers[0].size' "$m")
+    config=$(jq -r '.config.digest' "$m")
+    csize=$(jq -r '.config.size' "$m")
+    other=sha256:$(printf x | sha256sum | cut -d' ' -f1)
+}
+
 record() {
     "$PY" - "$1" "$2" <<'EOF'
 import json, sys
@@ -193,14 +206,8 @@ EOF
 }
 
 case_delta_record_cannot_excuse_what_it_does_not_name() {
-    make_bundle b/
-    local man layer config size csize other
-    man=$(jq -r '.manifests[0].digest' b/index.json)
-    layer=$(jq -r '.layers[0].digest' "b/blobs/sha256/${man#sha256:}")
-    size=$(jq -r '.layers[0].size' "b/blobs/sha256/${man#sha256:}")
-    config=$(jq -r '.config.digest' "b/blobs/sha256/${man#sha256:}")
-    csize=$(jq -r '.config.size' "b/blobs/sha256/${man#sha256:}")
-    other=sha256:$(printf x | sha256sum | cut -d' ' -f1)
+    local man layer size config csize other
+    one_image_bundle b
     basis='"basis":{"kind":"inventory","digest":"'$other'"}'
     rm "b/blobs/sha256/${layer#sha256:}"
     # no record: missing
@@ -241,12 +248,8 @@ case_delta_record_cannot_excuse_what_it_does_not_name() {
 
 case_push_refuses_lying_delta_record() {
     setup_keys
-    make_bundle b/
-    local man config csize other
-    man=$(jq -r '.manifests[0].digest' b/index.json)
-    config=$(jq -r '.config.digest' "b/blobs/sha256/${man#sha256:}")
-    csize=$(jq -r '.config.size' "b/blobs/sha256/${man#sha256:}")
-    other=sha256:$(printf x | sha256sum | cut -d' ' -f1)
+    local man layer size config csize other
+    one_image_bundle b
     airlock sign --key k.key --to "$TLSREG/$CASE" b/
     expect_rc 0
     # the config is left out and the record claims it: push refuses before anything moves,
@@ -286,12 +289,8 @@ case_delta_record_cannot_hide_a_signature_layer() {
 
 # a layer declared with two sizes stays a finding when the record names it at the first size
 case_delta_record_cannot_excuse_a_size_conflict() {
-    make_bundle b/
-    local man layer size other
-    man=$(jq -r '.manifests[0].digest' b/index.json)
-    layer=$(jq -r '.layers[0].digest' "b/blobs/sha256/${man#sha256:}")
-    size=$(jq -r '.layers[0].size' "b/blobs/sha256/${man#sha256:}")
-    other=sha256:$(printf x | sha256sum | cut -d' ' -f1)
+    local man layer size config csize other
+    one_image_bundle b
     # a second image whose manifest names the same layer with one byte more
     "$PY" - b "$layer" <<'PYEOF'
 import hashlib, json, sys
@@ -322,12 +321,8 @@ PYEOF
 # the names a record and an inventory carry become URL paths at the destination (HEAD, mount
 # from=): only repository names, never '..' or a query
 case_delta_names_must_be_repositories() {
-    make_bundle b/
-    local man layer size other
-    man=$(jq -r '.manifests[0].digest' b/index.json)
-    layer=$(jq -r '.layers[0].digest' "b/blobs/sha256/${man#sha256:}")
-    size=$(jq -r '.layers[0].size' "b/blobs/sha256/${man#sha256:}")
-    other=sha256:$(printf x | sha256sum | cut -d' ' -f1)
+    local man layer size config csize other
+    one_image_bundle b
     rm "b/blobs/sha256/${layer#sha256:}"
     record b '{"basis":{"kind":"inventory","digest":"'$other'"},"omitted":[{"digest":"'$layer'","size":'$size',"from":"test/../../../v2/x/blobs/'$layer'?"}]}'
     airlock verify b/
@@ -352,12 +347,8 @@ case_push_checks_a_mounted_blob_arrived() {
     make_bundle full/
     airlock push -q --no-verify --plain-http full/ "$PLAIN/$CASE/src"
     expect_rc 0
-    make_bundle b/
-    local man layer size other
-    man=$(jq -r '.manifests[0].digest' b/index.json)
-    layer=$(jq -r '.layers[0].digest' "b/blobs/sha256/${man#sha256:}")
-    size=$(jq -r '.layers[0].size' "b/blobs/sha256/${man#sha256:}")
-    other=sha256:$(printf x | sha256sum | cut -d' ' -f1)
+    local man layer size config csize other
+    one_image_bundle b
     rm "b/blobs/sha256/${layer#sha256:}"
     record b '{"basis":{"kind":"inventory","digest":"'$other'"},"omitted":[{"digest":"'$layer'","size":'$size',"from":"'$CASE'/src/test/busybox"}]}'
     printf '[{"method": "POST", "path": "mount=", "action": "status", "code": 201}]\n' > rules.json
@@ -384,12 +375,8 @@ case_push_refuses_an_omitted_blob_of_another_size() {
     make_bundle full/
     airlock push -q --no-verify --plain-http full/ "$PLAIN/$CASE/dst"
     expect_rc 0
-    make_bundle b/
-    local man layer size other
-    man=$(jq -r '.manifests[0].digest' b/index.json)
-    layer=$(jq -r '.layers[0].digest' "b/blobs/sha256/${man#sha256:}")
-    size=$(jq -r '.layers[0].size' "b/blobs/sha256/${man#sha256:}")
-    other=sha256:$(printf x | sha256sum | cut -d' ' -f1)
+    local man layer size config csize other
+    one_image_bundle b
     rm "b/blobs/sha256/${layer#sha256:}"
     record b '{"basis":{"kind":"inventory","digest":"'$other'"},"omitted":[{"digest":"'$layer'","size":'$size'}]}'
     printf '[{"method": "HEAD", "path": "/blobs/%s", "action": "length", "value": 7}]\n' \
@@ -441,12 +428,8 @@ case_inventory_of_the_catalog_behind_token_auth() {
 # every part of a split set carries the set's index.json (and so its delta record): a part
 # whose index.json is not the one the set's identity was made from is no part of that set
 case_split_parts_cannot_carry_another_record() {
-    make_bundle b/
-    local man layer size other
-    man=$(jq -r '.manifests[0].digest' b/index.json)
-    layer=$(jq -r '.layers[0].digest' "b/blobs/sha256/${man#sha256:}")
-    size=$(jq -r '.layers[0].size' "b/blobs/sha256/${man#sha256:}")
-    other=sha256:$(printf x | sha256sum | cut -d' ' -f1)
+    local man layer size config csize other
+    one_image_bundle b
     airlock split --size 600K b/ -o s.tar
     expect_rc 0
     [ -e s.tar.002 ] || fail "no second part"
@@ -596,14 +579,8 @@ case_split_delta_bundle() {
 # split judges a delta record as verify does: one that lies about the bundle is not carried
 # into parts, and one that is true leaves its layers out of every part
 case_split_refuses_lying_delta_record() {
-    make_bundle b/
     local man layer size config csize other
-    man=$(jq -r '.manifests[0].digest' b/index.json)
-    layer=$(jq -r '.layers[0].digest' "b/blobs/sha256/${man#sha256:}")
-    size=$(jq -r '.layers[0].size' "b/blobs/sha256/${man#sha256:}")
-    config=$(jq -r '.config.digest' "b/blobs/sha256/${man#sha256:}")
-    csize=$(jq -r '.config.size' "b/blobs/sha256/${man#sha256:}")
-    other=sha256:$(printf x | sha256sum | cut -d' ' -f1)
+    one_image_bundle b
     rm "b/blobs/sha256/${config#sha256:}"
     record b '{"basis":{"kind":"inventory","digest":"'$other'"},"omitted":[{"digest":"'$config'","size":'$csize'}]}'
     airlock split --size 64K b/ -o s.tar
@@ -669,12 +646,8 @@ case_since_needs_the_lock_of_these_images() {
 # inspect says a bundle is a delta: how many layers it leaves out, their size, and on what
 # basis (the inventory's or the lock's digest), in text and in --json; a full bundle says nothing
 case_inspect_shows_a_delta() {
-    make_bundle b/
-    local man layer size other
-    man=$(jq -r '.manifests[0].digest' b/index.json)
-    layer=$(jq -r '.layers[0].digest' "b/blobs/sha256/${man#sha256:}")
-    size=$(jq -r '.layers[0].size' "b/blobs/sha256/${man#sha256:}")
-    other=sha256:$(printf x | sha256sum | cut -d' ' -f1)
+    local man layer size config csize other
+    one_image_bundle b
     airlock inspect --json b/
     expect_rc 0
     json 'has("delta") | not'
@@ -772,12 +745,8 @@ case_push_mounts_from_the_next_holder_when_one_refuses() {
     expect_rc 0
     airlock push -q --no-verify --plain-http full/ "$PLAIN/$CASE/src2"
     expect_rc 0
-    make_bundle b/
-    local man layer size other
-    man=$(jq -r '.manifests[0].digest' b/index.json)
-    layer=$(jq -r '.layers[0].digest' "b/blobs/sha256/${man#sha256:}")
-    size=$(jq -r '.layers[0].size' "b/blobs/sha256/${man#sha256:}")
-    other=sha256:$(printf x | sha256sum | cut -d' ' -f1)
+    local man layer size config csize other
+    one_image_bundle b
     rm "b/blobs/sha256/${layer#sha256:}"
     record b '{"basis":{"kind":"inventory","digest":"'$other'"},"omitted":[{"digest":"'$layer'","size":'$size',"from":"'$CASE'/src1/test/busybox","mounts":["'$CASE'/src2/test/busybox"]}]}'
     # src1 is a holder this pusher may not read (403 to its HEAD) and refuses the mount (202):
