@@ -42,6 +42,23 @@ make_bundle() {
     "$AIRLOCK" import -q --name example.com/test/busybox:1.0 "$FIXTURES/o.tar" -o "$1"
 }
 
+# proxy RULES_JSON: faultproxy.py in front of the plain registry (RULES_JSON written to
+# rules.json, each request logged in proxy.log), $PROXY its host:port; stopped when the case
+# ends
+proxy() {
+    printf '%s\n' "$1" >rules.json
+    local port
+    port=$("$PY" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+    "$PY" "$E2E_SRC/faultproxy.py" "$port" "$PLAIN" rules.json proxy.log 2>proxy.err &
+    PROXY_PID=$!
+    trap 'kill $PROXY_PID 2>/dev/null; cleanup' EXIT
+    for _ in $(seq 1 50); do
+        curl -s -o /dev/null "http://127.0.0.1:$port/v2/" && break
+        sleep 0.1
+    done
+    PROXY=127.0.0.1:$port
+}
+
 main() {
     local name=${1:?case name}
     declare -F "case_$name" >/dev/null || { echo "no case '$name'" >&2; exit 2; }

@@ -6,20 +6,7 @@ F=$FIXTURES
 CASE=$(basename "$T" | tr 'A-Z' 'a-z' | tr -cd 'a-z0-9')
 PY=/usr/bin/python3
 
-# proxy RULES_JSON: faultproxy.py in front of the plain registry, $PROXY its address
-proxy() {
-    printf '%s\n' "$1" >rules.json
-    local port
-    port=$("$PY" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-    "$PY" "$E2E_SRC/faultproxy.py" "$port" "$PLAIN" rules.json proxy.log 2>proxy.err &
-    PROXY_PID=$!
-    trap 'kill $PROXY_PID 2>/dev/null; cleanup' EXIT
-    for _ in $(seq 1 50); do
-        curl -s -o /dev/null "http://127.0.0.1:$port/v2/" && break
-        sleep 0.1
-    done
-    PROXY=127.0.0.1:$port
-}
+# proxy RULES_JSON: see lib.sh
 
 # a bundle of one image of random layers (LAYERS x MB)
 big_bundle() { # OUT LAYERS MB

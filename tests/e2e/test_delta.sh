@@ -351,19 +351,10 @@ case_push_checks_a_mounted_blob_arrived() {
     one_image_bundle b
     rm "b/blobs/sha256/${layer#sha256:}"
     record b '{"basis":{"kind":"inventory","digest":"'$other'"},"omitted":[{"digest":"'$layer'","size":'$size',"from":"'$CASE'/src/test/busybox"}]}'
-    printf '[{"method": "POST", "path": "mount=", "action": "status", "code": 201}]\n' > rules.json
-    local port
-    port=$("$PY" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-    "$PY" "$E2E_SRC/faultproxy.py" "$port" "$PLAIN" rules.json proxy.log 2>proxy.err &
-    PROXY_PID=$!
-    trap 'kill $PROXY_PID 2>/dev/null; cleanup' EXIT
-    for _ in $(seq 1 50); do
-        curl -s -o /dev/null "http://127.0.0.1:$port/v2/" && break
-        sleep 0.1
-    done
-    airlock push --no-verify --plain-http b/ "127.0.0.1:$port/$CASE/dst"
+    proxy '[{"method": "POST", "path": "mount=", "action": "status", "code": 201}]'
+    airlock push --no-verify --plain-http b/ "$PROXY/$CASE/dst"
     expect_rc 4
-    err_has "is not in '127.0.0.1:$port/$CASE/dst/test/busybox' after the mount"
+    err_has "is not in '$PROXY/$CASE/dst/test/busybox' after the mount"
     err_has "no manifest was pushed"
     ! curl -sf -o /dev/null "http://$PLAIN/v2/$CASE/dst/test/busybox/manifests/1.0" ||
         fail "the image was tagged"
@@ -379,18 +370,9 @@ case_push_refuses_an_omitted_blob_of_another_size() {
     one_image_bundle b
     rm "b/blobs/sha256/${layer#sha256:}"
     record b '{"basis":{"kind":"inventory","digest":"'$other'"},"omitted":[{"digest":"'$layer'","size":'$size'}]}'
-    printf '[{"method": "HEAD", "path": "/blobs/%s", "action": "length", "value": 7}]\n' \
-        "$layer" > rules.json
-    local port
-    port=$("$PY" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-    "$PY" "$E2E_SRC/faultproxy.py" "$port" "$PLAIN" rules.json proxy.log 2>proxy.err &
-    PROXY_PID=$!
-    trap 'kill $PROXY_PID 2>/dev/null; cleanup' EXIT
-    for _ in $(seq 1 50); do
-        curl -s -o /dev/null "http://127.0.0.1:$port/v2/" && break
-        sleep 0.1
-    done
-    airlock push --no-verify --plain-http b/ "127.0.0.1:$port/$CASE/dst"
+    proxy "$(printf '[{"method": "HEAD", "path": "/blobs/%s", "action": "length", "value": 7}]' \
+        "$layer")"
+    airlock push --no-verify --plain-http b/ "$PROXY/$CASE/dst"
     expect_rc 4
     err_has "there with another size"
     err_has "nothing was pushed"
@@ -751,18 +733,9 @@ case_push_mounts_from_the_next_holder_when_one_refuses() {
     record b '{"basis":{"kind":"inventory","digest":"'$other'"},"omitted":[{"digest":"'$layer'","size":'$size',"from":"'$CASE'/src1/test/busybox","mounts":["'$CASE'/src2/test/busybox"]}]}'
     # src1 is a holder this pusher may not read (403 to its HEAD) and refuses the mount (202):
     # neither stops the push while src2 can serve the blob
-    printf '[{"method": "HEAD", "path": "src1/.*/blobs/", "action": "status", "code": 403},
-      {"method": "POST", "path": "mount=.*src1", "action": "status", "code": 202}]\n' > rules.json
-    local port
-    port=$("$PY" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-    "$PY" "$E2E_SRC/faultproxy.py" "$port" "$PLAIN" rules.json proxy.log 2>proxy.err &
-    PROXY_PID=$!
-    trap 'kill $PROXY_PID 2>/dev/null; cleanup' EXIT
-    for _ in $(seq 1 50); do
-        curl -s -o /dev/null "http://127.0.0.1:$port/v2/" && break
-        sleep 0.1
-    done
-    airlock push -q --no-verify --plain-http b/ "127.0.0.1:$port/$CASE/dst"
+    proxy "$(printf '[{"method": "HEAD", "path": "src1/.*/blobs/", "action": "status", "code": 403},
+      {"method": "POST", "path": "mount=.*src1", "action": "status", "code": 202}]')"
+    airlock push -q --no-verify --plain-http b/ "$PROXY/$CASE/dst"
     expect_rc 0
     grep -q "^HEAD .*src1/.*action=status" proxy.log || fail "src1 was not asked: $(cat proxy.log)"
     grep -q "^POST .*mount=.*src2" proxy.log || fail "no mount from src2: $(cat proxy.log)"

@@ -445,20 +445,7 @@ EOC
 }
 
 # ---- faults: a proxy in front of the plain registry breaks requests as rules say ----------
-# proxy RULES_JSON: starts faultproxy.py, sets $PROXY (host:port); stopped when the case ends
-proxy() {
-    printf '%s\n' "$1" > rules.json
-    local port
-    port=$("$PY" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-    "$PY" "$E2E_SRC/faultproxy.py" "$port" "$PLAIN" rules.json proxy.log 2>proxy.err &
-    PROXY_PID=$!
-    trap 'kill $PROXY_PID 2>/dev/null; cleanup' EXIT
-    for _ in $(seq 1 50); do
-        curl -s -o /dev/null "http://127.0.0.1:$port/v2/" && break
-        sleep 0.1
-    done
-    PROXY=127.0.0.1:$port
-}
+# proxy RULES_JSON: see lib.sh
 logged() { grep -cE -- "$1" proxy.log || true; }
 
 case_faults_push_retries_and_resumes() {
